@@ -1,0 +1,358 @@
+// RESP2 reply encoding: the `Reply` union that command handlers return, and a per-connection
+// `ReplyWriter` that appends encoded replies into one growable buffer, flushed with one socket write.
+
+/**
+ * A reply to one command, independent of the wire protocol. `error.message` is the whole Redis error
+ * text including its code (`ERR syntax error`, `WRONGTYPE Operation against a key holding the wrong
+ * kind of value`). `close` writes its `reply` (if any) and then closes the connection (QUIT).
+ */
+export type Reply =
+  | { readonly kind: 'simple'; readonly value: string }
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'int'; readonly value: number | bigint }
+  | { readonly kind: 'bulk'; readonly value: Buffer | string | null }
+  | { readonly kind: 'array'; readonly value: readonly Reply[] | null }
+  | { readonly kind: 'close'; readonly reply?: Reply };
+
+/** Reply constructors, for handlers that return a `Reply` rather than writing to the writer. */
+export const reply = {
+  simple: (value: string): Reply => ({ kind: 'simple', value }),
+  error: (message: string): Reply => ({ kind: 'error', message }),
+  int: (value: number | bigint): Reply => ({ kind: 'int', value }),
+  bulk: (value: Buffer | string | null): Reply => ({ kind: 'bulk', value }),
+  array: (value: readonly Reply[] | null): Reply => ({ kind: 'array', value }),
+  close: (then?: Reply): Reply => (then === undefined ? { kind: 'close' } : { kind: 'close', reply: then }),
+} as const;
+
+/** Shared immutable replies: returning one of these allocates nothing. */
+export const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
+export const PONG: Reply = Object.freeze({ kind: 'simple', value: 'PONG' });
+export const NULL_BULK: Reply = Object.freeze({ kind: 'bulk', value: null });
+export const NULL_ARRAY: Reply = Object.freeze({ kind: 'array', value: null });
+export const EMPTY_ARRAY: Reply = Object.freeze({ kind: 'array', value: Object.freeze([]) });
+export const ZERO: Reply = Object.freeze({ kind: 'int', value: 0 });
+export const ONE: Reply = Object.freeze({ kind: 'int', value: 1 });
+/** QUIT's reply: `+OK`, then the server closes the connection. */
+export const CLOSE_OK: Reply = Object.freeze({ kind: 'close', reply: OK });
+/** What the server answers when a handler throws or rejects; details go to the log, not the client. */
+export const INTERNAL_ERROR: Reply = Object.freeze({ kind: 'error', message: 'ERR internal error' });
+
+const OK_BYTES = Buffer.from('+OK\r\n');
+const PONG_BYTES = Buffer.from('+PONG\r\n');
+const NULL_BULK_BYTES = Buffer.from('$-1\r\n');
+const NULL_ARRAY_BYTES = Buffer.from('*-1\r\n');
+
+const CR = 13;
+const LF = 10;
+const SPACE = 32;
+const PLUS = 43; // '+'
+const MINUS = 45; // '-'
+const COLON = 58; // ':'
+const DOLLAR = 36; // '$'
+const STAR = 42; // '*'
+const ZERO_CHAR = 48;
+/** Room for a prefix byte, '-', 16 digits of a safe integer and CRLF, rounded up. */
+const MAX_INT_BYTES = 24;
+/** Payloads shorter than this are copied byte by byte; a native copy call costs more for them. */
+const SMALL_COPY = 32;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `digits CR LF` of 0..SMALL_INTS-1 pre-encoded in one buffer (Redis shares 0..9999 the same way):
+ * counts, lengths and array sizes are mostly small, and copying 3-6 bytes beats computing digits.
+ */
+const SMALL_INTS = 10_000;
+const SMALL_INT_BYTES = Buffer.from(Array.from({ length: SMALL_INTS }, (_, i) => `${i}\r\n`).join(''), 'latin1');
+const SMALL_INT_OFFSETS = (() => {
+  const offsets = new Uint32Array(SMALL_INTS + 1);
+  for (let i = 0; i < SMALL_INTS; i++) offsets[i + 1] = (offsets[i] as number) + String(i).length + 2;
+  return offsets;
+})();
+
+/**
+ * An append-only output buffer for one connection. Replies are encoded straight into it (integers
+ * digit by digit, no intermediate strings); `take()` hands the bytes written since the last `take()`
+ * to the socket as a view, never a copy. A view handed out is never written again: later replies go
+ * after it, and when the buffer is full a new one is allocated, so the socket may keep the view as long
+ * as it needs. Misuse (a non-integer passed to `writeInt`) throws a RangeError; the server catches it.
+ */
+export class ReplyWriter {
+  private buf: Buffer = EMPTY;
+  /** Start of the bytes not yet taken. */
+  private start = 0;
+  /** Write position. */
+  private end = 0;
+
+  /** @param chunkBytes size of each new output buffer (bytes); bigger replies get a bigger one. */
+  constructor(private readonly chunkBytes = 16 * 1024) {}
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** The bytes written since the last call, as a view (empty when nothing was written). */
+  take(): Buffer {
+    if (this.end === this.start) return EMPTY;
+    const out = this.buf.subarray(this.start, this.end);
+    this.start = this.end;
+    return out;
+  }
+
+  /** Drops what was written after `mark` (a previous `length`): undoes a half-written reply. */
+  truncate(mark: number): void {
+    if (mark >= 0 && mark < this.end - this.start) this.end = this.start + mark;
+  }
+
+  /** Drops every byte not yet taken and releases the buffer. */
+  reset(): void {
+    this.buf = EMPTY;
+    this.start = 0;
+    this.end = 0;
+  }
+
+  /** `+OK\r\n` */
+  writeOk(): void {
+    this.writeConst(OK_BYTES);
+  }
+
+  /** `+PONG\r\n` */
+  writePong(): void {
+    this.writeConst(PONG_BYTES);
+  }
+
+  /** `$-1\r\n`: the null bulk string (GET of a missing key). */
+  writeNull(): void {
+    this.writeConst(NULL_BULK_BYTES);
+  }
+
+  /** `*-1\r\n`: the null array. */
+  writeNullArray(): void {
+    this.writeConst(NULL_ARRAY_BYTES);
+  }
+
+  /** `+value\r\n`. CR and LF in `value` become spaces so the reply cannot break the framing. */
+  writeSimple(value: string): void {
+    if (value === 'OK') this.writeConst(OK_BYTES);
+    else this.writeLine(PLUS, value);
+  }
+
+  /** `-message\r\n`. `message` starts with its error code (`ERR ...`, `WRONGTYPE ...`). CR/LF become spaces. */
+  writeError(message: string): void {
+    this.writeLine(MINUS, message);
+  }
+
+  /** `:n\r\n` for a safe integer, any integral number, or a bigint. */
+  writeInt(value: number | bigint): void {
+    if (typeof value === 'number') {
+      if (Number.isSafeInteger(value)) {
+        this.writeNumberLine(COLON, value);
+        return;
+      }
+      if (!Number.isInteger(value)) {
+        throw new RangeError(`ReplyWriter.writeInt: ${String(value)} is not an integer`);
+      }
+      this.writeLine(COLON, BigInt(value).toString());
+      return;
+    }
+    this.writeLine(COLON, value.toString());
+  }
+
+  /** `$len\r\npayload\r\n`, or `$-1\r\n` for null. Strings are written as UTF-8. */
+  writeBulk(value: Buffer | string | null): void {
+    if (value === null) {
+      this.writeConst(NULL_BULK_BYTES);
+    } else if (typeof value === 'string') {
+      this.writeBulkString(value);
+    } else {
+      const n = value.length;
+      this.writeNumberLine(DOLLAR, n);
+      this.reserve(n + 2);
+      const b = this.buf;
+      let e = this.end;
+      if (n < SMALL_COPY) {
+        for (let i = 0; i < n; i++) b[e++] = value[i] as number;
+      } else {
+        b.set(value, e);
+        e += n;
+      }
+      b[e++] = CR;
+      b[e++] = LF;
+      this.end = e;
+    }
+  }
+
+  /** `*n\r\n`; the caller then writes the n elements. */
+  writeArrayHeader(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`ReplyWriter.writeArrayHeader: length ${String(n)} is not a non-negative integer`);
+    }
+    this.writeNumberLine(STAR, n);
+  }
+
+  /** Appends pre-encoded RESP bytes verbatim (e.g. a cached reply). */
+  writeRaw(bytes: Buffer): void {
+    const n = bytes.length;
+    this.reserve(n);
+    if (n < SMALL_COPY) {
+      const b = this.buf;
+      let e = this.end;
+      for (let i = 0; i < n; i++) b[e++] = bytes[i] as number;
+    } else {
+      this.buf.set(bytes, this.end);
+    }
+    this.end += n;
+  }
+
+  private writeConst(bytes: Buffer): void {
+    this.reserve(bytes.length);
+    const b = this.buf;
+    let e = this.end;
+    for (let i = 0; i < bytes.length; i++) b[e++] = bytes[i] as number;
+    this.end = e;
+  }
+
+  /** prefix, the decimal digits of a safe integer, CRLF: no string is built. */
+  private writeNumberLine(prefix: number, value: number): void {
+    this.reserve(MAX_INT_BYTES);
+    const b = this.buf;
+    let e = this.end;
+    b[e++] = prefix;
+    let v = value;
+    if (v >= 0 && v < SMALL_INTS) {
+      const to = SMALL_INT_OFFSETS[v + 1] as number;
+      for (let i = SMALL_INT_OFFSETS[v] as number; i < to; i++) b[e++] = SMALL_INT_BYTES[i] as number;
+      this.end = e;
+      return;
+    }
+    if (v < 0) {
+      b[e++] = MINUS;
+      v = -v;
+    }
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    let p = e + digits - 1;
+    while (v >= 10) {
+      const q = Math.floor(v / 10);
+      b[p--] = ZERO_CHAR + (v - q * 10);
+      v = q;
+    }
+    b[p] = ZERO_CHAR + v;
+    e += digits;
+    b[e++] = CR;
+    b[e++] = LF;
+    this.end = e;
+  }
+
+  /** prefix, `text` with CR/LF replaced by spaces, CRLF. ASCII is written directly; anything else as UTF-8. */
+  private writeLine(prefix: number, text: string): void {
+    const n = text.length;
+    this.reserve(n + 3);
+    const b = this.buf;
+    let e = this.end;
+    b[e++] = prefix;
+    for (let i = 0; i < n; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        this.end = e - 1 - i; // undo and take the general path
+        this.writeLineUtf8(prefix, text);
+        return;
+      }
+      if (c === CR || c === LF) c = SPACE;
+      b[e++] = c;
+    }
+    b[e++] = CR;
+    b[e++] = LF;
+    this.end = e;
+  }
+
+  private writeLineUtf8(prefix: number, text: string): void {
+    const bytes = Buffer.from(text.replace(/[\r\n]/g, ' '), 'utf8');
+    this.reserve(bytes.length + 3);
+    this.buf[this.end++] = prefix;
+    this.buf.set(bytes, this.end);
+    this.end += bytes.length;
+    this.buf[this.end++] = CR;
+    this.buf[this.end++] = LF;
+  }
+
+  private writeBulkString(s: string): void {
+    const n = s.length;
+    if (n < 64) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.writeNumberLine(DOLLAR, n);
+        this.reserve(n + 2);
+        const b = this.buf;
+        let e = this.end;
+        for (let i = 0; i < n; i++) b[e++] = s.charCodeAt(i);
+        b[e++] = CR;
+        b[e++] = LF;
+        this.end = e;
+        return;
+      }
+    }
+    const len = Buffer.byteLength(s, 'utf8');
+    this.writeNumberLine(DOLLAR, len);
+    this.reserve(len + 2);
+    this.end += this.buf.write(s, this.end, len, 'utf8');
+    this.buf[this.end++] = CR;
+    this.buf[this.end++] = LF;
+  }
+
+  /** Makes room for `n` more bytes. Never writes over bytes already taken (the socket may hold them). */
+  private reserve(n: number): void {
+    if (this.end + n <= this.buf.length) return;
+    const pending = this.end - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.chunkBytes, (pending + n) * 2));
+    if (pending > 0) this.buf.copy(next, 0, this.start, this.end);
+    this.buf = next;
+    this.start = 0;
+    this.end = pending;
+  }
+}
+
+/** Appends the encoding of `r` to `w`. A `close` reply writes its inner reply only; closing is the server's job. */
+export function encodeReply(w: ReplyWriter, r: Reply): void {
+  switch (r.kind) {
+    case 'simple':
+      w.writeSimple(r.value);
+      return;
+    case 'error':
+      w.writeError(r.message);
+      return;
+    case 'int':
+      w.writeInt(r.value);
+      return;
+    case 'bulk':
+      w.writeBulk(r.value);
+      return;
+    case 'array': {
+      const items = r.value;
+      if (items === null) {
+        w.writeNullArray();
+        return;
+      }
+      w.writeArrayHeader(items.length);
+      for (const item of items) encodeReply(w, item);
+      return;
+    }
+    case 'close':
+      if (r.reply !== undefined) encodeReply(w, r.reply);
+      return;
+  }
+}
+
+/** The encoding of one reply as a fresh Buffer (tests, tools; the server uses a per-connection writer). */
+export function encodeReplyToBuffer(r: Reply): Buffer {
+  const w = new ReplyWriter(256);
+  encodeReply(w, r);
+  return Buffer.from(w.take());
+}
