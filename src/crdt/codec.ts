@@ -1,0 +1,169 @@
+// Binary building blocks shared by every codec: a growable writer and a bounds-checked reader.
+// The reader never throws: every read past the end or of a malformed varint sets `failed`, and
+// callers check it once at the end (or at any branch that depends on a value read).
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Version byte written first by every CRDT codec. Bump it when a format changes. */
+export const CODEC_VERSION = 1;
+
+/** Type tags, the second byte of every CRDT encoding. Never reuse a retired tag. */
+export const TypeTag = {
+  GCounter: 1,
+  PNCounter: 2,
+  HyperLogLog: 3,
+} as const;
+export type TypeTag = (typeof TypeTag)[keyof typeof TypeTag];
+
+export class ByteWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(initialSize = 64) {
+    this.buf = new Uint8Array(initialSize);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  /** Unsigned LEB128 of a non-negative safe integer (up to 8 bytes for 2^53 - 1). */
+  uvarint(v: number): this {
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  /** A length-prefixed byte string. */
+  lenBytes(b: Uint8Array): this {
+    return this.uvarint(b.length).bytes(b);
+  }
+
+  /** A length-prefixed UTF-8 string. */
+  string(s: string): this {
+    return this.lenBytes(textEncoder.encode(s));
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+export class ByteReader {
+  private pos = 0;
+  /** Set once any read failed; later reads return 0 / empty values. */
+  failed = false;
+  /** Why the first failure happened. */
+  reason = '';
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  fail(reason: string): void {
+    if (!this.failed) {
+      this.failed = true;
+      this.reason = `${reason} at byte ${this.pos}`;
+    }
+  }
+
+  u8(): number {
+    if (this.pos >= this.buf.length) {
+      this.fail('truncated');
+      return 0;
+    }
+    return this.buf[this.pos++] ?? 0;
+  }
+
+  /** Reads an unsigned LEB128 varint; fails on overlong encodings or values above 2^53 - 1. */
+  uvarint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.buf.length) {
+        this.fail('truncated');
+        return 0;
+      }
+      const byte = this.buf[this.pos++] ?? 0;
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (i > 0 && byte === 0) {
+          this.fail('overlong varint');
+          return 0;
+        }
+        if (result > Number.MAX_SAFE_INTEGER) {
+          this.fail('varint above 2^53-1');
+          return 0;
+        }
+        return result;
+      }
+      scale *= 0x80;
+    }
+    this.fail('varint longer than 8 bytes');
+    return 0;
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.remaining) {
+      this.fail('truncated');
+      this.pos = this.buf.length;
+      return new Uint8Array(0);
+    }
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  lenBytes(max: number): Uint8Array {
+    const n = this.uvarint();
+    if (n > max) {
+      this.fail(`length ${n} above limit ${max}`);
+      return new Uint8Array(0);
+    }
+    return this.bytes(n);
+  }
+
+  string(maxBytes: number): string {
+    const b = this.lenBytes(maxBytes);
+    if (this.failed) return '';
+    try {
+      return textDecoder.decode(b);
+    } catch {
+      this.fail('invalid UTF-8');
+      return '';
+    }
+  }
+}

@@ -1,0 +1,620 @@
+// The HyperLogLog CRDT: a cardinality sketch whose merge is register-wise max, with a sparse form
+// for small sets, Otmar Ertl's improved estimator, and a generation number that makes delete
+// converge. docs/crdt-hll.md explains the algorithm, the codec and the delete semantics.
+
+import { err, ok, type Result } from '../util/result.js';
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { CrdtError } from './errors.js';
+import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
+
+/** Smallest supported precision (16 registers). */
+export const HLL_MIN_PRECISION = 4;
+/** Largest supported precision (262,144 registers). */
+export const HLL_MAX_PRECISION = 18;
+
+/** Codec form byte: sorted (index, rank) list of the non-zero registers. */
+const FORM_SPARSE = 0;
+/** Codec form byte: every register, 6 bits each. */
+const FORM_DENSE = 1;
+
+/** alpha_inf = 1 / (2 ln 2), Ertl's asymptotic bias constant. */
+const ALPHA_INF = 1 / (2 * Math.LN2);
+
+/**
+ * Largest number of non-zero registers held in sparse form: m / 4. A sparse entry costs 4 bytes in
+ * memory (a packed uint32) against 1 byte per register dense, so past m / 4 entries sparse stops
+ * saving memory; it also keeps the sorted insert (binary search + memmove) cheap. The encoding
+ * uses the same rule, which makes it canonical (one state, one byte string): sparse costs about 2
+ * bytes an entry encoded, so at m / 4 entries it is still below the dense m * 3/4 bytes.
+ */
+function sparseMaxOf(p: number): number {
+  return 1 << (p - 2);
+}
+
+/**
+ * A HyperLogLog sketch of precision `p` (m = 2^p registers, standard error about 1.04 / sqrt(m)).
+ *
+ * Invariants: every register is in 0..q+1 with q = 64 - p; `hist[k]` is the number of registers
+ * holding k (so the estimate needs no pass over the registers); in sparse form `sparse[0..len)` is
+ * strictly increasing in index, holds only non-zero ranks, and has at most m / 4 entries.
+ */
+export class HyperLogLog {
+  static readonly DEFAULT_PRECISION = 14;
+
+  /** Precision: log2 of the number of registers. */
+  readonly p: number;
+  private readonly m: number;
+  private readonly q: number;
+  private readonly shift: number;
+  private readonly sparseMax: number;
+  private gen: number;
+  /** Sparse form: packed `index << 6 | rank`, sorted; null when dense. */
+  private sparse: Uint32Array | null;
+  private sparseLen: number;
+  /** Dense form: one byte per register; null when sparse. */
+  private dense: Uint8Array | null;
+  /** hist[k] = number of registers equal to k, for k in 0..q+1. */
+  private hist: Int32Array;
+  /** Cached estimate, or -1 when a register changed since it was computed. */
+  private cached = -1;
+
+  private constructor(p: number, generation: number) {
+    this.p = p;
+    this.m = 1 << p;
+    this.q = 64 - p;
+    this.shift = 32 - p;
+    this.sparseMax = sparseMaxOf(p);
+    this.gen = generation;
+    this.sparse = new Uint32Array(8);
+    this.sparseLen = 0;
+    this.dense = null;
+    this.hist = new Int32Array(this.q + 2);
+    this.hist[0] = this.m;
+  }
+
+  /** An empty sketch. Throws CrdtError('HLL_BAD_PRECISION') for p outside 4..18 (misuse). */
+  static create(p: number = HyperLogLog.DEFAULT_PRECISION): HyperLogLog {
+    if (!Number.isInteger(p) || p < HLL_MIN_PRECISION || p > HLL_MAX_PRECISION) {
+      throw new CrdtError(
+        'HLL_BAD_PRECISION',
+        `HyperLogLog precision must be an integer in ${HLL_MIN_PRECISION}..${HLL_MAX_PRECISION}, got ${p}`,
+      );
+    }
+    return new HyperLogLog(p, 0);
+  }
+
+  /**
+   * A sketch with the given register values (length 2^p, each 0..65-p), in its natural form
+   * (sparse when at most m / 4 registers are non-zero). For tests and tools; throws on misuse.
+   */
+  static fromRegisters(p: number, generation: number, registers: Uint8Array): HyperLogLog {
+    const h = HyperLogLog.create(p);
+    if (!Number.isSafeInteger(generation) || generation < 0) {
+      throw new RangeError(`generation must be a non-negative safe integer, got ${generation}`);
+    }
+    if (registers.length !== h.m) throw new RangeError(`expected ${h.m} registers, got ${registers.length}`);
+    h.gen = generation;
+    let nonZero = 0;
+    for (let i = 0; i < h.m; i++) {
+      const r = registers[i]!;
+      if (r > h.q + 1) throw new RangeError(`register ${i} = ${r} above the maximum rank ${h.q + 1}`);
+      if (r !== 0) nonZero++;
+    }
+    if (nonZero > h.sparseMax) {
+      h.setDense(registers.slice());
+    } else {
+      const sp = new Uint32Array(Math.max(8, nonZero));
+      let n = 0;
+      for (let i = 0; i < h.m; i++) {
+        const r = registers[i]!;
+        if (r !== 0) sp[n++] = (i << 6) | r;
+      }
+      h.setSparse(sp, n);
+    }
+    return h;
+  }
+
+  /** The delete counter: a sketch of a higher generation replaces one of a lower generation. */
+  get generation(): number {
+    return this.gen;
+  }
+
+  isDense(): boolean {
+    return this.dense !== null;
+  }
+
+  isEmpty(): boolean {
+    return this.hist[0] === this.m;
+  }
+
+  /** Approximate bytes held in memory (object, register storage and histogram). */
+  byteSize(): number {
+    const registers = this.dense !== null ? this.dense.byteLength : (this.sparse?.byteLength ?? 0);
+    return 96 + registers + this.hist.byteLength;
+  }
+
+  /** A copy of all m register values (tests and tools). */
+  registers(): Uint8Array {
+    if (this.dense !== null) return this.dense.slice();
+    const out = new Uint8Array(this.m);
+    const sp = this.sparse!;
+    for (let i = 0; i < this.sparseLen; i++) out[sp[i]! >>> 6] = sp[i]! & 63;
+    return out;
+  }
+
+  /**
+   * Adds an element (bytes, or a string hashed as its UTF-8 bytes). Returns true if a register
+   * changed. Allocation-free for byte arrays and ASCII strings once the form is settled.
+   */
+  add(element: Uint8Array | string): boolean {
+    return typeof element === 'string' ? this.addString(element) : this.addBytes(element);
+  }
+
+  /** `add` for bytes. Separate methods keep each call site's inlined code to one hash (faster). */
+  addBytes(element: Uint8Array): boolean {
+    return this.addHash(hash64Bytes(element), hash64Lo());
+  }
+
+  /** `add` for a string (hashed as its UTF-8 bytes, so equal to `addBytes` of the encoding). */
+  addString(element: string): boolean {
+    return this.addHash(hash64String(element), hash64Lo());
+  }
+
+  private addHash(hi: number, lo: number): boolean {
+    // Index: the top p bits of hi. Rank: 1 + leading zeros of the remaining 64 - p bits (q + 1 if
+    // all are zero), as in Ertl's paper; the low half supplies the bits below hi's 32 - p.
+    const index = hi >>> this.shift;
+    const rest = hi << this.p;
+    const rank = rest !== 0 ? Math.clz32(rest) + 1 : this.shift + Math.clz32(lo) + 1;
+    const dense = this.dense;
+    if (dense === null) return this.set(index, rank);
+    // The dense case inline: most adds to a large sketch change nothing and end here.
+    const old = dense[index]!;
+    if (rank <= old) return false;
+    dense[index] = rank;
+    this.hist[old]!--;
+    this.hist[rank]!++;
+    this.cached = -1;
+    return true;
+  }
+
+  /** Raises register `index` to `rank` if it is lower. Returns whether it changed. */
+  private set(index: number, rank: number): boolean {
+    const dense = this.dense;
+    if (dense !== null) {
+      const old = dense[index]!;
+      if (rank <= old) return false;
+      dense[index] = rank;
+      this.hist[old]!--;
+      this.hist[rank]!++;
+      this.cached = -1;
+      return true;
+    }
+    const sp = this.sparse!;
+    const len = this.sparseLen;
+    const key = index << 6;
+    let a = 0;
+    let b = len;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (sp[mid]! < key) a = mid + 1;
+      else b = mid;
+    }
+    if (a < len && sp[a]! >>> 6 === index) {
+      const old = sp[a]! & 63;
+      if (rank <= old) return false;
+      sp[a] = key | rank;
+      this.hist[old]!--;
+    } else {
+      if (len === this.sparseMax) {
+        this.promote();
+        return this.set(index, rank);
+      }
+      let target = sp;
+      if (len === sp.length) {
+        target = new Uint32Array(Math.min(sp.length * 2, this.sparseMax));
+        target.set(sp.subarray(0, a));
+        target.set(sp.subarray(a, len), a + 1);
+        this.sparse = target;
+      } else {
+        sp.copyWithin(a + 1, a, len);
+      }
+      target[a] = key | rank;
+      this.sparseLen = len + 1;
+      this.hist[0]!--;
+    }
+    this.hist[rank]!++;
+    this.cached = -1;
+    return true;
+  }
+
+  /** Converts to dense form in place (no change of value). Tests use it to compare the forms. */
+  promote(): void {
+    if (this.dense !== null) return;
+    const dense = new Uint8Array(this.m);
+    const sp = this.sparse!;
+    for (let i = 0; i < this.sparseLen; i++) dense[sp[i]! >>> 6] = sp[i]! & 63;
+    this.setDense(dense);
+  }
+
+  private setDense(dense: Uint8Array): void {
+    this.dense = dense;
+    this.sparse = null;
+    this.sparseLen = 0;
+    this.rebuildHistogram();
+  }
+
+  private setSparse(sparse: Uint32Array, len: number): void {
+    this.sparse = sparse;
+    this.sparseLen = len;
+    this.dense = null;
+    this.rebuildHistogram();
+  }
+
+  private rebuildHistogram(): void {
+    const hist = new Int32Array(this.q + 2);
+    if (this.dense !== null) {
+      const d = this.dense;
+      for (let i = 0; i < d.length; i++) hist[d[i]!]!++;
+    } else {
+      const sp = this.sparse!;
+      hist[0] = this.m - this.sparseLen;
+      for (let i = 0; i < this.sparseLen; i++) hist[sp[i]! & 63]!++;
+    }
+    this.hist = hist;
+    this.cached = -1;
+  }
+
+  /** The cardinality estimate, rounded to an integer (0 for an empty sketch). Cached. */
+  count(): number {
+    return Math.round(this.estimate());
+  }
+
+  /**
+   * The unrounded cardinality estimate: Ertl's improved raw estimator (arXiv 1702.01284, Alg. 6),
+   * computed from the register histogram C:
+   *   z = m * tau(1 - C[q+1] / m);  for k = q..1: z = (z + C[k]) / 2;  z += m * sigma(C[0] / m)
+   *   estimate = alpha_inf * m^2 / z
+   */
+  estimate(): number {
+    if (this.cached >= 0) return this.cached;
+    const m = this.m;
+    const c = this.hist;
+    let z = m * tau(1 - c[this.q + 1]! / m);
+    for (let k = this.q; k >= 1; k--) z = 0.5 * (z + c[k]!);
+    z += m * sigma(c[0]! / m);
+    const e = (ALPHA_INF * m * m) / z; // z = Infinity when empty, so e = 0
+    this.cached = e;
+    return e;
+  }
+
+  /**
+   * Merges `other` into this sketch. Generations decide first: a higher one replaces this sketch
+   * outright (registers and generation), a lower one is ignored, equal ones take the register-wise
+   * max. Returns whether this sketch changed; errs with HLL_PRECISION_MISMATCH if p differs.
+   */
+  merge(other: HyperLogLog): Result<boolean, CrdtError> {
+    if (other.p !== this.p) {
+      return err(
+        new CrdtError('HLL_PRECISION_MISMATCH', `cannot merge HyperLogLog of precision ${other.p} into ${this.p}`),
+      );
+    }
+    if (other === this || other.gen < this.gen) return ok(false);
+    if (other.gen > this.gen) {
+      this.gen = other.gen;
+      this.copyRegistersFrom(other);
+      return ok(true);
+    }
+    return ok(this.mergeRegisters(other));
+  }
+
+  /**
+   * Set union across *different keys* (PFCOUNT k1 k2, PFMERGE dest src): register-wise max that
+   * ignores generations and keeps this sketch's generation. Generations order the versions of one
+   * key; comparing them across keys would make a key deleted once hide another key's elements.
+   * Use `merge` for replicas of the same key. Returns whether this changed.
+   */
+  unionWith(other: HyperLogLog): Result<boolean, CrdtError> {
+    if (other.p !== this.p) {
+      return err(
+        new CrdtError('HLL_PRECISION_MISMATCH', `cannot union HyperLogLog of precision ${other.p} into ${this.p}`),
+      );
+    }
+    if (other === this) return ok(false);
+    return ok(this.mergeRegisters(other));
+  }
+
+  private copyRegistersFrom(other: HyperLogLog): void {
+    if (other.dense !== null) {
+      this.dense = other.dense.slice();
+      this.sparse = null;
+      this.sparseLen = 0;
+    } else {
+      this.sparse = other.sparse!.slice(0, Math.max(8, other.sparseLen));
+      this.sparseLen = other.sparseLen;
+      this.dense = null;
+    }
+    this.hist = other.hist.slice();
+    this.cached = other.cached;
+  }
+
+  private mergeRegisters(other: HyperLogLog): boolean {
+    if (other.dense !== null) {
+      if (this.dense === null) this.promote();
+      const a = this.dense!;
+      const b = other.dense;
+      const hist = this.hist;
+      let changed = false;
+      // Four registers at a time: registers are < 0x80, so per byte (x | 0x80) - y never borrows
+      // and keeps its high bit exactly when x >= y. Converged peers (the common gossip case) skip
+      // whole words; only words where `other` is ahead somewhere go register by register. Dense
+      // arrays are always allocated fresh (offset 0, length m >= 16), so the views are aligned.
+      const a32 = new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2);
+      const b32 = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+      for (let w = 0; w < a32.length; w++) {
+        const x = a32[w]!;
+        const y = b32[w]!;
+        if (x === y || (((x | 0x80808080) - y) & 0x80808080) === (0x80808080 | 0)) continue;
+        for (let i = w << 2, end = i + 4; i < end; i++) {
+          const rb = b[i]!;
+          const ra = a[i]!;
+          if (rb > ra) {
+            a[i] = rb;
+            hist[ra]!--;
+            hist[rb]!++;
+            changed = true;
+          }
+        }
+      }
+      if (changed) this.cached = -1;
+      return changed;
+    }
+    const osp = other.sparse!;
+    const olen = other.sparseLen;
+    if (this.dense !== null) {
+      let changed = false;
+      for (let i = 0; i < olen; i++) {
+        if (this.set(osp[i]! >>> 6, osp[i]! & 63)) changed = true;
+      }
+      return changed;
+    }
+    // Sparse + sparse: a linear merge of the two sorted lists.
+    const sp = this.sparse!;
+    const len = this.sparseLen;
+    const out = new Uint32Array(Math.max(8, len + olen));
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    let changed = false;
+    while (i < len || j < olen) {
+      const x = i < len ? sp[i]! : 0xffffffff;
+      const y = j < olen ? osp[j]! : 0xffffffff;
+      const xi = x >>> 6;
+      const yi = y >>> 6;
+      if (xi === yi) {
+        if (y > x) changed = true;
+        out[n++] = Math.max(x, y);
+        i++;
+        j++;
+      } else if (xi < yi) {
+        out[n++] = x;
+        i++;
+      } else {
+        out[n++] = y;
+        j++;
+        changed = true;
+      }
+    }
+    if (!changed) return false;
+    if (n > this.sparseMax) {
+      const dense = new Uint8Array(this.m);
+      for (let k = 0; k < n; k++) dense[out[k]! >>> 6] = out[k]! & 63;
+      this.setDense(dense);
+    } else {
+      this.setSparse(out, n);
+    }
+    return true;
+  }
+
+  /**
+   * Delete: empties the registers and bumps the generation, so this state wins over everything
+   * replicas added at the old generation (including adds concurrent with the delete, which are
+   * lost). Returns the delta to ship: a copy of the new state.
+   */
+  clear(): HyperLogLog {
+    if (this.gen >= Number.MAX_SAFE_INTEGER) throw new RangeError('HyperLogLog generation exhausted');
+    this.gen++;
+    this.setSparse(new Uint32Array(8), 0);
+    this.cached = 0;
+    return this.clone();
+  }
+
+  clone(): HyperLogLog {
+    const h = new HyperLogLog(this.p, this.gen);
+    h.copyRegistersFrom(this);
+    return h;
+  }
+
+  /** Same precision, generation and register values, whatever the forms. */
+  equals(other: HyperLogLog): boolean {
+    if (this.p !== other.p || this.gen !== other.gen) return false;
+    const ha = this.hist;
+    const hb = other.hist;
+    for (let k = 0; k < ha.length; k++) if (ha[k] !== hb[k]) return false;
+    if (this.dense !== null && other.dense !== null) {
+      const a = this.dense;
+      const b = other.dense;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+      return true;
+    }
+    if (this.dense === null && other.dense === null) {
+      const a = this.sparse!;
+      const b = other.sparse!;
+      for (let i = 0; i < this.sparseLen; i++) if (a[i] !== b[i]) return false;
+      return true;
+    }
+    // Mixed forms: equal histograms mean equal non-zero counts, so checking every sparse entry
+    // against the dense registers is enough.
+    const s = this.dense === null ? this : other;
+    const d = (this.dense === null ? other.dense : this.dense)!;
+    const sp = s.sparse!;
+    for (let i = 0; i < s.sparseLen; i++) if (d[sp[i]! >>> 6] !== (sp[i]! & 63)) return false;
+    return true;
+  }
+
+  /**
+   * `[version][tag][p][generation uvarint][form]` then, sparse: `count uvarint` and per non-zero
+   * register in index order one uvarint `(index - previousIndex - 1) * 64 + rank`; dense: the m
+   * registers packed 6 bits each, least significant bits first (Redis's layout), m * 3/4 bytes.
+   * The form follows the register count, not the in-memory form, so equal states encode equally.
+   */
+  encode(): Uint8Array {
+    const nonZero = this.m - this.hist[0]!;
+    const w = new ByteWriter(nonZero > this.sparseMax ? 16 + (this.m * 3) / 4 : 16 + nonZero * 3);
+    w.u8(CODEC_VERSION).u8(TypeTag.HyperLogLog).u8(this.p).uvarint(this.gen);
+    if (nonZero <= this.sparseMax) {
+      w.u8(FORM_SPARSE).uvarint(nonZero);
+      let prev = -1;
+      if (this.dense !== null) {
+        const d = this.dense;
+        for (let i = 0; i < d.length; i++) {
+          if (d[i] !== 0) {
+            w.uvarint((i - prev - 1) * 64 + d[i]!);
+            prev = i;
+          }
+        }
+      } else {
+        const sp = this.sparse!;
+        for (let k = 0; k < this.sparseLen; k++) {
+          const index = sp[k]! >>> 6;
+          w.uvarint((index - prev - 1) * 64 + (sp[k]! & 63));
+          prev = index;
+        }
+      }
+      return w.finish();
+    }
+    const regs = this.registers();
+    const packed = new Uint8Array((this.m * 3) / 4);
+    for (let i = 0, o = 0; i < regs.length; i += 4, o += 3) {
+      const r0 = regs[i]!;
+      const r1 = regs[i + 1]!;
+      const r2 = regs[i + 2]!;
+      const r3 = regs[i + 3]!;
+      packed[o] = r0 | (r1 << 6);
+      packed[o + 1] = (r1 >>> 2) | (r2 << 4);
+      packed[o + 2] = (r2 >>> 4) | (r3 << 2);
+    }
+    w.u8(FORM_DENSE).bytes(packed);
+    return w.finish();
+  }
+
+  /** Decodes untrusted bytes. Never throws; any malformed or non-canonical input is an error. */
+  static decode(bytes: Uint8Array): Result<HyperLogLog, CrdtError> {
+    const r = new ByteReader(bytes);
+    const fail = (): Result<HyperLogLog, CrdtError> =>
+      err(
+        new CrdtError(
+          r.reason.startsWith('truncated') ? 'CODEC_TRUNCATED' : 'CODEC_INVALID',
+          `HyperLogLog: ${r.reason}`,
+        ),
+      );
+    const invalid = (why: string): Result<HyperLogLog, CrdtError> =>
+      err(new CrdtError('CODEC_INVALID', `HyperLogLog: ${why}`));
+    const version = r.u8();
+    if (r.failed) return fail();
+    if (version !== CODEC_VERSION) {
+      return err(new CrdtError('CODEC_BAD_VERSION', `HyperLogLog: unknown codec version ${version}`));
+    }
+    const tag = r.u8();
+    if (r.failed) return fail();
+    if (tag !== TypeTag.HyperLogLog) {
+      return err(new CrdtError('CODEC_BAD_TYPE', `HyperLogLog: expected type tag ${TypeTag.HyperLogLog}, got ${tag}`));
+    }
+    const p = r.u8();
+    const gen = r.uvarint();
+    const form = r.u8();
+    if (r.failed) return fail();
+    if (p < HLL_MIN_PRECISION || p > HLL_MAX_PRECISION) return invalid(`precision ${p} outside 4..18`);
+    const h = new HyperLogLog(p, gen);
+    const m = h.m;
+    const maxRank = h.q + 1;
+    if (form === FORM_SPARSE) {
+      const n = r.uvarint();
+      if (r.failed) return fail();
+      if (n > h.sparseMax) return invalid(`${n} sparse entries above the sparse limit ${h.sparseMax}`);
+      if (n > r.remaining) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: ${n} entries in ${r.remaining} bytes`));
+      const sp = new Uint32Array(Math.max(8, n));
+      let prev = -1;
+      for (let k = 0; k < n; k++) {
+        const v = r.uvarint();
+        if (r.failed) return fail();
+        const rank = v % 64;
+        const index = prev + 1 + Math.floor(v / 64);
+        if (rank === 0 || rank > maxRank) return invalid(`sparse rank ${rank} outside 1..${maxRank}`);
+        if (index >= m) return invalid(`sparse index ${index} not below ${m}`);
+        sp[k] = (index << 6) | rank;
+        prev = index;
+      }
+      if (r.remaining !== 0) return invalid(`${r.remaining} trailing bytes`);
+      h.setSparse(sp, n);
+      return ok(h);
+    }
+    if (form !== FORM_DENSE) return invalid(`unknown form ${form}`);
+    const size = (m * 3) / 4;
+    if (r.remaining < size) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: dense needs ${size} bytes, has ${r.remaining}`));
+    if (r.remaining > size) return invalid(`${r.remaining - size} trailing bytes`);
+    const packed = r.bytes(size);
+    const regs = new Uint8Array(m);
+    let nonZero = 0;
+    let max = 0;
+    for (let i = 0, o = 0; i < m; i += 4, o += 3) {
+      const b0 = packed[o]!;
+      const b1 = packed[o + 1]!;
+      const b2 = packed[o + 2]!;
+      const r0 = b0 & 63;
+      const r1 = (b0 >>> 6) | ((b1 & 15) << 2);
+      const r2 = (b1 >>> 4) | ((b2 & 3) << 4);
+      const r3 = b2 >>> 2;
+      regs[i] = r0;
+      regs[i + 1] = r1;
+      regs[i + 2] = r2;
+      regs[i + 3] = r3;
+      max = Math.max(max, r0, r1, r2, r3);
+      nonZero += (r0 !== 0 ? 1 : 0) + (r1 !== 0 ? 1 : 0) + (r2 !== 0 ? 1 : 0) + (r3 !== 0 ? 1 : 0);
+    }
+    if (max > maxRank) return invalid(`dense rank ${max} above ${maxRank}`);
+    if (nonZero <= h.sparseMax) return invalid(`dense form with only ${nonZero} non-zero registers (non-canonical)`);
+    h.setDense(regs);
+    return ok(h);
+  }
+}
+
+/** Ertl's sigma(x) = x + sum_{k>=1} x^(2^k) 2^(k-1), for x in [0, 1]; infinite at 1. */
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  let prev: number;
+  do {
+    x *= x;
+    prev = z;
+    z += x * y;
+    y += y;
+  } while (z !== prev);
+  return z;
+}
+
+/** Ertl's tau(x) = (1 - x - sum_{k>=1} (1 - x^(2^-k))^2 2^-k) / 3, for x in [0, 1]. */
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  let prev: number;
+  do {
+    x = Math.sqrt(x);
+    prev = z;
+    y *= 0.5;
+    z -= (1 - x) * (1 - x) * y;
+  } while (z !== prev);
+  return z / 3;
+}
