@@ -1,0 +1,31 @@
+// Benchmark entry point: `npm run bench -- <suite> [--json]`. Benchmarks print tables; they never assert.
+
+import { suites } from './suites.js';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const known = Object.keys(suites);
+  if (names.length === 0) {
+    console.error(`usage: npm run bench -- <suite> [--json]\nsuites: ${known.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const results: Record<string, unknown> = {};
+  for (const name of names) {
+    const suite = suites[name];
+    if (!suite) {
+      console.error(`unknown benchmark suite '${name}'; known suites: ${known.join(', ')}`);
+      process.exitCode = 2;
+      return;
+    }
+    results[name] = await suite(args);
+  }
+  if (json) console.log(JSON.stringify(names.length === 1 ? results[names[0] ?? ''] : results));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
