@@ -1,0 +1,321 @@
+// The keyspace: key -> typed CRDT, with type checks, change notification and merge of remote state.
+// Keys are "full keys": one char for the database (0-15) followed by the key's bytes as latin1, so
+// binary keys round-trip exactly and every protocol (RESP bytes, WebSocket strings) maps to one form.
+
+import { GCounter } from '../crdt/g-counter.js';
+import { PNCounter } from '../crdt/pn-counter.js';
+import { HyperLogLog } from '../crdt/hyperloglog.js';
+import type { CrdtError } from '../crdt/errors.js';
+import type { ReplicaId } from '../crdt/replica-id.js';
+import { err, ok, type Result } from '../util/result.js';
+import {
+  GCOUNTER_DECREMENT,
+  NOT_INTEGER,
+  OVERFLOW,
+  TYPE_TAGS,
+  WRONGTYPE,
+  type ChangeSink,
+  type Crdt,
+  type Entry,
+  type KeyType,
+  type KeyspaceError,
+} from './types.js';
+
+export const DATABASES = 16;
+
+/** The full key of `key` in database `db`. */
+export function fullKey(db: number, key: Uint8Array | string): string {
+  const k = typeof key === 'string' ? Buffer.from(key, 'utf8').toString('latin1') : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  return String.fromCharCode(db) + k;
+}
+
+/** Splits a full key into its database and the key as a Buffer. */
+export function splitKey(full: string): { db: number; key: Buffer } {
+  return { db: full.charCodeAt(0), key: Buffer.from(full.slice(1), 'latin1') };
+}
+
+const TAG_TO_TYPE: ReadonlyMap<number, KeyType> = new Map(
+  (Object.entries(TYPE_TAGS) as [KeyType, number][]).map(([t, n]) => [n, t]),
+);
+
+function counterError(e: CrdtError): KeyspaceError {
+  switch (e.code) {
+    case 'COUNTER_OVERFLOW':
+      return OVERFLOW;
+    case 'GCOUNTER_DECREMENT':
+      return GCOUNTER_DECREMENT;
+    default:
+      return NOT_INTEGER;
+  }
+}
+
+export type CounterValue = number | bigint;
+
+export class Keyspace {
+  private readonly entries = new Map<string, Entry>();
+  /** Remote merges that met a key of another type, resolved by the fixed type order. */
+  typeConflicts = 0;
+
+  constructor(
+    private replica: ReplicaId,
+    private sink: ChangeSink = { changed: () => {} },
+    private readonly hllPrecision = HyperLogLog.DEFAULT_PRECISION,
+  ) {}
+
+  /** The replica id local increments are written under (changes at each incarnation). */
+  get replicaId(): ReplicaId {
+    return this.replica;
+  }
+
+  setReplicaId(id: ReplicaId): void {
+    this.replica = id;
+  }
+
+  /** Routes change notifications to a new sink (a restarted replica taking over restored state). */
+  attach(sink: ChangeSink): void {
+    this.sink = sink;
+  }
+
+  entry(key: string): Entry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** The type of a key that exists (tombstones of deleted keys do not). */
+  typeOf(key: string): KeyType | undefined {
+    const e = this.entries.get(key);
+    return e && live(e) ? e.type : undefined;
+  }
+
+  /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
+  incrBy(key: string, n: number, createAs: 'pncounter' | 'gcounter' = 'pncounter'): Result<CounterValue, KeyspaceError> {
+    let e = this.entries.get(key);
+    if (e === undefined) {
+      if (!Number.isSafeInteger(n)) return err(NOT_INTEGER);
+      if (createAs === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
+      e = { type: createAs, crdt: createAs === 'gcounter' ? new GCounter() : new PNCounter() };
+      const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
+      if (failure !== undefined) return err(counterError(failure));
+      this.entries.set(key, e);
+    } else {
+      if (e.type === 'hll') return err(WRONGTYPE);
+      const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
+      if (failure !== undefined) return err(counterError(failure));
+    }
+    this.touch(key, true);
+    return ok((e.crdt as GCounter | PNCounter).value());
+  }
+
+  /** Sets a counter to `value` by an observed reset plus an increment (Redis SET on a counter). */
+  setCounter(key: string, value: number, createAs: 'pncounter' | 'gcounter' = 'pncounter'): Result<CounterValue, KeyspaceError> {
+    const e = this.entries.get(key);
+    if (e === undefined) return this.incrBy(key, value, createAs);
+    if (e.type === 'hll') return err(WRONGTYPE);
+    if (e.type === 'gcounter') {
+      if (value < 0) return err(GCOUNTER_DECREMENT);
+      const g = e.crdt as GCounter;
+      const probe = g.clone();
+      probe.reset();
+      const r = probe.increment(this.replica, value);
+      if (!r.ok) return err(counterError(r.error));
+      g.merge(probe);
+    } else {
+      const r = (e.crdt as PNCounter).set(this.replica, value);
+      if (!r.ok) return err(counterError(r.error));
+    }
+    this.touch(key, true);
+    return ok((e.crdt as GCounter | PNCounter).value());
+  }
+
+  /** The value of a counter, `null` if missing, or WRONGTYPE for an HLL. */
+  getCounter(key: string): Result<CounterValue | null, KeyspaceError> {
+    const e = this.entries.get(key);
+    if (e === undefined || !live(e)) return ok(null);
+    if (e.type === 'hll') return err(WRONGTYPE);
+    return ok((e.crdt as GCounter | PNCounter).value());
+  }
+
+  /** Deletes a key: an observed reset for counters, a generation bump for HLLs. Returns whether it existed. */
+  del(key: string): boolean {
+    const e = this.entries.get(key);
+    if (e === undefined || !live(e)) return false;
+    if (e.type === 'hll') (e.crdt as HyperLogLog).clear();
+    else (e.crdt as GCounter | PNCounter).reset();
+    this.touch(key, true);
+    return true;
+  }
+
+  exists(key: string): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && live(e);
+  }
+
+  /** PFADD: adds elements, creating the HLL. Returns whether any register changed (or it was created). */
+  pfadd(key: string, elements: readonly (Uint8Array | string)[]): Result<boolean, KeyspaceError> {
+    let e = this.entries.get(key);
+    let changed = false;
+    if (e === undefined) {
+      e = { type: 'hll', crdt: HyperLogLog.create(this.hllPrecision) };
+      this.entries.set(key, e);
+      changed = true;
+    } else if (e.type !== 'hll') {
+      return err(WRONGTYPE);
+    } else if (!live(e)) {
+      changed = true; // re-creating a deleted HLL makes it exist again
+    }
+    const h = e.crdt as HyperLogLog;
+    for (const el of elements) if (h.add(el)) changed = true;
+    if (changed) this.touch(key, true);
+    return ok(changed);
+  }
+
+  /** PFCOUNT over one or more keys: the cardinality of their union. Missing keys count as empty. */
+  pfcount(keys: readonly string[]): Result<number, KeyspaceError> {
+    const hlls: HyperLogLog[] = [];
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e === undefined || !live(e)) continue;
+      if (e.type !== 'hll') return err(WRONGTYPE);
+      hlls.push(e.crdt as HyperLogLog);
+    }
+    if (hlls.length === 0) return ok(0);
+    if (hlls.length === 1) return ok((hlls[0] as HyperLogLog).count());
+    const union = unionOf(hlls);
+    return ok(union.count());
+  }
+
+  /** PFMERGE dest src...: dest becomes the union of itself and the sources. */
+  pfmerge(dest: string, sources: readonly string[]): Result<true, KeyspaceError> {
+    const hlls: HyperLogLog[] = [];
+    for (const k of [dest, ...sources]) {
+      const e = this.entries.get(k);
+      if (e === undefined || !live(e)) continue;
+      if (e.type !== 'hll') return err(WRONGTYPE);
+      hlls.push(e.crdt as HyperLogLog);
+    }
+    let d = this.entries.get(dest);
+    if (d === undefined) {
+      d = { type: 'hll', crdt: HyperLogLog.create(this.hllPrecision) };
+      this.entries.set(dest, d);
+    }
+    const target = d.crdt as HyperLogLog;
+    // A union of different keys: register max regardless of each key's delete generation.
+    for (const h of hlls) if (h !== target) target.unionWith(h);
+    this.touch(dest, true);
+    return ok(true);
+  }
+
+  /** Drops every key of one database (or all with `db` undefined) by deleting each live key. */
+  flush(db?: number): number {
+    let n = 0;
+    for (const key of this.entries.keys()) {
+      if (db !== undefined && key.charCodeAt(0) !== db) continue;
+      if (this.del(key)) n++;
+    }
+    return n;
+  }
+
+  /** Live keys per database, for INFO keyspace. */
+  countByDb(): number[] {
+    const counts = new Array<number>(DATABASES).fill(0);
+    for (const [k, e] of this.entries) if (live(e)) counts[k.charCodeAt(0)] = (counts[k.charCodeAt(0)] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Live keys per type. */
+  countByType(): Record<KeyType, number> {
+    const c: Record<KeyType, number> = { gcounter: 0, pncounter: 0, hll: 0 };
+    for (const e of this.entries.values()) if (live(e)) c[e.type]++;
+    return c;
+  }
+
+  /** Every stored key, including tombstones (which replication must still carry). */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The wire form of a key's whole state: its type tag and the CRDT codec's bytes. */
+  encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    // Cached until the key changes: one key travels in several deltas per gossip round.
+    e.encoded ??= e.crdt.encode();
+    return { tag: TYPE_TAGS[e.type], bytes: e.encoded };
+  }
+
+  /** Every change of a key goes through here: drop its cached encoding and tell the sink. */
+  private touch(key: string, local: boolean): void {
+    const e = this.entries.get(key);
+    if (e !== undefined) e.encoded = undefined;
+    this.sink.changed(key, local);
+  }
+
+  /**
+   * Merges a key's state received from a peer. Untrusted bytes: a decode error is returned, and
+   * nothing changes.
+   */
+  mergeRemote(key: string, tag: number, bytes: Uint8Array): Result<boolean, string> {
+    const type = TAG_TO_TYPE.get(tag);
+    if (type === undefined) return err(`unknown type tag ${tag}`);
+    const decoded = decodeCrdt(type, bytes);
+    if (!decoded.ok) return err(decoded.error.message);
+    return ok(this.mergeDecoded(key, type, decoded.value));
+  }
+
+  /**
+   * Merges an already decoded remote state (which this keyspace then owns). Concurrent creation of
+   * one key with two types resolves everywhere the same way: the higher type tag wins (documented in
+   * docs/crdt.md), and the conflict is counted. Returns whether the local state changed.
+   */
+  mergeDecoded(key: string, type: KeyType, incoming: Crdt): boolean {
+    const e = this.entries.get(key);
+    let changed: boolean;
+    if (e === undefined) {
+      this.entries.set(key, { type, crdt: incoming });
+      changed = true;
+    } else if (e.type !== type) {
+      this.typeConflicts++;
+      if (TYPE_TAGS[type] < TYPE_TAGS[e.type]) return false;
+      this.entries.set(key, { type, crdt: incoming });
+      changed = true;
+    } else if (type === 'hll') {
+      const r = (e.crdt as HyperLogLog).merge(incoming as HyperLogLog);
+      changed = r.ok && r.value;
+    } else {
+      changed = (e.crdt as GCounter).merge(incoming as GCounter);
+    }
+    if (changed) this.touch(key, false);
+    return changed;
+  }
+
+  /** Approximate memory held by key states, in bytes. */
+  byteSize(): number {
+    let n = 0;
+    for (const [k, e] of this.entries) n += 48 + k.length * 2 + e.crdt.byteSize();
+    return n;
+  }
+}
+
+function live(e: Entry): boolean {
+  return e.type === 'hll' ? !(e.crdt as HyperLogLog).isEmpty() : (e.crdt as GCounter | PNCounter).exists();
+}
+
+function unionOf(hlls: HyperLogLog[]): HyperLogLog {
+  const u = (hlls[0] as HyperLogLog).clone();
+  for (let i = 1; i < hlls.length; i++) u.unionWith(hlls[i] as HyperLogLog);
+  return u;
+}
+
+export function decodeCrdt(type: KeyType, bytes: Uint8Array): Result<Crdt, CrdtError> {
+  switch (type) {
+    case 'gcounter':
+      return GCounter.decode(bytes);
+    case 'pncounter':
+      return PNCounter.decode(bytes);
+    case 'hll':
+      return HyperLogLog.decode(bytes);
+  }
+}

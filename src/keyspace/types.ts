@@ -1,0 +1,55 @@
+// Key types, typed command errors of the keyspace, and the change sink that replication implements.
+
+import type { GCounter } from '../crdt/g-counter.js';
+import type { PNCounter } from '../crdt/pn-counter.js';
+import type { HyperLogLog } from '../crdt/hyperloglog.js';
+
+export type KeyType = 'gcounter' | 'pncounter' | 'hll';
+
+export type Crdt = GCounter | PNCounter | HyperLogLog;
+
+export interface Entry {
+  type: KeyType;
+  crdt: Crdt;
+  /** The codec bytes of `crdt`, cached until the next change. */
+  encoded?: Uint8Array | undefined;
+}
+
+/**
+ * Errors a keyspace operation can return. `message` is the Redis error string where a Redis
+ * command is mirrored, so every client protocol can pass it through unchanged.
+ */
+export type KeyspaceErrorCode = 'WRONGTYPE' | 'OVERFLOW' | 'NOT_INTEGER' | 'GCOUNTER_DECREMENT' | 'HLL_INVALID';
+
+export interface KeyspaceError {
+  code: KeyspaceErrorCode;
+  message: string;
+}
+
+export const WRONGTYPE: KeyspaceError = {
+  code: 'WRONGTYPE',
+  message: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+};
+export const OVERFLOW: KeyspaceError = {
+  code: 'OVERFLOW',
+  message: 'ERR increment or decrement would overflow',
+};
+export const NOT_INTEGER: KeyspaceError = {
+  code: 'NOT_INTEGER',
+  message: 'ERR value is not an integer or out of range',
+};
+export const GCOUNTER_DECREMENT: KeyspaceError = {
+  code: 'GCOUNTER_DECREMENT',
+  message: 'ERR G-Counter keys only grow: decrement, negative increment and SET below the current value are not allowed',
+};
+
+/**
+ * Told about every change to a key, so replication can version it and persistence can write it.
+ * `local` is true for changes made by this node's own clients.
+ */
+export interface ChangeSink {
+  changed(key: string, local: boolean): void;
+}
+
+/** Stable numeric codes for key types on the wire (the CRDT codec's type tags). */
+export const TYPE_TAGS: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3 };

@@ -1,0 +1,253 @@
+// The membership table: what this node believes of every member (SWIM states with incarnations).
+// Precedence between two records of one member: higher (incarnation, seq) wins; at equal numbers the
+// later state wins (alive < suspect < dead < left). A node refutes suspicion of itself by raising seq;
+// a restarted node has a higher incarnation, so it is alive at once however the cluster saw it before.
+
+import type { Rng } from '../util/rng.js';
+import { MemberState, type MemberRecord } from './messages.js';
+
+export interface Member {
+  id: string;
+  address: string;
+  incarnation: number;
+  seq: number;
+  state: MemberState;
+  /** Local time the state last changed (for suspicion timeouts and forgetting). */
+  since: number;
+  /** For a suspect: when it is declared dead, and who else suspected it (Lifeguard confirmations). */
+  suspectDeadline?: number;
+  confirmations?: Set<string>;
+  /** Local time a message was last received from this member directly. */
+  lastHeard: number;
+}
+
+/**
+ * A read-only starting roster shared by many tables (the simulator gives 10,000 replicas one roster
+ * instead of 10,000 copies). A table overlays its own changes on top.
+ */
+export class SharedRoster {
+  readonly members: readonly Member[];
+  readonly index = new Map<string, number>();
+  readonly hashHi: number;
+  readonly hashLo: number;
+
+  constructor(records: readonly MemberRecord[]) {
+    let hi = 0;
+    let lo = 0;
+    this.members = records.map((r, i) => {
+      this.index.set(r[0], i);
+      const [a, b] = recordHash(r);
+      hi ^= a;
+      lo ^= b;
+      return { id: r[0], address: r[1], incarnation: r[2], seq: r[3], state: r[4], since: 0, lastHeard: 0 };
+    });
+    this.hashHi = hi >>> 0;
+    this.hashLo = lo >>> 0;
+  }
+}
+
+function recordHash(r: MemberRecord): [number, number] {
+  let h1 = 0x9747b28c ^ r[2];
+  let h2 = 0x85ebca6b ^ (r[3] * 4 + r[4]);
+  const s = r[0] + '\u0000' + r[1];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(r[3] + 1, 0x27d4eb2f);
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1) ^ Math.imul(r[4] + 7, 0x165667b1);
+  return [(h1 ^ (h2 >>> 5)) >>> 0, Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77) >>> 0];
+}
+
+export function toRecord(m: Member): MemberRecord {
+  return [m.id, m.address, m.incarnation, m.seq, m.state];
+}
+
+/** > 0 if `a` supersedes `b`, < 0 if `b` supersedes `a`, 0 if equal. */
+export function compareRecords(a: MemberRecord, b: { incarnation: number; seq: number; state: MemberState }): number {
+  if (a[2] !== b.incarnation) return a[2] - b.incarnation;
+  if (a[3] !== b.seq) return a[3] - b.seq;
+  return a[4] - b.state;
+}
+
+export class Membership {
+  private readonly own = new Map<string, Member>();
+  /** Forgotten members: id -> [incarnation, seq, forgottenAt]; older records of them are ignored. */
+  private readonly tombstones = new Map<string, [number, number, number]>();
+  private hashHi: number;
+  private hashLo: number;
+
+  constructor(
+    readonly selfId: string,
+    private readonly roster: SharedRoster | null = null,
+  ) {
+    this.hashHi = roster?.hashHi ?? 0;
+    this.hashLo = roster?.hashLo ?? 0;
+  }
+
+  get(id: string): Member | undefined {
+    const m = this.own.get(id);
+    if (m !== undefined) return m;
+    if (this.tombstones.has(id)) return undefined; // forgotten: shadows the roster
+    const i = this.roster?.index.get(id);
+    return i === undefined ? undefined : this.roster?.members[i];
+  }
+
+  get hash(): string {
+    return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
+  }
+
+  private xorHash(r: MemberRecord): void {
+    const [a, b] = recordHash(r);
+    this.hashHi = (this.hashHi ^ a) >>> 0;
+    this.hashLo = (this.hashLo ^ b) >>> 0;
+  }
+
+  /** Writes a member's new record, keeping the hash current. Roster members are copied on write. */
+  private put(m: Member, prev: Member | undefined): void {
+    if (prev !== undefined) this.xorHash(toRecord(prev));
+    this.xorHash(toRecord(m));
+    this.own.set(m.id, m);
+  }
+
+  /**
+   * Applies a record heard from `from`. Returns the member if the record changed what we believe.
+   * Records of ourselves are not applied here: the replica refutes them instead.
+   */
+  apply(r: MemberRecord, now: number, from: string): Member | undefined {
+    const id = r[0];
+    const tomb = this.tombstones.get(id);
+    if (tomb !== undefined && (r[2] < tomb[0] || (r[2] === tomb[0] && r[3] <= tomb[1]))) return undefined;
+    const prev = this.get(id);
+    if (prev !== undefined) {
+      const c = compareRecords(r, prev);
+      if (c < 0) return undefined;
+      if (c === 0) {
+        if (prev.state === MemberState.Suspect && r[4] === MemberState.Suspect && from !== this.selfId) {
+          if (prev.confirmations === undefined) prev.confirmations = new Set();
+          prev.confirmations.add(from);
+        }
+        return undefined;
+      }
+    }
+    if (tomb !== undefined) this.tombstones.delete(id);
+    const m: Member = {
+      id,
+      address: r[1],
+      incarnation: r[2],
+      seq: r[3],
+      state: r[4],
+      since: now,
+      lastHeard: prev?.lastHeard ?? 0,
+    };
+    this.put(m, prev);
+    return m;
+  }
+
+  /** Sets a member's state locally (suspect/dead by our own detector, left/alive for ourselves). */
+  setState(id: string, state: MemberState, now: number, seq?: number): Member | undefined {
+    const prev = this.get(id);
+    if (prev === undefined) return undefined;
+    const m: Member = { ...prev, state, seq: seq ?? prev.seq, since: now };
+    delete m.suspectDeadline;
+    delete m.confirmations;
+    this.put(m, prev);
+    return m;
+  }
+
+  /** Notes direct contact from a member (used for `lastHeard` in status and metrics). */
+  heard(id: string, now: number): void {
+    const m = this.own.get(id);
+    if (m !== undefined) m.lastHeard = now;
+  }
+
+  /** Removes a dead or departed member, remembering it so stale records cannot bring it back. */
+  forget(id: string, now: number): void {
+    const m = this.get(id);
+    if (m === undefined) return;
+    this.xorHash(toRecord(m));
+    this.own.delete(id);
+    this.tombstones.set(id, [m.incarnation, m.seq, now]);
+  }
+
+  /** Drops tombstones older than `ageMs`. */
+  expireTombstones(now: number, ageMs: number): void {
+    for (const [id, t] of this.tombstones) if (now - t[2] > ageMs && this.roster?.index.has(id) !== true) this.tombstones.delete(id);
+  }
+
+  /** Every member including ourselves. */
+  *all(): IterableIterator<Member> {
+    if (this.roster !== null) for (const m of this.roster.members) if (this.fromRoster(m.id)) yield m;
+    yield* this.own.values();
+  }
+
+  /** Members this node keeps in its own table (changed from the roster, or not in it). */
+  ownMembers(): IterableIterator<Member> {
+    return this.own.values();
+  }
+
+  records(): MemberRecord[] {
+    const out: MemberRecord[] = [];
+    for (const m of this.all()) out.push(toRecord(m));
+    return out;
+  }
+
+  get size(): number {
+    let n = this.own.size;
+    if (this.roster !== null) for (const m of this.roster.members) if (this.fromRoster(m.id)) n++;
+    return n;
+  }
+
+  /** True if a roster member shows through: not overridden by our own record, not forgotten. */
+  private fromRoster(id: string): boolean {
+    return !this.own.has(id) && !this.tombstones.has(id);
+  }
+
+  /**
+   * Up to `k` distinct random members other than ourselves that are gossip targets (alive or
+   * suspect: a suspect may only be slow, and talking to it lets it refute). Rejection sampling over
+   * the roster plus own members; falls back to a scan when most candidates are excluded.
+   */
+  randomTargets(rng: Rng, k: number, exclude?: string): Member[] {
+    const out: Member[] = [];
+    const rosterLen = this.roster?.members.length ?? 0;
+    const ownList = this.own.size > 0 && rosterLen === 0 ? [...this.own.values()] : null;
+    const total = ownList !== null ? ownList.length : rosterLen + this.own.size;
+    const pick = (): Member | undefined => {
+      if (ownList !== null) return ownList[rng.int(ownList.length)];
+      const i = rng.int(total);
+      if (i < rosterLen) {
+        const rm = this.roster?.members[i] as Member;
+        return this.own.get(rm.id) ?? (this.tombstones.has(rm.id) ? undefined : rm);
+      }
+      // Index into own members that are not in the roster: walk (rare, small).
+      let j = i - rosterLen;
+      for (const m of this.own.values()) if (j-- === 0) return m;
+      return undefined;
+    };
+    const ok = (m: Member | undefined): m is Member =>
+      m !== undefined &&
+      m.id !== this.selfId &&
+      m.id !== exclude &&
+      (m.state === MemberState.Alive || m.state === MemberState.Suspect) &&
+      !out.includes(m);
+    for (let tries = 0; out.length < k && tries < k * 8 + 16; tries++) {
+      const m = pick();
+      if (ok(m)) out.push(m);
+    }
+    if (out.length < k) {
+      const rest = [...this.all()].filter(ok);
+      while (out.length < k && rest.length > 0) out.push(rest.splice(rng.int(rest.length), 1)[0] as Member);
+    }
+    return out;
+  }
+
+  /** Count of members by state. */
+  countByState(): [alive: number, suspect: number, dead: number, left: number] {
+    const c: [number, number, number, number] = [0, 0, 0, 0];
+    for (const m of this.all()) c[m.state]++;
+    return c;
+  }
+}

@@ -1,0 +1,497 @@
+// The sans-IO replica: a keyspace of CRDTs, the Scuttlebutt version log, SWIM membership and the
+// push-pull gossip protocol. Driven by tick(now) and receive(from, bytes); it sends through a
+// Transport and reads time and randomness only from what it is given. The real node and the
+// simulator run this same code. docs/gossip.md describes the protocol.
+
+import { Keyspace } from '../keyspace/keyspace.js';
+import { decodeCrdt } from '../keyspace/keyspace.js';
+import type { ChangeSink, Crdt, KeyType } from '../keyspace/types.js';
+import { replicaIdOf } from '../crdt/replica-id.js';
+import type { Rng } from '../util/rng.js';
+import type { ReplicaConfig } from './config.js';
+import { Membership, type Member, type SharedRoster } from './membership.js';
+import {
+  MemberState,
+  MsgKind,
+  decodeEnvelope,
+  encodeEnvelope,
+  type DeltaBody,
+  type DigestBody,
+  type Message,
+  type MemberRecord,
+  type RejectReason,
+} from './messages.js';
+import type { Transport } from './transport.js';
+import { VersionLog, type VectorEntry } from './version-log.js';
+
+export interface ReplicaIdentity {
+  /** Stable node id (from the config). */
+  nodeId: string;
+  /** Grows at every start of the node. */
+  incarnation: number;
+  /** Where peers reach this node (opaque to the replica; the transport understands it). */
+  address: string;
+}
+
+/** Hooks for the edges: logging and metrics. All optional; none is called on the client hot path. */
+export interface ReplicaEvents {
+  rejected?(peer: string, reason: RejectReason | 'state', detail: string): void;
+  memberChanged?(member: Member, previous: MemberState | undefined): void;
+  /** A key's state changed because of a peer's delta. */
+  remoteChange?(key: string): void;
+}
+
+const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack'] as const;
+export type KindName = (typeof KIND_NAMES)[number];
+
+export interface ReplicaStats {
+  rounds: number;
+  sent: Record<string, { frames: number; bytes: number }>;
+  received: Record<string, { frames: number; bytes: number }>;
+  rejected: Record<string, number>;
+  /** Delta messages cut at the size limit (a backlog streaming in chunks). */
+  chunked: number;
+}
+
+const TYPE_BY_TAG: Record<number, KeyType> = { 1: 'gcounter', 2: 'pncounter', 3: 'hll' };
+const TAG_BY_TYPE: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3 };
+/** Bytes kept free in a delta for the envelope and membership records. */
+const DELTA_SLACK = 512;
+
+interface PendingProbe {
+  target: string;
+  address: string;
+  sentAt: number;
+  indirect: boolean;
+}
+
+export interface ReplicaOptions {
+  config: ReplicaConfig;
+  identity: ReplicaIdentity;
+  rng: Rng;
+  transport: Transport;
+  /** Addresses of seed nodes to join through. */
+  seeds?: readonly string[];
+  /** A shared starting roster (simulator), so every member is known from the start. */
+  roster?: SharedRoster;
+  /** A keyspace restored from disk; its keys are re-announced under this incarnation. */
+  keyspace?: Keyspace;
+  events?: ReplicaEvents;
+  /** Time of construction, for the random gossip phase. */
+  now: number;
+}
+
+export class Replica implements ChangeSink {
+  readonly keyspace: Keyspace;
+  readonly versions = new VersionLog();
+  readonly membership: Membership;
+  /** This incarnation's origin id: the slot its increments go to and the origin of its versions. */
+  readonly origin: string;
+  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0 };
+
+  private readonly cfg: ReplicaConfig;
+  private readonly id: ReplicaIdentity;
+  private readonly rng: Rng;
+  private readonly transport: Transport;
+  private readonly seeds: readonly string[];
+  private readonly events: ReplicaEvents;
+  private localVersion = 0;
+  private selfSeq = 0;
+  private now: number;
+  private nextGossipAt: number;
+  private nextProbeAt: number;
+  private probeSeq = 0;
+  private readonly pending = new Map<number, PendingProbe>();
+  /** Indirect probes we run for others: our seq -> [requester address, requester's seq, expiry]. */
+  private readonly relayed = new Map<number, [string, number, number]>();
+  /** Last vector hash each peer told us, to skip sending our vector to a peer likely in sync. */
+  private readonly peerHash = new Map<string, string>();
+  private leaving = false;
+
+  constructor(opts: ReplicaOptions) {
+    this.cfg = opts.config;
+    this.id = opts.identity;
+    this.rng = opts.rng;
+    this.transport = opts.transport;
+    this.seeds = opts.seeds ?? [];
+    this.events = opts.events ?? {};
+    this.now = opts.now;
+    this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
+    this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
+    this.membership.apply([this.id.nodeId, this.id.address, this.id.incarnation, 0, MemberState.Alive], this.now, this.id.nodeId);
+    if (opts.keyspace !== undefined) {
+      this.keyspace = opts.keyspace;
+      this.keyspace.setReplicaId(this.origin);
+      this.keyspace.attach(this);
+      // Restored state may hold increments no peer has seen: announce every key once as ours.
+      for (const key of [...this.keyspace.keys()]) this.changed(key, true);
+    } else {
+      this.keyspace = new Keyspace(this.origin, this);
+    }
+    this.nextGossipAt = this.now + this.rng.next() * this.cfg.gossipIntervalMs;
+    this.nextProbeAt = this.now + this.rng.next() * this.cfg.probeIntervalMs;
+  }
+
+  get nodeId(): string {
+    return this.id.nodeId;
+  }
+
+  get incarnation(): number {
+    return this.id.incarnation;
+  }
+
+  get address(): string {
+    return this.id.address;
+  }
+
+  /** ChangeSink: a local change gets the next version of our origin. */
+  changed(key: string, local: boolean): void {
+    if (!local) return;
+    const v = ++this.localVersion;
+    this.versions.record(this.origin, key, v);
+    this.versions.advance(this.origin, v);
+  }
+
+  /** The version of our own latest local change. */
+  get version(): number {
+    return this.localVersion;
+  }
+
+  /** When tick() next has work to do. */
+  nextTickAt(): number {
+    let t = Math.min(this.nextGossipAt, this.nextProbeAt);
+    for (const p of this.pending.values()) t = Math.min(t, p.sentAt + (p.indirect ? this.cfg.probeIntervalMs : this.cfg.probeTimeoutMs));
+    return t;
+  }
+
+  tick(now: number): void {
+    this.now = now;
+    if (now >= this.nextGossipAt) {
+      this.gossipRound();
+      this.nextGossipAt += this.cfg.gossipIntervalMs;
+      if (this.nextGossipAt <= now) this.nextGossipAt = now + this.cfg.gossipIntervalMs;
+    }
+    this.checkProbes(now);
+    if (now >= this.nextProbeAt) {
+      this.probe();
+      this.nextProbeAt += this.cfg.probeIntervalMs;
+      if (this.nextProbeAt <= now) this.nextProbeAt = now + this.cfg.probeIntervalMs;
+    }
+    this.checkMembers(now);
+  }
+
+  // ---- gossip ----------------------------------------------------------------------------------
+
+  private gossipRound(): void {
+    if (this.leaving) return;
+    this.stats.rounds++;
+    const targets = this.membership.randomTargets(this.rng, this.cfg.fanout);
+    const hash = this.versions.hash;
+    for (const m of targets) {
+      const inSync = this.peerHash.get(m.id) === hash;
+      this.sendDigest(m.address, !inSync, true);
+    }
+    if (targets.length === 0) {
+      const seeds = this.seeds.filter((s) => s !== this.id.address);
+      const seed = seeds[this.rng.int(seeds.length)];
+      if (seed !== undefined) this.sendDigest(seed, true, true);
+    }
+  }
+
+  private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
+    const body: DigestBody = {
+      h: this.versions.hash,
+      m: this.membership.hash,
+      v: withVector ? this.versions.vector() : null,
+      r: wantReply,
+    };
+    this.send(address, { kind: MsgKind.Digest, body });
+  }
+
+  private onDigest(from: string, address: string, d: DigestBody): void {
+    this.peerHash.set(from, d.h);
+    const membersDiffer = d.m !== this.membership.hash;
+    let iLack: boolean;
+    let delta: DeltaBody | null = null;
+    if (d.v !== null) {
+      const peer = new Map<string, number>(d.v);
+      iLack = d.v.some(([o, v]) => v > this.versions.known(o));
+      delta = this.buildDelta(peer);
+    } else {
+      iLack = d.h !== this.versions.hash;
+    }
+    if (membersDiffer) {
+      if (delta === null) delta = { o: [], k: [], m: null, more: false };
+      delta.m = this.membership.records();
+    }
+    if (delta !== null && (delta.o.length > 0 || delta.m !== null)) this.send(address, { kind: MsgKind.Delta, body: delta });
+    if (d.r && (iLack || membersDiffer)) {
+      // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
+      this.sendDigest(address, true, d.v === null);
+    }
+  }
+
+  /** What a peer with vector `peer` lacks: key states of every origin's entries above its version, oldest first. */
+  buildDelta(peer: ReadonlyMap<string, number>): DeltaBody {
+    const budget = this.cfg.maxMessageBytes - DELTA_SLACK - (this.membership.size * 48);
+    const keyIndex = new Map<string, number>();
+    const k: DeltaBody['k'] = [];
+    const o: DeltaBody['o'] = [];
+    let size = 32;
+    let more = false;
+    for (const [origin, { known }] of this.versions.entries()) {
+      const from = peer.get(origin) ?? 0;
+      if (known <= from) continue;
+      const entries: number[] = [];
+      let to = known;
+      this.versions.scan(origin, from, (key, version) => {
+        if (version > known) return false;
+        let ki = keyIndex.get(key);
+        if (ki === undefined) {
+          const enc = this.keyspace.encodeKey(key);
+          if (enc === undefined) return true;
+          const cost = key.length + enc.bytes.length + 16;
+          if (size + cost > budget && k.length > 0) {
+            more = true;
+            return false;
+          }
+          size += cost;
+          ki = k.length;
+          keyIndex.set(key, ki);
+          k.push([key, enc.tag, enc.bytes]);
+        }
+        size += 8;
+        entries.push(ki, version);
+        return true;
+      });
+      if (more) {
+        // Cut inside this origin: claim only up to the last entry that made it in.
+        const last = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
+        to = last;
+      }
+      if (to > from) o.push([origin, from, to, entries]);
+      if (more) break;
+    }
+    if (more) this.stats.chunked++;
+    return { o, k, m: null, more };
+  }
+
+  private onDelta(from: string, address: string, d: DeltaBody): void {
+    if (d.m !== null) this.applyMembers(d.m, from);
+    if (d.k.length === 0 && d.o.length === 0) return;
+    // Decode every key first: a frame with one bad state is rejected whole and changes nothing.
+    const decoded: { key: string; type: KeyType; crdt: Crdt }[] = [];
+    for (const [key, tag, bytes] of d.k) {
+      const type = TYPE_BY_TAG[tag];
+      if (type === undefined) return this.reject(from, 'state', `unknown type tag ${tag} for a key`);
+      const r = decodeCrdt(type, bytes);
+      if (!r.ok) return this.reject(from, 'state', `key state: ${r.error.message}`);
+      decoded.push({ key, type, crdt: r.value });
+    }
+    for (const { key, type, crdt } of decoded) {
+      const r = this.keyspace.mergeDecoded(key, type, crdt);
+      if (r) this.events.remoteChange?.(key);
+    }
+    for (const [origin, fromV, to, entries] of d.o) {
+      if (origin === this.origin) continue; // our own entries: we have them
+      for (let i = 0; i < entries.length; i += 2) {
+        const item = d.k[entries[i] as number];
+        if (item !== undefined) this.versions.record(origin, item[0], entries[i + 1] as number);
+      }
+      if (fromV <= this.versions.known(origin)) this.versions.advance(origin, to);
+    }
+    if (d.more) this.sendDigest(address, true, false); // pull the next chunk now
+  }
+
+  // ---- membership and failure detection --------------------------------------------------------
+
+  private applyMembers(records: readonly MemberRecord[], from: string): void {
+    for (const r of records) {
+      if (r[0] === this.id.nodeId) {
+        this.refute(r);
+        continue;
+      }
+      const prev = this.membership.get(r[0])?.state;
+      const m = this.membership.apply(r, this.now, from);
+      if (m !== undefined) {
+        if (m.state === MemberState.Suspect) this.armSuspicion(m);
+        this.events.memberChanged?.(m, prev);
+      }
+    }
+  }
+
+  /** Someone says something about us: if it is suspicion or death at our incarnation, outbid it. */
+  private refute(r: MemberRecord): void {
+    if (r[2] !== this.id.incarnation || this.leaving) return;
+    if (r[4] !== MemberState.Alive && r[3] >= this.selfSeq) {
+      this.selfSeq = r[3] + 1;
+      this.membership.setState(this.id.nodeId, MemberState.Alive, this.now, this.selfSeq);
+    }
+  }
+
+  private armSuspicion(m: Member): void {
+    const n = Math.max(1, this.membership.size);
+    const min = this.cfg.suspicionMult * Math.max(1, Math.log10(n)) * this.cfg.probeIntervalMs;
+    m.suspectDeadline = this.now + min * this.cfg.suspicionMaxTimeoutMult;
+    m.confirmations ??= new Set();
+  }
+
+  /** Lifeguard: each independent confirmation shrinks the timeout from max toward min (log scale). */
+  suspicionTimeout(m: Member): number {
+    const n = Math.max(1, this.membership.size);
+    const min = this.cfg.suspicionMult * Math.max(1, Math.log10(n)) * this.cfg.probeIntervalMs;
+    const max = min * this.cfg.suspicionMaxTimeoutMult;
+    const k = Math.max(1, this.cfg.indirectChecks);
+    const c = Math.min(m.confirmations?.size ?? 0, k);
+    return Math.max(min, max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1));
+  }
+
+  private probe(): void {
+    if (this.leaving) return;
+    const [target] = this.membership.randomTargets(this.rng, 1);
+    if (target === undefined) return;
+    const seq = ++this.probeSeq;
+    this.pending.set(seq, { target: target.id, address: target.address, sentAt: this.now, indirect: false });
+    this.send(target.address, { kind: MsgKind.Ping, body: { s: seq } });
+  }
+
+  private checkProbes(now: number): void {
+    for (const [seq, p] of this.pending) {
+      if (!p.indirect && now >= p.sentAt + this.cfg.probeTimeoutMs) {
+        p.indirect = true;
+        for (const m of this.membership.randomTargets(this.rng, this.cfg.indirectChecks, p.target))
+          this.send(m.address, { kind: MsgKind.PingReq, body: { s: seq, t: p.target, a: p.address } });
+      }
+      if (now >= p.sentAt + this.cfg.probeIntervalMs) {
+        this.pending.delete(seq);
+        const m = this.membership.get(p.target);
+        if (m !== undefined && m.state === MemberState.Alive) {
+          const s = this.membership.setState(m.id, MemberState.Suspect, now);
+          if (s !== undefined) {
+            this.armSuspicion(s);
+            this.events.memberChanged?.(s, MemberState.Alive);
+          }
+        }
+      }
+    }
+    for (const [seq, r] of this.relayed) if (now > r[2]) this.relayed.delete(seq);
+  }
+
+  private checkMembers(now: number): void {
+    const forget: string[] = [];
+    for (const m of this.membership.ownMembers()) {
+      if (m.id === this.id.nodeId) continue;
+      if (m.state === MemberState.Suspect && m.suspectDeadline !== undefined) {
+        if (now >= m.since + this.suspicionTimeout(m)) {
+          const d = this.membership.setState(m.id, MemberState.Dead, now);
+          if (d !== undefined) this.events.memberChanged?.(d, MemberState.Suspect);
+        }
+      } else if ((m.state === MemberState.Dead || m.state === MemberState.Left) && now - m.since >= this.cfg.deadForgetMs) {
+        forget.push(m.id);
+      }
+    }
+    for (const id of forget) this.membership.forget(id, now);
+    if (forget.length > 0) this.membership.expireTombstones(now, this.cfg.tombstoneMs);
+  }
+
+  /** Graceful leave: mark ourselves left and tell `fanout` peers now; stop gossiping and probing. */
+  leave(): void {
+    if (this.leaving) return;
+    this.selfSeq++;
+    this.membership.setState(this.id.nodeId, MemberState.Left, this.now, this.selfSeq);
+    const records = this.membership.records();
+    for (const m of this.membership.randomTargets(this.rng, Math.max(this.cfg.fanout, 3)))
+      this.send(m.address, { kind: MsgKind.Delta, body: { o: [], k: [], m: records, more: false } });
+    this.leaving = true;
+  }
+
+  // ---- frames ----------------------------------------------------------------------------------
+
+  private send(address: string, msg: Message): void {
+    const frame = encodeEnvelope({
+      cluster: this.cfg.clusterName,
+      from: this.id.nodeId,
+      incarnation: this.id.incarnation,
+      address: this.id.address,
+      msg,
+    });
+    const s = (this.stats.sent[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
+    s.frames++;
+    s.bytes += frame.length;
+    this.transport.send(address, frame);
+  }
+
+  private reject(peer: string, reason: RejectReason | 'state', detail: string): void {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+    this.events.rejected?.(peer, reason, detail);
+  }
+
+  /** Handles one frame from `peer` (a transport-level name used only for logs). Never throws. */
+  receive(peer: string, frame: Uint8Array, now: number = this.now): void {
+    this.now = Math.max(this.now, now);
+    const r = decodeEnvelope(frame, this.cfg.clusterName, this.cfg.maxMessageBytes + 4096);
+    if (!r.ok) return this.reject(peer, r.error.reason, r.error.detail);
+    const env = r.value;
+    if (env.from === this.id.nodeId) return this.reject(peer, 'self', `frame claims our own id '${env.from}'`);
+    const kind = KIND_NAMES[env.msg.kind];
+    const s = (this.stats.received[kind] ??= { frames: 0, bytes: 0 });
+    s.frames++;
+    s.bytes += frame.length;
+    this.noteSender(env.from, env.incarnation, env.address);
+    if (this.leaving && env.msg.kind !== MsgKind.Ping) return;
+    const msg = env.msg;
+    switch (msg.kind) {
+      case MsgKind.Digest:
+        return this.onDigest(env.from, env.address, msg.body);
+      case MsgKind.Delta:
+        return this.onDelta(env.from, env.address, msg.body);
+      case MsgKind.Ping:
+        return this.send(env.address, { kind: MsgKind.Ack, body: { s: msg.body.s } });
+      case MsgKind.PingReq: {
+        const seq = ++this.probeSeq;
+        this.relayed.set(seq, [env.address, msg.body.s, this.now + this.cfg.probeIntervalMs]);
+        return this.send(msg.body.a, { kind: MsgKind.Ping, body: { s: seq } });
+      }
+      case MsgKind.Ack: {
+        const relay = this.relayed.get(msg.body.s);
+        if (relay !== undefined) {
+          this.relayed.delete(msg.body.s);
+          return this.send(relay[0], { kind: MsgKind.Ack, body: { s: relay[1] } });
+        }
+        this.pending.delete(msg.body.s);
+        return;
+      }
+    }
+  }
+
+  /** A frame is direct evidence that its sender is alive at its incarnation. */
+  private noteSender(id: string, incarnation: number, address: string): void {
+    const m = this.membership.get(id);
+    if (m === undefined || m.incarnation < incarnation) {
+      const prev = m?.state;
+      const added = this.membership.apply([id, address, incarnation, 0, MemberState.Alive], this.now, id);
+      if (added !== undefined) this.events.memberChanged?.(added, prev);
+    }
+    this.membership.heard(id, this.now);
+  }
+
+  // ---- views -----------------------------------------------------------------------------------
+
+  /** A full-state transfer of every key, for the differential test and for tooling. */
+  exportState(): Map<string, { tag: number; bytes: Uint8Array }> {
+    const out = new Map<string, { tag: number; bytes: Uint8Array }>();
+    for (const key of this.keyspace.keys()) {
+      const e = this.keyspace.encodeKey(key);
+      if (e !== undefined) out.set(key, e);
+    }
+    return out;
+  }
+
+  vector(): VectorEntry[] {
+    return this.versions.vector();
+  }
+
+  tagOf(type: KeyType): number {
+    return TAG_BY_TYPE[type];
+  }
+}

@@ -1,0 +1,168 @@
+// Per-origin version logs (Scuttlebutt, van Renesse et al. 2008). Every origin (a node incarnation)
+// numbers its local changes 1, 2, 3...; every node remembers, per origin, the latest version at which
+// it has that origin's contribution to each key, and the highest version it has seen in order (its
+// "known" version). The vector of known versions is the digest; a peer behind on an origin is sent
+// the keys whose version is above what it knows, oldest first, so a transfer cut anywhere has no gap.
+
+/** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
+class OriginLog {
+  known = 0;
+  readonly keyVersion = new Map<string, number>();
+  private versions: number[] = [];
+  private keys: string[] = [];
+  private stale = 0;
+
+  record(key: string, version: number): boolean {
+    const prev = this.keyVersion.get(key);
+    if (prev !== undefined) {
+      if (prev >= version) return false;
+      this.stale++;
+    }
+    this.keyVersion.set(key, version);
+    const n = this.versions.length;
+    if (n === 0 || (this.versions[n - 1] as number) <= version) {
+      this.versions.push(version);
+      this.keys.push(key);
+    } else {
+      // Out of order (two transfers overlapped): insert at its place to keep the scan order.
+      const i = upperBound(this.versions, version);
+      this.versions.splice(i, 0, version);
+      this.keys.splice(i, 0, key);
+    }
+    if (this.stale > 64 && this.stale > this.versions.length / 2) this.compact();
+    return true;
+  }
+
+  /** Calls `visit(key, version)` for live entries with version > `after`, in version order, until it returns false. */
+  scan(after: number, visit: (key: string, version: number) => boolean): void {
+    for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
+      const v = this.versions[i] as number;
+      const k = this.keys[i] as string;
+      if (this.keyVersion.get(k) !== v) continue; // superseded by a later version of the same key
+      if (!visit(k, v)) return;
+    }
+  }
+
+  /** The highest version recorded (may be above `known` while a transfer is incomplete). */
+  get maxRecorded(): number {
+    return this.versions.length === 0 ? 0 : (this.versions[this.versions.length - 1] as number);
+  }
+
+  private compact(): void {
+    const vs: number[] = [];
+    const ks: string[] = [];
+    for (let i = 0; i < this.versions.length; i++) {
+      const k = this.keys[i] as string;
+      const v = this.versions[i] as number;
+      if (this.keyVersion.get(k) === v) {
+        vs.push(v);
+        ks.push(k);
+      }
+    }
+    this.versions = vs;
+    this.keys = ks;
+    this.stale = 0;
+  }
+}
+
+/** First index with a[i] > x (a sorted ascending). */
+function upperBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A 64-bit digest of (origin, version) as two uint32, so vectors can be XOR-combined incrementally. */
+function entryHash(origin: string, version: number): [number, number] {
+  let h1 = 0x811c9dc5 ^ version;
+  let h2 = 0x01000193 ^ Math.floor(version / 4294967296);
+  for (let i = 0; i < origin.length; i++) {
+    const c = origin.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 15), 0x85ebca6b) ^ Math.imul(version | 0, 0x27d4eb2f);
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77);
+  return [(h1 ^ (h2 >>> 7)) >>> 0, (h2 ^ (h1 >>> 11)) >>> 0];
+}
+
+/** A version vector entry as sent on the wire. */
+export type VectorEntry = [origin: string, version: number];
+
+export class VersionLog {
+  private readonly origins = new Map<string, OriginLog>();
+  private hashHi = 0;
+  private hashLo = 0;
+
+  /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
+  record(origin: string, key: string, version: number): boolean {
+    return this.log(origin).record(key, version);
+  }
+
+  /** The known (gap-free) version of an origin. */
+  known(origin: string): number {
+    return this.origins.get(origin)?.known ?? 0;
+  }
+
+  /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
+  advance(origin: string, version: number): void {
+    const log = this.log(origin);
+    if (version <= log.known) return;
+    if (log.known > 0) this.xor(entryHash(origin, log.known));
+    log.known = version;
+    this.xor(entryHash(origin, version));
+  }
+
+  private log(origin: string): OriginLog {
+    let log = this.origins.get(origin);
+    if (log === undefined) {
+      log = new OriginLog();
+      this.origins.set(origin, log);
+    }
+    return log;
+  }
+
+  private xor([hi, lo]: [number, number]): void {
+    this.hashHi = (this.hashHi ^ hi) >>> 0;
+    this.hashLo = (this.hashLo ^ lo) >>> 0;
+  }
+
+  /** A 16-hex-digit digest of the whole vector; equal vectors have equal hashes. */
+  get hash(): string {
+    return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
+  }
+
+  vector(): VectorEntry[] {
+    const out: VectorEntry[] = [];
+    for (const [o, log] of this.origins) if (log.known > 0) out.push([o, log.known]);
+    return out;
+  }
+
+  get originCount(): number {
+    return this.origins.size;
+  }
+
+  /** Visits entries of `origin` above `after` in version order until `visit` returns false. */
+  scan(origin: string, after: number, visit: (key: string, version: number) => boolean): void {
+    this.origins.get(origin)?.scan(after, visit);
+  }
+
+  /** Origins this log knows of, with their known versions. */
+  entries(): IterableIterator<[string, { known: number }]> {
+    return this.origins.entries();
+  }
+
+  /** Number of (origin, key) entries: the log's memory grows with this. */
+  entryCount(): number {
+    let n = 0;
+    for (const log of this.origins.values()) n += log.keyVersion.size;
+    return n;
+  }
+}

@@ -1,0 +1,190 @@
+// The simulated cluster: many replicas over an in-memory network in virtual time, with a seeded
+// fault model (latency, loss, duplication, reordering, partitions, crash and restart). The
+// replicas are the real Replica class; only the clock, randomness and transport are simulated.
+
+import { replicaConfig, type ReplicaConfig } from '../replication/config.js';
+import { MemberState } from '../replication/messages.js';
+import { SharedRoster } from '../replication/membership.js';
+import { Replica } from '../replication/replica.js';
+import { Keyspace } from '../keyspace/keyspace.js';
+import { SeededRng, type Rng } from '../util/rng.js';
+import { EventQueue, type Timed } from './event-queue.js';
+
+export interface FaultModel {
+  /** One-way latency in ms: uniform in [min, max]. */
+  latencyMinMs: number;
+  latencyMaxMs: number;
+  /** Probability a frame is dropped. */
+  loss: number;
+  /** Probability a frame is delivered twice. */
+  duplicate: number;
+  /** Probability a frame is held back by up to `reorderMs` extra (so later frames overtake it). */
+  reorder: number;
+  reorderMs: number;
+}
+
+export const DEFAULT_FAULTS: Readonly<FaultModel> = Object.freeze({
+  latencyMinMs: 1,
+  latencyMaxMs: 5,
+  loss: 0,
+  duplicate: 0,
+  reorder: 0,
+  reorderMs: 50,
+});
+
+interface SimEvent extends Timed {
+  kind: 'tick' | 'deliver';
+  node: number;
+  from?: number;
+  frame?: Uint8Array;
+}
+
+export interface SimOptions {
+  nodes: number;
+  seed: number;
+  config?: Partial<ReplicaConfig>;
+  faults?: Partial<FaultModel>;
+  /** Start with every member known (a roster shared by all replicas), or join through node 0 as seed. */
+  prejoined?: boolean;
+}
+
+export interface SimNode {
+  id: string;
+  replica: Replica;
+  up: boolean;
+  incarnation: number;
+  scheduledTick: number;
+}
+
+export class Simulation {
+  readonly rng: SeededRng;
+  readonly nodes: SimNode[] = [];
+  readonly config: ReplicaConfig;
+  faults: FaultModel;
+  now = 0;
+  /** Partition groups: node index -> group; frames cross only within a group. null = no partition. */
+  private groups: number[] | null = null;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly index = new Map<string, number>();
+  private readonly roster: SharedRoster | undefined;
+  /** Totals over the whole run. */
+  framesSent = 0;
+  bytesSent = 0;
+  framesDropped = 0;
+
+  constructor(readonly opts: SimOptions) {
+    this.rng = new SeededRng(opts.seed);
+    this.config = replicaConfig({ clusterName: 'sim', gossipIntervalMs: 1000, ...opts.config });
+    this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
+    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i}`);
+    ids.forEach((id, i) => this.index.set(id, i));
+    this.roster = opts.prejoined === false ? undefined : new SharedRoster(ids.map((id) => [id, id, 1, 0, MemberState.Alive]));
+    for (let i = 0; i < opts.nodes; i++) {
+      const node: SimNode = { id: ids[i] as string, replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
+      this.nodes.push(node);
+      node.replica = this.makeReplica(i, 1);
+      this.schedule(i);
+    }
+  }
+
+  private makeReplica(i: number, incarnation: number, keyspace?: Keyspace): Replica {
+    const id = this.nodes[i]?.id ?? `n${i}`;
+    const rng: Rng = new SeededRng((this.rng.nextU32() ^ (i * 0x9e3779b1)) >>> 0);
+    return new Replica({
+      config: this.config,
+      identity: { nodeId: id, incarnation, address: id },
+      rng,
+      transport: { send: (address, frame) => this.send(i, address, frame) },
+      seeds: i === 0 ? [] : ['n0'],
+      ...(this.roster !== undefined && incarnation === 1 ? { roster: this.roster } : {}),
+      ...(keyspace !== undefined ? { keyspace } : {}),
+      now: this.now,
+    });
+  }
+
+  private schedule(i: number): void {
+    const n = this.nodes[i] as SimNode;
+    if (!n.up) return;
+    const t = Math.max(this.now, n.replica.nextTickAt());
+    if (t < n.scheduledTick) {
+      n.scheduledTick = t;
+      this.queue.push({ t, kind: 'tick', node: i });
+    }
+  }
+
+  private send(from: number, address: string, frame: Uint8Array): void {
+    this.framesSent++;
+    this.bytesSent += frame.length;
+    const to = this.index.get(address);
+    const f = this.faults;
+    if (to === undefined || (this.groups !== null && this.groups[from] !== this.groups[to]) || this.rng.next() < f.loss) {
+      this.framesDropped++;
+      return;
+    }
+    const copies = this.rng.next() < f.duplicate ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      let delay = f.latencyMinMs + this.rng.next() * (f.latencyMaxMs - f.latencyMinMs);
+      if (this.rng.next() < f.reorder) delay += this.rng.next() * f.reorderMs;
+      this.queue.push({ t: this.now + delay, kind: 'deliver', node: to, from, frame });
+    }
+  }
+
+  /** Runs events up to virtual time `until` (inclusive). */
+  runUntil(until: number): void {
+    while (this.queue.peekTime() <= until) {
+      const e = this.queue.pop() as SimEvent;
+      this.now = e.t;
+      const n = this.nodes[e.node] as SimNode;
+      if (!n.up) continue;
+      if (e.kind === 'tick') {
+        if (e.t !== n.scheduledTick) continue; // superseded
+        n.scheduledTick = Infinity;
+        n.replica.tick(this.now);
+        this.schedule(e.node);
+      } else {
+        // A frame in flight across a partition that formed meanwhile is lost too.
+        if (this.groups !== null && e.from !== undefined && this.groups[e.from] !== this.groups[e.node]) continue;
+        n.replica.receive(this.nodes[e.from ?? 0]?.id ?? '?', e.frame as Uint8Array, this.now);
+        this.schedule(e.node);
+      }
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** Splits the cluster: `groupOf(i)` names each node's side. Frames cross only within a side. */
+  partition(groupOf: (i: number) => number): void {
+    this.groups = this.nodes.map((_, i) => groupOf(i));
+  }
+
+  heal(): void {
+    this.groups = null;
+  }
+
+  /** Stops a node abruptly (kill -9): it sends and receives nothing until restarted. */
+  crash(i: number): void {
+    const n = this.nodes[i] as SimNode;
+    n.up = false;
+    n.scheduledTick = Infinity;
+  }
+
+  /**
+   * Restarts a crashed node with the next incarnation, with its keyspace (as if recovered from
+   * disk) or empty (data directory lost).
+   */
+  restart(i: number, withState: boolean): void {
+    const n = this.nodes[i] as SimNode;
+    const keyspace = withState ? n.replica.keyspace : undefined;
+    n.incarnation++;
+    n.replica = this.makeReplica(i, n.incarnation, keyspace);
+    n.up = true;
+    n.scheduledTick = Infinity;
+    this.schedule(i);
+  }
+
+  /** Nodes that are up. */
+  live(): SimNode[] {
+    return this.nodes.filter((n) => n.up);
+  }
+}
+
+export { Keyspace };
