@@ -1,0 +1,594 @@
+// The WebSocket client API (path /ws on the node's HTTP port): msgpack request/response frames over the
+// shared command table, plus live key subscriptions ("watches") pushed with per-(client, key) throttling.
+// The protocol is specified in docs/client-api.md; keep the two in step.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
+import { Packr, Unpackr } from 'msgpackr';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { DATABASES, fullKey as toFullKey, type Keyspace } from '../keyspace/keyspace.js';
+import { execute } from './commands/table.js';
+import { MAX_KEY_BYTES } from './commands/parse.js';
+import type { CommandServices, Session } from './commands/types.js';
+import type { Reply } from './resp/encoder.js';
+
+/** The subset of a pino logger this module uses. */
+export interface WsApiLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface WsClientApiOptions {
+  readonly services: CommandServices;
+  /** Creates the session of a new connection (the node assigns ids; protocol 'ws'; authenticated iff no password). */
+  newSession(remoteAddress: string): Session;
+  /** Called once when a connection is gone. */
+  closeSession?(s: Session): void;
+  /** Largest frame accepted, in bytes; a bigger one closes the connection with 1009. Default 1 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Least time between two value pushes for one (client, key), in ms; the last change is always sent. Default 100. */
+  readonly watchThrottleMs?: number;
+  /** Most keys one connection may watch at once. Default 1000: each watch costs a map entry and a timer. */
+  readonly maxWatchesPerClient?: number;
+  /**
+   * Unsent bytes on a connection past which watch pushes are skipped (and retried a throttle window
+   * later, so the latest value still arrives once the client reads). Replies are always sent. Default 4 MiB.
+   */
+  readonly softBufferedBytes?: number;
+  /** Unsent bytes past which the connection is terminated: a client that never reads. Default 32 MiB. */
+  readonly hardBufferedBytes?: number;
+  readonly logger?: WsApiLogger;
+}
+
+export const WS_API_DEFAULTS = Object.freeze({
+  maxPayloadBytes: 1024 * 1024,
+  watchThrottleMs: 100,
+  maxWatchesPerClient: 1000,
+  softBufferedBytes: 4 * 1024 * 1024,
+  hardBufferedBytes: 32 * 1024 * 1024,
+});
+
+/** Consecutive malformed frames after which the connection is closed (1008): the peer is not speaking this protocol. */
+export const MAX_CONSECUTIVE_BAD_FRAMES = 20;
+/** Requests queued behind a pending asynchronous command; one more is answered with an error. */
+export const MAX_QUEUED_REQUESTS = 1024;
+/** Close codes this server uses (RFC 6455 section 7.4.1). */
+export const WS_CLOSE = Object.freeze({ NORMAL: 1000, GOING_AWAY: 1001, POLICY: 1008, TOO_BIG: 1009 });
+
+export interface WsApiStats {
+  connectionsAccepted: number;
+  requests: number;
+  badFrames: number;
+  pushes: number;
+  /** Watch pushes skipped because the client's socket was backed up (each retried later). */
+  droppedPushes: number;
+  /** Connections closed for too many bad frames, an oversize frame, or an output hard limit. */
+  protocolCloses: number;
+}
+
+/** One value push: the key's current type and value. */
+export interface WatchValue {
+  type: 'pncounter' | 'gcounter' | 'hll' | 'none';
+  value: number | string | null;
+}
+
+type Arg = string | Uint8Array | number | bigint;
+type Request =
+  | { readonly id: number; readonly kind: 'cmd'; readonly cmd: string; readonly args: readonly Buffer[]; readonly db: number | undefined }
+  | { readonly id: number; readonly kind: 'watch' | 'unwatch'; readonly keys: readonly string[]; readonly db: number | undefined };
+/** A frame decoded to a request, or to the error reply it gets. */
+type Decoded = Request | { readonly kind: 'bad'; readonly id: number | null; readonly err: string };
+
+const NOOP_LOGGER: WsApiLogger = { warn: () => {}, info: () => {}, debug: () => {} };
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint', moreTypes: false });
+
+function checkInt(field: string, v: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new RangeError(`WsClientApi: ${field} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** An integer given as a number or a bigint (msgpack int64), as a safe number; otherwise null. */
+function asInt(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : null;
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+  return null;
+}
+
+function argToBuffer(a: Arg): Buffer | null {
+  if (typeof a === 'string') return Buffer.from(a, 'utf8');
+  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  if (typeof a === 'bigint') return Buffer.from(a.toString(), 'latin1');
+  if (typeof a === 'number' && Number.isFinite(a)) {
+    // Integers exactly in decimal (1e21 as "1000000000000000000000", never "1e+21"); others as JS prints them.
+    return Buffer.from(Number.isInteger(a) ? BigInt(a).toString() : String(a), 'latin1');
+  }
+  return null;
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * Decodes and validates one frame. Pure: never throws, never touches state. Unknown fields are ignored
+ * so newer clients can add optional ones.
+ */
+export function decodeFrame(data: Buffer, isBinary: boolean): Decoded {
+  const bad = (id: number | null, err: string): Decoded => ({ kind: 'bad', id, err });
+  if (!isBinary) return bad(null, 'ERR invalid frame: text frames are not accepted, send one msgpack map per binary frame');
+  let msg: unknown;
+  try {
+    msg = unpackr.unpack(data);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.slice(0, 120) : 'decode failed';
+    return bad(null, `ERR invalid frame: not valid msgpack (${why})`);
+  }
+  if (!isPlainMap(msg)) return bad(null, 'ERR invalid frame: the frame must be a msgpack map');
+  if (!has(msg, 'id')) return bad(null, 'ERR invalid request: missing id (an integer)');
+  const id = asInt(msg.id);
+  if (id === null) return bad(null, 'ERR invalid request: id must be a safe integer');
+  const kinds = (['cmd', 'watch', 'unwatch'] as const).filter((k) => has(msg, k));
+  if (kinds.length !== 1) {
+    return bad(id, kinds.length === 0 ? 'ERR invalid request: expected one of cmd, watch or unwatch' : 'ERR invalid request: cmd, watch and unwatch are exclusive');
+  }
+  let db: number | undefined;
+  if (has(msg, 'db') && msg.db !== undefined && msg.db !== null) {
+    const d = asInt(msg.db);
+    if (d === null || d < 0 || d >= DATABASES) return bad(id, `ERR invalid request: db must be an integer from 0 to ${DATABASES - 1}`);
+    db = d;
+  }
+  const kind = kinds[0] as 'cmd' | 'watch' | 'unwatch';
+  if (kind === 'cmd') {
+    const cmd = msg.cmd;
+    if (typeof cmd !== 'string' || cmd === '') return bad(id, 'ERR invalid request: cmd must be a non-empty string');
+    const raw = msg.args ?? [];
+    if (!Array.isArray(raw)) return bad(id, 'ERR invalid request: args must be an array');
+    const args: Buffer[] = [Buffer.from(cmd, 'utf8')];
+    for (let i = 0; i < raw.length; i++) {
+      const b = argToBuffer(raw[i] as Arg);
+      if (b === null) return bad(id, `ERR invalid request: args[${i}] must be a string, binary or finite number`);
+      args.push(b);
+    }
+    return { id, kind, cmd, args, db };
+  }
+  const keys = msg[kind];
+  if (!Array.isArray(keys)) return bad(id, `ERR invalid request: ${kind} must be an array of key names`);
+  if (kind === 'watch' && keys.length === 0) return bad(id, 'ERR invalid request: watch needs at least one key');
+  for (let i = 0; i < keys.length; i++) {
+    const k: unknown = keys[i];
+    if (typeof k !== 'string') return bad(id, `ERR invalid request: ${kind}[${i}] must be a string`);
+    if (Buffer.byteLength(k, 'utf8') > MAX_KEY_BYTES) return bad(id, `ERR invalid request: ${kind}[${i}] is longer than ${MAX_KEY_BYTES} bytes`);
+  }
+  return { id, kind, keys: keys as string[], db };
+}
+
+/** A counter as it goes on the wire: a number when exact, else its decimal string. */
+function exactNumber(v: number | bigint): number | string {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : BigInt(v).toString();
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** Maps a non-error Reply to its msgpack value (docs/client-api.md, "Value mapping"). */
+export function replyValue(r: Reply): unknown {
+  switch (r.kind) {
+    case 'simple':
+      return r.value;
+    case 'int':
+      return exactNumber(r.value);
+    case 'bulk': {
+      const v = r.value;
+      if (v === null || typeof v === 'string') return v;
+      return isUtf8(v) ? v.toString('utf8') : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    }
+    case 'array':
+      return r.value === null ? null : r.value.map((x) => (x.kind === 'error' ? { err: x.message } : replyValue(x)));
+    case 'error':
+      return { err: r.message };
+    case 'close':
+      return r.reply === undefined ? null : replyValue(r.reply);
+  }
+}
+
+/** The current type and value of a key, as a watch push carries it. */
+export function watchValue(ks: Keyspace, fk: string): WatchValue {
+  const type = ks.typeOf(fk);
+  if (type === undefined) return { type: 'none', value: null };
+  if (type === 'hll') {
+    const r = ks.pfcount([fk]);
+    return { type, value: r.ok ? r.value : null };
+  }
+  const r = ks.getCounter(fk);
+  return { type, value: r.ok && r.value !== null ? exactNumber(r.value) : null };
+}
+
+/** One watched key of one connection. */
+interface WatchState {
+  readonly fullKey: string;
+  readonly key: string;
+  readonly db: number;
+  /** performance.now() of the last push; -Infinity before the first. */
+  lastSentAt: number;
+  /** Pending trailing-edge push; at most one per (client, key). */
+  timer: NodeJS.Timeout | null;
+}
+
+/** The WebSocket client API. The node constructs one and routes `GET /ws` upgrades to `handleUpgrade`. */
+export class WsClientApi {
+  readonly stats: WsApiStats = { connectionsAccepted: 0, requests: 0, badFrames: 0, pushes: 0, droppedPushes: 0, protocolCloses: 0 };
+  /** @internal read by connections */
+  readonly services: CommandServices;
+  /** @internal */
+  readonly logger: WsApiLogger;
+  /** @internal */
+  readonly limits: { readonly watchThrottleMs: number; readonly maxWatchesPerClient: number; readonly softBufferedBytes: number; readonly hardBufferedBytes: number };
+  /** fullKey -> connections watching it. Empty sets are removed, so an unwatched key costs one failed lookup. */
+  private readonly watchers = new Map<string, Set<Connection>>();
+  private readonly connections = new Set<Connection>();
+  private readonly wss: WebSocketServer;
+  private closed = false;
+
+  constructor(private readonly options: WsClientApiOptions) {
+    if (options.services === undefined || typeof options.newSession !== 'function') {
+      throw new TypeError('WsClientApi: services and newSession are required');
+    }
+    const d = WS_API_DEFAULTS;
+    this.services = options.services;
+    this.logger = options.logger ?? NOOP_LOGGER;
+    const maxPayload = checkInt('maxPayloadBytes', options.maxPayloadBytes ?? d.maxPayloadBytes, 64, 512 * 1024 * 1024);
+    this.limits = {
+      watchThrottleMs: checkInt('watchThrottleMs', options.watchThrottleMs ?? d.watchThrottleMs, 0, 3_600_000),
+      maxWatchesPerClient: checkInt('maxWatchesPerClient', options.maxWatchesPerClient ?? d.maxWatchesPerClient, 1, 1_000_000),
+      softBufferedBytes: checkInt('softBufferedBytes', options.softBufferedBytes ?? d.softBufferedBytes, 1024, 2 ** 40),
+      hardBufferedBytes: checkInt('hardBufferedBytes', options.hardBufferedBytes ?? d.hardBufferedBytes, 1024, 2 ** 40),
+    };
+    if (this.limits.hardBufferedBytes < this.limits.softBufferedBytes) {
+      throw new RangeError('WsClientApi: hardBufferedBytes must be >= softBufferedBytes');
+    }
+    // ws enforces maxPayload while reading, before buffering the frame, and closes with 1009.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: maxPayload, perMessageDeflate: false, clientTracking: false });
+  }
+
+  /** Completes a WebSocket upgrade for the `/ws` path. After `close()` it answers 503. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closed) {
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  /** Tells watchers that a key changed (local write or gossip). O(1) when nobody watches it. */
+  notifyChanged(fullKey: string): void {
+    const set = this.watchers.get(fullKey);
+    if (set === undefined) return;
+    for (const c of set) c.changed(fullKey);
+  }
+
+  clientCount(): number {
+    return this.connections.size;
+  }
+
+  /** Number of distinct keys watched by anyone (metrics, tests). */
+  watchedKeyCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Closes every connection (1001) and refuses new ones. Resolves once all are gone (terminated after 2 s). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const gone = [...this.connections].map((c) => c.shutdown());
+    await Promise.all(gone);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** @internal */
+  addWatcher(fk: string, c: Connection): void {
+    let set = this.watchers.get(fk);
+    if (set === undefined) this.watchers.set(fk, (set = new Set()));
+    set.add(c);
+  }
+
+  /** @internal */
+  removeWatcher(fk: string, c: Connection): void {
+    const set = this.watchers.get(fk);
+    if (set === undefined) return;
+    set.delete(c);
+    if (set.size === 0) this.watchers.delete(fk);
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    let session: Session;
+    try {
+      session = this.options.newSession(remoteAddress);
+    } catch (e) {
+      this.logger.warn({ err: e, remoteAddress }, 'ws api: newSession threw; closing connection');
+      ws.close(1011, 'internal error');
+      return;
+    }
+    this.stats.connectionsAccepted++;
+    const conn = new Connection(this, ws, session, remoteAddress);
+    this.connections.add(conn);
+    ws.once('close', () => {
+      this.connections.delete(conn);
+      conn.gone();
+      try {
+        this.options.closeSession?.(session);
+      } catch (e) {
+        this.logger.warn({ err: e, client: session.id }, 'ws api: closeSession threw');
+      }
+    });
+  }
+}
+
+/** One client connection: its request queue, its watches and its throttle timers. Internal. */
+class Connection {
+  private readonly watches = new Map<string, WatchState>();
+  /** Decoded frames waiting behind an asynchronous command (requests are answered in order). */
+  private readonly queue: Decoded[] = [];
+  private busy = false;
+  private badStreak = 0;
+  private ended = false;
+  private closedPromise: Promise<void>;
+
+  constructor(
+    private readonly api: WsClientApi,
+    private readonly ws: WebSocket,
+    private readonly session: Session,
+    private readonly remoteAddress: string,
+  ) {
+    this.closedPromise = new Promise((resolve) => ws.once('close', () => resolve()));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('error', (e: Error & { code?: string }) => {
+      // ws has already closed the connection (1009 for an oversize frame, 1002/1007 for bad framing).
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.api.stats.protocolCloses++;
+      this.api.logger.warn({ client: session.id, remoteAddress, code: e.code, err: e.message }, 'ws api: protocol error, connection closed');
+    });
+  }
+
+  /** A watched key changed: schedule its push (coalescing changes within a throttle window). */
+  changed(fk: string): void {
+    const w = this.watches.get(fk);
+    if (w === undefined || w.timer !== null || this.ended) return;
+    this.schedule(w, Math.max(0, w.lastSentAt + this.api.limits.watchThrottleMs - performance.now()));
+  }
+
+  /** The socket closed: drop every watch and timer. */
+  gone(): void {
+    this.ended = true;
+    for (const w of this.watches.values()) {
+      if (w.timer !== null) clearTimeout(w.timer);
+      this.api.removeWatcher(w.fullKey, this);
+    }
+    this.watches.clear();
+    this.queue.length = 0;
+  }
+
+  /** Server shutdown: close politely, terminate if the peer does not answer within 2 s. */
+  shutdown(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    this.ws.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+    const t = setTimeout(() => this.ws.terminate(), 2_000);
+    t.unref();
+    return this.closedPromise.finally(() => clearTimeout(t));
+  }
+
+  private schedule(w: WatchState, delayMs: number): void {
+    w.timer = setTimeout(() => {
+      w.timer = null;
+      this.push(w);
+    }, delayMs);
+    w.timer.unref();
+  }
+
+  private push(w: WatchState): void {
+    if (this.ended || this.watches.get(w.fullKey) !== w) return;
+    if (this.ws.bufferedAmount > this.api.limits.softBufferedBytes) {
+      // Backed up: skip, and try again a window later so the latest value still arrives after a drain.
+      this.api.stats.droppedPushes++;
+      this.schedule(w, Math.max(1, this.api.limits.watchThrottleMs));
+      return;
+    }
+    this.sendValue(w);
+  }
+
+  private sendValue(w: WatchState): void {
+    let v: WatchValue;
+    try {
+      v = watchValue(this.api.services.keyspace, w.fullKey);
+    } catch (e) {
+      this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reading a watched key failed');
+      return;
+    }
+    w.lastSentAt = performance.now();
+    this.api.stats.pushes++;
+    this.send({ event: 'value', key: w.key, db: w.db, type: v.type, value: v.value });
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.ended) return;
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const d = decodeFrame(buf, isBinary);
+    if (d.kind === 'bad') {
+      this.api.stats.badFrames++;
+      this.badStreak++;
+      this.api.logger.debug({ client: this.session.id, remoteAddress: this.remoteAddress, err: d.err }, 'ws api: malformed frame');
+      if (this.badStreak >= MAX_CONSECUTIVE_BAD_FRAMES) {
+        this.api.stats.protocolCloses++;
+        this.api.logger.warn({ client: this.session.id, remoteAddress: this.remoteAddress }, 'ws api: too many malformed frames, closing');
+        this.send({ id: d.id, err: d.err });
+        this.ended = true;
+        this.ws.close(WS_CLOSE.POLICY, 'too many malformed frames');
+        return;
+      }
+    } else {
+      this.badStreak = 0;
+    }
+    if (this.busy) {
+      if (this.queue.length >= MAX_QUEUED_REQUESTS) {
+        this.send({ id: d.id, err: `ERR too many pending requests on this connection (max ${MAX_QUEUED_REQUESTS})` });
+        return;
+      }
+      this.queue.push(d);
+      return;
+    }
+    this.run(d);
+  }
+
+  /** Handles one decoded frame; runs the queue after an asynchronous one settles. */
+  private run(d: Decoded): void {
+    try {
+      const p = this.handle(d);
+      if (p !== undefined) {
+        this.busy = true;
+        void p.then(() => {
+          this.busy = false;
+          while (!this.busy && !this.ended && this.queue.length > 0) this.run(this.queue.shift() as Decoded);
+        });
+      }
+    } catch (e) {
+      // Defensive: handle() catches its own failures; this keeps a bug from escaping into ws.
+      this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: request handler failed');
+      this.send({ id: d.id, err: 'ERR internal error' });
+    }
+  }
+
+  private handle(d: Decoded): Promise<void> | undefined {
+    if (d.kind === 'bad') {
+      this.send({ id: d.id, err: d.err });
+      return undefined;
+    }
+    this.api.stats.requests++;
+    this.session.lastCommandAt = this.api.services.now();
+    if (d.kind === 'cmd') return this.command(d);
+    if (!this.session.authenticated) {
+      this.send({ id: d.id, err: 'NOAUTH Authentication required.' });
+      return undefined;
+    }
+    this.session.lastCommand = d.kind;
+    const db = d.db ?? this.session.db;
+    if (d.kind === 'watch') this.watch(d.id, d.keys, db);
+    else this.unwatch(d.id, d.keys, db);
+    return undefined;
+  }
+
+  private command(d: Extract<Request, { kind: 'cmd' }>): Promise<void> | undefined {
+    const s = this.session;
+    const saved = s.db;
+    const override = d.db !== undefined && d.db !== saved;
+    if (override) s.db = d.db as number;
+    // A per-request db applies to that request only, unless the request is SELECT itself.
+    const restore = (): void => {
+      if (override && d.cmd.toLowerCase() !== 'select') s.db = saved;
+    };
+    let r: Reply | Promise<Reply>;
+    try {
+      r = execute(this.api.services, s, d.args);
+    } catch (e) {
+      restore();
+      this.failed(d.id, e);
+      return undefined;
+    }
+    if ('kind' in r) {
+      restore();
+      this.reply(d.id, r);
+      return undefined;
+    }
+    return r.then(
+      (v) => {
+        restore();
+        if (!this.ended) this.reply(d.id, v);
+      },
+      (e: unknown) => {
+        restore();
+        this.failed(d.id, e);
+      },
+    );
+  }
+
+  private failed(id: number, e: unknown): void {
+    this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: command failed');
+    this.send({ id, err: 'ERR internal error' });
+  }
+
+  private reply(id: number, r: Reply): void {
+    if (r.kind === 'error') {
+      this.send({ id, err: r.message });
+      return;
+    }
+    this.send({ id, ok: replyValue(r) });
+    if (r.kind === 'close') {
+      this.ended = true;
+      this.ws.close(WS_CLOSE.NORMAL, 'QUIT');
+    }
+  }
+
+  private watch(id: number, keys: readonly string[], db: number): void {
+    const fks = keys.map((k) => toFullKey(db, k));
+    let added = 0;
+    for (const fk of new Set(fks)) if (!this.watches.has(fk)) added++;
+    const max = this.api.limits.maxWatchesPerClient;
+    if (this.watches.size + added > max) {
+      this.send({ id, err: `ERR too many watched keys: this connection would watch ${this.watches.size + added}, the limit is ${max}` });
+      return;
+    }
+    const states: WatchState[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const fk = fks[i] as string;
+      let w = this.watches.get(fk);
+      if (w === undefined) {
+        w = { fullKey: fk, key: keys[i] as string, db, lastSentAt: -Infinity, timer: null };
+        this.watches.set(fk, w);
+        this.api.addWatcher(fk, this);
+      }
+      if (!states.includes(w)) states.push(w);
+    }
+    this.send({ id, ok: { watching: this.watches.size } });
+    for (const w of states) this.sendValue(w); // the current value right away, then changes
+  }
+
+  /** Removes watches; an empty list removes every watch of this connection. */
+  private unwatch(id: number, keys: readonly string[], db: number): void {
+    const targets = keys.length === 0 ? [...this.watches.keys()] : keys.map((k) => toFullKey(db, k));
+    for (const fk of targets) {
+      const w = this.watches.get(fk);
+      if (w === undefined) continue;
+      if (w.timer !== null) clearTimeout(w.timer);
+      this.watches.delete(fk);
+      this.api.removeWatcher(fk, this);
+    }
+    this.send({ id, ok: { watching: this.watches.size } });
+  }
+
+  private send(msg: object): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    let bytes: Buffer;
+    try {
+      bytes = packr.pack(msg);
+    } catch (e) {
+      this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: encoding a frame failed');
+      return;
+    }
+    this.ws.send(bytes, { binary: true });
+    if (this.ws.bufferedAmount > this.api.limits.hardBufferedBytes) {
+      this.api.stats.protocolCloses++;
+      this.api.logger.warn(
+        { client: this.session.id, remoteAddress: this.remoteAddress, bufferedAmount: this.ws.bufferedAmount },
+        'ws api: output hard limit exceeded (client is not reading), terminating',
+      );
+      this.ended = true;
+      this.ws.terminate();
+    }
+  }
+}
