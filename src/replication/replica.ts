@@ -39,6 +39,8 @@ export interface ReplicaEvents {
   memberChanged?(member: Member, previous: MemberState | undefined): void;
   /** A key's state changed because of a peer's delta. */
   remoteChange?(key: string): void;
+  /** A key's state changed because of a local client (any command: INCR, DEL, FLUSHDB...). */
+  localChange?(key: string): void;
 }
 
 const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack'] as const;
@@ -150,6 +152,7 @@ export class Replica implements ChangeSink {
     const v = ++this.localVersion;
     this.versions.record(this.origin, key, v);
     this.versions.advance(this.origin, v);
+    this.events.localChange?.(key);
   }
 
   /** The version of our own latest local change. */

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts every node of a cluster config as background processes, for those who prefer a shell
+# script to `tally cluster up`. Ctrl-C (or SIGTERM) stops them all. Usage:
+#   scripts/cluster.sh [config-file]        (default: cluster.config.json; run `npm run build` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config="${1:-cluster.config.json}"
+main=dist/src/cli/main.js
+[ -f "$main" ] || { echo "build first: npm run build" >&2; exit 1; }
+
+ids=$(node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(c.nodes.map(n=>n.id).join(" "))' "$config")
+keyfile=$(node -e '
+  const p=require("path"),c=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+  const k=c.auth&&c.auth.keyFile; if(k) console.log(p.resolve(p.dirname(p.resolve(process.argv[1])),k));' "$config")
+if [ -n "$keyfile" ] && [ ! -f "$keyfile" ]; then
+  mkdir -p "$(dirname "$keyfile")"
+  (umask 077; node "$main" keygen > "$keyfile")
+  echo "created gossip key $keyfile"
+fi
+
+pids=()
+stop() {
+  echo "stopping nodes: ${pids[*]}"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  exit 0
+}
+trap stop INT TERM
+
+for id in $ids; do
+  # Process substitution keeps $! the node's own pid, so the trap stops the node, not the prefixer.
+  node "$main" node --config "$config" --id "$id" > >(sed -u "s/^/[$id] /") 2>&1 &
+  pids+=($!)
+done
+echo "started: $ids (Ctrl-C stops them)"
+wait

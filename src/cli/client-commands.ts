@@ -1,0 +1,172 @@
+// Client commands for people: `tally incr | decr | get | del | pfadd | pfcount | status | watch`,
+// against a node of the config (by id) or a URL. They use the typed WebSocket client.
+
+import type { Command } from 'commander';
+import { loadConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { TallyClient, TallyError, type WatchEvent } from '../client/index.js';
+import { intArg } from './args.js';
+
+interface Target {
+  config: string;
+  node?: string;
+  url?: string;
+  password?: string;
+  db?: number;
+}
+
+function withTarget(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+    .option('--node <id>', 'node id in the config (default: the first node)')
+    .option('--url <ws-url>', 'WebSocket URL of a node, instead of --node (ws://host:httpPort/ws)')
+    .option('--password <password>', 'client password, if the cluster has one')
+    .option('--db <n>', 'database 0-15', intArg(0, 15));
+}
+
+function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
+  const n = id === undefined ? cfg.nodes[0] : cfg.nodes.find((x) => x.id === id);
+  if (n === undefined) throw new Error(`--node: no node '${String(id)}' in the config (nodes: ${cfg.nodes.map((x) => x.id).join(', ')})`);
+  return n;
+}
+
+function urlOf(t: Target): { url: string; password?: string } {
+  if (t.url !== undefined) return { url: t.url, ...(t.password !== undefined ? { password: t.password } : {}) };
+  const cfg = loadConfig(t.config);
+  const n = pickNode(cfg, t.node);
+  const password = t.password ?? cfg.auth.password ?? undefined;
+  return { url: `ws://${n.host}:${n.httpPort}/ws`, ...(password !== undefined ? { password } : {}) };
+}
+
+async function withClient<T>(t: Target, fn: (c: TallyClient) => Promise<T>): Promise<T> {
+  const { url, password } = urlOf(t);
+  let c: TallyClient;
+  try {
+    c = await TallyClient.connect(url, { reconnect: false, ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
+  } catch (e) {
+    throw new Error(`cannot connect to ${url}: ${(e as Error).message}`);
+  }
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+function amount(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new Error(`expected an integer amount, got '${v}'`);
+  return Number(v);
+}
+
+function show(v: unknown): void {
+  console.log(v === null ? '(nil)' : String(v));
+}
+
+export function registerClientCommands(program: Command): void {
+  withTarget(program.command('incr <key> [by]').description('increment a counter (by 1 or <by>) and print its new value')).action(
+    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.incr(key, amount(by)))),
+  );
+  withTarget(program.command('decr <key> [by]').description('decrement a counter (by 1 or <by>) and print its new value')).action(
+    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.decr(key, amount(by)))),
+  );
+  withTarget(program.command('get <key>').description("print a counter's value on one node")).action(
+    async (key: string, t: Target) => show(await withClient(t, (c) => c.get(key))),
+  );
+  withTarget(program.command('del <keys...>').description('delete keys (an observed reset) and print how many existed')).action(
+    async (keys: string[], t: Target) => show(await withClient(t, (c) => c.del(...keys))),
+  );
+  withTarget(program.command('pfadd <key> <elements...>').description('add elements to a HyperLogLog; prints 1 if it changed')).action(
+    async (key: string, els: string[], t: Target) => show(await withClient(t, async (c) => ((await c.pfadd(key, ...els)) ? 1 : 0))),
+  );
+  withTarget(program.command('pfcount <keys...>').description('estimated number of distinct elements in the union of HyperLogLogs')).action(
+    async (keys: string[], t: Target) => show(await withClient(t, (c) => c.pfcount(...keys))),
+  );
+
+  program
+    .command('status')
+    .description("print a node's view of the cluster: members, their state and incarnation")
+    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+    .option('--node <id>', 'node id in the config (default: the first node)')
+    .option('--json', 'print the raw /status JSON')
+    .action(async (t: { config: string; node?: string; json?: boolean }) => {
+      const cfg = loadConfig(t.config);
+      const n = pickNode(cfg, t.node);
+      const url = `http://${n.host}:${n.httpPort}/status`;
+      let st: StatusJson;
+      try {
+        st = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as StatusJson;
+      } catch (e) {
+        throw new Error(`cannot read ${url}: ${(e as Error).message}`);
+      }
+      if (t.json === true) {
+        console.log(JSON.stringify(st, null, 2));
+        return;
+      }
+      console.log(`cluster ${st.node.cluster}, seen from ${st.node.id} (incarnation ${st.node.incarnation}, up ${Math.round(st.node.uptimeMs / 1000)} s)\n`);
+      const rows = st.members.map((m) => [m.id, m.state, String(m.incarnation), m.address, m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
+      table(['member', 'state', 'incarnation', 'address', 'last heard'], rows);
+      console.log(`\nkeys: ${st.keys.total} (pncounter ${st.keys.pncounter}, gcounter ${st.keys.gcounter}, hll ${st.keys.hll}); gossip rounds ${st.gossip.rounds}`);
+    });
+
+  program
+    .command('watch <keys...>')
+    .description('show the value of keys on every node of the config, live, until Ctrl-C')
+    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+    .option('--password <password>', 'client password, if the cluster has one')
+    .option('--db <n>', 'database 0-15', intArg(0, 15))
+    .action(async (keys: string[], t: { config: string; password?: string; db?: number }) => {
+      const cfg = loadConfig(t.config);
+      const password = t.password ?? cfg.auth.password ?? undefined;
+      const values = new Map<string, Map<string, string>>(); // node -> key -> value
+      const tty = process.stdout.isTTY === true;
+      const render = (): void => {
+        const rows = keys.map((k) => [k, ...cfg.nodes.map((n) => values.get(n.id)?.get(k) ?? '…')]);
+        if (tty) process.stdout.write('\x1b[H\x1b[2J');
+        console.log(`watching ${keys.length} key(s) on ${cfg.nodes.length} node(s); Ctrl-C to stop\n`);
+        table(['key', ...cfg.nodes.map((n) => n.id)], rows);
+      };
+      const clients: TallyClient[] = [];
+      for (const n of cfg.nodes) {
+        const url = `ws://${n.host}:${n.httpPort}/ws`;
+        values.set(n.id, new Map());
+        try {
+          const c = await TallyClient.connect(url, { ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
+          clients.push(c);
+          c.on('disconnect', () => {
+            for (const k of keys) values.get(n.id)?.set(k, 'down');
+            render();
+          });
+          await c.watch(keys, (ev: WatchEvent) => {
+            values.get(n.id)?.set(ev.key, ev.value === null ? '(nil)' : String(ev.value));
+            if (tty) render();
+            else console.log(`${new Date().toISOString()} ${n.id} ${ev.key} ${ev.value === null ? '(nil)' : String(ev.value)}`);
+          });
+        } catch (e) {
+          for (const k of keys) values.get(n.id)?.set(k, 'unreachable');
+          console.error(`${n.id}: cannot connect to ${url}: ${e instanceof TallyError ? e.message : (e as Error).message}`);
+        }
+      }
+      if (tty) render();
+      await new Promise<void>((resolveStop) => {
+        const stop = (): void => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await Promise.all(clients.map((c) => c.close()));
+    });
+}
+
+interface StatusJson {
+  node: { id: string; cluster: string; incarnation: number; uptimeMs: number };
+  members: { id: string; state: string; incarnation: number; address: string; lastHeardMsAgo: number | null }[];
+  keys: { total: number; pncounter: number; gcounter: number; hll: number };
+  gossip: { rounds: number };
+}
+
+function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(line(head));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+}

@@ -1,0 +1,214 @@
+// cluster.config.json: the cluster's description, read and validated in one place. Every error names
+// the field (as a JSON path) and what is accepted; unknown fields are errors, so typos never pass.
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEFAULT_REPLICA_CONFIG } from '../replication/config.js';
+
+export interface NodeEntry {
+  /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
+  id: string;
+  /** Address the node listens on and peers dial. Default 127.0.0.1. */
+  host: string;
+  /** WebSocket gossip port. */
+  gossipPort: number;
+  /** Redis protocol (RESP2) port. */
+  respPort: number;
+  /** HTTP port: /health, /status, /metrics, the dashboard and the WebSocket client API at /ws. */
+  httpPort: number;
+}
+
+export interface GossipSettings {
+  /** ms between gossip rounds. Default 200. */
+  intervalMs: number;
+  /** Peers per round. Default 3. */
+  fanout: number;
+  /** Largest gossip frame, bytes. Default 1 MiB. */
+  maxMessageBytes: number;
+  /** ms between failure-detector probes. Default 1000. */
+  probeIntervalMs: number;
+  /** ms to wait for a probe's ack before indirect probes. Default 500. */
+  probeTimeoutMs: number;
+  /** Indirect probes on a timeout. Default 3. */
+  indirectChecks: number;
+  /** Suspicion timeout multiplier (memberlist). Default 4. */
+  suspicionMult: number;
+  /** Max suspicion timeout, as a multiple of the min. Default 6. */
+  suspicionMaxTimeoutMult: number;
+  /** ms a dead or departed member is kept before it is forgotten. Default 60,000. */
+  deadForgetMs: number;
+}
+
+export interface AuthSettings {
+  /**
+   * File with the gossip keyring: one base64 32-byte key per line; the first key seals outgoing
+   * frames, all keys open incoming ones (rotation without downtime: docs/gossip-transport.md).
+   * Relative to the config file. null = gossip is neither authenticated nor encrypted (a warning is logged).
+   */
+  keyFile: string | null;
+  /** Password clients must AUTH with; null = none. Default null. */
+  password: string | null;
+}
+
+export interface ClusterConfig {
+  /** Cluster name; every gossip frame is bound to it. */
+  cluster: string;
+  nodes: NodeEntry[];
+  /** Ids of the nodes a starting node contacts to join. Default: every node. */
+  seeds: string[];
+  gossip: GossipSettings;
+  /** Directory for node identities (and, with persistence, state). Relative to the config file. Default ".tally-data". */
+  dataDir: string;
+  /** Durability of state: "none" keeps counters in memory only. */
+  persistence: 'none';
+  auth: AuthSettings;
+  /** Glob patterns: a new key matching one is created as a G-Counter (only grows) instead of a PN-Counter. */
+  gcounterKeys: string[];
+  /** Log level: fatal, error, warn, info, debug, trace or silent. Default info. */
+  logLevel: LogLevel;
+  /** Maximum simultaneous client connections per node (RESP and WebSocket each). Default 10,000. */
+  maxClients: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_GOSSIP: Readonly<GossipSettings> = Object.freeze({
+  intervalMs: DEFAULT_REPLICA_CONFIG.gossipIntervalMs,
+  fanout: DEFAULT_REPLICA_CONFIG.fanout,
+  maxMessageBytes: DEFAULT_REPLICA_CONFIG.maxMessageBytes,
+  probeIntervalMs: DEFAULT_REPLICA_CONFIG.probeIntervalMs,
+  probeTimeoutMs: DEFAULT_REPLICA_CONFIG.probeTimeoutMs,
+  indirectChecks: DEFAULT_REPLICA_CONFIG.indirectChecks,
+  suspicionMult: DEFAULT_REPLICA_CONFIG.suspicionMult,
+  suspicionMaxTimeoutMult: DEFAULT_REPLICA_CONFIG.suspicionMaxTimeoutMult,
+  deadForgetMs: DEFAULT_REPLICA_CONFIG.deadForgetMs,
+});
+
+export class ClusterConfigError extends Error {
+  override readonly name = 'ClusterConfigError';
+}
+
+type Json = unknown;
+
+function fail(path: string, what: string, got: Json): never {
+  const shown = JSON.stringify(got);
+  throw new ClusterConfigError(`${path}: expected ${what}, got ${shown === undefined ? 'nothing' : shown.slice(0, 80)}`);
+}
+
+function obj(path: string, v: Json, allowed: readonly string[]): Record<string, Json> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'an object', v);
+  for (const k of Object.keys(v)) if (!allowed.includes(k)) throw new ClusterConfigError(`${path}.${k}: unknown field (allowed: ${allowed.join(', ')})`);
+  return v as Record<string, Json>;
+}
+
+function int(path: string, v: Json, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail(path, `an integer from ${lo} to ${hi}`, v);
+  return v;
+}
+
+function str(path: string, v: Json, re: RegExp, what: string): string {
+  if (typeof v !== 'string' || !re.test(v)) fail(path, what, v);
+  return v;
+}
+
+const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const HOST_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$|^localhost$|^::1$|^[A-Za-z0-9.-]{1,253}$/;
+
+/** Validates parsed JSON into a ClusterConfig, filling defaults. Throws ClusterConfigError naming the field. */
+export function validateConfig(raw: Json): ClusterConfig {
+  const top = obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', '$comment']);
+  const cluster = str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
+  if (!Array.isArray(top.nodes) || top.nodes.length === 0 || top.nodes.length > 1000) fail('nodes', 'a list of 1 to 1000 nodes', top.nodes);
+  const nodes: NodeEntry[] = top.nodes.map((n: Json, i: number) => {
+    const p = `nodes[${i}]`;
+    const o = obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'httpPort']);
+    return {
+      id: str(`${p}.id`, o.id, ID_RE, 'an id of 1-64 letters, digits, "_", "." or "-"'),
+      host: o.host === undefined ? '127.0.0.1' : str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address'),
+      gossipPort: int(`${p}.gossipPort`, o.gossipPort, 0, 65535),
+      respPort: int(`${p}.respPort`, o.respPort, 0, 65535),
+      httpPort: int(`${p}.httpPort`, o.httpPort, 0, 65535),
+    };
+  });
+  const ids = new Set<string>();
+  const endpoints = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (ids.has(n.id)) throw new ClusterConfigError(`nodes[${i}].id: duplicate node id '${n.id}'`);
+    ids.add(n.id);
+    for (const [field, port] of [['gossipPort', n.gossipPort], ['respPort', n.respPort], ['httpPort', n.httpPort]] as const) {
+      if (port === 0) continue; // ephemeral: cannot collide
+      const ep = `${n.host}:${port}`;
+      if (endpoints.has(ep)) throw new ClusterConfigError(`nodes[${i}].${field}: ${ep} is used twice in the config`);
+      endpoints.add(ep);
+    }
+  });
+  let seeds = nodes.map((n) => n.id);
+  if (top.seeds !== undefined) {
+    if (!Array.isArray(top.seeds) || top.seeds.length === 0) fail('seeds', 'a non-empty list of node ids', top.seeds);
+    seeds = top.seeds.map((s: Json, i: number) => {
+      const id = str(`seeds[${i}]`, s, ID_RE, 'a node id');
+      if (!ids.has(id)) throw new ClusterConfigError(`seeds[${i}]: '${id}' is not the id of a node in "nodes"`);
+      return id;
+    });
+  }
+  const g = top.gossip === undefined ? {} : obj('gossip', top.gossip, Object.keys(DEFAULT_GOSSIP));
+  const gossip: GossipSettings = { ...DEFAULT_GOSSIP };
+  const gRanges: Record<keyof GossipSettings, [number, number]> = {
+    intervalMs: [10, 600_000],
+    fanout: [1, 64],
+    maxMessageBytes: [65_536, 64 << 20],
+    probeIntervalMs: [10, 600_000],
+    probeTimeoutMs: [5, 600_000],
+    indirectChecks: [0, 16],
+    suspicionMult: [1, 100],
+    suspicionMaxTimeoutMult: [1, 100],
+    deadForgetMs: [0, 30 * 86_400_000],
+  };
+  for (const k of Object.keys(g) as (keyof GossipSettings)[]) gossip[k] = int(`gossip.${k}`, g[k], ...gRanges[k]);
+  if (gossip.probeTimeoutMs > gossip.probeIntervalMs) throw new ClusterConfigError(`gossip.probeTimeoutMs: must not exceed gossip.probeIntervalMs (${gossip.probeIntervalMs}), got ${gossip.probeTimeoutMs}`);
+  const dataDir = top.dataDir === undefined ? '.tally-data' : str('dataDir', top.dataDir, /^.{1,4096}$/, 'a directory path');
+  const persistence = top.persistence === undefined ? 'none' : top.persistence;
+  if (persistence !== 'none') fail('persistence', '"none" (memory only; durable modes are not in this version)', persistence);
+  const a = top.auth === undefined ? {} : obj('auth', top.auth, ['keyFile', 'password']);
+  const auth: AuthSettings = {
+    keyFile: a.keyFile === undefined || a.keyFile === null ? null : str('auth.keyFile', a.keyFile, /^.{1,4096}$/, 'a file path or null'),
+    password: a.password === undefined || a.password === null ? null : str('auth.password', a.password, /^.{1,512}$/, 'a password of 1-512 characters or null'),
+  };
+  let gcounterKeys: string[] = [];
+  if (top.gcounterKeys !== undefined) {
+    if (!Array.isArray(top.gcounterKeys)) fail('gcounterKeys', 'a list of glob patterns', top.gcounterKeys);
+    gcounterKeys = top.gcounterKeys.map((p: Json, i: number) => str(`gcounterKeys[${i}]`, p, /^.{1,1024}$/, 'a glob pattern'));
+  }
+  const logLevel = top.logLevel === undefined ? 'info' : top.logLevel;
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  const maxClients = top.maxClients === undefined ? 10_000 : int('maxClients', top.maxClients, 1, 1_000_000);
+  return { cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
+}
+
+/** Reads and validates a config file; relative paths in it become relative to the file. */
+export function loadConfig(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ClusterConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: Json;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ClusterConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  let cfg: ClusterConfig;
+  try {
+    cfg = validateConfig(raw);
+  } catch (e) {
+    if (e instanceof ClusterConfigError) throw new ClusterConfigError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const base = dirname(resolve(path));
+  cfg.dataDir = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(base, cfg.dataDir);
+  if (cfg.auth.keyFile !== null && !isAbsolute(cfg.auth.keyFile)) cfg.auth.keyFile = resolve(base, cfg.auth.keyFile);
+  return cfg;
+}

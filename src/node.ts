@@ -1,0 +1,281 @@
+// The composition root: wires config, identity, keyspace, replica, gossip transport, RESP server,
+// HTTP server and the WebSocket client API into one running node. Nothing else constructs these.
+
+import { readFileSync } from 'node:fs';
+import { fullKey, splitKey } from './keyspace/keyspace.js';
+import type { ClusterConfig, NodeEntry } from './config/cluster-config.js';
+import { bumpIncarnation } from './persistence/identity.js';
+import { replicaConfig } from './replication/config.js';
+import { MEMBER_STATE_NAMES } from './replication/messages.js';
+import { Replica } from './replication/replica.js';
+import { execute } from './server/commands/table.js';
+import { globMatch } from './server/commands/parse.js';
+import type { CommandServices, Session } from './server/commands/types.js';
+import { Keyring } from './server/frame-auth.js';
+import { WsGossipTransport } from './server/gossip-transport.js';
+import { HttpServer } from './server/http-server.js';
+import { RespServer, type RespConnectionHandler } from './server/resp/server.js';
+import { WsClientApi } from './server/ws-api.js';
+import type { Logger } from './util/logger.js';
+import { systemClock, systemRng } from './util/system.js';
+
+export const VERSION = '0.1.0';
+
+export interface NodeOverrides {
+  host?: string;
+  gossipPort?: number;
+  respPort?: number;
+  httpPort?: number;
+}
+
+export interface RunningNode {
+  id: string;
+  incarnation: number;
+  ports: { gossip: number; resp: number; http: number };
+  replica: Replica;
+  /** Graceful stop: stop accepting, tell peers we leave, flush, close everything. */
+  stop(): Promise<void>;
+}
+
+/** Reads the gossip keyring named by the config, or null when auth is off. */
+export function loadKeyring(cfg: ClusterConfig): Keyring | null {
+  const file = cfg.auth.keyFile;
+  if (file === null) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(
+      `auth.keyFile: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create one with \`tally keygen > ${file}\` and give every node the same file`,
+    );
+  }
+  const keys = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  try {
+    return Keyring.fromBase64(keys, cfg.cluster);
+  } catch (e) {
+    throw new Error(`auth.keyFile ${file}: ${(e as Error).message}`);
+  }
+}
+
+export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger, overrides: NodeOverrides = {}): Promise<RunningNode> {
+  const entry = cfg.nodes.find((n) => n.id === nodeId);
+  if (entry === undefined) throw new Error(`--id: no node '${nodeId}' in the config (nodes: ${cfg.nodes.map((n) => n.id).join(', ')})`);
+  const me: NodeEntry = { ...entry, ...overrides };
+  const keyring = loadKeyring(cfg);
+  if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
+  const identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster);
+  const clock = systemClock;
+  const startedAt = clock.now();
+
+  // Late-bound: the transport delivers frames to the replica, which is built with the transport.
+  let replica: Replica | undefined;
+  const transport = new WsGossipTransport({
+    host: me.host,
+    port: me.gossipPort,
+    keyring,
+    maxFrameBytes: cfg.gossip.maxMessageBytes + 4096,
+    onFrame: (peer, frame) => replica?.receive(peer, frame, clock.now()),
+    onReject: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
+    clock: () => clock.now(),
+    logger: log,
+  });
+  const gossipPort = await transport.listen();
+  const address = `${me.host}:${gossipPort}`;
+  const seeds = cfg.seeds
+    .map((id) => cfg.nodes.find((n) => n.id === id))
+    .filter((n): n is NodeEntry => n !== undefined && n.id !== nodeId)
+    .map((n) => `${n.host}:${n.gossipPort}`);
+
+  let wsApi: WsClientApi | undefined;
+  replica = new Replica({
+    config: replicaConfig({
+      clusterName: cfg.cluster,
+      gossipIntervalMs: cfg.gossip.intervalMs,
+      fanout: cfg.gossip.fanout,
+      maxMessageBytes: cfg.gossip.maxMessageBytes,
+      probeIntervalMs: cfg.gossip.probeIntervalMs,
+      probeTimeoutMs: cfg.gossip.probeTimeoutMs,
+      indirectChecks: cfg.gossip.indirectChecks,
+      suspicionMult: cfg.gossip.suspicionMult,
+      suspicionMaxTimeoutMult: cfg.gossip.suspicionMaxTimeoutMult,
+      deadForgetMs: cfg.gossip.deadForgetMs,
+    }),
+    identity: { nodeId, incarnation: identity.incarnation, address },
+    rng: systemRng(),
+    transport,
+    seeds,
+    now: clock.now(),
+    events: {
+      rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
+      memberChanged: (m, prev) =>
+        log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
+      remoteChange: (key) => wsApi?.notifyChanged(key),
+      localChange: (key) => wsApi?.notifyChanged(key),
+    },
+  });
+  const r = replica;
+
+  // Sessions of every protocol, for CLIENT LIST and INFO clients.
+  const sessions = new Map<number, Session>();
+  let nextSessionId = 1;
+  const newSession = (protocol: 'resp' | 'ws', remoteAddress: string): Session => {
+    const s: Session = {
+      id: nextSessionId++,
+      db: 0,
+      name: null,
+      authenticated: cfg.auth.password === null,
+      protocol,
+      remoteAddress,
+      createdAt: clock.now(),
+      lastCommandAt: clock.now(),
+      lastCommand: '',
+    };
+    sessions.set(s.id, s);
+    return s;
+  };
+
+  const gcounterPatterns = cfg.gcounterKeys;
+  const services: CommandServices = {
+    keyspace: r.keyspace,
+    password: cfg.auth.password,
+    isGCounterKey: (key) => gcounterPatterns.length > 0 && gcounterPatterns.some((p) => globMatch(p, splitKey(key).key.toString('latin1'))),
+    nodeId,
+    clusterName: cfg.cluster,
+    version: VERSION,
+    startedAt,
+    now: () => clock.now(),
+    infoSections: () => infoSections(),
+    configValues: () => ({
+      databases: '16',
+      save: '',
+      appendonly: 'no',
+      maxclients: String(cfg.maxClients),
+      'tally-gossip-interval-ms': String(cfg.gossip.intervalMs),
+      'tally-fanout': String(cfg.gossip.fanout),
+      'tally-persistence': cfg.persistence,
+    }),
+    listClients: () => [...sessions.values()],
+  };
+
+  const handler: RespConnectionHandler<Session> = {
+    open: (info) => newSession('resp', `${info.remoteAddress}:${info.remotePort}`),
+    command: (s, args) => {
+      s.lastCommandAt = clock.now();
+      return execute(services, s, args);
+    },
+    close: (s) => {
+      sessions.delete(s.id);
+    },
+  };
+  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log });
+  const respPort = await resp.listen();
+
+  wsApi = new WsClientApi({
+    services,
+    newSession: (remote: string) => newSession('ws', remote),
+    closeSession: (s: Session) => {
+      sessions.delete(s.id);
+    },
+    logger: log,
+  });
+  const api = wsApi;
+
+  const members = (): object[] =>
+    [...r.membership.all()].map((m) => ({
+      id: m.id,
+      address: m.address,
+      state: MEMBER_STATE_NAMES[m.state],
+      incarnation: m.incarnation,
+      lastHeardMsAgo: m.id === nodeId ? 0 : m.lastHeard === 0 ? null : clock.now() - m.lastHeard,
+    }));
+
+  const infoSections = (): Record<string, Record<string, string | number>> => {
+    const [alive, suspect, dead, left] = r.membership.countByState();
+    const gossipOut = Object.values(r.stats.sent).reduce((a, s) => a + s.bytes, 0);
+    const gossipIn = Object.values(r.stats.received).reduce((a, s) => a + s.bytes, 0);
+    const byType = r.keyspace.countByType();
+    let respClients = 0;
+    let wsClients = 0;
+    for (const s of sessions.values()) if (s.protocol === 'resp') respClients++; else wsClients++;
+    return {
+      clients: { connected_clients: respClients + wsClients, resp_clients: respClients, ws_clients: wsClients, maxclients: cfg.maxClients },
+      persistence: { loading: 0, tally_persistence: cfg.persistence },
+      stats: { total_commands_processed: resp.stats.commandsProcessed, total_connections_received: resp.stats.connectionsAccepted, rejected_connections: resp.stats.connectionsRejected },
+      cluster: {
+        cluster_name: cfg.cluster,
+        node_id: nodeId,
+        incarnation: identity.incarnation,
+        members_alive: alive,
+        members_suspect: suspect,
+        members_dead: dead,
+        members_left: left,
+        members: [...r.membership.all()].map((m) => `${m.id}=${MEMBER_STATE_NAMES[m.state]}@${m.incarnation}`).join(','),
+      },
+      gossip: {
+        gossip_rounds: r.stats.rounds,
+        gossip_bytes_out: gossipOut,
+        gossip_bytes_in: gossipIn,
+        gossip_frames_rejected: Object.values(r.stats.rejected).reduce((a, n) => a + n, 0),
+        gossip_chunked_deltas: r.stats.chunked,
+        gossip_origins: r.versions.originCount,
+        gossip_vector_hash: r.versions.hash,
+      },
+      keytypes: { pncounter: byType.pncounter, gcounter: byType.gcounter, hll: byType.hll, type_conflicts: r.keyspace.typeConflicts },
+    };
+  };
+
+  let httpPort = me.httpPort;
+  const http: HttpServer = new HttpServer(me.host, me.httpPort, {
+    health: () => ({ live: true, ready: true }),
+    status: (): object => ({
+      node: { id: nodeId, incarnation: identity.incarnation, cluster: cfg.cluster, version: VERSION, address, uptimeMs: clock.now() - startedAt, pid: process.pid },
+      ports: { gossip: gossipPort, resp: respPort, http: httpPort },
+      members: members(),
+      gossip: { ...r.stats, vectorHash: r.versions.hash, origins: r.versions.originCount, transport: transport.stats() },
+      keys: { ...r.keyspace.countByType(), total: r.keyspace.size },
+      clients: { total: sessions.size, ws: api.clientCount() },
+    }),
+    upgrade: (req, socket, head) => api.handleUpgrade(req, socket, head),
+  });
+  httpPort = await http.listen();
+
+  // Drive the replica: tick when it next has work, at least every 50 ms.
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const loop = (): void => {
+    if (stopped) return;
+    const now = clock.now();
+    try {
+      r.tick(now);
+    } catch (e) {
+      log.error({ err: e }, 'replica tick failed');
+    }
+    const wait = Math.min(50, Math.max(1, r.nextTickAt() - clock.now()));
+    timer = setTimeout(loop, wait);
+  };
+  loop();
+
+  log.info({ id: nodeId, incarnation: identity.incarnation, gossip: address, resp: `${me.host}:${respPort}`, http: `http://${me.host}:${httpPort}` }, 'node started');
+
+  return {
+    id: nodeId,
+    incarnation: identity.incarnation,
+    ports: { gossip: gossipPort, resp: respPort, http: httpPort },
+    replica: r,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await resp.close();
+      r.leave();
+      // Give the leave notice a moment to go out before the sockets close.
+      await new Promise((done) => setTimeout(done, 150));
+      await api.close();
+      await http.close();
+      await transport.close();
+      log.info({ id: nodeId }, 'node stopped');
+    },
+  };
+}
+
+export { fullKey };

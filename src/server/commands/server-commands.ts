@@ -1,0 +1,213 @@
+// Connection and server commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, CLIENT, DBSIZE, FLUSHDB,
+// FLUSHALL, CONFIG GET, INFO. COMMAND lives in table.ts, which it describes.
+
+import { timingSafeEqual } from 'node:crypto';
+import { DATABASES } from '../../keyspace/keyspace.js';
+import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, type Reply } from '../resp/encoder.js';
+import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64, wrongArity } from './parse.js';
+import type { CommandServices, CommandSpec, Session } from './types.js';
+import { renderInfo } from './info.js';
+
+const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });
+
+function checkPassword(ctx: CommandServices, given: Buffer): boolean {
+  if (ctx.password === null) return false;
+  const want = Buffer.from(ctx.password, 'utf8');
+  return want.length === given.length && timingSafeEqual(want, given);
+}
+
+const WRONGPASS: Reply = { kind: 'error', message: 'WRONGPASS invalid username-password pair or user is disabled.' };
+
+/** AUTH password | AUTH default password (tally has one user, "default"). */
+function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  if (a.length !== 2 && a.length !== 3) return wrongArity('auth');
+  if (ctx.password === null) {
+    return {
+      kind: 'error',
+      message: 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+    };
+  }
+  if (a.length === 3 && (a[1] as Buffer).toString() !== 'default') return WRONGPASS;
+  if (!checkPassword(ctx, a[a.length - 1] as Buffer)) return WRONGPASS;
+  s.authenticated = true;
+  return OK;
+}
+
+function clientInfoLine(ctx: CommandServices, c: Session): string {
+  const now = ctx.now();
+  return (
+    `id=${c.id} addr=${c.remoteAddress} name=${c.name ?? ''} age=${Math.floor((now - c.createdAt) / 1000)} ` +
+    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} db=${c.db} proto=${c.protocol} cmd=${c.lastCommand}`
+  );
+}
+
+export const serverCommands: CommandSpec[] = [
+  {
+    name: 'ping',
+    arity: -1,
+    flags: ['fast', 'connection'],
+    keys: [0, 0, 0],
+    run: (_ctx, _s, a) => (a.length === 1 ? PONG : a.length === 2 ? bulk(a[1] as Buffer) : wrongArity('ping')),
+  },
+  {
+    name: 'echo',
+    arity: 2,
+    flags: ['fast', 'connection'],
+    keys: [0, 0, 0],
+    run: (_ctx, _s, a) => bulk(Buffer.from(a[1] as Buffer)),
+  },
+  { name: 'auth', arity: -2, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: auth },
+  {
+    name: 'hello',
+    arity: -1,
+    flags: ['noauth', 'fast', 'connection'],
+    keys: [0, 0, 0],
+    run: (ctx, s, a) => {
+      let i = 1;
+      if (a.length > 1) {
+        const v = parseInt64(a[1] as Buffer);
+        if (v === null || v === 'range') return { kind: 'error', message: 'ERR Protocol version is not an integer or out of range' };
+        if (v !== 2) return { kind: 'error', message: 'NOPROTO sorry, this protocol version is not supported.' };
+        i = 2;
+      }
+      for (; i < a.length; i++) {
+        const opt = (a[i] as Buffer).toString().toLowerCase();
+        if (opt === 'auth' && i + 2 < a.length) {
+          const r = auth(ctx, s, [Buffer.from('auth'), a[i + 1] as Buffer, a[i + 2] as Buffer]);
+          if (r.kind === 'error') return r;
+          i += 2;
+        } else if (opt === 'setname' && i + 1 < a.length) {
+          s.name = (a[i + 1] as Buffer).toString();
+          i += 1;
+        } else {
+          return { kind: 'error', message: `ERR Syntax error in HELLO option '${opt}'` };
+        }
+      }
+      if (!s.authenticated) return { kind: 'error', message: 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time' };
+      return {
+        kind: 'array',
+        value: [
+          bulk('server'), bulk('tally'),
+          bulk('version'), bulk(ctx.version),
+          bulk('proto'), { kind: 'int', value: 2 },
+          bulk('id'), { kind: 'int', value: s.id },
+          bulk('mode'), bulk('standalone'),
+          bulk('role'), bulk('master'),
+          bulk('modules'), EMPTY_ARRAY,
+        ],
+      };
+    },
+  },
+  {
+    name: 'select',
+    arity: 2,
+    flags: ['fast', 'connection'],
+    keys: [0, 0, 0],
+    run: (_ctx, s, a) => {
+      const db = parseInt64(a[1] as Buffer);
+      if (db === null || db === 'range') return ERR_NOT_INTEGER;
+      if (db < 0 || db >= DATABASES) return { kind: 'error', message: 'ERR DB index is out of range' };
+      s.db = db;
+      return OK;
+    },
+  },
+  { name: 'quit', arity: -1, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: () => CLOSE_OK },
+  {
+    name: 'client',
+    arity: -2,
+    flags: ['connection'],
+    keys: [0, 0, 0],
+    run: (ctx, s, a) => {
+      const sub = (a[1] as Buffer).toString().toLowerCase();
+      switch (sub) {
+        case 'setname': {
+          if (a.length !== 3) return wrongArity('client|setname');
+          const name = (a[2] as Buffer).toString();
+          if (/[\s]/.test(name)) return { kind: 'error', message: 'ERR Client names cannot contain spaces, newlines or special characters.' };
+          s.name = name === '' ? null : name;
+          return OK;
+        }
+        case 'getname':
+          return a.length === 2 ? { kind: 'bulk', value: s.name } : wrongArity('client|getname');
+        case 'id':
+          return a.length === 2 ? { kind: 'int', value: s.id } : wrongArity('client|id');
+        case 'info':
+          return a.length === 2 ? bulk(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
+        case 'list':
+          return bulk(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
+        case 'setinfo':
+          return OK; // redis clients announce lib-name/lib-ver; nothing to store
+        default:
+          return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try CLIENT HELP.` };
+      }
+    },
+  },
+  {
+    name: 'dbsize',
+    arity: 1,
+    flags: ['readonly', 'fast'],
+    keys: [0, 0, 0],
+    run: (ctx, s) => ({ kind: 'int', value: ctx.keyspace.countByDb()[s.db] ?? 0 }),
+  },
+  {
+    name: 'flushdb',
+    arity: -1,
+    flags: ['write'],
+    keys: [0, 0, 0],
+    run: (ctx, s, a) => flush(ctx, a, 'flushdb', s.db),
+  },
+  {
+    name: 'flushall',
+    arity: -1,
+    flags: ['write'],
+    keys: [0, 0, 0],
+    run: (ctx, _s, a) => flush(ctx, a, 'flushall', undefined),
+  },
+  {
+    name: 'config',
+    arity: -2,
+    flags: ['admin'],
+    keys: [0, 0, 0],
+    run: (ctx, _s, a) => {
+      const sub = (a[1] as Buffer).toString().toLowerCase();
+      if (sub === 'get') {
+        if (a.length < 3) return wrongArity('config|get');
+        const values = ctx.configValues();
+        const out: Reply[] = [];
+        const seen = new Set<string>();
+        for (let i = 2; i < a.length; i++) {
+          const pattern = (a[i] as Buffer).toString().toLowerCase();
+          for (const [k, v] of Object.entries(values)) {
+            if (!seen.has(k) && globMatch(pattern, k)) {
+              seen.add(k);
+              out.push(bulk(k), bulk(v));
+            }
+          }
+        }
+        return { kind: 'array', value: out };
+      }
+      if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
+        return { kind: 'error', message: `ERR CONFIG ${sub.toUpperCase()} is not supported: tally is configured by cluster.config.json and command-line flags` };
+      }
+      return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try CONFIG HELP.` };
+    },
+  },
+  {
+    name: 'info',
+    arity: -1,
+    flags: ['readonly'],
+    keys: [0, 0, 0],
+    run: (ctx, _s, a) => bulk(renderInfo(ctx, a.slice(1).map((b) => b.toString().toLowerCase()))),
+  },
+];
+
+function flush(ctx: CommandServices, a: readonly Buffer[], name: string, db: number | undefined): Reply {
+  if (a.length > 2) return ERR_SYNTAX;
+  if (a.length === 2) {
+    const mode = (a[1] as Buffer).toString().toLowerCase();
+    if (mode !== 'sync' && mode !== 'async') return ERR_SYNTAX;
+  }
+  void name;
+  ctx.keyspace.flush(db);
+  return OK;
+}
