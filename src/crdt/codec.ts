@@ -13,6 +13,9 @@ export const TypeTag = {
   GCounter: 1,
   PNCounter: 2,
   HyperLogLog: 3,
+  WindowedCounter: 4,
+  CountMinSketch: 5,
+  TopK: 6,
 } as const;
 export type TypeTag = (typeof TypeTag)[keyof typeof TypeTag];
 

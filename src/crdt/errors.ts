@@ -6,6 +6,15 @@ export type CrdtErrorCode =
   | 'GCOUNTER_DECREMENT' // a G-Counter only grows
   | 'HLL_PRECISION_MISMATCH' // merging HyperLogLogs of different precision
   | 'HLL_BAD_PRECISION' // precision outside 4..18
+  | 'WINDOW_BAD_CONFIG' // granularity not a divisor of a day, or retention not a multiple of it / too many buckets
+  | 'WINDOW_NEGATIVE' // windowed counters only grow
+  | 'WINDOW_FUTURE' // increment timestamped beyond the allowed clock skew ahead of the node's clock
+  | 'WINDOW_TOO_OLD' // increment timestamped before the retained buckets
+  | 'WINDOW_RANGE' // a query window longer than the retention, or with from > to
+  | 'SKETCH_BAD_DIMENSIONS' // width / depth / k out of range
+  | 'SKETCH_DIMENSION_MISMATCH' // merging sketches of different width or depth
+  | 'SKETCH_ITEM_TOO_LONG' // a Top-K item above the item size limit
+  | 'SKETCH_NEGATIVE' // sketches only grow: a negative increment or weight
   | 'CODEC_TRUNCATED' // decoding ran past the end of the bytes
   | 'CODEC_BAD_VERSION' // unknown format version byte
   | 'CODEC_BAD_TYPE' // unknown or unexpected type tag

@@ -1,0 +1,234 @@
+// The counting core shared by the Count-Min Sketch and Top-K: one width x depth matrix of exact
+// counts per replica that wrote, plus the per-cell sum over replicas (kept up to date), so a point
+// query is O(depth). Per-replica matrices are what make the merged sketch never under-count: each
+// replica's matrix is a valid sketch of its own stream, so their sum is one of the union stream.
+
+import { hash64Bytes, hash64Lo } from './hash64.js';
+import { COUNTER_MAX } from './g-counter.js';
+import type { ReplicaId } from './replica-id.js';
+import type { ByteReader, ByteWriter } from './codec.js';
+import { readBounded, readId, sortIds, writeId } from './sketch-codec.js';
+
+/** Most cells (width x depth) of one replica's matrix: 2^18 = 262,144 (2 MiB in memory per replica). */
+export const SKETCH_MAX_CELLS = 1 << 18;
+/** Most rows (hash functions). RedisBloom's prob 1e-9 needs 30. */
+export const SKETCH_MAX_DEPTH = 32;
+
+/** An item as bytes: strings are their UTF-8 (so RESP Buffers and WebSocket strings agree). */
+export function itemBytes(item: Uint8Array | string): Uint8Array {
+  return typeof item === 'string' ? Buffer.from(item, 'utf8') : item;
+}
+
+export function dimsError(width: number, depth: number): string | undefined {
+  if (!Number.isSafeInteger(width) || width < 1) return `width ${String(width)} must be a positive integer`;
+  if (!Number.isSafeInteger(depth) || depth < 1 || depth > SKETCH_MAX_DEPTH) return `depth ${String(depth)} must be an integer in 1..${SKETCH_MAX_DEPTH}`;
+  if (width * depth > SKETCH_MAX_CELLS) return `width x depth = ${width * depth} is above the limit of ${SKETCH_MAX_CELLS} cells`;
+  return undefined;
+}
+
+export class SketchMatrix {
+  /** Replica -> its width*depth counts, row-major. Never holds an all-zero matrix. */
+  readonly rows = new Map<ReplicaId, Float64Array>();
+  /** Per-cell sum over replicas. Exact while `big` is false (every sum <= 2^53-1). */
+  totals: Float64Array;
+  /** Some per-cell sum passed 2^53-1 (only reachable through merges): queries then sum in bigint. */
+  big = false;
+  /** Per replica the sum of its first row (what it added), and their sum: kept so bounds checks are O(1). */
+  private readonly sums = new Map<ReplicaId, number>();
+  private total = 0;
+  private readonly idx: Int32Array;
+
+  constructor(
+    readonly width: number,
+    readonly depth: number,
+  ) {
+    this.totals = new Float64Array(width * depth);
+    this.idx = new Int32Array(depth);
+  }
+
+  /** The cell of `item` in each row (Kirsch-Mitzenmacher double hashing of one 64-bit hash). Returns a shared scratch array. */
+  cells(item: Uint8Array): Int32Array {
+    const hi = hash64Bytes(item);
+    const lo = hash64Lo() | 1;
+    const w = this.width;
+    for (let i = 0; i < this.depth; i++) this.idx[i] = i * w + (((hi + Math.imul(i, lo)) >>> 0) % w);
+    return this.idx;
+  }
+
+  /** min over rows of the sum over replicas: never below the true count. */
+  estimate(item: Uint8Array): number | bigint {
+    return this.estimateCells(this.cells(item));
+  }
+
+  /** `estimate` from cells already computed by `cells` (callers may cache them). */
+  estimateCells(c: Int32Array): number | bigint {
+    if (this.big) return this.bigEstimate(c);
+    let m = Infinity;
+    for (let i = 0; i < this.depth; i++) m = Math.min(m, this.totals[c[i] as number] as number);
+    return m;
+  }
+
+  /** Sum of replica `r`'s first row: how much `r` has added. */
+  replicaTotal(r: ReplicaId): number {
+    return this.sums.get(r) ?? 0;
+  }
+
+  /** Total added over all replicas (first row of the totals). */
+  count(): number | bigint {
+    const s = this.total;
+    if (s <= Number.MAX_SAFE_INTEGER && !this.big) return s;
+    let b = 0n;
+    for (const m of this.rows.values()) for (let j = 0; j < this.width; j++) b += BigInt(m[j] as number);
+    return b;
+  }
+
+  /** Adds `n` to `item`'s cells in replica `r`'s matrix. The caller has checked the bounds (`headroom`). */
+  add(r: ReplicaId, item: Uint8Array, n: number): void {
+    let m = this.rows.get(r);
+    if (m === undefined) {
+      m = new Float64Array(this.width * this.depth);
+      this.rows.set(r, m);
+    }
+    const c = this.cells(item);
+    for (let i = 0; i < this.depth; i++) {
+      const k = c[i] as number;
+      m[k] = (m[k] as number) + n;
+      this.totals[k] = (this.totals[k] as number) + n;
+    }
+    this.sums.set(r, (this.sums.get(r) ?? 0) + n);
+    this.total += n;
+  }
+
+  /**
+   * How much replica `r` may still add without any cell (its own or a total) passing 2^53-1. Every
+   * cell is at most its row's sum, so checking the row sums is enough.
+   */
+  headroom(r: ReplicaId): number {
+    if (this.big) return 0;
+    const c = this.count();
+    return Math.min(COUNTER_MAX - this.replicaTotal(r), COUNTER_MAX - Number(c));
+  }
+
+  /** Cell-wise max of `theirs` into replica `r`'s matrix (a join). Returns whether anything changed. */
+  maxMerge(r: ReplicaId, theirs: Float64Array): boolean {
+    let m = this.rows.get(r);
+    let changed = false;
+    for (let k = 0; k < theirs.length; k++) {
+      const v = theirs[k] as number;
+      const cur = m === undefined ? 0 : (m[k] as number);
+      if (v > cur) {
+        if (m === undefined) {
+          m = new Float64Array(this.width * this.depth);
+          this.rows.set(r, m);
+        }
+        m[k] = v;
+        this.bumpTotal(k, v - cur);
+        if (k < this.width) this.bumpSum(r, v - cur);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Replaces replica `r`'s matrix outright (Top-K's whole-record merge), keeping totals exact. */
+  replace(r: ReplicaId, theirs: Float64Array): void {
+    const m = this.rows.get(r);
+    for (let k = 0; k < theirs.length; k++) {
+      const d = (theirs[k] as number) - (m === undefined ? 0 : (m[k] as number));
+      if (d !== 0) {
+        this.bumpTotal(k, d);
+        if (k < this.width) this.bumpSum(r, d);
+      }
+    }
+    this.rows.set(r, theirs.slice());
+  }
+
+  copyFrom(o: SketchMatrix): void {
+    this.rows.clear();
+    for (const [id, m] of o.rows) this.rows.set(id, m.slice());
+    this.totals = o.totals.slice();
+    this.big = o.big;
+    this.sums.clear();
+    for (const [id, v] of o.sums) this.sums.set(id, v);
+    this.total = o.total;
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.totals.fill(0);
+    this.big = false;
+    this.sums.clear();
+    this.total = 0;
+  }
+
+  equals(o: SketchMatrix): boolean {
+    if (this.width !== o.width || this.depth !== o.depth || this.rows.size !== o.rows.size) return false;
+    for (const [id, m] of this.rows) {
+      const x = o.rows.get(id);
+      if (x === undefined) return false;
+      for (let k = 0; k < m.length; k++) if (m[k] !== x[k]) return false;
+    }
+    return true;
+  }
+
+  byteSize(): number {
+    return 64 + this.totals.length * 8 + this.rows.size * (96 + this.width * this.depth * 8);
+  }
+
+  /** `[replica count]` then per replica in id order: id, then width*depth uvarint cells. */
+  encodeRows(w: ByteWriter): void {
+    const ids = sortIds(this.rows.keys());
+    w.uvarint(ids.length);
+    for (const id of ids) {
+      writeId(w, id);
+      for (const v of this.rows.get(id) as Float64Array) w.uvarint(v);
+    }
+  }
+
+  /** Reads what `encodeRows` wrote into this (empty) matrix; fails the reader on anything non-canonical. */
+  decodeRows(r: ByteReader, onReplica?: (id: ReplicaId) => void): void {
+    const cellsPer = this.width * this.depth;
+    const n = readBounded(r, 0, Math.floor(r.remaining / (cellsPer + 2)), 'replica count');
+    let prev: string | undefined;
+    for (let i = 0; i < n && !r.failed; i++) {
+      const id = readId(r, prev);
+      if (id === undefined) return;
+      prev = id;
+      const m = new Float64Array(cellsPer);
+      let any = false;
+      for (let k = 0; k < cellsPer; k++) {
+        const v = r.uvarint();
+        if (r.failed) return;
+        m[k] = v;
+        if (v !== 0) any = true;
+      }
+      if (!any) {
+        r.fail('all-zero replica matrix');
+        return;
+      }
+      this.maxMerge(id, m);
+      onReplica?.(id);
+    }
+  }
+
+  private bumpSum(r: ReplicaId, d: number): void {
+    this.sums.set(r, (this.sums.get(r) ?? 0) + d);
+    this.total += d;
+  }
+
+  private bumpTotal(k: number, d: number): void {
+    const t = (this.totals[k] as number) + d;
+    this.totals[k] = t;
+    if (t > Number.MAX_SAFE_INTEGER) this.big = true;
+  }
+
+  private bigEstimate(c: Int32Array): bigint {
+    let best: bigint | undefined;
+    for (let i = 0; i < this.depth; i++) {
+      let s = 0n;
+      for (const m of this.rows.values()) s += BigInt(m[c[i] as number] as number);
+      if (best === undefined || s < best) best = s;
+    }
+    return best ?? 0n;
+  }
+}

@@ -1,0 +1,383 @@
+// Windowed counter: a grow-only counter split into time buckets of a fixed granularity, one slot
+// per (bucket, replica), merged by max per slot, with old buckets truncated as a function of the
+// state alone (never of a clock) so merge stays a join. docs/crdt-windowed.md explains it.
+//
+// Invariants (every instance, decoded ones included):
+//   - granularityS divides 86,400 (a day); retentionS = R * granularityS with 1 <= R <= WINDOW_MAX_BUCKETS;
+//   - every stored slot count is an integer in [1, 2^53-1]; an empty bucket is not stored;
+//   - every stored bucket b satisfies b > maxBucket - keptBuckets (the truncation rule);
+//   - b * granularityMs is a safe integer;
+//   - !created implies no buckets (a deleted key holds nothing).
+
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { CrdtError } from './errors.js';
+import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './g-counter.js';
+import type { ReplicaId } from './replica-id.js';
+import { ExactSum, finishDecode, readBounded, readId, readTypeHeader, sortIds, writeId } from './sketch-codec.js';
+import { err, ok, type Result } from '../util/result.js';
+
+/** Seconds in a day: every granularity divides it, so buckets align to UTC days on every node. */
+export const WINDOW_DAY_S = 86_400;
+/** Most buckets a retention may span (retention / granularity). Bounds memory per key. */
+export const WINDOW_MAX_BUCKETS = 10_000;
+/**
+ * Largest clock skew tolerated, in ms: an increment stamped more than this ahead of the writing
+ * node's clock is refused (WINDOW_FUTURE). Also the slack of extra buckets kept past the retention,
+ * so a node whose clock runs up to this much behind still reads complete windows.
+ */
+export const WINDOW_MAX_SKEW_MS = 5_000;
+
+/** Why `config` is not valid, or undefined when it is. */
+export function windowConfigError(granularityS: number, retentionS: number): CrdtError | undefined {
+  if (!Number.isSafeInteger(granularityS) || granularityS < 1 || granularityS > WINDOW_DAY_S || WINDOW_DAY_S % granularityS !== 0) {
+    return new CrdtError('WINDOW_BAD_CONFIG', `granularity ${String(granularityS)} s must divide a day (86400 s): e.g. 1, 60, 3600`);
+  }
+  if (!Number.isSafeInteger(retentionS) || retentionS < granularityS || retentionS % granularityS !== 0) {
+    return new CrdtError('WINDOW_BAD_CONFIG', `retention ${String(retentionS)} s must be a positive multiple of the granularity ${granularityS} s`);
+  }
+  if (retentionS / granularityS > WINDOW_MAX_BUCKETS) {
+    return new CrdtError('WINDOW_BAD_CONFIG', `retention / granularity is ${retentionS / granularityS}; at most ${WINDOW_MAX_BUCKETS} buckets`);
+  }
+  return undefined;
+}
+
+/** A sliding-window estimate: `full` buckets counted whole plus `partial` (the oldest, straddling bucket) weighted by `weight`. */
+export interface SlidingCount {
+  /** full + partial * weight: the interpolated count of the last `windowMs`. */
+  estimate: number;
+  full: number | bigint;
+  partial: number;
+  weight: number;
+}
+
+type Bucket = Map<ReplicaId, number>;
+
+export class WindowedCounter {
+  private readonly buckets = new Map<number, Bucket>();
+  private maxB = -1;
+  private gMs: number;
+  private r: number;
+  private gen = 0;
+  private live = true;
+
+  private constructor(granularityS: number, retentionS: number) {
+    this.gMs = granularityS * 1000;
+    this.r = retentionS / granularityS;
+  }
+
+  /** A new, existing (created) window. Invalid config is misuse and throws; check with `windowConfigError` first. */
+  static create(granularityS: number, retentionS: number): WindowedCounter {
+    const e = windowConfigError(granularityS, retentionS);
+    if (e) throw e;
+    return new WindowedCounter(granularityS, retentionS);
+  }
+
+  get granularityS(): number {
+    return this.gMs / 1000;
+  }
+  get retentionS(): number {
+    return (this.r * this.gMs) / 1000;
+  }
+  /**
+   * Buckets kept by truncation: the retention, plus the clock-skew slack, plus one for the bucket a
+   * sliding window's start straddles. So a node whose clock is up to WINDOW_MAX_SKEW_MS behind the
+   * fastest writer still reads a complete retention.
+   */
+  get keptBuckets(): number {
+    return this.r + Math.ceil(WINDOW_MAX_SKEW_MS / this.gMs) + 1;
+  }
+  get generation(): number {
+    return this.gen;
+  }
+  /** The newest bucket's index (bucket b covers [b*g, (b+1)*g) ms), or -1 when empty. */
+  get maxBucket(): number {
+    return this.maxB;
+  }
+  /** True until a DEL (clear); a created window with no counts exists, like a Redis key. */
+  exists(): boolean {
+    return this.live;
+  }
+  bucketCount(): number {
+    return this.buckets.size;
+  }
+
+  bucketOf(ms: number): number {
+    return Math.floor(ms / this.gMs);
+  }
+
+  /**
+   * Adds `n` >= 0 at time `atMs` from replica `r`, the node's clock reading `nowMs`. Refused (nothing
+   * changes) when `atMs` is more than WINDOW_MAX_SKEW_MS ahead of `nowMs` (WINDOW_FUTURE), before the
+   * retention or in a bucket the state has already truncated (WINDOW_TOO_OLD), or on overflow.
+   */
+  incrementAt(r: ReplicaId, n: number, atMs: number, nowMs: number): CrdtError | undefined {
+    if (!Number.isSafeInteger(n)) return notIntegerError(n);
+    if (n < 0) return new CrdtError('WINDOW_NEGATIVE', 'a windowed counter cannot be decremented');
+    if (!Number.isSafeInteger(atMs) || atMs < 0) return new CrdtError('WINDOW_TOO_OLD', `timestamp ${String(atMs)} is not a non-negative integer of ms`);
+    if (atMs > nowMs + WINDOW_MAX_SKEW_MS) {
+      return new CrdtError('WINDOW_FUTURE', `timestamp ${atMs} is more than ${WINDOW_MAX_SKEW_MS} ms ahead of this node's clock (${nowMs})`);
+    }
+    const b = this.bucketOf(atMs);
+    if (b <= this.bucketOf(nowMs) - this.r || b <= this.maxB - this.keptBuckets) {
+      return new CrdtError('WINDOW_TOO_OLD', `timestamp ${atMs} is older than the retention (${this.retentionS} s)`);
+    }
+    if (n === 0) return undefined;
+    const bucket = this.buckets.get(b);
+    const cur = bucket?.get(r) ?? 0;
+    if (cur + n > COUNTER_MAX) return overflowError(`replica ${r}'s count in one bucket`);
+    if (bucket === undefined) {
+      assertReplicaId(r);
+      this.buckets.set(b, new Map([[r, n]]));
+      if (b > this.maxB) this.advance(b);
+    } else {
+      if (cur === 0) assertReplicaId(r);
+      bucket.set(r, cur + n);
+    }
+    this.live = true;
+    return undefined;
+  }
+
+  /** Sum of every bucket that holds an instant of [fromMs, toMs] (fixed windows at bucket resolution). */
+  count(fromMs: number, toMs: number): number | bigint {
+    const lo = this.bucketOf(fromMs);
+    const hi = this.bucketOf(toMs);
+    const sum = new ExactSum();
+    for (const [b, bucket] of this.buckets) if (b >= lo && b <= hi) for (const v of bucket.values()) sum.add(v);
+    return sum.value();
+  }
+
+  /** Count of one bucket (all replicas). */
+  bucketTotal(b: number): number | bigint {
+    const sum = new ExactSum();
+    for (const v of this.buckets.get(b)?.values() ?? []) sum.add(v);
+    return sum.value();
+  }
+
+  /**
+   * Sliding window (nowMs - windowMs, nowMs], interpolated: buckets entirely inside count whole; the
+   * oldest bucket, which straddles the start, counts in proportion to its overlap (as if its events
+   * were spread evenly over it). Buckets after `nowMs` (stamped by nodes whose clocks run ahead, within
+   * the skew bound) are counted too: a rate limiter would rather over- than under-count.
+   */
+  sliding(nowMs: number, windowMs: number): SlidingCount {
+    const start = nowMs - windowMs;
+    const bs = this.bucketOf(start);
+    const weight = ((bs + 1) * this.gMs - start) / this.gMs;
+    const full = new ExactSum();
+    let partial = 0;
+    // Walk the index range when it is shorter than the bucket table (a short window over a long retention).
+    const visit = (b: number, bucket: Bucket): void => {
+      if (b < bs) return;
+      if (b === bs) for (const v of bucket.values()) partial += v;
+      else for (const v of bucket.values()) full.add(v);
+    };
+    if (this.maxB - bs + 1 < this.buckets.size) {
+      for (let b = Math.max(bs, 0); b <= this.maxB; b++) {
+        const bucket = this.buckets.get(b);
+        if (bucket !== undefined) visit(b, bucket);
+      }
+    } else {
+      for (const [b, bucket] of this.buckets) visit(b, bucket);
+    }
+    const f = full.value();
+    return { estimate: Number(f) + partial * weight, full: f, partial, weight };
+  }
+
+  /** Merges `other` (a join): a higher (generation, granularity, retention) wins outright; equal ones merge slots by max, then truncate. */
+  merge(other: WindowedCounter): boolean {
+    if (other === this) return false;
+    const c = this.compareHeader(other);
+    if (c > 0) return false;
+    if (c < 0) {
+      this.adopt(other);
+      return true;
+    }
+    let changed = false;
+    if (other.live && !this.live) {
+      this.live = true;
+      changed = true;
+    }
+    for (const [b, ob] of other.buckets) {
+      if (b <= this.maxB - this.keptBuckets) continue; // truncated here already
+      let mine = this.buckets.get(b);
+      if (mine === undefined) {
+        mine = new Map(ob);
+        this.buckets.set(b, mine);
+        if (b > this.maxB) this.advance(b);
+        changed = true;
+        continue;
+      }
+      for (const [id, v] of ob) {
+        if (v > (mine.get(id) ?? 0)) {
+          mine.set(id, v);
+          changed = true;
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** DEL: a new generation with no buckets; the key no longer exists. Unseen concurrent increments of the old generation are dropped. */
+  clear(): void {
+    this.gen++;
+    this.live = false;
+    this.buckets.clear();
+    this.maxB = -1;
+  }
+
+  /** Re-creates a deleted window (a new generation, so it wins over the tombstone), possibly with another config. */
+  recreate(granularityS: number, retentionS: number): void {
+    if (this.live) throw new Error('recreate() on a window that exists');
+    const e = windowConfigError(granularityS, retentionS);
+    if (e) throw e;
+    this.gen++;
+    this.gMs = granularityS * 1000;
+    this.r = retentionS / granularityS;
+    this.live = true;
+  }
+
+  clone(): WindowedCounter {
+    const out = new WindowedCounter(1, 1);
+    out.adopt(this);
+    return out;
+  }
+
+  equals(other: WindowedCounter): boolean {
+    if (this.compareHeader(other) !== 0 || this.live !== other.live || this.buckets.size !== other.buckets.size) return false;
+    for (const [b, mine] of this.buckets) {
+      const o = other.buckets.get(b);
+      if (o === undefined || o.size !== mine.size) return false;
+      for (const [id, v] of mine) if (o.get(id) !== v) return false;
+    }
+    return true;
+  }
+
+  /** Approximate heap bytes: the object, and per bucket its Map, and per slot a Map entry. Replica id strings are shared. */
+  byteSize(): number {
+    let bytes = 96;
+    for (const b of this.buckets.values()) bytes += 120 + 40 * b.size;
+    return bytes;
+  }
+
+  /** Every (bucket, replica, count), sorted: for tests and inspection. */
+  entries(): [number, ReplicaId, number][] {
+    const out: [number, ReplicaId, number][] = [];
+    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) {
+      const bucket = this.buckets.get(b) as Bucket;
+      for (const id of sortIds(bucket.keys())) out.push([b, id, bucket.get(id) as number]);
+    }
+    return out;
+  }
+
+  /**
+   * `[version][tag 4][granularity_s][R][generation][created u8][ids: count, then sorted length-prefixed
+   * UTF-8][buckets: count, then ascending: index delta (the first absolute), slot count, then per slot
+   * (id index, ascending) (count >= 1)]`, all integers uvarints. Canonical: equal states, equal bytes.
+   */
+  encode(): Uint8Array {
+    const ids = new Set<string>();
+    for (const b of this.buckets.values()) for (const id of b.keys()) ids.add(id);
+    const sortedIds = sortIds(ids);
+    const index = new Map(sortedIds.map((id, i) => [id, i]));
+    const w = new ByteWriter(32 + sortedIds.length * 12 + this.buckets.size * 8);
+    w.u8(CODEC_VERSION).u8(TypeTag.WindowedCounter).uvarint(this.granularityS).uvarint(this.r).uvarint(this.gen).u8(this.live ? 1 : 0);
+    w.uvarint(sortedIds.length);
+    for (const id of sortedIds) writeId(w, id);
+    w.uvarint(this.buckets.size);
+    let prev = 0;
+    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) {
+      w.uvarint(b - prev);
+      prev = b;
+      const bucket = this.buckets.get(b) as Bucket;
+      const slots = [...bucket].map(([id, v]) => [index.get(id) as number, v] as const).sort((x, y) => x[0] - y[0]);
+      w.uvarint(slots.length);
+      for (const [i, v] of slots) w.uvarint(i).uvarint(v);
+    }
+    return w.finish();
+  }
+
+  /** Decodes untrusted bytes. Never throws; malformed or non-canonical input is a typed error. */
+  static decode(bytes: Uint8Array): Result<WindowedCounter, CrdtError> {
+    const name = 'WindowedCounter';
+    const r = new ByteReader(bytes);
+    const he = readTypeHeader(r, TypeTag.WindowedCounter, name);
+    if (he) return err(he);
+    const g = readBounded(r, 1, WINDOW_DAY_S, 'granularity');
+    const rb = readBounded(r, 1, WINDOW_MAX_BUCKETS, 'retention buckets');
+    if (!r.failed && windowConfigError(g, g * rb) !== undefined) r.fail('granularity must divide a day');
+    const gen = r.uvarint();
+    const flag = readBounded(r, 0, 1, 'created flag');
+    if (r.failed) return finishDecode(r, undefined as never, name);
+    const out = new WindowedCounter(g, g * rb);
+    out.gen = gen;
+    out.live = flag === 1;
+    const nIds = readBounded(r, 0, r.remaining, 'replica count');
+    const ids: string[] = [];
+    for (let i = 0; i < nIds && !r.failed; i++) {
+      const id = readId(r, ids[ids.length - 1]);
+      if (id !== undefined) ids.push(id);
+    }
+    const used = new Uint8Array(ids.length);
+    const nb = readBounded(r, 0, out.keptBuckets, 'bucket count');
+    if (!out.live && (nIds > 0 || nb > 0)) r.fail('a deleted window holds buckets');
+    const maxIndex = Math.floor(Number.MAX_SAFE_INTEGER / out.gMs);
+    let b = 0;
+    let first = -1;
+    for (let k = 0; k < nb && !r.failed; k++) {
+      const d = r.uvarint();
+      if (k > 0 && d === 0) r.fail('bucket indexes not strictly ascending');
+      b += d;
+      if (b > maxIndex) r.fail('bucket index out of range');
+      if (k === 0) first = b;
+      const ns = readBounded(r, 1, ids.length, 'slot count');
+      const bucket: Bucket = new Map();
+      let prevIdx = -1;
+      for (let s = 0; s < ns && !r.failed; s++) {
+        const idx = readBounded(r, 0, ids.length - 1, 'replica index');
+        if (!r.failed && idx <= prevIdx) r.fail('slots not sorted by replica');
+        const v = readBounded(r, 1, COUNTER_MAX, 'count');
+        if (r.failed) break;
+        prevIdx = idx;
+        used[idx] = 1;
+        bucket.set(ids[idx] as string, v);
+      }
+      out.buckets.set(b, bucket);
+    }
+    if (!r.failed && nb > 0) {
+      out.maxB = b;
+      if (first <= b - out.keptBuckets) r.fail('bucket outside the retained range');
+    }
+    if (!r.failed && used.some((u) => u === 0)) r.fail('unused replica id');
+    return finishDecode(r, out, name);
+  }
+
+  // ---- internals ----
+
+  /** Order of the header (generation, granularity, retention): the higher wins a merge outright. */
+  private compareHeader(o: WindowedCounter): number {
+    return this.gen - o.gen || this.gMs - o.gMs || this.r - o.r;
+  }
+
+  /** New newest bucket `b`: drop every bucket at or below b - keptBuckets (the deterministic truncation). */
+  private advance(b: number): void {
+    this.maxB = b;
+    const cut = b - this.keptBuckets;
+    for (const k of this.buckets.keys()) if (k <= cut) this.buckets.delete(k);
+  }
+
+  private adopt(o: WindowedCounter): void {
+    this.gMs = o.gMs;
+    this.r = o.r;
+    this.gen = o.gen;
+    this.live = o.live;
+    this.maxB = o.maxB;
+    this.buckets.clear();
+    for (const [b, m] of o.buckets) this.buckets.set(b, new Map(m));
+  }
+}
+
+/** A create that returns the config error instead of throwing. */
+export function createWindow(granularityS: number, retentionS: number): Result<WindowedCounter, CrdtError> {
+  const e = windowConfigError(granularityS, retentionS);
+  return e ? err(e) : ok(WindowedCounter.create(granularityS, retentionS));
+}

@@ -1,0 +1,189 @@
+// Windowed counter: merge laws (fast-check), truncation as a function of state, skew bounds,
+// sliding-window error against exact counts on seeded streams, and the codec under hostile bytes.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { WINDOW_MAX_SKEW_MS, WindowedCounter, windowConfigError } from '../../src/crdt/windowed-counter.js';
+import { throttleDecide, throttleWindowConfig } from '../../src/crdt/throttle.js';
+import { SeededRng } from '../../src/util/rng.js';
+import { seeds, withSeed } from '../sim/seeds.js';
+
+const G = 1; // 1 s buckets
+const RET = 10; // 10 s retention -> 10 buckets + 5 slack
+
+/** A window built from ops (replica, n, at) applied with `now = at` (no skew). */
+const opArb = fc.record({ r: fc.constantFrom('a:1', 'b:1', 'c:2'), n: fc.integer({ min: 0, max: 1000 }), at: fc.integer({ min: 0, max: 40_000 }) });
+const windowArb = fc.tuple(fc.array(opArb, { maxLength: 30 }), fc.integer({ min: 0, max: 2 }), fc.boolean()).map(([ops, gen, deleted]) => {
+  const w = WindowedCounter.create(G, RET);
+  for (const o of ops) w.incrementAt(o.r, o.n, o.at, o.at);
+  for (let i = 0; i < gen; i++) w.clear();
+  if (gen > 0 && !deleted) {
+    w.recreate(G, RET);
+    for (const o of ops.slice(0, 5)) w.incrementAt(o.r, o.n, o.at, o.at);
+  }
+  return w;
+});
+
+function merged(a: WindowedCounter, b: WindowedCounter): WindowedCounter {
+  const x = a.clone();
+  x.merge(b);
+  return x;
+}
+
+describe('WindowedCounter', () => {
+  it('validates its config', () => {
+    expect(windowConfigError(1, 60)).toBeUndefined();
+    expect(windowConfigError(3600, 86400)).toBeUndefined();
+    expect(windowConfigError(7, 70)?.code).toBe('WINDOW_BAD_CONFIG'); // 7 does not divide a day
+    expect(windowConfigError(60, 90)?.code).toBe('WINDOW_BAD_CONFIG');
+    expect(windowConfigError(1, 20_000)?.code).toBe('WINDOW_BAD_CONFIG');
+  });
+
+  it('merge is commutative, associative and idempotent (truncation included)', () => {
+    fc.assert(
+      fc.property(windowArb, windowArb, windowArb, (a, b, c) => {
+        expect(merged(a, b).encode()).toStrictEqual(merged(b, a).encode());
+        expect(merged(merged(a, b), c).encode()).toStrictEqual(merged(a, merged(b, c)).encode());
+        expect(merged(a, a).encode()).toStrictEqual(a.encode());
+        const ab = merged(a, b);
+        expect(ab.merge(b)).toBe(false);
+        expect(ab.equals(merged(b, a))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('truncates relative to the newest bucket, the same on every replica', () => {
+    const w = WindowedCounter.create(G, RET);
+    for (let t = 0; t < 30; t++) expect(w.incrementAt('a:1', 1, t * 1000, t * 1000)).toBeUndefined();
+    expect(w.bucketCount()).toBe(w.keptBuckets);
+    expect(w.keptBuckets).toBe(RET + WINDOW_MAX_SKEW_MS / 1000 + 1);
+    expect(w.count(0, 29_999)).toBe(w.keptBuckets);
+  });
+
+  it('bounds skew: refuses the far future and what is older than the retention', () => {
+    const w = WindowedCounter.create(G, RET);
+    const now = 100_000;
+    expect(w.incrementAt('a:1', 1, now + WINDOW_MAX_SKEW_MS, now)).toBeUndefined();
+    expect(w.incrementAt('a:1', 1, now + WINDOW_MAX_SKEW_MS + 1, now)?.code).toBe('WINDOW_FUTURE');
+    expect(w.incrementAt('a:1', 1, now - RET * 1000, now)?.code).toBe('WINDOW_TOO_OLD');
+    expect(w.incrementAt('a:1', 1, now - RET * 1000 + 1000, now)).toBeUndefined(); // backfill inside retention
+    expect(w.incrementAt('a:1', -1, now, now)?.code).toBe('WINDOW_NEGATIVE');
+    expect(w.incrementAt('a:1', 1.5, now, now)?.code).toBe('COUNTER_NOT_INTEGER');
+    expect(w.incrementAt('a:1', Number.MAX_SAFE_INTEGER - 1, now, now)).toBeUndefined();
+    expect(w.incrementAt('a:1', 2, now, now)?.code).toBe('COUNTER_OVERFLOW');
+    expect(w.count(now, now)).toBe(Number.MAX_SAFE_INTEGER - 1); // the refused increment changed nothing
+  });
+
+  it('a node whose clock runs up to the skew bound behind still reads complete windows', () => {
+    // Node A's clock runs WINDOW_MAX_SKEW_MS ahead: it stamps events at true time + skew. Node B, on
+    // true time, reads the last RET seconds after merging: truncation (driven by A's newest bucket)
+    // must not have dropped anything B's window needs.
+    const a = WindowedCounter.create(G, RET);
+    const skew = WINDOW_MAX_SKEW_MS;
+    const stamps: number[] = [];
+    for (let t = 50_000; t < 80_000; t += 250) {
+      expect(a.incrementAt('a:1', 1, t + skew, t + skew)).toBeUndefined();
+      stamps.push(t + skew);
+    }
+    const b = WindowedCounter.create(G, RET);
+    b.merge(a);
+    const now = 80_000;
+    const start = now - RET * 1000; // on a bucket boundary: the straddling bucket counts whole
+    const exact = stamps.filter((s) => s >= start).length; // B counts events stamped ahead of its clock too
+    expect(b.sliding(now, RET * 1000).estimate).toBe(exact);
+    expect(b.count(start, now + skew)).toBe(exact);
+  });
+
+  it('sliding-window error against exact counts on seeded streams stays within one bucket (and ~1% for steady traffic)', () => {
+    for (const seed of seeds(20)) {
+      withSeed(seed, () => {
+        const rng = new SeededRng(seed);
+        const g = 10;
+        const w = WindowedCounter.create(g, 600);
+        const events: number[] = [];
+        let t = 1_000_000;
+        for (let i = 0; i < 20_000; i++) {
+          t += Math.floor(-Math.log(1 - rng.next()) * 50); // Poisson arrivals, ~20/s
+          events.push(t);
+          w.incrementAt('a:1', 1, t, t);
+        }
+        const now = t;
+        for (const windowS of [60, 95, 300]) {
+          const exact = events.filter((e) => e > now - windowS * 1000 && e <= now).length;
+          const s = w.sliding(now, windowS * 1000);
+          expect(Math.abs(s.estimate - exact)).toBeLessThanOrEqual(s.partial);
+          expect(Math.abs(s.estimate - exact) / exact).toBeLessThan(0.05);
+        }
+      });
+    }
+  });
+
+  it('throttle: allows up to the limit, then answers retry-after and reset-after', () => {
+    const { granularityS, retentionS } = throttleWindowConfig(60);
+    expect([granularityS, retentionS]).toEqual([1, 60]);
+    expect(throttleWindowConfig(3600)).toEqual({ granularityS: 60, retentionS: 3600 });
+    const w = WindowedCounter.create(granularityS, retentionS);
+    const now = 1_000_000;
+    for (let i = 0; i < 10; i++) {
+      const d = throttleDecide(w, 10, 60_000, 1, now);
+      expect(d.allowed).toBe(true);
+      expect(d.remaining).toBe(9 - i);
+      w.incrementAt('a:1', 1, now, now);
+    }
+    const d = throttleDecide(w, 10, 60_000, 1, now);
+    expect(d).toMatchObject({ allowed: false, limit: 10, remaining: 0 });
+    expect(d.retryAfterS).toBeGreaterThan(0);
+    expect(d.retryAfterS).toBeLessThanOrEqual(61);
+    expect(throttleDecide(w, 10, 60_000, 1, now + d.retryAfterS * 1000).allowed).toBe(true);
+    expect(throttleDecide(w, 10, 60_000, 1, now + (d.retryAfterS - 1) * 1000).allowed).toBe(false);
+    expect(d.resetAfterS).toBe(61);
+    expect(throttleDecide(w, 10, 60_000, 11, now).retryAfterS).toBe(-1); // can never fit
+  });
+});
+
+describe('WindowedCounter codec', () => {
+  it('round-trips canonically', () => {
+    fc.assert(
+      fc.property(windowArb, (a) => {
+        const r = WindowedCounter.decode(a.encode());
+        expect(r.ok).toBe(true);
+        if (r.ok) {
+          expect(r.value.equals(a)).toBe(true);
+          expect(r.value.encode()).toStrictEqual(a.encode());
+        }
+      }),
+    );
+  });
+
+  it('rejects every truncation and survives every single-byte mutation and random bytes', () => {
+    const check = (bytes: Uint8Array): void => {
+      const r = WindowedCounter.decode(bytes);
+      if (!r.ok) {
+        expect(r.error.code).toMatch(/^CODEC_/);
+        return;
+      }
+      // A success is a valid, canonical object.
+      expect(r.value.encode()).toStrictEqual(bytes);
+      expect(r.value.bucketCount()).toBeLessThanOrEqual(r.value.keptBuckets);
+      const again = r.value.clone();
+      again.merge(r.value);
+      expect(again.equals(r.value)).toBe(true);
+    };
+    fc.assert(
+      fc.property(windowArb, (a) => {
+        const bytes = a.encode();
+        for (let n = 0; n < bytes.length; n++) expect(WindowedCounter.decode(bytes.subarray(0, n)).ok).toBe(false);
+        for (let i = 0; i < bytes.length; i++) {
+          for (const v of [0, 1, 0x7f, 0x80, 0xff, (bytes[i] ?? 0) ^ 1]) {
+            const m = bytes.slice();
+            m[i] = v;
+            check(m);
+          }
+        }
+      }),
+      { numRuns: 50 },
+    );
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => check(b)));
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => check(Uint8Array.from([1, 4, ...b]))));
+  });
+});
