@@ -5,6 +5,10 @@
 import { GCounter } from '../crdt/g-counter.js';
 import { PNCounter } from '../crdt/pn-counter.js';
 import { HyperLogLog } from '../crdt/hyperloglog.js';
+import { WindowedCounter, windowConfigError } from '../crdt/windowed-counter.js';
+import { CountMinSketch } from '../crdt/count-min-sketch.js';
+import { TopK } from '../crdt/top-k.js';
+import { throttleDecide, throttleWindowConfig, type ThrottleResult } from '../crdt/throttle.js';
 import type { CrdtError } from '../crdt/errors.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -50,6 +54,10 @@ function counterError(e: CrdtError): KeyspaceError {
 }
 
 export type CounterValue = number | bigint;
+
+const NO_WINDOW: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'ERR no such window key (create it with WINDOW.CREATE)' };
+const NO_CMS: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'CMS: key does not exist' };
+const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'TopK: key does not exist' };
 
 export class Keyspace {
   private readonly entries = new Map<string, Entry>();
@@ -97,7 +105,7 @@ export class Keyspace {
       if (failure !== undefined) return err(counterError(failure));
       this.entries.set(key, e);
     } else {
-      if (e.type === 'hll') return err(WRONGTYPE);
+      if (!isCounter(e)) return err(WRONGTYPE);
       const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
     }
@@ -109,7 +117,7 @@ export class Keyspace {
   setCounter(key: string, value: number, createAs: 'pncounter' | 'gcounter' = 'pncounter'): Result<CounterValue, KeyspaceError> {
     const e = this.entries.get(key);
     if (e === undefined) return this.incrBy(key, value, createAs);
-    if (e.type === 'hll') return err(WRONGTYPE);
+    if (!isCounter(e)) return err(WRONGTYPE);
     if (e.type === 'gcounter') {
       if (value < 0) return err(GCOUNTER_DECREMENT);
       const g = e.crdt as GCounter;
@@ -130,7 +138,7 @@ export class Keyspace {
   getCounter(key: string): Result<CounterValue | null, KeyspaceError> {
     const e = this.entries.get(key);
     if (e === undefined || !live(e)) return ok(null);
-    if (e.type === 'hll') return err(WRONGTYPE);
+    if (!isCounter(e)) return err(WRONGTYPE);
     return ok((e.crdt as GCounter | PNCounter).value());
   }
 
@@ -138,8 +146,8 @@ export class Keyspace {
   del(key: string): boolean {
     const e = this.entries.get(key);
     if (e === undefined || !live(e)) return false;
-    if (e.type === 'hll') (e.crdt as HyperLogLog).clear();
-    else (e.crdt as GCounter | PNCounter).reset();
+    if (isCounter(e)) (e.crdt as GCounter | PNCounter).reset();
+    else (e.crdt as HyperLogLog | WindowedCounter | CountMinSketch | TopK).clear();
     this.touch(key, true);
     return true;
   }
@@ -204,6 +212,187 @@ export class Keyspace {
     return ok(true);
   }
 
+  // ---- windowed counters and rate limits (docs/crdt-windowed.md) ----
+
+  /** WINDOW.CREATE: 'created', or 'exists' for a live window of the same config; KEY_EXISTS for another config. */
+  windowCreate(key: string, granularityS: number, retentionS: number): Result<'created' | 'exists', KeyspaceError> {
+    const configError = windowConfigError(granularityS, retentionS);
+    if (configError) return err(invalid('ERR ', configError));
+    const found = this.typed<WindowedCounter>(key, 'window');
+    if (!found.ok) return found;
+    const w = found.value;
+    if (w?.exists()) {
+      if (w.granularityS === granularityS && w.retentionS === retentionS) return ok('exists');
+      return err({ code: 'KEY_EXISTS', message: `ERR window exists with granularity ${w.granularityS} s and retention ${w.retentionS} s` });
+    }
+    if (w) w.recreate(granularityS, retentionS);
+    else this.entries.set(key, { type: 'window', crdt: WindowedCounter.create(granularityS, retentionS) });
+    this.touch(key, true);
+    return ok('created');
+  }
+
+  /** WINDOW.INCRBY: adds n >= 0 at `atMs` (the node's time by default). Returns the new total of that bucket. */
+  windowIncrBy(key: string, n: number, atMs: number, nowMs: number): Result<number | bigint, KeyspaceError> {
+    const found = this.typed<WindowedCounter>(key, 'window');
+    if (!found.ok) return found;
+    const w = found.value;
+    if (!w?.exists()) return err(NO_WINDOW);
+    const e = w.incrementAt(this.replica, n, atMs, nowMs);
+    if (e) return err(invalid('ERR ', e));
+    if (n > 0) this.touch(key, true);
+    return ok(w.bucketTotal(w.bucketOf(atMs)));
+  }
+
+  /** WINDOW.COUNT: the sum of the buckets holding [fromMs, toMs]; 0 for a missing key. */
+  windowCount(key: string, fromMs: number, toMs: number): Result<number | bigint, KeyspaceError> {
+    if (fromMs > toMs) return err({ code: 'INVALID', message: 'ERR from is after to' });
+    const found = this.typed<WindowedCounter>(key, 'window');
+    if (!found.ok) return found;
+    return ok(found.value?.exists() === true ? found.value.count(fromMs, toMs) : 0);
+  }
+
+  /** WINDOW.SLIDING: the interpolated count of the last `windowMs` before `nowMs`; 0 for a missing key. */
+  windowSliding(key: string, windowMs: number, nowMs: number): Result<number, KeyspaceError> {
+    const found = this.typed<WindowedCounter>(key, 'window');
+    if (!found.ok) return found;
+    const w = found.value;
+    if (!w?.exists()) return ok(0);
+    if (windowMs > w.retentionS * 1000) return err({ code: 'INVALID', message: `ERR the window is longer than the retention (${w.retentionS} s)` });
+    return ok(w.sliding(nowMs, windowMs).estimate);
+  }
+
+  /** The window of a key (read-only use: WINDOW.INFO, tests). */
+  window(key: string): WindowedCounter | undefined {
+    const e = this.entries.get(key);
+    return e?.type === 'window' && live(e) ? (e.crdt as WindowedCounter) : undefined;
+  }
+
+  /**
+   * THROTTLE: checks `cost` against `limit` over the sliding `periodS`, counting it when allowed. A
+   * missing key is created as a window sized for the period (`throttleWindowConfig`).
+   */
+  throttle(key: string, limit: number, periodS: number, cost: number, nowMs: number): Result<ThrottleResult, KeyspaceError> {
+    const found = this.typed<WindowedCounter>(key, 'window');
+    if (!found.ok) return found;
+    let w = found.value;
+    const cfg = throttleWindowConfig(periodS);
+    if (w === undefined) {
+      w = WindowedCounter.create(cfg.granularityS, cfg.retentionS);
+      this.entries.set(key, { type: 'window', crdt: w });
+      this.touch(key, true);
+    } else if (!w.exists()) {
+      w.recreate(cfg.granularityS, cfg.retentionS);
+      this.touch(key, true);
+    } else if (w.retentionS < periodS) {
+      return err({ code: 'INVALID', message: `ERR the period is longer than the key's window retention (${w.retentionS} s)` });
+    }
+    const d = throttleDecide(w, limit, periodS * 1000, cost, nowMs);
+    if (d.allowed && cost > 0) {
+      const e = w.incrementAt(this.replica, cost, nowMs, nowMs);
+      if (e) return err(invalid('ERR ', e));
+      this.touch(key, true);
+    }
+    return ok(d);
+  }
+
+  // ---- Count-Min Sketch (docs/crdt-sketches.md); errors as RedisBloom's ----
+
+  /** CMS.INITBYDIM / CMS.INITBYPROB (after sizing). */
+  cmsInit(key: string, width: number, depth: number): Result<true, KeyspaceError> {
+    const found = this.typed<CountMinSketch>(key, 'cms');
+    if (!found.ok) return found;
+    const c = found.value;
+    if (c?.exists()) return err({ code: 'KEY_EXISTS', message: 'CMS: key already exists' });
+    const fresh = CountMinSketch.create(width, depth);
+    if (!fresh.ok) return err(invalid('CMS: ', fresh.error));
+    if (c) c.recreate(width, depth);
+    else this.entries.set(key, { type: 'cms', crdt: fresh.value });
+    this.touch(key, true);
+    return ok(true);
+  }
+
+  /** CMS.INCRBY: all or nothing; the new estimates. */
+  cmsIncrBy(key: string, pairs: readonly (readonly [Uint8Array, number])[]): Result<(number | bigint)[], KeyspaceError> {
+    const c = this.existing<CountMinSketch>(key, 'cms', NO_CMS);
+    if (!c.ok) return c;
+    const r = c.value.incrBy(this.replica, pairs);
+    if (!r.ok) return err(invalid('CMS: ', r.error));
+    this.touch(key, true);
+    return r;
+  }
+
+  cmsQuery(key: string, items: readonly Uint8Array[]): Result<(number | bigint)[], KeyspaceError> {
+    const c = this.existing<CountMinSketch>(key, 'cms', NO_CMS);
+    if (!c.ok) return c;
+    return ok(items.map((i) => c.value.query(i)));
+  }
+
+  /** CMS.MERGE dest numkeys src... [WEIGHTS w...]: dest (which must exist) becomes the weighted sum of the sources. */
+  cmsMerge(dest: string, sources: readonly string[], weights: readonly number[]): Result<true, KeyspaceError> {
+    const d = this.existing<CountMinSketch>(dest, 'cms', NO_CMS);
+    if (!d.ok) return d;
+    const srcs: CountMinSketch[] = [];
+    for (const s of sources) {
+      const c = this.existing<CountMinSketch>(s, 'cms', NO_CMS);
+      if (!c.ok) return c;
+      srcs.push(c.value === d.value ? c.value.clone() : c.value);
+    }
+    const e = d.value.replaceWithWeightedSum(this.replica, srcs, weights);
+    if (e) return err(invalid('CMS: ', e));
+    this.touch(dest, true);
+    return ok(true);
+  }
+
+  cmsInfo(key: string): Result<{ width: number; depth: number; count: number | bigint }, KeyspaceError> {
+    const c = this.existing<CountMinSketch>(key, 'cms', NO_CMS);
+    if (!c.ok) return c;
+    return ok({ width: c.value.width, depth: c.value.depth, count: c.value.count() });
+  }
+
+  // ---- Top-K ----
+
+  topkReserve(key: string, k: number, width: number, depth: number): Result<true, KeyspaceError> {
+    const found = this.typed<TopK>(key, 'topk');
+    if (!found.ok) return found;
+    const t = found.value;
+    if (t?.exists()) return err({ code: 'KEY_EXISTS', message: 'TopK: key already exists' });
+    const fresh = TopK.create(k, width, depth);
+    if (!fresh.ok) return err(invalid('TopK: ', fresh.error));
+    if (t) t.recreate(k, width, depth);
+    else this.entries.set(key, { type: 'topk', crdt: fresh.value });
+    this.touch(key, true);
+    return ok(true);
+  }
+
+  /** TOPK.ADD / TOPK.INCRBY: per item, the item it pushed out of the top k, or null. */
+  topkAdd(key: string, pairs: readonly (readonly [Uint8Array, number])[]): Result<(Buffer | null)[], KeyspaceError> {
+    const t = this.existing<TopK>(key, 'topk', NO_TOPK);
+    if (!t.ok) return t;
+    const r = t.value.add(this.replica, pairs);
+    if (!r.ok) return err(invalid('TopK: ', r.error));
+    this.touch(key, true);
+    return r;
+  }
+
+  /** The Top-K of a key (TOPK.LIST, QUERY, COUNT, INFO read it directly). */
+  topk(key: string): Result<TopK, KeyspaceError> {
+    return this.existing<TopK>(key, 'topk', NO_TOPK);
+  }
+
+  /** A key's CRDT if it has `type` (live or a tombstone), undefined if absent, WRONGTYPE if another type. */
+  private typed<T extends Crdt>(key: string, type: KeyType): Result<T | undefined, KeyspaceError> {
+    const e = this.entries.get(key);
+    if (e === undefined) return ok(undefined);
+    return e.type === type ? ok(e.crdt as T) : err(WRONGTYPE);
+  }
+
+  /** A live key of `type`, or `missing` (absent or deleted), or WRONGTYPE. */
+  private existing<T extends Crdt>(key: string, type: KeyType, missing: KeyspaceError): Result<T, KeyspaceError> {
+    const e = this.entries.get(key);
+    if (e === undefined || (e.type === type && !live(e))) return err(missing);
+    return e.type === type ? ok(e.crdt as T) : err(WRONGTYPE);
+  }
+
   /** Drops every key of one database (or all with `db` undefined) by deleting each live key. */
   flush(db?: number): number {
     let n = 0;
@@ -223,7 +412,7 @@ export class Keyspace {
 
   /** Live keys per type. */
   countByType(): Record<KeyType, number> {
-    const c: Record<KeyType, number> = { gcounter: 0, pncounter: 0, hll: 0 };
+    const c: Record<KeyType, number> = { gcounter: 0, pncounter: 0, hll: 0, window: 0, cms: 0, topk: 0 };
     for (const e of this.entries.values()) if (live(e)) c[e.type]++;
     return c;
   }
@@ -284,6 +473,8 @@ export class Keyspace {
     } else if (type === 'hll') {
       const r = (e.crdt as HyperLogLog).merge(incoming as HyperLogLog);
       changed = r.ok && r.value;
+    } else if (type === 'window' || type === 'cms' || type === 'topk') {
+      changed = (e.crdt as WindowedCounter).merge(incoming as WindowedCounter);
     } else {
       changed = (e.crdt as GCounter).merge(incoming as GCounter);
     }
@@ -300,7 +491,15 @@ export class Keyspace {
 }
 
 function live(e: Entry): boolean {
-  return e.type === 'hll' ? !(e.crdt as HyperLogLog).isEmpty() : (e.crdt as GCounter | PNCounter).exists();
+  return e.type === 'hll' ? !(e.crdt as HyperLogLog).isEmpty() : (e.crdt as GCounter | PNCounter | WindowedCounter | CountMinSketch | TopK).exists();
+}
+
+function isCounter(e: Entry): boolean {
+  return e.type === 'pncounter' || e.type === 'gcounter';
+}
+
+function invalid(prefix: string, e: CrdtError): KeyspaceError {
+  return { code: e.code === 'COUNTER_OVERFLOW' ? 'OVERFLOW' : 'INVALID', message: `${prefix}${e.message}` };
 }
 
 function unionOf(hlls: HyperLogLog[]): HyperLogLog {
@@ -317,5 +516,11 @@ export function decodeCrdt(type: KeyType, bytes: Uint8Array): Result<Crdt, CrdtE
       return PNCounter.decode(bytes);
     case 'hll':
       return HyperLogLog.decode(bytes);
+    case 'window':
+      return WindowedCounter.decode(bytes);
+    case 'cms':
+      return CountMinSketch.decode(bytes);
+    case 'topk':
+      return TopK.decode(bytes);
   }
 }

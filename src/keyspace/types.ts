@@ -3,10 +3,13 @@
 import type { GCounter } from '../crdt/g-counter.js';
 import type { PNCounter } from '../crdt/pn-counter.js';
 import type { HyperLogLog } from '../crdt/hyperloglog.js';
+import type { WindowedCounter } from '../crdt/windowed-counter.js';
+import type { CountMinSketch } from '../crdt/count-min-sketch.js';
+import type { TopK } from '../crdt/top-k.js';
 
-export type KeyType = 'gcounter' | 'pncounter' | 'hll';
+export type KeyType = 'gcounter' | 'pncounter' | 'hll' | 'window' | 'cms' | 'topk';
 
-export type Crdt = GCounter | PNCounter | HyperLogLog;
+export type Crdt = GCounter | PNCounter | HyperLogLog | WindowedCounter | CountMinSketch | TopK;
 
 export interface Entry {
   type: KeyType;
@@ -19,7 +22,16 @@ export interface Entry {
  * Errors a keyspace operation can return. `message` is the Redis error string where a Redis
  * command is mirrored, so every client protocol can pass it through unchanged.
  */
-export type KeyspaceErrorCode = 'WRONGTYPE' | 'OVERFLOW' | 'NOT_INTEGER' | 'GCOUNTER_DECREMENT' | 'HLL_INVALID';
+export type KeyspaceErrorCode =
+  | 'WRONGTYPE'
+  | 'OVERFLOW'
+  | 'NOT_INTEGER'
+  | 'GCOUNTER_DECREMENT'
+  | 'HLL_INVALID'
+  // windows and sketches (docs/crdt-windowed.md, docs/crdt-sketches.md): the message is the reply
+  | 'NO_SUCH_KEY'
+  | 'KEY_EXISTS'
+  | 'INVALID';
 
 export interface KeyspaceError {
   code: KeyspaceErrorCode;
@@ -52,4 +64,4 @@ export interface ChangeSink {
 }
 
 /** Stable numeric codes for key types on the wire (the CRDT codec's type tags). */
-export const TYPE_TAGS: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3 };
+export const TYPE_TAGS: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3, window: 4, cms: 5, topk: 6 };

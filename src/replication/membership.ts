@@ -78,6 +78,7 @@ export class Membership {
   private readonly tombstones = new Map<string, [number, number, number]>();
   private hashHi: number;
   private hashLo: number;
+  private cachedSize = -1;
 
   constructor(
     readonly selfId: string,
@@ -110,6 +111,7 @@ export class Membership {
     if (prev !== undefined) this.xorHash(toRecord(prev));
     this.xorHash(toRecord(m));
     this.own.set(m.id, m);
+    this.cachedSize = -1;
   }
 
   /**
@@ -132,7 +134,10 @@ export class Membership {
         return undefined;
       }
     }
-    if (tomb !== undefined) this.tombstones.delete(id);
+    if (tomb !== undefined) {
+      this.tombstones.delete(id);
+      this.cachedSize = -1;
+    }
     const m: Member = {
       id,
       address: r[1],
@@ -170,6 +175,7 @@ export class Membership {
     this.xorHash(toRecord(m));
     this.own.delete(id);
     this.tombstones.set(id, [m.incarnation, m.seq, now]);
+    this.cachedSize = -1;
   }
 
   /** Drops tombstones older than `ageMs`. */
@@ -194,7 +200,13 @@ export class Membership {
     return out;
   }
 
+  /** Number of members (cached: the roster walk is O(N), and deltas ask on every build). */
   get size(): number {
+    if (this.cachedSize < 0) this.cachedSize = this.countMembers();
+    return this.cachedSize;
+  }
+
+  private countMembers(): number {
     let n = this.own.size;
     if (this.roster !== null) for (const m of this.roster.members) if (this.fromRoster(m.id)) n++;
     return n;

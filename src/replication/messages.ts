@@ -15,6 +15,9 @@ export const MsgKind = {
   Ping: 3,
   PingReq: 4,
   Ack: 5,
+  Have: 6,
+  ReadReq: 7,
+  ReadResp: 8,
 } as const;
 export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
 
@@ -40,10 +43,11 @@ export interface DigestBody {
 /** Key states for one or more origins' version ranges, and optionally the membership table. */
 export interface DeltaBody {
   /**
-   * Per origin: the range of versions this message completes, (from, to], and the origin's entries
-   * in that range as flat pairs [index into k, version, ...], oldest first.
+   * Per origin: the range of versions this message carries, (from, to], the origin's entries in that
+   * range as flat pairs [index into k, version, ...] oldest first, and 1 if the range reaches the
+   * sender's known version (the transfer is complete), 0 if it was cut at the size limit.
    */
-  o: [origin: string, from: number, to: number, entries: number[]][];
+  o: [origin: string, from: number, to: number, entries: number[], complete: 0 | 1][];
   /** Key states: full key, type tag, CRDT codec bytes. */
   k: [key: string, tag: number, state: Uint8Array][];
   /** The sender's membership table, when the receiver's membership hash differed. */
@@ -64,12 +68,30 @@ export interface AckBody {
   s: number;
 }
 
+/** After a delta completes some of the sender's own origin, the receiver tells it what it now holds. */
+export interface HaveBody {
+  v: VectorEntry[];
+}
+/** A majority read: the current state of these keys, please. */
+export interface ReadReqBody {
+  q: number;
+  k: string[];
+}
+/** The answer to a ReadReq: the states of the keys the responder has. */
+export interface ReadRespBody {
+  q: number;
+  k: [key: string, tag: number, state: Uint8Array][];
+}
+
 export type Message =
   | { kind: typeof MsgKind.Digest; body: DigestBody }
   | { kind: typeof MsgKind.Delta; body: DeltaBody }
   | { kind: typeof MsgKind.Ping; body: PingBody }
   | { kind: typeof MsgKind.PingReq; body: PingReqBody }
-  | { kind: typeof MsgKind.Ack; body: AckBody };
+  | { kind: typeof MsgKind.Ack; body: AckBody }
+  | { kind: typeof MsgKind.Have; body: HaveBody }
+  | { kind: typeof MsgKind.ReadReq; body: ReadReqBody }
+  | { kind: typeof MsgKind.ReadResp; body: ReadRespBody };
 
 export interface Envelope {
   cluster: string;
@@ -158,13 +180,29 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       if (!isUint(s) || !isStr(t) || !isStr(a, 1024)) return bad('ping-req fields');
       return ok({ kind, body: { s, t, a } });
     }
+    case MsgKind.Have: {
+      if (!isVector(body.v)) return bad('have vector');
+      return ok({ kind, body: { v: body.v as VectorEntry[] } });
+    }
+    case MsgKind.ReadReq: {
+      const { q, k } = body;
+      if (!isUint(q) || !Array.isArray(k) || k.length > 4096 || !k.every((x) => isStr(x, MAX_KEY))) return bad('read-req fields');
+      return ok({ kind, body: { q, k: k as string[] } });
+    }
+    case MsgKind.ReadResp: {
+      const { q, k } = body;
+      if (!isUint(q) || !Array.isArray(k) || !k.every((e) => Array.isArray(e) && e.length === 3 && isStr(e[0], MAX_KEY) && isUint(e[1]) && e[2] instanceof Uint8Array))
+        return bad('read-resp fields');
+      return ok({ kind, body: { q, k: k as ReadRespBody['k'] } });
+    }
     default:
       return bad(`unknown message kind ${String(kind)}`);
   }
 }
 
 function isOriginRange(e: unknown, keyCount: number): boolean {
-  if (!Array.isArray(e) || e.length !== 4 || !isStr(e[0]) || !isUint(e[1]) || !isUint(e[2]) || e[1] >= e[2]) return false;
+  if (!Array.isArray(e) || e.length !== 5 || !isStr(e[0]) || !isUint(e[1]) || !isUint(e[2]) || e[1] >= e[2]) return false;
+  if (e[4] !== 0 && e[4] !== 1) return false;
   const entries: unknown = e[3];
   if (!Array.isArray(entries) || entries.length % 2 !== 0) return false;
   for (let i = 0; i < entries.length; i += 2) {
@@ -176,7 +214,10 @@ function isOriginRange(e: unknown, keyCount: number): boolean {
 }
 
 function isVector(v: unknown): boolean {
-  return Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2 && isStr(e[0]) && isUint(e[1]));
+  return (
+    Array.isArray(v) &&
+    v.every((e) => Array.isArray(e) && (e.length === 2 || (e.length === 3 && isUint(e[2]) && e[2] > e[1])) && isStr(e[0]) && isUint(e[1]))
+  );
 }
 
 function isMemberRecord(r: unknown): boolean {

@@ -23,6 +23,7 @@ import {
 } from './messages.js';
 import type { Transport } from './transport.js';
 import { VersionLog, type VectorEntry } from './version-log.js';
+import { Waiters, type WaitOutcome } from './consistency.js';
 
 export interface ReplicaIdentity {
   /** Stable node id (from the config). */
@@ -43,7 +44,7 @@ export interface ReplicaEvents {
   localChange?(key: string): void;
 }
 
-const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack'] as const;
+const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack', 'have', 'read-req', 'read-resp'] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 export interface ReplicaStats {
@@ -55,8 +56,8 @@ export interface ReplicaStats {
   chunked: number;
 }
 
-const TYPE_BY_TAG: Record<number, KeyType> = { 1: 'gcounter', 2: 'pncounter', 3: 'hll' };
-const TAG_BY_TYPE: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3 };
+const TYPE_BY_TAG: Record<number, KeyType> = { 1: 'gcounter', 2: 'pncounter', 3: 'hll', 4: 'window', 5: 'cms', 6: 'topk' };
+const TAG_BY_TYPE: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3, window: 4, cms: 5, topk: 6 };
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
 
@@ -76,6 +77,11 @@ export interface ReplicaOptions {
   seeds?: readonly string[];
   /** A shared starting roster (simulator), so every member is known from the start. */
   roster?: SharedRoster;
+  /**
+   * The number of nodes the cluster is configured with. A majority is counted from at least this
+   * many, so a node that has just started (and knows only itself) never mistakes itself for one.
+   */
+  configuredSize?: number;
   /** A keyspace restored from disk; its keys are re-announced under this incarnation. */
   keyspace?: Keyspace;
   events?: ReplicaEvents;
@@ -108,7 +114,22 @@ export class Replica implements ChangeSink {
   private readonly relayed = new Map<number, [string, number, number]>();
   /** Last vector hash each peer told us, to skip sending our vector to a peer likely in sync. */
   private readonly peerHash = new Map<string, string>();
+  /** Vectors (origin -> known) peers sent us before we caught up with one of them; dropped once we have. */
+  private readonly peerVectors = new Map<string, ReadonlyMap<string, number>>();
+  /** Latched by caughtUp(). */
+  private caught = false;
+  /** Construction time: the start of caughtUp()'s grace period. */
+  private readonly startedAt: number;
+  /**
+   * Per peer, when (replica clock, ms) we last saw its digest hash equal to ours, or when we first
+   * heard its digest: the baseline of the convergence-lag estimate (`convergence`).
+   */
+  private readonly peerAgreedAt = new Map<string, number>();
   private leaving = false;
+  /** Per peer id: the highest version of our own origin it is known to hold (from its digests and Have acks). */
+  private readonly peerHas = new Map<string, number>();
+  private readonly waiters = new Waiters();
+  private readonly configuredSize: number;
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.config;
@@ -118,7 +139,9 @@ export class Replica implements ChangeSink {
     this.seeds = opts.seeds ?? [];
     this.events = opts.events ?? {};
     this.now = opts.now;
+    this.startedAt = opts.now;
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
+    this.configuredSize = opts.configuredSize ?? 1;
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
     this.membership.apply([this.id.nodeId, this.id.address, this.id.incarnation, 0, MemberState.Alive], this.now, this.id.nodeId);
     if (opts.keyspace !== undefined) {
@@ -162,7 +185,7 @@ export class Replica implements ChangeSink {
 
   /** When tick() next has work to do. */
   nextTickAt(): number {
-    let t = Math.min(this.nextGossipAt, this.nextProbeAt);
+    let t = Math.min(this.nextGossipAt, this.nextProbeAt, this.waiters.nextDeadline());
     for (const p of this.pending.values()) t = Math.min(t, p.sentAt + (p.indirect ? this.cfg.probeIntervalMs : this.cfg.probeTimeoutMs));
     return t;
   }
@@ -181,6 +204,7 @@ export class Replica implements ChangeSink {
       if (this.nextProbeAt <= now) this.nextProbeAt = now + this.cfg.probeIntervalMs;
     }
     this.checkMembers(now);
+    this.waiters.expire(now, this.holdersOf);
   }
 
   // ---- gossip ----------------------------------------------------------------------------------
@@ -213,15 +237,25 @@ export class Replica implements ChangeSink {
 
   private onDigest(from: string, address: string, d: DigestBody): void {
     this.peerHash.set(from, d.h);
+    // Convergence-lag baseline: agreement now, or first contact.
+    if (d.h === this.versions.hash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, this.now);
+    if (!this.caught && d.v !== null) this.peerVectors.set(from, new Map(d.v.map((e) => [e[0], e[1]] as const)));
     const membersDiffer = d.m !== this.membership.hash;
     let iLack: boolean;
     let delta: DeltaBody | null = null;
     if (d.v !== null) {
-      const peer = new Map<string, number>(d.v);
-      iLack = d.v.some(([o, v]) => v > this.versions.known(o));
+      const peer = new Map<string, number>();
+      iLack = false;
+      for (const [o, known, cursor] of d.v) {
+        peer.set(o, Math.max(known, cursor ?? 0));
+        if (known > this.versions.known(o)) iLack = true;
+        if (o === this.origin) this.notePeerHas(from, known);
+      }
       delta = this.buildDelta(peer);
     } else {
       iLack = d.h !== this.versions.hash;
+      // Equal vector hashes: the peer holds exactly what we hold, our own writes included.
+      if (!iLack) this.notePeerHas(from, this.localVersion);
     }
     if (membersDiffer) {
       if (delta === null) delta = { o: [], k: [], m: null, more: false };
@@ -234,8 +268,11 @@ export class Replica implements ChangeSink {
     }
   }
 
-  /** What a peer with vector `peer` lacks: key states of every origin's entries above its version, oldest first. */
-  buildDelta(peer: ReadonlyMap<string, number>): DeltaBody {
+  /**
+   * What a peer lacks, given where its transfer of each origin resumes: key states of every origin's
+   * entries above that, oldest first, cut at the size limit. `only` restricts it to one origin.
+   */
+  buildDelta(peer: ReadonlyMap<string, number>, only?: string): DeltaBody {
     const budget = this.cfg.maxMessageBytes - DELTA_SLACK - (this.membership.size * 48);
     const keyIndex = new Map<string, number>();
     const k: DeltaBody['k'] = [];
@@ -243,6 +280,7 @@ export class Replica implements ChangeSink {
     let size = 32;
     let more = false;
     for (const [origin, { known }] of this.versions.entries()) {
+      if (only !== undefined && origin !== only) continue;
       const from = peer.get(origin) ?? 0;
       if (known <= from) continue;
       const entries: number[] = [];
@@ -268,18 +306,18 @@ export class Replica implements ChangeSink {
         return true;
       });
       if (more) {
-        // Cut inside this origin: claim only up to the last entry that made it in.
+        // Cut inside this origin: carry only up to the last entry that made it in, marked incomplete.
         const last = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
         to = last;
       }
-      if (to > from) o.push([origin, from, to, entries]);
+      if (to > from) o.push([origin, from, to, entries, more ? 0 : 1]);
       if (more) break;
     }
     if (more) this.stats.chunked++;
     return { o, k, m: null, more };
   }
 
-  private onDelta(from: string, address: string, d: DeltaBody): void {
+  private onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody): void {
     if (d.m !== null) this.applyMembers(d.m, from);
     if (d.k.length === 0 && d.o.length === 0) return;
     // Decode every key first: a frame with one bad state is rejected whole and changes nothing.
@@ -295,15 +333,25 @@ export class Replica implements ChangeSink {
       const r = this.keyspace.mergeDecoded(key, type, crdt);
       if (r) this.events.remoteChange?.(key);
     }
-    for (const [origin, fromV, to, entries] of d.o) {
+    let senderHas = -1;
+    for (const [origin, fromV, to, entries, complete] of d.o) {
       if (origin === this.origin) continue; // our own entries: we have them
       for (let i = 0; i < entries.length; i += 2) {
         const item = d.k[entries[i] as number];
         if (item !== undefined) this.versions.record(origin, item[0], entries[i + 1] as number);
       }
-      if (fromV <= this.versions.known(origin)) this.versions.advance(origin, to);
+      // No gap: the range starts at or below where our transfer of this origin stands.
+      if (fromV <= this.versions.resumeAt(origin)) {
+        if (complete === 1) this.versions.advance(origin, to);
+        else this.versions.advanceCursor(origin, to);
+      }
+      if (origin === senderOrigin) senderHas = this.versions.known(origin);
     }
+    // Tell the sender what we now hold of its own writes, so WAIT and majority writes learn at once.
+    if (senderHas > 0) this.send(address, { kind: MsgKind.Have, body: { v: [[senderOrigin, senderHas]] } });
     if (d.more) this.sendDigest(address, true, false); // pull the next chunk now
+    // The delta may have brought us to exactly the state the sender last reported.
+    if (this.peerHash.get(from) === this.versions.hash) this.peerAgreedAt.set(from, this.now);
   }
 
   // ---- membership and failure detection --------------------------------------------------------
@@ -447,7 +495,14 @@ export class Replica implements ChangeSink {
       case MsgKind.Digest:
         return this.onDigest(env.from, env.address, msg.body);
       case MsgKind.Delta:
-        return this.onDelta(env.from, env.address, msg.body);
+        return this.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body);
+      case MsgKind.Have:
+        for (const [o, known] of msg.body.v) if (o === this.origin) this.notePeerHas(env.from, known);
+        return;
+      case MsgKind.ReadReq:
+        return this.onReadReq(env.address, msg.body.q, msg.body.k);
+      case MsgKind.ReadResp:
+        return this.onReadResp(env.from, msg.body.q, msg.body.k);
       case MsgKind.Ping:
         return this.send(env.address, { kind: MsgKind.Ack, body: { s: msg.body.s } });
       case MsgKind.PingReq: {
@@ -471,6 +526,7 @@ export class Replica implements ChangeSink {
   private noteSender(id: string, incarnation: number, address: string): void {
     const m = this.membership.get(id);
     if (m === undefined || m.incarnation < incarnation) {
+      if (m !== undefined) this.peerHas.delete(id); // a restarted peer may have lost what it held
       const prev = m?.state;
       const added = this.membership.apply([id, address, incarnation, 0, MemberState.Alive], this.now, id);
       if (added !== undefined) this.events.memberChanged?.(added, prev);
@@ -478,7 +534,151 @@ export class Replica implements ChangeSink {
     this.membership.heard(id, this.now);
   }
 
+  // ---- consistency: WAIT, majority writes, majority reads ----------------------------------------
+
+  private notePeerHas(peer: string, version: number): void {
+    if (version <= (this.peerHas.get(peer) ?? 0)) return;
+    this.peerHas.set(peer, version);
+    this.waiters.recheckWrites(this.holdersOf);
+  }
+
+  /** How many peers (members other than us, in any state but left) hold our origin up to `version`. */
+  readonly holdersOf = (version: number): number => {
+    let n = 0;
+    for (const [peer, v] of this.peerHas) {
+      if (v < version) continue;
+      const m = this.membership.get(peer);
+      if (m !== undefined && m.state !== MemberState.Left) n++;
+    }
+    return n;
+  };
+
+  /**
+   * Members that count toward a majority: everyone not departed, ourselves included, and never
+   * fewer than the configured cluster size.
+   */
+  clusterSize(): number {
+    const [alive, suspect, dead] = this.membership.countByState();
+    return Math.max(this.configuredSize, alive + suspect + dead);
+  }
+
+  /** Peers (besides us) that make a majority with us. */
+  majorityPeers(): number {
+    return Math.floor(this.clusterSize() / 2);
+  }
+
+  /**
+   * Waits until `needed` peers hold every local write up to `version` (WAIT, majority writes), or
+   * until `deadline`. Pushes our newest writes to every live peer at once rather than waiting for
+   * the next gossip round.
+   */
+  awaitHolders(version: number, needed: number, deadline: number, done: (o: WaitOutcome) => void): void {
+    if (needed > 0 && this.holdersOf(version) < needed) this.pushOwnWrites();
+    this.waiters.waitWrite(version, needed, deadline, this.holdersOf, done);
+  }
+
+  /** Sends each live peer our own origin's entries above what it is known to hold. */
+  pushOwnWrites(): void {
+    for (const m of this.membership.randomTargets(this.rng, this.membership.size)) {
+      const has = this.peerHas.get(m.id) ?? 0;
+      if (has >= this.localVersion) continue;
+      const delta = this.buildDelta(new Map([[this.origin, has]]), this.origin);
+      if (delta.o.length > 0) this.send(m.address, { kind: MsgKind.Delta, body: delta });
+    }
+  }
+
+  /**
+   * A majority read: asks every live peer for its state of `keys`, merges what comes back, and calls
+   * `done` once a majority of the cluster (us included) has contributed, or at `deadline`.
+   */
+  majorityRead(keys: readonly string[], deadline: number, done: (o: WaitOutcome) => void): void {
+    const needed = this.majorityPeers();
+    const id = this.waiters.waitRead(needed, deadline, done);
+    if (needed === 0) return;
+    for (const m of this.membership.randomTargets(this.rng, this.membership.size))
+      this.send(m.address, { kind: MsgKind.ReadReq, body: { q: id, k: [...keys] } });
+  }
+
+  private onReadReq(address: string, q: number, keys: readonly string[]): void {
+    const k: [string, number, Uint8Array][] = [];
+    for (const key of keys) {
+      const e = this.keyspace.encodeKey(key);
+      if (e !== undefined) k.push([key, e.tag, e.bytes]);
+    }
+    this.send(address, { kind: MsgKind.ReadResp, body: { q, k } });
+  }
+
+  private onReadResp(from: string, q: number, states: readonly [string, number, Uint8Array][]): void {
+    const decoded: { key: string; type: KeyType; crdt: Crdt }[] = [];
+    for (const [key, tag, bytes] of states) {
+      const type = TYPE_BY_TAG[tag];
+      if (type === undefined) return this.reject(from, 'state', `unknown type tag ${tag} in a read response`);
+      const r = decodeCrdt(type, bytes);
+      if (!r.ok) return this.reject(from, 'state', `read response state: ${r.error.message}`);
+      decoded.push({ key, type, crdt: r.value });
+    }
+    for (const { key, type, crdt } of decoded) if (this.keyspace.mergeDecoded(key, type, crdt)) this.events.remoteChange?.(key);
+    this.waiters.readAnswered(q, from);
+  }
+
   // ---- views -----------------------------------------------------------------------------------
+
+  /**
+   * Whether this node has caught up since it started (readiness): true once it holds everything
+   * some peer held when that peer last sent us its vector, or has the same vector hash as a peer;
+   * or, when no peer has been heard from at all, once `graceMs` have passed since the start (a lone
+   * node, or the first of a cluster to come back). Latches: once true it stays true, so a busy
+   * cluster whose vectors always differ by in-flight writes never flaps.
+   */
+  caughtUp(now: number, graceMs: number): boolean {
+    if (this.caught) return true;
+    const hash = this.versions.hash;
+    let done = false;
+    for (const h of this.peerHash.values()) if (h === hash) done = true;
+    for (const vec of this.peerVectors.values()) {
+      if (done) break;
+      done = true;
+      for (const [origin, v] of vec) {
+        if (origin !== this.origin && this.versions.known(origin) < v) {
+          done = false;
+          break;
+        }
+      }
+    }
+    if (!done && this.peerHash.size === 0 && now - this.startedAt >= graceMs) {
+      done = true;
+      for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state === MemberState.Alive && m.lastHeard > 0) done = false;
+    }
+    if (done) {
+      this.caught = true;
+      this.peerVectors.clear();
+    }
+    return done;
+  }
+
+  /**
+   * A cheap estimate of how far this node is from its live peers: for each alive peer that has sent
+   * us a digest, 0 if its last digest hash equals our current hash, otherwise the time since we last
+   * knew the two to agree (or since its first digest). `maxLagMs` is the largest of these. It is an
+   * upper bound at gossip-interval resolution; under continuous writes on several nodes hashes rarely
+   * match, so it then reads as "time since last seen in agreement" (docs/operations.md).
+   */
+  convergence(now: number): { maxLagMs: number; outOfSync: number; peers: number } {
+    const hash = this.versions.hash;
+    let maxLagMs = 0;
+    let outOfSync = 0;
+    let peers = 0;
+    for (const m of this.membership.all()) {
+      if (m.id === this.id.nodeId || m.state !== MemberState.Alive) continue;
+      const agreedAt = this.peerAgreedAt.get(m.id);
+      if (agreedAt === undefined) continue;
+      peers++;
+      if (this.peerHash.get(m.id) === hash) continue;
+      outOfSync++;
+      maxLagMs = Math.max(maxLagMs, now - agreedAt);
+    }
+    return { maxLagMs, outOfSync, peers };
+  }
 
   /** A full-state transfer of every key, for the differential test and for tooling. */
   exportState(): Map<string, { tag: number; bytes: Uint8Array }> {

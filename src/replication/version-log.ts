@@ -1,12 +1,17 @@
 // Per-origin version logs (Scuttlebutt, van Renesse et al. 2008). Every origin (a node incarnation)
 // numbers its local changes 1, 2, 3...; every node remembers, per origin, the latest version at which
-// it has that origin's contribution to each key, and the highest version it has seen in order (its
-// "known" version). The vector of known versions is the digest; a peer behind on an origin is sent
-// the keys whose version is above what it knows, oldest first, so a transfer cut anywhere has no gap.
+// it has that origin's contribution to each key, and the highest version up to which it holds every
+// update of that origin (its "known" version: an update superseded by a later version of the same
+// key counts as held once the later one is). The vector of known versions is the digest; a peer
+// behind on an origin is sent the keys whose version is above what it knows, oldest first. A
+// transfer cut at the size limit advances only the receiver's `cursor` (where the stream resumes);
+// `known` advances when a transfer completes, so it is always an exact guarantee (WAIT relies on it).
 
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
   known = 0;
+  /** Where an incomplete transfer of this origin resumes (>= known). */
+  cursor = 0;
   readonly keyVersion = new Map<string, number>();
   private versions: number[] = [];
   private keys: string[] = [];
@@ -94,7 +99,7 @@ function entryHash(origin: string, version: number): [number, number] {
 }
 
 /** A version vector entry as sent on the wire. */
-export type VectorEntry = [origin: string, version: number];
+export type VectorEntry = [origin: string, known: number, cursor?: number];
 
 export class VersionLog {
   private readonly origins = new Map<string, OriginLog>();
@@ -111,9 +116,22 @@ export class VersionLog {
     return this.origins.get(origin)?.known ?? 0;
   }
 
+  /** Where a transfer of `origin` to us resumes: max(known, cursor). */
+  resumeAt(origin: string): number {
+    const log = this.origins.get(origin);
+    return log === undefined ? 0 : Math.max(log.known, log.cursor);
+  }
+
+  /** Records that an incomplete transfer delivered every entry of `origin` up to `version`. */
+  advanceCursor(origin: string, version: number): void {
+    const log = this.log(origin);
+    if (version > log.cursor) log.cursor = version;
+  }
+
   /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
   advance(origin: string, version: number): void {
     const log = this.log(origin);
+    if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
     if (log.known > 0) this.xor(entryHash(origin, log.known));
     log.known = version;
@@ -139,9 +157,13 @@ export class VersionLog {
     return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
   }
 
+  /** The digest: [origin, known] per origin, with the resume cursor appended while a transfer is incomplete. */
   vector(): VectorEntry[] {
     const out: VectorEntry[] = [];
-    for (const [o, log] of this.origins) if (log.known > 0) out.push([o, log.known]);
+    for (const [o, log] of this.origins) {
+      if (log.cursor > log.known) out.push([o, log.known, log.cursor]);
+      else if (log.known > 0) out.push([o, log.known]);
+    }
     return out;
   }
 

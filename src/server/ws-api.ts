@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { DATABASES, fullKey as toFullKey, type Keyspace } from '../keyspace/keyspace.js';
 import { execute } from './commands/table.js';
 import { MAX_KEY_BYTES } from './commands/parse.js';
-import type { CommandServices, Session } from './commands/types.js';
+import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { Reply } from './resp/encoder.js';
 
 /** The subset of a pino logger this module uses. */
@@ -41,6 +41,14 @@ export interface WsClientApiOptions {
   /** Unsent bytes past which the connection is terminated: a client that never reads. Default 32 MiB. */
   readonly hardBufferedBytes?: number;
   readonly logger?: WsApiLogger;
+  /** The command table's execute, or a wrapper of it (the node passes its metrics-counting one). Default: `execute`. */
+  readonly execute?: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
+  /**
+   * Called before a command's reply is sent; a returned promise holds it (and every frame after it on
+   * that connection, in order) until it resolves; a rejection closes the connection unanswered. The
+   * node passes durability `always`'s group-commit wait, as the RESP server's `beforeFlush`. Default: none.
+   */
+  readonly beforeFlush?: () => Promise<void> | undefined;
 }
 
 export const WS_API_DEFAULTS = Object.freeze({
@@ -71,7 +79,7 @@ export interface WsApiStats {
 
 /** One value push: the key's current type and value. */
 export interface WatchValue {
-  type: 'pncounter' | 'gcounter' | 'hll' | 'none';
+  type: 'pncounter' | 'gcounter' | 'hll' | 'window' | 'cms' | 'topk' | 'none';
   value: number | string | null;
 }
 
@@ -230,6 +238,10 @@ export class WsClientApi {
   /** @internal */
   readonly logger: WsApiLogger;
   /** @internal */
+  readonly execute: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
+  /** @internal */
+  readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
+  /** @internal */
   readonly limits: { readonly watchThrottleMs: number; readonly maxWatchesPerClient: number; readonly softBufferedBytes: number; readonly hardBufferedBytes: number };
   /** fullKey -> connections watching it. Empty sets are removed, so an unwatched key costs one failed lookup. */
   private readonly watchers = new Map<string, Set<Connection>>();
@@ -244,6 +256,8 @@ export class WsClientApi {
     const d = WS_API_DEFAULTS;
     this.services = options.services;
     this.logger = options.logger ?? NOOP_LOGGER;
+    this.execute = options.execute ?? execute;
+    this.beforeFlush = options.beforeFlush;
     const maxPayload = checkInt('maxPayloadBytes', options.maxPayloadBytes ?? d.maxPayloadBytes, 64, 512 * 1024 * 1024);
     this.limits = {
       watchThrottleMs: checkInt('watchThrottleMs', options.watchThrottleMs ?? d.watchThrottleMs, 0, 3_600_000),
@@ -341,6 +355,9 @@ class Connection {
   private badStreak = 0;
   private ended = false;
   private closedPromise: Promise<void>;
+  /** Frames held behind a `beforeFlush` gate, sent in order as each gate opens. */
+  private held = 0;
+  private heldTail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly api: WsClientApi,
@@ -494,7 +511,7 @@ class Connection {
     };
     let r: Reply | Promise<Reply>;
     try {
-      r = execute(this.api.services, s, d.args);
+      r = this.api.execute(this.api.services, s, d.args);
     } catch (e) {
       restore();
       this.failed(d.id, e);
@@ -527,11 +544,17 @@ class Connection {
       this.send({ id, err: r.message });
       return;
     }
-    this.send({ id, ok: replyValue(r) });
+    this.send({ id, ok: replyValue(r) }, this.api.beforeFlush?.());
     if (r.kind === 'close') {
       this.ended = true;
-      this.ws.close(WS_CLOSE.NORMAL, 'QUIT');
+      this.afterHeld(() => this.ws.close(WS_CLOSE.NORMAL, 'QUIT'));
     }
+  }
+
+  /** Runs `fn` once every held frame has been sent. */
+  private afterHeld(fn: () => void): void {
+    if (this.held === 0) fn();
+    else this.heldTail = this.heldTail.then(fn);
   }
 
   private watch(id: number, keys: readonly string[], db: number): void {
@@ -571,7 +594,27 @@ class Connection {
     this.send({ id, ok: { watching: this.watches.size } });
   }
 
-  private send(msg: object): void {
+  /** Sends a frame, after `gate` and after every frame held before it. */
+  private send(msg: object, gate?: Promise<void>): void {
+    if (gate === undefined && this.held === 0) return this.sendNow(msg);
+    this.held++;
+    const prev = this.heldTail;
+    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
+      () => {
+        this.held--;
+        this.sendNow(msg);
+      },
+      (e: unknown) => {
+        this.held--;
+        if (this.ended) return;
+        this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reply withheld (beforeFlush failed); closing connection');
+        this.ended = true;
+        this.ws.terminate();
+      },
+    );
+  }
+
+  private sendNow(msg: object): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     let bytes: Buffer;
     try {

@@ -96,7 +96,9 @@ export class Simulation {
       rng,
       transport: { send: (address, frame) => this.send(i, address, frame) },
       seeds: i === 0 ? [] : ['n0'],
-      ...(this.roster !== undefined && incarnation === 1 ? { roster: this.roster } : {}),
+      // A restarted node knows the roster too, as a real node knows its config's node list.
+      ...(this.roster !== undefined ? { roster: this.roster } : {}),
+      configuredSize: this.opts.nodes,
       ...(keyspace !== undefined ? { keyspace } : {}),
       now: this.now,
     });

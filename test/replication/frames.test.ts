@@ -59,7 +59,7 @@ describe('gossip frame validation', () => {
       address: 'b',
       msg: {
         kind: MsgKind.Delta,
-        body: { o: [['b:1', 0, 2, [0, 1, 1, 2]]], k: [[fullKey(0, 'x'), 2, state], [fullKey(0, 'y'), 2, new Uint8Array([1, 2, 250, 250])]], m: null, more: false },
+        body: { o: [['b:1', 0, 2, [0, 1, 1, 2], 1]], k: [[fullKey(0, 'x'), 2, state], [fullKey(0, 'y'), 2, new Uint8Array([1, 2, 250, 250])]], m: null, more: false },
       },
     });
     const before = JSON.stringify([...r.exportState().keys()]);

@@ -32,7 +32,7 @@ describe('convergence', () => {
         expect(r.rounds).toBeLessThanOrEqual(8);
       });
     }
-  });
+  }, 180_000);
 
   it('a partition blocks convergence across it, and healing restores it', () => {
     for (const seed of seeds(3)) {
