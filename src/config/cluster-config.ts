@@ -59,8 +59,13 @@ export interface ClusterConfig {
   gossip: GossipSettings;
   /** Directory for node identities (and, with persistence, state). Relative to the config file. Default ".tally-data". */
   dataDir: string;
-  /** Durability of state: "none" keeps counters in memory only. */
-  persistence: 'none';
+  /**
+   * Durability of state (docs/durability.md). "none" (the default): memory only, a restarted node
+   * gets its state back from its peers. "everysec": committed to disk at least every second, so a
+   * crash loses at most about one second of this node's writes that gossip had not yet spread.
+   * "always": a client's write is answered only once it is on disk (group commit).
+   */
+  persistence: Persistence;
   auth: AuthSettings;
   /** Glob patterns: a new key matching one is created as a G-Counter (only grows) instead of a PN-Counter. */
   gcounterKeys: string[];
@@ -69,6 +74,9 @@ export interface ClusterConfig {
   /** Maximum simultaneous client connections per node (RESP and WebSocket each). Default 10,000. */
   maxClients: number;
 }
+
+export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
+export type Persistence = (typeof PERSISTENCE_MODES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -169,7 +177,8 @@ export function validateConfig(raw: Json): ClusterConfig {
   if (gossip.probeTimeoutMs > gossip.probeIntervalMs) throw new ClusterConfigError(`gossip.probeTimeoutMs: must not exceed gossip.probeIntervalMs (${gossip.probeIntervalMs}), got ${gossip.probeTimeoutMs}`);
   const dataDir = top.dataDir === undefined ? '.tally-data' : str('dataDir', top.dataDir, /^.{1,4096}$/, 'a directory path');
   const persistence = top.persistence === undefined ? 'none' : top.persistence;
-  if (persistence !== 'none') fail('persistence', '"none" (memory only; durable modes are not in this version)', persistence);
+  if (!(PERSISTENCE_MODES as readonly unknown[]).includes(persistence))
+    fail('persistence', '"none" (memory only), "everysec" (on disk within a second) or "always" (on disk before the reply)', persistence);
   const a = top.auth === undefined ? {} : obj('auth', top.auth, ['keyFile', 'password']);
   const auth: AuthSettings = {
     keyFile: a.keyFile === undefined || a.keyFile === null ? null : str('auth.keyFile', a.keyFile, /^.{1,4096}$/, 'a file path or null'),
@@ -183,7 +192,7 @@ export function validateConfig(raw: Json): ClusterConfig {
   const logLevel = top.logLevel === undefined ? 'info' : top.logLevel;
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
   const maxClients = top.maxClients === undefined ? 10_000 : int('maxClients', top.maxClients, 1, 1_000_000);
-  return { cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
+  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
 }
 
 /** Reads and validates a config file; relative paths in it become relative to the file. */

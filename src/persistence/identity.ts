@@ -1,6 +1,8 @@
 // The node's durable identity: its id, its cluster, and an incarnation that grows at every start.
 // Written atomically (temp file, fsync, rename, fsync of the directory) before the node serves, so
-// two starts can never share an incarnation, even after a crash.
+// two starts can never share an incarnation, even after a crash. The incarnation is the start time in
+// ms, or one more than the last one if the clock is behind it: a node whose data directory was wiped
+// therefore still starts above every incarnation it had, and never writes into an old counter slot.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,12 +23,20 @@ export function identityPath(dataDir: string, nodeId: string): string {
   return join(dataDir, nodeId, 'identity.json');
 }
 
+export interface BumpOptions {
+  /** Wall-clock time in ms (Date.now()): the floor of a new incarnation. Default 0 (plain +1). */
+  now?: number;
+  /** The incarnation must exceed this too (the last one recorded by the durable store). */
+  above?: number;
+}
+
 /**
- * Reads the identity under `dataDir/nodeId`, bumps the incarnation and writes it back. A missing file
- * starts at incarnation 1. A corrupt file, another node's or cluster's, or a newer format is an error
- * that names the path and what to do: never a silent fresh start.
+ * Reads the identity under `dataDir/nodeId`, bumps the incarnation and writes it back. The new
+ * incarnation is max(previous + 1, now, above + 1), so a missing file (a new or wiped node) starts at
+ * the clock. A corrupt file, another node's or cluster's, or a newer format is an error that names
+ * the path and what to do: never a silent fresh start.
  */
-export function bumpIncarnation(dataDir: string, nodeId: string, cluster: string): Identity {
+export function bumpIncarnation(dataDir: string, nodeId: string, cluster: string, opts: BumpOptions = {}): Identity {
   const dir = join(dataDir, nodeId);
   const path = identityPath(dataDir, nodeId);
   mkdirSync(dir, { recursive: true });
@@ -52,7 +62,8 @@ export function bumpIncarnation(dataDir: string, nodeId: string, cluster: string
     if (r.cluster !== cluster) throw new IdentityError(`${path} belongs to cluster '${String(r.cluster)}', not '${cluster}'. Check the config's "cluster" and dataDir.`);
     previous = r.incarnation;
   }
-  const identity: Identity = { nodeId, cluster, incarnation: previous + 1 };
+  const floor = Math.max(previous + 1, Math.floor(opts.now ?? 0), (opts.above ?? 0) + 1);
+  const identity: Identity = { nodeId, cluster, incarnation: floor };
   writeAtomic(path, JSON.stringify({ format: FORMAT, ...identity }) + '\n');
   return identity;
 }

@@ -70,6 +70,14 @@ export interface RespServerOptions<Session> {
   readonly hardOutputBufferBytes?: number;
   /** Where connection-level events go (protocol errors, handler failures, limits). Default: nowhere. */
   readonly logger?: RespLogger;
+  /**
+   * Called before a connection's buffered replies are written. A returned promise holds those replies
+   * (in order) until it resolves; commands keep running meanwhile, so pipelining is kept. Durability
+   * `always` returns the promise of the group commit that makes the writes so far durable, so no reply
+   * is sent before the writes it acknowledges are on disk. A rejection closes the connection
+   * unanswered (never an acknowledgement of a write that failed to reach the disk). Default: none.
+   */
+  readonly beforeFlush?: () => Promise<void> | undefined;
 }
 
 export const RESP_SERVER_DEFAULTS = Object.freeze({
@@ -139,6 +147,8 @@ export class RespServer<Session> {
   /** @internal */
   readonly logger: RespLogger;
   /** @internal */
+  readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
+  /** @internal */
   readonly limits: {
     readonly maxClients: number;
     readonly maxBulkBytes: number;
@@ -168,6 +178,7 @@ export class RespServer<Session> {
     this.port = options.port;
     this.handler = options.handler;
     this.logger = options.logger ?? NOOP_LOGGER;
+    this.beforeFlush = options.beforeFlush;
     this.limits = {
       maxClients: checkInt('maxClients', options.maxClients ?? d.maxClients, 1, 1_000_000),
       maxBulkBytes: checkInt('maxBulkBytes', options.maxBulkBytes ?? d.maxBulkBytes, 0, 512 * 1024 * 1024),
@@ -317,6 +328,10 @@ class Connection<Session> {
   private finished = false;
   private gone = false;
   private readPaused = false;
+  /** Replies held by `beforeFlush` gates, written in order as each gate opens. */
+  private heldBytes = 0;
+  private heldCount = 0;
+  private heldTail: Promise<void> = Promise.resolve();
   readonly id: number;
 
   constructor(
@@ -366,7 +381,7 @@ class Connection<Session> {
   }
 
   private pendingOutput(): number {
-    return this.socket.writableLength + this.out.length;
+    return this.socket.writableLength + this.out.length + this.heldBytes;
   }
 
   private onData(chunk: Buffer): void {
@@ -389,7 +404,7 @@ class Connection<Session> {
     const parser = this.parser;
     const soft = this.softLimit;
     let ran = 0;
-    while (!this.blocked && !this.waitingDrain && !this.ending) {
+    while (!this.blocked && !this.waitingDrain && !this.ending && this.heldBytes < soft) {
       const args = parser.next();
       if (args === null) break;
       if (!Array.isArray(args)) {
@@ -435,14 +450,53 @@ class Connection<Session> {
       this.socket.destroy();
       return;
     }
-    if (this.out.length > 0 && !this.socket.write(this.out.take()) && !this.ending) this.waitingDrain = true;
-    if (this.ending) this.finish();
+    if (this.out.length > 0) {
+      const gate = this.server.beforeFlush?.();
+      // Behind a held batch, replies wait their turn even when they need no gate of their own.
+      if (gate === undefined && this.heldCount === 0) {
+        if (!this.socket.write(this.out.take()) && !this.ending) this.waitingDrain = true;
+      } else {
+        this.hold(this.out.take(), gate);
+      }
+    }
+    if (this.ending && this.heldCount === 0) this.finish();
+  }
+
+  /** Holds a batch of replies until `gate` (and every batch held before it) has been released. */
+  private hold(bytes: Uint8Array, gate: Promise<void> | undefined): void {
+    this.heldCount++;
+    this.heldBytes += bytes.length;
+    const prev = this.heldTail;
+    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
+      () => this.release(bytes),
+      (e: unknown) => this.gateFailed(e),
+    );
+  }
+
+  private release(bytes: Uint8Array): void {
+    this.heldCount--;
+    this.heldBytes -= bytes.length;
+    if (this.gone) return;
+    if (!this.socket.write(bytes) && !this.ending) this.waitingDrain = true;
+    if (this.ending) {
+      if (this.heldCount === 0) this.finish();
+      return;
+    }
+    this.run(); // commands stopped at the held-output limit continue
+  }
+
+  private gateFailed(e: unknown): void {
+    if (this.gone) return;
+    this.server.logger.error({ err: e, client: this.id, remoteAddress: this.remoteAddress }, 'resp: replies withheld (beforeFlush failed); closing connection');
+    this.ending = true;
+    this.out.reset();
+    this.socket.destroy();
   }
 
   /** Pauses or resumes reading the socket to match whether commands may run. */
   private updateReading(): void {
     if (this.gone) return;
-    const stop = this.blocked || this.waitingDrain;
+    const stop = this.blocked || this.waitingDrain || this.heldBytes >= this.softLimit;
     if (stop && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();

@@ -1,0 +1,211 @@
+// Group commit: collects the keys that changed (local writes and gossip merges) and writes each one's
+// current state once per commit, so many clients share one transaction and a hot key updated
+// thousands of times between commits is written once. `everysec` commits from a 1 s timer; `always`
+// commits as soon as the previous commit is done, and `durable()` hands the client edges a promise
+// to wait on before they answer (Redis's own order: replies go out after the fsync).
+
+import type { DurableStore, KeyRecord } from './store.js';
+
+export type DurableMode = 'everysec' | 'always';
+
+/** ms between commits under `everysec`: Redis's appendfsync everysec bound. */
+export const EVERYSEC_INTERVAL_MS = 1000;
+
+/** ms before a failed commit is retried. */
+const RETRY_MS = 100;
+
+/** The part of the keyspace a commit reads: each key's current whole state. */
+export interface StateSource {
+  encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined;
+}
+
+/** What a commit failure is reported to (the node logs it). */
+export type CommitFailure = (err: unknown, keys: number) => void;
+
+interface Waiters {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function waiters(): Waiters {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A rejection nobody waits for must not crash the process: the failure is reported separately.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+export interface GroupCommitStats {
+  commits: number;
+  /** Key records written (after coalescing). */
+  keysWritten: number;
+  /** Changes marked (before coalescing). */
+  changes: number;
+  failures: number;
+  /** Duration of the last commit, ms (write + sync). */
+  lastCommitMs: number;
+  /** Sum of commit durations, ms (mean = totalCommitMs / commits). */
+  totalCommitMs: number;
+}
+
+export class GroupCommit {
+  readonly stats: GroupCommitStats = { commits: 0, keysWritten: 0, changes: 0, failures: 0, lastCommitMs: 0, totalCommitMs: 0 };
+  /** Keys changed since the last commit started. */
+  private dirty = new Set<string>();
+  /** A local write is among `dirty` (clients wait for the next commit). */
+  private localDirty = false;
+  /** A commit is being written (not yet committed): the next one waits, gathering more keys. */
+  private writing = false;
+  /** Commits written but not yet synced. */
+  private unflushed = 0;
+  /** The newest commit carrying local writes whose sync is still pending. */
+  private pendingLocal: Waiters | null = null;
+  /** Waiters of the next commit (created on demand). */
+  private next: Waiters | null = null;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private failing = false;
+  /** Off while a restored keyspace is re-announced at start: it is on disk already. */
+  tracking = false;
+  /** Told each durable commit's duration in ms (write + sync), for metrics. */
+  onCommit: ((ms: number) => void) | undefined;
+
+  constructor(
+    private readonly store: DurableStore,
+    private readonly source: StateSource,
+    readonly mode: DurableMode,
+    private readonly onFailure: CommitFailure = () => {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    if (mode === 'everysec') {
+      this.timer = setInterval(() => this.commitSoon(), EVERYSEC_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** A key's state changed; `local` for a client's write (which `always` acknowledges only once durable). */
+  changed(key: string, local: boolean): void {
+    if (!this.tracking || this.closed) return;
+    this.stats.changes++;
+    this.dirty.add(key);
+    if (local) this.localDirty = true;
+    if (this.mode === 'always') this.commitSoon();
+  }
+
+  /**
+   * Undefined when every local write made so far is on disk; otherwise a promise that resolves once
+   * they all are (or rejects if the commit failed). The RESP and WebSocket servers hold replies on it.
+   */
+  durable(): Promise<void> | undefined {
+    if (this.localDirty) return (this.next ??= waiters()).promise;
+    return this.pendingLocal?.promise;
+  }
+
+  /** Commits everything changed so far; resolves once it is on disk. */
+  flush(): Promise<void> {
+    if (this.dirty.size === 0) return this.unflushed > 0 || this.writing ? (this.pendingLocal?.promise ?? this.idle()) : Promise.resolve();
+    const w = (this.next ??= waiters());
+    this.commitSoon();
+    return w.promise;
+  }
+
+  /** Stops the timer and commits what is left. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    for (let i = 0; i < 100 && (this.writing || this.unflushed > 0 || this.dirty.size > 0); i++) {
+      try {
+        await this.flush();
+      } catch {
+        break; // reported by onFailure; nothing more can be done at shutdown
+      }
+    }
+    this.closed = true;
+  }
+
+  /** Resolves once no commit is being written or synced. */
+  private async idle(): Promise<void> {
+    while (this.writing || this.unflushed > 0) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  private commitSoon(): void {
+    if (this.scheduled || this.writing || this.failing || this.dirty.size === 0) return;
+    this.scheduled = true;
+    // After the I/O callbacks of this turn: every client whose data arrived now shares the commit.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.commit();
+    });
+  }
+
+  private commit(): void {
+    if (this.writing || this.dirty.size === 0) return;
+    const keys = this.dirty;
+    this.dirty = new Set();
+    const w = this.next ?? waiters();
+    this.next = null;
+    const local = this.localDirty;
+    this.localDirty = false;
+    if (local) this.pendingLocal = w;
+    const records: KeyRecord[] = [];
+    const removed: string[] = [];
+    for (const key of keys) {
+      const e = this.source.encodeKey(key);
+      if (e === undefined) removed.push(key);
+      else records.push({ key, tag: e.tag, bytes: e.bytes });
+    }
+    const started = this.now();
+    this.writing = true;
+    this.unflushed++;
+    const { committed, flushed } = this.store.write(records, removed);
+    const fail = (e: unknown): void => {
+      this.stats.failures++;
+      // Not durable: put the keys back so a later commit retries them, and fail the waiters.
+      for (const k of keys) this.dirty.add(k);
+      if (local) this.localDirty = true;
+      this.onFailure(e, keys.size);
+      if (!this.failing && !this.closed) {
+        // A failing disk is retried, but not in a tight loop.
+        this.failing = true;
+        setTimeout(() => {
+          this.failing = false;
+          this.commitSoon();
+        }, RETRY_MS).unref();
+      }
+    };
+    committed.then(
+      () => {
+        this.writing = false;
+        // The next commit may be written while this one syncs: syncs overlap, batches stay large.
+        if (this.mode === 'always' || this.next !== null) this.commitSoon();
+      },
+      () => {
+        this.writing = false;
+      },
+    );
+    flushed.then(
+      () => {
+        this.unflushed--;
+        this.stats.commits++;
+        this.stats.keysWritten += records.length + removed.length;
+        this.stats.lastCommitMs = this.now() - started;
+        this.stats.totalCommitMs += this.stats.lastCommitMs;
+        this.onCommit?.(this.stats.lastCommitMs);
+        if (this.pendingLocal === w) this.pendingLocal = null;
+        w.resolve();
+      },
+      (e: unknown) => {
+        this.unflushed--;
+        if (this.pendingLocal === w) this.pendingLocal = null;
+        fail(e);
+        w.reject(e);
+      },
+    );
+  }
+}

@@ -1,0 +1,294 @@
+// The durable store: one LMDB environment per node (lmdb-js) holding a meta record and one record
+// per key, each key's whole CRDT state in its codec form. Opening checks the meta record, so a
+// corrupt, foreign or newer data directory stops the node with an error naming the path and what to
+// do, never a silent empty start. docs/durability.md describes the format and the recovery.
+
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import type { Keyspace } from '../keyspace/keyspace.js';
+
+/** The on-disk format this code writes and reads. A store of a higher format is refused. */
+export const STORE_FORMAT = 1;
+
+/** Keys up to this many bytes are record keys as they are; longer ones go under their SHA-256 (LMDB allows 1978). */
+export const MAX_INLINE_KEY_BYTES = 1024;
+
+/** Record-key prefixes. A full key starts with its database number (0-15), so these cannot collide. */
+const LONG_KEY_PREFIX = 0xfe;
+const META_KEY = Buffer.from([0xff, 0x6d, 0x65, 0x74, 0x61]); // 0xFF "meta"
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+export interface StoreMeta {
+  format: number;
+  cluster: string;
+  nodeId: string;
+  /** The incarnation that last opened the store: identity.json must be ahead of it. */
+  incarnation: number;
+}
+
+export interface OpenedStore {
+  store: DurableStore;
+  /** The meta record as found (null for a new store), before this open updates it. */
+  previous: StoreMeta | null;
+}
+
+/** One key's whole state as written: the type tag and the CRDT codec bytes. */
+export interface KeyRecord {
+  key: string;
+  tag: number;
+  bytes: Uint8Array;
+}
+
+/** Where a node's store lives. */
+export function storePath(dataDir: string, nodeId: string): string {
+  return join(dataDir, nodeId, 'store.mdb');
+}
+
+const MOVE_ASIDE = 'Move it (and its -lock file) aside to start this node empty: it rejoins and streams the state its peers hold, and only increments that no other node had are lost.';
+
+/** The LMDB record key of a full key. */
+export function recordKey(fullKey: string): Buffer {
+  const raw = Buffer.from(fullKey, 'latin1');
+  if (raw.length <= MAX_INLINE_KEY_BYTES) return raw;
+  const out = Buffer.allocUnsafe(33);
+  out[0] = LONG_KEY_PREFIX;
+  createHash('sha256').update(raw).digest().copy(out, 1);
+  return out;
+}
+
+/** The record value: [tag][state], or for a long key [tag][u32 key length][key][state]. */
+export function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean): Buffer {
+  if (!long) {
+    const out = Buffer.allocUnsafe(1 + bytes.length);
+    out[0] = tag;
+    out.set(bytes, 1);
+    return out;
+  }
+  const k = Buffer.from(fullKey, 'latin1');
+  const out = Buffer.allocUnsafe(5 + k.length + bytes.length);
+  out[0] = tag;
+  out.writeUInt32BE(k.length, 1);
+  k.copy(out, 5);
+  out.set(bytes, 5 + k.length);
+  return out;
+}
+
+/** Decodes one record back to its full key, tag and state, or a reason it is corrupt. */
+export function decodeRecord(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
+  if (value.length < 1) return 'empty value';
+  const tag = value[0] as number;
+  const first = rkey[0];
+  if (first === undefined) return 'empty key';
+  if (first < 16) {
+    return { key: Buffer.from(rkey.buffer, rkey.byteOffset, rkey.byteLength).toString('latin1'), tag, bytes: value.subarray(1) };
+  }
+  if (first === LONG_KEY_PREFIX) {
+    if (value.length < 5) return 'truncated long-key record';
+    const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const n = v.readUInt32BE(1);
+    if (5 + n > v.length) return 'truncated long-key record';
+    const key = v.subarray(5, 5 + n).toString('latin1');
+    if (!recordKey(key).equals(Buffer.from(rkey))) return 'long key does not match its hash';
+    return { key, tag, bytes: v.subarray(5 + n) };
+  }
+  return `unknown record kind 0x${first.toString(16)}`;
+}
+
+export interface StoreOptions {
+  dataDir: string;
+  nodeId: string;
+  cluster: string;
+}
+
+/**
+ * A node's LMDB environment. Writes go through `write()`: one LMDB transaction per call, resolved
+ * once it is committed and synced to disk (lmdb-js's default: durable commits, `overlappingSync`
+ * so the sync runs beside the next transaction, off the main thread).
+ */
+export class DurableStore {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: RootDatabase<Buffer, Buffer>,
+  ) {}
+
+  /**
+   * Opens (or creates) the store of `nodeId` and checks its meta record. Throws StoreError naming
+   * the path and what to do for a corrupt, foreign or newer store. Does not yet record the new
+   * incarnation: call `claim()` once the identity is bumped.
+   */
+  static open(o: StoreOptions): OpenedStore {
+    const path = storePath(o.dataDir, o.nodeId);
+    mkdirSync(join(o.dataDir, o.nodeId), { recursive: true });
+    // LMDB trusts its file: a file that is not LMDB crashes the process (SIGSEGV) instead of failing.
+    // Check its meta pages first, so the usual corruptions (truncated, overwritten, not ours) get
+    // a clear error. Damage deep inside the B-tree is not detectable this way (docs/durability.md).
+    const bad = checkLmdbFile(path);
+    if (bad !== null) throw new StoreError(`the data store ${path} is corrupt (${bad}). ${MOVE_ASIDE}`);
+    let db: RootDatabase<Buffer, Buffer>;
+    try {
+      // overlappingSync off: a commit returns once it is synced (LMDB's classic durable commit), which
+      // measured faster here than lmdb-js's default of syncing beside the next transaction
+      // (docs/durability.md). Never noSync or noMetaSync: "always" must survive a machine crash.
+      db = open<Buffer, Buffer>({ path, noSubdir: true, encoding: 'binary', keyEncoding: 'binary', compression: false, maxDbs: 1, overlappingSync: false });
+    } catch (e) {
+      throw new StoreError(`the data store ${path} cannot be opened (${(e as Error).message}): it is corrupt or not an LMDB file. ${MOVE_ASIDE}`);
+    }
+    const fail = (msg: string): never => {
+      try {
+        db.close();
+      } catch {
+        // already failing: the first error is the one to report
+      }
+      throw new StoreError(msg);
+    };
+    let previous: StoreMeta | null = null;
+    try {
+      const raw = db.get(META_KEY);
+      if (raw === undefined) {
+        // A store without meta is new only if it holds nothing at all.
+        for (const _ of db.getKeys({ limit: 1 })) fail(`the data store ${path} is corrupt (records but no meta record). ${MOVE_ASIDE}`);
+      } else {
+        previous = parseMeta(raw, path);
+      }
+    } catch (e) {
+      if (e instanceof StoreError) fail(e.message);
+      fail(`the data store ${path} cannot be read (${(e as Error).message}): it is corrupt. ${MOVE_ASIDE}`);
+    }
+    if (previous !== null) {
+      if (previous.format > STORE_FORMAT)
+        fail(`the data store ${path} was written by a newer tally (format ${previous.format}; this one reads format ${STORE_FORMAT}). Upgrade tally, or point dataDir at another directory.`);
+      if (previous.cluster !== o.cluster)
+        fail(`the data store ${path} belongs to cluster '${previous.cluster}', not '${o.cluster}'. Check the config's "cluster" and dataDir; a node never loads another cluster's counts.`);
+      if (previous.nodeId !== o.nodeId)
+        fail(`the data store ${path} belongs to node '${previous.nodeId}', not '${o.nodeId}'. Check --id and dataDir; a node never loads another node's counts.`);
+    }
+    return { store: new DurableStore(path, db), previous };
+  }
+
+  /** Records that `incarnation` of this node now owns the store (synchronously, durably). */
+  claim(meta: Omit<StoreMeta, 'format'>): void {
+    this.db.putSync(META_KEY, Buffer.from(JSON.stringify({ format: STORE_FORMAT, ...meta })));
+  }
+
+  /**
+   * Loads every key into `keyspace` (which must be empty and not yet attached to a replica).
+   * A record that does not decode is corruption: StoreError naming the path and the key.
+   */
+  loadInto(keyspace: Keyspace): number {
+    let n = 0;
+    for (const { key, value } of this.db.getRange({})) {
+      if (key.equals(META_KEY)) continue;
+      const rec = decodeRecord(key, value);
+      if (typeof rec === 'string') throw new StoreError(`the data store ${this.path} is corrupt (${rec} at record ${shownKey(key)}). ${MOVE_ASIDE}`);
+      // Copy: the decoded CRDT may keep views of its bytes, and LMDB's buffers are not ours to keep.
+      const r = keyspace.mergeRemote(rec.key, rec.tag, Uint8Array.prototype.slice.call(rec.bytes));
+      if (!r.ok) throw new StoreError(`the data store ${this.path} is corrupt (key ${shownKey(key)}: ${r.error}). ${MOVE_ASIDE}`);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Writes these key states (and removes `removed`) in one transaction. `committed` resolves once it
+   * is written (it survives a crash of this process); `flushed` once it is synced to disk (it
+   * survives a crash of the machine). The next transaction may start as soon as this one is
+   * committed: its sync then overlaps the sync of this one.
+   */
+  write(records: readonly KeyRecord[], removed: readonly string[] = []): { committed: Promise<void>; flushed: Promise<void> } {
+    if (this.closed) {
+      const e = Promise.reject(new StoreError(`the data store ${this.path} is closed`));
+      return { committed: e, flushed: e };
+    }
+    // Every put and remove of one event turn is one LMDB transaction (lmdb-js eventTurnBatching).
+    let last: Promise<boolean> | undefined;
+    for (const r of records) {
+      const rk = recordKey(r.key);
+      last = this.db.put(rk, recordValue(r.key, r.tag, r.bytes, rk[0] === LONG_KEY_PREFIX));
+    }
+    for (const k of removed) last = this.db.remove(recordKey(k));
+    const committed = (last ?? Promise.resolve(true)).then(() => undefined);
+    // `db.flushed` read after the commit covers it (and every commit before it).
+    const flushed = committed.then(() => this.db.flushed).then(() => undefined);
+    return { committed, flushed };
+  }
+
+  /** Every stored record, decoded (tests and tooling). */
+  *records(): Generator<KeyRecord> {
+    for (const { key, value } of this.db.getRange({})) {
+      if (key.equals(META_KEY)) continue;
+      const rec = decodeRecord(key, value);
+      if (typeof rec !== 'string') yield { key: rec.key, tag: rec.tag, bytes: Uint8Array.prototype.slice.call(rec.bytes) };
+    }
+  }
+
+  /** The meta record now on disk. */
+  meta(): StoreMeta | null {
+    const raw = this.db.get(META_KEY);
+    return raw === undefined ? null : parseMeta(raw, this.path);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.flushed;
+    await this.db.close();
+  }
+}
+
+/** LMDB's meta page magic (MDB_MAGIC), right after the 24-byte page header of pages 0 and 1 (lmdb-js's LMDB). */
+const LMDB_MAGIC = 0xbeefc0de;
+const PAGE_HEADER = 24;
+
+/** Null if `path` is missing, empty (LMDB initialises it) or has a valid LMDB meta page; else why not. */
+export function checkLmdbFile(path: string): string | null {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
+  }
+  if (size === 0) return null;
+  if (size < 2 * 4096) return `${size} bytes: truncated`;
+  const head = Buffer.alloc(PAGE_HEADER + 8);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+    let ok = head.readUInt32LE(PAGE_HEADER) === LMDB_MAGIC;
+    // The second meta page sits one page in; page sizes are powers of two from 4 KiB to 64 KiB.
+    for (let ps = 4096; !ok && ps <= 65536 && size >= 2 * ps; ps *= 2) {
+      readSync(fd, head, 0, head.length, ps);
+      ok = head.readUInt32LE(PAGE_HEADER) === LMDB_MAGIC;
+    }
+    return ok ? null : 'no LMDB meta page: not an LMDB file, or overwritten';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseMeta(raw: Uint8Array, path: string): StoreMeta {
+  let m: unknown;
+  try {
+    m = JSON.parse(Buffer.from(raw).toString('utf8'));
+  } catch {
+    throw new StoreError(`the data store ${path} is corrupt (its meta record is not JSON). ${MOVE_ASIDE}`);
+  }
+  const r = m as Partial<StoreMeta>;
+  if (
+    typeof r !== 'object' || r === null ||
+    typeof r.format !== 'number' || typeof r.cluster !== 'string' || typeof r.nodeId !== 'string' ||
+    typeof r.incarnation !== 'number' || !Number.isSafeInteger(r.incarnation)
+  )
+    throw new StoreError(`the data store ${path} is corrupt (its meta record lacks format, cluster, nodeId or incarnation). ${MOVE_ASIDE}`);
+  return { format: r.format, cluster: r.cluster, nodeId: r.nodeId, incarnation: r.incarnation };
+}
+
+function shownKey(k: Uint8Array): string {
+  return JSON.stringify(Buffer.from(k).toString('latin1').slice(0, 64));
+}

@@ -1,0 +1,213 @@
+// The durable store on a real LMDB file: round trip of every key type (long and binary keys too),
+// group commit coalescing, identity floors, and the exact errors for corrupt, foreign and newer
+// data directories (each names the path and what to do).
+
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+import { GroupCommit } from '../../src/persistence/group-commit.js';
+import { bumpIncarnation } from '../../src/persistence/identity.js';
+import { DurableStore, MAX_INLINE_KEY_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
+
+const opened: DurableStore[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'tally-store-'));
+}
+
+function openStore(dataDir: string, nodeId = 'n1', cluster = 'c1'): DurableStore {
+  const { store } = DurableStore.open({ dataDir, nodeId, cluster });
+  opened.push(store);
+  return store;
+}
+
+async function closeAll(): Promise<void> {
+  for (const s of opened.splice(0)) await s.close();
+}
+
+/** Writes every key of `ks` through a group commit and waits for it. */
+async function persistAll(store: DurableStore, ks: Keyspace): Promise<GroupCommit> {
+  const gc = new GroupCommit(store, ks, 'always');
+  gc.tracking = true;
+  for (const k of ks.keys()) gc.changed(k, true);
+  await gc.flush();
+  return gc;
+}
+
+describe('DurableStore', () => {
+  it('round-trips counters, HLLs, tombstones, binary and long keys exactly', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(fullKey(0, 'hits'), 41);
+    ks.incrBy(fullKey(0, 'hits'), 1);
+    ks.incrBy(fullKey(3, 'neg'), -7);
+    ks.incrBy(fullKey(0, 'views:a'), 5, 'gcounter');
+    ks.incrBy(fullKey(0, Buffer.from([0, 255, 13, 10])), 9);
+    ks.incrBy(fullKey(0, 'x'.repeat(MAX_INLINE_KEY_BYTES + 500)), 3);
+    ks.pfadd(fullKey(0, 'visitors'), ['alice', 'bob', 'carol']);
+    ks.incrBy(fullKey(0, 'gone'), 2);
+    ks.del(fullKey(0, 'gone'));
+    await persistAll(store, ks);
+    await closeAll();
+
+    const again = openStore(dir);
+    const back = new Keyspace('n1:2');
+    expect(again.loadInto(back)).toBe(ks.size);
+    for (const k of ks.keys()) expect(back.encodeKey(k)).toEqual(ks.encodeKey(k));
+    expect(back.getCounter(fullKey(0, 'hits'))).toEqual({ ok: true, value: 42 });
+    expect(back.getCounter(fullKey(0, 'x'.repeat(MAX_INLINE_KEY_BYTES + 500)))).toEqual({ ok: true, value: 3 });
+    expect(back.pfcount([fullKey(0, 'visitors')])).toEqual({ ok: true, value: 3 });
+    expect(back.exists(fullKey(0, 'gone'))).toBe(false);
+    expect(again.meta()).toEqual({ format: STORE_FORMAT, cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+  });
+
+  it('group commit writes a key once per commit however often it changed, and shares one commit among writers', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    const ks = new Keyspace('n1:1');
+    const gc = new GroupCommit(store, ks, 'always');
+    gc.tracking = true;
+    const waits: (Promise<void> | undefined)[] = [];
+    for (let i = 0; i < 1000; i++) {
+      ks.incrBy(fullKey(0, 'hot'), 1);
+      gc.changed(fullKey(0, 'hot'), true);
+      if (i % 100 === 0) {
+        ks.incrBy(fullKey(0, `cold${i}`), 1);
+        gc.changed(fullKey(0, `cold${i}`), true);
+      }
+      waits.push(gc.durable());
+    }
+    // Every writer of this turn waits on the same commit.
+    expect(new Set(waits).size).toBe(1);
+    await Promise.all(waits);
+    expect(gc.durable()).toBeUndefined();
+    expect(gc.stats.commits).toBe(1);
+    expect(gc.stats.changes).toBe(1010);
+    expect(gc.stats.keysWritten).toBe(11);
+    const rec = [...store.records()].find((r) => r.key === fullKey(0, 'hot'));
+    expect(Buffer.from(rec?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(fullKey(0, "hot"))?.bytes ?? [1]));
+  });
+
+  it('does not track changes before tracking is on (the restored keys being re-announced)', async () => {
+    const store = openStore(tmp());
+    const ks = new Keyspace('n1:1');
+    const gc = new GroupCommit(store, ks, 'always');
+    ks.incrBy(fullKey(0, 'a'), 1);
+    gc.changed(fullKey(0, 'a'), true);
+    expect(gc.durable()).toBeUndefined();
+    expect(gc.stats.changes).toBe(0);
+  });
+
+  it('everysec commits from its timer and on flush, and never holds replies', async () => {
+    const store = openStore(tmp());
+    const ks = new Keyspace('n1:1');
+    const gc = new GroupCommit(store, ks, 'everysec');
+    gc.tracking = true;
+    ks.incrBy(fullKey(0, 'a'), 5);
+    gc.changed(fullKey(0, 'a'), true);
+    const deadline = Date.now() + 5_000;
+    while (gc.stats.commits === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(gc.stats.commits).toBe(1);
+    ks.incrBy(fullKey(0, 'a'), 1);
+    gc.changed(fullKey(0, 'a'), true);
+    await gc.close();
+    expect(gc.stats.commits).toBe(2);
+    const back = new Keyspace('n1:2');
+    store.loadInto(back);
+    expect(back.getCounter(fullKey(0, 'a'))).toEqual({ ok: true, value: 6 });
+  });
+});
+
+describe('opening a data directory that is not ours', () => {
+  const expectError = (fn: () => unknown, ...parts: string[]): void => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    for (const p of parts) expect((err as Error).message).toContain(p);
+  };
+
+  it('another cluster: refuses, naming the path and what to do', async () => {
+    const dir = tmp();
+    openStore(dir, 'n1', 'c1').claim({ cluster: 'c1', nodeId: 'n1', incarnation: 4 });
+    await closeAll();
+    const path = storePath(dir, 'n1');
+    expectError(() => openStore(dir, 'n1', 'other'), `the data store ${path} belongs to cluster 'c1', not 'other'. Check the config's "cluster" and dataDir`);
+  });
+
+  it("another node's store (copied under this node's id): refuses", async () => {
+    const dir = tmp();
+    openStore(dir, 'n2', 'c1').claim({ cluster: 'c1', nodeId: 'n2', incarnation: 4 });
+    await closeAll();
+    mkdirSync(join(dir, 'n1'));
+    writeFileSync(storePath(dir, 'n1'), readFileSync(storePath(dir, 'n2')));
+    expectError(() => openStore(dir, 'n1', 'c1'), `the data store ${storePath(dir, 'n1')} belongs to node 'n2', not 'n1'. Check --id and dataDir`);
+  });
+
+  it('a newer format: refuses, saying to upgrade', async () => {
+    const dir = tmp();
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    mkdirSync(join(dir, 'n1'), { recursive: true });
+    db.putSync(Buffer.from([0xff, 0x6d, 0x65, 0x74, 0x61]), Buffer.from(JSON.stringify({ format: STORE_FORMAT + 1, cluster: 'c1', nodeId: 'n1', incarnation: 9 })));
+    await db.close();
+    expectError(() => openStore(dir), `the data store ${storePath(dir, 'n1')} was written by a newer tally (format ${STORE_FORMAT + 1}; this one reads format ${STORE_FORMAT}). Upgrade tally`);
+  });
+
+  it('a file that is not LMDB: refuses as corrupt, saying to move it aside', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'n1'));
+    writeFileSync(storePath(dir, 'n1'), Buffer.alloc(64 * 1024, 0x5a));
+    expectError(() => openStore(dir), `the data store ${storePath(dir, 'n1')} is corrupt (no LMDB meta page: not an LMDB file, or overwritten). Move it (and its -lock file) aside`);
+  });
+
+  it('a truncated store: refuses as corrupt', async () => {
+    const dir = tmp();
+    openStore(dir).claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    await closeAll();
+    const path = storePath(dir, 'n1');
+    writeFileSync(path, readFileSync(path).subarray(0, 100));
+    expectError(() => openStore(dir), `the data store ${path} is corrupt (100 bytes: truncated)`);
+  });
+
+  it('a record that does not decode: refuses as corrupt on load, naming the key', async () => {
+    const dir = tmp();
+    const s = openStore(dir);
+    s.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    await closeAll();
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    db.putSync(Buffer.from('\u0000hits', 'latin1'), Buffer.from([2, 99, 99, 99]));
+    await db.close();
+    const again = openStore(dir);
+    expect(() => again.loadInto(new Keyspace('n1:2'))).toThrow(`the data store ${storePath(dir, 'n1')} is corrupt (key "\\u0000hits"`);
+  });
+
+  it('a corrupt meta record: refuses', async () => {
+    const dir = tmp();
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    db.putSync(Buffer.from([0xff, 0x6d, 0x65, 0x74, 0x61]), Buffer.from('{not json'));
+    await db.close();
+    expectError(() => openStore(dir), `the data store ${storePath(dir, 'n1')} is corrupt (its meta record is not JSON)`);
+  });
+});
+
+describe('incarnations', () => {
+  it('a new or wiped node starts at the clock, above every incarnation it had; a restart adds one', () => {
+    const dir = tmp();
+    expect(bumpIncarnation(dir, 'n1', 'c', { now: 1_700_000_000_000 }).incarnation).toBe(1_700_000_000_000);
+    // The clock went back: still one more than the last.
+    expect(bumpIncarnation(dir, 'n1', 'c', { now: 5 }).incarnation).toBe(1_700_000_000_001);
+    // The store saw a later one (identity.json restored from an old copy): above that.
+    expect(bumpIncarnation(dir, 'n1', 'c', { now: 5, above: 1_800_000_000_000 }).incarnation).toBe(1_800_000_000_001);
+  });
+});
