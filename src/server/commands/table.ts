@@ -2,8 +2,11 @@
 // run, and return a protocol-neutral Reply (RESP and the WebSocket API only encode it).
 
 import type { Reply } from '../resp/encoder.js';
+import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';
+import { sketchCommands } from './sketch-commands.js';
+import { windowCommands } from './window-commands.js';
 import { ERR_NOAUTH, wrongArity } from './parse.js';
 import { serverCommands } from './server-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
@@ -26,7 +29,7 @@ const commandCommand: CommandSpec = {
   },
 };
 
-const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...serverCommands, commandCommand];
+const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
 
 const BY_NAME = new Map<string, CommandSpec>();
 for (const spec of ALL) {
@@ -73,5 +76,7 @@ export function execute(ctx: CommandServices, session: Session, args: readonly B
   if (!session.authenticated && !spec.flags.includes('noauth')) return ERR_NOAUTH;
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
   session.lastCommand = spec.name;
+  if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || spec.flags.includes('write'))
+    return runWithConsistency(ctx, session, spec, args);
   return spec.run(ctx, session, args);
 }

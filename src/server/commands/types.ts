@@ -16,6 +16,31 @@ export interface Session {
   readonly createdAt: number;
   lastCommandAt: number;
   lastCommand: string;
+  /** Version of this node's own latest write made by this session (for WAIT). */
+  lastWriteVersion?: number;
+  /** Consistency levels set with TALLY.CONSISTENCY (default local) and their timeout in ms. */
+  writeConsistency?: 'local' | 'majority';
+  readConsistency?: 'local' | 'majority';
+  consistencyTimeoutMs?: number;
+}
+
+/** Outcome of waiting for peers: how many answered, how many were needed, whether in time. */
+export interface ConsistencyOutcome {
+  ok: boolean;
+  count: number;
+  needed: number;
+}
+
+/** What WAIT and the majority levels need from the replica (the node bridges its callbacks to promises). */
+export interface ConsistencyServices {
+  /** Version of this node's own latest write. */
+  version(): number;
+  /** Peers that, with this node, make a majority of the cluster. */
+  majorityPeers(): number;
+  /** Waits until `needed` peers hold our writes up to `version`; timeoutMs 0 waits forever. */
+  waitHolders(version: number, needed: number, timeoutMs: number): Promise<ConsistencyOutcome>;
+  /** Merges the keys' state from a majority of the cluster. */
+  majorityRead(keys: string[], timeoutMs: number): Promise<ConsistencyOutcome>;
 }
 
 /** A member as INFO and the status API show it. */
@@ -46,6 +71,8 @@ export interface CommandServices {
   configValues(): Record<string, string>;
   /** CLIENT LIST. */
   listClients(): Session[];
+  /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
+  consistency?: ConsistencyServices;
 }
 
 export type CommandResult = Reply | Promise<Reply>;
