@@ -1,0 +1,337 @@
+// Prometheus metrics of one node (GET /metrics): a prom-client registry per node, fed on the hot path
+// only through preallocated typed arrays, and filled from the stats objects at scrape time.
+// Metric names and labels are listed in docs/operations.md; keep the two in step.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { Replica } from '../replication/replica.js';
+import { commandNames, lookup } from './commands/table.js';
+import type { CommandResult, CommandServices, Session } from './commands/types.js';
+import type { GossipTransportStats } from './gossip-transport.js';
+import type { Reply } from './resp/encoder.js';
+import type { RespServerStats } from './resp/server.js';
+import type { WsApiStats } from './ws-api.js';
+
+/** Latency buckets of one command, in seconds: local commands take microseconds, WAIT and majority reads up to seconds. */
+export const COMMAND_SECONDS_BUCKETS: readonly number[] = Object.freeze([
+  0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5,
+]);
+/** Buckets of one durable commit (fsync of a group), in seconds. */
+export const COMMIT_SECONDS_BUCKETS: readonly number[] = Object.freeze([
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+]);
+/**
+ * Commands are all counted, but only every LATENCY_SAMPLE_EVERY-th is timed: a clock read costs about
+ * 100 ns here (two per timed command), against about 1.2 us for a whole INCR, so timing every command
+ * would add some 15%. Sampling is uniform over commands, so the histogram's distribution and mean are
+ * unbiased; its _count is about 1/8 of tally_commands_total. A power of two.
+ */
+export const LATENCY_SAMPLE_EVERY = 8;
+/** The label every command name outside the command table gets: command names never become unbounded labels. */
+export const UNKNOWN_COMMAND = 'unknown';
+
+/** Where the scrape-time metrics come from; the node passes its parts in. */
+export interface MetricsSources {
+  readonly replica: Replica;
+  readonly transport: { stats(): GossipTransportStats };
+  readonly resp: { readonly stats: RespServerStats };
+  readonly ws: { readonly stats: WsApiStats; clientCount(): number; watchedKeyCount(): number };
+  /** Open client sessions by protocol. */
+  clients(): { resp: number; ws: number };
+  /** The node's clock, ms. */
+  now(): number;
+  readonly startedAt: number;
+  readonly incarnation: number;
+  readonly version: string;
+}
+
+/**
+ * A histogram whose series are fixed at construction (one per label value), recorded into one
+ * Float64Array: `observe` allocates nothing, unlike prom-client's labelled children, which build a
+ * label hash string on every call. It implements the shape prom-client's Registry reads (`get()`).
+ */
+export class FixedHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly bounds: Float64Array;
+  /** Per series: one count per bucket (not cumulative) plus +Inf, then sum, then count. */
+  private readonly cells: Float64Array;
+  private readonly stride: number;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelName: string | null,
+    private readonly labelValues: readonly string[],
+    buckets: readonly number[],
+  ) {
+    if (labelValues.length === 0) throw new RangeError(`${name}: at least one series is needed`);
+    this.bounds = Float64Array.from(buckets);
+    this.stride = buckets.length + 3;
+    this.cells = new Float64Array(this.stride * labelValues.length);
+  }
+
+  /** Records one value (seconds) in series `series` (its index in labelValues). */
+  observe(series: number, value: number): void {
+    const base = series * this.stride;
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > (b[i] as number)) i++;
+    const c = this.cells;
+    c[base + i] = (c[base + i] as number) + 1;
+    c[base + b.length + 1] = (c[base + b.length + 1] as number) + value;
+    c[base + b.length + 2] = (c[base + b.length + 2] as number) + 1;
+  }
+
+  /** Observations so far in one series. */
+  count(series: number): number {
+    return this.cells[series * this.stride + this.bounds.length + 2] as number;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] } {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    const n = this.bounds.length;
+    for (let s = 0; s < this.labelValues.length; s++) {
+      const base = s * this.stride;
+      const total = this.cells[base + n + 2] as number;
+      if (total === 0 && this.labelName !== null) continue; // untouched commands: no series
+      const own: Record<string, string> = this.labelName === null ? {} : { [this.labelName]: this.labelValues[s] as string };
+      let cum = 0;
+      for (let i = 0; i <= n; i++) {
+        cum += this.cells[base + i] as number;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...own, le: i < n ? (this.bounds[i] as number) : '+Inf' }, value: cum });
+      }
+      values.push({ metricName: `${this.name}_sum`, labels: own, value: this.cells[base + n + 1] as number });
+      values.push({ metricName: `${this.name}_count`, labels: own, value: total });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  getForPromString(): ReturnType<FixedHistogram['get']> {
+    return this.get();
+  }
+}
+
+/**
+ * Counts and times every command of every client protocol. `execute` wraps the command table's
+ * execute; on the common path it allocates nothing: the command's index comes from the interned
+ * name the table writes to `session.lastCommand`, counts go to a Float64Array.
+ */
+export class CommandMetrics {
+  /** Command names in label order; the last is UNKNOWN_COMMAND. */
+  readonly names: readonly string[];
+  /** [ok, error] per command, indexed `2 * command + (error ? 1 : 0)`. */
+  readonly counts: Float64Array;
+  readonly latency: FixedHistogram;
+  private readonly index = new Map<string, number>();
+  private readonly unknown: number;
+  private readonly sampleMask: number;
+  private seq = 0;
+
+  /** `sampleEvery`: time one command in this many (a power of two; 1 times every command). */
+  constructor(
+    private readonly run: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult,
+    sampleEvery: number = LATENCY_SAMPLE_EVERY,
+  ) {
+    if (!Number.isInteger(sampleEvery) || sampleEvery < 1 || (sampleEvery & (sampleEvery - 1)) !== 0 || sampleEvery > 1024) {
+      throw new RangeError(`CommandMetrics: sampleEvery must be a power of two from 1 to 1024, got ${String(sampleEvery)}`);
+    }
+    this.sampleMask = sampleEvery - 1;
+    this.names = [...new Set(commandNames()), UNKNOWN_COMMAND];
+    this.names.forEach((n, i) => this.index.set(n, i));
+    this.unknown = this.names.length - 1;
+    this.counts = new Float64Array(this.names.length * 2);
+    this.latency = new FixedHistogram('tally_command_duration_seconds', `Time to execute one command in the node (RESP and WebSocket), excluding network and encoding; one command in ${LATENCY_SAMPLE_EVERY} is timed`, 'command', this.names, COMMAND_SECONDS_BUCKETS);
+  }
+
+  /** The command table's execute, counted and timed. Same contract: never throws for bad input. */
+  readonly execute = (ctx: CommandServices, s: Session, args: readonly Buffer[]): CommandResult => {
+    const previous = s.lastCommand;
+    s.lastCommand = '';
+    // t0 < 0: this command is counted but not timed.
+    const t0 = (this.seq++ & this.sampleMask) === 0 ? performance.now() : -1;
+    const r = this.run(ctx, s, args);
+    let idx: number;
+    if (s.lastCommand === '') {
+      // Unknown, unauthenticated or wrong arity: the table did not get to run it. Rare; may allocate.
+      s.lastCommand = previous;
+      const first = args[0];
+      const spec = first === undefined ? undefined : lookup(first.toString('latin1'));
+      idx = spec === undefined ? this.unknown : (this.index.get(spec.name) ?? this.unknown);
+    } else {
+      idx = this.index.get(s.lastCommand) ?? this.unknown;
+    }
+    if ('kind' in r) {
+      this.record(idx, r, t0);
+      return r;
+    }
+    return r.then(
+      (v) => {
+        this.record(idx, v, t0);
+        return v;
+      },
+      (e: unknown) => {
+        this.record(idx, null, t0);
+        throw e;
+      },
+    );
+  };
+
+  private record(idx: number, r: Reply | null, t0: number): void {
+    const slot = 2 * idx + (r === null || r.kind === 'error' ? 1 : 0);
+    this.counts[slot] = (this.counts[slot] as number) + 1;
+    if (t0 >= 0) this.latency.observe(idx, (performance.now() - t0) / 1000);
+  }
+}
+
+/** One node's metrics: a registry of its own (several nodes may share a process in tests). */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly commit = new FixedHistogram('tally_persistence_commit_seconds', 'Time of one durable commit (a group of writes made durable), in seconds', null, [''], COMMIT_SECONDS_BUCKETS);
+
+  /** `commands` is built first (the servers take its `execute`); the sources are read at scrape time only. */
+  constructor(
+    src: MetricsSources,
+    readonly commands: CommandMetrics,
+  ) {
+    const reg = this.registry;
+    const cm = this.commands;
+    const register = (m: FixedHistogram): void => reg.registerMetric(m as unknown as Metric);
+    register(cm.latency);
+    register(this.commit);
+    collectDefaultMetrics({ register: reg }); // process_* and nodejs_*: memory, CPU, event-loop lag, GC
+
+    // Counters set to the running totals at scrape time (reset then inc): the totals live in the
+    // stats objects, which only ever grow, so Prometheus sees ordinary monotonic counters.
+    new Counter({
+      name: 'tally_commands_total',
+      help: 'Commands executed, by command name (unknown for names outside the command table) and result (ok or error)',
+      labelNames: ['command', 'result'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (let i = 0; i < cm.names.length; i++) {
+          const ok = cm.counts[2 * i] as number;
+          const err = cm.counts[2 * i + 1] as number;
+          if (ok > 0) this.inc({ command: cm.names[i] as string, result: 'ok' }, ok);
+          if (err > 0) this.inc({ command: cm.names[i] as string, result: 'error' }, err);
+        }
+      },
+    });
+    const r = src.replica;
+    counter(reg, 'tally_gossip_rounds_total', 'Gossip rounds this node started', [], (set) => set({}, r.stats.rounds));
+    counter(reg, 'tally_gossip_frames_total', 'Gossip frames by direction (in, out) and message type', ['direction', 'type'], (set) => {
+      for (const [type, s] of Object.entries(r.stats.sent)) set({ direction: 'out', type }, s.frames);
+      for (const [type, s] of Object.entries(r.stats.received)) set({ direction: 'in', type }, s.frames);
+    });
+    counter(reg, 'tally_gossip_bytes_total', 'Gossip message bytes (before transport framing and encryption) by direction and message type', ['direction', 'type'], (set) => {
+      for (const [type, s] of Object.entries(r.stats.sent)) set({ direction: 'out', type }, s.bytes);
+      for (const [type, s] of Object.entries(r.stats.received)) set({ direction: 'in', type }, s.bytes);
+    });
+    counter(reg, 'tally_gossip_transport_bytes_total', 'Bytes on the gossip sockets, after framing and encryption, by direction', ['direction'], (set) => {
+      const t = src.transport.stats();
+      set({ direction: 'in' }, t.bytesIn);
+      set({ direction: 'out' }, t.bytesOut);
+    });
+    counter(reg, 'tally_gossip_rejected_frames_total', 'Gossip frames dropped on receipt, by layer (transport: authentication, replay, size; replica: decoding, cluster, state) and reason', ['layer', 'reason'], (set) => {
+      for (const [reason, n] of Object.entries(src.transport.stats().rejected)) set({ layer: 'transport', reason }, n);
+      for (const [reason, n] of Object.entries(r.stats.rejected)) set({ layer: 'replica', reason }, n);
+    });
+    counter(reg, 'tally_gossip_dropped_frames_total', 'Outbound gossip frames dropped before the wire, by reason', ['reason'], (set) => {
+      for (const [reason, n] of Object.entries(src.transport.stats().dropped)) set({ reason }, n);
+    });
+    counter(reg, 'tally_gossip_chunked_deltas_total', 'Delta messages cut at the size limit (a backlog streaming in chunks)', [], (set) => set({}, r.stats.chunked));
+    gauge(reg, 'tally_gossip_connections', 'Open gossip connections by direction', ['direction'], (set) => {
+      const c = src.transport.stats().connectionsOpen;
+      set({ direction: 'inbound' }, c.inbound);
+      set({ direction: 'outbound' }, c.outbound);
+    });
+    gauge(reg, 'tally_members', 'Cluster members by state, as this node sees them (itself included)', ['state'], (set) => {
+      const [alive, suspect, dead, left] = r.membership.countByState();
+      set({ state: 'alive' }, alive);
+      set({ state: 'suspect' }, suspect);
+      set({ state: 'dead' }, dead);
+      set({ state: 'left' }, left);
+    });
+    gauge(reg, 'tally_keys', 'Live keys by type (tombstones excluded)', ['type'], (set) => {
+      for (const [type, n] of Object.entries(r.keyspace.countByType())) set({ type }, n);
+    });
+    gauge(reg, 'tally_keyspace_entries', 'Stored keys including tombstones (what replication carries)', [], (set) => set({}, r.keyspace.size));
+    gauge(reg, 'tally_keyspace_bytes', 'Approximate memory held by key states, in bytes', [], (set) => set({}, r.keyspace.byteSize()));
+    gauge(reg, 'tally_convergence_lag_seconds', 'Estimated convergence lag: over alive peers, the longest time since a peer\'s digest hash last matched ours (0 when all match)', [], (set) => set({}, r.convergence(src.now()).maxLagMs / 1000));
+    gauge(reg, 'tally_peers_out_of_sync', 'Alive peers whose last digest hash differs from ours', [], (set) => set({}, r.convergence(src.now()).outOfSync));
+    gauge(reg, 'tally_clients', 'Open client connections by protocol', ['protocol'], (set) => {
+      const c = src.clients();
+      set({ protocol: 'resp' }, c.resp);
+      set({ protocol: 'ws' }, c.ws);
+    });
+    gauge(reg, 'tally_watched_keys', 'Distinct keys watched by WebSocket clients', [], (set) => set({}, src.ws.watchedKeyCount()));
+    counter(reg, 'tally_ws_pushes_total', 'Watch value pushes sent to WebSocket clients', [], (set) => set({}, src.ws.stats.pushes));
+    counter(reg, 'tally_client_protocol_errors_total', 'Malformed client input, by protocol', ['protocol'], (set) => {
+      set({ protocol: 'resp' }, src.resp.stats.protocolErrors);
+      set({ protocol: 'ws' }, src.ws.stats.badFrames);
+    });
+    counter(reg, 'tally_client_connections_total', 'Client connections accepted, by protocol', ['protocol'], (set) => {
+      set({ protocol: 'resp' }, src.resp.stats.connectionsAccepted);
+      set({ protocol: 'ws' }, src.ws.stats.connectionsAccepted);
+    });
+    gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, src.incarnation));
+    gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, (src.now() - src.startedAt) / 1000));
+    gauge(reg, 'tally_build_info', 'Always 1; the version label says which tally runs', ['version'], (set) => set({ version: src.version }, 1));
+  }
+
+  /** For the persistence layer: records the duration of one durable commit, in seconds. */
+  observeCommit(seconds: number): void {
+    this.commit.observe(0, seconds);
+  }
+
+  /** Serves GET /metrics; returns false for other paths. */
+  route(req: IncomingMessage, res: ServerResponse): boolean {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') return false;
+    this.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (e: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`metrics failed: ${(e as Error).message}\n`);
+      },
+    );
+    return true;
+  }
+}
+
+type Setter = (labels: Record<string, string>, value: number) => void;
+
+/** A counter whose totals are read at scrape time from a stats object. */
+function counter(reg: Registry, name: string, help: string, labelNames: string[], fill: (set: Setter) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [reg],
+    collect() {
+      this.reset();
+      fill((labels, value) => {
+        if (value > 0) this.inc(labels, value);
+        else this.inc(labels, 0);
+      });
+    },
+  });
+}
+
+/** A gauge computed at scrape time. */
+function gauge(reg: Registry, name: string, help: string, labelNames: string[], fill: (set: Setter) => void): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [reg],
+    collect() {
+      this.reset();
+      fill((labels, value) => this.set(labels, value));
+    },
+  });
+}
