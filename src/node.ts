@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fullKey, splitKey } from './keyspace/keyspace.js';
 import type { ClusterConfig, NodeEntry } from './config/cluster-config.js';
 import { bumpIncarnation } from './persistence/identity.js';
+import { openDurableState, type DurableState } from './persistence/recovery.js';
 import { replicaConfig } from './replication/config.js';
 import { MEMBER_STATE_NAMES } from './replication/messages.js';
 import { Replica } from './replication/replica.js';
@@ -13,9 +14,12 @@ import { globMatch } from './server/commands/parse.js';
 import type { CommandServices, Session } from './server/commands/types.js';
 import { Keyring } from './server/frame-auth.js';
 import { WsGossipTransport } from './server/gossip-transport.js';
+import { withFaultControl } from './server/fault-control.js';
 import { HttpServer } from './server/http-server.js';
 import { RespServer, type RespConnectionHandler } from './server/resp/server.js';
 import { WsClientApi } from './server/ws-api.js';
+import { CommandMetrics, NodeMetrics } from './server/metrics.js';
+import { dashboardRoute } from './server/dashboard/routes.js';
 import type { Logger } from './util/logger.js';
 import { systemClock, systemRng } from './util/system.js';
 
@@ -57,13 +61,20 @@ export function loadKeyring(cfg: ClusterConfig): Keyring | null {
   }
 }
 
+/** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
+function readyGraceMs(cfg: ClusterConfig): number {
+  return Math.max(1000, 5 * cfg.gossip.intervalMs);
+}
+
 export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const entry = cfg.nodes.find((n) => n.id === nodeId);
   if (entry === undefined) throw new Error(`--id: no node '${nodeId}' in the config (nodes: ${cfg.nodes.map((n) => n.id).join(', ')})`);
   const me: NodeEntry = { ...entry, ...overrides };
   const keyring = loadKeyring(cfg);
   if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
-  const identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster);
+  // Durable state first: a corrupt or foreign store stops the node before it binds a port.
+  const durable: DurableState | null = cfg.persistence === 'none' ? null : openDurableState(cfg, nodeId, cfg.persistence, log);
+  const identity = durable?.identity ?? bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: Date.now() });
   const clock = systemClock;
   const startedAt = clock.now();
 
@@ -80,6 +91,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     logger: log,
   });
   const gossipPort = await transport.listen();
+  // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
+  const faults = withFaultControl(transport, nodeId, me.host, log);
   const address = `${me.host}:${gossipPort}`;
   const seeds = cfg.seeds
     .map((id) => cfg.nodes.find((n) => n.id === id))
@@ -102,18 +115,30 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     }),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
-    transport,
+    transport: faults.transport,
     seeds,
+    configuredSize: cfg.nodes.length,
     now: clock.now(),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>
         log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
-      remoteChange: (key) => wsApi?.notifyChanged(key),
-      localChange: (key) => wsApi?.notifyChanged(key),
+      remoteChange: (key) => {
+        durable?.commits.changed(key, false);
+        wsApi?.notifyChanged(key);
+      },
+      localChange: (key) => {
+        durable?.commits.changed(key, true);
+        wsApi?.notifyChanged(key);
+      },
     },
+    ...(durable === null ? {} : { keyspace: durable.keyspace }),
   });
   const r = replica;
+  // The restored keys were just re-announced as this incarnation's changes; they are on disk already.
+  if (durable !== null) durable.commits.tracking = true;
+  // Durability `always`: client replies wait for the group commit of the writes before them.
+  const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 
   // Sessions of every protocol, for CLIENT LIST and INFO clients.
   const sessions = new Map<number, Session>();
@@ -148,35 +173,47 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     configValues: () => ({
       databases: '16',
       save: '',
-      appendonly: 'no',
+      appendonly: cfg.persistence === 'none' ? 'no' : 'yes',
       maxclients: String(cfg.maxClients),
       'tally-gossip-interval-ms': String(cfg.gossip.intervalMs),
       'tally-fanout': String(cfg.gossip.fanout),
       'tally-persistence': cfg.persistence,
     }),
     listClients: () => [...sessions.values()],
+    consistency: {
+      version: () => r.version,
+      majorityPeers: () => r.majorityPeers(),
+      // The replica checks deadlines in tick(), which the loop below runs at least every 50 ms.
+      waitHolders: (version, needed, timeoutMs) =>
+        new Promise((done) => r.awaitHolders(version, needed, timeoutMs === 0 ? Infinity : clock.now() + timeoutMs, done)),
+      majorityRead: (keys, timeoutMs) => new Promise((done) => r.majorityRead(keys, clock.now() + timeoutMs, done)),
+    },
   };
 
+  // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
+  const commandMetrics = new CommandMetrics(execute);
   const handler: RespConnectionHandler<Session> = {
     open: (info) => newSession('resp', `${info.remoteAddress}:${info.remotePort}`),
     command: (s, args) => {
       s.lastCommandAt = clock.now();
-      return execute(services, s, args);
+      return commandMetrics.execute(services, s, args);
     },
     close: (s) => {
       sessions.delete(s.id);
     },
   };
-  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log });
+  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log, ...beforeFlush });
   const respPort = await resp.listen();
 
   wsApi = new WsClientApi({
     services,
+    ...beforeFlush,
     newSession: (remote: string) => newSession('ws', remote),
     closeSession: (s: Session) => {
       sessions.delete(s.id);
     },
     logger: log,
+    execute: commandMetrics.execute,
   });
   const api = wsApi;
 
@@ -199,7 +236,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     for (const s of sessions.values()) if (s.protocol === 'resp') respClients++; else wsClients++;
     return {
       clients: { connected_clients: respClients + wsClients, resp_clients: respClients, ws_clients: wsClients, maxclients: cfg.maxClients },
-      persistence: { loading: 0, tally_persistence: cfg.persistence },
+      persistence: { loading: 0, tally_persistence: cfg.persistence, ...(durable === null ? {} : durable.info()) },
       stats: { total_commands_processed: resp.stats.commandsProcessed, total_connections_received: resp.stats.connectionsAccepted, rejected_connections: resp.stats.connectionsRejected },
       cluster: {
         cluster_name: cfg.cluster,
@@ -220,13 +257,34 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
         gossip_origins: r.versions.originCount,
         gossip_vector_hash: r.versions.hash,
       },
-      keytypes: { pncounter: byType.pncounter, gcounter: byType.gcounter, hll: byType.hll, type_conflicts: r.keyspace.typeConflicts },
+      keytypes: { ...byType, type_conflicts: r.keyspace.typeConflicts },
     };
   };
 
+  const metrics = new NodeMetrics(
+    {
+      replica: r,
+      transport,
+      resp,
+      ws: api,
+      clients: () => {
+        let ws = 0;
+        for (const s of sessions.values()) if (s.protocol === 'ws') ws++;
+        return { resp: sessions.size - ws, ws };
+      },
+      now: () => clock.now(),
+      startedAt,
+      incarnation: identity.incarnation,
+      version: VERSION,
+    },
+    commandMetrics,
+  );
+  if (durable !== null) durable.commits.onCommit = (ms) => metrics.observeCommit(ms / 1000);
+
   let httpPort = me.httpPort;
   const http: HttpServer = new HttpServer(me.host, me.httpPort, {
-    health: () => ({ live: true, ready: true }),
+    // Ready once caught up with a peer (a new, wiped or restarted node streams the state first).
+    health: () => (r.caughtUp(clock.now(), readyGraceMs(cfg)) ? { live: true, ready: true } : { live: true, ready: false, detail: 'catching up with peers' }),
     status: (): object => ({
       node: { id: nodeId, incarnation: identity.incarnation, cluster: cfg.cluster, version: VERSION, address, uptimeMs: clock.now() - startedAt, pid: process.pid },
       ports: { gossip: gossipPort, resp: respPort, http: httpPort },
@@ -234,7 +292,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       gossip: { ...r.stats, vectorHash: r.versions.hash, origins: r.versions.originCount, transport: transport.stats() },
       keys: { ...r.keyspace.countByType(), total: r.keyspace.size },
       clients: { total: sessions.size, ws: api.clientCount() },
+      convergence: r.convergence(clock.now()),
+      // Every configured node's endpoints, so the dashboard can reach all of them.
+      nodes: cfg.nodes.map((n) => ({ id: n.id, http: `http://${n.host}:${n.id === nodeId ? httpPort : n.httpPort}`, ws: `ws://${n.host}:${n.id === nodeId ? httpPort : n.httpPort}/ws`, resp: `${n.host}:${n.id === nodeId ? respPort : n.respPort}` })),
     }),
+    extra: (req, res) => metrics.route(req, res) || dashboardRoute(req, res),
     upgrade: (req, socket, head) => api.handleUpgrade(req, socket, head),
   });
   httpPort = await http.listen();
@@ -272,7 +334,10 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       await new Promise((done) => setTimeout(done, 150));
       await api.close();
       await http.close();
+      faults.close();
       await transport.close();
+      // Last: gossip may have merged until the transport closed. Commit what is left, then close.
+      await durable?.close();
       log.info({ id: nodeId }, 'node stopped');
     },
   };

@@ -78,6 +78,23 @@ export function registerClientCommands(program: Command): void {
   withTarget(program.command('pfadd <key> <elements...>').description('add elements to a HyperLogLog; prints 1 if it changed')).action(
     async (key: string, els: string[], t: Target) => show(await withClient(t, async (c) => ((await c.pfadd(key, ...els)) ? 1 : 0))),
   );
+  withTarget(program.command('window-incr <key> [by]').description('add to a windowed counter (WINDOW.INCRBY) at the node\'s time; prints the bucket total')).action(
+    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.windowIncr(key, amount(by)))),
+  );
+  withTarget(program.command('window-count <key> <seconds>').description('sliding-window count of the last <seconds> (WINDOW.SLIDING)')).action(
+    async (key: string, sec: string, t: Target) => show(await withClient(t, (c) => c.windowSliding(key, amount(sec)))),
+  );
+  withTarget(program.command('throttle <key> <limit> <period_s> [cost]').description('check and count against a cluster-wide rate limit; prints allowed, remaining, retry-after')).action(
+    async (key: string, limit: string, period: string, cost: string | undefined, t: Target) => {
+      const r = await withClient(t, (c) => c.throttle(key, amount(limit), amount(period), amount(cost)));
+      console.log(`${r.allowed ? 'allowed' : 'limited'} limit=${r.limit} remaining=${r.remaining} retry_after=${r.retryAfterS}s reset_after=${r.resetAfterS}s`);
+    },
+  );
+  withTarget(program.command('topk-list <key>').description('the heavy hitters of a Top-K key, with estimated counts')).action(
+    async (key: string, t: Target) => {
+      for (const e of await withClient(t, (c) => c.topkList(key))) console.log(`${e.item}\t${String(e.count)}`);
+    },
+  );
   withTarget(program.command('pfcount <keys...>').description('estimated number of distinct elements in the union of HyperLogLogs')).action(
     async (keys: string[], t: Target) => show(await withClient(t, (c) => c.pfcount(...keys))),
   );
@@ -103,9 +120,15 @@ export function registerClientCommands(program: Command): void {
         return;
       }
       console.log(`cluster ${st.node.cluster}, seen from ${st.node.id} (incarnation ${st.node.incarnation}, up ${Math.round(st.node.uptimeMs / 1000)} s)\n`);
-      const rows = st.members.map((m) => [m.id, m.state, String(m.incarnation), m.address, m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
+      const rows = st.members.map((m) => [m.id, m.state, String(m.incarnation), m.address, m.id === st.node.id ? '(self)' : m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
       table(['member', 'state', 'incarnation', 'address', 'last heard'], rows);
-      console.log(`\nkeys: ${st.keys.total} (pncounter ${st.keys.pncounter}, gcounter ${st.keys.gcounter}, hll ${st.keys.hll}); gossip rounds ${st.gossip.rounds}`);
+      const types = Object.entries(st.keys).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`\nkeys: ${st.keys.total} (${types}); gossip rounds ${st.gossip.rounds}`);
+      if (st.convergence !== undefined) {
+        const c = st.convergence;
+        console.log(c.outOfSync === 0 ? `in sync with all ${c.peers} peer(s) heard from` : `out of sync with ${c.outOfSync} of ${c.peers} peer(s); estimated lag ${c.maxLagMs} ms`);
+      }
+      console.log(`dashboard: http://${n.host}:${n.httpPort}/   metrics: http://${n.host}:${n.httpPort}/metrics`);
     });
 
   program
@@ -120,10 +143,13 @@ export function registerClientCommands(program: Command): void {
       const values = new Map<string, Map<string, string>>(); // node -> key -> value
       const tty = process.stdout.isTTY === true;
       const render = (): void => {
-        const rows = keys.map((k) => [k, ...cfg.nodes.map((n) => values.get(n.id)?.get(k) ?? '…')]);
+        const rows = keys.map((k) => {
+          const vs = cfg.nodes.map((n) => values.get(n.id)?.get(k) ?? '…');
+          return [k, ...vs, vs.every((v) => v === vs[0]) ? 'yes' : 'no'];
+        });
         if (tty) process.stdout.write('\x1b[H\x1b[2J');
         console.log(`watching ${keys.length} key(s) on ${cfg.nodes.length} node(s); Ctrl-C to stop\n`);
-        table(['key', ...cfg.nodes.map((n) => n.id)], rows);
+        table(['key', ...cfg.nodes.map((n) => n.id), 'same everywhere'], rows);
       };
       const clients: TallyClient[] = [];
       for (const n of cfg.nodes) {
@@ -159,8 +185,9 @@ export function registerClientCommands(program: Command): void {
 interface StatusJson {
   node: { id: string; cluster: string; incarnation: number; uptimeMs: number };
   members: { id: string; state: string; incarnation: number; address: string; lastHeardMsAgo: number | null }[];
-  keys: { total: number; pncounter: number; gcounter: number; hll: number };
+  keys: { total: number } & Record<string, number>;
   gossip: { rounds: number };
+  convergence?: { maxLagMs: number; outOfSync: number; peers: number };
 }
 
 function table(head: string[], rows: string[][]): void {

@@ -7,6 +7,7 @@ import { registerClusterUp } from './cluster-up.js';
 import { registerKeygen } from './keygen.js';
 import { registerNode } from './node-command.js';
 import { registerSimulate } from './simulate.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command();
 program.name('tally').description('a peer-to-peer gossip counter cluster').version('0.1.0');
@@ -14,6 +15,7 @@ registerNode(program);
 registerClusterUp(program);
 registerKeygen(program);
 registerSimulate(program);
+registerVerify(program);
 registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

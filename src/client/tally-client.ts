@@ -206,6 +206,66 @@ export class TallyClient {
     await this.command('PFMERGE', dest, ...sources);
   }
 
+  /** WINDOW.CREATE: a windowed counter with buckets of `granularityS` kept for `retentionS` (docs/crdt-windowed.md). */
+  async windowCreate(key: string, granularityS: number, retentionS: number): Promise<void> {
+    await this.command('WINDOW.CREATE', key, granularityS, retentionS);
+  }
+
+  /** WINDOW.INCRBY, at the node's time or at `atMs` (backfill within the retention). Returns that bucket's new total. */
+  async windowIncr(key: string, by = 1, atMs?: number): Promise<CounterValue> {
+    return toCounter(await (atMs === undefined ? this.command('WINDOW.INCRBY', key, by) : this.command('WINDOW.INCRBY', key, by, 'AT', atMs)));
+  }
+
+  /** WINDOW.COUNT: the sum of the buckets holding [fromMs, toMs]. */
+  async windowCount(key: string, fromMs: number, toMs: number): Promise<CounterValue> {
+    return toCounter(await this.command('WINDOW.COUNT', key, fromMs, toMs));
+  }
+
+  /** WINDOW.SLIDING: the interpolated count of the last `seconds`. */
+  async windowSliding(key: string, seconds: number): Promise<number> {
+    return toInt(await this.command('WINDOW.SLIDING', key, seconds));
+  }
+
+  /** THROTTLE: checks and counts `cost` against a cluster-wide `limit` per sliding `periodS`. */
+  async throttle(key: string, limit: number, periodS: number, cost = 1): Promise<{ allowed: boolean; limit: number; remaining: number; retryAfterS: number; resetAfterS: number }> {
+    const v = (await this.command('THROTTLE', key, limit, periodS, cost)) as unknown[];
+    const [allowed, lim, remaining, retryAfterS, resetAfterS] = v.map(toInt) as [number, number, number, number, number];
+    return { allowed: allowed === 1, limit: lim, remaining, retryAfterS, resetAfterS };
+  }
+
+  /** CMS.INITBYDIM / CMS.INITBYPROB. */
+  async cmsInit(key: string, dims: { width: number; depth: number } | { error: number; probability: number }): Promise<void> {
+    await ('width' in dims ? this.command('CMS.INITBYDIM', key, dims.width, dims.depth) : this.command('CMS.INITBYPROB', key, String(dims.error), String(dims.probability)));
+  }
+
+  /** CMS.INCRBY item n [item n ...]: the new estimates. */
+  async cmsIncrBy(key: string, ...pairs: [string | Uint8Array, number][]): Promise<CounterValue[]> {
+    return ((await this.command('CMS.INCRBY', key, ...pairs.flat())) as unknown[]).map(toCounter);
+  }
+
+  /** CMS.QUERY: estimates, never below the true counts. */
+  async cmsQuery(key: string, ...items: (string | Uint8Array)[]): Promise<CounterValue[]> {
+    return ((await this.command('CMS.QUERY', key, ...items)) as unknown[]).map(toCounter);
+  }
+
+  /** TOPK.RESERVE key k [width depth decay]. */
+  async topkReserve(key: string, k: number, dims?: { width: number; depth: number }): Promise<void> {
+    await (dims === undefined ? this.command('TOPK.RESERVE', key, k) : this.command('TOPK.RESERVE', key, k, dims.width, dims.depth, '0.9'));
+  }
+
+  /** TOPK.ADD: per item, the item it expelled from the top k, or null. */
+  async topkAdd(key: string, ...items: (string | Uint8Array)[]): Promise<(string | null)[]> {
+    return ((await this.command('TOPK.ADD', key, ...items)) as unknown[]).map((x) => (x === null ? null : String(x)));
+  }
+
+  /** TOPK.LIST WITHCOUNT: the top k with their estimated counts, highest first. */
+  async topkList(key: string): Promise<{ item: string; count: CounterValue }[]> {
+    const v = (await this.command('TOPK.LIST', key, 'WITHCOUNT')) as unknown[];
+    const out: { item: string; count: CounterValue }[] = [];
+    for (let i = 0; i + 1 < v.length; i += 2) out.push({ item: String(v[i]), count: toCounter(v[i + 1]) });
+    return out;
+  }
+
   async ping(message?: string): Promise<string> {
     return String(await (message === undefined ? this.command('PING') : this.command('PING', message)));
   }

@@ -1,12 +1,19 @@
 // Starts real tally node processes on ephemeral loopback ports and stops them by pid.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const MAIN = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+/** The repository root: the nearest folder above this file with a package.json (works from src and dist). */
+function repoRoot(): string {
+  let d = import.meta.dirname;
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+export const MAIN = join(repoRoot(), 'dist/src/cli/main.js');
 
 export interface TestNode {
   id: string;
