@@ -9,4 +9,5 @@ export const suites: Record<string, Suite> = {
   durability: async (args) => (await import('./durability.js')).run(args),
   sketch: async (args) => (await import('./sketch.js')).run(args),
   consistency: async (args) => (await import('./consistency.js')).run(args),
+  resp: async (args) => (await import('./resp.js')).run(args),
 };

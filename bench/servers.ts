@@ -1,0 +1,116 @@
+// Shared by the server benchmarks: start a one-node tally and a redis-server as child processes on
+// free loopback ports with temp data dirs, stop them by pid, and drive them with redis-benchmark.
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const MAIN = resolve(import.meta.dirname, '../src/cli/main.js');
+
+export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
+export type Mode = (typeof PERSISTENCE_MODES)[number];
+
+/** redis-server's closest setting to each tally persistence mode. */
+const REDIS_ARGS: Record<Mode, string[]> = {
+  none: ['--appendonly', 'no'],
+  everysec: ['--appendonly', 'yes', '--appendfsync', 'everysec'],
+  always: ['--appendonly', 'yes', '--appendfsync', 'always'],
+};
+
+export interface Server {
+  port: number;
+  proc: ChildProcess;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+/** Resolves once a RESP PING on `port` gets +PONG (tally: once the node serves). */
+export async function waitPong(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('error', () => res(false));
+      s.once('connect', () => s.write('PING\r\n'));
+      s.once('data', (d) => {
+        s.destroy();
+        res(d.toString().startsWith('+PONG'));
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`no PONG on port ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.pid === undefined) return Promise.resolve();
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  process.kill(p.pid, 'SIGKILL');
+  return gone;
+}
+
+export function hasRedis(): Promise<boolean> {
+  return new Promise((res) => execFile('redis-server', ['--version'], (e) => res(e === null)));
+}
+
+export async function startRedis(mode: Mode, dir: string): Promise<Server> {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...REDIS_ARGS[mode]], { stdio: 'ignore' });
+  await waitPong(port);
+  return { port, proc };
+}
+
+export async function startTally(mode: Mode, dir: string): Promise<Server> {
+  const [gossipPort, respPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const config = join(dir, 'cluster.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ cluster: 'bench', nodes: [{ id: 'n1', host: '127.0.0.1', gossipPort, respPort, httpPort }], dataDir: join(dir, 'data'), persistence: mode, auth: { keyFile: null }, logLevel: 'warn' }),
+  );
+  const proc = spawn(process.execPath, [MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
+  await waitPong(respPort);
+  return { port: respPort, proc };
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * One redis-benchmark run, 50 connections: `test` is a built-in test name (`incr`) or, with
+ * `command`, a custom command line such as `PFADD hll __rand_int__`.
+ */
+export function redisBenchmark(port: number, n: number, depth: number, test: { t: string } | { command: string[] }): Promise<LoadResult> {
+  const base = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(n), '-P', String(depth), '--csv'];
+  const args = 't' in test ? [...base, '-t', test.t] : [...base, '-r', '1000000', ...test.command];
+  return new Promise((res, rej) => {
+    execFile('redis-benchmark', args, (e, stdout) => {
+      if (e) return rej(e);
+      // CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      const line = stdout.split('\n').find((l) => l.length > 0 && !l.startsWith('"test"'));
+      const f = (line ?? '').split('","').map((x) => Number(x.replaceAll('"', '')));
+      const [rps, p50, p99] = [f[1], f[4], f[6]];
+      if (rps === undefined || !Number.isFinite(rps)) return rej(new Error(`cannot parse redis-benchmark output: ${stdout.slice(0, 200)}`));
+      res({ rps, p50: p50 ?? NaN, p99: p99 ?? NaN });
+    });
+  });
+}
+
+/** `--name=value` numeric option with a default. */
+export function numArg(args: string[], name: string, dflt: number): number {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  return a === undefined ? dflt : Number(a.split('=')[1]);
+}
