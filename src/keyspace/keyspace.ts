@@ -29,7 +29,13 @@ export const DATABASES = 16;
 
 /** The full key of `key` in database `db`. */
 export function fullKey(db: number, key: Uint8Array | string): string {
-  const k = typeof key === 'string' ? Buffer.from(key, 'utf8').toString('latin1') : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  // Buffers (every RESP argument) convert in place; a bare Uint8Array is viewed, not copied.
+  const k =
+    typeof key === 'string'
+      ? Buffer.from(key, 'utf8').toString('latin1')
+      : Buffer.isBuffer(key)
+        ? key.toString('latin1')
+        : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
   return String.fromCharCode(db) + k;
 }
 

@@ -9,6 +9,8 @@
 
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
+  readonly seedHi: number;
+  readonly seedLo: number;
   known = 0;
   /** Where an incomplete transfer of this origin resumes (>= known). */
   cursor = 0;
@@ -16,6 +18,10 @@ class OriginLog {
   private versions: number[] = [];
   private keys: string[] = [];
   private stale = 0;
+
+  constructor(origin: string) {
+    [this.seedHi, this.seedLo] = originSeed(origin);
+  }
 
   record(key: string, version: number): boolean {
     const prev = this.keyVersion.get(key);
@@ -82,20 +88,34 @@ function upperBound(a: number[], x: number): number {
   return lo;
 }
 
-/** A 64-bit digest of (origin, version) as two uint32, so vectors can be XOR-combined incrementally. */
-function entryHash(origin: string, version: number): [number, number] {
-  let h1 = 0x811c9dc5 ^ version;
-  let h2 = 0x01000193 ^ Math.floor(version / 4294967296);
+/** Per-origin seeds of the entry hash, computed once per origin (a local write must not rehash the id). */
+function originSeed(origin: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
   for (let i = 0; i < origin.length; i++) {
     const c = origin.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 15), 0x85ebca6b) ^ Math.imul(version | 0, 0x27d4eb2f);
-  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77);
-  return [(h1 ^ (h2 >>> 7)) >>> 0, (h2 ^ (h1 >>> 11)) >>> 0];
+  return [h1 >>> 0, h2 >>> 0];
+}
+
+/** The high word of a 64-bit digest of (origin, version); vectors XOR-combine these incrementally. */
+function entryHashHi(log: OriginLog, version: number): number {
+  const h1 = Math.imul(log.seedHi ^ version ^ (log.seedHi >>> 15), 0x85ebca6b) ^ Math.imul(version | 0, 0x27d4eb2f);
+  const h2 = Math.imul(log.seedLo ^ Math.floor(version / 4294967296) ^ (log.seedLo >>> 13), 0xc2b2ae35) ^ h1;
+  const a = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1);
+  const b = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77);
+  return (a ^ (b >>> 7)) >>> 0;
+}
+
+/** The low word of the same digest. */
+function entryHashLo(log: OriginLog, version: number): number {
+  const h1 = Math.imul(log.seedHi ^ version ^ (log.seedHi >>> 15), 0x85ebca6b) ^ Math.imul(version | 0, 0x27d4eb2f);
+  const h2 = Math.imul(log.seedLo ^ Math.floor(version / 4294967296) ^ (log.seedLo >>> 13), 0xc2b2ae35) ^ h1;
+  const a = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1);
+  const b = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77);
+  return (b ^ (a >>> 11)) >>> 0;
 }
 
 /** A version vector entry as sent on the wire. */
@@ -133,23 +153,23 @@ export class VersionLog {
     const log = this.log(origin);
     if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
-    if (log.known > 0) this.xor(entryHash(origin, log.known));
+    if (log.known > 0) this.xor(log, log.known);
     log.known = version;
-    this.xor(entryHash(origin, version));
+    this.xor(log, version);
   }
 
   private log(origin: string): OriginLog {
     let log = this.origins.get(origin);
     if (log === undefined) {
-      log = new OriginLog();
+      log = new OriginLog(origin);
       this.origins.set(origin, log);
     }
     return log;
   }
 
-  private xor([hi, lo]: [number, number]): void {
-    this.hashHi = (this.hashHi ^ hi) >>> 0;
-    this.hashLo = (this.hashLo ^ lo) >>> 0;
+  private xor(log: OriginLog, version: number): void {
+    this.hashHi = (this.hashHi ^ entryHashHi(log, version)) >>> 0;
+    this.hashLo = (this.hashLo ^ entryHashLo(log, version)) >>> 0;
   }
 
   /** A 16-hex-digit digest of the whole vector; equal vectors have equal hashes. */
