@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { Keyring } from '../server/frame-auth.js';
 import { intArg } from './args.js';
 
@@ -33,10 +33,14 @@ interface UpFlags {
 export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
   const nodes: NodeEntry[] = cfg.nodes.slice(0, n);
   const last = cfg.nodes[cfg.nodes.length - 1] as NodeEntry;
+  const taken = new Set(nodes.map((x) => x.id));
+  let next = 1;
   for (let i = nodes.length; i < n; i++) {
     const k = i - cfg.nodes.length + 1;
+    while (taken.has(`n${next}`)) next++;
+    taken.add(`n${next}`);
     nodes.push({
-      id: `n${i + 1}`,
+      id: `n${next}`,
       host: last.host,
       gossipPort: last.gossipPort === 0 ? 0 : last.gossipPort + k,
       respPort: last.respPort === 0 ? 0 : last.respPort + k,
@@ -66,10 +70,17 @@ export function registerClusterUp(program: Command): void {
         writeFileSync(cfg.auth.keyFile, `${Keyring.generateKey()}\n`, { mode: 0o600 });
         console.log(`created gossip key ${cfg.auth.keyFile}`);
       }
-      // The children read the effective config (absolute paths) from the data directory.
+      // The children read the effective config (absolute paths) from the data directory. It is
+      // validated here too, so a bad --nodes or --log-level fails once, with the field named.
       const effective = join(cfg.dataDir, 'cluster-up.config.json');
       const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients } = cfg;
-      writeFileSync(effective, JSON.stringify({ cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients }, null, 2));
+      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients };
+      try {
+        validateConfig(out);
+      } catch (e) {
+        throw new Error(`the cluster to start is not valid (${flags.nodes !== undefined ? `--nodes ${flags.nodes}` : flags.logLevel !== undefined ? `--log-level ${flags.logLevel}` : 'config'}): ${(e as Error).message}`);
+      }
+      writeFileSync(effective, JSON.stringify(out, null, 2));
 
       const children = new Map<string, ChildProcess>();
       const tty = process.stdout.isTTY === true;

@@ -1,4 +1,4 @@
-// Typed errors of the CRDT layer. Each has a stable `code`; docs/crdt.md lists them.
+// Typed errors of the CRDT layer. Each has a stable `code`; docs/crdt-counters.md, crdt-hll.md, crdt-windowed.md and crdt-sketches.md list them.
 
 export type CrdtErrorCode =
   | 'COUNTER_OVERFLOW' // the operation would take a count outside the supported range

@@ -1,5 +1,5 @@
 // Replica ids: the slot owner in a counter. One per node *incarnation*, so a restarted node never
-// writes into a slot whose larger, older value its peers may still hold (see docs/crdt.md).
+// writes into a slot whose larger, older value its peers may still hold (see docs/crdt-counters.md).
 
 /** `${nodeId}:${incarnation}`, e.g. "n1:7". Opaque to the CRDTs: any non-empty string up to 255 UTF-8 bytes. */
 export type ReplicaId = string;

@@ -210,6 +210,9 @@ export class Keyspace {
     if (d === undefined) {
       d = { type: 'hll', crdt: HyperLogLog.create(this.hllPrecision) };
       this.entries.set(dest, d);
+    } else if (d.type !== 'hll') {
+      // A deleted key keeps its type (its tombstone still replicates), so it cannot become an HLL.
+      return err(WRONGTYPE);
     }
     const target = d.crdt as HyperLogLog;
     // A union of different keys: register max regardless of each key's delete generation.
@@ -463,7 +466,7 @@ export class Keyspace {
   /**
    * Merges an already decoded remote state (which this keyspace then owns). Concurrent creation of
    * one key with two types resolves everywhere the same way: the higher type tag wins (documented in
-   * docs/crdt.md), and the conflict is counted. Returns whether the local state changed.
+   * docs/commands.md), and the conflict is counted. Returns whether the local state changed.
    */
   mergeDecoded(key: string, type: KeyType, incoming: Crdt): boolean {
     const e = this.entries.get(key);

@@ -52,7 +52,7 @@ export const NOT_INTEGER: KeyspaceError = {
 };
 export const GCOUNTER_DECREMENT: KeyspaceError = {
   code: 'GCOUNTER_DECREMENT',
-  message: 'ERR G-Counter keys only grow: decrement, negative increment and SET below the current value are not allowed',
+  message: 'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)',
 };
 
 /**

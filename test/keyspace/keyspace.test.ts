@@ -1,0 +1,39 @@
+// The keyspace's type rules: a key's type is fixed at creation and survives its deletion (the
+// tombstone still replicates), and every type error is a WRONGTYPE result, never an exception.
+
+import { describe, expect, it } from 'vitest';
+import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+
+const k = (s: string): string => fullKey(0, s);
+
+describe('keyspace type rules', () => {
+  it('PFMERGE into a deleted counter answers WRONGTYPE instead of failing inside', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.incrBy(k('c'), 1).ok).toBe(true);
+    expect(ks.del(k('c'))).toBe(true);
+    expect(ks.pfadd(k('s'), ['a']).ok).toBe(true);
+    const r = ks.pfmerge(k('c'), [k('s')]);
+    expect(r.ok ? 'ok' : r.error.code).toBe('WRONGTYPE');
+    expect(ks.exists(k('c'))).toBe(false);
+  });
+
+  it('PFMERGE skips deleted sources of another type and merges live HLLs', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('gone'), 5);
+    ks.del(k('gone'));
+    ks.pfadd(k('a'), ['x', 'y']);
+    ks.pfadd(k('b'), ['y', 'z']);
+    expect(ks.pfmerge(k('u'), [k('a'), k('b'), k('gone')]).ok).toBe(true);
+    const n = ks.pfcount([k('u')]);
+    expect(n.ok && n.value).toBe(3);
+  });
+
+  it('a G-Counter refuses to go down but can be reset by DEL and SET', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.incrBy(k('views:a'), 10, 'gcounter').ok).toBe(true);
+    const down = ks.incrBy(k('views:a'), -1);
+    expect(down.ok ? 'ok' : down.error.message).toMatch(/^ERR G-Counter keys only grow/);
+    const set = ks.setCounter(k('views:a'), 3);
+    expect(set.ok && set.value).toBe(3);
+  });
+});
