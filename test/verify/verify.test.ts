@@ -24,9 +24,9 @@ describe('tally verify', () => {
   it(`loses no acknowledged write under faults (seed ${SEED}; replay with TALLY_VERIFY_SEED)`, () => {
     const persistence = defaultPersistence();
     const nemesis = isDurable(persistence) ? 'kill,pause,partition' : 'pause,partition';
-    const r = spawnSync(process.execPath, [MAIN, 'verify', '--nodes', '5', '--duration', '20', '--seed', String(SEED), '--nemesis', nemesis, '--persistence', persistence, '--json'], {
+    const r = spawnSync(process.execPath, [MAIN, 'verify', '--nodes', '5', '--duration', '60', '--seed', String(SEED), '--nemesis', nemesis, '--persistence', persistence, '--json'], {
       encoding: 'utf8',
-      timeout: 58_000,
+      timeout: 170_000,
     });
     const out = r.stdout ?? '';
     const last = out.trim().split('\n').pop() ?? '{}';
@@ -36,5 +36,5 @@ describe('tally verify', () => {
     expect(result.lost).toBe(0);
     expect(result.acknowledged).toBeGreaterThan(1000);
     expect(result.schedule?.length).toBeGreaterThan(2);
-  }, 60_000);
+  }, 180_000);
 });
