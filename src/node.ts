@@ -2,7 +2,7 @@
 // HTTP server and the WebSocket client API into one running node. Nothing else constructs these.
 
 import { readFileSync } from 'node:fs';
-import { fullKey, splitKey } from './keyspace/keyspace.js';
+import { fullKey } from './keyspace/keyspace.js';
 import type { ClusterConfig, NodeEntry } from './config/cluster-config.js';
 import { bumpIncarnation } from './persistence/identity.js';
 import { openDurableState, type DurableState } from './persistence/recovery.js';
@@ -163,7 +163,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const services: CommandServices = {
     keyspace: r.keyspace,
     password: cfg.auth.password,
-    isGCounterKey: (key) => gcounterPatterns.length > 0 && gcounterPatterns.some((p) => globMatch(p, splitKey(key).key.toString('latin1'))),
+    // A full key is the db char then the key's bytes as latin1: the name is the rest, no Buffer needed.
+    isGCounterKey: (key) => gcounterPatterns.length > 0 && gcounterPatterns.some((p) => globMatch(p, key.slice(1))),
     nodeId,
     clusterName: cfg.cluster,
     version: VERSION,

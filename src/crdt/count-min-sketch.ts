@@ -10,7 +10,7 @@ import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
 import { finishDecode, readBounded, readTypeHeader } from './sketch-codec.js';
-import { dimsError, itemBytes, SketchMatrix, SKETCH_MAX_CELLS, SKETCH_MAX_DEPTH } from './sketch-matrix.js';
+import { dimsError, itemBytes, readDims, SketchMatrix } from './sketch-matrix.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /**
@@ -180,9 +180,7 @@ export class CountMinSketch {
     const r = new ByteReader(bytes);
     const he = readTypeHeader(r, TypeTag.CountMinSketch, name);
     if (he) return err(he);
-    const width = readBounded(r, 1, SKETCH_MAX_CELLS, 'width');
-    const depth = readBounded(r, 1, SKETCH_MAX_DEPTH, 'depth');
-    if (!r.failed && width * depth > SKETCH_MAX_CELLS) r.fail('too many cells');
+    const { width, depth } = readDims(r);
     const gen = r.uvarint();
     const live = readBounded(r, 0, 1, 'created flag');
     if (r.failed) return finishDecode(r, undefined as never, name);

@@ -19,6 +19,17 @@ export function itemBytes(item: Uint8Array | string): Uint8Array {
   return typeof item === 'string' ? Buffer.from(item, 'utf8') : item;
 }
 
+/**
+ * Reads a sketch's width and depth from untrusted bytes, enforcing the same cell limit as
+ * creation (the bound that keeps a forged frame from allocating gigabytes).
+ */
+export function readDims(r: ByteReader): { width: number; depth: number } {
+  const width = readBounded(r, 1, SKETCH_MAX_CELLS, 'width');
+  const depth = readBounded(r, 1, SKETCH_MAX_DEPTH, 'depth');
+  if (!r.failed && width * depth > SKETCH_MAX_CELLS) r.fail('too many cells');
+  return { width, depth };
+}
+
 export function dimsError(width: number, depth: number): string | undefined {
   if (!Number.isSafeInteger(width) || width < 1) return `width ${String(width)} must be a positive integer`;
   if (!Number.isSafeInteger(depth) || depth < 1 || depth > SKETCH_MAX_DEPTH) return `depth ${String(depth)} must be an integer in 1..${SKETCH_MAX_DEPTH}`;
