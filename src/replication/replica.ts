@@ -61,6 +61,13 @@ const TAG_BY_TYPE: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
 
+/** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
+interface DecodedState {
+  key: string;
+  type: KeyType;
+  crdt: Crdt;
+}
+
 interface PendingProbe {
   target: string;
   address: string;
@@ -317,18 +324,9 @@ export class Replica implements ChangeSink {
     return { o, k, m: null, more };
   }
 
-  private onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody): void {
+  private onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedState[]): void {
     if (d.m !== null) this.applyMembers(d.m, from);
     if (d.k.length === 0 && d.o.length === 0) return;
-    // Decode every key first: a frame with one bad state is rejected whole and changes nothing.
-    const decoded: { key: string; type: KeyType; crdt: Crdt }[] = [];
-    for (const [key, tag, bytes] of d.k) {
-      const type = TYPE_BY_TAG[tag];
-      if (type === undefined) return this.reject(from, 'state', `unknown type tag ${tag} for a key`);
-      const r = decodeCrdt(type, bytes);
-      if (!r.ok) return this.reject(from, 'state', `key state: ${r.error.message}`);
-      decoded.push({ key, type, crdt: r.value });
-    }
     for (const { key, type, crdt } of decoded) {
       const r = this.keyspace.mergeDecoded(key, type, crdt);
       if (r) this.events.remoteChange?.(key);
@@ -472,6 +470,28 @@ export class Replica implements ChangeSink {
     this.transport.send(address, frame);
   }
 
+  /**
+   * Decodes every key state a frame carries, before the frame has any effect: a frame with one bad
+   * state is rejected whole and changes nothing (not even membership or the sender's record).
+   */
+  private decodeStates(peer: string, states: readonly (readonly [string, number, Uint8Array])[], what: string): DecodedState[] | undefined {
+    const out: DecodedState[] = [];
+    for (const [key, tag, bytes] of states) {
+      const type = TYPE_BY_TAG[tag];
+      if (type === undefined) {
+        this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
+        return undefined;
+      }
+      const r = decodeCrdt(type, bytes);
+      if (!r.ok) {
+        this.reject(peer, 'state', `${what} state: ${r.error.message}`);
+        return undefined;
+      }
+      out.push({ key, type, crdt: r.value });
+    }
+    return out;
+  }
+
   private reject(peer: string, reason: RejectReason | 'state', detail: string): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
     this.events.rejected?.(peer, reason, detail);
@@ -484,25 +504,29 @@ export class Replica implements ChangeSink {
     if (!r.ok) return this.reject(peer, r.error.reason, r.error.detail);
     const env = r.value;
     if (env.from === this.id.nodeId) return this.reject(peer, 'self', `frame claims our own id '${env.from}'`);
-    const kind = KIND_NAMES[env.msg.kind];
+    const msg = env.msg;
+    let decoded: DecodedState[] | undefined;
+    if (msg.kind === MsgKind.Delta) decoded = this.decodeStates(peer, msg.body.k, 'a delta');
+    else if (msg.kind === MsgKind.ReadResp) decoded = this.decodeStates(peer, msg.body.k, 'a read response');
+    if (decoded === undefined && (msg.kind === MsgKind.Delta || msg.kind === MsgKind.ReadResp)) return;
+    const kind = KIND_NAMES[msg.kind];
     const s = (this.stats.received[kind] ??= { frames: 0, bytes: 0 });
     s.frames++;
     s.bytes += frame.length;
     this.noteSender(env.from, env.incarnation, env.address);
-    if (this.leaving && env.msg.kind !== MsgKind.Ping) return;
-    const msg = env.msg;
+    if (this.leaving && msg.kind !== MsgKind.Ping) return;
     switch (msg.kind) {
       case MsgKind.Digest:
         return this.onDigest(env.from, env.address, msg.body);
       case MsgKind.Delta:
-        return this.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body);
+        return this.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body, decoded ?? []);
       case MsgKind.Have:
         for (const [o, known] of msg.body.v) if (o === this.origin) this.notePeerHas(env.from, known);
         return;
       case MsgKind.ReadReq:
         return this.onReadReq(env.address, msg.body.q, msg.body.k);
       case MsgKind.ReadResp:
-        return this.onReadResp(env.from, msg.body.q, msg.body.k);
+        return this.onReadResp(env.from, msg.body.q, decoded ?? []);
       case MsgKind.Ping:
         return this.send(env.address, { kind: MsgKind.Ack, body: { s: msg.body.s } });
       case MsgKind.PingReq: {
@@ -608,15 +632,7 @@ export class Replica implements ChangeSink {
     this.send(address, { kind: MsgKind.ReadResp, body: { q, k } });
   }
 
-  private onReadResp(from: string, q: number, states: readonly [string, number, Uint8Array][]): void {
-    const decoded: { key: string; type: KeyType; crdt: Crdt }[] = [];
-    for (const [key, tag, bytes] of states) {
-      const type = TYPE_BY_TAG[tag];
-      if (type === undefined) return this.reject(from, 'state', `unknown type tag ${tag} in a read response`);
-      const r = decodeCrdt(type, bytes);
-      if (!r.ok) return this.reject(from, 'state', `read response state: ${r.error.message}`);
-      decoded.push({ key, type, crdt: r.value });
-    }
+  private onReadResp(from: string, q: number, decoded: readonly DecodedState[]): void {
     for (const { key, type, crdt } of decoded) if (this.keyspace.mergeDecoded(key, type, crdt)) this.events.remoteChange?.(key);
     this.waiters.readAnswered(q, from);
   }

@@ -41,7 +41,7 @@ describe('gossip frame validation', () => {
     expect(snapshot(r)).toBe(before);
   });
 
-  it('rejects a delta whose key state does not decode, applying none of its keys', () => {
+  it('rejects a delta whose key state does not decode, applying none of its keys, members or sender', () => {
     const { r } = replica();
     const good = new Replica({
       config: replicaConfig({ clusterName: 'prod' }),
@@ -59,13 +59,21 @@ describe('gossip frame validation', () => {
       address: 'b',
       msg: {
         kind: MsgKind.Delta,
-        body: { o: [['b:1', 0, 2, [0, 1, 1, 2], 1]], k: [[fullKey(0, 'x'), 2, state], [fullKey(0, 'y'), 2, new Uint8Array([1, 2, 250, 250])]], m: null, more: false },
+        body: {
+          o: [['b:1', 0, 2, [0, 1, 1, 2], 1]],
+          k: [[fullKey(0, 'x'), 2, state], [fullKey(0, 'y'), 2, new Uint8Array([1, 2, 250, 250])]],
+          // A member this replica has never heard of: it must not join on the back of a rejected frame.
+          m: [['u', 'u', 1, 0, 0]],
+          more: false,
+        },
       },
     });
-    const before = JSON.stringify([...r.exportState().keys()]);
+    const before = snapshot(r);
     r.receive('b', frame);
     expect(r.stats.rejected.state).toBe(1);
-    expect(JSON.stringify([...r.exportState().keys()])).toBe(before);
+    expect(snapshot(r)).toBe(before);
+    expect(r.membership.get('u')).toBeUndefined();
+    expect(r.membership.get('b')).toBeUndefined();
     expect(r.versions.known('b:1')).toBe(0);
   });
 
