@@ -11,7 +11,7 @@ import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { TopK } from '../../src/crdt/top-k.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
 import type { Result } from '../../src/util/result.js';
-import { FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
 
 interface Encodable {
   encode(): Uint8Array;
@@ -129,7 +129,7 @@ for (const c of codecs) {
           if (!again.ok) throw new Error(`its own encoding is rejected: ${again.error.code}`);
           if (!Buffer.from(again.value.encode()).equals(once)) throw new Error('re-encoding is not a fixed point');
         }),
-        { numRuns: FUZZ_RUNS },
+        FUZZ_OPTIONS,
       );
       expect(accepted).toBeGreaterThan(0);
     });

@@ -10,7 +10,7 @@ import { decodeEnvelope, encodeEnvelope, MsgKind, type Envelope } from '../../sr
 import { Replica } from '../../src/replication/replica.js';
 import { FrameOpener, FrameSealer, Keyring } from '../../src/server/frame-auth.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
 
 const CLUSTER = 'prod';
 const MAX = 1 << 20;
@@ -62,7 +62,7 @@ describe('gossip frame fuzz', () => {
         if (!again.ok) throw new Error(`its own encoding is rejected: ${again.error.reason}`);
         if (!Buffer.from(encodeEnvelope(again.value)).equals(once)) throw new Error('re-encoding is not a fixed point');
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_OPTIONS,
     );
     expect(accepted).toBeGreaterThan(100);
   });
@@ -83,7 +83,7 @@ describe('gossip frame fuzz', () => {
         }
         before = after;
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_OPTIONS,
     );
     expect(rejected).toBeGreaterThan(1000);
   });
@@ -108,7 +108,7 @@ describe('gossip frame fuzz', () => {
         }
         if (opener.sessionCount !== sessions) throw new Error('a rejected frame changed the session table');
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_OPTIONS,
     );
     expect(opened).toBeLessThanOrEqual(sealed.length);
     // Still working: a fresh frame from the same session opens.

@@ -6,6 +6,9 @@ import fc from 'fast-check';
 /** Runs per decoder (the floor), overridable for a long soak: TALLY_FUZZ_RUNS=1000000. */
 export const FUZZ_RUNS = Number(process.env.TALLY_FUZZ_RUNS ?? 100_000);
 
+/** Options for every fuzz property (the seed is set for all property tests in test/setup.ts). */
+export const FUZZ_OPTIONS = { numRuns: FUZZ_RUNS } as const;
+
 type Mutation = [kind: number, pos: number, val: number, len: number];
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.tuple(fc.nat(6), fc.nat(), fc.nat(255), fc.nat(16));

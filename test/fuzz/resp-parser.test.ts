@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RespParser } from '../../src/server/resp/parser.js';
-import { FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
 
 /** Feeds `chunks`, drains after each; the result as one comparable string. */
 function run(chunks: readonly Buffer[]): string {
@@ -54,7 +54,7 @@ describe('RESP parser fuzz', () => {
         if (run(chunks) !== whole) throw new Error(`random chunks ${JSON.stringify(cuts)} differ`);
         if (run([...input].map((b) => Buffer.from([b]))) !== whole) throw new Error('byte-by-byte differs');
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_OPTIONS,
     );
   });
 

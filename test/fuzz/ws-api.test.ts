@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/server/ws-api.js';
-import { FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const SEEDS = [
@@ -53,7 +53,7 @@ describe('WebSocket API decoder fuzz', () => {
         const again = decodeFrame(reencode(d), true);
         if (show(again) !== show(d)) throw new Error(`re-encoded request differs: ${show(d)} vs ${show(again)}`);
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_OPTIONS,
     );
     expect(accepted).toBeGreaterThan(100);
   });

@@ -63,6 +63,7 @@ describe('gossip keyring', () => {
     clients.push(honest);
     expect(Number(await honest.get('x'))).toBeLessThan(1000);
     expect(c.log('n1')).toContain('gossip frame rejected');
+    intruder.disconnect(); // before its node stops, so it does not retry a closed port
     await c.stop('n3');
   });
 
