@@ -3,7 +3,7 @@
 // A rejection is a typed CODEC_ error and builds nothing.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
 import { GCounter } from '../../src/crdt/g-counter.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
@@ -11,7 +11,9 @@ import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { TopK } from '../../src/crdt/top-k.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
 import type { Result } from '../../src/util/result.js';
-import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 interface Encodable {
   encode(): Uint8Array;

@@ -6,6 +6,9 @@ import fc from 'fast-check';
 /** Runs per decoder (the floor), overridable for a long soak: TALLY_FUZZ_RUNS=1000000. */
 export const FUZZ_RUNS = Number(process.env.TALLY_FUZZ_RUNS ?? 100_000);
 
+/** Per-test timeout for the fuzzers: a minute per 100,000 runs (a soak raises TALLY_FUZZ_RUNS). */
+export const FUZZ_TIMEOUT_MS = Math.max(60_000, Math.ceil(FUZZ_RUNS / 100_000) * 60_000);
+
 /** Options for every fuzz property (the seed is set for all property tests in test/setup.ts). */
 export const FUZZ_OPTIONS = { numRuns: FUZZ_RUNS } as const;
 

@@ -3,9 +3,11 @@
 // same however the input is split: at every single byte, in random chunks, and byte by byte.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RespParser } from '../../src/server/resp/parser.js';
-import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 /** Feeds `chunks`, drains after each; the result as one comparable string. */
 function run(chunks: readonly Buffer[]): string {

@@ -3,9 +3,11 @@
 
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeFrame } from '../../src/server/ws-api.js';
-import { FUZZ_OPTIONS, FUZZ_RUNS, fuzzBytes } from './mutate.js';
+import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const SEEDS = [
