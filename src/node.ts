@@ -215,6 +215,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     },
     logger: log,
     execute: commandMetrics.execute,
+    maxClients: cfg.maxClients,
   });
   const api = wsApi;
 
@@ -238,7 +239,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     return {
       clients: { connected_clients: respClients + wsClients, resp_clients: respClients, ws_clients: wsClients, maxclients: cfg.maxClients },
       persistence: { loading: 0, tally_persistence: cfg.persistence, ...(durable === null ? {} : durable.info()) },
-      stats: { total_commands_processed: resp.stats.commandsProcessed, total_connections_received: resp.stats.connectionsAccepted, rejected_connections: resp.stats.connectionsRejected },
+      stats: { total_commands_processed: resp.stats.commandsProcessed, total_connections_received: resp.stats.connectionsAccepted + api.stats.connectionsAccepted, rejected_connections: resp.stats.connectionsRejected + api.stats.connectionsRejected },
       cluster: {
         cluster_name: cfg.cluster,
         node_id: nodeId,

@@ -40,6 +40,12 @@ export interface WsClientApiOptions {
   readonly softBufferedBytes?: number;
   /** Unsent bytes past which the connection is terminated: a client that never reads. Default 32 MiB. */
   readonly hardBufferedBytes?: number;
+  /**
+   * Most simultaneous WebSocket API connections. One more completes its upgrade and is closed at once
+   * with code 1013 (try again later) and the reason `ERR max number of clients reached`, Redis's words,
+   * so a client sees why. Default 10,000; the node passes its `maxClients` (RESP has its own limit).
+   */
+  readonly maxClients?: number;
   readonly logger?: WsApiLogger;
   /** The command table's execute, or a wrapper of it (the node passes its metrics-counting one). Default: `execute`. */
   readonly execute?: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
@@ -52,6 +58,7 @@ export interface WsClientApiOptions {
 }
 
 export const WS_API_DEFAULTS = Object.freeze({
+  maxClients: 10_000,
   maxPayloadBytes: 1024 * 1024,
   watchThrottleMs: 100,
   maxWatchesPerClient: 1000,
@@ -68,6 +75,8 @@ export const WS_CLOSE = Object.freeze({ NORMAL: 1000, GOING_AWAY: 1001, POLICY: 
 
 export interface WsApiStats {
   connectionsAccepted: number;
+  /** Connections refused because `maxClients` were open. */
+  connectionsRejected: number;
   requests: number;
   badFrames: number;
   pushes: number;
@@ -232,7 +241,7 @@ interface WatchState {
 
 /** The WebSocket client API. The node constructs one and routes `GET /ws` upgrades to `handleUpgrade`. */
 export class WsClientApi {
-  readonly stats: WsApiStats = { connectionsAccepted: 0, requests: 0, badFrames: 0, pushes: 0, droppedPushes: 0, protocolCloses: 0 };
+  readonly stats: WsApiStats = { connectionsAccepted: 0, connectionsRejected: 0, requests: 0, badFrames: 0, pushes: 0, droppedPushes: 0, protocolCloses: 0 };
   /** @internal read by connections */
   readonly services: CommandServices;
   /** @internal */
@@ -242,7 +251,7 @@ export class WsClientApi {
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
-  readonly limits: { readonly watchThrottleMs: number; readonly maxWatchesPerClient: number; readonly softBufferedBytes: number; readonly hardBufferedBytes: number };
+  readonly limits: { readonly maxClients: number; readonly watchThrottleMs: number; readonly maxWatchesPerClient: number; readonly softBufferedBytes: number; readonly hardBufferedBytes: number };
   /** fullKey -> connections watching it. Empty sets are removed, so an unwatched key costs one failed lookup. */
   private readonly watchers = new Map<string, Set<Connection>>();
   private readonly connections = new Set<Connection>();
@@ -260,6 +269,7 @@ export class WsClientApi {
     this.beforeFlush = options.beforeFlush;
     const maxPayload = checkInt('maxPayloadBytes', options.maxPayloadBytes ?? d.maxPayloadBytes, 64, 512 * 1024 * 1024);
     this.limits = {
+      maxClients: checkInt('maxClients', options.maxClients ?? d.maxClients, 1, 1_000_000),
       watchThrottleMs: checkInt('watchThrottleMs', options.watchThrottleMs ?? d.watchThrottleMs, 0, 3_600_000),
       maxWatchesPerClient: checkInt('maxWatchesPerClient', options.maxWatchesPerClient ?? d.maxWatchesPerClient, 1, 1_000_000),
       softBufferedBytes: checkInt('softBufferedBytes', options.softBufferedBytes ?? d.softBufferedBytes, 1024, 2 ** 40),
@@ -323,6 +333,13 @@ export class WsClientApi {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const remoteAddress = req.socket.remoteAddress ?? '';
+    if (this.connections.size >= this.limits.maxClients) {
+      this.stats.connectionsRejected++;
+      this.logger.warn({ remoteAddress, maxClients: this.limits.maxClients }, 'ws api: max number of clients reached, connection refused');
+      ws.on('error', () => {});
+      ws.close(1013, 'ERR max number of clients reached');
+      return;
+    }
     let session: Session;
     try {
       session = this.options.newSession(remoteAddress);

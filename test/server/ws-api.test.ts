@@ -473,3 +473,26 @@ describe('lifecycle', () => {
     await expect(Raw.open(h.url)).rejects.toThrow(/503/);
   });
 });
+
+describe('maxClients', () => {
+  it('refuses a connection beyond the limit with 1013 and Redis words, and takes one again after a close', async () => {
+    const h = await start({ maxClients: 2 });
+    const a = await Raw.open(h.url);
+    const b = await Raw.open(h.url);
+    const extra = await Raw.open(h.url);
+    await until(() => extra.closeCode !== null, 'the third connection closed');
+    expect(extra.closeCode).toBe(1013);
+    expect(extra.closeReason).toBe('ERR max number of clients reached');
+    expect(h.api.stats.connectionsRejected).toBe(1);
+    expect(h.api.clientCount()).toBe(2);
+    // The two admitted connections still work.
+    expect(await a.cmd('PING')).toBe('PONG');
+    expect(await b.cmd('PING')).toBe('PONG');
+    a.ws.close(1000, 'done');
+    await until(() => h.api.clientCount() === 1, 'a closed');
+    const c = await Raw.open(h.url);
+    expect(await c.cmd('PING')).toBe('PONG');
+    expect(c.closeCode).toBeNull();
+    expect(h.api.clientCount()).toBe(2);
+  });
+});
