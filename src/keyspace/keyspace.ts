@@ -27,16 +27,31 @@ import {
 
 export const DATABASES = 16;
 
+/** Buffer's latin1 decoder without the `toString` dispatch (present on every Node Buffer, not typed). */
+type Latin1Decoder = { latin1Slice(start: number, end: number): string };
+
+/** Scratch bytes for building a full key (db byte + key bytes), so one decode yields one flat string. */
+let keyScratch = Buffer.allocUnsafeSlow(256);
+/** Keys longer than this are converted without the scratch buffer (which never grows past it). */
+const SCRATCH_MAX = 64 * 1024;
+
 /** The full key of `key` in database `db`. */
 export function fullKey(db: number, key: Uint8Array | string): string {
-  // Buffers (every RESP argument) convert in place; a bare Uint8Array is viewed, not copied.
-  const k =
-    typeof key === 'string'
-      ? Buffer.from(key, 'utf8').toString('latin1')
-      : Buffer.isBuffer(key)
-        ? key.toString('latin1')
-        : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-  return String.fromCharCode(db) + k;
+  if (typeof key === 'string') return String.fromCharCode(db) + Buffer.from(key, 'utf8').toString('latin1');
+  const n = key.length;
+  if (n >= SCRATCH_MAX) {
+    // A bare Uint8Array is viewed, not copied.
+    const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    return String.fromCharCode(db) + b.toString('latin1');
+  }
+  // Hot path (every RESP key): copy into scratch and decode once. Concatenating the db char to a
+  // decoded key instead makes a cons string, which V8 must flatten again to hash it as a Map key.
+  if (n >= keyScratch.length) keyScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(n + 1, 2 * keyScratch.length)));
+  const s = keyScratch;
+  s[0] = db;
+  if (n <= 32) for (let i = 0; i < n; i++) s[i + 1] = key[i] as number;
+  else s.set(key, 1);
+  return (s as unknown as Latin1Decoder).latin1Slice(0, n + 1);
 }
 
 /** Splits a full key into its database and the key as a Buffer. */
@@ -115,7 +130,7 @@ export class Keyspace {
       const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
     }
-    this.touch(key, true);
+    this.touchEntry(e, key, true);
     return ok((e.crdt as GCounter | PNCounter).value());
   }
 
@@ -178,7 +193,7 @@ export class Keyspace {
     }
     const h = e.crdt as HyperLogLog;
     for (const el of elements) if (h.add(el)) changed = true;
-    if (changed) this.touch(key, true);
+    if (changed) this.touchEntry(e, key, true);
     return ok(changed);
   }
 
@@ -448,6 +463,12 @@ export class Keyspace {
   private touch(key: string, local: boolean): void {
     const e = this.entries.get(key);
     if (e !== undefined) e.encoded = undefined;
+    this.sink.changed(key, local);
+  }
+
+  /** `touch` for a caller that holds the entry already (the write hot paths): no second lookup. */
+  private touchEntry(e: Entry, key: string, local: boolean): void {
+    e.encoded = undefined;
     this.sink.changed(key, local);
   }
 

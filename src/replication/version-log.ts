@@ -12,6 +12,10 @@ class OriginLog {
   readonly seedHi: number;
   readonly seedLo: number;
   known = 0;
+  /** The known version currently folded into the vector hash (0: none); lags `known` until the hash is read. */
+  hashed = 0;
+  /** Listed in the VersionLog's `stale` origins: `known` moved since the hash last included it. */
+  hashStale = false;
   /** Where an incomplete transfer of this origin resumes (>= known). */
   cursor = 0;
   readonly keyVersion = new Map<string, number>();
@@ -125,6 +129,12 @@ export class VersionLog {
   private readonly origins = new Map<string, OriginLog>();
   private hashHi = 0;
   private hashLo = 0;
+  /**
+   * Origins whose `known` moved since the hash was last read. The hash is folded in lazily: a local
+   * write only lists its origin here (once), and reading `hash` (a few times per gossip round) does
+   * the XOR work, instead of every write doing it.
+   */
+  private readonly hashPending: OriginLog[] = [];
 
   /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
   record(origin: string, key: string, version: number): boolean {
@@ -153,9 +163,11 @@ export class VersionLog {
     const log = this.log(origin);
     if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
-    if (log.known > 0) this.xor(log, log.known);
     log.known = version;
-    this.xor(log, version);
+    if (!log.hashStale) {
+      log.hashStale = true;
+      this.hashPending.push(log);
+    }
   }
 
   private log(origin: string): OriginLog {
@@ -174,6 +186,13 @@ export class VersionLog {
 
   /** A 16-hex-digit digest of the whole vector; equal vectors have equal hashes. */
   get hash(): string {
+    for (const log of this.hashPending) {
+      if (log.hashed > 0) this.xor(log, log.hashed);
+      this.xor(log, log.known);
+      log.hashed = log.known;
+      log.hashStale = false;
+    }
+    this.hashPending.length = 0;
     return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
   }
 

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Replica } from '../replication/replica.js';
-import { commandNames, lookup } from './commands/table.js';
+import { commandNames, lookupBytes } from './commands/table.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { GossipTransportStats } from './gossip-transport.js';
 import type { Reply } from './resp/encoder.js';
@@ -157,7 +157,7 @@ export class CommandMetrics {
       // Unknown, unauthenticated or wrong arity: the table did not get to run it. Rare; may allocate.
       s.lastCommand = previous;
       const first = args[0];
-      const spec = first === undefined ? undefined : lookup(first.toString('latin1'));
+      const spec = first === undefined ? undefined : lookupBytes(first);
       idx = spec === undefined ? this.unknown : (this.index.get(spec.name) ?? this.unknown);
     } else {
       idx = this.index.get(s.lastCommand) ?? this.unknown;

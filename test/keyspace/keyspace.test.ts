@@ -37,3 +37,26 @@ describe('keyspace type rules', () => {
     expect(set.ok && set.value).toBe(3);
   });
 });
+
+describe('fullKey', () => {
+  it('is the db char then the key bytes as latin1, for Buffers, views and strings of every length', () => {
+    const lengths = [0, 1, 31, 32, 33, 255, 256, 257, 1000, 70_000];
+    let seed = 7;
+    const byte = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    for (const n of lengths) {
+      for (const db of [0, 5, 15]) {
+        const bytes = Buffer.from(Array.from({ length: n }, byte));
+        const want = String.fromCharCode(db) + bytes.toString('latin1');
+        expect(fullKey(db, bytes)).toBe(want);
+        // A view into a larger buffer, and a bare Uint8Array: only the viewed bytes count.
+        const big = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([4, 5])]);
+        expect(fullKey(db, big.subarray(3, 3 + n))).toBe(want);
+        expect(fullKey(db, new Uint8Array(big.buffer, big.byteOffset + 3, n))).toBe(want);
+      }
+    }
+    // A long key after a short one does not leak the short one's bytes, and vice versa.
+    expect(fullKey(1, Buffer.from('ab'))).toBe('\u0001ab');
+    expect(fullKey(0, Buffer.from('héllo'))).toBe('\u0000' + Buffer.from('héllo').toString('latin1'));
+    expect(fullKey(0, 'héllo')).toBe(fullKey(0, Buffer.from('héllo')));
+  });
+});

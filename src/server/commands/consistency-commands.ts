@@ -86,7 +86,7 @@ function keysOf(spec: CommandSpec, s: Session, args: readonly Buffer[]): string[
  * answered once a majority holds it, or fails with NOREPLICAS (the write stays applied and keeps
  * spreading, so the error says so).
  */
-export function runWithConsistency(ctx: CommandServices, s: Session, spec: CommandSpec, args: readonly Buffer[]): CommandResult {
+export function runWithConsistency(ctx: CommandServices, s: Session, spec: CommandSpec, args: readonly Buffer[], isWrite: boolean = spec.flags.includes('write')): CommandResult {
   const c = ctx.consistency;
   if (c === undefined) return spec.run(ctx, s, args);
   const timeout = s.consistencyTimeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS;
@@ -98,7 +98,7 @@ export function runWithConsistency(ctx: CommandServices, s: Session, spec: Comma
     );
   }
   const reply = spec.run(ctx, s, args);
-  if (!spec.flags.includes('write')) return reply;
+  if (!isWrite) return reply;
   const version = c.version();
   s.lastWriteVersion = version;
   if (s.writeConsistency !== 'majority' || reply instanceof Promise || reply.kind === 'error') return reply;

@@ -22,7 +22,7 @@ const commandCommand: CommandSpec = {
     if (sub === 'count') return { kind: 'int', value: ALL.length };
     if (sub === 'docs') return { kind: 'array', value: [] }; // redis-cli asks at start-up; no docs is fine
     if (sub === 'info') {
-      return { kind: 'array', value: a.slice(2).map((n) => { const s = BY_NAME.get(n.toString().toLowerCase()); return s ? describe(s) : { kind: 'array', value: null }; }) };
+      return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
     return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try COMMAND HELP.` };
@@ -30,12 +30,6 @@ const commandCommand: CommandSpec = {
 };
 
 const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
-
-const BY_NAME = new Map<string, CommandSpec>();
-for (const spec of ALL) {
-  BY_NAME.set(spec.name, spec);
-  BY_NAME.set(spec.name.toUpperCase(), spec); // the common spellings resolve without lower-casing
-}
 
 function describe(s: CommandSpec): Reply {
   return {
@@ -51,8 +45,58 @@ function describe(s: CommandSpec): Reply {
   };
 }
 
-export function lookup(name: string): CommandSpec | undefined {
-  return BY_NAME.get(name) ?? BY_NAME.get(name.toLowerCase());
+/** A command as the hot path needs it: its spec and its flags, resolved once at start-up. */
+interface Compiled {
+  readonly spec: CommandSpec;
+  readonly write: boolean;
+  readonly noauth: boolean;
+}
+
+/** FNV-1a over the name's bytes with ASCII letters folded to lower case. */
+function nameHash(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) {
+    let c = b[i] as number;
+    if (c >= 65 && c <= 90) c |= 32;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h;
+}
+
+/** Commands by the hash of their name: a RESP command name resolves from its bytes, with no string made. */
+const BY_HASH = new Map<number, Compiled[]>();
+let LONGEST = 0;
+for (const spec of new Set(ALL)) {
+  const c: Compiled = { spec, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth') };
+  const h = nameHash(Buffer.from(spec.name, 'latin1'));
+  const list = BY_HASH.get(h);
+  if (list === undefined) BY_HASH.set(h, [c]);
+  else list.push(c);
+  LONGEST = Math.max(LONGEST, spec.name.length);
+}
+
+function lookupCompiled(b: Uint8Array): Compiled | undefined {
+  const n = b.length;
+  if (n > LONGEST) return undefined;
+  const list = BY_HASH.get(nameHash(b));
+  if (list === undefined) return undefined;
+  for (const c of list) {
+    const name = c.spec.name;
+    if (name.length !== n) continue;
+    let i = 0;
+    for (; i < n; i++) {
+      let x = b[i] as number;
+      if (x >= 65 && x <= 90) x |= 32;
+      if (x !== name.charCodeAt(i)) break;
+    }
+    if (i === n) return c;
+  }
+  return undefined;
+}
+
+/** The command named by `name`'s bytes, in any case (`INCR`, `incr`, `InCr`), or undefined. */
+export function lookupBytes(name: Uint8Array): CommandSpec | undefined {
+  return lookupCompiled(name)?.spec;
 }
 
 export function commandNames(): string[] {
@@ -63,9 +107,9 @@ export function commandNames(): string[] {
 export function execute(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult {
   const first = args[0];
   if (first === undefined) return { kind: 'error', message: 'ERR empty command' };
-  const name = first.toString('latin1');
-  const spec = lookup(name);
-  if (spec === undefined) {
+  const c = lookupCompiled(first);
+  if (c === undefined) {
+    const name = first.toString('latin1');
     const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
     const rest = args
       .slice(1, 6)
@@ -73,10 +117,11 @@ export function execute(ctx: CommandServices, session: Session, args: readonly B
       .join('');
     return { kind: 'error', message: `ERR unknown command '${shown}', with args beginning with: ${rest}` };
   }
-  if (!session.authenticated && !spec.flags.includes('noauth')) return ERR_NOAUTH;
+  const spec = c.spec;
+  if (!session.authenticated && !c.noauth) return ERR_NOAUTH;
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
   session.lastCommand = spec.name;
-  if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || spec.flags.includes('write'))
-    return runWithConsistency(ctx, session, spec, args);
+  if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || c.write)
+    return runWithConsistency(ctx, session, spec, args, c.write);
   return spec.run(ctx, session, args);
 }
