@@ -3,8 +3,9 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../src/util/free-port.js';
 
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.js');
 
@@ -23,16 +24,6 @@ export interface Server {
   proc: ChildProcess;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 /** Resolves once a RESP PING on `port` gets +PONG (tally: once the node serves). */
 export async function waitPong(port: number, timeoutMs = 20_000): Promise<void> {

@@ -2,9 +2,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from '../../src/util/free-port.js';
 
 /** The repository root: the nearest folder above this file with a package.json (works from src and dist). */
 function repoRoot(): string {
@@ -34,18 +34,6 @@ export interface TestCluster {
   log(id: string): string;
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -104,8 +92,24 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     async start(id, extraArgs = []) {
       const n = nodes.find((x) => x.id === id) as TestNode;
       const out = openSync(n.logFile, 'a');
-      n.proc = spawn(process.execPath, [MAIN, 'node', '--config', configPath, '--id', id, ...extraArgs], { stdio: ['ignore', out, out] });
-      await until(`${id} /health`, async () => (await fetch(`http://127.0.0.1:${n.httpPort}/health`)).ok);
+      const p = spawn(process.execPath, [MAIN, 'node', '--config', configPath, '--id', id, ...extraArgs], { stdio: ['ignore', out, out] });
+      n.proc = p;
+      const tail = (): string => readFileSync(n.logFile, 'utf8').split('\n').slice(-15).join('\n');
+      // A node that dies while starting fails the test at once, with the reason from its log.
+      let healthy = false;
+      const died = new Promise<never>((_, reject) =>
+        p.once('exit', (code, signal) => {
+          if (!healthy) reject(new Error(`${id} exited (${code ?? signal}) before it was healthy; its log ends:\n${tail()}`));
+        }),
+      );
+      died.catch(() => {});
+      try {
+        await Promise.race([until(`${id} /health`, async () => (await fetch(`http://127.0.0.1:${n.httpPort}/health`)).ok), died]);
+        healthy = true;
+      } catch (e) {
+        if (p.exitCode === null) throw new Error(`${(e as Error).message}; its log ends:\n${tail()}`, { cause: e });
+        throw e;
+      }
     },
     async stop(id, signal = 'SIGTERM') {
       const n = nodes.find((x) => x.id === id) as TestNode;
