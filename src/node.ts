@@ -164,7 +164,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     keyspace: r.keyspace,
     password: cfg.auth.password,
     // A full key is the db char then the key's bytes as latin1: the name is the rest, no Buffer needed.
-    isGCounterKey: (key) => gcounterPatterns.length > 0 && gcounterPatterns.some((p) => globMatch(p, key.slice(1))),
+    counterTypeFor: (key) => (gcounterPatterns.length > 0 && gcounterPatterns.some((p) => globMatch(p, key.slice(1))) ? 'gcounter' : 'pncounter'),
     nodeId,
     clusterName: cfg.cluster,
     version: VERSION,

@@ -27,6 +27,12 @@ import {
 
 export const DATABASES = 16;
 
+/**
+ * The counter type a missing key is created as: a type, or a rule asked only when the key is
+ * created (the `gcounterKeys` globs), so writes to existing keys never evaluate it.
+ */
+export type CreateAs = 'pncounter' | 'gcounter' | ((key: string) => 'pncounter' | 'gcounter');
+
 /** Buffer's latin1 decoder without the `toString` dispatch (present on every Node Buffer, not typed). */
 type Latin1Decoder = { latin1Slice(start: number, end: number): string };
 
@@ -116,12 +122,13 @@ export class Keyspace {
   }
 
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
-  incrBy(key: string, n: number, createAs: 'pncounter' | 'gcounter' = 'pncounter'): Result<CounterValue, KeyspaceError> {
+  incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     let e = this.entries.get(key);
     if (e === undefined) {
       if (!Number.isSafeInteger(n)) return err(NOT_INTEGER);
-      if (createAs === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
-      e = { type: createAs, crdt: createAs === 'gcounter' ? new GCounter() : new PNCounter() };
+      const type = typeof createAs === 'function' ? createAs(key) : createAs;
+      if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
+      e = { type, crdt: type === 'gcounter' ? new GCounter() : new PNCounter() };
       const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
       this.entries.set(key, e);
@@ -135,7 +142,7 @@ export class Keyspace {
   }
 
   /** Sets a counter to `value` by an observed reset plus an increment (Redis SET on a counter). */
-  setCounter(key: string, value: number, createAs: 'pncounter' | 'gcounter' = 'pncounter'): Result<CounterValue, KeyspaceError> {
+  setCounter(key: string, value: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     const e = this.entries.get(key);
     if (e === undefined) return this.incrBy(key, value, createAs);
     if (!isCounter(e)) return err(WRONGTYPE);

@@ -44,7 +44,7 @@ class Node {
     this.services = {
       keyspace: this.keyspace,
       password,
-      isGCounterKey: () => false,
+      counterTypeFor: () => 'pncounter',
       nodeId: 'n1',
       clusterName: 'test',
       version: '0.0.0-test',

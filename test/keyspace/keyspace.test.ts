@@ -60,3 +60,25 @@ describe('fullKey', () => {
     expect(fullKey(0, 'héllo')).toBe(fullKey(0, Buffer.from('héllo')));
   });
 });
+
+describe('counter creation rule', () => {
+  it('is asked once, when the key is created, and decides its type', () => {
+    const ks = new Keyspace('n1:1');
+    const asked: string[] = [];
+    const rule = (key: string): 'gcounter' | 'pncounter' => {
+      asked.push(key);
+      return key.slice(1).startsWith('views:') ? 'gcounter' : 'pncounter';
+    };
+    for (let i = 0; i < 3; i++) expect(ks.incrBy(k('views:a'), 1, rule).ok).toBe(true);
+    expect(ks.incrBy(k('other'), 1, rule).ok).toBe(true);
+    expect(ks.setCounter(k('other'), 5, rule).ok).toBe(true);
+    expect(asked).toEqual([k('views:a'), k('other')]);
+    const down = ks.incrBy(k('views:a'), -1, rule);
+    expect(down.ok ? 'ok' : down.error.message).toMatch(/^ERR G-Counter keys only grow/);
+    expect(ks.incrBy(k('other'), -1, rule).ok).toBe(true);
+    // A rejected creation (a decrement of a new G-Counter key) creates nothing.
+    const neg = ks.incrBy(k('views:new'), -1, rule);
+    expect(neg.ok).toBe(false);
+    expect(ks.exists(k('views:new'))).toBe(false);
+  });
+});

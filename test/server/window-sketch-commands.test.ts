@@ -9,7 +9,7 @@ function setup(): { run: (...a: string[]) => unknown; clock: { t: number } } {
   const ctx: CommandServices = {
     keyspace: new Keyspace('n1:1'),
     password: null,
-    isGCounterKey: () => false,
+    counterTypeFor: () => 'pncounter',
     nodeId: 'n1',
     clusterName: 't',
     version: '0',

@@ -53,7 +53,7 @@ async function start(opts: { password?: string } & Partial<Omit<WsClientApiOptio
   const services: CommandServices = {
     keyspace,
     password,
-    isGCounterKey: (k) => k.slice(1).startsWith('g:'),
+    counterTypeFor: (k) => (k.slice(1).startsWith('g:') ? 'gcounter' : 'pncounter'),
     nodeId: 'n1',
     clusterName: 'test',
     version: '0.0.0-test',

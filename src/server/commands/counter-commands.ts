@@ -27,7 +27,7 @@ function intReply(v: number | bigint): Reply {
 function incrBy(ctx: CommandServices, s: Session, keyArg: Buffer, n: number): Reply {
   if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
   const key = fullKey(s.db, keyArg);
-  const r = ctx.keyspace.incrBy(key, n, ctx.isGCounterKey(key) ? 'gcounter' : 'pncounter');
+  const r = ctx.keyspace.incrBy(key, n, ctx.counterTypeFor);
   if (!r.ok) return keyError(r.error);
   return intReply(r.value);
 }
@@ -124,7 +124,7 @@ export const counterCommands: CommandSpec[] = [
       }
       if (n === 'range') return ERR_OVERFLOW;
       const key = fullKey(s.db, keyArg);
-      const r = ctx.keyspace.setCounter(key, n, ctx.isGCounterKey(key) ? 'gcounter' : 'pncounter');
+      const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
       if (!r.ok) return keyError(r.error);
           return { kind: 'simple', value: 'OK' };
     },

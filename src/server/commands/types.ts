@@ -57,8 +57,11 @@ export interface CommandServices {
   keyspace: Keyspace;
   /** Password for AUTH; null = no password, every connection is authenticated. */
   password: string | null;
-  /** True if a new key with this name (as latin1 bytes) is created as a G-Counter. */
-  isGCounterKey(key: string): boolean;
+  /**
+   * The counter type a new key (a full key: db char, then the name as latin1) is created as: a
+   * G-Counter when it matches `gcounterKeys`. Asked only when a key is created.
+   */
+  readonly counterTypeFor: (key: string) => 'gcounter' | 'pncounter';
   /** Static facts for INFO server, HELLO and CONFIG GET. */
   nodeId: string;
   clusterName: string;
