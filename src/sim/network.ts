@@ -5,7 +5,7 @@
 import { replicaConfig, type ReplicaConfig } from '../replication/config.js';
 import { MemberState } from '../replication/messages.js';
 import { SharedRoster } from '../replication/membership.js';
-import { Replica } from '../replication/replica.js';
+import { Replica, type ReplicaEvents } from '../replication/replica.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 import { EventQueue, type Timed } from './event-queue.js';
@@ -46,6 +46,8 @@ export interface SimOptions {
   faults?: Partial<FaultModel>;
   /** Start with every member known (a roster shared by all replicas), or join through node 0 as seed. */
   prejoined?: boolean;
+  /** Event hooks for node `i`'s replica (also after a restart), e.g. to watch its membership view. */
+  events?: (i: number) => ReplicaEvents;
 }
 
 export interface SimNode {
@@ -100,6 +102,7 @@ export class Simulation {
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
       ...(keyspace !== undefined ? { keyspace } : {}),
+      ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
       now: this.now,
     });
   }
@@ -167,6 +170,22 @@ export class Simulation {
     const n = this.nodes[i] as SimNode;
     n.up = false;
     n.scheduledTick = Infinity;
+  }
+
+  /**
+   * Freezes a node as SIGSTOP does: it neither runs nor receives (frames sent to it meanwhile are
+   * lost), but keeps its state and incarnation. `resume` lets it run again, with its clock jumped.
+   */
+  pause(i: number): void {
+    this.crash(i);
+  }
+
+  resume(i: number): void {
+    const n = this.nodes[i] as SimNode;
+    if (n.up) return;
+    n.up = true;
+    n.scheduledTick = Infinity;
+    this.schedule(i);
   }
 
   /**
