@@ -4,7 +4,7 @@
 // a restarted node has a higher incarnation, so it is alive at once however the cluster saw it before.
 
 import type { Rng } from '../util/rng.js';
-import { MemberState, type MemberRecord } from './messages.js';
+import { MAX_ACCUSERS, MemberState, type MemberRecord } from './messages.js';
 
 export interface Member {
   id: string;
@@ -14,9 +14,13 @@ export interface Member {
   state: MemberState;
   /** Local time the state last changed (for suspicion timeouts and forgetting). */
   since: number;
-  /** For a suspect: when it is declared dead, and who else suspected it (Lifeguard confirmations). */
+  /** For a suspect: when it is declared dead. */
   suspectDeadline?: number;
-  confirmations?: Set<string>;
+  /**
+   * For a suspect: the members whose own detector suspected it (sorted, distinct, at most
+   * MAX_ACCUSERS). Each one past the first is an independent confirmation (Lifeguard).
+   */
+  accusers?: readonly string[];
   /** Local time a message was last received from this member directly. */
   lastHeard: number;
 }
@@ -39,7 +43,7 @@ export class SharedRoster {
       const [a, b] = recordHash(r);
       hi ^= a;
       lo ^= b;
-      return { id: r[0], address: r[1], incarnation: r[2], seq: r[3], state: r[4], since: 0, lastHeard: 0 };
+      return { id: r[0], address: r[1], incarnation: r[2], seq: r[3], state: r[4], since: 0, lastHeard: 0, ...(r[5] !== undefined ? { accusers: r[5] } : {}) };
     });
     this.hashHi = hi >>> 0;
     this.hashLo = lo >>> 0;
@@ -49,7 +53,7 @@ export class SharedRoster {
 function recordHash(r: MemberRecord): [number, number] {
   let h1 = 0x9747b28c ^ r[2];
   let h2 = 0x85ebca6b ^ (r[3] * 4 + r[4]);
-  const s = r[0] + '\u0000' + r[1];
+  const s = r[0] + '\u0000' + r[1] + (r[5] === undefined ? '' : '\u0000' + r[5].join('\u0000'));
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
@@ -62,7 +66,23 @@ function recordHash(r: MemberRecord): [number, number] {
 }
 
 export function toRecord(m: Member): MemberRecord {
-  return [m.id, m.address, m.incarnation, m.seq, m.state];
+  const a = m.accusers;
+  return m.state === MemberState.Suspect && a !== undefined && a.length > 0 ? [m.id, m.address, m.incarnation, m.seq, m.state, [...a]] : [m.id, m.address, m.incarnation, m.seq, m.state];
+}
+
+/** The sorted union of two accuser lists, keeping the MAX_ACCUSERS smallest ids (the same on every node). */
+function unionAccusers(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] | undefined {
+  if (b === undefined || b.length === 0) return a;
+  if (a === undefined || a.length === 0) return b.slice(0, MAX_ACCUSERS);
+  const all = [...new Set([...a, ...b])].sort();
+  return all.slice(0, MAX_ACCUSERS);
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** > 0 if `a` supersedes `b`, < 0 if `b` supersedes `a`, 0 if equal. */
@@ -115,10 +135,11 @@ export class Membership {
   }
 
   /**
-   * Applies a record heard from `from`. Returns the member if the record changed what we believe.
-   * Records of ourselves are not applied here: the replica refutes them instead.
+   * Applies a record heard from `_from` (who relayed it, not who made it: a relay is no
+   * confirmation). Returns the member if the record changed what we believe. Records of ourselves
+   * are not applied here: the replica refutes them instead.
    */
-  apply(r: MemberRecord, now: number, from: string): Member | undefined {
+  apply(r: MemberRecord, now: number, _from: string): Member | undefined {
     const id = r[0];
     const tomb = this.tombstones.get(id);
     if (tomb !== undefined && (r[2] < tomb[0] || (r[2] === tomb[0] && r[3] <= tomb[1]))) return undefined;
@@ -127,11 +148,13 @@ export class Membership {
       const c = compareRecords(r, prev);
       if (c < 0) return undefined;
       if (c === 0) {
-        if (prev.state === MemberState.Suspect && r[4] === MemberState.Suspect && from !== this.selfId) {
-          if (prev.confirmations === undefined) prev.confirmations = new Set();
-          prev.confirmations.add(from);
-        }
-        return undefined;
+        // The same suspicion: learn its other accusers (independent confirmations), keeping `since`.
+        if (prev.state !== MemberState.Suspect) return undefined;
+        const accusers = unionAccusers(prev.accusers, r[5]);
+        if (sameList(accusers, prev.accusers)) return undefined;
+        const m: Member = { ...prev, ...(accusers !== undefined ? { accusers } : {}) };
+        this.put(m, prev);
+        return m;
       }
     }
     if (tomb !== undefined) {
@@ -146,6 +169,7 @@ export class Membership {
       state: r[4],
       since: now,
       lastHeard: prev?.lastHeard ?? 0,
+      ...(r[4] === MemberState.Suspect && r[5] !== undefined ? { accusers: r[5].slice(0, MAX_ACCUSERS) } : {}),
     };
     this.put(m, prev);
     return m;
@@ -157,7 +181,23 @@ export class Membership {
     if (prev === undefined) return undefined;
     const m: Member = { ...prev, state, seq: seq ?? prev.seq, since: now };
     delete m.suspectDeadline;
-    delete m.confirmations;
+    delete m.accusers;
+    // Our own detector's suspicion names us as its accuser.
+    if (state === MemberState.Suspect) m.accusers = [this.selfId];
+    this.put(m, prev);
+    return m;
+  }
+
+  /**
+   * Our own detector also suspects a member already suspect: add us to its accusers (a confirmation
+   * that gossip carries on), keeping when the suspicion began. Returns the member if that changed it.
+   */
+  accuse(id: string): Member | undefined {
+    const prev = this.get(id);
+    if (prev === undefined || prev.state !== MemberState.Suspect) return undefined;
+    const accusers = unionAccusers(prev.accusers, [this.selfId]);
+    if (sameList(accusers, prev.accusers)) return undefined;
+    const m: Member = { ...prev, ...(accusers !== undefined ? { accusers } : {}) };
     this.put(m, prev);
     return m;
   }

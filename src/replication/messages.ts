@@ -26,7 +26,15 @@ export type MemberState = (typeof MemberState)[keyof typeof MemberState];
 export const MEMBER_STATE_NAMES = ['alive', 'suspect', 'dead', 'left'] as const;
 
 /** What one node believes of one member: precedence by (incarnation, seq), then by state. */
-export type MemberRecord = [id: string, address: string, incarnation: number, seq: number, state: MemberState];
+/**
+ * What a node believes of one member. A Suspect record may carry its accusers: the members whose own
+ * failure detector suspected it (sorted, distinct, at most MAX_ACCUSERS). Relaying a record does not
+ * add the relay, so the count is of independent suspicions, which Lifeguard's timeout shrinks with.
+ */
+export type MemberRecord = [id: string, address: string, incarnation: number, seq: number, state: MemberState, accusers?: string[]];
+
+/** Most accusers a Suspect record carries (more would not shorten the timeout further). */
+export const MAX_ACCUSERS = 8;
 
 /** The push-pull opener: the sender's vector hash, membership hash, and optionally its full vector. */
 export interface DigestBody {
@@ -220,10 +228,17 @@ function isVector(v: unknown): boolean {
   );
 }
 
+/** Accusers of a Suspect record: 1..MAX_ACCUSERS ids, strictly ascending (one canonical form). */
+function isAccusers(a: unknown): boolean {
+  if (!Array.isArray(a) || a.length === 0 || a.length > MAX_ACCUSERS) return false;
+  for (let i = 0; i < a.length; i++) if (!isStr(a[i]) || (i > 0 && !((a[i - 1] as string) < (a[i] as string)))) return false;
+  return true;
+}
+
 function isMemberRecord(r: unknown): boolean {
   return (
     Array.isArray(r) &&
-    r.length === 5 &&
+    (r.length === 5 || (r.length === 6 && r[4] === MemberState.Suspect && isAccusers(r[5]))) &&
     isStr(r[0]) &&
     isStr(r[1], 1024) &&
     isUint(r[2]) &&

@@ -54,7 +54,12 @@ export interface ReplicaStats {
   rejected: Record<string, number>;
   /** Delta messages cut at the size limit (a backlog streaming in chunks). */
   chunked: number;
+  /** Times tick() found this node had been frozen, and voided its probes in flight. */
+  stalls: number;
 }
+
+/** Tick lateness tolerated before a gap counts as a stall: the node loop's 50 ms period plus timer slop. */
+const STALL_SLACK_MS = 100;
 
 const TYPE_BY_TAG: Record<number, KeyType> = { 1: 'gcounter', 2: 'pncounter', 3: 'hll', 4: 'window', 5: 'cms', 6: 'topk' };
 const TAG_BY_TYPE: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3, window: 4, cms: 5, topk: 6 };
@@ -102,7 +107,7 @@ export class Replica implements ChangeSink {
   readonly membership: Membership;
   /** This incarnation's origin id: the slot its increments go to and the origin of its versions. */
   readonly origin: string;
-  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0 };
+  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0 };
 
   private readonly cfg: ReplicaConfig;
   private readonly id: ReplicaIdentity;
@@ -115,6 +120,10 @@ export class Replica implements ChangeSink {
   private now: number;
   private nextGossipAt: number;
   private nextProbeAt: number;
+  /** When the next tick was due (nextTickAt() after the last one): far past it, this node was frozen. */
+  private dueAt: number;
+  /** After a stall: no suspect is declared dead before this time. */
+  private noDeathsUntil = 0;
   private probeSeq = 0;
   private readonly pending = new Map<number, PendingProbe>();
   /** Indirect probes we run for others: our seq -> [requester address, requester's seq, expiry]. */
@@ -162,6 +171,7 @@ export class Replica implements ChangeSink {
     }
     this.nextGossipAt = this.now + this.rng.next() * this.cfg.gossipIntervalMs;
     this.nextProbeAt = this.now + this.rng.next() * this.cfg.probeIntervalMs;
+    this.dueAt = Infinity;
   }
 
   get nodeId(): string {
@@ -198,6 +208,16 @@ export class Replica implements ChangeSink {
   }
 
   tick(now: number): void {
+    // Ticks come by the time nextTickAt() named (the node's loop runs at least every 50 ms). Far later
+    // than that, this node was not running (SIGSTOP, a VM or GC pause, a blocked event loop):
+    // its probes' missing acks say nothing about their targets, so they are void (in the spirit of
+    // Lifeguard's local health awareness) instead of making it suspect healthy peers.
+    if (now - this.dueAt > this.cfg.probeTimeoutMs + STALL_SLACK_MS) {
+      if (this.pending.size > 0) this.pending.clear();
+      this.stats.stalls++;
+      // Suspicions that timed out while we were frozen get time for refutations to reach us first.
+      this.noDeathsUntil = now + Math.max(this.cfg.probeIntervalMs, 2 * this.cfg.gossipIntervalMs);
+    }
     this.now = now;
     if (now >= this.nextGossipAt) {
       this.gossipRound();
@@ -212,6 +232,7 @@ export class Replica implements ChangeSink {
     }
     this.checkMembers(now);
     this.waiters.expire(now, this.holdersOf);
+    this.dueAt = this.nextTickAt();
   }
 
   // ---- gossip ----------------------------------------------------------------------------------
@@ -362,7 +383,8 @@ export class Replica implements ChangeSink {
       }
       const prev = this.membership.get(r[0])?.state;
       const m = this.membership.apply(r, this.now, from);
-      if (m !== undefined) {
+      // A new accuser of a suspect changes its record (and timeout) but not its state.
+      if (m !== undefined && m.state !== prev) {
         if (m.state === MemberState.Suspect) this.armSuspicion(m);
         this.events.memberChanged?.(m, prev);
       }
@@ -382,16 +404,18 @@ export class Replica implements ChangeSink {
     const n = Math.max(1, this.membership.size);
     const min = this.cfg.suspicionMult * Math.max(1, Math.log10(n)) * this.cfg.probeIntervalMs;
     m.suspectDeadline = this.now + min * this.cfg.suspicionMaxTimeoutMult;
-    m.confirmations ??= new Set();
   }
 
-  /** Lifeguard: each independent confirmation shrinks the timeout from max toward min (log scale). */
+  /**
+   * Lifeguard: each independent confirmation (an accuser past the first; a relay is not one) shrinks
+   * the timeout from max toward min, on a log scale, reaching min at `indirectChecks` confirmations.
+   */
   suspicionTimeout(m: Member): number {
     const n = Math.max(1, this.membership.size);
     const min = this.cfg.suspicionMult * Math.max(1, Math.log10(n)) * this.cfg.probeIntervalMs;
     const max = min * this.cfg.suspicionMaxTimeoutMult;
     const k = Math.max(1, this.cfg.indirectChecks);
-    const c = Math.min(m.confirmations?.size ?? 0, k);
+    const c = Math.min(Math.max(0, (m.accusers?.length ?? 1) - 1), k);
     return Math.max(min, max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1));
   }
 
@@ -414,6 +438,8 @@ export class Replica implements ChangeSink {
       if (now >= p.sentAt + this.cfg.probeIntervalMs) {
         this.pending.delete(seq);
         const m = this.membership.get(p.target);
+        // Already suspect (heard from others): our failed probe is an independent confirmation.
+        if (m !== undefined && m.state === MemberState.Suspect) this.membership.accuse(m.id);
         if (m !== undefined && m.state === MemberState.Alive) {
           const s = this.membership.setState(m.id, MemberState.Suspect, now);
           if (s !== undefined) {
@@ -431,7 +457,7 @@ export class Replica implements ChangeSink {
     for (const m of this.membership.ownMembers()) {
       if (m.id === this.id.nodeId) continue;
       if (m.state === MemberState.Suspect && m.suspectDeadline !== undefined) {
-        if (now >= m.since + this.suspicionTimeout(m)) {
+        if (now >= m.since + this.suspicionTimeout(m) && now >= this.noDeathsUntil) {
           const d = this.membership.setState(m.id, MemberState.Dead, now);
           if (d !== undefined) this.events.memberChanged?.(d, MemberState.Suspect);
         }

@@ -100,3 +100,55 @@ describe('membership', () => {
     }
   });
 });
+
+describe('Lifeguard suspicion: only independent accusers shorten the timeout', () => {
+  it('a relayed suspicion adds no confirmation; another accuser does, and the suspicion keeps its start', async () => {
+    const { Membership } = await import('../../src/replication/membership.js');
+    const m = new Membership('a');
+    m.apply(['x', 'x', 1, 0, MemberState.Alive], 0, 'x');
+    // b suspects x; c and d relay b's record: still one accuser.
+    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 100, 'b')?.accusers).toEqual(['b']);
+    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 200, 'c')).toBeUndefined();
+    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 300, 'd')).toBeUndefined();
+    expect(m.get('x')?.accusers).toEqual(['b']);
+    // e suspected x on its own: a confirmation. The suspicion still started at 100.
+    const hash = m.hash;
+    const e = m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['e']], 400, 'c');
+    expect(e?.accusers).toEqual(['b', 'e']);
+    expect(m.get('x')?.since).toBe(100);
+    expect(m.hash).not.toBe(hash); // the new accuser spreads by gossip
+    // Our own failed probe of x confirms too.
+    expect(m.accuse('x')?.accusers).toEqual(['a', 'b', 'e']);
+    expect(m.accuse('x')).toBeUndefined(); // once
+    // A refutation (higher seq) ends the suspicion and its accusers.
+    const alive = m.apply(['x', 'x', 1, 1, MemberState.Alive], 500, 'x');
+    expect(alive?.state).toBe(MemberState.Alive);
+    expect(alive?.accusers).toBeUndefined();
+  });
+
+  it('the timeout is the max with one accuser and falls to the min at indirectChecks confirmations', () => {
+    const sim = new Simulation({ nodes: 10, seed: 3, config: { ...fast, suspicionMult: 4, suspicionMaxTimeoutMult: 6, indirectChecks: 3 } });
+    const r = sim.nodes[0]?.replica;
+    if (r === undefined) throw new Error('no replica');
+    const min = 4 * 1 * fast.probeIntervalMs; // log10(10) = 1
+    const suspect = (accusers: string[]) => ({ id: 'n1', address: 'n1', incarnation: 1, seq: 0, state: MemberState.Suspect, since: 0, lastHeard: 0, accusers });
+    expect(r.suspicionTimeout(suspect(['n2']))).toBe(6 * min);
+    expect(r.suspicionTimeout(suspect(['n2', 'n3']))).toBeLessThan(6 * min);
+    expect(r.suspicionTimeout(suspect(['n2', 'n3']))).toBeGreaterThan(min);
+    expect(r.suspicionTimeout(suspect(['n2', 'n3', 'n4', 'n5']))).toBeCloseTo(min, 6);
+    expect(r.suspicionTimeout(suspect(['n2', 'n3', 'n4', 'n5', 'n6', 'n7']))).toBeCloseTo(min, 6);
+  });
+
+  it('accuser lists on the wire must be canonical: sorted, distinct, on Suspect records only', async () => {
+    const { decodeEnvelope, encodeEnvelope, MsgKind } = await import('../../src/replication/messages.js');
+    const frame = (m: unknown[]): boolean =>
+      decodeEnvelope(encodeEnvelope({ cluster: 'c', from: 'b', incarnation: 1, address: 'b', msg: { kind: MsgKind.Delta, body: { o: [], k: [], m: [m as never], more: false } } }), 'c', 1 << 20).ok;
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect, ['a', 'b']])).toBe(true);
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect])).toBe(true);
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect, ['b', 'a']])).toBe(false);
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect, ['a', 'a']])).toBe(false);
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect, []])).toBe(false);
+    expect(frame(['x', 'x', 1, 0, MemberState.Alive, ['a']])).toBe(false);
+    expect(frame(['x', 'x', 1, 0, MemberState.Suspect, Array.from({ length: 9 }, (_, i) => `a${i}`)])).toBe(false);
+  });
+});
