@@ -26,7 +26,10 @@ export interface DetectorOptions {
 export interface DetectorResult {
   /** Node-hours of members that were up and not paused (the exposure for false positives). */
   nodeHours: number;
-  /** Some node marked a member suspect while that member was running normally. */
+  /**
+   * A node's own detector suspected a member that was running normally throughout the probe. (Each
+   * suspicion counts once, where it is made; the nodes that learn it by gossip are not counted again.)
+   */
   falseSuspicions: number;
   /** Some node marked a member dead while that member was running normally. */
   falseDeaths: number;
@@ -45,8 +48,10 @@ interface Pause {
 
 export function runDetector(o: DetectorOptions): DetectorResult {
   // deadAt: crashed node -> observer -> when that observer first marked it dead.
-  const state: { paused: Set<number>; crashedAt: Map<number, number>; deadAt: Map<number, Map<number, number>> } = {
+  // resumedAt: node -> when its last pause ended.
+  const state: { paused: Set<number>; resumedAt: Map<number, number>; crashedAt: Map<number, number>; deadAt: Map<number, Map<number, number>> } = {
     paused: new Set(),
+    resumedAt: new Map(),
     crashedAt: new Map(),
     deadAt: new Map(),
   };
@@ -71,7 +76,10 @@ export function runDetector(o: DetectorOptions): DetectorResult {
           return;
         }
         const frozen = state.paused.has(target);
-        if (m.state === MemberState.Suspect && !frozen) r.falseSuspicions++;
+        // A probe that concludes just after its target resumed was sent while it was frozen: right.
+        const frozenDuringProbe = frozen || (state.resumedAt.get(target) ?? -Infinity) > sim.now - sim.config.probeIntervalMs;
+        const own = m.accusers?.length === 1 && m.accusers[0] === sim.nodes[observer]?.id;
+        if (m.state === MemberState.Suspect && own && !frozenDuringProbe) r.falseSuspicions++;
         if (m.state === MemberState.Dead) {
           if (frozen) r.deathsWhilePaused++;
           else r.falseDeaths++;
@@ -128,6 +136,7 @@ export function runDetector(o: DetectorOptions): DetectorResult {
       if (state.crashedAt.has(q.node)) continue;
       sim.resume(q.node);
       state.paused.delete(q.node);
+      state.resumedAt.set(q.node, sim.now);
     }
     sim.runUntil(t + step);
     const running = o.nodes - state.paused.size - state.crashedAt.size;
