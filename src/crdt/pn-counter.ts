@@ -82,11 +82,27 @@ export class PNCounter extends CounterBase {
   set(r: ReplicaId, target: number): Result<PNCounter, CrdtError> {
     if (!Number.isSafeInteger(target)) return err(notIntegerError(target));
     const s = this.slotOf(r);
-    if ((target >= 0 ? s.p : s.n) + Math.abs(target) > COUNTER_MAX) return err(overflowError(`replica ${r}'s slot`));
+    if (target !== 0 && (target > 0 ? s.p : s.n) + Math.abs(target) > COUNTER_MAX) return err(overflowError(`replica ${r}'s slot`));
     this.resetInPlace();
     // After the reset the value is 0, so the increment is within range.
     if (target !== 0) this.incrementInPlace(r, target);
+    else this.existAtZero(r);
     return ok(this.clone());
+  }
+
+  /**
+   * Makes a counter that does not exist (nothing above its floors, so its value is 0) exist at 0, as
+   * Redis's `SET k 0` and `INCRBY k 0` leave a key holding "0": one increment and one decrement of
+   * `r`'s slot. Like any update it survives until a reset that observed it. Does nothing if the
+   * counter exists, or (the only other case) if `r`'s slot has no room left for the pair: a counter
+   * that has counted 2^53-1 in one direction on this incarnation stays a non-existent 0.
+   */
+  existAtZero(r: ReplicaId): void {
+    if (this.exists()) return;
+    const s = this.slotOf(r);
+    if (s.p >= COUNTER_MAX || s.n >= COUNTER_MAX) return;
+    this.incrementInPlace(r, 1);
+    this.incrementInPlace(r, -1);
   }
 
   static decode(bytes: Uint8Array): Result<PNCounter, CrdtError> {

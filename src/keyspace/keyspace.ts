@@ -137,6 +137,8 @@ export class Keyspace {
       const failure = (e.crdt as GCounter | PNCounter).incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
     }
+    // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
+    if (n === 0 && e.type === 'pncounter') (e.crdt as PNCounter).existAtZero(this.replica);
     this.touchEntry(e, key, true);
     return ok((e.crdt as GCounter | PNCounter).value());
   }

@@ -200,8 +200,34 @@ describe('PNCounter', () => {
     expect(d.equals(before)).toBe(true);
     expect(d.set('a:1', -MAX).ok).toBe(true); // the N slot has room
     expect(d.value()).toBe(-MAX);
+    // Both of a:1's lanes are full: SET 0 still succeeds, as a reset to a 0 that does not exist.
     expect(d.set('a:1', 0).ok).toBe(true);
+    expect(d.value()).toBe(0);
     expect(d.exists()).toBe(false);
+  });
+
+  it('set to 0 leaves a counter that exists at 0, on every replica, until a reset that saw it', () => {
+    const a = new PNCounter();
+    a.increment('a:1', 7);
+    const s = a.set('a:1', 0);
+    expect(s.ok).toBe(true);
+    if (!s.ok) return;
+    expect(a.value()).toBe(0);
+    expect(a.exists()).toBe(true);
+    const b = new PNCounter();
+    b.merge(s.value); // the delta carries it
+    expect(b.value()).toBe(0);
+    expect(b.exists()).toBe(true);
+    b.reset(); // a DEL that observed the SET
+    a.merge(b);
+    expect(a.exists()).toBe(false);
+    // A counter that already exists keeps its slots: set to 0 of an existing 0 changes nothing more.
+    const c = new PNCounter();
+    c.increment('c:1', 3);
+    c.decrement('c:1', 3);
+    const before = c.clone();
+    c.existAtZero('c:1');
+    expect(c.equals(before)).toBe(true);
   });
 
   it('deltas apply the operation on any replica; slice carries chosen slots', () => {

@@ -82,3 +82,39 @@ describe('counter creation rule', () => {
     expect(ks.exists(k('views:new'))).toBe(false);
   });
 });
+
+describe('a counter at zero exists, as in Redis', () => {
+  it('SET k 0 and INCRBY k 0 leave a PN-Counter key holding 0; DEL removes it; a G-Counter cannot', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.setCounter(k('a'), 0).ok).toBe(true);
+    expect(ks.exists(k('a'))).toBe(true);
+    const a = ks.getCounter(k('a'));
+    expect(a.ok && a.value).toBe(0);
+    expect(ks.incrBy(k('b'), 0).ok).toBe(true);
+    expect(ks.exists(k('b'))).toBe(true);
+    // After DEL, SET 0 brings the key back, at 0.
+    ks.incrBy(k('c'), 5);
+    expect(ks.del(k('c'))).toBe(true);
+    expect(ks.exists(k('c'))).toBe(false);
+    ks.setCounter(k('c'), 0);
+    expect(ks.exists(k('c'))).toBe(true);
+    expect(ks.del(k('c'))).toBe(true);
+    expect(ks.getCounter(k('c'))).toEqual({ ok: true, value: null });
+    // A G-Counter only grows: set to 0 is a reset to a 0 that does not exist (documented).
+    ks.incrBy(k('views:x'), 3, 'gcounter');
+    expect(ks.setCounter(k('views:x'), 0).ok).toBe(true);
+    expect(ks.exists(k('views:x'))).toBe(false);
+  });
+
+  it('the zero reaches another replica by merge', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    a.setCounter(k('z'), 0);
+    const enc = a.encodeKey(k('z'));
+    if (enc === undefined) throw new Error('no state');
+    expect(b.mergeRemote(k('z'), enc.tag, enc.bytes).ok).toBe(true);
+    expect(b.exists(k('z'))).toBe(true);
+    const v = b.getCounter(k('z'));
+    expect(v.ok && v.value).toBe(0);
+  });
+});
