@@ -242,6 +242,7 @@ export class NodeMetrics {
       for (const [reason, n] of Object.entries(src.transport.stats().dropped)) set({ reason }, n);
     });
     counter(reg, 'tally_gossip_chunked_deltas_total', 'Delta messages cut at the size limit (a backlog streaming in chunks)', [], (set) => set({}, r.stats.chunked));
+    counter(reg, 'tally_stalls_total', 'Times this node found it had not run for longer than a probe timeout (SIGSTOP, a VM or GC pause, a blocked event loop); its probes in flight were voided', [], (set) => set({}, r.stats.stalls));
     gauge(reg, 'tally_gossip_connections', 'Open gossip connections by direction', ['direction'], (set) => {
       const c = src.transport.stats().connectionsOpen;
       set({ direction: 'inbound' }, c.inbound);

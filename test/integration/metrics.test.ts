@@ -93,6 +93,20 @@ describe('/metrics', () => {
     const text = await scrape(2);
     expect(sample(text, 'tally_commands_total{command="incr",result="ok"}')).toBe(2);
   });
+
+  it('counts a stall when the node was frozen (SIGSTOP), and the node keeps its members alive', async () => {
+    const n = c.nodes[0] as (typeof c.nodes)[number];
+    const pid = n.proc?.pid;
+    if (pid === undefined) throw new Error('n1 is not running');
+    // Usually 0; a heavily loaded machine may already have stalled the node once.
+    const before = sample(await scrape(0), 'tally_stalls_total');
+    expect(before).toBeTypeOf('number');
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1500)); // longer than the probe timeout (500 ms)
+    process.kill(pid, 'SIGCONT');
+    await until('a stall counted on n1', async () => (sample(await scrape(0), 'tally_stalls_total') ?? 0) > (before ?? 0));
+    await waitForMembers(c, 3);
+  });
 });
 
 describe('/status and the dashboard', () => {
