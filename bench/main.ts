@@ -22,7 +22,11 @@ async function main(): Promise<void> {
     }
     results[name] = await suite(args);
   }
-  if (json) console.log(JSON.stringify(names.length === 1 ? results[names[0] ?? ''] : results));
+  if (!json) return;
+  // One JSON object on the last line: a single suite's own object, or { suite: result } when the
+  // result is a list of rows (or several suites ran).
+  const only = names.length === 1 ? results[names[0] ?? ''] : undefined;
+  console.log(JSON.stringify(only !== undefined && typeof only === 'object' && only !== null && !Array.isArray(only) ? only : results));
 }
 
 main().catch((e: unknown) => {
