@@ -5,6 +5,7 @@
 // Invariants: width >= 1, 1 <= depth <= 32, width*depth <= 2^18; every cell an integer in
 // [0, 2^53-1]; no all-zero replica matrix; a deleted (not created) sketch holds no matrix.
 
+import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
@@ -27,12 +28,12 @@ export function cmsDimsFromProb(error: number, probability: number): Result<{ wi
   return e ? err(new CrdtError('SKETCH_BAD_DIMENSIONS', e)) : ok({ width, depth });
 }
 
-export class CountMinSketch {
+export class CountMinSketch extends Generational<CountMinSketch> {
   private m: SketchMatrix;
   private gen = 0;
-  private live = true;
 
   private constructor(width: number, depth: number) {
+    super();
     this.m = new SketchMatrix(width, depth);
   }
 
@@ -118,20 +119,12 @@ export class CountMinSketch {
     return undefined;
   }
 
-  /** Merge (a join): higher (generation, width, depth) wins outright; equal ones merge each replica's matrix cell-wise by max. */
-  merge(other: CountMinSketch): boolean {
-    if (other === this) return false;
-    const c = this.gen - other.gen || this.width - other.width || this.depth - other.depth;
-    if (c > 0) return false;
-    if (c < 0) {
-      this.adopt(other);
-      return true;
-    }
+  /**
+   * A merge's body, for equal headers (Generational.merge decides the rest): each replica's matrix cell-wise by max.
+   * Headers order by (generation, width, depth).
+   */
+  protected mergeBody(other: CountMinSketch): boolean {
     let changed = false;
-    if (other.live && !this.live) {
-      this.live = true;
-      changed = true;
-    }
     for (const [id, rows] of other.m.rows) if (this.m.maxMerge(id, rows)) changed = true;
     return changed;
   }
@@ -193,7 +186,11 @@ export class CountMinSketch {
     return finishDecode(r, out, name);
   }
 
-  private adopt(o: CountMinSketch): void {
+  protected compareHeader(o: CountMinSketch): number {
+    return this.gen - o.gen || this.width - o.width || this.depth - o.depth;
+  }
+
+  protected adopt(o: CountMinSketch): void {
     this.m = new SketchMatrix(o.width, o.depth);
     this.m.copyFrom(o.m);
     this.gen = o.gen;

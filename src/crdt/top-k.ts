@@ -9,6 +9,7 @@
 // Invariants: 1 <= k <= TOPK_MAX_K; dimensions as the CMS; every replica stored has a non-zero
 // matrix and at most 2k candidates, each 1..TOPK_MAX_ITEM_BYTES bytes; a deleted sketch holds nothing.
 
+import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
@@ -36,12 +37,11 @@ function cmpCount(a: number | bigint, b: number | bigint): number {
   return a > b ? 1 : a < b ? -1 : 0;
 }
 
-export class TopK {
+export class TopK extends Generational<TopK> {
   private m: SketchMatrix;
   /** Per replica, its candidate items (latin1 strings of the item bytes). */
   private cands = new Map<ReplicaId, Set<string>>();
   private gen = 0;
-  private live = true;
   private cached: { item: string; count: number | bigint }[] | undefined;
   /** Cells of candidate items (a cache: hashing dominates list and offer otherwise). */
   private cellCache = new Map<string, Int32Array>();
@@ -51,6 +51,7 @@ export class TopK {
     width: number,
     depth: number,
   ) {
+    super();
     this.m = new SketchMatrix(width, depth);
   }
 
@@ -139,20 +140,12 @@ export class TopK {
     return ok(out);
   }
 
-  /** Merge (a join): higher (generation, k, width, depth) wins outright; equal ones take the greater record per replica. */
-  merge(other: TopK): boolean {
-    if (other === this) return false;
-    const c = this.compareHeader(other);
-    if (c > 0) return false;
-    if (c < 0) {
-      this.adopt(other);
-      return true;
-    }
+  /**
+   * A merge's body, for equal headers (Generational.merge decides the rest): the greater record per replica.
+   * Headers order by (generation, k, width, depth).
+   */
+  protected mergeBody(other: TopK): boolean {
     let changed = false;
-    if (other.live && !this.live) {
-      this.live = true;
-      changed = true;
-    }
     for (const [id, rows] of other.m.rows) {
       const oc = other.cands.get(id) ?? new Set<string>();
       const mine = this.m.rows.get(id);
@@ -310,7 +303,7 @@ export class TopK {
     return c;
   }
 
-  private compareHeader(o: TopK): number {
+  protected compareHeader(o: TopK): number {
     return this.gen - o.gen || this.kk - o.kk || this.width - o.width || this.depth - o.depth;
   }
 
@@ -330,7 +323,7 @@ export class TopK {
     return x.length - y.length;
   }
 
-  private adopt(o: TopK): void {
+  protected adopt(o: TopK): void {
     this.kk = o.kk;
     if (this.m.width !== o.width || this.m.depth !== o.depth) this.cellCache.clear();
     this.m = new SketchMatrix(o.width, o.depth);

@@ -9,6 +9,7 @@
 //   - b * granularityMs is a safe integer;
 //   - !created implies no buckets (a deleted key holds nothing).
 
+import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './g-counter.js';
@@ -52,15 +53,15 @@ export interface SlidingCount {
 
 type Bucket = Map<ReplicaId, number>;
 
-export class WindowedCounter {
+export class WindowedCounter extends Generational<WindowedCounter> {
   private readonly buckets = new Map<number, Bucket>();
   private maxB = -1;
   private gMs: number;
   private r: number;
   private gen = 0;
-  private live = true;
 
   private constructor(granularityS: number, retentionS: number) {
+    super();
     this.gMs = granularityS * 1000;
     this.r = retentionS / granularityS;
   }
@@ -183,20 +184,12 @@ export class WindowedCounter {
     return { estimate: Number(f) + partial * weight, full: f, partial, weight };
   }
 
-  /** Merges `other` (a join): a higher (generation, granularity, retention) wins outright; equal ones merge slots by max, then truncate. */
-  merge(other: WindowedCounter): boolean {
-    if (other === this) return false;
-    const c = this.compareHeader(other);
-    if (c > 0) return false;
-    if (c < 0) {
-      this.adopt(other);
-      return true;
-    }
+  /**
+   * A merge's body, for equal headers (Generational.merge decides the rest): slots by max, then truncate.
+   * Headers order by (generation, granularity, retention).
+   */
+  protected mergeBody(other: WindowedCounter): boolean {
     let changed = false;
-    if (other.live && !this.live) {
-      this.live = true;
-      changed = true;
-    }
     for (const [b, ob] of other.buckets) {
       if (b <= this.maxB - this.keptBuckets) continue; // truncated here already
       let mine = this.buckets.get(b);
@@ -354,7 +347,7 @@ export class WindowedCounter {
   // ---- internals ----
 
   /** Order of the header (generation, granularity, retention): the higher wins a merge outright. */
-  private compareHeader(o: WindowedCounter): number {
+  protected compareHeader(o: WindowedCounter): number {
     return this.gen - o.gen || this.gMs - o.gMs || this.r - o.r;
   }
 
@@ -365,7 +358,7 @@ export class WindowedCounter {
     for (const k of this.buckets.keys()) if (k <= cut) this.buckets.delete(k);
   }
 
-  private adopt(o: WindowedCounter): void {
+  protected adopt(o: WindowedCounter): void {
     this.gMs = o.gMs;
     this.r = o.r;
     this.gen = o.gen;
