@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEFAULT_REPLICA_CONFIG } from '../replication/config.js';
+import { DEFAULT_REPLICA_CONFIG, type ReplicaConfig } from '../replication/config.js';
 
 export interface NodeEntry {
   /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
@@ -18,26 +18,15 @@ export interface NodeEntry {
   httpPort: number;
 }
 
-export interface GossipSettings {
-  /** ms between gossip rounds. Default 200. */
-  intervalMs: number;
-  /** Peers per round. Default 3. */
-  fanout: number;
-  /** Largest gossip frame, bytes. Default 1 MiB. */
-  maxMessageBytes: number;
-  /** ms between failure-detector probes. Default 1000. */
-  probeIntervalMs: number;
-  /** ms to wait for a probe's ack before indirect probes. Default 500. */
-  probeTimeoutMs: number;
-  /** Indirect probes on a timeout. Default 3. */
-  indirectChecks: number;
-  /** Suspicion timeout multiplier (memberlist). Default 4. */
-  suspicionMult: number;
-  /** Max suspicion timeout, as a multiple of the min. Default 6. */
-  suspicionMaxTimeoutMult: number;
-  /** ms a dead or departed member is kept before it is forgotten. Default 60,000. */
-  deadForgetMs: number;
-}
+/**
+ * The config file's `gossip` section: the replica settings of the same names (`intervalMs` is the
+ * replica's `gossipIntervalMs`). Units, defaults and the reason for each are documented once, in
+ * ReplicaConfig (src/replication/config.ts), and the defaults below are taken from there.
+ */
+export type GossipSettings = Pick<
+  ReplicaConfig,
+  'fanout' | 'maxMessageBytes' | 'probeIntervalMs' | 'probeTimeoutMs' | 'indirectChecks' | 'suspicionMult' | 'suspicionMaxTimeoutMult' | 'deadForgetMs'
+> & { intervalMs: ReplicaConfig['gossipIntervalMs'] };
 
 export interface AuthSettings {
   /**
