@@ -30,7 +30,6 @@ export function cmsDimsFromProb(error: number, probability: number): Result<{ wi
 
 export class CountMinSketch extends Generational<CountMinSketch> {
   private m: SketchMatrix;
-  private gen = 0;
 
   private constructor(width: number, depth: number) {
     super();
@@ -48,12 +47,6 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   }
   get depth(): number {
     return this.m.depth;
-  }
-  get generation(): number {
-    return this.gen;
-  }
-  exists(): boolean {
-    return this.live;
   }
   replicaCount(): number {
     return this.m.rows.size;

@@ -6,6 +6,18 @@
 export abstract class Generational<Self extends Generational<Self>> {
   /** Created and not deleted in this generation. */
   protected live = true;
+  /** Bumped by every DEL (clear); the higher generation wins a merge outright. */
+  protected gen = 0;
+
+  /** The delete counter: a state of a higher generation replaces one of a lower generation. */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** True until a DEL (clear): a created sketch or window with no counts exists, like a Redis key. */
+  exists(): boolean {
+    return this.live;
+  }
 
   /** > 0 if this header wins, < 0 if `other`'s wins, 0 if they are equal. */
   protected abstract compareHeader(other: Self): number;

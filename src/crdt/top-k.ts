@@ -41,7 +41,6 @@ export class TopK extends Generational<TopK> {
   private m: SketchMatrix;
   /** Per replica, its candidate items (latin1 strings of the item bytes). */
   private cands = new Map<ReplicaId, Set<string>>();
-  private gen = 0;
   private cached: { item: string; count: number | bigint }[] | undefined;
   /** Cells of candidate items (a cache: hashing dominates list and offer otherwise). */
   private cellCache = new Map<string, Int32Array>();
@@ -70,15 +69,9 @@ export class TopK extends Generational<TopK> {
   get depth(): number {
     return this.m.depth;
   }
-  get generation(): number {
-    return this.gen;
-  }
   /** Candidates each replica keeps: 2k. */
   get capacity(): number {
     return 2 * this.kk;
-  }
-  exists(): boolean {
-    return this.live;
   }
   replicaCount(): number {
     return this.m.rows.size;

@@ -58,7 +58,6 @@ export class WindowedCounter extends Generational<WindowedCounter> {
   private maxB = -1;
   private gMs: number;
   private r: number;
-  private gen = 0;
 
   private constructor(granularityS: number, retentionS: number) {
     super();
@@ -87,16 +86,9 @@ export class WindowedCounter extends Generational<WindowedCounter> {
   get keptBuckets(): number {
     return this.r + Math.ceil(WINDOW_MAX_SKEW_MS / this.gMs) + 1;
   }
-  get generation(): number {
-    return this.gen;
-  }
   /** The newest bucket's index (bucket b covers [b*g, (b+1)*g) ms), or -1 when empty. */
   get maxBucket(): number {
     return this.maxB;
-  }
-  /** True until a DEL (clear); a created window with no counts exists, like a Redis key. */
-  exists(): boolean {
-    return this.live;
   }
   bucketCount(): number {
     return this.buckets.size;

@@ -135,11 +135,11 @@ export class Membership {
   }
 
   /**
-   * Applies a record heard from `_from` (who relayed it, not who made it: a relay is no
-   * confirmation). Returns the member if the record changed what we believe. Records of ourselves
-   * are not applied here: the replica refutes them instead.
+   * Applies a record heard by gossip. Who relayed it does not matter (a relay is no confirmation;
+   * the record names its accusers). Returns the member if the record changed what we believe.
+   * Records of ourselves are not applied here: the replica refutes them instead.
    */
-  apply(r: MemberRecord, now: number, _from: string): Member | undefined {
+  apply(r: MemberRecord, now: number): Member | undefined {
     const id = r[0];
     const tomb = this.tombstones.get(id);
     if (tomb !== undefined && (r[2] < tomb[0] || (r[2] === tomb[0] && r[3] <= tomb[1]))) return undefined;

@@ -159,7 +159,7 @@ export class Replica implements ChangeSink {
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.configuredSize = opts.configuredSize ?? 1;
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
-    this.membership.apply([this.id.nodeId, this.id.address, this.id.incarnation, 0, MemberState.Alive], this.now, this.id.nodeId);
+    this.membership.apply([this.id.nodeId, this.id.address, this.id.incarnation, 0, MemberState.Alive], this.now);
     if (opts.keyspace !== undefined) {
       this.keyspace = opts.keyspace;
       this.keyspace.setReplicaId(this.origin);
@@ -346,7 +346,7 @@ export class Replica implements ChangeSink {
   }
 
   private onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedState[]): void {
-    if (d.m !== null) this.applyMembers(d.m, from);
+    if (d.m !== null) this.applyMembers(d.m);
     if (d.k.length === 0 && d.o.length === 0) return;
     for (const { key, type, crdt } of decoded) {
       const r = this.keyspace.mergeDecoded(key, type, crdt);
@@ -375,14 +375,14 @@ export class Replica implements ChangeSink {
 
   // ---- membership and failure detection --------------------------------------------------------
 
-  private applyMembers(records: readonly MemberRecord[], from: string): void {
+  private applyMembers(records: readonly MemberRecord[]): void {
     for (const r of records) {
       if (r[0] === this.id.nodeId) {
         this.refute(r);
         continue;
       }
       const prev = this.membership.get(r[0])?.state;
-      const m = this.membership.apply(r, this.now, from);
+      const m = this.membership.apply(r, this.now);
       // A new accuser of a suspect changes its record (and timeout) but not its state.
       if (m !== undefined && m.state !== prev) {
         if (m.state === MemberState.Suspect) this.armSuspicion(m);
@@ -578,7 +578,7 @@ export class Replica implements ChangeSink {
     if (m === undefined || m.incarnation < incarnation) {
       if (m !== undefined) this.peerHas.delete(id); // a restarted peer may have lost what it held
       const prev = m?.state;
-      const added = this.membership.apply([id, address, incarnation, 0, MemberState.Alive], this.now, id);
+      const added = this.membership.apply([id, address, incarnation, 0, MemberState.Alive], this.now);
       if (added !== undefined) this.events.memberChanged?.(added, prev);
     }
     this.membership.heard(id, this.now);
