@@ -3,11 +3,11 @@
 
 import { readFileSync } from 'node:fs';
 import { fullKey } from './keyspace/keyspace.js';
-import type { ClusterConfig, NodeEntry } from './config/cluster-config.js';
+import { replicaSettings, type ClusterConfig, type NodeEntry } from './config/cluster-config.js';
 import { bumpIncarnation } from './persistence/identity.js';
 import { openDurableState, type DurableState } from './persistence/recovery.js';
 import { replicaConfig } from './replication/config.js';
-import { MEMBER_STATE_NAMES } from './replication/messages.js';
+import { MEMBER_STATE_NAMES, maxFrameBytes } from './replication/messages.js';
 import { Replica } from './replication/replica.js';
 import { execute } from './server/commands/table.js';
 import { globMatch } from './server/commands/parse.js';
@@ -84,7 +84,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     host: me.host,
     port: me.gossipPort,
     keyring,
-    maxFrameBytes: cfg.gossip.maxMessageBytes + 4096,
+    maxFrameBytes: maxFrameBytes(cfg.gossip.maxMessageBytes),
     onFrame: (peer, frame) => replica?.receive(peer, frame, clock.now()),
     onReject: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
     clock: () => clock.now(),
@@ -101,18 +101,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   let wsApi: WsClientApi | undefined;
   replica = new Replica({
-    config: replicaConfig({
-      clusterName: cfg.cluster,
-      gossipIntervalMs: cfg.gossip.intervalMs,
-      fanout: cfg.gossip.fanout,
-      maxMessageBytes: cfg.gossip.maxMessageBytes,
-      probeIntervalMs: cfg.gossip.probeIntervalMs,
-      probeTimeoutMs: cfg.gossip.probeTimeoutMs,
-      indirectChecks: cfg.gossip.indirectChecks,
-      suspicionMult: cfg.gossip.suspicionMult,
-      suspicionMaxTimeoutMult: cfg.gossip.suspicionMaxTimeoutMult,
-      deadForgetMs: cfg.gossip.deadForgetMs,
-    }),
+    config: replicaConfig(replicaSettings(cfg.cluster, cfg.gossip)),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
     transport: faults.transport,
@@ -123,20 +112,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>
         log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
-      remoteChange: (key) => {
-        durable?.commits.changed(key, false);
-        wsApi?.notifyChanged(key);
-      },
-      localChange: (key) => {
-        durable?.commits.changed(key, true);
-        wsApi?.notifyChanged(key);
-      },
     },
     ...(durable === null ? {} : { keyspace: durable.keyspace }),
   });
   const r = replica;
-  // The restored keys were just re-announced as this incarnation's changes; they are on disk already.
-  if (durable !== null) durable.commits.tracking = true;
+  r.keyspace.onChange((key) => wsApi?.notifyChanged(key));
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 

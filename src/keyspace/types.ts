@@ -1,22 +1,21 @@
-// Key types, typed command errors of the keyspace, and the change sink that replication implements.
+// Key entries, typed command errors of the keyspace, and the change listeners it notifies.
 
-import type { GCounter } from '../crdt/g-counter.js';
-import type { PNCounter } from '../crdt/pn-counter.js';
-import type { HyperLogLog } from '../crdt/hyperloglog.js';
-import type { WindowedCounter } from '../crdt/windowed-counter.js';
-import type { CountMinSketch } from '../crdt/count-min-sketch.js';
-import type { TopK } from '../crdt/top-k.js';
+import type { CrdtByType, KeyType } from '../crdt/registry.js';
 
-export type KeyType = 'gcounter' | 'pncounter' | 'hll' | 'window' | 'cms' | 'topk';
+export type { Crdt, KeyType } from '../crdt/registry.js';
 
-export type Crdt = GCounter | PNCounter | HyperLogLog | WindowedCounter | CountMinSketch | TopK;
+/** A stored key: its type and CRDT (a discriminated union on `type`), plus a cache of its encoding. */
+export type Entry = {
+  [T in KeyType]: {
+    readonly type: T;
+    readonly crdt: CrdtByType[T];
+    /** The codec bytes of `crdt`, cached until the next change. */
+    encoded?: Uint8Array | undefined;
+  };
+}[KeyType];
 
-export interface Entry {
-  type: KeyType;
-  crdt: Crdt;
-  /** The codec bytes of `crdt`, cached until the next change. */
-  encoded?: Uint8Array | undefined;
-}
+/** An entry of one known type. */
+export type EntryOf<T extends KeyType> = Extract<Entry, { type: T }>;
 
 /**
  * Errors a keyspace operation can return. `message` is the Redis error string where a Redis
@@ -55,13 +54,11 @@ export const GCOUNTER_DECREMENT: KeyspaceError = {
   message: 'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)',
 };
 
-/**
- * Told about every change to a key, so replication can version it and persistence can write it.
- * `local` is true for changes made by this node's own clients.
- */
-export interface ChangeSink {
-  changed(key: string, local: boolean): void;
-}
+/** Who changed a key: this node's clients ('local'), or a merge of a peer's state ('remote'). */
+export type ChangeOrigin = 'local' | 'remote';
 
-/** Stable numeric codes for key types on the wire (the CRDT codec's type tags). */
-export const TYPE_TAGS: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3, window: 4, cms: 5, topk: 6 };
+/**
+ * Told about every change of a key, in the order they happen: the version log versions local ones,
+ * the group commit writes both kinds, WebSocket watches push both kinds.
+ */
+export type ChangeListener = (key: string, origin: ChangeOrigin) => void;

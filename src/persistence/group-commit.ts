@@ -4,6 +4,7 @@
 // commits as soon as the previous commit is done, and `durable()` hands the client edges a promise
 // to wait on before they answer (Redis's own order: replies go out after the fsync).
 
+import type { ChangeListener } from '../keyspace/types.js';
 import type { DurableStore, KeyRecord } from './store.js';
 
 export type DurableMode = 'everysec' | 'always';
@@ -14,8 +15,9 @@ export const EVERYSEC_INTERVAL_MS = 1000;
 /** ms before a failed commit is retried. */
 const RETRY_MS = 100;
 
-/** The part of the keyspace a commit reads: each key's current whole state. */
+/** The part of the keyspace a group commit uses: its change notifications and each key's current whole state. */
 export interface StateSource {
+  onChange(listener: ChangeListener): () => void;
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined;
 }
 
@@ -71,8 +73,7 @@ export class GroupCommit {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failing = false;
-  /** Off while a restored keyspace is re-announced at start: it is on disk already. */
-  tracking = false;
+  private readonly unsubscribe: () => void;
   /** Told each durable commit's duration in ms (write + sync), for metrics. */
   onCommit: ((ms: number) => void) | undefined;
 
@@ -87,11 +88,13 @@ export class GroupCommit {
       this.timer = setInterval(() => this.commitSoon(), EVERYSEC_INTERVAL_MS);
       this.timer.unref();
     }
+    // Every change from now on, local or merged from a peer, is written by a coming commit.
+    this.unsubscribe = source.onChange((key, origin) => this.changed(key, origin === 'local'));
   }
 
   /** A key's state changed; `local` for a client's write (which `always` acknowledges only once durable). */
   changed(key: string, local: boolean): void {
-    if (!this.tracking || this.closed) return;
+    if (this.closed) return;
     this.stats.changes++;
     this.dirty.add(key);
     if (local) this.localDirty = true;
@@ -127,6 +130,7 @@ export class GroupCommit {
       }
     }
     this.closed = true;
+    this.unsubscribe();
   }
 
   /** Resolves once no commit is being written or synced. */

@@ -45,7 +45,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const RANGES: Record<Exclude<keyof ReplicaConfig, 'clusterName'>, [number, number]> = {
+/** The accepted range of every numeric setting: the one statement of it (the config file's `gossip` section uses it too). */
+export const REPLICA_CONFIG_RANGES: Readonly<Record<Exclude<keyof ReplicaConfig, 'clusterName'>, readonly [number, number]>> = {
   gossipIntervalMs: [1, 3_600_000],
   fanout: [1, 64],
   maxMessageBytes: [4096, 64 << 20],
@@ -58,16 +59,20 @@ const RANGES: Record<Exclude<keyof ReplicaConfig, 'clusterName'>, [number, numbe
   tombstoneMs: [0, 86_400_000 * 365],
 };
 
-export function replicaConfig(overrides: Partial<ReplicaConfig> = {}): ReplicaConfig {
+/**
+ * Fills defaults and validates. Errors name the field through `name` (by default its own name; the
+ * config file passes its JSON path, e.g. `gossip.intervalMs`).
+ */
+export function replicaConfig(overrides: Partial<ReplicaConfig> = {}, name: (field: keyof ReplicaConfig) => string = (f) => f): ReplicaConfig {
   const c: ReplicaConfig = { ...DEFAULT_REPLICA_CONFIG, ...overrides };
   if (typeof c.clusterName !== 'string' || c.clusterName.length === 0 || c.clusterName.length > 255)
-    throw new ConfigError(`clusterName: expected a non-empty string of at most 255 characters, got ${JSON.stringify(c.clusterName)}`);
-  for (const [field, [lo, hi]] of Object.entries(RANGES)) {
-    const v = c[field as keyof typeof RANGES];
+    throw new ConfigError(`${name('clusterName')}: expected a non-empty string of at most 255 characters, got ${JSON.stringify(c.clusterName)}`);
+  for (const [field, [lo, hi]] of Object.entries(REPLICA_CONFIG_RANGES)) {
+    const v = c[field as keyof typeof REPLICA_CONFIG_RANGES];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-      throw new ConfigError(`${field}: expected an integer from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${name(field as keyof ReplicaConfig)}: expected an integer from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
   }
   if (c.probeTimeoutMs > c.probeIntervalMs)
-    throw new ConfigError(`probeTimeoutMs: must not exceed probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
+    throw new ConfigError(`${name('probeTimeoutMs')}: must not exceed ${name('probeIntervalMs')} (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
   return c;
 }

@@ -7,6 +7,8 @@
 // transfer cut at the size limit advances only the receiver's `cursor` (where the stream resumes);
 // `known` advances when a transfer completes, so it is always an exact guarantee (WAIT relies on it).
 
+import type { VectorEntry } from './messages.js';
+
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
   readonly seedHi: number;
@@ -122,8 +124,6 @@ function entryHashLo(log: OriginLog, version: number): number {
   return (b ^ (a >>> 11)) >>> 0;
 }
 
-/** A version vector entry as sent on the wire. */
-export type VectorEntry = [origin: string, known: number, cursor?: number];
 
 export class VersionLog {
   private readonly origins = new Map<string, OriginLog>();
@@ -199,9 +199,9 @@ export class VersionLog {
   /** The digest: [origin, known] per origin, with the resume cursor appended while a transfer is incomplete. */
   vector(): VectorEntry[] {
     const out: VectorEntry[] = [];
-    for (const [o, log] of this.origins) {
-      if (log.cursor > log.known) out.push([o, log.known, log.cursor]);
-      else if (log.known > 0) out.push([o, log.known]);
+    for (const [origin, log] of this.origins) {
+      if (log.cursor > log.known) out.push({ origin, known: log.known, cursor: log.cursor });
+      else if (log.known > 0) out.push({ origin, known: log.known });
     }
     return out;
   }

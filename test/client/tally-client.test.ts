@@ -40,7 +40,8 @@ class Node {
   private ids = 1;
 
   constructor(readonly password: string | null = null) {
-    this.keyspace = new Keyspace('n1:1', { changed: (k) => this.api?.notifyChanged(k) });
+    this.keyspace = new Keyspace('n1:1');
+    this.keyspace.onChange((k) => this.api?.notifyChanged(k));
     this.services = {
       keyspace: this.keyspace,
       password,

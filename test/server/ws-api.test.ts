@@ -48,7 +48,8 @@ async function start(opts: { password?: string } & Partial<Omit<WsClientApiOptio
   const password = opts.password ?? null;
   let api: WsClientApi | undefined;
   // Every change (local write, merge from a peer, delete, flush) reaches the watchers, as the node wires it.
-  const keyspace = new Keyspace('n1:1', { changed: (k) => api?.notifyChanged(k) });
+  const keyspace = new Keyspace('n1:1');
+  keyspace.onChange((k) => api?.notifyChanged(k));
   const sessions: Session[] = [];
   const services: CommandServices = {
     keyspace,
