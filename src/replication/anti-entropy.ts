@@ -27,6 +27,9 @@ export interface AntiEntropyHooks {
 
 export class AntiEntropy {
   private nextGossipAt: number;
+  private nextReconnectAt: number;
+  /** Addresses tried when no live member answers at them: the configured peers and the seeds. */
+  private readonly known: readonly string[];
   /** Last vector hash each peer told us, to skip sending our vector to a peer likely in sync. */
   private readonly peerHash = new Map<string, string>();
   /** Vectors (origin -> known) peers sent us before we caught up with one of them; dropped once we have. */
@@ -48,9 +51,13 @@ export class AntiEntropy {
     private readonly hooks: AntiEntropyHooks,
     /** Addresses of seed nodes to join through. */
     private readonly seeds: readonly string[],
+    /** Addresses of the configured cluster members (the roster a real node's config lists). */
+    peers: readonly string[] = [],
   ) {
     this.startedAt = ctx.now;
     this.nextGossipAt = ctx.now + ctx.rng.next() * ctx.cfg.gossipIntervalMs;
+    this.nextReconnectAt = this.nextGossipAt + ctx.cfg.reconnectIntervalMs;
+    this.known = [...new Set([...peers, ...seeds])].filter((a) => a !== ctx.self.address);
   }
 
   /** The version of our own latest local change. */
@@ -59,15 +66,20 @@ export class AntiEntropy {
   }
 
   nextTickAt(): number {
-    return this.nextGossipAt;
+    return Math.min(this.nextGossipAt, this.nextReconnectAt);
   }
 
   tick(now: number): void {
-    if (now < this.nextGossipAt) return;
-    this.gossipRound();
-    const interval = this.ctx.cfg.gossipIntervalMs;
-    this.nextGossipAt += interval;
-    if (this.nextGossipAt <= now) this.nextGossipAt = now + interval;
+    if (now >= this.nextGossipAt) {
+      this.gossipRound();
+      const interval = this.ctx.cfg.gossipIntervalMs;
+      this.nextGossipAt += interval;
+      if (this.nextGossipAt <= now) this.nextGossipAt = now + interval;
+    }
+    if (now >= this.nextReconnectAt) {
+      this.reconnect();
+      this.nextReconnectAt = now + this.ctx.cfg.reconnectIntervalMs;
+    }
   }
 
   /** A local change of `key`: the next version of our origin. */
@@ -92,6 +104,29 @@ export class AntiEntropy {
       const seeds = this.seeds.filter((s) => s !== ctx.self.address);
       const seed = seeds[ctx.rng.int(seeds.length)];
       if (seed !== undefined) this.sendDigest(seed, true, true);
+    }
+  }
+
+  /**
+   * Gossip to the unreachable, so a partition of any length heals: one digest to a random member we
+   * hold dead, or to a configured or seed address at which no live member answers (one we forgot,
+   * or never knew). Its answer brings both sides' membership records together, and each side
+   * refutes the other's verdict on it (failure-detector.ts).
+   */
+  private reconnect(): void {
+    const { membership, rng, leaving } = this.ctx;
+    if (leaving) return;
+    const dead: string[] = [];
+    for (const m of membership.ownMembers()) if (m.state === MemberState.Dead) dead.push(m.address);
+    const total = dead.length + this.known.length;
+    // Rejection sampling: in a healthy cluster every configured peer is live and none is picked.
+    for (let tries = 0; tries < 16 && total > 0; tries++) {
+      const i = rng.int(total);
+      const address = i < dead.length ? (dead[i] as string) : (this.known[i - dead.length] as string);
+      const m = i < dead.length ? undefined : membership.memberAt(address);
+      if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect)) continue;
+      this.sendDigest(address, true, true);
+      return;
     }
   }
 

@@ -24,6 +24,14 @@ export interface ReplicaConfig {
   deadForgetMs: number;
   /** ms a forgotten member's tombstone blocks stale records of it. Default 3,600,000: far longer than any gossip delay. */
   tombstoneMs: number;
+  /**
+   * ms between digests to one unreachable peer: a member we hold dead, or a configured or seed
+   * address no live member answers at. Default 2,000. Dead members are no gossip targets, so without
+   * this two sides of a partition that declared each other dead never talk again (memberlist gossips
+   * to the dead for 30 s, Serf reconnects to failed members every 30 s; tally keeps trying for ever,
+   * at this slow cadence), and a partition of any length heals within about this interval.
+   */
+  reconnectIntervalMs: number;
 }
 
 export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
@@ -38,6 +46,7 @@ export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
   suspicionMaxTimeoutMult: 6,
   deadForgetMs: 60_000,
   tombstoneMs: 3_600_000,
+  reconnectIntervalMs: 2_000,
 });
 
 /** Thrown for misuse: a config that cannot work. The message names the field and the accepted range. */
@@ -57,6 +66,7 @@ export const REPLICA_CONFIG_RANGES: Readonly<Record<Exclude<keyof ReplicaConfig,
   suspicionMaxTimeoutMult: [1, 100],
   deadForgetMs: [0, 86_400_000 * 30],
   tombstoneMs: [0, 86_400_000 * 365],
+  reconnectIntervalMs: [1, 3_600_000],
 };
 
 /**

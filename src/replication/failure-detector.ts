@@ -116,9 +116,26 @@ export class FailureDetector {
       const prev = m?.state;
       const added = membership.apply({ id, address, incarnation, seq: 0, state: MemberState.Alive }, now);
       if (added !== undefined) events.memberChanged?.(added, prev);
+      else this.askToRefute(id, address, incarnation);
+    } else if (m.incarnation === incarnation && m.state === MemberState.Dead) {
+      this.askToRefute(id, address, incarnation);
     }
     membership.heard(id, now);
     return restarted;
+  }
+
+  /**
+   * A member we hold dead, or forgot, is talking to us (a partition healed): it alone can outbid our
+   * verdict, by refuting it with a higher seq. Send it the verdict so it does, as SWIM's refutation
+   * of a rumour; its alive record then spreads by gossip.
+   */
+  private askToRefute(id: string, address: string, incarnation: number): void {
+    const { membership } = this.ctx;
+    const m = membership.get(id);
+    const verdict = m ?? membership.tombstoneOf(id);
+    if (verdict === undefined || verdict.incarnation !== incarnation) return;
+    const members = [{ id, address, incarnation, seq: verdict.seq, state: MemberState.Dead }];
+    this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members, more: false } });
   }
 
   /** Someone says something about us: if it is suspicion or death at our incarnation, outbid it. */

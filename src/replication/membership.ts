@@ -23,6 +23,8 @@ export interface Member extends MemberRecord {
 export class SharedRoster {
   readonly members: readonly Member[];
   readonly index = new Map<string, number>();
+  /** Member id by address. */
+  readonly byAddress = new Map<string, string>();
   readonly hashHi: number;
   readonly hashLo: number;
 
@@ -31,6 +33,7 @@ export class SharedRoster {
     let lo = 0;
     this.members = records.map((r, i) => {
       this.index.set(r.id, i);
+      this.byAddress.set(r.address, r.id);
       const [a, b] = recordHash(r);
       hi ^= a;
       lo ^= b;
@@ -87,6 +90,8 @@ function compareRecords(a: MemberRecord, b: MemberRecord): number {
 
 export class Membership {
   private readonly own = new Map<string, Member>();
+  /** Id of the own member at each address (the roster has its own index). */
+  private readonly ownAddress = new Map<string, string>();
   /** Forgotten members: id -> [incarnation, seq, forgottenAt]; older records of them are ignored. */
   private readonly tombstones = new Map<string, [number, number, number]>();
   private hashHi: number;
@@ -124,6 +129,8 @@ export class Membership {
     if (prev !== undefined) this.xorHash(toRecord(prev));
     this.xorHash(toRecord(m));
     this.own.set(m.id, m);
+    if (prev !== undefined && prev.address !== m.address && this.ownAddress.get(prev.address) === m.id) this.ownAddress.delete(prev.address);
+    this.ownAddress.set(m.address, m.id);
     this.cachedSize = -1;
   }
 
@@ -205,8 +212,22 @@ export class Membership {
     if (m === undefined) return;
     this.xorHash(toRecord(m));
     this.own.delete(id);
+    if (this.ownAddress.get(m.address) === id) this.ownAddress.delete(m.address);
     this.tombstones.set(id, [m.incarnation, m.seq, now]);
     this.cachedSize = -1;
+  }
+
+  /** The member this table holds at `address`, if any. */
+  memberAt(address: string): Member | undefined {
+    const id = this.ownAddress.get(address) ?? this.roster?.byAddress.get(address);
+    const m = id === undefined ? undefined : this.get(id);
+    return m !== undefined && m.address === address ? m : undefined;
+  }
+
+  /** The incarnation and seq a forgotten member was forgotten at, or undefined. */
+  tombstoneOf(id: string): { incarnation: number; seq: number } | undefined {
+    const t = this.tombstones.get(id);
+    return t === undefined ? undefined : { incarnation: t[0], seq: t[1] };
   }
 
   /** Drops tombstones older than `ageMs`. */

@@ -29,6 +29,8 @@ export interface ReplicaOptions {
   transport: Transport;
   /** Addresses of seed nodes to join through. */
   seeds?: readonly string[];
+  /** Addresses of the configured cluster members, retried while unreachable (anti-entropy.ts). */
+  peers?: readonly string[];
   /** A shared starting roster (simulator), so every member is known from the start. */
   roster?: SharedRoster;
   /**
@@ -102,6 +104,7 @@ export class Replica {
       ctx,
       { applyMembers: (records) => this.detector.applyMembers(records), notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v) },
       opts.seeds ?? [],
+      opts.peers ?? [],
     );
     this.detector = new FailureDetector(ctx);
     this.quorum = new Quorum(ctx, opts.configuredSize ?? 1, () => this.antiEntropy.version, (has) => this.antiEntropy.buildDelta(new Map([[this.origin, has]]), this.origin));

@@ -98,6 +98,8 @@ export class Simulation {
       rng,
       transport: { send: (address, frame) => this.send(i, address, frame) },
       seeds: i === 0 ? [] : ['n0'],
+      // A real node's config lists every node; joined through a seed, a node knows only the seed.
+      ...(this.roster !== undefined ? { peers: this.nodes.map((n) => n.id) } : {}),
       // A restarted node knows the roster too, as a real node knows its config's node list.
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
