@@ -117,6 +117,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   });
   const r = replica;
   r.keyspace.onChange((key) => wsApi?.notifyChanged(key));
+  r.keyspace.onTypeConflict((key, types) => log.warn({ key: JSON.stringify(key.slice(1)), db: key.charCodeAt(0), types }, 'key created concurrently as several types: the higher type tag shows, the other states are kept'));
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 

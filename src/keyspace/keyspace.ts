@@ -10,7 +10,7 @@ import { TopK } from '../crdt/top-k.js';
 import { throttleDecide, throttleWindowConfig, type ThrottleResult } from '../crdt/throttle.js';
 import type { CrdtError } from '../crdt/errors.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
-import { decodeTagged, isLive, KEY_TYPES, mergeSameType, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
 import { DATABASES } from './full-key.js';
 import {
@@ -53,6 +53,12 @@ const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'TopK: key does n
 
 type CounterEntry = EntryOf<'gcounter'> | EntryOf<'pncounter'>;
 
+/** Where a write of one type goes: the key's state of that type, or a way to create it. */
+interface Slot<T extends KeyType> {
+  readonly entry: EntryOf<T> | undefined;
+  create(crdt: CrdtByType[T]): EntryOf<T>;
+}
+
 function isCounter(e: Entry): e is CounterEntry {
   return e.type === 'pncounter' || e.type === 'gcounter';
 }
@@ -61,10 +67,39 @@ function isType<T extends KeyType>(e: Entry, type: T): e is EntryOf<T> {
   return e.type === type;
 }
 
+/** Every state of a key, the visible one first. */
+function statesOf(e: Entry): TypedCrdt[] {
+  const first = { type: e.type, crdt: e.crdt } as TypedCrdt;
+  return e.others === undefined ? [first] : [first, ...e.others];
+}
+
+/** An entry over `states`: the visible one is the live state of highest tag, or the highest tag if none is live. */
+function entryOf(states: readonly TypedCrdt[]): Entry {
+  let best: TypedCrdt | undefined;
+  let bestLive = false;
+  for (const s of states) {
+    const live = isLive(s);
+    if (best === undefined || (live && !bestLive) || (live === bestLive && tagOf(s.type) > tagOf(best.type))) {
+      best = s;
+      bestLive = live;
+    }
+  }
+  const primary = best as TypedCrdt;
+  const others = states.filter((s) => s !== primary);
+  return (others.length === 0 ? { type: primary.type, crdt: primary.crdt } : { type: primary.type, crdt: primary.crdt, others }) as Entry;
+}
+
+function liveCount(e: Entry): number {
+  let n = isLive(e) ? 1 : 0;
+  for (const s of e.others ?? []) if (isLive(s)) n++;
+  return n;
+}
+
 export class Keyspace {
   private readonly entries = new Map<string, Entry>();
   private listeners: ChangeListener[] = [];
-  /** Remote merges that met a key of another type, resolved by the fixed type order. */
+  private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
+  /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
 
   constructor(
@@ -87,6 +122,11 @@ export class Keyspace {
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
+  }
+
+  /** Told when a merge leaves a key live as several types (counted in `typeConflicts`), for the log. */
+  onTypeConflict(listener: (key: string, types: KeyType[]) => void): void {
+    this.conflictListener = listener;
   }
 
   entry(key: string): Entry | undefined {
@@ -112,7 +152,12 @@ export class Keyspace {
       this.entries.set(key, c);
       e = c;
     } else {
-      if (!isCounter(e)) return err(WRONGTYPE);
+      if (!isCounter(e)) {
+        const c = this.retypeAsCounter(key, e, createAs);
+        if (!c.ok) return c;
+        e = c.value;
+        if (n < 0 && e.type === 'gcounter') return err(GCOUNTER_DECREMENT);
+      }
       const failure = e.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
     }
@@ -124,9 +169,11 @@ export class Keyspace {
 
   /** Sets a counter to `value` by an observed reset plus an increment (Redis SET on a counter). */
   setCounter(key: string, value: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    const e = this.entries.get(key);
-    if (e === undefined) return this.incrBy(key, value, createAs);
-    if (!isCounter(e)) return err(WRONGTYPE);
+    const found = this.entries.get(key);
+    if (found === undefined) return this.incrBy(key, value, createAs);
+    const c = isCounter(found) ? ok(found) : this.retypeAsCounter(key, found, createAs);
+    if (!c.ok) return c;
+    const e = c.value;
     if (e.type === 'gcounter') {
       if (value < 0) return err(GCOUNTER_DECREMENT);
       const probe = e.crdt.clone();
@@ -154,8 +201,8 @@ export class Keyspace {
   del(key: string): boolean {
     const e = this.entries.get(key);
     if (e === undefined || !isLive(e)) return false;
-    if (isCounter(e)) e.crdt.reset();
-    else e.crdt.clear();
+    // Every live state: a key live as two types (a concurrent creation) is deleted whole.
+    for (const s of statesOf(e)) if (isLive(s)) deleteState(s);
     this.changed(e, key, 'local');
     return true;
   }
@@ -167,14 +214,13 @@ export class Keyspace {
 
   /** PFADD: adds elements, creating the HLL. Returns whether any register changed (or it was created). */
   pfadd(key: string, elements: readonly (Uint8Array | string)[]): Result<boolean, KeyspaceError> {
-    let e = this.entries.get(key);
+    const found = this.typed(key, 'hll');
+    if (!found.ok) return found;
+    let e = found.value.entry;
     let changed = false;
     if (e === undefined) {
-      e = { type: 'hll', crdt: HyperLogLog.create(this.hllPrecision) };
-      this.entries.set(key, e);
+      e = found.value.create(HyperLogLog.create(this.hllPrecision));
       changed = true;
-    } else if (e.type !== 'hll') {
-      return err(WRONGTYPE);
     } else if (!isLive(e)) {
       changed = true; // re-creating a deleted HLL makes it exist again
     }
@@ -200,14 +246,9 @@ export class Keyspace {
   pfmerge(dest: string, sources: readonly string[]): Result<true, KeyspaceError> {
     const hlls = this.liveHlls([dest, ...sources]);
     if (!hlls.ok) return hlls;
-    let d = this.entries.get(dest);
-    if (d === undefined) {
-      d = { type: 'hll', crdt: HyperLogLog.create(this.hllPrecision) };
-      this.entries.set(dest, d);
-    } else if (d.type !== 'hll') {
-      // A deleted key keeps its type (its tombstone still replicates), so it cannot become an HLL.
-      return err(WRONGTYPE);
-    }
+    const found = this.typed(dest, 'hll');
+    if (!found.ok) return found;
+    const d = found.value.entry ?? found.value.create(HyperLogLog.create(this.hllPrecision));
     const target = d.crdt;
     // A union of different keys: register max regardless of each key's delete generation.
     for (const h of hlls.value) if (h !== target) target.unionWith(h);
@@ -235,19 +276,19 @@ export class Keyspace {
     if (configError) return err(invalid('ERR ', configError));
     const found = this.typed(key, 'window');
     if (!found.ok) return found;
-    const w = found.value?.crdt;
+    const w = found.value.entry?.crdt;
     if (w?.exists()) {
       if (w.granularityS === granularityS && w.retentionS === retentionS) return ok('exists');
       return err({ code: 'KEY_EXISTS', message: `ERR window exists with granularity ${w.granularityS} s and retention ${w.retentionS} s` });
     }
     if (w) w.recreate(granularityS, retentionS);
-    this.changed(found.value ?? this.put(key, { type: 'window', crdt: WindowedCounter.create(granularityS, retentionS) }), key, 'local');
+    this.changed(found.value.entry ?? found.value.create(WindowedCounter.create(granularityS, retentionS)), key, 'local');
     return ok('created');
   }
 
   /** WINDOW.INCRBY: adds n >= 0 at `atMs` (the node's time by default). Returns the new total of that bucket. */
   windowIncrBy(key: string, n: number, atMs: number, nowMs: number): Result<number | bigint, KeyspaceError> {
-    const found = this.typed(key, 'window');
+    const found = this.peek(key, 'window');
     if (!found.ok) return found;
     const e = found.value;
     if (!e?.crdt.exists()) return err(NO_WINDOW);
@@ -261,7 +302,7 @@ export class Keyspace {
   /** WINDOW.COUNT: the sum of the buckets holding [fromMs, toMs]; 0 for a missing key. */
   windowCount(key: string, fromMs: number, toMs: number): Result<number | bigint, KeyspaceError> {
     if (fromMs > toMs) return err({ code: 'INVALID', message: 'ERR from is after to' });
-    const found = this.typed(key, 'window');
+    const found = this.peek(key, 'window');
     if (!found.ok) return found;
     const w = found.value?.crdt;
     return ok(w?.exists() === true ? w.count(fromMs, toMs) : 0);
@@ -269,7 +310,7 @@ export class Keyspace {
 
   /** WINDOW.SLIDING: the interpolated count of the last `windowMs` before `nowMs`; 0 for a missing key. */
   windowSliding(key: string, windowMs: number, nowMs: number): Result<number, KeyspaceError> {
-    const found = this.typed(key, 'window');
+    const found = this.peek(key, 'window');
     if (!found.ok) return found;
     const w = found.value?.crdt;
     if (!w?.exists()) return ok(0);
@@ -290,10 +331,10 @@ export class Keyspace {
   throttle(key: string, limit: number, periodS: number, cost: number, nowMs: number): Result<ThrottleResult, KeyspaceError> {
     const found = this.typed(key, 'window');
     if (!found.ok) return found;
-    let e = found.value;
+    let e = found.value.entry;
     const cfg = throttleWindowConfig(periodS);
     if (e === undefined) {
-      e = this.put(key, { type: 'window', crdt: WindowedCounter.create(cfg.granularityS, cfg.retentionS) });
+      e = found.value.create(WindowedCounter.create(cfg.granularityS, cfg.retentionS));
       this.changed(e, key, 'local');
     } else if (!e.crdt.exists()) {
       e.crdt.recreate(cfg.granularityS, cfg.retentionS);
@@ -317,12 +358,12 @@ export class Keyspace {
   cmsInit(key: string, width: number, depth: number): Result<true, KeyspaceError> {
     const found = this.typed(key, 'cms');
     if (!found.ok) return found;
-    const c = found.value?.crdt;
+    const c = found.value.entry?.crdt;
     if (c?.exists()) return err({ code: 'KEY_EXISTS', message: 'CMS: key already exists' });
     const fresh = CountMinSketch.create(width, depth);
     if (!fresh.ok) return err(invalid('CMS: ', fresh.error));
     if (c) c.recreate(width, depth);
-    this.changed(found.value ?? this.put(key, { type: 'cms', crdt: fresh.value }), key, 'local');
+    this.changed(found.value.entry ?? found.value.create(fresh.value), key, 'local');
     return ok(true);
   }
 
@@ -371,12 +412,12 @@ export class Keyspace {
   topkReserve(key: string, k: number, width: number, depth: number): Result<true, KeyspaceError> {
     const found = this.typed(key, 'topk');
     if (!found.ok) return found;
-    const t = found.value?.crdt;
+    const t = found.value.entry?.crdt;
     if (t?.exists()) return err({ code: 'KEY_EXISTS', message: 'TopK: key already exists' });
     const fresh = TopK.create(k, width, depth);
     if (!fresh.ok) return err(invalid('TopK: ', fresh.error));
     if (t) t.recreate(k, width, depth);
-    this.changed(found.value ?? this.put(key, { type: 'topk', crdt: fresh.value }), key, 'local');
+    this.changed(found.value.entry ?? found.value.create(fresh.value), key, 'local');
     return ok(true);
   }
 
@@ -396,25 +437,56 @@ export class Keyspace {
     return e.ok ? ok(e.value.crdt) : e;
   }
 
-  /** A key's entry if it has `type` (live or a tombstone), undefined if absent, WRONGTYPE if another type. */
-  private typed<T extends KeyType>(key: string, type: T): Result<EntryOf<T> | undefined, KeyspaceError> {
+  /**
+   * A key's slot for a write of `type`: its state of that type (live or a tombstone) as `entry`, or
+   * none, with `create` to store a new one; WRONGTYPE if the key exists as another type. A deleted key
+   * has no type: its state of `type` becomes the visible one, and a new one keeps the other states.
+   */
+  private typed<T extends KeyType>(key: string, type: T): Result<Slot<T>, KeyspaceError> {
+    const e = this.entries.get(key);
+    const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
+      const next = { type, crdt, ...(others === undefined || others.length === 0 ? {} : { others }) } as unknown as EntryOf<T>;
+      this.entries.set(key, next);
+      return next;
+    };
+    if (e === undefined) return ok({ entry: undefined, create: create(undefined) });
+    if (isType(e, type)) return ok({ entry: e, create: create(e.others) });
+    if (isLive(e)) return err(WRONGTYPE);
+    const states = statesOf(e);
+    const mine = states.find((s) => s.type === type);
+    const others = states.filter((s) => s !== mine);
+    if (mine === undefined) return ok({ entry: undefined, create: create(others) });
+    const entry = create(others)(mine.crdt as CrdtByType[T]);
+    return ok({ entry, create: create(others) });
+  }
+
+  /** A key's state of `type` for a read: undefined if absent or deleted, WRONGTYPE if it exists as another type. */
+  private peek<T extends KeyType>(key: string, type: T): Result<EntryOf<T> | undefined, KeyspaceError> {
     const e = this.entries.get(key);
     if (e === undefined) return ok(undefined);
-    return isType(e, type) ? ok(e) : err(WRONGTYPE);
+    if (isType(e, type)) return ok(e);
+    return isLive(e) ? err(WRONGTYPE) : ok(undefined);
+  }
+
+  /** `typed` for the counter family: either counter type takes a deleted key; a new one is created as `createAs`. */
+  private retypeAsCounter(key: string, e: Entry, createAs: CreateAs): Result<CounterEntry, KeyspaceError> {
+    if (isLive(e)) return err(WRONGTYPE);
+    const states = statesOf(e);
+    const mine = states.find((s) => s.type === 'gcounter' || s.type === 'pncounter');
+    const type = typeof createAs === 'function' ? createAs(key) : createAs;
+    const counter = (mine ?? (type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() })) as CounterEntry;
+    const others = states.filter((s) => s !== mine);
+    const next = (others.length === 0 ? { type: counter.type, crdt: counter.crdt } : { type: counter.type, crdt: counter.crdt, others }) as CounterEntry;
+    this.entries.set(key, next);
+    return ok(next);
   }
 
   /** A live key of `type`, or `missing` (absent or deleted), or WRONGTYPE. */
   private existing<T extends KeyType>(key: string, type: T, missing: KeyspaceError): Result<EntryOf<T>, KeyspaceError> {
     const e = this.entries.get(key);
     if (e === undefined) return err(missing);
-    if (!isType(e, type)) return err(WRONGTYPE);
+    if (!isType(e, type)) return err(isLive(e) ? WRONGTYPE : missing);
     return isLive(e) ? ok(e) : err(missing);
-  }
-
-  /** Stores a new entry and returns it. */
-  private put<E extends Entry>(key: string, e: E): E {
-    this.entries.set(key, e);
-    return e;
   }
 
   /** Drops every key of one database (or all with `db` undefined) by deleting each live key. */
@@ -455,8 +527,8 @@ export class Keyspace {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     // Cached until the key changes: one key travels in several deltas per gossip round.
-    e.encoded ??= e.crdt.encode();
-    return { tag: tagOf(e.type), bytes: e.encoded };
+    e.encoded ??= e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
+    return e.encoded;
   }
 
   /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
@@ -471,37 +543,65 @@ export class Keyspace {
    * returned, and nothing changes.
    */
   mergeRemote(key: string, tag: number, bytes: Uint8Array): Result<boolean, string> {
-    const decoded = decodeTagged(tag, bytes);
+    const decoded = decodeKeyState(tag, bytes);
     if (!decoded.ok) return err(decoded.error.message);
     return ok(this.mergeDecoded(key, decoded.value));
   }
 
   /**
-   * Merges an already decoded remote state (which this keyspace then owns). Concurrent creation of
-   * one key with two types resolves everywhere the same way: the higher type tag wins (documented in
-   * docs/commands.md), and the conflict is counted. Returns whether the local state changed.
+   * Merges already decoded remote states of one key (which this keyspace then owns): each joins this
+   * key's state of its type, or is kept beside the others. Nothing is ever discarded for a type
+   * mismatch: a key live as two types (created concurrently as both) shows the one of higher tag,
+   * the same on every node, keeps the other, and is counted and reported. Returns whether anything changed.
    */
-  mergeDecoded(key: string, incoming: TypedCrdt): boolean {
+  mergeDecoded(key: string, incoming: TypedCrdt | readonly TypedCrdt[]): boolean {
+    const list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
     const e = this.entries.get(key);
+    let changed = false;
     let target: Entry;
     if (e === undefined) {
-      target = this.put(key, { ...incoming });
-    } else if (e.type !== incoming.type) {
-      this.typeConflicts++;
-      if (tagOf(incoming.type) < tagOf(e.type)) return false;
-      target = this.put(key, { ...incoming });
-    } else {
-      if (!mergeSameType(e, incoming)) return false;
+      target = this.store(key, entryOf(list.map((s) => ({ ...s }) as TypedCrdt)));
+      changed = true;
+    } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type) {
+      // The usual case: one state of the key's one type.
+      if (!mergeSameType(e, list[0] as TypedCrdt)) return false;
       target = e;
+      changed = true;
+    } else {
+      const before = liveCount(e);
+      const states = statesOf(e);
+      for (const s of list) {
+        const mine = states.find((m) => m.type === s.type);
+        if (mine === undefined) {
+          states.push({ ...s } as TypedCrdt);
+          changed = true;
+        } else if (mergeSameType(mine, s)) {
+          changed = true;
+        }
+      }
+      if (!changed) return false;
+      target = this.store(key, entryOf(states));
+      if (liveCount(target) > 1 && before <= 1) {
+        this.typeConflicts++;
+        this.conflictListener?.(key, statesOf(target).filter(isLive).map((s) => s.type));
+      }
     }
     this.changed(target, key, 'remote');
-    return true;
+    return changed;
+  }
+
+  private store(key: string, e: Entry): Entry {
+    this.entries.set(key, e);
+    return e;
   }
 
   /** Approximate memory held by key states, in bytes. */
   byteSize(): number {
     let n = 0;
-    for (const [k, e] of this.entries) n += 48 + k.length * 2 + e.crdt.byteSize();
+    for (const [k, e] of this.entries) {
+      n += 48 + k.length * 2 + e.crdt.byteSize();
+      for (const o of e.others ?? []) n += 16 + o.crdt.byteSize();
+    }
     return n;
   }
 }

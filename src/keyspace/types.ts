@@ -1,16 +1,23 @@
 // Key entries, typed command errors of the keyspace, and the change listeners it notifies.
 
-import type { CrdtByType, KeyType } from '../crdt/registry.js';
+import type { CrdtByType, KeyType, TypedCrdt } from '../crdt/registry.js';
 
 export type { Crdt, KeyType } from '../crdt/registry.js';
 
-/** A stored key: its type and CRDT (a discriminated union on `type`), plus a cache of its encoding. */
+/**
+ * A stored key: its visible type and CRDT (a discriminated union on `type`), plus a cache of its
+ * encoding. A key that has held several types keeps one state per type (`others`): the visible one
+ * is live whenever any is (the live one of highest tag), so a deleted key takes any type again and a
+ * concurrent creation as two types loses no write (docs/crdt-counters.md, "Types").
+ */
 export type Entry = {
   [T in KeyType]: {
     readonly type: T;
     readonly crdt: CrdtByType[T];
-    /** The codec bytes of `crdt`, cached until the next change. */
-    encoded?: Uint8Array | undefined;
+    /** The states of the key's other types, if it has held any; never two of one type. */
+    readonly others?: readonly TypedCrdt[] | undefined;
+    /** The key's whole encoded state (tag and bytes), cached until the next change. */
+    encoded?: { tag: number; bytes: Uint8Array } | undefined;
   };
 }[KeyType];
 

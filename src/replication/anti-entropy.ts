@@ -14,7 +14,8 @@ const DELTA_SLACK = 512;
 /** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
 export interface DecodedState {
   readonly key: string;
-  readonly state: TypedCrdt;
+  /** The key's state: one typed CRDT, or one per type for a key that has held several. */
+  readonly states: readonly TypedCrdt[];
 }
 
 /** What anti-entropy tells the rest of the replica. */
@@ -223,7 +224,7 @@ export class AntiEntropy {
     const { keyspace, versions, origin } = this.ctx;
     if (d.members !== null) this.hooks.applyMembers(d.members);
     if (d.states.length === 0 && d.ranges.length === 0) return;
-    for (const { key, state } of decoded) keyspace.mergeDecoded(key, state);
+    for (const { key, states } of decoded) keyspace.mergeDecoded(key, states);
     let senderHas = -1;
     for (const range of d.ranges) {
       if (range.origin === origin) continue; // our own entries: we have them

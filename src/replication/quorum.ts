@@ -120,7 +120,7 @@ export class Quorum {
   }
 
   onReadResp(from: string, id: number, decoded: readonly DecodedState[]): void {
-    for (const { key, state } of decoded) this.ctx.keyspace.mergeDecoded(key, state);
+    for (const { key, states } of decoded) this.ctx.keyspace.mergeDecoded(key, states);
     this.waiters.readAnswered(id, from);
   }
 }

@@ -7,7 +7,7 @@
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
-import { decodeTagged, typeOfTag } from '../crdt/registry.js';
+import { decodeKeyState, MULTI_TAG, typeOfTag } from '../crdt/registry.js';
 import type { Rng } from '../util/rng.js';
 import { AntiEntropy, type DecodedState } from './anti-entropy.js';
 import type { ReplicaConfig } from './config.js';
@@ -174,16 +174,16 @@ export class Replica {
   private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedState[] | undefined {
     const out: DecodedState[] = [];
     for (const { key, tag, bytes } of states) {
-      if (typeOfTag(tag) === undefined) {
+      if (tag !== MULTI_TAG && typeOfTag(tag) === undefined) {
         this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
         return undefined;
       }
-      const r = decodeTagged(tag, bytes);
+      const r = decodeKeyState(tag, bytes);
       if (!r.ok) {
         this.reject(peer, 'state', `${what} state: ${r.error.message}`);
         return undefined;
       }
-      out.push({ key, state: r.value });
+      out.push({ key, states: r.value });
     }
     return out;
   }
