@@ -13,6 +13,7 @@ import type { ReplicaId } from '../crdt/replica-id.js';
 import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
 import { DATABASES } from './full-key.js';
+import { hash64Bytes, hash64Lo, hash64String } from '../crdt/hash64.js';
 import {
   GCOUNTER_DECREMENT,
   NOT_INTEGER,
@@ -46,6 +47,15 @@ function counterError(e: CrdtError): KeyspaceError {
 }
 
 export type CounterValue = number | bigint;
+
+/** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
+export const DIGEST_BUCKETS = 256;
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 const NO_WINDOW: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'ERR no such window key (create it with WINDOW.CREATE)' };
 const NO_CMS: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'CMS: key does not exist' };
@@ -98,6 +108,12 @@ function liveCount(e: Entry): number {
 export class Keyspace {
   private readonly entries = new Map<string, Entry>();
   private listeners: ChangeListener[] = [];
+  /** Keys changed since the state digest last folded them in. */
+  private digestQueue: string[] = [];
+  private digestHi = 0;
+  private digestLo = 0;
+  private readonly bucketHi = new Int32Array(DIGEST_BUCKETS);
+  private readonly bucketLo = new Int32Array(DIGEST_BUCKETS);
   private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
@@ -446,8 +462,7 @@ export class Keyspace {
     const e = this.entries.get(key);
     const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
       const next = { type, crdt, ...(others === undefined || others.length === 0 ? {} : { others }) } as unknown as EntryOf<T>;
-      this.entries.set(key, next);
-      return next;
+      return this.store(key, next);
     };
     if (e === undefined) return ok({ entry: undefined, create: create(undefined) });
     if (isType(e, type)) return ok({ entry: e, create: create(e.others) });
@@ -477,8 +492,7 @@ export class Keyspace {
     const counter = (mine ?? (type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() })) as CounterEntry;
     const others = states.filter((s) => s !== mine);
     const next = (others.length === 0 ? { type: counter.type, crdt: counter.crdt } : { type: counter.type, crdt: counter.crdt, others }) as CounterEntry;
-    this.entries.set(key, next);
-    return ok(next);
+    return ok(this.store(key, next));
   }
 
   /** A live key of `type`, or `missing` (absent or deleted), or WRONGTYPE. */
@@ -534,6 +548,10 @@ export class Keyspace {
   /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
   private changed(e: Entry, key: string, origin: ChangeOrigin): void {
     e.encoded = undefined;
+    if (e.digestPending !== true) {
+      e.digestPending = true;
+      this.digestQueue.push(key);
+    }
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin);
   }
@@ -590,9 +608,84 @@ export class Keyspace {
     return changed;
   }
 
-  private store(key: string, e: Entry): Entry {
+  /** Stores `e` for `key`, replacing the key's entry: the old entry's share of the state digest carries over. */
+  private store<E extends Entry>(key: string, e: E): E {
+    const old = this.entries.get(key);
+    if (old !== undefined && old !== e) {
+      if (old.digestHi !== undefined) {
+        e.digestHi = old.digestHi;
+        e.digestLo = old.digestLo ?? 0;
+      }
+      if (old.digestPending === true) e.digestPending = true;
+    }
     this.entries.set(key, e);
     return e;
+  }
+
+  // ---- the state digest: equal digests mean equal state ------------------------------------------
+  //
+  // The XOR over keys of a 60-bit hash of (key, encoded state), kept per key and folded in lazily:
+  // a write only queues its key, and reading the digest (a few times per gossip round) hashes the
+  // keys changed since. Version vectors say which writes a node holds; whole key states may carry
+  // more (a key's state travels whole), so two nodes with equal vectors can still differ. Their state
+  // digests then differ too, and a repair compares per-bucket digests and ships the differing
+  // buckets' keys (anti-entropy.ts), as Dynamo's and Cassandra's Merkle-tree repair do.
+
+  private foldDigest(): void {
+    const queue = this.digestQueue;
+    if (queue.length === 0) return;
+    this.digestQueue = [];
+    for (const key of queue) {
+      const e = this.entries.get(key);
+      if (e === undefined || e.digestPending !== true) continue;
+      e.digestPending = false;
+      const enc = this.encodeKey(key) as { tag: number; bytes: Uint8Array };
+      const k1 = hash64String(key);
+      const k2 = hash64Lo();
+      const s1 = hash64Bytes(enc.bytes);
+      const s2 = hash64Lo();
+      const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ enc.tag) >>> 2;
+      const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (enc.tag << 8) ^ s1) >>> 2;
+      const b = k1 & (DIGEST_BUCKETS - 1);
+      const dHi = hi ^ (e.digestHi ?? 0);
+      const dLo = lo ^ (e.digestLo ?? 0);
+      this.digestHi ^= dHi;
+      this.digestLo ^= dLo;
+      this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
+      this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
+      e.digestHi = hi;
+      e.digestLo = lo;
+    }
+  }
+
+  /** The state digest: 16 hex digits; equal on two nodes iff (with overwhelming probability) every key's state is. */
+  stateDigest(): string {
+    this.foldDigest();
+    return this.digestHi.toString(16).padStart(8, '0') + this.digestLo.toString(16).padStart(8, '0');
+  }
+
+  /** The digest of each bucket of keys, DIGEST_BUCKETS x (hi, lo) as little-endian uint32s. */
+  bucketDigests(): Uint8Array {
+    this.foldDigest();
+    const out = new Uint8Array(DIGEST_BUCKETS * 8);
+    const v = new DataView(out.buffer);
+    for (let b = 0; b < DIGEST_BUCKETS; b++) {
+      v.setInt32(b * 8, this.bucketHi[b] as number, true);
+      v.setInt32(b * 8 + 4, this.bucketLo[b] as number, true);
+    }
+    return out;
+  }
+
+  /** The bucket of the state digest a key belongs to. */
+  static digestBucket(key: string): number {
+    return hash64String(key) & (DIGEST_BUCKETS - 1);
+  }
+
+  /** Every stored key (tombstones too) in one of `buckets`. */
+  keysInBuckets(buckets: ReadonlySet<number>): string[] {
+    const out: string[] = [];
+    for (const key of this.entries.keys()) if (buckets.has(Keyspace.digestBucket(key))) out.push(key);
+    return out;
   }
 
   /** Approximate memory held by key states, in bytes. */

@@ -6,7 +6,8 @@
 
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { ReplicaContext } from './context.js';
-import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange } from './messages.js';
+import { DIGEST_BUCKETS } from '../keyspace/keyspace.js';
+import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type RepairBody } from './messages.js';
 
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
@@ -46,6 +47,12 @@ export class AntiEntropy {
   private readonly peerAgreedAt = new Map<string, number>();
   /** Version of our own latest local change. */
   private localVersion = 0;
+  /**
+   * Per peer: the (its, ours) state digests seen on its last digest whose vector hash equalled ours
+   * while the states differed. The same pair twice in a row is a stable divergence, not one in flight:
+   * then a repair starts.
+   */
+  private readonly stateMismatch = new Map<string, string>();
 
   constructor(
     private readonly ctx: ReplicaContext,
@@ -131,9 +138,14 @@ export class AntiEntropy {
     }
   }
 
+  /** Starts a push-pull exchange with the peer at `address` now. */
+  pull(address: string): void {
+    this.sendDigest(address, true, true);
+  }
+
   private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
-    const { versions, membership } = this.ctx;
-    const body: DigestBody = { hash: versions.hash, membersHash: membership.hash, vector: withVector ? versions.vector() : null, wantReply };
+    const { versions, membership, keyspace } = this.ctx;
+    const body: DigestBody = { hash: versions.hash, membersHash: membership.hash, vector: withVector ? versions.vector(address) : null, wantReply, stateHash: keyspace.stateDigest() };
     this.ctx.send(address, { kind: MsgKind.Digest, body });
   }
 
@@ -169,6 +181,63 @@ export class AntiEntropy {
       // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
       this.sendDigest(address, true, d.vector === null);
     }
+    if (d.stateHash !== undefined && d.hash === versions.hash) this.checkState(from, address, d.stateHash);
+  }
+
+  /** Equal vectors: the states should be equal too. A stable difference starts a repair. */
+  private checkState(from: string, address: string, theirs: string): void {
+    const ours = this.ctx.keyspace.stateDigest();
+    if (theirs === ours) {
+      this.stateMismatch.delete(from);
+      return;
+    }
+    const pair = `${theirs}/${ours}`;
+    if (this.stateMismatch.get(from) !== pair) {
+      this.stateMismatch.set(from, pair);
+      return;
+    }
+    this.stateMismatch.delete(from);
+    this.ctx.stats.repairs++;
+    this.ctx.send(address, { kind: MsgKind.Repair, body: { buckets: this.ctx.keyspace.bucketDigests(), wantReply: true } });
+  }
+
+  /** A repair: ship our keys of every bucket whose digest differs from the peer's, and ask for theirs. */
+  onRepair(address: string, r: RepairBody): void {
+    const { keyspace } = this.ctx;
+    const ours = keyspace.bucketDigests();
+    const differ = new Set<number>();
+    for (let b = 0; b < DIGEST_BUCKETS; b++) {
+      for (let i = b * 8; i < b * 8 + 8; i++) {
+        if (ours[i] !== r.buckets[i]) {
+          differ.add(b);
+          break;
+        }
+      }
+    }
+    if (r.wantReply && differ.size > 0) this.ctx.send(address, { kind: MsgKind.Repair, body: { buckets: ours, wantReply: false } });
+    if (differ.size > 0) this.shipKeys(address, keyspace.keysInBuckets(differ));
+  }
+
+  /** Sends the whole state of `keys` (no version ranges: merging states is always safe), in frames within the size limit. */
+  private shipKeys(address: string, keys: readonly string[]): void {
+    const { cfg, keyspace } = this.ctx;
+    const budget = cfg.maxMessageBytes - DELTA_SLACK;
+    let states: KeyState[] = [];
+    let size = 32;
+    const flush = (): void => {
+      if (states.length > 0) this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states, members: null, more: false } });
+      states = [];
+      size = 32;
+    };
+    for (const key of keys) {
+      const enc = keyspace.encodeKey(key);
+      if (enc === undefined) continue;
+      const cost = key.length + enc.bytes.length + 16;
+      if (size + cost > budget) flush();
+      states.push({ key, tag: enc.tag, bytes: enc.bytes });
+      size += cost;
+    }
+    flush();
   }
 
   /**
@@ -234,9 +303,9 @@ export class AntiEntropy {
         if (item !== undefined) versions.record(range.origin, item.key, entries[i + 1] as number);
       }
       // No gap: the range starts at or below where our transfer of this origin stands.
-      if (range.from <= versions.resumeAt(range.origin)) {
+      if (range.from <= versions.resumeAt(range.origin, address)) {
         if (range.complete) versions.advance(range.origin, range.to);
-        else versions.advanceCursor(range.origin, range.to);
+        else versions.advanceCursor(range.origin, range.to, address);
       }
       if (range.origin === senderOrigin) senderHas = versions.known(range.origin);
     }

@@ -24,7 +24,7 @@ export interface ReplicaEvents {
 }
 
 /** Message kind names, indexed by MsgKind, for statistics. */
-export const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack', 'have', 'read-req', 'read-resp'] as const;
+export const KIND_NAMES = ['', 'digest', 'delta', 'ping', 'ping-req', 'ack', 'have', 'read-req', 'read-resp', 'repair'] as const;
 
 export interface ReplicaStats {
   rounds: number;
@@ -35,6 +35,8 @@ export interface ReplicaStats {
   chunked: number;
   /** Times tick() found this node had been frozen, and voided its probes in flight. */
   stalls: number;
+  /** State repairs started: equal version vectors, stably different states (anti-entropy.ts). */
+  repairs: number;
 }
 
 /** The replica as its parts see it. */

@@ -30,6 +30,7 @@ export const MsgKind = {
   Have: 6,
   ReadReq: 7,
   ReadResp: 8,
+  Repair: 9,
 } as const;
 export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
 
@@ -91,6 +92,12 @@ export interface DigestBody {
   vector: VectorEntry[] | null;
   /** Whether the receiver should answer with its own digest if it lacks anything. */
   wantReply: boolean;
+  /**
+   * The sender's state digest (keyspace.ts): with equal vector hashes, a different state digest
+   * means the states differ all the same, and a repair compares them bucket by bucket. Absent from
+   * nodes that predate it.
+   */
+  stateHash?: string;
 }
 
 /**
@@ -134,6 +141,18 @@ export interface ReadRespBody {
   id: number;
   states: KeyState[];
 }
+/**
+ * State repair: the sender's per-bucket state digests (DIGEST_BUCKETS x 8 bytes). The receiver
+ * ships its keys of every bucket whose digest differs, and with `wantReply` sends its own digests
+ * back so the sender ships its keys of those buckets too.
+ */
+export interface RepairBody {
+  buckets: Uint8Array;
+  wantReply: boolean;
+}
+
+/** Bytes of a Repair's bucket digests. */
+export const REPAIR_DIGEST_BYTES = 256 * 8;
 
 export type Message =
   | { kind: typeof MsgKind.Digest; body: DigestBody }
@@ -143,7 +162,8 @@ export type Message =
   | { kind: typeof MsgKind.Ack; body: AckBody }
   | { kind: typeof MsgKind.Have; body: HaveBody }
   | { kind: typeof MsgKind.ReadReq; body: ReadReqBody }
-  | { kind: typeof MsgKind.ReadResp; body: ReadRespBody };
+  | { kind: typeof MsgKind.ReadResp; body: ReadRespBody }
+  | { kind: typeof MsgKind.Repair; body: RepairBody };
 
 export interface Envelope {
   cluster: string;
@@ -186,7 +206,8 @@ function bodyToWire(msg: Message): object {
   switch (msg.kind) {
     case MsgKind.Digest: {
       const b = msg.body;
-      return { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
+      const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
+      return b.stateHash === undefined ? w : { ...w, s: b.stateHash };
     }
     case MsgKind.Delta: {
       const b = msg.body;
@@ -208,6 +229,8 @@ function bodyToWire(msg: Message): object {
       return { q: msg.body.id, k: msg.body.keys };
     case MsgKind.ReadResp:
       return { q: msg.body.id, k: statesToWire(msg.body.states) };
+    case MsgKind.Repair:
+      return { b: msg.body.buckets, r: msg.body.wantReply };
   }
 }
 
@@ -257,13 +280,15 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r } = body;
+      const { h, m, v, r, s } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
-      if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r } });
+      if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
+      const stateHash = s === undefined ? {} : { stateHash: s };
+      if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
       const vector = readVector(v);
       if (vector === undefined) return bad('digest vector');
-      return ok({ kind, body: { hash: h, membersHash: m, vector, wantReply: r } });
+      return ok({ kind, body: { hash: h, membersHash: m, vector, wantReply: r, ...stateHash } });
     }
     case MsgKind.Delta: {
       const { o, k, m, more } = body;
@@ -314,6 +339,11 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       const states = readStates(k);
       if (!isUint(q) || states === undefined) return bad('read-resp fields');
       return ok({ kind, body: { id: q, states } });
+    }
+    case MsgKind.Repair: {
+      const { b, r } = body;
+      if (!(b instanceof Uint8Array) || b.length !== REPAIR_DIGEST_BYTES || typeof r !== 'boolean') return bad('repair fields');
+      return ok({ kind, body: { buckets: b, wantReply: r } });
     }
     default:
       return bad(`unknown message kind ${String(kind)}`);

@@ -54,7 +54,7 @@ export class Replica {
   readonly membership: Membership;
   /** This incarnation's origin id: the slot its increments go to and the origin of its versions. */
   readonly origin: string;
-  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0 };
+  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0, repairs: 0 };
 
   private readonly cfg: ReplicaConfig;
   private readonly id: ReplicaIdentity;
@@ -227,6 +227,8 @@ export class Replica {
         return this.detector.onPingReq(env.address, msg.body.seq, msg.body.address);
       case MsgKind.Ack:
         return this.detector.onAck(msg.body.seq);
+      case MsgKind.Repair:
+        return this.antiEntropy.onRepair(env.address, msg.body);
     }
   }
 
@@ -267,6 +269,11 @@ export class Replica {
   /** The convergence-lag estimate (anti-entropy.ts). */
   convergence(now: number): { maxLagMs: number; outOfSync: number; peers: number } {
     return this.antiEntropy.convergence(now);
+  }
+
+  /** Starts a push-pull exchange with the peer at `address` now (gossip rounds do it on their own; tests and tools). */
+  pullFrom(address: string): void {
+    this.antiEntropy.pull(address);
   }
 
   /** What a peer that holds each origin up to `peer` lacks, as one Delta body (tests and tools). */

@@ -1,11 +1,14 @@
 // Per-origin version logs (Scuttlebutt, van Renesse et al. 2008). Every origin (a node incarnation)
-// numbers its local changes 1, 2, 3...; every node remembers, per origin, the latest version at which
-// it has that origin's contribution to each key, and the highest version up to which it holds every
-// update of that origin (its "known" version: an update superseded by a later version of the same
-// key counts as held once the later one is). The vector of known versions is the digest; a peer
-// behind on an origin is sent the keys whose version is above what it knows, oldest first. A
-// transfer cut at the size limit advances only the receiver's `cursor` (where the stream resumes);
-// `known` advances when a transfer completes, so it is always an exact guarantee (WAIT relies on it).
+// numbers its local changes 1, 2, 3...; every node remembers, per origin, the versions at which it
+// has that origin's contribution to each key, and the highest version up to which it holds every
+// update of that origin: its `known` version. The invariant everything relies on (WAIT, majority
+// writes and reads): known(origin) = v implies this node holds every update of that origin up to v.
+// An update superseded by a later version of the same key counts as held once the later one is; so a
+// superseded entry is kept while the later version is above `known` (a relay in mid-transfer), and
+// sent with the key in every range that covers it. The vector of known versions is the digest; a
+// peer behind on an origin is sent the keys above what it knows, oldest first. A transfer cut at the
+// size limit advances only the receiver's `cursor` (where the stream resumes) and only for the peer
+// it came from; `known` advances when a transfer completes.
 
 import type { VectorEntry } from './messages.js';
 
@@ -18,12 +21,17 @@ class OriginLog {
   hashed = 0;
   /** Listed in the VersionLog's `stale` origins: `known` moved since the hash last included it. */
   hashStale = false;
-  /** Where an incomplete transfer of this origin resumes (>= known). */
+  /** Where an incomplete transfer of this origin resumes (>= known), from the peer at `cursorFrom` only. */
   cursor = 0;
+  /** The address of the peer whose cut transfer set `cursor`: the chunks of one sender follow each other without gaps. */
+  cursorFrom: string | undefined;
   readonly keyVersion = new Map<string, number>();
   private versions: number[] = [];
   private keys: string[] = [];
+  /** Superseded entries in the arrays. */
   private stale = 0;
+  /** Superseded entries the last compaction had to keep (their key's version is above `known`). */
+  private kept = 0;
 
   constructor(origin: string) {
     [this.seedHi, this.seedLo] = originSeed(origin);
@@ -46,16 +54,22 @@ class OriginLog {
       this.versions.splice(i, 0, version);
       this.keys.splice(i, 0, key);
     }
-    if (this.stale > 64 && this.stale > this.versions.length / 2) this.compact();
+    const droppable = this.stale - this.kept;
+    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
     return true;
   }
 
-  /** Calls `visit(key, version)` for live entries with version > `after`, in version order, until it returns false. */
+  /**
+   * Calls `visit(key, version)` for the entries with version > `after`, in version order, until it
+   * returns false: live ones, and superseded ones still kept (whose key's later version lies above
+   * `known`, so a range that stops at `known` must carry the key at its older version).
+   */
   scan(after: number, visit: (key: string, version: number) => boolean): void {
     for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
       const v = this.versions[i] as number;
       const k = this.keys[i] as string;
-      if (this.keyVersion.get(k) !== v) continue; // superseded by a later version of the same key
+      const latest = this.keyVersion.get(k) as number;
+      if (latest !== v && latest <= this.known) continue; // superseded, and the later version is held
       if (!visit(k, v)) return;
     }
   }
@@ -68,17 +82,21 @@ class OriginLog {
   private compact(): void {
     const vs: number[] = [];
     const ks: string[] = [];
+    let kept = 0;
     for (let i = 0; i < this.versions.length; i++) {
       const k = this.keys[i] as string;
       const v = this.versions[i] as number;
-      if (this.keyVersion.get(k) === v) {
+      const latest = this.keyVersion.get(k) as number;
+      if (latest === v || latest > this.known) {
+        if (latest !== v) kept++;
         vs.push(v);
         ks.push(k);
       }
     }
     this.versions = vs;
     this.keys = ks;
-    this.stale = 0;
+    this.kept = kept;
+    this.stale = kept;
   }
 }
 
@@ -146,16 +164,25 @@ export class VersionLog {
     return this.origins.get(origin)?.known ?? 0;
   }
 
-  /** Where a transfer of `origin` to us resumes: max(known, cursor). */
-  resumeAt(origin: string): number {
+  /**
+   * Where a transfer of `origin` from the peer at `from` resumes: `known`, or that peer's own cut
+   * transfer's cursor (another peer's chunks may have skipped keys this one would not).
+   */
+  resumeAt(origin: string, from: string): number {
     const log = this.origins.get(origin);
-    return log === undefined ? 0 : Math.max(log.known, log.cursor);
+    if (log === undefined) return 0;
+    return log.cursorFrom === from ? Math.max(log.known, log.cursor) : log.known;
   }
 
-  /** Records that an incomplete transfer delivered every entry of `origin` up to `version`. */
-  advanceCursor(origin: string, version: number): void {
+  /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`. */
+  advanceCursor(origin: string, version: number, from: string): void {
     const log = this.log(origin);
-    if (version > log.cursor) log.cursor = version;
+    if (log.cursorFrom !== from) {
+      log.cursorFrom = from;
+      log.cursor = version;
+    } else if (version > log.cursor) {
+      log.cursor = version;
+    }
   }
 
   /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
@@ -196,11 +223,14 @@ export class VersionLog {
     return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
   }
 
-  /** The digest: [origin, known] per origin, with the resume cursor appended while a transfer is incomplete. */
-  vector(): VectorEntry[] {
+  /**
+   * The digest for the peer at `to`: known per origin, with the resume cursor of a transfer that peer
+   * cut (so it continues where it stopped; any other peer starts from `known`).
+   */
+  vector(to?: string): VectorEntry[] {
     const out: VectorEntry[] = [];
     for (const [origin, log] of this.origins) {
-      if (log.cursor > log.known) out.push({ origin, known: log.known, cursor: log.cursor });
+      if (log.cursor > log.known && log.cursorFrom === to && to !== undefined) out.push({ origin, known: log.known, cursor: log.cursor });
       else if (log.known > 0) out.push({ origin, known: log.known });
     }
     return out;
