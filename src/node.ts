@@ -114,6 +114,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
         log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
     },
     ...(durable === null ? {} : { keyspace: durable.keyspace }),
+    // Persistence `always`: advertise only what is on disk (docs/consistency.md).
+    ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
   const r = replica;
   r.keyspace.onChange((key) => wsApi?.notifyChanged(key));

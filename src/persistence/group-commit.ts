@@ -69,6 +69,8 @@ export class GroupCommit {
   private pendingLocal: Waiters | null = null;
   /** Waiters of the next commit (created on demand). */
   private next: Waiters | null = null;
+  /** Waiters of the newest commit written and not yet synced. */
+  private inflight: Waiters | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -108,6 +110,22 @@ export class GroupCommit {
   durable(): Promise<void> | undefined {
     if (this.localDirty) return (this.next ??= waiters()).promise;
     return this.pendingLocal?.promise;
+  }
+
+  /**
+   * Calls `done` once every change made so far (local or merged from a peer) is on disk: at once if
+   * nothing is pending, else after the commit that covers it. A failed commit never calls it (the
+   * caller asks again with its next change). The replica's durability barrier under `always`.
+   */
+  afterDurable(done: () => void): void {
+    if (this.dirty.size > 0) {
+      (this.next ??= waiters()).promise.then(done, () => {});
+      this.commitSoon();
+    } else if (this.inflight !== null) {
+      this.inflight.promise.then(done, () => {});
+    } else {
+      done();
+    }
   }
 
   /** Commits everything changed so far; resolves once it is on disk. */
@@ -154,6 +172,7 @@ export class GroupCommit {
     this.dirty = new Set();
     const w = this.next ?? waiters();
     this.next = null;
+    this.inflight = w;
     const local = this.localDirty;
     this.localDirty = false;
     if (local) this.pendingLocal = w;
@@ -202,11 +221,13 @@ export class GroupCommit {
         this.stats.totalCommitMs += this.stats.lastCommitMs;
         this.onCommit?.(this.stats.lastCommitMs);
         if (this.pendingLocal === w) this.pendingLocal = null;
+        if (this.inflight === w) this.inflight = null;
         w.resolve();
       },
       (e: unknown) => {
         this.unflushed--;
         if (this.pendingLocal === w) this.pendingLocal = null;
+        if (this.inflight === w) this.inflight = null;
         fail(e);
         w.reject(e);
       },

@@ -103,7 +103,7 @@ export class AntiEntropy {
     if (ctx.leaving) return;
     ctx.stats.rounds++;
     const targets = ctx.membership.randomTargets(ctx.rng, ctx.cfg.fanout);
-    const hash = ctx.versions.hash;
+    const hash = ctx.versions.advertisedHash;
     for (const m of targets) {
       const inSync = this.peerHash.get(m.id) === hash;
       this.sendDigest(m.address, !inSync, true);
@@ -145,7 +145,7 @@ export class AntiEntropy {
 
   private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
     const { versions, membership, keyspace } = this.ctx;
-    const body: DigestBody = { hash: versions.hash, membersHash: membership.hash, vector: withVector ? versions.vector(address) : null, wantReply, stateHash: keyspace.stateDigest() };
+    const body: DigestBody = { hash: versions.advertisedHash, membersHash: membership.hash, vector: withVector ? versions.vector(address) : null, wantReply, stateHash: keyspace.stateDigest() };
     this.ctx.send(address, { kind: MsgKind.Digest, body });
   }
 
@@ -153,7 +153,7 @@ export class AntiEntropy {
     const { versions, membership, origin, now } = this.ctx;
     this.peerHash.set(from, d.hash);
     // Convergence-lag baseline: agreement now, or first contact.
-    if (d.hash === versions.hash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
+    if (d.hash === versions.advertisedHash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
     if (!this.caught && d.vector !== null) this.peerVectors.set(from, new Map(d.vector.map((e) => [e.origin, e.known] as const)));
     const membersDiffer = d.membersHash !== membership.hash;
     let iLack: boolean;
@@ -168,9 +168,9 @@ export class AntiEntropy {
       }
       delta = this.buildDelta(peer);
     } else {
-      iLack = d.hash !== versions.hash;
-      // Equal vector hashes: the peer holds exactly what we hold, our own writes included.
-      if (!iLack) this.hooks.notePeerHas(from, this.localVersion);
+      iLack = d.hash !== versions.advertisedHash;
+      // Its advertised vector equals all we hold: it holds (on disk, under gating) our own writes too.
+      if (d.hash === versions.hash) this.hooks.notePeerHas(from, this.localVersion);
     }
     if (membersDiffer) {
       if (delta === null) delta = { ranges: [], states: [], members: null, more: false };
@@ -181,7 +181,7 @@ export class AntiEntropy {
       // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
       this.sendDigest(address, true, d.vector === null);
     }
-    if (d.stateHash !== undefined && d.hash === versions.hash) this.checkState(from, address, d.stateHash);
+    if (d.stateHash !== undefined && d.hash === versions.advertisedHash) this.checkState(from, address, d.stateHash);
   }
 
   /** Equal vectors: the states should be equal too. A stable difference starts a repair. */
@@ -307,13 +307,13 @@ export class AntiEntropy {
         if (range.complete) versions.advance(range.origin, range.to);
         else versions.advanceCursor(range.origin, range.to, address);
       }
-      if (range.origin === senderOrigin) senderHas = versions.known(range.origin);
+      if (range.origin === senderOrigin) senderHas = versions.advertised(range.origin);
     }
     // Tell the sender what we now hold of its own writes, so WAIT and majority writes learn at once.
     if (senderHas > 0) this.ctx.send(address, { kind: MsgKind.Have, body: { vector: [{ origin: senderOrigin, known: senderHas }] } });
     if (d.more) this.sendDigest(address, true, false); // pull the next chunk now
     // The delta may have brought us to exactly the state the sender last reported.
-    if (this.peerHash.get(from) === versions.hash) this.peerAgreedAt.set(from, this.ctx.now);
+    if (this.peerHash.get(from) === versions.advertisedHash) this.peerAgreedAt.set(from, this.ctx.now);
   }
 
   /**
@@ -359,7 +359,7 @@ export class AntiEntropy {
    */
   convergence(now: number): { maxLagMs: number; outOfSync: number; peers: number } {
     const { versions, membership, self } = this.ctx;
-    const hash = versions.hash;
+    const hash = versions.advertisedHash;
     let maxLagMs = 0;
     let outOfSync = 0;
     let peers = 0;

@@ -46,11 +46,22 @@ export interface ReplicaOptions {
   events?: ReplicaEvents;
   /** Time of construction, for the random gossip phase. */
   now: number;
+  /**
+   * Persistence `always`: the store's commit barrier. The node then advertises (digests, Have) only
+   * what is on disk, so a peer that crashes right after acknowledging a write still holds it.
+   */
+  durability?: Durability;
+}
+
+/** Where a node learns that what it holds now is on disk. */
+export interface Durability {
+  /** Calls `done` once every change made so far is durable (at once if it already is). */
+  afterDurable(done: () => void): void;
 }
 
 export class Replica {
   readonly keyspace: Keyspace;
-  readonly versions = new VersionLog();
+  readonly versions: VersionLog;
   readonly membership: Membership;
   /** This incarnation's origin id: the slot its increments go to and the origin of its versions. */
   readonly origin: string;
@@ -66,6 +77,7 @@ export class Replica {
   private readonly quorum: Quorum;
   private now: number;
   private leaving = false;
+  private readonly durability: Durability | undefined;
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.config;
@@ -75,6 +87,8 @@ export class Replica {
     this.events = opts.events ?? {};
     this.now = opts.now;
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
+    this.durability = opts.durability;
+    this.versions = new VersionLog(opts.durability !== undefined, this.origin);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
     this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive }, this.now);
     this.keyspace = opts.keyspace ?? new Keyspace(this.origin);
@@ -214,7 +228,8 @@ export class Replica {
       case MsgKind.Digest:
         return this.antiEntropy.onDigest(env.from, env.address, msg.body);
       case MsgKind.Delta:
-        return this.antiEntropy.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body, decoded ?? []);
+        this.antiEntropy.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body, decoded ?? []);
+        return this.advertiseOnceDurable();
       case MsgKind.Have:
         return this.quorum.onHave(env.from, msg.body.vector);
       case MsgKind.ReadReq:
@@ -230,6 +245,24 @@ export class Replica {
       case MsgKind.Repair:
         return this.antiEntropy.onRepair(env.address, msg.body);
     }
+  }
+
+  /**
+   * Under gating: once what is held now is on disk, advertise it, and tell each origin whose
+   * advertised version rose (its WAIT and majority writes count us only then).
+   */
+  private advertiseOnceDurable(): void {
+    if (this.durability === undefined) return;
+    const mark = this.versions.durabilityMark();
+    if (mark.size === 0) return;
+    this.durability.afterDurable(() => {
+      for (const origin of this.versions.markDurable(mark)) {
+        const at = origin.lastIndexOf(':');
+        const m = this.membership.get(origin.slice(0, at));
+        if (m === undefined || replicaIdOf(m.id, m.incarnation) !== origin || m.state === MemberState.Left || m.state === MemberState.Dead) continue;
+        this.send(m.address, { kind: MsgKind.Have, body: { vector: [{ origin, known: this.versions.advertised(origin) }] } });
+      }
+    });
   }
 
   // ---- consistency: WAIT, majority writes, majority reads (quorum.ts) ---------------------------

@@ -17,10 +17,17 @@ class OriginLog {
   readonly seedHi: number;
   readonly seedLo: number;
   known = 0;
-  /** The known version currently folded into the vector hash (0: none); lags `known` until the hash is read. */
-  hashed = 0;
-  /** Listed in the VersionLog's `stale` origins: `known` moved since the hash last included it. */
-  hashStale = false;
+  /**
+   * What this node tells peers it holds (digests, Have): `known`, or under durability gating
+   * (persistence `always`) the part of it on disk, which `markDurable` advances after each commit.
+   */
+  advertised = 0;
+  /** The values currently folded into the two vector hashes (0: none); they lag until a hash is read. */
+  hashedKnown = 0;
+  hashedAdvertised = 0;
+  /** Listed in the VersionLog's pending lists: moved since the hash last included it. */
+  knownQueued = false;
+  advertisedQueued = false;
   /** Where an incomplete transfer of this origin resumes (>= known), from the peer at `cursorFrom` only. */
   cursor = 0;
   /** The address of the peer whose cut transfer set `cursor`: the chunks of one sender follow each other without gaps. */
@@ -152,7 +159,21 @@ export class VersionLog {
    * write only lists its origin here (once), and reading `hash` (a few times per gossip round) does
    * the XOR work, instead of every write doing it.
    */
-  private readonly hashPending: OriginLog[] = [];
+  private readonly knownPending: OriginLog[] = [];
+  private readonly advertisedPending: OriginLog[] = [];
+  private advHi = 0;
+  private advLo = 0;
+
+  /**
+   * `gated`: advertise only what `markDurable` says is on disk (persistence `always`: a peer that
+   * crashes right after acknowledging must still hold what it acknowledged). Otherwise what is
+   * advertised is what is held.
+   */
+  constructor(
+    private readonly gated = false,
+    /** This node's own origin: always advertised as held (peers never count us toward our own writes). */
+    private readonly ownOrigin?: string,
+  ) {}
 
   /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
   record(origin: string, key: string, version: number): boolean {
@@ -191,10 +212,43 @@ export class VersionLog {
     if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
     log.known = version;
-    if (!log.hashStale) {
-      log.hashStale = true;
-      this.hashPending.push(log);
+    if (!log.knownQueued) {
+      log.knownQueued = true;
+      this.knownPending.push(log);
     }
+    if (!this.gated || origin === this.ownOrigin) this.advertise(log, version);
+  }
+
+  private advertise(log: OriginLog, version: number): boolean {
+    if (version <= log.advertised) return false;
+    log.advertised = version;
+    if (!log.advertisedQueued) {
+      log.advertisedQueued = true;
+      this.advertisedPending.push(log);
+    }
+    return true;
+  }
+
+  /** What this node advertises holding of `origin` (its known version, or under gating its durable part). */
+  advertised(origin: string): number {
+    return this.origins.get(origin)?.advertised ?? 0;
+  }
+
+  /** Under gating: the known versions not yet advertised, to hand to `markDurable` once what is held now is on disk. */
+  durabilityMark(): Map<string, number> {
+    const mark = new Map<string, number>();
+    for (const [origin, log] of this.origins) if (log.known > log.advertised) mark.set(origin, log.known);
+    return mark;
+  }
+
+  /** What `mark` named is on disk: advertise it. Returns the origins whose advertised version rose. */
+  markDurable(mark: ReadonlyMap<string, number>): string[] {
+    const raised: string[] = [];
+    for (const [origin, version] of mark) {
+      const log = this.origins.get(origin);
+      if (log !== undefined && this.advertise(log, Math.min(version, log.known))) raised.push(origin);
+    }
+    return raised;
   }
 
   private log(origin: string): OriginLog {
@@ -211,27 +265,45 @@ export class VersionLog {
     this.hashLo = (this.hashLo ^ entryHashLo(log, version)) >>> 0;
   }
 
-  /** A 16-hex-digit digest of the whole vector; equal vectors have equal hashes. */
+  /** A 16-hex-digit digest of the known vector (what is held); equal vectors have equal hashes. */
   get hash(): string {
-    for (const log of this.hashPending) {
-      if (log.hashed > 0) this.xor(log, log.hashed);
+    for (const log of this.knownPending) {
+      if (log.hashedKnown > 0) this.xor(log, log.hashedKnown);
       this.xor(log, log.known);
-      log.hashed = log.known;
-      log.hashStale = false;
+      log.hashedKnown = log.known;
+      log.knownQueued = false;
     }
-    this.hashPending.length = 0;
+    this.knownPending.length = 0;
     return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
   }
 
+  /** The same digest of the advertised vector (what digests carry); equal to `hash` without gating. */
+  get advertisedHash(): string {
+    if (!this.gated) return this.hash;
+    for (const log of this.advertisedPending) {
+      if (log.hashedAdvertised > 0) this.xorAdv(log, log.hashedAdvertised);
+      this.xorAdv(log, log.advertised);
+      log.hashedAdvertised = log.advertised;
+      log.advertisedQueued = false;
+    }
+    this.advertisedPending.length = 0;
+    return this.advHi.toString(16).padStart(8, '0') + this.advLo.toString(16).padStart(8, '0');
+  }
+
+  private xorAdv(log: OriginLog, version: number): void {
+    this.advHi = (this.advHi ^ entryHashHi(log, version)) >>> 0;
+    this.advLo = (this.advLo ^ entryHashLo(log, version)) >>> 0;
+  }
+
   /**
-   * The digest for the peer at `to`: known per origin, with the resume cursor of a transfer that peer
-   * cut (so it continues where it stopped; any other peer starts from `known`).
+   * The digest for the peer at `to`: the advertised version per origin, with the resume cursor of a
+   * transfer that peer cut (so it continues where it stopped; any other peer starts from `known`).
    */
   vector(to?: string): VectorEntry[] {
     const out: VectorEntry[] = [];
     for (const [origin, log] of this.origins) {
-      if (log.cursor > log.known && log.cursorFrom === to && to !== undefined) out.push({ origin, known: log.known, cursor: log.cursor });
-      else if (log.known > 0) out.push({ origin, known: log.known });
+      if (log.cursor > log.known && log.cursorFrom === to && to !== undefined) out.push({ origin, known: log.advertised, cursor: log.cursor });
+      else if (log.advertised > 0) out.push({ origin, known: log.advertised });
     }
     return out;
   }
