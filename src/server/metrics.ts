@@ -8,7 +8,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { Replica } from '../replication/replica.js';
 import { commandNames, lookupBytes } from './commands/table.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
-import type { GossipTransportStats } from './gossip-transport.js';
+import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './resp/encoder.js';
 import type { RespServerStats } from './resp/server.js';
 import type { WsApiStats } from './ws-api.js';
