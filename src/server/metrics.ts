@@ -9,7 +9,7 @@ import type { Replica } from '../replication/replica.js';
 import { commandNames, lookupBytes } from './commands/table.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
-import type { Reply } from './resp/encoder.js';
+import type { Reply } from './commands/reply.js';
 import type { RespServerStats } from './resp/server.js';
 import type { WsApiStats } from './ws-api.js';
 

@@ -12,7 +12,7 @@ import { DATABASES, fullKey as toFullKey, type Keyspace } from '../keyspace/keys
 import { execute } from './commands/table.js';
 import { MAX_KEY_BYTES } from './commands/parse.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
-import type { Reply } from './resp/encoder.js';
+import type { Reply } from './commands/reply.js';
 
 /** The subset of a pino logger this module uses. */
 export interface WsApiLogger {

@@ -4,7 +4,8 @@
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_OK, PONG, reply, type Reply, type ReplyWriter } from '../../src/server/resp/encoder.js';
+import { CLOSE_OK, PONG, reply, type Reply } from '../../src/server/commands/reply.js';
+import type { ReplyWriter } from '../../src/server/resp/encoder.js';
 import {
   RespServer,
   type RespConnectionHandler,

@@ -1,7 +1,7 @@
 // Consistency commands: WAIT (Redis's meaning) and TALLY.CONSISTENCY (per-connection levels), and
 // the wrapper that makes a command majority-acknowledged or majority-read when the session asks.
 
-import type { Reply } from '../resp/encoder.js';
+import type { Reply } from './reply.js';
 import { fullKey } from '../../keyspace/keyspace.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, parseInt64 } from './parse.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';

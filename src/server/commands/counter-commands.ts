@@ -2,7 +2,7 @@
 
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
-import { NULL_BULK, ZERO, ONE, type Reply } from '../resp/encoder.js';
+import { NULL_BULK, ZERO, ONE, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 

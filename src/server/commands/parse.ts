@@ -1,6 +1,6 @@
 // Argument parsing shared by commands: Redis's strict integer syntax and its error replies.
 
-import type { Reply } from '../resp/encoder.js';
+import type { Reply } from './reply.js';
 
 export const ERR_NOT_INTEGER: Reply = Object.freeze({ kind: 'error', message: 'ERR value is not an integer or out of range' });
 export const ERR_OVERFLOW: Reply = Object.freeze({ kind: 'error', message: 'ERR increment or decrement would overflow' });

@@ -3,7 +3,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { DATABASES } from '../../keyspace/keyspace.js';
-import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, type Reply } from '../resp/encoder.js';
+import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 import { renderInfo } from './info.js';

@@ -5,7 +5,7 @@
 import { fullKey } from '../../keyspace/keyspace.js';
 import { cmsDimsFromProb } from '../../crdt/count-min-sketch.js';
 import { TOPK_DEFAULT_DEPTH, topkDefaultWidth } from '../../crdt/top-k.js';
-import { NULL_BULK, type Reply } from '../resp/encoder.js';
+import { NULL_BULK, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_SYNTAX, MAX_KEY_BYTES, wrongArity } from './parse.js';
 import type { CommandSpec } from './types.js';
 import { errorReply, intArg } from './window-commands.js';

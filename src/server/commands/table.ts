@@ -1,7 +1,7 @@
 // The one command table every client protocol shares: look up, check arity and authentication,
 // run, and return a protocol-neutral Reply (RESP and the WebSocket API only encode it).
 
-import type { Reply } from '../resp/encoder.js';
+import type { Reply } from './reply.js';
 import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';

@@ -4,7 +4,7 @@
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import { THROTTLE_MAX_PERIOD_S } from '../../crdt/throttle.js';
-import type { Reply } from '../resp/encoder.js';
+import type { Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_SYNTAX, MAX_KEY_BYTES, parseInt64 } from './parse.js';
 import type { CommandSpec } from './types.js';
 

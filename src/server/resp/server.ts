@@ -3,7 +3,8 @@
 
 import net from 'node:net';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
-import { encodeReply, INTERNAL_ERROR, ReplyWriter, type Reply } from './encoder.js';
+import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
+import { encodeReply, ReplyWriter } from './encoder.js';
 
 /** Who is connecting; passed to `RespConnectionHandler.open`. */
 export interface RespConnectionInfo {
