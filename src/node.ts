@@ -88,11 +88,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     onFrame: (peer, frame) => replica?.receive(peer, frame, clock.now()),
     onReject: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
     clock: () => clock.now(),
-    logger: log,
+    logger: log.child({ component: 'gossip' }),
   });
   const gossipPort = await transport.listen();
   // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
-  const faults = withFaultControl(transport, nodeId, me.host, log);
+  const faults = withFaultControl(transport, nodeId, me.host, log.child({ component: 'fault-control' }));
   const address = `${me.host}:${gossipPort}`;
   const seeds = cfg.seeds
     .map((id) => cfg.nodes.find((n) => n.id === id))
@@ -203,7 +203,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       sessions.delete(s.id);
     },
   };
-  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log, ...beforeFlush });
+  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log.child({ component: 'resp' }), ...beforeFlush });
   const respPort = await resp.listen();
 
   wsApi = new WsClientApi({
@@ -213,7 +213,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     closeSession: (s: Session) => {
       sessions.delete(s.id);
     },
-    logger: log,
+    logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,
   });

@@ -13,13 +13,7 @@ import { execute } from './commands/table.js';
 import { MAX_KEY_BYTES } from './commands/parse.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { Reply } from './commands/reply.js';
-
-/** The subset of a pino logger this module uses. */
-export interface WsApiLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+import { NOOP_LOGGER, type Logger } from '../util/logger.js';
 
 export interface WsClientApiOptions {
   readonly services: CommandServices;
@@ -46,7 +40,7 @@ export interface WsClientApiOptions {
    * so a client sees why. Default 10,000; the node passes its `maxClients` (RESP has its own limit).
    */
   readonly maxClients?: number;
-  readonly logger?: WsApiLogger;
+  readonly logger?: Logger;
   /** The command table's execute, or a wrapper of it (the node passes its metrics-counting one). Default: `execute`. */
   readonly execute?: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
   /**
@@ -99,7 +93,6 @@ type Request =
 /** A frame decoded to a request, or to the error reply it gets. */
 type Decoded = Request | { readonly kind: 'bad'; readonly id: number | null; readonly err: string };
 
-const NOOP_LOGGER: WsApiLogger = { warn: () => {}, info: () => {}, debug: () => {} };
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint', moreTypes: false });
 
@@ -245,7 +238,7 @@ export class WsClientApi {
   /** @internal read by connections */
   readonly services: CommandServices;
   /** @internal */
-  readonly logger: WsApiLogger;
+  readonly logger: Logger;
   /** @internal */
   readonly execute: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
   /** @internal */

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
 import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
+import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
 import { encodeReply, ReplyWriter } from './encoder.js';
 
 /** Who is connecting; passed to `RespConnectionHandler.open`. */
@@ -36,13 +37,6 @@ export interface RespConnectionHandler<Session> {
   close(session: Session): void;
 }
 
-/** The subset of a pino logger the server uses. */
-export interface RespLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 export interface RespServerOptions<Session> {
   /** Address to bind, e.g. `127.0.0.1`. Required: the server never picks an interface itself. */
   readonly host: string;
@@ -70,7 +64,7 @@ export interface RespServerOptions<Session> {
    */
   readonly hardOutputBufferBytes?: number;
   /** Where connection-level events go (protocol errors, handler failures, limits). Default: nowhere. */
-  readonly logger?: RespLogger;
+  readonly logger?: Logger;
   /**
    * Called before a connection's buffered replies are written. A returned promise holds those replies
    * (in order) until it resolves; commands keep running meanwhile, so pipelining is kept. Durability
@@ -121,8 +115,6 @@ const INTERNAL_ERROR_LINE = Buffer.from('-ERR internal error\r\n');
 /** How long a connection closed after an error may linger for the peer's FIN before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 
-const NOOP_LOGGER: RespLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
 function checkInt(field: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new RangeError(`RespServer: ${field} must be an integer in ${min}..${max}, got ${String(value)}`);
@@ -146,7 +138,7 @@ export class RespServer<Session> {
   /** @internal read by Connection */
   readonly handler: RespConnectionHandler<Session>;
   /** @internal */
-  readonly logger: RespLogger;
+  readonly logger: Logger;
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
