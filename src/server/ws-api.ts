@@ -14,6 +14,7 @@ import { MAX_KEY_BYTES } from './commands/parse.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { Reply } from './commands/reply.js';
 import { NOOP_LOGGER, type Logger } from '../util/logger.js';
+import { ReplyGate } from './reply-gate.js';
 
 export interface WsClientApiOptions {
   readonly services: CommandServices;
@@ -366,8 +367,7 @@ class Connection {
   private ended = false;
   private closedPromise: Promise<void>;
   /** Frames held behind a `beforeFlush` gate, sent in order as each gate opens. */
-  private held = 0;
-  private heldTail: Promise<void> = Promise.resolve();
+  private readonly gate: ReplyGate<object>;
 
   constructor(
     private readonly api: WsClientApi,
@@ -375,6 +375,15 @@ class Connection {
     private readonly session: Session,
     private readonly remoteAddress: string,
   ) {
+    this.gate = new ReplyGate<object>({
+      release: (msg) => this.sendNow(msg),
+      fail: (e) => {
+        if (this.ended) return;
+        this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reply withheld (beforeFlush failed); closing connection');
+        this.ended = true;
+        this.ws.terminate();
+      },
+    });
     this.closedPromise = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => {
@@ -557,14 +566,8 @@ class Connection {
     this.send({ id, ok: replyValue(r) }, this.api.beforeFlush?.());
     if (r.kind === 'close') {
       this.ended = true;
-      this.afterHeld(() => this.ws.close(WS_CLOSE.NORMAL, 'QUIT'));
+      this.gate.afterHeld(() => this.ws.close(WS_CLOSE.NORMAL, 'QUIT'));
     }
-  }
-
-  /** Runs `fn` once every held frame has been sent. */
-  private afterHeld(fn: () => void): void {
-    if (this.held === 0) fn();
-    else this.heldTail = this.heldTail.then(fn);
   }
 
   private watch(id: number, keys: readonly string[], db: number): void {
@@ -604,24 +607,10 @@ class Connection {
     this.send({ id, ok: { watching: this.watches.size } });
   }
 
-  /** Sends a frame, after `gate` and after every frame held before it. */
-  private send(msg: object, gate?: Promise<void>): void {
-    if (gate === undefined && this.held === 0) return this.sendNow(msg);
-    this.held++;
-    const prev = this.heldTail;
-    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
-      () => {
-        this.held--;
-        this.sendNow(msg);
-      },
-      (e: unknown) => {
-        this.held--;
-        if (this.ended) return;
-        this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reply withheld (beforeFlush failed); closing connection');
-        this.ended = true;
-        this.ws.terminate();
-      },
-    );
+  /** Sends a frame, after `commit` and after every frame held before it. */
+  private send(msg: object, commit?: Promise<void>): void {
+    if (commit === undefined && this.gate.idle) this.sendNow(msg);
+    else this.gate.hold(msg, commit);
   }
 
   private sendNow(msg: object): void {

@@ -496,3 +496,64 @@ describe('maxClients', () => {
     expect(h.api.clientCount()).toBe(2);
   });
 });
+
+describe('beforeFlush', () => {
+  const counter = (h: Harness, k: string): unknown => {
+    const r = h.keyspace.getCounter(fullKey(0, k));
+    return r.ok ? r.value : undefined;
+  };
+  /** A gate the test opens by hand, handed out while writes are "uncommitted" (durability `always`). */
+  class Gate {
+    dirty = false;
+    private waiting: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+    get(): Promise<void> | undefined {
+      if (!this.dirty) return undefined;
+      if (this.waiting === null) {
+        let resolve!: () => void;
+        let reject!: (e: unknown) => void;
+        const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+        this.waiting = { promise, resolve, reject };
+      }
+      return this.waiting.promise;
+    }
+    open(): void {
+      this.dirty = false;
+      this.waiting?.resolve();
+      this.waiting = null;
+    }
+    fail(): void {
+      this.waiting?.reject(new Error('disk on fire'));
+      this.waiting = null;
+    }
+  }
+
+  it('holds replies until the gate opens, in order, and later frames wait behind them', async () => {
+    const gate = new Gate();
+    const h = await start({ beforeFlush: () => gate.get() });
+    const c = await Raw.open(h.url);
+    gate.dirty = true;
+    const a = c.send({ cmd: 'INCR', args: ['k'] });
+    const b = c.send({ cmd: 'INCR', args: ['k'] });
+    const e = c.send({ cmd: 'GET' }); // an error reply needs no gate, but keeps its place
+    await until(() => counter(h, 'k') === 2, 'both INCRs to run');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.inbox).toEqual([]);
+    gate.open();
+    await until(() => c.inbox.length === 3, 'the held replies');
+    expect(c.inbox.map((m) => m.id)).toEqual([a, b, e]);
+    expect(c.inbox.map((m) => m.ok ?? m.err)).toEqual([1, 2, "ERR wrong number of arguments for 'get' command"]);
+  });
+
+  it('a failed gate closes the connection without the held replies', async () => {
+    const gate = new Gate();
+    const h = await start({ beforeFlush: () => gate.get() });
+    const c = await Raw.open(h.url);
+    gate.dirty = true;
+    c.send({ cmd: 'INCR', args: ['x'] });
+    await until(() => counter(h, 'x') === 1, 'the INCR to run');
+    gate.fail();
+    await until(() => c.closeCode !== null, 'the connection to close');
+    expect(c.inbox).toEqual([]);
+    expect(c.closeCode).toBe(1006); // terminated: no close frame
+  });
+});

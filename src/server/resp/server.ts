@@ -5,6 +5,7 @@ import net from 'node:net';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
 import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
 import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
+import { ReplyGate } from '../reply-gate.js';
 import { encodeReply, ReplyWriter } from './encoder.js';
 
 /** Who is connecting; passed to `RespConnectionHandler.open`. */
@@ -321,10 +322,8 @@ class Connection<Session> {
   private finished = false;
   private gone = false;
   private readPaused = false;
-  /** Replies held by `beforeFlush` gates, written in order as each gate opens. */
-  private heldBytes = 0;
-  private heldCount = 0;
-  private heldTail: Promise<void> = Promise.resolve();
+  /** Reply batches held by `beforeFlush` gates, written in order as each gate opens. */
+  private readonly gate: ReplyGate<Uint8Array>;
   readonly id: number;
 
   constructor(
@@ -344,6 +343,11 @@ class Connection<Session> {
     this.softLimit = l.maxOutputBufferBytes;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
+    this.gate = new ReplyGate<Uint8Array>({
+      release: (bytes) => this.release(bytes),
+      fail: (e) => this.gateFailed(e),
+      size: (bytes) => bytes.length,
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
   }
@@ -374,7 +378,7 @@ class Connection<Session> {
   }
 
   private pendingOutput(): number {
-    return this.socket.writableLength + this.out.length + this.heldBytes;
+    return this.socket.writableLength + this.out.length + this.gate.heldSize;
   }
 
   private onData(chunk: Buffer): void {
@@ -397,7 +401,7 @@ class Connection<Session> {
     const parser = this.parser;
     const soft = this.softLimit;
     let ran = 0;
-    while (!this.blocked && !this.waitingDrain && !this.ending && this.heldBytes < soft) {
+    while (!this.blocked && !this.waitingDrain && !this.ending && this.gate.heldSize < soft) {
       const args = parser.next();
       if (args === null) break;
       if (!Array.isArray(args)) {
@@ -444,35 +448,23 @@ class Connection<Session> {
       return;
     }
     if (this.out.length > 0) {
-      const gate = this.server.beforeFlush?.();
+      const commit = this.server.beforeFlush?.();
       // Behind a held batch, replies wait their turn even when they need no gate of their own.
-      if (gate === undefined && this.heldCount === 0) {
+      if (commit === undefined && this.gate.idle) {
         if (!this.socket.write(this.out.take()) && !this.ending) this.waitingDrain = true;
       } else {
-        this.hold(this.out.take(), gate);
+        this.gate.hold(this.out.take(), commit);
       }
     }
-    if (this.ending && this.heldCount === 0) this.finish();
+    if (this.ending && this.gate.idle) this.finish();
   }
 
-  /** Holds a batch of replies until `gate` (and every batch held before it) has been released. */
-  private hold(bytes: Uint8Array, gate: Promise<void> | undefined): void {
-    this.heldCount++;
-    this.heldBytes += bytes.length;
-    const prev = this.heldTail;
-    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
-      () => this.release(bytes),
-      (e: unknown) => this.gateFailed(e),
-    );
-  }
-
+  /** A held batch whose gate opened, in order. */
   private release(bytes: Uint8Array): void {
-    this.heldCount--;
-    this.heldBytes -= bytes.length;
     if (this.gone) return;
     if (!this.socket.write(bytes) && !this.ending) this.waitingDrain = true;
     if (this.ending) {
-      if (this.heldCount === 0) this.finish();
+      if (this.gate.idle) this.finish();
       return;
     }
     this.run(); // commands stopped at the held-output limit continue
@@ -489,7 +481,7 @@ class Connection<Session> {
   /** Pauses or resumes reading the socket to match whether commands may run. */
   private updateReading(): void {
     if (this.gone) return;
-    const stop = this.blocked || this.waitingDrain || this.heldBytes >= this.softLimit;
+    const stop = this.blocked || this.waitingDrain || this.gate.heldSize >= this.softLimit;
     if (stop && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();
