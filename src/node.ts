@@ -17,7 +17,7 @@ import { WsGossipTransport } from './gossip/ws-transport.js';
 import { withFaultControl } from './gossip/fault-control.js';
 import { HttpServer } from './server/http-server.js';
 import { RespServer, type RespConnectionHandler } from './server/resp/server.js';
-import { WsClientApi } from './server/ws-api.js';
+import { WsClientApi } from './server/ws/server.js';
 import { CommandMetrics, NodeMetrics } from './server/metrics.js';
 import { dashboardRoute } from './server/dashboard/routes.js';
 import type { Logger } from './util/logger.js';

@@ -11,7 +11,7 @@ import type { CommandResult, CommandServices, Session } from './commands/types.j
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './commands/reply.js';
 import type { RespServerStats } from './resp/server.js';
-import type { WsApiStats } from './ws-api.js';
+import type { WsApiStats } from './ws/server.js';
 
 /** Latency buckets of one command, in seconds: local commands take microseconds, WAIT and majority reads up to seconds. */
 export const COMMAND_SECONDS_BUCKETS: readonly number[] = Object.freeze([

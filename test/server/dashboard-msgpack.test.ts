@@ -13,7 +13,7 @@ interface Codec {
 }
 
 const codec = runInNewContext(`${MSGPACK_JS}\nTallyMsgpack`, { TextEncoder, TextDecoder, DataView, ArrayBuffer, Uint8Array, BigInt, Number, Math, Array, Object, String }) as Codec;
-// As the server: ws-api.ts packs with these options and unpacks with int64 as bigint.
+// As the server: ws/codec.ts packs with these options and unpacks with int64 as bigint.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
