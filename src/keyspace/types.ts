@@ -6,6 +6,7 @@ import type { HyperLogLog } from '../crdt/hyperloglog.js';
 import type { WindowedCounter } from '../crdt/windowed-counter.js';
 import type { CountMinSketch } from '../crdt/count-min-sketch.js';
 import type { TopK } from '../crdt/top-k.js';
+import * as errors from '../errors.js';
 
 export type KeyType = 'gcounter' | 'pncounter' | 'hll' | 'window' | 'cms' | 'topk';
 
@@ -38,22 +39,10 @@ export interface KeyspaceError {
   message: string;
 }
 
-export const WRONGTYPE: KeyspaceError = {
-  code: 'WRONGTYPE',
-  message: 'WRONGTYPE Operation against a key holding the wrong kind of value',
-};
-export const OVERFLOW: KeyspaceError = {
-  code: 'OVERFLOW',
-  message: 'ERR increment or decrement would overflow',
-};
-export const NOT_INTEGER: KeyspaceError = {
-  code: 'NOT_INTEGER',
-  message: 'ERR value is not an integer or out of range',
-};
-export const GCOUNTER_DECREMENT: KeyspaceError = {
-  code: 'GCOUNTER_DECREMENT',
-  message: 'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)',
-};
+export const WRONGTYPE: KeyspaceError = { code: 'WRONGTYPE', message: errors.WRONGTYPE };
+export const OVERFLOW: KeyspaceError = { code: 'OVERFLOW', message: errors.OVERFLOW };
+export const NOT_INTEGER: KeyspaceError = { code: 'NOT_INTEGER', message: errors.NOT_INTEGER };
+export const GCOUNTER_DECREMENT: KeyspaceError = { code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT };
 
 /**
  * Told about every change to a key, so replication can version it and persistence can write it.

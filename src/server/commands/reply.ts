@@ -1,6 +1,8 @@
 // The protocol-neutral reply of one command: what the command table returns, and what RESP
 // (resp/encoder.ts) and the WebSocket API (ws/codec.ts) each encode in their own way.
 
+import { INTERNAL } from '../../errors.js';
+
 /**
  * A reply to one command, independent of the wire protocol. `error.message` is the whole Redis error
  * text including its code (`ERR syntax error`, `WRONGTYPE Operation against a key holding the wrong
@@ -36,4 +38,4 @@ export const ONE: Reply = Object.freeze({ kind: 'int', value: 1 });
 /** QUIT's reply: `+OK`, then the server closes the connection. */
 export const CLOSE_OK: Reply = Object.freeze({ kind: 'close', reply: OK });
 /** What the server answers when a handler throws or rejects; details go to the log, not the client. */
-export const INTERNAL_ERROR: Reply = Object.freeze({ kind: 'error', message: 'ERR internal error' });
+export const INTERNAL_ERROR: Reply = Object.freeze({ kind: 'error', message: INTERNAL });

@@ -1,7 +1,8 @@
 // The one command table every client protocol shares: look up, check arity and authentication,
 // run, and return a protocol-neutral Reply (RESP and the WebSocket API only encode it).
 
-import type { Reply } from './reply.js';
+import * as errors from '../../errors.js';
+import { reply, type Reply } from './reply.js';
 import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';
@@ -25,9 +26,11 @@ const commandCommand: CommandSpec = {
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
-    return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try COMMAND HELP.` };
+    return reply.error(errors.unknownSubcommand(sub, 'COMMAND'));
   },
 };
+
+const EMPTY_COMMAND: Reply = Object.freeze(reply.error(errors.EMPTY_COMMAND));
 
 const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
 
@@ -106,16 +109,10 @@ export function commandNames(): string[] {
 /** Executes one command for a session. Never throws for bad input: every problem is an error Reply. */
 export function execute(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult {
   const first = args[0];
-  if (first === undefined) return { kind: 'error', message: 'ERR empty command' };
+  if (first === undefined) return EMPTY_COMMAND;
   const c = lookupCompiled(first);
   if (c === undefined) {
-    const name = first.toString('latin1');
-    const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
-    const rest = args
-      .slice(1, 6)
-      .map((b) => `'${b.toString('latin1').slice(0, 64)}' `)
-      .join('');
-    return { kind: 'error', message: `ERR unknown command '${shown}', with args beginning with: ${rest}` };
+    return reply.error(errors.unknownCommand(first.toString('latin1'), args.slice(1, 6).map((b) => b.toString('latin1'))));
   }
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return ERR_NOAUTH;

@@ -2,6 +2,7 @@
 // writes the replies in request order, batched into one socket write per event-loop turn, with backpressure.
 
 import net from 'node:net';
+import * as errors from '../../errors.js';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
 import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
 import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
@@ -111,8 +112,8 @@ export interface RespConnectionSnapshot {
   readonly readPaused: boolean;
 }
 
-const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
-const INTERNAL_ERROR_LINE = Buffer.from('-ERR internal error\r\n');
+const MAX_CLIENTS_REPLY = Buffer.from(`-${errors.MAX_CLIENTS}\r\n`);
+const INTERNAL_ERROR_LINE = Buffer.from(`-${errors.INTERNAL}\r\n`);
 /** How long a connection closed after an error may linger for the peer's FIN before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 

@@ -3,6 +3,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
+import * as errors from '../../errors.js';
 import { DATABASES } from '../../keyspace/keyspace.js';
 import { MAX_KEY_BYTES } from '../commands/parse.js';
 import type { Reply } from '../commands/reply.js';
@@ -55,49 +56,49 @@ const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
  */
 export function decodeFrame(data: Buffer, isBinary: boolean): Decoded {
   const bad = (id: number | null, err: string): Decoded => ({ kind: 'bad', id, err });
-  if (!isBinary) return bad(null, 'ERR invalid frame: text frames are not accepted, send one msgpack map per binary frame');
+  if (!isBinary) return bad(null, errors.WS_TEXT_FRAME);
   let msg: unknown;
   try {
     msg = unpackr.unpack(data);
   } catch (e) {
     const why = e instanceof Error ? e.message.slice(0, 120) : 'decode failed';
-    return bad(null, `ERR invalid frame: not valid msgpack (${why})`);
+    return bad(null, errors.wsNotMsgpack(why));
   }
-  if (!isPlainMap(msg)) return bad(null, 'ERR invalid frame: the frame must be a msgpack map');
-  if (!has(msg, 'id')) return bad(null, 'ERR invalid request: missing id (an integer)');
+  if (!isPlainMap(msg)) return bad(null, errors.WS_NOT_A_MAP);
+  if (!has(msg, 'id')) return bad(null, errors.WS_MISSING_ID);
   const id = asInt(msg.id);
-  if (id === null) return bad(null, 'ERR invalid request: id must be a safe integer');
+  if (id === null) return bad(null, errors.WS_BAD_ID);
   const kinds = (['cmd', 'watch', 'unwatch'] as const).filter((k) => has(msg, k));
   if (kinds.length !== 1) {
-    return bad(id, kinds.length === 0 ? 'ERR invalid request: expected one of cmd, watch or unwatch' : 'ERR invalid request: cmd, watch and unwatch are exclusive');
+    return bad(id, kinds.length === 0 ? errors.WS_NO_KIND : errors.WS_EXCLUSIVE_KINDS);
   }
   let db: number | undefined;
   if (has(msg, 'db') && msg.db !== undefined && msg.db !== null) {
     const d = asInt(msg.db);
-    if (d === null || d < 0 || d >= DATABASES) return bad(id, `ERR invalid request: db must be an integer from 0 to ${DATABASES - 1}`);
+    if (d === null || d < 0 || d >= DATABASES) return bad(id, errors.wsBadDb(DATABASES - 1));
     db = d;
   }
   const kind = kinds[0] as 'cmd' | 'watch' | 'unwatch';
   if (kind === 'cmd') {
     const cmd = msg.cmd;
-    if (typeof cmd !== 'string' || cmd === '') return bad(id, 'ERR invalid request: cmd must be a non-empty string');
+    if (typeof cmd !== 'string' || cmd === '') return bad(id, errors.WS_BAD_CMD);
     const raw = msg.args ?? [];
-    if (!Array.isArray(raw)) return bad(id, 'ERR invalid request: args must be an array');
+    if (!Array.isArray(raw)) return bad(id, errors.WS_BAD_ARGS);
     const args: Buffer[] = [Buffer.from(cmd, 'utf8')];
     for (let i = 0; i < raw.length; i++) {
       const b = argToBuffer(raw[i] as Arg);
-      if (b === null) return bad(id, `ERR invalid request: args[${i}] must be a string, binary or finite number`);
+      if (b === null) return bad(id, errors.wsBadArg(i));
       args.push(b);
     }
     return { id, kind, cmd, args, db };
   }
   const keys = msg[kind];
-  if (!Array.isArray(keys)) return bad(id, `ERR invalid request: ${kind} must be an array of key names`);
-  if (kind === 'watch' && keys.length === 0) return bad(id, 'ERR invalid request: watch needs at least one key');
+  if (!Array.isArray(keys)) return bad(id, errors.wsBadKeyList(kind));
+  if (kind === 'watch' && keys.length === 0) return bad(id, errors.WS_EMPTY_WATCH);
   for (let i = 0; i < keys.length; i++) {
     const k: unknown = keys[i];
-    if (typeof k !== 'string') return bad(id, `ERR invalid request: ${kind}[${i}] must be a string`);
-    if (Buffer.byteLength(k, 'utf8') > MAX_KEY_BYTES) return bad(id, `ERR invalid request: ${kind}[${i}] is longer than ${MAX_KEY_BYTES} bytes`);
+    if (typeof k !== 'string') return bad(id, errors.wsBadKey(kind, i));
+    if (Buffer.byteLength(k, 'utf8') > MAX_KEY_BYTES) return bad(id, errors.wsKeyTooLong(kind, i, MAX_KEY_BYTES));
   }
   return { id, kind, keys: keys as string[], db };
 }

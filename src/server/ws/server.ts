@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import * as errors from '../../errors.js';
 import { execute } from '../commands/table.js';
 import type { Reply } from '../commands/reply.js';
 import type { CommandResult, CommandServices, Session } from '../commands/types.js';
@@ -166,7 +167,7 @@ export class WsClientApi {
       this.stats.connectionsRejected++;
       this.logger.warn({ remoteAddress, maxClients: this.limits.maxClients }, 'ws api: max number of clients reached, connection refused');
       ws.on('error', () => {});
-      ws.close(1013, 'ERR max number of clients reached');
+      ws.close(1013, errors.MAX_CLIENTS);
       return;
     }
     let session: Session;
@@ -174,7 +175,7 @@ export class WsClientApi {
       session = this.options.newSession(remoteAddress);
     } catch (e) {
       this.logger.warn({ err: e, remoteAddress }, 'ws api: newSession threw; closing connection');
-      ws.close(1011, 'internal error');
+      ws.close(1011, errors.WS_CLOSE_INTERNAL);
       return;
     }
     this.stats.connectionsAccepted++;
@@ -276,7 +277,7 @@ class Connection implements WatchOwner {
         this.api.logger.warn({ client: this.session.id, remoteAddress: this.remoteAddress }, 'ws api: too many malformed frames, closing');
         this.send({ id: d.id, err: d.err });
         this.ended = true;
-        this.ws.close(WS_CLOSE.POLICY, 'too many malformed frames');
+        this.ws.close(WS_CLOSE.POLICY, errors.WS_CLOSE_BAD_FRAMES);
         return;
       }
     } else {
@@ -284,7 +285,7 @@ class Connection implements WatchOwner {
     }
     if (this.busy) {
       if (this.queue.length >= MAX_QUEUED_REQUESTS) {
-        this.send({ id: d.id, err: `ERR too many pending requests on this connection (max ${MAX_QUEUED_REQUESTS})` });
+        this.send({ id: d.id, err: errors.wsTooManyPending(MAX_QUEUED_REQUESTS) });
         return;
       }
       this.queue.push(d);
@@ -307,7 +308,7 @@ class Connection implements WatchOwner {
     } catch (e) {
       // Defensive: handle() catches its own failures; this keeps a bug from escaping into ws.
       this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: request handler failed');
-      this.send({ id: d.id, err: 'ERR internal error' });
+      this.send({ id: d.id, err: errors.INTERNAL });
     }
   }
 
@@ -320,7 +321,7 @@ class Connection implements WatchOwner {
     this.session.lastCommandAt = this.api.services.now();
     if (d.kind === 'cmd') return this.command(d);
     if (!this.session.authenticated) {
-      this.send({ id: d.id, err: 'NOAUTH Authentication required.' });
+      this.send({ id: d.id, err: errors.NOAUTH });
       return undefined;
     }
     this.session.lastCommand = d.kind;
@@ -376,7 +377,7 @@ class Connection implements WatchOwner {
 
   private failed(id: number, e: unknown): void {
     this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: command failed');
-    this.send({ id, err: 'ERR internal error' });
+    this.send({ id, err: errors.INTERNAL });
   }
 
   private reply(id: number, r: Reply): void {

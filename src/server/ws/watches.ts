@@ -2,6 +2,7 @@
 // (connection, key) throttled value pushes that coalesce bursts and always deliver the latest value.
 
 import { performance } from 'node:perf_hooks';
+import * as errors from '../../errors.js';
 import { fullKey as toFullKey, type Keyspace } from '../../keyspace/keyspace.js';
 import type { Logger } from '../../util/logger.js';
 import { exactNumber } from './codec.js';
@@ -118,7 +119,7 @@ export class ConnectionWatches {
     for (const fk of new Set(fks)) if (!this.watches.has(fk)) added++;
     const max = this.limits.maxWatchesPerClient;
     if (this.watches.size + added > max) {
-      return `ERR too many watched keys: this connection would watch ${this.watches.size + added}, the limit is ${max}`;
+      return errors.tooManyWatches(this.watches.size + added, max);
     }
     for (let i = 0; i < keys.length; i++) {
       const fk = fks[i] as string;
