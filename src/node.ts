@@ -9,7 +9,6 @@ import { openDurableState, type DurableState } from './persistence/recovery.js';
 import { replicaConfig } from './replication/config.js';
 import { MEMBER_STATE_NAMES } from './replication/messages.js';
 import { Replica } from './replication/replica.js';
-import { execute } from './server/commands/table.js';
 import { globMatch } from './server/commands/parse.js';
 import type { CommandServices, Session } from './server/commands/types.js';
 import { Keyring } from './gossip/frame-auth.js';
@@ -192,7 +191,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   };
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
-  const commandMetrics = new CommandMetrics(execute);
+  const commandMetrics = new CommandMetrics();
   const handler: RespConnectionHandler<Session> = {
     open: (info) => newSession('resp', `${info.remoteAddress}:${info.remotePort}`),
     command: (s, args) => {
