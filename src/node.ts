@@ -9,15 +9,14 @@ import { openDurableState, type DurableState } from './persistence/recovery.js';
 import { replicaConfig } from './replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from './replication/messages.js';
 import { Replica } from './replication/replica.js';
-import { execute } from './server/commands/table.js';
 import { globMatch } from './server/commands/parse.js';
 import type { CommandServices, Session } from './server/commands/types.js';
-import { Keyring } from './server/frame-auth.js';
-import { WsGossipTransport } from './server/gossip-transport.js';
-import { withFaultControl } from './server/fault-control.js';
+import { Keyring } from './gossip/frame-auth.js';
+import { WsGossipTransport } from './gossip/ws-transport.js';
+import { withFaultControl } from './gossip/fault-control.js';
 import { HttpServer } from './server/http-server.js';
 import { RespServer, type RespConnectionHandler } from './server/resp/server.js';
-import { WsClientApi } from './server/ws-api.js';
+import { WsClientApi } from './server/ws/server.js';
 import { CommandMetrics, NodeMetrics } from './server/metrics.js';
 import { dashboardRoute } from './server/dashboard/routes.js';
 import type { Logger } from './util/logger.js';
@@ -88,11 +87,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     onFrame: (peer, frame) => replica?.receive(peer, frame, clock.now()),
     onReject: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
     clock: () => clock.now(),
-    logger: log,
+    logger: log.child({ component: 'gossip' }),
   });
   const gossipPort = await transport.listen();
   // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
-  const faults = withFaultControl(transport, nodeId, me.host, log);
+  const faults = withFaultControl(transport, nodeId, me.host, log.child({ component: 'fault-control' }));
   const address = `${me.host}:${gossipPort}`;
   const seeds = cfg.seeds
     .map((id) => cfg.nodes.find((n) => n.id === id))
@@ -175,7 +174,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   };
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
-  const commandMetrics = new CommandMetrics(execute);
+  const commandMetrics = new CommandMetrics();
   const handler: RespConnectionHandler<Session> = {
     open: (info) => newSession('resp', `${info.remoteAddress}:${info.remotePort}`),
     command: (s, args) => {
@@ -186,7 +185,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       sessions.delete(s.id);
     },
   };
-  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log, ...beforeFlush });
+  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log.child({ component: 'resp' }), ...beforeFlush });
   const respPort = await resp.listen();
 
   wsApi = new WsClientApi({
@@ -196,7 +195,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     closeSession: (s: Session) => {
       sessions.delete(s.id);
     },
-    logger: log,
+    logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,
   });

@@ -1,6 +1,7 @@
 // Key entries, typed command errors of the keyspace, and the change listeners it notifies.
 
 import type { CrdtByType, KeyType, TypedCrdt } from '../crdt/registry.js';
+import * as errors from '../errors.js';
 
 export type { Crdt, KeyType } from '../crdt/registry.js';
 
@@ -49,22 +50,10 @@ export interface KeyspaceError {
   message: string;
 }
 
-export const WRONGTYPE: KeyspaceError = {
-  code: 'WRONGTYPE',
-  message: 'WRONGTYPE Operation against a key holding the wrong kind of value',
-};
-export const OVERFLOW: KeyspaceError = {
-  code: 'OVERFLOW',
-  message: 'ERR increment or decrement would overflow',
-};
-export const NOT_INTEGER: KeyspaceError = {
-  code: 'NOT_INTEGER',
-  message: 'ERR value is not an integer or out of range',
-};
-export const GCOUNTER_DECREMENT: KeyspaceError = {
-  code: 'GCOUNTER_DECREMENT',
-  message: 'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)',
-};
+export const WRONGTYPE: KeyspaceError = { code: 'WRONGTYPE', message: errors.WRONGTYPE };
+export const OVERFLOW: KeyspaceError = { code: 'OVERFLOW', message: errors.OVERFLOW };
+export const NOT_INTEGER: KeyspaceError = { code: 'NOT_INTEGER', message: errors.NOT_INTEGER };
+export const GCOUNTER_DECREMENT: KeyspaceError = { code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT };
 
 /** Who changed a key: this node's clients ('local'), or a merge of a peer's state ('remote'). */
 export type ChangeOrigin = 'local' | 'remote';

@@ -8,7 +8,7 @@ import { fullKey } from '../../src/keyspace/keyspace.js';
 import { replicaConfig } from '../../src/replication/config.js';
 import { decodeEnvelope, encodeEnvelope, MsgKind, type Envelope } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
-import { FrameOpener, FrameSealer, Keyring } from '../../src/server/frame-auth.js';
+import { FrameOpener, FrameSealer, Keyring } from '../../src/gossip/frame-auth.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
 
