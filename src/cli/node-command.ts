@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { loadConfig, LOG_LEVELS, type ClusterConfig } from '../config/cluster-config.js';
-import { startNode, type NodeOverrides } from '../node.js';
+import { startNode, type NodeOverrides } from '../node/start.js';
 import { createLogger } from '../util/logger.js';
 import { intArg } from './args.js';
 

@@ -24,8 +24,12 @@ export interface WsGossipTransportOptions {
   keyring: Keyring | null;
   /** Largest replica frame (payload) in bytes, both ways. Larger inbound messages close the connection (1009). */
   maxFrameBytes: number;
-  /** Called with each authenticated payload; bind it to `replica.receive`. Its throws are caught and logged. */
-  onFrame(peer: string, frame: Uint8Array): void;
+  /**
+   * Called with each authenticated payload; bind it to `replica.receive`. Its throws are caught and
+   * logged. Or set it after `listen()` with `deliverTo` (the node binds the port before it builds the
+   * replica that advertises it); until one is set, received frames are dropped.
+   */
+  onFrame?(peer: string, frame: Uint8Array): void;
   /** Called for each refused inbound message (the frame is dropped). For logs and metrics. */
   onReject(peer: string, reason: string, detail: string): void;
   /** Wall-clock milliseconds, for frame timestamps, replay windows and queue ages. */
@@ -138,7 +142,9 @@ function toBytes(data: RawData): Buffer {
 }
 
 export class WsGossipTransport implements Transport {
-  private readonly o: Required<Omit<WsGossipTransportOptions, 'keyring' | 'logger'>>;
+  /** Where authenticated payloads go (see `onFrame` in the options, and `deliverTo`). */
+  private onFrame: ((peer: string, frame: Uint8Array) => void) | undefined;
+  private readonly o: Required<Omit<WsGossipTransportOptions, 'keyring' | 'logger' | 'onFrame'>>;
   private readonly log: Logger;
   private readonly sealer: FrameSealer | null;
   private readonly opener: FrameOpener | null;
@@ -170,7 +176,6 @@ export class WsGossipTransport implements Transport {
       host: opts.host,
       port: opts.port,
       maxFrameBytes: opts.maxFrameBytes,
-      onFrame: opts.onFrame,
       onReject: opts.onReject,
       clock: opts.clock,
       random: opts.random ?? Math.random,
@@ -189,6 +194,7 @@ export class WsGossipTransport implements Transport {
     };
     if (this.o.backoffJitter >= 1) throw new RangeError('WsGossipTransport: backoffJitter must be < 1');
     this.log = opts.logger ?? NOOP_LOGGER;
+    if (opts.onFrame !== undefined) this.onFrame = opts.onFrame.bind(opts);
     if (opts.keyring !== null) {
       this.sealer = new FrameSealer(opts.keyring);
       this.opener = new FrameOpener(opts.keyring, { replayWindowMs: this.o.replayWindowMs, maxPayloadBytes: this.o.maxFrameBytes });
@@ -210,6 +216,11 @@ export class WsGossipTransport implements Transport {
     this.sealer.setKeyring(keyring);
     this.opener.setKeyring(keyring);
     this.log.info({ keyIds: keyring.keyIds }, 'gossip keyring changed');
+  }
+
+  /** Where authenticated payloads go from now on (replaces any handler given at construction). */
+  deliverTo(handler: (peer: string, frame: Uint8Array) => void): void {
+    this.onFrame = handler;
   }
 
   /** Starts listening on host:port; resolves with the bound port. */
@@ -547,7 +558,7 @@ export class WsGossipTransport implements Transport {
       }
       this.counters.framesIn += 1;
       try {
-        this.o.onFrame(peer, payload);
+        this.onFrame?.(peer, payload);
       } catch (e) {
         this.log.warn({ peer, err: (e as Error).message }, 'gossip onFrame handler threw');
       }

@@ -5,6 +5,7 @@
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
 import type { ClusterConfig } from '../config/cluster-config.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { bumpIncarnation, type Identity } from './identity.js';
 import { GroupCommit, type DurableMode } from './group-commit.js';
@@ -23,8 +24,8 @@ export interface DurableState {
   close(): Promise<void>;
 }
 
-export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: DurableMode, log: Logger): DurableState {
-  const started = performance.now();
+export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: DurableMode, log: Logger, clock: Clock): DurableState {
+  const started = clock.now();
   const { store, previous } = DurableStore.open({ dataDir: cfg.dataDir, nodeId, cluster: cfg.cluster });
   let identity: Identity;
   let keyspace: Keyspace;
@@ -32,7 +33,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
   try {
     // The store remembers the last incarnation that opened it: the new one must be above it even if
     // identity.json was lost or restored from an older copy.
-    identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: Date.now(), above: previous?.incarnation ?? 0 });
+    identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now(), above: previous?.incarnation ?? 0 });
     keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation));
     loadedKeys = store.loadInto(keyspace);
     store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation });
@@ -40,7 +41,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     void store.close();
     throw e;
   }
-  log.info({ path: store.path, keys: loadedKeys, ms: Math.round(performance.now() - started), incarnation: identity.incarnation, persistence: mode }, 'state loaded');
+  log.info({ path: store.path, keys: loadedKeys, ms: clock.now() - started, incarnation: identity.incarnation, persistence: mode }, 'state loaded');
   const commits = new GroupCommit(store, keyspace, mode, (err, keys) => log.error({ err, keys, path: store.path }, 'commit to the data store failed; will retry'));
   return {
     identity,

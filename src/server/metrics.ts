@@ -5,13 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
-import type { Replica } from '../replication/replica.js';
+import type { ReplicaStats } from '../replication/context.js';
 import { commandNames, resolveCommand, runCommand, type CommandRunner } from './commands/table.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './commands/reply.js';
-import type { RespServerStats } from './resp/server.js';
-import type { WsApiStats } from './ws/server.js';
 
 /** Latency buckets of one command, in seconds: local commands take microseconds, WAIT and majority reads up to seconds. */
 export const COMMAND_SECONDS_BUCKETS: readonly number[] = Object.freeze([
@@ -31,19 +29,18 @@ export const LATENCY_SAMPLE_EVERY = 8;
 /** The label every command name outside the command table gets: command names never become unbounded labels. */
 export const UNKNOWN_COMMAND = 'unknown';
 
-/** Where the scrape-time metrics come from; the node passes its parts in. */
-export interface MetricsSources {
-  readonly replica: Replica;
-  readonly transport: { stats(): GossipTransportStats };
-  readonly resp: { readonly stats: RespServerStats };
-  readonly ws: { readonly stats: WsApiStats; clientCount(): number; watchedKeyCount(): number };
-  /** Open client sessions by protocol. */
-  clients(): { resp: number; ws: number };
-  /** The node's clock, ms. */
-  now(): number;
-  readonly startedAt: number;
-  readonly incarnation: number;
-  readonly version: string;
+/**
+ * What a scrape reads, taken once per scrape: the node's snapshot (src/node/snapshot.ts, the same one
+ * /status and INFO render), in the shape this module needs.
+ */
+export interface MetricsSnapshot {
+  node: { incarnation: number; version: string; uptimeMs: number };
+  memberCounts: { alive: number; suspect: number; dead: number; left: number };
+  gossip: ReplicaStats & { transport: GossipTransportStats };
+  keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
+  clients: { resp: number; ws: number; watchedKeys: number };
+  traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
+  convergence: { maxLagMs: number; outOfSync: number };
 }
 
 /**
@@ -186,9 +183,12 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private readonly commit = new FixedHistogram('tally_persistence_commit_seconds', 'Time of one durable commit (a group of writes made durable), in seconds', null, [''], COMMIT_SECONDS_BUCKETS);
 
-  /** `commands` is built first (the servers take its `execute`); the sources are read at scrape time only. */
+  /** The snapshot of the scrape in progress (taken by the first collector, dropped when it ends). */
+  private current: MetricsSnapshot | undefined;
+
+  /** `commands` is built first (the servers take its `execute`); `snapshot` is read once per scrape. */
   constructor(
-    src: MetricsSources,
+    private readonly snapshot: () => MetricsSnapshot,
     readonly commands: CommandMetrics,
   ) {
     const reg = this.registry;
@@ -215,67 +215,68 @@ export class NodeMetrics {
         }
       },
     });
-    const r = src.replica;
-    counter(reg, 'tally_gossip_rounds_total', 'Gossip rounds this node started', [], (set) => set({}, r.stats.rounds));
+    // Every collector below reads the snapshot taken once at the start of the scrape (route()).
+    const snap = (): MetricsSnapshot => {
+      this.current ??= this.snapshot();
+      return this.current;
+    };
+    const g = (): MetricsSnapshot['gossip'] => snap().gossip;
+    counter(reg, 'tally_gossip_rounds_total', 'Gossip rounds this node started', [], (set) => set({}, g().rounds));
     counter(reg, 'tally_gossip_frames_total', 'Gossip frames by direction (in, out) and message type', ['direction', 'type'], (set) => {
-      for (const [type, s] of Object.entries(r.stats.sent)) set({ direction: 'out', type }, s.frames);
-      for (const [type, s] of Object.entries(r.stats.received)) set({ direction: 'in', type }, s.frames);
+      for (const [type, s] of Object.entries(g().sent)) set({ direction: 'out', type }, s.frames);
+      for (const [type, s] of Object.entries(g().received)) set({ direction: 'in', type }, s.frames);
     });
     counter(reg, 'tally_gossip_bytes_total', 'Gossip message bytes (before transport framing and encryption) by direction and message type', ['direction', 'type'], (set) => {
-      for (const [type, s] of Object.entries(r.stats.sent)) set({ direction: 'out', type }, s.bytes);
-      for (const [type, s] of Object.entries(r.stats.received)) set({ direction: 'in', type }, s.bytes);
+      for (const [type, s] of Object.entries(g().sent)) set({ direction: 'out', type }, s.bytes);
+      for (const [type, s] of Object.entries(g().received)) set({ direction: 'in', type }, s.bytes);
     });
     counter(reg, 'tally_gossip_transport_bytes_total', 'Bytes on the gossip sockets, after framing and encryption, by direction', ['direction'], (set) => {
-      const t = src.transport.stats();
-      set({ direction: 'in' }, t.bytesIn);
-      set({ direction: 'out' }, t.bytesOut);
+      set({ direction: 'in' }, g().transport.bytesIn);
+      set({ direction: 'out' }, g().transport.bytesOut);
     });
     counter(reg, 'tally_gossip_rejected_frames_total', 'Gossip frames dropped on receipt, by layer (transport: authentication, replay, size; replica: decoding, cluster, state) and reason', ['layer', 'reason'], (set) => {
-      for (const [reason, n] of Object.entries(src.transport.stats().rejected)) set({ layer: 'transport', reason }, n);
-      for (const [reason, n] of Object.entries(r.stats.rejected)) set({ layer: 'replica', reason }, n);
+      for (const [reason, n] of Object.entries(g().transport.rejected)) set({ layer: 'transport', reason }, n);
+      for (const [reason, n] of Object.entries(g().rejected)) set({ layer: 'replica', reason }, n);
     });
     counter(reg, 'tally_gossip_dropped_frames_total', 'Outbound gossip frames dropped before the wire, by reason', ['reason'], (set) => {
-      for (const [reason, n] of Object.entries(src.transport.stats().dropped)) set({ reason }, n);
+      for (const [reason, n] of Object.entries(g().transport.dropped)) set({ reason }, n);
     });
-    counter(reg, 'tally_gossip_chunked_deltas_total', 'Delta messages cut at the size limit (a backlog streaming in chunks)', [], (set) => set({}, r.stats.chunked));
-    counter(reg, 'tally_stalls_total', 'Times this node found it had not run for longer than a probe timeout (SIGSTOP, a VM or GC pause, a blocked event loop); its probes in flight were voided', [], (set) => set({}, r.stats.stalls));
+    counter(reg, 'tally_gossip_chunked_deltas_total', 'Delta messages cut at the size limit (a backlog streaming in chunks)', [], (set) => set({}, g().chunked));
+    counter(reg, 'tally_state_repairs_total', 'State repairs started: a peer with the same version vector but a stably different state digest', [], (set) => set({}, g().repairs));
+    counter(reg, 'tally_stalls_total', 'Times this node found it had not run for longer than a probe timeout (SIGSTOP, a VM or GC pause, a blocked event loop); its probes in flight were voided', [], (set) => set({}, g().stalls));
     gauge(reg, 'tally_gossip_connections', 'Open gossip connections by direction', ['direction'], (set) => {
-      const c = src.transport.stats().connectionsOpen;
+      const c = g().transport.connectionsOpen;
       set({ direction: 'inbound' }, c.inbound);
       set({ direction: 'outbound' }, c.outbound);
     });
     gauge(reg, 'tally_members', 'Cluster members by state, as this node sees them (itself included)', ['state'], (set) => {
-      const [alive, suspect, dead, left] = r.membership.countByState();
-      set({ state: 'alive' }, alive);
-      set({ state: 'suspect' }, suspect);
-      set({ state: 'dead' }, dead);
-      set({ state: 'left' }, left);
+      for (const [state, n] of Object.entries(snap().memberCounts)) set({ state }, n);
     });
     gauge(reg, 'tally_keys', 'Live keys by type (tombstones excluded)', ['type'], (set) => {
-      for (const [type, n] of Object.entries(r.keyspace.countByType())) set({ type }, n);
+      for (const [type, n] of Object.entries(snap().keys.byType)) set({ type }, n);
     });
-    gauge(reg, 'tally_keyspace_entries', 'Stored keys including tombstones (what replication carries)', [], (set) => set({}, r.keyspace.size));
-    gauge(reg, 'tally_keyspace_bytes', 'Approximate memory held by key states, in bytes', [], (set) => set({}, r.keyspace.byteSize()));
-    gauge(reg, 'tally_convergence_lag_seconds', 'Estimated convergence lag: over alive peers, the longest time since a peer\'s digest hash last matched ours (0 when all match)', [], (set) => set({}, r.convergence(src.now()).maxLagMs / 1000));
-    gauge(reg, 'tally_peers_out_of_sync', 'Alive peers whose last digest hash differs from ours', [], (set) => set({}, r.convergence(src.now()).outOfSync));
+    gauge(reg, 'tally_keyspace_entries', 'Stored keys including tombstones (what replication carries)', [], (set) => set({}, snap().keys.entries));
+    gauge(reg, 'tally_keyspace_bytes', 'Approximate memory held by key states, in bytes', [], (set) => set({}, snap().keys.bytes));
+    counter(reg, 'tally_type_conflicts_total', 'Keys a merge left live as two types (created concurrently as both); both states are kept', [], (set) => set({}, snap().keys.typeConflicts));
+    gauge(reg, 'tally_convergence_lag_seconds', 'Estimated convergence lag: over alive peers, the longest time since a peer\'s digest hash last matched ours (0 when all match)', [], (set) => set({}, snap().convergence.maxLagMs / 1000));
+    gauge(reg, 'tally_peers_out_of_sync', 'Alive peers whose last digest hash differs from ours', [], (set) => set({}, snap().convergence.outOfSync));
     gauge(reg, 'tally_clients', 'Open client connections by protocol', ['protocol'], (set) => {
-      const c = src.clients();
-      set({ protocol: 'resp' }, c.resp);
-      set({ protocol: 'ws' }, c.ws);
+      set({ protocol: 'resp' }, snap().clients.resp);
+      set({ protocol: 'ws' }, snap().clients.ws);
     });
-    gauge(reg, 'tally_watched_keys', 'Distinct keys watched by WebSocket clients', [], (set) => set({}, src.ws.watchedKeyCount()));
-    counter(reg, 'tally_ws_pushes_total', 'Watch value pushes sent to WebSocket clients', [], (set) => set({}, src.ws.stats.pushes));
+    gauge(reg, 'tally_watched_keys', 'Distinct keys watched by WebSocket clients', [], (set) => set({}, snap().clients.watchedKeys));
+    counter(reg, 'tally_ws_pushes_total', 'Watch value pushes sent to WebSocket clients', [], (set) => set({}, snap().traffic.wsPushes));
     counter(reg, 'tally_client_protocol_errors_total', 'Malformed client input, by protocol', ['protocol'], (set) => {
-      set({ protocol: 'resp' }, src.resp.stats.protocolErrors);
-      set({ protocol: 'ws' }, src.ws.stats.badFrames);
+      set({ protocol: 'resp' }, snap().traffic.protocolErrors.resp);
+      set({ protocol: 'ws' }, snap().traffic.protocolErrors.ws);
     });
     counter(reg, 'tally_client_connections_total', 'Client connections accepted, by protocol', ['protocol'], (set) => {
-      set({ protocol: 'resp' }, src.resp.stats.connectionsAccepted);
-      set({ protocol: 'ws' }, src.ws.stats.connectionsAccepted);
+      set({ protocol: 'resp' }, snap().traffic.connectionsAccepted.resp);
+      set({ protocol: 'ws' }, snap().traffic.connectionsAccepted.ws);
     });
-    gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, src.incarnation));
-    gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, (src.now() - src.startedAt) / 1000));
-    gauge(reg, 'tally_build_info', 'Always 1; the version label says which tally runs', ['version'], (set) => set({ version: src.version }, 1));
+    gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, snap().node.incarnation));
+    gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, snap().node.uptimeMs / 1000));
+    gauge(reg, 'tally_build_info', 'Always 1; the version label says which tally runs', ['version'], (set) => set({ version: snap().node.version }, 1));
   }
 
   /** For the persistence layer: records the duration of one durable commit, in seconds. */
@@ -286,12 +287,15 @@ export class NodeMetrics {
   /** Serves GET /metrics; returns false for other paths. */
   route(req: IncomingMessage, res: ServerResponse): boolean {
     if ((req.url ?? '/').split('?')[0] !== '/metrics') return false;
+    this.current = undefined;
     this.registry.metrics().then(
       (text) => {
+        this.current = undefined;
         res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : text);
       },
       (e: unknown) => {
+        this.current = undefined;
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`metrics failed: ${(e as Error).message}\n`);
       },

@@ -49,9 +49,8 @@ class Node {
       nodeId: 'n1',
       clusterName: 'test',
       version: '0.0.0-test',
-      startedAt: Date.now(),
       now: () => Date.now(),
-      infoSections: () => ({}),
+      info: () => ({ server: { tally_node_id: 'n1' } }),
       configValues: () => ({}),
       listClients: () => [],
     };

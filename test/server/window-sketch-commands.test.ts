@@ -13,9 +13,8 @@ function setup(): { run: (...a: string[]) => unknown; clock: { t: number } } {
     nodeId: 'n1',
     clusterName: 't',
     version: '0',
-    startedAt: 0,
     now: () => clock.t,
-    infoSections: () => ({}),
+    info: () => ({}),
     configValues: () => ({}),
     listClients: () => [],
   };

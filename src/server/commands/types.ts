@@ -66,10 +66,9 @@ export interface CommandServices {
   nodeId: string;
   clusterName: string;
   version: string;
-  startedAt: number;
   now(): number;
-  /** Sections of INFO that belong to other layers (clients, cluster, gossip, persistence). */
-  infoSections(): Record<string, Record<string, string | number>>;
+  /** INFO's sections, by name: the node renders them from one snapshot of its state (src/node/snapshot.ts). */
+  info(): Record<string, Record<string, string | number>>;
   /** Values CONFIG GET can report, by Redis-style lowercase name. */
   configValues(): Record<string, string>;
   /** CLIENT LIST. */

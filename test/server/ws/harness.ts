@@ -57,9 +57,8 @@ export async function start(opts: { password?: string } & Partial<Omit<WsClientA
     nodeId: 'n1',
     clusterName: 'test',
     version: '0.0.0-test',
-    startedAt: Date.now(),
     now: () => Date.now(),
-    infoSections: () => ({}),
+    info: () => ({ server: { tally_node_id: 'n1' } }),
     configValues: () => ({}),
     listClients: () => sessions,
   };

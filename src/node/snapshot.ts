@@ -1,0 +1,159 @@
+// One snapshot of a node's state, taken on demand: /status returns it as JSON, INFO renders its
+// sections, /metrics reads its gauges and counters from it. A field added here is seen by all three.
+
+import type { ClusterConfig } from '../config/cluster-config.js';
+import type { GossipTransportStats } from '../gossip/ws-transport.js';
+import type { KeyType } from '../keyspace/types.js';
+import type { DurableState } from '../persistence/recovery.js';
+import { MEMBER_STATE_NAMES } from '../replication/messages.js';
+import type { Replica } from '../replication/replica.js';
+import type { RespServerStats } from '../server/resp/server.js';
+import type { WsApiStats } from '../server/ws/server.js';
+import type { Clock } from '../util/clock.js';
+import type { SessionRegistry } from './sessions.js';
+
+export const VERSION = '0.1.0';
+
+/** The parts of a running node the snapshot reads. */
+export interface NodeParts {
+  readonly cfg: ClusterConfig;
+  readonly nodeId: string;
+  readonly incarnation: number;
+  /** This node's gossip address. */
+  readonly address: string;
+  readonly startedAt: number;
+  readonly clock: Clock;
+  readonly replica: Replica;
+  readonly transport: { stats(): GossipTransportStats };
+  readonly resp: { readonly stats: RespServerStats };
+  readonly ws: { readonly stats: WsApiStats; watchedKeyCount(): number };
+  readonly sessions: SessionRegistry;
+  readonly durable: DurableState | null;
+  /** The bound ports (a configured 0 is an ephemeral port). */
+  ports(): { gossip: number; resp: number; http: number };
+}
+
+export interface MemberView {
+  id: string;
+  address: string;
+  state: (typeof MEMBER_STATE_NAMES)[number];
+  incarnation: number;
+  /** ms since a frame came from it directly; 0 for this node, null if never. */
+  lastHeardMsAgo: number | null;
+}
+
+export interface NodeSnapshot {
+  node: { id: string; incarnation: number; cluster: string; version: string; address: string; uptimeMs: number; pid: number };
+  ports: { gossip: number; resp: number; http: number };
+  members: MemberView[];
+  memberCounts: { alive: number; suspect: number; dead: number; left: number };
+  gossip: Replica['stats'] & { vectorHash: string; stateHash: string; origins: number; transport: GossipTransportStats };
+  /** Live keys in all (`total`, what DBSIZE counts over every database), by type and by database; `entries` includes tombstones. */
+  keys: { total: number; byType: Record<KeyType, number>; byDb: number[]; entries: number; bytes: number; typeConflicts: number };
+  clients: { total: number; resp: number; ws: number; maxClients: number; watchedKeys: number };
+  traffic: {
+    commandsProcessed: number;
+    connectionsAccepted: { resp: number; ws: number };
+    connectionsRejected: { resp: number; ws: number };
+    protocolErrors: { resp: number; ws: number };
+    wsPushes: number;
+  };
+  memory: { heapUsed: number; rss: number };
+  persistence: Record<string, string | number>;
+  convergence: { maxLagMs: number; outOfSync: number; peers: number };
+  /** Every configured node's endpoints, so the dashboard can reach all of them. */
+  nodes: { id: string; http: string; ws: string; resp: string }[];
+}
+
+export function takeSnapshot(p: NodeParts): NodeSnapshot {
+  const { cfg, replica: r, clock } = p;
+  const now = clock.now();
+  const ports = p.ports();
+  const [alive, suspect, dead, left] = r.membership.countByState();
+  const byType = r.keyspace.countByType();
+  const byDb = r.keyspace.countByDb();
+  const memory = process.memoryUsage();
+  const clients = p.sessions.count();
+  const endpoint = (n: { id: string; host: string; httpPort: number; respPort: number }): NodeSnapshot['nodes'][number] => {
+    const http = n.id === p.nodeId ? ports.http : n.httpPort;
+    return { id: n.id, http: `http://${n.host}:${http}`, ws: `ws://${n.host}:${http}/ws`, resp: `${n.host}:${n.id === p.nodeId ? ports.resp : n.respPort}` };
+  };
+  return {
+    node: { id: p.nodeId, incarnation: p.incarnation, cluster: cfg.cluster, version: VERSION, address: p.address, uptimeMs: now - p.startedAt, pid: process.pid },
+    ports,
+    members: [...r.membership.all()].map((m) => ({
+      id: m.id,
+      address: m.address,
+      state: MEMBER_STATE_NAMES[m.state],
+      incarnation: m.incarnation,
+      lastHeardMsAgo: m.id === p.nodeId ? 0 : m.lastHeard === 0 ? null : now - m.lastHeard,
+    })),
+    memberCounts: { alive, suspect, dead, left },
+    gossip: { ...r.stats, vectorHash: r.versions.hash, stateHash: r.keyspace.stateDigest(), origins: r.versions.originCount, transport: p.transport.stats() },
+    keys: { total: byDb.reduce((a, b) => a + b, 0), byType, byDb, entries: r.keyspace.size, bytes: r.keyspace.byteSize(), typeConflicts: r.keyspace.typeConflicts },
+    clients: { ...clients, maxClients: cfg.maxClients, watchedKeys: p.ws.watchedKeyCount() },
+    traffic: {
+      commandsProcessed: p.resp.stats.commandsProcessed,
+      connectionsAccepted: { resp: p.resp.stats.connectionsAccepted, ws: p.ws.stats.connectionsAccepted },
+      connectionsRejected: { resp: p.resp.stats.connectionsRejected, ws: p.ws.stats.connectionsRejected },
+      protocolErrors: { resp: p.resp.stats.protocolErrors, ws: p.ws.stats.badFrames },
+      wsPushes: p.ws.stats.pushes,
+    },
+    memory: { heapUsed: memory.heapUsed, rss: memory.rss },
+    persistence: { mode: cfg.persistence, ...(p.durable === null ? {} : p.durable.info()) },
+    convergence: r.convergence(now),
+    nodes: cfg.nodes.map(endpoint),
+  };
+}
+
+/** The INFO sections of a snapshot, Redis's field names where Redis has the field (docs/operations.md). */
+export function infoSections(s: NodeSnapshot): Record<string, Record<string, string | number>> {
+  const sent = Object.values(s.gossip.sent).reduce((a, x) => a + x.bytes, 0);
+  const received = Object.values(s.gossip.received).reduce((a, x) => a + x.bytes, 0);
+  const keyspace: Record<string, string> = {};
+  s.keys.byDb.forEach((n, db) => {
+    if (n > 0) keyspace[`db${db}`] = `keys=${n},expires=0,avg_ttl=0`;
+  });
+  return {
+    server: {
+      redis_version: '7.2.0',
+      tally_version: s.node.version,
+      redis_mode: 'standalone',
+      tally_node_id: s.node.id,
+      tally_cluster: s.node.cluster,
+      process_id: s.node.pid,
+      uptime_in_seconds: Math.floor(s.node.uptimeMs / 1000),
+    },
+    clients: { connected_clients: s.clients.total, resp_clients: s.clients.resp, ws_clients: s.clients.ws, maxclients: s.clients.maxClients },
+    memory: { used_memory: s.memory.heapUsed, used_memory_rss: s.memory.rss, keyspace_bytes: s.keys.bytes },
+    persistence: { loading: 0, tally_persistence: s.persistence.mode ?? 'none', ...Object.fromEntries(Object.entries(s.persistence).filter(([k]) => k !== 'mode')) },
+    stats: {
+      total_commands_processed: s.traffic.commandsProcessed,
+      total_connections_received: s.traffic.connectionsAccepted.resp + s.traffic.connectionsAccepted.ws,
+      rejected_connections: s.traffic.connectionsRejected.resp + s.traffic.connectionsRejected.ws,
+    },
+    cluster: {
+      cluster_name: s.node.cluster,
+      node_id: s.node.id,
+      incarnation: s.node.incarnation,
+      members_alive: s.memberCounts.alive,
+      members_suspect: s.memberCounts.suspect,
+      members_dead: s.memberCounts.dead,
+      members_left: s.memberCounts.left,
+      members: s.members.map((m) => `${m.id}=${m.state}@${m.incarnation}`).join(','),
+    },
+    gossip: {
+      gossip_rounds: s.gossip.rounds,
+      gossip_bytes_out: sent,
+      gossip_bytes_in: received,
+      gossip_frames_rejected: Object.values(s.gossip.rejected).reduce((a, n) => a + n, 0),
+      gossip_chunked_deltas: s.gossip.chunked,
+      gossip_state_repairs: s.gossip.repairs,
+      gossip_origins: s.gossip.origins,
+      gossip_vector_hash: s.gossip.vectorHash,
+      gossip_state_hash: s.gossip.stateHash,
+    },
+    keytypes: { ...s.keys.byType, tombstones: s.keys.entries - s.keys.total, type_conflicts: s.keys.typeConflicts },
+    keyspace,
+  };
+}
