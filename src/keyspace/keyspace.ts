@@ -13,7 +13,7 @@ import type { ReplicaId } from '../crdt/replica-id.js';
 import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
 import { DATABASES } from './full-key.js';
-import { hash64Bytes, hash64Lo, hash64String } from '../crdt/hash64.js';
+import * as errors from '../errors.js';
 import {
   GCOUNTER_DECREMENT,
   NOT_INTEGER,
@@ -27,7 +27,10 @@ import {
   type KeyspaceError,
 } from './types.js';
 
+import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
+
 export { DATABASES, fullKey, splitKey } from './full-key.js';
+export { DIGEST_BUCKETS } from './state-digest.js';
 
 /**
  * The counter type a missing key is created as: a type, or a rule asked only when the key is
@@ -48,18 +51,11 @@ function counterError(e: CrdtError): KeyspaceError {
 
 export type CounterValue = number | bigint;
 
-/** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
-export const DIGEST_BUCKETS = 256;
 
-function fmix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
-const NO_WINDOW: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'ERR no such window key (create it with WINDOW.CREATE)' };
-const NO_CMS: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'CMS: key does not exist' };
-const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: 'TopK: key does not exist' };
+const NO_WINDOW: KeyspaceError = { code: 'NO_SUCH_KEY', message: errors.NO_WINDOW };
+const NO_CMS: KeyspaceError = { code: 'NO_SUCH_KEY', message: errors.CMS_NO_KEY };
+const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: errors.TOPK_NO_KEY };
 
 type CounterEntry = EntryOf<'gcounter'> | EntryOf<'pncounter'>;
 
@@ -108,12 +104,7 @@ function liveCount(e: Entry): number {
 export class Keyspace {
   private readonly entries = new Map<string, Entry>();
   private listeners: ChangeListener[] = [];
-  /** Keys changed since the state digest last folded them in. */
-  private digestQueue: string[] = [];
-  private digestHi = 0;
-  private digestLo = 0;
-  private readonly bucketHi = new Int32Array(DIGEST_BUCKETS);
-  private readonly bucketLo = new Int32Array(DIGEST_BUCKETS);
+  private readonly digest = new StateDigest();
   private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
@@ -295,7 +286,7 @@ export class Keyspace {
     const w = found.value.entry?.crdt;
     if (w?.exists()) {
       if (w.granularityS === granularityS && w.retentionS === retentionS) return ok('exists');
-      return err({ code: 'KEY_EXISTS', message: `ERR window exists with granularity ${w.granularityS} s and retention ${w.retentionS} s` });
+      return err({ code: 'KEY_EXISTS', message: errors.windowExists(w.granularityS, w.retentionS) });
     }
     if (w) w.recreate(granularityS, retentionS);
     this.changed(found.value.entry ?? found.value.create(WindowedCounter.create(granularityS, retentionS)), key, 'local');
@@ -317,7 +308,7 @@ export class Keyspace {
 
   /** WINDOW.COUNT: the sum of the buckets holding [fromMs, toMs]; 0 for a missing key. */
   windowCount(key: string, fromMs: number, toMs: number): Result<number | bigint, KeyspaceError> {
-    if (fromMs > toMs) return err({ code: 'INVALID', message: 'ERR from is after to' });
+    if (fromMs > toMs) return err({ code: 'INVALID', message: errors.FROM_AFTER_TO });
     const found = this.peek(key, 'window');
     if (!found.ok) return found;
     const w = found.value?.crdt;
@@ -330,7 +321,7 @@ export class Keyspace {
     if (!found.ok) return found;
     const w = found.value?.crdt;
     if (!w?.exists()) return ok(0);
-    if (windowMs > w.retentionS * 1000) return err({ code: 'INVALID', message: `ERR the window is longer than the retention (${w.retentionS} s)` });
+    if (windowMs > w.retentionS * 1000) return err({ code: 'INVALID', message: errors.windowLongerThanRetention(w.retentionS) });
     return ok(w.sliding(nowMs, windowMs).estimate);
   }
 
@@ -356,7 +347,7 @@ export class Keyspace {
       e.crdt.recreate(cfg.granularityS, cfg.retentionS);
       this.changed(e, key, 'local');
     } else if (e.crdt.retentionS < periodS) {
-      return err({ code: 'INVALID', message: `ERR the period is longer than the key's window retention (${e.crdt.retentionS} s)` });
+      return err({ code: 'INVALID', message: errors.periodLongerThanRetention(e.crdt.retentionS) });
     }
     const w = e.crdt;
     const d = throttleDecide(w, limit, periodS * 1000, cost, nowMs);
@@ -375,7 +366,7 @@ export class Keyspace {
     const found = this.typed(key, 'cms');
     if (!found.ok) return found;
     const c = found.value.entry?.crdt;
-    if (c?.exists()) return err({ code: 'KEY_EXISTS', message: 'CMS: key already exists' });
+    if (c?.exists()) return err({ code: 'KEY_EXISTS', message: errors.CMS_KEY_EXISTS });
     const fresh = CountMinSketch.create(width, depth);
     if (!fresh.ok) return err(invalid('CMS: ', fresh.error));
     if (c) c.recreate(width, depth);
@@ -429,7 +420,7 @@ export class Keyspace {
     const found = this.typed(key, 'topk');
     if (!found.ok) return found;
     const t = found.value.entry?.crdt;
-    if (t?.exists()) return err({ code: 'KEY_EXISTS', message: 'TopK: key already exists' });
+    if (t?.exists()) return err({ code: 'KEY_EXISTS', message: errors.TOPK_KEY_EXISTS });
     const fresh = TopK.create(k, width, depth);
     if (!fresh.ok) return err(invalid('TopK: ', fresh.error));
     if (t) t.recreate(k, width, depth);
@@ -548,10 +539,7 @@ export class Keyspace {
   /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
   private changed(e: Entry, key: string, origin: ChangeOrigin): void {
     e.encoded = undefined;
-    if (e.digestPending !== true) {
-      e.digestPending = true;
-      this.digestQueue.push(key);
-    }
+    this.digest.changed(e, key);
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin);
   }
@@ -611,82 +599,34 @@ export class Keyspace {
   /** Stores `e` for `key`, replacing the key's entry: the old entry's share of the state digest carries over. */
   private store<E extends Entry>(key: string, e: E): E {
     const old = this.entries.get(key);
-    if (old !== undefined && old !== e) {
-      if (old.digestHi !== undefined) {
-        e.digestHi = old.digestHi;
-        e.digestLo = old.digestLo ?? 0;
-      }
-      if (old.digestPending === true) e.digestPending = true;
-    }
+    if (old !== undefined && old !== e) carryDigest(old, e);
     this.entries.set(key, e);
     return e;
   }
 
-  // ---- the state digest: equal digests mean equal state ------------------------------------------
-  //
-  // The XOR over keys of a 60-bit hash of (key, encoded state), kept per key and folded in lazily:
-  // a write only queues its key, and reading the digest (a few times per gossip round) hashes the
-  // keys changed since. Version vectors say which writes a node holds; whole key states may carry
-  // more (a key's state travels whole), so two nodes with equal vectors can still differ. Their state
-  // digests then differ too, and a repair compares per-bucket digests and ships the differing
-  // buckets' keys (anti-entropy.ts), as Dynamo's and Cassandra's Merkle-tree repair do.
-
-  private foldDigest(): void {
-    const queue = this.digestQueue;
-    if (queue.length === 0) return;
-    this.digestQueue = [];
-    for (const key of queue) {
-      const e = this.entries.get(key);
-      if (e === undefined || e.digestPending !== true) continue;
-      e.digestPending = false;
-      const enc = this.encodeKey(key) as { tag: number; bytes: Uint8Array };
-      const k1 = hash64String(key);
-      const k2 = hash64Lo();
-      const s1 = hash64Bytes(enc.bytes);
-      const s2 = hash64Lo();
-      const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ enc.tag) >>> 2;
-      const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (enc.tag << 8) ^ s1) >>> 2;
-      const b = k1 & (DIGEST_BUCKETS - 1);
-      const dHi = hi ^ (e.digestHi ?? 0);
-      const dLo = lo ^ (e.digestLo ?? 0);
-      this.digestHi ^= dHi;
-      this.digestLo ^= dLo;
-      this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
-      this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
-      e.digestHi = hi;
-      e.digestLo = lo;
-    }
-  }
+  // ---- the state digest (state-digest.ts): equal digests mean equal state ----------------------
 
   /** The state digest: 16 hex digits; equal on two nodes iff (with overwhelming probability) every key's state is. */
   stateDigest(): string {
-    this.foldDigest();
-    return this.digestHi.toString(16).padStart(8, '0') + this.digestLo.toString(16).padStart(8, '0');
+    this.digest.fold(this.entryFn, this.encodeFn);
+    return this.digest.value();
   }
 
-  /** The digest of each bucket of keys, DIGEST_BUCKETS x (hi, lo) as little-endian uint32s. */
+  /** The digest of each bucket of keys, DIGEST_BUCKETS x (hi, lo) as little-endian int32s. */
   bucketDigests(): Uint8Array {
-    this.foldDigest();
-    const out = new Uint8Array(DIGEST_BUCKETS * 8);
-    const v = new DataView(out.buffer);
-    for (let b = 0; b < DIGEST_BUCKETS; b++) {
-      v.setInt32(b * 8, this.bucketHi[b] as number, true);
-      v.setInt32(b * 8 + 4, this.bucketLo[b] as number, true);
-    }
-    return out;
-  }
-
-  /** The bucket of the state digest a key belongs to. */
-  static digestBucket(key: string): number {
-    return hash64String(key) & (DIGEST_BUCKETS - 1);
+    this.digest.fold(this.entryFn, this.encodeFn);
+    return this.digest.buckets();
   }
 
   /** Every stored key (tombstones too) in one of `buckets`. */
   keysInBuckets(buckets: ReadonlySet<number>): string[] {
     const out: string[] = [];
-    for (const key of this.entries.keys()) if (buckets.has(Keyspace.digestBucket(key))) out.push(key);
+    for (const key of this.entries.keys()) if (buckets.has(digestBucket(key))) out.push(key);
     return out;
   }
+
+  private readonly entryFn = (key: string): Entry | undefined => this.entries.get(key);
+  private readonly encodeFn = (key: string): { tag: number; bytes: Uint8Array } | undefined => this.encodeKey(key);
 
   /** Approximate memory held by key states, in bytes. */
   byteSize(): number {

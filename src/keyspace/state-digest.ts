@@ -1,0 +1,94 @@
+// The keyspace's state digest: equal digests mean equal state. The XOR over keys of a 60-bit hash
+// of (key, encoded state), kept per key (on its entry) and folded in lazily: a write only queues its
+// key, and reading the digest (a few times per gossip round) hashes the keys changed since. Version
+// vectors say which writes a node holds; whole key states may carry more (a key's state travels
+// whole), so two nodes with equal vectors can still differ. Their state digests then differ too, and
+// a repair compares per-bucket digests and ships the differing buckets' keys (anti-entropy.ts), as
+// Dynamo's and Cassandra's Merkle-tree repair do.
+
+import { hash64Bytes, hash64Lo, hash64String } from '../crdt/hash64.js';
+import type { Entry } from './types.js';
+
+/** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
+export const DIGEST_BUCKETS = 256;
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The bucket of the state digest a key belongs to. */
+export function digestBucket(key: string): number {
+  return hash64String(key) & (DIGEST_BUCKETS - 1);
+}
+
+export class StateDigest {
+  /** Keys changed since they were last folded in. */
+  private queue: string[] = [];
+  private hi = 0;
+  private lo = 0;
+  private readonly bucketHi = new Int32Array(DIGEST_BUCKETS);
+  private readonly bucketLo = new Int32Array(DIGEST_BUCKETS);
+
+  /** `key` (whose entry is `e`) changed: fold its new state in at the next read. */
+  changed(e: Entry, key: string): void {
+    if (e.digestPending === true) return;
+    e.digestPending = true;
+    this.queue.push(key);
+  }
+
+  /** Folds in every queued key, reading its entry and encoding from the keyspace. */
+  fold(entry: (key: string) => Entry | undefined, encode: (key: string) => { tag: number; bytes: Uint8Array } | undefined): void {
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    this.queue = [];
+    for (const key of queue) {
+      const e = entry(key);
+      if (e === undefined || e.digestPending !== true) continue;
+      e.digestPending = false;
+      const enc = encode(key);
+      if (enc === undefined) continue;
+      const k1 = hash64String(key);
+      const k2 = hash64Lo();
+      const s1 = hash64Bytes(enc.bytes);
+      const s2 = hash64Lo();
+      const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ enc.tag) >>> 2;
+      const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (enc.tag << 8) ^ s1) >>> 2;
+      const b = k1 & (DIGEST_BUCKETS - 1);
+      const dHi = hi ^ (e.digestHi ?? 0);
+      const dLo = lo ^ (e.digestLo ?? 0);
+      this.hi ^= dHi;
+      this.lo ^= dLo;
+      this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
+      this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
+      e.digestHi = hi;
+      e.digestLo = lo;
+    }
+  }
+
+  /** 16 hex digits (call `fold` first). */
+  value(): string {
+    return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0');
+  }
+
+  /** Each bucket's digest, DIGEST_BUCKETS x (hi, lo) as little-endian int32s (call `fold` first). */
+  buckets(): Uint8Array {
+    const out = new Uint8Array(DIGEST_BUCKETS * 8);
+    const v = new DataView(out.buffer);
+    for (let b = 0; b < DIGEST_BUCKETS; b++) {
+      v.setInt32(b * 8, this.bucketHi[b] as number, true);
+      v.setInt32(b * 8 + 4, this.bucketLo[b] as number, true);
+    }
+    return out;
+  }
+}
+
+/** A replacement entry of a key carries the old entry's share of the digest. */
+export function carryDigest(from: Entry, to: Entry): void {
+  if (from.digestHi !== undefined) {
+    to.digestHi = from.digestHi;
+    to.digestLo = from.digestLo ?? 0;
+  }
+  if (from.digestPending === true) to.digestPending = true;
+}
