@@ -125,6 +125,11 @@ export function periodLongerThanRetention(retentionS: number): string {
   return `ERR the period is longer than the key's window retention (${retentionS} s)`;
 }
 
+/** A windowed write on a node whose clock most peers find beyond the bound (docs/consistency.md, "Clocks"). */
+export function clockOff(offsetMs: number, boundMs: number): string {
+  return `ERR this node's clock is ${offsetMs} ms off from most of its peers (tolerated: ${boundMs} ms): windowed writes are refused until it is fixed`;
+}
+
 // ---- Count-Min Sketch and Top-K (RedisBloom's texts: no ERR, the first word is CMS: or TopK:) ------
 
 export const CMS_INVALID_WIDTH = 'CMS: invalid width';

@@ -25,7 +25,7 @@ export interface NodeEntry {
  */
 export type GossipSettings = Pick<
   ReplicaConfig,
-  'fanout' | 'maxMessageBytes' | 'probeIntervalMs' | 'probeTimeoutMs' | 'indirectChecks' | 'suspicionMult' | 'suspicionMaxTimeoutMult' | 'deadForgetMs'
+  'fanout' | 'maxMessageBytes' | 'probeIntervalMs' | 'probeTimeoutMs' | 'indirectChecks' | 'suspicionMult' | 'suspicionMaxTimeoutMult' | 'deadForgetMs' | 'reconnectIntervalMs' | 'maxClockSkewMs'
 > & { intervalMs: ReplicaConfig['gossipIntervalMs'] };
 
 export interface AuthSettings {
@@ -80,6 +80,8 @@ export const DEFAULT_GOSSIP: Readonly<GossipSettings> = Object.freeze({
   suspicionMult: DEFAULT_REPLICA_CONFIG.suspicionMult,
   suspicionMaxTimeoutMult: DEFAULT_REPLICA_CONFIG.suspicionMaxTimeoutMult,
   deadForgetMs: DEFAULT_REPLICA_CONFIG.deadForgetMs,
+  reconnectIntervalMs: DEFAULT_REPLICA_CONFIG.reconnectIntervalMs,
+  maxClockSkewMs: DEFAULT_REPLICA_CONFIG.maxClockSkewMs,
 });
 
 export class ClusterConfigError extends Error {
@@ -191,6 +193,8 @@ export function replicaSettings(cluster: string, g: GossipSettings): Partial<Rep
     suspicionMult: g.suspicionMult,
     suspicionMaxTimeoutMult: g.suspicionMaxTimeoutMult,
     deadForgetMs: g.deadForgetMs,
+    reconnectIntervalMs: g.reconnectIntervalMs,
+    maxClockSkewMs: g.maxClockSkewMs,
   };
 }
 

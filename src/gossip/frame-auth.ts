@@ -38,7 +38,29 @@ export type AuthRejectReason = 'format' | 'unknown-key' | 'auth' | 'stale' | 're
 export interface AuthRejection {
   reason: AuthRejectReason;
   detail: string;
+  /** For 'stale': the (authenticated) timestamp the frame carried, which a clock notice echoes. */
+  ts?: number;
 }
+
+/**
+ * A clock notice: what a node answers, on the connection it came in on, to an authenticated frame it
+ * refused as stale. Sealed like any frame, its payload is `[0x4e][1][u64 echoed timestamp][u64 the
+ * refusing node's clock]`. The sender opens it without the replay window (its clock is the suspect),
+ * and believes it only if the echoed timestamp is one of its own recent ones: so a node learns that
+ * its clock is off even though every frame it sends is refused (docs/gossip-transport.md).
+ */
+export interface ClockNotice {
+  /** The timestamp of our refused frame, as we wrote it. */
+  echoedTs: number;
+  /** The refusing node's clock when it refused it. */
+  peerNow: number;
+}
+
+const NOTICE_MAGIC = 0x4e;
+const NOTICE_VERSION = 1;
+const NOTICE_BYTES = 2 + 8 + 8;
+/** How old (by our own clock) a timestamp a notice echoes may be: older notices are replays or late. */
+const NOTICE_MAX_AGE_MS = 10 * 60_000;
 
 interface RingKey {
   /** Hex of the key id, for logs and errors. */
@@ -154,6 +176,16 @@ export class FrameSealer {
     return this.sessionId.toString('hex');
   }
 
+  /** Seals a clock notice answering a refused frame stamped `echoedTs`. */
+  sealNotice(echoedTs: number, now: number): Buffer {
+    const payload = Buffer.alloc(NOTICE_BYTES);
+    payload[0] = NOTICE_MAGIC;
+    payload[1] = NOTICE_VERSION;
+    writeU64(payload, Math.max(0, Math.floor(echoedTs)), 2);
+    writeU64(payload, Math.max(0, Math.floor(now)), 10);
+    return this.seal(payload, now);
+  }
+
   /** Seals one payload. `now` is wall-clock milliseconds. Throws only on misuse (a bad `now`). */
   seal(payload: Uint8Array, now: number): Buffer {
     if (!Number.isFinite(now) || now < 0) throw new RangeError(`FrameSealer.seal: now must be a non-negative number, got ${String(now)}`);
@@ -256,7 +288,55 @@ export class FrameOpener {
     }
   }
 
+  /**
+   * Opens a clock notice (see ClockNotice): authenticated like any frame, but outside the replay
+   * window, and accepted only if it echoes a timestamp of ours at most 10 minutes old. Never throws.
+   */
+  openNotice(frame: Uint8Array, now: number): Result<ClockNotice, AuthRejection> {
+    try {
+      const r = this.decrypt(frame);
+      if (!r.ok) return r;
+      const body = r.value.subarray(INNER_HEADER_BYTES);
+      if (body.length !== NOTICE_BYTES || body[0] !== NOTICE_MAGIC || body[1] !== NOTICE_VERSION) return err({ reason: 'format', detail: 'not a clock notice' });
+      const echoedTs = readU64(body, 2);
+      const peerNow = readU64(body, 10);
+      if (echoedTs > now + 1_000 || echoedTs < now - NOTICE_MAX_AGE_MS) return err({ reason: 'stale', detail: `notice echoes timestamp ${echoedTs}, not one of ours of the last 10 minutes` });
+      return ok({ echoedTs, peerNow });
+    } catch (e) {
+      return err({ reason: 'format', detail: `unexpected: ${(e as Error).message}` });
+    }
+  }
+
   private openUnchecked(frame: Uint8Array, now: number): Result<Uint8Array, AuthRejection> {
+    const r = this.decrypt(frame);
+    if (!r.ok) return r;
+    const plain = r.value;
+    // Authenticated from here on: the fields were written by a holder of the key.
+    const ts = readU64(plain, 0);
+    const session = plain.toString('hex', 8, 8 + SESSION_ID_BYTES);
+    const seq = readU64(plain, 8 + SESSION_ID_BYTES);
+    if (Math.abs(ts - now) > this.windowMs) {
+      return err({ reason: 'stale', detail: `timestamp ${ts} is ${Math.round(ts - now)} ms from now (window ±${this.windowMs})`, ts });
+    }
+    this.forgetIdle(now);
+    const state = this.sessions.get(session);
+    if (state !== undefined) {
+      if (seq <= state.hwm) return err({ reason: 'replay', detail: `session ${session} seq ${seq} <= last accepted ${state.hwm}` });
+      state.hwm = seq;
+      state.maxTs = Math.max(state.maxTs, ts);
+      this.sessions.delete(session); // move to the end: the map stays ordered by last acceptance
+      this.sessions.set(session, state);
+    } else {
+      if (ts <= this.evictedFloor) {
+        return err({ reason: 'replay', detail: `session ${session} unknown and timestamp ${ts} <= eviction floor ${this.evictedFloor}` });
+      }
+      this.admit(session, { hwm: seq, maxTs: ts }, now);
+    }
+    return ok(plain.subarray(INNER_HEADER_BYTES));
+  }
+
+  /** Checks the format, the key and the tag; the plaintext (inner header + payload), or why not. */
+  private decrypt(frame: Uint8Array): Result<Buffer, AuthRejection> {
     if (!(frame instanceof Uint8Array)) return err({ reason: 'format', detail: 'not bytes' });
     if (frame.length < FRAME_OVERHEAD) return err({ reason: 'format', detail: `${frame.length} bytes < minimum ${FRAME_OVERHEAD}` });
     if (frame.length - FRAME_OVERHEAD > this.maxPayload) {
@@ -282,28 +362,7 @@ export class FrameOpener {
       return err({ reason: 'auth', detail: `tag does not verify under key ${k.id} for cluster '${this.keyring.clusterName}'` });
     }
 
-    // Authenticated from here on: the fields were written by a holder of the key.
-    const ts = readU64(plain, 0);
-    const session = plain.toString('hex', 8, 8 + SESSION_ID_BYTES);
-    const seq = readU64(plain, 8 + SESSION_ID_BYTES);
-    if (Math.abs(ts - now) > this.windowMs) {
-      return err({ reason: 'stale', detail: `timestamp ${ts} is ${Math.round(ts - now)} ms from now (window ±${this.windowMs})` });
-    }
-    this.forgetIdle(now);
-    const state = this.sessions.get(session);
-    if (state !== undefined) {
-      if (seq <= state.hwm) return err({ reason: 'replay', detail: `session ${session} seq ${seq} <= last accepted ${state.hwm}` });
-      state.hwm = seq;
-      state.maxTs = Math.max(state.maxTs, ts);
-      this.sessions.delete(session); // move to the end: the map stays ordered by last acceptance
-      this.sessions.set(session, state);
-    } else {
-      if (ts <= this.evictedFloor) {
-        return err({ reason: 'replay', detail: `session ${session} unknown and timestamp ${ts} <= eviction floor ${this.evictedFloor}` });
-      }
-      this.admit(session, { hwm: seq, maxTs: ts }, now);
-    }
-    return ok(plain.subarray(INNER_HEADER_BYTES));
+    return ok(plain);
   }
 
   /**

@@ -32,6 +32,11 @@ export interface WsGossipTransportOptions {
   onFrame?(peer: string, frame: Uint8Array): void;
   /** Called for each refused inbound message (the frame is dropped). For logs and metrics. */
   onReject(peer: string, reason: string, detail: string): void;
+  /**
+   * Called when a peer at `address` refused one of our frames as stale and told us its clock
+   * (frame-auth.ts, ClockNotice): `offsetMs` is its clock minus ours, give or take the latency.
+   */
+  onClockNotice?(address: string, offsetMs: number): void;
   /** Wall-clock milliseconds, for frame timestamps, replay windows and queue ages. */
   clock: () => number;
   logger?: Logger;
@@ -93,7 +98,12 @@ export interface GossipTransportStats {
   connectionsOpen: { inbound: number; outbound: number };
   /** Outbound connection attempts made after a failure or a close (not first connects). */
   reconnects: number;
+  /** Clock notices sent (we refused a peer's frame as stale) and received (a peer refused ours). */
+  clockNotices: { sent: number; received: number };
 }
+
+/** Least time between two clock notices on one inbound connection (ms). */
+const NOTICE_INTERVAL_MS = 10_000;
 
 interface Queued {
   frame: Uint8Array;
@@ -144,7 +154,8 @@ function toBytes(data: RawData): Buffer {
 export class WsGossipTransport implements Transport {
   /** Where authenticated payloads go (see `onFrame` in the options, and `deliverTo`). */
   private onFrame: ((peer: string, frame: Uint8Array) => void) | undefined;
-  private readonly o: Required<Omit<WsGossipTransportOptions, 'keyring' | 'logger' | 'onFrame'>>;
+  private onClockNotice: ((address: string, offsetMs: number) => void) | undefined;
+  private readonly o: Required<Omit<WsGossipTransportOptions, 'keyring' | 'logger' | 'onFrame' | 'onClockNotice'>>;
   private readonly log: Logger;
   private readonly sealer: FrameSealer | null;
   private readonly opener: FrameOpener | null;
@@ -163,6 +174,8 @@ export class WsGossipTransport implements Transport {
     rejected: zeroRejected(),
     dropped: zeroDropped(),
     reconnects: 0,
+    clockNoticesSent: 0,
+    clockNoticesReceived: 0,
   };
 
   constructor(opts: WsGossipTransportOptions) {
@@ -195,6 +208,7 @@ export class WsGossipTransport implements Transport {
     if (this.o.backoffJitter >= 1) throw new RangeError('WsGossipTransport: backoffJitter must be < 1');
     this.log = opts.logger ?? NOOP_LOGGER;
     if (opts.onFrame !== undefined) this.onFrame = opts.onFrame.bind(opts);
+    if (opts.onClockNotice !== undefined) this.onClockNotice = opts.onClockNotice.bind(opts);
     if (opts.keyring !== null) {
       this.sealer = new FrameSealer(opts.keyring);
       this.opener = new FrameOpener(opts.keyring, { replayWindowMs: this.o.replayWindowMs, maxPayloadBytes: this.o.maxFrameBytes });
@@ -218,9 +232,10 @@ export class WsGossipTransport implements Transport {
     this.log.info({ keyIds: keyring.keyIds }, 'gossip keyring changed');
   }
 
-  /** Where authenticated payloads go from now on (replaces any handler given at construction). */
-  deliverTo(handler: (peer: string, frame: Uint8Array) => void): void {
+  /** Where authenticated payloads (and clock notices) go from now on; replaces the handlers given at construction. */
+  deliverTo(handler: (peer: string, frame: Uint8Array) => void, clockNotice?: (address: string, offsetMs: number) => void): void {
     this.onFrame = handler;
+    if (clockNotice !== undefined) this.onClockNotice = clockNotice;
   }
 
   /** Starts listening on host:port; resolves with the bound port. */
@@ -280,6 +295,7 @@ export class WsGossipTransport implements Transport {
       dropped: { ...c.dropped },
       connectionsOpen: { inbound: this.inbound.size, outbound },
       reconnects: c.reconnects,
+      clockNotices: { sent: c.clockNoticesSent, received: c.clockNoticesReceived },
     };
   }
 
@@ -455,12 +471,27 @@ export class WsGossipTransport implements Transport {
     ws.on('pong', () => {
       p.awaitingPong = false;
     });
-    // The server never sends on a gossip connection; ignore anything it does.
-    ws.on('message', () => {});
+    // The server sends nothing on a gossip connection but clock notices: a peer that refused one of
+    // our frames as stale tells us its clock (frame-auth.ts). Anything else is ignored.
+    ws.on('message', (data: RawData) => this.onNotice(p.address, toBytes(data)));
     ws.on('error', (e) => {
       this.log.debug({ peer: p.address, err: e.message }, 'gossip connection error');
     });
     ws.on('close', (code) => this.onOutboundClose(p, ws, code));
+  }
+
+  private onNotice(address: string, bytes: Uint8Array): void {
+    if (this.opener === null) return;
+    const r = this.opener.openNotice(bytes, this.o.clock());
+    if (!r.ok) return;
+    this.counters.clockNoticesReceived += 1;
+    const offsetMs = r.value.peerNow - r.value.echoedTs;
+    this.log.debug({ peer: address, offsetMs }, 'gossip peer refused our frame as stale: clock notice');
+    try {
+      this.onClockNotice?.(address, offsetMs);
+    } catch (e) {
+      this.log.warn({ peer: address, err: (e as Error).message }, 'gossip onClockNotice handler threw');
+    }
   }
 
   private onOutboundClose(p: Peer, ws: WebSocket, code: number): void {
@@ -529,7 +560,15 @@ export class WsGossipTransport implements Transport {
     this.inbound.add(ws);
     this.log.debug({ peer }, 'gossip peer connected');
     let rejects = 0;
-    const reject = (reason: GossipRejectReason, detail: string): void => {
+    let noticeAt = -Infinity;
+    const reject = (reason: GossipRejectReason, detail: string, ts?: number): void => {
+      // A frame refused as stale is authentic: tell its sender our clock, at most every 10 s.
+      const now = this.o.clock();
+      if (reason === 'stale' && ts !== undefined && this.sealer !== null && now - noticeAt >= NOTICE_INTERVAL_MS && ws.readyState === WebSocket.OPEN) {
+        noticeAt = now;
+        this.counters.clockNoticesSent += 1;
+        ws.send(this.sealer.sealNotice(ts, now));
+      }
       this.counters.rejected[reason] += 1;
       rejects += 1;
       this.log.debug({ peer, reason, detail }, 'gossip frame rejected');
@@ -551,7 +590,7 @@ export class WsGossipTransport implements Transport {
       let payload: Uint8Array = bytes;
       if (this.opener !== null) {
         const r = this.opener.open(bytes, this.o.clock());
-        if (!r.ok) return reject(r.error.reason, r.error.detail);
+        if (!r.ok) return reject(r.error.reason, r.error.detail, r.error.ts);
         payload = r.value;
       } else if (bytes.length > this.o.maxFrameBytes) {
         return reject('oversize', `${bytes.length} bytes > limit ${this.o.maxFrameBytes}`);

@@ -51,6 +51,7 @@ export function commandServices(o: {
       'tally-persistence': cfg.persistence,
     }),
     listClients: () => o.sessions.list(),
+    clock: () => r.clockStatus(clock.now()),
     consistency: {
       version: () => r.version,
       majorityPeers: () => r.majorityPeers(),

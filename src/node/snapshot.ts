@@ -61,6 +61,8 @@ export interface NodeSnapshot {
   memory: { heapUsed: number; rss: number };
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
+  /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */
+  clock: { ok: boolean; offsetMs: number; boundMs: number; peers: number; beyond: number; offsets: Record<string, number> };
   /** Every configured node's endpoints, so the dashboard can reach all of them. */
   nodes: { id: string; http: string; ws: string; resp: string }[];
 }
@@ -102,6 +104,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
     memory: { heapUsed: memory.heapUsed, rss: memory.rss },
     persistence: { mode: cfg.persistence, ...(p.durable === null ? {} : p.durable.info()) },
     convergence: r.convergence(now),
+    clock: { ...r.clockStatus(now), offsets: Object.fromEntries([...r.clockSkew.offsets(now)].map(([a, o]) => [a, Math.round(o)])) },
     nodes: cfg.nodes.map(endpoint),
   };
 }
@@ -152,6 +155,13 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       gossip_origins: s.gossip.origins,
       gossip_vector_hash: s.gossip.vectorHash,
       gossip_state_hash: s.gossip.stateHash,
+    },
+    clock: {
+      tally_clock_ok: s.clock.ok ? 1 : 0,
+      tally_clock_offset_ms: Math.round(s.clock.offsetMs),
+      tally_clock_peers_measured: s.clock.peers,
+      tally_clock_peers_beyond_bound: s.clock.beyond,
+      tally_clock_max_skew_ms: s.clock.boundMs,
     },
     keytypes: { ...s.keys.byType, tombstones: s.keys.entries - s.keys.total, type_conflicts: s.keys.typeConflicts },
     keyspace,

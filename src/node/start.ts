@@ -24,6 +24,7 @@ import { systemClock, systemRng } from '../util/system.js';
 import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
 import { takeSnapshot, VERSION } from './snapshot.js';
+import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
 
 export { VERSION };
@@ -97,7 +98,10 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
-  transport.deliverTo((peer, frame) => replica.receive(peer, frame, clock.now()));
+  transport.deliverTo(
+    (peer, frame) => replica.receive(peer, frame, clock.now()),
+    (peerAddress, offsetMs) => replica.noteClockNotice(peerAddress, offsetMs),
+  );
   replica.keyspace.onTypeConflict((key, types) =>
     log.warn({ key: JSON.stringify(key.slice(1)), db: key.charCodeAt(0), types }, 'key created concurrently as several types: the higher type tag shows, the other states are kept'),
   );
@@ -145,7 +149,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   const http = new HttpServer(me.host, me.httpPort, {
     // Ready once caught up with a peer (a new, wiped or restarted node streams the state first).
-    health: () => (replica.caughtUp(clock.now(), readyGraceMs(cfg)) ? { live: true, ready: true } : { live: true, ready: false, detail: 'catching up with peers' }),
+    health: () => {
+      const c = replica.clockStatus(clock.now());
+      const degraded = c.ok ? {} : { degraded: `clock ${Math.round(c.offsetMs)} ms off from ${c.beyond} of ${c.peers} peers (tolerated: ${c.boundMs} ms): windowed writes refused` };
+      return replica.caughtUp(clock.now(), readyGraceMs(cfg)) ? { live: true, ready: true, ...degraded } : { live: true, ready: false, detail: 'catching up with peers', ...degraded };
+    },
     status: snapshot,
     extra: (req, res) => metrics.route(req, res) || dashboardRoute(req, res),
     upgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
@@ -154,6 +162,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   const loop = new TickLoop(replica, clock, log);
   loop.start();
+  const clockWatch = watchClock(replica, clock, log);
   log.info({ id: nodeId, incarnation: identity.incarnation, gossip: address, resp: `${me.host}:${ports.resp}`, http: `http://${me.host}:${ports.http}` }, 'node started');
 
   let stopped = false;
@@ -166,6 +175,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       if (stopped) return;
       stopped = true;
       loop.stop();
+      clearInterval(clockWatch);
       await resp.close();
       replica.leave();
       // Give the leave notice a moment to go out before the sockets close.

@@ -38,3 +38,4 @@ export class TickLoop {
     this.timer = setTimeout(this.loop, wait);
   };
 }
+

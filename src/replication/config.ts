@@ -32,6 +32,12 @@ export interface ReplicaConfig {
    * at this slow cadence), and a partition of any length heals within about this interval.
    */
   reconnectIntervalMs: number;
+  /**
+   * ms of clock difference tolerated between nodes. Default 500 (CockroachDB's max offset). Windowed
+   * counters assume it: a node that most peers find beyond it refuses windowed writes and says so
+   * (/health, INFO, metrics, logs) rather than stamp them in the wrong bucket (docs/consistency.md).
+   */
+  maxClockSkewMs: number;
 }
 
 export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
@@ -47,6 +53,7 @@ export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
   deadForgetMs: 60_000,
   tombstoneMs: 3_600_000,
   reconnectIntervalMs: 2_000,
+  maxClockSkewMs: 500,
 });
 
 /** Thrown for misuse: a config that cannot work. The message names the field and the accepted range. */
@@ -67,6 +74,7 @@ export const REPLICA_CONFIG_RANGES: Readonly<Record<Exclude<keyof ReplicaConfig,
   deadForgetMs: [0, 86_400_000 * 30],
   tombstoneMs: [0, 86_400_000 * 365],
   reconnectIntervalMs: [1, 3_600_000],
+  maxClockSkewMs: [1, 3_600_000],
 };
 
 /**

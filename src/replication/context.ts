@@ -3,6 +3,7 @@
 
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Rng } from '../util/rng.js';
+import type { ClockSkew } from './clock-skew.js';
 import type { ReplicaConfig } from './config.js';
 import type { Member, Membership } from './membership.js';
 import type { MemberState, Message, RejectReason } from './messages.js';
@@ -51,6 +52,8 @@ export interface ReplicaContext {
   readonly keyspace: Keyspace;
   readonly events: ReplicaEvents;
   readonly stats: ReplicaStats;
+  /** Estimates of peers' clocks against ours. */
+  readonly clockSkew: ClockSkew;
   /** The replica's clock: the time of the tick or frame being handled. */
   readonly now: number;
   /** Set by leave(): the node no longer gossips or probes. */

@@ -176,7 +176,7 @@ export class FailureDetector {
   }
 
   onPing(from: string, seq: number): void {
-    this.ctx.send(from, { kind: MsgKind.Ack, body: { seq } });
+    this.ctx.send(from, { kind: MsgKind.Ack, body: { seq, time: Math.max(0, Math.floor(this.ctx.now)) } });
   }
 
   /** Pings `address` for the requester at `from`, relaying the ack back under its own seq. */
@@ -186,12 +186,18 @@ export class FailureDetector {
     this.ctx.send(address, { kind: MsgKind.Ping, body: { seq } });
   }
 
-  onAck(seq: number): void {
+  onAck(seq: number, time?: number): void {
     const relay = this.relayed.get(seq);
     if (relay !== undefined) {
       this.relayed.delete(seq);
       this.ctx.send(relay.requester, { kind: MsgKind.Ack, body: { seq: relay.requesterSeq } });
       return;
+    }
+    const p = this.pending.get(seq);
+    // A direct probe's ack carries the target's clock: with the round trip, an NTP-style offset.
+    if (p !== undefined && time !== undefined) {
+      const rtt = this.ctx.now - p.sentAt;
+      this.ctx.clockSkew.sample(p.address, time - (p.sentAt + this.ctx.now) / 2, rtt, this.ctx.now);
     }
     this.pending.delete(seq);
   }

@@ -125,6 +125,8 @@ export interface PingReqBody {
 }
 export interface AckBody {
   seq: number;
+  /** The responder's clock when it answered: with the probe's round trip, an estimate of its offset (clock-skew.ts). */
+  time?: number;
 }
 
 /** After a delta completes some of the sender's own origin, the receiver tells it what it now holds. */
@@ -219,8 +221,9 @@ function bodyToWire(msg: Message): object {
       };
     }
     case MsgKind.Ping:
-    case MsgKind.Ack:
       return { s: msg.body.seq };
+    case MsgKind.Ack:
+      return msg.body.time === undefined ? { s: msg.body.seq } : { s: msg.body.seq, t: msg.body.time };
     case MsgKind.PingReq:
       return { s: msg.body.seq, t: msg.body.target, a: msg.body.address };
     case MsgKind.Have:
@@ -314,10 +317,14 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       if (typeof more !== 'boolean') return bad('delta more');
       return ok({ kind, body: { ranges, states, members, more } });
     }
-    case MsgKind.Ping:
-    case MsgKind.Ack: {
+    case MsgKind.Ping: {
       if (!isUint(body.s)) return bad('seq');
       return ok({ kind, body: { seq: body.s } });
+    }
+    case MsgKind.Ack: {
+      const { s, t } = body;
+      if (!isUint(s) || (t !== undefined && !isUint(t))) return bad('ack fields');
+      return ok({ kind, body: t === undefined ? { seq: s } : { seq: s, time: t } });
     }
     case MsgKind.PingReq: {
       const { s, t, a } = body;

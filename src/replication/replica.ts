@@ -16,6 +16,7 @@ import { FailureDetector } from './failure-detector.js';
 import { Membership, type Member, type SharedRoster } from './membership.js';
 import { decodeEnvelope, encodeEnvelope, maxFrameBytes, MemberState, MsgKind, type DeltaBody, type KeyState, type Message, type RejectReason, type VectorEntry } from './messages.js';
 import { Quorum } from './quorum.js';
+import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
 import { VersionLog } from './version-log.js';
 import type { WaitOutcome } from './waiters.js';
@@ -65,6 +66,8 @@ export class Replica {
   readonly membership: Membership;
   /** This incarnation's origin id: the slot its increments go to and the origin of its versions. */
   readonly origin: string;
+  /** Estimates of peers' clocks against ours, and the verdict on our own (clock-skew.ts). */
+  readonly clockSkew: ClockSkew;
   readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0, repairs: 0 };
 
   private readonly cfg: ReplicaConfig;
@@ -89,6 +92,7 @@ export class Replica {
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.durability = opts.durability;
     this.versions = new VersionLog(opts.durability !== undefined, this.origin);
+    this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
     this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive }, this.now);
     this.keyspace = opts.keyspace ?? new Keyspace(this.origin);
@@ -105,6 +109,7 @@ export class Replica {
       keyspace: this.keyspace,
       events: this.events,
       stats: this.stats,
+      clockSkew: this.clockSkew,
       get now() {
         return replica.now;
       },
@@ -241,7 +246,7 @@ export class Replica {
       case MsgKind.PingReq:
         return this.detector.onPingReq(env.address, msg.body.seq, msg.body.address);
       case MsgKind.Ack:
-        return this.detector.onAck(msg.body.seq);
+        return this.detector.onAck(msg.body.seq, msg.body.time);
       case MsgKind.Repair:
         return this.antiEntropy.onRepair(env.address, msg.body);
     }
@@ -290,6 +295,19 @@ export class Replica {
   /** Merges `keys` from a majority of the cluster, then calls `done` (or at `deadline`). */
   majorityRead(keys: readonly string[], deadline: number, done: (o: WaitOutcome) => void): void {
     this.quorum.majorityRead(keys, deadline, done);
+  }
+
+  // ---- clocks ----------------------------------------------------------------------------------
+
+  /** A peer at `address` refused our frame as stale and told us its clock: its clock minus ours (the transport's clock notice). */
+  noteClockNotice(address: string, offsetMs: number): void {
+    // No round trip to bound its error; a probe's sample, when there is one, is preferred.
+    this.clockSkew.sample(address, offsetMs, Number.MAX_SAFE_INTEGER, this.now);
+  }
+
+  /** The verdict on this node's clock against its peers'. */
+  clockStatus(now: number): ClockStatus {
+    return this.clockSkew.status(now);
   }
 
   // ---- views -----------------------------------------------------------------------------------

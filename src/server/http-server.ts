@@ -5,7 +5,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 
 export interface HttpRoutes {
-  health(): { live: boolean; ready: boolean; detail?: string };
+  /**
+   * Liveness and readiness; `degraded` names what works only in part (a clock beyond the bound: the
+   * node serves, but refuses windowed writes). A degraded node is still ready (200), status "degraded".
+   */
+  health(): { live: boolean; ready: boolean; detail?: string; degraded?: string };
   status(): unknown;
   /** Extra GET routes (metrics, dashboard): return true if handled. */
   extra?(req: IncomingMessage, res: ServerResponse): boolean;
@@ -27,7 +31,8 @@ export class HttpServer {
         if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `method ${req.method} not allowed` });
         if (url === '/health') {
           const h = routes.health();
-          return send(res, h.live && h.ready ? 200 : 503, { status: h.live ? (h.ready ? 'ok' : 'starting') : 'down', ...h });
+          const status = !h.live ? 'down' : !h.ready ? 'starting' : h.degraded !== undefined ? 'degraded' : 'ok';
+          return send(res, h.live && h.ready ? 200 : 503, { status, ...h });
         }
         if (url === '/health/live') return send(res, 200, { status: 'ok' });
         if (url === '/status') return send(res, 200, routes.status());

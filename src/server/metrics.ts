@@ -41,6 +41,7 @@ export interface MetricsSnapshot {
   clients: { resp: number; ws: number; watchedKeys: number };
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
+  clock: { ok: boolean; offsetMs: number; offsets: Record<string, number> };
 }
 
 /**
@@ -260,6 +261,10 @@ export class NodeMetrics {
     counter(reg, 'tally_type_conflicts_total', 'Keys a merge left live as two types (created concurrently as both); both states are kept', [], (set) => set({}, snap().keys.typeConflicts));
     gauge(reg, 'tally_convergence_lag_seconds', 'Estimated convergence lag: over alive peers, the longest time since a peer\'s digest hash last matched ours (0 when all match)', [], (set) => set({}, snap().convergence.maxLagMs / 1000));
     gauge(reg, 'tally_peers_out_of_sync', 'Alive peers whose last digest hash differs from ours', [], (set) => set({}, snap().convergence.outOfSync));
+    gauge(reg, 'tally_clock_offset_seconds', "Each peer's clock minus this node's, as last estimated (probe round trips, or the peer's notice when it refused our frame as stale), by peer gossip address", ['peer'], (set) => {
+      for (const [peer, ms] of Object.entries(snap().clock.offsets)) set({ peer }, ms / 1000);
+    });
+    gauge(reg, 'tally_clock_ok', "1 while this node's clock is within gossip.maxClockSkewMs of most peers'; 0 when it is not (windowed writes are then refused)", [], (set) => set({}, snap().clock.ok ? 1 : 0));
     gauge(reg, 'tally_clients', 'Open client connections by protocol', ['protocol'], (set) => {
       set({ protocol: 'resp' }, snap().clients.resp);
       set({ protocol: 'ws' }, snap().clients.ws);

@@ -274,3 +274,39 @@ describe('WsGossipTransport', () => {
     expect(a.t.stats().dropped.closed).toBe(1);
   });
 });
+
+describe('clock notices', () => {
+  it('a node an hour ahead, every frame of which is refused as stale, learns its clock is off from the refusing peer', async () => {
+    const notices: { address: string; offsetMs: number }[] = [];
+    const fast = await node(ring(k1), { clock: () => Date.now() + 3_600_000, onClockNotice: (address, offsetMs) => notices.push({ address, offsetMs }) });
+    const honest = await node(ring(k1));
+    fast.t.send(honest.address, msg('from the future'));
+    await until(() => notices.length > 0, 'a clock notice');
+    expect(got(honest, 'from the future')).toBe(false);
+    expect(honest.rejects.some((r) => r.reason === 'stale')).toBe(true);
+    expect(notices[0]?.address).toBe(honest.address);
+    // The peer's clock minus ours: about an hour behind, within the latency of one frame.
+    expect(Math.abs((notices[0]?.offsetMs ?? 0) + 3_600_000)).toBeLessThan(5_000);
+    expect(honest.t.stats().clockNotices.sent).toBeGreaterThan(0);
+    expect(fast.t.stats().clockNotices.received).toBe(notices.length);
+  });
+
+  it('a forged or replayed notice is not believed: wrong key, or an echo of no recent frame of ours', async () => {
+    const notices: number[] = [];
+    const a = await node(ring(k1), { onClockNotice: (_addr, o) => notices.push(o) });
+    const b = await node(ring(k1));
+    await exchange(a, b, 'warm');
+    // A peer that holds a different key cannot make us believe anything.
+    const forger = new FrameSealer(ring(k2));
+    const stranger = new FrameSealer(ring(k1));
+    const { FrameOpener } = await import('../../src/gossip/frame-auth.js');
+    const opener = new FrameOpener(ring(k1));
+    expect(opener.openNotice(forger.sealNotice(Date.now(), Date.now() - 3_600_000), Date.now()).ok).toBe(false);
+    // The right key, but echoing a timestamp of an hour ago: a replay, not an answer to us.
+    expect(opener.openNotice(stranger.sealNotice(Date.now() - 3_600_000, Date.now()), Date.now()).ok).toBe(false);
+    // The right key and a recent echo: believed.
+    const okNotice = opener.openNotice(stranger.sealNotice(Date.now() - 100, Date.now() + 5_000), Date.now());
+    expect(okNotice.ok && okNotice.value.peerNow - okNotice.value.echoedTs).toBeGreaterThan(4_000);
+    expect(notices).toEqual([]);
+  });
+});

@@ -4,8 +4,8 @@ import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { execute } from '../../src/server/commands/table.js';
 import type { CommandServices, Session } from '../../src/server/commands/types.js';
 
-function setup(): { run: (...a: string[]) => unknown; clock: { t: number } } {
-  const clock = { t: 1_700_000_000_000 };
+function setup(): { run: (...a: string[]) => unknown; clock: { t: number; ok: boolean } } {
+  const clock = { t: 1_700_000_000_000, ok: true };
   const ctx: CommandServices = {
     keyspace: new Keyspace('n1:1'),
     password: null,
@@ -17,6 +17,7 @@ function setup(): { run: (...a: string[]) => unknown; clock: { t: number } } {
     info: () => ({}),
     configValues: () => ({}),
     listClients: () => [],
+    clock: () => ({ ok: clock.ok, offsetMs: clock.ok ? 3 : 3_600_000, boundMs: 500 }),
   };
   const s: Session = { id: 1, db: 0, name: null, authenticated: true, protocol: 'resp', remoteAddress: '', createdAt: 0, lastCommandAt: 0, lastCommand: '' };
   const simplify = (r: unknown): unknown => {
@@ -30,6 +31,20 @@ function setup(): { run: (...a: string[]) => unknown; clock: { t: number } } {
 }
 
 describe('window commands', () => {
+  it('refuse windowed writes while the node clock is off from most peers, and serve everything else', () => {
+    const { run, clock } = setup();
+    expect(run('WINDOW.CREATE', 'w', '1', '60')).toBe('OK');
+    expect(run('WINDOW.INCRBY', 'w', '1')).toBe(1);
+    clock.ok = false;
+    const refusal = "ERR:ERR this node's clock is 3600000 ms off from most of its peers (tolerated: 500 ms): windowed writes are refused until it is fixed";
+    expect(run('WINDOW.INCRBY', 'w', '1')).toBe(refusal);
+    expect(run('THROTTLE', 't', '10', '60')).toBe(refusal);
+    expect(run('THROTTLE', 't', '10', '60', '0')).toEqual([1, 10, 10, -1, 0]); // a peek writes nothing
+    expect(run('WINDOW.COUNT', 'w', String(clock.t - 1000), String(clock.t))).toBe(1);
+    clock.ok = true;
+    expect(run('WINDOW.INCRBY', 'w', '1')).toBe(2);
+  });
+
   it('create, incrby (now and AT), count, sliding, info', () => {
     const { run, clock } = setup();
     expect(run('WINDOW.INCRBY', 'w', '1')).toMatch(/no such window key/);

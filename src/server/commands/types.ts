@@ -73,6 +73,11 @@ export interface CommandServices {
   configValues(): Record<string, string>;
   /** CLIENT LIST. */
   listClients(): Session[];
+  /**
+   * The verdict on this node's clock against its peers': windowed writes are refused while it is
+   * off (docs/consistency.md, "Clocks"). Absent where there are no peers (unit tests): never off.
+   */
+  clock?: () => { ok: boolean; offsetMs: number; boundMs: number };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
 }

@@ -7,7 +7,7 @@ import { THROTTLE_MAX_PERIOD_S } from '../../crdt/throttle.js';
 import * as errors from '../../errors.js';
 import { reply, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
-import type { CommandSpec } from './types.js';
+import type { CommandServices, CommandSpec } from './types.js';
 
 const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
 
@@ -27,6 +27,12 @@ function key(s: { db: number }, b: Buffer): string {
 }
 
 const int = (v: number | bigint): Reply => ({ kind: 'int', value: v });
+
+/** The refusal of a windowed write while this node's clock is off, or undefined. */
+function clockOff(ctx: CommandServices): Reply | undefined {
+  const c = ctx.clock?.();
+  return c === undefined || c.ok ? undefined : reply.error(errors.clockOff(Math.round(c.offsetMs), c.boundMs));
+}
 
 export const windowCommands: CommandSpec[] = [
   {
@@ -60,6 +66,8 @@ export const windowCommands: CommandSpec[] = [
         if (t === undefined) return ERR_NOT_INTEGER;
         at = t;
       }
+      const off = clockOff(ctx);
+      if (off !== undefined) return off;
       const res = ctx.keyspace.windowIncrBy(key(s, a[1] as Buffer), n, at, now);
       return res.ok ? int(res.value) : errorReply(res.error);
     },
@@ -123,6 +131,8 @@ export const windowCommands: CommandSpec[] = [
       const cost = a.length === 5 ? intArg(a[4], 0) : 1;
       if (limit === undefined || period === undefined || cost === undefined) return ERR_NOT_INTEGER;
       if (period > THROTTLE_MAX_PERIOD_S) return reply.error(errors.throttlePeriodTooLong(THROTTLE_MAX_PERIOD_S));
+      const off = cost > 0 ? clockOff(ctx) : undefined;
+      if (off !== undefined) return off;
       const res = ctx.keyspace.throttle(key(s, a[1] as Buffer), limit, period, cost, ctx.now());
       if (!res.ok) return errorReply(res.error);
       const d = res.value;

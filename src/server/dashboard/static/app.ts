@@ -20,6 +20,7 @@ interface Status {
   };
   keys: { total: number };
   convergence?: { maxLagMs: number };
+  clock?: { ok: boolean; offsetMs: number; boundMs: number };
 }
 
 /** A frame from the WebSocket API: a reply `{ id, ok | err }` or a push `{ event, key, value }`. */
@@ -414,6 +415,11 @@ function render(): void {
   drawConvergence();
   const s = st.status;
   if (s) $('#footer').textContent = 'keys on ' + s.node.id + ': ' + s.keys.total + ' · gossip rounds ' + s.gossip.rounds + ' · up ' + Math.round(s.node.uptimeMs / 1000) + ' s';
+  // A clock beyond the bound: the node refuses windowed writes until it is fixed (docs/consistency.md).
+  const clock = $('#clock');
+  const c = s?.clock;
+  clock.hidden = c === undefined || c.ok;
+  if (c !== undefined && !c.ok) clock.textContent = 'clock ' + Math.round(c.offsetMs) + ' ms off its peers (tolerated ' + c.boundMs + ' ms): windowed writes refused';
 }
 
 // ---- charts ------------------------------------------------------------------------------------

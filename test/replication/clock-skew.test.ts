@@ -1,0 +1,50 @@
+// Clock offsets between nodes: probe round trips give NTP-style estimates, and a node finds its own
+// clock off only when most of its peers do (one bad peer is that peer's problem).
+
+import { describe, expect, it } from 'vitest';
+import { ClockSkew } from '../../src/replication/clock-skew.js';
+import { MsgKind } from '../../src/replication/messages.js';
+import { ManualNet } from './manual-net.js';
+
+describe('ClockSkew', () => {
+  it('judges our clock by the majority of peers, prefers short round trips, and forgets old samples', () => {
+    const c = new ClockSkew(500);
+    expect(c.status(0)).toMatchObject({ ok: true, peers: 0 });
+    c.sample('b', 10, 2, 0);
+    c.sample('c', 3_600_000, 2, 0); // c's clock is an hour ahead of ours: c's problem
+    expect(c.status(0)).toMatchObject({ ok: true, peers: 2, beyond: 1 });
+    c.sample('d', -20, 4, 0);
+    expect(c.status(0).ok).toBe(true);
+    // Now we are the odd one out: everyone finds us an hour behind.
+    const us = new ClockSkew(500);
+    for (const p of ['b', 'c', 'd']) us.sample(p, 3_600_000 + (p === 'c' ? 30 : 0), 5, 0);
+    const s = us.status(0);
+    expect(s.ok).toBe(false);
+    expect(s.offsetMs).toBe(-3_600_000); // our clock minus theirs: behind
+    // The best of several samples: the shortest round trip.
+    c.sample('e', 400, 300, 0);
+    c.sample('e', 12, 3, 1);
+    expect(c.offset('e', 1)).toBe(12);
+    // A clock that stepped: recent samples win over precise old ones.
+    c.sample('e', 90_000, 1_000_000, 40_000);
+    expect(c.offset('e', 40_000)).toBe(90_000);
+    // Five minutes without news: the peer no longer counts.
+    expect(c.offset('b', 10 * 60_000)).toBeUndefined();
+  });
+
+  it('a probe round trip estimates the target clock minus ours', () => {
+    const net = new ManualNet(['A', 'B'], { probeIntervalMs: 1000, probeTimeoutMs: 500 });
+    const A = net.get('A');
+    const B = net.get('B');
+    A.tick(5_000); // A probes B (its only peer)
+    const ping = net.queue.find((f) => f.msg.kind === MsgKind.Ping);
+    expect(ping?.to).toBe('B');
+    net.queue = [];
+    // B's clock runs 7 s ahead of A's; the ping takes 10 ms each way.
+    B.receive('A', (ping as { bytes: Uint8Array }).bytes, 5_010 + 7_000);
+    const ack = net.queue.find((f) => f.msg.kind === MsgKind.Ack);
+    expect(ack).toBeDefined();
+    A.receive('B', (ack as { bytes: Uint8Array }).bytes, 5_020);
+    expect(A.clockSkew.offset('B', 5_020)).toBe(7_000);
+  });
+});
