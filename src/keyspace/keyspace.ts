@@ -10,7 +10,7 @@ import { TopK } from '../crdt/top-k.js';
 import { throttleDecide, throttleWindowConfig, type ThrottleResult } from '../crdt/throttle.js';
 import type { CrdtError } from '../crdt/errors.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
-import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, splitState, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
 import { DATABASES } from './full-key.js';
 import * as errors from '../errors.js';
@@ -534,6 +534,22 @@ export class Keyspace {
     // Cached until the key changes: one key travels in several deltas per gossip round.
     e.encoded ??= e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
     return e.encoded;
+  }
+
+  /**
+   * A key's state as parts of at most `maxBytes` encoded bytes each (each state of a key of several
+   * types split on its own), whose merge equals the whole state; undefined if some part cannot fit.
+   */
+  partsOf(key: string, maxBytes: number): { tag: number; bytes: Uint8Array }[] | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    const out: { tag: number; bytes: Uint8Array }[] = [];
+    for (const s of statesOf(e)) {
+      const parts = splitState(s, maxBytes);
+      if (parts === undefined) return undefined;
+      for (const p of parts) out.push({ tag: tagOf(p.type), bytes: p.crdt.encode() });
+    }
+    return out;
   }
 
   /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */

@@ -7,7 +7,7 @@
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { ReplicaContext } from './context.js';
 import { DIGEST_BUCKETS } from '../keyspace/keyspace.js';
-import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type RepairBody } from './messages.js';
+import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type PartsNeeded, type RepairBody } from './messages.js';
 
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
@@ -17,6 +17,15 @@ export interface DecodedState {
   readonly key: string;
   /** The key's state: one typed CRDT, or one per type for a key that has held several. */
   readonly states: readonly TypedCrdt[];
+}
+
+/**
+ * A Delta and the part frames that must precede it: a key too large for one frame travels as
+ * parts (each a state that merges on its own), and the Delta that claims its version requires them.
+ */
+export interface DeltaFrames {
+  parts: DeltaBody[];
+  delta: DeltaBody;
 }
 
 /** What anti-entropy tells the rest of the replica. */
@@ -47,6 +56,10 @@ export class AntiEntropy {
   private readonly peerAgreedAt = new Map<string, number>();
   /** Version of our own latest local change. */
   private localVersion = 0;
+  /** The id of the next batch of part frames we send. */
+  private nextBatch = 1;
+  /** Per sender: the latest batch of part frames it sent us, and which of its parts arrived. */
+  private readonly partsSeen = new Map<string, { batch: number; indices: Set<number> }>();
   /**
    * Per peer: the (its, ours) state digests seen on its last digest whose vector hash equalled ours
    * while the states differed. The same pair twice in a row is a stable divergence, not one in flight:
@@ -158,6 +171,7 @@ export class AntiEntropy {
     const membersDiffer = d.membersHash !== membership.hash;
     let iLack: boolean;
     let delta: DeltaBody | null = null;
+    let frames: DeltaFrames | null = null;
     if (d.vector !== null) {
       const peer = new Map<string, number>();
       iLack = false;
@@ -166,7 +180,8 @@ export class AntiEntropy {
         if (e.known > versions.known(e.origin)) iLack = true;
         if (e.origin === origin) this.hooks.notePeerHas(from, e.known);
       }
-      delta = this.buildDelta(peer);
+      frames = this.buildDelta(peer);
+      delta = frames.delta;
     } else {
       iLack = d.hash !== versions.advertisedHash;
       // Its advertised vector equals all we hold: it holds (on disk, under gating) our own writes too.
@@ -176,7 +191,7 @@ export class AntiEntropy {
       if (delta === null) delta = { ranges: [], states: [], members: null, more: false };
       delta.members = membership.records();
     }
-    if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.ctx.send(address, { kind: MsgKind.Delta, body: delta });
+    if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.sendDelta(address, { parts: frames?.parts ?? [], delta });
     if (d.wantReply && (iLack || membersDiffer)) {
       // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
       this.sendDigest(address, true, d.vector === null);
@@ -233,6 +248,14 @@ export class AntiEntropy {
       const enc = keyspace.encodeKey(key);
       if (enc === undefined) continue;
       const cost = key.length + enc.bytes.length + 16;
+      if (cost > budget) {
+        // Too large for a frame: its parts, each on its own (a repair claims no versions).
+        const split = this.partFrames(key, budget - key.length - 64);
+        if (split === undefined) continue;
+        for (const p of split.parts) this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: p.states, members: null, more: false } });
+        this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [split.last], members: null, more: false } });
+        continue;
+      }
       if (size + cost > budget) flush();
       states.push({ key, tag: enc.tag, bytes: enc.bytes });
       size += cost;
@@ -242,14 +265,18 @@ export class AntiEntropy {
 
   /**
    * What a peer lacks, given where its transfer of each origin resumes: key states of every origin's
-   * entries above that, oldest first, cut at the size limit. `only` restricts it to one origin.
+   * entries above that, oldest first, cut at the size limit. `only` restricts it to one origin. A key
+   * too large for a frame of its own goes as parts (`partsOf`) in frames before the Delta, which
+   * then claims the key's version only if they all arrived (no key ever blocks the ones after it).
    */
-  buildDelta(peer: ReadonlyMap<string, number>, only?: string): DeltaBody {
+  buildDelta(peer: ReadonlyMap<string, number>, only?: string): DeltaFrames {
     const { cfg, membership, versions, keyspace } = this.ctx;
     const budget = cfg.maxMessageBytes - DELTA_SLACK - membership.size * 48;
     const keyIndex = new Map<string, number>();
     const states: KeyState[] = [];
     const ranges: OriginRange[] = [];
+    let parts: DeltaBody[] = [];
+    let needs: DeltaBody['needs'];
     let size = 32;
     let more = false;
     for (const [origin, { known }] of versions.entries()) {
@@ -258,6 +285,7 @@ export class AntiEntropy {
       if (known <= from) continue;
       const entries: number[] = [];
       let to = known;
+      let stop = false;
       versions.scan(origin, from, (key, version) => {
         if (version > known) return false;
         let ki = keyIndex.get(key);
@@ -269,9 +297,29 @@ export class AntiEntropy {
             more = true;
             return false;
           }
-          size += cost;
           ki = states.length;
+          if (size + cost > budget) {
+            // Alone and still too large: its parts go first; this frame carries the last one and
+            // nothing after it.
+            const split = this.partFrames(key, budget - key.length - 64);
+            if (split === undefined) {
+              // Cannot happen for a well-formed state (every type splits to elements far below the
+              // smallest frame); if it did, the range stops before the key rather than claim it.
+              more = true;
+              return false;
+            }
+            keyIndex.set(key, ki);
+            parts = split.parts;
+            needs = split.needs;
+            states.push(split.last);
+            size = budget;
+            entries.push(ki, version);
+            stop = true;
+            more = true;
+            return false;
+          }
           keyIndex.set(key, ki);
+          size += cost;
           states.push({ key, tag: enc.tag, bytes: enc.bytes });
         }
         size += 8;
@@ -283,17 +331,86 @@ export class AntiEntropy {
         to = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
       }
       if (to > from) ranges.push({ origin, from, to, entries, complete: !more });
-      if (more) break;
+      if (more || stop) break;
     }
     if (more) this.ctx.stats.chunked++;
-    return { ranges, states, members: null, more };
+    const delta: DeltaBody = { ranges, states, members: null, more, ...(needs === undefined ? {} : { needs }) };
+    return { parts, delta };
+  }
+
+  /** A key's state as part frames plus the last part (for the frame that claims it), or undefined if it cannot be split to fit. */
+  private partFrames(key: string, maxBytes: number): { parts: DeltaBody[]; needs: DeltaBody['needs']; last: KeyState } | undefined {
+    const split = this.ctx.keyspace.partsOf(key, Math.max(256, maxBytes));
+    if (split === undefined || split.length === 0) {
+      this.ctx.stats.unsplittable++;
+      return undefined;
+    }
+    const batch = this.nextBatch++;
+    const last = split[split.length - 1] as { tag: number; bytes: Uint8Array };
+    const parts = split.slice(0, -1).map((p, index): DeltaBody => ({ ranges: [], states: [{ key, tag: p.tag, bytes: p.bytes }], members: null, more: false, part: { batch, index } }));
+    this.ctx.stats.partedKeys++;
+    return { parts, needs: { batch, parts: parts.length }, last: { key, tag: last.tag, bytes: last.bytes } };
+  }
+
+  /**
+   * Key states as numbered part frames within `budget` bytes each (a key alone too large split into
+   * its parts), for an answer that then needs them all (a majority read's ReadResp).
+   */
+  readFrames(states: readonly KeyState[], budget: number): { parts: DeltaBody[]; needs: PartsNeeded } {
+    const batch = this.nextBatch++;
+    const parts: DeltaBody[] = [];
+    let pending: KeyState[] = [];
+    let size = 32;
+    const flush = (): void => {
+      if (pending.length > 0) parts.push({ ranges: [], states: pending, members: null, more: false, part: { batch, index: parts.length } });
+      pending = [];
+      size = 32;
+    };
+    for (const s of states) {
+      const cost = s.key.length + s.bytes.length + 16;
+      if (cost > budget) {
+        flush();
+        for (const p of this.ctx.keyspace.partsOf(s.key, budget - s.key.length - 64) ?? []) {
+          parts.push({ ranges: [], states: [{ key: s.key, tag: p.tag, bytes: p.bytes }], members: null, more: false, part: { batch, index: parts.length } });
+        }
+        continue;
+      }
+      if (size + cost > budget) flush();
+      pending.push(s);
+      size += cost;
+    }
+    flush();
+    return { parts, needs: { batch, parts: parts.length } };
+  }
+
+  /** Sends a Delta and the part frames it needs, parts first. */
+  sendDelta(address: string, frames: DeltaFrames): void {
+    for (const p of frames.parts) this.ctx.send(address, { kind: MsgKind.Delta, body: p });
+    this.ctx.send(address, { kind: MsgKind.Delta, body: frames.delta });
+  }
+
+  /** A part frame from `from` arrived (its states were merged already). */
+  private notePart(from: string, part: { batch: number; index: number }): void {
+    const seen = this.partsSeen.get(from);
+    if (seen === undefined || seen.batch !== part.batch) this.partsSeen.set(from, { batch: part.batch, indices: new Set([part.index]) });
+    else seen.indices.add(part.index);
+  }
+
+  /** Whether every part a frame from `from` needs has arrived. */
+  partsArrived(from: string, needs: { batch: number; parts: number } | undefined): boolean {
+    if (needs === undefined || needs.parts === 0) return true;
+    const seen = this.partsSeen.get(from);
+    return seen !== undefined && seen.batch === needs.batch && seen.indices.size >= needs.parts;
   }
 
   onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedState[]): void {
     const { keyspace, versions, origin } = this.ctx;
     if (d.members !== null) this.hooks.applyMembers(d.members);
     if (d.states.length === 0 && d.ranges.length === 0) return;
+    // Merging a state is always safe; claiming versions needs every part of a parted key.
     for (const { key, states } of decoded) keyspace.mergeDecoded(key, states);
+    if (d.part !== undefined) return this.notePart(from, d.part);
+    if (!this.partsArrived(from, d.needs)) return;
     let senderHas = -1;
     for (const range of d.ranges) {
       if (range.origin === origin) continue; // our own entries: we have them

@@ -38,6 +38,10 @@ export interface ReplicaStats {
   stalls: number;
   /** State repairs started: equal version vectors, stably different states (anti-entropy.ts). */
   repairs: number;
+  /** Keys too large for one frame, sent as parts. */
+  partedKeys: number;
+  /** Keys that could not be split to fit a frame (skipped: should never happen; see crdt/registry.ts splitState). */
+  unsplittable: number;
 }
 
 /** The replica as its parts see it. */

@@ -112,6 +112,21 @@ export interface DeltaBody {
   members: MemberRecord[] | null;
   /** True when the sender had more to send than fitted: the receiver should ask again at once. */
   more: boolean;
+  /** This frame is part `index` of batch `batch`: a key too large for one frame, sent in parts (no ranges). */
+  part?: PartOf;
+  /** Apply this frame's ranges only if every earlier part of this batch arrived (a key sent in parts). */
+  needs?: PartsNeeded;
+}
+
+/** A frame of parts of a key too large for one frame: which transfer, which part. */
+export interface PartOf {
+  batch: number;
+  index: number;
+}
+/** How many part frames of a batch must have arrived for a frame's claims to hold. */
+export interface PartsNeeded {
+  batch: number;
+  parts: number;
 }
 
 export interface PingBody {
@@ -142,6 +157,8 @@ export interface ReadReqBody {
 export interface ReadRespBody {
   id: number;
   states: KeyState[];
+  /** Counts as an answer only if every part frame of this batch arrived (a key sent in parts). */
+  needs?: PartsNeeded;
 }
 /**
  * State repair: the sender's per-bucket state digests (DIGEST_BUCKETS x 8 bytes). The receiver
@@ -218,6 +235,8 @@ function bodyToWire(msg: Message): object {
         k: statesToWire(b.states),
         m: b.members === null ? null : b.members.map(memberToWire),
         more: b.more,
+        ...(b.part === undefined ? {} : { p: [b.part.batch, b.part.index] }),
+        ...(b.needs === undefined ? {} : { n: [b.needs.batch, b.needs.parts] }),
       };
     }
     case MsgKind.Ping:
@@ -231,7 +250,7 @@ function bodyToWire(msg: Message): object {
     case MsgKind.ReadReq:
       return { q: msg.body.id, k: msg.body.keys };
     case MsgKind.ReadResp:
-      return { q: msg.body.id, k: statesToWire(msg.body.states) };
+      return { q: msg.body.id, k: statesToWire(msg.body.states), ...(msg.body.needs === undefined ? {} : { n: [msg.body.needs.batch, msg.body.needs.parts] }) };
     case MsgKind.Repair:
       return { b: msg.body.buckets, r: msg.body.wantReply };
   }
@@ -294,7 +313,7 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       return ok({ kind, body: { hash: h, membersHash: m, vector, wantReply: r, ...stateHash } });
     }
     case MsgKind.Delta: {
-      const { o, k, m, more } = body;
+      const { o, k, m, more, p, n } = body;
       const states = readStates(k);
       if (states === undefined) return bad('delta keys');
       if (!Array.isArray(o)) return bad('delta origins');
@@ -315,7 +334,13 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
         }
       }
       if (typeof more !== 'boolean') return bad('delta more');
-      return ok({ kind, body: { ranges, states, members, more } });
+      const part = p === undefined ? undefined : readPair(p, 0);
+      const needs = n === undefined ? undefined : readPair(n, 1);
+      if (part === null || needs === null || (part !== undefined && (ranges.length > 0 || needs !== undefined))) return bad('delta parts');
+      return ok({
+        kind,
+        body: { ranges, states, members, more, ...(part === undefined ? {} : { part: { batch: part[0], index: part[1] } }), ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }) },
+      });
     }
     case MsgKind.Ping: {
       if (!isUint(body.s)) return bad('seq');
@@ -342,10 +367,11 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       return ok({ kind, body: { id: q, keys: k as string[] } });
     }
     case MsgKind.ReadResp: {
-      const { q, k } = body;
+      const { q, k, n } = body;
       const states = readStates(k);
-      if (!isUint(q) || states === undefined) return bad('read-resp fields');
-      return ok({ kind, body: { id: q, states } });
+      const needs = n === undefined ? undefined : readPair(n, 1);
+      if (!isUint(q) || states === undefined || needs === null) return bad('read-resp fields');
+      return ok({ kind, body: { id: q, states, ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }) } });
     }
     case MsgKind.Repair: {
       const { b, r } = body;
@@ -355,6 +381,12 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
     default:
       return bad(`unknown message kind ${String(kind)}`);
   }
+}
+
+/** A pair of unsigned integers, the second at least `min`; null if malformed. */
+function readPair(v: unknown, min: number): [number, number] | null {
+  if (!Array.isArray(v) || v.length !== 2 || !isUint(v[0]) || !isUint(v[1]) || v[1] < min) return null;
+  return [v[0], v[1]];
 }
 
 function readStates(k: unknown): KeyState[] | undefined {

@@ -2,9 +2,9 @@
 // from their digests and Have acks), and majority reads (ask every live peer for some keys, merge
 // what comes back, done once a majority of the cluster has answered). docs/consistency.md.
 
-import type { DecodedState } from './anti-entropy.js';
+import type { DecodedState, DeltaFrames } from './anti-entropy.js';
 import type { ReplicaContext } from './context.js';
-import { MemberState, MsgKind, type DeltaBody, type KeyState, type VectorEntry } from './messages.js';
+import { MemberState, MsgKind, type DeltaBody, type KeyState, type PartsNeeded, type VectorEntry } from './messages.js';
 import { Waiters, type WaitOutcome } from './waiters.js';
 
 export class Quorum {
@@ -21,8 +21,14 @@ export class Quorum {
     private readonly configuredSize: number,
     /** The version of our own latest write. */
     private readonly localVersion: () => number,
-    /** Our own origin's entries above `has`, as a delta. */
-    private readonly ownDelta: (has: number) => DeltaBody,
+    /** Anti-entropy's delta building and sending (a key too large for a frame travels as parts). */
+    private readonly deltas: {
+      /** Our own origin's entries above `has`. */
+      ownDelta(has: number): DeltaFrames;
+      sendDelta(address: string, frames: DeltaFrames): void;
+      partsArrived(from: string, needs: PartsNeeded | undefined): boolean;
+      readFrames(states: readonly KeyState[], budget: number): { parts: DeltaBody[]; needs: PartsNeeded };
+    },
   ) {}
 
   nextDeadline(): number {
@@ -93,8 +99,8 @@ export class Quorum {
     for (const m of membership.randomTargets(rng, membership.size)) {
       const has = this.peerHas.get(m.id) ?? 0;
       if (has >= latest) continue;
-      const delta = this.ownDelta(has);
-      if (delta.ranges.length > 0) this.ctx.send(m.address, { kind: MsgKind.Delta, body: delta });
+      const frames = this.deltas.ownDelta(has);
+      if (frames.delta.ranges.length > 0) this.deltas.sendDelta(m.address, frames);
     }
   }
 
@@ -116,11 +122,23 @@ export class Quorum {
       const e = this.ctx.keyspace.encodeKey(key);
       if (e !== undefined) states.push({ key, tag: e.tag, bytes: e.bytes });
     }
-    this.ctx.send(address, { kind: MsgKind.ReadResp, body: { id, states } });
+    // Within the size limit (a read of many keys, or of one large sketch): the states go ahead as
+    // Delta frames without ranges (parts where a key alone is too large), and the answer counts
+    // only if they all arrived.
+    const budget = this.ctx.cfg.maxMessageBytes - 512;
+    let size = 32;
+    for (const s of states) size += s.key.length + s.bytes.length + 16;
+    if (size <= budget) {
+      this.ctx.send(address, { kind: MsgKind.ReadResp, body: { id, states } });
+      return;
+    }
+    const frames = this.deltas.readFrames(states, budget);
+    for (const f of frames.parts) this.ctx.send(address, { kind: MsgKind.Delta, body: f });
+    this.ctx.send(address, { kind: MsgKind.ReadResp, body: { id, states: [], needs: frames.needs } });
   }
 
-  onReadResp(from: string, id: number, decoded: readonly DecodedState[]): void {
+  onReadResp(from: string, id: number, decoded: readonly DecodedState[], needs: PartsNeeded | undefined): void {
     for (const { key, states } of decoded) this.ctx.keyspace.mergeDecoded(key, states);
-    this.waiters.readAnswered(id, from);
+    if (this.deltas.partsArrived(from, needs)) this.waiters.readAnswered(id, from);
   }
 }

@@ -68,7 +68,7 @@ export class Replica {
   readonly origin: string;
   /** Estimates of peers' clocks against ours, and the verdict on our own (clock-skew.ts). */
   readonly clockSkew: ClockSkew;
-  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0, repairs: 0 };
+  readonly stats: ReplicaStats = { rounds: 0, sent: {}, received: {}, rejected: {}, chunked: 0, stalls: 0, repairs: 0, partedKeys: 0, unsplittable: 0 };
 
   private readonly cfg: ReplicaConfig;
   private readonly id: ReplicaIdentity;
@@ -126,7 +126,12 @@ export class Replica {
       opts.peers ?? [],
     );
     this.detector = new FailureDetector(ctx);
-    this.quorum = new Quorum(ctx, opts.configuredSize ?? 1, () => this.antiEntropy.version, (has) => this.antiEntropy.buildDelta(new Map([[this.origin, has]]), this.origin));
+    this.quorum = new Quorum(ctx, opts.configuredSize ?? 1, () => this.antiEntropy.version, {
+      ownDelta: (has) => this.antiEntropy.buildDelta(new Map([[this.origin, has]]), this.origin),
+      sendDelta: (address, frames) => this.antiEntropy.sendDelta(address, frames),
+      partsArrived: (from, needs) => this.antiEntropy.partsArrived(from, needs),
+      readFrames: (states, budget) => this.antiEntropy.readFrames(states, budget),
+    });
 
     // Restored state may hold increments no peer has seen: announce every key once as ours.
     for (const key of [...this.keyspace.keys()]) this.antiEntropy.localChange(key);
@@ -240,7 +245,7 @@ export class Replica {
       case MsgKind.ReadReq:
         return this.quorum.onReadReq(env.address, msg.body.id, msg.body.keys);
       case MsgKind.ReadResp:
-        return this.quorum.onReadResp(env.from, msg.body.id, decoded ?? []);
+        return this.quorum.onReadResp(env.from, msg.body.id, decoded ?? [], msg.body.needs);
       case MsgKind.Ping:
         return this.detector.onPing(env.address, msg.body.seq);
       case MsgKind.PingReq:
@@ -329,7 +334,7 @@ export class Replica {
 
   /** What a peer that holds each origin up to `peer` lacks, as one Delta body (tests and tools). */
   buildDelta(peer: ReadonlyMap<string, number>): DeltaBody {
-    return this.antiEntropy.buildDelta(peer);
+    return this.antiEntropy.buildDelta(peer).delta;
   }
 
   /** How long `m`'s suspicion lasts before it is declared dead (Lifeguard). */

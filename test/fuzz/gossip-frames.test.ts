@@ -40,6 +40,12 @@ function envelopes(): Uint8Array[] {
     env({ kind: MsgKind.Ping, body: { seq: 7 } }),
     env({ kind: MsgKind.PingReq, body: { seq: 8, target: 'c', address: '127.0.0.1:9003' } }),
     env({ kind: MsgKind.Ack, body: { seq: 9 } }),
+    env({ kind: MsgKind.Ack, body: { seq: 10, time: 1_700_000_000_123 } }),
+    env({ kind: MsgKind.Delta, body: { ranges: [], states: [{ key: fullKey(0, 'c'), tag: 2, bytes: b.keyspace.encodeKey(fullKey(0, 'c'))?.bytes ?? new Uint8Array() }], members: null, more: false, part: { batch: 3, index: 1 } } }),
+    env({ kind: MsgKind.Delta, body: { ...b.buildDelta(new Map()), needs: { batch: 3, parts: 2 } } }),
+    env({ kind: MsgKind.ReadResp, body: { id: 4, states: [], needs: { batch: 5, parts: 1 } } }),
+    env({ kind: MsgKind.Repair, body: { buckets: new Uint8Array(2048).fill(7), wantReply: true } }),
+    env({ kind: MsgKind.Digest, body: { hash: '0123456789abcdef', membersHash: 'fedcba9876543210', vector: null, wantReply: false, stateHash: '00112233445566ff' } }),
   ];
 }
 
