@@ -84,8 +84,9 @@ function named(name: string): fc.Arbitrary<string> {
   return fc.constantFrom(name, name.toLowerCase(), mixed);
 }
 
-function command(name: string, ...rest: fc.Arbitrary<Word | Word[]>[]): fc.Arbitrary<Cmd> {
-  return fc.tuple(named(name), ...rest).map(([n, ...r]) => new Cmd([n, ...r.flat()]));
+function command(name: string | fc.Arbitrary<string>, ...rest: fc.Arbitrary<Word | Word[]>[]): fc.Arbitrary<Cmd> {
+  const n = typeof name === 'string' ? named(name) : name.chain(named);
+  return fc.tuple(n, ...rest).map(([first, ...r]) => new Cmd([first, ...r.flat()]));
 }
 
 /** Commands whose meaning should match Redis's, with weights that keep sequences interesting. */
@@ -114,6 +115,19 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 2, arbitrary: command('SELECT', fc.constantFrom('0', '1', '0', '1', '15', '16', '-1', '01', 'x')) },
   { weight: 1, arbitrary: command('PING', fc.constantFrom([], ['hello'])) },
   { weight: 1, arbitrary: command('ECHO', anyWord) },
+];
+
+/**
+ * Connection and server commands whose replies do not depend on the server's identity or settings
+ * (neither server has a password; CONFIG SET and HELLO are never sent: they would change Redis).
+ */
+const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
+  { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'])) },
+  { weight: 1, arbitrary: command('CLIENT', fc.constantFrom('SETNAME', 'setname'), fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d')) },
+  { weight: 1, arbitrary: command('CLIENT', fc.constantFrom(['GETNAME'], ['getname'], ['GETNAME', 'x'], ['SETNAME'], ['SETNAME', 'a', 'b'], ['ID', 'x'], ['INFO', 'x'])) },
+  { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG', 'COMMAND'), fc.constantFrom('FOO', 'foo', 'NoSuch')) },
+  { weight: 1, arbitrary: command('CONFIG', fc.constantFrom(['GET', 'databases'], ['get', 'DATABASES'], ['GET'], ['GET', 'save'])) },
+  { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG')) },
 ];
 
 /** Wrong arities: every command above with too few or too many words. */
@@ -171,7 +185,7 @@ export function landed(tallyCommands: ReadonlySet<string>): string[] {
 /** A random command. */
 export function commandArb(o: ModelOptions): fc.Arbitrary<Cmd> {
   const landing = landed(o.tallyCommands).map((n) => ({ weight: 3, arbitrary: LANDING[n] as fc.Arbitrary<Cmd> }));
-  return fc.oneof(...CORE, ...landing, { weight: 3, arbitrary: fc.oneof(...WRONG_ARITY) }, { weight: 2, arbitrary: UNKNOWN });
+  return fc.oneof(...CORE, ...CONNECTION, ...landing, { weight: 3, arbitrary: fc.oneof(...WRONG_ARITY) }, { weight: 2, arbitrary: UNKNOWN });
 }
 
 /** A random sequence of commands, run from empty servers. */

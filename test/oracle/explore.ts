@@ -49,6 +49,42 @@ const KNOWN_BUGS: Difference[] = [
     why: 'bug: the arguments shown are cut differently, and non-ASCII bytes are re-encoded',
     matches: (s) => s.redis.toString('latin1').startsWith('-ERR unknown command ') && s.tally.toString('latin1').startsWith('-ERR unknown command '),
   },
+  {
+    id: 'auth-text',
+    case: 'AUTH with a username, or with too many words, on a server without a password',
+    example: [new Cmd(['AUTH', 'default', 'secret'])],
+    redis: '`OK` (default), `WRONGPASS ...` (another user), `ERR syntax error` (4+ words)',
+    tally: '`ERR AUTH <password> called without any password configured ...`, or the arity error',
+    why: 'bug',
+    matches: (s) => (s.words[0] ?? '').toLowerCase() === 'auth' && s.words.length >= 3,
+  },
+  {
+    id: 'subcommand-case',
+    case: 'an unknown subcommand of CLIENT, CONFIG or COMMAND',
+    example: [new Cmd(['CLIENT', 'FOO'])],
+    redis: "`ERR unknown subcommand 'FOO'. ...` (as sent)",
+    tally: "`ERR unknown subcommand 'foo'. ...` (lower-cased)",
+    why: 'bug',
+    matches: (s) => /^-ERR unknown subcommand /.test(s.redis.toString('latin1')) && s.redis.toString('latin1').toLowerCase() === s.tally.toString('latin1').toLowerCase(),
+  },
+  {
+    id: 'client-name-chars',
+    case: 'CLIENT SETNAME with a byte outside ! .. ~ that is not whitespace',
+    example: [new Cmd(['CLIENT', 'SETNAME', 'a\u00e9'])],
+    redis: '`ERR Client names cannot contain spaces, newlines or special characters.`',
+    tally: '`OK`',
+    why: 'bug',
+    matches: (s) => (s.words[0] ?? '').toLowerCase() === 'client' && ['setname', 'getname'].includes((s.words[1] ?? '').toLowerCase()),
+  },
+  {
+    id: 'config-get-name',
+    case: 'CONFIG GET of an exact parameter name in another case',
+    example: [new Cmd(['CONFIG', 'GET', 'DATABASES'])],
+    redis: 'the name as asked (`DATABASES`)',
+    tally: 'the name in lower case (`databases`)',
+    why: 'bug',
+    matches: (s) => (s.words[0] ?? '').toLowerCase() === 'config' && s.redis.toString('latin1').toLowerCase() === s.tally.toString('latin1').toLowerCase(),
+  },
 ];
 const alsoAccept = KNOWN_BUGS.filter((b) => values['see-past'].split(',').includes(b.id));
 
