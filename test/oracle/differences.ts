@@ -171,7 +171,7 @@ export const DIFFERENCES: readonly Difference[] = [
     example: [c('INCRBY', k('a'), '9007199254740991'), c('DECRBY', k('a'), '9007199254740991'), c('INCR', k('a'))],
     redis: 'the new value (or `OK`)',
     tally: '`ERR increment or decrement would overflow`, and nothing changes; `SET k 0` / `INCRBY k 0` answer as Redis does but leave no key',
-    why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life (see crdt-counters.md)',
+    why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life ([crdt-counters.md](crdt-counters.md))',
     matches: (s, p) => {
       const n = name(s);
       if (!(COUNTER_WRITES.has(n) || (n === 'set' && s.words.length === 3))) return false;
