@@ -3,21 +3,20 @@
 
 import { readFileSync } from 'node:fs';
 import { fullKey } from './keyspace/keyspace.js';
-import type { ClusterConfig, NodeEntry } from './config/cluster-config.js';
+import { replicaSettings, type ClusterConfig, type NodeEntry } from './config/cluster-config.js';
 import { bumpIncarnation } from './persistence/identity.js';
 import { openDurableState, type DurableState } from './persistence/recovery.js';
 import { replicaConfig } from './replication/config.js';
-import { MEMBER_STATE_NAMES } from './replication/messages.js';
+import { MEMBER_STATE_NAMES, maxFrameBytes } from './replication/messages.js';
 import { Replica } from './replication/replica.js';
-import { execute } from './server/commands/table.js';
 import { globMatch } from './server/commands/parse.js';
 import type { CommandServices, Session } from './server/commands/types.js';
-import { Keyring } from './server/frame-auth.js';
-import { WsGossipTransport } from './server/gossip-transport.js';
-import { withFaultControl } from './server/fault-control.js';
+import { Keyring } from './gossip/frame-auth.js';
+import { WsGossipTransport } from './gossip/ws-transport.js';
+import { withFaultControl } from './gossip/fault-control.js';
 import { HttpServer } from './server/http-server.js';
 import { RespServer, type RespConnectionHandler } from './server/resp/server.js';
-import { WsClientApi } from './server/ws-api.js';
+import { WsClientApi } from './server/ws/server.js';
 import { CommandMetrics, NodeMetrics } from './server/metrics.js';
 import { dashboardRoute } from './server/dashboard/routes.js';
 import type { Logger } from './util/logger.js';
@@ -84,15 +83,15 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     host: me.host,
     port: me.gossipPort,
     keyring,
-    maxFrameBytes: cfg.gossip.maxMessageBytes + 4096,
+    maxFrameBytes: maxFrameBytes(cfg.gossip.maxMessageBytes),
     onFrame: (peer, frame) => replica?.receive(peer, frame, clock.now()),
     onReject: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
     clock: () => clock.now(),
-    logger: log,
+    logger: log.child({ component: 'gossip' }),
   });
   const gossipPort = await transport.listen();
   // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
-  const faults = withFaultControl(transport, nodeId, me.host, log);
+  const faults = withFaultControl(transport, nodeId, me.host, log.child({ component: 'fault-control' }));
   const address = `${me.host}:${gossipPort}`;
   const seeds = cfg.seeds
     .map((id) => cfg.nodes.find((n) => n.id === id))
@@ -101,18 +100,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   let wsApi: WsClientApi | undefined;
   replica = new Replica({
-    config: replicaConfig({
-      clusterName: cfg.cluster,
-      gossipIntervalMs: cfg.gossip.intervalMs,
-      fanout: cfg.gossip.fanout,
-      maxMessageBytes: cfg.gossip.maxMessageBytes,
-      probeIntervalMs: cfg.gossip.probeIntervalMs,
-      probeTimeoutMs: cfg.gossip.probeTimeoutMs,
-      indirectChecks: cfg.gossip.indirectChecks,
-      suspicionMult: cfg.gossip.suspicionMult,
-      suspicionMaxTimeoutMult: cfg.gossip.suspicionMaxTimeoutMult,
-      deadForgetMs: cfg.gossip.deadForgetMs,
-    }),
+    config: replicaConfig(replicaSettings(cfg.cluster, cfg.gossip)),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
     transport: faults.transport,
@@ -123,20 +111,14 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>
         log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
-      remoteChange: (key) => {
-        durable?.commits.changed(key, false);
-        wsApi?.notifyChanged(key);
-      },
-      localChange: (key) => {
-        durable?.commits.changed(key, true);
-        wsApi?.notifyChanged(key);
-      },
     },
     ...(durable === null ? {} : { keyspace: durable.keyspace }),
+    // Persistence `always`: advertise only what is on disk (docs/consistency.md).
+    ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
   const r = replica;
-  // The restored keys were just re-announced as this incarnation's changes; they are on disk already.
-  if (durable !== null) durable.commits.tracking = true;
+  r.keyspace.onChange((key) => wsApi?.notifyChanged(key));
+  r.keyspace.onTypeConflict((key, types) => log.warn({ key: JSON.stringify(key.slice(1)), db: key.charCodeAt(0), types }, 'key created concurrently as several types: the higher type tag shows, the other states are kept'));
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 
@@ -192,7 +174,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   };
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
-  const commandMetrics = new CommandMetrics(execute);
+  const commandMetrics = new CommandMetrics();
   const handler: RespConnectionHandler<Session> = {
     open: (info) => newSession('resp', `${info.remoteAddress}:${info.remotePort}`),
     command: (s, args) => {
@@ -203,7 +185,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       sessions.delete(s.id);
     },
   };
-  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log, ...beforeFlush });
+  const resp = new RespServer<Session>({ host: me.host, port: me.respPort, handler, maxClients: cfg.maxClients, logger: log.child({ component: 'resp' }), ...beforeFlush });
   const respPort = await resp.listen();
 
   wsApi = new WsClientApi({
@@ -213,7 +195,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     closeSession: (s: Session) => {
       sessions.delete(s.id);
     },
-    logger: log,
+    logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,
   });

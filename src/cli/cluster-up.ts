@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
-import { Keyring } from '../server/frame-auth.js';
+import { Keyring } from '../gossip/frame-auth.js';
 import { intArg } from './args.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');

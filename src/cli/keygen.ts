@@ -1,7 +1,7 @@
 // `tally keygen`: print a new random gossip key (base64 of 32 bytes) for a keyring file.
 
 import type { Command } from 'commander';
-import { Keyring } from '../server/frame-auth.js';
+import { Keyring } from '../gossip/frame-auth.js';
 
 export function registerKeygen(program: Command): void {
   program

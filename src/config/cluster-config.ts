@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEFAULT_REPLICA_CONFIG, type ReplicaConfig } from '../replication/config.js';
+import { ConfigError, DEFAULT_REPLICA_CONFIG, replicaConfig, type ReplicaConfig } from '../replication/config.js';
 
 export interface NodeEntry {
   /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
@@ -150,20 +150,14 @@ export function validateConfig(raw: Json): ClusterConfig {
     });
   }
   const g = top.gossip === undefined ? {} : obj('gossip', top.gossip, Object.keys(DEFAULT_GOSSIP));
-  const gossip: GossipSettings = { ...DEFAULT_GOSSIP };
-  const gRanges: Record<keyof GossipSettings, [number, number]> = {
-    intervalMs: [10, 600_000],
-    fanout: [1, 64],
-    maxMessageBytes: [65_536, 64 << 20],
-    probeIntervalMs: [10, 600_000],
-    probeTimeoutMs: [5, 600_000],
-    indirectChecks: [0, 16],
-    suspicionMult: [1, 100],
-    suspicionMaxTimeoutMult: [1, 100],
-    deadForgetMs: [0, 30 * 86_400_000],
-  };
-  for (const k of Object.keys(g) as (keyof GossipSettings)[]) gossip[k] = int(`gossip.${k}`, g[k], ...gRanges[k]);
-  if (gossip.probeTimeoutMs > gossip.probeIntervalMs) throw new ClusterConfigError(`gossip.probeTimeoutMs: must not exceed gossip.probeIntervalMs (${gossip.probeIntervalMs}), got ${gossip.probeTimeoutMs}`);
+  const gossip: GossipSettings = { ...DEFAULT_GOSSIP, ...(g as Partial<GossipSettings>) };
+  // The ranges are the replica's: validated once, by replicaConfig, with errors named by JSON path.
+  try {
+    replicaConfig(replicaSettings(cluster, gossip), (f) => (f === 'gossipIntervalMs' ? 'gossip.intervalMs' : f === 'clusterName' ? 'cluster' : `gossip.${f}`));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ClusterConfigError(e.message);
+    throw e;
+  }
   const dataDir = top.dataDir === undefined ? '.tally-data' : str('dataDir', top.dataDir, /^.{1,4096}$/, 'a directory path');
   const persistence = top.persistence === undefined ? 'none' : top.persistence;
   if (!(PERSISTENCE_MODES as readonly unknown[]).includes(persistence))
@@ -182,6 +176,22 @@ export function validateConfig(raw: Json): ClusterConfig {
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
   const maxClients = top.maxClients === undefined ? 10_000 : int('maxClients', top.maxClients, 1, 1_000_000);
   return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
+}
+
+/** The replica configuration a node of this cluster runs with (validated: see replicaConfig). */
+export function replicaSettings(cluster: string, g: GossipSettings): Partial<ReplicaConfig> {
+  return {
+    clusterName: cluster,
+    gossipIntervalMs: g.intervalMs,
+    fanout: g.fanout,
+    maxMessageBytes: g.maxMessageBytes,
+    probeIntervalMs: g.probeIntervalMs,
+    probeTimeoutMs: g.probeTimeoutMs,
+    indirectChecks: g.indirectChecks,
+    suspicionMult: g.suspicionMult,
+    suspicionMaxTimeoutMult: g.suspicionMaxTimeoutMult,
+    deadForgetMs: g.deadForgetMs,
+  };
 }
 
 /** Reads and validates a config file; relative paths in it become relative to the file. */

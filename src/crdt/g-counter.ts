@@ -340,7 +340,7 @@ export abstract class CounterBase {
   }
 
   /** Raises every floor to its slot. */
-  protected resetInPlace(): void {
+  resetInPlace(): void {
     for (const s of this.list()) {
       s.fp = s.p;
       s.fn = s.n;

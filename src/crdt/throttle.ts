@@ -35,26 +35,39 @@ export interface ThrottleResult {
 }
 
 /**
+ * What THROTTLE counts as used in the sliding `periodMs` ending at `nowMs`: every bucket that holds an
+ * instant of the period, the oldest (which straddles its start) in full. An upper bound of the true
+ * count, so one node never admits more than `limit` in any period, wherever a burst falls in a
+ * bucket; the price is that it may refuse up to one bucket's count (1/60th of a period) early.
+ * (Interpolating the oldest bucket, as WINDOW.SLIDING does, under-counts a burst at the end of that
+ * bucket: one node admitted 190 against a limit of 100 in a true 60 s window.)
+ */
+export function throttleUsed(w: WindowedCounter, periodMs: number, nowMs: number): number {
+  const s = w.sliding(nowMs, periodMs);
+  return Number(s.full) + s.partial;
+}
+
+/**
  * Decides whether `cost` more fits under `limit` over the sliding `periodMs` ending at `nowMs`.
  * Does not change `w`: on `allowed` the caller increments by `cost` at `nowMs`, then calls
  * `resetAfterS` again if it wants the post-increment reset time (`throttleDecide` returns it computed
  * as if the increment were done).
  */
 export function throttleDecide(w: WindowedCounter, limit: number, periodMs: number, cost: number, nowMs: number): ThrottleResult {
-  const used = w.sliding(nowMs, periodMs).estimate;
+  const used = throttleUsed(w, periodMs, nowMs);
   const allowed = used + cost <= limit;
   const remaining = Math.max(0, Math.floor(limit - used - (allowed ? cost : 0)));
   const newest = allowed && cost > 0 ? Math.max(w.maxBucket, w.bucketOf(nowMs)) : w.maxBucket;
   const resetAfterS = newest < 0 ? 0 : Math.max(0, Math.ceil(((newest + 1) * w.granularityS * 1000 + periodMs - nowMs) / 1000));
   let retryAfterS = -1;
   if (!allowed && cost <= limit) {
-    // The sliding count only falls as time passes (no new arrivals assumed): binary search the first
+    // The used count only falls as time passes (no new arrivals assumed): binary search the first
     // whole second at which `cost` fits. It fits by resetAfterS at the latest (the count is then 0).
     let lo = 1;
     let hi = Math.max(1, resetAfterS);
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (w.sliding(nowMs + mid * 1000, periodMs).estimate + cost <= limit) hi = mid;
+      if (throttleUsed(w, periodMs, nowMs + mid * 1000) + cost <= limit) hi = mid;
       else lo = mid + 1;
     }
     retryAfterS = lo;

@@ -360,9 +360,3 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     for (const [b, m] of o.buckets) this.buckets.set(b, new Map(m));
   }
 }
-
-/** A create that returns the config error instead of throwing. */
-export function createWindow(granularityS: number, retentionS: number): Result<WindowedCounter, CrdtError> {
-  const e = windowConfigError(granularityS, retentionS);
-  return e ? err(e) : ok(WindowedCounter.create(granularityS, retentionS));
-}

@@ -1,22 +1,34 @@
-// Key types, typed command errors of the keyspace, and the change sink that replication implements.
+// Key entries, typed command errors of the keyspace, and the change listeners it notifies.
 
-import type { GCounter } from '../crdt/g-counter.js';
-import type { PNCounter } from '../crdt/pn-counter.js';
-import type { HyperLogLog } from '../crdt/hyperloglog.js';
-import type { WindowedCounter } from '../crdt/windowed-counter.js';
-import type { CountMinSketch } from '../crdt/count-min-sketch.js';
-import type { TopK } from '../crdt/top-k.js';
+import type { CrdtByType, KeyType, TypedCrdt } from '../crdt/registry.js';
+import * as errors from '../errors.js';
 
-export type KeyType = 'gcounter' | 'pncounter' | 'hll' | 'window' | 'cms' | 'topk';
+export type { Crdt, KeyType } from '../crdt/registry.js';
 
-export type Crdt = GCounter | PNCounter | HyperLogLog | WindowedCounter | CountMinSketch | TopK;
+/**
+ * A stored key: its visible type and CRDT (a discriminated union on `type`), plus a cache of its
+ * encoding. A key that has held several types keeps one state per type (`others`): the visible one
+ * is live whenever any is (the live one of highest tag), so a deleted key takes any type again and a
+ * concurrent creation as two types loses no write (docs/crdt-counters.md, "Types").
+ */
+export type Entry = {
+  [T in KeyType]: {
+    readonly type: T;
+    readonly crdt: CrdtByType[T];
+    /** The states of the key's other types, if it has held any; never two of one type. */
+    readonly others?: readonly TypedCrdt[] | undefined;
+    /** The key's whole encoded state (tag and bytes), cached until the next change. */
+    encoded?: { tag: number; bytes: Uint8Array } | undefined;
+    /** This key's share of the keyspace's state digest (two 30-bit halves), as last folded in. */
+    digestHi?: number;
+    digestLo?: number;
+    /** Changed since its share was last folded into the digest. */
+    digestPending?: boolean;
+  };
+}[KeyType];
 
-export interface Entry {
-  type: KeyType;
-  crdt: Crdt;
-  /** The codec bytes of `crdt`, cached until the next change. */
-  encoded?: Uint8Array | undefined;
-}
+/** An entry of one known type. */
+export type EntryOf<T extends KeyType> = Extract<Entry, { type: T }>;
 
 /**
  * Errors a keyspace operation can return. `message` is the Redis error string where a Redis
@@ -38,30 +50,16 @@ export interface KeyspaceError {
   message: string;
 }
 
-export const WRONGTYPE: KeyspaceError = {
-  code: 'WRONGTYPE',
-  message: 'WRONGTYPE Operation against a key holding the wrong kind of value',
-};
-export const OVERFLOW: KeyspaceError = {
-  code: 'OVERFLOW',
-  message: 'ERR increment or decrement would overflow',
-};
-export const NOT_INTEGER: KeyspaceError = {
-  code: 'NOT_INTEGER',
-  message: 'ERR value is not an integer or out of range',
-};
-export const GCOUNTER_DECREMENT: KeyspaceError = {
-  code: 'GCOUNTER_DECREMENT',
-  message: 'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)',
-};
+export const WRONGTYPE: KeyspaceError = { code: 'WRONGTYPE', message: errors.WRONGTYPE };
+export const OVERFLOW: KeyspaceError = { code: 'OVERFLOW', message: errors.OVERFLOW };
+export const NOT_INTEGER: KeyspaceError = { code: 'NOT_INTEGER', message: errors.NOT_INTEGER };
+export const GCOUNTER_DECREMENT: KeyspaceError = { code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT };
+
+/** Who changed a key: this node's clients ('local'), or a merge of a peer's state ('remote'). */
+export type ChangeOrigin = 'local' | 'remote';
 
 /**
- * Told about every change to a key, so replication can version it and persistence can write it.
- * `local` is true for changes made by this node's own clients.
+ * Told about every change of a key, in the order they happen: the version log versions local ones,
+ * the group commit writes both kinds, WebSocket watches push both kinds.
  */
-export interface ChangeSink {
-  changed(key: string, local: boolean): void;
-}
-
-/** Stable numeric codes for key types on the wire (the CRDT codec's type tags). */
-export const TYPE_TAGS: Record<KeyType, number> = { gcounter: 1, pncounter: 2, hll: 3, window: 4, cms: 5, topk: 6 };
+export type ChangeListener = (key: string, origin: ChangeOrigin) => void;

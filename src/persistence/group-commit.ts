@@ -4,6 +4,7 @@
 // commits as soon as the previous commit is done, and `durable()` hands the client edges a promise
 // to wait on before they answer (Redis's own order: replies go out after the fsync).
 
+import type { ChangeListener } from '../keyspace/types.js';
 import type { DurableStore, KeyRecord } from './store.js';
 
 export type DurableMode = 'everysec' | 'always';
@@ -14,8 +15,9 @@ export const EVERYSEC_INTERVAL_MS = 1000;
 /** ms before a failed commit is retried. */
 const RETRY_MS = 100;
 
-/** The part of the keyspace a commit reads: each key's current whole state. */
+/** The part of the keyspace a group commit uses: its change notifications and each key's current whole state. */
 export interface StateSource {
+  onChange(listener: ChangeListener): () => void;
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined;
 }
 
@@ -67,12 +69,13 @@ export class GroupCommit {
   private pendingLocal: Waiters | null = null;
   /** Waiters of the next commit (created on demand). */
   private next: Waiters | null = null;
+  /** Waiters of the newest commit written and not yet synced. */
+  private inflight: Waiters | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failing = false;
-  /** Off while a restored keyspace is re-announced at start: it is on disk already. */
-  tracking = false;
+  private readonly unsubscribe: () => void;
   /** Told each durable commit's duration in ms (write + sync), for metrics. */
   onCommit: ((ms: number) => void) | undefined;
 
@@ -87,11 +90,13 @@ export class GroupCommit {
       this.timer = setInterval(() => this.commitSoon(), EVERYSEC_INTERVAL_MS);
       this.timer.unref();
     }
+    // Every change from now on, local or merged from a peer, is written by a coming commit.
+    this.unsubscribe = source.onChange((key, origin) => this.changed(key, origin === 'local'));
   }
 
   /** A key's state changed; `local` for a client's write (which `always` acknowledges only once durable). */
   changed(key: string, local: boolean): void {
-    if (!this.tracking || this.closed) return;
+    if (this.closed) return;
     this.stats.changes++;
     this.dirty.add(key);
     if (local) this.localDirty = true;
@@ -105,6 +110,22 @@ export class GroupCommit {
   durable(): Promise<void> | undefined {
     if (this.localDirty) return (this.next ??= waiters()).promise;
     return this.pendingLocal?.promise;
+  }
+
+  /**
+   * Calls `done` once every change made so far (local or merged from a peer) is on disk: at once if
+   * nothing is pending, else after the commit that covers it. A failed commit never calls it (the
+   * caller asks again with its next change). The replica's durability barrier under `always`.
+   */
+  afterDurable(done: () => void): void {
+    if (this.dirty.size > 0) {
+      (this.next ??= waiters()).promise.then(done, () => {});
+      this.commitSoon();
+    } else if (this.inflight !== null) {
+      this.inflight.promise.then(done, () => {});
+    } else {
+      done();
+    }
   }
 
   /** Commits everything changed so far; resolves once it is on disk. */
@@ -127,6 +148,7 @@ export class GroupCommit {
       }
     }
     this.closed = true;
+    this.unsubscribe();
   }
 
   /** Resolves once no commit is being written or synced. */
@@ -150,6 +172,7 @@ export class GroupCommit {
     this.dirty = new Set();
     const w = this.next ?? waiters();
     this.next = null;
+    this.inflight = w;
     const local = this.localDirty;
     this.localDirty = false;
     if (local) this.pendingLocal = w;
@@ -198,11 +221,13 @@ export class GroupCommit {
         this.stats.totalCommitMs += this.stats.lastCommitMs;
         this.onCommit?.(this.stats.lastCommitMs);
         if (this.pendingLocal === w) this.pendingLocal = null;
+        if (this.inflight === w) this.inflight = null;
         w.resolve();
       },
       (e: unknown) => {
         this.unflushed--;
         if (this.pendingLocal === w) this.pendingLocal = null;
+        if (this.inflight === w) this.inflight = null;
         fail(e);
         w.reject(e);
       },

@@ -68,7 +68,7 @@ export function bumpIncarnation(dataDir: string, nodeId: string, cluster: string
   return identity;
 }
 
-export function writeAtomic(path: string, data: string): void {
+function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

@@ -52,7 +52,7 @@ export function storePath(dataDir: string, nodeId: string): string {
 const MOVE_ASIDE = 'Move it (and its -lock file) aside to start this node empty: it rejoins and streams the state its peers hold, and only increments that no other node had are lost.';
 
 /** The LMDB record key of a full key. */
-export function recordKey(fullKey: string): Buffer {
+function recordKey(fullKey: string): Buffer {
   const raw = Buffer.from(fullKey, 'latin1');
   if (raw.length <= MAX_INLINE_KEY_BYTES) return raw;
   const out = Buffer.allocUnsafe(33);
@@ -62,7 +62,7 @@ export function recordKey(fullKey: string): Buffer {
 }
 
 /** The record value: [tag][state], or for a long key [tag][u32 key length][key][state]. */
-export function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean): Buffer {
+function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean): Buffer {
   if (!long) {
     const out = Buffer.allocUnsafe(1 + bytes.length);
     out[0] = tag;
@@ -79,7 +79,7 @@ export function recordValue(fullKey: string, tag: number, bytes: Uint8Array, lon
 }
 
 /** Decodes one record back to its full key, tag and state, or a reason it is corrupt. */
-export function decodeRecord(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
+function decodeRecord(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
   if (value.length < 1) return 'empty value';
   const tag = value[0] as number;
   const first = rkey[0];
@@ -247,7 +247,7 @@ const LMDB_MAGIC = 0xbeefc0de;
 const PAGE_HEADER = 24;
 
 /** Null if `path` is missing, empty (LMDB initialises it) or has a valid LMDB meta page; else why not. */
-export function checkLmdbFile(path: string): string | null {
+function checkLmdbFile(path: string): string | null {
   let size: number;
   try {
     size = statSync(path).size;

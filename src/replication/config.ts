@@ -24,6 +24,14 @@ export interface ReplicaConfig {
   deadForgetMs: number;
   /** ms a forgotten member's tombstone blocks stale records of it. Default 3,600,000: far longer than any gossip delay. */
   tombstoneMs: number;
+  /**
+   * ms between digests to one unreachable peer: a member we hold dead, or a configured or seed
+   * address no live member answers at. Default 2,000. Dead members are no gossip targets, so without
+   * this two sides of a partition that declared each other dead never talk again (memberlist gossips
+   * to the dead for 30 s, Serf reconnects to failed members every 30 s; tally keeps trying for ever,
+   * at this slow cadence), and a partition of any length heals within about this interval.
+   */
+  reconnectIntervalMs: number;
 }
 
 export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
@@ -38,6 +46,7 @@ export const DEFAULT_REPLICA_CONFIG: Readonly<ReplicaConfig> = Object.freeze({
   suspicionMaxTimeoutMult: 6,
   deadForgetMs: 60_000,
   tombstoneMs: 3_600_000,
+  reconnectIntervalMs: 2_000,
 });
 
 /** Thrown for misuse: a config that cannot work. The message names the field and the accepted range. */
@@ -45,7 +54,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const RANGES: Record<Exclude<keyof ReplicaConfig, 'clusterName'>, [number, number]> = {
+/** The accepted range of every numeric setting: the one statement of it (the config file's `gossip` section uses it too). */
+export const REPLICA_CONFIG_RANGES: Readonly<Record<Exclude<keyof ReplicaConfig, 'clusterName'>, readonly [number, number]>> = {
   gossipIntervalMs: [1, 3_600_000],
   fanout: [1, 64],
   maxMessageBytes: [4096, 64 << 20],
@@ -56,18 +66,23 @@ const RANGES: Record<Exclude<keyof ReplicaConfig, 'clusterName'>, [number, numbe
   suspicionMaxTimeoutMult: [1, 100],
   deadForgetMs: [0, 86_400_000 * 30],
   tombstoneMs: [0, 86_400_000 * 365],
+  reconnectIntervalMs: [1, 3_600_000],
 };
 
-export function replicaConfig(overrides: Partial<ReplicaConfig> = {}): ReplicaConfig {
+/**
+ * Fills defaults and validates. Errors name the field through `name` (by default its own name; the
+ * config file passes its JSON path, e.g. `gossip.intervalMs`).
+ */
+export function replicaConfig(overrides: Partial<ReplicaConfig> = {}, name: (field: keyof ReplicaConfig) => string = (f) => f): ReplicaConfig {
   const c: ReplicaConfig = { ...DEFAULT_REPLICA_CONFIG, ...overrides };
   if (typeof c.clusterName !== 'string' || c.clusterName.length === 0 || c.clusterName.length > 255)
-    throw new ConfigError(`clusterName: expected a non-empty string of at most 255 characters, got ${JSON.stringify(c.clusterName)}`);
-  for (const [field, [lo, hi]] of Object.entries(RANGES)) {
-    const v = c[field as keyof typeof RANGES];
+    throw new ConfigError(`${name('clusterName')}: expected a non-empty string of at most 255 characters, got ${JSON.stringify(c.clusterName)}`);
+  for (const [field, [lo, hi]] of Object.entries(REPLICA_CONFIG_RANGES)) {
+    const v = c[field as keyof typeof REPLICA_CONFIG_RANGES];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-      throw new ConfigError(`${field}: expected an integer from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${name(field as keyof ReplicaConfig)}: expected an integer from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
   }
   if (c.probeTimeoutMs > c.probeIntervalMs)
-    throw new ConfigError(`probeTimeoutMs: must not exceed probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
+    throw new ConfigError(`${name('probeTimeoutMs')}: must not exceed ${name('probeIntervalMs')} (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
   return c;
 }

@@ -6,21 +6,12 @@
 import type { Rng } from '../util/rng.js';
 import { MAX_ACCUSERS, MemberState, type MemberRecord } from './messages.js';
 
-export interface Member {
-  id: string;
-  address: string;
-  incarnation: number;
-  seq: number;
-  state: MemberState;
+/** A member as this node's table holds it: its record plus local bookkeeping. */
+export interface Member extends MemberRecord {
   /** Local time the state last changed (for suspicion timeouts and forgetting). */
   since: number;
   /** For a suspect: when it is declared dead. */
   suspectDeadline?: number;
-  /**
-   * For a suspect: the members whose own detector suspected it (sorted, distinct, at most
-   * MAX_ACCUSERS). Each one past the first is an independent confirmation (Lifeguard).
-   */
-  accusers?: readonly string[];
   /** Local time a message was last received from this member directly. */
   lastHeard: number;
 }
@@ -32,6 +23,8 @@ export interface Member {
 export class SharedRoster {
   readonly members: readonly Member[];
   readonly index = new Map<string, number>();
+  /** Member id by address. */
+  readonly byAddress = new Map<string, string>();
   readonly hashHi: number;
   readonly hashLo: number;
 
@@ -39,11 +32,12 @@ export class SharedRoster {
     let hi = 0;
     let lo = 0;
     this.members = records.map((r, i) => {
-      this.index.set(r[0], i);
+      this.index.set(r.id, i);
+      this.byAddress.set(r.address, r.id);
       const [a, b] = recordHash(r);
       hi ^= a;
       lo ^= b;
-      return { id: r[0], address: r[1], incarnation: r[2], seq: r[3], state: r[4], since: 0, lastHeard: 0, ...(r[5] !== undefined ? { accusers: r[5] } : {}) };
+      return { ...r, since: 0, lastHeard: 0 };
     });
     this.hashHi = hi >>> 0;
     this.hashLo = lo >>> 0;
@@ -51,23 +45,25 @@ export class SharedRoster {
 }
 
 function recordHash(r: MemberRecord): [number, number] {
-  let h1 = 0x9747b28c ^ r[2];
-  let h2 = 0x85ebca6b ^ (r[3] * 4 + r[4]);
-  const s = r[0] + '\u0000' + r[1] + (r[5] === undefined ? '' : '\u0000' + r[5].join('\u0000'));
+  let h1 = 0x9747b28c ^ r.incarnation;
+  let h2 = 0x85ebca6b ^ (r.seq * 4 + r.state);
+  const s = r.id + '\u0000' + r.address + (r.accusers === undefined ? '' : '\u0000' + r.accusers.join('\u0000'));
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(r[3] + 1, 0x27d4eb2f);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(r.seq + 1, 0x27d4eb2f);
   h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h1;
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1) ^ Math.imul(r[4] + 7, 0x165667b1);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1) ^ Math.imul(r.state + 7, 0x165667b1);
   return [(h1 ^ (h2 >>> 5)) >>> 0, Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77) >>> 0];
 }
 
+/** The record of a member as gossip carries it (accusers only on a suspect). */
 export function toRecord(m: Member): MemberRecord {
   const a = m.accusers;
-  return m.state === MemberState.Suspect && a !== undefined && a.length > 0 ? [m.id, m.address, m.incarnation, m.seq, m.state, [...a]] : [m.id, m.address, m.incarnation, m.seq, m.state];
+  const r = { id: m.id, address: m.address, incarnation: m.incarnation, seq: m.seq, state: m.state };
+  return m.state === MemberState.Suspect && a !== undefined && a.length > 0 ? { ...r, accusers: [...a] } : r;
 }
 
 /** The sorted union of two accuser lists, keeping the MAX_ACCUSERS smallest ids (the same on every node). */
@@ -86,14 +82,16 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
 }
 
 /** > 0 if `a` supersedes `b`, < 0 if `b` supersedes `a`, 0 if equal. */
-export function compareRecords(a: MemberRecord, b: { incarnation: number; seq: number; state: MemberState }): number {
-  if (a[2] !== b.incarnation) return a[2] - b.incarnation;
-  if (a[3] !== b.seq) return a[3] - b.seq;
-  return a[4] - b.state;
+function compareRecords(a: MemberRecord, b: MemberRecord): number {
+  if (a.incarnation !== b.incarnation) return a.incarnation - b.incarnation;
+  if (a.seq !== b.seq) return a.seq - b.seq;
+  return a.state - b.state;
 }
 
 export class Membership {
   private readonly own = new Map<string, Member>();
+  /** Id of the own member at each address (the roster has its own index). */
+  private readonly ownAddress = new Map<string, string>();
   /** Forgotten members: id -> [incarnation, seq, forgottenAt]; older records of them are ignored. */
   private readonly tombstones = new Map<string, [number, number, number]>();
   private hashHi: number;
@@ -131,6 +129,8 @@ export class Membership {
     if (prev !== undefined) this.xorHash(toRecord(prev));
     this.xorHash(toRecord(m));
     this.own.set(m.id, m);
+    if (prev !== undefined && prev.address !== m.address && this.ownAddress.get(prev.address) === m.id) this.ownAddress.delete(prev.address);
+    this.ownAddress.set(m.address, m.id);
     this.cachedSize = -1;
   }
 
@@ -140,9 +140,9 @@ export class Membership {
    * Records of ourselves are not applied here: the replica refutes them instead.
    */
   apply(r: MemberRecord, now: number): Member | undefined {
-    const id = r[0];
+    const id = r.id;
     const tomb = this.tombstones.get(id);
-    if (tomb !== undefined && (r[2] < tomb[0] || (r[2] === tomb[0] && r[3] <= tomb[1]))) return undefined;
+    if (tomb !== undefined && (r.incarnation < tomb[0] || (r.incarnation === tomb[0] && r.seq <= tomb[1]))) return undefined;
     const prev = this.get(id);
     if (prev !== undefined) {
       const c = compareRecords(r, prev);
@@ -150,7 +150,7 @@ export class Membership {
       if (c === 0) {
         // The same suspicion: learn its other accusers (independent confirmations), keeping `since`.
         if (prev.state !== MemberState.Suspect) return undefined;
-        const accusers = unionAccusers(prev.accusers, r[5]);
+        const accusers = unionAccusers(prev.accusers, r.accusers);
         if (sameList(accusers, prev.accusers)) return undefined;
         const m: Member = { ...prev, ...(accusers !== undefined ? { accusers } : {}) };
         this.put(m, prev);
@@ -163,13 +163,13 @@ export class Membership {
     }
     const m: Member = {
       id,
-      address: r[1],
-      incarnation: r[2],
-      seq: r[3],
-      state: r[4],
+      address: r.address,
+      incarnation: r.incarnation,
+      seq: r.seq,
+      state: r.state,
       since: now,
       lastHeard: prev?.lastHeard ?? 0,
-      ...(r[4] === MemberState.Suspect && r[5] !== undefined ? { accusers: r[5].slice(0, MAX_ACCUSERS) } : {}),
+      ...(r.state === MemberState.Suspect && r.accusers !== undefined ? { accusers: r.accusers.slice(0, MAX_ACCUSERS) } : {}),
     };
     this.put(m, prev);
     return m;
@@ -179,11 +179,9 @@ export class Membership {
   setState(id: string, state: MemberState, now: number, seq?: number): Member | undefined {
     const prev = this.get(id);
     if (prev === undefined) return undefined;
-    const m: Member = { ...prev, state, seq: seq ?? prev.seq, since: now };
-    delete m.suspectDeadline;
-    delete m.accusers;
+    const { accusers: _accusers, suspectDeadline: _deadline, ...rest } = prev;
     // Our own detector's suspicion names us as its accuser.
-    if (state === MemberState.Suspect) m.accusers = [this.selfId];
+    const m: Member = { ...rest, state, seq: seq ?? prev.seq, since: now, ...(state === MemberState.Suspect ? { accusers: [this.selfId] } : {}) };
     this.put(m, prev);
     return m;
   }
@@ -214,8 +212,22 @@ export class Membership {
     if (m === undefined) return;
     this.xorHash(toRecord(m));
     this.own.delete(id);
+    if (this.ownAddress.get(m.address) === id) this.ownAddress.delete(m.address);
     this.tombstones.set(id, [m.incarnation, m.seq, now]);
     this.cachedSize = -1;
+  }
+
+  /** The member this table holds at `address`, if any. */
+  memberAt(address: string): Member | undefined {
+    const id = this.ownAddress.get(address) ?? this.roster?.byAddress.get(address);
+    const m = id === undefined ? undefined : this.get(id);
+    return m !== undefined && m.address === address ? m : undefined;
+  }
+
+  /** The incarnation and seq a forgotten member was forgotten at, or undefined. */
+  tombstoneOf(id: string): { incarnation: number; seq: number } | undefined {
+    const t = this.tombstones.get(id);
+    return t === undefined ? undefined : { incarnation: t[0], seq: t[1] };
   }
 
   /** Drops tombstones older than `ageMs`. */

@@ -1,13 +1,25 @@
 // Gossip messages and their versioned codec. Frames are msgpack arrays:
 //   [protocolVersion, clusterName, senderId, senderIncarnation, senderAddress, kind, body]
-// Decoding is strict: anything that is not exactly a known shape is a typed rejection, never a throw.
+// Bodies are compact tuples on the wire (docs/gossip.md gives the layout) and named records in the
+// logic: `decodeEnvelope` validates and converts, `encodeEnvelope` converts back. Decoding is strict:
+// anything that is not exactly a known shape is a typed rejection, never a throw.
 
 import { Packr } from 'msgpackr';
 import { err, ok, type Result } from '../util/result.js';
-import type { VectorEntry } from './version-log.js';
 
 /** Bump when a message shape changes incompatibly; frames of another version are rejected. */
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * Bytes a frame may exceed `maxMessageBytes` by: the envelope and membership records around the key
+ * states, which the replica budgets separately. The transport and the decoder both allow this much.
+ */
+export const FRAME_SLACK_BYTES = 4096;
+
+/** The largest frame accepted for a given `maxMessageBytes`. */
+export function maxFrameBytes(maxMessageBytes: number): number {
+  return maxMessageBytes + FRAME_SLACK_BYTES;
+}
 
 export const MsgKind = {
   Digest: 1,
@@ -18,6 +30,7 @@ export const MsgKind = {
   Have: 6,
   ReadReq: 7,
   ReadResp: 8,
+  Repair: 9,
 } as const;
 export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
 
@@ -25,71 +38,121 @@ export const MemberState = { Alive: 0, Suspect: 1, Dead: 2, Left: 3 } as const;
 export type MemberState = (typeof MemberState)[keyof typeof MemberState];
 export const MEMBER_STATE_NAMES = ['alive', 'suspect', 'dead', 'left'] as const;
 
-/** What one node believes of one member: precedence by (incarnation, seq), then by state. */
-/**
- * What a node believes of one member. A Suspect record may carry its accusers: the members whose own
- * failure detector suspected it (sorted, distinct, at most MAX_ACCUSERS). Relaying a record does not
- * add the relay, so the count is of independent suspicions, which Lifeguard's timeout shrinks with.
- */
-export type MemberRecord = [id: string, address: string, incarnation: number, seq: number, state: MemberState, accusers?: string[]];
-
 /** Most accusers a Suspect record carries (more would not shorten the timeout further). */
 export const MAX_ACCUSERS = 8;
+
+/**
+ * What a node believes of one member: precedence by (incarnation, seq), then by state. A Suspect
+ * record may carry its accusers: the members whose own failure detector suspected it (sorted,
+ * distinct, at most MAX_ACCUSERS). Relaying a record does not add the relay, so the count is of
+ * independent suspicions, which Lifeguard's timeout shrinks with.
+ */
+export interface MemberRecord {
+  readonly id: string;
+  readonly address: string;
+  readonly incarnation: number;
+  readonly seq: number;
+  readonly state: MemberState;
+  readonly accusers?: readonly string[];
+}
+
+/** One origin of a version vector: its known version, and while a transfer is incomplete, where it resumes. */
+export interface VectorEntry {
+  readonly origin: string;
+  readonly known: number;
+  /** Present only when above `known`. */
+  readonly cursor?: number;
+}
+
+/** A key's whole state as it travels: full key, type tag, CRDT codec bytes. */
+export interface KeyState {
+  readonly key: string;
+  readonly tag: number;
+  readonly bytes: Uint8Array;
+}
+
+/** The versions (from, to] of one origin that a Delta carries. */
+export interface OriginRange {
+  readonly origin: string;
+  readonly from: number;
+  readonly to: number;
+  /** The origin's entries in the range as flat pairs [index into `states`, version, ...], oldest first. */
+  readonly entries: readonly number[];
+  /** True if the range reaches the sender's known version (the transfer is complete); false if cut at the size limit. */
+  readonly complete: boolean;
+}
 
 /** The push-pull opener: the sender's vector hash, membership hash, and optionally its full vector. */
 export interface DigestBody {
   /** Hash of the sender's version vector. */
-  h: string;
+  hash: string;
   /** Hash of the sender's membership table. */
-  m: string;
+  membersHash: string;
   /** The full vector, or null when the sender expects the peer to be in sync. */
-  v: VectorEntry[] | null;
+  vector: VectorEntry[] | null;
   /** Whether the receiver should answer with its own digest if it lacks anything. */
-  r: boolean;
+  wantReply: boolean;
+  /**
+   * The sender's state digest (keyspace.ts): with equal vector hashes, a different state digest
+   * means the states differ all the same, and a repair compares them bucket by bucket. Absent from
+   * nodes that predate it.
+   */
+  stateHash?: string;
 }
 
-/** Key states for one or more origins' version ranges, and optionally the membership table. */
+/**
+ * Anti-entropy's answer to a digest: the key states behind one or more origins' version ranges, and
+ * optionally the membership table. (Not to be confused with a CRDT mutator's delta: this carries
+ * each key's whole state.)
+ */
 export interface DeltaBody {
-  /**
-   * Per origin: the range of versions this message carries, (from, to], the origin's entries in that
-   * range as flat pairs [index into k, version, ...] oldest first, and 1 if the range reaches the
-   * sender's known version (the transfer is complete), 0 if it was cut at the size limit.
-   */
-  o: [origin: string, from: number, to: number, entries: number[], complete: 0 | 1][];
-  /** Key states: full key, type tag, CRDT codec bytes. */
-  k: [key: string, tag: number, state: Uint8Array][];
+  ranges: OriginRange[];
+  states: KeyState[];
   /** The sender's membership table, when the receiver's membership hash differed. */
-  m: MemberRecord[] | null;
+  members: MemberRecord[] | null;
   /** True when the sender had more to send than fitted: the receiver should ask again at once. */
   more: boolean;
 }
 
 export interface PingBody {
-  s: number;
+  seq: number;
 }
+/** Asks the receiver to ping `target` at `address` for the sender (SWIM's indirect probe). */
 export interface PingReqBody {
-  s: number;
-  t: string;
-  a: string;
+  seq: number;
+  target: string;
+  address: string;
 }
 export interface AckBody {
-  s: number;
+  seq: number;
 }
 
 /** After a delta completes some of the sender's own origin, the receiver tells it what it now holds. */
 export interface HaveBody {
-  v: VectorEntry[];
+  vector: VectorEntry[];
 }
 /** A majority read: the current state of these keys, please. */
 export interface ReadReqBody {
-  q: number;
-  k: string[];
+  id: number;
+  keys: string[];
 }
 /** The answer to a ReadReq: the states of the keys the responder has. */
 export interface ReadRespBody {
-  q: number;
-  k: [key: string, tag: number, state: Uint8Array][];
+  id: number;
+  states: KeyState[];
 }
+/**
+ * State repair: the sender's per-bucket state digests (DIGEST_BUCKETS x 8 bytes). The receiver
+ * ships its keys of every bucket whose digest differs, and with `wantReply` sends its own digests
+ * back so the sender ships its keys of those buckets too.
+ */
+export interface RepairBody {
+  buckets: Uint8Array;
+  wantReply: boolean;
+}
+
+/** Bytes of a Repair's bucket digests. */
+export const REPAIR_DIGEST_BYTES = 256 * 8;
 
 export type Message =
   | { kind: typeof MsgKind.Digest; body: DigestBody }
@@ -99,7 +162,8 @@ export type Message =
   | { kind: typeof MsgKind.Ack; body: AckBody }
   | { kind: typeof MsgKind.Have; body: HaveBody }
   | { kind: typeof MsgKind.ReadReq; body: ReadReqBody }
-  | { kind: typeof MsgKind.ReadResp; body: ReadRespBody };
+  | { kind: typeof MsgKind.ReadResp; body: ReadRespBody }
+  | { kind: typeof MsgKind.Repair; body: RepairBody };
 
 export interface Envelope {
   cluster: string;
@@ -119,9 +183,62 @@ export interface Rejection {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
 
-export function encodeEnvelope(env: Envelope): Uint8Array {
-  return packr.pack([PROTOCOL_VERSION, env.cluster, env.from, env.incarnation, env.address, env.msg.kind, env.msg.body]);
+// ---- records to wire tuples --------------------------------------------------------------------
+
+type WireVector = [string, number] | [string, number, number];
+type WireMember = [string, string, number, number, MemberState] | [string, string, number, number, MemberState, string[]];
+type WireState = [string, number, Uint8Array];
+
+function vectorToWire(v: readonly VectorEntry[]): WireVector[] {
+  return v.map((e) => (e.cursor !== undefined ? [e.origin, e.known, e.cursor] : [e.origin, e.known]));
 }
+
+export function memberToWire(r: MemberRecord): WireMember {
+  const base: [string, string, number, number, MemberState] = [r.id, r.address, r.incarnation, r.seq, r.state];
+  return r.accusers !== undefined && r.accusers.length > 0 ? [...base, [...r.accusers]] : base;
+}
+
+function statesToWire(s: readonly KeyState[]): WireState[] {
+  return s.map((k) => [k.key, k.tag, k.bytes]);
+}
+
+function bodyToWire(msg: Message): object {
+  switch (msg.kind) {
+    case MsgKind.Digest: {
+      const b = msg.body;
+      const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
+      return b.stateHash === undefined ? w : { ...w, s: b.stateHash };
+    }
+    case MsgKind.Delta: {
+      const b = msg.body;
+      return {
+        o: b.ranges.map((r) => [r.origin, r.from, r.to, r.entries, r.complete ? 1 : 0]),
+        k: statesToWire(b.states),
+        m: b.members === null ? null : b.members.map(memberToWire),
+        more: b.more,
+      };
+    }
+    case MsgKind.Ping:
+    case MsgKind.Ack:
+      return { s: msg.body.seq };
+    case MsgKind.PingReq:
+      return { s: msg.body.seq, t: msg.body.target, a: msg.body.address };
+    case MsgKind.Have:
+      return { v: vectorToWire(msg.body.vector) };
+    case MsgKind.ReadReq:
+      return { q: msg.body.id, k: msg.body.keys };
+    case MsgKind.ReadResp:
+      return { q: msg.body.id, k: statesToWire(msg.body.states) };
+    case MsgKind.Repair:
+      return { b: msg.body.buckets, r: msg.body.wantReply };
+  }
+}
+
+export function encodeEnvelope(env: Envelope): Uint8Array {
+  return packr.pack([PROTOCOL_VERSION, env.cluster, env.from, env.incarnation, env.address, env.msg.kind, bodyToWire(env.msg)]);
+}
+
+// ---- wire tuples to records, validating --------------------------------------------------------
 
 const MAX_ID = 255;
 const MAX_KEY = 1 << 20;
@@ -163,89 +280,128 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r } = body;
+      const { h, m, v, r, s } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
-      if (v !== null && !isVector(v)) return bad('digest vector');
-      return ok({ kind, body: { h, m, v: v as VectorEntry[] | null, r } });
+      if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
+      const stateHash = s === undefined ? {} : { stateHash: s };
+      if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
+      const vector = readVector(v);
+      if (vector === undefined) return bad('digest vector');
+      return ok({ kind, body: { hash: h, membersHash: m, vector, wantReply: r, ...stateHash } });
     }
     case MsgKind.Delta: {
       const { o, k, m, more } = body;
-      if (!Array.isArray(k) || !k.every((e) => Array.isArray(e) && e.length === 3 && isStr(e[0], MAX_KEY) && isUint(e[1]) && e[2] instanceof Uint8Array))
-        return bad('delta keys');
-      if (!Array.isArray(o) || !o.every((e) => isOriginRange(e, k.length))) return bad('delta origins');
-      if (m !== null && !(Array.isArray(m) && m.every(isMemberRecord))) return bad('delta members');
+      const states = readStates(k);
+      if (states === undefined) return bad('delta keys');
+      if (!Array.isArray(o)) return bad('delta origins');
+      const ranges: OriginRange[] = [];
+      for (const e of o) {
+        const range = readRange(e, states.length);
+        if (range === undefined) return bad('delta origins');
+        ranges.push(range);
+      }
+      let members: MemberRecord[] | null = null;
+      if (m !== null) {
+        if (!Array.isArray(m)) return bad('delta members');
+        members = [];
+        for (const r of m) {
+          const rec = readMember(r);
+          if (rec === undefined) return bad('delta members');
+          members.push(rec);
+        }
+      }
       if (typeof more !== 'boolean') return bad('delta more');
-      return ok({ kind, body: { o: o as DeltaBody['o'], k: k as DeltaBody['k'], m: m as MemberRecord[] | null, more } });
+      return ok({ kind, body: { ranges, states, members, more } });
     }
     case MsgKind.Ping:
     case MsgKind.Ack: {
       if (!isUint(body.s)) return bad('seq');
-      return ok({ kind, body: { s: body.s } });
+      return ok({ kind, body: { seq: body.s } });
     }
     case MsgKind.PingReq: {
       const { s, t, a } = body;
       if (!isUint(s) || !isStr(t) || !isStr(a, 1024)) return bad('ping-req fields');
-      return ok({ kind, body: { s, t, a } });
+      return ok({ kind, body: { seq: s, target: t, address: a } });
     }
     case MsgKind.Have: {
-      if (!isVector(body.v)) return bad('have vector');
-      return ok({ kind, body: { v: body.v as VectorEntry[] } });
+      const vector = readVector(body.v);
+      if (vector === undefined) return bad('have vector');
+      return ok({ kind, body: { vector } });
     }
     case MsgKind.ReadReq: {
       const { q, k } = body;
       if (!isUint(q) || !Array.isArray(k) || k.length > 4096 || !k.every((x) => isStr(x, MAX_KEY))) return bad('read-req fields');
-      return ok({ kind, body: { q, k: k as string[] } });
+      return ok({ kind, body: { id: q, keys: k as string[] } });
     }
     case MsgKind.ReadResp: {
       const { q, k } = body;
-      if (!isUint(q) || !Array.isArray(k) || !k.every((e) => Array.isArray(e) && e.length === 3 && isStr(e[0], MAX_KEY) && isUint(e[1]) && e[2] instanceof Uint8Array))
-        return bad('read-resp fields');
-      return ok({ kind, body: { q, k: k as ReadRespBody['k'] } });
+      const states = readStates(k);
+      if (!isUint(q) || states === undefined) return bad('read-resp fields');
+      return ok({ kind, body: { id: q, states } });
+    }
+    case MsgKind.Repair: {
+      const { b, r } = body;
+      if (!(b instanceof Uint8Array) || b.length !== REPAIR_DIGEST_BYTES || typeof r !== 'boolean') return bad('repair fields');
+      return ok({ kind, body: { buckets: b, wantReply: r } });
     }
     default:
       return bad(`unknown message kind ${String(kind)}`);
   }
 }
 
-function isOriginRange(e: unknown, keyCount: number): boolean {
-  if (!Array.isArray(e) || e.length !== 5 || !isStr(e[0]) || !isUint(e[1]) || !isUint(e[2]) || e[1] >= e[2]) return false;
-  if (e[4] !== 0 && e[4] !== 1) return false;
-  const entries: unknown = e[3];
-  if (!Array.isArray(entries) || entries.length % 2 !== 0) return false;
+function readStates(k: unknown): KeyState[] | undefined {
+  if (!Array.isArray(k)) return undefined;
+  const out: KeyState[] = [];
+  for (const e of k) {
+    if (!Array.isArray(e) || e.length !== 3) return undefined;
+    const [key, tag, bytes] = e as unknown[];
+    if (!isStr(key, MAX_KEY) || !isUint(tag) || !(bytes instanceof Uint8Array)) return undefined;
+    out.push({ key, tag, bytes });
+  }
+  return out;
+}
+
+function readRange(e: unknown, keyCount: number): OriginRange | undefined {
+  if (!Array.isArray(e) || e.length !== 5) return undefined;
+  const [origin, from, to, entries, complete] = e as unknown[];
+  if (!isStr(origin) || !isUint(from) || !isUint(to) || from >= to) return undefined;
+  if (complete !== 0 && complete !== 1) return undefined;
+  if (!Array.isArray(entries) || entries.length % 2 !== 0) return undefined;
   for (let i = 0; i < entries.length; i += 2) {
     const ki: unknown = entries[i];
     const v: unknown = entries[i + 1];
-    if (!isUint(ki) || ki >= keyCount || !isUint(v) || v <= e[1] || v > e[2]) return false;
+    if (!isUint(ki) || ki >= keyCount || !isUint(v) || v <= from || v > to) return undefined;
   }
-  return true;
+  return { origin, from, to, entries: entries as number[], complete: complete === 1 };
 }
 
-function isVector(v: unknown): boolean {
-  return (
-    Array.isArray(v) &&
-    v.every((e) => Array.isArray(e) && (e.length === 2 || (e.length === 3 && isUint(e[2]) && e[2] > e[1])) && isStr(e[0]) && isUint(e[1]))
-  );
+function readVector(v: unknown): VectorEntry[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: VectorEntry[] = [];
+  for (const e of v) {
+    if (!Array.isArray(e) || !isStr(e[0]) || !isUint(e[1])) return undefined;
+    if (e.length === 2) out.push({ origin: e[0], known: e[1] });
+    else if (e.length === 3 && isUint(e[2]) && e[2] > e[1]) out.push({ origin: e[0], known: e[1], cursor: e[2] });
+    else return undefined;
+  }
+  return out;
 }
 
 /** Accusers of a Suspect record: 1..MAX_ACCUSERS ids, strictly ascending (one canonical form). */
-function isAccusers(a: unknown): boolean {
+function isAccusers(a: unknown): a is string[] {
   if (!Array.isArray(a) || a.length === 0 || a.length > MAX_ACCUSERS) return false;
   for (let i = 0; i < a.length; i++) if (!isStr(a[i]) || (i > 0 && !((a[i - 1] as string) < (a[i] as string)))) return false;
   return true;
 }
 
-function isMemberRecord(r: unknown): boolean {
-  return (
-    Array.isArray(r) &&
-    (r.length === 5 || (r.length === 6 && r[4] === MemberState.Suspect && isAccusers(r[5]))) &&
-    isStr(r[0]) &&
-    isStr(r[1], 1024) &&
-    isUint(r[2]) &&
-    isUint(r[3]) &&
-    typeof r[4] === 'number' &&
-    Number.isInteger(r[4]) &&
-    r[4] >= 0 &&
-    r[4] <= 3
-  );
+function readMember(r: unknown): MemberRecord | undefined {
+  if (!Array.isArray(r) || (r.length !== 5 && r.length !== 6)) return undefined;
+  const [id, address, incarnation, seq, state, accusers] = r as unknown[];
+  if (!isStr(id) || !isStr(address, 1024) || !isUint(incarnation) || !isUint(seq)) return undefined;
+  if (typeof state !== 'number' || !Number.isInteger(state) || state < 0 || state > 3) return undefined;
+  const st = state as MemberState;
+  if (r.length === 5) return { id, address, incarnation, seq, state: st };
+  if (st !== MemberState.Suspect || !isAccusers(accusers)) return undefined;
+  return { id, address, incarnation, seq, state: st, accusers };
 }

@@ -1,27 +1,44 @@
 // Per-origin version logs (Scuttlebutt, van Renesse et al. 2008). Every origin (a node incarnation)
-// numbers its local changes 1, 2, 3...; every node remembers, per origin, the latest version at which
-// it has that origin's contribution to each key, and the highest version up to which it holds every
-// update of that origin (its "known" version: an update superseded by a later version of the same
-// key counts as held once the later one is). The vector of known versions is the digest; a peer
-// behind on an origin is sent the keys whose version is above what it knows, oldest first. A
-// transfer cut at the size limit advances only the receiver's `cursor` (where the stream resumes);
-// `known` advances when a transfer completes, so it is always an exact guarantee (WAIT relies on it).
+// numbers its local changes 1, 2, 3...; every node remembers, per origin, the versions at which it
+// has that origin's contribution to each key, and the highest version up to which it holds every
+// update of that origin: its `known` version. The invariant everything relies on (WAIT, majority
+// writes and reads): known(origin) = v implies this node holds every update of that origin up to v.
+// An update superseded by a later version of the same key counts as held once the later one is; so a
+// superseded entry is kept while the later version is above `known` (a relay in mid-transfer), and
+// sent with the key in every range that covers it. The vector of known versions is the digest; a
+// peer behind on an origin is sent the keys above what it knows, oldest first. A transfer cut at the
+// size limit advances only the receiver's `cursor` (where the stream resumes) and only for the peer
+// it came from; `known` advances when a transfer completes.
+
+import type { VectorEntry } from './messages.js';
 
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
   readonly seedHi: number;
   readonly seedLo: number;
   known = 0;
-  /** The known version currently folded into the vector hash (0: none); lags `known` until the hash is read. */
-  hashed = 0;
-  /** Listed in the VersionLog's `stale` origins: `known` moved since the hash last included it. */
-  hashStale = false;
-  /** Where an incomplete transfer of this origin resumes (>= known). */
+  /**
+   * What this node tells peers it holds (digests, Have): `known`, or under durability gating
+   * (persistence `always`) the part of it on disk, which `markDurable` advances after each commit.
+   */
+  advertised = 0;
+  /** The values currently folded into the two vector hashes (0: none); they lag until a hash is read. */
+  hashedKnown = 0;
+  hashedAdvertised = 0;
+  /** Listed in the VersionLog's pending lists: moved since the hash last included it. */
+  knownQueued = false;
+  advertisedQueued = false;
+  /** Where an incomplete transfer of this origin resumes (>= known), from the peer at `cursorFrom` only. */
   cursor = 0;
+  /** The address of the peer whose cut transfer set `cursor`: the chunks of one sender follow each other without gaps. */
+  cursorFrom: string | undefined;
   readonly keyVersion = new Map<string, number>();
   private versions: number[] = [];
   private keys: string[] = [];
+  /** Superseded entries in the arrays. */
   private stale = 0;
+  /** Superseded entries the last compaction had to keep (their key's version is above `known`). */
+  private kept = 0;
 
   constructor(origin: string) {
     [this.seedHi, this.seedLo] = originSeed(origin);
@@ -44,16 +61,22 @@ class OriginLog {
       this.versions.splice(i, 0, version);
       this.keys.splice(i, 0, key);
     }
-    if (this.stale > 64 && this.stale > this.versions.length / 2) this.compact();
+    const droppable = this.stale - this.kept;
+    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
     return true;
   }
 
-  /** Calls `visit(key, version)` for live entries with version > `after`, in version order, until it returns false. */
+  /**
+   * Calls `visit(key, version)` for the entries with version > `after`, in version order, until it
+   * returns false: live ones, and superseded ones still kept (whose key's later version lies above
+   * `known`, so a range that stops at `known` must carry the key at its older version).
+   */
   scan(after: number, visit: (key: string, version: number) => boolean): void {
     for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
       const v = this.versions[i] as number;
       const k = this.keys[i] as string;
-      if (this.keyVersion.get(k) !== v) continue; // superseded by a later version of the same key
+      const latest = this.keyVersion.get(k) as number;
+      if (latest !== v && latest <= this.known) continue; // superseded, and the later version is held
       if (!visit(k, v)) return;
     }
   }
@@ -66,17 +89,21 @@ class OriginLog {
   private compact(): void {
     const vs: number[] = [];
     const ks: string[] = [];
+    let kept = 0;
     for (let i = 0; i < this.versions.length; i++) {
       const k = this.keys[i] as string;
       const v = this.versions[i] as number;
-      if (this.keyVersion.get(k) === v) {
+      const latest = this.keyVersion.get(k) as number;
+      if (latest === v || latest > this.known) {
+        if (latest !== v) kept++;
         vs.push(v);
         ks.push(k);
       }
     }
     this.versions = vs;
     this.keys = ks;
-    this.stale = 0;
+    this.kept = kept;
+    this.stale = kept;
   }
 }
 
@@ -122,8 +149,6 @@ function entryHashLo(log: OriginLog, version: number): number {
   return (b ^ (a >>> 11)) >>> 0;
 }
 
-/** A version vector entry as sent on the wire. */
-export type VectorEntry = [origin: string, known: number, cursor?: number];
 
 export class VersionLog {
   private readonly origins = new Map<string, OriginLog>();
@@ -134,7 +159,21 @@ export class VersionLog {
    * write only lists its origin here (once), and reading `hash` (a few times per gossip round) does
    * the XOR work, instead of every write doing it.
    */
-  private readonly hashPending: OriginLog[] = [];
+  private readonly knownPending: OriginLog[] = [];
+  private readonly advertisedPending: OriginLog[] = [];
+  private advHi = 0;
+  private advLo = 0;
+
+  /**
+   * `gated`: advertise only what `markDurable` says is on disk (persistence `always`: a peer that
+   * crashes right after acknowledging must still hold what it acknowledged). Otherwise what is
+   * advertised is what is held.
+   */
+  constructor(
+    private readonly gated = false,
+    /** This node's own origin: always advertised as held (peers never count us toward our own writes). */
+    private readonly ownOrigin?: string,
+  ) {}
 
   /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
   record(origin: string, key: string, version: number): boolean {
@@ -146,16 +185,25 @@ export class VersionLog {
     return this.origins.get(origin)?.known ?? 0;
   }
 
-  /** Where a transfer of `origin` to us resumes: max(known, cursor). */
-  resumeAt(origin: string): number {
+  /**
+   * Where a transfer of `origin` from the peer at `from` resumes: `known`, or that peer's own cut
+   * transfer's cursor (another peer's chunks may have skipped keys this one would not).
+   */
+  resumeAt(origin: string, from: string): number {
     const log = this.origins.get(origin);
-    return log === undefined ? 0 : Math.max(log.known, log.cursor);
+    if (log === undefined) return 0;
+    return log.cursorFrom === from ? Math.max(log.known, log.cursor) : log.known;
   }
 
-  /** Records that an incomplete transfer delivered every entry of `origin` up to `version`. */
-  advanceCursor(origin: string, version: number): void {
+  /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`. */
+  advanceCursor(origin: string, version: number, from: string): void {
     const log = this.log(origin);
-    if (version > log.cursor) log.cursor = version;
+    if (log.cursorFrom !== from) {
+      log.cursorFrom = from;
+      log.cursor = version;
+    } else if (version > log.cursor) {
+      log.cursor = version;
+    }
   }
 
   /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
@@ -164,10 +212,43 @@ export class VersionLog {
     if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
     log.known = version;
-    if (!log.hashStale) {
-      log.hashStale = true;
-      this.hashPending.push(log);
+    if (!log.knownQueued) {
+      log.knownQueued = true;
+      this.knownPending.push(log);
     }
+    if (!this.gated || origin === this.ownOrigin) this.advertise(log, version);
+  }
+
+  private advertise(log: OriginLog, version: number): boolean {
+    if (version <= log.advertised) return false;
+    log.advertised = version;
+    if (!log.advertisedQueued) {
+      log.advertisedQueued = true;
+      this.advertisedPending.push(log);
+    }
+    return true;
+  }
+
+  /** What this node advertises holding of `origin` (its known version, or under gating its durable part). */
+  advertised(origin: string): number {
+    return this.origins.get(origin)?.advertised ?? 0;
+  }
+
+  /** Under gating: the known versions not yet advertised, to hand to `markDurable` once what is held now is on disk. */
+  durabilityMark(): Map<string, number> {
+    const mark = new Map<string, number>();
+    for (const [origin, log] of this.origins) if (log.known > log.advertised) mark.set(origin, log.known);
+    return mark;
+  }
+
+  /** What `mark` named is on disk: advertise it. Returns the origins whose advertised version rose. */
+  markDurable(mark: ReadonlyMap<string, number>): string[] {
+    const raised: string[] = [];
+    for (const [origin, version] of mark) {
+      const log = this.origins.get(origin);
+      if (log !== undefined && this.advertise(log, Math.min(version, log.known))) raised.push(origin);
+    }
+    return raised;
   }
 
   private log(origin: string): OriginLog {
@@ -184,24 +265,45 @@ export class VersionLog {
     this.hashLo = (this.hashLo ^ entryHashLo(log, version)) >>> 0;
   }
 
-  /** A 16-hex-digit digest of the whole vector; equal vectors have equal hashes. */
+  /** A 16-hex-digit digest of the known vector (what is held); equal vectors have equal hashes. */
   get hash(): string {
-    for (const log of this.hashPending) {
-      if (log.hashed > 0) this.xor(log, log.hashed);
+    for (const log of this.knownPending) {
+      if (log.hashedKnown > 0) this.xor(log, log.hashedKnown);
       this.xor(log, log.known);
-      log.hashed = log.known;
-      log.hashStale = false;
+      log.hashedKnown = log.known;
+      log.knownQueued = false;
     }
-    this.hashPending.length = 0;
+    this.knownPending.length = 0;
     return this.hashHi.toString(16).padStart(8, '0') + this.hashLo.toString(16).padStart(8, '0');
   }
 
-  /** The digest: [origin, known] per origin, with the resume cursor appended while a transfer is incomplete. */
-  vector(): VectorEntry[] {
+  /** The same digest of the advertised vector (what digests carry); equal to `hash` without gating. */
+  get advertisedHash(): string {
+    if (!this.gated) return this.hash;
+    for (const log of this.advertisedPending) {
+      if (log.hashedAdvertised > 0) this.xorAdv(log, log.hashedAdvertised);
+      this.xorAdv(log, log.advertised);
+      log.hashedAdvertised = log.advertised;
+      log.advertisedQueued = false;
+    }
+    this.advertisedPending.length = 0;
+    return this.advHi.toString(16).padStart(8, '0') + this.advLo.toString(16).padStart(8, '0');
+  }
+
+  private xorAdv(log: OriginLog, version: number): void {
+    this.advHi = (this.advHi ^ entryHashHi(log, version)) >>> 0;
+    this.advLo = (this.advLo ^ entryHashLo(log, version)) >>> 0;
+  }
+
+  /**
+   * The digest for the peer at `to`: the advertised version per origin, with the resume cursor of a
+   * transfer that peer cut (so it continues where it stopped; any other peer starts from `known`).
+   */
+  vector(to?: string): VectorEntry[] {
     const out: VectorEntry[] = [];
-    for (const [o, log] of this.origins) {
-      if (log.cursor > log.known) out.push([o, log.known, log.cursor]);
-      else if (log.known > 0) out.push([o, log.known]);
+    for (const [origin, log] of this.origins) {
+      if (log.cursor > log.known && log.cursorFrom === to && to !== undefined) out.push({ origin, known: log.advertised, cursor: log.cursor });
+      else if (log.advertised > 0) out.push({ origin, known: log.advertised });
     }
     return out;
   }

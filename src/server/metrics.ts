@@ -6,12 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Replica } from '../replication/replica.js';
-import { commandNames, lookupBytes } from './commands/table.js';
+import { commandNames, resolveCommand, runCommand, type CommandRunner } from './commands/table.js';
 import type { CommandResult, CommandServices, Session } from './commands/types.js';
-import type { GossipTransportStats } from './gossip-transport.js';
-import type { Reply } from './resp/encoder.js';
+import type { GossipTransportStats } from '../gossip/ws-transport.js';
+import type { Reply } from './commands/reply.js';
 import type { RespServerStats } from './resp/server.js';
-import type { WsApiStats } from './ws-api.js';
+import type { WsApiStats } from './ws/server.js';
 
 /** Latency buckets of one command, in seconds: local commands take microseconds, WAIT and majority reads up to seconds. */
 export const COMMAND_SECONDS_BUCKETS: readonly number[] = Object.freeze([
@@ -113,33 +113,38 @@ export class FixedHistogram {
   }
 }
 
+export interface CommandMetricsOptions {
+  /** Time one command in this many: a power of two from 1 (every command) to 1024. Default LATENCY_SAMPLE_EVERY. */
+  readonly sampleEvery?: number;
+  /** What runs a resolved command. Default: the command table's `runCommand` (tests pass a stub). */
+  readonly run?: CommandRunner;
+}
+
 /**
- * Counts and times every command of every client protocol. `execute` wraps the command table's
- * execute; on the common path it allocates nothing: the command's index comes from the interned
- * name the table writes to `session.lastCommand`, counts go to a Float64Array.
+ * Counts and times every command of every client protocol. `execute` has the command table's
+ * `execute` shape: it resolves the command through the table itself, so it knows which command ran
+ * without reading the session, then runs it. On the common path it allocates nothing: the command's
+ * index comes with its resolution, counts go to a Float64Array.
  */
 export class CommandMetrics {
-  /** Command names in label order; the last is UNKNOWN_COMMAND. */
+  /** Command names in label order (the table's `commandNames()`); the last is UNKNOWN_COMMAND. */
   readonly names: readonly string[];
   /** [ok, error] per command, indexed `2 * command + (error ? 1 : 0)`. */
   readonly counts: Float64Array;
   readonly latency: FixedHistogram;
-  private readonly index = new Map<string, number>();
+  private readonly run: CommandRunner;
   private readonly unknown: number;
   private readonly sampleMask: number;
   private seq = 0;
 
-  /** `sampleEvery`: time one command in this many (a power of two; 1 times every command). */
-  constructor(
-    private readonly run: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult,
-    sampleEvery: number = LATENCY_SAMPLE_EVERY,
-  ) {
+  constructor(options: CommandMetricsOptions = {}) {
+    const sampleEvery = options.sampleEvery ?? LATENCY_SAMPLE_EVERY;
     if (!Number.isInteger(sampleEvery) || sampleEvery < 1 || (sampleEvery & (sampleEvery - 1)) !== 0 || sampleEvery > 1024) {
       throw new RangeError(`CommandMetrics: sampleEvery must be a power of two from 1 to 1024, got ${String(sampleEvery)}`);
     }
+    this.run = options.run ?? runCommand;
     this.sampleMask = sampleEvery - 1;
-    this.names = [...new Set(commandNames()), UNKNOWN_COMMAND];
-    this.names.forEach((n, i) => this.index.set(n, i));
+    this.names = [...commandNames(), UNKNOWN_COMMAND];
     this.unknown = this.names.length - 1;
     this.counts = new Float64Array(this.names.length * 2);
     this.latency = new FixedHistogram('tally_command_duration_seconds', `Time to execute one command in the node (RESP and WebSocket), excluding network and encoding; one command in ${LATENCY_SAMPLE_EVERY} is timed`, 'command', this.names, COMMAND_SECONDS_BUCKETS);
@@ -147,21 +152,12 @@ export class CommandMetrics {
 
   /** The command table's execute, counted and timed. Same contract: never throws for bad input. */
   readonly execute = (ctx: CommandServices, s: Session, args: readonly Buffer[]): CommandResult => {
-    const previous = s.lastCommand;
-    s.lastCommand = '';
+    const c = resolveCommand(args[0]);
+    // A known command is counted under its name even when it fails auth or arity; others share one label.
+    const idx = c === undefined ? this.unknown : c.index;
     // t0 < 0: this command is counted but not timed.
     const t0 = (this.seq++ & this.sampleMask) === 0 ? performance.now() : -1;
-    const r = this.run(ctx, s, args);
-    let idx: number;
-    if (s.lastCommand === '') {
-      // Unknown, unauthenticated or wrong arity: the table did not get to run it. Rare; may allocate.
-      s.lastCommand = previous;
-      const first = args[0];
-      const spec = first === undefined ? undefined : lookupBytes(first);
-      idx = spec === undefined ? this.unknown : (this.index.get(spec.name) ?? this.unknown);
-    } else {
-      idx = this.index.get(s.lastCommand) ?? this.unknown;
-    }
+    const r = this.run(ctx, s, c, args);
     if ('kind' in r) {
       this.record(idx, r, t0);
       return r;

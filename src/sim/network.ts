@@ -80,7 +80,7 @@ export class Simulation {
     this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
     const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i}`);
     ids.forEach((id, i) => this.index.set(id, i));
-    this.roster = opts.prejoined === false ? undefined : new SharedRoster(ids.map((id) => [id, id, 1, 0, MemberState.Alive]));
+    this.roster = opts.prejoined === false ? undefined : new SharedRoster(ids.map((id) => ({ id, address: id, incarnation: 1, seq: 0, state: MemberState.Alive })));
     for (let i = 0; i < opts.nodes; i++) {
       const node: SimNode = { id: ids[i] as string, replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
       this.nodes.push(node);
@@ -98,6 +98,8 @@ export class Simulation {
       rng,
       transport: { send: (address, frame) => this.send(i, address, frame) },
       seeds: i === 0 ? [] : ['n0'],
+      // A real node's config lists every node; joined through a seed, a node knows only the seed.
+      ...(this.roster !== undefined ? { peers: this.nodes.map((n) => n.id) } : {}),
       // A restarted node knows the roster too, as a real node knows its config's node list.
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
@@ -194,7 +196,7 @@ export class Simulation {
    */
   restart(i: number, withState: boolean): void {
     const n = this.nodes[i] as SimNode;
-    const keyspace = withState ? n.replica.keyspace : undefined;
+    const keyspace = withState ? recovered(n.replica.keyspace) : undefined;
     n.incarnation++;
     n.replica = this.makeReplica(i, n.incarnation, keyspace);
     n.up = true;
@@ -206,6 +208,16 @@ export class Simulation {
   live(): SimNode[] {
     return this.nodes.filter((n) => n.up);
   }
+}
+
+/** A copy of a keyspace through its codec, as a restart recovers it from disk. */
+function recovered(ks: Keyspace): Keyspace {
+  const out = new Keyspace(ks.replicaId);
+  for (const key of ks.keys()) {
+    const e = ks.encodeKey(key);
+    if (e !== undefined) out.mergeRemote(key, e.tag, e.bytes);
+  }
+  return out;
 }
 
 export { Keyspace };

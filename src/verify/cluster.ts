@@ -1,15 +1,15 @@
 // The verify harness's cluster: real `tally node` processes on 127.0.0.1, a generated config in a temp
 // directory, and the controls the nemesis uses: kill -9 and restart, SIGSTOP / SIGCONT, and cutting
-// gossip links through the fault control file (src/server/fault-control.ts). Every process is
+// gossip links through the fault control file (src/gossip/fault-control.ts). Every process is
 // stopped by its pid; an exit nobody asked for is recorded as an unexpected death.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Keyring } from '../server/frame-auth.js';
+import { Keyring } from '../gossip/frame-auth.js';
 import { freePort } from '../util/free-port.js';
-import { FAULT_CONTROL_ENV, FAULT_POLL_MS, type FaultRules } from '../server/fault-control.js';
+import { FAULT_CONTROL_ENV, FAULT_POLL_MS, type FaultRules } from '../gossip/fault-control.js';
 
 const HERE = fileURLToPath(import.meta.url);
 /** The built CLI: beside this file once compiled; from the sources (vitest), the build in dist/. */

@@ -10,7 +10,7 @@ import { TallyClient, TallyError, type WatchEvent } from '../../src/client/index
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { execute } from '../../src/server/commands/table.js';
 import type { CommandServices, Session } from '../../src/server/commands/types.js';
-import { WsClientApi } from '../../src/server/ws-api.js';
+import { WsClientApi } from '../../src/server/ws/server.js';
 
 async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,7 +40,8 @@ class Node {
   private ids = 1;
 
   constructor(readonly password: string | null = null) {
-    this.keyspace = new Keyspace('n1:1', { changed: (k) => this.api?.notifyChanged(k) });
+    this.keyspace = new Keyspace('n1:1');
+    this.keyspace.onChange((k) => this.api?.notifyChanged(k));
     this.services = {
       keyspace: this.keyspace,
       password,

@@ -139,6 +139,50 @@ describe('WindowedCounter', () => {
     expect(d.resetAfterS).toBe(61);
     expect(throttleDecide(w, 10, 60_000, 11, now).retryAfterS).toBe(-1); // can never fit
   });
+
+  /** Runs THROTTLE on one node at each arrival time; returns the most admissions in any true period. */
+  function worstAdmitted(arrivals: readonly number[], limit: number, periodS: number): { admitted: number; worst: number } {
+    const cfg = throttleWindowConfig(periodS);
+    const w = WindowedCounter.create(cfg.granularityS, cfg.retentionS);
+    const times: number[] = [];
+    for (const t of arrivals) {
+      if (!throttleDecide(w, limit, periodS * 1000, 1, t).allowed) continue;
+      w.incrementAt('a:1', 1, t, t);
+      times.push(t);
+    }
+    let worst = 0;
+    let head = 0;
+    for (let i = 0; i < times.length; i++) {
+      while ((times[head] as number) <= (times[i] as number) - periodS * 1000) head++;
+      worst = Math.max(worst, i - head + 1);
+    }
+    return { admitted: times.length, worst };
+  }
+
+  it('throttle on one node never admits more than the limit in any true period, wherever a burst falls in a bucket (repro r7)', () => {
+    const t0 = 1_700_000_040_000; // on a 60 s boundary
+    // A burst at the end of the first 1 s bucket, then another 59.9 s later: the same true period.
+    const burst = [...Array<number>(200).fill(t0 + 999), ...Array<number>(200).fill(t0 + 60_000 + 900)];
+    expect(worstAdmitted(burst, 100, 60)).toEqual({ admitted: 100, worst: 100 });
+    // One bucket later the first burst has left the period: the second gets the full limit.
+    const later = [...Array<number>(200).fill(t0 + 999), ...Array<number>(200).fill(t0 + 61_000 + 900)];
+    expect(worstAdmitted(later, 100, 60)).toEqual({ admitted: 200, worst: 100 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 50 }), fc.constantFrom(10, 60, 120), (offsets, limit, periodS) => {
+        const arrivals = offsets.map((o) => t0 + o).sort((a, b) => a - b);
+        expect(worstAdmitted(arrivals, limit, periodS).worst).toBeLessThanOrEqual(limit);
+      }),
+    );
+  });
+
+  it('throttle refuses at most one bucket early: a steady rate gets at least limit minus one bucket per period', () => {
+    const t0 = 1_700_000_000_000;
+    // 10 requests a second for 5 minutes against 300 per 60 s: a bucket (1 s) holds 10.
+    const arrivals = Array.from({ length: 3000 }, (_, i) => t0 + i * 100);
+    const r = worstAdmitted(arrivals, 300, 60);
+    expect(r.worst).toBeLessThanOrEqual(300);
+    expect(r.worst).toBeGreaterThanOrEqual(300 - 10);
+  });
 });
 
 describe('WindowedCounter codec', () => {

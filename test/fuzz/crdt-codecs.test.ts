@@ -10,6 +10,7 @@ import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { TopK } from '../../src/crdt/top-k.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
+import { decodeKeyState, encodeKeyState, MULTI_TAG, tagOf } from '../../src/crdt/registry.js';
 import type { Result } from '../../src/util/result.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
 
@@ -105,6 +106,26 @@ const codecs: Codec[] = [
       w.incrementAt('n2:1', 9, 1_003_000, 1_003_000);
       out.push(w.encode());
       return out;
+    },
+  },
+  {
+    // A key that holds several types (a deleted key re-created as another type, or a concurrent creation).
+    name: 'key state of several types',
+    decode: (b) => {
+      const r = decodeKeyState(MULTI_TAG, b);
+      return r.ok ? { ok: true, value: { encode: () => encodeKeyState(r.value.map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() }))).bytes } } : r;
+    },
+    seeds: () => {
+      const c = new PNCounter();
+      c.increment('n1:1', 7);
+      c.reset();
+      const h = HyperLogLog.create();
+      h.add('x');
+      const w = WindowedCounter.create(1, 60);
+      return [
+        encodeKeyState([{ tag: 2, bytes: c.encode() }, { tag: 3, bytes: h.encode() }]).bytes,
+        encodeKeyState([{ tag: 4, bytes: w.encode() }, { tag: 3, bytes: h.encode() }, { tag: 2, bytes: c.encode() }]).bytes,
+      ];
     },
   },
 ];

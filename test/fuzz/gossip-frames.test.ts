@@ -8,7 +8,7 @@ import { fullKey } from '../../src/keyspace/keyspace.js';
 import { replicaConfig } from '../../src/replication/config.js';
 import { decodeEnvelope, encodeEnvelope, MsgKind, type Envelope } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
-import { FrameOpener, FrameSealer, Keyring } from '../../src/server/frame-auth.js';
+import { FrameOpener, FrameSealer, Keyring } from '../../src/gossip/frame-auth.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
 
@@ -33,13 +33,13 @@ function envelopes(): Uint8Array[] {
   b.keyspace.incrBy(fullKey(0, 'views:1'), 2);
   const env = (msg: Envelope['msg']): Uint8Array => encodeEnvelope({ cluster: CLUSTER, from: 'b', incarnation: 1, address: '127.0.0.1:9002', msg });
   return [
-    env({ kind: MsgKind.Digest, body: { h: '0123456789abcdef', m: 'fedcba9876543210', v: [['b:1', 2], ['c:1', 7]], r: true } }),
-    env({ kind: MsgKind.Digest, body: { h: '0123456789abcdef', m: 'fedcba9876543210', v: null, r: false } }),
+    env({ kind: MsgKind.Digest, body: { hash: '0123456789abcdef', membersHash: 'fedcba9876543210', vector: [{ origin: 'b:1', known: 2 }, { origin: 'c:1', known: 7 }], wantReply: true } }),
+    env({ kind: MsgKind.Digest, body: { hash: '0123456789abcdef', membersHash: 'fedcba9876543210', vector: null, wantReply: false } }),
     // Built by the replica itself, so the seed follows the current Delta shape.
-    env({ kind: MsgKind.Delta, body: { ...b.buildDelta(new Map()), m: b.membership.records() } }),
-    env({ kind: MsgKind.Ping, body: { s: 7 } }),
-    env({ kind: MsgKind.PingReq, body: { s: 8, t: 'c', a: '127.0.0.1:9003' } }),
-    env({ kind: MsgKind.Ack, body: { s: 9 } }),
+    env({ kind: MsgKind.Delta, body: { ...b.buildDelta(new Map()), members: b.membership.records() } }),
+    env({ kind: MsgKind.Ping, body: { seq: 7 } }),
+    env({ kind: MsgKind.PingReq, body: { seq: 8, target: 'c', address: '127.0.0.1:9003' } }),
+    env({ kind: MsgKind.Ack, body: { seq: 9 } }),
   ];
 }
 

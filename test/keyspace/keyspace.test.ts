@@ -1,20 +1,104 @@
-// The keyspace's type rules: a key's type is fixed at creation and survives its deletion (the
-// tombstone still replicates), and every type error is a WRONGTYPE result, never an exception.
+// The keyspace's type rules: a live key's type is fixed; a deleted key has no type (its tombstone
+// still replicates, beside the states of any other type); a merge never discards a state for a type
+// mismatch; and every type error is a WRONGTYPE result, never an exception.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 
 const k = (s: string): string => fullKey(0, s);
 
+/** Ships every state of `key` from `a` to `b` through the wire codec. */
+function ship(a: Keyspace, b: Keyspace, key: string): void {
+  const e = a.encodeKey(key);
+  if (e === undefined) throw new Error('no state');
+  const r = b.mergeRemote(key, e.tag, e.bytes);
+  if (!r.ok) throw new Error(r.error);
+}
+
 describe('keyspace type rules', () => {
-  it('PFMERGE into a deleted counter answers WRONGTYPE instead of failing inside', () => {
+  it('a deleted key takes any type again, as in Redis (INCR d; DEL d; PFADD d x)', () => {
     const ks = new Keyspace('n1:1');
-    expect(ks.incrBy(k('c'), 1).ok).toBe(true);
-    expect(ks.del(k('c'))).toBe(true);
-    expect(ks.pfadd(k('s'), ['a']).ok).toBe(true);
-    const r = ks.pfmerge(k('c'), [k('s')]);
+    expect(ks.incrBy(k('d'), 1).ok).toBe(true);
+    expect(ks.del(k('d'))).toBe(true);
+    expect(ks.pfadd(k('d'), ['x'])).toEqual({ ok: true, value: true });
+    expect(ks.typeOf(k('d'))).toBe('hll');
+    // PFMERGE into a deleted counter, and back to a counter after deleting the HLL.
+    ks.incrBy(k('c'), 1);
+    ks.del(k('c'));
+    ks.pfadd(k('s'), ['a']);
+    expect(ks.pfmerge(k('c'), [k('s')]).ok).toBe(true);
+    expect(ks.pfcount([k('c')])).toEqual({ ok: true, value: 1 });
+    ks.del(k('c'));
+    expect(ks.incrBy(k('c'), 5)).toEqual({ ok: true, value: 5 });
+    // A live key of another type still answers WRONGTYPE.
+    const r = ks.pfadd(k('c'), ['x']);
     expect(r.ok ? 'ok' : r.error.code).toBe('WRONGTYPE');
-    expect(ks.exists(k('c'))).toBe(false);
+    // Sketches and windows too.
+    ks.del(k('c'));
+    expect(ks.cmsInit(k('c'), 10, 2).ok).toBe(true);
+    ks.del(k('c'));
+    expect(ks.windowCreate(k('c'), 1, 60).ok).toBe(true);
+  });
+
+  it('a tombstone of one type never erases a live key of another (repro r5): 50 acknowledged increments survive', () => {
+    const a = new Keyspace('A:1');
+    const b = new Keyspace('B:1');
+    a.pfadd(k('k'), ['x']);
+    a.del(k('k'));
+    for (let i = 0; i < 5; i++) b.incrBy(k('k'), 10);
+    ship(a, b, k('k'));
+    ship(b, a, k('k'));
+    for (const ks of [a, b]) {
+      expect(ks.getCounter(k('k'))).toEqual({ ok: true, value: 50 });
+      expect(ks.typeOf(k('k'))).toBe('pncounter');
+      expect(ks.encodeKey(k('k'))).toEqual(a.encodeKey(k('k')));
+    }
+    expect(b.incrBy(k('k'), 1)).toEqual({ ok: true, value: 51 });
+    expect(a.typeConflicts + b.typeConflicts).toBe(0); // one side was deleted: no conflict
+  });
+
+  it('a concurrent creation as two types keeps both, shows the higher tag everywhere, and DEL removes both', () => {
+    const a = new Keyspace('A:1');
+    const b = new Keyspace('B:1');
+    const conflicts: string[][] = [];
+    a.onTypeConflict((_key, types) => conflicts.push(types));
+    a.incrBy(k('k'), 7);
+    b.pfadd(k('k'), ['x', 'y']);
+    ship(b, a, k('k'));
+    ship(a, b, k('k'));
+    for (const ks of [a, b]) {
+      expect(ks.typeOf(k('k'))).toBe('hll');
+      expect(ks.pfcount([k('k')])).toEqual({ ok: true, value: 2 });
+      const g = ks.getCounter(k('k'));
+      expect(g.ok ? 'ok' : g.error.code).toBe('WRONGTYPE');
+    }
+    expect(a.encodeKey(k('k'))).toEqual(b.encodeKey(k('k')));
+    expect(a.typeConflicts).toBe(1);
+    expect(conflicts).toEqual([['hll', 'pncounter']]);
+    // The counter's increments are kept, not discarded: deleting the HLL alone would show them, and
+    // a DEL that observed both removes both.
+    expect(b.del(k('k'))).toBe(true);
+    expect(b.exists(k('k'))).toBe(false);
+    ship(b, a, k('k'));
+    expect(a.exists(k('k'))).toBe(false);
+    expect(a.incrBy(k('k'), 1)).toEqual({ ok: true, value: 1 });
+  });
+
+  it('a key holding several types round-trips through its encoding, and junk multi-state bytes are refused', () => {
+    const a = new Keyspace('A:1');
+    a.incrBy(k('k'), 3);
+    a.del(k('k'));
+    a.pfadd(k('k'), ['x']);
+    const e = a.encodeKey(k('k'));
+    if (e === undefined) throw new Error('no state');
+    expect(e.tag).toBe(0);
+    const b = new Keyspace('B:1');
+    expect(b.mergeRemote(k('k'), e.tag, e.bytes).ok).toBe(true);
+    expect(b.encodeKey(k('k'))).toEqual(e);
+    expect(b.mergeRemote(k('j'), 0, e.bytes.subarray(0, e.bytes.length - 1)).ok).toBe(false);
+    expect(b.mergeRemote(k('j'), 0, Uint8Array.from([1, 0, 1, 2, 0])).ok).toBe(false); // one state is not a multi-state
+    expect(b.exists(k('j'))).toBe(false);
   });
 
   it('PFMERGE skips deleted sources of another type and merges live HLLs', () => {
@@ -116,5 +200,52 @@ describe('a counter at zero exists, as in Redis', () => {
     expect(b.exists(k('z'))).toBe(true);
     const v = b.getCounter(k('z'));
     expect(v.ok && v.value).toBe(0);
+  });
+});
+
+describe('the state digest', () => {
+  it('equals the digest of the same state built any other way, after any mix of writes, deletes, type changes and merges', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: -5, max: 20 }), fc.boolean()), { maxLength: 60 }),
+        (ops) => {
+          const a = new Keyspace('A:1');
+          const b = new Keyspace('B:1');
+          for (const [op, name, n, onA] of ops) {
+            const ks = onA ? a : b;
+            const key = k(name);
+            if (op === 0) ks.incrBy(key, n);
+            else if (op === 1) ks.del(key);
+            else if (op === 2) ks.pfadd(key, [`e${n}`]);
+            else if (op === 3) ks.setCounter(key, n);
+            else if (op === 4) {
+              ks.stateDigest(); // fold part of the history in early
+            } else {
+              const other = onA ? b : a;
+              const e = other.encodeKey(key);
+              if (e !== undefined) ks.mergeRemote(key, e.tag, e.bytes);
+            }
+          }
+          // Rebuilt from the encodings alone, in another order: the same digest.
+          for (const ks of [a, b]) {
+            const copy = new Keyspace('C:1');
+            for (const key of [...ks.keys()].reverse()) {
+              const e = ks.encodeKey(key) as { tag: number; bytes: Uint8Array };
+              copy.mergeRemote(key, e.tag, e.bytes);
+            }
+            expect(copy.stateDigest()).toBe(ks.stateDigest());
+            expect(copy.bucketDigests()).toEqual(ks.bucketDigests());
+          }
+          // Fully merged both ways: equal states, equal digests.
+          for (const key of new Set([...a.keys(), ...b.keys()])) {
+            const ea = a.encodeKey(key);
+            if (ea !== undefined) b.mergeRemote(key, ea.tag, ea.bytes);
+            const eb = b.encodeKey(key);
+            if (eb !== undefined) a.mergeRemote(key, eb.tag, eb.bytes);
+          }
+          expect(a.stateDigest()).toBe(b.stateDigest());
+        },
+      ),
+    );
   });
 });

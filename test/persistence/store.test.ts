@@ -11,6 +11,9 @@ import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { GroupCommit } from '../../src/persistence/group-commit.js';
 import { bumpIncarnation } from '../../src/persistence/identity.js';
 import { DurableStore, MAX_INLINE_KEY_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
+import { replicaConfig } from '../../src/replication/config.js';
+import { Replica } from '../../src/replication/replica.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 const opened: DurableStore[] = [];
 afterEach(async () => {
@@ -34,7 +37,7 @@ async function closeAll(): Promise<void> {
 /** Writes every key of `ks` through a group commit and waits for it. */
 async function persistAll(store: DurableStore, ks: Keyspace): Promise<GroupCommit> {
   const gc = new GroupCommit(store, ks, 'always');
-  gc.tracking = true;
+  // Keys written before the group commit existed: mark them as a restore would not.
   for (const k of ks.keys()) gc.changed(k, true);
   await gc.flush();
   return gc;
@@ -74,15 +77,10 @@ describe('DurableStore', () => {
     const store = openStore(dir);
     const ks = new Keyspace('n1:1');
     const gc = new GroupCommit(store, ks, 'always');
-    gc.tracking = true;
     const waits: (Promise<void> | undefined)[] = [];
     for (let i = 0; i < 1000; i++) {
-      ks.incrBy(fullKey(0, 'hot'), 1);
-      gc.changed(fullKey(0, 'hot'), true);
-      if (i % 100 === 0) {
-        ks.incrBy(fullKey(0, `cold${i}`), 1);
-        gc.changed(fullKey(0, `cold${i}`), true);
-      }
+      ks.incrBy(fullKey(0, 'hot'), 1); // the group commit hears of it from the keyspace
+      if (i % 100 === 0) ks.incrBy(fullKey(0, `cold${i}`), 1);
       waits.push(gc.durable());
     }
     // Every writer of this turn waits on the same commit.
@@ -96,28 +94,31 @@ describe('DurableStore', () => {
     expect(Buffer.from(rec?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(fullKey(0, "hot"))?.bytes ?? [1]));
   });
 
-  it('does not track changes before tracking is on (the restored keys being re-announced)', async () => {
+  it('does not write the restored keys again when a new replica re-announces them', async () => {
     const store = openStore(tmp());
     const ks = new Keyspace('n1:1');
-    const gc = new GroupCommit(store, ks, 'always');
     ks.incrBy(fullKey(0, 'a'), 1);
-    gc.changed(fullKey(0, 'a'), true);
+    const gc = new GroupCommit(store, ks, 'always');
+    const r = new Replica({ config: replicaConfig({ clusterName: 'c1' }), identity: { nodeId: 'n1', incarnation: 2, address: 'n1' }, rng: new SeededRng(1), transport: { send: () => {} }, keyspace: ks, now: 0 });
+    // Re-announced as this incarnation's change (so peers learn of it), but not a change to write.
+    expect(r.versions.known(r.origin)).toBe(1);
     expect(gc.durable()).toBeUndefined();
     expect(gc.stats.changes).toBe(0);
+    // A write after that is tracked.
+    ks.incrBy(fullKey(0, 'a'), 1);
+    expect(gc.stats.changes).toBe(1);
+    await gc.close();
   });
 
   it('everysec commits from its timer and on flush, and never holds replies', async () => {
     const store = openStore(tmp());
     const ks = new Keyspace('n1:1');
     const gc = new GroupCommit(store, ks, 'everysec');
-    gc.tracking = true;
     ks.incrBy(fullKey(0, 'a'), 5);
-    gc.changed(fullKey(0, 'a'), true);
     const deadline = Date.now() + 5_000;
     while (gc.stats.commits === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(gc.stats.commits).toBe(1);
     ks.incrBy(fullKey(0, 'a'), 1);
-    gc.changed(fullKey(0, 'a'), true);
     await gc.close();
     expect(gc.stats.commits).toBe(2);
     const back = new Keyspace('n1:2');

@@ -60,10 +60,13 @@ describe('gossip frame validation', () => {
       msg: {
         kind: MsgKind.Delta,
         body: {
-          o: [['b:1', 0, 2, [0, 1, 1, 2], 1]],
-          k: [[fullKey(0, 'x'), 2, state], [fullKey(0, 'y'), 2, new Uint8Array([1, 2, 250, 250])]],
+          ranges: [{ origin: 'b:1', from: 0, to: 2, entries: [0, 1, 1, 2], complete: true }],
+          states: [
+            { key: fullKey(0, 'x'), tag: 2, bytes: state },
+            { key: fullKey(0, 'y'), tag: 2, bytes: new Uint8Array([1, 2, 250, 250]) },
+          ],
           // A member this replica has never heard of: it must not join on the back of a rejected frame.
-          m: [['u', 'u', 1, 0, 0]],
+          members: [{ id: 'u', address: 'u', incarnation: 1, seq: 0, state: 0 }],
           more: false,
         },
       },
@@ -80,7 +83,7 @@ describe('gossip frame validation', () => {
   it('never throws and never changes state on random or mutated frames', () => {
     const { r } = replica();
     const before = snapshot(r);
-    const valid = encodeEnvelope({ cluster: 'other', from: 'b', incarnation: 1, address: 'b', msg: { kind: MsgKind.Ping, body: { s: 1 } } });
+    const valid = encodeEnvelope({ cluster: 'other', from: 'b', incarnation: 1, address: 'b', msg: { kind: MsgKind.Ping, body: { seq: 1 } } });
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(255), (bytes, pos, val) => {
         r.receive('fuzz', bytes);

@@ -105,15 +105,15 @@ describe('Lifeguard suspicion: only independent accusers shorten the timeout', (
   it('a relayed suspicion adds no confirmation; another accuser does, and the suspicion keeps its start', async () => {
     const { Membership } = await import('../../src/replication/membership.js');
     const m = new Membership('a');
-    m.apply(['x', 'x', 1, 0, MemberState.Alive], 0);
+    m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 0, state: MemberState.Alive }, 0);
     // b suspects x; c and d relay b's record: still one accuser.
-    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 100)?.accusers).toEqual(['b']);
-    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 200)).toBeUndefined();
-    expect(m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['b']], 300)).toBeUndefined();
+    expect(m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['b'] }, 100)?.accusers).toEqual(['b']);
+    expect(m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['b'] }, 200)).toBeUndefined();
+    expect(m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['b'] }, 300)).toBeUndefined();
     expect(m.get('x')?.accusers).toEqual(['b']);
     // e suspected x on its own: a confirmation. The suspicion still started at 100.
     const hash = m.hash;
-    const e = m.apply(['x', 'x', 1, 0, MemberState.Suspect, ['e']], 400);
+    const e = m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['e'] }, 400);
     expect(e?.accusers).toEqual(['b', 'e']);
     expect(m.get('x')?.since).toBe(100);
     expect(m.hash).not.toBe(hash); // the new accuser spreads by gossip
@@ -121,7 +121,7 @@ describe('Lifeguard suspicion: only independent accusers shorten the timeout', (
     expect(m.accuse('x')?.accusers).toEqual(['a', 'b', 'e']);
     expect(m.accuse('x')).toBeUndefined(); // once
     // A refutation (higher seq) ends the suspicion and its accusers.
-    const alive = m.apply(['x', 'x', 1, 1, MemberState.Alive], 500);
+    const alive = m.apply({ id: 'x', address: 'x', incarnation: 1, seq: 1, state: MemberState.Alive }, 500);
     expect(alive?.state).toBe(MemberState.Alive);
     expect(alive?.accusers).toBeUndefined();
   });
@@ -140,9 +140,11 @@ describe('Lifeguard suspicion: only independent accusers shorten the timeout', (
   });
 
   it('accuser lists on the wire must be canonical: sorted, distinct, on Suspect records only', async () => {
-    const { decodeEnvelope, encodeEnvelope, MsgKind } = await import('../../src/replication/messages.js');
-    const frame = (m: unknown[]): boolean =>
-      decodeEnvelope(encodeEnvelope({ cluster: 'c', from: 'b', incarnation: 1, address: 'b', msg: { kind: MsgKind.Delta, body: { o: [], k: [], m: [m as never], more: false } } }), 'c', 1 << 20).ok;
+    const { decodeEnvelope, MsgKind, PROTOCOL_VERSION } = await import('../../src/replication/messages.js');
+    const { Packr } = await import('msgpackr');
+    // Raw wire frames: the encoder only writes canonical records, so the bad ones are packed by hand.
+    const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
+    const frame = (m: unknown[]): boolean => decodeEnvelope(packr.pack([PROTOCOL_VERSION, 'c', 'b', 1, 'b', MsgKind.Delta, { o: [], k: [], m: [m], more: false }]), 'c', 1 << 20).ok;
     expect(frame(['x', 'x', 1, 0, MemberState.Suspect, ['a', 'b']])).toBe(true);
     expect(frame(['x', 'x', 1, 0, MemberState.Suspect])).toBe(true);
     expect(frame(['x', 'x', 1, 0, MemberState.Suspect, ['b', 'a']])).toBe(false);

@@ -1,6 +1,6 @@
 // The command table's name lookup: from the name's bytes, in any letter case, exact names only.
 import { describe, expect, it } from 'vitest';
-import { commandNames, lookupBytes } from '../../src/server/commands/table.js';
+import { commandNames, lookupBytes, resolveCommand } from '../../src/server/commands/table.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -27,5 +27,16 @@ describe('command lookup by bytes', () => {
     const big = b('xxINCRyy');
     expect(lookupBytes(big.subarray(2, 6))?.name).toBe('incr');
     expect(lookupBytes(big.subarray(2, 7))).toBeUndefined();
+  });
+
+  it('resolves a command to its position in commandNames(), the index per-command counters use', () => {
+    const names = commandNames();
+    names.forEach((name, i) => {
+      const c = resolveCommand(b(name.toUpperCase()));
+      expect(c?.index).toBe(i);
+      expect(c?.spec.name).toBe(name);
+    });
+    expect(resolveCommand(undefined)).toBeUndefined();
+    expect(resolveCommand(b('nosuch'))).toBeUndefined();
   });
 });

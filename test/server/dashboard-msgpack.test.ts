@@ -1,19 +1,12 @@
-// The dashboard's hand-written browser msgpack codec against msgpackr, the server's codec, on the
-// values the WebSocket client API exchanges.
+// The dashboard's hand-written browser msgpack codec (src/server/dashboard/static/msgpack.ts) against
+// msgpackr, the server's codec, on the values the WebSocket client API exchanges.
 
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { MSGPACK_JS } from '../../src/server/dashboard/msgpack-js.js';
+import * as codec from '../../src/server/dashboard/static/msgpack.js';
 
-interface Codec {
-  encode(v: unknown): Uint8Array;
-  decode(b: Uint8Array): unknown;
-}
-
-const codec = runInNewContext(`${MSGPACK_JS}\nTallyMsgpack`, { TextEncoder, TextDecoder, DataView, ArrayBuffer, Uint8Array, BigInt, Number, Math, Array, Object, String }) as Codec;
-// As the server: ws-api.ts packs with these options and unpacks with int64 as bigint.
+// As the server: ws/codec.ts packs with these options and unpacks with int64 as bigint.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
@@ -32,7 +25,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).v;
 
-/** Plain-data view for comparison across vm realms: binary (Uint8Array or Buffer, any realm) as {bin: [...]}. */
+/** Plain-data view for comparison: binary (Uint8Array or Buffer) as {bin: [...]}. */
 function plain(v: unknown): unknown {
   if (ArrayBuffer.isView(v)) return { bin: [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)] };
   if (Array.isArray(v)) return v.map(plain);

@@ -3,7 +3,6 @@
 
 import { Registry, type Metric } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { execute } from '../../src/server/commands/table.js';
 import type { CommandServices, Session } from '../../src/server/commands/types.js';
 import { CommandMetrics, FixedHistogram, UNKNOWN_COMMAND } from '../../src/server/metrics.js';
 
@@ -15,7 +14,7 @@ const services = {} as CommandServices;
 
 describe('CommandMetrics', () => {
   it('counts by command and result; unknown names share one label; lastCommand is kept', () => {
-    const cm = new CommandMetrics(execute, 1);
+    const cm = new CommandMetrics({ sampleEvery: 1 });
     const s = session();
     cm.execute(services, s, args('PING'));
     cm.execute(services, s, args('ping'));
@@ -35,22 +34,24 @@ describe('CommandMetrics', () => {
   });
 
   it('times one command in sampleEvery, and rejects a rate that is not a power of two', () => {
-    const cm = new CommandMetrics(execute, 8);
+    const cm = new CommandMetrics({ sampleEvery: 8 });
     const s = session();
     for (let i = 0; i < 80; i++) cm.execute(services, s, args('PING'));
     expect(cm.latency.count(cm.names.indexOf('ping'))).toBe(10);
-    expect(() => new CommandMetrics(execute, 6)).toThrow(/power of two/);
+    expect(() => new CommandMetrics({ sampleEvery: 6 })).toThrow(/power of two/);
   });
 
   it('times asynchronous commands when they settle', async () => {
-    const cm = new CommandMetrics(() => new Promise((done) => setTimeout(() => done({ kind: 'simple', value: 'OK' }), 20)), 1);
+    const cm = new CommandMetrics({ sampleEvery: 1, run: () => new Promise((done) => setTimeout(() => done({ kind: 'simple', value: 'OK' }), 20)) });
     const s = session();
     s.lastCommand = '';
     const r = cm.execute(services, s, args('wait', '1', '0'));
     expect('kind' in r).toBe(false);
     await r;
-    // The stub never sets lastCommand, so the name is looked up: 'wait' is in the table.
+    // The metrics resolve the name through the table before running it: 'wait' is in the table.
     expect(cm.counts[2 * cm.names.indexOf('wait')]).toBe(1);
+    expect(cm.latency.count(cm.names.indexOf('wait'))).toBe(1);
+    expect(s.lastCommand).toBe(''); // the metrics never write the session
   });
 });
 

@@ -5,8 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   CLOSE_OK,
   EMPTY_ARRAY,
-  encodeReply,
-  encodeReplyToBuffer,
   INTERNAL_ERROR,
   NULL_ARRAY,
   NULL_BULK,
@@ -14,10 +12,10 @@ import {
   ONE,
   PONG,
   reply,
-  ReplyWriter,
   ZERO,
   type Reply,
-} from '../../src/server/resp/encoder.js';
+} from '../../src/server/commands/reply.js';
+import { encodeReply, encodeReplyToBuffer, ReplyWriter } from '../../src/server/resp/encoder.js';
 
 const enc = (r: Reply): string => encodeReplyToBuffer(r).toString('latin1');
 

@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reply, type Reply } from '../../src/server/resp/encoder.js';
+import { reply, type Reply } from '../../src/server/commands/reply.js';
 import { RespServer, type RespConnectionHandler } from '../../src/server/resp/server.js';
 
 async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

@@ -4,11 +4,12 @@
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_OK, PONG, reply, type Reply, type ReplyWriter } from '../../src/server/resp/encoder.js';
+import { CLOSE_OK, PONG, reply, type Reply } from '../../src/server/commands/reply.js';
+import type { ReplyWriter } from '../../src/server/resp/encoder.js';
+import type { Logger } from '../../src/util/logger.js';
 import {
   RespServer,
   type RespConnectionHandler,
-  type RespLogger,
   type RespServerOptions,
 } from '../../src/server/resp/server.js';
 
@@ -96,12 +97,15 @@ interface LogEntry {
   msg: string;
 }
 
-function memoryLogger(entries: LogEntry[]): RespLogger {
-  return {
-    info: (obj, msg) => entries.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => entries.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => entries.push({ level: 'error', obj, msg }),
-  };
+function memoryLogger(entries: LogEntry[]): Logger {
+  const at =
+    (level: string) =>
+    (obj: object | string, msg?: string): void => {
+      if (typeof obj === 'string') entries.push({ level, obj: {}, msg: obj });
+      else entries.push({ level, obj, msg: msg ?? '' });
+    };
+  const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log };
+  return log;
 }
 
 /** A raw TCP client that accumulates everything it receives. */

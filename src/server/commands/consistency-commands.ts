@@ -1,7 +1,8 @@
 // Consistency commands: WAIT (Redis's meaning) and TALLY.CONSISTENCY (per-connection levels), and
 // the wrapper that makes a command majority-acknowledged or majority-read when the session asks.
 
-import type { Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { reply, type Reply } from './reply.js';
 import { fullKey } from '../../keyspace/keyspace.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, parseInt64 } from './parse.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
@@ -9,7 +10,7 @@ import type { CommandResult, CommandServices, CommandSpec, Session } from './typ
 /** Default time a majority write or read may take before it fails, in ms. */
 export const DEFAULT_CONSISTENCY_TIMEOUT_MS = 1000;
 
-const NO_CONSISTENCY: Reply = { kind: 'error', message: 'ERR this node does not offer tunable consistency' };
+const NO_CONSISTENCY: Reply = Object.freeze(reply.error(errors.NO_CONSISTENCY));
 
 function level(b: Buffer | undefined): 'local' | 'majority' | null {
   const s = b?.toString('latin1').toLowerCase();
@@ -27,7 +28,7 @@ export const consistencyCommands: CommandSpec[] = [
       const t = parseInt64(a[2] as Buffer);
       if (n === null || n === 'range' || n < 0) return ERR_NOT_INTEGER;
       if (t === null || t === 'range') return ERR_NOT_INTEGER;
-      if (t < 0) return { kind: 'error', message: 'ERR timeout is negative' };
+      if (t < 0) return reply.error(errors.TIMEOUT_NEGATIVE);
       const c = ctx.consistency;
       if (c === undefined) return NO_CONSISTENCY;
       // WAIT answers how many peers hold every write this connection made, even if fewer than asked.
@@ -46,15 +47,15 @@ export const consistencyCommands: CommandSpec[] = [
         if (val === undefined) return ERR_SYNTAX;
         if (opt === 'writes' || opt === 'reads') {
           const l = level(val);
-          if (l === null) return { kind: 'error', message: `ERR ${opt.toUpperCase()} must be LOCAL or MAJORITY` };
+          if (l === null) return reply.error(errors.consistencyLevel(opt.toUpperCase()));
           if (opt === 'writes') s.writeConsistency = l;
           else s.readConsistency = l;
         } else if (opt === 'timeout') {
           const t = parseInt64(val);
-          if (t === null || t === 'range' || t < 1 || t > 3_600_000) return { kind: 'error', message: 'ERR TIMEOUT must be an integer number of milliseconds from 1 to 3600000' };
+          if (t === null || t === 'range' || t < 1 || t > 3_600_000) return reply.error(errors.CONSISTENCY_TIMEOUT);
           s.consistencyTimeoutMs = t;
         } else {
-          return { kind: 'error', message: `ERR unknown TALLY.CONSISTENCY option '${opt}' (WRITES, READS, TIMEOUT)` };
+          return reply.error(errors.unknownConsistencyOption(opt));
         }
       }
       return {
@@ -91,23 +92,12 @@ export function runWithConsistency(ctx: CommandServices, s: Session, spec: Comma
   if (c === undefined) return spec.run(ctx, s, args);
   const timeout = s.consistencyTimeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS;
   if (s.readConsistency === 'majority' && spec.flags.includes('readonly') && spec.keys[0] > 0) {
-    return c.majorityRead(keysOf(spec, s, args), timeout).then((o) =>
-      o.ok
-        ? spec.run(ctx, s, args)
-        : { kind: 'error', message: `NOQUORUM majority read failed: ${o.count} of the ${o.needed} peers a majority needs answered within ${timeout} ms` },
-    );
+    return c.majorityRead(keysOf(spec, s, args), timeout).then((o) => (o.ok ? spec.run(ctx, s, args) : reply.error(errors.noQuorum(o.count, o.needed, timeout))));
   }
-  const reply = spec.run(ctx, s, args);
-  if (!isWrite) return reply;
+  const r = spec.run(ctx, s, args);
+  if (!isWrite) return r;
   const version = c.version();
   s.lastWriteVersion = version;
-  if (s.writeConsistency !== 'majority' || reply instanceof Promise || reply.kind === 'error') return reply;
-  return c.waitHolders(version, c.majorityPeers(), timeout).then((o) =>
-    o.ok
-      ? reply
-      : {
-          kind: 'error',
-          message: `NOREPLICAS majority not reached: ${o.count} of the ${o.needed} peers a majority needs hold the write after ${timeout} ms; it is applied on this node and will keep spreading, so a retry may count it twice`,
-        },
-  );
+  if (s.writeConsistency !== 'majority' || r instanceof Promise || r.kind === 'error') return r;
+  return c.waitHolders(version, c.majorityPeers(), timeout).then((o) => (o.ok ? r : reply.error(errors.noReplicas(o.count, o.needed, timeout))));
 }

@@ -2,7 +2,8 @@
 
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
-import { NULL_BULK, ZERO, ONE, type Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { NULL_BULK, ZERO, ONE, reply, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
@@ -18,6 +19,9 @@ function keyError(e: KeyspaceError): Reply {
       return { kind: 'error', message: e.message };
   }
 }
+
+const INCRBYFLOAT_UNSUPPORTED: Reply = Object.freeze(reply.error(errors.INCRBYFLOAT_UNSUPPORTED));
+const SET_NOT_INTEGER: Reply = Object.freeze(reply.error(errors.SET_NOT_INTEGER));
 
 function intReply(v: number | bigint): Reply {
   return v === 0 ? ZERO : v === 1 ? ONE : { kind: 'int', value: v };
@@ -79,10 +83,7 @@ export const counterCommands: CommandSpec[] = [
     arity: 3,
     flags: ['write', 'fast'],
     keys: [1, 1, 1],
-    run: () => ({
-      kind: 'error',
-      message: 'ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)',
-    }),
+    run: () => INCRBYFLOAT_UNSUPPORTED,
   },
   {
     name: 'get',
@@ -119,9 +120,7 @@ export const counterCommands: CommandSpec[] = [
       const keyArg = a[1] as Buffer;
       if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
       const n = parseInt64(a[2] as Buffer);
-      if (n === null) {
-        return { kind: 'error', message: 'ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)' };
-      }
+      if (n === null) return SET_NOT_INTEGER;
       if (n === 'range') return ERR_OVERFLOW;
       const key = fullKey(s.db, keyArg);
       const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);

@@ -1,7 +1,7 @@
 // HyperLogLog commands: PFADD, PFCOUNT (several keys: the union), PFMERGE.
 
 import { fullKey } from '../../keyspace/keyspace.js';
-import { ONE, ZERO } from '../resp/encoder.js';
+import { ONE, ZERO } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_WRONGTYPE, MAX_KEY_BYTES } from './parse.js';
 import type { CommandSpec } from './types.js';
 

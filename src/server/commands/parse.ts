@@ -1,25 +1,23 @@
-// Argument parsing shared by commands: Redis's strict integer syntax and its error replies.
+// Argument parsing shared by commands: Redis's strict integer syntax, and the error replies commands
+// share, made once from the texts in src/errors.ts so returning one allocates nothing.
 
-import type { Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { reply, type Reply } from './reply.js';
 
-export const ERR_NOT_INTEGER: Reply = Object.freeze({ kind: 'error', message: 'ERR value is not an integer or out of range' });
-export const ERR_OVERFLOW: Reply = Object.freeze({ kind: 'error', message: 'ERR increment or decrement would overflow' });
-export const ERR_SYNTAX: Reply = Object.freeze({ kind: 'error', message: 'ERR syntax error' });
-export const ERR_WRONGTYPE: Reply = Object.freeze({
-  kind: 'error',
-  message: 'WRONGTYPE Operation against a key holding the wrong kind of value',
-});
-export const ERR_NOAUTH: Reply = Object.freeze({ kind: 'error', message: 'NOAUTH Authentication required.' });
+const shared = (message: string): Reply => Object.freeze(reply.error(message));
+
+export const ERR_NOT_INTEGER = shared(errors.NOT_INTEGER);
+export const ERR_OVERFLOW = shared(errors.OVERFLOW);
+export const ERR_SYNTAX = shared(errors.SYNTAX);
+export const ERR_WRONGTYPE = shared(errors.WRONGTYPE);
+export const ERR_NOAUTH = shared(errors.NOAUTH);
 
 /** Largest key accepted, in bytes: a key travels whole in every gossip delta that carries it. */
 export const MAX_KEY_BYTES = 32 * 1024;
-export const ERR_KEY_TOO_LONG: Reply = Object.freeze({
-  kind: 'error',
-  message: `ERR key is too long (tally accepts keys of at most ${MAX_KEY_BYTES} bytes)`,
-});
+export const ERR_KEY_TOO_LONG = shared(errors.keyTooLong(MAX_KEY_BYTES));
 
 export function wrongArity(name: string): Reply {
-  return { kind: 'error', message: `ERR wrong number of arguments for '${name}' command` };
+  return reply.error(errors.wrongArity(name));
 }
 
 /**

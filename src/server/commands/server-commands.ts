@@ -3,7 +3,8 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { DATABASES } from '../../keyspace/keyspace.js';
-import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, type Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, reply, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 import { renderInfo } from './info.js';
@@ -16,17 +17,12 @@ function checkPassword(ctx: CommandServices, given: Buffer): boolean {
   return want.length === given.length && timingSafeEqual(want, given);
 }
 
-const WRONGPASS: Reply = { kind: 'error', message: 'WRONGPASS invalid username-password pair or user is disabled.' };
+const WRONGPASS: Reply = Object.freeze(reply.error(errors.WRONGPASS));
 
 /** AUTH password | AUTH default password (tally has one user, "default"). */
 function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   if (a.length !== 2 && a.length !== 3) return wrongArity('auth');
-  if (ctx.password === null) {
-    return {
-      kind: 'error',
-      message: 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
-    };
-  }
+  if (ctx.password === null) return reply.error(errors.AUTH_WITHOUT_PASSWORD);
   if (a.length === 3 && (a[1] as Buffer).toString() !== 'default') return WRONGPASS;
   if (!checkPassword(ctx, a[a.length - 1] as Buffer)) return WRONGPASS;
   s.authenticated = true;
@@ -66,8 +62,8 @@ export const serverCommands: CommandSpec[] = [
       let i = 1;
       if (a.length > 1) {
         const v = parseInt64(a[1] as Buffer);
-        if (v === null || v === 'range') return { kind: 'error', message: 'ERR Protocol version is not an integer or out of range' };
-        if (v !== 2) return { kind: 'error', message: 'NOPROTO sorry, this protocol version is not supported.' };
+        if (v === null || v === 'range') return reply.error(errors.HELLO_PROTOCOL_NOT_INTEGER);
+        if (v !== 2) return reply.error(errors.NOPROTO);
         i = 2;
       }
       for (; i < a.length; i++) {
@@ -80,10 +76,10 @@ export const serverCommands: CommandSpec[] = [
           s.name = (a[i + 1] as Buffer).toString();
           i += 1;
         } else {
-          return { kind: 'error', message: `ERR Syntax error in HELLO option '${opt}'` };
+          return reply.error(errors.helloSyntax(opt));
         }
       }
-      if (!s.authenticated) return { kind: 'error', message: 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time' };
+      if (!s.authenticated) return reply.error(errors.HELLO_NOAUTH);
       return {
         kind: 'array',
         value: [
@@ -106,7 +102,7 @@ export const serverCommands: CommandSpec[] = [
     run: (_ctx, s, a) => {
       const db = parseInt64(a[1] as Buffer);
       if (db === null || db === 'range') return ERR_NOT_INTEGER;
-      if (db < 0 || db >= DATABASES) return { kind: 'error', message: 'ERR DB index is out of range' };
+      if (db < 0 || db >= DATABASES) return reply.error(errors.DB_INDEX_OUT_OF_RANGE);
       s.db = db;
       return OK;
     },
@@ -123,7 +119,7 @@ export const serverCommands: CommandSpec[] = [
         case 'setname': {
           if (a.length !== 3) return wrongArity('client|setname');
           const name = (a[2] as Buffer).toString();
-          if (/[\s]/.test(name)) return { kind: 'error', message: 'ERR Client names cannot contain spaces, newlines or special characters.' };
+          if (/[\s]/.test(name)) return reply.error(errors.CLIENT_NAME_INVALID);
           s.name = name === '' ? null : name;
           return OK;
         }
@@ -138,7 +134,7 @@ export const serverCommands: CommandSpec[] = [
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
         default:
-          return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try CLIENT HELP.` };
+          return reply.error(errors.unknownSubcommand(sub, 'CLIENT'));
       }
     },
   },
@@ -187,9 +183,9 @@ export const serverCommands: CommandSpec[] = [
         return { kind: 'array', value: out };
       }
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
-        return { kind: 'error', message: `ERR CONFIG ${sub.toUpperCase()} is not supported: tally is configured by cluster.config.json and command-line flags` };
+        return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
-      return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try CONFIG HELP.` };
+      return reply.error(errors.unknownSubcommand(sub, 'CONFIG'));
     },
   },
   {

@@ -5,7 +5,8 @@
 import { fullKey } from '../../keyspace/keyspace.js';
 import { cmsDimsFromProb } from '../../crdt/count-min-sketch.js';
 import { TOPK_DEFAULT_DEPTH, topkDefaultWidth } from '../../crdt/top-k.js';
-import { NULL_BULK, type Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { NULL_BULK, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_SYNTAX, MAX_KEY_BYTES, wrongArity } from './parse.js';
 import type { CommandSpec } from './types.js';
 import { errorReply, intArg } from './window-commands.js';
@@ -44,9 +45,9 @@ export const sketchCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
       const w = intArg(a[2], 1);
-      if (w === undefined) return e('CMS: invalid width');
+      if (w === undefined) return e(errors.CMS_INVALID_WIDTH);
       const d = intArg(a[3], 1);
-      if (d === undefined) return e('CMS: invalid depth');
+      if (d === undefined) return e(errors.CMS_INVALID_DEPTH);
       const r = ctx.keyspace.cmsInit(fullKey(s.db, a[1] as Buffer), w, d);
       return r.ok ? OK : errorReply(r.error);
     },
@@ -59,11 +60,11 @@ export const sketchCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
       const eps = unitFloat(a[2]);
-      if (eps === undefined) return e('CMS: invalid overestimation value');
+      if (eps === undefined) return e(errors.CMS_INVALID_OVERESTIMATION);
       const p = unitFloat(a[3]);
-      if (p === undefined) return e('CMS: invalid prob value');
+      if (p === undefined) return e(errors.CMS_INVALID_PROB);
       const dims = cmsDimsFromProb(eps, p);
-      if (!dims.ok) return e(`CMS: ${dims.error.message}`);
+      if (!dims.ok) return e(errors.cms(dims.error.message));
       const r = ctx.keyspace.cmsInit(fullKey(s.db, a[1] as Buffer), dims.value.width, dims.value.depth);
       return r.ok ? OK : errorReply(r.error);
     },
@@ -76,7 +77,7 @@ export const sketchCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       if ((a.length - 2) % 2 !== 0) return wrongArity('cms.incrby');
       const ps = pairs(a, 2);
-      if (ps === undefined) return e('CMS: Cannot parse number');
+      if (ps === undefined) return e(errors.CMS_CANNOT_PARSE_NUMBER);
       const r = ctx.keyspace.cmsIncrBy(fullKey(s.db, a[1] as Buffer), ps);
       return r.ok ? ints(r.value) : errorReply(r.error);
     },
@@ -98,7 +99,7 @@ export const sketchCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const n = intArg(a[2], 1);
-      if (n === undefined) return e('CMS: invalid numkeys');
+      if (n === undefined) return e(errors.CMS_INVALID_NUMKEYS);
       if (a.length < 3 + n) return wrongArity('cms.merge');
       const sources = a.slice(3, 3 + n).map((k) => fullKey(s.db, k));
       let weights: number[] = [];
@@ -107,7 +108,7 @@ export const sketchCommands: CommandSpec[] = [
         weights = [];
         for (const b of a.slice(4 + n)) {
           const w = intArg(b, 0);
-          if (w === undefined) return e('CMS: invalid weight value');
+          if (w === undefined) return e(errors.CMS_INVALID_WEIGHT);
           weights.push(w);
         }
       }
@@ -136,15 +137,15 @@ export const sketchCommands: CommandSpec[] = [
       if (a.length !== 3 && a.length !== 6) return wrongArity('topk.reserve');
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
       const k = intArg(a[2], 1);
-      if (k === undefined) return e('TopK: invalid k');
+      if (k === undefined) return e(errors.TOPK_INVALID_K);
       let width = topkDefaultWidth(k);
       let depth = TOPK_DEFAULT_DEPTH;
       if (a.length === 6) {
         const w = intArg(a[3], 1);
-        if (w === undefined) return e('TopK: invalid width');
+        if (w === undefined) return e(errors.TOPK_INVALID_WIDTH);
         const d = intArg(a[4], 1);
-        if (d === undefined) return e('TopK: invalid depth');
-        if (unitFloat(a[5], true) === undefined) return e("TopK: invalid decay value. must be '<= 1' & '> 0'");
+        if (d === undefined) return e(errors.TOPK_INVALID_DEPTH);
+        if (unitFloat(a[5], true) === undefined) return e(errors.TOPK_INVALID_DECAY);
         width = w;
         depth = d;
       }
@@ -170,7 +171,7 @@ export const sketchCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       if ((a.length - 2) % 2 !== 0) return wrongArity('topk.incrby');
       const ps = pairs(a, 2);
-      if (ps === undefined || ps.some(([, n]) => n < 1)) return e('TopK: increment must be an integer greater or equal to 1');
+      if (ps === undefined || ps.some(([, n]) => n < 1)) return e(errors.TOPK_INVALID_INCREMENT);
       const r = ctx.keyspace.topkAdd(fullKey(s.db, a[1] as Buffer), ps);
       return r.ok ? { kind: 'array', value: r.value.map((x) => (x === null ? NULL_BULK : { kind: 'bulk', value: x })) } : errorReply(r.error);
     },

@@ -1,7 +1,8 @@
 // The one command table every client protocol shares: look up, check arity and authentication,
 // run, and return a protocol-neutral Reply (RESP and the WebSocket API only encode it).
 
-import type { Reply } from '../resp/encoder.js';
+import * as errors from '../../errors.js';
+import { reply, type Reply } from './reply.js';
 import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';
@@ -25,9 +26,11 @@ const commandCommand: CommandSpec = {
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
-    return { kind: 'error', message: `ERR unknown subcommand '${sub}'. Try COMMAND HELP.` };
+    return reply.error(errors.unknownSubcommand(sub, 'COMMAND'));
   },
 };
+
+const EMPTY_COMMAND: Reply = Object.freeze(reply.error(errors.EMPTY_COMMAND));
 
 const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
 
@@ -45,12 +48,21 @@ function describe(s: CommandSpec): Reply {
   };
 }
 
-/** A command as the hot path needs it: its spec and its flags, resolved once at start-up. */
-interface Compiled {
+/**
+ * A command resolved from its name: what the hot path needs, computed once at start-up. Callers that
+ * want to know which command ran (the metrics) resolve first and then `runCommand` what they resolved,
+ * so the name is looked up once and nobody reads it back from the session.
+ */
+export interface ResolvedCommand {
   readonly spec: CommandSpec;
+  /** The command's position in `commandNames()`: a dense index for per-command counters. */
+  readonly index: number;
   readonly write: boolean;
   readonly noauth: boolean;
 }
+
+/** Runs a resolved command (or answers the lookup's error when `c` is undefined); `runCommand`'s shape. */
+export type CommandRunner = (ctx: CommandServices, session: Session, c: ResolvedCommand | undefined, args: readonly Buffer[]) => CommandResult;
 
 /** FNV-1a over the name's bytes with ASCII letters folded to lower case. */
 function nameHash(b: Uint8Array): number {
@@ -64,58 +76,58 @@ function nameHash(b: Uint8Array): number {
 }
 
 /** Commands by the hash of their name: a RESP command name resolves from its bytes, with no string made. */
-const BY_HASH = new Map<number, Compiled[]>();
+const BY_HASH = new Map<number, ResolvedCommand[]>();
 let LONGEST = 0;
-for (const spec of new Set(ALL)) {
-  const c: Compiled = { spec, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth') };
+ALL.forEach((spec, index) => {
+  const c: ResolvedCommand = Object.freeze({ spec, index, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth') });
   const h = nameHash(Buffer.from(spec.name, 'latin1'));
   const list = BY_HASH.get(h);
   if (list === undefined) BY_HASH.set(h, [c]);
   else list.push(c);
   LONGEST = Math.max(LONGEST, spec.name.length);
-}
+});
 
-function lookupCompiled(b: Uint8Array): Compiled | undefined {
-  const n = b.length;
+/** The command named by `name`'s bytes, in any case (`INCR`, `incr`, `InCr`), or undefined (also for no name). */
+export function resolveCommand(name: Uint8Array | undefined): ResolvedCommand | undefined {
+  if (name === undefined) return undefined;
+  const n = name.length;
   if (n > LONGEST) return undefined;
-  const list = BY_HASH.get(nameHash(b));
+  const list = BY_HASH.get(nameHash(name));
   if (list === undefined) return undefined;
   for (const c of list) {
-    const name = c.spec.name;
-    if (name.length !== n) continue;
+    const cname = c.spec.name;
+    if (cname.length !== n) continue;
     let i = 0;
     for (; i < n; i++) {
-      let x = b[i] as number;
+      let x = name[i] as number;
       if (x >= 65 && x <= 90) x |= 32;
-      if (x !== name.charCodeAt(i)) break;
+      if (x !== cname.charCodeAt(i)) break;
     }
     if (i === n) return c;
   }
   return undefined;
 }
 
-/** The command named by `name`'s bytes, in any case (`INCR`, `incr`, `InCr`), or undefined. */
+/** The spec of the command named by `name`'s bytes, in any case, or undefined. */
 export function lookupBytes(name: Uint8Array): CommandSpec | undefined {
-  return lookupCompiled(name)?.spec;
+  return resolveCommand(name)?.spec;
 }
 
+/** Every command name, in the order of `ResolvedCommand.index`. */
 export function commandNames(): string[] {
   return ALL.map((s) => s.name);
 }
 
-/** Executes one command for a session. Never throws for bad input: every problem is an error Reply. */
-export function execute(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult {
-  const first = args[0];
-  if (first === undefined) return { kind: 'error', message: 'ERR empty command' };
-  const c = lookupCompiled(first);
+/**
+ * Runs `c`, resolved from `args[0]` by `resolveCommand`: checks authentication and arity, records the
+ * name in `session.lastCommand` (CLIENT LIST) and applies the session's consistency levels. When `c`
+ * is undefined it answers the empty- or unknown-command error. Never throws for bad input.
+ */
+export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCommand | undefined, args: readonly Buffer[]): CommandResult {
   if (c === undefined) {
-    const name = first.toString('latin1');
-    const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
-    const rest = args
-      .slice(1, 6)
-      .map((b) => `'${b.toString('latin1').slice(0, 64)}' `)
-      .join('');
-    return { kind: 'error', message: `ERR unknown command '${shown}', with args beginning with: ${rest}` };
+    const first = args[0];
+    if (first === undefined) return EMPTY_COMMAND;
+    return reply.error(errors.unknownCommand(first.toString('latin1'), args.slice(1, 6).map((b) => b.toString('latin1'))));
   }
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return ERR_NOAUTH;
@@ -124,4 +136,9 @@ export function execute(ctx: CommandServices, session: Session, args: readonly B
   if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || c.write)
     return runWithConsistency(ctx, session, spec, args, c.write);
   return spec.run(ctx, session, args);
+}
+
+/** Executes one command for a session. Never throws for bad input: every problem is an error Reply. */
+export function execute(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult {
+  return runCommand(ctx, session, resolveCommand(args[0]), args);
 }

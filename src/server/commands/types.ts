@@ -2,7 +2,7 @@
 // commands read (supplied by the composition root, so commands never construct anything).
 
 import type { Keyspace } from '../../keyspace/keyspace.js';
-import type { Reply } from '../resp/encoder.js';
+import type { Reply } from './reply.js';
 
 /** Per-connection state, whichever protocol the client speaks. */
 export interface Session {

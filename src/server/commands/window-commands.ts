@@ -4,8 +4,9 @@
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import { THROTTLE_MAX_PERIOD_S } from '../../crdt/throttle.js';
-import type { Reply } from '../resp/encoder.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_SYNTAX, MAX_KEY_BYTES, parseInt64 } from './parse.js';
+import * as errors from '../../errors.js';
+import { reply, type Reply } from './reply.js';
+import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
 import type { CommandSpec } from './types.js';
 
 const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
@@ -96,9 +97,9 @@ export const windowCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       const k = key(s, a[1] as Buffer);
       const t = ctx.keyspace.typeOf(k);
-      if (t !== undefined && t !== 'window') return { kind: 'error', message: 'WRONGTYPE Operation against a key holding the wrong kind of value' };
+      if (t !== undefined && t !== 'window') return ERR_WRONGTYPE;
       const w = ctx.keyspace.window(k);
-      if (w === undefined) return { kind: 'error', message: 'ERR no such window key (create it with WINDOW.CREATE)' };
+      if (w === undefined) return reply.error(errors.NO_WINDOW);
       const pairs: [string, number][] = [
         ['granularity', w.granularityS],
         ['retention', w.retentionS],
@@ -121,7 +122,7 @@ export const windowCommands: CommandSpec[] = [
       const period = intArg(a[3], 1);
       const cost = a.length === 5 ? intArg(a[4], 0) : 1;
       if (limit === undefined || period === undefined || cost === undefined) return ERR_NOT_INTEGER;
-      if (period > THROTTLE_MAX_PERIOD_S) return { kind: 'error', message: `ERR period must be at most ${THROTTLE_MAX_PERIOD_S} s` };
+      if (period > THROTTLE_MAX_PERIOD_S) return reply.error(errors.throttlePeriodTooLong(THROTTLE_MAX_PERIOD_S));
       const res = ctx.keyspace.throttle(key(s, a[1] as Buffer), limit, period, cost, ctx.now());
       if (!res.ok) return errorReply(res.error);
       const d = res.value;

@@ -1,26 +1,39 @@
-// Serves the live dashboard: GET / (the page) and its three assets under /dashboard/. The assets are
-// strings compiled into dist/ (the build is plain tsc), so a node needs no files on disk and the page
+// Serves the live dashboard: GET / (the page) and its assets under /dashboard/. The assets are real
+// files in dashboard/static/, built into dist/ next to this module (tsconfig.dashboard.json compiles
+// the scripts, scripts/copy-assets.mjs copies the rest) and read once when the node starts, so the page
 // loads nothing from outside the node. Strict CSP: scripts, styles and fetches from this node only;
 // WebSockets to any host, because the page watches keys on every node of the cluster.
 
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { APP_JS } from './app-js.js';
-import { MSGPACK_JS } from './msgpack-js.js';
-import { PAGE_HTML, STYLE_CSS } from './page.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Where the built assets are: dist/src/server/dashboard/static/ when this module runs from dist/. */
+const STATIC_DIR = new URL('./static/', import.meta.url);
 
 interface Asset {
   readonly body: Buffer;
   readonly type: string;
 }
 
+function load(file: string, type: string): Asset {
+  const url = new URL(file, STATIC_DIR);
+  try {
+    return { body: readFileSync(url), type };
+  } catch (e) {
+    throw new Error(`dashboard: cannot read ${url.pathname} (${(e as NodeJS.ErrnoException).code ?? String(e)}); run \`npm run build\`, which builds and copies the dashboard's assets`);
+  }
+}
+
+const PAGE = load('index.html', 'text/html; charset=utf-8');
 const ASSETS: ReadonlyMap<string, Asset> = new Map([
-  ['/', { body: Buffer.from(PAGE_HTML, 'utf8'), type: 'text/html; charset=utf-8' }],
-  ['/index.html', { body: Buffer.from(PAGE_HTML, 'utf8'), type: 'text/html; charset=utf-8' }],
-  ['/dashboard/app.js', { body: Buffer.from(APP_JS, 'utf8'), type: 'text/javascript; charset=utf-8' }],
-  ['/dashboard/msgpack.js', { body: Buffer.from(MSGPACK_JS, 'utf8'), type: 'text/javascript; charset=utf-8' }],
-  ['/dashboard/style.css', { body: Buffer.from(STYLE_CSS, 'utf8'), type: 'text/css; charset=utf-8' }],
+  ['/', PAGE],
+  ['/index.html', PAGE],
+  ['/dashboard/app.js', load('app.js', 'text/javascript; charset=utf-8')],
+  ['/dashboard/msgpack.js', load('msgpack.js', 'text/javascript; charset=utf-8')],
+  ['/dashboard/charts.js', load('charts.js', 'text/javascript; charset=utf-8')],
+  ['/dashboard/style.css', load('style.css', 'text/css; charset=utf-8')],
 ]);
 
 /** Serves a dashboard path; returns false for any other path. */

@@ -1,6 +1,8 @@
 // Incremental RESP2 request parser: socket chunks in, commands (Buffer[] of arguments) out.
 // Multibulk (`*N\r\n$len\r\n...`) and inline (`SET k v\n`) requests, with Redis's limits and error strings.
 
+import * as errors from '../../errors.js';
+
 /** Redis's `proto-max-bulk-len` default (512 MiB): the largest value `maxBulkBytes` may be set to. */
 export const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
 
@@ -45,19 +47,19 @@ export interface RespProtocolError {
 /** What `next()` returns: a command's arguments, a protocol error, or `null` when more bytes are needed. */
 export type RespParseResult = Buffer[] | RespProtocolError | null;
 
-function protocolError(code: RespProtocolErrorCode, detail: string): RespProtocolError {
-  return Object.freeze({ kind: 'protocol-error', code, message: `ERR Protocol error: ${detail}` });
+function protocolError(code: RespProtocolErrorCode, message: string): RespProtocolError {
+  return Object.freeze({ kind: 'protocol-error', code, message });
 }
 
-const ERR_MULTIBULK = protocolError('RESP_INVALID_MULTIBULK_LENGTH', 'invalid multibulk length');
-const ERR_BULK = protocolError('RESP_INVALID_BULK_LENGTH', 'invalid bulk length');
-const ERR_INLINE = protocolError('RESP_INLINE_TOO_BIG', 'too big inline request');
-const ERR_QUOTES = protocolError('RESP_UNBALANCED_QUOTES', 'unbalanced quotes in request');
+const ERR_MULTIBULK = protocolError('RESP_INVALID_MULTIBULK_LENGTH', errors.PROTOCOL_INVALID_MULTIBULK_LENGTH);
+const ERR_BULK = protocolError('RESP_INVALID_BULK_LENGTH', errors.PROTOCOL_INVALID_BULK_LENGTH);
+const ERR_INLINE = protocolError('RESP_INLINE_TOO_BIG', errors.PROTOCOL_INLINE_TOO_BIG);
+const ERR_QUOTES = protocolError('RESP_UNBALANCED_QUOTES', errors.PROTOCOL_UNBALANCED_QUOTES);
 
 /** Redis prints the offending byte with %c and then turns CR/LF into spaces so the reply stays one line. */
 function expectedDollar(byte: number): RespProtocolError {
   const shown = byte === CR || byte === LF ? ' ' : String.fromCharCode(byte);
-  return protocolError('RESP_EXPECTED_DOLLAR', `expected '$', got '${shown}'`);
+  return protocolError('RESP_EXPECTED_DOLLAR', errors.protocolExpectedDollar(shown));
 }
 
 const CR = 13;

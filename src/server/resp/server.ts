@@ -2,8 +2,12 @@
 // writes the replies in request order, batched into one socket write per event-loop turn, with backpressure.
 
 import net from 'node:net';
+import * as errors from '../../errors.js';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
-import { encodeReply, INTERNAL_ERROR, ReplyWriter, type Reply } from './encoder.js';
+import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
+import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
+import { ReplyGate } from '../reply-gate.js';
+import { encodeReply, ReplyWriter } from './encoder.js';
 
 /** Who is connecting; passed to `RespConnectionHandler.open`. */
 export interface RespConnectionInfo {
@@ -35,13 +39,6 @@ export interface RespConnectionHandler<Session> {
   close(session: Session): void;
 }
 
-/** The subset of a pino logger the server uses. */
-export interface RespLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 export interface RespServerOptions<Session> {
   /** Address to bind, e.g. `127.0.0.1`. Required: the server never picks an interface itself. */
   readonly host: string;
@@ -69,7 +66,7 @@ export interface RespServerOptions<Session> {
    */
   readonly hardOutputBufferBytes?: number;
   /** Where connection-level events go (protocol errors, handler failures, limits). Default: nowhere. */
-  readonly logger?: RespLogger;
+  readonly logger?: Logger;
   /**
    * Called before a connection's buffered replies are written. A returned promise holds those replies
    * (in order) until it resolves; commands keep running meanwhile, so pipelining is kept. Durability
@@ -115,12 +112,10 @@ export interface RespConnectionSnapshot {
   readonly readPaused: boolean;
 }
 
-const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
-const INTERNAL_ERROR_LINE = Buffer.from('-ERR internal error\r\n');
+const MAX_CLIENTS_REPLY = Buffer.from(`-${errors.MAX_CLIENTS}\r\n`);
+const INTERNAL_ERROR_LINE = Buffer.from(`-${errors.INTERNAL}\r\n`);
 /** How long a connection closed after an error may linger for the peer's FIN before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
-
-const NOOP_LOGGER: RespLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
 function checkInt(field: string, value: number, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -145,7 +140,7 @@ export class RespServer<Session> {
   /** @internal read by Connection */
   readonly handler: RespConnectionHandler<Session>;
   /** @internal */
-  readonly logger: RespLogger;
+  readonly logger: Logger;
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
@@ -328,10 +323,8 @@ class Connection<Session> {
   private finished = false;
   private gone = false;
   private readPaused = false;
-  /** Replies held by `beforeFlush` gates, written in order as each gate opens. */
-  private heldBytes = 0;
-  private heldCount = 0;
-  private heldTail: Promise<void> = Promise.resolve();
+  /** Reply batches held by `beforeFlush` gates, written in order as each gate opens. */
+  private readonly gate: ReplyGate<Uint8Array>;
   readonly id: number;
 
   constructor(
@@ -351,6 +344,11 @@ class Connection<Session> {
     this.softLimit = l.maxOutputBufferBytes;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
+    this.gate = new ReplyGate<Uint8Array>({
+      release: (bytes) => this.release(bytes),
+      fail: (e) => this.gateFailed(e),
+      size: (bytes) => bytes.length,
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
   }
@@ -381,7 +379,7 @@ class Connection<Session> {
   }
 
   private pendingOutput(): number {
-    return this.socket.writableLength + this.out.length + this.heldBytes;
+    return this.socket.writableLength + this.out.length + this.gate.heldSize;
   }
 
   private onData(chunk: Buffer): void {
@@ -404,7 +402,7 @@ class Connection<Session> {
     const parser = this.parser;
     const soft = this.softLimit;
     let ran = 0;
-    while (!this.blocked && !this.waitingDrain && !this.ending && this.heldBytes < soft) {
+    while (!this.blocked && !this.waitingDrain && !this.ending && this.gate.heldSize < soft) {
       const args = parser.next();
       if (args === null) break;
       if (!Array.isArray(args)) {
@@ -451,35 +449,23 @@ class Connection<Session> {
       return;
     }
     if (this.out.length > 0) {
-      const gate = this.server.beforeFlush?.();
+      const commit = this.server.beforeFlush?.();
       // Behind a held batch, replies wait their turn even when they need no gate of their own.
-      if (gate === undefined && this.heldCount === 0) {
+      if (commit === undefined && this.gate.idle) {
         if (!this.socket.write(this.out.take()) && !this.ending) this.waitingDrain = true;
       } else {
-        this.hold(this.out.take(), gate);
+        this.gate.hold(this.out.take(), commit);
       }
     }
-    if (this.ending && this.heldCount === 0) this.finish();
+    if (this.ending && this.gate.idle) this.finish();
   }
 
-  /** Holds a batch of replies until `gate` (and every batch held before it) has been released. */
-  private hold(bytes: Uint8Array, gate: Promise<void> | undefined): void {
-    this.heldCount++;
-    this.heldBytes += bytes.length;
-    const prev = this.heldTail;
-    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
-      () => this.release(bytes),
-      (e: unknown) => this.gateFailed(e),
-    );
-  }
-
+  /** A held batch whose gate opened, in order. */
   private release(bytes: Uint8Array): void {
-    this.heldCount--;
-    this.heldBytes -= bytes.length;
     if (this.gone) return;
     if (!this.socket.write(bytes) && !this.ending) this.waitingDrain = true;
     if (this.ending) {
-      if (this.heldCount === 0) this.finish();
+      if (this.gate.idle) this.finish();
       return;
     }
     this.run(); // commands stopped at the held-output limit continue
@@ -496,7 +482,7 @@ class Connection<Session> {
   /** Pauses or resumes reading the socket to match whether commands may run. */
   private updateReading(): void {
     if (this.gone) return;
-    const stop = this.blocked || this.waitingDrain || this.heldBytes >= this.softLimit;
+    const stop = this.blocked || this.waitingDrain || this.gate.heldSize >= this.softLimit;
     if (stop && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();

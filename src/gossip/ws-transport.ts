@@ -6,17 +6,11 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Transport } from '../replication/transport.js';
+import { NOOP_LOGGER, type Logger } from '../util/logger.js';
 import { FRAME_OVERHEAD, FrameOpener, FrameSealer, type AuthRejectReason, type Keyring } from './frame-auth.js';
 
 /** The HTTP path of the gossip endpoint; any other path gets 404 on upgrade. */
 export const GOSSIP_PATH = '/gossip';
-
-/** The subset of a pino logger the transport uses. */
-export interface GossipLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
 
 export interface WsGossipTransportOptions {
   /** Interface to bind, e.g. `127.0.0.1`. */
@@ -36,7 +30,7 @@ export interface WsGossipTransportOptions {
   onReject(peer: string, reason: string, detail: string): void;
   /** Wall-clock milliseconds, for frame timestamps, replay windows and queue ages. */
   clock: () => number;
-  logger?: GossipLogger;
+  logger?: Logger;
   /** Uniform [0, 1) for backoff jitter. Default Math.random (this is the edge). */
   random?: () => number;
   /** Frames queued per peer while it connects; past it the oldest is dropped. Default 1,024. */
@@ -122,7 +116,6 @@ interface Peer {
   warnedDown: boolean;
 }
 
-const NOOP_LOGGER: GossipLogger = { info: () => {}, warn: () => {}, debug: () => {} };
 /** Outbound sockets never expect data from the server; anything past this closes them. */
 const OUTBOUND_MAX_PAYLOAD = 1024;
 
@@ -146,7 +139,7 @@ function toBytes(data: RawData): Buffer {
 
 export class WsGossipTransport implements Transport {
   private readonly o: Required<Omit<WsGossipTransportOptions, 'keyring' | 'logger'>>;
-  private readonly log: GossipLogger;
+  private readonly log: Logger;
   private readonly sealer: FrameSealer | null;
   private readonly opener: FrameOpener | null;
   private readonly overhead: number;

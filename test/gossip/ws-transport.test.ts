@@ -5,8 +5,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FrameSealer, Keyring } from '../../src/server/frame-auth.js';
-import { WsGossipTransport, type WsGossipTransportOptions } from '../../src/server/gossip-transport.js';
+import { FrameSealer, Keyring } from '../../src/gossip/frame-auth.js';
+import { WsGossipTransport, type WsGossipTransportOptions } from '../../src/gossip/ws-transport.js';
 
 const HOST = '127.0.0.1';
 const CLUSTER = 'tally-test';

@@ -9,7 +9,7 @@ import {
   FrameSealer,
   Keyring,
   type AuthRejectReason,
-} from '../../src/server/frame-auth.js';
+} from '../../src/gossip/frame-auth.js';
 
 const CLUSTER = 'tally-test';
 const T0 = 1_700_000_000_000;

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it, vi } from 'vitest';
-import { decodeFrame } from '../../src/server/ws-api.js';
+import { decodeFrame } from '../../src/server/ws/codec.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
 
 vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });

@@ -11,6 +11,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Transport } from '../replication/transport.js';
+import type { Logger } from '../util/logger.js';
 
 /** The environment variable naming the control file. Internal: set only by `tally verify`. */
 export const FAULT_CONTROL_ENV = 'TALLY_FAULT_CONTROL';
@@ -29,11 +30,6 @@ export interface FaultRules {
 
 /** Only loopback gossip addresses may be cut: this hook must never touch a real network. */
 const LOOPBACK_ADDRESS = /^127\.0\.0\.1:\d{1,5}$/;
-
-export interface FaultLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
 
 /**
  * Parses a control file's text into the set of addresses `nodeId` must not send to. Returns an error
@@ -72,7 +68,7 @@ export class FaultFilter implements Transport {
     private readonly inner: Transport,
     private readonly file: string,
     private readonly nodeId: string,
-    private readonly log: FaultLogger,
+    private readonly log: Logger,
     pollMs = FAULT_POLL_MS,
   ) {
     this.reload();
@@ -119,7 +115,7 @@ export function withFaultControl(
   inner: Transport,
   nodeId: string,
   host: string,
-  log: FaultLogger,
+  log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): { transport: Transport; close(): void } {
   const file = env[FAULT_CONTROL_ENV];

@@ -1,25 +1,18 @@
-// The WebSocket client API (path /ws on the node's HTTP port): msgpack request/response frames over the
-// shared command table, plus live key subscriptions ("watches") pushed with per-(client, key) throttling.
+// The WebSocket client API (path /ws on the node's HTTP port): connections, msgpack request/response
+// frames over the shared command table, and live key watches (watches.ts). Frames: codec.ts.
 // The protocol is specified in docs/client-api.md; keep the two in step.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isUtf8 } from 'node:buffer';
-import { performance } from 'node:perf_hooks';
-import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { DATABASES, fullKey as toFullKey, type Keyspace } from '../keyspace/keyspace.js';
-import { execute } from './commands/table.js';
-import { MAX_KEY_BYTES } from './commands/parse.js';
-import type { CommandResult, CommandServices, Session } from './commands/types.js';
-import type { Reply } from './resp/encoder.js';
-
-/** The subset of a pino logger this module uses. */
-export interface WsApiLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
+import * as errors from '../../errors.js';
+import { execute } from '../commands/table.js';
+import type { Reply } from '../commands/reply.js';
+import type { CommandResult, CommandServices, Session } from '../commands/types.js';
+import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
+import { ReplyGate } from '../reply-gate.js';
+import { decodeFrame, encodeFrame, replyValue, type Decoded, type Request } from './codec.js';
+import { ConnectionWatches, WatchIndex, type WatchLimits, type WatchOwner } from './watches.js';
 
 export interface WsClientApiOptions {
   readonly services: CommandServices;
@@ -46,7 +39,7 @@ export interface WsClientApiOptions {
    * so a client sees why. Default 10,000; the node passes its `maxClients` (RESP has its own limit).
    */
   readonly maxClients?: number;
-  readonly logger?: WsApiLogger;
+  readonly logger?: Logger;
   /** The command table's execute, or a wrapper of it (the node passes its metrics-counting one). Default: `execute`. */
   readonly execute?: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
   /**
@@ -86,157 +79,11 @@ export interface WsApiStats {
   protocolCloses: number;
 }
 
-/** One value push: the key's current type and value. */
-export interface WatchValue {
-  type: 'pncounter' | 'gcounter' | 'hll' | 'window' | 'cms' | 'topk' | 'none';
-  value: number | string | null;
-}
-
-type Arg = string | Uint8Array | number | bigint;
-type Request =
-  | { readonly id: number; readonly kind: 'cmd'; readonly cmd: string; readonly args: readonly Buffer[]; readonly db: number | undefined }
-  | { readonly id: number; readonly kind: 'watch' | 'unwatch'; readonly keys: readonly string[]; readonly db: number | undefined };
-/** A frame decoded to a request, or to the error reply it gets. */
-type Decoded = Request | { readonly kind: 'bad'; readonly id: number | null; readonly err: string };
-
-const NOOP_LOGGER: WsApiLogger = { warn: () => {}, info: () => {}, debug: () => {} };
-const packr = new Packr({ useRecords: false, moreTypes: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint', moreTypes: false });
-
 function checkInt(field: string, v: number, min: number, max: number): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) {
     throw new RangeError(`WsClientApi: ${field} must be an integer in ${min}..${max}, got ${String(v)}`);
   }
   return v;
-}
-
-/** An integer given as a number or a bigint (msgpack int64), as a safe number; otherwise null. */
-function asInt(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : null;
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
-  return null;
-}
-
-function argToBuffer(a: Arg): Buffer | null {
-  if (typeof a === 'string') return Buffer.from(a, 'utf8');
-  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  if (typeof a === 'bigint') return Buffer.from(a.toString(), 'latin1');
-  if (typeof a === 'number' && Number.isFinite(a)) {
-    // Integers exactly in decimal (1e21 as "1000000000000000000000", never "1e+21"); others as JS prints them.
-    return Buffer.from(Number.isInteger(a) ? BigInt(a).toString() : String(a), 'latin1');
-  }
-  return null;
-}
-
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-
-/**
- * Decodes and validates one frame. Pure: never throws, never touches state. Unknown fields are ignored
- * so newer clients can add optional ones.
- */
-export function decodeFrame(data: Buffer, isBinary: boolean): Decoded {
-  const bad = (id: number | null, err: string): Decoded => ({ kind: 'bad', id, err });
-  if (!isBinary) return bad(null, 'ERR invalid frame: text frames are not accepted, send one msgpack map per binary frame');
-  let msg: unknown;
-  try {
-    msg = unpackr.unpack(data);
-  } catch (e) {
-    const why = e instanceof Error ? e.message.slice(0, 120) : 'decode failed';
-    return bad(null, `ERR invalid frame: not valid msgpack (${why})`);
-  }
-  if (!isPlainMap(msg)) return bad(null, 'ERR invalid frame: the frame must be a msgpack map');
-  if (!has(msg, 'id')) return bad(null, 'ERR invalid request: missing id (an integer)');
-  const id = asInt(msg.id);
-  if (id === null) return bad(null, 'ERR invalid request: id must be a safe integer');
-  const kinds = (['cmd', 'watch', 'unwatch'] as const).filter((k) => has(msg, k));
-  if (kinds.length !== 1) {
-    return bad(id, kinds.length === 0 ? 'ERR invalid request: expected one of cmd, watch or unwatch' : 'ERR invalid request: cmd, watch and unwatch are exclusive');
-  }
-  let db: number | undefined;
-  if (has(msg, 'db') && msg.db !== undefined && msg.db !== null) {
-    const d = asInt(msg.db);
-    if (d === null || d < 0 || d >= DATABASES) return bad(id, `ERR invalid request: db must be an integer from 0 to ${DATABASES - 1}`);
-    db = d;
-  }
-  const kind = kinds[0] as 'cmd' | 'watch' | 'unwatch';
-  if (kind === 'cmd') {
-    const cmd = msg.cmd;
-    if (typeof cmd !== 'string' || cmd === '') return bad(id, 'ERR invalid request: cmd must be a non-empty string');
-    const raw = msg.args ?? [];
-    if (!Array.isArray(raw)) return bad(id, 'ERR invalid request: args must be an array');
-    const args: Buffer[] = [Buffer.from(cmd, 'utf8')];
-    for (let i = 0; i < raw.length; i++) {
-      const b = argToBuffer(raw[i] as Arg);
-      if (b === null) return bad(id, `ERR invalid request: args[${i}] must be a string, binary or finite number`);
-      args.push(b);
-    }
-    return { id, kind, cmd, args, db };
-  }
-  const keys = msg[kind];
-  if (!Array.isArray(keys)) return bad(id, `ERR invalid request: ${kind} must be an array of key names`);
-  if (kind === 'watch' && keys.length === 0) return bad(id, 'ERR invalid request: watch needs at least one key');
-  for (let i = 0; i < keys.length; i++) {
-    const k: unknown = keys[i];
-    if (typeof k !== 'string') return bad(id, `ERR invalid request: ${kind}[${i}] must be a string`);
-    if (Buffer.byteLength(k, 'utf8') > MAX_KEY_BYTES) return bad(id, `ERR invalid request: ${kind}[${i}] is longer than ${MAX_KEY_BYTES} bytes`);
-  }
-  return { id, kind, keys: keys as string[], db };
-}
-
-/** A counter as it goes on the wire: a number when exact, else its decimal string. */
-function exactNumber(v: number | bigint): number | string {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : BigInt(v).toString();
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-}
-
-/** Maps a non-error Reply to its msgpack value (docs/client-api.md, "Value mapping"). */
-export function replyValue(r: Reply): unknown {
-  switch (r.kind) {
-    case 'simple':
-      return r.value;
-    case 'int':
-      return exactNumber(r.value);
-    case 'bulk': {
-      const v = r.value;
-      if (v === null || typeof v === 'string') return v;
-      return isUtf8(v) ? v.toString('utf8') : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    }
-    case 'array':
-      return r.value === null ? null : r.value.map((x) => (x.kind === 'error' ? { err: x.message } : replyValue(x)));
-    case 'error':
-      return { err: r.message };
-    case 'close':
-      return r.reply === undefined ? null : replyValue(r.reply);
-  }
-}
-
-/** The current type and value of a key, as a watch push carries it. */
-export function watchValue(ks: Keyspace, fk: string): WatchValue {
-  const type = ks.typeOf(fk);
-  if (type === undefined) return { type: 'none', value: null };
-  if (type === 'hll') {
-    const r = ks.pfcount([fk]);
-    return { type, value: r.ok ? r.value : null };
-  }
-  const r = ks.getCounter(fk);
-  return { type, value: r.ok && r.value !== null ? exactNumber(r.value) : null };
-}
-
-/** One watched key of one connection. */
-interface WatchState {
-  readonly fullKey: string;
-  readonly key: string;
-  readonly db: number;
-  /** performance.now() of the last push; -Infinity before the first. */
-  lastSentAt: number;
-  /** Pending trailing-edge push; at most one per (client, key). */
-  timer: NodeJS.Timeout | null;
 }
 
 /** The WebSocket client API. The node constructs one and routes `GET /ws` upgrades to `handleUpgrade`. */
@@ -245,15 +92,15 @@ export class WsClientApi {
   /** @internal read by connections */
   readonly services: CommandServices;
   /** @internal */
-  readonly logger: WsApiLogger;
+  readonly logger: Logger;
   /** @internal */
   readonly execute: (ctx: CommandServices, s: Session, args: readonly Buffer[]) => CommandResult;
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
-  readonly limits: { readonly maxClients: number; readonly watchThrottleMs: number; readonly maxWatchesPerClient: number; readonly softBufferedBytes: number; readonly hardBufferedBytes: number };
-  /** fullKey -> connections watching it. Empty sets are removed, so an unwatched key costs one failed lookup. */
-  private readonly watchers = new Map<string, Set<Connection>>();
+  readonly limits: WatchLimits & { readonly maxClients: number; readonly hardBufferedBytes: number };
+  /** @internal every connection's watches, by key */
+  readonly watchIndex = new WatchIndex();
   private readonly connections = new Set<Connection>();
   private readonly wss: WebSocketServer;
   private closed = false;
@@ -294,9 +141,7 @@ export class WsClientApi {
 
   /** Tells watchers that a key changed (local write or gossip). O(1) when nobody watches it. */
   notifyChanged(fullKey: string): void {
-    const set = this.watchers.get(fullKey);
-    if (set === undefined) return;
-    for (const c of set) c.changed(fullKey);
+    this.watchIndex.notifyChanged(fullKey);
   }
 
   clientCount(): number {
@@ -305,7 +150,7 @@ export class WsClientApi {
 
   /** Number of distinct keys watched by anyone (metrics, tests). */
   watchedKeyCount(): number {
-    return this.watchers.size;
+    return this.watchIndex.size;
   }
 
   /** Closes every connection (1001) and refuses new ones. Resolves once all are gone (terminated after 2 s). */
@@ -316,28 +161,13 @@ export class WsClientApi {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  /** @internal */
-  addWatcher(fk: string, c: Connection): void {
-    let set = this.watchers.get(fk);
-    if (set === undefined) this.watchers.set(fk, (set = new Set()));
-    set.add(c);
-  }
-
-  /** @internal */
-  removeWatcher(fk: string, c: Connection): void {
-    const set = this.watchers.get(fk);
-    if (set === undefined) return;
-    set.delete(c);
-    if (set.size === 0) this.watchers.delete(fk);
-  }
-
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const remoteAddress = req.socket.remoteAddress ?? '';
     if (this.connections.size >= this.limits.maxClients) {
       this.stats.connectionsRejected++;
       this.logger.warn({ remoteAddress, maxClients: this.limits.maxClients }, 'ws api: max number of clients reached, connection refused');
       ws.on('error', () => {});
-      ws.close(1013, 'ERR max number of clients reached');
+      ws.close(1013, errors.MAX_CLIENTS);
       return;
     }
     let session: Session;
@@ -345,7 +175,7 @@ export class WsClientApi {
       session = this.options.newSession(remoteAddress);
     } catch (e) {
       this.logger.warn({ err: e, remoteAddress }, 'ws api: newSession threw; closing connection');
-      ws.close(1011, 'internal error');
+      ws.close(1011, errors.WS_CLOSE_INTERNAL);
       return;
     }
     this.stats.connectionsAccepted++;
@@ -363,9 +193,9 @@ export class WsClientApi {
   }
 }
 
-/** One client connection: its request queue, its watches and its throttle timers. Internal. */
-class Connection {
-  private readonly watches = new Map<string, WatchState>();
+/** One client connection: its request queue, its reply gate and its watches. Internal. */
+class Connection implements WatchOwner {
+  private readonly watches: ConnectionWatches;
   /** Decoded frames waiting behind an asynchronous command (requests are answered in order). */
   private readonly queue: Decoded[] = [];
   private busy = false;
@@ -373,8 +203,7 @@ class Connection {
   private ended = false;
   private closedPromise: Promise<void>;
   /** Frames held behind a `beforeFlush` gate, sent in order as each gate opens. */
-  private held = 0;
-  private heldTail: Promise<void> = Promise.resolve();
+  private readonly gate: ReplyGate<object>;
 
   constructor(
     private readonly api: WsClientApi,
@@ -382,6 +211,16 @@ class Connection {
     private readonly session: Session,
     private readonly remoteAddress: string,
   ) {
+    this.watches = new ConnectionWatches(api.watchIndex, api.services.keyspace, api.limits, api.stats, api.logger, this);
+    this.gate = new ReplyGate<object>({
+      release: (msg) => this.sendNow(msg),
+      fail: (e) => {
+        if (this.ended) return;
+        this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reply withheld (beforeFlush failed); closing connection');
+        this.ended = true;
+        this.ws.terminate();
+      },
+    });
     this.closedPromise = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => {
@@ -391,20 +230,27 @@ class Connection {
     });
   }
 
-  /** A watched key changed: schedule its push (coalescing changes within a throttle window). */
-  changed(fk: string): void {
-    const w = this.watches.get(fk);
-    if (w === undefined || w.timer !== null || this.ended) return;
-    this.schedule(w, Math.max(0, w.lastSentAt + this.api.limits.watchThrottleMs - performance.now()));
+  get clientId(): number {
+    return this.session.id;
+  }
+
+  get live(): boolean {
+    return !this.ended;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Sends a frame, after `commit` and after every frame held before it. */
+  send(msg: object, commit?: Promise<void>): void {
+    if (commit === undefined && this.gate.idle) this.sendNow(msg);
+    else this.gate.hold(msg, commit);
   }
 
   /** The socket closed: drop every watch and timer. */
   gone(): void {
     this.ended = true;
-    for (const w of this.watches.values()) {
-      if (w.timer !== null) clearTimeout(w.timer);
-      this.api.removeWatcher(w.fullKey, this);
-    }
     this.watches.clear();
     this.queue.length = 0;
   }
@@ -416,38 +262,6 @@ class Connection {
     const t = setTimeout(() => this.ws.terminate(), 2_000);
     t.unref();
     return this.closedPromise.finally(() => clearTimeout(t));
-  }
-
-  private schedule(w: WatchState, delayMs: number): void {
-    w.timer = setTimeout(() => {
-      w.timer = null;
-      this.push(w);
-    }, delayMs);
-    w.timer.unref();
-  }
-
-  private push(w: WatchState): void {
-    if (this.ended || this.watches.get(w.fullKey) !== w) return;
-    if (this.ws.bufferedAmount > this.api.limits.softBufferedBytes) {
-      // Backed up: skip, and try again a window later so the latest value still arrives after a drain.
-      this.api.stats.droppedPushes++;
-      this.schedule(w, Math.max(1, this.api.limits.watchThrottleMs));
-      return;
-    }
-    this.sendValue(w);
-  }
-
-  private sendValue(w: WatchState): void {
-    let v: WatchValue;
-    try {
-      v = watchValue(this.api.services.keyspace, w.fullKey);
-    } catch (e) {
-      this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reading a watched key failed');
-      return;
-    }
-    w.lastSentAt = performance.now();
-    this.api.stats.pushes++;
-    this.send({ event: 'value', key: w.key, db: w.db, type: v.type, value: v.value });
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -463,7 +277,7 @@ class Connection {
         this.api.logger.warn({ client: this.session.id, remoteAddress: this.remoteAddress }, 'ws api: too many malformed frames, closing');
         this.send({ id: d.id, err: d.err });
         this.ended = true;
-        this.ws.close(WS_CLOSE.POLICY, 'too many malformed frames');
+        this.ws.close(WS_CLOSE.POLICY, errors.WS_CLOSE_BAD_FRAMES);
         return;
       }
     } else {
@@ -471,7 +285,7 @@ class Connection {
     }
     if (this.busy) {
       if (this.queue.length >= MAX_QUEUED_REQUESTS) {
-        this.send({ id: d.id, err: `ERR too many pending requests on this connection (max ${MAX_QUEUED_REQUESTS})` });
+        this.send({ id: d.id, err: errors.wsTooManyPending(MAX_QUEUED_REQUESTS) });
         return;
       }
       this.queue.push(d);
@@ -494,7 +308,7 @@ class Connection {
     } catch (e) {
       // Defensive: handle() catches its own failures; this keeps a bug from escaping into ws.
       this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: request handler failed');
-      this.send({ id: d.id, err: 'ERR internal error' });
+      this.send({ id: d.id, err: errors.INTERNAL });
     }
   }
 
@@ -507,13 +321,23 @@ class Connection {
     this.session.lastCommandAt = this.api.services.now();
     if (d.kind === 'cmd') return this.command(d);
     if (!this.session.authenticated) {
-      this.send({ id: d.id, err: 'NOAUTH Authentication required.' });
+      this.send({ id: d.id, err: errors.NOAUTH });
       return undefined;
     }
     this.session.lastCommand = d.kind;
     const db = d.db ?? this.session.db;
-    if (d.kind === 'watch') this.watch(d.id, d.keys, db);
-    else this.unwatch(d.id, d.keys, db);
+    if (d.kind === 'watch') {
+      const refused = this.watches.add(d.keys, db);
+      if (refused !== null) {
+        this.send({ id: d.id, err: refused });
+        return undefined;
+      }
+      this.send({ id: d.id, ok: { watching: this.watches.size } });
+      this.watches.pushCurrent(d.keys, db); // the current values right away, then changes
+    } else {
+      this.watches.remove(d.keys, db);
+      this.send({ id: d.id, ok: { watching: this.watches.size } });
+    }
     return undefined;
   }
 
@@ -553,7 +377,7 @@ class Connection {
 
   private failed(id: number, e: unknown): void {
     this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: command failed');
-    this.send({ id, err: 'ERR internal error' });
+    this.send({ id, err: errors.INTERNAL });
   }
 
   private reply(id: number, r: Reply): void {
@@ -564,78 +388,15 @@ class Connection {
     this.send({ id, ok: replyValue(r) }, this.api.beforeFlush?.());
     if (r.kind === 'close') {
       this.ended = true;
-      this.afterHeld(() => this.ws.close(WS_CLOSE.NORMAL, 'QUIT'));
+      this.gate.afterHeld(() => this.ws.close(WS_CLOSE.NORMAL, 'QUIT'));
     }
-  }
-
-  /** Runs `fn` once every held frame has been sent. */
-  private afterHeld(fn: () => void): void {
-    if (this.held === 0) fn();
-    else this.heldTail = this.heldTail.then(fn);
-  }
-
-  private watch(id: number, keys: readonly string[], db: number): void {
-    const fks = keys.map((k) => toFullKey(db, k));
-    let added = 0;
-    for (const fk of new Set(fks)) if (!this.watches.has(fk)) added++;
-    const max = this.api.limits.maxWatchesPerClient;
-    if (this.watches.size + added > max) {
-      this.send({ id, err: `ERR too many watched keys: this connection would watch ${this.watches.size + added}, the limit is ${max}` });
-      return;
-    }
-    const states: WatchState[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const fk = fks[i] as string;
-      let w = this.watches.get(fk);
-      if (w === undefined) {
-        w = { fullKey: fk, key: keys[i] as string, db, lastSentAt: -Infinity, timer: null };
-        this.watches.set(fk, w);
-        this.api.addWatcher(fk, this);
-      }
-      if (!states.includes(w)) states.push(w);
-    }
-    this.send({ id, ok: { watching: this.watches.size } });
-    for (const w of states) this.sendValue(w); // the current value right away, then changes
-  }
-
-  /** Removes watches; an empty list removes every watch of this connection. */
-  private unwatch(id: number, keys: readonly string[], db: number): void {
-    const targets = keys.length === 0 ? [...this.watches.keys()] : keys.map((k) => toFullKey(db, k));
-    for (const fk of targets) {
-      const w = this.watches.get(fk);
-      if (w === undefined) continue;
-      if (w.timer !== null) clearTimeout(w.timer);
-      this.watches.delete(fk);
-      this.api.removeWatcher(fk, this);
-    }
-    this.send({ id, ok: { watching: this.watches.size } });
-  }
-
-  /** Sends a frame, after `gate` and after every frame held before it. */
-  private send(msg: object, gate?: Promise<void>): void {
-    if (gate === undefined && this.held === 0) return this.sendNow(msg);
-    this.held++;
-    const prev = this.heldTail;
-    this.heldTail = (gate === undefined ? prev : Promise.all([prev, gate])).then(
-      () => {
-        this.held--;
-        this.sendNow(msg);
-      },
-      (e: unknown) => {
-        this.held--;
-        if (this.ended) return;
-        this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: reply withheld (beforeFlush failed); closing connection');
-        this.ended = true;
-        this.ws.terminate();
-      },
-    );
   }
 
   private sendNow(msg: object): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     let bytes: Buffer;
     try {
-      bytes = packr.pack(msg);
+      bytes = encodeFrame(msg);
     } catch (e) {
       this.api.logger.warn({ err: e, client: this.session.id }, 'ws api: encoding a frame failed');
       return;

@@ -1,0 +1,15 @@
+// Build step after `tsc`: copies the dashboard's static files that are not TypeScript (index.html,
+// style.css) into dist/, next to the modules tsconfig.dashboard.json compiles, where routes.ts reads them.
+
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const from = join(root, 'src/server/dashboard/static');
+const to = join(root, 'dist/src/server/dashboard/static');
+
+mkdirSync(to, { recursive: true });
+for (const name of readdirSync(from)) {
+  if (name.endsWith('.ts')) continue;
+  copyFileSync(join(from, name), join(to, name));
+}

@@ -1,0 +1,149 @@
+// The one registry of CRDT types: each key type's wire tag, decoder, merge and liveness in one row.
+// The keyspace, replication and persistence look types up here; adding a type is one CRDT file, one
+// row below and one command file.
+
+import { err, ok, type Result } from '../util/result.js';
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { CountMinSketch } from './count-min-sketch.js';
+import { CrdtError } from './errors.js';
+import { GCounter } from './g-counter.js';
+import { HyperLogLog } from './hyperloglog.js';
+import { PNCounter } from './pn-counter.js';
+import { TopK } from './top-k.js';
+import { WindowedCounter } from './windowed-counter.js';
+
+/** The CRDT class behind each key type. */
+export interface CrdtByType {
+  gcounter: GCounter;
+  pncounter: PNCounter;
+  hll: HyperLogLog;
+  window: WindowedCounter;
+  cms: CountMinSketch;
+  topk: TopK;
+}
+
+export type KeyType = keyof CrdtByType;
+export type Crdt = CrdtByType[KeyType];
+
+/** A CRDT together with its type: the discriminated union the keyspace stores and replication ships. */
+export type TypedCrdt = { [T in KeyType]: { readonly type: T; readonly crdt: CrdtByType[T] } }[KeyType];
+
+/** One row: everything generic code needs to know about a type. */
+export interface CrdtType<T extends KeyType> {
+  readonly type: T;
+  /** The type tag: the second byte of the codec and the tag of a key state on the wire. Never reused. */
+  readonly tag: number;
+  /** Decodes untrusted bytes; never throws. */
+  decode(bytes: Uint8Array): Result<CrdtByType[T], CrdtError>;
+  /** Joins `from` into `into` (a remote state into the local one). Returns whether `into` changed. */
+  merge(into: CrdtByType[T], from: CrdtByType[T]): boolean;
+  /** Whether the key exists (created and not deleted); a state that is not live is a tombstone. */
+  live(crdt: CrdtByType[T]): boolean;
+  /** DEL: removes what this state holds, as the type's delete semantics say (an observed reset, a new generation). */
+  delete(crdt: CrdtByType[T]): void;
+}
+
+const counterLive = (c: GCounter | PNCounter): boolean => c.exists();
+
+export const CRDT_TYPES: { readonly [T in KeyType]: CrdtType<T> } = {
+  gcounter: { type: 'gcounter', tag: TypeTag.GCounter, decode: GCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace() },
+  pncounter: { type: 'pncounter', tag: TypeTag.PNCounter, decode: PNCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace() },
+  // Merging HLLs of another precision is refused by the sketch and changes nothing.
+  hll: { type: 'hll', tag: TypeTag.HyperLogLog, decode: HyperLogLog.decode, merge: (a, b) => { const r = a.merge(b); return r.ok && r.value; }, live: (h) => !h.isEmpty(), delete: (h) => void h.clear() },
+  window: { type: 'window', tag: TypeTag.WindowedCounter, decode: WindowedCounter.decode, merge: (a, b) => a.merge(b), live: (w) => w.exists(), delete: (w) => w.clear() },
+  cms: { type: 'cms', tag: TypeTag.CountMinSketch, decode: CountMinSketch.decode, merge: (a, b) => a.merge(b), live: (c) => c.exists(), delete: (c) => c.clear() },
+  topk: { type: 'topk', tag: TypeTag.TopK, decode: TopK.decode, merge: (a, b) => a.merge(b), live: (t) => t.exists(), delete: (t) => t.clear() },
+};
+
+export const KEY_TYPES: readonly KeyType[] = Object.keys(CRDT_TYPES) as KeyType[];
+
+const BY_TAG: ReadonlyMap<number, KeyType> = new Map(KEY_TYPES.map((t) => [CRDT_TYPES[t].tag, t]));
+
+/** The key type of a wire tag, or undefined for an unknown tag. */
+export function typeOfTag(tag: number): KeyType | undefined {
+  return BY_TAG.get(tag);
+}
+
+/** The wire tag of a key type. */
+export function tagOf(type: KeyType): number {
+  return CRDT_TYPES[type].tag;
+}
+
+/** Decodes a key state received as (tag, bytes): the typed CRDT, or why it is not one. Never throws. */
+export function decodeTagged(tag: number, bytes: Uint8Array): Result<TypedCrdt, CrdtError> {
+  const type = BY_TAG.get(tag);
+  if (type === undefined) return err(new CrdtError('CODEC_BAD_TYPE', `unknown type tag ${tag}`));
+  return decodeAs(type, bytes);
+}
+
+/** Decodes bytes as a CRDT of a known type. Never throws. */
+function decodeAs(type: KeyType, bytes: Uint8Array): Result<TypedCrdt, CrdtError> {
+  const r = (CRDT_TYPES[type] as CrdtType<KeyType>).decode(bytes);
+  return r.ok ? { ok: true, value: { type, crdt: r.value } as TypedCrdt } : r;
+}
+
+/** Joins `from` into `into`; both must be the same type (the caller checked). Returns whether `into` changed. */
+export function mergeSameType(into: TypedCrdt, from: TypedCrdt): boolean {
+  if (into.type !== from.type) throw new TypeError(`cannot merge a ${from.type} into a ${into.type}`);
+  return (CRDT_TYPES[into.type] as CrdtType<KeyType>).merge(into.crdt as never, from.crdt as never);
+}
+
+/** Whether a typed CRDT is live (exists; not a tombstone). */
+export function isLive(t: TypedCrdt): boolean {
+  return (CRDT_TYPES[t.type] as CrdtType<KeyType>).live(t.crdt as never);
+}
+
+/** DEL of one typed state. */
+export function deleteState(t: TypedCrdt): void {
+  (CRDT_TYPES[t.type] as CrdtType<KeyType>).delete(t.crdt as never);
+}
+
+// ---- a key's whole state: one typed CRDT, or several ------------------------------------------
+//
+// A key almost always holds one type, encoded as that CRDT's own bytes under its tag. A key that was
+// deleted and re-created as another type, or created concurrently as two types on two nodes, holds
+// one state per type (docs/crdt-counters.md, "Types"): it travels under MULTI_TAG as
+// `[CODEC_VERSION][MULTI_TAG][count >= 2]` then per state, by ascending tag, `[tag][len][bytes]`.
+
+/** The tag of a key state holding several types. Never a CRDT's own tag. */
+export const MULTI_TAG = 0;
+
+/** Encodes a key's states (sorted by tag by the caller or not: the encoding sorts) with each state's bytes. */
+export function encodeKeyState(states: readonly { tag: number; bytes: Uint8Array }[]): { tag: number; bytes: Uint8Array } {
+  if (states.length === 1) return states[0] as { tag: number; bytes: Uint8Array };
+  const sorted = [...states].sort((a, b) => a.tag - b.tag);
+  const w = new ByteWriter(16 + sorted.reduce((n, s) => n + s.bytes.length + 6, 0));
+  w.u8(CODEC_VERSION).u8(MULTI_TAG).uvarint(sorted.length);
+  for (const s of sorted) w.u8(s.tag).lenBytes(s.bytes);
+  return { tag: MULTI_TAG, bytes: w.finish() };
+}
+
+/** Decodes a key state received as (tag, bytes): its typed CRDTs (one, or one per type). Never throws. */
+export function decodeKeyState(tag: number, bytes: Uint8Array): Result<TypedCrdt[], CrdtError> {
+  if (tag !== MULTI_TAG) {
+    const one = decodeTagged(tag, bytes);
+    return one.ok ? ok([one.value]) : one;
+  }
+  const r = new ByteReader(bytes);
+  const version = r.u8();
+  const t = r.u8();
+  const count = r.uvarint();
+  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', 'key state: truncated header'));
+  if (version !== CODEC_VERSION) return err(new CrdtError('CODEC_BAD_VERSION', `key state: unknown version ${version}`));
+  if (t !== MULTI_TAG) return err(new CrdtError('CODEC_BAD_TYPE', `key state: type tag ${t}, expected ${MULTI_TAG}`));
+  if (count < 2 || count > KEY_TYPES.length) return err(new CrdtError('CODEC_INVALID', `key state: ${count} states (2 to ${KEY_TYPES.length})`));
+  const out: TypedCrdt[] = [];
+  let prev = MULTI_TAG;
+  for (let i = 0; i < count; i++) {
+    const tag = r.u8();
+    const inner = r.lenBytes(bytes.length);
+    if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `key state: ${r.reason}`));
+    if (tag <= prev) return err(new CrdtError('CODEC_INVALID', 'key state: tags not strictly ascending'));
+    prev = tag;
+    const one = decodeTagged(tag, inner);
+    if (!one.ok) return one;
+    out.push(one.value);
+  }
+  if (r.remaining > 0) return err(new CrdtError('CODEC_INVALID', `key state: ${r.remaining} trailing bytes`));
+  return ok(out);
+}

@@ -1,0 +1,216 @@
+// Every error text a client can see, in one place: the Redis error strings tally mirrors and its own.
+// Pure data at the bottom of the layers (no imports): the keyspace, the command table, RESP and the
+// WebSocket API take their texts from here. docs/commands.md lists each one; test/errors.test.ts checks.
+//
+// The first word of a text is its error code (ERR, WRONGTYPE, NOAUTH, ...), as in Redis: clients
+// branch on it. Where tally mirrors a Redis command the text is Redis's, byte for byte.
+
+// ---- any command ---------------------------------------------------------------------------------
+
+/** A command of one type on a key of another (deleted keys keep their type). */
+export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+/** A malformed integer, or one below a command's minimum. */
+export const NOT_INTEGER = 'ERR value is not an integer or out of range';
+/** A counter result or amount beyond ±(2^53-1), or no room left in this node's slot. */
+export const OVERFLOW = 'ERR increment or decrement would overflow';
+/** Bad optional words. */
+export const SYNTAX = 'ERR syntax error';
+/** A command (or a WebSocket watch / unwatch) before AUTH on a node with a password. */
+export const NOAUTH = 'NOAUTH Authentication required.';
+/** A command threw (a bug): the details go to the node's log, not to the client. */
+export const INTERNAL = 'ERR internal error';
+/** A connection beyond `maxClients` (RESP answers it, the WebSocket API closes with it as reason). */
+export const MAX_CLIENTS = 'ERR max number of clients reached';
+/** An empty argument list (neither protocol can send one; the table answers it anyway). */
+export const EMPTY_COMMAND = 'ERR empty command';
+
+/** Creating a key longer than `maxBytes`: a key travels whole in every gossip delta that carries it. */
+export function keyTooLong(maxBytes: number): string {
+  return `ERR key is too long (tally accepts keys of at most ${maxBytes} bytes)`;
+}
+
+/** Arity; `name` is the lower-case command name, or `command|subcommand`. */
+export function wrongArity(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+/** A name outside the command table, as Redis shows it: the name cut to 128 characters, then up to 5 arguments cut to 64. */
+export function unknownCommand(name: string, args: readonly string[]): string {
+  const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
+  const rest = args
+    .slice(0, 5)
+    .map((a) => `'${a.slice(0, 64)}' `)
+    .join('');
+  return `ERR unknown command '${shown}', with args beginning with: ${rest}`;
+}
+
+/** An unknown subcommand of COMMAND, CLIENT or CONFIG. */
+export function unknownSubcommand(sub: string, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): string {
+  return `ERR unknown subcommand '${sub}'. Try ${command} HELP.`;
+}
+
+// ---- counters -----------------------------------------------------------------------------------
+
+export const GCOUNTER_DECREMENT =
+  'ERR G-Counter keys only grow: DECR, DECRBY, a negative INCRBY and a negative SET are not allowed (DEL and SET reset them)';
+export const INCRBYFLOAT_UNSUPPORTED =
+  'ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)';
+export const SET_NOT_INTEGER = 'ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)';
+
+// ---- connection and server commands --------------------------------------------------------------
+
+/** AUTH / HELLO AUTH with a wrong password or a username other than `default`. */
+export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+export const AUTH_WITHOUT_PASSWORD =
+  'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
+export const HELLO_PROTOCOL_NOT_INTEGER = 'ERR Protocol version is not an integer or out of range';
+export const NOPROTO = 'NOPROTO sorry, this protocol version is not supported.';
+export const HELLO_NOAUTH =
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
+export const DB_INDEX_OUT_OF_RANGE = 'ERR DB index is out of range';
+export const CLIENT_NAME_INVALID = 'ERR Client names cannot contain spaces, newlines or special characters.';
+
+export function helloSyntax(option: string): string {
+  return `ERR Syntax error in HELLO option '${option}'`;
+}
+
+/** CONFIG SET / REWRITE / RESETSTAT; `sub` in upper case. */
+export function configUnsupported(sub: string): string {
+  return `ERR CONFIG ${sub} is not supported: tally is configured by cluster.config.json and command-line flags`;
+}
+
+// ---- consistency (WAIT, TALLY.CONSISTENCY, majority levels) ---------------------------------------
+
+export const TIMEOUT_NEGATIVE = 'ERR timeout is negative';
+export const NO_CONSISTENCY = 'ERR this node does not offer tunable consistency';
+export const CONSISTENCY_TIMEOUT = 'ERR TIMEOUT must be an integer number of milliseconds from 1 to 3600000';
+
+/** `option` is WRITES or READS. */
+export function consistencyLevel(option: string): string {
+  return `ERR ${option} must be LOCAL or MAJORITY`;
+}
+
+export function unknownConsistencyOption(option: string): string {
+  return `ERR unknown TALLY.CONSISTENCY option '${option}' (WRITES, READS, TIMEOUT)`;
+}
+
+export function noReplicas(count: number, needed: number, timeoutMs: number): string {
+  return `NOREPLICAS majority not reached: ${count} of the ${needed} peers a majority needs hold the write after ${timeoutMs} ms; it is applied on this node and will keep spreading, so a retry may count it twice`;
+}
+
+export function noQuorum(count: number, needed: number, timeoutMs: number): string {
+  return `NOQUORUM majority read failed: ${count} of the ${needed} peers a majority needs answered within ${timeoutMs} ms`;
+}
+
+// ---- windows and THROTTLE -------------------------------------------------------------------------
+// The keyspace (src/keyspace/keyspace.ts) still spells its own window texts; they are listed here too
+// so this file is the whole catalogue, and the keyspace can take them from here.
+
+export const NO_WINDOW = 'ERR no such window key (create it with WINDOW.CREATE)';
+export const FROM_AFTER_TO = 'ERR from is after to';
+
+export function throttlePeriodTooLong(maxS: number): string {
+  return `ERR period must be at most ${maxS} s`;
+}
+
+export function windowExists(granularityS: number, retentionS: number): string {
+  return `ERR window exists with granularity ${granularityS} s and retention ${retentionS} s`;
+}
+
+export function windowLongerThanRetention(retentionS: number): string {
+  return `ERR the window is longer than the retention (${retentionS} s)`;
+}
+
+export function periodLongerThanRetention(retentionS: number): string {
+  return `ERR the period is longer than the key's window retention (${retentionS} s)`;
+}
+
+// ---- Count-Min Sketch and Top-K (RedisBloom's texts: no ERR, the first word is CMS: or TopK:) ------
+
+export const CMS_INVALID_WIDTH = 'CMS: invalid width';
+export const CMS_INVALID_DEPTH = 'CMS: invalid depth';
+export const CMS_INVALID_OVERESTIMATION = 'CMS: invalid overestimation value';
+export const CMS_INVALID_PROB = 'CMS: invalid prob value';
+export const CMS_CANNOT_PARSE_NUMBER = 'CMS: Cannot parse number';
+export const CMS_INVALID_NUMKEYS = 'CMS: invalid numkeys';
+export const CMS_INVALID_WEIGHT = 'CMS: invalid weight value';
+/** The keyspace still spells this and the next three itself (see the note on windows). */
+export const CMS_NO_KEY = 'CMS: key does not exist';
+export const CMS_KEY_EXISTS = 'CMS: key already exists';
+export const TOPK_NO_KEY = 'TopK: key does not exist';
+export const TOPK_KEY_EXISTS = 'TopK: key already exists';
+export const TOPK_INVALID_K = 'TopK: invalid k';
+export const TOPK_INVALID_WIDTH = 'TopK: invalid width';
+export const TOPK_INVALID_DEPTH = 'TopK: invalid depth';
+export const TOPK_INVALID_DECAY = "TopK: invalid decay value. must be '<= 1' & '> 0'";
+export const TOPK_INVALID_INCREMENT = 'TopK: increment must be an integer greater or equal to 1';
+
+/** A sketch's own validation message (from the CRDT layer) as a CMS error. */
+export function cms(message: string): string {
+  return `CMS: ${message}`;
+}
+
+// ---- RESP protocol errors (answered, then the connection is closed) -------------------------------
+
+export const PROTOCOL_INVALID_MULTIBULK_LENGTH = 'ERR Protocol error: invalid multibulk length';
+export const PROTOCOL_INVALID_BULK_LENGTH = 'ERR Protocol error: invalid bulk length';
+export const PROTOCOL_INLINE_TOO_BIG = 'ERR Protocol error: too big inline request';
+export const PROTOCOL_UNBALANCED_QUOTES = 'ERR Protocol error: unbalanced quotes in request';
+
+/** A multibulk argument that does not start with `$`; `shown` is the byte found (CR or LF as a space). */
+export function protocolExpectedDollar(shown: string): string {
+  return `ERR Protocol error: expected '$', got '${shown}'`;
+}
+
+// ---- WebSocket API: malformed frames (answered `{ id, err }`; nothing changes) ---------------------
+
+export const WS_TEXT_FRAME = 'ERR invalid frame: text frames are not accepted, send one msgpack map per binary frame';
+export const WS_NOT_A_MAP = 'ERR invalid frame: the frame must be a msgpack map';
+export const WS_MISSING_ID = 'ERR invalid request: missing id (an integer)';
+export const WS_BAD_ID = 'ERR invalid request: id must be a safe integer';
+export const WS_NO_KIND = 'ERR invalid request: expected one of cmd, watch or unwatch';
+export const WS_EXCLUSIVE_KINDS = 'ERR invalid request: cmd, watch and unwatch are exclusive';
+export const WS_BAD_CMD = 'ERR invalid request: cmd must be a non-empty string';
+export const WS_BAD_ARGS = 'ERR invalid request: args must be an array';
+export const WS_EMPTY_WATCH = 'ERR invalid request: watch needs at least one key';
+
+/** Undecodable, truncated or trailing bytes; `why` is the decoder's reason. */
+export function wsNotMsgpack(why: string): string {
+  return `ERR invalid frame: not valid msgpack (${why})`;
+}
+
+export function wsBadDb(maxDb: number): string {
+  return `ERR invalid request: db must be an integer from 0 to ${maxDb}`;
+}
+
+export function wsBadArg(index: number): string {
+  return `ERR invalid request: args[${index}] must be a string, binary or finite number`;
+}
+
+/** `kind` is watch or unwatch. */
+export function wsBadKeyList(kind: string): string {
+  return `ERR invalid request: ${kind} must be an array of key names`;
+}
+
+export function wsBadKey(kind: string, index: number): string {
+  return `ERR invalid request: ${kind}[${index}] must be a string`;
+}
+
+export function wsKeyTooLong(kind: string, index: number, maxBytes: number): string {
+  return `ERR invalid request: ${kind}[${index}] is longer than ${maxBytes} bytes`;
+}
+
+// ---- WebSocket API: other errors and close reasons ------------------------------------------------
+
+export function wsTooManyPending(max: number): string {
+  return `ERR too many pending requests on this connection (max ${max})`;
+}
+
+export function tooManyWatches(wouldWatch: number, max: number): string {
+  return `ERR too many watched keys: this connection would watch ${wouldWatch}, the limit is ${max}`;
+}
+
+/** Close reason (1008) after too many malformed frames in a row. */
+export const WS_CLOSE_BAD_FRAMES = 'too many malformed frames';
+/** Close reason (1011) when the node could not create the session of a new connection. */
+export const WS_CLOSE_INTERNAL = 'internal error';

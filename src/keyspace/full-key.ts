@@ -1,0 +1,46 @@
+// Full keys: one char for the database (0-15) followed by the key's bytes as latin1, so binary keys
+// round-trip exactly and every protocol (RESP bytes, WebSocket strings) maps to one form.
+
+/** Number of databases (SELECT 0..15). */
+export const DATABASES = 16;
+
+/** Buffer's latin1 decoder without the `toString` dispatch (present on every Node Buffer, not typed). */
+type Latin1Decoder = { latin1Slice(start: number, end: number): string };
+
+/** Scratch bytes for building a full key (db byte + key bytes), so one decode yields one flat string. */
+let keyScratch = Buffer.allocUnsafeSlow(256);
+/** Keys longer than this are converted without the scratch buffer (which never grows past it). */
+const SCRATCH_MAX = 64 * 1024;
+
+/** The full key of `key` in database `db`. */
+export function fullKey(db: number, key: Uint8Array | string): string {
+  if (typeof key === 'string') return String.fromCharCode(db) + keyBytesOf(key);
+  const n = key.length;
+  if (n >= SCRATCH_MAX) {
+    // A bare Uint8Array is viewed, not copied.
+    const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    return String.fromCharCode(db) + b.toString('latin1');
+  }
+  // Hot path (every RESP key): copy into scratch and decode once. Concatenating the db char to a
+  // decoded key instead makes a cons string, which V8 must flatten again to hash it as a Map key.
+  if (n >= keyScratch.length) keyScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(n + 1, 2 * keyScratch.length)));
+  const s = keyScratch;
+  s[0] = db;
+  if (n <= 32) for (let i = 0; i < n; i++) s[i + 1] = key[i] as number;
+  else s.set(key, 1);
+  return (s as unknown as Latin1Decoder).latin1Slice(0, n + 1);
+}
+
+/**
+ * A key name (or a glob pattern over key names) given as text, in the key representation: its UTF-8
+ * bytes as latin1 chars, the form a full key holds after its db char. Patterns must be converted
+ * this way once before they are matched against keys (`vües:*` against the key `vües:1`).
+ */
+export function keyBytesOf(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** Splits a full key into its database and the key as a Buffer. */
+export function splitKey(full: string): { db: number; key: Buffer } {
+  return { db: full.charCodeAt(0), key: Buffer.from(full.slice(1), 'latin1') };
+}

@@ -1,0 +1,377 @@
+// Anti-entropy: the push-pull exchange that makes every node hold every origin's writes. Each round
+// a node sends a digest (vector hash, or the vector itself) to random peers; a peer answers with the
+// key states the sender lacks (a Delta, oldest first, cut at the size limit) and asks for what it
+// lacks itself; a receiver that completes a range of the sender's own origin tells it with Have.
+// Also readiness (caughtUp) and the convergence-lag estimate. docs/gossip.md describes the protocol.
+
+import type { TypedCrdt } from '../crdt/registry.js';
+import type { ReplicaContext } from './context.js';
+import { DIGEST_BUCKETS } from '../keyspace/keyspace.js';
+import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type RepairBody } from './messages.js';
+
+/** Bytes kept free in a delta for the envelope and membership records. */
+const DELTA_SLACK = 512;
+
+/** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
+export interface DecodedState {
+  readonly key: string;
+  /** The key's state: one typed CRDT, or one per type for a key that has held several. */
+  readonly states: readonly TypedCrdt[];
+}
+
+/** What anti-entropy tells the rest of the replica. */
+export interface AntiEntropyHooks {
+  /** Membership records came with a delta. */
+  applyMembers(records: readonly MemberRecord[]): void;
+  /** `peer` is known to hold our own origin up to `version`. */
+  notePeerHas(peer: string, version: number): void;
+}
+
+export class AntiEntropy {
+  private nextGossipAt: number;
+  private nextReconnectAt: number;
+  /** Addresses tried when no live member answers at them: the configured peers and the seeds. */
+  private readonly known: readonly string[];
+  /** Last vector hash each peer told us, to skip sending our vector to a peer likely in sync. */
+  private readonly peerHash = new Map<string, string>();
+  /** Vectors (origin -> known) peers sent us before we caught up with one of them; dropped once we have. */
+  private readonly peerVectors = new Map<string, ReadonlyMap<string, number>>();
+  /** Latched by caughtUp(). */
+  private caught = false;
+  /** Construction time: the start of caughtUp()'s grace period. */
+  private readonly startedAt: number;
+  /**
+   * Per peer, when (replica clock, ms) we last saw its digest hash equal to ours, or when we first
+   * heard its digest: the baseline of the convergence-lag estimate (`convergence`).
+   */
+  private readonly peerAgreedAt = new Map<string, number>();
+  /** Version of our own latest local change. */
+  private localVersion = 0;
+  /**
+   * Per peer: the (its, ours) state digests seen on its last digest whose vector hash equalled ours
+   * while the states differed. The same pair twice in a row is a stable divergence, not one in flight:
+   * then a repair starts.
+   */
+  private readonly stateMismatch = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: ReplicaContext,
+    private readonly hooks: AntiEntropyHooks,
+    /** Addresses of seed nodes to join through. */
+    private readonly seeds: readonly string[],
+    /** Addresses of the configured cluster members (the roster a real node's config lists). */
+    peers: readonly string[] = [],
+  ) {
+    this.startedAt = ctx.now;
+    this.nextGossipAt = ctx.now + ctx.rng.next() * ctx.cfg.gossipIntervalMs;
+    this.nextReconnectAt = this.nextGossipAt + ctx.cfg.reconnectIntervalMs;
+    this.known = [...new Set([...peers, ...seeds])].filter((a) => a !== ctx.self.address);
+  }
+
+  /** The version of our own latest local change. */
+  get version(): number {
+    return this.localVersion;
+  }
+
+  nextTickAt(): number {
+    return Math.min(this.nextGossipAt, this.nextReconnectAt);
+  }
+
+  tick(now: number): void {
+    if (now >= this.nextGossipAt) {
+      this.gossipRound();
+      const interval = this.ctx.cfg.gossipIntervalMs;
+      this.nextGossipAt += interval;
+      if (this.nextGossipAt <= now) this.nextGossipAt = now + interval;
+    }
+    if (now >= this.nextReconnectAt) {
+      this.reconnect();
+      this.nextReconnectAt = now + this.ctx.cfg.reconnectIntervalMs;
+    }
+  }
+
+  /** A local change of `key`: the next version of our origin. */
+  localChange(key: string): void {
+    const v = ++this.localVersion;
+    const { versions, origin } = this.ctx;
+    versions.record(origin, key, v);
+    versions.advance(origin, v);
+  }
+
+  private gossipRound(): void {
+    const { ctx } = this;
+    if (ctx.leaving) return;
+    ctx.stats.rounds++;
+    const targets = ctx.membership.randomTargets(ctx.rng, ctx.cfg.fanout);
+    const hash = ctx.versions.advertisedHash;
+    for (const m of targets) {
+      const inSync = this.peerHash.get(m.id) === hash;
+      this.sendDigest(m.address, !inSync, true);
+    }
+    if (targets.length === 0) {
+      const seeds = this.seeds.filter((s) => s !== ctx.self.address);
+      const seed = seeds[ctx.rng.int(seeds.length)];
+      if (seed !== undefined) this.sendDigest(seed, true, true);
+    }
+  }
+
+  /**
+   * Gossip to the unreachable, so a partition of any length heals: one digest to a random member we
+   * hold dead, or to a configured or seed address at which no live member answers (one we forgot,
+   * or never knew). Its answer brings both sides' membership records together, and each side
+   * refutes the other's verdict on it (failure-detector.ts).
+   */
+  private reconnect(): void {
+    const { membership, rng, leaving } = this.ctx;
+    if (leaving) return;
+    const dead: string[] = [];
+    for (const m of membership.ownMembers()) if (m.state === MemberState.Dead) dead.push(m.address);
+    const total = dead.length + this.known.length;
+    // Rejection sampling: in a healthy cluster every configured peer is live and none is picked.
+    for (let tries = 0; tries < 16 && total > 0; tries++) {
+      const i = rng.int(total);
+      const address = i < dead.length ? (dead[i] as string) : (this.known[i - dead.length] as string);
+      const m = i < dead.length ? undefined : membership.memberAt(address);
+      if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect)) continue;
+      this.sendDigest(address, true, true);
+      return;
+    }
+  }
+
+  /** Starts a push-pull exchange with the peer at `address` now. */
+  pull(address: string): void {
+    this.sendDigest(address, true, true);
+  }
+
+  private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
+    const { versions, membership, keyspace } = this.ctx;
+    const body: DigestBody = { hash: versions.advertisedHash, membersHash: membership.hash, vector: withVector ? versions.vector(address) : null, wantReply, stateHash: keyspace.stateDigest() };
+    this.ctx.send(address, { kind: MsgKind.Digest, body });
+  }
+
+  onDigest(from: string, address: string, d: DigestBody): void {
+    const { versions, membership, origin, now } = this.ctx;
+    this.peerHash.set(from, d.hash);
+    // Convergence-lag baseline: agreement now, or first contact.
+    if (d.hash === versions.advertisedHash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
+    if (!this.caught && d.vector !== null) this.peerVectors.set(from, new Map(d.vector.map((e) => [e.origin, e.known] as const)));
+    const membersDiffer = d.membersHash !== membership.hash;
+    let iLack: boolean;
+    let delta: DeltaBody | null = null;
+    if (d.vector !== null) {
+      const peer = new Map<string, number>();
+      iLack = false;
+      for (const e of d.vector) {
+        peer.set(e.origin, Math.max(e.known, e.cursor ?? 0));
+        if (e.known > versions.known(e.origin)) iLack = true;
+        if (e.origin === origin) this.hooks.notePeerHas(from, e.known);
+      }
+      delta = this.buildDelta(peer);
+    } else {
+      iLack = d.hash !== versions.advertisedHash;
+      // Its advertised vector equals all we hold: it holds (on disk, under gating) our own writes too.
+      if (d.hash === versions.hash) this.hooks.notePeerHas(from, this.localVersion);
+    }
+    if (membersDiffer) {
+      if (delta === null) delta = { ranges: [], states: [], members: null, more: false };
+      delta.members = membership.records();
+    }
+    if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.ctx.send(address, { kind: MsgKind.Delta, body: delta });
+    if (d.wantReply && (iLack || membersDiffer)) {
+      // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
+      this.sendDigest(address, true, d.vector === null);
+    }
+    if (d.stateHash !== undefined && d.hash === versions.advertisedHash) this.checkState(from, address, d.stateHash);
+  }
+
+  /** Equal vectors: the states should be equal too. A stable difference starts a repair. */
+  private checkState(from: string, address: string, theirs: string): void {
+    const ours = this.ctx.keyspace.stateDigest();
+    if (theirs === ours) {
+      this.stateMismatch.delete(from);
+      return;
+    }
+    const pair = `${theirs}/${ours}`;
+    if (this.stateMismatch.get(from) !== pair) {
+      this.stateMismatch.set(from, pair);
+      return;
+    }
+    this.stateMismatch.delete(from);
+    this.ctx.stats.repairs++;
+    this.ctx.send(address, { kind: MsgKind.Repair, body: { buckets: this.ctx.keyspace.bucketDigests(), wantReply: true } });
+  }
+
+  /** A repair: ship our keys of every bucket whose digest differs from the peer's, and ask for theirs. */
+  onRepair(address: string, r: RepairBody): void {
+    const { keyspace } = this.ctx;
+    const ours = keyspace.bucketDigests();
+    const differ = new Set<number>();
+    for (let b = 0; b < DIGEST_BUCKETS; b++) {
+      for (let i = b * 8; i < b * 8 + 8; i++) {
+        if (ours[i] !== r.buckets[i]) {
+          differ.add(b);
+          break;
+        }
+      }
+    }
+    if (r.wantReply && differ.size > 0) this.ctx.send(address, { kind: MsgKind.Repair, body: { buckets: ours, wantReply: false } });
+    if (differ.size > 0) this.shipKeys(address, keyspace.keysInBuckets(differ));
+  }
+
+  /** Sends the whole state of `keys` (no version ranges: merging states is always safe), in frames within the size limit. */
+  private shipKeys(address: string, keys: readonly string[]): void {
+    const { cfg, keyspace } = this.ctx;
+    const budget = cfg.maxMessageBytes - DELTA_SLACK;
+    let states: KeyState[] = [];
+    let size = 32;
+    const flush = (): void => {
+      if (states.length > 0) this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states, members: null, more: false } });
+      states = [];
+      size = 32;
+    };
+    for (const key of keys) {
+      const enc = keyspace.encodeKey(key);
+      if (enc === undefined) continue;
+      const cost = key.length + enc.bytes.length + 16;
+      if (size + cost > budget) flush();
+      states.push({ key, tag: enc.tag, bytes: enc.bytes });
+      size += cost;
+    }
+    flush();
+  }
+
+  /**
+   * What a peer lacks, given where its transfer of each origin resumes: key states of every origin's
+   * entries above that, oldest first, cut at the size limit. `only` restricts it to one origin.
+   */
+  buildDelta(peer: ReadonlyMap<string, number>, only?: string): DeltaBody {
+    const { cfg, membership, versions, keyspace } = this.ctx;
+    const budget = cfg.maxMessageBytes - DELTA_SLACK - membership.size * 48;
+    const keyIndex = new Map<string, number>();
+    const states: KeyState[] = [];
+    const ranges: OriginRange[] = [];
+    let size = 32;
+    let more = false;
+    for (const [origin, { known }] of versions.entries()) {
+      if (only !== undefined && origin !== only) continue;
+      const from = peer.get(origin) ?? 0;
+      if (known <= from) continue;
+      const entries: number[] = [];
+      let to = known;
+      versions.scan(origin, from, (key, version) => {
+        if (version > known) return false;
+        let ki = keyIndex.get(key);
+        if (ki === undefined) {
+          const enc = keyspace.encodeKey(key);
+          if (enc === undefined) return true;
+          const cost = key.length + enc.bytes.length + 16;
+          if (size + cost > budget && states.length > 0) {
+            more = true;
+            return false;
+          }
+          size += cost;
+          ki = states.length;
+          keyIndex.set(key, ki);
+          states.push({ key, tag: enc.tag, bytes: enc.bytes });
+        }
+        size += 8;
+        entries.push(ki, version);
+        return true;
+      });
+      if (more) {
+        // Cut inside this origin: carry only up to the last entry that made it in, marked incomplete.
+        to = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
+      }
+      if (to > from) ranges.push({ origin, from, to, entries, complete: !more });
+      if (more) break;
+    }
+    if (more) this.ctx.stats.chunked++;
+    return { ranges, states, members: null, more };
+  }
+
+  onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedState[]): void {
+    const { keyspace, versions, origin } = this.ctx;
+    if (d.members !== null) this.hooks.applyMembers(d.members);
+    if (d.states.length === 0 && d.ranges.length === 0) return;
+    for (const { key, states } of decoded) keyspace.mergeDecoded(key, states);
+    let senderHas = -1;
+    for (const range of d.ranges) {
+      if (range.origin === origin) continue; // our own entries: we have them
+      const { entries } = range;
+      for (let i = 0; i < entries.length; i += 2) {
+        const item = d.states[entries[i] as number];
+        if (item !== undefined) versions.record(range.origin, item.key, entries[i + 1] as number);
+      }
+      // No gap: the range starts at or below where our transfer of this origin stands.
+      if (range.from <= versions.resumeAt(range.origin, address)) {
+        if (range.complete) versions.advance(range.origin, range.to);
+        else versions.advanceCursor(range.origin, range.to, address);
+      }
+      if (range.origin === senderOrigin) senderHas = versions.advertised(range.origin);
+    }
+    // Tell the sender what we now hold of its own writes, so WAIT and majority writes learn at once.
+    if (senderHas > 0) this.ctx.send(address, { kind: MsgKind.Have, body: { vector: [{ origin: senderOrigin, known: senderHas }] } });
+    if (d.more) this.sendDigest(address, true, false); // pull the next chunk now
+    // The delta may have brought us to exactly the state the sender last reported.
+    if (this.peerHash.get(from) === versions.advertisedHash) this.peerAgreedAt.set(from, this.ctx.now);
+  }
+
+  /**
+   * Whether this node has caught up since it started (readiness): true once it holds everything
+   * some peer held when that peer last sent us its vector, or has the same vector hash as a peer;
+   * or, when no peer has been heard from at all, once `graceMs` have passed since the start (a lone
+   * node, or the first of a cluster to come back). Latches: once true it stays true, so a busy
+   * cluster whose vectors always differ by in-flight writes never flaps.
+   */
+  caughtUp(now: number, graceMs: number): boolean {
+    if (this.caught) return true;
+    const { versions, origin, membership, self } = this.ctx;
+    const hash = versions.hash;
+    let done = false;
+    for (const h of this.peerHash.values()) if (h === hash) done = true;
+    for (const vec of this.peerVectors.values()) {
+      if (done) break;
+      done = true;
+      for (const [o, v] of vec) {
+        if (o !== origin && versions.known(o) < v) {
+          done = false;
+          break;
+        }
+      }
+    }
+    if (!done && this.peerHash.size === 0 && now - this.startedAt >= graceMs) {
+      done = true;
+      for (const m of membership.all()) if (m.id !== self.nodeId && m.state === MemberState.Alive && m.lastHeard > 0) done = false;
+    }
+    if (done) {
+      this.caught = true;
+      this.peerVectors.clear();
+    }
+    return done;
+  }
+
+  /**
+   * A cheap estimate of how far this node is from its live peers: for each alive peer that has sent
+   * us a digest, 0 if its last digest hash equals our current hash, otherwise the time since we last
+   * knew the two to agree (or since its first digest). `maxLagMs` is the largest of these. It is an
+   * upper bound at gossip-interval resolution; under continuous writes on several nodes hashes rarely
+   * match, so it then reads as "time since last seen in agreement" (docs/operations.md).
+   */
+  convergence(now: number): { maxLagMs: number; outOfSync: number; peers: number } {
+    const { versions, membership, self } = this.ctx;
+    const hash = versions.advertisedHash;
+    let maxLagMs = 0;
+    let outOfSync = 0;
+    let peers = 0;
+    for (const m of membership.all()) {
+      if (m.id === self.nodeId || m.state !== MemberState.Alive) continue;
+      const agreedAt = this.peerAgreedAt.get(m.id);
+      if (agreedAt === undefined) continue;
+      peers++;
+      if (this.peerHash.get(m.id) === hash) continue;
+      outOfSync++;
+      maxLagMs = Math.max(maxLagMs, now - agreedAt);
+    }
+    return { maxLagMs, outOfSync, peers };
+  }
+}

@@ -1,0 +1,126 @@
+// Quorum waits: WAIT and majority writes (how many peers hold our writes up to a version, learned
+// from their digests and Have acks), and majority reads (ask every live peer for some keys, merge
+// what comes back, done once a majority of the cluster has answered). docs/consistency.md.
+
+import type { DecodedState } from './anti-entropy.js';
+import type { ReplicaContext } from './context.js';
+import { MemberState, MsgKind, type DeltaBody, type KeyState, type VectorEntry } from './messages.js';
+import { Waiters, type WaitOutcome } from './waiters.js';
+
+export class Quorum {
+  /** Per peer id: the highest version of our own origin it is known to hold (from its digests and Have acks). */
+  private readonly peerHas = new Map<string, number>();
+  private readonly waiters = new Waiters();
+
+  constructor(
+    private readonly ctx: ReplicaContext,
+    /**
+     * The number of nodes the cluster is configured with. A majority is counted from at least this
+     * many, so a node that has just started (and knows only itself) never mistakes itself for one.
+     */
+    private readonly configuredSize: number,
+    /** The version of our own latest write. */
+    private readonly localVersion: () => number,
+    /** Our own origin's entries above `has`, as a delta. */
+    private readonly ownDelta: (has: number) => DeltaBody,
+  ) {}
+
+  nextDeadline(): number {
+    return this.waiters.nextDeadline();
+  }
+
+  /** Fails every waiter whose deadline has passed. */
+  expire(now: number): void {
+    this.waiters.expire(now, this.holdersOf);
+  }
+
+  /** `peer` holds our origin up to `version`. */
+  notePeerHas(peer: string, version: number): void {
+    if (version <= (this.peerHas.get(peer) ?? 0)) return;
+    this.peerHas.set(peer, version);
+    this.waiters.recheckWrites(this.holdersOf);
+  }
+
+  /** A peer acknowledged what it holds of our writes. */
+  onHave(peer: string, vector: readonly VectorEntry[]): void {
+    for (const e of vector) if (e.origin === this.ctx.origin) this.notePeerHas(peer, e.known);
+  }
+
+  /** A peer restarted: what it held before may be gone. */
+  forgetPeer(peer: string): void {
+    this.peerHas.delete(peer);
+  }
+
+  /** How many peers (members other than us, in any state but left) hold our origin up to `version`. */
+  readonly holdersOf = (version: number): number => {
+    let n = 0;
+    for (const [peer, v] of this.peerHas) {
+      if (v < version) continue;
+      const m = this.ctx.membership.get(peer);
+      if (m !== undefined && m.state !== MemberState.Left) n++;
+    }
+    return n;
+  };
+
+  /**
+   * Members that count toward a majority: everyone not departed, ourselves included, and never
+   * fewer than the configured cluster size.
+   */
+  clusterSize(): number {
+    const [alive, suspect, dead] = this.ctx.membership.countByState();
+    return Math.max(this.configuredSize, alive + suspect + dead);
+  }
+
+  /** Peers (besides us) that make a majority with us. */
+  majorityPeers(): number {
+    return Math.floor(this.clusterSize() / 2);
+  }
+
+  /**
+   * Waits until `needed` peers hold every local write up to `version` (WAIT, majority writes), or
+   * until `deadline`. Pushes our newest writes to every live peer at once rather than waiting for
+   * the next gossip round.
+   */
+  awaitHolders(version: number, needed: number, deadline: number, done: (o: WaitOutcome) => void): void {
+    if (needed > 0 && this.holdersOf(version) < needed) this.pushOwnWrites();
+    this.waiters.waitWrite(version, needed, deadline, this.holdersOf, done);
+  }
+
+  /** Sends each live peer our own origin's entries above what it is known to hold. */
+  pushOwnWrites(): void {
+    const { membership, rng } = this.ctx;
+    const latest = this.localVersion();
+    for (const m of membership.randomTargets(rng, membership.size)) {
+      const has = this.peerHas.get(m.id) ?? 0;
+      if (has >= latest) continue;
+      const delta = this.ownDelta(has);
+      if (delta.ranges.length > 0) this.ctx.send(m.address, { kind: MsgKind.Delta, body: delta });
+    }
+  }
+
+  /**
+   * A majority read: asks every live peer for its state of `keys`, merges what comes back, and calls
+   * `done` once a majority of the cluster (us included) has contributed, or at `deadline`.
+   */
+  majorityRead(keys: readonly string[], deadline: number, done: (o: WaitOutcome) => void): void {
+    const needed = this.majorityPeers();
+    const id = this.waiters.waitRead(needed, deadline, done);
+    if (needed === 0) return;
+    const { membership, rng } = this.ctx;
+    for (const m of membership.randomTargets(rng, membership.size)) this.ctx.send(m.address, { kind: MsgKind.ReadReq, body: { id, keys: [...keys] } });
+  }
+
+  onReadReq(address: string, id: number, keys: readonly string[]): void {
+    const states: KeyState[] = [];
+    for (const key of keys) {
+      const e = this.ctx.keyspace.encodeKey(key);
+      if (e !== undefined) states.push({ key, tag: e.tag, bytes: e.bytes });
+    }
+    this.ctx.send(address, { kind: MsgKind.ReadResp, body: { id, states } });
+  }
+
+  onReadResp(from: string, id: number, decoded: readonly DecodedState[]): void {
+    for (const { key, states } of decoded) this.ctx.keyspace.mergeDecoded(key, states);
+    this.waiters.readAnswered(id, from);
+  }
+}

@@ -1,0 +1,41 @@
+// The protocol-neutral reply of one command: what the command table returns, and what RESP
+// (resp/encoder.ts) and the WebSocket API (ws/codec.ts) each encode in their own way.
+
+import { INTERNAL } from '../../errors.js';
+
+/**
+ * A reply to one command, independent of the wire protocol. `error.message` is the whole Redis error
+ * text including its code (`ERR syntax error`, `WRONGTYPE Operation against a key holding the wrong
+ * kind of value`; every text is in src/errors.ts). `close` writes its `reply` (if any) and then closes
+ * the connection (QUIT).
+ */
+export type Reply =
+  | { readonly kind: 'simple'; readonly value: string }
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'int'; readonly value: number | bigint }
+  | { readonly kind: 'bulk'; readonly value: Buffer | string | null }
+  | { readonly kind: 'array'; readonly value: readonly Reply[] | null }
+  | { readonly kind: 'close'; readonly reply?: Reply };
+
+/** Reply constructors, for handlers that return a `Reply` rather than writing to the writer. */
+export const reply = {
+  simple: (value: string): Reply => ({ kind: 'simple', value }),
+  error: (message: string): Reply => ({ kind: 'error', message }),
+  int: (value: number | bigint): Reply => ({ kind: 'int', value }),
+  bulk: (value: Buffer | string | null): Reply => ({ kind: 'bulk', value }),
+  array: (value: readonly Reply[] | null): Reply => ({ kind: 'array', value }),
+  close: (then?: Reply): Reply => (then === undefined ? { kind: 'close' } : { kind: 'close', reply: then }),
+} as const;
+
+/** Shared immutable replies: returning one of these allocates nothing. */
+export const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
+export const PONG: Reply = Object.freeze({ kind: 'simple', value: 'PONG' });
+export const NULL_BULK: Reply = Object.freeze({ kind: 'bulk', value: null });
+export const NULL_ARRAY: Reply = Object.freeze({ kind: 'array', value: null });
+export const EMPTY_ARRAY: Reply = Object.freeze({ kind: 'array', value: Object.freeze([]) });
+export const ZERO: Reply = Object.freeze({ kind: 'int', value: 0 });
+export const ONE: Reply = Object.freeze({ kind: 'int', value: 1 });
+/** QUIT's reply: `+OK`, then the server closes the connection. */
+export const CLOSE_OK: Reply = Object.freeze({ kind: 'close', reply: OK });
+/** What the server answers when a handler throws or rejects; details go to the log, not the client. */
+export const INTERNAL_ERROR: Reply = Object.freeze({ kind: 'error', message: INTERNAL });

@@ -1,0 +1,71 @@
+// The error catalogue (src/errors.ts) against the docs: every text a client can see is listed in
+// docs/commands.md, word for word. A parameterised text is checked in the docs' placeholder form.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as errors from '../src/errors.js';
+
+const DOCS = readFileSync(new URL('../docs/commands.md', import.meta.url), 'utf8');
+
+/** Replaces sample numbers by the docs' placeholders, e.g. 1001 -> `<k>`. */
+function placeholders(text: string, names: Record<number, string>): string {
+  let out = text;
+  for (const [n, name] of Object.entries(names)) out = out.split(n).join(name);
+  return out;
+}
+
+/** Each function of the catalogue, called so that its text reads as docs/commands.md writes it. */
+const SAMPLES: Record<string, () => string> = {
+  keyTooLong: () => errors.keyTooLong(32768),
+  wrongArity: () => errors.wrongArity('<name>'),
+  unknownCommand: () => errors.unknownCommand('<name>', ['<arg1>', '<arg2>']),
+  unknownSubcommand: () => errors.unknownSubcommand('<sub>', 'CLIENT'),
+  helloSyntax: () => errors.helloSyntax('<opt>'),
+  configUnsupported: () => errors.configUnsupported('<SUB>'),
+  consistencyLevel: () => errors.consistencyLevel('WRITES'),
+  unknownConsistencyOption: () => errors.unknownConsistencyOption('<opt>'),
+  noReplicas: () => placeholders(errors.noReplicas(1001, 1002, 1003), { 1001: '<k>', 1002: '<n>', 1003: '<t>' }),
+  noQuorum: () => placeholders(errors.noQuorum(1001, 1002, 1003), { 1001: '<k>', 1002: '<n>', 1003: '<t>' }),
+  throttlePeriodTooLong: () => errors.throttlePeriodTooLong(31536000),
+  windowExists: () => placeholders(errors.windowExists(1001, 1002), { 1001: '<g>', 1002: '<r>' }),
+  windowLongerThanRetention: () => placeholders(errors.windowLongerThanRetention(1001), { 1001: '<r>' }),
+  periodLongerThanRetention: () => placeholders(errors.periodLongerThanRetention(1001), { 1001: '<r>' }),
+  cms: () => errors.cms('depth <d> must be an integer in 1..32'),
+  protocolExpectedDollar: () => errors.protocolExpectedDollar('<c>'),
+  wsNotMsgpack: () => errors.wsNotMsgpack('<reason>'),
+  wsBadDb: () => errors.wsBadDb(15),
+  wsBadArg: () => placeholders(errors.wsBadArg(1001), { 1001: '<i>' }),
+  wsBadKeyList: () => errors.wsBadKeyList('watch'),
+  wsBadKey: () => placeholders(errors.wsBadKey('watch', 1001), { 1001: '<i>' }),
+  wsKeyTooLong: () => placeholders(errors.wsKeyTooLong('watch', 1001, 32768), { 1001: '<i>' }),
+  wsTooManyPending: () => errors.wsTooManyPending(1024),
+  tooManyWatches: () => placeholders(errors.tooManyWatches(1001, 1002), { 1001: '<n>', 1002: '<max>' }),
+};
+
+const entries = Object.entries(errors) as [string, unknown][];
+
+describe('the error catalogue', () => {
+  it('lists every constant text in docs/commands.md', () => {
+    const missing = entries.filter(([, v]) => typeof v === 'string' && !DOCS.includes(v)).map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it('lists every parameterised text in docs/commands.md, in its placeholder form', () => {
+    const functions = entries.filter(([, v]) => typeof v === 'function').map(([name]) => name);
+    expect(functions.filter((name) => SAMPLES[name] === undefined), 'add a sample call to SAMPLES').toEqual([]);
+    expect(functions.filter((name) => !DOCS.includes((SAMPLES[name] as () => string)()))).toEqual([]);
+  });
+
+  it('holds only texts and text makers', () => {
+    for (const [name, v] of entries) expect(['string', 'function'], name).toContain(typeof v);
+  });
+
+  it('starts every error text with its code', () => {
+    const closeReasons = new Set<unknown>([errors.WS_CLOSE_BAD_FRAMES, errors.WS_CLOSE_INTERNAL]);
+    for (const [name, v] of entries) {
+      const text = typeof v === 'string' ? v : (SAMPLES[name] as () => string)();
+      if (closeReasons.has(v)) continue;
+      expect(text, name).toMatch(/^(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOPROTO|NOREPLICAS|NOQUORUM|CMS:|TopK:) /);
+    }
+  });
+});
