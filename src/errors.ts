@@ -7,7 +7,7 @@
 
 // ---- any command ---------------------------------------------------------------------------------
 
-/** A command of one type on a key of another (deleted keys keep their type). */
+/** A command of one type on a live key of another (a deleted key has no type). */
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 /** A malformed integer, or one below a command's minimum. */
 export const NOT_INTEGER = 'ERR value is not an integer or out of range';

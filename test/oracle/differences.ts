@@ -29,8 +29,6 @@ export interface KeyHistory {
   readonly up: bigint;
   readonly down: bigint;
   readonly zeroWrites: number;
-  /** The types the key was written as: a counter write or an HLL write that tally acknowledged. */
-  readonly types: ReadonlySet<'counter' | 'hll'>;
 }
 
 /** Read-only questions a row may ask, on the sequence's own connections (so in its database). */
@@ -247,25 +245,6 @@ export const DIFFERENCES: readonly Difference[] = [
         if (!(isHllBulk(re) && is(te, NIL) && is(await p.tally(['TALLY.TYPE', s.words[i + 1] ?? '']), HLL_TYPE))) return false;
       }
       return true;
-    },
-  },
-  {
-    id: 'deleted-key-keeps-type',
-    case: 'creating a deleted (or flushed) key as another type',
-    example: [c('INCR', k('a')), c('DEL', k('a')), c('PFADD', k('a'), 'x0')],
-    redis: 'creates the key: the command\'s usual reply',
-    tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`, and nothing changes',
-    why: 'DEL leaves a tombstone, which keeps the key\'s type while it replicates (an observed reset for counters, a generation bump for the others)',
-    matches: (s, p) => {
-      const creates = COUNTER_WRITES.has(name(s)) || name(s) === 'set' ? 'counter' : ['pfadd', 'pfmerge'].includes(name(s)) ? 'hll' : null;
-      const other = creates === 'counter' ? 'hll' : 'counter';
-      return (
-        creates !== null &&
-        !s.redis.toString('latin1').startsWith('-') &&
-        s.tally.toString('latin1').startsWith('-WRONGTYPE ') &&
-        existsAfter(s, 'tally') === false &&
-        p.history(s.words[1] ?? '').types.has(other)
-      );
     },
   },
   {

@@ -38,7 +38,7 @@ class TallyLedger {
   private readonly byKey = new Map<string, KeyHistory>();
 
   get(db: number, key: string): KeyHistory {
-    return this.byKey.get(`${db}\0${key}`) ?? { up: 0n, down: 0n, zeroWrites: 0, types: new Set() };
+    return this.byKey.get(`${db}\0${key}`) ?? { up: 0n, down: 0n, zeroWrites: 0 };
   }
 
   /** Records the step's write, if tally acknowledged one. */
@@ -46,11 +46,6 @@ class TallyLedger {
     const name = (step.words[0] ?? '').toLowerCase();
     const reply = step.tally.toString('latin1');
     const key = step.words[1] ?? '';
-    const h = this.get(db, key);
-    if ((name === 'pfadd' && reply.startsWith(':')) || (name === 'pfmerge' && reply === '+OK\r\n')) {
-      this.byKey.set(`${db}\0${key}`, { ...h, types: new Set([...h.types, 'hll']) });
-      return;
-    }
     let amount: bigint | null = null;
     if (name === 'incr' && reply.startsWith(':')) amount = 1n;
     else if (name === 'decr' && reply.startsWith(':')) amount = -1n;
@@ -59,19 +54,19 @@ class TallyLedger {
       amount = v === null ? null : name === 'decrby' ? -v : v;
     } else if (name === 'set' && step.words.length === 3 && reply === '+OK\r\n') amount = strictInt64(step.words[2] ?? '');
     if (amount === null) return;
+    const h = this.get(db, key);
     this.byKey.set(`${db}\0${key}`, {
       up: h.up + (amount > 0n ? amount : 0n),
       down: h.down + (amount < 0n ? -amount : 0n),
       zeroWrites: h.zeroWrites + (amount === 0n ? 1 : 0),
-      types: new Set([...h.types, 'counter']),
     });
   }
 }
 
 /**
  * Runs `cmds` from empty servers (FLUSHALL on fresh connections). Keys are sent as `prefix` + name:
- * a deleted tally key keeps its type while its tombstone lives, so every sequence uses keys no
- * earlier sequence touched. `alsoAccept` adds rows for exploration only (known bugs, to see past them).
+ * a tally counter's per-node totals survive FLUSHALL (an observed reset), and the ledger the rows
+ * consult starts from zero, so every sequence uses keys no earlier sequence touched. `alsoAccept` adds rows for exploration only (known bugs, to see past them).
  */
 export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: string, o: { alsoAccept?: readonly Difference[] } = {}): Promise<Outcome> {
   const [redis, tally] = await Promise.all([RawRespClient.connect(ports.redis, 'redis'), RawRespClient.connect(ports.tally, 'tally')]);
