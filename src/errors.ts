@@ -9,6 +9,11 @@
 
 /** A command of one type on a live key of another (a deleted key has no type). */
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+/**
+ * PFADD, PFCOUNT or PFMERGE on a live key that is not a HyperLogLog. Redis answers this text for a
+ * string that holds no HLL (a counter is a string there), and tally's TYPE calls every key a string.
+ */
+export const NOT_AN_HLL = 'WRONGTYPE Key is not a valid HyperLogLog string value.';
 /** A malformed integer, or one below a command's minimum. */
 export const NOT_INTEGER = 'ERR value is not an integer or out of range';
 /** A counter result or amount beyond ±(2^53-1), or no room left in this node's slot. */

@@ -1,8 +1,40 @@
-// The command table's name lookup: from the name's bytes, in any letter case, exact names only.
+// The command table: name lookup from the name's bytes (any letter case, exact names only), and the
+// replies that must be Redis 7.0's byte for byte (what RESP sends), from literals redis-server sent.
+// test/oracle/ compares the same cases, and many more, with a live redis-server.
 import { describe, expect, it } from 'vitest';
-import { commandNames, lookupBytes, resolveCommand } from '../../src/server/commands/table.js';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
+import { commandNames, execute, lookupBytes, resolveCommand } from '../../src/server/commands/table.js';
+import type { CommandServices, Session } from '../../src/server/commands/types.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** A node's command table with no peers, and one session: `resp(...words)` answers RESP's exact bytes. */
+function node(password: string | null = null): { resp: (...words: (string | Buffer)[]) => Buffer; session: Session } {
+  const ctx: CommandServices = {
+    keyspace: new Keyspace('n1:1'),
+    password,
+    counterTypeFor: () => 'pncounter',
+    nodeId: 'n1',
+    clusterName: 't',
+    version: '0',
+    startedAt: 0,
+    now: () => 0,
+    infoSections: () => ({}),
+    configValues: () => ({ databases: '16', save: '', appendonly: 'no', maxclients: '10000' }),
+    listClients: () => [],
+  };
+  const session: Session = { id: 1, db: 0, name: null, authenticated: password === null, protocol: 'resp', remoteAddress: '', createdAt: 0, lastCommandAt: 0, lastCommand: '' };
+  const resp = (...words: (string | Buffer)[]): Buffer => {
+    const r = execute(ctx, session, words.map((w) => (typeof w === 'string' ? Buffer.from(w, 'utf8') : w)));
+    if (r instanceof Promise) throw new Error('these commands answer at once');
+    return encodeReplyToBuffer(r);
+  };
+  return { resp, session };
+}
+
+/** The bytes of a RESP reply written as text, one character a byte (`\xc3` stays one byte). */
+const bytes = (latin1: string): Buffer => Buffer.from(latin1, 'latin1');
 
 describe('command lookup by bytes', () => {
   it('resolves every command in lower, upper and mixed case, to the spec of that name', () => {
@@ -38,5 +70,27 @@ describe('command lookup by bytes', () => {
     });
     expect(resolveCommand(undefined)).toBeUndefined();
     expect(resolveCommand(b('nosuch'))).toBeUndefined();
+  });
+});
+
+describe('PFADD, PFCOUNT and PFMERGE on a key that is not an HLL', () => {
+  it("answer Redis's own WRONGTYPE text, for the key, any source and the destination", () => {
+    const { resp } = node();
+    const NOT_HLL = bytes('-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n');
+    resp('INCR', 'n');
+    resp('PFADD', 'h', 'x');
+    resp('WINDOW.CREATE', 'w', '1', '60');
+    expect(resp('PFADD', 'n', 'x')).toEqual(NOT_HLL);
+    expect(resp('PFADD', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFCOUNT', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFCOUNT', 'h', 'missing', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'n', 'h')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'h', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'new', 'h', 'n')).toEqual(NOT_HLL);
+    expect(resp('EXISTS', 'new')).toEqual(bytes(':0\r\n'));
+    // TYPE calls every tally key a string, so a window is a string that holds no HLL too.
+    expect(resp('PFADD', 'w', 'x')).toEqual(NOT_HLL);
+    // Other commands keep the general text.
+    expect(resp('INCR', 'h')).toEqual(bytes('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'));
   });
 });
