@@ -39,14 +39,37 @@ export function wrongArity(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
-/** A name outside the command table, as Redis shows it: the name cut to 128 characters, then up to 5 arguments cut to 64. */
-export function unknownCommand(name: string, args: readonly string[]): string {
-  const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
-  const rest = args
-    .slice(0, 5)
-    .map((a) => `'${a.slice(0, 64)}' `)
-    .join('');
-  return `ERR unknown command '${shown}', with args beginning with: ${rest}`;
+/**
+ * The client's bytes as Redis's `%.*s` prints a C string: up to the first NUL byte, at most `max`
+ * bytes (a cut may fall inside a UTF-8 character: Redis counts bytes, and so does this).
+ */
+function cString(b: Uint8Array, max: number): Uint8Array {
+  const nul = b.indexOf(0);
+  return b.subarray(0, Math.min(nul === -1 ? b.length : nul, max));
+}
+
+/** The text as bytes, with CR and LF as spaces (Redis's rejectCommandFormat: one line, always). */
+function oneLine(parts: readonly (string | Uint8Array)[]): Buffer {
+  const out = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  for (let i = 0; i < out.length; i++) if (out[i] === 0x0d || out[i] === 0x0a) out[i] = 0x20;
+  return out;
+}
+
+/**
+ * A name outside the command table, byte for byte as Redis 7.0 prints it (processCommand): the
+ * name cut to 128 bytes; then, while the arguments shown so far take under 128 bytes, the next one,
+ * quoted, cut to what is left of those 128 bytes, and a space. Bytes, not a string: the client's
+ * bytes come back as sent, even an argument cut inside a UTF-8 character.
+ */
+export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): Buffer {
+  const parts: (string | Uint8Array)[] = ["ERR unknown command '", cString(name, 128), "', with args beginning with: "];
+  let shown = 0;
+  for (let i = 0; i < args.length && shown < 128; i++) {
+    const arg = cString(args[i] as Uint8Array, 128 - shown);
+    parts.push("'", arg, "' ");
+    shown += arg.length + 3;
+  }
+  return oneLine(parts);
 }
 
 /** An unknown subcommand of COMMAND, CLIENT or CONFIG. */

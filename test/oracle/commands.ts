@@ -70,9 +70,12 @@ const integer = fc.oneof({ weight: 6, arbitrary: smallInt }, { weight: 2, arbitr
 /** An argument that should be an integer: usually one, sometimes a near miss. */
 const amount = fc.oneof({ weight: 8, arbitrary: integer }, { weight: 1, arbitrary: fc.constantFrom(...NOT_INTEGERS) });
 const element = fc.constantFrom(...ELEMENTS);
-/** Any argument: short words, numbers, long ones (Redis cuts them in its errors), CR LF and UTF-8. */
+/**
+ * Any argument: short words, numbers, long ones (Redis cuts them in its errors, by bytes: after an
+ * even-length word the cut falls inside a two-byte character), CR LF, NUL (C strings end there) and UTF-8.
+ */
 const anyWord = fc.oneof(
-  fc.constantFrom('a', 'b', 'x0', 'xyz', '', 'a\r\nb', 'h\u00e9llo', '\u00e9'.repeat(70)),
+  fc.constantFrom('a', 'b', 'x0', 'xyz', '', 'a\r\nb', 'a\u0000b', 'h\u00e9llo', '\u00e9'.repeat(70)),
   integer,
   fc.constantFrom(...NOT_INTEGERS),
   fc.string({ maxLength: 70 }),

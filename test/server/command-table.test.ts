@@ -94,3 +94,34 @@ describe('PFADD, PFCOUNT and PFMERGE on a key that is not an HLL', () => {
     expect(resp('INCR', 'h')).toEqual(bytes('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'));
   });
 });
+
+describe('an unknown command', () => {
+  it("is answered as Redis 7.0's processCommand writes it, byte for byte", () => {
+    const { resp } = node();
+    const x140 = 'x'.repeat(140);
+    const digits70 = '1234567890'.repeat(7);
+    const cases: [(string | Buffer)[], string][] = [
+      [['NOSUCH'], "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"],
+      [['nosuchcmd', 'a'], "-ERR unknown command 'nosuchcmd', with args beginning with: 'a' \r\n"],
+      // The name is cut to 128 bytes, with no "...".
+      [[x140], `-ERR unknown command '${'x'.repeat(128)}', with args beginning with: \r\n`],
+      // Arguments are shown while under 128 bytes in all, the last cut to what is left.
+      [['NOSUCH', 'a'.repeat(140), 'b'], `-ERR unknown command 'NOSUCH', with args beginning with: '${'a'.repeat(128)}' \r\n`],
+      [['NOSUCH', digits70, digits70.slice(0, 60), 'zz'], `-ERR unknown command 'NOSUCH', with args beginning with: '${digits70}' '${digits70.slice(0, 55)}' \r\n`],
+      [['NOSUCH', ...'123456789'.split('')], `-ERR unknown command 'NOSUCH', with args beginning with: ${'123456789'.split('').map((c) => `'${c}' `).join('')}\r\n`],
+      // C strings: a NUL byte ends a word. CR and LF become spaces.
+      [[b('NO\x00SUCH'), b('a\x00b'), 'c'], "-ERR unknown command 'NO', with args beginning with: 'a' 'c' \r\n"],
+      [['x', 'a\r\nb'], "-ERR unknown command 'x', with args beginning with: 'a  b' \r\n"],
+    ];
+    for (const [words, want] of cases) expect(resp(...words).toString('latin1'), words.join(' ')).toBe(want);
+  });
+
+  it("sends the client's bytes back as they came, even cut inside a UTF-8 character", () => {
+    const { resp } = node();
+    expect(resp('NOSUCH', 'a', 'h\u00e9llo')).toEqual(Buffer.from("-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'h\u00e9llo' \r\n", 'utf8'));
+    // 'x0' takes 5 bytes, leaving 123 for 70 two-byte characters: 61 of them and the first byte of one.
+    const got = resp('NOSUCH', 'x0', '\u00e9'.repeat(70), 'z');
+    const want = Buffer.concat([Buffer.from("-ERR unknown command 'NOSUCH', with args beginning with: 'x0' '" + '\u00e9'.repeat(61), 'utf8'), bytes("\xc3' \r\n")]);
+    expect(got).toEqual(want);
+  });
+});

@@ -127,7 +127,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   if (c === undefined) {
     const first = args[0];
     if (first === undefined) return EMPTY_COMMAND;
-    return reply.error(errors.unknownCommand(first.toString('latin1'), args.slice(1, 6).map((b) => b.toString('latin1'))));
+    return reply.errorBytes(errors.unknownCommand(first, args.slice(1)));
   }
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return ERR_NOAUTH;
