@@ -72,9 +72,9 @@ export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): B
   return oneLine(parts);
 }
 
-/** An unknown subcommand of COMMAND, CLIENT or CONFIG. */
-export function unknownSubcommand(sub: string, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): string {
-  return `ERR unknown subcommand '${sub}'. Try ${command} HELP.`;
+/** An unknown subcommand of COMMAND, CLIENT or CONFIG, as Redis prints it: `sub` as sent, cut to 128 bytes. */
+export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): Buffer {
+  return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
 // ---- counters -----------------------------------------------------------------------------------
@@ -98,8 +98,9 @@ export const HELLO_NOAUTH =
 export const DB_INDEX_OUT_OF_RANGE = 'ERR DB index is out of range';
 export const CLIENT_NAME_INVALID = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
-export function helloSyntax(option: string): string {
-  return `ERR Syntax error in HELLO option '${option}'`;
+/** A HELLO option it does not take, as Redis prints it: the option as sent. */
+export function helloSyntax(option: Uint8Array): Buffer {
+  return oneLine(["ERR Syntax error in HELLO option '", cString(option, Infinity), "'"]);
 }
 
 /** CONFIG SET / REWRITE / RESETSTAT; `sub` in upper case. */

@@ -128,7 +128,10 @@ const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'])) },
   { weight: 1, arbitrary: command('CLIENT', fc.constantFrom('SETNAME', 'setname'), fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d')) },
   { weight: 1, arbitrary: command('CLIENT', fc.constantFrom(['GETNAME'], ['getname'], ['GETNAME', 'x'], ['SETNAME'], ['SETNAME', 'a', 'b'], ['ID', 'x'], ['INFO', 'x'])) },
-  { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG', 'COMMAND'), fc.constantFrom('FOO', 'foo', 'NoSuch')) },
+  {
+    weight: 1,
+    arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG', 'COMMAND'), fc.constantFrom('FOO', 'foo', 'NoSuch', 'h\u00e9', 'a\r\nb', 'a\u0000b', 'x'.repeat(140))),
+  },
   { weight: 1, arbitrary: command('CONFIG', fc.constantFrom(['GET', 'databases'], ['get', 'DATABASES'], ['GET'], ['GET', 'save'])) },
   { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG')) },
 ];

@@ -125,3 +125,23 @@ describe('an unknown command', () => {
     expect(got).toEqual(want);
   });
 });
+
+describe('an unknown subcommand', () => {
+  it('is shown as the client sent it: its case and its bytes, cut to 128 bytes', () => {
+    const { resp } = node();
+    expect(resp('CLIENT', 'FOO').toString('latin1')).toBe("-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+    expect(resp('config', 'NoSuch').toString('latin1')).toBe("-ERR unknown subcommand 'NoSuch'. Try CONFIG HELP.\r\n");
+    expect(resp('command', 'foo').toString('latin1')).toBe("-ERR unknown subcommand 'foo'. Try COMMAND HELP.\r\n");
+    expect(resp('CONFIG', 'h\u00e9')).toEqual(Buffer.from("-ERR unknown subcommand 'h\u00e9'. Try CONFIG HELP.\r\n", 'utf8'));
+    expect(resp('CLIENT', 'f\r\no').toString('latin1')).toBe("-ERR unknown subcommand 'f  o'. Try CLIENT HELP.\r\n");
+    expect(resp('CLIENT', b('a\x00b')).toString('latin1')).toBe("-ERR unknown subcommand 'a'. Try CLIENT HELP.\r\n");
+    expect(resp('CLIENT', 'y'.repeat(150)).toString('latin1')).toBe(`-ERR unknown subcommand '${'y'.repeat(128)}'. Try CLIENT HELP.\r\n`);
+  });
+
+  it('and so is an unknown HELLO option', () => {
+    const { resp } = node();
+    expect(resp('HELLO', '2', 'Foo').toString('latin1')).toBe("-ERR Syntax error in HELLO option 'Foo'\r\n");
+    expect(resp('HELLO', '2', 'SETNAME').toString('latin1')).toBe("-ERR Syntax error in HELLO option 'SETNAME'\r\n");
+    expect(resp('HELLO', '2', 'h\u00e9')).toEqual(Buffer.from("-ERR Syntax error in HELLO option 'h\u00e9'\r\n", 'utf8'));
+  });
+});

@@ -29,6 +29,11 @@ function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   return OK;
 }
 
+/** Lower-cases ASCII letters only, as C's tolower does where Redis compares names. */
+function asciiLower(b: Buffer): string {
+  return b.toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 function clientInfoLine(ctx: CommandServices, c: Session): string {
   const now = ctx.now();
   return (
@@ -67,7 +72,7 @@ export const serverCommands: CommandSpec[] = [
         i = 2;
       }
       for (; i < a.length; i++) {
-        const opt = (a[i] as Buffer).toString().toLowerCase();
+        const opt = asciiLower(a[i] as Buffer);
         if (opt === 'auth' && i + 2 < a.length) {
           const r = auth(ctx, s, [Buffer.from('auth'), a[i + 1] as Buffer, a[i + 2] as Buffer]);
           if (r.kind === 'error') return r;
@@ -76,7 +81,7 @@ export const serverCommands: CommandSpec[] = [
           s.name = (a[i + 1] as Buffer).toString();
           i += 1;
         } else {
-          return reply.error(errors.helloSyntax(opt));
+          return reply.errorBytes(errors.helloSyntax(a[i] as Buffer));
         }
       }
       if (!s.authenticated) return reply.error(errors.HELLO_NOAUTH);
@@ -114,7 +119,7 @@ export const serverCommands: CommandSpec[] = [
     flags: ['connection'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
-      const sub = (a[1] as Buffer).toString().toLowerCase();
+      const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
         case 'setname': {
           if (a.length !== 3) return wrongArity('client|setname');
@@ -134,7 +139,7 @@ export const serverCommands: CommandSpec[] = [
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
         default:
-          return reply.error(errors.unknownSubcommand(sub, 'CLIENT'));
+          return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CLIENT'));
       }
     },
   },
@@ -165,7 +170,7 @@ export const serverCommands: CommandSpec[] = [
     flags: ['admin'],
     keys: [0, 0, 0],
     run: (ctx, _s, a) => {
-      const sub = (a[1] as Buffer).toString().toLowerCase();
+      const sub = asciiLower(a[1] as Buffer);
       if (sub === 'get') {
         if (a.length < 3) return wrongArity('config|get');
         const values = ctx.configValues();
@@ -185,7 +190,7 @@ export const serverCommands: CommandSpec[] = [
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
         return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
-      return reply.error(errors.unknownSubcommand(sub, 'CONFIG'));
+      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CONFIG'));
     },
   },
   {

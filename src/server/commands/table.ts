@@ -26,7 +26,7 @@ const commandCommand: CommandSpec = {
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
-    return reply.error(errors.unknownSubcommand(sub, 'COMMAND'));
+    return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'COMMAND'));
   },
 };
 
