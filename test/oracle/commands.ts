@@ -125,7 +125,7 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
  * (neither server has a password; CONFIG SET and HELLO are never sent: they would change Redis).
  */
 const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
-  { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'])) },
+  { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['DEFAULT', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'], ['default', 'a', 'b'])) },
   { weight: 1, arbitrary: command('CLIENT', fc.constantFrom('SETNAME', 'setname'), fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d')) },
   { weight: 1, arbitrary: command('CLIENT', fc.constantFrom(['GETNAME'], ['getname'], ['GETNAME', 'x'], ['SETNAME'], ['SETNAME', 'a', 'b'], ['ID', 'x'], ['INFO', 'x'])) },
   {

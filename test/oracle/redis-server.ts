@@ -1,5 +1,6 @@
 // Starts a real redis-server (Debian's package) on a free loopback port, for the differential test,
-// and stops it by pid. No persistence: `--save ''`, `--appendonly no`, in a fresh temp directory.
+// and stops it by pid. No persistence: `--save ''`, `--appendonly no`, in a fresh temp directory;
+// a password (`--requirepass`) when asked for.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +20,12 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /** `--requirepass`: the default user's password; none by default (Redis's `nopass` default user). */
+  readonly password?: string;
+}
+
+export async function startRedisServer(o: RedisServerOptions = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error(`${REDIS_SERVER} is missing: run scripts/test-deps.sh (npm test runs it first) or apt-get install redis-server`);
   }
@@ -28,6 +34,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const logFile = join(dir, 'redis.log');
   const out = openSync(logFile, 'a');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+  if (o.password !== undefined) args.push('--requirepass', o.password);
   const proc: ChildProcess = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', out, out] });
   const pid = proc.pid;
   if (pid === undefined) throw new Error(`could not spawn ${REDIS_SERVER}`);
@@ -47,6 +54,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     const answering = until(`redis-server on port ${port} to answer PING`, async () => {
       const c = await RawRespClient.connect(port, 'redis', 1_000);
       try {
+        if (o.password !== undefined) await c.send(['AUTH', o.password]);
         const info = (await c.send(['INFO', 'server'])).toString('latin1');
         return /redis_version:([^\r\n]+)/.exec(info)?.[1];
       } finally {

@@ -145,3 +145,36 @@ describe('an unknown subcommand', () => {
     expect(resp('HELLO', '2', 'h\u00e9')).toEqual(Buffer.from("-ERR Syntax error in HELLO option 'h\u00e9'\r\n", 'utf8'));
   });
 });
+
+describe('AUTH', () => {
+  const WRONGPASS = '-WRONGPASS invalid username-password pair or user is disabled.\r\n';
+
+  it('without a password: the default user takes any password, other users do not exist', () => {
+    const { resp } = node();
+    expect(resp('AUTH', 'default', 'anything').toString()).toBe('+OK\r\n');
+    expect(resp('AUTH', 'DEFAULT', 'anything').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'bob', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'a', 'b', 'c').toString()).toBe('-ERR syntax error\r\n');
+    expect(resp('AUTH', 'secret').toString()).toBe(
+      '-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n',
+    );
+    expect(resp('AUTH').toString()).toBe("-ERR wrong number of arguments for 'auth' command\r\n");
+    expect(resp('HELLO', '2', 'AUTH', 'bob', 'x').toString()).toBe(WRONGPASS);
+    expect(resp('HELLO', '2', 'AUTH', 'default', 'x').toString()).toMatch(/^\*14\r\n/);
+  });
+
+  it('with a password: the one- and two-word forms, as redis-server --requirepass answers them', () => {
+    const { resp, session } = node('secret');
+    expect(resp('AUTH', 'wrong').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'default', 'wrong').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'bob', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'DEFAULT', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'a', 'b', 'c').toString()).toBe('-ERR syntax error\r\n');
+    expect(session.authenticated).toBe(false);
+    expect(resp('AUTH', 'secret').toString()).toBe('+OK\r\n');
+    expect(session.authenticated).toBe(true);
+    const other = node('secret');
+    expect(other.resp('AUTH', 'default', 'secret').toString()).toBe('+OK\r\n');
+    expect(other.session.authenticated).toBe(true);
+  });
+});

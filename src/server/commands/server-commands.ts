@@ -18,12 +18,20 @@ function checkPassword(ctx: CommandServices, given: Buffer): boolean {
 }
 
 const WRONGPASS: Reply = Object.freeze(reply.error(errors.WRONGPASS));
+const AUTH_WITHOUT_PASSWORD: Reply = Object.freeze(reply.error(errors.AUTH_WITHOUT_PASSWORD));
+const DEFAULT_USER = Buffer.from('default');
 
-/** AUTH password | AUTH default password (tally has one user, "default"). */
+/**
+ * AUTH password | AUTH username password, answered as Redis 7.0 answers with its one user, `default`
+ * (usernames are case-sensitive): more words are a syntax error, another user is WRONGPASS. With no
+ * password configured, `default` takes any password, as Redis's `nopass` default user does, while
+ * the one-word form answers Redis's "called without any password configured" error.
+ */
 function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
-  if (a.length !== 2 && a.length !== 3) return wrongArity('auth');
-  if (ctx.password === null) return reply.error(errors.AUTH_WITHOUT_PASSWORD);
-  if (a.length === 3 && (a[1] as Buffer).toString() !== 'default') return WRONGPASS;
+  if (a.length > 3) return ERR_SYNTAX;
+  if (a.length < 2) return wrongArity('auth');
+  if (a.length === 3 && !(a[1] as Buffer).equals(DEFAULT_USER)) return WRONGPASS;
+  if (ctx.password === null) return a.length === 2 ? AUTH_WITHOUT_PASSWORD : OK;
   if (!checkPassword(ctx, a[a.length - 1] as Buffer)) return WRONGPASS;
   s.authenticated = true;
   return OK;
