@@ -40,7 +40,7 @@ const SCRIPTS: Words[][] = [
   [['AUTH', 'a', 'b', 'c'], ['AUTH', 'default', PASSWORD, 'x']],
   [['auth', PASSWORD], ['AUTH', 'wrong'], ['AUTH', 'bob', 'x'], ['GET', 'k']],
   [['GET', 'k'], ['PING'], ['CLIENT', 'SETNAME', 'x'], ['SELECT', '1'], ['NOSUCH', 'x']],
-  [['HELLO', '2', 'AUTH', 'bob', 'x'], ['HELLO', '2', 'AUTH', 'default', 'wrong'], ['HELLO', '2', 'FOO']],
+  [['HELLO', '2', 'AUTH', 'bob', 'x'], ['HELLO', '2', 'AUTH', 'default', 'wrong'], ['HELLO', '2', 'SETNAME', 'a b'], ['HELLO', '2', 'FOO']],
   [['QUIT']],
 ];
 

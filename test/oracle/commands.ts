@@ -120,13 +120,17 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 1, arbitrary: command('ECHO', anyWord) },
 ];
 
+/** Client names: valid ones (every byte in `!`..`~`), empty (removes the name) and each kind of bad byte. */
+const clientName = fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d', '!~', 'a\tb', 'x\u007f', 'a\u0000b');
+
 /**
  * Connection and server commands whose replies do not depend on the server's identity or settings
- * (neither server has a password; CONFIG SET and HELLO are never sent: they would change Redis).
+ * (neither server has a password; CONFIG SET is never sent: it would change Redis; HELLO only with
+ * options that fail, since its reply names the server).
  */
 const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['DEFAULT', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'], ['default', 'a', 'b'])) },
-  { weight: 1, arbitrary: command('CLIENT', fc.constantFrom('SETNAME', 'setname'), fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d')) },
+  { weight: 1, arbitrary: command('CLIENT', fc.constantFrom('SETNAME', 'setname'), clientName) },
   { weight: 1, arbitrary: command('CLIENT', fc.constantFrom(['GETNAME'], ['getname'], ['GETNAME', 'x'], ['SETNAME'], ['SETNAME', 'a', 'b'], ['ID', 'x'], ['INFO', 'x'])) },
   {
     weight: 1,
@@ -134,6 +138,14 @@ const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
   },
   { weight: 1, arbitrary: command('CONFIG', fc.constantFrom(['GET', 'databases'], ['get', 'DATABASES'], ['GET'], ['GET', 'save'])) },
   { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG')) },
+  {
+    weight: 1,
+    arbitrary: command(
+      'HELLO',
+      fc.constantFrom(['2', 'FOO'], ['2', 'foo', 'x'], ['2', 'h\u00e9'], ['2', 'SETNAME'], ['2', 'AUTH', 'default'], ['2', 'AUTH', 'bob', 'x'], ['x']),
+    ),
+  },
+  { weight: 1, arbitrary: command('HELLO', fc.constant('2'), fc.constantFrom('SETNAME', 'setname'), clientName, fc.constant('FOO')) },
 ];
 
 /** Wrong arities: every command above with too few or too many words. */

@@ -178,3 +178,27 @@ describe('AUTH', () => {
     expect(other.session.authenticated).toBe(true);
   });
 });
+
+describe('client names', () => {
+  const INVALID = '-ERR Client names cannot contain spaces, newlines or special characters.\r\n';
+
+  it('take only bytes from ! to ~; a refused name leaves the name as it was; an empty one removes it', () => {
+    const { resp } = node();
+    expect(resp('CLIENT', 'SETNAME', '!a-b_c.d~').toString()).toBe('+OK\r\n');
+    for (const bad of ['a b', 'a\u00e9', 'x\n', 'a\tb', 'x\u007f', 'a\u0000b', '\u00a0']) {
+      expect(resp('CLIENT', 'SETNAME', bad).toString(), JSON.stringify(bad)).toBe(INVALID);
+      expect(resp('CLIENT', 'GETNAME').toString()).toBe('$9\r\n!a-b_c.d~\r\n');
+    }
+    expect(resp('CLIENT', 'SETNAME', '').toString()).toBe('+OK\r\n');
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
+  });
+
+  it('HELLO SETNAME checks the name the same way, and sets it at once, as Redis 7.0 does', () => {
+    const { resp } = node();
+    expect(resp('HELLO', '2', 'SETNAME', 'a b').toString()).toBe(INVALID);
+    expect(resp('HELLO', '2', 'setname', 'ab', 'FOO').toString()).toBe("-ERR Syntax error in HELLO option 'FOO'\r\n");
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$2\r\nab\r\n');
+    expect(resp('HELLO', '2', 'SETNAME', '').toString()).toMatch(/^\*14\r\n/);
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
+  });
+});

@@ -19,6 +19,7 @@ function checkPassword(ctx: CommandServices, given: Buffer): boolean {
 
 const WRONGPASS: Reply = Object.freeze(reply.error(errors.WRONGPASS));
 const AUTH_WITHOUT_PASSWORD: Reply = Object.freeze(reply.error(errors.AUTH_WITHOUT_PASSWORD));
+const CLIENT_NAME_INVALID: Reply = Object.freeze(reply.error(errors.CLIENT_NAME_INVALID));
 const DEFAULT_USER = Buffer.from('default');
 
 /**
@@ -34,6 +35,16 @@ function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   if (ctx.password === null) return a.length === 2 ? AUTH_WITHOUT_PASSWORD : OK;
   if (!checkPassword(ctx, a[a.length - 1] as Buffer)) return WRONGPASS;
   s.authenticated = true;
+  return OK;
+}
+
+/**
+ * CLIENT SETNAME and HELLO SETNAME, as Redis: an empty name removes the name; any byte outside
+ * `!`..`~` is refused (CLIENT LIST separates its fields with spaces), and the name stays as it was.
+ */
+function setClientName(s: Session, name: Buffer): Reply {
+  for (const c of name) if (c < 0x21 || c > 0x7e) return CLIENT_NAME_INVALID;
+  s.name = name.length === 0 ? null : name.toString('latin1');
   return OK;
 }
 
@@ -86,7 +97,9 @@ export const serverCommands: CommandSpec[] = [
           if (r.kind === 'error') return r;
           i += 2;
         } else if (opt === 'setname' && i + 1 < a.length) {
-          s.name = (a[i + 1] as Buffer).toString();
+          // Set at once, as Redis 7.0 does: it stays even if a later option or the AUTH check fails.
+          const r = setClientName(s, a[i + 1] as Buffer);
+          if (r.kind === 'error') return r;
           i += 1;
         } else {
           return reply.errorBytes(errors.helloSyntax(a[i] as Buffer));
@@ -129,13 +142,8 @@ export const serverCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
-        case 'setname': {
-          if (a.length !== 3) return wrongArity('client|setname');
-          const name = (a[2] as Buffer).toString();
-          if (/[\s]/.test(name)) return reply.error(errors.CLIENT_NAME_INVALID);
-          s.name = name === '' ? null : name;
-          return OK;
-        }
+        case 'setname':
+          return a.length === 3 ? setClientName(s, a[2] as Buffer) : wrongArity('client|setname');
         case 'getname':
           return a.length === 2 ? { kind: 'bulk', value: s.name } : wrongArity('client|getname');
         case 'id':
