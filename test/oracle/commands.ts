@@ -126,7 +126,8 @@ const clientName = fc.constantFrom('abc', '', 'a b', 'a\u00e9', 'x\n', 'a-b_c.d'
 /**
  * Connection and server commands whose replies do not depend on the server's identity or settings
  * (neither server has a password; CONFIG SET is never sent: it would change Redis; HELLO only with
- * options that fail, since its reply names the server).
+ * options that fail, since its reply names the server). CONFIG GET asks for one parameter at a time
+ * (by name or pattern): Redis lists several in its hash table's order.
  */
 const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 1, arbitrary: command('AUTH', fc.constantFrom(['secret'], ['default', 'secret'], ['DEFAULT', 'secret'], ['bob', 'secret'], ['a', 'b', 'c'], ['default', 'a', 'b'])) },
@@ -136,7 +137,27 @@ const CONNECTION: fc.WeightedArbitrary<Cmd>[] = [
     weight: 1,
     arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG', 'COMMAND'), fc.constantFrom('FOO', 'foo', 'NoSuch', 'h\u00e9', 'a\r\nb', 'a\u0000b', 'x'.repeat(140))),
   },
-  { weight: 1, arbitrary: command('CONFIG', fc.constantFrom(['GET', 'databases'], ['get', 'DATABASES'], ['GET'], ['GET', 'save'])) },
+  {
+    weight: 2,
+    arbitrary: command(
+      'CONFIG',
+      fc.constantFrom(
+        ['GET', 'databases'],
+        ['get', 'DATABASES'],
+        ['GET', 'DataBases', 'databases'],
+        ['GET', 'DATA*'],
+        ['GET', 'd?tabases'],
+        ['GET', '[cd]atabases'],
+        ['GET', 'databases', 'DATA*'],
+        ['GET', 'DATA*', 'DATABASES'],
+        ['GET', 'nosuch'],
+        ['GET', 'nosuch*'],
+        ['GET'],
+        ['GET', 'save'],
+        ['GET', 'SAVE', 'nosuch'],
+      ),
+    ),
+  },
   { weight: 1, arbitrary: command(fc.constantFrom('CLIENT', 'CONFIG')) },
   {
     weight: 1,

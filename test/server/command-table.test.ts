@@ -202,3 +202,20 @@ describe('client names', () => {
     expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
   });
 });
+
+describe('CONFIG GET', () => {
+  it('echoes a name as sent, gives a pattern\'s matches as tally spells them, and each parameter once', () => {
+    const { resp } = node();
+    const pair = (name: string, value: string): string => `$${name.length}\r\n${name}\r\n$${value.length}\r\n${value}\r\n`;
+    expect(resp('CONFIG', 'GET', 'DATABASES').toString()).toBe(`*2\r\n${pair('DATABASES', '16')}`);
+    expect(resp('config', 'get', 'DataBases', 'databases', 'DATABASES').toString()).toBe(`*2\r\n${pair('DataBases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATA*').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'd?tabases').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATA*', 'DATABASES').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATABASES', 'data*').toString()).toBe(`*2\r\n${pair('DATABASES', '16')}`);
+    // Several come back in the order asked (Redis: in its hash table's order, which no client can rely on).
+    expect(resp('CONFIG', 'GET', 'SAVE', 'nosuch', 'MaxClients').toString()).toBe(`*4\r\n${pair('SAVE', '')}${pair('MaxClients', '10000')}`);
+    expect(resp('CONFIG', 'GET', 'nosuch').toString()).toBe('*0\r\n');
+    expect(resp('CONFIG', 'GET', '__proto__').toString()).toBe('*0\r\n');
+  });
+});

@@ -53,6 +53,37 @@ function asciiLower(b: Buffer): string {
   return b.toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
+/**
+ * CONFIG GET, as Redis 7.0 answers it: a word with no glob character (`*`, `?`, `[`) names one
+ * parameter in any case and comes back as sent; a pattern matches names case-insensitively and
+ * yields them as tally spells them. A parameter named twice (in any case, by name or by pattern)
+ * comes back once, as first named. Redis lists several in its hash table's order; tally lists them
+ * in the order they were named (patterns: in the order of `configValues`).
+ */
+function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
+  const values = ctx.configValues();
+  const out: Reply[] = [];
+  const seen = new Set<string>();
+  for (let i = 2; i < a.length; i++) {
+    const word = a[i] as Buffer;
+    const lower = asciiLower(word);
+    if (!/[*?[]/.test(lower)) {
+      if (Object.hasOwn(values, lower) && !seen.has(lower)) {
+        seen.add(lower);
+        out.push(bulk(Buffer.from(word)), bulk(values[lower] as string));
+      }
+      continue;
+    }
+    for (const [k, v] of Object.entries(values)) {
+      if (!seen.has(k) && globMatch(lower, k)) {
+        seen.add(k);
+        out.push(bulk(k), bulk(v));
+      }
+    }
+  }
+  return { kind: 'array', value: out };
+}
+
 function clientInfoLine(ctx: CommandServices, c: Session): string {
   const now = ctx.now();
   return (
@@ -187,22 +218,7 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);
-      if (sub === 'get') {
-        if (a.length < 3) return wrongArity('config|get');
-        const values = ctx.configValues();
-        const out: Reply[] = [];
-        const seen = new Set<string>();
-        for (let i = 2; i < a.length; i++) {
-          const pattern = (a[i] as Buffer).toString().toLowerCase();
-          for (const [k, v] of Object.entries(values)) {
-            if (!seen.has(k) && globMatch(pattern, k)) {
-              seen.add(k);
-              out.push(bulk(k), bulk(v));
-            }
-          }
-        }
-        return { kind: 'array', value: out };
-      }
+      if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
         return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
