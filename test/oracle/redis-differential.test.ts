@@ -5,9 +5,10 @@
 // shrunk sequence and both servers' replies.
 //
 // Covered: the counter family, GET/MGET/SET, DEL/EXISTS/TYPE/DBSIZE, PFADD/PFCOUNT/PFMERGE on sets
-// small enough to be exact, FLUSHDB/FLUSHALL, SELECT, PING/ECHO, AUTH, CLIENT SETNAME/GETNAME,
-// CONFIG GET databases, unknown subcommands, INCRBYFLOAT, wrong arities, unknown commands, and
-// GETDEL/GETSET/EXPIRE/PERSIST/TTL from the day tally lists them in COMMAND LIST.
+// small enough to be exact, FLUSHDB/FLUSHALL, SELECT, PING/ECHO, AUTH, CLIENT SETNAME/GETNAME, HELLO
+// options that fail, CONFIG GET of one parameter, unknown subcommands, INCRBYFLOAT, wrong arities,
+// unknown commands, and GETDEL/GETSET/EXPIRE/PERSIST/TTL from the day tally lists them in COMMAND
+// LIST. With a password: auth-differential.test.ts.
 // More runs: TALLY_ORACLE_RUNS=5000; new inputs: TALLY_FUZZ_SEED=random (see test/setup.ts); every
 // distinct mismatch at once: `node dist/test/oracle/explore.js` (see explore.ts).
 
