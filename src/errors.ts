@@ -7,8 +7,13 @@
 
 // ---- any command ---------------------------------------------------------------------------------
 
-/** A command of one type on a key of another (deleted keys keep their type). */
+/** A command of one type on a live key of another (a deleted key has no type). */
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+/**
+ * PFADD, PFCOUNT or PFMERGE on a live key that is not a HyperLogLog. Redis answers this text for a
+ * string that holds no HLL (a counter is a string there), and tally's TYPE calls every key a string.
+ */
+export const NOT_AN_HLL = 'WRONGTYPE Key is not a valid HyperLogLog string value.';
 /** A malformed integer, or one below a command's minimum. */
 export const NOT_INTEGER = 'ERR value is not an integer or out of range';
 /** A counter result or amount beyond ±(2^53-1), or no room left in this node's slot. */
@@ -34,19 +39,42 @@ export function wrongArity(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
-/** A name outside the command table, as Redis shows it: the name cut to 128 characters, then up to 5 arguments cut to 64. */
-export function unknownCommand(name: string, args: readonly string[]): string {
-  const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
-  const rest = args
-    .slice(0, 5)
-    .map((a) => `'${a.slice(0, 64)}' `)
-    .join('');
-  return `ERR unknown command '${shown}', with args beginning with: ${rest}`;
+/**
+ * The client's bytes as Redis's `%.*s` prints a C string: up to the first NUL byte, at most `max`
+ * bytes (a cut may fall inside a UTF-8 character: Redis counts bytes, and so does this).
+ */
+function cString(b: Uint8Array, max: number): Uint8Array {
+  const nul = b.indexOf(0);
+  return b.subarray(0, Math.min(nul === -1 ? b.length : nul, max));
 }
 
-/** An unknown subcommand of COMMAND, CLIENT or CONFIG. */
-export function unknownSubcommand(sub: string, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): string {
-  return `ERR unknown subcommand '${sub}'. Try ${command} HELP.`;
+/** The text as bytes, with CR and LF as spaces (Redis's rejectCommandFormat: one line, always). */
+function oneLine(parts: readonly (string | Uint8Array)[]): Buffer {
+  const out = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  for (let i = 0; i < out.length; i++) if (out[i] === 0x0d || out[i] === 0x0a) out[i] = 0x20;
+  return out;
+}
+
+/**
+ * A name outside the command table, byte for byte as Redis 7.0 prints it (processCommand): the
+ * name cut to 128 bytes; then, while the arguments shown so far take under 128 bytes, the next one,
+ * quoted, cut to what is left of those 128 bytes, and a space. Bytes, not a string: the client's
+ * bytes come back as sent, even an argument cut inside a UTF-8 character.
+ */
+export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): Buffer {
+  const parts: (string | Uint8Array)[] = ["ERR unknown command '", cString(name, 128), "', with args beginning with: "];
+  let shown = 0;
+  for (let i = 0; i < args.length && shown < 128; i++) {
+    const arg = cString(args[i] as Uint8Array, 128 - shown);
+    parts.push("'", arg, "' ");
+    shown += arg.length + 3;
+  }
+  return oneLine(parts);
+}
+
+/** An unknown subcommand of COMMAND, CLIENT or CONFIG, as Redis prints it: `sub` as sent, cut to 128 bytes. */
+export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): Buffer {
+  return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
 // ---- counters -----------------------------------------------------------------------------------
@@ -70,8 +98,9 @@ export const HELLO_NOAUTH =
 export const DB_INDEX_OUT_OF_RANGE = 'ERR DB index is out of range';
 export const CLIENT_NAME_INVALID = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
-export function helloSyntax(option: string): string {
-  return `ERR Syntax error in HELLO option '${option}'`;
+/** A HELLO option it does not take, as Redis prints it: the option as sent. */
+export function helloSyntax(option: Uint8Array): Buffer {
+  return oneLine(["ERR Syntax error in HELLO option '", cString(option, Infinity), "'"]);
 }
 
 /** CONFIG SET / REWRITE / RESETSTAT; `sub` in upper case. */

@@ -14,13 +14,18 @@ function placeholders(text: string, names: Record<number, string>): string {
   return out;
 }
 
-/** Each function of the catalogue, called so that its text reads as docs/commands.md writes it. */
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/**
+ * Each function of the catalogue, called so that its text reads as docs/commands.md writes it (the
+ * texts that quote a client's bytes are bytes: shown here as latin1, one character a byte).
+ */
 const SAMPLES: Record<string, () => string> = {
   keyTooLong: () => errors.keyTooLong(32768),
   wrongArity: () => errors.wrongArity('<name>'),
-  unknownCommand: () => errors.unknownCommand('<name>', ['<arg1>', '<arg2>']),
-  unknownSubcommand: () => errors.unknownSubcommand('<sub>', 'CLIENT'),
-  helloSyntax: () => errors.helloSyntax('<opt>'),
+  unknownCommand: () => errors.unknownCommand(b('<name>'), [b('<arg1>'), b('<arg2>')]).toString('latin1'),
+  unknownSubcommand: () => errors.unknownSubcommand(b('<sub>'), 'CLIENT').toString('latin1'),
+  helloSyntax: () => errors.helloSyntax(b('<opt>')).toString('latin1'),
   configUnsupported: () => errors.configUnsupported('<SUB>'),
   consistencyLevel: () => errors.consistencyLevel('WRITES'),
   unknownConsistencyOption: () => errors.unknownConsistencyOption('<opt>'),

@@ -1,4 +1,4 @@
-// The live dashboard in a real browser: playwright-core drives Debian's chromium (installed by .ci/run)
+// The live dashboard in a real browser: playwright-core drives Debian's chromium (installed by scripts/test-deps.sh)
 // against a real 3-node cluster. The page must show the three members alive, and after an INCR on n2
 // the new value on every node. A screenshot is kept under the OS temp dir (path printed).
 // TALLY_DASHBOARD_SCREENSHOT=path also writes it there (how docs/dashboard.png is made).
@@ -22,7 +22,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does it)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/test-deps.sh does it; npm test runs it first)`);
   cluster = await startCluster({ nodes: 3 });
   await waitForMembers(cluster, 3);
   // A fresh user-data-dir per run; root needs --no-sandbox.

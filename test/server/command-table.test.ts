@@ -1,8 +1,40 @@
-// The command table's name lookup: from the name's bytes, in any letter case, exact names only.
+// The command table: name lookup from the name's bytes (any letter case, exact names only), and the
+// replies that must be Redis 7.0's byte for byte (what RESP sends), from literals redis-server sent.
+// test/oracle/ compares the same cases, and many more, with a live redis-server.
 import { describe, expect, it } from 'vitest';
-import { commandNames, lookupBytes, resolveCommand } from '../../src/server/commands/table.js';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
+import { commandNames, execute, lookupBytes, resolveCommand } from '../../src/server/commands/table.js';
+import type { CommandServices, Session } from '../../src/server/commands/types.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** A node's command table with no peers, and one session: `resp(...words)` answers RESP's exact bytes. */
+function node(password: string | null = null): { resp: (...words: (string | Buffer)[]) => Buffer; session: Session } {
+  const ctx: CommandServices = {
+    keyspace: new Keyspace('n1:1'),
+    password,
+    counterTypeFor: () => 'pncounter',
+    nodeId: 'n1',
+    clusterName: 't',
+    version: '0',
+    startedAt: 0,
+    now: () => 0,
+    infoSections: () => ({}),
+    configValues: () => ({ databases: '16', save: '', appendonly: 'no', maxclients: '10000' }),
+    listClients: () => [],
+  };
+  const session: Session = { id: 1, db: 0, name: null, authenticated: password === null, protocol: 'resp', remoteAddress: '', createdAt: 0, lastCommandAt: 0, lastCommand: '' };
+  const resp = (...words: (string | Buffer)[]): Buffer => {
+    const r = execute(ctx, session, words.map((w) => (typeof w === 'string' ? Buffer.from(w, 'utf8') : w)));
+    if (r instanceof Promise) throw new Error('these commands answer at once');
+    return encodeReplyToBuffer(r);
+  };
+  return { resp, session };
+}
+
+/** The bytes of a RESP reply written as text, one character a byte (`\xc3` stays one byte). */
+const bytes = (latin1: string): Buffer => Buffer.from(latin1, 'latin1');
 
 describe('command lookup by bytes', () => {
   it('resolves every command in lower, upper and mixed case, to the spec of that name', () => {
@@ -38,5 +70,152 @@ describe('command lookup by bytes', () => {
     });
     expect(resolveCommand(undefined)).toBeUndefined();
     expect(resolveCommand(b('nosuch'))).toBeUndefined();
+  });
+});
+
+describe('PFADD, PFCOUNT and PFMERGE on a key that is not an HLL', () => {
+  it("answer Redis's own WRONGTYPE text, for the key, any source and the destination", () => {
+    const { resp } = node();
+    const NOT_HLL = bytes('-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n');
+    resp('INCR', 'n');
+    resp('PFADD', 'h', 'x');
+    resp('WINDOW.CREATE', 'w', '1', '60');
+    expect(resp('PFADD', 'n', 'x')).toEqual(NOT_HLL);
+    expect(resp('PFADD', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFCOUNT', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFCOUNT', 'h', 'missing', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'n', 'h')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'h', 'n')).toEqual(NOT_HLL);
+    expect(resp('PFMERGE', 'new', 'h', 'n')).toEqual(NOT_HLL);
+    expect(resp('EXISTS', 'new')).toEqual(bytes(':0\r\n'));
+    // TYPE calls every tally key a string, so a window is a string that holds no HLL too.
+    expect(resp('PFADD', 'w', 'x')).toEqual(NOT_HLL);
+    // Other commands keep the general text.
+    expect(resp('INCR', 'h')).toEqual(bytes('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'));
+  });
+});
+
+describe('an unknown command', () => {
+  it("is answered as Redis 7.0's processCommand writes it, byte for byte", () => {
+    const { resp } = node();
+    const x140 = 'x'.repeat(140);
+    const digits70 = '1234567890'.repeat(7);
+    const cases: [(string | Buffer)[], string][] = [
+      [['NOSUCH'], "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"],
+      [['nosuchcmd', 'a'], "-ERR unknown command 'nosuchcmd', with args beginning with: 'a' \r\n"],
+      // The name is cut to 128 bytes, with no "...".
+      [[x140], `-ERR unknown command '${'x'.repeat(128)}', with args beginning with: \r\n`],
+      // Arguments are shown while under 128 bytes in all, the last cut to what is left.
+      [['NOSUCH', 'a'.repeat(140), 'b'], `-ERR unknown command 'NOSUCH', with args beginning with: '${'a'.repeat(128)}' \r\n`],
+      [['NOSUCH', digits70, digits70.slice(0, 60), 'zz'], `-ERR unknown command 'NOSUCH', with args beginning with: '${digits70}' '${digits70.slice(0, 55)}' \r\n`],
+      [['NOSUCH', ...'123456789'.split('')], `-ERR unknown command 'NOSUCH', with args beginning with: ${'123456789'.split('').map((c) => `'${c}' `).join('')}\r\n`],
+      // C strings: a NUL byte ends a word. CR and LF become spaces.
+      [[b('NO\x00SUCH'), b('a\x00b'), 'c'], "-ERR unknown command 'NO', with args beginning with: 'a' 'c' \r\n"],
+      [['x', 'a\r\nb'], "-ERR unknown command 'x', with args beginning with: 'a  b' \r\n"],
+    ];
+    for (const [words, want] of cases) expect(resp(...words).toString('latin1'), words.join(' ')).toBe(want);
+  });
+
+  it("sends the client's bytes back as they came, even cut inside a UTF-8 character", () => {
+    const { resp } = node();
+    expect(resp('NOSUCH', 'a', 'h\u00e9llo')).toEqual(Buffer.from("-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'h\u00e9llo' \r\n", 'utf8'));
+    // 'x0' takes 5 bytes, leaving 123 for 70 two-byte characters: 61 of them and the first byte of one.
+    const got = resp('NOSUCH', 'x0', '\u00e9'.repeat(70), 'z');
+    const want = Buffer.concat([Buffer.from("-ERR unknown command 'NOSUCH', with args beginning with: 'x0' '" + '\u00e9'.repeat(61), 'utf8'), bytes("\xc3' \r\n")]);
+    expect(got).toEqual(want);
+  });
+});
+
+describe('an unknown subcommand', () => {
+  it('is shown as the client sent it: its case and its bytes, cut to 128 bytes', () => {
+    const { resp } = node();
+    expect(resp('CLIENT', 'FOO').toString('latin1')).toBe("-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+    expect(resp('config', 'NoSuch').toString('latin1')).toBe("-ERR unknown subcommand 'NoSuch'. Try CONFIG HELP.\r\n");
+    expect(resp('command', 'foo').toString('latin1')).toBe("-ERR unknown subcommand 'foo'. Try COMMAND HELP.\r\n");
+    expect(resp('CONFIG', 'h\u00e9')).toEqual(Buffer.from("-ERR unknown subcommand 'h\u00e9'. Try CONFIG HELP.\r\n", 'utf8'));
+    expect(resp('CLIENT', 'f\r\no').toString('latin1')).toBe("-ERR unknown subcommand 'f  o'. Try CLIENT HELP.\r\n");
+    expect(resp('CLIENT', b('a\x00b')).toString('latin1')).toBe("-ERR unknown subcommand 'a'. Try CLIENT HELP.\r\n");
+    expect(resp('CLIENT', 'y'.repeat(150)).toString('latin1')).toBe(`-ERR unknown subcommand '${'y'.repeat(128)}'. Try CLIENT HELP.\r\n`);
+  });
+
+  it('and so is an unknown HELLO option', () => {
+    const { resp } = node();
+    expect(resp('HELLO', '2', 'Foo').toString('latin1')).toBe("-ERR Syntax error in HELLO option 'Foo'\r\n");
+    expect(resp('HELLO', '2', 'SETNAME').toString('latin1')).toBe("-ERR Syntax error in HELLO option 'SETNAME'\r\n");
+    expect(resp('HELLO', '2', 'h\u00e9')).toEqual(Buffer.from("-ERR Syntax error in HELLO option 'h\u00e9'\r\n", 'utf8'));
+  });
+});
+
+describe('AUTH', () => {
+  const WRONGPASS = '-WRONGPASS invalid username-password pair or user is disabled.\r\n';
+
+  it('without a password: the default user takes any password, other users do not exist', () => {
+    const { resp } = node();
+    expect(resp('AUTH', 'default', 'anything').toString()).toBe('+OK\r\n');
+    expect(resp('AUTH', 'DEFAULT', 'anything').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'bob', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'a', 'b', 'c').toString()).toBe('-ERR syntax error\r\n');
+    expect(resp('AUTH', 'secret').toString()).toBe(
+      '-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n',
+    );
+    expect(resp('AUTH').toString()).toBe("-ERR wrong number of arguments for 'auth' command\r\n");
+    expect(resp('HELLO', '2', 'AUTH', 'bob', 'x').toString()).toBe(WRONGPASS);
+    expect(resp('HELLO', '2', 'AUTH', 'default', 'x').toString()).toMatch(/^\*14\r\n/);
+  });
+
+  it('with a password: the one- and two-word forms, as redis-server --requirepass answers them', () => {
+    const { resp, session } = node('secret');
+    expect(resp('AUTH', 'wrong').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'default', 'wrong').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'bob', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'DEFAULT', 'secret').toString()).toBe(WRONGPASS);
+    expect(resp('AUTH', 'a', 'b', 'c').toString()).toBe('-ERR syntax error\r\n');
+    expect(session.authenticated).toBe(false);
+    expect(resp('AUTH', 'secret').toString()).toBe('+OK\r\n');
+    expect(session.authenticated).toBe(true);
+    const other = node('secret');
+    expect(other.resp('AUTH', 'default', 'secret').toString()).toBe('+OK\r\n');
+    expect(other.session.authenticated).toBe(true);
+  });
+});
+
+describe('client names', () => {
+  const INVALID = '-ERR Client names cannot contain spaces, newlines or special characters.\r\n';
+
+  it('take only bytes from ! to ~; a refused name leaves the name as it was; an empty one removes it', () => {
+    const { resp } = node();
+    expect(resp('CLIENT', 'SETNAME', '!a-b_c.d~').toString()).toBe('+OK\r\n');
+    for (const bad of ['a b', 'a\u00e9', 'x\n', 'a\tb', 'x\u007f', 'a\u0000b', '\u00a0']) {
+      expect(resp('CLIENT', 'SETNAME', bad).toString(), JSON.stringify(bad)).toBe(INVALID);
+      expect(resp('CLIENT', 'GETNAME').toString()).toBe('$9\r\n!a-b_c.d~\r\n');
+    }
+    expect(resp('CLIENT', 'SETNAME', '').toString()).toBe('+OK\r\n');
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
+  });
+
+  it('HELLO SETNAME checks the name the same way, and sets it at once, as Redis 7.0 does', () => {
+    const { resp } = node();
+    expect(resp('HELLO', '2', 'SETNAME', 'a b').toString()).toBe(INVALID);
+    expect(resp('HELLO', '2', 'setname', 'ab', 'FOO').toString()).toBe("-ERR Syntax error in HELLO option 'FOO'\r\n");
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$2\r\nab\r\n');
+    expect(resp('HELLO', '2', 'SETNAME', '').toString()).toMatch(/^\*14\r\n/);
+    expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
+  });
+});
+
+describe('CONFIG GET', () => {
+  it('echoes a name as sent, gives a pattern\'s matches as tally spells them, and each parameter once', () => {
+    const { resp } = node();
+    const pair = (name: string, value: string): string => `$${name.length}\r\n${name}\r\n$${value.length}\r\n${value}\r\n`;
+    expect(resp('CONFIG', 'GET', 'DATABASES').toString()).toBe(`*2\r\n${pair('DATABASES', '16')}`);
+    expect(resp('config', 'get', 'DataBases', 'databases', 'DATABASES').toString()).toBe(`*2\r\n${pair('DataBases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATA*').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'd?tabases').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATA*', 'DATABASES').toString()).toBe(`*2\r\n${pair('databases', '16')}`);
+    expect(resp('CONFIG', 'GET', 'DATABASES', 'data*').toString()).toBe(`*2\r\n${pair('DATABASES', '16')}`);
+    // Several come back in the order asked (Redis: in its hash table's order, which no client can rely on).
+    expect(resp('CONFIG', 'GET', 'SAVE', 'nosuch', 'MaxClients').toString()).toBe(`*4\r\n${pair('SAVE', '')}${pair('MaxClients', '10000')}`);
+    expect(resp('CONFIG', 'GET', 'nosuch').toString()).toBe('*0\r\n');
+    expect(resp('CONFIG', 'GET', '__proto__').toString()).toBe('*0\r\n');
   });
 });

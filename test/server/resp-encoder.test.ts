@@ -41,6 +41,13 @@ describe('encodeReply', () => {
     expect(enc(reply.error('ERR café\r\n'))).toBe(`-ERR ${Buffer.from('café').toString('latin1')}  \r\n`);
   });
 
+  it('sends an error given as bytes exactly as they are (a lone UTF-8 lead byte too), CR and LF as spaces', () => {
+    const bytes = Buffer.from([0x45, 0x52, 0x52, 0x20, 0xc3, 0xa9, 0xc3, 0x0d, 0x0a, 0xff]);
+    const r = reply.errorBytes(bytes);
+    expect(encodeReplyToBuffer(r)).toEqual(Buffer.from([0x2d, 0x45, 0x52, 0x52, 0x20, 0xc3, 0xa9, 0xc3, 0x20, 0x20, 0xff, 0x0d, 0x0a]));
+    expect(r.kind === 'error' && r.message).toBe('ERR \u00e9\ufffd\r\n\ufffd'); // the WebSocket API's text
+  });
+
   it('encodes integers: numbers, negatives, large safe integers, bigints', () => {
     const cases: [number | bigint, string][] = [
       [0, '0'],

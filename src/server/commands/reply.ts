@@ -6,12 +6,14 @@ import { INTERNAL } from '../../errors.js';
 /**
  * A reply to one command, independent of the wire protocol. `error.message` is the whole Redis error
  * text including its code (`ERR syntax error`, `WRONGTYPE Operation against a key holding the wrong
- * kind of value`; every text is in src/errors.ts). `close` writes its `reply` (if any) and then closes
- * the connection (QUIT).
+ * kind of value`; every text is in src/errors.ts). An error that quotes the client's own bytes (an
+ * unknown command or subcommand) also carries them exactly in `error.bytes`, which RESP sends as
+ * they are, as Redis does; `message` is then those bytes read as UTF-8, for the WebSocket API (whose
+ * errors are text) and logs. `close` writes its `reply` (if any) and then closes the connection (QUIT).
  */
 export type Reply =
   | { readonly kind: 'simple'; readonly value: string }
-  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'error'; readonly message: string; readonly bytes?: Buffer }
   | { readonly kind: 'int'; readonly value: number | bigint }
   | { readonly kind: 'bulk'; readonly value: Buffer | string | null }
   | { readonly kind: 'array'; readonly value: readonly Reply[] | null }
@@ -21,6 +23,8 @@ export type Reply =
 export const reply = {
   simple: (value: string): Reply => ({ kind: 'simple', value }),
   error: (message: string): Reply => ({ kind: 'error', message }),
+  /** An error whose exact bytes matter (it quotes the client's bytes): RESP sends `bytes` as they are. */
+  errorBytes: (bytes: Buffer): Reply => ({ kind: 'error', message: bytes.toString('utf8'), bytes }),
   int: (value: number | bigint): Reply => ({ kind: 'int', value }),
   bulk: (value: Buffer | string | null): Reply => ({ kind: 'bulk', value }),
   array: (value: readonly Reply[] | null): Reply => ({ kind: 'array', value }),

@@ -18,15 +18,70 @@ function checkPassword(ctx: CommandServices, given: Buffer): boolean {
 }
 
 const WRONGPASS: Reply = Object.freeze(reply.error(errors.WRONGPASS));
+const AUTH_WITHOUT_PASSWORD: Reply = Object.freeze(reply.error(errors.AUTH_WITHOUT_PASSWORD));
+const CLIENT_NAME_INVALID: Reply = Object.freeze(reply.error(errors.CLIENT_NAME_INVALID));
+const DEFAULT_USER = Buffer.from('default');
 
-/** AUTH password | AUTH default password (tally has one user, "default"). */
+/**
+ * AUTH password | AUTH username password, answered as Redis 7.0 answers with its one user, `default`
+ * (usernames are case-sensitive): more words are a syntax error, another user is WRONGPASS. With no
+ * password configured, `default` takes any password, as Redis's `nopass` default user does, while
+ * the one-word form answers Redis's "called without any password configured" error.
+ */
 function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
-  if (a.length !== 2 && a.length !== 3) return wrongArity('auth');
-  if (ctx.password === null) return reply.error(errors.AUTH_WITHOUT_PASSWORD);
-  if (a.length === 3 && (a[1] as Buffer).toString() !== 'default') return WRONGPASS;
+  if (a.length > 3) return ERR_SYNTAX;
+  if (a.length < 2) return wrongArity('auth');
+  if (a.length === 3 && !(a[1] as Buffer).equals(DEFAULT_USER)) return WRONGPASS;
+  if (ctx.password === null) return a.length === 2 ? AUTH_WITHOUT_PASSWORD : OK;
   if (!checkPassword(ctx, a[a.length - 1] as Buffer)) return WRONGPASS;
   s.authenticated = true;
   return OK;
+}
+
+/**
+ * CLIENT SETNAME and HELLO SETNAME, as Redis: an empty name removes the name; any byte outside
+ * `!`..`~` is refused (CLIENT LIST separates its fields with spaces), and the name stays as it was.
+ */
+function setClientName(s: Session, name: Buffer): Reply {
+  for (const c of name) if (c < 0x21 || c > 0x7e) return CLIENT_NAME_INVALID;
+  s.name = name.length === 0 ? null : name.toString('latin1');
+  return OK;
+}
+
+/** Lower-cases ASCII letters only, as C's tolower does where Redis compares names. */
+function asciiLower(b: Buffer): string {
+  return b.toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/**
+ * CONFIG GET, as Redis 7.0 answers it: a word with no glob character (`*`, `?`, `[`) names one
+ * parameter in any case and comes back as sent; a pattern matches names case-insensitively and
+ * yields them as tally spells them. A parameter named twice (in any case, by name or by pattern)
+ * comes back once, as first named. Redis lists several in its hash table's order; tally lists them
+ * in the order they were named (patterns: in the order of `configValues`).
+ */
+function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
+  const values = ctx.configValues();
+  const out: Reply[] = [];
+  const seen = new Set<string>();
+  for (let i = 2; i < a.length; i++) {
+    const word = a[i] as Buffer;
+    const lower = asciiLower(word);
+    if (!/[*?[]/.test(lower)) {
+      if (Object.hasOwn(values, lower) && !seen.has(lower)) {
+        seen.add(lower);
+        out.push(bulk(Buffer.from(word)), bulk(values[lower] as string));
+      }
+      continue;
+    }
+    for (const [k, v] of Object.entries(values)) {
+      if (!seen.has(k) && globMatch(lower, k)) {
+        seen.add(k);
+        out.push(bulk(k), bulk(v));
+      }
+    }
+  }
+  return { kind: 'array', value: out };
 }
 
 function clientInfoLine(ctx: CommandServices, c: Session): string {
@@ -67,16 +122,18 @@ export const serverCommands: CommandSpec[] = [
         i = 2;
       }
       for (; i < a.length; i++) {
-        const opt = (a[i] as Buffer).toString().toLowerCase();
+        const opt = asciiLower(a[i] as Buffer);
         if (opt === 'auth' && i + 2 < a.length) {
           const r = auth(ctx, s, [Buffer.from('auth'), a[i + 1] as Buffer, a[i + 2] as Buffer]);
           if (r.kind === 'error') return r;
           i += 2;
         } else if (opt === 'setname' && i + 1 < a.length) {
-          s.name = (a[i + 1] as Buffer).toString();
+          // Set at once, as Redis 7.0 does: it stays even if a later option or the AUTH check fails.
+          const r = setClientName(s, a[i + 1] as Buffer);
+          if (r.kind === 'error') return r;
           i += 1;
         } else {
-          return reply.error(errors.helloSyntax(opt));
+          return reply.errorBytes(errors.helloSyntax(a[i] as Buffer));
         }
       }
       if (!s.authenticated) return reply.error(errors.HELLO_NOAUTH);
@@ -114,15 +171,10 @@ export const serverCommands: CommandSpec[] = [
     flags: ['connection'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
-      const sub = (a[1] as Buffer).toString().toLowerCase();
+      const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
-        case 'setname': {
-          if (a.length !== 3) return wrongArity('client|setname');
-          const name = (a[2] as Buffer).toString();
-          if (/[\s]/.test(name)) return reply.error(errors.CLIENT_NAME_INVALID);
-          s.name = name === '' ? null : name;
-          return OK;
-        }
+        case 'setname':
+          return a.length === 3 ? setClientName(s, a[2] as Buffer) : wrongArity('client|setname');
         case 'getname':
           return a.length === 2 ? { kind: 'bulk', value: s.name } : wrongArity('client|getname');
         case 'id':
@@ -134,7 +186,7 @@ export const serverCommands: CommandSpec[] = [
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
         default:
-          return reply.error(errors.unknownSubcommand(sub, 'CLIENT'));
+          return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CLIENT'));
       }
     },
   },
@@ -165,27 +217,12 @@ export const serverCommands: CommandSpec[] = [
     flags: ['admin'],
     keys: [0, 0, 0],
     run: (ctx, _s, a) => {
-      const sub = (a[1] as Buffer).toString().toLowerCase();
-      if (sub === 'get') {
-        if (a.length < 3) return wrongArity('config|get');
-        const values = ctx.configValues();
-        const out: Reply[] = [];
-        const seen = new Set<string>();
-        for (let i = 2; i < a.length; i++) {
-          const pattern = (a[i] as Buffer).toString().toLowerCase();
-          for (const [k, v] of Object.entries(values)) {
-            if (!seen.has(k) && globMatch(pattern, k)) {
-              seen.add(k);
-              out.push(bulk(k), bulk(v));
-            }
-          }
-        }
-        return { kind: 'array', value: out };
-      }
+      const sub = asciiLower(a[1] as Buffer);
+      if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
         return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
-      return reply.error(errors.unknownSubcommand(sub, 'CONFIG'));
+      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CONFIG'));
     },
   },
   {

@@ -26,7 +26,7 @@ const commandCommand: CommandSpec = {
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
-    return reply.error(errors.unknownSubcommand(sub, 'COMMAND'));
+    return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'COMMAND'));
   },
 };
 
@@ -127,7 +127,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   if (c === undefined) {
     const first = args[0];
     if (first === undefined) return EMPTY_COMMAND;
-    return reply.error(errors.unknownCommand(first.toString('latin1'), args.slice(1, 6).map((b) => b.toString('latin1'))));
+    return reply.errorBytes(errors.unknownCommand(first, args.slice(1)));
   }
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return ERR_NOAUTH;

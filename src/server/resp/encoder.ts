@@ -109,6 +109,22 @@ export class ReplyWriter {
     this.writeLine(MINUS, message);
   }
 
+  /** `-bytes\r\n`: an error text as exact bytes (it quotes a client's bytes). CR/LF become spaces. */
+  writeErrorBytes(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.reserve(n + 3);
+    const b = this.buf;
+    let e = this.end;
+    b[e++] = MINUS;
+    for (let i = 0; i < n; i++) {
+      const c = bytes[i] as number;
+      b[e++] = c === CR || c === LF ? SPACE : c;
+    }
+    b[e++] = CR;
+    b[e++] = LF;
+    this.end = e;
+  }
+
   /** `:n\r\n` for a safe integer, any integral number, or a bigint. */
   writeInt(value: number | bigint): void {
     if (typeof value === 'number') {
@@ -292,7 +308,8 @@ export function encodeReply(w: ReplyWriter, r: Reply): void {
       w.writeSimple(r.value);
       return;
     case 'error':
-      w.writeError(r.message);
+      if (r.bytes === undefined) w.writeError(r.message);
+      else w.writeErrorBytes(r.bytes);
       return;
     case 'int':
       w.writeInt(r.value);

@@ -1,0 +1,291 @@
+// Every intended difference between tally's replies and redis-server's, in one table. The
+// differential test (redis-differential.test.ts) accepts a mismatch only when one of these rows
+// matches it, and docs/commands.md carries the same table (differences-doc.test.ts checks it).
+// A mismatch that no row explains is a bug in tally, not a row to add.
+
+import { Cmd, k, type Word } from './commands.js';
+import { replyEnd } from './raw-resp.js';
+
+/** One command as both servers ran it, and what followed. */
+export interface Step {
+  /** The words sent to both servers. */
+  readonly words: readonly string[];
+  /** Redis's reply and tally's, exact bytes. */
+  readonly redis: Buffer;
+  readonly tally: Buffer;
+  /** The distinct keys the command names, and whether each exists on each server after it ran. */
+  readonly keys: readonly string[];
+  readonly redisExists: readonly boolean[];
+  readonly tallyExists: readonly boolean[];
+}
+
+/** What tally acknowledged for one key (in one database) earlier in the current sequence. */
+export interface KeyHistory {
+  /**
+   * Lower bounds of what this node has counted into the key's slot, up and down (slots never shrink,
+   * not even on DEL or SET), and how many zero writes (`SET k 0`, `INCRBY k 0`) it ran, each of
+   * which may have added one increment and one decrement.
+   */
+  readonly up: bigint;
+  readonly down: bigint;
+  readonly zeroWrites: number;
+}
+
+/** Read-only questions a row may ask, on the sequence's own connections (so in its database). */
+export interface Probe {
+  tally(words: readonly string[]): Promise<Buffer>;
+  redis(words: readonly string[]): Promise<Buffer>;
+  history(key: string): KeyHistory;
+}
+
+export interface Difference {
+  /** Stable name, shown in test output when the row accepts a mismatch. */
+  readonly id: string;
+  /** The command and situation (markdown). */
+  readonly case: string;
+  /** A shortest sequence, from empty servers, whose last command shows the difference. */
+  readonly example: readonly Cmd[];
+  /** What redis-server 7.0 answers, and what tally answers (markdown). */
+  readonly redis: string;
+  readonly tally: string;
+  /** Why tally differs (markdown). */
+  readonly why: string;
+  /** Whether this row explains the mismatch in `step` (replies, or the keys' existence after it). */
+  matches(step: Step, probe: Probe): boolean | Promise<boolean>;
+}
+
+// Exact reply bytes tally answers in the cases below.
+const OVERFLOW = '-ERR increment or decrement would overflow\r\n';
+const NOT_INTEGER = '-ERR value is not an integer or out of range\r\n';
+const SET_NOT_INTEGER = '-ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)\r\n';
+const INCRBYFLOAT_REFUSED = '-ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)\r\n';
+const SET_ARITY = "-ERR wrong number of arguments for 'set' command\r\n";
+const OK = '+OK\r\n';
+const NIL = '$-1\r\n';
+const HLL_TYPE = '+hll\r\n';
+
+/** tally's exact range: ±(2^53 - 1). */
+export const EXACT_MAX = 2n ** 53n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Parses like Redis's string2ll: optional '-', no '+', no leading zeros or spaces, within int64. */
+export function strictInt64(s: string): bigint | null {
+  if (!/^(0|-?[1-9][0-9]{0,19})$/.test(s)) return null;
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? null : v;
+}
+
+const abs = (v: bigint): bigint => (v < 0n ? -v : v);
+const is = (reply: Buffer, text: string): boolean => reply.equals(Buffer.from(text, 'latin1'));
+const c = (...words: Word[]): Cmd => new Cmd(words);
+const name = (s: Step): string => (s.words[0] ?? '').toLowerCase();
+
+/** The integer of an integer reply (`:n`), or null. */
+export function integerReply(reply: Buffer): bigint | null {
+  const m = /^:(-?[0-9]+)\r\n$/.exec(reply.toString('latin1'));
+  return m === null ? null : BigInt(m[1] as string);
+}
+
+/** The element replies of an array reply, each as exact bytes, or null if it is not an array. */
+export function arrayElements(reply: Buffer): Buffer[] | null {
+  const m = /^\*(-?[0-9]+)\r\n/.exec(reply.toString('latin1', 0, Math.min(reply.length, 24)));
+  if (m === null) return null;
+  const out: Buffer[] = [];
+  let p = (m[0] as string).length;
+  for (let i = 0; i < Number(m[1]); i++) {
+    const e = replyEnd(reply, p);
+    if (e === null) return null;
+    out.push(reply.subarray(p, e));
+    p = e;
+  }
+  return out;
+}
+
+/** Whether the reply is a bulk string holding a Redis HyperLogLog (its internal bytes start "HYLL"). */
+function isHllBulk(reply: Buffer): boolean {
+  return /^\$[0-9]+\r\nHYLL/.test(reply.toString('latin1', 0, 16));
+}
+
+const COUNTER_WRITES = new Set(['incr', 'decr', 'incrby', 'decrby']);
+
+/** The signed amount a counter write adds (SET: its value), or null if the word is no int64. */
+function amountOf(s: Step): bigint | null {
+  switch (name(s)) {
+    case 'incr':
+      return 1n;
+    case 'decr':
+      return -1n;
+    case 'incrby':
+    case 'set':
+      return strictInt64(s.words[2] ?? '');
+    case 'decrby': {
+      const v = strictInt64(s.words[2] ?? '');
+      return v === null ? null : -v;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Whether the key `s.words[1]` exists on each server after the step. */
+function existsAfter(s: Step, server: 'redis' | 'tally'): boolean | undefined {
+  const i = s.keys.indexOf(s.words[1] ?? '');
+  return i < 0 ? undefined : (server === 'redis' ? s.redisExists : s.tallyExists)[i];
+}
+
+export const DIFFERENCES: readonly Difference[] = [
+  {
+    id: 'counter-beyond-exact-range',
+    case: '`INCR`, `DECR`, `INCRBY`, `DECRBY` whose amount or result is beyond ±(2^53−1)',
+    example: [c('INCRBY', k('a'), '9007199254740991'), c('INCR', k('a'))],
+    redis: 'the new value (int64 arithmetic), or its own error for the amount or the key',
+    tally: '`ERR increment or decrement would overflow`, and nothing changes',
+    why: 'tally counters are exact integers within ±(2^53−1) (JavaScript numbers, summed over per-node slots); leaving that range fails instead of rounding',
+    matches: (s) => {
+      if (!COUNTER_WRITES.has(name(s)) || !is(s.tally, OVERFLOW)) return false;
+      const a = amountOf(s);
+      if (a === null) return false;
+      if (abs(a) > EXACT_MAX) return true;
+      const n = integerReply(s.redis);
+      return n !== null && abs(n) > EXACT_MAX;
+    },
+  },
+  {
+    id: 'set-beyond-exact-range',
+    case: '`SET k v` with an integer `v` beyond ±(2^53−1) (within int64)',
+    example: [c('SET', k('a'), '9007199254740992')],
+    redis: '`OK`',
+    tally: '`ERR increment or decrement would overflow`, and nothing changes',
+    why: 'as above: a counter holds only exact integers within ±(2^53−1)',
+    matches: (s) => {
+      const v = name(s) === 'set' && s.words.length === 3 ? amountOf(s) : null;
+      return v !== null && abs(v) > EXACT_MAX && is(s.redis, OK) && is(s.tally, OVERFLOW);
+    },
+  },
+  {
+    id: 'counter-slot-exhausted',
+    case: 'an increment (or decrement, or `SET`) after this node has counted 2^53−1 into the key in that direction',
+    example: [c('INCRBY', k('a'), '9007199254740991'), c('DECRBY', k('a'), '9007199254740991'), c('INCR', k('a'))],
+    redis: 'the new value (or `OK`)',
+    tally: '`ERR increment or decrement would overflow`, and nothing changes; `SET k 0` / `INCRBY k 0` answer as Redis does but leave no key',
+    why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life ([crdt-counters.md](crdt-counters.md))',
+    matches: (s, p) => {
+      const n = name(s);
+      if (!(COUNTER_WRITES.has(n) || (n === 'set' && s.words.length === 3))) return false;
+      const a = amountOf(s);
+      if (a === null || abs(a) > EXACT_MAX) return false;
+      const u = p.history(s.words[1] ?? '');
+      const slack = BigInt(u.zeroWrites);
+      if (is(s.tally, OVERFLOW)) {
+        const r = integerReply(s.redis);
+        const redisOk = n === 'set' ? is(s.redis, OK) : r !== null && abs(r) <= EXACT_MAX;
+        const full = a > 0n ? u.up + slack + a > EXACT_MAX : a < 0n && u.down + slack - a > EXACT_MAX;
+        return redisOk && full;
+      }
+      // A zero write needs one increment and one decrement to leave a key that exists at 0.
+      return a === 0n && s.redis.equals(s.tally) && existsAfter(s, 'redis') === true && existsAfter(s, 'tally') === false && (u.up + slack >= EXACT_MAX || u.down + slack >= EXACT_MAX);
+    },
+  },
+  {
+    id: 'set-not-an-integer',
+    case: '`SET k v` where `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
+    example: [c('SET', k('a'), '1.5')],
+    redis: '`OK` (a string value)',
+    tally: '`ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)`',
+    why: 'tally keys hold counters (and sketches), never strings',
+    matches: (s) => name(s) === 'set' && s.words.length === 3 && strictInt64(s.words[2] ?? '') === null && is(s.redis, OK) && is(s.tally, SET_NOT_INTEGER),
+  },
+  {
+    id: 'set-options',
+    case: '`SET k v` with options (`NX`, `XX`, `GET`, `EX s`, `KEEPTTL`, ...)',
+    example: [c('SET', k('a'), '1', 'NX')],
+    redis: '`OK`, nil, the old value, or `ERR syntax error`',
+    tally: "`ERR wrong number of arguments for 'set' command`",
+    why: 'tally\'s SET is an observed reset of a counter; it takes no options',
+    matches: (s) => name(s) === 'set' && s.words.length > 3 && is(s.tally, SET_ARITY),
+  },
+  {
+    id: 'incrbyfloat',
+    case: '`INCRBYFLOAT k x`',
+    example: [c('INCRBYFLOAT', k('a'), '1.5')],
+    redis: 'the new value as a bulk string, or `ERR value is not a valid float`',
+    tally: '`ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)`',
+    why: 'counts are exact integers, never rounded',
+    matches: (s) => name(s) === 'incrbyfloat' && s.words.length === 3 && is(s.tally, INCRBYFLOAT_REFUSED),
+  },
+  {
+    id: 'counter-command-on-hll',
+    case: '`GET`, `SET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
+    example: [c('PFADD', k('a'), 'x0'), c('GET', k('a'))],
+    redis: 'GET: the HLL\'s internal bytes (`HYLL...`); SET: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
+    tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`',
+    why: 'a tally key\'s type is fixed when it is created; in Redis an HLL is a string',
+    matches: async (s, p) => {
+      const n = name(s);
+      const redisOk = n === 'get' ? isHllBulk(s.redis) : n === 'set' ? is(s.redis, OK) : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
+      return redisOk && s.tally.toString('latin1').startsWith('-WRONGTYPE ') && is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), HLL_TYPE);
+    },
+  },
+  {
+    id: 'mget-hll',
+    case: '`MGET` naming a HyperLogLog key',
+    example: [c('PFADD', k('a'), 'x0'), c('MGET', k('a'), k('b'))],
+    redis: 'the HLL\'s internal bytes for that key',
+    tally: 'nil for that key',
+    why: 'MGET reads counters, and answers nil for a key of another type as Redis does for non-strings',
+    matches: async (s, p) => {
+      if (name(s) !== 'mget') return false;
+      const r = arrayElements(s.redis);
+      const t = arrayElements(s.tally);
+      if (r === null || t === null || r.length !== t.length) return false;
+      for (let i = 0; i < r.length; i++) {
+        const [re, te] = [r[i] as Buffer, t[i] as Buffer];
+        if (re.equals(te)) continue;
+        if (!(isHllBulk(re) && is(te, NIL) && is(await p.tally(['TALLY.TYPE', s.words[i + 1] ?? '']), HLL_TYPE))) return false;
+      }
+      return true;
+    },
+  },
+  {
+    id: 'empty-hll',
+    case: '`PFADD k` with no elements, or `PFMERGE k` of missing or empty sources, on a missing key',
+    example: [c('PFADD', k('a'))],
+    redis: 'creates an empty HyperLogLog (EXISTS 1, TYPE string, DBSIZE counts it)',
+    tally: 'the same reply, but no key exists',
+    why: 'an empty HyperLogLog has no state to replicate: the key comes into existence with its first element',
+    matches: async (s, p) =>
+      ['pfadd', 'pfmerge'].includes(name(s)) &&
+      s.redis.equals(s.tally) &&
+      existsAfter(s, 'redis') === true &&
+      existsAfter(s, 'tally') === false &&
+      is(await p.redis(['PFCOUNT', s.words[1] ?? '']), ':0\r\n'),
+  },
+];
+
+/** The first row that explains the step's mismatch, or undefined (a bug). */
+export async function explain(step: Step, probe: Probe, extra: readonly Difference[] = []): Promise<Difference | undefined> {
+  for (const d of [...DIFFERENCES, ...extra]) if (await d.matches(step, probe)) return d;
+  return undefined;
+}
+
+/** The table as docs/commands.md shows it, from its heading to the end of the table. */
+export function differencesMarkdown(): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|');
+  return [
+    '## Differences from Redis',
+    '',
+    'Every intended difference between tally\'s replies and redis-server\'s (7.0) for the commands both',
+    'have. The Redis oracle (`test/oracle/redis-differential.test.ts`) sends the same random command',
+    'sequences to a tally node and to a real redis-server, compares every reply byte for byte, and',
+    'accepts a mismatch only when a row here explains it; any other difference is a bug. The rows live',
+    'in `test/oracle/differences.ts`; `test/oracle/differences-doc.test.ts` checks that this copy agrees.',
+    '',
+    '| case | example | Redis answers | tally answers | why |',
+    '| --- | --- | --- | --- | --- |',
+    ...DIFFERENCES.map((d) => {
+      const example = d.example.map((x) => `\`${x.toString()}\``).join(', ');
+      return `| ${cell(d.case)} | ${cell(example)} | ${cell(d.redis)} | ${cell(d.tally)} | ${cell(d.why)} |`;
+    }),
+  ].join('\n');
+}
