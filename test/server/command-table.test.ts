@@ -18,9 +18,8 @@ function node(password: string | null = null): { resp: (...words: (string | Buff
     nodeId: 'n1',
     clusterName: 't',
     version: '0',
-    startedAt: 0,
     now: () => 0,
-    infoSections: () => ({}),
+    info: () => ({}),
     configValues: () => ({ databases: '16', save: '', appendonly: 'no', maxclients: '10000' }),
     listClients: () => [],
   };
