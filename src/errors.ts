@@ -154,6 +154,17 @@ export function periodLongerThanRetention(retentionS: number): string {
   return `ERR the period is longer than the key's window retention (${retentionS} s)`;
 }
 
+/** EXPIRE with an option it does not know. */
+export function unsupportedOption(opt: string): string {
+  return `ERR Unsupported option ${opt}`;
+}
+export const EXPIRE_NX_EXCLUSIVE = 'ERR NX and XX, GT or LT options at the same time are not compatible';
+export const EXPIRE_GT_LT = 'ERR GT and LT options at the same time are not compatible';
+/** A TTL whose deadline does not fit (Redis's text names the command). */
+export function invalidExpireTime(command: string): string {
+  return `ERR invalid expire time in '${command}' command`;
+}
+
 /** A windowed write on a node whose clock most peers find beyond the bound (docs/consistency.md, "Clocks"). */
 export function clockOff(offsetMs: number, boundMs: number): string {
   return `ERR this node's clock is ${offsetMs} ms off from most of its peers (tolerated: ${boundMs} ms): windowed writes are refused until it is fixed`;

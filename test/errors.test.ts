@@ -35,6 +35,8 @@ const SAMPLES: Record<string, () => string> = {
   windowExists: () => placeholders(errors.windowExists(1001, 1002), { 1001: '<g>', 1002: '<r>' }),
   windowLongerThanRetention: () => placeholders(errors.windowLongerThanRetention(1001), { 1001: '<r>' }),
   periodLongerThanRetention: () => placeholders(errors.periodLongerThanRetention(1001), { 1001: '<r>' }),
+  unsupportedOption: () => errors.unsupportedOption('<opt>'),
+  invalidExpireTime: () => errors.invalidExpireTime('<command>'),
   clockOff: () => placeholders(errors.clockOff(1001, 1002), { 1001: '<offset>', 1002: '<bound>' }),
   cms: () => errors.cms('depth <d> must be an integer in 1..32'),
   protocolExpectedDollar: () => errors.protocolExpectedDollar('<c>'),

@@ -28,6 +28,8 @@ import {
 } from './types.js';
 
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
+import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
+import type { Clock } from '../util/clock.js';
 
 export { DATABASES, fullKey, splitKey } from './full-key.js';
 export { DIGEST_BUCKETS } from './state-digest.js';
@@ -95,11 +97,40 @@ function entryOf(states: readonly TypedCrdt[]): Entry {
   return (others.length === 0 ? { type: primary.type, crdt: primary.crdt } : { type: primary.type, crdt: primary.crdt, others }) as Entry;
 }
 
+/** The state of a key in an epoch nobody has written yet: an empty counter, which does not exist. */
+function husk(): TypedCrdt {
+  return { type: 'pncounter', crdt: new PNCounter() };
+}
+
+/** The epoch after `l` ended: no TTL yet. */
+function nextEpoch(l: Life): Life {
+  return { epoch: l.epoch + 1, ttlVersion: 0, deadline: null };
+}
+
+/** `e` with its life replaced (no life field at all for epoch 0 without a TTL). */
+function withLife<E extends Entry>(e: E, life: Life | undefined): E {
+  const { life: _old, encoded: _enc, ...rest } = e;
+  return (life === undefined || isNoLife(life) ? { ...rest } : { ...rest, life }) as E;
+}
+
+/** The only state of a key in an epoch nobody wrote yet. */
+function isHusk(e: Entry): boolean {
+  return e.others === undefined && e.type === 'pncounter' && e.crdt.replicaCount() === 0;
+}
+
+/** A state that holds nothing (a husk's): not kept beside the states of a new type. */
+function isEmptyState(s: TypedCrdt): boolean {
+  return (s.type === 'pncounter' || s.type === 'gcounter') && s.crdt.replicaCount() === 0;
+}
+
 function liveCount(e: Entry): number {
   let n = isLive(e) ? 1 : 0;
   for (const s of e.others ?? []) if (isLive(s)) n++;
   return n;
 }
+
+/** The clock of a keyspace given none: its keys never expire. */
+const NEVER: Clock = { now: () => 0 };
 
 export class Keyspace {
   private readonly entries = new Map<string, Entry>();
@@ -109,10 +140,32 @@ export class Keyspace {
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
 
+  /** Keys with a TTL (for the sweep of expired keys). */
+  private readonly expiring = new Set<string>();
+  private clock: Clock;
+
+  /**
+   * `clock` decides when keys with a TTL expire (the node's clock; the replica's virtual one in the
+   * simulator). Without one, nothing ever expires.
+   */
   constructor(
     private replica: ReplicaId,
-    private readonly hllPrecision = HyperLogLog.DEFAULT_PRECISION,
-  ) {}
+    options: { clock?: Clock; hllPrecision?: number } = {},
+  ) {
+    this.clock = options.clock ?? NEVER;
+    this.hllPrecision = options.hllPrecision ?? HyperLogLog.DEFAULT_PRECISION;
+  }
+
+  private readonly hllPrecision: number;
+
+  /** Whether a clock was given (the replica gives its own to a keyspace without one). */
+  get hasClock(): boolean {
+    return this.clock !== NEVER;
+  }
+
+  setClock(clock: Clock): void {
+    this.clock = clock;
+  }
 
   /** The replica id local increments are written under (changes at each incarnation). */
   get replicaId(): ReplicaId {
@@ -136,28 +189,29 @@ export class Keyspace {
     this.conflictListener = listener;
   }
 
+  /** A key's entry (an expired key's is its next, empty epoch). */
   entry(key: string): Entry | undefined {
-    return this.entries.get(key);
+    return this.get(key);
   }
 
   /** The type of a key that exists (tombstones of deleted keys do not). */
   typeOf(key: string): KeyType | undefined {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     return e && isLive(e) ? e.type : undefined;
   }
 
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
   incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    let e = this.entries.get(key);
-    if (e === undefined) {
+    let e = this.get(key);
+    // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
+    if (e === undefined || isHusk(e)) {
       if (!Number.isSafeInteger(n)) return err(NOT_INTEGER);
       const type = typeof createAs === 'function' ? createAs(key) : createAs;
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
       const c: CounterEntry = type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() };
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
-      this.entries.set(key, c);
-      e = c;
+      e = this.store(key, c);
     } else {
       if (!isCounter(e)) {
         const c = this.retypeAsCounter(key, e, createAs);
@@ -175,8 +229,8 @@ export class Keyspace {
   }
 
   /** Sets a counter to `value` by an observed reset plus an increment (Redis SET on a counter). */
-  setCounter(key: string, value: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    const found = this.entries.get(key);
+  setCounter(key: string, value: number, createAs: CreateAs = 'pncounter', keepTtl = false): Result<CounterValue, KeyspaceError> {
+    const found = this.get(key);
     if (found === undefined) return this.incrBy(key, value, createAs);
     const c = isCounter(found) ? ok(found) : this.retypeAsCounter(key, found, createAs);
     if (!c.ok) return c;
@@ -192,13 +246,13 @@ export class Keyspace {
       const r = e.crdt.set(this.replica, value);
       if (!r.ok) return err(counterError(r.error));
     }
-    this.changed(e, key, 'local');
+    this.changed(keepTtl ? e : this.clearTtl(key, e), key, 'local');
     return ok(e.crdt.value());
   }
 
   /** The value of a counter, `null` if missing, or WRONGTYPE for another type. */
   getCounter(key: string): Result<CounterValue | null, KeyspaceError> {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined || !isLive(e)) return ok(null);
     if (!isCounter(e)) return err(WRONGTYPE);
     return ok(e.crdt.value());
@@ -206,16 +260,16 @@ export class Keyspace {
 
   /** Deletes a key: an observed reset for counters, a generation bump for the others. Returns whether it existed. */
   del(key: string): boolean {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined || !isLive(e)) return false;
     // Every live state: a key live as two types (a concurrent creation) is deleted whole.
     for (const s of statesOf(e)) if (isLive(s)) deleteState(s);
-    this.changed(e, key, 'local');
+    this.changed(this.clearTtl(key, e), key, 'local');
     return true;
   }
 
   exists(key: string): boolean {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     return e !== undefined && isLive(e);
   }
 
@@ -267,7 +321,7 @@ export class Keyspace {
   private liveHlls(keys: readonly string[]): Result<HyperLogLog[], KeyspaceError> {
     const hlls: HyperLogLog[] = [];
     for (const k of keys) {
-      const e = this.entries.get(k);
+      const e = this.get(k);
       if (e === undefined || !isLive(e)) continue;
       if (e.type !== 'hll') return err(WRONGTYPE);
       hlls.push(e.crdt);
@@ -327,7 +381,7 @@ export class Keyspace {
 
   /** The window of a key (read-only use: WINDOW.INFO, tests). */
   window(key: string): WindowedCounter | undefined {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     return e?.type === 'window' && isLive(e) ? e.crdt : undefined;
   }
 
@@ -450,7 +504,7 @@ export class Keyspace {
    * has no type: its state of `type` becomes the visible one, and a new one keeps the other states.
    */
   private typed<T extends KeyType>(key: string, type: T): Result<Slot<T>, KeyspaceError> {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
       const next = { type, crdt, ...(others === undefined || others.length === 0 ? {} : { others }) } as unknown as EntryOf<T>;
       return this.store(key, next);
@@ -458,7 +512,7 @@ export class Keyspace {
     if (e === undefined) return ok({ entry: undefined, create: create(undefined) });
     if (isType(e, type)) return ok({ entry: e, create: create(e.others) });
     if (isLive(e)) return err(WRONGTYPE);
-    const states = statesOf(e);
+    const states = statesOf(e).filter((s) => !isEmptyState(s));
     const mine = states.find((s) => s.type === type);
     const others = states.filter((s) => s !== mine);
     if (mine === undefined) return ok({ entry: undefined, create: create(others) });
@@ -468,7 +522,7 @@ export class Keyspace {
 
   /** A key's state of `type` for a read: undefined if absent or deleted, WRONGTYPE if it exists as another type. */
   private peek<T extends KeyType>(key: string, type: T): Result<EntryOf<T> | undefined, KeyspaceError> {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined) return ok(undefined);
     if (isType(e, type)) return ok(e);
     return isLive(e) ? err(WRONGTYPE) : ok(undefined);
@@ -477,7 +531,7 @@ export class Keyspace {
   /** `typed` for the counter family: either counter type takes a deleted key; a new one is created as `createAs`. */
   private retypeAsCounter(key: string, e: Entry, createAs: CreateAs): Result<CounterEntry, KeyspaceError> {
     if (isLive(e)) return err(WRONGTYPE);
-    const states = statesOf(e);
+    const states = statesOf(e).filter((s) => !isEmptyState(s));
     const mine = states.find((s) => s.type === 'gcounter' || s.type === 'pncounter');
     const type = typeof createAs === 'function' ? createAs(key) : createAs;
     const counter = (mine ?? (type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() })) as CounterEntry;
@@ -488,7 +542,7 @@ export class Keyspace {
 
   /** A live key of `type`, or `missing` (absent or deleted), or WRONGTYPE. */
   private existing<T extends KeyType>(key: string, type: T, missing: KeyspaceError): Result<EntryOf<T>, KeyspaceError> {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined) return err(missing);
     if (!isType(e, type)) return err(isLive(e) ? WRONGTYPE : missing);
     return isLive(e) ? ok(e) : err(missing);
@@ -529,10 +583,13 @@ export class Keyspace {
 
   /** The wire form of a key's whole state: its type tag and the CRDT codec's bytes. */
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined) return undefined;
     // Cached until the key changes: one key travels in several deltas per gossip round.
-    e.encoded ??= e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
+    if (e.encoded === undefined) {
+      const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
+      e.encoded = e.life === undefined ? inner : encodeWithLife(e.life, inner);
+    }
     return e.encoded;
   }
 
@@ -541,13 +598,14 @@ export class Keyspace {
    * types split on its own), whose merge equals the whole state; undefined if some part cannot fit.
    */
   partsOf(key: string, maxBytes: number): { tag: number; bytes: Uint8Array }[] | undefined {
-    const e = this.entries.get(key);
+    const e = this.get(key);
     if (e === undefined) return undefined;
     const out: { tag: number; bytes: Uint8Array }[] = [];
     for (const s of statesOf(e)) {
       const parts = splitState(s, maxBytes);
       if (parts === undefined) return undefined;
-      for (const p of parts) out.push({ tag: tagOf(p.type), bytes: p.crdt.encode() });
+      // Every part carries the key's life: a part of one epoch never joins another epoch.
+      for (const p of parts) out.push(encodeWithLife(e.life ?? NO_LIFE, { tag: tagOf(p.type), bytes: p.crdt.encode() }));
     }
     return out;
   }
@@ -565,9 +623,9 @@ export class Keyspace {
    * returned, and nothing changes.
    */
   mergeRemote(key: string, tag: number, bytes: Uint8Array): Result<boolean, string> {
-    const decoded = decodeKeyState(tag, bytes);
+    const decoded = decodeWithLife(tag, bytes);
     if (!decoded.ok) return err(decoded.error.message);
-    return ok(this.mergeDecoded(key, decoded.value));
+    return ok(this.mergeDecoded(key, decoded.value.states, decoded.value.life));
   }
 
   /**
@@ -576,19 +634,27 @@ export class Keyspace {
    * mismatch: a key live as two types (created concurrently as both) shows the one of higher tag,
    * the same on every node, keeps the other, and is counted and reported. Returns whether anything changed.
    */
-  mergeDecoded(key: string, incoming: TypedCrdt | readonly TypedCrdt[]): boolean {
-    const list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
-    const e = this.entries.get(key);
+  mergeDecoded(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life = NO_LIFE): boolean {
+    let list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
+    let life = incomingLife;
+    // Dead on arrival (its deadline passed on our clock): what it means here is its next, empty epoch.
+    if (expired(life, this.clock.now())) {
+      life = nextEpoch(life);
+      list = [];
+    }
+    const e = this.get(key);
+    const ours = e?.life ?? NO_LIFE;
+    if (e !== undefined && life.epoch < ours.epoch) return false; // an epoch that already ended here
     let changed = false;
     let target: Entry;
-    if (e === undefined) {
-      target = this.store(key, entryOf(list.map((s) => ({ ...s }) as TypedCrdt)));
+    if (e === undefined || life.epoch > ours.epoch) {
+      // A later epoch replaces an earlier one outright: the earlier ended somewhere first.
+      target = this.store(key, withLife(entryOf(list.length > 0 ? list.map((s) => ({ ...s }) as TypedCrdt) : [husk()]), life), true);
       changed = true;
     } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type) {
-      // The usual case: one state of the key's one type.
-      if (!mergeSameType(e, list[0] as TypedCrdt)) return false;
+      // The usual case: one state of the key's one type, in the same epoch.
+      changed = mergeSameType(e, list[0] as TypedCrdt);
       target = e;
-      changed = true;
     } else {
       const before = liveCount(e);
       const states = statesOf(e);
@@ -601,23 +667,116 @@ export class Keyspace {
           changed = true;
         }
       }
-      if (!changed) return false;
-      target = this.store(key, entryOf(states));
-      if (liveCount(target) > 1 && before <= 1) {
+      target = changed ? this.store(key, withLife(entryOf(states), ours)) : e;
+      if (changed && liveCount(target) > 1 && before <= 1) {
         this.typeConflicts++;
         this.conflictListener?.(key, statesOf(target).filter(isLive).map((s) => s.type));
       }
     }
+    // The same epoch: join the TTL registers.
+    if (e !== undefined && life.epoch === ours.epoch) {
+      const joined = joinTtl(ours, life);
+      if (joined !== ours && (joined.ttlVersion !== ours.ttlVersion || joined.deadline !== ours.deadline)) {
+        target = this.store(key, withLife(target, joined));
+        changed = true;
+      }
+    }
+    if (!changed) return false;
+    this.noteDeadline(key, target.life);
     this.changed(target, key, 'remote');
-    return changed;
+    return true;
+  }
+
+  // ---- expiry (life.ts) ------------------------------------------------------------------------
+
+  /**
+   * A key's entry, its life checked against the clock: an expired key's entry becomes its next epoch,
+   * empty (it no longer exists, and the next write starts afresh). Every operation reads through here.
+   */
+  private get(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined || e.life === undefined || e.life.deadline === null || e.life.deadline > this.clock.now()) return e;
+    const next = this.store(key, withLife(entryOf([husk()]), nextEpoch(e.life)), true);
+    this.expiring.delete(key);
+    this.changed(next, key, 'expire');
+    return next;
+  }
+
+  /**
+   * Sets the TTL of a live key (EXPIRE and its family; `deadline` null is PERSIST), if `cond` allows:
+   * NX only without a TTL, XX only with one, GT only later, LT only sooner (no TTL counts as
+   * infinite), as Redis. Returns whether the TTL was set. A deadline already past ends the key now.
+   */
+  expire(key: string, deadline: number | null, cond?: 'NX' | 'XX' | 'GT' | 'LT'): boolean {
+    const e = this.get(key);
+    if (e === undefined || liveCount(e) === 0) return false;
+    const life = e.life ?? NO_LIFE;
+    const cur = life.deadline;
+    if (cond === 'NX' && cur !== null) return false;
+    if (cond === 'XX' && cur === null) return false;
+    if (cond === 'GT' && (cur === null || deadline === null || deadline <= cur)) return false;
+    if (cond === 'LT' && cur !== null && (deadline === null || deadline >= cur)) return false;
+    if (deadline === null && cur === null) return false;
+    const next = this.store(key, withLife(e, withTtl(life, deadline)), true);
+    this.noteDeadline(key, next.life);
+    this.changed(next, key, 'local');
+    if (deadline !== null && deadline <= this.clock.now()) this.get(key);
+    return true;
+  }
+
+  /** The TTL of a key: undefined if it does not exist, null if it has no TTL, else its deadline (ms). */
+  deadlineOf(key: string): number | null | undefined {
+    const e = this.get(key);
+    if (e === undefined || liveCount(e) === 0) return undefined;
+    return e.life?.deadline ?? null;
+  }
+
+  /** Ends the lives whose deadline passed, up to `budget` keys: an expired key frees its memory without being read. */
+  sweepExpired(budget: number): number {
+    let n = 0;
+    const now = this.clock.now();
+    for (const key of this.expiring) {
+      if (budget-- <= 0) break;
+      const e = this.entries.get(key);
+      if (e?.life?.deadline === null || e?.life === undefined) {
+        this.expiring.delete(key);
+      } else if (e.life.deadline <= now) {
+        this.get(key);
+        n++;
+      } else {
+        // Not yet: to the back, so the next sweeps reach the others.
+        this.expiring.delete(key);
+        this.expiring.add(key);
+      }
+    }
+    return n;
+  }
+
+  /** Keys with a TTL, for the sweep. */
+  private noteDeadline(key: string, life: Life | undefined): void {
+    if (life?.deadline !== null && life?.deadline !== undefined) this.expiring.add(key);
+    else this.expiring.delete(key);
+  }
+
+  /** A write that replaces a key's value (SET without KEEPTTL, DEL) clears its TTL, in a way that wins over the TTLs seen so far. */
+  private clearTtl(key: string, e: Entry): Entry {
+    if (e.life === undefined || e.life.deadline === null) return e;
+    const next = this.store(key, withLife(e, withTtl(e.life, null)), true);
+    this.expiring.delete(key);
+    return next;
   }
 
   /** Stores `e` for `key`, replacing the key's entry: the old entry's share of the state digest carries over. */
-  private store<E extends Entry>(key: string, e: E): E {
+  private store<E extends Entry>(key: string, e: E, lifeGiven = false): E {
     const old = this.entries.get(key);
-    if (old !== undefined && old !== e) carryDigest(old, e);
-    this.entries.set(key, e);
-    return e;
+    let stored = e;
+    if (old !== undefined && old !== e) {
+      // A replacement entry of the same key keeps its life, unless the caller gave it one.
+      if (!lifeGiven && old.life !== undefined && e.life === undefined) stored = withLife(e, old.life);
+      carryDigest(old, stored);
+    }
+    this.entries.set(key, stored);
+    return stored;
   }
 
   // ---- the state digest (state-digest.ts): equal digests mean equal state ----------------------

@@ -1,6 +1,7 @@
 // Key entries, typed command errors of the keyspace, and the change listeners it notifies.
 
 import type { CrdtByType, KeyType, TypedCrdt } from '../crdt/registry.js';
+import type { Life } from './life.js';
 import * as errors from '../errors.js';
 
 export type { Crdt, KeyType } from '../crdt/registry.js';
@@ -17,6 +18,8 @@ export type Entry = {
     readonly crdt: CrdtByType[T];
     /** The states of the key's other types, if it has held any; never two of one type. */
     readonly others?: readonly TypedCrdt[] | undefined;
+    /** The key's epoch and TTL (life.ts); absent: epoch 0, no TTL. */
+    readonly life?: Life | undefined;
     /** The key's whole encoded state (tag and bytes), cached until the next change. */
     encoded?: { tag: number; bytes: Uint8Array } | undefined;
     /** This key's share of the keyspace's state digest (two 30-bit halves), as last folded in. */
@@ -55,8 +58,11 @@ export const OVERFLOW: KeyspaceError = { code: 'OVERFLOW', message: errors.OVERF
 export const NOT_INTEGER: KeyspaceError = { code: 'NOT_INTEGER', message: errors.NOT_INTEGER };
 export const GCOUNTER_DECREMENT: KeyspaceError = { code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT };
 
-/** Who changed a key: this node's clients ('local'), or a merge of a peer's state ('remote'). */
-export type ChangeOrigin = 'local' | 'remote';
+/**
+ * Who changed a key: this node's clients ('local'), a merge of a peer's state ('remote'), or its
+ * life ending on this node's clock ('expire': every node computes it alike, so it is not versioned).
+ */
+export type ChangeOrigin = 'local' | 'remote' | 'expire';
 
 /**
  * Told about every change of a key, in the order they happen: the version log versions local ones,

@@ -5,6 +5,7 @@
 // Also readiness (caughtUp) and the convergence-lag estimate. docs/gossip.md describes the protocol.
 
 import type { TypedCrdt } from '../crdt/registry.js';
+import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
 import { DIGEST_BUCKETS } from '../keyspace/keyspace.js';
 import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type PartsNeeded, type RepairBody } from './messages.js';
@@ -17,6 +18,8 @@ export interface DecodedState {
   readonly key: string;
   /** The key's state: one typed CRDT, or one per type for a key that has held several. */
   readonly states: readonly TypedCrdt[];
+  /** Its epoch and TTL (keyspace/life.ts). */
+  readonly life: Life;
 }
 
 /**
@@ -408,7 +411,7 @@ export class AntiEntropy {
     if (d.members !== null) this.hooks.applyMembers(d.members);
     if (d.states.length === 0 && d.ranges.length === 0) return;
     // Merging a state is always safe; claiming versions needs every part of a parted key.
-    for (const { key, states } of decoded) keyspace.mergeDecoded(key, states);
+    for (const { key, states, life } of decoded) keyspace.mergeDecoded(key, states, life);
     if (d.part !== undefined) return this.notePart(from, d.part);
     if (!this.partsArrived(from, d.needs)) return;
     let senderHas = -1;

@@ -138,7 +138,7 @@ export class Quorum {
   }
 
   onReadResp(from: string, id: number, decoded: readonly DecodedState[], needs: PartsNeeded | undefined): void {
-    for (const { key, states } of decoded) this.ctx.keyspace.mergeDecoded(key, states);
+    for (const { key, states, life } of decoded) this.ctx.keyspace.mergeDecoded(key, states, life);
     if (this.deltas.partsArrived(from, needs)) this.waiters.readAnswered(id, from);
   }
 }

@@ -7,7 +7,8 @@
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
-import { decodeKeyState, MULTI_TAG, typeOfTag } from '../crdt/registry.js';
+import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
+import { decodeWithLife, LIFE_TAG } from '../keyspace/life.js';
 import type { Rng } from '../util/rng.js';
 import { AntiEntropy, type DecodedState } from './anti-entropy.js';
 import type { ReplicaConfig } from './config.js';
@@ -97,6 +98,8 @@ export class Replica {
     this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive }, this.now);
     this.keyspace = opts.keyspace ?? new Keyspace(this.origin);
     this.keyspace.setReplicaId(this.origin);
+    // Keys expire by the replica's clock unless the keyspace was given one (the node gives its own).
+    if (!this.keyspace.hasClock) this.keyspace.setClock({ now: () => this.now });
 
     const replica = this;
     const ctx: ReplicaContext = {
@@ -168,6 +171,8 @@ export class Replica {
     this.antiEntropy.tick(now);
     this.detector.tick(now);
     this.quorum.expire(now);
+    // Expired keys free their memory even if nobody reads them (Redis's active expire cycle).
+    this.keyspace.sweepExpired(256);
     this.detector.tickDone(this.nextTickAt());
   }
 
@@ -198,16 +203,16 @@ export class Replica {
   private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedState[] | undefined {
     const out: DecodedState[] = [];
     for (const { key, tag, bytes } of states) {
-      if (tag !== MULTI_TAG && typeOfTag(tag) === undefined) {
+      if (tag !== MULTI_TAG && tag !== LIFE_TAG && typeOfTag(tag) === undefined) {
         this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
         return undefined;
       }
-      const r = decodeKeyState(tag, bytes);
+      const r = decodeWithLife(tag, bytes);
       if (!r.ok) {
         this.reject(peer, 'state', `${what} state: ${r.error.message}`);
         return undefined;
       }
-      out.push({ key, states: r.value });
+      out.push({ key, states: r.value.states, life: r.value.life });
     }
     return out;
   }

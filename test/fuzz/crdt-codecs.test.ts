@@ -11,6 +11,7 @@ import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { TopK } from '../../src/crdt/top-k.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
 import { decodeKeyState, encodeKeyState, MULTI_TAG, tagOf } from '../../src/crdt/registry.js';
+import { decodeWithLife, encodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
 import type { Result } from '../../src/util/result.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
 
@@ -106,6 +107,24 @@ const codecs: Codec[] = [
       w.incrementAt('n2:1', 9, 1_003_000, 1_003_000);
       out.push(w.encode());
       return out;
+    },
+  },
+  {
+    // A key with a TTL, or past an expiry: its state wrapped in its life.
+    name: 'key state with a life',
+    decode: (b) => {
+      const r = decodeWithLife(LIFE_TAG, b);
+      return r.ok ? { ok: true, value: { encode: () => encodeWithLife(r.value.life, encodeKeyState(r.value.states.map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })))).bytes } } : r;
+    },
+    seeds: () => {
+      const c = new PNCounter();
+      c.increment('n1:1', 7);
+      const h = HyperLogLog.create();
+      h.add('x');
+      return [
+        encodeWithLife({ epoch: 0, ttlVersion: 1, deadline: 1_700_000_000_000 }, { tag: 2, bytes: c.encode() }).bytes,
+        encodeWithLife({ epoch: 4, ttlVersion: 0, deadline: null }, encodeKeyState([{ tag: 2, bytes: c.encode() }, { tag: 3, bytes: h.encode() }])).bytes,
+      ];
     },
   },
   {

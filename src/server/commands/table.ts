@@ -10,6 +10,7 @@ import { sketchCommands } from './sketch-commands.js';
 import { windowCommands } from './window-commands.js';
 import { ERR_NOAUTH, wrongArity } from './parse.js';
 import { serverCommands } from './server-commands.js';
+import { expiryCommands } from './expiry-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
 
 const commandCommand: CommandSpec = {
@@ -32,7 +33,7 @@ const commandCommand: CommandSpec = {
 
 const EMPTY_COMMAND: Reply = Object.freeze(reply.error(errors.EMPTY_COMMAND));
 
-const ALL: readonly CommandSpec[] = [...counterCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
+const ALL: readonly CommandSpec[] = [...counterCommands, ...expiryCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
 
 function describe(s: CommandSpec): Reply {
   return {

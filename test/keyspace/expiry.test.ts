@@ -1,0 +1,188 @@
+// Expiry as a CRDT (src/keyspace/life.ts): a TTL is a register of the key's epoch, an expiry ends the
+// epoch on the clock of the node that reads it, and a later epoch replaces an earlier one outright.
+// The two promises: an increment taken before the deadline never survives it; one acknowledged after
+// the key expired on its node is never erased by that expiry.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+import { decodeWithLife, encodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
+
+const k = fullKey(0, 'k');
+const T0 = 1_700_000_000_000;
+
+/** A keyspace with its own settable clock. */
+function node(id: string, t = T0): { ks: Keyspace; clock: { t: number } } {
+  const clock = { t };
+  return { ks: new Keyspace(`${id}:1`, { clock: { now: () => clock.t } }), clock };
+}
+
+function ship(from: Keyspace, to: Keyspace, key = k): void {
+  const e = from.encodeKey(key);
+  if (e === undefined) return;
+  const r = to.mergeRemote(key, e.tag, e.bytes);
+  if (!r.ok) throw new Error(r.error);
+}
+
+describe('expiry on one node', () => {
+  it('a key with a TTL disappears when the clock passes it, frees its state, and comes back fresh', () => {
+    const { ks, clock } = node('A');
+    ks.incrBy(k, 5);
+    expect(ks.expire(k, T0 + 10_000)).toBe(true);
+    expect(ks.deadlineOf(k)).toBe(T0 + 10_000);
+    clock.t = T0 + 9_999;
+    expect(ks.getCounter(k)).toEqual({ ok: true, value: 5 });
+    clock.t = T0 + 10_000;
+    expect(ks.exists(k)).toBe(false);
+    expect(ks.getCounter(k)).toEqual({ ok: true, value: null });
+    expect(ks.deadlineOf(k)).toBeUndefined();
+    // Its slots are gone (a husk of the next epoch remains for replication), and it starts afresh.
+    expect(ks.entry(k)?.crdt.encode().length).toBeLessThan(8);
+    expect(ks.incrBy(k, 1)).toEqual({ ok: true, value: 1 });
+    expect(ks.deadlineOf(k)).toBeNull();
+  });
+
+  it('the sweep ends expired keys nobody reads', () => {
+    const { ks, clock } = node('A');
+    for (let i = 0; i < 100; i++) {
+      ks.incrBy(fullKey(0, `x${i}`), 1);
+      ks.expire(fullKey(0, `x${i}`), T0 + 1_000 + (i % 2) * 1_000_000);
+    }
+    const before = ks.byteSize();
+    clock.t = T0 + 2_000;
+    let ended = 0;
+    for (let round = 0; round < 10; round++) ended += ks.sweepExpired(64);
+    expect(ended).toBe(50);
+    expect(ks.byteSize()).toBeLessThan(before);
+  });
+
+  it('PERSIST, NX/XX/GT/LT, SET and DEL clear or keep the TTL as Redis does', () => {
+    const { ks } = node('A');
+    expect(ks.expire(k, T0 + 1000)).toBe(false); // no key
+    ks.incrBy(k, 1);
+    expect(ks.expire(k, T0 + 1000, 'XX')).toBe(false);
+    expect(ks.expire(k, T0 + 1000, 'NX')).toBe(true);
+    expect(ks.expire(k, T0 + 500, 'GT')).toBe(false);
+    expect(ks.expire(k, T0 + 2000, 'GT')).toBe(true);
+    expect(ks.expire(k, T0 + 3000, 'LT')).toBe(false);
+    expect(ks.expire(k, null)).toBe(true); // PERSIST
+    expect(ks.expire(k, null)).toBe(false);
+    ks.expire(k, T0 + 1000);
+    ks.incrBy(k, 1); // INCR keeps it
+    expect(ks.deadlineOf(k)).toBe(T0 + 1000);
+    ks.setCounter(k, 7, 'pncounter', true); // SET KEEPTTL
+    expect(ks.deadlineOf(k)).toBe(T0 + 1000);
+    ks.setCounter(k, 7); // SET clears it
+    expect(ks.deadlineOf(k)).toBeNull();
+    ks.expire(k, T0 + 1000);
+    ks.del(k);
+    ks.incrBy(k, 1);
+    expect(ks.deadlineOf(k)).toBeNull(); // DEL cleared it
+    expect(ks.expire(k, T0 - 1)).toBe(true); // a past time ends the key at once
+    expect(ks.exists(k)).toBe(false);
+  });
+});
+
+describe('expiry across nodes', () => {
+  it('an increment taken before the deadline never survives it, whichever node took it', () => {
+    const a = node('A');
+    const b = node('B', T0 - 2_000); // B's clock runs 2 s behind
+    a.ks.incrBy(k, 1);
+    a.ks.expire(k, T0 + 5_000);
+    ship(a.ks, b.ks);
+    // Just before the deadline on each node's own clock, both take increments.
+    a.clock.t = T0 + 4_999;
+    b.clock.t = T0 + 4_999 - 2_000;
+    a.ks.incrBy(k, 10);
+    b.ks.incrBy(k, 100);
+    // Past the deadline everywhere: none of them survives, whatever the order of merges.
+    a.clock.t = T0 + 7_001;
+    b.clock.t = T0 + 5_001;
+    ship(b.ks, a.ks);
+    ship(a.ks, b.ks);
+    for (const n of [a, b]) expect(n.ks.getCounter(k)).toEqual({ ok: true, value: null });
+    expect(a.ks.encodeKey(k)).toEqual(b.ks.encodeKey(k));
+  });
+
+  it('an increment acknowledged after the key expired on its node is never erased by that expiry', () => {
+    const a = node('A', T0 + 3_000); // A's clock runs 3 s ahead
+    const b = node('B');
+    b.ks.incrBy(k, 1);
+    b.ks.expire(k, T0 + 5_000);
+    ship(b.ks, a.ks);
+    a.clock.t = T0 + 6_000; // the key expired on A (true time 3,000)
+    expect(a.ks.incrBy(k, 7)).toEqual({ ok: true, value: 7 }); // the next epoch
+    b.clock.t = T0 + 3_000; // on B the old epoch still lives...
+    ship(a.ks, b.ks); // ...until A's later epoch arrives
+    for (const t of [T0 + 3_000, T0 + 60_000]) {
+      b.clock.t = t;
+      expect(b.ks.getCounter(k)).toEqual({ ok: true, value: 7 });
+    }
+    a.clock.t = T0 + 63_000;
+    ship(b.ks, a.ks);
+    expect(a.ks.getCounter(k)).toEqual({ ok: true, value: 7 });
+    expect(a.ks.encodeKey(k)).toEqual(b.ks.encodeKey(k));
+  });
+
+  it('concurrent EXPIREs converge to the later deadline; a later EXPIRE or PERSIST (having seen the first) wins', () => {
+    const a = node('A');
+    const b = node('B');
+    a.ks.incrBy(k, 1);
+    ship(a.ks, b.ks);
+    a.ks.expire(k, T0 + 100_000);
+    b.ks.expire(k, T0 + 200_000);
+    ship(a.ks, b.ks);
+    ship(b.ks, a.ks);
+    expect([a.ks.deadlineOf(k), b.ks.deadlineOf(k)]).toEqual([T0 + 200_000, T0 + 200_000]);
+    a.ks.expire(k, T0 + 50_000); // seen 200 s: a shorter TTL set later wins
+    ship(a.ks, b.ks);
+    expect(b.ks.deadlineOf(k)).toBe(T0 + 50_000);
+    b.ks.expire(k, null); // PERSIST, concurrent with...
+    a.ks.expire(k, T0 + 60_000); // ...an EXPIRE: at equal versions, no deadline is the latest
+    ship(a.ks, b.ks);
+    ship(b.ks, a.ks);
+    expect([a.ks.deadlineOf(k), b.ks.deadlineOf(k)]).toEqual([null, null]);
+  });
+
+  it('converges under random writes, TTLs, deletes, merges and clocks (a join whatever the order)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: -3, max: 8 })), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: -2_000, max: 2_000 }), { minLength: 3, maxLength: 3 }),
+        (ops, skews) => {
+          const nodes = ['A', 'B', 'C'].map((id, i) => node(id, T0 + (skews[i] as number)));
+          let t = 0;
+          for (const [who, op, n] of ops) {
+            t += 250;
+            nodes.forEach((x, i) => (x.clock.t = T0 + t + (skews[i] as number)));
+            const x = nodes[who] as (typeof nodes)[number];
+            if (op === 0) x.ks.incrBy(k, n);
+            else if (op === 1) x.ks.expire(k, x.clock.t + n * 300);
+            else if (op === 2) x.ks.expire(k, null);
+            else if (op === 3) x.ks.del(k);
+            else if (op === 4) x.ks.setCounter(k, n);
+            else ship(x.ks, (nodes[(who + 1) % 3] as (typeof nodes)[number]).ks);
+          }
+          // Later, with every clock past every deadline set: gossip everything both ways twice.
+          nodes.forEach((x, i) => (x.clock.t = T0 + t + 100_000 + (skews[i] as number)));
+          for (let r = 0; r < 2; r++) for (const x of nodes) for (const y of nodes) if (x !== y) ship(x.ks, y.ks);
+          const enc = nodes.map((x) => Buffer.from(x.ks.encodeKey(k)?.bytes ?? []).toString('hex'));
+          expect(new Set(enc).size).toBe(1);
+        },
+      ),
+    );
+  });
+
+  it('the life codec round-trips and refuses junk', () => {
+    const inner = { tag: 2, bytes: Uint8Array.from([1, 2, 0]) };
+    const life = { epoch: 3, ttlVersion: 2, deadline: T0 };
+    const w = encodeWithLife(life, inner);
+    expect(w.tag).toBe(LIFE_TAG);
+    const r = decodeWithLife(w.tag, w.bytes);
+    expect(r.ok && r.value.life).toEqual(life);
+    expect(encodeWithLife({ epoch: 0, ttlVersion: 0, deadline: null }, inner)).toBe(inner); // no life: bare
+    for (let cut = 0; cut < w.bytes.length; cut++) expect(decodeWithLife(LIFE_TAG, w.bytes.subarray(0, cut)).ok).toBe(false);
+    const nested = encodeWithLife(life, w);
+    expect(decodeWithLife(nested.tag, nested.bytes).ok).toBe(false);
+  });
+});
