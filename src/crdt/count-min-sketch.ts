@@ -6,12 +6,12 @@
 // [0, 2^53-1]; no all-zero replica matrix; a deleted (not created) sketch holds no matrix.
 
 import { Generational } from './generational.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
-import { finishDecode, readBounded, readTypeHeader } from './sketch-codec.js';
-import { dimsError, itemBytes, readDims, SketchMatrix } from './sketch-matrix.js';
+import { finishDecode, readBounded, readVersionedHeader } from './sketch-codec.js';
+import { dimsError, itemBytes, readDims, SKETCH_CODEC_VERSION, SKETCH_CODEC_VERSIONS, SketchMatrix } from './sketch-matrix.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /**
@@ -153,10 +153,13 @@ export class CountMinSketch extends Generational<CountMinSketch> {
     return 48 + this.m.byteSize();
   }
 
-  /** `[version][tag 5][width][depth][generation][created u8]` then the replica matrices (sketch-matrix.ts). */
+  /**
+   * `[version 2][tag 5][width][depth][generation][created u8]` then the replica matrices as runs
+   * (sketch-matrix.ts). Version 1 (every cell written) is still decoded.
+   */
   encode(): Uint8Array {
-    const w = new ByteWriter(16 + this.m.rows.size * (this.width * this.depth + 16));
-    w.u8(CODEC_VERSION).u8(TypeTag.CountMinSketch).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
+    const w = new ByteWriter(16 + this.m.rows.size * 64);
+    w.u8(SKETCH_CODEC_VERSION).u8(TypeTag.CountMinSketch).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
     this.m.encodeRows(w);
     return w.finish();
   }
@@ -164,8 +167,8 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   static decode(bytes: Uint8Array): Result<CountMinSketch, CrdtError> {
     const name = 'CountMinSketch';
     const r = new ByteReader(bytes);
-    const he = readTypeHeader(r, TypeTag.CountMinSketch, name);
-    if (he) return err(he);
+    const version = readVersionedHeader(r, TypeTag.CountMinSketch, name, SKETCH_CODEC_VERSIONS);
+    if (!version.ok) return version;
     const { width, depth } = readDims(r);
     const gen = r.uvarint();
     const live = readBounded(r, 0, 1, 'created flag');
@@ -173,7 +176,7 @@ export class CountMinSketch extends Generational<CountMinSketch> {
     const out = new CountMinSketch(width, depth);
     out.gen = gen;
     out.live = live === 1;
-    out.m.decodeRows(r, () => {
+    out.m.decodeRows(r, version.value, () => {
       if (!out.live) r.fail('a deleted sketch holds counts');
     });
     return finishDecode(r, out, name);

@@ -10,12 +10,12 @@
 // matrix and at most 2k candidates, each 1..TOPK_MAX_ITEM_BYTES bytes; a deleted sketch holds nothing.
 
 import { Generational } from './generational.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
-import { finishDecode, readBounded, readTypeHeader, sortIds } from './sketch-codec.js';
-import { dimsError, itemBytes, readDims, SketchMatrix, SKETCH_MAX_CELLS } from './sketch-matrix.js';
+import { finishDecode, readBounded, readVersionedHeader, sortIds } from './sketch-codec.js';
+import { dimsError, itemBytes, readDims, rowSumsAgree, SKETCH_CODEC_VERSION, SKETCH_CODEC_VERSIONS, SketchMatrix, SKETCH_MAX_CELLS } from './sketch-matrix.js';
 import { err, ok, type Result } from '../util/result.js';
 
 export const TOPK_MAX_K = 1000;
@@ -196,12 +196,12 @@ export class TopK extends Generational<TopK> {
   }
 
   /**
-   * `[version][tag 6][k][width][depth][generation][created u8]`, the replica matrices (sketch-matrix.ts),
+   * `[version 2][tag 6][k][width][depth][generation][created u8]`, the replica matrices as runs (sketch-matrix.ts),
    * then per replica in the same id order: candidate count, and the candidates sorted, length-prefixed.
    */
   encode(): Uint8Array {
-    const w = new ByteWriter(32 + this.m.rows.size * (this.width * this.depth + 64));
-    w.u8(CODEC_VERSION).u8(TypeTag.TopK).uvarint(this.kk).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
+    const w = new ByteWriter(32 + this.m.rows.size * 256);
+    w.u8(SKETCH_CODEC_VERSION).u8(TypeTag.TopK).uvarint(this.kk).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
     this.m.encodeRows(w);
     for (const id of sortIds(this.m.rows.keys())) {
       const c = sortIds(this.cands.get(id) ?? []);
@@ -214,8 +214,8 @@ export class TopK extends Generational<TopK> {
   static decode(bytes: Uint8Array): Result<TopK, CrdtError> {
     const name = 'TopK';
     const r = new ByteReader(bytes);
-    const he = readTypeHeader(r, TypeTag.TopK, name);
-    if (he) return err(he);
+    const version = readVersionedHeader(r, TypeTag.TopK, name, SKETCH_CODEC_VERSIONS);
+    if (!version.ok) return version;
     const k = readBounded(r, 1, TOPK_MAX_K, 'k');
     const { width, depth } = readDims(r);
     const gen = r.uvarint();
@@ -225,8 +225,10 @@ export class TopK extends Generational<TopK> {
     out.gen = gen;
     out.live = live === 1;
     const ids: string[] = [];
-    out.m.decodeRows(r, (id) => {
+    out.m.decodeRows(r, version.value, (id) => {
       if (!out.live) r.fail('a deleted Top-K holds counts');
+      // Each add hits every row once, so a record's rows sum alike (and topkMaxRecordBytes holds).
+      else if (!rowSumsAgree(out.m.rows.get(id) as Float64Array, width, depth)) r.fail(`replica ${id}'s rows do not sum alike`);
       ids.push(id);
     });
     for (const id of ids) {
