@@ -1,0 +1,107 @@
+// The split contract, checked the same way for every CRDT type (docs/crdt-*.md, "Parts"): parts of
+// at most maxBytes that decode canonically, joined in a random order into any receiver give the
+// receiver joined with the whole, the whole unsplit when it fits, undefined exactly when one unit
+// cannot fit, parts that fill their frames, and no part that deletes what the whole does not.
+import { expect } from 'vitest';
+import type { CrdtError } from '../../src/crdt/errors.js';
+import type { Result } from '../../src/util/result.js';
+import { SeededRng } from '../../src/util/rng.js';
+
+export interface SplitKind<T> {
+  encode(x: T): Uint8Array;
+  decode(b: Uint8Array): Result<T, CrdtError>;
+  /** Joins `from` into `into` (the registry's merge). */
+  merge(into: T, from: T): void;
+  clone(x: T): T;
+  split(x: T, maxBytes: number): T[] | undefined;
+  live(x: T): boolean;
+  /** Encoded bytes of the largest state holding one indivisible unit of `x` (x's own size when it has none). */
+  unitBytes(x: T): number;
+  /** Counters: a part of reset slots only is not live (like a reset's delta); they must come after the live ones. */
+  tombstoneParts?: boolean;
+  /** Whether a part is full for a reason other than bytes (an HLL part at m / 4 registers). */
+  fullByCount?(part: T): boolean;
+}
+
+/** A copy of `xs` in a seeded random order. */
+export function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const rng = new SeededRng(seed);
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+export interface SplitCheck {
+  /** Check the join into each receiver also with the part objects (not only their decoded bytes). */
+  direct?: boolean;
+  /** Check, per part and receiver, that a part never makes a live result not live. */
+  perPartLive?: boolean;
+}
+
+/**
+ * Splits `whole` into `maxBytes` and checks the contract against each receiver (an empty state among
+ * them, as the caller chooses). Returns the parts (undefined when a unit cannot fit, as required).
+ */
+export function checkSplit<T>(k: SplitKind<T>, whole: T, maxBytes: number, receivers: readonly T[], seed: number, opts: SplitCheck = {}): T[] | undefined {
+  const before = k.encode(whole);
+  const parts = k.split(whole, maxBytes);
+  expect(k.encode(whole), 'split changes nothing').toStrictEqual(before);
+  if (before.length <= maxBytes) {
+    expect(parts).toHaveLength(1);
+    expect(k.encode((parts as T[])[0] as T)).toStrictEqual(before);
+    return parts;
+  }
+  const unit = k.unitBytes(whole);
+  if (unit > maxBytes) {
+    expect(parts, `a unit of ${unit} bytes cannot fit ${maxBytes}`).toBeUndefined();
+    return undefined;
+  }
+  expect(parts, `every unit fits (${unit} <= ${maxBytes} bytes)`).toBeDefined();
+  const ps = parts as T[];
+  expect(ps.length).toBeGreaterThan(1);
+  const decoded = ps.map((p, i) => {
+    const bytes = k.encode(p);
+    expect(bytes.length, `part ${i} of ${ps.length}`).toBeLessThanOrEqual(maxBytes);
+    const back = k.decode(bytes);
+    if (!back.ok) throw new Error(`part ${i} does not decode: ${back.error.message}`);
+    expect(k.encode(back.value), 'a part encodes canonically').toStrictEqual(bytes);
+    // Full: the next unit did not fit (a unit costs at most `unit` bytes within a part, a few more
+    // where a part's size is estimated from above: a window's index and count varints).
+    if (i < ps.length - 1 && !(k.fullByCount?.(p) ?? false)) expect(bytes.length + unit + 8, `part ${i} is full`).toBeGreaterThan(maxBytes);
+    return back.value;
+  });
+  // No part deletes what the whole does not.
+  if (k.live(whole)) {
+    if (k.tombstoneParts) {
+      const lives = ps.map((p) => k.live(p));
+      expect(lives[0]).toBe(true);
+      expect(lives.indexOf(false) < 0 || lives.lastIndexOf(true) < lives.indexOf(false), 'live parts first').toBe(true);
+    } else {
+      for (const p of ps) expect(k.live(p), 'every part of a live state is live').toBe(true);
+    }
+  }
+  receivers.forEach((s, ri) => {
+    const expected = k.clone(s);
+    k.merge(expected, whole);
+    const want = k.encode(expected);
+    const viaBytes = k.clone(s);
+    for (const p of shuffled(decoded, seed + ri)) k.merge(viaBytes, p);
+    expect(k.encode(viaBytes), `receiver ${ri}: parts as bytes`).toStrictEqual(want);
+    if (opts.direct ?? true) {
+      const direct = k.clone(s);
+      for (const p of shuffled(ps, seed + ri + 1000)) k.merge(direct, p);
+      expect(k.encode(direct), `receiver ${ri}: part objects`).toStrictEqual(want);
+    }
+    if ((opts.perPartLive ?? true) && !k.tombstoneParts && k.live(expected)) {
+      for (const p of decoded) {
+        const one = k.clone(s);
+        k.merge(one, p);
+        expect(k.live(one), `receiver ${ri}: one part never makes it not exist`).toBe(true);
+      }
+    }
+  });
+  return ps;
+}
