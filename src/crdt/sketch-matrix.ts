@@ -238,9 +238,23 @@ export class SketchMatrix {
         readRuns(r, m);
       }
       if (r.failed) return;
-      this.maxMerge(id, m);
+      this.install(id, m);
       onReplica?.(id);
     }
+  }
+
+  /** Takes `m` as the matrix of replica `r`, which this one does not hold yet (decoding: ids are unique). */
+  private install(r: ReplicaId, m: Float64Array): void {
+    let sum = 0;
+    for (let k = 0; k < m.length; k++) {
+      const v = m[k] as number;
+      if (v === 0) continue;
+      this.bumpTotal(k, v);
+      if (k < this.width) sum += v;
+    }
+    this.rows.set(r, m);
+    this.sums.set(r, sum);
+    this.total += sum;
   }
 
   private bumpSum(r: ReplicaId, d: number): void {
