@@ -31,6 +31,7 @@ const SAMPLES: Record<string, () => string> = {
   windowLongerThanRetention: () => placeholders(errors.windowLongerThanRetention(1001), { 1001: '<r>' }),
   periodLongerThanRetention: () => placeholders(errors.periodLongerThanRetention(1001), { 1001: '<r>' }),
   cms: () => errors.cms('depth <d> must be an integer in 1..32'),
+  topkRecordTooLarge: () => placeholders(errors.topkRecordTooLarge(1001, 1002), { 1001: '<n>', 1002: '<m>' }),
   protocolExpectedDollar: () => errors.protocolExpectedDollar('<c>'),
   wsNotMsgpack: () => errors.wsNotMsgpack('<reason>'),
   wsBadDb: () => errors.wsBadDb(15),

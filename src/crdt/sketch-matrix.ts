@@ -369,6 +369,30 @@ function readRuns(r: ByteReader, m: Float64Array): void {
   }
 }
 
+/**
+ * The most bytes `writeRuns` can write for one replica's matrix of `width` x `depth` whose rows each
+ * sum to at most 2^53-1 (what every add keeps: it hits each row once). Per row, the largest sum of
+ * cell sizes (a zero counted as a byte) is reached by raising cells level by level (every cell to 2
+ * bytes, then to 3, ...: each level costs more per byte than the last); the runs' gaps and lengths
+ * add at most 7 bytes, plus one per 16,384 cells (a run that long has a 3-byte length, and the 3 or
+ * more zeros before every run after the first are not written).
+ */
+export function maxMatrixBytes(width: number, depth: number): number {
+  let budget = BigInt(COUNTER_MAX);
+  let row = width;
+  let floor = 0n;
+  for (let c = 1; c < 8; c++) {
+    const next = 1n << BigInt(7 * c); // the least value of c + 1 bytes
+    const step = next - floor;
+    const raised = BigInt(width) < budget / step ? BigInt(width) : budget / step;
+    row += Number(raised);
+    budget -= raised * step;
+    floor = next;
+    if (raised < BigInt(width)) break;
+  }
+  return depth * row + 7 + Math.floor((width * depth) / 16_384);
+}
+
 /** Whether every row of one replica's matrix sums to the same total, at most 2^53-1 (each add hits every row once). */
 export function rowSumsAgree(m: Float64Array, width: number, depth: number): boolean {
   let first = -1;

@@ -1,10 +1,12 @@
 // Splitting Count-Min Sketches (one unit: a cell of one replica's matrix, merge being cell-wise max per
-// replica): the split contract of split-helpers.ts over several writers, generations, deletes and
-// re-creations with other dimensions; a CMS of 262,144 x 1 cells written by 5 replicas.
+// replica) and Top-Ks (one unit: a replica's whole record, merge taking the greater record): the
+// split contract of split-helpers.ts over several writers, generations, deletes and re-creations with
+// other dimensions; a CMS of 262,144 x 1 cells written by 5 replicas; Top-K's worst-case record size.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, uvarintSize } from '../../src/crdt/codec.js';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
+import { TopK, topkMaxRecordBytes, TOPK_MAX_ITEM_BYTES } from '../../src/crdt/top-k.js';
 import { SKETCH_CODEC_VERSION } from '../../src/crdt/sketch-matrix.js';
 import { checkSplit, permilleArb, type SplitKind } from './split-helpers.js';
 
@@ -190,4 +192,88 @@ describe('CountMinSketch split', () => {
       checkSplit(cmsKind, whole, maxBytes, receivers, maxBytes, { direct: maxBytes !== 3000, perPartLive: false });
     }
   }, 120_000);
+});
+
+// ---- Top-K ---------------------------------------------------------------------------------------
+
+const TOPK_DIMS = [
+  [2, 8, 2],
+  [3, 32, 3],
+  [5, 16, 1],
+] as const;
+
+function buildTopK({ ops, dims, dels, recreate }: Spec): TopK {
+  const [kk, w, d] = TOPK_DIMS[dims % TOPK_DIMS.length] as readonly [number, number, number];
+  const t = unwrap(TopK.create(kk, w, d));
+  const apply = (list: readonly Op[]): void => {
+    for (const o of list) t.add(IDS[o.r] as string, [[o.item % 7 === 0 ? `${'long'.repeat(60)}-${o.item}` : `item-${o.item}`, o.n]]);
+  };
+  apply(ops);
+  for (let i = 0; i < dels; i++) t.clear();
+  if (dels > 0 && recreate) {
+    const [k2, w2, d2] = TOPK_DIMS[(dims + dels) % TOPK_DIMS.length] as readonly [number, number, number];
+    t.recreate(k2, w2, d2);
+    apply(ops.slice(0, ops.length >> 1));
+  }
+  return t;
+}
+
+const topkKind: SplitKind<TopK> = {
+  encode: (x) => x.encode(),
+  decode: (b) => TopK.decode(b),
+  merge: (a, b) => void a.merge(b),
+  clone: (x) => x.clone(),
+  split: (x, n) => x.split(n),
+  live: (x) => x.exists(),
+  unitBytes: (x) => x.largestRecordBytes() || x.encode().length,
+};
+
+describe('TopK split', () => {
+  it('parts of whole records join, in any order, into any Top-K as the whole does', () => {
+    let split = 0;
+    fc.assert(
+      fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), (spec, other, permille, seed) => {
+        const whole = buildTopK(spec);
+        const [kk, w, d] = TOPK_DIMS[spec.dims % TOPK_DIMS.length] as readonly [number, number, number];
+        if (spec.dels === 0) expect(whole.largestRecordBytes()).toBeLessThanOrEqual(topkMaxRecordBytes(kk, w, d));
+        const maxBytes = Math.max(1, Math.round((whole.encode().length * permille) / 1000));
+        const receivers = [
+          buildTopK({ ...spec, ops: [], dels: 0 }),
+          buildTopK({ ...spec, ops: spec.ops.slice(0, spec.ops.length >> 1) }), // older records of the same replicas
+          buildTopK({ ...spec, ops: other }),
+          buildTopK({ ...spec, ops: [...spec.ops, ...other] }), // newer records of the same replicas
+          buildTopK({ ...spec, ops: other, dels: spec.dels + 1, recreate: true }),
+          buildTopK({ ...spec, ops: other, dels: 0 }),
+        ];
+        if ((checkSplit(topkKind, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
+      }),
+      { numRuns: 200 },
+    );
+    expect(split).toBeGreaterThan(40);
+  });
+
+  it('never cuts a record: a part with a piece of a greater record would replace a complete smaller one', () => {
+    const t = unwrap(TopK.create(3, 64, 3));
+    for (let i = 0; i < 200; i++) unwrap(t.add(`w${i % 4}:1`, [[`i${i % 23}`, 1 + (i % 5)]]));
+    const one = t.largestRecordBytes();
+    expect(t.split(one - 1)).toBeUndefined();
+    const parts = t.split(one) as TopK[];
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    expect(parts.reduce((n, p) => n + p.replicaCount(), 0)).toBe(4);
+  });
+
+  it('bounds one record by topkMaxRecordBytes, close to a worst case', () => {
+    const [kk, w, d] = [3, 4, 2];
+    const t = unwrap(TopK.create(kk, w, d));
+    const id = 'i'.repeat(255);
+    // 2k candidates of the longest size, each counted 2^50 (8-byte cells, rows summing below 2^53).
+    for (let i = 0; i < 2 * kk; i++) unwrap(t.add(id, [[`${String(i).padStart(TOPK_MAX_ITEM_BYTES, '#')}`, 2 ** 50]]));
+    const actual = t.largestRecordBytes();
+    const bound = topkMaxRecordBytes(kk, w, d);
+    expect(actual).toBeLessThanOrEqual(bound);
+    expect(bound - actual).toBeLessThan(32);
+    // The limits the creation check applies, at the frame sizes of the docs (crdt-sketches.md).
+    expect(topkMaxRecordBytes(10, 1024, 5)).toBe(56_681);
+    expect(topkMaxRecordBytes(1, 8, 1)).toBeLessThan(3000);
+  });
 });
