@@ -190,6 +190,14 @@ export const TOPK_INVALID_DEPTH = 'TopK: invalid depth';
 export const TOPK_INVALID_DECAY = "TopK: invalid decay value. must be '<= 1' & '> 0'";
 export const TOPK_INVALID_INCREMENT = 'TopK: increment must be an integer greater or equal to 1';
 
+/**
+ * TOPK.RESERVE whose parameters let one writer's record (its matrix and 2k candidates, which gossip
+ * cannot cut: crdt/top-k.ts, `topkMaxRecordBytes`) outgrow what a gossip frame carries of a key.
+ */
+export function topkRecordTooLarge(maxRecordBytes: number, frameBytes: number): string {
+  return `TopK: one writer's state could take up to ${maxRecordBytes} bytes, more than a gossip frame holds (maxMessageBytes leaves ${frameBytes}); use a smaller k, width or depth`;
+}
+
 /** A sketch's own validation message (from the CRDT layer) as a CMS error. */
 export function cms(message: string): string {
   return `CMS: ${message}`;

@@ -39,6 +39,7 @@ const SAMPLES: Record<string, () => string> = {
   invalidExpireTime: () => errors.invalidExpireTime('<command>'),
   clockOff: () => placeholders(errors.clockOff(1001, 1002), { 1001: '<offset>', 1002: '<bound>' }),
   cms: () => errors.cms('depth <d> must be an integer in 1..32'),
+  topkRecordTooLarge: () => placeholders(errors.topkRecordTooLarge(1001, 1002), { 1001: '<n>', 1002: '<m>' }),
   protocolExpectedDollar: () => errors.protocolExpectedDollar('<c>'),
   wsNotMsgpack: () => errors.wsNotMsgpack('<reason>'),
   wsBadDb: () => errors.wsBadDb(15),

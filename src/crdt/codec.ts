@@ -19,6 +19,16 @@ export const TypeTag = {
 } as const;
 export type TypeTag = (typeof TypeTag)[keyof typeof TypeTag];
 
+/** Bytes of `v` as an unsigned LEB128 varint (what `ByteWriter.uvarint` writes): 1 to 8. */
+export function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
 export class ByteWriter {
   private buf: Uint8Array;
   private pos = 0;

@@ -6,13 +6,42 @@
 // [0, 2^53-1]; no all-zero replica matrix; a deleted (not created) sketch holds no matrix.
 
 import { Generational } from './generational.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
-import { finishDecode, readBounded, readTypeHeader } from './sketch-codec.js';
-import { dimsError, itemBytes, readDims, SketchMatrix } from './sketch-matrix.js';
+import { finishDecode, readBounded, readVersionedHeader, sortIds, writeId } from './sketch-codec.js';
+import {
+  dimsError,
+  itemBytes,
+  matrixRuns,
+  readDims,
+  RUN_MAX_ZEROS,
+  SKETCH_CODEC_VERSION,
+  SKETCH_CODEC_VERSIONS,
+  SketchMatrix,
+  writeRuns,
+} from './sketch-matrix.js';
 import { err, ok, type Result } from '../util/result.js';
+
+const textEncoder = new TextEncoder();
+
+/** A part's share of one replica's matrix: its cells in [from, to), the others taken as zero. */
+interface Segment {
+  id: ReplicaId;
+  cells: Float64Array;
+  from: number;
+  to: number;
+}
+
+/** What a part made by `split` keeps until something reads its cells: its encoding and header. */
+interface Packed {
+  bytes: Uint8Array;
+  width: number;
+  depth: number;
+  gen: number;
+  live: boolean;
+}
 
 /**
  * RedisBloom's sizing (CMS.INITBYPROB error probability): width = ceil(2 / error),
@@ -29,11 +58,34 @@ export function cmsDimsFromProb(error: number, probability: number): Result<{ wi
 }
 
 export class CountMinSketch extends Generational<CountMinSketch> {
-  private m: SketchMatrix;
+  private mat: SketchMatrix | undefined;
+  /**
+   * Set on a part made by `split`, which holds only its encoding until anything but `encode` (or
+   * the header getters) needs its cells: a 2^18-cell matrix takes 4 MiB in memory (cells and
+   * totals), its part a few KB, and a wide sketch split for small frames has thousands of parts.
+   */
+  private packed: Packed | undefined;
 
-  private constructor(width: number, depth: number) {
+  private constructor(width: number, depth: number, packed?: Packed) {
     super();
-    this.m = new SketchMatrix(width, depth);
+    if (packed === undefined) this.mat = new SketchMatrix(width, depth);
+    else {
+      this.packed = packed;
+      this.gen = packed.gen;
+      this.live = packed.live;
+    }
+  }
+
+  /** The matrices; a packed part is decoded on first use. */
+  private get m(): SketchMatrix {
+    if (this.mat === undefined) {
+      const p = this.packed as Packed;
+      const r = CountMinSketch.decode(p.bytes);
+      if (!r.ok) throw new Error(`a Count-Min Sketch part does not decode: ${r.error.message}`); // a bug in split
+      this.mat = r.value.m;
+      this.packed = undefined;
+    }
+    return this.mat;
   }
 
   /** A new (created) sketch, or SKETCH_BAD_DIMENSIONS. */
@@ -43,10 +95,10 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   }
 
   get width(): number {
-    return this.m.width;
+    return this.mat?.width ?? (this.packed as Packed).width;
   }
   get depth(): number {
-    return this.m.depth;
+    return this.mat?.depth ?? (this.packed as Packed).depth;
   }
   replicaCount(): number {
     return this.m.rows.size;
@@ -135,11 +187,14 @@ export class CountMinSketch extends Generational<CountMinSketch> {
     const e = dimsError(width, depth);
     if (e) throw new CrdtError('SKETCH_BAD_DIMENSIONS', e);
     this.gen++;
-    this.m = new SketchMatrix(width, depth);
+    this.mat = new SketchMatrix(width, depth);
+    this.packed = undefined;
     this.live = true;
   }
 
   clone(): CountMinSketch {
+    const p = this.packed;
+    if (this.mat === undefined && p !== undefined && p.gen === this.gen && p.live === this.live) return new CountMinSketch(0, 0, p);
     const out = new CountMinSketch(this.width, this.depth);
     out.adopt(this);
     return out;
@@ -150,13 +205,18 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   }
 
   byteSize(): number {
-    return 48 + this.m.byteSize();
+    return 48 + (this.mat === undefined ? (this.packed as Packed).bytes.length : this.mat.byteSize());
   }
 
-  /** `[version][tag 5][width][depth][generation][created u8]` then the replica matrices (sketch-matrix.ts). */
+  /**
+   * `[version 2][tag 5][width][depth][generation][created u8]` then the replica matrices as runs
+   * (sketch-matrix.ts). Version 1 (every cell written) is still decoded.
+   */
   encode(): Uint8Array {
-    const w = new ByteWriter(16 + this.m.rows.size * (this.width * this.depth + 16));
-    w.u8(CODEC_VERSION).u8(TypeTag.CountMinSketch).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
+    const p = this.packed;
+    if (this.mat === undefined && p !== undefined && p.gen === this.gen && p.live === this.live) return p.bytes.slice();
+    const w = new ByteWriter(16 + this.m.rows.size * 64);
+    this.writeHeader(w);
     this.m.encodeRows(w);
     return w.finish();
   }
@@ -164,8 +224,8 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   static decode(bytes: Uint8Array): Result<CountMinSketch, CrdtError> {
     const name = 'CountMinSketch';
     const r = new ByteReader(bytes);
-    const he = readTypeHeader(r, TypeTag.CountMinSketch, name);
-    if (he) return err(he);
+    const version = readVersionedHeader(r, TypeTag.CountMinSketch, name, SKETCH_CODEC_VERSIONS);
+    if (!version.ok) return version;
     const { width, depth } = readDims(r);
     const gen = r.uvarint();
     const live = readBounded(r, 0, 1, 'created flag');
@@ -173,10 +233,128 @@ export class CountMinSketch extends Generational<CountMinSketch> {
     const out = new CountMinSketch(width, depth);
     out.gen = gen;
     out.live = live === 1;
-    out.m.decodeRows(r, () => {
+    out.m.decodeRows(r, version.value, () => {
       if (!out.live) r.fail('a deleted sketch holds counts');
     });
     return finishDecode(r, out, name);
+  }
+
+  /**
+   * This state in parts that each encode to at most `maxBytes` and merge independently: joined into
+   * any state, in any order, they give exactly what joining this state gives. The unit is one cell of
+   * one replica's matrix (merge is the cell-wise max per replica, so any cells of it are a smaller
+   * state of the same sketch): a part holds, for one or more replicas, a range of its cells (the
+   * others zero), under this state's header (generation, dimensions, created flag). Returns
+   * `[this]` when the whole fits; undefined only when one cell with its header cannot fit (under
+   * about 300 bytes: see SPLIT_SAFE_BYTES in registry.ts). Parts hold only their encoding until
+   * something reads their cells.
+   */
+  split(maxBytes: number): CountMinSketch[] | undefined {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    const plan = this.planParts(maxBytes);
+    // One part is every matrix whole: this state fits. No part: it holds no cell (a tombstone, or a
+    // created empty sketch), so it is its header alone.
+    if (plan?.length === 1 || (plan?.length === 0 && this.encode().length <= maxBytes)) return [this];
+    if (plan === undefined || plan.length === 0) return undefined; // a cell too large, or a header too large
+    return plan.map((segments) => {
+      const w = new ByteWriter(maxBytes);
+      this.writeHeader(w);
+      w.uvarint(segments.length);
+      for (const s of segments) {
+        writeId(w, s.id);
+        writeRuns(w, s.cells, matrixRuns(s.cells, s.from, s.to));
+      }
+      const bytes = w.finish();
+      if (bytes.length > maxBytes) throw new Error(`Count-Min Sketch part of ${bytes.length} bytes above ${maxBytes}`); // a bug in planParts
+      return new CountMinSketch(0, 0, { bytes, width: this.width, depth: this.depth, gen: this.gen, live: this.live });
+    });
+  }
+
+  /**
+   * Cuts the replicas' non-zero cells, in replica then cell order, into parts of at most `maxBytes`
+   * encoded, filling each part before starting the next. Sizes are tracked exactly as `encode`
+   * writes them (sketch-matrix.ts, the runs codec), so a state that fits is planned as one part
+   * holding every matrix whole: its own encoding. Undefined when a single cell cannot fit.
+   * (One pass over the cells, no closures: it runs over 2^18 cells per replica.)
+   */
+  private planParts(maxBytes: number): Segment[][] | undefined {
+    const head = 2 + uvarintSize(this.width) + uvarintSize(this.depth) + uvarintSize(this.gen) + 1;
+    const parts: Segment[][] = [];
+    let segments: Segment[] = [];
+    let closedBytes = 0; // the finished segments of the part being filled
+    for (const id of sortIds(this.m.rows.keys())) {
+      const cells = this.m.rows.get(id) as Float64Array;
+      const idLen = textEncoder.encode(id).length;
+      const idCost = uvarintSize(idLen) + idLen;
+      // The open segment: cells [from, last + 1), its closed runs, and its open run [runStart, last].
+      let from = 0;
+      let segBytes = 0; // its encoded size (valid while runStart >= 0)
+      let runs = 0; // closed runs
+      let runsBytes = 0; // their bytes: gap, length and cells
+      let runStart = -1; // -1: the segment holds no cell yet
+      let last = -1;
+      let gapCost = 0; // the open run's gap varint
+      let cellBytes = 0; // the open run's cells, zeros inside included
+      for (let k = 0, n = cells.length; k < n; k++) {
+        const v = cells[k] as number;
+        if (v === 0) continue;
+        const b = v < 0x80 ? 1 : uvarintSize(v);
+        // The segment with cell k: extending the open run, or closing it and opening another.
+        let seg: number;
+        const extend = runStart >= 0 && k - last - 1 <= RUN_MAX_ZEROS;
+        if (extend) {
+          seg = idCost + uvarintSize(runs + 1) + runsBytes + gapCost + uvarintSize(k - runStart + 1) + cellBytes + (k - last - 1) + b;
+        } else if (runStart >= 0) {
+          const closed = runsBytes + gapCost + uvarintSize(last - runStart + 1) + cellBytes;
+          seg = idCost + uvarintSize(runs + 2) + closed + uvarintSize(k - last - 1) + 1 + b;
+        } else {
+          seg = idCost + 1 + uvarintSize(k) + 1 + b; // the first run: its gap counts from cell 0
+        }
+        if (head + uvarintSize(segments.length + 1) + closedBytes + seg <= maxBytes) {
+          if (extend) {
+            cellBytes += k - last - 1 + b;
+          } else {
+            if (runStart >= 0) {
+              runsBytes += gapCost + uvarintSize(last - runStart + 1) + cellBytes;
+              runs++;
+              gapCost = uvarintSize(k - last - 1);
+            } else {
+              gapCost = uvarintSize(k);
+            }
+            runStart = k;
+            cellBytes = b;
+          }
+          last = k;
+          segBytes = seg;
+          continue;
+        }
+        // Full: finish this part, and go on with this replica's cells in a new one.
+        if (runStart >= 0) {
+          segments.push({ id, cells, from, to: last + 1 });
+          closedBytes += segBytes;
+        }
+        if (segments.length === 0) return undefined; // one cell alone does not fit
+        parts.push(segments);
+        segments = [];
+        closedBytes = 0;
+        from = runStart = last = k;
+        runs = runsBytes = 0;
+        gapCost = uvarintSize(k);
+        cellBytes = b;
+        segBytes = idCost + 1 + gapCost + 1 + b;
+        if (head + 1 + segBytes > maxBytes) return undefined;
+      }
+      if (runStart >= 0) {
+        segments.push({ id, cells, from, to: last + 1 });
+        closedBytes += segBytes;
+      }
+    }
+    if (segments.length > 0) parts.push(segments);
+    return parts;
+  }
+
+  private writeHeader(w: ByteWriter): void {
+    w.u8(SKETCH_CODEC_VERSION).u8(TypeTag.CountMinSketch).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
   }
 
   protected compareHeader(o: CountMinSketch): number {
@@ -184,8 +362,10 @@ export class CountMinSketch extends Generational<CountMinSketch> {
   }
 
   protected adopt(o: CountMinSketch): void {
-    this.m = new SketchMatrix(o.width, o.depth);
-    this.m.copyFrom(o.m);
+    const m = new SketchMatrix(o.width, o.depth);
+    m.copyFrom(o.m);
+    this.mat = m;
+    this.packed = undefined;
     this.gen = o.gen;
     this.live = o.live;
   }

@@ -8,7 +8,7 @@
 //   - a GCounter has n = fn = 0 everywhere;
 //   - liveP (or bigP once the sum passes COUNTER_MAX) = sum of (p - fp); likewise liveN / bigN.
 
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import type { ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -75,6 +75,12 @@ function writeSlot(w: ByteWriter, kind: SlotKind, p: number, f: number): void {
   if (kind === 0) return;
   w.uvarint(p);
   if (kind === 3) w.uvarint(p - f);
+}
+
+/** Bytes `writeSlot` writes. */
+function slotSize(kind: SlotKind, p: number, f: number): number {
+  if (kind === 0) return 0;
+  return uvarintSize(p) + (kind === 3 ? uvarintSize(p - f) : 0);
 }
 
 /** Reads a slot of the given kind; returns [slot, floor], or undefined (and fails the reader) if non-canonical. */
@@ -258,6 +264,43 @@ export abstract class CounterBase {
     const s = this.find(r);
     if (s) out.mergeValid(s);
     return out;
+  }
+
+  /**
+   * This counter in parts that each encode to at most `maxBytes` and merge independently: joined
+   * into any state, in any order, they give exactly what joining this counter gives. The unit is
+   * one replica's slot with its floors (merge is slot-wise max, so any set of slots is a smaller
+   * state; a floor travels with its slot, so no part resurrects what a reset removed). Slots above
+   * their floors come first, so the first parts carry the live counts; a part of reset slots only
+   * does not exist (`exists()` false), like the delta of a reset. Returns `[this]` when the whole
+   * fits; undefined only when one slot with its header cannot fit (at most 292 bytes).
+   */
+  split(maxBytes: number): this[] | undefined {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    if (this.encode().length <= maxBytes) return [this];
+    const two = this.lanes() === 2;
+    const live = (s: CounterSlot): boolean => s.p > s.fp || s.n > s.fn;
+    const slots = this.sorted().sort((a, b) => Number(live(b)) - Number(live(a))); // stable: ids stay sorted within each group
+    const parts: this[] = [];
+    let ids: ReplicaId[] = [];
+    let bytes = 0;
+    for (const s of slots) {
+      const pk = slotKind(s.p, s.fp);
+      const nk = slotKind(s.n, s.fn);
+      const idLen = /^[\x00-\x7f]*$/.test(s.id) ? s.id.length : textEncoder.encode(s.id).length;
+      const cost = uvarintSize(idLen * (two ? 16 : 4) + (two ? pk * 4 + nk : pk)) + idLen + slotSize(pk, s.p, s.fp) + slotSize(nk, s.n, s.fn);
+      if (2 + uvarintSize(ids.length + 1) + bytes + cost > maxBytes) {
+        if (ids.length === 0) return undefined;
+        parts.push(this.slice(ids));
+        ids = [];
+        bytes = 0;
+        if (3 + cost > maxBytes) return undefined;
+      }
+      ids.push(s.id);
+      bytes += cost;
+    }
+    if (ids.length > 0) parts.push(this.slice(ids));
+    return parts.length > 0 ? parts : undefined; // an empty counter larger than maxBytes
   }
 
   clone(): this {

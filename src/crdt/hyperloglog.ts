@@ -3,7 +3,7 @@
 // converge. docs/crdt-hll.md explains the algorithm, the codec and the delete semantics.
 
 import { err, ok, type Result } from '../util/result.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
 
@@ -427,6 +427,62 @@ export class HyperLogLog {
     this.setSparse(new Uint32Array(8), 0);
     this.cached = 0;
     return this.clone();
+  }
+
+  /**
+   * This sketch in parts that each encode to at most `maxBytes` and merge independently: joined into
+   * any sketch, in any order, they give exactly what joining this one gives. A part holds some of
+   * the non-zero registers under this sketch's precision and generation (merge is register-wise max
+   * within a generation, so any registers of it are a smaller state), in sparse form, at least one
+   * register each: an empty part of generation g is exactly the delete that starts g, which would
+   * take a receiver at generation g - 1 through a delete the whole does not mean at that moment
+   * (and `live` is "not empty"). Registers go in index order, so a part of a dense sketch costs about
+   * a byte a register. Returns `[this]` when the whole fits; undefined only when one register with
+   * its header cannot fit (at most 17 bytes).
+   */
+  split(maxBytes: number): HyperLogLog[] | undefined {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    if (this.encode().length <= maxBytes) return [this];
+    const head = 4 + uvarintSize(this.gen); // version, tag, p, generation, form
+    const parts: HyperLogLog[] = [];
+    let buf = new Uint32Array(64);
+    let n = 0;
+    let bytes = 0;
+    let prev = -1;
+    const flush = (): void => {
+      const h = new HyperLogLog(this.p, this.gen);
+      h.setSparse(buf.slice(0, Math.max(8, n)), n);
+      parts.push(h);
+      n = bytes = 0;
+      prev = -1;
+    };
+    const take = (index: number, rank: number): boolean => {
+      let cost = uvarintSize((index - prev - 1) * 64 + rank);
+      if (n + 1 > this.sparseMax || head + uvarintSize(n + 1) + bytes + cost > maxBytes) {
+        if (n === 0) return false;
+        flush();
+        cost = uvarintSize(index * 64 + rank);
+        if (head + 1 + cost > maxBytes) return false;
+      }
+      if (n === buf.length) {
+        const next = new Uint32Array(buf.length * 2);
+        next.set(buf);
+        buf = next;
+      }
+      buf[n++] = (index << 6) | rank;
+      bytes += cost;
+      prev = index;
+      return true;
+    };
+    if (this.dense !== null) {
+      const d = this.dense;
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0 && !take(i, d[i]!)) return undefined;
+    } else {
+      const sp = this.sparse!;
+      for (let k = 0; k < this.sparseLen; k++) if (!take(sp[k]! >>> 6, sp[k]! & 63)) return undefined;
+    }
+    if (n > 0) flush();
+    return parts.length > 0 ? parts : undefined;
   }
 
   clone(): HyperLogLog {

@@ -41,18 +41,24 @@ export interface CrdtType<T extends KeyType> {
   live(crdt: CrdtByType[T]): boolean;
   /** DEL: removes what this state holds, as the type's delete semantics say (an observed reset, a new generation). */
   delete(crdt: CrdtByType[T]): void;
+  /**
+   * The state in parts that each encode to at most `maxBytes` and merge independently (joined into
+   * any state, in any order, they give what joining the whole gives): `[crdt]` itself when it fits,
+   * undefined when one indivisible unit of it cannot fit. See `splitState`.
+   */
+  split(crdt: CrdtByType[T], maxBytes: number): CrdtByType[T][] | undefined;
 }
 
 const counterLive = (c: GCounter | PNCounter): boolean => c.exists();
 
 export const CRDT_TYPES: { readonly [T in KeyType]: CrdtType<T> } = {
-  gcounter: { type: 'gcounter', tag: TypeTag.GCounter, decode: GCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace() },
-  pncounter: { type: 'pncounter', tag: TypeTag.PNCounter, decode: PNCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace() },
+  gcounter: { type: 'gcounter', tag: TypeTag.GCounter, decode: GCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace(), split: (c, n) => c.split(n) },
+  pncounter: { type: 'pncounter', tag: TypeTag.PNCounter, decode: PNCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace(), split: (c, n) => c.split(n) },
   // Merging HLLs of another precision is refused by the sketch and changes nothing.
-  hll: { type: 'hll', tag: TypeTag.HyperLogLog, decode: HyperLogLog.decode, merge: (a, b) => { const r = a.merge(b); return r.ok && r.value; }, live: (h) => !h.isEmpty(), delete: (h) => void h.clear() },
-  window: { type: 'window', tag: TypeTag.WindowedCounter, decode: WindowedCounter.decode, merge: (a, b) => a.merge(b), live: (w) => w.exists(), delete: (w) => w.clear() },
-  cms: { type: 'cms', tag: TypeTag.CountMinSketch, decode: CountMinSketch.decode, merge: (a, b) => a.merge(b), live: (c) => c.exists(), delete: (c) => c.clear() },
-  topk: { type: 'topk', tag: TypeTag.TopK, decode: TopK.decode, merge: (a, b) => a.merge(b), live: (t) => t.exists(), delete: (t) => t.clear() },
+  hll: { type: 'hll', tag: TypeTag.HyperLogLog, decode: HyperLogLog.decode, merge: (a, b) => { const r = a.merge(b); return r.ok && r.value; }, live: (h) => !h.isEmpty(), delete: (h) => void h.clear(), split: (h, n) => h.split(n) },
+  window: { type: 'window', tag: TypeTag.WindowedCounter, decode: WindowedCounter.decode, merge: (a, b) => a.merge(b), live: (w) => w.exists(), delete: (w) => w.clear(), split: (w, n) => w.split(n) },
+  cms: { type: 'cms', tag: TypeTag.CountMinSketch, decode: CountMinSketch.decode, merge: (a, b) => a.merge(b), live: (c) => c.exists(), delete: (c) => c.clear(), split: (c, n) => c.split(n) },
+  topk: { type: 'topk', tag: TypeTag.TopK, decode: TopK.decode, merge: (a, b) => a.merge(b), live: (t) => t.exists(), delete: (t) => t.clear(), split: (t, n) => t.split(n) },
 };
 
 export const KEY_TYPES: readonly KeyType[] = Object.keys(CRDT_TYPES) as KeyType[];
@@ -81,6 +87,38 @@ function decodeAs(type: KeyType, bytes: Uint8Array): Result<TypedCrdt, CrdtError
   const r = (CRDT_TYPES[type] as CrdtType<KeyType>).decode(bytes);
   return r.ok ? { ok: true, value: { type, crdt: r.value } as TypedCrdt } : r;
 }
+
+/**
+ * A state too large for one gossip frame, in parts of at most `maxBytes` encoded bytes each (a
+ * CRDT's own encoding, as `encode()` writes it), so that one large key never blocks the others:
+ *
+ * - every part is an ordinary, self-contained state of the same type (it decodes, and encodes
+ *   canonically), and `[t]` itself is returned when the whole already fits;
+ * - joining the parts into any state S, in any order, gives exactly S joined with the whole: each
+ *   part lies below the whole in the type's join order and their join is the whole, so
+ *   `S ⊔ p1 ⊔ ... ⊔ pn = S ⊔ (p1 ⊔ ... ⊔ pn) = S ⊔ whole` by associativity. Parts carry the whole's
+ *   delete state (floors with their slots, the generation and created flag in every part), so no
+ *   part deletes what the whole does not, nor resurrects what a delete removed;
+ * - undefined only when one indivisible unit with its header exceeds `maxBytes`: never for
+ *   `maxBytes >= SPLIT_SAFE_BYTES` except a Top-K record (bounded by `topkMaxRecordBytes`, which
+ *   TOPK.RESERVE checks against the frame size).
+ *
+ * The units: a counter slot with its floors, an HLL register, a window's (bucket, replica) count,
+ * a CMS cell of one replica's matrix, a Top-K replica record. docs/crdt-*.md, "Parts", say more.
+ * A `maxBytes` that is not a positive integer is misuse and throws.
+ */
+export function splitState(t: TypedCrdt, maxBytes: number): TypedCrdt[] | undefined {
+  const parts = (CRDT_TYPES[t.type] as CrdtType<KeyType>).split(t.crdt as never, maxBytes) as Crdt[] | undefined;
+  return parts?.map((crdt) => ({ type: t.type, crdt }) as TypedCrdt);
+}
+
+/**
+ * `splitState` never returns undefined for `maxBytes` at least this, except for a Top-K whose one
+ * record is larger: the largest indivisible unit of the other types with its header (a counter
+ * slot, a window count or a CMS cell with a 255-byte replica id, 8-byte counts and generation) is
+ * under 300 bytes.
+ */
+export const SPLIT_SAFE_BYTES = 320;
 
 /** Joins `from` into `into`; both must be the same type (the caller checked). Returns whether `into` changed. */
 export function mergeSameType(into: TypedCrdt, from: TypedCrdt): boolean {

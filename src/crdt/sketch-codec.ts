@@ -8,13 +8,19 @@ import { err, ok, type Result } from '../util/result.js';
 
 /** Reads `[version][tag]`; the typed error if either is wrong. */
 export function readTypeHeader(r: ByteReader, tag: TypeTag, name: string): CrdtError | undefined {
+  const v = readVersionedHeader(r, tag, name, [CODEC_VERSION]);
+  return v.ok ? undefined : v.error;
+}
+
+/** Reads `[version][tag]` where the version is one of `accepted`: the version read, or the typed error. */
+export function readVersionedHeader(r: ByteReader, tag: TypeTag, name: string, accepted: readonly number[]): Result<number, CrdtError> {
   const version = r.u8();
-  if (r.failed) return new CrdtError('CODEC_TRUNCATED', `${name}: empty input`);
-  if (version !== CODEC_VERSION) return new CrdtError('CODEC_BAD_VERSION', `${name}: unknown version ${version}`);
+  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: empty input`));
+  if (!accepted.includes(version)) return err(new CrdtError('CODEC_BAD_VERSION', `${name}: unknown version ${version}`));
   const t = r.u8();
-  if (r.failed) return new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`);
-  if (t !== tag) return new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`);
-  return undefined;
+  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`));
+  if (t !== tag) return err(new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`));
+  return ok(version);
 }
 
 export function readerError(r: ByteReader, name: string): CrdtError {

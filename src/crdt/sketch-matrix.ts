@@ -6,13 +6,27 @@
 import { hash64Bytes, hash64Lo } from './hash64.js';
 import { COUNTER_MAX } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
-import type { ByteReader, ByteWriter } from './codec.js';
+import { CODEC_VERSION, uvarintSize, type ByteReader, type ByteWriter } from './codec.js';
 import { readBounded, readId, sortIds, writeId } from './sketch-codec.js';
 
 /** Most cells (width x depth) of one replica's matrix: 2^18 = 262,144 (2 MiB in memory per replica). */
 export const SKETCH_MAX_CELLS = 1 << 18;
 /** Most rows (hash functions). RedisBloom's prob 1e-9 needs 30. */
 export const SKETCH_MAX_DEPTH = 32;
+
+/**
+ * Version byte of the Count-Min Sketch and Top-K encodings, which write each replica's matrix as
+ * runs of cells (below). Version 1 (`CODEC_VERSION`), which wrote every cell, is still read.
+ */
+export const SKETCH_CODEC_VERSION = 2;
+/** The versions the sketch decoders accept. */
+export const SKETCH_CODEC_VERSIONS: readonly number[] = [CODEC_VERSION, SKETCH_CODEC_VERSION];
+
+/**
+ * Zero cells a run may hold in a row. From three on, ending the run and starting another (its gap
+ * and length, about 2 bytes) costs less than writing the zeros (a byte each).
+ */
+export const RUN_MAX_ZEROS = 2;
 
 /** An item as bytes: strings are their UTF-8 (so RESP Buffers and WebSocket strings agree). */
 export function itemBytes(item: Uint8Array | string): Uint8Array {
@@ -186,40 +200,61 @@ export class SketchMatrix {
     return 64 + this.totals.length * 8 + this.rows.size * (96 + this.width * this.depth * 8);
   }
 
-  /** `[replica count]` then per replica in id order: id, then width*depth uvarint cells. */
+  /** `[replica count]` then per replica in id order: id, then its matrix as runs (`writeRuns`). */
   encodeRows(w: ByteWriter): void {
     const ids = sortIds(this.rows.keys());
     w.uvarint(ids.length);
     for (const id of ids) {
       writeId(w, id);
-      for (const v of this.rows.get(id) as Float64Array) w.uvarint(v);
+      const m = this.rows.get(id) as Float64Array;
+      writeRuns(w, m, matrixRuns(m));
     }
   }
 
-  /** Reads what `encodeRows` wrote into this (empty) matrix; fails the reader on anything non-canonical. */
-  decodeRows(r: ByteReader, onReplica?: (id: ReplicaId) => void): void {
+  /**
+   * Reads what `encodeRows` wrote (version 2), or the cells one by one (version 1), into this
+   * (empty) matrix; fails the reader on anything non-canonical.
+   */
+  decodeRows(r: ByteReader, version: number, onReplica?: (id: ReplicaId) => void): void {
     const cellsPer = this.width * this.depth;
-    const n = readBounded(r, 0, Math.floor(r.remaining / (cellsPer + 2)), 'replica count');
+    // Version 2: at least 6 bytes a replica (an id of 1 byte and its length, one run of one cell).
+    const n = readBounded(r, 0, Math.floor(r.remaining / (version === CODEC_VERSION ? cellsPer + 2 : 6)), 'replica count');
     let prev: string | undefined;
     for (let i = 0; i < n && !r.failed; i++) {
       const id = readId(r, prev);
       if (id === undefined) return;
       prev = id;
       const m = new Float64Array(cellsPer);
-      let any = false;
-      for (let k = 0; k < cellsPer; k++) {
-        const v = r.uvarint();
-        if (r.failed) return;
-        m[k] = v;
-        if (v !== 0) any = true;
+      if (version === CODEC_VERSION) {
+        let any = false;
+        for (let k = 0; k < cellsPer; k++) {
+          const v = r.uvarint();
+          if (r.failed) return;
+          m[k] = v;
+          if (v !== 0) any = true;
+        }
+        if (!any) r.fail('all-zero replica matrix');
+      } else {
+        readRuns(r, m);
       }
-      if (!any) {
-        r.fail('all-zero replica matrix');
-        return;
-      }
-      this.maxMerge(id, m);
+      if (r.failed) return;
+      this.install(id, m);
       onReplica?.(id);
     }
+  }
+
+  /** Takes `m` as the matrix of replica `r`, which this one does not hold yet (decoding: ids are unique). */
+  private install(r: ReplicaId, m: Float64Array): void {
+    let sum = 0;
+    for (let k = 0; k < m.length; k++) {
+      const v = m[k] as number;
+      if (v === 0) continue;
+      this.bumpTotal(k, v);
+      if (k < this.width) sum += v;
+    }
+    this.rows.set(r, m);
+    this.sums.set(r, sum);
+    this.total += sum;
   }
 
   private bumpSum(r: ReplicaId, d: number): void {
@@ -242,4 +277,132 @@ export class SketchMatrix {
     }
     return best ?? 0n;
   }
+}
+
+// ---- a matrix as runs of cells (the codec of version 2) -----------------------------------------
+//
+//   [run count >= 1] then per run: [gap][length >= 1][length cells], all uvarints
+//
+// `gap` counts the zero cells skipped since the end of the previous run (for the first run, since
+// cell 0). Canonical: a run starts and ends with a non-zero cell and holds at most RUN_MAX_ZEROS zero
+// cells in a row; runs after the first are more than RUN_MAX_ZEROS cells apart. So the runs of a
+// matrix are its non-zero cells grouped wherever at most two zeros separate them: one encoding per
+// matrix, and a matrix that is mostly zero (a wide sketch that saw few items, or a part made by
+// `CountMinSketch.split`) costs what it holds instead of a byte per cell. An all-zero matrix has no
+// runs and is not stored.
+
+/**
+ * The canonical runs of `cells[from, to)`, the cells outside taken as zero: flat `[start, end)`
+ * pairs, `end` exclusive.
+ */
+export function matrixRuns(cells: Float64Array, from = 0, to = cells.length): number[] {
+  const runs: number[] = [];
+  let start = -1;
+  let last = -1;
+  for (let k = from; k < to; k++) {
+    if (cells[k] === 0) continue;
+    if (start >= 0 && k - last - 1 > RUN_MAX_ZEROS) {
+      runs.push(start, last + 1);
+      start = -1;
+    }
+    if (start < 0) start = k;
+    last = k;
+  }
+  if (start >= 0) runs.push(start, last + 1);
+  return runs;
+}
+
+/** Writes `runs` (from `matrixRuns`) of `cells`. */
+export function writeRuns(w: ByteWriter, cells: Float64Array, runs: readonly number[]): void {
+  w.uvarint(runs.length / 2);
+  let pos = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    const start = runs[i] as number;
+    const end = runs[i + 1] as number;
+    w.uvarint(start - pos).uvarint(end - start);
+    for (let k = start; k < end; k++) w.uvarint(cells[k] as number);
+    pos = end;
+  }
+}
+
+/** Bytes `writeRuns` writes for `runs` of `cells`. */
+export function runsSize(cells: Float64Array, runs: readonly number[]): number {
+  let n = uvarintSize(runs.length / 2);
+  let pos = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    const start = runs[i] as number;
+    const end = runs[i + 1] as number;
+    n += uvarintSize(start - pos) + uvarintSize(end - start);
+    for (let k = start; k < end; k++) n += uvarintSize(cells[k] as number);
+    pos = end;
+  }
+  return n;
+}
+
+/** Reads runs into `m` (all zero, of the matrix's size); fails the reader on anything non-canonical. */
+function readRuns(r: ByteReader, m: Float64Array): void {
+  const size = m.length;
+  // Runs of >= 1 cell, > RUN_MAX_ZEROS apart; each takes >= 3 bytes.
+  const maxRuns = Math.min(Math.floor((size + RUN_MAX_ZEROS + 1) / (RUN_MAX_ZEROS + 2)), Math.floor(r.remaining / 3));
+  const n = readBounded(r, 1, Math.max(1, maxRuns), 'run count');
+  let pos = 0;
+  for (let i = 0; i < n && !r.failed; i++) {
+    const gap = r.uvarint();
+    const len = r.uvarint();
+    if (r.failed) return;
+    if (i > 0 && gap <= RUN_MAX_ZEROS) return r.fail(`runs ${gap} cells apart`);
+    if (len < 1 || gap > size - pos || len > size - pos - gap) return r.fail('run outside the matrix');
+    const start = pos + gap;
+    const end = start + len;
+    let zeros = 0;
+    for (let k = start; k < end; k++) {
+      const v = r.uvarint();
+      if (r.failed) return;
+      if (v !== 0) {
+        zeros = 0;
+        m[k] = v;
+      } else if (k === start || k === end - 1 || ++zeros > RUN_MAX_ZEROS) {
+        return r.fail('run not canonical (a zero at an end, or too many in a row)');
+      }
+    }
+    pos = end;
+  }
+}
+
+/**
+ * The most bytes `writeRuns` can write for one replica's matrix of `width` x `depth` whose rows each
+ * sum to at most 2^53-1 (what every add keeps: it hits each row once). Per row, the largest sum of
+ * cell sizes (a zero counted as a byte) is reached by raising cells level by level (every cell to 2
+ * bytes, then to 3, ...: each level costs more per byte than the last); the runs' gaps and lengths
+ * add at most 7 bytes, plus one per 16,384 cells (a run that long has a 3-byte length, and the 3 or
+ * more zeros before every run after the first are not written).
+ */
+export function maxMatrixBytes(width: number, depth: number): number {
+  let budget = BigInt(COUNTER_MAX);
+  let row = width;
+  let floor = 0n;
+  for (let c = 1; c < 8; c++) {
+    const next = 1n << BigInt(7 * c); // the least value of c + 1 bytes
+    const step = next - floor;
+    const raised = BigInt(width) < budget / step ? BigInt(width) : budget / step;
+    row += Number(raised);
+    budget -= raised * step;
+    floor = next;
+    if (raised < BigInt(width)) break;
+  }
+  return depth * row + 7 + Math.floor((width * depth) / 16_384);
+}
+
+/** Whether every row of one replica's matrix sums to the same total, at most 2^53-1 (each add hits every row once). */
+export function rowSumsAgree(m: Float64Array, width: number, depth: number): boolean {
+  let first = -1;
+  for (let i = 0; i < depth; i++) {
+    let sum = 0;
+    for (let j = i * width, end = j + width; j < end; j++) sum += m[j] as number;
+    // Sums of safe integers are exact up to 2^53-1; anything larger rounds to >= 2^53.
+    if (sum > COUNTER_MAX) return false;
+    if (first < 0) first = sum;
+    else if (sum !== first) return false;
+  }
+  return true;
 }

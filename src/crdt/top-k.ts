@@ -10,12 +10,24 @@
 // matrix and at most 2k candidates, each 1..TOPK_MAX_ITEM_BYTES bytes; a deleted sketch holds nothing.
 
 import { Generational } from './generational.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
+import { assertReplicaId, MAX_REPLICA_ID_BYTES, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
-import { finishDecode, readBounded, readTypeHeader, sortIds } from './sketch-codec.js';
-import { dimsError, itemBytes, readDims, SketchMatrix, SKETCH_MAX_CELLS } from './sketch-matrix.js';
+import { finishDecode, readBounded, readVersionedHeader, sortIds } from './sketch-codec.js';
+import {
+  dimsError,
+  itemBytes,
+  matrixRuns,
+  maxMatrixBytes,
+  readDims,
+  rowSumsAgree,
+  runsSize,
+  SKETCH_CODEC_VERSION,
+  SKETCH_CODEC_VERSIONS,
+  SketchMatrix,
+  SKETCH_MAX_CELLS,
+} from './sketch-matrix.js';
 import { err, ok, type Result } from '../util/result.js';
 
 export const TOPK_MAX_K = 1000;
@@ -27,6 +39,20 @@ export function topkDefaultWidth(k: number): number {
   return Math.min(Math.max(1024, 32 * k), Math.floor(SKETCH_MAX_CELLS / TOPK_DEFAULT_DEPTH));
 }
 export const TOPK_DEFAULT_DEPTH = 5;
+
+/**
+ * The most bytes a Top-K state holding one replica's record (its matrix and candidates: the unit
+ * `split` cannot cut, since merge takes a whole record) can encode to, for these creation parameters,
+ * whatever the generation, the replica id and the counts: the header, a 255-byte id, the matrix
+ * (`maxMatrixBytes`: every row sums to the replica's total, at most 2^53-1) and 2k candidates of
+ * TOPK_MAX_ITEM_BYTES. TOPK.RESERVE refuses parameters whose record could outgrow a gossip frame.
+ */
+export function topkMaxRecordBytes(k: number, width: number, depth: number): number {
+  const header = 2 + uvarintSize(k) + uvarintSize(width) + uvarintSize(depth) + uvarintSize(Number.MAX_SAFE_INTEGER) + 1 + 1;
+  const id = uvarintSize(MAX_REPLICA_ID_BYTES) + MAX_REPLICA_ID_BYTES;
+  const candidates = uvarintSize(2 * k) + 2 * k * (uvarintSize(TOPK_MAX_ITEM_BYTES) + TOPK_MAX_ITEM_BYTES);
+  return header + id + maxMatrixBytes(width, depth) + candidates;
+}
 
 export interface TopKEntry {
   item: Buffer;
@@ -174,6 +200,56 @@ export class TopK extends Generational<TopK> {
     this.live = true;
   }
 
+  /**
+   * This Top-K in parts that each encode to at most `maxBytes` and merge independently: joined into
+   * any state, in any order, they give exactly what joining this one gives. The unit is one
+   * replica's record, whole: merge takes per replica the greater record (by its total), so a record
+   * cut in pieces would not merge (a piece of a greater record would replace the receiver's
+   * complete smaller one). A part holds some records under this state's header (generation, k,
+   * dimensions, created flag). A deleted Top-K holds no records and is never split, so every part
+   * is created (live). Returns `[this]` when the whole fits; undefined when one record with its
+   * header cannot fit (`largestRecordBytes()` > maxBytes; at most `topkMaxRecordBytes`).
+   */
+  split(maxBytes: number): TopK[] | undefined {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    if (this.encode().length <= maxBytes) return [this];
+    const head = this.headerBytes();
+    const parts: TopK[] = [];
+    let ids: ReplicaId[] = [];
+    let bytes = 0;
+    const flush = (): void => {
+      const t = new TopK(this.kk, this.width, this.depth);
+      t.gen = this.gen;
+      t.live = this.live;
+      for (const id of ids) {
+        t.m.replace(id, this.m.rows.get(id) as Float64Array);
+        t.cands.set(id, new Set(this.cands.get(id)));
+      }
+      parts.push(t);
+      ids = [];
+      bytes = 0;
+    };
+    for (const id of sortIds(this.m.rows.keys())) {
+      const cost = this.recordBytes(id);
+      if (head + uvarintSize(ids.length + 1) + bytes + cost > maxBytes) {
+        if (ids.length === 0) return undefined;
+        flush();
+        if (head + 1 + cost > maxBytes) return undefined;
+      }
+      ids.push(id);
+      bytes += cost;
+    }
+    if (ids.length > 0) flush();
+    return parts.length > 0 ? parts : undefined;
+  }
+
+  /** Bytes of the largest state holding one replica's record (this header): `split` needs at least that. 0 when there is none. */
+  largestRecordBytes(): number {
+    let max = 0;
+    for (const id of this.m.rows.keys()) max = Math.max(max, this.recordBytes(id));
+    return max === 0 ? 0 : this.headerBytes() + 1 + max;
+  }
+
   clone(): TopK {
     const out = new TopK(this.kk, this.width, this.depth);
     out.adopt(this);
@@ -196,12 +272,12 @@ export class TopK extends Generational<TopK> {
   }
 
   /**
-   * `[version][tag 6][k][width][depth][generation][created u8]`, the replica matrices (sketch-matrix.ts),
+   * `[version 2][tag 6][k][width][depth][generation][created u8]`, the replica matrices as runs (sketch-matrix.ts),
    * then per replica in the same id order: candidate count, and the candidates sorted, length-prefixed.
    */
   encode(): Uint8Array {
-    const w = new ByteWriter(32 + this.m.rows.size * (this.width * this.depth + 64));
-    w.u8(CODEC_VERSION).u8(TypeTag.TopK).uvarint(this.kk).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
+    const w = new ByteWriter(32 + this.m.rows.size * 256);
+    w.u8(SKETCH_CODEC_VERSION).u8(TypeTag.TopK).uvarint(this.kk).uvarint(this.width).uvarint(this.depth).uvarint(this.gen).u8(this.live ? 1 : 0);
     this.m.encodeRows(w);
     for (const id of sortIds(this.m.rows.keys())) {
       const c = sortIds(this.cands.get(id) ?? []);
@@ -214,8 +290,8 @@ export class TopK extends Generational<TopK> {
   static decode(bytes: Uint8Array): Result<TopK, CrdtError> {
     const name = 'TopK';
     const r = new ByteReader(bytes);
-    const he = readTypeHeader(r, TypeTag.TopK, name);
-    if (he) return err(he);
+    const version = readVersionedHeader(r, TypeTag.TopK, name, SKETCH_CODEC_VERSIONS);
+    if (!version.ok) return version;
     const k = readBounded(r, 1, TOPK_MAX_K, 'k');
     const { width, depth } = readDims(r);
     const gen = r.uvarint();
@@ -225,8 +301,10 @@ export class TopK extends Generational<TopK> {
     out.gen = gen;
     out.live = live === 1;
     const ids: string[] = [];
-    out.m.decodeRows(r, (id) => {
+    out.m.decodeRows(r, version.value, (id) => {
       if (!out.live) r.fail('a deleted Top-K holds counts');
+      // Each add hits every row once, so a record's rows sum alike (and topkMaxRecordBytes holds).
+      else if (!rowSumsAgree(out.m.rows.get(id) as Float64Array, width, depth)) r.fail(`replica ${id}'s rows do not sum alike`);
       ids.push(id);
     });
     for (const id of ids) {
@@ -294,6 +372,22 @@ export class TopK extends Generational<TopK> {
       this.cellCache.set(s, c);
     }
     return c;
+  }
+
+  /** `[version][tag][k][width][depth][generation][created]`. */
+  private headerBytes(): number {
+    return 3 + uvarintSize(this.kk) + uvarintSize(this.width) + uvarintSize(this.depth) + uvarintSize(this.gen);
+  }
+
+  /** Bytes of replica `id`'s record as `encode` writes it: id and matrix, then its candidates. */
+  private recordBytes(id: ReplicaId): number {
+    const m = this.m.rows.get(id) as Float64Array;
+    const idLen = Buffer.byteLength(id, 'utf8');
+    let n = uvarintSize(idLen) + idLen + runsSize(m, matrixRuns(m));
+    const c = this.cands.get(id);
+    n += uvarintSize(c?.size ?? 0);
+    for (const s of c ?? []) n += uvarintSize(s.length) + s.length; // latin1: one char a byte
+    return n;
   }
 
   protected compareHeader(o: TopK): number {

@@ -10,7 +10,7 @@
 //   - !created implies no buckets (a deleted key holds nothing).
 
 import { Generational } from './generational.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from './codec.js';
+import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
@@ -219,6 +219,75 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     this.gMs = granularityS * 1000;
     this.r = retentionS / granularityS;
     this.live = true;
+  }
+
+  /**
+   * This window in parts that each encode to at most `maxBytes` and merge independently: joined into
+   * any state, in any order, they give exactly what joining this window gives. The unit is one
+   * (bucket, replica) count; a part holds some of them under this window's header (generation,
+   * granularity, retention, created flag). Merge is a join, per (bucket, replica) max then
+   * truncation, and truncation keeps every bucket within keptBuckets of the newest one present:
+   * every part's buckets lie within that range of its own newest (no newer than the whole's), so
+   * each part is a valid state below the whole, and the parts' join is the whole (the part holding
+   * the newest bucket truncates nothing the whole keeps). A deleted window holds no buckets and is
+   * never split, so every part is created (live). Returns `[this]` when the whole fits; undefined
+   * only when one count with its header cannot fit (at most 300 bytes).
+   */
+  split(maxBytes: number): WindowedCounter[] | undefined {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    if (this.encode().length <= maxBytes) return [this];
+    const all = new Set<string>();
+    for (const b of this.buckets.values()) for (const id of b.keys()) all.add(id);
+    const idCost = new Map<string, number>();
+    for (const id of all) {
+      const len = Buffer.byteLength(id, 'utf8');
+      idCost.set(id, uvarintSize(len) + len);
+    }
+    // Upper bounds where a part's own numbers are at most the whole's: id indexes, id and bucket counts.
+    const idxCost = uvarintSize(Math.max(0, all.size - 1));
+    const head = 3 + uvarintSize(this.granularityS) + uvarintSize(this.r) + uvarintSize(this.gen) + uvarintSize(all.size) + uvarintSize(this.buckets.size);
+    const parts: WindowedCounter[] = [];
+    let cur = new Map<number, Bucket>();
+    let used = new Set<string>();
+    let bytes = 0;
+    let prevB = 0;
+    const flush = (): void => {
+      const w = new WindowedCounter(this.granularityS, this.retentionS);
+      w.gen = this.gen;
+      w.live = this.live;
+      for (const [b, m] of cur) w.buckets.set(b, m);
+      w.maxB = prevB;
+      parts.push(w);
+      cur = new Map();
+      used = new Set();
+      bytes = prevB = 0;
+    };
+    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) {
+      const bucket = this.buckets.get(b) as Bucket;
+      const slotsCost = uvarintSize(bucket.size);
+      for (const id of sortIds(bucket.keys())) {
+        const v = bucket.get(id) as number;
+        const cost = (): number => idxCost + uvarintSize(v) + (used.has(id) ? 0 : (idCost.get(id) as number)) + (cur.has(b) ? 0 : uvarintSize(b - prevB) + slotsCost);
+        let c = cost();
+        if (head + bytes + c > maxBytes) {
+          if (cur.size === 0) return undefined;
+          flush();
+          c = cost();
+          if (head + c > maxBytes) return undefined;
+        }
+        let mine = cur.get(b);
+        if (mine === undefined) {
+          mine = new Map();
+          cur.set(b, mine);
+          prevB = b;
+        }
+        mine.set(id, v);
+        used.add(id);
+        bytes += c;
+      }
+    }
+    if (cur.size > 0) flush();
+    return parts.length > 0 ? parts : undefined;
   }
 
   clone(): WindowedCounter {

@@ -71,6 +71,7 @@ const codecs: Codec[] = [
       const small = HyperLogLog.create(4);
       for (let i = 0; i < 100; i++) small.add(`v${i}`);
       out.push(small.encode()); // dense at p = 4: 16 registers, a small dense seed
+      out.push((small.split(12) ?? [])[1]?.encode() ?? new Uint8Array()); // a part of it
       return out;
     },
   },
@@ -83,6 +84,13 @@ const codecs: Codec[] = [
       unwrap(s.incrBy('n1:1', [['a', 3], ['b', 1]]));
       unwrap(s.incrBy('n2:1', [['a', 2 ** 33]]));
       out.push(s.encode());
+      // Runs with gaps (a wide matrix, few items), and a part of it (cells of one replica).
+      const wide = unwrap(CountMinSketch.create(64, 3));
+      for (let i = 0; i < 12; i++) unwrap(wide.incrBy(`n${i % 2}:1`, [[`w${i}`, 1 + i * 40]]));
+      out.push(wide.encode());
+      out.push((wide.split(40) ?? [])[1]?.encode() ?? new Uint8Array());
+      // Version 1 (every cell written), still read.
+      out.push(Uint8Array.from([1, 5, 4, 1, 0, 1, 1, 3, 0x61, 0x3a, 0x31, 0, 7, 0, 2]));
       return out;
     },
   },
@@ -94,6 +102,8 @@ const codecs: Codec[] = [
       const out = [t.encode()];
       unwrap(t.add('n1:1', [['a', 3], ['b', 1], ['c', 9], ['d', 2]]));
       out.push(t.encode());
+      unwrap(t.add('n2:1', [['e', 5]]));
+      out.push((t.split(t.largestRecordBytes()) ?? [])[1]?.encode() ?? new Uint8Array()); // a part: one record
       return out;
     },
   },
