@@ -131,14 +131,6 @@ export function isLive(t: TypedCrdt): boolean {
   return (CRDT_TYPES[t.type] as CrdtType<KeyType>).live(t.crdt as never);
 }
 
-/**
- * Parts of a state, each encoding to at most `maxBytes`, whose merge (in any order, into any state)
- * equals merging the whole; undefined when an indivisible element alone does not fit.
- */
-export function splitState(t: TypedCrdt, maxBytes: number): TypedCrdt[] | undefined {
-  return t.crdt.encode().length <= maxBytes ? [t] : undefined;
-}
-
 /** DEL of one typed state. */
 export function deleteState(t: TypedCrdt): void {
   (CRDT_TYPES[t.type] as CrdtType<KeyType>).delete(t.crdt as never);

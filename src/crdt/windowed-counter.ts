@@ -2,10 +2,17 @@
 // per (bucket, replica), merged by max per slot, with old buckets truncated as a function of the
 // state alone (never of a clock) so merge stays a join. docs/crdt-windowed.md explains it.
 //
+// Truncation follows the *second* newest replica: the horizon H is the second largest of the
+// replicas' newest buckets (none with one replica), and a slot (b, r) is kept iff
+// b > H - keptBuckets and b > newest(r) - keptBuckets. So one replica whose clock runs far ahead can
+// never truncate the others' present (it did: one node an hour ahead erased every window it gossiped
+// to); its own buckets stay bounded by the per-replica rule, and reads ignore buckets beyond the skew
+// bound. Both thresholds only grow with the state, so merge stays a join.
+//
 // Invariants (every instance, decoded ones included):
 //   - granularityS divides 86,400 (a day); retentionS = R * granularityS with 1 <= R <= WINDOW_MAX_BUCKETS;
 //   - every stored slot count is an integer in [1, 2^53-1]; an empty bucket is not stored;
-//   - every stored bucket b satisfies b > maxBucket - keptBuckets (the truncation rule);
+//   - every stored slot (b, r) satisfies the truncation rule above;
 //   - b * granularityMs is a safe integer;
 //   - !created implies no buckets (a deleted key holds nothing).
 
@@ -90,6 +97,56 @@ export class WindowedCounter extends Generational<WindowedCounter> {
   get maxBucket(): number {
     return this.maxB;
   }
+
+  /** Each replica's newest bucket. */
+  private newestByReplica(): Map<ReplicaId, number> {
+    const top = new Map<ReplicaId, number>();
+    for (const [b, bucket] of this.buckets) for (const r of bucket.keys()) if (b > (top.get(r) ?? -1)) top.set(r, b);
+    return top;
+  }
+
+  /**
+   * The truncation horizon: the second largest of the replicas' newest buckets, or -1 with fewer
+   * than two replicas (then each replica's own rule truncates). It only grows as the state grows.
+   */
+  get horizon(): number {
+    let first = -1;
+    let second = -1;
+    for (const b of this.newestByReplica().values()) {
+      if (b > first) [first, second] = [b, first];
+      else if (b > second) second = b;
+    }
+    return second;
+  }
+
+  private slotCount(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.size;
+    return n;
+  }
+
+  /** Drops every slot the truncation rule no longer keeps (see the top of the file). */
+  private truncate(): void {
+    const top = this.newestByReplica();
+    let first = -1;
+    let second = -1;
+    for (const b of top.values()) {
+      if (b > first) [first, second] = [b, first];
+      else if (b > second) second = b;
+    }
+    const h = second;
+    const kept = this.keptBuckets;
+    this.maxB = -1;
+    for (const [b, bucket] of this.buckets) {
+      if (b <= h - kept) {
+        this.buckets.delete(b);
+        continue;
+      }
+      for (const r of bucket.keys()) if (b <= (top.get(r) as number) - kept) bucket.delete(r);
+      if (bucket.size === 0) this.buckets.delete(b);
+      else if (b > this.maxB) this.maxB = b;
+    }
+  }
   bucketCount(): number {
     return this.buckets.size;
   }
@@ -111,21 +168,18 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       return new CrdtError('WINDOW_FUTURE', `timestamp ${atMs} is more than ${WINDOW_MAX_SKEW_MS} ms ahead of this node's clock (${nowMs})`);
     }
     const b = this.bucketOf(atMs);
-    if (b <= this.bucketOf(nowMs) - this.r || b <= this.maxB - this.keptBuckets) {
+    if (b <= this.bucketOf(nowMs) - this.r || b <= this.horizon - this.keptBuckets) {
       return new CrdtError('WINDOW_TOO_OLD', `timestamp ${atMs} is older than the retention (${this.retentionS} s)`);
     }
     if (n === 0) return undefined;
     const bucket = this.buckets.get(b);
     const cur = bucket?.get(r) ?? 0;
     if (cur + n > COUNTER_MAX) return overflowError(`replica ${r}'s count in one bucket`);
-    if (bucket === undefined) {
-      assertReplicaId(r);
-      this.buckets.set(b, new Map([[r, n]]));
-      if (b > this.maxB) this.advance(b);
-    } else {
-      if (cur === 0) assertReplicaId(r);
-      bucket.set(r, cur + n);
-    }
+    if (cur === 0) assertReplicaId(r);
+    if (bucket === undefined) this.buckets.set(b, new Map([[r, n]]));
+    else bucket.set(r, cur + n);
+    // A new slot may be its replica's newest: truncate again (cheap, once per bucket and replica).
+    if (cur === 0) this.truncate();
     this.live = true;
     return undefined;
   }
@@ -150,22 +204,24 @@ export class WindowedCounter extends Generational<WindowedCounter> {
    * Sliding window (nowMs - windowMs, nowMs], interpolated: buckets entirely inside count whole; the
    * oldest bucket, which straddles the start, counts in proportion to its overlap (as if its events
    * were spread evenly over it). Buckets after `nowMs` (stamped by nodes whose clocks run ahead, within
-   * the skew bound) are counted too: a rate limiter would rather over- than under-count.
+   * the skew bound) are counted too: a rate limiter would rather over- than under-count. Buckets
+   * further ahead than the skew bound (a clock gone wrong) are not counted until their time comes.
    */
   sliding(nowMs: number, windowMs: number): SlidingCount {
     const start = nowMs - windowMs;
     const bs = this.bucketOf(start);
+    const be = this.bucketOf(nowMs + WINDOW_MAX_SKEW_MS);
     const weight = ((bs + 1) * this.gMs - start) / this.gMs;
     const full = new ExactSum();
     let partial = 0;
     // Walk the index range when it is shorter than the bucket table (a short window over a long retention).
     const visit = (b: number, bucket: Bucket): void => {
-      if (b < bs) return;
+      if (b < bs || b > be) return;
       if (b === bs) for (const v of bucket.values()) partial += v;
       else for (const v of bucket.values()) full.add(v);
     };
-    if (this.maxB - bs + 1 < this.buckets.size) {
-      for (let b = Math.max(bs, 0); b <= this.maxB; b++) {
+    if (Math.min(this.maxB, be) - bs + 1 < this.buckets.size) {
+      for (let b = Math.max(bs, 0); b <= Math.min(this.maxB, be); b++) {
         const bucket = this.buckets.get(b);
         if (bucket !== undefined) visit(b, bucket);
       }
@@ -182,23 +238,21 @@ export class WindowedCounter extends Generational<WindowedCounter> {
    */
   protected mergeBody(other: WindowedCounter): boolean {
     let changed = false;
+    // Both thresholds only grow with the state: a slot below them now would be truncated anyway.
+    const kept = this.keptBuckets;
+    const cut = this.horizon - kept;
+    const top = this.newestByReplica();
     for (const [b, ob] of other.buckets) {
-      if (b <= this.maxB - this.keptBuckets) continue; // truncated here already
+      if (b <= cut) continue;
       let mine = this.buckets.get(b);
-      if (mine === undefined) {
-        mine = new Map(ob);
-        this.buckets.set(b, mine);
-        if (b > this.maxB) this.advance(b);
-        changed = true;
-        continue;
-      }
       for (const [id, v] of ob) {
-        if (v > (mine.get(id) ?? 0)) {
-          mine.set(id, v);
-          changed = true;
-        }
+        if (b <= (top.get(id) ?? -Infinity) - kept || v <= (mine?.get(id) ?? 0)) continue;
+        if (mine === undefined) this.buckets.set(b, (mine = new Map()));
+        mine.set(id, v);
+        changed = true;
       }
     }
+    if (changed) this.truncate();
     return changed;
   }
 
@@ -372,17 +426,16 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       if (id !== undefined) ids.push(id);
     }
     const used = new Uint8Array(ids.length);
-    const nb = readBounded(r, 0, out.keptBuckets, 'bucket count');
+    // Each replica keeps at most keptBuckets buckets; the truncation rule is checked below.
+    const nb = readBounded(r, 0, Math.min(r.remaining, out.keptBuckets * Math.max(1, nIds)), 'bucket count');
     if (!out.live && (nIds > 0 || nb > 0)) r.fail('a deleted window holds buckets');
     const maxIndex = Math.floor(Number.MAX_SAFE_INTEGER / out.gMs);
     let b = 0;
-    let first = -1;
     for (let k = 0; k < nb && !r.failed; k++) {
       const d = r.uvarint();
       if (k > 0 && d === 0) r.fail('bucket indexes not strictly ascending');
       b += d;
       if (b > maxIndex) r.fail('bucket index out of range');
-      if (k === 0) first = b;
       const ns = readBounded(r, 1, ids.length, 'slot count');
       const bucket: Bucket = new Map();
       let prevIdx = -1;
@@ -399,7 +452,9 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     }
     if (!r.failed && nb > 0) {
       out.maxB = b;
-      if (first <= b - out.keptBuckets) r.fail('bucket outside the retained range');
+      const slots = out.slotCount();
+      out.truncate();
+      if (out.slotCount() !== slots) r.fail('bucket outside the retained range');
     }
     if (!r.failed && used.some((u) => u === 0)) r.fail('unused replica id');
     return finishDecode(r, out, name);
@@ -412,12 +467,6 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     return this.gen - o.gen || this.gMs - o.gMs || this.r - o.r;
   }
 
-  /** New newest bucket `b`: drop every bucket at or below b - keptBuckets (the deterministic truncation). */
-  private advance(b: number): void {
-    this.maxB = b;
-    const cut = b - this.keptBuckets;
-    for (const k of this.buckets.keys()) if (k <= cut) this.buckets.delete(k);
-  }
 
   protected adopt(o: WindowedCounter): void {
     this.gMs = o.gMs;

@@ -6,7 +6,7 @@ import { PNCounter } from '../crdt/pn-counter.js';
 import { HyperLogLog } from '../crdt/hyperloglog.js';
 import { WindowedCounter, windowConfigError } from '../crdt/windowed-counter.js';
 import { CountMinSketch } from '../crdt/count-min-sketch.js';
-import { TopK } from '../crdt/top-k.js';
+import { TopK, topkMaxRecordBytes } from '../crdt/top-k.js';
 import { throttleDecide, throttleWindowConfig, type ThrottleResult } from '../crdt/throttle.js';
 import type { CrdtError } from '../crdt/errors.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
@@ -129,6 +129,16 @@ function liveCount(e: Entry): number {
   return n;
 }
 
+/**
+ * The most a key's state (or one of its parts) may take in a gossip frame of `maxMessageBytes` that
+ * carries nothing else (the envelope and the key itself aside): replication sends a larger state in
+ * parts of this size (anti-entropy.ts), and TOPK.RESERVE refuses a Top-K whose one writer could
+ * exceed it (a Top-K record is indivisible).
+ */
+export function keyStateBudget(maxMessageBytes: number, key: string): number {
+  return maxMessageBytes - 512 - key.length - 64;
+}
+
 /** The clock of a keyspace given none: its keys never expire. */
 const NEVER: Clock = { now: () => 0 };
 
@@ -150,13 +160,16 @@ export class Keyspace {
    */
   constructor(
     private replica: ReplicaId,
-    options: { clock?: Clock; hllPrecision?: number } = {},
+    options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number } = {},
   ) {
     this.clock = options.clock ?? NEVER;
     this.hllPrecision = options.hllPrecision ?? HyperLogLog.DEFAULT_PRECISION;
+    this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
   }
 
   private readonly hllPrecision: number;
+  /** The cluster's gossip frame limit (replication's `maxMessageBytes`): what one indivisible state must fit. */
+  private readonly maxMessageBytes: number;
 
   /** Whether a clock was given (the replica gives its own to a keyspace without one). */
   get hasClock(): boolean {
@@ -477,6 +490,10 @@ export class Keyspace {
     if (t?.exists()) return err({ code: 'KEY_EXISTS', message: errors.TOPK_KEY_EXISTS });
     const fresh = TopK.create(k, width, depth);
     if (!fresh.ok) return err(invalid('TopK: ', fresh.error));
+    // One writer's record travels whole: refused up front if even that could not fit in a frame.
+    const worst = topkMaxRecordBytes(k, width, depth);
+    const room = keyStateBudget(this.maxMessageBytes, key);
+    if (worst > room) return err({ code: 'INVALID', message: errors.topkRecordTooLarge(worst, room) });
     if (t) t.recreate(k, width, depth);
     this.changed(found.value.entry ?? found.value.create(fresh.value), key, 'local');
     return ok(true);

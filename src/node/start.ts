@@ -89,7 +89,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     peers: others.map(addressOf),
     configuredSize: cfg.nodes.length,
     now: clock.now(),
-    keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock }),
+    keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>

@@ -34,7 +34,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     // The store remembers the last incarnation that opened it: the new one must be above it even if
     // identity.json was lost or restored from an older copy.
     identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now(), above: previous?.incarnation ?? 0 });
-    keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock });
+    keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes });
     loadedKeys = store.loadInto(keyspace);
     store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation });
   } catch (e) {

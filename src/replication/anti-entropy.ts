@@ -7,11 +7,12 @@
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
-import { DIGEST_BUCKETS } from '../keyspace/keyspace.js';
+import { DIGEST_BUCKETS, keyStateBudget } from '../keyspace/keyspace.js';
 import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type PartsNeeded, type RepairBody } from './messages.js';
 
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
+
 
 /** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
 export interface DecodedState {
@@ -194,6 +195,11 @@ export class AntiEntropy {
       if (delta === null) delta = { ranges: [], states: [], members: null, more: false };
       delta.members = membership.records();
     }
+    if (delta !== null && frames !== null && frames.parts.length > 0 && delta.members !== null) {
+      // A Delta carrying a parted key's last part has no room for member records: they go apart.
+      this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members: delta.members, more: false } });
+      delta.members = null;
+    }
     if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.sendDelta(address, { parts: frames?.parts ?? [], delta });
     if (d.wantReply && (iLack || membersDiffer)) {
       // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
@@ -253,7 +259,7 @@ export class AntiEntropy {
       const cost = key.length + enc.bytes.length + 16;
       if (cost > budget) {
         // Too large for a frame: its parts, each on its own (a repair claims no versions).
-        const split = this.partFrames(key, budget - key.length - 64);
+        const split = this.partFrames(key, keyStateBudget(cfg.maxMessageBytes, key));
         if (split === undefined) continue;
         for (const p of split.parts) this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: p.states, members: null, more: false } });
         this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [split.last], members: null, more: false } });
@@ -304,7 +310,9 @@ export class AntiEntropy {
           if (size + cost > budget) {
             // Alone and still too large: its parts go first; this frame carries the last one and
             // nothing after it.
-            const split = this.partFrames(key, budget - key.length - 64);
+            // Parts go in frames of their own, and the Delta that carries the last one carries no
+            // member records (onDigest sends those apart), so a part may use a whole frame.
+            const split = this.partFrames(key, keyStateBudget(cfg.maxMessageBytes, key));
             if (split === undefined) {
               // Cannot happen for a well-formed state (every type splits to elements far below the
               // smallest frame); if it did, the range stops before the key rather than claim it.
@@ -318,7 +326,6 @@ export class AntiEntropy {
             size = budget;
             entries.push(ki, version);
             stop = true;
-            more = true;
             return false;
           }
           keyIndex.set(key, ki);
@@ -329,12 +336,14 @@ export class AntiEntropy {
         entries.push(ki, version);
         return true;
       });
-      if (more) {
-        // Cut inside this origin: carry only up to the last entry that made it in, marked incomplete.
+      if (more || stop) {
+        // Cut inside this origin: carry only up to the last entry that made it in, marked incomplete
+        // (complete after all if the parted key was the origin's last entry).
         to = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
       }
-      if (to > from) ranges.push({ origin, from, to, entries, complete: !more });
-      if (more || stop) break;
+      if (to > from) ranges.push({ origin, from, to, entries, complete: !more && (!stop || to === known) });
+      if (stop) more = true; // the rest follows in the next pull
+      if (more) break;
     }
     if (more) this.ctx.stats.chunked++;
     const delta: DeltaBody = { ranges, states, members: null, more, ...(needs === undefined ? {} : { needs }) };
@@ -373,7 +382,7 @@ export class AntiEntropy {
       const cost = s.key.length + s.bytes.length + 16;
       if (cost > budget) {
         flush();
-        for (const p of this.ctx.keyspace.partsOf(s.key, budget - s.key.length - 64) ?? []) {
+        for (const p of this.ctx.keyspace.partsOf(s.key, keyStateBudget(this.ctx.cfg.maxMessageBytes, s.key)) ?? []) {
           parts.push({ ranges: [], states: [{ key: s.key, tag: p.tag, bytes: p.bytes }], members: null, more: false, part: { batch, index: parts.length } });
         }
         continue;

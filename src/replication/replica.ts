@@ -96,7 +96,7 @@ export class Replica {
     this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
     this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive }, this.now);
-    this.keyspace = opts.keyspace ?? new Keyspace(this.origin);
+    this.keyspace = opts.keyspace ?? new Keyspace(this.origin, { maxMessageBytes: this.cfg.maxMessageBytes });
     this.keyspace.setReplicaId(this.origin);
     // Keys expire by the replica's clock unless the keyspace was given one (the node gives its own).
     if (!this.keyspace.hasClock) this.keyspace.setClock({ now: () => this.now });

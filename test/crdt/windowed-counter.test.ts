@@ -231,3 +231,44 @@ describe('WindowedCounter codec', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => check(Uint8Array.from([1, 4, ...b]))));
   });
 });
+
+describe('a clock far ahead (repro r3)', () => {
+  it('one node an hour ahead neither truncates the others nor blocks their writes; its future buckets are not counted', () => {
+    const T = 1_700_000_000_000;
+    const a = WindowedCounter.create(1, 60);
+    for (let i = 0; i < 80; i++) expect(a.incrementAt('A:1', 1, T + i * 100, T + i * 100)).toBeUndefined();
+    const b = a.clone();
+    expect(b.incrementAt('B:1', 1, T + 3_600_000, T + 3_600_000)).toBeUndefined(); // B's clock: +1 h
+    a.merge(b);
+    // A still holds its present, counts it, and writes in it.
+    expect(a.count(T - 60_000, T + 8_000)).toBe(80);
+    expect(a.sliding(T + 8_000, 60_000).full).toBe(80 - 0); // B's bucket, an hour ahead, is not counted now
+    expect(a.incrementAt('A:1', 1, T + 8_200, T + 8_200)).toBeUndefined();
+    // A second honest writer keeps the horizon at the present too.
+    const c = WindowedCounter.create(1, 60);
+    expect(c.incrementAt('C:1', 5, T + 8_300, T + 8_300)).toBeUndefined();
+    a.merge(c);
+    expect(a.count(T - 60_000, T + 9_000)).toBe(86);
+  });
+
+  it('no single replica can truncate another: whatever one writer does, the others keep their retention', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 120 })), { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 10_000 }), (writes, skewS) => {
+        const T = 1_700_000_000_000;
+        const honest = WindowedCounter.create(1, 60);
+        const rogue = WindowedCounter.create(1, 60);
+        let now = T;
+        for (const [who, dt] of writes) {
+          now += dt * 100;
+          if (who < 2) honest.incrementAt(`h${who}:1`, 1, now, now);
+          else rogue.incrementAt('r:1', 1, now + skewS * 1000, now + skewS * 1000);
+        }
+        const before = honest.count(now - 60_000, now);
+        const m = honest.clone();
+        m.merge(rogue);
+        expect(m.count(now - 60_000, now)).toBeGreaterThanOrEqual(before);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -140,6 +140,12 @@ async function copyTallyIntoRedis(redis: RawRespClient, tally: RawRespClient, st
     } else {
       return `cannot copy tally's ${k} (TALLY.TYPE ${showBytes(Buffer.from(type))}) into Redis`;
     }
+    // And its TTL: SET and RESTORE clear Redis's.
+    const at = (await tally.send(['PEXPIRETIME', k])).toString('latin1');
+    const ms = /^:(-?\d+)\r\n$/.exec(at)?.[1];
+    if (ms === undefined) return `tally's PEXPIRETIME ${k} answered ${showBytes(Buffer.from(at))}`;
+    if (Number(ms) >= 0) await redis.send(['PEXPIREAT', k, ms]);
+    else await redis.send(['PERSIST', k]);
   }
   for (const k of step.keys) {
     const [r, t] = await Promise.all([redis.send(['EXISTS', k]), tally.send(['EXISTS', k])]);
