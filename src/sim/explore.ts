@@ -164,7 +164,9 @@ class History {
     for (let o = 0; o < ops; o++) {
       at(this.rng.int(durationMs), () => {
         const i = this.rng.int(this.sim.nodes.length);
-        if (this.status[i] === 'up') this.workload.run(i);
+        if (this.status[i] !== 'up') return;
+        this.workload.run(i);
+        this.sim.wake(i);
       });
     }
     actions.sort((a, b) => a.t - b.t || a.i - b.i);

@@ -131,7 +131,8 @@ export class Simulation {
       transport: { send: (address, frame) => this.send(i, address, frame) },
       seeds: i === 0 ? [] : ['n0'],
       // A real node's config lists every node; joined through a seed, a node knows only the seed.
-      ...(this.roster !== undefined ? { peers: this.nodes.map((n) => n.id) } : {}),
+      // (Every id, not `this.nodes`: while the constructor builds them, node 0 would list only itself.)
+      ...(this.roster !== undefined ? { peers: [...this.index.keys()] } : {}),
       // A restarted node knows the roster too, as a real node knows its config's node list.
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
@@ -159,6 +160,15 @@ export class Simulation {
     this.offsets[i] = offsetMs;
     const n = this.nodes[i] as SimNode;
     n.scheduledTick = Infinity; // the queued tick was placed by the old clock; a later stale one is skipped
+    this.schedule(i);
+  }
+
+  /**
+   * Tells the simulator that node `i`'s replica was called from outside the event loop (a client
+   * command, a WAIT, a majority read), so its next due time may have moved earlier. A real node's
+   * loop ticks at least every 50 ms and would notice; the simulator ticks only when asked to.
+   */
+  wake(i: number): void {
     this.schedule(i);
   }
 
