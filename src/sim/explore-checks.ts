@@ -7,7 +7,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { WaitOutcome } from '../replication/waiters.js';
 import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
 import { covers, type Holders, type Ledger } from './explore-ledger.js';
-import { cmsEstimate, cmsHeader, counterSlot, describeKey, differingKeys, hllGeneration, hllHolds, joinStates, sameState, storedType, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
+import { cmsEstimate, cmsHeader, counterSlot, describeKey, differingKeys, hllGeneration, hllHolds, holdsType, joinStates, sameState, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
 
 export type Invariant = 'convergence' | 'lost-write' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'exception';
@@ -226,7 +226,7 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
     // Retention is by design: a bucket older than the retention at true time may be gone.
     if (w.bucket <= trueBucket - retentionS / g) continue;
     if (windowHeader(joined, w.key) !== w.header) {
-      if (storedType(joined, w.key) === 'window') continue; // a DEL or a winning re-creation: by design
+      if (holdsType(joined, w.key, 'window')) continue; // a DEL or a winning re-creation: by design
       lost('window replaced by a key of another type', `${keyLabel(w.key)}: ${w.why} (bucket ${w.bucket}, ${w.origin} ${w.count}); key now ${what(w.key)}`, `window ${w.key} ${w.header} ${w.bucket} ${w.origin}`);
       continue;
     }
@@ -255,7 +255,7 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
 
   for (const c of ledger.cmsRequirements()) {
     if (cmsHeader(joined, c.key) !== c.header) {
-      if (storedType(joined, c.key) === 'cms') continue; // a DEL or a winning re-creation: by design
+      if (holdsType(joined, c.key, 'cms')) continue; // a DEL or a winning re-creation: by design
       lost('cms replaced by a key of another type', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}; key now ${what(c.key)}`, `cms ${c.key} ${c.header} ${c.item}`);
       continue;
     }

@@ -1,11 +1,11 @@
 // The explorer's one window into CRDT internals: per-replica counter slots, window buckets, sketch
 // headers. Everything the fault explorer's checkers read below the keyspace's public commands goes
-// through here, so a change of the keyspace's entry shape (a key holding states of several types)
-// is one edit in this file.
+// through here, so a change of the keyspace's entry shape is one edit in this file. An entry may
+// keep states of other types beside its own (`others`); every reader here looks at all of them.
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import type { KeyType } from '../keyspace/types.js';
-import { isLive } from '../crdt/registry.js';
+import { isLive, type TypedCrdt } from '../crdt/registry.js';
 
 /** A replica's increments (`p`) and decrements (`n`) in one counter key; they never shrink. */
 export interface SlotView {
@@ -15,45 +15,66 @@ export interface SlotView {
 
 const ZERO: SlotView = Object.freeze({ p: 0, n: 0 });
 
-/** The type of the state stored at `key`, live or a tombstone; undefined when absent. */
-export function storedType(ks: Keyspace, key: string): KeyType | undefined {
-  return ks.entry(key)?.type;
+/**
+ * Every typed state stored at `key`: the entry's own, then any it keeps of other types (an entry
+ * that has held several types may keep one state per type in `others`).
+ */
+function statesAt(ks: Keyspace, key: string): TypedCrdt[] {
+  const e = ks.entry(key);
+  if (e === undefined) return [];
+  const others = (e as { others?: readonly TypedCrdt[] | undefined }).others ?? [];
+  return [e as TypedCrdt, ...others];
+}
+
+/** The state of one type stored at `key`, if any. */
+function stateOf<T extends KeyType>(ks: Keyspace, key: string, type: T): Extract<TypedCrdt, { type: T }> | undefined {
+  for (const s of statesAt(ks, key)) if (s.type === type) return s as Extract<TypedCrdt, { type: T }>;
+  return undefined;
+}
+
+/** Whether `key` stores a state of `type`, live or a tombstone. */
+export function holdsType(ks: Keyspace, key: string, type: KeyType): boolean {
+  return stateOf(ks, key, type) !== undefined;
 }
 
 /** A short description of what `key` holds, for failure reports: `pncounter live`, `hll tombstone gen 2`. */
 export function describeKey(ks: Keyspace, key: string): string {
-  const e = ks.entry(key);
-  if (e === undefined) return 'absent';
-  const live = isLive(e) ? 'live' : 'tombstone';
-  switch (e.type) {
+  const states = statesAt(ks, key);
+  if (states.length === 0) return 'absent';
+  return states.map(describeState).join(' + ');
+}
+
+function describeState(t: TypedCrdt): string {
+  const live = isLive(t) ? 'live' : 'tombstone';
+  switch (t.type) {
     case 'gcounter':
     case 'pncounter':
-      return `${e.type} ${live} value ${String(e.crdt.value())} slots ${e.crdt.replicaCount()}`;
+      return `${t.type} ${live} value ${String(t.crdt.value())} slots ${t.crdt.replicaCount()}`;
     case 'hll':
-      return `hll ${live} gen ${e.crdt.generation}`;
+      return `hll ${live} gen ${t.crdt.generation}`;
     case 'window':
-      return `window ${live} gen ${e.crdt.generation} ${e.crdt.granularityS}s/${e.crdt.retentionS}s maxBucket ${e.crdt.maxBucket}`;
+      return `window ${live} gen ${t.crdt.generation} ${t.crdt.granularityS}s/${t.crdt.retentionS}s maxBucket ${t.crdt.maxBucket}`;
     case 'cms':
-      return `cms ${live} gen ${e.crdt.generation} ${e.crdt.width}x${e.crdt.depth}`;
+      return `cms ${live} gen ${t.crdt.generation} ${t.crdt.width}x${t.crdt.depth}`;
     case 'topk':
-      return `topk ${live} gen ${e.crdt.generation}`;
+      return `topk ${live} gen ${t.crdt.generation}`;
   }
 }
 
-/** Replica `r`'s slot in counter `key`, or undefined when the key holds no counter state. */
+/** Replica `r`'s slot in counter `key`: zero when the key is absent, undefined when it holds no counter state. */
 export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | undefined {
-  const e = ks.entry(key);
-  if (e === undefined) return ZERO;
-  if (e.type !== 'pncounter' && e.type !== 'gcounter') return undefined;
-  const s = e.crdt.slotOf(r);
+  const states = statesAt(ks, key);
+  if (states.length === 0) return ZERO;
+  const c = stateOf(ks, key, 'pncounter') ?? stateOf(ks, key, 'gcounter');
+  if (c === undefined) return undefined;
+  const s = c.crdt.slotOf(r);
   return { p: s.p, n: s.n };
 }
 
-/** Every replica id with a slot in counter `key` (empty for other types). */
+/** Every replica id with a slot in counter `key` (empty without a counter state). */
 export function counterReplicas(ks: Keyspace, key: string): string[] {
-  const e = ks.entry(key);
-  if (e === undefined || (e.type !== 'pncounter' && e.type !== 'gcounter')) return [];
-  return e.crdt.entries().map((s) => s.id);
+  const c = stateOf(ks, key, 'pncounter') ?? stateOf(ks, key, 'gcounter');
+  return c === undefined ? [] : c.crdt.entries().map((s) => s.id);
 }
 
 /**
@@ -61,9 +82,8 @@ export function counterReplicas(ks: Keyspace, key: string): string[] {
  * was replaced by this one outright, so only increments under the same header must survive.
  */
 export function windowHeader(ks: Keyspace, key: string): string | undefined {
-  const e = ks.entry(key);
-  if (e?.type !== 'window') return undefined;
-  return `${e.crdt.generation}/${e.crdt.granularityS}/${e.crdt.retentionS}`;
+  const w = stateOf(ks, key, 'window')?.crdt;
+  return w === undefined ? undefined : `${w.generation}/${w.granularityS}/${w.retentionS}`;
 }
 
 export interface WindowShape {
@@ -76,45 +96,39 @@ export interface WindowShape {
 }
 
 export function windowShape(ks: Keyspace, key: string): WindowShape | undefined {
-  const e = ks.entry(key);
-  if (e?.type !== 'window') return undefined;
-  const w = e.crdt;
+  const w = stateOf(ks, key, 'window')?.crdt;
+  if (w === undefined) return undefined;
   return { granularityMs: w.granularityS * 1000, retentionBuckets: w.retentionS / w.granularityS, keptBuckets: w.keptBuckets, maxBucket: w.maxBucket };
 }
 
 /** Replica `r`'s count in bucket `bucket` of window `key` (0 when absent or another type). */
 export function windowSlot(ks: Keyspace, key: string, bucket: number, r: string): number {
-  const e = ks.entry(key);
-  if (e?.type !== 'window') return 0;
-  for (const [b, id, v] of e.crdt.entries()) if (b === bucket && id === r) return v;
+  const w = stateOf(ks, key, 'window')?.crdt;
+  for (const [b, id, v] of w?.entries() ?? []) if (b === bucket && id === r) return v;
   return 0;
 }
 
 /** The generation of HLL `key`, or undefined when the key holds no HLL. */
 export function hllGeneration(ks: Keyspace, key: string): number | undefined {
-  const e = ks.entry(key);
-  return e?.type === 'hll' ? e.crdt.generation : undefined;
+  return stateOf(ks, key, 'hll')?.crdt.generation;
 }
 
 /** Whether HLL `key` already holds `element` (adding it would change no register). Exact, not an estimate. */
 export function hllHolds(ks: Keyspace, key: string, element: string): boolean {
-  const e = ks.entry(key);
-  if (e?.type !== 'hll') return false;
-  return !e.crdt.clone().add(element);
+  const h = stateOf(ks, key, 'hll')?.crdt;
+  return h !== undefined && !h.clone().add(element);
 }
 
 /** A Count-Min Sketch's header (generation, width, depth), or undefined when the key holds none. */
 export function cmsHeader(ks: Keyspace, key: string): string | undefined {
-  const e = ks.entry(key);
-  if (e?.type !== 'cms') return undefined;
-  return `${e.crdt.generation}/${e.crdt.width}/${e.crdt.depth}`;
+  const c = stateOf(ks, key, 'cms')?.crdt;
+  return c === undefined ? undefined : `${c.generation}/${c.width}/${c.depth}`;
 }
 
 /** The sketch's estimate of `item` (0 when the key holds no CMS); never below the true count. */
 export function cmsEstimate(ks: Keyspace, key: string, item: string): number {
-  const e = ks.entry(key);
-  if (e?.type !== 'cms') return 0;
-  return Number(e.crdt.query(item));
+  const c = stateOf(ks, key, 'cms')?.crdt;
+  return c === undefined ? 0 : Number(c.query(item));
 }
 
 /** Whether two keyspaces hold exactly the same keys with the same encoded states (tombstones included). */
