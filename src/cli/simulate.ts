@@ -1,7 +1,9 @@
-// `tally simulate`: the convergence experiment over many seeds and cluster sizes, with the theory beside it.
+// `tally simulate`: the convergence experiment over many seeds and cluster sizes, with the theory
+// beside it; with --explore, the deterministic fault explorer instead (explore-command.ts).
 
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { runExplore } from './explore-command.js';
 import { runConvergence, theoryRounds, type RunResult } from '../sim/experiment.js';
 import { convergenceSvg, summarize } from '../sim/report.js';
 import { intArg, floatArg } from './args.js';
@@ -23,6 +25,11 @@ interface SimulateFlags {
   json?: boolean;
   svg?: string;
   progress: boolean;
+  explore?: boolean;
+  seeds?: number;
+  jobs?: number;
+  quiesce: number;
+  trace?: boolean;
 }
 
 export function registerSimulate(program: Command): void {
@@ -45,7 +52,25 @@ export function registerSimulate(program: Command): void {
     .option('--json', 'print one JSON object on the last line')
     .option('--svg <file>', 'write a chart of the fraction converged per round for each N')
     .option('--no-progress', 'no progress bar on stderr')
-    .action((flags: SimulateFlags) => {
+    .option('--explore', 'run the deterministic fault explorer: seeded histories of faults and every command, checked after each heal (docs/testing.md)')
+    .option('--seeds <n>', 'explore: seeds to run, from --seed on (default 1 with --seed, else 1000)', intArg(1, 2 ** 31 - 1))
+    .option('--jobs <n>', 'explore: worker threads (default: one per core)', intArg(1, 256))
+    .option('--quiesce <ms>', 'explore: virtual ms after a heal within which every node must agree', intArg(1000, 3_600_000), 60_000)
+    .option('--trace', 'explore: print each seed\'s history (operations, faults, outcomes)')
+    .action(async (flags: SimulateFlags, cmd: Command) => {
+      if (flags.explore === true) {
+        await runExplore({
+          seed: flags.seed,
+          seeds: flags.seeds,
+          seedGiven: cmd.getOptionValueSource('seed') === 'cli',
+          jobs: flags.jobs,
+          quiesce: flags.quiesce,
+          trace: flags.trace === true,
+          json: flags.json === true,
+          progress: flags.progress,
+        });
+        return;
+      }
       const sizes = flags.nodes.split(',').map((s) => {
         const n = Number(s.trim());
         if (!Number.isInteger(n) || n < 2 || n > 100_000) throw new Error(`--nodes: expected sizes from 2 to 100000, got '${s}'`);

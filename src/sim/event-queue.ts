@@ -26,6 +26,11 @@ export class EventQueue<E extends Timed> {
     }
   }
 
+  /** Every queued event, in no particular order. */
+  items(): readonly E[] {
+    return this.heap;
+  }
+
   peekTime(): number {
     return this.heap[0]?.t ?? Infinity;
   }

@@ -1,6 +1,7 @@
 // The simulated cluster: many replicas over an in-memory network in virtual time, with a seeded
-// fault model (latency, loss, duplication, reordering, partitions, crash and restart). The
-// replicas are the real Replica class; only the clock, randomness and transport are simulated.
+// fault model (latency, loss, duplication, reordering, partitions symmetric, one-way and nested,
+// crash and restart, pauses, per-node clock skew). The replicas are the real Replica class; only
+// the clock, randomness and transport are simulated.
 
 import { replicaConfig, type ReplicaConfig } from '../replication/config.js';
 import { MemberState } from '../replication/messages.js';
@@ -39,6 +40,13 @@ interface SimEvent extends Timed {
   frame?: Uint8Array;
 }
 
+/**
+ * A link cut: true when a frame from node index `from` to node index `to` is dropped. Cuts compose
+ * (a frame crosses only if no active cut drops it), so overlapping and nested partitions, and
+ * one-way ones (A hears B, B does not hear A), are each a set of cuts.
+ */
+export type LinkCut = (from: number, to: number) => boolean;
+
 export interface SimOptions {
   nodes: number;
   seed: number;
@@ -48,6 +56,19 @@ export interface SimOptions {
   prejoined?: boolean;
   /** Event hooks for node `i`'s replica (also after a restart), e.g. to watch its membership view. */
   events?: (i: number) => ReplicaEvents;
+  /** Every node's clock reading at virtual time 0, in ms (default 0); `setClockOffset` skews one. */
+  epochMs?: number;
+  /**
+   * Limits past which `send` throws SimOverload (default: none): frames in flight at once, frames
+   * sent in all, and frames sent within one second of virtual time. A message storm (replies that beget replies) would otherwise grow the
+   * queue, or run the history, without bound.
+   */
+  limits?: { inFlight?: number; frames?: number; framesPerSecond?: number };
+}
+
+/** Thrown by a send past the simulation's `limits`: the cluster is in a message storm. */
+export class SimOverload extends Error {
+  override readonly name = 'SimOverload';
 }
 
 export interface SimNode {
@@ -66,6 +87,11 @@ export class Simulation {
   now = 0;
   /** Partition groups: node index -> group; frames cross only within a group. null = no partition. */
   private groups: number[] | null = null;
+  /** Active link cuts by handle (`cut` / `uncut`), on top of `groups`. */
+  private readonly cuts = new Map<number, LinkCut>();
+  private nextCutId = 1;
+  /** Per node: its clock's offset from virtual time, in ms (the node reads now + offset). */
+  private readonly offsets: number[];
   private readonly queue = new EventQueue<SimEvent>();
   private readonly index = new Map<string, number>();
   private readonly roster: SharedRoster | undefined;
@@ -73,6 +99,11 @@ export class Simulation {
   framesSent = 0;
   bytesSent = 0;
   framesDropped = 0;
+  /** Frames sent in the current second of virtual time (for `limits.framesPerSecond`). */
+  private rateWindowStart = 0;
+  private rateWindowFrames = 0;
+  /** The most frames sent within one second of virtual time so far (counted only under `limits`). */
+  peakFramesPerSecond = 0;
 
   constructor(readonly opts: SimOptions) {
     this.rng = new SeededRng(opts.seed);
@@ -80,6 +111,7 @@ export class Simulation {
     this.faults = { ...DEFAULT_FAULTS, ...opts.faults };
     const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i}`);
     ids.forEach((id, i) => this.index.set(id, i));
+    this.offsets = ids.map(() => opts.epochMs ?? 0);
     this.roster = opts.prejoined === false ? undefined : new SharedRoster(ids.map((id) => ({ id, address: id, incarnation: 1, seq: 0, state: MemberState.Alive })));
     for (let i = 0; i < opts.nodes; i++) {
       const node: SimNode = { id: ids[i] as string, replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
@@ -99,20 +131,52 @@ export class Simulation {
       transport: { send: (address, frame) => this.send(i, address, frame) },
       seeds: i === 0 ? [] : ['n0'],
       // A real node's config lists every node; joined through a seed, a node knows only the seed.
-      ...(this.roster !== undefined ? { peers: this.nodes.map((n) => n.id) } : {}),
+      // (Every id, not `this.nodes`: while the constructor builds them, node 0 would list only itself.)
+      ...(this.roster !== undefined ? { peers: [...this.index.keys()] } : {}),
       // A restarted node knows the roster too, as a real node knows its config's node list.
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
-      now: this.now,
+      now: this.localNow(i),
     });
+  }
+
+  /** Node `i`'s clock: virtual time plus its offset. */
+  localNow(i: number): number {
+    return this.now + (this.offsets[i] ?? 0);
+  }
+
+  clockOffset(i: number): number {
+    return this.offsets[i] ?? 0;
+  }
+
+  /**
+   * Steps node `i`'s clock to virtual time + `offsetMs` (skew, or an NTP step forward or back). The
+   * replica is told the new time at its next tick or frame, as a real node reads the wall clock.
+   */
+  setClockOffset(i: number, offsetMs: number): void {
+    if (this.offsets[i] === offsetMs) return;
+    this.offsets[i] = offsetMs;
+    const n = this.nodes[i] as SimNode;
+    n.scheduledTick = Infinity; // the queued tick was placed by the old clock; a later stale one is skipped
+    this.schedule(i);
+  }
+
+  /**
+   * Tells the simulator that node `i`'s replica was called from outside the event loop (a client
+   * command, a WAIT, a majority read), so its next due time may have moved earlier. A real node's
+   * loop ticks at least every 50 ms and would notice; the simulator ticks only when asked to.
+   */
+  wake(i: number): void {
+    this.schedule(i);
   }
 
   private schedule(i: number): void {
     const n = this.nodes[i] as SimNode;
     if (!n.up) return;
-    const t = Math.max(this.now, n.replica.nextTickAt());
+    // The replica names its next tick on its own clock; the queue runs on virtual time.
+    const t = Math.max(this.now, n.replica.nextTickAt() - (this.offsets[i] ?? 0));
     if (t < n.scheduledTick) {
       n.scheduledTick = t;
       this.queue.push({ t, kind: 'tick', node: i });
@@ -124,9 +188,21 @@ export class Simulation {
     this.bytesSent += frame.length;
     const to = this.index.get(address);
     const f = this.faults;
-    if (to === undefined || (this.groups !== null && this.groups[from] !== this.groups[to]) || this.rng.next() < f.loss) {
+    if (to === undefined || !this.linked(from, to) || this.rng.next() < f.loss) {
       this.framesDropped++;
       return;
+    }
+    const limits = this.opts.limits;
+    if (limits !== undefined) {
+      if (this.now >= this.rateWindowStart + 1000) {
+        this.rateWindowStart = Math.floor(this.now / 1000) * 1000;
+        this.rateWindowFrames = 0;
+      }
+      this.rateWindowFrames++;
+      if (this.rateWindowFrames > this.peakFramesPerSecond) this.peakFramesPerSecond = this.rateWindowFrames;
+      if (this.queue.size >= (limits.inFlight ?? Infinity) || this.framesSent > (limits.frames ?? Infinity) || this.rateWindowFrames > (limits.framesPerSecond ?? Infinity)) {
+        throw new SimOverload(`${this.queue.size} frames in flight at ${Math.round(this.now)} ms, ${this.rateWindowFrames} sent in this second, ${this.framesSent} in all`);
+      }
     }
     const copies = this.rng.next() < f.duplicate ? 2 : 1;
     for (let c = 0; c < copies; c++) {
@@ -146,12 +222,12 @@ export class Simulation {
       if (e.kind === 'tick') {
         if (e.t !== n.scheduledTick) continue; // superseded
         n.scheduledTick = Infinity;
-        n.replica.tick(this.now);
+        n.replica.tick(this.localNow(e.node));
         this.schedule(e.node);
       } else {
         // A frame in flight across a partition that formed meanwhile is lost too.
-        if (this.groups !== null && e.from !== undefined && this.groups[e.from] !== this.groups[e.node]) continue;
-        n.replica.receive(this.nodes[e.from ?? 0]?.id ?? '?', e.frame as Uint8Array, this.now);
+        if (e.from !== undefined && !this.linked(e.from, e.node)) continue;
+        n.replica.receive(this.nodes[e.from ?? 0]?.id ?? '?', e.frame as Uint8Array, this.localNow(e.node));
         this.schedule(e.node);
       }
     }
@@ -163,8 +239,29 @@ export class Simulation {
     this.groups = this.nodes.map((_, i) => groupOf(i));
   }
 
+  /** Adds a link cut (see LinkCut); returns its handle for `uncut`. Frames in flight on a cut link are lost. */
+  cut(blocked: LinkCut): number {
+    const id = this.nextCutId++;
+    this.cuts.set(id, blocked);
+    return id;
+  }
+
+  /** Removes one cut, leaving the others (and any `partition`) in place. */
+  uncut(id: number): void {
+    this.cuts.delete(id);
+  }
+
+  /** Whether a frame from `from` to `to` crosses the network now (before loss). */
+  linked(from: number, to: number): boolean {
+    if (this.groups !== null && this.groups[from] !== this.groups[to]) return false;
+    for (const c of this.cuts.values()) if (c(from, to)) return false;
+    return true;
+  }
+
+  /** Removes every partition and cut. */
   heal(): void {
     this.groups = null;
+    this.cuts.clear();
   }
 
   /** Stops a node abruptly (kill -9): it sends and receives nothing until restarted. */
@@ -202,6 +299,13 @@ export class Simulation {
     n.up = true;
     n.scheduledTick = Infinity;
     this.schedule(i);
+  }
+
+  /** Frames in flight now (a snapshot, for diagnosing a storm). */
+  inFlight(): { from: number; to: number; frame: Uint8Array }[] {
+    const out: { from: number; to: number; frame: Uint8Array }[] = [];
+    for (const e of this.queue.items()) if (e.kind === 'deliver' && e.frame !== undefined) out.push({ from: e.from ?? -1, to: e.node, frame: e.frame });
+    return out;
   }
 
   /** Nodes that are up. */

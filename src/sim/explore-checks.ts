@@ -1,0 +1,266 @@
+// The fault explorer's invariants, each a check of the real replicas' state against the ledger of
+// acknowledged operations (explore-ledger.ts): convergence after a heal, no acknowledged write lost,
+// majority reads see majority writes, WAIT never over-counts, equal digests mean equal state.
+// Each returns violations that say what was expected and what was found.
+
+import type { Keyspace } from '../keyspace/keyspace.js';
+import type { WaitOutcome } from '../replication/waiters.js';
+import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
+import { covers, type Holders, type Ledger } from './explore-ledger.js';
+import { cmsEstimate, cmsHeader, counterSlot, describeKey, differingKeys, hllGeneration, hllHolds, holdsType, joinStates, sameState, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
+import type { Simulation } from './network.js';
+
+export type Invariant = 'convergence' | 'lost-write' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'exception';
+
+export const INVARIANTS: readonly Invariant[] = ['convergence', 'lost-write', 'majority-read', 'wait-overcount', 'known-overclaim', 'digest', 'traffic', 'exception'];
+
+export interface Violation {
+  invariant: Invariant;
+  /** The shape of the failure, short and free of seed-specific numbers, for grouping seeds by bug. */
+  kind: string;
+  /** Virtual ms when it was detected. */
+  at: number;
+  detail: string;
+  /** What it is about (a key and replica, an element): a lost write is reported once, not at every later heal. */
+  subject?: string;
+}
+
+/** Shows a full key readably: database 0 keys by name, an oversized key by its length. */
+export function keyLabel(key: string): string {
+  const name = key.slice(1);
+  return name.length > 40 ? `${name.slice(0, 1)}(${name.length} bytes)` : name;
+}
+
+function slotText(s: SlotView | undefined): string {
+  return s === undefined ? 'no counter' : `p=${s.p} n=${s.n}`;
+}
+
+/**
+ * WAIT never over-counts: when awaitHolders reports `count` for `version`, at that instant at least
+ * `count` peers hold every acknowledged counter write of the origin up to `version` (slot at least
+ * the writer's slot after the write). A peer wiped after a write it lacks gets the benefit of the
+ * doubt: it may have held the write and lost it legitimately (persistence none).
+ */
+export function checkWait(
+  ledger: Ledger,
+  holders: Holders,
+  nodes: number,
+  writer: number,
+  origin: string,
+  version: number,
+  o: WaitOutcome,
+  now: number,
+  what: string,
+): Violation | undefined {
+  // A write the writer itself no longer holds (a concurrent creation of another type replaced the
+  // key) cannot be held by a peer either; its loss is the lost-write check's to report.
+  const mine = holders(writer);
+  const writes = ledger.writesUpTo(origin, version).filter((w) => {
+    const s = mine === undefined ? undefined : counterSlot(mine, w.key, origin);
+    return s !== undefined && covers(s, w.slot);
+  });
+  if (writes.length === 0 || o.count === 0) return undefined;
+  let truth = 0;
+  const lacking: string[] = [];
+  for (let k = 0; k < nodes; k++) {
+    if (k === writer) continue;
+    const ks = holders(k);
+    const missing: string[] = [];
+    for (const w of writes) {
+      const have = ks === undefined ? { p: 0, n: 0 } : counterSlot(ks, w.key, origin);
+      // A peer holding the key as another type: a type conflict the lost-write check reports.
+      if (have === undefined || covers(have, w.slot)) continue;
+      if (ledger.wipes.some((x) => x.node === k && x.t >= w.t)) continue;
+      missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${ks === undefined ? 'nothing (wiped)' : `${slotText(have)} (${describeKey(ks, w.key)})`}`);
+    }
+    if (missing.length === 0) truth++;
+    else lacking.push(`n${k}: ${missing.join('; ')}`);
+  }
+  if (truth >= o.count) return undefined;
+  return {
+    invariant: 'wait-overcount',
+    kind: 'counted peers lack counter writes',
+    at: now,
+    detail: `${what} on n${writer} (${origin}) up to v${version} reported ${o.count} peer(s) (needed ${o.needed}, ok=${o.ok}), but only ${truth} hold every write: ${lacking.join(' | ')}`,
+  };
+}
+
+/**
+ * A node's known version of an origin never claims a write it lacks (docs/consistency.md: "a peer's
+ * known version of an origin is an exact guarantee"; WAIT and majority writes count on it): node
+ * `i` holds, for every acknowledged counter write of every other origin at or below its known
+ * version, at least the writer's slot after that write. `checked` remembers the known versions
+ * already verified per (node, origin), so a check costs only what moved.
+ */
+export function checkKnown(ledger: Ledger, sim: Simulation, i: number, ks: Keyspace, checked: Map<string, number>): Violation[] {
+  const out: Violation[] = [];
+  const r = sim.nodes[i]?.replica;
+  if (r === undefined) return out;
+  for (const origin of ledger.origins()) {
+    if (origin === r.origin) continue;
+    const known = r.versions.known(origin);
+    const id = `${r.origin}\0${origin}`;
+    if (known === 0 || (checked.get(id) ?? 0) >= known) continue;
+    checked.set(id, known);
+    const missing: string[] = [];
+    for (const w of ledger.writesUpTo(origin, known)) {
+      const have = counterSlot(ks, w.key, origin);
+      // A key replaced by another type: a type conflict, which the lost-write check reports.
+      if (have === undefined || covers(have, w.slot)) continue;
+      missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${slotText(have)}`);
+    }
+    if (missing.length > 0) {
+      out.push({
+        invariant: 'known-overclaim',
+        kind: 'known version claims counter writes the node lacks',
+        at: sim.now,
+        detail: `n${i} (${r.origin}) claims ${origin} known up to v${known} (vector ${JSON.stringify(r.vector().find((e) => e.origin === origin))}) but lacks ${missing.slice(0, 5).join('; ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+        subject: `known ${r.origin} ${origin}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A majority read sees every majority write acknowledged before it started: node `reader`'s slot
+ * of the writer, in each key read, is at least the written one. Void once any node has been wiped
+ * since the acknowledgement (the guarantee assumes a node that acknowledged a write keeps it).
+ */
+export function checkMajorityRead(ledger: Ledger, reader: number, ks: Keyspace, keys: readonly string[], startSeq: number, now: number): Violation[] {
+  const out: Violation[] = [];
+  for (const a of ledger.majorityAcks) {
+    if (a.seq >= startSeq || a.wipes !== ledger.wipes.length || !keys.includes(a.key)) continue;
+    const have = counterSlot(ks, a.key, a.origin);
+    // A key replaced by another type lost the write everywhere: the lost-write check reports it.
+    if (have === undefined || covers(have, a.slot)) continue;
+    out.push({
+      invariant: 'majority-read',
+      kind: 'read missed an acknowledged majority write',
+      at: now,
+      detail: `majority read of ${keys.map(keyLabel).join(',')} on n${reader} finished ok at ${(now / 1000).toFixed(3)} s with ${keyLabel(a.key)} slot ${a.origin} ${slotText(have)} (${describeKey(ks, a.key)}), but ${a.why} acknowledged ${slotText(a.slot)} before it started`,
+    });
+  }
+  return out;
+}
+
+/** Every live node holds the same keys in the same states. */
+export function checkConvergence(sim: Simulation, sinceHealMs: number): Violation | undefined {
+  const live = sim.nodes.map((n, i) => ({ n, i })).filter((x) => x.n.up);
+  const first = live[0];
+  if (first === undefined) return undefined;
+  const diffs: string[] = [];
+  for (const { n, i } of live.slice(1)) {
+    if (sameState(first.n.replica.keyspace, n.replica.keyspace)) continue;
+    const keys = differingKeys(first.n.replica.keyspace, n.replica.keyspace);
+    diffs.push(`n${first.i} vs n${i} on ${keys.map((k) => `${keyLabel(k)} [${describeKey(first.n.replica.keyspace, k)} / ${describeKey(n.replica.keyspace, k)}]`).join(', ')}`);
+  }
+  if (diffs.length > 0) {
+    const oversize = live.reduce((a, x) => a + (x.n.replica.stats.rejected.oversize ?? 0), 0);
+    // A node whose next tick lies far ahead of its clock (scheduled before its clock stepped back) neither gossips nor probes.
+    const silent = live
+      .map((x) => ({ i: x.i, ms: Math.round(x.n.replica.nextTickAt() - sim.localNow(x.i)) }))
+      .filter((x) => x.ms > Math.max(10_000, 10 * sim.config.gossipIntervalMs));
+    const kind =
+      oversize > 0 ? 'states differ, frames over the size limit rejected' : silent.length > 0 ? 'states differ, a node silent after its clock stepped back' : 'states differ';
+    const notes = [`${oversize} oversize frames rejected`, ...silent.map((x) => `n${x.i}'s next tick is ${x.ms} ms ahead of its clock`)];
+    return { invariant: 'convergence', kind, at: sim.now, detail: `${sinceHealMs} ms after the heal (${notes.join('; ')}): ${diffs.join(' | ')}` };
+  }
+  const hashes = new Set(live.map((x) => x.n.replica.versions.hash));
+  if (hashes.size > 1) {
+    const vectors = live.map((x) => `n${x.i} ${x.n.replica.versions.hash} ${JSON.stringify(x.n.replica.vector())}`);
+    return { invariant: 'convergence', kind: 'states agree but digests never do', at: sim.now, detail: `${sinceHealMs} ms after the heal: ${vectors.join(' | ')}` };
+  }
+  return undefined;
+}
+
+/** Any two live nodes whose vector hashes are equal hold identical states (so an idle exchange may skip them). */
+export function checkDigests(sim: Simulation): Violation | undefined {
+  const live = sim.nodes.map((n, i) => ({ n, i })).filter((x) => x.n.up);
+  const bad: string[] = [];
+  for (let a = 0; a < live.length; a++) {
+    for (let b = a + 1; b < live.length; b++) {
+      const x = live[a] as (typeof live)[number];
+      const y = live[b] as (typeof live)[number];
+      if (x.n.replica.versions.hash !== y.n.replica.versions.hash) continue;
+      if (sameState(x.n.replica.keyspace, y.n.replica.keyspace)) continue;
+      const keys = differingKeys(x.n.replica.keyspace, y.n.replica.keyspace);
+      bad.push(`n${x.i} and n${y.i} share hash ${x.n.replica.versions.hash} but differ on ${keys.map((k) => `${keyLabel(k)} [${describeKey(x.n.replica.keyspace, k)} / ${describeKey(y.n.replica.keyspace, k)}]`).join(', ')}`);
+    }
+  }
+  if (bad.length === 0) return undefined;
+  const oversize = live.reduce((a, x) => a + (x.n.replica.stats.rejected.oversize ?? 0), 0);
+  const kind = oversize > 0 ? 'equal digests, different states, frames over the size limit rejected' : 'equal digests, different states';
+  return { invariant: 'digest', kind, at: sim.now, detail: `${oversize} oversize frames rejected: ${bad.join(' | ')}` };
+}
+
+/**
+ * No acknowledged write lost: the join of every node's state (a write some node still holds is not
+ * lost, only not yet everywhere) holds every counter slot, window bucket, HLL element and CMS count
+ * the ledger requires. What DEL, a delete generation or a window's retention removes by design is
+ * not required (see the ledger and each case below).
+ */
+export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], trueNowMs: number, now: number): Violation[] {
+  const out: Violation[] = [];
+  const lost = (kind: string, detail: string, subject: string): void => {
+    out.push({ invariant: 'lost-write', kind, at: now, detail, subject });
+  };
+  const joined = joinStates(stores);
+  const what = (key: string): string => describeKey(joined, key);
+
+  for (const req of ledger.counterRequirements()) {
+    const have = counterSlot(joined, req.key, req.origin);
+    if (have !== undefined && covers(have, req.slot)) continue;
+    const live = what(req.key).includes(' live');
+    lost(
+      have === undefined ? `counter replaced by ${live ? 'a live' : 'a deleted'} key of another type` : 'counter slot below an acknowledged write',
+      `${keyLabel(req.key)}: slot ${req.origin} needs ${slotText(req.slot)} (${req.why}), the join holds ${slotText(have)}; key now ${what(req.key)}`,
+      `counter ${req.key} ${req.origin}`,
+    );
+  }
+
+  for (const w of ledger.windowRequirements()) {
+    const [, g, retentionS] = w.header.split('/').map(Number) as [number, number, number];
+    const gMs = g * 1000;
+    const trueBucket = Math.floor(trueNowMs / gMs);
+    // Retention is by design: a bucket older than the retention at true time may be gone.
+    if (w.bucket <= trueBucket - retentionS / g) continue;
+    if (windowHeader(joined, w.key) !== w.header) {
+      if (holdsType(joined, w.key, 'window')) continue; // a DEL or a winning re-creation: by design
+      lost('window replaced by a key of another type', `${keyLabel(w.key)}: ${w.why} (bucket ${w.bucket}, ${w.origin} ${w.count}); key now ${what(w.key)}`, `window ${w.key} ${w.header} ${w.bucket} ${w.origin}`);
+      continue;
+    }
+    const have = windowSlot(joined, w.key, w.bucket, w.origin);
+    if (have >= w.count) continue;
+    const shape = windowShape(joined, w.key);
+    const ahead = shape !== undefined && shape.maxBucket > Math.floor((trueNowMs + WINDOW_MAX_SKEW_MS) / gMs);
+    lost(
+      ahead ? 'window bucket truncated by a bucket stamped far ahead' : 'window bucket below an acknowledged increment',
+      `${keyLabel(w.key)} ${w.header}: bucket ${w.bucket} of ${w.origin} needs ${w.count} (${w.why}), the join holds ${have}; true bucket now ${trueBucket}, newest bucket ${shape?.maxBucket ?? '?'} (${shape === undefined ? '?' : (shape.maxBucket - trueBucket) * g} s ahead), kept ${shape?.keptBuckets ?? '?'}`,
+      `window ${w.key} ${w.header} ${w.bucket} ${w.origin}`,
+    );
+  }
+
+  for (const h of ledger.hlls) {
+    if (h.exempt) continue;
+    const gen = hllGeneration(joined, h.key);
+    if (gen !== undefined && gen > h.generation) continue; // deleted since: delete wins by design
+    if (gen === h.generation && hllHolds(joined, h.key, h.element)) continue;
+    lost(
+      gen === undefined ? 'hll replaced by a key of another type' : 'hll element lost',
+      `${keyLabel(h.key)}: element ${h.element} added by ${h.origin} on n${h.node} at ${(h.t / 1000).toFixed(3)} s (gen ${h.generation}); key now ${what(h.key)}`,
+      `hll ${h.key} ${h.generation} ${h.element}`,
+    );
+  }
+
+  for (const c of ledger.cmsRequirements()) {
+    if (cmsHeader(joined, c.key) !== c.header) {
+      if (holdsType(joined, c.key, 'cms')) continue; // a DEL or a winning re-creation: by design
+      lost('cms replaced by a key of another type', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}; key now ${what(c.key)}`, `cms ${c.key} ${c.header} ${c.item}`);
+      continue;
+    }
+    const est = cmsEstimate(joined, c.key, c.item);
+    if (est < c.n) lost('cms under-counts', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}, estimate ${est}`, `cms ${c.key} ${c.header} ${c.item}`);
+  }
+  return out;
+}

@@ -1,0 +1,398 @@
+// The deterministic fault explorer (in the spirit of FoundationDB's simulation testing and
+// TigerBeetle's VOPR): one seed draws a cluster, a fault schedule and a workload, runs them against
+// the real replica code in virtual time, heals, and checks the invariants. `exploreSeed` is a pure
+// function of its seed: one SeededRng drives everything (the network's generator is seeded from
+// it), and nothing reads the global clock or Math.random. docs/testing.md, "The fault explorer".
+
+import { SeededRng } from '../util/rng.js';
+import { between, drawSetup, EPOCH_MS, type ExploreSetup, type FaultSpec } from './explore-draw.js';
+import { checkConvergence, checkDigests, checkKnown, checkLostWrites, type Invariant, type Violation } from './explore-checks.js';
+import { Ledger } from './explore-ledger.js';
+import { Workload, type WorkloadStats } from './explore-workload.js';
+import { DEFAULT_FAULTS, Simulation, SimOverload, type FaultModel } from './network.js';
+import { decodeEnvelope, MsgKind } from '../replication/messages.js';
+import { KIND_NAMES } from '../replication/context.js';
+import type { Keyspace } from '../keyspace/keyspace.js';
+
+export interface ExploreOptions {
+  /** Virtual ms after a heal within which every node must agree. Default 60,000. */
+  quiesceMs?: number;
+  /** Keep a line per operation, fault and outcome in `ExploreOutcome.trace` (for replays). */
+  trace?: boolean;
+}
+
+export const DEFAULT_EXPLORE_OPTIONS: Readonly<Required<ExploreOptions>> = Object.freeze({ quiesceMs: 60_000, trace: false });
+
+export interface ExploreOutcome {
+  seed: number;
+  ok: boolean;
+  /** What the checks found: at most a few of each kind. */
+  violations: Violation[];
+  /** Violations found beyond those kept (more of the same kinds). */
+  suppressed: number;
+  /** Invariants violated, each once, in the order first seen. */
+  failed: Invariant[];
+  /** The command that replays this seed. */
+  replay: string;
+  setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean };
+  stats: WorkloadStats & { virtualMs: number; peakFramesPerSecond: number; counterWrites: number; wipes: number; heals: number; convergedInMs: number[] };
+  trace: string[];
+}
+
+type Status = 'up' | 'paused' | 'down';
+
+/** The command line that replays one seed with these options. */
+export function replayCommand(seed: number, opts: ExploreOptions = {}): string {
+  const flags = opts.quiesceMs !== undefined && opts.quiesceMs !== DEFAULT_EXPLORE_OPTIONS.quiesceMs ? ` --quiesce ${opts.quiesceMs}` : '';
+  return `node dist/src/cli/main.js simulate --explore --seed ${seed}${flags}`;
+}
+
+/** Upper bound on operations in one epoch, whatever its length and rate. */
+const MAX_OPS_PER_EPOCH = 400;
+/** Frames in flight at once beyond which the history stops as a message storm (a healthy cluster has a few hundred). */
+const MAX_IN_FLIGHT = 20_000;
+/** Frames in all beyond which the history stops as a message storm (a long history sends a few hundred thousand). */
+const MAX_FRAMES = 5_000_000;
+/** Frames per node within one virtual second beyond which the history stops as a message storm (healthy: under 200). */
+const MAX_FRAMES_PER_NODE_SECOND = 1000;
+/** How often (virtual ms) every node's known versions are checked against what it holds. */
+const KNOWN_CHECK_MS = 500;
+/** Violations of one kind kept per seed (the rest are counted in `suppressed`). */
+const MAX_PER_KIND = 5;
+/** How often (virtual ms) the quiesce loop compares the nodes. */
+const QUIESCE_STEP_MS = 250;
+
+/** One history: runs it and returns what the checks found. */
+class History {
+  readonly rng: SeededRng;
+  readonly setup: ExploreSetup;
+  readonly sim: Simulation;
+  readonly ledger = new Ledger();
+  readonly workload: Workload;
+  readonly violations: Violation[] = [];
+  readonly traceLines: string[] = [];
+  private readonly status: Status[];
+  /** A down node whose data directory is lost: it restarts empty. */
+  private readonly wiped: boolean[];
+  /** Which clock fault last set each node's clock (only it resets it). */
+  private readonly clockOwner: (FaultSpec | null)[];
+  private readonly degrades = new Set<FaultSpec>();
+  /** Link cuts of the active partition faults. */
+  private readonly cuts = new Map<FaultSpec, number>();
+  /** Crash and pause faults that took effect (a node already down is not crashed again). */
+  private readonly owned = new Set<FaultSpec>();
+  private readonly base: FaultModel;
+  /** Known versions already verified, per (node origin, origin). */
+  private readonly knownChecked = new Map<string, number>();
+  /** Subjects already reported (a lost write fails again at every later heal). */
+  private readonly reported = new Set<string>();
+  private readonly perKind = new Map<string, number>();
+  /** Violations beyond MAX_PER_KIND of their kind, counted but not kept. */
+  suppressed = 0;
+  heals = 0;
+  readonly convergedInMs: number[] = [];
+
+  constructor(
+    readonly seed: number,
+    private readonly opts: Required<ExploreOptions>,
+  ) {
+    this.rng = new SeededRng(seed);
+    this.setup = drawSetup(this.rng);
+    const { nodes } = this.setup;
+    this.sim = new Simulation({
+      nodes,
+      seed: this.rng.nextU32(),
+      config: this.setup.config,
+      faults: this.setup.network,
+      prejoined: this.setup.prejoined,
+      epochMs: EPOCH_MS,
+      limits: { inFlight: MAX_IN_FLIGHT, frames: MAX_FRAMES, framesPerSecond: MAX_FRAMES_PER_NODE_SECOND * nodes },
+    });
+    this.base = { ...DEFAULT_FAULTS, ...this.setup.network };
+    this.status = Array.from({ length: nodes }, () => 'up');
+    this.wiped = Array.from({ length: nodes }, () => false);
+    this.clockOwner = Array.from({ length: nodes }, () => null);
+    this.workload = new Workload({
+      sim: this.sim,
+      rng: this.rng,
+      ledger: this.ledger,
+      keys: this.setup.keys,
+      holders: this.holders,
+      violation: (v) => this.report(v),
+      trace: (line) => this.trace(line),
+    });
+  }
+
+  readonly holders = (k: number): Keyspace | undefined => (this.status[k] === 'down' && this.wiped[k] === true ? undefined : this.sim.nodes[k]?.replica.keyspace);
+
+  trace(line: string): void {
+    if (this.opts.trace) this.traceLines.push(`${(this.sim.now / 1000).toFixed(3).padStart(9)} ${line}`);
+  }
+
+  run(): void {
+    try {
+      this.sim.runUntil(between(this.rng, 500, 2000));
+      for (const [e, epoch] of this.setup.epochs.entries()) {
+        this.trace(`epoch ${e + 1}: ${epoch.durationMs} ms, ${epoch.faults.length} faults, ${epoch.opsPerSecond} ops/s`);
+        this.runEpoch(epoch.durationMs, epoch.opsPerSecond, epoch.faults);
+        this.healAndCheck();
+      }
+    } catch (e) {
+      if (e instanceof SimOverload) {
+        this.report({ invariant: 'traffic', kind: 'message storm', at: this.sim.now, detail: `${e.message}; in flight: ${stormSummary(this.sim)}` });
+        return;
+      }
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.report({ invariant: 'exception', kind: `${err.name}: ${err.message.replace(/\d+/g, 'N').slice(0, 80)}`, at: this.sim.now, detail: (err.stack ?? err.message).split('\n').slice(0, 6).join(' / ') });
+    }
+  }
+
+  private runEpoch(durationMs: number, opsPerSecond: number, faults: FaultSpec[]): void {
+    const start = this.sim.now;
+    const actions: { t: number; i: number; run: () => void }[] = [];
+    let seq = 0;
+    const at = (t: number, run: () => void): void => {
+      if (t < durationMs) actions.push({ t: start + t, i: seq++, run });
+    };
+    for (const f of faults) {
+      at(f.start, () => this.begin(f));
+      at(f.end, () => this.end(f));
+      if (f.kind === 'clock' && f.stepAt !== null) at(f.stepAt, () => this.clockStep(f));
+    }
+    for (let t = KNOWN_CHECK_MS; t < durationMs; t += KNOWN_CHECK_MS) at(t, () => this.checkKnownAll());
+    const ops = Math.min(MAX_OPS_PER_EPOCH, Math.round((opsPerSecond * durationMs) / 1000));
+    for (let o = 0; o < ops; o++) {
+      at(this.rng.int(durationMs), () => {
+        const i = this.rng.int(this.sim.nodes.length);
+        if (this.status[i] !== 'up') return;
+        this.workload.run(i);
+        this.sim.wake(i);
+      });
+    }
+    actions.sort((a, b) => a.t - b.t || a.i - b.i);
+    for (const a of actions) {
+      this.sim.runUntil(a.t);
+      a.run();
+    }
+    this.sim.runUntil(start + durationMs);
+  }
+
+  /** Every node whose data exists: its known versions claim only what it holds. */
+  private checkKnownAll(): void {
+    for (let i = 0; i < this.sim.nodes.length; i++) {
+      const ks = this.holders(i);
+      if (ks === undefined) continue;
+      for (const v of checkKnown(this.ledger, this.sim, i, ks, this.knownChecked)) this.report(v);
+    }
+  }
+
+  /**
+   * Records a violation: once per subject (a lost write or an over-claim stays so at later checks),
+   * and the first few of each kind (one bug tends to repeat); `suppressed` counts the rest.
+   */
+  private report(v: Violation): void {
+    if (v.subject !== undefined) {
+      if (this.reported.has(v.subject)) return;
+      this.reported.add(v.subject);
+    }
+    const kind = `${v.invariant}\0${v.kind}`;
+    const n = (this.perKind.get(kind) ?? 0) + 1;
+    this.perKind.set(kind, n);
+    if (n > MAX_PER_KIND) this.suppressed++;
+    else this.violations.push(v);
+  }
+
+  private begin(f: FaultSpec): void {
+    const { sim } = this;
+    switch (f.kind) {
+      case 'split':
+        this.cuts.set(f, sim.cut((a, b) => f.groups[a] !== f.groups[b]));
+        this.trace(`fault: split ${f.groups.join('')} until ${(f.end / 1000).toFixed(1)} s`);
+        return;
+      case 'one-way': {
+        const from = new Set(f.from);
+        const to = new Set(f.to);
+        this.cuts.set(f, sim.cut((a, b) => from.has(a) && to.has(b)));
+        this.trace(`fault: one-way ${f.from.map((n) => `n${n}`).join(',')} -/-> ${f.to.map((n) => `n${n}`).join(',')}`);
+        return;
+      }
+      case 'link':
+        this.cuts.set(f, sim.cut((a, b) => (a === f.a && b === f.b) || (f.both && a === f.b && b === f.a)));
+        this.trace(`fault: link n${f.a} -/-> n${f.b}${f.both ? ' both ways' : ''}`);
+        return;
+      case 'crash':
+        if (this.status[f.node] !== 'up') return;
+        sim.crash(f.node);
+        this.status[f.node] = 'down';
+        this.wiped[f.node] = f.wipe;
+        this.owned.add(f);
+        this.trace(`fault: crash n${f.node} ${f.wipe ? 'losing its data' : 'with its data'}`);
+        if (f.wipe) this.ledger.wipe(f.node, sim.now, this.holders, sim.nodes.length);
+        return;
+      case 'pause':
+        if (this.status[f.node] !== 'up') return;
+        sim.pause(f.node);
+        this.status[f.node] = 'paused';
+        this.owned.add(f);
+        this.trace(`fault: pause n${f.node}`);
+        return;
+      case 'clock':
+        this.clockOwner[f.node] = f;
+        sim.setClockOffset(f.node, EPOCH_MS + f.offsetMs);
+        this.trace(`fault: clock of n${f.node} ${f.offsetMs >= 0 ? '+' : ''}${f.offsetMs} ms`);
+        return;
+      case 'degrade':
+        this.degrades.add(f);
+        this.applyDegrades();
+        this.trace(`fault: degrade loss ${f.loss.toFixed(2)} dup ${f.duplicate.toFixed(2)} reorder ${f.reorder.toFixed(2)}`);
+        return;
+    }
+  }
+
+  private end(f: FaultSpec): void {
+    const { sim } = this;
+    switch (f.kind) {
+      case 'split':
+      case 'one-way':
+      case 'link': {
+        const id = this.cuts.get(f);
+        if (id !== undefined) sim.uncut(id);
+        this.cuts.delete(f);
+        this.trace(`heal: ${f.kind}`);
+        return;
+      }
+      case 'crash':
+        if (!this.owned.delete(f) || this.status[f.node] !== 'down') return;
+        this.restart(f.node);
+        return;
+      case 'pause':
+        if (!this.owned.delete(f) || this.status[f.node] !== 'paused') return;
+        sim.resume(f.node);
+        this.status[f.node] = 'up';
+        this.trace(`resume n${f.node}`);
+        return;
+      case 'clock':
+        if (this.clockOwner[f.node] !== f) return;
+        this.clockOwner[f.node] = null;
+        sim.setClockOffset(f.node, EPOCH_MS);
+        this.trace(`clock of n${f.node} back to true time`);
+        return;
+      case 'degrade':
+        this.degrades.delete(f);
+        this.applyDegrades();
+        return;
+    }
+  }
+
+  private clockStep(f: FaultSpec): void {
+    if (f.kind !== 'clock' || this.clockOwner[f.node] !== f) return;
+    this.sim.setClockOffset(f.node, EPOCH_MS + f.stepToMs);
+    this.trace(`clock of n${f.node} steps to ${f.stepToMs >= 0 ? '+' : ''}${f.stepToMs} ms`);
+  }
+
+  private restart(i: number): void {
+    const withState = !this.wiped[i];
+    this.sim.restart(i, withState);
+    this.status[i] = 'up';
+    this.wiped[i] = false;
+    this.trace(`restart n${i} ${withState ? 'with' : 'without'} its data as ${this.sim.nodes[i]?.replica.origin}`);
+  }
+
+  private applyDegrades(): void {
+    const f: FaultModel = { ...this.base };
+    for (const d of this.degrades) {
+      if (d.kind !== 'degrade') continue;
+      f.loss = Math.max(f.loss, d.loss);
+      f.duplicate = Math.max(f.duplicate, d.duplicate);
+      f.reorder = Math.max(f.reorder, d.reorder);
+      f.reorderMs = Math.max(f.reorderMs, d.reorderMs);
+    }
+    this.sim.faults = f;
+  }
+
+  /** Heals everything, runs until quiescent or the bound, and checks the invariants. */
+  private healAndCheck(): void {
+    const { sim } = this;
+    this.heals++;
+    sim.heal();
+    this.cuts.clear();
+    this.degrades.clear();
+    this.applyDegrades();
+    this.owned.clear();
+    for (let i = 0; i < sim.nodes.length; i++) {
+      if (this.clockOwner[i] !== null || sim.clockOffset(i) !== EPOCH_MS) sim.setClockOffset(i, EPOCH_MS);
+      this.clockOwner[i] = null;
+    }
+    for (let i = 0; i < sim.nodes.length; i++) {
+      if (this.status[i] === 'paused') {
+        sim.resume(i);
+        this.status[i] = 'up';
+      } else if (this.status[i] === 'down') this.restart(i);
+    }
+    this.trace('heal: every fault');
+    const healedAt = sim.now;
+    let converged = checkConvergence(sim, 0);
+    while (converged !== undefined && sim.now - healedAt < this.opts.quiesceMs) {
+      sim.runUntil(sim.now + QUIESCE_STEP_MS);
+      converged = checkConvergence(sim, Math.round(sim.now - healedAt));
+    }
+    if (converged === undefined) {
+      this.convergedInMs.push(Math.round(sim.now - healedAt));
+      this.trace(`converged ${Math.round(sim.now - healedAt)} ms after the heal`);
+    } else {
+      this.report(converged);
+      const d = checkDigests(sim);
+      if (d !== undefined) this.report(d);
+    }
+    const stores = sim.nodes.map((n) => n.replica.keyspace);
+    // A write lost stays lost: report each once, at the first heal that finds it.
+    for (const v of checkLostWrites(this.ledger, stores, sim.localNow(0), sim.now)) this.report(v);
+    this.checkKnownAll();
+    // Leave the quiesced cluster a little time before the next epoch's faults.
+    sim.runUntil(sim.now + between(this.rng, 0, 2000));
+  }
+}
+
+/** The frames in flight in a storm, counted by link and message kind (the most common first). */
+function stormSummary(sim: Simulation): string {
+  const counts = new Map<string, number>();
+  for (const f of sim.inFlight()) {
+    const env = decodeEnvelope(f.frame, sim.config.clusterName, Infinity);
+    const what = env.ok ? (env.value.msg.kind === MsgKind.Delta && env.value.msg.body.ranges.length === 0 && env.value.msg.body.states.length === 0 ? 'delta(members only)' : KIND_NAMES[env.value.msg.kind]) : 'undecodable';
+    const k = `n${f.from}->n${f.to} ${what}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const rejected = new Map<string, number>();
+  for (const n of sim.nodes) for (const [why, c] of Object.entries(n.replica.stats.rejected)) rejected.set(why, (rejected.get(why) ?? 0) + c);
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `${k} x${n}`).join(', ');
+  return `${top}; frames rejected so far: ${[...rejected].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`;
+}
+
+/** Runs one seeded history against the real replica code and checks every invariant. Pure in `seed`. */
+export function exploreSeed(seed: number, options: ExploreOptions = {}): ExploreOutcome {
+  const opts = { ...DEFAULT_EXPLORE_OPTIONS, ...options };
+  const h = new History(seed, opts);
+  h.run();
+  const failed: Invariant[] = [];
+  for (const v of h.violations) if (!failed.includes(v.invariant)) failed.push(v.invariant);
+  const { setup } = h;
+  return {
+    seed,
+    ok: h.violations.length === 0,
+    violations: h.violations,
+    suppressed: h.suppressed,
+    failed,
+    replay: replayCommand(seed, options),
+    setup: {
+      nodes: setup.nodes,
+      epochs: setup.epochs.length,
+      faults: setup.epochs.reduce((a, e) => a + e.faults.length, 0),
+      maxMessageBytes: setup.config.maxMessageBytes ?? 0,
+      gossipIntervalMs: setup.config.gossipIntervalMs ?? 0,
+      oversizedKey: setup.keys.some((k) => k.key.length > 40),
+      prejoined: setup.prejoined,
+    },
+    stats: { ...h.workload.stats, virtualMs: Math.round(h.sim.now), peakFramesPerSecond: h.sim.peakFramesPerSecond, counterWrites: h.ledger.counterWrites, wipes: h.ledger.wipes.length, heals: h.heals, convergedInMs: h.convergedInMs },
+    trace: h.traceLines,
+  };
+}

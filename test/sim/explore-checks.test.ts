@@ -1,0 +1,222 @@
+// The explorer's checkers catch planted violations (so a passing run is not vacuous), allow what is
+// legitimate (a wiped node's un-gossiped writes, DEL), and a seed replays the same history.
+
+import { describe, expect, it } from 'vitest';
+import { Simulation, SimOverload } from '../../src/sim/network.js';
+import { Ledger, type Holders } from '../../src/sim/explore-ledger.js';
+import { checkConvergence, checkDigests, checkKnown, checkLostWrites, checkMajorityRead, checkWait } from '../../src/sim/explore-checks.js';
+import { EPOCH_MS } from '../../src/sim/explore-draw.js';
+import { exploreSeed } from '../../src/sim/explore.js';
+import { counterSlot, hllGeneration, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { key } from './helpers.js';
+
+const K = key('c0');
+
+function cluster(seed = 1): { sim: Simulation; ledger: Ledger; holders: Holders } {
+  const sim = new Simulation({ nodes: 3, seed, config: { gossipIntervalMs: 200, probeIntervalMs: 500, probeTimeoutMs: 200 }, epochMs: EPOCH_MS });
+  sim.runUntil(1000);
+  return { sim, ledger: new Ledger(), holders: (k) => sim.nodes[k]?.replica.keyspace };
+}
+
+function node(sim: Simulation, i: number): NonNullable<Simulation['nodes'][number]> {
+  const n = sim.nodes[i];
+  if (n === undefined) throw new Error(`no node ${i}`);
+  return n;
+}
+
+/** INCRBY on node i, recorded in the ledger as the workload does. */
+function incr(sim: Simulation, ledger: Ledger, i: number, n: number, k = K): number {
+  const r = node(sim, i).replica;
+  expect(r.keyspace.incrBy(k, n).ok).toBe(true);
+  const slot = counterSlot(r.keyspace, k, r.origin);
+  if (slot === undefined) throw new Error('not a counter');
+  ledger.counterWrite({ key: k, origin: r.origin, node: i, version: r.version, slot, t: sim.now });
+  return r.version;
+}
+
+const stores = (sim: Simulation): Keyspace[] => sim.nodes.map((n) => n.replica.keyspace);
+
+describe('explorer checkers', () => {
+  it('lost-write: a write only a wiped node held is lost; allowed only when the ledger knows of the wipe', () => {
+    const { sim, ledger, holders } = cluster();
+    incr(sim, ledger, 0, 5); // not gossiped yet
+    // Planted: the data directory is lost, but the ledger is not told, so the write must survive.
+    sim.crash(0);
+    sim.restart(0, false);
+    sim.runUntil(sim.now + 3000);
+    const v = checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now);
+    expect(v.map((x) => x.kind)).toEqual(['counter slot below an acknowledged write']);
+
+    // The same history told truthfully: persistence none loses it legitimately.
+    const t = cluster();
+    incr(t.sim, t.ledger, 0, 5);
+    t.sim.crash(0);
+    t.ledger.wipe(0, t.sim.now, (k) => (k === 0 ? undefined : t.holders(k)), 3);
+    t.sim.restart(0, false);
+    t.sim.runUntil(t.sim.now + 3000);
+    expect(checkLostWrites(t.ledger, stores(t.sim), t.sim.localNow(0), t.sim.now)).toEqual([]);
+  });
+
+  it('lost-write: a write vouched for by WAIT survives a wipe of fewer nodes than vouched', () => {
+    const { sim, ledger, holders } = cluster();
+    const v = incr(sim, ledger, 0, 7);
+    sim.runUntil(sim.now + 2000); // everyone holds it
+    ledger.vouch(node(sim, 0).replica.origin, v, 2);
+    // Planted: the two peers lose it without the ledger being told, then node 0 is wiped (told).
+    for (const i of [1, 2]) {
+      sim.crash(i);
+      sim.restart(i, false);
+    }
+    sim.crash(0);
+    ledger.wipe(0, sim.now, (k) => (k === 0 ? undefined : holders(k)), 3);
+    sim.restart(0, false);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind)).toEqual(['counter slot below an acknowledged write']);
+  });
+
+  it('lost-write: DEL is an observed reset, never a lost increment; a planted shortfall is caught', () => {
+    const { sim, ledger } = cluster();
+    incr(sim, ledger, 0, 5);
+    incr(sim, ledger, 1, 3);
+    node(sim, 2).replica.keyspace.del(K);
+    sim.runUntil(sim.now + 3000);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
+    ledger.counterWrite({ key: K, origin: node(sim, 0).replica.origin, node: 0, version: 1, slot: { p: 6, n: 0 }, t: sim.now });
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toHaveLength(1);
+  });
+
+  it('lost-write: windows, HLL elements and CMS counts', () => {
+    const { sim, ledger } = cluster();
+    const ks = node(sim, 0).replica.keyspace;
+    const origin = node(sim, 0).replica.origin;
+    const w = key('w0');
+    const now = Math.floor(sim.localNow(0));
+    expect(ks.windowCreate(w, 1, 600).ok).toBe(true);
+    expect(ks.windowIncrBy(w, 4, now, now).ok).toBe(true);
+    const header = windowHeader(ks, w) ?? '';
+    const bucket = Math.floor(now / 1000);
+    ledger.windowWrite(w, header, bucket, origin, windowSlot(ks, w, bucket, origin), 'n0');
+    const h = key('h0');
+    expect(ks.pfadd(h, ['a', 'b']).ok).toBe(true);
+    ledger.hllAdd({ key: h, generation: hllGeneration(ks, h) ?? 0, element: 'a', origin, node: 0, t: sim.now, exempt: false });
+    const m = key('m0');
+    expect(ks.cmsInit(m, 50, 3).ok).toBe(true);
+    expect(ks.cmsIncrBy(m, [[Buffer.from('i1'), 3]]).ok).toBe(true);
+    ledger.cmsAdd(m, cmsHeader(ks, m) ?? '', 'i1', origin, 3, sim.now);
+    sim.runUntil(sim.now + 3000);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
+    // Planted: more than was written, an element never added, a count never made.
+    ledger.windowWrite(w, header, bucket, origin, 9, 'planted');
+    ledger.hllAdd({ key: h, generation: hllGeneration(ks, h) ?? 0, element: 'never-added', origin, node: 0, t: sim.now, exempt: false });
+    ledger.cmsAdd(m, cmsHeader(ks, m) ?? '', 'i2', origin, 1, sim.now);
+    const kinds = checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind);
+    expect(kinds.sort()).toEqual(['cms under-counts', 'hll element lost', 'window bucket below an acknowledged increment']);
+    // A delete generation removes them by design: nothing is required any more.
+    ks.del(w);
+    ks.del(h);
+    ks.del(m);
+    sim.runUntil(sim.now + 3000);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
+  });
+
+  it('wait-overcount: a faked WAIT count before anyone holds the write', () => {
+    const { sim, ledger, holders } = cluster();
+    const v = incr(sim, ledger, 0, 2);
+    const origin = node(sim, 0).replica.origin;
+    const fake = { ok: true, count: 2, needed: 2 };
+    expect(checkWait(ledger, holders, 3, 0, origin, v, fake, sim.now, 'WAIT 2')?.invariant).toBe('wait-overcount');
+    sim.runUntil(sim.now + 2000);
+    expect(checkWait(ledger, holders, 3, 0, origin, v, fake, sim.now, 'WAIT 2')).toBeUndefined();
+  });
+
+  it('wait-overcount: the real WAIT of a converged cluster passes', () => {
+    const { sim, ledger, holders } = cluster();
+    const r = node(sim, 1).replica;
+    const v = incr(sim, ledger, 1, 4);
+    let result: ReturnType<typeof checkWait> | 'pending' = 'pending';
+    r.awaitHolders(v, 2, sim.localNow(1) + 2000, (o) => {
+      expect(o.count).toBe(2);
+      result = checkWait(ledger, holders, 3, 1, r.origin, v, o, sim.now, 'WAIT 2');
+    });
+    sim.runUntil(sim.now + 2500);
+    expect(result).toBeUndefined();
+  });
+
+  it('majority-read: a read that misses a majority write acknowledged before it', () => {
+    const { sim, ledger } = cluster();
+    const v = incr(sim, ledger, 0, 9);
+    ledger.majorityAcked(node(sim, 0).replica.origin, v, 'planted ack');
+    const start = ++ledger.seq;
+    expect(checkMajorityRead(ledger, 1, node(sim, 1).replica.keyspace, [K], start, sim.now).map((x) => x.invariant)).toEqual(['majority-read']);
+    // Reads of other keys, and reads that started before the ack, are not bound by it.
+    expect(checkMajorityRead(ledger, 1, node(sim, 1).replica.keyspace, [key('other')], start, sim.now)).toEqual([]);
+    expect(checkMajorityRead(ledger, 1, node(sim, 1).replica.keyspace, [K], 0, sim.now)).toEqual([]);
+    sim.runUntil(sim.now + 2000);
+    expect(checkMajorityRead(ledger, 1, node(sim, 1).replica.keyspace, [K], start, sim.now)).toEqual([]);
+  });
+
+  it('known-overclaim: a known version advanced without the data', () => {
+    const { sim, ledger } = cluster();
+    const v = incr(sim, ledger, 0, 3);
+    const checked = new Map<string, number>();
+    expect(checkKnown(ledger, sim, 1, node(sim, 1).replica.keyspace, checked)).toEqual([]);
+    node(sim, 1).replica.versions.advance(node(sim, 0).replica.origin, v); // planted
+    expect(checkKnown(ledger, sim, 1, node(sim, 1).replica.keyspace, checked).map((x) => x.invariant)).toEqual(['known-overclaim']);
+  });
+
+  it('convergence: a partition that never heals; then the heal converges', () => {
+    const { sim, ledger } = cluster();
+    sim.partition((i) => (i === 0 ? 0 : 1));
+    incr(sim, ledger, 0, 1);
+    incr(sim, ledger, 2, 1);
+    sim.runUntil(sim.now + 5000);
+    expect(checkConvergence(sim, 5000)?.kind).toBe('states differ');
+    sim.heal();
+    sim.runUntil(sim.now + 10_000);
+    expect(checkConvergence(sim, 10_000)).toBeUndefined();
+  });
+
+  it('digest: equal vector hashes over different states', () => {
+    const { sim } = cluster();
+    expect(checkDigests(sim)).toBeUndefined();
+    // Planted: state merged into node 1 without any version, so its digest does not change.
+    const other = new Keyspace('x:1');
+    other.incrBy(K, 1);
+    const e = other.encodeKey(K);
+    if (e === undefined) throw new Error('no state');
+    node(sim, 1).replica.keyspace.mergeRemote(K, e.tag, e.bytes);
+    expect(checkDigests(sim)?.invariant).toBe('digest');
+  });
+
+  it('traffic: the simulator stops a run past its frame limits', () => {
+    const sim = new Simulation({ nodes: 3, seed: 1, limits: { inFlight: 2 } });
+    expect(() => sim.runUntil(5000)).toThrow(SimOverload);
+  });
+});
+
+describe('exploreSeed', () => {
+  it('is a pure function of the seed: the same history and outcome twice', () => {
+    for (const seed of [3, 11]) {
+      const a = exploreSeed(seed, { trace: true });
+      const b = exploreSeed(seed, { trace: true });
+      expect(b).toEqual(a);
+      expect(a.trace.length).toBeGreaterThan(10);
+    }
+    expect(exploreSeed(4, { trace: true }).trace).not.toEqual(exploreSeed(5, { trace: true }).trace);
+  });
+
+  it('exercises what it checks: acknowledged writes, WAIT, majority writes and reads, wipes, heals', () => {
+    const totals = { counterWrites: 0, majorityWritesOk: 0, waits: 0, readsOk: 0, wipes: 0, heals: 0 };
+    for (let seed = 1; seed <= 12; seed++) {
+      const o = exploreSeed(seed);
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o.stats[k];
+      expect(o.replay).toBe(`node dist/src/cli/main.js simulate --explore --seed ${seed}`);
+    }
+    expect(totals.counterWrites).toBeGreaterThan(500);
+    expect(totals.majorityWritesOk).toBeGreaterThan(20);
+    expect(totals.waits).toBeGreaterThan(20);
+    expect(totals.readsOk).toBeGreaterThan(20);
+    expect(totals.wipes).toBeGreaterThan(0);
+    expect(totals.heals).toBeGreaterThanOrEqual(12);
+  });
+});
