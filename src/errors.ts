@@ -166,6 +166,9 @@ export function invalidExpireTime(command: string): string {
 }
 
 /** A windowed write on a node whose clock most peers find beyond the bound (docs/consistency.md, "Clocks"). */
+/** Windowed writes just after this node's clock jumped (or it stalled), before a peer measured it again. */
+export const CLOCK_UNVERIFIED = "ERR this node's clock just jumped (a step, or the process was stalled): windowed writes are refused until a peer has measured it again";
+
 export function clockOff(offsetMs: number, boundMs: number): string {
   return `ERR this node's clock is ${offsetMs} ms off from most of its peers (tolerated: ${boundMs} ms): windowed writes are refused until it is fixed`;
 }

@@ -10,7 +10,7 @@ import { TopK, topkMaxRecordBytes } from '../crdt/top-k.js';
 import { throttleDecide, throttleWindowConfig, type ThrottleResult } from '../crdt/throttle.js';
 import type { CrdtError } from '../crdt/errors.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
-import { decodeKeyState, deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, splitState, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { deleteState, encodeKeyState, isLive, KEY_TYPES, mergeSameType, SPLIT_SAFE_BYTES, splitState, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
 import { DATABASES } from './full-key.js';
 import * as errors from '../errors.js';
@@ -139,6 +139,18 @@ export function keyStateBudget(maxMessageBytes: number, key: string): number {
   return maxMessageBytes - 512 - key.length - 64;
 }
 
+/** The longest key accepted, in bytes, with the default frame limit (the commands check it first). */
+export const MAX_KEY_BYTES = 32 * 1024;
+
+/**
+ * The longest key that still leaves room, in a gossip frame, for the key's state in parts: at most
+ * half of what a frame holds beside the envelope and a part. 32 KiB with the default 1 MiB frames;
+ * about 1.6 KB with the smallest, 4 KiB.
+ */
+export function maxKeyBytesFor(maxMessageBytes: number): number {
+  return Math.min(MAX_KEY_BYTES, Math.floor((maxMessageBytes - 512 - 64 - SPLIT_SAFE_BYTES) / 2));
+}
+
 /** The clock of a keyspace given none: its keys never expire. */
 const NEVER: Clock = { now: () => 0 };
 
@@ -165,6 +177,17 @@ export class Keyspace {
     this.clock = options.clock ?? NEVER;
     this.hllPrecision = options.hllPrecision ?? HyperLogLog.DEFAULT_PRECISION;
     this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
+    this.maxKeyBytes = maxKeyBytesFor(this.maxMessageBytes);
+    this.keyTooLong = { code: 'INVALID', message: errors.keyTooLong(this.maxKeyBytes) };
+  }
+
+  /** The longest key this keyspace creates (full keys hold one more char: the database). */
+  readonly maxKeyBytes: number;
+  private readonly keyTooLong: KeyspaceError;
+
+  /** The frame limit this keyspace was built for (a copy of it is built alike). */
+  get frameLimit(): number {
+    return this.maxMessageBytes;
   }
 
   private readonly hllPrecision: number;
@@ -218,6 +241,7 @@ export class Keyspace {
     let e = this.get(key);
     // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
     if (e === undefined || isHusk(e)) {
+      if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
       if (!Number.isSafeInteger(n)) return err(NOT_INTEGER);
       const type = typeof createAs === 'function' ? createAs(key) : createAs;
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
@@ -522,6 +546,7 @@ export class Keyspace {
    */
   private typed<T extends KeyType>(key: string, type: T): Result<Slot<T>, KeyspaceError> {
     const e = this.get(key);
+    if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
     const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
       const next = { type, crdt, ...(others === undefined || others.length === 0 ? {} : { others }) } as unknown as EntryOf<T>;
       return this.store(key, next);

@@ -12,7 +12,8 @@ export function watchClock(replica: Replica, clock: Clock, log: Logger): NodeJS.
     const c = replica.clockStatus(clock.now());
     if (c.ok === wasOk) return;
     wasOk = c.ok;
-    if (!c.ok) log.warn({ offsetMs: Math.round(c.offsetMs), peersBeyond: c.beyond, peers: c.peers, boundMs: c.boundMs }, "this node's clock is off from most of its peers: windowed writes are refused until it is fixed");
+    if (!c.ok && c.unverified) log.warn("this node's clock jumped (a step, or the process was stalled): windowed writes are refused until a peer has measured it again");
+    else if (!c.ok) log.warn({ offsetMs: Math.round(c.offsetMs), peersBeyond: c.beyond, peers: c.peers, boundMs: c.boundMs }, "this node's clock is off from most of its peers: windowed writes are refused until it is fixed");
     else log.info({ offsetMs: Math.round(c.offsetMs), peers: c.peers }, "this node's clock agrees with its peers again");
   }, 1_000);
   t.unref();

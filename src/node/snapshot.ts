@@ -62,7 +62,7 @@ export interface NodeSnapshot {
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
   /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */
-  clock: { ok: boolean; offsetMs: number; boundMs: number; peers: number; beyond: number; offsets: Record<string, number> };
+  clock: { ok: boolean; offsetMs: number; boundMs: number; peers: number; beyond: number; unverified: boolean; offsets: Record<string, number> };
   /** Every configured node's endpoints, so the dashboard can reach all of them. */
   nodes: { id: string; http: string; ws: string; resp: string }[];
 }
@@ -162,6 +162,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       tally_clock_peers_measured: s.clock.peers,
       tally_clock_peers_beyond_bound: s.clock.beyond,
       tally_clock_max_skew_ms: s.clock.boundMs,
+      tally_clock_unverified: s.clock.unverified ? 1 : 0,
     },
     keytypes: { ...s.keys.byType, tombstones: s.keys.entries - s.keys.total, type_conflicts: s.keys.typeConflicts },
     keyspace,

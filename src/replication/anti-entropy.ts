@@ -95,6 +95,11 @@ export class AntiEntropy {
   }
 
   tick(now: number): void {
+    // After the clock steps back, timers set by the old clock would keep this node silent for as long
+    // as the step: no timer is ever more than one interval away.
+    const { gossipIntervalMs, reconnectIntervalMs } = this.ctx.cfg;
+    this.nextGossipAt = Math.min(this.nextGossipAt, now + gossipIntervalMs);
+    this.nextReconnectAt = Math.min(this.nextReconnectAt, now + reconnectIntervalMs);
     if (now >= this.nextGossipAt) {
       this.gossipRound();
       const interval = this.ctx.cfg.gossipIntervalMs;
@@ -352,7 +357,7 @@ export class AntiEntropy {
 
   /** A key's state as part frames plus the last part (for the frame that claims it), or undefined if it cannot be split to fit. */
   private partFrames(key: string, maxBytes: number): { parts: DeltaBody[]; needs: DeltaBody['needs']; last: KeyState } | undefined {
-    const split = this.ctx.keyspace.partsOf(key, Math.max(256, maxBytes));
+    const split = maxBytes < 1 ? undefined : this.ctx.keyspace.partsOf(key, maxBytes);
     if (split === undefined || split.length === 0) {
       this.ctx.stats.unsplittable++;
       return undefined;
@@ -382,7 +387,8 @@ export class AntiEntropy {
       const cost = s.key.length + s.bytes.length + 16;
       if (cost > budget) {
         flush();
-        for (const p of this.ctx.keyspace.partsOf(s.key, keyStateBudget(this.ctx.cfg.maxMessageBytes, s.key)) ?? []) {
+        const room = keyStateBudget(this.ctx.cfg.maxMessageBytes, s.key);
+        for (const p of (room < 1 ? undefined : this.ctx.keyspace.partsOf(s.key, room)) ?? []) {
           parts.push({ ranges: [], states: [{ key: s.key, tag: p.tag, bytes: p.bytes }], members: null, more: false, part: { batch, index: parts.length } });
         }
         continue;

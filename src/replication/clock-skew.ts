@@ -16,6 +16,10 @@ const SAMPLES = 8;
 const RECENT_MS = 30_000;
 /** ...or else the latest one up to this old (ms): after that a peer stops counting (its clock was fixed, or it is gone). */
 const SAMPLE_MAX_AGE_MS = 5 * 60_000;
+/** Two samples of one peer disagree beyond their error bars by more than this (ms): a clock stepped between them. */
+const STEP_SLACK_MS = 100;
+/** After our own clock jumped, how long (ms) we wait for a fresh sample before trusting it again anyway (a lone node). */
+const VERIFY_MAX_MS = 10_000;
 
 export interface ClockStatus {
   /** False when most peers with an estimate find our clock beyond the bound. */
@@ -27,10 +31,14 @@ export interface ClockStatus {
   /** Of those, how many are beyond the bound. */
   beyond: number;
   boundMs: number;
+  /** True while our clock jumped and no peer has measured it since (windowed writes wait for that). */
+  unverified: boolean;
 }
 
 export class ClockSkew {
   private readonly samples = new Map<string, Sample[]>();
+  /** Set when our clock jumped (a step, or a stall we cannot tell from one): the time of the jump. */
+  private jumpedAt: number | undefined;
 
   constructor(private readonly boundMs: number) {}
 
@@ -38,8 +46,24 @@ export class ClockSkew {
   sample(address: string, offsetMs: number, rttMs: number, now: number): void {
     let list = this.samples.get(address);
     if (list === undefined) this.samples.set(address, (list = []));
+    // A sample that contradicts an older one beyond both error bars means one of the clocks
+    // stepped in between: the older samples describe a clock that no longer exists.
+    if (rttMs !== Number.MAX_SAFE_INTEGER) {
+      const fresh = list.filter((s) => s.rttMs === Number.MAX_SAFE_INTEGER || Math.abs(s.offsetMs - offsetMs) <= (s.rttMs + rttMs) / 2 + STEP_SLACK_MS);
+      if (fresh.length !== list.length) this.samples.set(address, (list = fresh));
+    }
     list.push({ offsetMs, rttMs, at: now });
     if (list.length > SAMPLES) list.shift();
+  }
+
+  /**
+   * Our own clock jumped forward (the replica saw far more time pass than it slept: a step, or a
+   * stall it cannot tell from one). Every estimate measured the clock before the jump, so they are
+   * dropped, and the clock counts as unverified until a peer measures it again.
+   */
+  jumped(now: number): void {
+    this.samples.clear();
+    this.jumpedAt = now;
   }
 
   /** The current estimate of the peer's clock minus ours, or undefined without a recent sample. */
@@ -74,6 +98,9 @@ export class ClockSkew {
     const beyond = offsets.filter((o) => Math.abs(o) > this.boundMs).length;
     const sorted = offsets.sort((a, b) => a - b);
     const median = sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
-    return { ok: offsets.length === 0 || beyond * 2 <= offsets.length, offsetMs: -median, peers: offsets.length, beyond, boundMs: this.boundMs };
+    // Unverified after a jump until a probe measured us again (or, with nobody to ask, for a while).
+    if (this.jumpedAt !== undefined && (offsets.length > 0 || now < this.jumpedAt || now - this.jumpedAt >= VERIFY_MAX_MS)) this.jumpedAt = undefined;
+    const unverified = this.jumpedAt !== undefined;
+    return { ok: !unverified && (offsets.length === 0 || beyond * 2 <= offsets.length), offsetMs: -median, peers: offsets.length, beyond, boundMs: this.boundMs, unverified };
   }
 }

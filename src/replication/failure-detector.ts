@@ -37,6 +37,8 @@ export class FailureDetector {
   private readonly pending = new Map<number, PendingProbe>();
   /** Indirect probes we run for others, by our own probe seq. */
   private readonly relayed = new Map<number, Relay>();
+  /** When we last asked each member to refute our verdict on it. */
+  private readonly askedAt = new Map<string, number>();
 
   constructor(private readonly ctx: ReplicaContext) {
     this.nextProbeAt = ctx.now + ctx.rng.next() * ctx.cfg.probeIntervalMs;
@@ -60,6 +62,8 @@ export class FailureDetector {
     const cfg = this.ctx.cfg;
     if (now - this.dueAt > cfg.probeTimeoutMs + STALL_SLACK_MS) {
       if (this.pending.size > 0) this.pending.clear();
+      // A stall and a forward clock step look alike from here: either way, re-measure the clock.
+      this.ctx.clockSkew.jumped(now);
       this.ctx.stats.stalls++;
       // Suspicions that timed out while we were frozen get time for refutations to reach us first.
       this.noDeathsUntil = now + Math.max(cfg.probeIntervalMs, 2 * cfg.gossipIntervalMs);
@@ -68,6 +72,9 @@ export class FailureDetector {
 
   /** Times out probes, sends the next one when due, and ages suspects and the dead. */
   tick(now: number): void {
+    // A clock stepped back leaves no timer further away than its interval (see AntiEntropy.tick).
+    this.nextProbeAt = Math.min(this.nextProbeAt, now + this.ctx.cfg.probeIntervalMs);
+    for (const p of this.pending.values()) if (p.sentAt > now) p.sentAt = now;
     this.checkProbes(now);
     if (now >= this.nextProbeAt) {
       this.probe();
@@ -130,10 +137,16 @@ export class FailureDetector {
    * of a rumour; its alive record then spreads by gossip.
    */
   private askToRefute(id: string, address: string, incarnation: number): void {
-    const { membership } = this.ctx;
+    const { membership, now, cfg } = this.ctx;
     const m = membership.get(id);
     const verdict = m ?? membership.tombstoneOf(id);
     if (verdict === undefined || verdict.incarnation !== incarnation) return;
+    // Once per gossip interval per member: the ask is itself a frame, and two nodes that each hold
+    // the other dead would otherwise answer every ask with another, a storm with no end.
+    const last = this.askedAt.get(id);
+    if (last !== undefined && now >= last && now - last < cfg.gossipIntervalMs) return;
+    this.askedAt.set(id, now);
+    if (this.askedAt.size > 4 * membership.size + 64) this.askedAt.clear();
     const members = [{ id, address, incarnation, seq: verdict.seq, state: MemberState.Dead }];
     this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members, more: false } });
   }

@@ -182,6 +182,8 @@ export class Workload {
         return;
       }
       case 'window.incrby': {
+        // As the command layer does (window-commands.ts): no windowed write on a clock off or unverified.
+        if (!r.clockStatus(localNow).ok) return done(false, 'refused: clock off');
         const n = between(rng, 1, 10);
         const w = ks.window(key);
         const back = chance(rng, 0.2) && w !== undefined ? rng.int(w.retentionS * 1000) : 0;
@@ -195,6 +197,7 @@ export class Workload {
         const limit = between(rng, 5, 100);
         const period = pick(rng, [1, 10, 60, 120]);
         const cost = between(rng, 0, 3);
+        if (cost > 0 && !r.clockStatus(localNow).ok) return done(false, 'refused: clock off');
         const res = ks.throttle(key, limit, period, cost, localNow);
         done(res.ok, `${limit}/${period}s cost ${cost} -> ${res.ok ? (res.value.allowed ? 'allowed' : 'limited') : res.error.code}`);
         if (res.ok && res.value.allowed && cost > 0) this.windowAcked(i, r, key, localNow);

@@ -153,14 +153,16 @@ export class Simulation {
 
   /**
    * Steps node `i`'s clock to virtual time + `offsetMs` (skew, or an NTP step forward or back). The
-   * replica is told the new time at its next tick or frame, as a real node reads the wall clock.
+   * replica is told the new time at its next tick, which comes at once: a real node's loop ticks
+   * at least every 50 ms whatever the replica asked for.
    */
   setClockOffset(i: number, offsetMs: number): void {
     if (this.offsets[i] === offsetMs) return;
     this.offsets[i] = offsetMs;
     const n = this.nodes[i] as SimNode;
-    n.scheduledTick = Infinity; // the queued tick was placed by the old clock; a later stale one is skipped
-    this.schedule(i);
+    if (!n.up) return;
+    n.scheduledTick = this.now; // the queued tick was placed by the old clock; a later stale one is skipped
+    this.queue.push({ t: this.now, kind: 'tick', node: i });
   }
 
   /**
@@ -316,7 +318,7 @@ export class Simulation {
 
 /** A copy of a keyspace through its codec, as a restart recovers it from disk. */
 function recovered(ks: Keyspace): Keyspace {
-  const out = new Keyspace(ks.replicaId);
+  const out = new Keyspace(ks.replicaId, { maxMessageBytes: ks.frameLimit });
   for (const key of ks.keys()) {
     const e = ks.encodeKey(key);
     if (e !== undefined) out.mergeRemote(key, e.tag, e.bytes);

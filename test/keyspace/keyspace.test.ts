@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+import { Keyspace, MAX_KEY_BYTES, fullKey, maxKeyBytesFor } from '../../src/keyspace/keyspace.js';
 
 const k = (s: string): string => fullKey(0, s);
 
@@ -247,5 +247,23 @@ describe('the state digest', () => {
         },
       ),
     );
+  });
+});
+
+describe('key length and the frame limit', () => {
+  it('refuses to create a key that could not travel beside its state in a gossip frame', () => {
+    expect(maxKeyBytesFor(1 << 20)).toBe(MAX_KEY_BYTES);
+    const limit = maxKeyBytesFor(4096);
+    expect(limit).toBeGreaterThan(100);
+    expect(limit).toBeLessThan(4096 / 2);
+    const ks = new Keyspace('n1:1', { maxMessageBytes: 4096 });
+    const long = fullKey(0, 'k'.repeat(limit + 1));
+    const r = ks.incrBy(long, 1);
+    expect(r.ok ? 'created' : r.error.message).toBe(`ERR key is too long (tally accepts keys of at most ${limit} bytes)`);
+    expect(ks.pfadd(long, ['a']).ok).toBe(false);
+    expect(ks.windowCreate(long, 1, 10).ok).toBe(false);
+    expect([...ks.keys()].length).toBe(0);
+    // At the limit it is created, and a key that exists (merged from a peer) is still written.
+    expect(ks.incrBy(fullKey(0, 'k'.repeat(limit)), 1).ok).toBe(true);
   });
 });

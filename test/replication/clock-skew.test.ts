@@ -47,4 +47,49 @@ describe('ClockSkew', () => {
     A.receive('B', (ack as { bytes: Uint8Array }).bytes, 5_020);
     expect(A.clockSkew.offset('B', 5_020)).toBe(7_000);
   });
+
+  it('a sample that contradicts an older one beyond both error bars replaces it: the clock stepped', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 10, 2, 0); // precise
+    c.sample('b', 60_000, 8, 1_000); // less precise, but 60 s away from it: someone's clock stepped
+    expect(c.offset('b', 1_000)).toBe(60_000);
+    // Within the error bars: the more precise sample still wins.
+    c.sample('b', 60_030, 100, 2_000);
+    expect(c.offset('b', 2_000)).toBe(60_000);
+  });
+
+  it('after our own clock jumped, it is unverified until a peer measures it again (or 10 s pass alone)', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 5, 2, 0);
+    c.jumped(100_000);
+    expect(c.status(100_001)).toMatchObject({ ok: false, unverified: true, peers: 0 });
+    c.sample('b', 7, 2, 100_500);
+    expect(c.status(100_500)).toMatchObject({ ok: true, unverified: false, peers: 1 });
+    // A node with nobody to ask trusts its clock again after a while.
+    const lone = new ClockSkew(500);
+    lone.jumped(0);
+    expect(lone.status(9_999).ok).toBe(false);
+    expect(lone.status(10_000)).toMatchObject({ ok: true, unverified: false });
+  });
+
+  it('a replica that sees its clock jump forward re-measures it before trusting it', () => {
+    const net = new ManualNet(['A', 'B'], { probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200 });
+    const A = net.get('A');
+    A.tick(1_000);
+    A.tick(1_050);
+    expect(A.clockStatus(1_050).ok).toBe(true);
+    A.tick(301_050); // five minutes in one step
+    expect(A.clockStatus(301_050)).toMatchObject({ ok: false, unverified: true });
+  });
+
+  it('no timer stays further away than its interval after the clock steps back', () => {
+    const net = new ManualNet(['A', 'B'], { probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, reconnectIntervalMs: 2000 });
+    const A = net.get('A');
+    A.tick(100_000);
+    A.tick(40_000); // an NTP step back by a minute
+    expect(A.nextTickAt()).toBeLessThanOrEqual(40_000 + 200);
+    net.queue = [];
+    A.tick(A.nextTickAt());
+    expect(net.queue.length).toBeGreaterThan(0); // it gossips on the new clock, not a minute later
+  });
 });

@@ -2,6 +2,7 @@
 // share, made once from the texts in src/errors.ts so returning one allocates nothing.
 
 import * as errors from '../../errors.js';
+import { MAX_KEY_BYTES } from '../../keyspace/keyspace.js';
 import { reply, type Reply } from './reply.js';
 
 const shared = (message: string): Reply => Object.freeze(reply.error(message));
@@ -12,8 +13,8 @@ export const ERR_SYNTAX = shared(errors.SYNTAX);
 export const ERR_WRONGTYPE = shared(errors.WRONGTYPE);
 export const ERR_NOAUTH = shared(errors.NOAUTH);
 
-/** Largest key accepted, in bytes: a key travels whole in every gossip delta that carries it. */
-export const MAX_KEY_BYTES = 32 * 1024;
+/** Largest key accepted, in bytes: a key travels whole in every gossip delta that carries it (a keyspace with small frames accepts less). */
+export { MAX_KEY_BYTES };
 export const ERR_KEY_TOO_LONG = shared(errors.keyTooLong(MAX_KEY_BYTES));
 
 export function wrongArity(name: string): Reply {

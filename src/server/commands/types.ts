@@ -77,7 +77,7 @@ export interface CommandServices {
    * The verdict on this node's clock against its peers': windowed writes are refused while it is
    * off (docs/consistency.md, "Clocks"). Absent where there are no peers (unit tests): never off.
    */
-  clock?: () => { ok: boolean; offsetMs: number; boundMs: number };
+  clock?: () => { ok: boolean; offsetMs: number; boundMs: number; unverified?: boolean };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
 }

@@ -31,7 +31,8 @@ const int = (v: number | bigint): Reply => ({ kind: 'int', value: v });
 /** The refusal of a windowed write while this node's clock is off, or undefined. */
 function clockOff(ctx: CommandServices): Reply | undefined {
   const c = ctx.clock?.();
-  return c === undefined || c.ok ? undefined : reply.error(errors.clockOff(Math.round(c.offsetMs), c.boundMs));
+  if (c === undefined || c.ok) return undefined;
+  return reply.error(c.unverified ? errors.CLOCK_UNVERIFIED : errors.clockOff(Math.round(c.offsetMs), c.boundMs));
 }
 
 export const windowCommands: CommandSpec[] = [
