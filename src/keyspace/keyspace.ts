@@ -250,14 +250,17 @@ export class Keyspace {
       if (failure !== undefined) return err(counterError(failure));
       e = this.store(key, c);
     } else {
+      let retyped = false;
       if (!isCounter(e)) {
         const c = this.retypeAsCounter(key, e, createAs);
         if (!c.ok) return c;
         e = c.value;
+        retyped = true;
         if (n < 0 && e.type === 'gcounter') return err(GCOUNTER_DECREMENT);
       }
       const failure = e.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
+      if (retyped) e = this.store(key, e);
     }
     // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
     if (n === 0 && e.type === 'pncounter') e.crdt.existAtZero(this.replica);
@@ -271,7 +274,7 @@ export class Keyspace {
     if (found === undefined) return this.incrBy(key, value, createAs);
     const c = isCounter(found) ? ok(found) : this.retypeAsCounter(key, found, createAs);
     if (!c.ok) return c;
-    const e = c.value;
+    let e = c.value;
     if (e.type === 'gcounter') {
       if (value < 0) return err(GCOUNTER_DECREMENT);
       const probe = e.crdt.clone();
@@ -283,6 +286,7 @@ export class Keyspace {
       const r = e.crdt.set(this.replica, value);
       if (!r.ok) return err(counterError(r.error));
     }
+    if (e !== found) e = this.store(key, e);
     this.changed(keepTtl ? e : this.clearTtl(key, e), key, 'local');
     return ok(e.crdt.value());
   }
@@ -571,6 +575,11 @@ export class Keyspace {
   }
 
   /** `typed` for the counter family: either counter type takes a deleted key; a new one is created as `createAs`. */
+  /**
+   * A deleted key of another type as a counter entry, not yet stored: the caller stores it only once
+   * its write succeeded, so a refused write leaves no empty counter behind (one that no peer would
+   * ever hear of: the explorer's seed 606).
+   */
   private retypeAsCounter(key: string, e: Entry, createAs: CreateAs): Result<CounterEntry, KeyspaceError> {
     if (isLive(e)) return err(WRONGTYPE);
     const states = statesOf(e).filter((s) => !isEmptyState(s));
@@ -579,7 +588,7 @@ export class Keyspace {
     const counter = (mine ?? (type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() })) as CounterEntry;
     const others = states.filter((s) => s !== mine);
     const next = (others.length === 0 ? { type: counter.type, crdt: counter.crdt } : { type: counter.type, crdt: counter.crdt, others }) as CounterEntry;
-    return ok(this.store(key, next));
+    return ok(next);
   }
 
   /** A live key of `type`, or `missing` (absent or deleted), or WRONGTYPE. */

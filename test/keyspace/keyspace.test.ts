@@ -267,3 +267,22 @@ describe('key length and the frame limit', () => {
     expect(ks.incrBy(fullKey(0, 'k'.repeat(limit)), 1).ok).toBe(true);
   });
 });
+
+describe('a refused write changes nothing', () => {
+  it('a decrement refused on a deleted key of another type leaves no empty counter behind (explorer seed 606)', () => {
+    const ks = new Keyspace('n1:1');
+    const k = fullKey(0, 'g0');
+    expect(ks.pfadd(k, ['a']).ok).toBe(true);
+    expect(ks.del(k)).toBe(true);
+    const before = ks.encodeKey(k);
+    const r = ks.incrBy(k, -5, 'gcounter');
+    expect(r.ok ? 'ok' : r.error.code).toBe('GCOUNTER_DECREMENT');
+    expect(ks.encodeKey(k)).toEqual(before);
+    const s = ks.setCounter(k, -1, 'gcounter');
+    expect(s.ok).toBe(false);
+    expect(ks.encodeKey(k)).toEqual(before);
+    // A write that succeeds does retype it.
+    expect(ks.incrBy(k, 3, 'gcounter').ok).toBe(true);
+    expect(ks.typeOf(k)).toBe('gcounter');
+  });
+});

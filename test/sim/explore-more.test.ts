@@ -13,6 +13,7 @@ describe('fault explorer', () => {
   // `tally simulate --explore --seeds 3000`): they stay in CI so the bug cannot come back unseen.
   const found: [number, string][] = [
     [408, 'a node silent for as long as its clock stepped back'],
+    [606, 'a refused decrement left an empty counter no peer would ever hear of'],
     [682, 'two nodes holding each other dead answering every ask to refute with another'],
     [891, 'a floor lowered to zero by a wipe still required the key to be a counter'],
     [2052, 'windowed writes just after a forward clock step truncated the same replica\'s acknowledged buckets'],
