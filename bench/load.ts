@@ -33,6 +33,10 @@ export interface LoadResult {
   /** RSS samples, one per second: [second, node, MiB]. */
   rssSeries: [number, string, number][];
   finalValueSum: number;
+  /** Each node's sum of every key once gossip caught up (or after 30 s): each must equal `ops`. */
+  nodeSums: number[];
+  /** The fewest increments any one connection had acknowledged: 0 means a connection was never served. */
+  minServedPerConnection: number;
 }
 
 /** Resident set size of a pid in MiB (Linux /proc), or NaN elsewhere. */
@@ -74,13 +78,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     };
     sample();
     const sampler = setInterval(sample, 1000);
+    const served = new Array<number>(conns.length).fill(0);
     const workers = conns.map(async (c, i) => {
       const key = `load:${i % o.keys}`;
       while (running) {
         const start = performance.now();
         const r = await c.command(['INCR', key]);
         if (r.kind !== 'ok' || (typeof r.reply === 'object' && r.reply !== null)) errors++;
-        else lat.push(performance.now() - start);
+        else {
+          lat.push(performance.now() - start);
+          served[i] = (served[i] ?? 0) + 1;
+        }
       }
     });
     await new Promise((r) => setTimeout(r, o.durationS * 1000));
@@ -91,14 +99,27 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     sample();
     for (const c of conns) c.close();
 
-    // Every increment should be visible everywhere once gossip catches up; read the sum on node 1.
-    const reader = new RespConnection('127.0.0.1', (cluster.nodes[0] as { respPort: number }).respPort, 5_000);
-    let finalValueSum = 0;
-    for (let k = 0; k < o.keys; k++) {
-      const r = await reader.command(['GET', `load:${k}`]);
-      if (r.kind === 'ok' && typeof r.reply === 'string') finalValueSum += Number(r.reply);
+    // Every acknowledged increment must reach every node: read each node's sum until all equal the
+    // acknowledged count (or 30 s pass), and report what each node holds.
+    const sums = async (): Promise<number[]> =>
+      Promise.all(
+        cluster.nodes.map(async (n) => {
+          const reader = new RespConnection('127.0.0.1', n.respPort, 5_000);
+          let sum = 0;
+          for (let k = 0; k < o.keys; k++) {
+            const r = await reader.command(['GET', `load:${k}`]);
+            if (r.kind === 'ok' && typeof r.reply === 'string') sum += Number(r.reply);
+          }
+          reader.close();
+          return sum;
+        }),
+      );
+    let nodeSums = await sums();
+    for (const until = Date.now() + 30_000; nodeSums.some((x) => x !== lat.length) && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      nodeSums = await sums();
     }
-    reader.close();
+    const finalValueSum = nodeSums[0] ?? 0;
 
     const sorted = Float64Array.from(lat).sort();
     const rss: LoadResult['rssMiB'] = {};
@@ -116,6 +137,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       rssMiB: rss,
       rssSeries: series,
       finalValueSum,
+      nodeSums,
+      minServedPerConnection: Math.min(...served),
     };
     if (o.print) {
       printTable(`load: ${o.connections} RESP connections doing INCR on ${o.nodes} nodes (gossip on) for ${result.durationS} s`, [

@@ -218,3 +218,31 @@ describe('CONFIG GET', () => {
     expect(resp('CONFIG', 'GET', '__proto__').toString()).toBe('*0\r\n');
   });
 });
+
+describe('integers at the edges of what a counter holds (exact to 2^53 − 1, test/oracle/differences.ts)', () => {
+  const OVERFLOW = '-ERR increment or decrement would overflow\r\n';
+  it('an increment past the edge on either side is the overflow error and changes nothing', () => {
+    const { resp } = node();
+    expect(resp('SET', 'n', '9007199254740990').toString()).toBe('+OK\r\n');
+    expect(resp('INCRBY', 'n', '1').toString()).toBe(':9007199254740991\r\n');
+    expect(resp('INCR', 'n').toString()).toBe(OVERFLOW);
+    expect(resp('GET', 'n').toString()).toBe('$16\r\n9007199254740991\r\n');
+    expect(resp('SET', 'm', '-9007199254740991').toString()).toBe('+OK\r\n');
+    for (const c of [['DECR', 'm'], ['DECRBY', 'm', '1'], ['INCRBY', 'm', '-1']]) expect(resp(...c).toString(), c.join(' ')).toBe(OVERFLOW);
+    expect(resp('GET', 'm').toString()).toBe('$17\r\n-9007199254740991\r\n');
+    // An amount beyond the edge, positive or negative, on a missing key: overflow, and no key.
+    expect(resp('INCRBY', 'x', '9007199254740992').toString()).toBe(OVERFLOW);
+    expect(resp('INCRBY', 'x', '-9007199254740992').toString()).toBe(OVERFLOW);
+    expect(resp('EXISTS', 'x').toString()).toBe(':0\r\n');
+    // Past int64 it is not an integer at all, as in Redis.
+    expect(resp('INCRBY', 'x', '9223372036854775808').toString()).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(resp('INCRBY', 'x', '-9223372036854775809').toString()).toBe('-ERR value is not an integer or out of range\r\n');
+  });
+
+  it('INCRBYFLOAT is refused with a text that says what to do instead, and changes nothing', () => {
+    const { resp } = node();
+    resp('INCRBY', 'f', '3');
+    expect(resp('INCRBYFLOAT', 'f', '1.5').toString()).toBe('-ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)\r\n');
+    expect(resp('GET', 'f').toString()).toBe('$1\r\n3\r\n');
+  });
+});

@@ -9,8 +9,9 @@ describe('load', () => {
     const r = await runLoad({ nodes: 3, connections: 1000, durationS: 5, keys: 50, print: false });
     console.log(`load: ${r.ops} ops, ${r.opsPerSec} ops/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, rss ${JSON.stringify(r.rssMiB)}`);
     expect(r.errors).toBe(0);
-    expect(r.ops).toBeGreaterThan(1000);
-    expect(r.finalValueSum).toBeLessThanOrEqual(r.ops); // node 1 may lag on gossip, never exceed
+    expect(r.minServedPerConnection).toBeGreaterThan(0); // every connection was served
+    // Every acknowledged increment reached every node, none lost or counted twice.
+    expect(r.nodeSums).toEqual(r.nodeSums.map(() => r.ops));
     for (const [node, m] of Object.entries(r.rssMiB)) {
       if (Number.isNaN(m.max)) continue; // no /proc: nothing to check
       expect(m.max, `${node} RSS`).toBeLessThan(Math.max(2 * m.start, m.start + 256));
