@@ -18,8 +18,6 @@ const RECENT_MS = 30_000;
 const SAMPLE_MAX_AGE_MS = 5 * 60_000;
 /** Two samples of one peer disagree beyond their error bars by more than this (ms): a clock stepped between them. */
 const STEP_SLACK_MS = 100;
-/** After our own clock jumped, how long (ms) we wait for a fresh sample before trusting it again anyway (a lone node). */
-const VERIFY_MAX_MS = 10_000;
 
 export interface ClockStatus {
   /** False when most peers with an estimate find our clock beyond the bound. */
@@ -57,9 +55,9 @@ export class ClockSkew {
   }
 
   /**
-   * Our own clock jumped forward (the replica saw far more time pass than it slept: a step, or a
-   * stall it cannot tell from one). Every estimate measured the clock before the jump, so they are
-   * dropped, and the clock counts as unverified until a peer measures it again.
+   * Our own clock jumped (forward: the replica saw far more time pass than it slept, a step or a
+   * stall it cannot tell from one; or back). Every estimate measured the clock before the jump, so
+   * they are dropped, and the clock counts as unverified until a peer measures it again.
    */
   jumped(now: number): void {
     this.samples.clear();
@@ -93,13 +91,17 @@ export class ClockSkew {
    * The verdict on our own clock: off when most peers with an estimate see it beyond the bound (one
    * peer off is that peer's problem; most peers off is ours). With one peer, either may be wrong.
    */
-  status(now: number): ClockStatus {
+  /**
+   * `alone`: this node has no peer at all (a one-node cluster), so nobody could ever verify its
+   * clock: it is trusted. A node merely cut off from its peers waits for one to measure it.
+   */
+  status(now: number, alone = false): ClockStatus {
     const offsets = [...this.offsets(now).values()];
     const beyond = offsets.filter((o) => Math.abs(o) > this.boundMs).length;
     const sorted = offsets.sort((a, b) => a - b);
     const median = sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
-    // Unverified after a jump until a probe measured us again (or, with nobody to ask, for a while).
-    if (this.jumpedAt !== undefined && (offsets.length > 0 || now < this.jumpedAt || now - this.jumpedAt >= VERIFY_MAX_MS)) this.jumpedAt = undefined;
+    // Unverified after a jump until a probe measured us again (every sample from before it is gone).
+    if (this.jumpedAt !== undefined && (offsets.length > 0 || alone)) this.jumpedAt = undefined;
     const unverified = this.jumpedAt !== undefined;
     return { ok: !unverified && (offsets.length === 0 || beyond * 2 <= offsets.length), offsetMs: -median, peers: offsets.length, beyond, boundMs: this.boundMs, unverified };
   }

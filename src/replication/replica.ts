@@ -167,6 +167,8 @@ export class Replica {
 
   tick(now: number): void {
     this.detector.checkStall(now);
+    // A clock that stepped back is as unverified as one that jumped forward (checkStall's case).
+    if (now < this.now - this.cfg.probeTimeoutMs) this.clockSkew.jumped(now);
     this.now = now;
     this.antiEntropy.tick(now);
     this.detector.tick(now);
@@ -317,7 +319,7 @@ export class Replica {
 
   /** The verdict on this node's clock against its peers'. */
   clockStatus(now: number): ClockStatus {
-    return this.clockSkew.status(now);
+    return this.clockSkew.status(now, this.membership.size <= 1);
   }
 
   // ---- views -----------------------------------------------------------------------------------

@@ -285,8 +285,10 @@ export class Simulation {
     const n = this.nodes[i] as SimNode;
     if (n.up) return;
     n.up = true;
-    n.scheduledTick = Infinity;
-    this.schedule(i);
+    // Its loop's timer is overdue when it runs again: it ticks at once, whatever the replica named
+    // before the pause (on a clock that may have stepped back since: explorer seed 7024).
+    n.scheduledTick = this.now;
+    this.queue.push({ t: this.now, kind: 'tick', node: i });
   }
 
   /**

@@ -9,8 +9,8 @@ describe('fault explorer', () => {
     exploreSeeds(150, 151, 'test/sim/explore-more.test.ts');
   });
 
-  // Seeds past 300 that once found a bug, each named by what it found (the 3,000-seed run of
-  // `tally simulate --explore --seeds 3000`): they stay in CI so the bug cannot come back unseen.
+  // Seeds past 300 that once found a bug, each named by what it found (runs of `tally simulate --explore`
+  // over seeds 1-16,000): they stay in CI so the bug cannot come back unseen.
   const found: [number, string][] = [
     [408, 'a node silent for as long as its clock stepped back'],
     [606, 'a refused decrement left an empty counter no peer would ever hear of'],
@@ -18,6 +18,8 @@ describe('fault explorer', () => {
     [891, 'a floor lowered to zero by a wipe still required the key to be a counter'],
     [2052, 'windowed writes just after a forward clock step truncated the same replica\'s acknowledged buckets'],
     [2704, 'the same, with a 5-minute step'],
+    [7024, 'a node paused across a step back of its clock stayed silent after it resumed'],
+    [15226, 'a node cut off from every peer trusted its clock, 35 s ahead, 10 s after a jump'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
