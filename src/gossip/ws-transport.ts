@@ -259,7 +259,8 @@ export class WsGossipTransport implements Transport {
     this.httpServer = server;
     this.ensureHeartbeat();
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
+      const onError = (e: Error): void =>
+        reject(new Error(`cannot listen for gossip on ${this.o.host}:${this.o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
       server.once('error', onError);
       server.listen(this.o.port, this.o.host, () => {
         server.off('error', onError);
