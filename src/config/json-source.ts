@@ -50,6 +50,7 @@ export function posAt(text: string, offset: number): SourcePos {
 /** Parses `text` as JSON: its value and the position of every value, or the first syntax error and where it is. */
 export function parseJsonSource(text: string): JsonSource {
   const positions = new Map<string, SourcePos>();
+  let rootPos: SourcePos | undefined;
   let i = 0;
   const peek = (): string => text[i] ?? '';
   const shown = (): string => (i >= text.length ? 'the end of the file' : `'${text[i] === '\n' ? '\\n' : text[i]}'`);
@@ -90,6 +91,7 @@ export function parseJsonSource(text: string): JsonSource {
   const value = (path: string): void => {
     ws();
     positions.set(path, posAt(text, i));
+    rootPos ??= posAt(text, i);
     const c = peek();
     if (c === '{') {
       i++;
@@ -165,6 +167,8 @@ export function parseJsonSource(text: string): JsonSource {
   };
   try {
     value('');
+    // Set again: a top-level field named "" has the path '' too, and '' means the whole value.
+    if (rootPos !== undefined) positions.set('', rootPos);
     ws();
     if (i < text.length) throw new SyntaxAt(`unexpected ${shown()} after the end of the JSON value`, i);
   } catch (e) {
