@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { Keyring } from '../gossip/frame-auth.js';
-import { configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
+import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
 import { EXIT_FAILURE } from './errors.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -95,6 +95,8 @@ export function registerClusterUp(program: Command): void {
       let formed = false;
       /** Set when a node exits before the cluster formed: the reason the start failed. */
       let startFailure: string | null = null;
+      // The exit code once every node has stopped: 0 after Ctrl-C, EXIT_FAILURE when the start failed.
+      let exitCode = 0;
       cfg.nodes.forEach((n, i) => {
         const child = spawn(process.execPath, [MAIN, 'node', '--config', effective, '--id', n.id], {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,8 +115,6 @@ export function registerClusterUp(program: Command): void {
         });
       });
 
-      // The exit code once every node has stopped: 0 after Ctrl-C, EXIT_FAILURE when the start failed.
-      let exitCode = 0;
       const stopAll = (code: number): void => {
         if (stopping) return;
         stopping = true;
@@ -138,7 +138,7 @@ export function registerClusterUp(program: Command): void {
         return;
       }
       formed = true;
-      printConnectHelp(cfg, { config: flags.config, configNamed: cmd.getOptionValueSource('config') !== 'default' });
+      printConnectHelp(cfg, { config: flags.config, configNamed: configNamed(cmd) });
     });
 }
 
