@@ -1,12 +1,15 @@
-// Client commands for people: `tally incr | decr | get | del | pfadd | pfcount | status | watch`,
-// against a node of the config (by id) or a URL. They use the typed WebSocket client.
+// Client commands for people: `tally incr | decr | get | del | pfadd | pfcount | window-create |
+// window-incr | window-count | throttle | topk-list | status | watch`, against a node of the config
+// (`--node <id>`, the config from --config or TALLY_CONFIG) or a URL (`--url`, no config needed).
+// They use the typed WebSocket client; `status` reads the node's /status over HTTP.
 
 import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { TallyClient, TallyError, type WatchEvent } from '../client/index.js';
-import { intArg } from './args.js';
+import { configNamed, configOption, intArg } from './args.js';
+import { parseNodeUrl, URL_EXPECTED, type NodeEndpoint } from './node-url.js';
 
-interface Target {
+interface TargetFlags {
   config: string;
   node?: string;
   url?: string;
@@ -14,13 +17,21 @@ interface Target {
   db?: number;
 }
 
-function withTarget(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+/** The node(s) a command talks to, and the password to AUTH with. */
+interface Target {
+  nodes: { id: string; ep: NodeEndpoint }[];
+  password?: string;
+  /** True when the user gave --url: a failure to connect then hints at what the URL should be. */
+  byUrl: boolean;
+}
+
+function withTarget(cmd: Command, opts: { db?: boolean; password?: boolean } = {}): Command {
+  configOption(cmd)
     .option('--node <id>', 'node id in the config (default: the first node)')
-    .option('--url <ws-url>', 'WebSocket URL of a node, instead of --node (ws://host:httpPort/ws)')
-    .option('--password <password>', 'client password, if the cluster has one')
-    .option('--db <n>', 'database 0-15', intArg(0, 15));
+    .option('--url <url>', `a node's URL instead of --node: ${URL_EXPECTED}`);
+  if (opts.password !== false) cmd.option('--password <password>', 'client password (default: auth.password of the config, if one is read)');
+  if (opts.db !== false) cmd.option('--db <n>', 'database 0-15', intArg(0, 15));
+  return cmd;
 }
 
 function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
@@ -29,22 +40,50 @@ function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
   return n;
 }
 
-function urlOf(t: Target): { url: string; password?: string } {
-  if (t.url !== undefined) return { url: t.url, ...(t.password !== undefined ? { password: t.password } : {}) };
-  const cfg = loadConfig(t.config);
-  const n = pickNode(cfg, t.node);
-  const password = t.password ?? cfg.auth.password ?? undefined;
-  return { url: `ws://${n.host}:${n.httpPort}/ws`, ...(password !== undefined ? { password } : {}) };
+function endpointOf(n: NodeEntry): NodeEndpoint {
+  const host = n.host.includes(':') ? `[${n.host}]` : n.host;
+  return { ws: `ws://${host}:${n.httpPort}/ws`, http: `http://${host}:${n.httpPort}`, label: `${host}:${n.httpPort}` };
 }
 
-async function withClient<T>(t: Target, fn: (c: TallyClient) => Promise<T>): Promise<T> {
-  const { url, password } = urlOf(t);
-  let c: TallyClient;
-  try {
-    c = await TallyClient.connect(url, { reconnect: false, ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
-  } catch (e) {
-    throw new Error(`cannot connect to ${url}: ${(e as Error).message}`);
+/**
+ * Resolves --node / --url / --config into the nodes to talk to. With --url the config is read only
+ * when one was named (for its password); with `all`, no --node and no --url means every node.
+ */
+function resolveTarget(t: TargetFlags, cmd: Command, all = false): Target {
+  if (t.url !== undefined && t.node !== undefined) throw new Error('--node and --url both given: name the node one way');
+  const password = (cfg: ClusterConfig | null): { password?: string } => {
+    const p = t.password ?? cfg?.auth.password ?? undefined;
+    return p === undefined ? {} : { password: p };
+  };
+  if (t.url !== undefined) {
+    const ep = parseNodeUrl(t.url);
+    return { nodes: [{ id: ep.label, ep }], byUrl: true, ...password(configNamed(cmd) ? loadConfig(t.config) : null) };
   }
+  const cfg = loadConfig(t.config);
+  const nodes = all && t.node === undefined ? cfg.nodes : [pickNode(cfg, t.node)];
+  return { nodes: nodes.map((n) => ({ id: n.id, ep: endpointOf(n) })), byUrl: false, ...password(cfg) };
+}
+
+/** The connect failure, with what to check: nothing listening, or a URL that is not a node's HTTP port. */
+function connectError(url: string, e: unknown, byUrl: boolean): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new Error(`cannot connect to ${url}: nothing listens there (is the node running?)`);
+  if (byUrl && !/NOAUTH|WRONGPASS|invalid password/i.test(msg)) return new Error(`cannot connect to ${url}: ${msg}; --url expects ${URL_EXPECTED}`);
+  return new Error(`cannot connect to ${url}: ${msg}`);
+}
+
+async function connect(t: Target, ep: NodeEndpoint, db: number | undefined, reconnect: boolean): Promise<TallyClient> {
+  try {
+    return await TallyClient.connect(ep.ws, { reconnect, ...(t.password !== undefined ? { password: t.password } : {}), ...(db !== undefined ? { db } : {}) });
+  } catch (e) {
+    throw connectError(ep.ws, e, t.byUrl);
+  }
+}
+
+async function withClient<T>(t: TargetFlags, cmd: Command, fn: (c: TallyClient) => Promise<T>): Promise<T> {
+  const target = resolveTarget(t, cmd);
+  const c = await connect(target, (target.nodes[0] as { ep: NodeEndpoint }).ep, t.db, false);
   try {
     return await fn(c);
   } finally {
@@ -52,9 +91,10 @@ async function withClient<T>(t: Target, fn: (c: TallyClient) => Promise<T>): Pro
   }
 }
 
-function amount(v: string | undefined): number {
-  if (v === undefined) return 1;
-  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new Error(`expected an integer amount, got '${v}'`);
+/** An integer argument of a client command; `what` names it in the error. */
+function integer(what: string, v: string | undefined, dflt?: number): number {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (v === undefined || !/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new Error(`${what}: expected an integer, got '${String(v)}'`);
   return Number(v);
 }
 
@@ -64,56 +104,67 @@ function show(v: unknown): void {
 
 export function registerClientCommands(program: Command): void {
   withTarget(program.command('incr <key> [by]').description('increment a counter (by 1 or <by>) and print its new value')).action(
-    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.incr(key, amount(by)))),
+    async (key: string, by: string | undefined, t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.incr(key, integer('<by>', by, 1)))),
   );
   withTarget(program.command('decr <key> [by]').description('decrement a counter (by 1 or <by>) and print its new value')).action(
-    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.decr(key, amount(by)))),
+    async (key: string, by: string | undefined, t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.decr(key, integer('<by>', by, 1)))),
   );
   withTarget(program.command('get <key>').description("print a counter's value on one node")).action(
-    async (key: string, t: Target) => show(await withClient(t, (c) => c.get(key))),
+    async (key: string, t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.get(key))),
   );
   withTarget(program.command('del <keys...>').description('delete keys (an observed reset) and print how many existed')).action(
-    async (keys: string[], t: Target) => show(await withClient(t, (c) => c.del(...keys))),
+    async (keys: string[], t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.del(...keys))),
   );
   withTarget(program.command('pfadd <key> <elements...>').description('add elements to a HyperLogLog; prints 1 if it changed')).action(
-    async (key: string, els: string[], t: Target) => show(await withClient(t, async (c) => ((await c.pfadd(key, ...els)) ? 1 : 0))),
+    async (key: string, els: string[], t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, async (c) => ((await c.pfadd(key, ...els)) ? 1 : 0))),
   );
-  withTarget(program.command('window-incr <key> [by]').description('add to a windowed counter (WINDOW.INCRBY) at the node\'s time; prints the bucket total')).action(
-    async (key: string, by: string | undefined, t: Target) => show(await withClient(t, (c) => c.windowIncr(key, amount(by)))),
+  withTarget(program.command('pfcount <keys...>').description('estimated number of distinct elements in the union of HyperLogLogs')).action(
+    async (keys: string[], t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.pfcount(...keys))),
+  );
+  withTarget(
+    program
+      .command('window-create <key> <granularity_s> <retention_s>')
+      .description('create a windowed counter (WINDOW.CREATE): buckets of <granularity_s> seconds kept for <retention_s> seconds; prints OK'),
+  ).action(async (key: string, g: string, r: string, t: TargetFlags, cmd: Command) => {
+    const granularity = integer('<granularity_s>', g);
+    const retention = integer('<retention_s>', r);
+    await withClient(t, cmd, (c) => c.windowCreate(key, granularity, retention));
+    show('OK');
+  });
+  withTarget(program.command('window-incr <key> [by]').description("add to a windowed counter (WINDOW.INCRBY) at the node's time; prints the bucket total")).action(
+    async (key: string, by: string | undefined, t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.windowIncr(key, integer('<by>', by, 1)))),
   );
   withTarget(program.command('window-count <key> <seconds>').description('sliding-window count of the last <seconds> (WINDOW.SLIDING)')).action(
-    async (key: string, sec: string, t: Target) => show(await withClient(t, (c) => c.windowSliding(key, amount(sec)))),
+    async (key: string, sec: string, t: TargetFlags, cmd: Command) => show(await withClient(t, cmd, (c) => c.windowSliding(key, integer('<seconds>', sec)))),
   );
   withTarget(program.command('throttle <key> <limit> <period_s> [cost]').description('check and count against a cluster-wide rate limit; prints allowed, remaining, retry-after')).action(
-    async (key: string, limit: string, period: string, cost: string | undefined, t: Target) => {
-      const r = await withClient(t, (c) => c.throttle(key, amount(limit), amount(period), amount(cost)));
+    async (key: string, limit: string, period: string, cost: string | undefined, t: TargetFlags, cmd: Command) => {
+      const args = [integer('<limit>', limit), integer('<period_s>', period), integer('[cost]', cost, 1)] as const;
+      const r = await withClient(t, cmd, (c) => c.throttle(key, ...args));
       console.log(`${r.allowed ? 'allowed' : 'limited'} limit=${r.limit} remaining=${r.remaining} retry_after=${r.retryAfterS}s reset_after=${r.resetAfterS}s`);
     },
   );
   withTarget(program.command('topk-list <key>').description('the heavy hitters of a Top-K key, with estimated counts')).action(
-    async (key: string, t: Target) => {
-      for (const e of await withClient(t, (c) => c.topkList(key))) console.log(`${e.item}\t${String(e.count)}`);
+    async (key: string, t: TargetFlags, cmd: Command) => {
+      for (const e of await withClient(t, cmd, (c) => c.topkList(key))) console.log(`${e.item}\t${String(e.count)}`);
     },
   );
-  withTarget(program.command('pfcount <keys...>').description('estimated number of distinct elements in the union of HyperLogLogs')).action(
-    async (keys: string[], t: Target) => show(await withClient(t, (c) => c.pfcount(...keys))),
-  );
 
-  program
-    .command('status')
-    .description("print a node's view of the cluster: members, their state and incarnation")
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
-    .option('--node <id>', 'node id in the config (default: the first node)')
+  withTarget(program.command('status').description("print a node's view of the cluster: members, their state and incarnation"), { db: false, password: false })
     .option('--json', 'print the raw /status JSON')
-    .action(async (t: { config: string; node?: string; json?: boolean }) => {
-      const cfg = loadConfig(t.config);
-      const n = pickNode(cfg, t.node);
-      const url = `http://${n.host}:${n.httpPort}/status`;
+    .action(async (t: TargetFlags & { json?: boolean }, cmd: Command) => {
+      const target = resolveTarget(t, cmd);
+      const ep = (target.nodes[0] as { ep: NodeEndpoint }).ep;
+      const url = `${ep.http}/status`;
       let st: StatusJson;
       try {
-        st = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as StatusJson;
+        const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        st = (await res.json()) as StatusJson;
       } catch (e) {
-        throw new Error(`cannot read ${url}: ${(e as Error).message}`);
+        const err = e as Error & { cause?: { code?: string } };
+        if (err.cause?.code === 'ECONNREFUSED') throw new Error(`cannot read ${url}: nothing listens there (is the node running?)`);
+        throw new Error(`cannot read ${url}: ${err.message}${target.byUrl ? `; --url expects ${URL_EXPECTED}` : ''}`);
       }
       if (t.json === true) {
         console.log(JSON.stringify(st, null, 2));
@@ -122,41 +173,35 @@ export function registerClientCommands(program: Command): void {
       console.log(`cluster ${st.node.cluster}, seen from ${st.node.id} (incarnation ${st.node.incarnation}, up ${Math.round(st.node.uptimeMs / 1000)} s)\n`);
       const rows = st.members.map((m) => [m.id, m.state, String(m.incarnation), m.address, m.id === st.node.id ? '(self)' : m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
       table(['member', 'state', 'incarnation', 'address', 'last heard'], rows);
-      const types = Object.entries(st.keys).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ');
+      const types = Object.entries(st.keys.byType).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`\nkeys: ${st.keys.total} (${types}); gossip rounds ${st.gossip.rounds}`);
       if (st.convergence !== undefined) {
         const c = st.convergence;
         console.log(c.outOfSync === 0 ? `in sync with all ${c.peers} peer(s) heard from` : `out of sync with ${c.outOfSync} of ${c.peers} peer(s); estimated lag ${c.maxLagMs} ms`);
       }
-      console.log(`dashboard: http://${n.host}:${n.httpPort}/   metrics: http://${n.host}:${n.httpPort}/metrics`);
+      console.log(`dashboard: ${ep.http}/   metrics: ${ep.http}/metrics`);
     });
 
-  program
-    .command('watch <keys...>')
-    .description('show the value of keys on every node of the config, live, until Ctrl-C')
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
-    .option('--password <password>', 'client password, if the cluster has one')
-    .option('--db <n>', 'database 0-15', intArg(0, 15))
-    .action(async (keys: string[], t: { config: string; password?: string; db?: number }) => {
-      const cfg = loadConfig(t.config);
-      const password = t.password ?? cfg.auth.password ?? undefined;
+  withTarget(program.command('watch <keys...>').description('show the value of keys on every node of the config (or the one --node or --url), live, until Ctrl-C')).action(
+    async (keys: string[], t: TargetFlags, cmd: Command) => {
+      const target = resolveTarget(t, cmd, true);
       const values = new Map<string, Map<string, string>>(); // node -> key -> value
       const tty = process.stdout.isTTY === true;
       const render = (): void => {
         const rows = keys.map((k) => {
-          const vs = cfg.nodes.map((n) => values.get(n.id)?.get(k) ?? '…');
+          const vs = target.nodes.map((n) => values.get(n.id)?.get(k) ?? '…');
           return [k, ...vs, vs.every((v) => v === vs[0]) ? 'yes' : 'no'];
         });
         if (tty) process.stdout.write('\x1b[H\x1b[2J');
-        console.log(`watching ${keys.length} key(s) on ${cfg.nodes.length} node(s); Ctrl-C to stop\n`);
-        table(['key', ...cfg.nodes.map((n) => n.id), 'same everywhere'], rows);
+        console.log(`watching ${keys.length} key(s) on ${target.nodes.length} node(s); Ctrl-C to stop\n`);
+        table(['key', ...target.nodes.map((n) => n.id), 'same everywhere'], rows);
       };
       const clients: TallyClient[] = [];
-      for (const n of cfg.nodes) {
-        const url = `ws://${n.host}:${n.httpPort}/ws`;
+      const failures: string[] = [];
+      for (const n of target.nodes) {
         values.set(n.id, new Map());
         try {
-          const c = await TallyClient.connect(url, { ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
+          const c = await connect(target, n.ep, t.db, true);
           clients.push(c);
           c.on('disconnect', () => {
             for (const k of keys) values.get(n.id)?.set(k, 'down');
@@ -169,9 +214,13 @@ export function registerClientCommands(program: Command): void {
           });
         } catch (e) {
           for (const k of keys) values.get(n.id)?.set(k, 'unreachable');
-          console.error(`${n.id}: cannot connect to ${url}: ${e instanceof TallyError ? e.message : (e as Error).message}`);
+          const msg = e instanceof TallyError ? `cannot connect to ${n.ep.ws}: ${e.message}` : (e as Error).message;
+          failures.push(msg);
+          process.stderr.write(`tally: ${n.id}: ${msg}\n`);
         }
       }
+      // Nothing to watch: fail rather than sit there showing "unreachable".
+      if (clients.length === 0) throw new Error(`no node could be watched (${failures.length} failed)`);
       if (tty) render();
       await new Promise<void>((resolveStop) => {
         const stop = (): void => resolveStop();
@@ -179,13 +228,14 @@ export function registerClientCommands(program: Command): void {
         process.once('SIGTERM', stop);
       });
       await Promise.all(clients.map((c) => c.close()));
-    });
+    },
+  );
 }
 
 interface StatusJson {
   node: { id: string; cluster: string; incarnation: number; uptimeMs: number };
   members: { id: string; state: string; incarnation: number; address: string; lastHeardMsAgo: number | null }[];
-  keys: { total: number } & Record<string, number>;
+  keys: { total: number; byType: Record<string, number> };
   gossip: { rounds: number };
   convergence?: { maxLagMs: number; outOfSync: number; peers: number };
 }

@@ -4,12 +4,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { Keyring } from '../gossip/frame-auth.js';
-import { intArg } from './args.js';
+import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
+import { EXIT_FAILURE } from './errors.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const LEVELS: Record<number, [string, string]> = {
@@ -54,14 +56,15 @@ export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
 
 export function registerClusterUp(program: Command): void {
   const cluster = program.command('cluster').description('run a local multi-node cluster');
-  cluster
-    .command('up')
-    .description('start every node of the config as child processes, wait until they see each other, and stop them all on Ctrl-C')
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+  configOption(
+    cluster
+      .command('up')
+      .description('start every node of the config as child processes, wait until they see each other, and stop them all on Ctrl-C'),
+  )
     .option('--nodes <n>', 'run this many nodes (extra nodes take the ports after the last configured one)', intArg(1, 100))
     .option('--log-level <level>', 'log level for the nodes')
     .option('--ready-timeout <ms>', 'how long to wait for the cluster to form', intArg(1000, 600_000), 30_000)
-    .action(async (flags: UpFlags) => {
+    .action(async (flags: UpFlags, cmd: Command) => {
       let cfg = loadConfig(flags.config);
       if (flags.nodes !== undefined) cfg = withNodeCount(cfg, flags.nodes);
       mkdirSync(cfg.dataDir, { recursive: true });
@@ -80,11 +83,20 @@ export function registerClusterUp(program: Command): void {
       } catch (e) {
         throw new Error(`the cluster to start is not valid (${flags.nodes !== undefined ? `--nodes ${flags.nodes}` : flags.logLevel !== undefined ? `--log-level ${flags.logLevel}` : 'config'}): ${(e as Error).message}`);
       }
+      // A port already taken would let this command read another process's /status as its own
+      // node's, and the node would only exit later: refuse before anything starts.
+      const taken = await takenPorts(cfg.nodes);
+      if (taken.length > 0) throw new Error(`cannot start the cluster: ${taken.join('; ')} already in use (another cluster running? stop it, or change the ports in ${flags.config})`);
       writeFileSync(effective, JSON.stringify(out, null, 2));
 
       const children = new Map<string, ChildProcess>();
       const tty = process.stdout.isTTY === true;
       let stopping = false;
+      let formed = false;
+      /** Set when a node exits before the cluster formed: the reason the start failed. */
+      let startFailure: string | null = null;
+      // The exit code once every node has stopped: 0 after Ctrl-C, EXIT_FAILURE when the start failed.
+      let exitCode = 0;
       cfg.nodes.forEach((n, i) => {
         const child = spawn(process.execPath, [MAIN, 'node', '--config', effective, '--id', n.id], {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,34 +108,37 @@ export function registerClusterUp(program: Command): void {
         pipeLines(child.stderr, (line) => console.error(`${prefix} ${line}`));
         child.on('exit', (code, signal) => {
           children.delete(n.id);
-          if (!stopping) console.error(`${prefix} exited unexpectedly (${signal ?? `code ${code}`})`);
-          if (stopping && children.size === 0) process.exit(0);
+          const how = signal ?? `code ${code}`;
+          if (!stopping && !formed) startFailure ??= `node ${n.id} exited (${how}) before the cluster formed; its last lines are above`;
+          else if (!stopping) console.error(`${prefix} exited unexpectedly (${how})`);
+          if (stopping && children.size === 0) process.exit(exitCode);
         });
       });
 
-      const stopAll = (): void => {
+      const stopAll = (code: number): void => {
         if (stopping) return;
         stopping = true;
+        exitCode = code;
         console.log(`\nstopping ${children.size} node(s)...`);
         for (const c of children.values()) c.kill('SIGTERM');
-        if (children.size === 0) process.exit(0);
+        if (children.size === 0) process.exit(exitCode);
         setTimeout(() => {
           for (const c of children.values()) c.kill('SIGKILL');
-          process.exit(1);
+          process.exit(EXIT_FAILURE);
         }, 10_000).unref();
       };
-      process.on('SIGINT', stopAll);
-      process.on('SIGTERM', stopAll);
+      process.on('SIGINT', () => stopAll(0));
+      process.on('SIGTERM', () => stopAll(0));
 
-      const ready = await waitForCluster(cfg, flags.readyTimeout, () => stopping);
+      const ready = await waitForCluster(cfg, flags.readyTimeout, () => (stopping ? 'stopping' : startFailure));
       if (stopping) return;
       if (!ready.ok) {
-        console.error(`cluster did not form within ${flags.readyTimeout} ms: ${ready.why}`);
-        stopAll();
-        process.exitCode = 1;
+        process.stderr.write(`tally: ${startFailure ?? `cluster did not form within ${flags.readyTimeout} ms: ${ready.why}`}\n`);
+        stopAll(EXIT_FAILURE);
         return;
       }
-      printConnectHelp(cfg);
+      formed = true;
+      printConnectHelp(cfg, { config: flags.config, configNamed: configNamed(cmd) });
     });
 }
 
@@ -160,15 +175,43 @@ export function prettyLine(line: string, color: boolean): string {
   return `${t} ${color ? `${c}${name}\x1b[0m` : name} ${msg}${fields ? ` ${color ? '\x1b[90m' : ''}${fields}${color ? '\x1b[0m' : ''}` : ''}`;
 }
 
-async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, cancelled: () => boolean): Promise<{ ok: true } | { ok: false; why: string }> {
+/** Every `host:port` of the config's nodes that something already listens on, as `<port> (<node> <field>) on <host>`. */
+async function takenPorts(nodes: readonly NodeEntry[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of nodes) {
+    for (const field of ['respPort', 'httpPort', 'gossipPort'] as const) {
+      const port = n[field];
+      if (port !== 0 && !(await canBind(n.host, port))) out.push(`port ${port} (${n.id} ${field}) on ${n.host}`);
+    }
+  }
+  return out;
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => done(e.code !== 'EADDRINUSE' && e.code !== 'EACCES'));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => done(true)));
+  });
+}
+
+/** Polls every node's /status until each is itself (its id) and sees every member alive; stops early when `failed()` names a reason. */
+async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, failed: () => string | null): Promise<{ ok: true } | { ok: false; why: string }> {
   const deadline = Date.now() + timeoutMs;
   let why = 'no node answered yet';
-  while (Date.now() < deadline && !cancelled()) {
+  while (Date.now() < deadline) {
+    const f = failed();
+    if (f !== null) return { ok: false, why: f };
     let all = true;
     for (const n of cfg.nodes) {
       try {
         const res = await fetch(`http://${n.host}:${n.httpPort}/status`, { signal: AbortSignal.timeout(1000) });
-        const st = (await res.json()) as { members: { id: string; state: string }[] };
+        const st = (await res.json()) as { node: { id: string; cluster: string }; members: { id: string; state: string }[] };
+        if (st.node.id !== n.id || st.node.cluster !== cfg.cluster) {
+          all = false;
+          why = `http://${n.host}:${n.httpPort} answers as node '${st.node.id}' of cluster '${st.node.cluster}', not ${n.id} of '${cfg.cluster}'`;
+          break;
+        }
         const alive = st.members.filter((m) => m.state === 'alive').length;
         if (alive < cfg.nodes.length) {
           all = false;
@@ -181,25 +224,39 @@ async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, cancelled: 
         break;
       }
     }
-    if (all) return { ok: true };
+    // Checked again: a node may have exited while the others were answering.
+    if (all && failed() === null) return { ok: true };
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { ok: false, why };
+  return { ok: false, why: failed() ?? why };
 }
 
-function printConnectHelp(cfg: ClusterConfig): void {
+/** The "Try:" lines: redis-cli and the tally CLI, with the config and the password this cluster needs. */
+export function tryHint(cfg: ClusterConfig, o: { config: string; configNamed: boolean }): string[] {
+  const first = cfg.nodes[0] as NodeEntry;
+  const last = cfg.nodes[cfg.nodes.length - 1] as NodeEntry;
+  const pw = cfg.auth.password !== null;
+  const redis = (n: NodeEntry, cmd: string): string => `redis-cli${n.host === '127.0.0.1' ? '' : ` -h ${n.host}`} -p ${n.respPort}${pw ? ' --askpass' : ''} ${cmd}`;
+  // The tally CLI reads the password from the config it is given; name the config unless it is the default one.
+  const rel = relative(process.cwd(), o.config) || o.config;
+  const configFlag = o.configNamed || o.config !== DEFAULT_CONFIG_FILE ? ` --config ${/\s/.test(rel) ? JSON.stringify(rel) : rel}` : '';
+  return [
+    `Try:  ${redis(first, 'INCR pageviews')}   then   ${redis(last, 'GET pageviews')}`,
+    ...(pw ? ['      (--askpass asks for auth.password of the config)'] : []),
+    `      (or without redis-cli: npx tally incr pageviews --node ${first.id}${configFlag})`,
+  ];
+}
+
+function printConnectHelp(cfg: ClusterConfig, o: { config: string; configNamed: boolean }): void {
   const lines = [
     '',
     `tally cluster '${cfg.cluster}' is up: ${cfg.nodes.length} node(s), all alive and gossiping.`,
     '',
     ...cfg.nodes.map((n) => `  ${n.id}:  redis-cli -h ${n.host} -p ${n.respPort}    ws://${n.host}:${n.httpPort}/ws    http://${n.host}:${n.httpPort}/status`),
     '',
-    `Try:  redis-cli -p ${cfg.nodes[0]?.respPort} INCR pageviews   then   redis-cli -p ${cfg.nodes[cfg.nodes.length - 1]?.respPort} GET pageviews`,
-    `      (or without redis-cli: node dist/src/cli/main.js incr pageviews --node ${cfg.nodes[0]?.id})`,
+    ...tryHint(cfg, o),
     'Press Ctrl-C to stop every node.',
     '',
   ];
   console.log(lines.join('\n'));
 }
-
-export { resolve };

@@ -2,9 +2,10 @@
 
 import type { Command } from 'commander';
 import { loadConfig, LOG_LEVELS, type ClusterConfig } from '../config/cluster-config.js';
-import { startNode, type NodeOverrides } from '../node/start.js';
+import { startNode, type NodeOverrides, type RunningNode } from '../node/start.js';
 import { createLogger } from '../util/logger.js';
-import { intArg } from './args.js';
+import { configOption, intArg } from './args.js';
+import { EXIT_FAILURE, errorLine } from './errors.js';
 
 interface NodeFlags {
   config: string;
@@ -19,11 +20,12 @@ interface NodeFlags {
 }
 
 export function registerNode(program: Command): void {
-  program
-    .command('node')
-    .description('run one tally node (gossip, Redis protocol and HTTP servers) until SIGTERM/SIGINT')
-    .requiredOption('--id <id>', 'this node\'s id in the config')
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
+  configOption(
+    program
+      .command('node')
+      .description('run one tally node (gossip, Redis protocol and HTTP servers) until SIGTERM/SIGINT')
+      .requiredOption('--id <id>', 'this node\'s id in the config'),
+  )
     .option('--host <host>', 'override the node\'s host')
     .option('--gossip-port <port>', 'override the gossip port', intArg(0, 65535))
     .option('--resp-port <port>', 'override the Redis protocol port', intArg(0, 65535))
@@ -45,7 +47,17 @@ export function registerNode(program: Command): void {
       if (flags.respPort !== undefined) overrides.respPort = flags.respPort;
       if (flags.httpPort !== undefined) overrides.httpPort = flags.httpPort;
       const log = createLogger(cfg.logLevel, flags.id);
-      const node = await startNode(cfg, flags.id, log, overrides);
+      let node: RunningNode;
+      try {
+        node = await startNode(cfg, flags.id, log, overrides);
+      } catch (e) {
+        // A node runs whole or not at all: a listener that failed to bind (or anything else at
+        // start) leaves the others bound and timers running, so exit here rather than return.
+        const message = e instanceof Error ? e.message : String(e);
+        log.error({ err: message }, 'node failed to start');
+        process.stderr.write(errorLine(message), () => process.exit(EXIT_FAILURE));
+        return;
+      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;

@@ -3,7 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError, DEFAULT_REPLICA_CONFIG, replicaConfig, type ReplicaConfig } from '../replication/config.js';
+import { ConfigError, DEFAULT_REPLICA_CONFIG, REPLICA_CONFIG_RANGES, replicaConfig, type ReplicaConfig } from '../replication/config.js';
+import { parseJsonSource, positionOf } from './json-source.js';
 
 export interface NodeEntry {
   /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
@@ -84,99 +85,162 @@ export const DEFAULT_GOSSIP: Readonly<GossipSettings> = Object.freeze({
   maxClockSkewMs: DEFAULT_REPLICA_CONFIG.maxClockSkewMs,
 });
 
+/** One thing wrong with a config: the field as a JSON path (`nodes[2].respPort`; `config` for the whole) and what. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+  /** Where in the file (set by loadConfig). */
+  line?: number;
+  column?: number;
+}
+
+/** A config with one or more issues; `message` lists every one, a line each. */
 export class ClusterConfigError extends Error {
   override readonly name = 'ClusterConfigError';
+  constructor(
+    message: string,
+    readonly issues: readonly ConfigIssue[] = [],
+  ) {
+    super(message);
+  }
 }
 
 type Json = unknown;
 
-function fail(path: string, what: string, got: Json): never {
-  const shown = JSON.stringify(got);
-  throw new ClusterConfigError(`${path}: expected ${what}, got ${shown === undefined ? 'nothing' : shown.slice(0, 80)}`);
-}
-
-function obj(path: string, v: Json, allowed: readonly string[]): Record<string, Json> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'an object', v);
-  for (const k of Object.keys(v)) if (!allowed.includes(k)) throw new ClusterConfigError(`${path}.${k}: unknown field (allowed: ${allowed.join(', ')})`);
-  return v as Record<string, Json>;
-}
-
-function int(path: string, v: Json, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail(path, `an integer from ${lo} to ${hi}`, v);
-  return v;
-}
-
-function str(path: string, v: Json, re: RegExp, what: string): string {
-  if (typeof v !== 'string' || !re.test(v)) fail(path, what, v);
-  return v;
+/** Collects every issue of one validation, so a file with several mistakes gets them all at once. */
+class Issues {
+  readonly list: ConfigIssue[] = [];
+  add(path: string, message: string): void {
+    this.list.push({ path, message });
+  }
+  expected(path: string, what: string, got: Json): void {
+    const shown = JSON.stringify(got);
+    this.add(path, `expected ${what}, got ${shown === undefined ? 'nothing' : shown.slice(0, 80)}`);
+  }
+  /** An object's fields, each unknown one an issue; null (and an issue) if `v` is not an object. */
+  obj(path: string, v: Json, allowed: readonly string[]): Record<string, Json> | null {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      this.expected(path, 'an object', v);
+      return null;
+    }
+    const prefix = path === 'config' ? '' : `${path}.`;
+    for (const k of Object.keys(v)) if (!allowed.includes(k)) this.add(`${prefix}${k}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    return v as Record<string, Json>;
+  }
+  int(path: string, v: Json, lo: number, hi: number, dflt: number): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      this.expected(path, `an integer from ${lo} to ${hi}`, v);
+      return dflt;
+    }
+    return v;
+  }
+  str(path: string, v: Json, re: RegExp, what: string): string {
+    if (typeof v !== 'string' || !re.test(v)) {
+      this.expected(path, what, v);
+      return '';
+    }
+    return v;
+  }
 }
 
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const HOST_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$|^localhost$|^::1$|^[A-Za-z0-9.-]{1,253}$/;
+const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RANGES> = {
+  intervalMs: 'gossipIntervalMs',
+  fanout: 'fanout',
+  maxMessageBytes: 'maxMessageBytes',
+  probeIntervalMs: 'probeIntervalMs',
+  probeTimeoutMs: 'probeTimeoutMs',
+  indirectChecks: 'indirectChecks',
+  suspicionMult: 'suspicionMult',
+  suspicionMaxTimeoutMult: 'suspicionMaxTimeoutMult',
+  deadForgetMs: 'deadForgetMs',
+  reconnectIntervalMs: 'reconnectIntervalMs',
+  maxClockSkewMs: 'maxClockSkewMs',
+};
 
-/** Validates parsed JSON into a ClusterConfig, filling defaults. Throws ClusterConfigError naming the field. */
+/**
+ * Validates parsed JSON into a ClusterConfig, filling defaults. Every issue is collected, not only
+ * the first: throws one ClusterConfigError whose `issues` name each field (as a JSON path).
+ */
 export function validateConfig(raw: Json): ClusterConfig {
-  const top = obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', '$comment']);
-  const cluster = str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
-  if (!Array.isArray(top.nodes) || top.nodes.length === 0 || top.nodes.length > 1000) fail('nodes', 'a list of 1 to 1000 nodes', top.nodes);
-  const nodes: NodeEntry[] = top.nodes.map((n: Json, i: number) => {
-    const p = `nodes[${i}]`;
-    const o = obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'httpPort']);
-    return {
-      id: str(`${p}.id`, o.id, ID_RE, 'an id of 1-64 letters, digits, "_", "." or "-"'),
-      host: o.host === undefined ? '127.0.0.1' : str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address'),
-      gossipPort: int(`${p}.gossipPort`, o.gossipPort, 0, 65535),
-      respPort: int(`${p}.respPort`, o.respPort, 0, 65535),
-      httpPort: int(`${p}.httpPort`, o.httpPort, 0, 65535),
-    };
-  });
+  const v = new Issues();
+  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', '$comment']);
+  if (top === null) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
+  const cluster = v.str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
+  let nodes: NodeEntry[] = [];
+  if (!Array.isArray(top.nodes) || top.nodes.length === 0 || top.nodes.length > 1000) v.expected('nodes', 'a list of 1 to 1000 nodes', top.nodes);
+  else
+    nodes = top.nodes.map((n: Json, i: number) => {
+      const p = `nodes[${i}]`;
+      const o = v.obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'httpPort']);
+      if (o === null) return { id: '', host: '', gossipPort: 0, respPort: 0, httpPort: 0 };
+      return {
+        id: v.str(`${p}.id`, o.id, ID_RE, 'an id of 1-64 letters, digits, "_", "." or "-"'),
+        host: o.host === undefined ? '127.0.0.1' : v.str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address'),
+        gossipPort: v.int(`${p}.gossipPort`, o.gossipPort, 0, 65535, 0),
+        respPort: v.int(`${p}.respPort`, o.respPort, 0, 65535, 0),
+        httpPort: v.int(`${p}.httpPort`, o.httpPort, 0, 65535, 0),
+      };
+    });
   const ids = new Set<string>();
   const endpoints = new Set<string>();
   nodes.forEach((n, i) => {
-    if (ids.has(n.id)) throw new ClusterConfigError(`nodes[${i}].id: duplicate node id '${n.id}'`);
+    if (n.id !== '' && ids.has(n.id)) v.add(`nodes[${i}].id`, `duplicate node id '${n.id}'`);
     ids.add(n.id);
     for (const [field, port] of [['gossipPort', n.gossipPort], ['respPort', n.respPort], ['httpPort', n.httpPort]] as const) {
-      if (port === 0) continue; // ephemeral: cannot collide
+      if (port === 0) continue; // ephemeral (or already reported): cannot collide
       const ep = `${n.host}:${port}`;
-      if (endpoints.has(ep)) throw new ClusterConfigError(`nodes[${i}].${field}: ${ep} is used twice in the config`);
+      if (endpoints.has(ep)) v.add(`nodes[${i}].${field}`, `${ep} is used twice in the config`);
       endpoints.add(ep);
     }
   });
   let seeds = nodes.map((n) => n.id);
   if (top.seeds !== undefined) {
-    if (!Array.isArray(top.seeds) || top.seeds.length === 0) fail('seeds', 'a non-empty list of node ids', top.seeds);
-    seeds = top.seeds.map((s: Json, i: number) => {
-      const id = str(`seeds[${i}]`, s, ID_RE, 'a node id');
-      if (!ids.has(id)) throw new ClusterConfigError(`seeds[${i}]: '${id}' is not the id of a node in "nodes"`);
-      return id;
-    });
+    if (!Array.isArray(top.seeds) || top.seeds.length === 0) v.expected('seeds', 'a non-empty list of node ids', top.seeds);
+    else
+      seeds = top.seeds.map((s: Json, i: number) => {
+        const id = v.str(`seeds[${i}]`, s, ID_RE, 'a node id');
+        if (id !== '' && nodes.length > 0 && !ids.has(id)) v.add(`seeds[${i}]`, `'${id}' is not the id of a node in "nodes"`);
+        return id;
+      });
   }
-  const g = top.gossip === undefined ? {} : obj('gossip', top.gossip, Object.keys(DEFAULT_GOSSIP));
-  const gossip: GossipSettings = { ...DEFAULT_GOSSIP, ...(g as Partial<GossipSettings>) };
-  // The ranges are the replica's: validated once, by replicaConfig, with errors named by JSON path.
-  try {
-    replicaConfig(replicaSettings(cluster, gossip), (f) => (f === 'gossipIntervalMs' ? 'gossip.intervalMs' : f === 'clusterName' ? 'cluster' : `gossip.${f}`));
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ClusterConfigError(e.message);
-    throw e;
+  const g = (top.gossip === undefined ? null : v.obj('gossip', top.gossip, Object.keys(DEFAULT_GOSSIP))) ?? {};
+  const gossip: GossipSettings = { ...DEFAULT_GOSSIP };
+  // The ranges are the replica's (REPLICA_CONFIG_RANGES), checked field by field so each is reported.
+  for (const f of Object.keys(DEFAULT_GOSSIP) as (keyof GossipSettings)[]) {
+    if (g[f] === undefined) continue;
+    const [lo, hi] = REPLICA_CONFIG_RANGES[GOSSIP_FIELD[f]];
+    gossip[f] = v.int(`gossip.${f}`, g[f], lo, hi, DEFAULT_GOSSIP[f]);
   }
-  const dataDir = top.dataDir === undefined ? '.tally-data' : str('dataDir', top.dataDir, /^.{1,4096}$/, 'a directory path');
+  if (g.probeTimeoutMs !== undefined || g.probeIntervalMs !== undefined) {
+    if (gossip.probeTimeoutMs > gossip.probeIntervalMs) v.add('gossip.probeTimeoutMs', `must not exceed gossip.probeIntervalMs (${gossip.probeIntervalMs}), got ${gossip.probeTimeoutMs}`);
+  }
+  const dataDir = top.dataDir === undefined ? '.tally-data' : v.str('dataDir', top.dataDir, /^.{1,4096}$/, 'a directory path');
   const persistence = top.persistence === undefined ? 'none' : top.persistence;
   if (!(PERSISTENCE_MODES as readonly unknown[]).includes(persistence))
-    fail('persistence', '"none" (memory only), "everysec" (on disk within a second) or "always" (on disk before the reply)', persistence);
-  const a = top.auth === undefined ? {} : obj('auth', top.auth, ['keyFile', 'password']);
+    v.expected('persistence', '"none" (memory only), "everysec" (on disk within a second) or "always" (on disk before the reply)', persistence);
+  const a = (top.auth === undefined ? null : v.obj('auth', top.auth, ['keyFile', 'password'])) ?? {};
   const auth: AuthSettings = {
-    keyFile: a.keyFile === undefined || a.keyFile === null ? null : str('auth.keyFile', a.keyFile, /^.{1,4096}$/, 'a file path or null'),
-    password: a.password === undefined || a.password === null ? null : str('auth.password', a.password, /^.{1,512}$/, 'a password of 1-512 characters or null'),
+    keyFile: a.keyFile === undefined || a.keyFile === null ? null : v.str('auth.keyFile', a.keyFile, /^.{1,4096}$/, 'a file path or null'),
+    password: a.password === undefined || a.password === null ? null : v.str('auth.password', a.password, /^.{1,512}$/, 'a password of 1-512 characters or null'),
   };
   let gcounterKeys: string[] = [];
   if (top.gcounterKeys !== undefined) {
-    if (!Array.isArray(top.gcounterKeys)) fail('gcounterKeys', 'a list of glob patterns', top.gcounterKeys);
-    gcounterKeys = top.gcounterKeys.map((p: Json, i: number) => str(`gcounterKeys[${i}]`, p, /^.{1,1024}$/, 'a glob pattern'));
+    if (!Array.isArray(top.gcounterKeys)) v.expected('gcounterKeys', 'a list of glob patterns', top.gcounterKeys);
+    else gcounterKeys = top.gcounterKeys.map((p: Json, i: number) => v.str(`gcounterKeys[${i}]`, p, /^.{1,1024}$/, 'a glob pattern'));
   }
   const logLevel = top.logLevel === undefined ? 'info' : top.logLevel;
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
-  const maxClients = top.maxClients === undefined ? 10_000 : int('maxClients', top.maxClients, 1, 1_000_000);
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) v.expected('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  const maxClients = top.maxClients === undefined ? 10_000 : v.int('maxClients', top.maxClients, 1, 1_000_000, 10_000);
+  if (v.list.length > 0) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
+  // The replica's own check, on what passed the above: the two must agree (one range table).
+  try {
+    replicaConfig(replicaSettings(cluster, gossip), (f) => (f === 'gossipIntervalMs' ? 'gossip.intervalMs' : f === 'clusterName' ? 'cluster' : `gossip.${f}`));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ClusterConfigError(e.message, [{ path: e.message.split(':')[0] ?? 'gossip', message: e.message }]);
+    throw e;
+  }
   return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
 }
 
@@ -198,7 +262,10 @@ export function replicaSettings(cluster: string, g: GossipSettings): Partial<Rep
   };
 }
 
-/** Reads and validates a config file; relative paths in it become relative to the file. */
+/**
+ * Reads and validates a config file; relative paths in it become relative to the file. Errors name
+ * the file, and each issue its line and column: `<file>:<line>:<column>: <path>: <what>`, one a line.
+ */
 export function loadConfig(path: string): ClusterConfig {
   let text: string;
   try {
@@ -206,18 +273,24 @@ export function loadConfig(path: string): ClusterConfig {
   } catch (e) {
     throw new ClusterConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let raw: Json;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ClusterConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  const src = parseJsonSource(text);
+  if (!src.ok) {
+    const { message, pos } = src.error;
+    throw new ClusterConfigError(`config file ${path} is not valid JSON: ${path}:${pos.line}:${pos.column}: ${message}`, [
+      { path: 'config', message, line: pos.line, column: pos.column },
+    ]);
   }
   let cfg: ClusterConfig;
   try {
-    cfg = validateConfig(raw);
+    cfg = validateConfig(src.value);
   } catch (e) {
-    if (e instanceof ClusterConfigError) throw new ClusterConfigError(`${path}: ${e.message}`);
-    throw e;
+    if (!(e instanceof ClusterConfigError)) throw e;
+    const issues = e.issues.map((i) => {
+      const pos = positionOf(src.positions, i.path === 'config' ? '' : i.path);
+      return pos === undefined ? i : { ...i, line: pos.line, column: pos.column };
+    });
+    const lines = issues.map((i) => `${path}:${i.line ?? 1}:${i.column ?? 1}: ${i.path}: ${i.message}`);
+    throw new ClusterConfigError(issues.length === 1 ? (lines[0] as string) : `${issues.length} errors in ${path}:\n  ${lines.join('\n  ')}`, issues);
   }
   const base = dirname(resolve(path));
   cfg.dataDir = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(base, cfg.dataDir);

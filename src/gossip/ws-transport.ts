@@ -8,6 +8,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Transport } from '../replication/transport.js';
 import { NOOP_LOGGER, type Logger } from '../util/logger.js';
 import { FRAME_OVERHEAD, FrameOpener, FrameSealer, type AuthRejectReason, type Keyring } from './frame-auth.js';
+import { STARTUP_QUIET_MS, unreachableLevel } from './unreachable-log.js';
 
 /** The HTTP path of the gossip endpoint; any other path gets 404 on upgrade. */
 export const GOSSIP_PATH = '/gossip';
@@ -66,6 +67,11 @@ export interface WsGossipTransportOptions {
   heartbeatMs?: number;
   /** Replay window for the frame opener (ms). Default 60,000. */
   replayWindowMs?: number;
+  /**
+   * For this long after construction (ms), a peer never reached yet is logged as unreachable at info,
+   * not warn: the nodes of a cluster start one after another (unreachable-log.ts). Default 30,000.
+   */
+  startupQuietMs?: number;
 }
 
 export const GOSSIP_TRANSPORT_DEFAULTS = Object.freeze({
@@ -81,6 +87,7 @@ export const GOSSIP_TRANSPORT_DEFAULTS = Object.freeze({
   maxInboundConnections: 1_024,
   heartbeatMs: 15_000,
   replayWindowMs: 60_000,
+  startupQuietMs: STARTUP_QUIET_MS,
 });
 
 /** Why an inbound message was refused: the frame-auth codes (text frames count as 'format'). */
@@ -128,6 +135,10 @@ interface Peer {
   awaitingPong: boolean;
   /** Warned that this peer is unreachable since the last open (logged once per outage). */
   warnedDown: boolean;
+  /** Logged at info that this peer is not reachable yet (start-up window, before the first open). */
+  notedDown: boolean;
+  /** Whether a connection to it ever opened. */
+  everOpened: boolean;
 }
 
 /** Outbound sockets never expect data from the server; anything past this closes them. */
@@ -166,6 +177,8 @@ export class WsGossipTransport implements Transport {
   private wss: WebSocketServer | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Transport clock at construction: the start of the start-up window (`startupQuietMs`). */
+  private readonly startedAt: number;
   private readonly counters = {
     framesIn: 0,
     bytesIn: 0,
@@ -204,7 +217,9 @@ export class WsGossipTransport implements Transport {
       maxInboundConnections: checkNum('maxInboundConnections', opts.maxInboundConnections ?? d.maxInboundConnections, 1),
       heartbeatMs: checkNum('heartbeatMs', opts.heartbeatMs ?? d.heartbeatMs, 1),
       replayWindowMs: checkNum('replayWindowMs', opts.replayWindowMs ?? d.replayWindowMs, 1),
+      startupQuietMs: checkNum('startupQuietMs', opts.startupQuietMs ?? d.startupQuietMs, 0),
     };
+    this.startedAt = opts.clock();
     if (this.o.backoffJitter >= 1) throw new RangeError('WsGossipTransport: backoffJitter must be < 1');
     this.log = opts.logger ?? NOOP_LOGGER;
     if (opts.onFrame !== undefined) this.onFrame = opts.onFrame.bind(opts);
@@ -259,7 +274,8 @@ export class WsGossipTransport implements Transport {
     this.httpServer = server;
     this.ensureHeartbeat();
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
+      const onError = (e: Error): void =>
+        reject(new Error(`cannot listen for gossip on ${this.o.host}:${this.o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
       server.once('error', onError);
       server.listen(this.o.port, this.o.host, () => {
         server.off('error', onError);
@@ -357,6 +373,8 @@ export class WsGossipTransport implements Transport {
         timer: null,
         awaitingPong: false,
         warnedDown: false,
+        notedDown: false,
+        everOpened: false,
       };
       this.peers.set(address, p);
     }
@@ -461,6 +479,8 @@ export class WsGossipTransport implements Transport {
       else this.log.debug({ peer: p.address }, 'gossip connection open');
       p.failures = 0;
       p.warnedDown = false;
+      p.notedDown = false;
+      p.everOpened = true;
       p.notBefore = 0;
       this.expire(p);
       const queued = p.queue;
@@ -507,8 +527,13 @@ export class WsGossipTransport implements Transport {
     } else {
       p.failures += 1;
       if (!p.warnedDown) {
-        p.warnedDown = true;
-        this.log.warn({ peer: p.address, code }, 'gossip peer unreachable; retrying with backoff');
+        if (unreachableLevel(p.everOpened, this.o.clock() - this.startedAt, this.o.startupQuietMs) === 'warn') {
+          p.warnedDown = true;
+          this.log.warn({ peer: p.address, code }, 'gossip peer unreachable; retrying with backoff');
+        } else if (!p.notedDown) {
+          p.notedDown = true;
+          this.log.info({ peer: p.address, code }, 'gossip peer not reachable yet (it may still be starting); retrying with backoff');
+        }
       }
     }
     const delay = this.backoffDelay(Math.max(1, p.failures));

@@ -4,7 +4,7 @@
 // do, never a silent empty start. docs/durability.md describes the format and the recovery.
 
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -291,4 +291,66 @@ function parseMeta(raw: Uint8Array, path: string): StoreMeta {
 
 function shownKey(k: Uint8Array): string {
   return JSON.stringify(Buffer.from(k).toString('latin1').slice(0, 64));
+}
+
+/** What `backupStore` copied. */
+export interface BackupResult {
+  /** The copy's path. */
+  path: string;
+  meta: StoreMeta;
+  /** Key records in the copy (read back from it, not from the source). */
+  records: number;
+}
+
+/**
+ * Writes a consistent copy of `nodeId`'s store to `dest` (a new file), while the node may be running
+ * and writing: LMDB's own copy (mdb_env_copy) reads one snapshot in a read transaction, where a plain
+ * file copy of a live store can mix pages of different commits. The source is opened read-only (LMDB
+ * shares it between processes through its lock file) and its meta record checked first; the copy is
+ * then opened and its records counted, so a backup that cannot be loaded is an error now, not at restore.
+ */
+export async function backupStore(o: StoreOptions, dest: string): Promise<BackupResult> {
+  const path = storePath(o.dataDir, o.nodeId);
+  try {
+    statSync(path);
+  } catch {
+    throw new StoreError(`no data store at ${path}: is dataDir right, and does node '${o.nodeId}' run here with persistence "everysec" or "always"?`);
+  }
+  const bad = checkLmdbFile(path);
+  if (bad !== null) throw new StoreError(`the data store ${path} is corrupt (${bad}): nothing to back up`);
+  try {
+    statSync(dest);
+    throw new StoreError(`${dest} already exists: back up into a new directory`);
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+  }
+  const src = open<Buffer, Buffer>({ path, noSubdir: true, readOnly: true, encoding: 'binary', keyEncoding: 'binary', compression: false, maxDbs: 1 });
+  let meta: StoreMeta;
+  try {
+    const raw = src.get(META_KEY);
+    if (raw === undefined) throw new StoreError(`the data store ${path} has no meta record yet (a node that never finished starting): nothing to back up`);
+    meta = parseMeta(raw, path);
+    if (meta.cluster !== o.cluster || meta.nodeId !== o.nodeId)
+      throw new StoreError(`the data store ${path} belongs to node '${meta.nodeId}' of cluster '${meta.cluster}', not '${o.nodeId}' of '${o.cluster}'`);
+    await src.backup(dest, false);
+  } finally {
+    await src.close();
+  }
+  const copy = open<Buffer, Buffer>({ path: dest, noSubdir: true, readOnly: true, encoding: 'binary', keyEncoding: 'binary', compression: false, maxDbs: 1 });
+  let records = 0;
+  try {
+    const raw = copy.get(META_KEY);
+    if (raw === undefined) throw new StoreError(`the backup ${dest} has no meta record: the copy failed`);
+    for (const { key, value } of copy.getRange({})) {
+      if (key.equals(META_KEY)) continue;
+      const rec = decodeRecord(key, value);
+      if (typeof rec === 'string') throw new StoreError(`the backup ${dest} is corrupt (${rec} at record ${shownKey(key)})`);
+      records++;
+    }
+  } finally {
+    await copy.close();
+    // Reading the copy made its lock file; the backup is the data file alone.
+    rmSync(`${dest}-lock`, { force: true });
+  }
+  return { path: dest, meta, records };
 }

@@ -33,6 +33,7 @@ const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ['/dashboard/app.js', load('app.js', 'text/javascript; charset=utf-8')],
   ['/dashboard/msgpack.js', load('msgpack.js', 'text/javascript; charset=utf-8')],
   ['/dashboard/charts.js', load('charts.js', 'text/javascript; charset=utf-8')],
+  ['/dashboard/axis.js', load('axis.js', 'text/javascript; charset=utf-8')],
   ['/dashboard/style.css', load('style.css', 'text/css; charset=utf-8')],
 ]);
 

@@ -1,5 +1,7 @@
 // The dashboard's charts (browser ES module, served at /dashboard/charts.js): time series over the last
-// two minutes drawn on a canvas, no library, and the number formats their labels use.
+// two minutes drawn on a canvas, no library. The axis ticks and number formats are in axis.ts.
+
+import { axisTicks, fmtBytes, fmtMs } from './axis.js';
 
 /** How far back the charts (and the samples the page keeps) reach, in ms. */
 export const WINDOW_MS = 120000;
@@ -16,16 +18,9 @@ export interface Series {
   bars?: boolean;
 }
 
-export function fmtBytes(v: number): string {
-  if (v >= 1048576) return (v / 1048576).toFixed(1) + ' MB';
-  if (v >= 1024) return (v / 1024).toFixed(1) + ' kB';
-  return Math.round(v) + ' B';
-}
-export function fmtMs(v: number): string {
-  return v >= 1000 ? (v / 1000).toFixed(1) + ' s' : Math.round(v) + ' ms';
-}
+export { fmtBytes, fmtMs };
 
-/** Draws time series over the last WINDOW_MS, with a value axis of four lines labelled by `fmt`. */
+/** Draws time series over the last WINDOW_MS, with a value axis of four lines (axisTicks) labelled by `fmt`. */
 export function chart(canvas: HTMLCanvasElement, series: Series[], fmt: (v: number) => string): void {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || canvas.width;
@@ -49,7 +44,8 @@ export function chart(canvas: HTMLCanvasElement, series: Series[], fmt: (v: numb
       if (p.v > max) max = p.v;
     }),
   );
-  max = max <= 0 ? 1 : max * 1.15;
+  const axis = axisTicks(max, fmt);
+  max = axis.top;
   const now = performance.now();
   const x = (at: number): number => left + pw * (1 - (now - at) / WINDOW_MS);
   const y = (v: number): number => top + ph * (1 - v / max);
@@ -57,8 +53,7 @@ export function chart(canvas: HTMLCanvasElement, series: Series[], fmt: (v: numb
   g.fillStyle = '#6b7280';
   g.font = '11px system-ui, sans-serif';
   g.lineWidth = 1;
-  for (let i = 0; i <= 3; i++) {
-    const v = (max * i) / 3;
+  for (const v of axis.ticks) {
     const yy = Math.round(y(v)) + 0.5;
     g.beginPath();
     g.moveTo(left, yy);

@@ -1,0 +1,31 @@
+// deploy/tally@.service passes `systemd-analyze verify` with no warning (an instance of it, as
+// systemctl would load it). Skipped, saying why, where systemd-analyze is not installed.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const UNIT = join(ROOT, 'deploy', 'tally@.service');
+const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
+
+describe('deploy/tally@.service', () => {
+  it.skipIf(analyze === undefined)(`passes systemd-analyze verify${analyze === undefined ? ' (skipped: systemd-analyze is not installed; apt-get install systemd)' : ''}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-unit-'));
+    const instance = join(dir, 'tally@n1.service');
+    copyFileSync(UNIT, instance);
+    const r = spawnSync(analyze as string, ['verify', instance], { encoding: 'utf8' });
+    // verify exits 0 on warnings too (an unknown key is "ignoring"): any line about the unit fails.
+    const about = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes(instance));
+    expect(about).toEqual([]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('runs the node named by the instance, with the config from TALLY_CONFIG', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/opt\/tally\/dist\/src\/cli\/main\.js node --id %i$/m);
+    expect(unit).toMatch(/^Environment=TALLY_CONFIG=\/etc\/tally\/cluster\.config\.json$/m);
+  });
+});
