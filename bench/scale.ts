@@ -4,7 +4,7 @@
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
 // by INFO used_memory and by RSS (growth over the idle process, divided by N). Never asserts.
-// `--cpu-prof=<dir>` runs n1 under `node --cpu-prof` (the profile is written when it stops).
+// `--cpu-prof=<dir>` runs every node under `node --cpu-prof` (the profile is written when it stops).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -59,6 +59,12 @@ function query(port: number, ...argv: string[]): Promise<string> {
 
 async function dbsize(port: number): Promise<number> {
   return Number(await query(port, 'DBSIZE'));
+}
+
+async function infoField(port: number, section: string, field: string): Promise<number> {
+  const info = await query(port, 'INFO', section);
+  const m = new RegExp(`${field}:(\\d+)`).exec(info);
+  return m ? Number(m[1]) : NaN;
 }
 
 async function usedMemory(port: number): Promise<number> {
@@ -116,7 +122,7 @@ async function startCluster(dir: string, profDir: string | undefined): Promise<T
   );
   const started: TallyNode[] = [];
   for (const n of nodes) {
-    const prof = profDir !== undefined && n.id === 'n1' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
     const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
     started.push({ id: n.id, respPort: n.respPort, proc });
   }
@@ -169,6 +175,8 @@ export async function run(args: string[]): Promise<unknown> {
       redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
       tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
     };
+    const gossipOut = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_bytes_out')));
+    const chunked = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_chunked_deltas')));
     const per = (a: number, b: number): number => Math.round((a - b) / n);
     const redisUsed = per(after.redis.used, before.redis.used);
     const redisRss = per(after.redis.rss, before.redis.rss);
@@ -177,10 +185,12 @@ export async function run(args: string[]): Promise<unknown> {
       keys: sizes[i] ?? 0,
       usedPerKey: per(after.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
       rssPerKey: per(after.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
+      gossipOutPerKey: Math.round((gossipOut[i] ?? NaN) / n),
+      chunkedDeltas: chunked[i] ?? NaN,
     }));
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     const rows: Row[] = [
-      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1 },
+      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
@@ -190,6 +200,8 @@ export async function run(args: string[]): Promise<unknown> {
         'used_memory B/key': t.usedPerKey,
         'RSS B/key': t.rssPerKey,
         'RSS x redis': r2(t.rssPerKey / redisRss),
+        'gossip out B/key': t.gossipOutPerKey,
+        'chunked deltas': t.chunkedDeltas,
       })),
     ];
     printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec)`, rows);
