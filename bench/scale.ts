@@ -112,7 +112,8 @@ function pipe(port: number, file: string): Promise<number> {
   });
 }
 
-async function startCluster(dir: string, profDir: string | undefined): Promise<TallyNode[]> {
+/** Starts the nodes into `started` (so a caller can stop them even if one never answers). */
+async function startCluster(dir: string, profDir: string | undefined, started: TallyNode[]): Promise<void> {
   const nodes = [];
   for (const id of ['n1', 'n2', 'n3']) nodes.push({ id, host: '127.0.0.1', gossipPort: await freePort(), respPort: await freePort(), httpPort: await freePort() });
   const config = join(dir, 'cluster.json');
@@ -120,14 +121,12 @@ async function startCluster(dir: string, profDir: string | undefined): Promise<T
     config,
     JSON.stringify({ cluster: 'bench-scale', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: 'everysec', auth: { keyFile: null }, logLevel: 'warn' }),
   );
-  const started: TallyNode[] = [];
   for (const n of nodes) {
     const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
     const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
     started.push({ id: n.id, respPort: n.respPort, proc });
   }
   for (const n of started) await waitPong(n.respPort);
-  return started;
 }
 
 /** Stops gracefully (SIGTERM, so a --cpu-prof profile is written), SIGKILL after 20 s. */
@@ -150,8 +149,9 @@ export async function run(args: string[]): Promise<unknown> {
   const redisDir = join(dir, 'redis');
   mkdirSync(redisDir);
   const redis = await startRedis('everysec', redisDir);
-  const tally = await startCluster(dir, profDir === undefined ? undefined : resolve(profDir));
+  const tally: TallyNode[] = [];
   try {
+    await startCluster(dir, profDir === undefined ? undefined : resolve(profDir), tally);
     const [n1, n2, n3] = tally as [TallyNode, TallyNode, TallyNode];
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));
