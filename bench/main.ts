@@ -5,8 +5,9 @@ import { suites } from './suites.js';
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
-  const names = args.filter((a) => !a.startsWith('--'));
   const known = Object.keys(suites);
+  // Suite names are the bare words, except a value given as `--option value` (not a suite's name).
+  const names = args.filter((a, i) => !a.startsWith('--') && (known.includes(a) || !(args[i - 1] ?? '').startsWith('--') || (args[i - 1] ?? '').includes('=')));
   if (names.length === 0) {
     console.error(`usage: npm run bench -- <suite> [--json]\nsuites: ${known.join(', ')}`);
     process.exitCode = 2;

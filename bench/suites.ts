@@ -10,5 +10,6 @@ export const suites: Record<string, Suite> = {
   sketch: async (args) => (await import('./sketch.js')).run(args),
   consistency: async (args) => (await import('./consistency.js')).run(args),
   resp: async (args) => (await import('./resp.js')).run(args),
+  scale: async (args) => (await import('./scale.js')).run(args),
   detector: async (args) => (await import('./detector.js')).run(args),
 };

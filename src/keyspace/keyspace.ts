@@ -854,6 +854,22 @@ export class Keyspace {
   private readonly entryFn = (key: string): Entry | undefined => this.entries.get(key);
   private readonly encodeFn = (key: string): { tag: number; bytes: Uint8Array } | undefined => this.encodeKey(key);
 
+  /**
+   * What the keyspace holds, for INFO memory and /metrics (one pass over every key, like `byteSize`):
+   * `tombstones`, stored keys that do not exist (deleted, or an expired key's empty next epoch), which
+   * replication still carries; `slots`, the replica slots of every counter state (G- and PN-Counters),
+   * one per node incarnation that ever wrote the key.
+   */
+  memoryStats(): { entries: number; tombstones: number; slots: number } {
+    let tombstones = 0;
+    let slots = 0;
+    for (const e of this.entries.values()) {
+      if (!isLive(e)) tombstones++;
+      for (const s of statesOf(e)) if (s.type === 'pncounter' || s.type === 'gcounter') slots += s.crdt.replicaCount();
+    }
+    return { entries: this.entries.size, tombstones, slots };
+  }
+
   /** Approximate memory held by key states, in bytes. */
   byteSize(): number {
     let n = 0;

@@ -58,7 +58,12 @@ export interface NodeSnapshot {
     protocolErrors: { resp: number; ws: number };
     wsPushes: number;
   };
-  memory: { heapUsed: number; rss: number };
+  /**
+   * Process memory, and what the state holding it consists of: stored keys that are tombstones,
+   * counter slots (one per node incarnation that wrote a key), version-log entries ((origin, key)
+   * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet).
+   */
+  memory: { heapUsed: number; rss: number; tombstones: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
   /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */
@@ -75,6 +80,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
   const byType = r.keyspace.countByType();
   const byDb = r.keyspace.countByDb();
   const memory = process.memoryUsage();
+  const held = r.keyspace.memoryStats();
   const clients = p.sessions.count();
   const endpoint = (n: { id: string; host: string; httpPort: number; respPort: number }): NodeSnapshot['nodes'][number] => {
     const http = n.id === p.nodeId ? ports.http : n.httpPort;
@@ -101,7 +107,15 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       protocolErrors: { resp: p.resp.stats.protocolErrors, ws: p.ws.stats.badFrames },
       wsPushes: p.ws.stats.pushes,
     },
-    memory: { heapUsed: memory.heapUsed, rss: memory.rss },
+    memory: {
+      heapUsed: memory.heapUsed,
+      rss: memory.rss,
+      tombstones: held.tombstones,
+      slots: held.slots,
+      versionLogEntries: r.versions.entryCount(),
+      origins: r.versions.originCount,
+      retiredOrigins: r.retiredOrigins(),
+    },
     persistence: { mode: cfg.persistence, ...(p.durable === null ? {} : p.durable.info()) },
     convergence: r.convergence(now),
     clock: { ...r.clockStatus(now), offsets: Object.fromEntries([...r.clockSkew.offsets(now)].map(([a, o]) => [a, Math.round(o)])) },
@@ -128,7 +142,17 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       uptime_in_seconds: Math.floor(s.node.uptimeMs / 1000),
     },
     clients: { connected_clients: s.clients.total, resp_clients: s.clients.resp, ws_clients: s.clients.ws, maxclients: s.clients.maxClients },
-    memory: { used_memory: s.memory.heapUsed, used_memory_rss: s.memory.rss, keyspace_bytes: s.keys.bytes },
+    memory: {
+      used_memory: s.memory.heapUsed,
+      used_memory_rss: s.memory.rss,
+      keyspace_bytes: s.keys.bytes,
+      tally_keys: s.keys.total,
+      tally_tombstones: s.memory.tombstones,
+      tally_counter_slots: s.memory.slots,
+      tally_version_log_entries: s.memory.versionLogEntries,
+      tally_origins: s.memory.origins,
+      tally_retired_origins: s.memory.retiredOrigins,
+    },
     persistence: { loading: 0, tally_persistence: s.persistence.mode ?? 'none', ...Object.fromEntries(Object.entries(s.persistence).filter(([k]) => k !== 'mode')) },
     stats: {
       total_commands_processed: s.traffic.commandsProcessed,

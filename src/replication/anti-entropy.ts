@@ -70,6 +70,17 @@ export class AntiEntropy {
    * then a repair starts.
    */
   private readonly stateMismatch = new Map<string, string>();
+  /**
+   * Per peer address and origin: the end of the range of the last Delta we sent it, and until when
+   * it is trusted to be on its way. A digest the peer sent before that Delta landed (its gossip
+   * round, its reply to ours) would otherwise make us build and send the same range again: under a
+   * bulk load that was most of a writer's CPU and 10x the necessary gossip bytes (bench scale).
+   * So one range per (peer, origin) is in flight at a time (stop and wait: a chunked stream still
+   * pulls its next chunk as soon as one lands). Holding a range back is only a liveness matter
+   * (merge is a join; known advances only without gaps), and a lost Delta costs at most
+   * `inflightMs` before the range is sent again.
+   */
+  private readonly inflight = new Map<string, Map<string, { to: number; until: number }>>();
 
   constructor(
     private readonly ctx: ReplicaContext,
@@ -189,8 +200,10 @@ export class AntiEntropy {
         if (e.known > versions.known(e.origin)) iLack = true;
         if (e.origin === origin) this.hooks.notePeerHas(from, e.known);
       }
+      this.skipInflight(address, peer);
       frames = this.buildDelta(peer);
       delta = frames.delta;
+      this.noteInflight(address, frames.delta);
     } else {
       iLack = d.hash !== versions.advertisedHash;
       // Its advertised vector equals all we hold: it holds (on disk, under gating) our own writes too.
@@ -211,6 +224,33 @@ export class AntiEntropy {
       this.sendDigest(address, true, d.vector === null);
     }
     if (d.stateHash !== undefined && d.hash === versions.advertisedHash) this.checkState(from, address, d.stateHash);
+  }
+
+  /** How long a sent Delta is trusted to be on its way: after that, a digest that still lacks it gets it again. */
+  private get inflightMs(): number {
+    return 3 * this.ctx.cfg.gossipIntervalMs;
+  }
+
+  /** Holds back from `peer` every origin whose last range to `address` is still on its way (see `inflight`). */
+  private skipInflight(address: string, peer: Map<string, number>): void {
+    const f = this.inflight.get(address);
+    if (f === undefined) return;
+    for (const [origin, { to, until }] of f) {
+      if ((peer.get(origin) ?? 0) >= to || this.ctx.now >= until) f.delete(origin); // landed, or presumed lost
+      else peer.set(origin, Number.MAX_SAFE_INTEGER);
+    }
+    if (f.size === 0) this.inflight.delete(address);
+  }
+
+  private noteInflight(address: string, d: DeltaBody): void {
+    if (d.ranges.length === 0) return;
+    let f = this.inflight.get(address);
+    if (f === undefined) {
+      f = new Map();
+      this.inflight.set(address, f);
+    }
+    const until = this.ctx.now + this.inflightMs;
+    for (const r of d.ranges) f.set(r.origin, { to: r.to, until });
   }
 
   /** Equal vectors: the states should be equal too. A stable difference starts a repair. */

@@ -362,4 +362,19 @@ export class Replica {
   vector(): VectorEntry[] {
     return this.versions.vector();
   }
+
+  /**
+   * Origins in the version log whose incarnation is no longer alive: its node runs a later
+   * incarnation, left, or is no longer a member. Their slots and log entries are what pruning of
+   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md).
+   */
+  retiredOrigins(): number {
+    let n = 0;
+    for (const origin of this.versions.originIds()) {
+      const colon = origin.lastIndexOf(':');
+      const m = this.membership.get(origin.slice(0, colon));
+      if (m === undefined || m.state === MemberState.Left || m.incarnation > Number(origin.slice(colon + 1))) n++;
+    }
+    return n;
+  }
 }

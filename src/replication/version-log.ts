@@ -322,6 +322,11 @@ export class VersionLog {
     return this.origins.entries();
   }
 
+  /** The origin ids this log holds entries or a known version of. */
+  originIds(): IterableIterator<string> {
+    return this.origins.keys();
+  }
+
   /** Number of (origin, key) entries: the log's memory grows with this. */
   entryCount(): number {
     let n = 0;

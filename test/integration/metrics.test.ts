@@ -81,6 +81,32 @@ describe('/metrics', () => {
     expect(sample(text, 'tally_build_info{version="0.1.0"}')).toBe(1);
   });
 
+  it('reports tombstones, counter slots, version-log entries and origins in /metrics and INFO memory', async () => {
+    const r = new Redis({ port: (c.nodes[1] as { respPort: number }).respPort, lazyConnect: true });
+    await r.connect();
+    try {
+      await r.incr('mem:a');
+      await r.incr('mem:b');
+      await r.del('mem:b');
+      const info = await r.info('memory');
+      const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
+      expect(field('tally_tombstones')).toBeGreaterThanOrEqual(1);
+      expect(field('tally_counter_slots')).toBeGreaterThanOrEqual(2);
+      expect(field('tally_version_log_entries')).toBeGreaterThanOrEqual(2);
+      expect(field('tally_origins')).toBeGreaterThanOrEqual(1);
+      expect(field('tally_retired_origins')).toBe(0);
+      expect(field('used_memory')).toBeGreaterThan(0);
+    } finally {
+      r.disconnect();
+    }
+    const text = await scrape(1);
+    expect(sample(text, 'tally_tombstones')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'tally_counter_slots')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'tally_version_log_entries')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'tally_origins')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'tally_retired_origins')).toBe(0);
+  });
+
   it('counts WebSocket commands too', async () => {
     const { TallyClient } = await import('../../src/client/index.js');
     const cl = await TallyClient.connect(`ws://127.0.0.1:${(c.nodes[2] as { httpPort: number }).httpPort}/ws`);

@@ -1,0 +1,218 @@
+// `npm run bench -- scale [--keys=N] [--json] [--cpu-prof=<dir>]`: a million distinct keys, tally
+// beside redis-server in the same run. A 3-node tally cluster from a generated config (persistence
+// everysec, loopback ports chosen free) and a redis-server (appendfsync everysec) each get N
+// `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
+// redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
+// by INFO used_memory and by RSS (growth over the idle process, divided by N). Never asserts.
+// `--cpu-prof=<dir>` runs every node under `node --cpu-prof` (the profile is written when it stops).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from '../src/util/free-port.js';
+import { printTable, type Row } from './report.js';
+import { numArg, startRedis, stop, waitPong } from './servers.js';
+
+const MAIN = resolve(import.meta.dirname, '../src/cli/main.js');
+
+interface TallyNode {
+  id: string;
+  respPort: number;
+  proc: ChildProcess;
+}
+
+/** `--name=value` or `--name value` string option. */
+function strArg(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = args[i] ?? '';
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+}
+
+/** One RESP command on a fresh connection; resolves with the raw reply text (a bulk string's payload). */
+function query(port: number, ...argv: string[]): Promise<string> {
+  return new Promise((res, rej) => {
+    const s = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    s.once('error', rej);
+    s.once('connect', () => s.write(`*${argv.length}\r\n${argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const text = all.toString('latin1');
+      const eol = text.indexOf('\r\n');
+      if (eol < 0) return;
+      if (text[0] === '$') {
+        const len = Number(text.slice(1, eol));
+        if (all.length < eol + 2 + len + 2) return;
+        s.destroy();
+        res(all.subarray(eol + 2, eol + 2 + len).toString());
+      } else {
+        s.destroy();
+        res(text.slice(1, eol));
+      }
+    });
+  });
+}
+
+async function dbsize(port: number): Promise<number> {
+  return Number(await query(port, 'DBSIZE'));
+}
+
+async function infoField(port: number, section: string, field: string): Promise<number> {
+  const info = await query(port, 'INFO', section);
+  const m = new RegExp(`${field}:(\\d+)`).exec(info);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function usedMemory(port: number): Promise<number> {
+  const info = await query(port, 'INFO', 'memory');
+  const m = /used_memory:(\d+)/.exec(info);
+  return m ? Number(m[1]) : NaN;
+}
+
+function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Writes the RESP form of N `INCR user:i` to a file, for `redis-cli --pipe`. */
+async function writePipeInput(file: string, n: number): Promise<void> {
+  const out = createWriteStream(file);
+  const BATCH = 10_000;
+  for (let i = 0; i < n; i += BATCH) {
+    let s = '';
+    for (let j = i; j < Math.min(n, i + BATCH); j++) {
+      const key = `user:${j}`;
+      s += `*2\r\n$4\r\nINCR\r\n$${key.length}\r\n${key}\r\n`;
+    }
+    if (!out.write(s)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
+}
+
+/** `redis-cli --pipe` of the file into `port`; resolves with the wall time in ms. */
+function pipe(port: number, file: string): Promise<number> {
+  const fd = openSync(file, 'r');
+  const t0 = performance.now();
+  return new Promise((res, rej) => {
+    const p = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--pipe'], { stdio: [fd, 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) => {
+      closeSync(fd);
+      const ms = performance.now() - t0;
+      if (code !== 0 || !/errors: 0/.test(out)) rej(new Error(`redis-cli --pipe failed (${code}): ${out.slice(-300)}`));
+      else res(ms);
+    });
+  });
+}
+
+/** Starts the nodes into `started` (so a caller can stop them even if one never answers). */
+async function startCluster(dir: string, profDir: string | undefined, started: TallyNode[]): Promise<void> {
+  const nodes = [];
+  for (const id of ['n1', 'n2', 'n3']) nodes.push({ id, host: '127.0.0.1', gossipPort: await freePort(), respPort: await freePort(), httpPort: await freePort() });
+  const config = join(dir, 'cluster.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ cluster: 'bench-scale', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: 'everysec', auth: { keyFile: null }, logLevel: 'warn' }),
+  );
+  for (const n of nodes) {
+    const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
+    started.push({ id: n.id, respPort: n.respPort, proc });
+  }
+  for (const n of started) await waitPong(n.respPort);
+}
+
+/** Stops gracefully (SIGTERM, so a --cpu-prof profile is written), SIGKILL after 20 s. */
+async function stopGracefully(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.pid === undefined) return;
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  process.kill(p.pid, 'SIGTERM');
+  const t = setTimeout(() => void stop(p), 20_000);
+  await gone;
+  clearTimeout(t);
+}
+
+export async function run(args: string[]): Promise<unknown> {
+  const n = Number(strArg(args, 'keys') ?? numArg(args, 'n', 1_000_000));
+  const catchupTimeoutMs = numArg(args, 'catchup-timeout', 600) * 1000;
+  const profDir = strArg(args, 'cpu-prof');
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-scale-'));
+  const input = join(dir, 'input.resp');
+  await writePipeInput(input, n);
+  const redisDir = join(dir, 'redis');
+  mkdirSync(redisDir);
+  const redis = await startRedis('everysec', redisDir);
+  const tally: TallyNode[] = [];
+  try {
+    await startCluster(dir, profDir === undefined ? undefined : resolve(profDir), tally);
+    const [n1, n2, n3] = tally as [TallyNode, TallyNode, TallyNode];
+    // Let the cluster form (all three see each other) before measuring the idle baseline.
+    await new Promise((r) => setTimeout(r, 2000));
+    const before = {
+      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
+      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+    };
+    const redisMs = await pipe(redis.port, input);
+    const tallyMs = await pipe(n1.respPort, input);
+    const t0 = performance.now();
+    const caughtUp: Record<string, number> = {};
+    while (performance.now() - t0 < catchupTimeoutMs && Object.keys(caughtUp).length < 2) {
+      for (const p of [n2, n3]) {
+        if (caughtUp[p.id] === undefined && (await dbsize(p.respPort)) >= n) caughtUp[p.id] = performance.now() - t0;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
+    const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
+    const after = {
+      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
+      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+    };
+    const gossipOut = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_bytes_out')));
+    const chunked = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_chunked_deltas')));
+    const per = (a: number, b: number): number => Math.round((a - b) / n);
+    const redisUsed = per(after.redis.used, before.redis.used);
+    const redisRss = per(after.redis.rss, before.redis.rss);
+    const nodes = tally.map((t, i) => ({
+      id: t.id,
+      keys: sizes[i] ?? 0,
+      usedPerKey: per(after.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
+      rssPerKey: per(after.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
+      gossipOutPerKey: Math.round((gossipOut[i] ?? NaN) / n),
+      chunkedDeltas: chunked[i] ?? NaN,
+    }));
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    const rows: Row[] = [
+      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'gossip out B/key': '-', 'chunked deltas': '-' },
+      ...nodes.map((t) => ({
+        server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
+        'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
+        'x redis': t.id === 'n1' ? r2(tallyMs / redisMs) : '-',
+        'catch-up s': t.id === 'n1' ? '-' : caughtUp[t.id] === undefined ? 'timeout' : r2((caughtUp[t.id] ?? 0) / 1000),
+        keys: t.keys,
+        'used_memory B/key': t.usedPerKey,
+        'RSS B/key': t.rssPerKey,
+        'RSS x redis': r2(t.rssPerKey / redisRss),
+        'gossip out B/key': t.gossipOutPerKey,
+        'chunked deltas': t.chunkedDeltas,
+      })),
+    ];
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec)`, rows);
+    return {
+      keys: n,
+      redis: { ingestMs: redisMs, usedPerKey: redisUsed, rssPerKey: redisRss },
+      tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, catchupMs, nodes },
+    };
+  } finally {
+    await Promise.all(tally.map((t) => stopGracefully(t.proc)));
+    await stop(redis.proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
