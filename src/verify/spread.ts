@@ -77,8 +77,10 @@ export interface SpreadModel {
   quickMs: number;
   /** A link or node back from a longer outage (cut, pause, clock beyond reach) carries data again after this, ms. */
   warmMs: number;
-  /** A node whose clock is off by more than this has its frames refused (stale) and refuses others'. */
+  /** A node whose clock is off by more than this counts as cut off (half the replay window, for queueing and margin). */
   skewLimitMs: number;
+  /** Frames stamped further than this from the receiver's clock are refused as stale (the transport's replay window). */
+  replayWindowMs: number;
   /** Gossip copies reach a node's disk within this under `always`, ms (the next group commit). */
   commitMs: number;
   /** Under `everysec`, a node's disk holds what it had this long ago, ms (1 s commits, with slack). */
@@ -102,7 +104,7 @@ export function spreadModel(
   const hopMs = Math.max(1_000, rounds * cfg.gossipIntervalMs);
   const quickMs = cfg.suspicionMult * Math.max(1, Math.log10(Math.max(1, nodes))) * cfg.probeIntervalMs;
   const warmMs = cfg.reconnectIntervalMs + 2 * cfg.probeIntervalMs;
-  return { hopMs, quickMs, warmMs, skewLimitMs: REPLAY_WINDOW_MS / 2, commitMs: 1_000, everysecMs: 1_500 };
+  return { hopMs, quickMs, warmMs, skewLimitMs: REPLAY_WINDOW_MS / 2, replayWindowMs: REPLAY_WINDOW_MS, commitMs: 1_000, everysecMs: 1_500 };
 }
 
 type Interval = [number, number];
@@ -293,8 +295,9 @@ const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|$
  * while killed, paused, or with its clock off by more than `skewLimitMs` (a smaller jump changes
  * nothing that carries data); a link while either direction is cut. Back from an outage, it is ready
  * at once if the outage was shorter than `quickMs`, else after `warmMs`; after a restart at once, as
- * its links are held back until it rejoined (RejoinEvent, applied by lossModel). After a skew ahead by s beyond the limit, its frames stay stamped up to s in
- * the future (its sealer's timestamps never go back), so it counts as out for s more.
+ * its links are held back until it rejoined (RejoinEvent, applied by lossModel). After a skew ahead by
+ * s beyond the replay window, its frames stay stamped up to s in the future (its sealer's timestamps
+ * never go back), so it counts as out for s - window more, then a warm-up.
  */
 export function readyIntervals(tl: FaultTimeline, m: SpreadModel): { nodes: Map<string, Interval[]>; links: Map<string, Interval[]> } {
   // A restart's warm-up is measured instead (RejoinEvent).
@@ -346,13 +349,16 @@ export function readyIntervals(tl: FaultTimeline, m: SpreadModel): { nodes: Map<
   return { nodes, links };
 }
 
-/** Removes from a node's intervals the time its frames are still stamped in the future after a skew ahead. */
+/**
+ * Removes from a node's intervals the time its frames are still refused after a skew ahead by s ended:
+ * they stay stamped up to s in the future, which is stale for s - replayWindowMs; then a warm-up.
+ */
 function clipMuted(iv: Interval[], tl: FaultTimeline, id: string, m: SpreadModel): Interval[] {
   const muted: Interval[] = [];
   let prev = 0;
   for (const s of tl.states) {
     const skew = s.skew[id] ?? 0;
-    if (prev > m.skewLimitMs && skew !== prev) muted.push([s.at, s.at + prev + m.warmMs]);
+    if (prev > m.replayWindowMs && skew !== prev) muted.push([s.at, s.at + prev - m.replayWindowMs + m.warmMs]);
     prev = skew;
   }
   if (muted.length === 0) return iv;

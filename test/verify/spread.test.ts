@@ -104,12 +104,16 @@ describe('loss model', () => {
 
   it('a clock off beyond reach cuts the node off, and a skew ahead keeps it cut off that long after', () => {
     const kills: KillEvent[] = [{ at: 100_000, node: 'a', wipe: true }];
-    // Ahead by 90 s for one second: its frames stay stamped in the future until 93 s (then a warm-up).
+    // Ahead by 90 s for one second: its frames stay stamped in the future, stale until 3 + 90 - 60 = 33 s
+    // (then a warm-up).
     const skewed = [state(2_000, { skew: { a: 90_000 } }), state(3_000)];
-    const ahead = lossModel(timeline(skewed, [{ at: 95_000, node: 'a', wipe: true }]), 'always', m);
+    const ahead = lossModel(timeline(skewed, [{ at: 30_000, node: 'a', wipe: true }]), 'always', m);
     expect(ahead('a', 500)).toBe(false);
-    expect(ahead('a', 50_000)).toBe(true);
-    expect(lossModel(timeline(skewed, kills), 'always', m)('a', 50_000)).toBe(false); // out by 97 s
+    expect(ahead('a', 10_000)).toBe(true);
+    expect(lossModel(timeline(skewed, [{ at: 40_000, node: 'a', wipe: true }]), 'always', m)('a', 10_000)).toBe(false); // out by 37 s
+    // Ahead by less than the window: cut off while it lasts (counted from 30 s on), not after.
+    const within = lossModel(timeline([state(2_000, { skew: { a: 45_000 } }), state(3_000)], [{ at: 10_000, node: 'a', wipe: true }]), 'always', m);
+    expect(within('a', 5_000)).toBe(false);
     // Behind: cut off while it lasts, not after (its frames are stamped with the true time again).
     const behind = lossModel(timeline([state(2_000, { skew: { a: -90_000 } }), state(50_000)], kills), 'always', m);
     expect(behind('a', 10_000)).toBe(false); // held on a, and gone out once its clock was right
