@@ -98,6 +98,11 @@ export class Nemesis {
     await this.c.setFaults({ drops: [...drops.values()], skew: this.skews });
   }
 
+  /**
+   * Applies one step and undoes it at its scheduled end (t0 + at + duration), whatever applying it
+   * cost (a kill waits for the exit, a control file change for the nodes' poll), so that the per-node
+   * rules of the schedule hold at run time too. A step whose node is still busy is skipped.
+   */
   private async apply(s: NemesisStep): Promise<void> {
     const target = s.nodes[0] as string;
     const secs = `${(s.durationMs / 1000).toFixed(1)} s`;
@@ -114,7 +119,7 @@ export class Nemesis {
           this.record();
           await this.c.kill(target);
           if (s.fault === 'wipe') this.c.wipe(target);
-          await sleep(s.durationMs);
+          await sleep(this.t0 + s.at + s.durationMs - Date.now());
           this.c.spawn(target);
           this.down.delete(target);
           const restartAt = this.record();
@@ -134,7 +139,7 @@ export class Nemesis {
         this.paused.add(target);
         this.record();
         this.c.pause(target);
-        await sleep(s.durationMs);
+        await sleep(this.t0 + s.at + s.durationMs - Date.now());
         this.c.resume(target);
         this.paused.delete(target);
         this.record();
@@ -150,7 +155,7 @@ export class Nemesis {
         this.skews.set(target, offset);
         this.record();
         await this.writeFaults();
-        await sleep(s.durationMs);
+        await sleep(this.t0 + s.at + s.durationMs - Date.now());
         this.skews.delete(target);
         this.record();
         await this.writeFaults();
@@ -177,7 +182,7 @@ export class Nemesis {
         this.links.add(link);
         this.record();
         await this.writeFaults();
-        await sleep(s.durationMs);
+        await sleep(this.t0 + s.at + s.durationMs - Date.now());
         const beforeHeal = s.long === true ? await this.observe(s.nodes, rest) : null;
         this.links.delete(link);
         this.record();
