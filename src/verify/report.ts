@@ -94,6 +94,6 @@ export function formatReport(r: VerifyResult): string {
   if (errs.length > 0) lines.push('', '  error replies (not losses):', ...errs.map(([m, n]) => `    ${n} x ${m}`));
   if (r.check.problems.length > 0) lines.push('', '  problems:', ...r.check.problems.map((p) => `    - ${p}`));
   for (const [node, ls] of Object.entries(r.nodeErrors)) lines.push(`  ${node} errors:`, ...ls.map((l) => `    ${l.slice(0, 300)}`));
-  lines.push('', `  result: ${r.ok ? 'PASS' : 'FAIL'}${r.kept ? `   (config, node logs, history.jsonl and timeline.json kept in ${r.dir})` : ''}`, `  replay: ${replayCommand(o)}`, '');
+  lines.push('', `  result: ${r.ok ? 'PASS' : 'FAIL'}${r.kept ? `   (config, node logs, history.jsonl, timeline.json, reads.json kept in ${r.dir})` : ''}`, `  replay: ${replayCommand(o)}`, '');
   return lines.join('\n');
 }

@@ -154,6 +154,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   const ok = result.ok;
   writeFileSync(join(dir, 'history.jsonl'), history.toJsonLines());
   writeFileSync(join(dir, 'timeline.json'), JSON.stringify(timeline, null, 1));
+  writeFileSync(join(dir, 'reads.json'), JSON.stringify(Object.fromEntries([...reads].map(([n, m]) => [n, Object.fromEntries(m)]))));
   const kept = !ok || opts.keep;
   if (!kept) rmSync(dir, { recursive: true, force: true });
   return {

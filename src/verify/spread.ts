@@ -201,16 +201,28 @@ export function lossModel(tl: FaultTimeline, persistence: string, m: SpreadModel
   };
 }
 
-/** After each restart of a or b: from the restart until the two heard each other (for ever if they never did). */
+/**
+ * After each restart of a or b: from the restart until the two heard each other, or until the
+ * restarted node went down again (after that it is not ready anyway, and its next restart counts anew).
+ */
 function notRejoined(tl: FaultTimeline, a: string, b: string): Interval[] {
   const out: Interval[] = [];
+  const open = new Map<string, Interval>();
   let prevDown = new Set<string>();
   for (const s of tl.states) {
     for (const x of [a, b]) {
-      if (prevDown.has(x) && !s.down.includes(x)) {
+      const down = s.down.includes(x);
+      const iv = open.get(x);
+      if (iv !== undefined && down) {
+        iv[1] = Math.min(iv[1], s.at);
+        open.delete(x);
+      }
+      if (prevDown.has(x) && !down) {
         const peer = x === a ? b : a;
         const j = tl.rejoins.find((r) => r.node === x && r.peer === peer && r.restartAt === s.at);
-        out.push([s.at, j?.at ?? Infinity]);
+        const gate: Interval = [s.at, j?.at ?? Infinity];
+        out.push(gate);
+        open.set(x, gate);
       }
     }
     prevDown = new Set(s.down);

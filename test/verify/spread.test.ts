@@ -102,6 +102,23 @@ describe('loss model', () => {
     expect(lossModel(noRejoin, 'always', m)('c', 5_000)).toBe(false);
   });
 
+  it('a restart that never rejoined holds its links back only until the node goes down again', () => {
+    // a: killed at 10 s, back at 10.5 s, killed again at 12 s before hearing anyone, back at 12.5 s,
+    // rejoined at 13.5 s; wiped at 30 s. A write at 20 s had long left.
+    const states = [state(10_000, { down: ['a'] }), state(10_500), state(12_000, { down: ['a'] }), state(12_500)];
+    const kills: KillEvent[] = [
+      { at: 10_000, node: 'a', wipe: false },
+      { at: 12_000, node: 'a', wipe: false },
+      { at: 30_000, node: 'a', wipe: true },
+    ];
+    const rejoins: RejoinEvent[] = ['b', 'c'].map((peer) => ({ node: 'a', restartAt: 12_500, peer, at: 13_500 }));
+    const tl: FaultTimeline = { nodes: NODES, states: [...states, state(30_000, { down: ['a'] }), state(30_500)], kills, rejoins };
+    const f = lossModel(tl, 'always', m);
+    expect(f('a', 20_000)).toBe(false);
+    expect(f('a', 13_000)).toBe(false); // held on a until it rejoined at 13.5 s, then out
+    expect(f('a', 29_500)).toBe(true);
+  });
+
   it('a clock off beyond reach cuts the node off, and a skew ahead keeps it cut off that long after', () => {
     const kills: KillEvent[] = [{ at: 100_000, node: 'a', wipe: true }];
     // Ahead by 90 s for one second: its frames stay stamped in the future, stale until 3 + 90 - 60 = 33 s
