@@ -157,8 +157,8 @@ export class Nemesis {
         await this.writeFaults();
         await sleep(this.t0 + s.at + s.durationMs - Date.now());
         this.skews.delete(target);
-        this.record();
         await this.writeFaults();
+        this.record(); // a fault starts in the timeline before the nodes see it, and ends after
         this.event(`clock of ${target} back`);
         return;
       }
@@ -185,8 +185,8 @@ export class Nemesis {
         await sleep(this.t0 + s.at + s.durationMs - Date.now());
         const beforeHeal = s.long === true ? await this.observe(s.nodes, rest) : null;
         this.links.delete(link);
-        this.record();
         await this.writeFaults();
+        this.record();
         this.event(`${s.fault === 'partition' ? 'partition' : 'one-way cut'} {${s.nodes.join(',')}} healed`);
         if (beforeHeal !== null) {
           const report: LongPartitionReport = { side: s.nodes, durationMs: s.durationMs, beforeHeal, membershipHealMs: null, waited: false };
