@@ -97,7 +97,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   const runMs = opts.durationS * 1000;
   const cfg = verifyReplicaConfig();
   const rule = longPartitionRule(cfg, opts.nodes);
-  const { steps: schedule, note } = nemesisSchedule({ seed: opts.seed, faults: opts.nemesis, nodeIds: cluster.nodes.map((n) => n.id), runMs, longPartition: rule });
+  const { steps: schedule, note } = nemesisSchedule({ seed: opts.seed, faults: opts.nemesis, nodeIds: cluster.nodes.map((n) => n.id), runMs, longPartition: rule, killLosesState: opts.persistence === 'none' });
   if (note !== null) log(`  ${note}`);
   let nemesis: Nemesis | null = null;
   let convergenceMs: number | null = null;

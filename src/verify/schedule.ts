@@ -98,6 +98,11 @@ export interface ScheduleOptions {
   runMs: number;
   /** The long-partition rule from the generated config; null: draw no long partition. */
   longPartition: LongPartitionRule | null;
+  /**
+   * A kill loses the node's state (persistence `none`): kills then follow the wipe's rule and never
+   * hit a node that was cut off just before. Default false.
+   */
+  killLosesState?: boolean;
   timing?: NemesisTiming;
 }
 
@@ -135,7 +140,7 @@ const overlaps = (a: NemesisStep, at: number, end: number): boolean => a.at < en
  * node at a time, which may overlap a pause of that node but never a kill or a wipe: a restart takes
  * its incarnation from the clock, and one taken from a clock set ahead, followed later by a wipe,
  * would go back in time, which docs/durability.md excludes; and never a wipe of a node cut off
- * within `wipeQuietMs` before. Every fault ends `endMarginMs` before the run does.
+ * within `wipeQuietMs` before (nor a kill, when a kill loses the node's state). Every fault ends `endMarginMs` before the run does.
  * A long partition (ScheduleOptions.longPartition) is placed first when `partition` is drawn.
  */
 export function nemesisSchedule(o: ScheduleOptions): Schedule {
@@ -204,7 +209,7 @@ export function nemesisSchedule(o: ScheduleOptions): Schedule {
           (id) =>
             !stopping.some((s) => s.nodes[0] === id) &&
             !(fault !== 'pause' && steps.some((s) => s.fault === 'skew' && s.nodes[0] === id && overlaps(s, at, end + timing.restartMs))) &&
-            !(fault === 'wipe' && steps.some((s) => (s.fault === 'partition' || s.fault === 'oneway') && s.nodes.includes(id) && overlaps(s, at - timing.wipeQuietMs, at + 1))),
+            !((fault === 'wipe' || (fault === 'kill' && o.killLosesState === true)) && steps.some((s) => (s.fault === 'partition' || s.fault === 'oneway') && s.nodes.includes(id) && overlaps(s, at - timing.wipeQuietMs, at + 1))),
         );
         if (free.length === 0) return null;
         return { nodes: [free[rng.int(free.length)] as string] };

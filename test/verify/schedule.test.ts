@@ -66,10 +66,16 @@ describe('nemesis schedule', () => {
           if (sameNode && (a.fault === 'skew' || b.fault === 'skew') && (restart(a) || restart(b) || a.fault === b.fault)) expect(overlap(a, b), JSON.stringify([a, b])).toBe(false);
         }
       }
-      // A wipe never hits a node cut off within 5 s before.
-      for (const w of steps.filter((s) => s.fault === 'wipe'))
-        for (const l of steps.filter((s) => (s.fault === 'partition' || s.fault === 'oneway') && s.nodes.includes(w.nodes[0] as string)))
-          expect(l.at < w.at + 1 && w.at - 5_000 < l.at + l.durationMs, JSON.stringify([w, l])).toBe(false);
+      // A wipe never hits a node cut off within 5 s before (nor a kill, when a kill loses the state).
+      const lossy = nemesisSchedule({ seed, faults: DEFAULT_FAULTS, nodeIds: ids(5), runMs: 600_000, longPartition: rule5, killLosesState: true }).steps;
+      expect(lossy.some((s) => s.fault === 'kill')).toBe(true);
+      for (const [schedule, losing] of [
+        [steps, ['wipe']],
+        [lossy, ['wipe', 'kill']],
+      ] as const)
+        for (const w of schedule.filter((s) => (losing as readonly string[]).includes(s.fault)))
+          for (const l of schedule.filter((s) => (s.fault === 'partition' || s.fault === 'oneway') && s.nodes.includes(w.nodes[0] as string)))
+            expect(l.at < w.at + 1 && w.at - 5_000 < l.at + l.durationMs, JSON.stringify([w, l])).toBe(false);
     }
   });
 
