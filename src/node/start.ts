@@ -4,7 +4,7 @@
 
 import { replicaSettings, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { loadKeyring } from '../gossip/keyring-file.js';
-import { withFaultControl } from '../gossip/fault-control.js';
+import { faultControlFromEnv } from '../gossip/fault-control.js';
 import { WsGossipTransport } from '../gossip/ws-transport.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
@@ -54,7 +54,9 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const entry = cfg.nodes.find((n) => n.id === nodeId);
   if (entry === undefined) throw new Error(`--id: no node '${nodeId}' in the config (nodes: ${cfg.nodes.map((n) => n.id).join(', ')})`);
   const me: NodeEntry = { ...entry, ...overrides };
-  const clock = systemClock;
+  // Test-only fault hook for `tally verify` (null unless TALLY_FAULT_CONTROL is set): cut links, skewed clock.
+  const faults = faultControlFromEnv(nodeId, me.host, log.child({ component: 'fault-control' }));
+  const clock = faults?.clock ?? systemClock;
   const keyring = loadKeyring(cfg);
   if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
   // Durable state first: a corrupt or foreign store stops the node before it binds a port.
@@ -74,8 +76,6 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     logger: log.child({ component: 'gossip' }),
   });
   const gossipPort = await transport.listen();
-  // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
-  const faults = withFaultControl(transport, nodeId, me.host, log.child({ component: 'fault-control' }));
   const address = `${me.host}:${gossipPort}`;
   const addressOf = (n: NodeEntry): string => `${n.host}:${n.gossipPort}`;
   const others = cfg.nodes.filter((n) => n.id !== nodeId);
@@ -84,7 +84,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     config: replicaConfig(replicaSettings(cfg.cluster, cfg.gossip)),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
-    transport: faults.transport,
+    transport: faults?.wrap(transport) ?? transport,
     seeds: others.filter((n) => cfg.seeds.includes(n.id)).map(addressOf),
     peers: others.map(addressOf),
     configuredSize: cfg.nodes.length,
@@ -182,7 +182,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       await new Promise((done) => setTimeout(done, 150));
       await ws.close();
       await http.close();
-      faults.close();
+      faults?.close();
       await transport.close();
       // Last: gossip may have merged until the transport closed. Commit what is left, then close.
       await durable?.close();
