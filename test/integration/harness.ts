@@ -22,6 +22,8 @@ export interface TestNode {
   httpPort: number;
   proc: ChildProcess | null;
   logFile: string;
+  /** The Authorization header /status needs when the cluster has credentials (the default password, or ClusterOptions.http). */
+  authorization?: string;
 }
 
 export interface TestCluster {
@@ -51,7 +53,8 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
 }
 
 export async function status(node: TestNode): Promise<{ members: { id: string; state: string; incarnation: number }[]; gossip: { transport: { rejected: Record<string, number> }; rejected: Record<string, number> } }> {
-  const res = await fetch(`http://127.0.0.1:${node.httpPort}/status`);
+  const res = await fetch(`http://127.0.0.1:${node.httpPort}/status`, node.authorization === undefined ? {} : { headers: { authorization: node.authorization } });
+  if (!res.ok) throw new Error(`/status of ${node.id} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as never;
 }
 
@@ -61,6 +64,8 @@ export interface ClusterOptions {
   deferred?: string[];
   config?: Record<string, unknown>;
   keys?: string[];
+  /** Credentials for /status when the cluster has users but no default password. */
+  http?: { user: string; password: string };
 }
 
 export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
@@ -69,8 +74,12 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   for (let i = 1; i <= o.nodes; i++) {
     nodes.push({ id: `n${i}`, gossipPort: await freePort(), respPort: await freePort(), httpPort: await freePort(), proc: null, logFile: join(dir, `n${i}.log`) });
   }
+  const password = (o.config?.auth as { password?: unknown } | undefined)?.password;
+  const creds = o.http ?? (typeof password === 'string' ? { user: 'default', password } : undefined);
+  if (creds !== undefined) for (const n of nodes) n.authorization = `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}`;
   const keyFile = join(dir, 'cluster.key');
-  writeFileSync(keyFile, (o.keys ?? ['c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTAxMjM=']).join('\n') + '\n');
+  // Secret files are owner-only: a node refuses a key file, or a config holding a password, that others may read.
+  writeFileSync(keyFile, (o.keys ?? ['c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTAxMjM=']).join('\n') + '\n', { mode: 0o600 });
   const configPath = join(dir, 'cluster.json');
   writeFileSync(
     configPath,
@@ -84,6 +93,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       ...o.config,
       auth: { keyFile, password: null, ...((o.config?.auth as object | undefined) ?? {}) },
     }),
+    { mode: 0o600 },
   );
   const cluster: TestCluster = {
     dir,
