@@ -86,11 +86,11 @@ export class AuthLimiter {
     this.config = Object.freeze({ ...AUTH_LIMITER_DEFAULTS, ...config });
   }
 
-  /** Spacing between attempts of an address with this score. */
+  /** Spacing between attempts of an address with this (decayed, so fractional) score: doubles per failure. */
   delayFor(score: number): number {
     const c = this.config;
-    const steps = Math.max(0, Math.floor(score) - c.freeFailures);
-    return Math.min(c.maxDelayMs, c.baseDelayMs * 2 ** Math.min(steps, 30));
+    const steps = Math.max(0, score - c.freeFailures);
+    return Math.min(c.maxDelayMs, Math.round(c.baseDelayMs * 2 ** Math.min(steps, 30)));
   }
 
   /** How long the reply to the k-th failure on one connection waits (k from 1). */

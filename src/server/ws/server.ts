@@ -13,6 +13,7 @@ import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
 import { ReplyGate } from '../reply-gate.js';
 import { decodeFrame, encodeFrame, replyValue, type Decoded, type Request } from './codec.js';
 import { PERM_ALL, PERM_READ } from '../auth/permissions.js';
+import { WS_SUBPROTOCOL } from '../http-guard.js';
 import { ConnectionWatches, WatchIndex, type WatchLimits, type WatchOwner } from './watches.js';
 
 export interface WsClientApiOptions {
@@ -134,7 +135,15 @@ export class WsClientApi {
       throw new RangeError('WsClientApi: hardBufferedBytes must be >= softBufferedBytes');
     }
     // ws enforces maxPayload while reading, before buffering the frame, and closes with 1009.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: maxPayload, perMessageDeflate: false, clientTracking: false });
+    // A browser offers `tally` next to a credential subprotocol (http-guard.ts): pick `tally`, never
+    // echo the credential. A client offering neither gets no subprotocol, as before.
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    });
   }
 
   /**
