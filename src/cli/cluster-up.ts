@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
-import { writePrivateFile } from '../config/secret-files.js';
+import { exposedMode, writePrivateFile } from '../config/secret-files.js';
 import { Keyring } from '../gossip/frame-auth.js';
 import { intArg } from './args.js';
 import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
@@ -66,6 +66,9 @@ export function registerClusterUp(program: Command): void {
     .option('--ready-timeout <ms>', 'how long to wait for the cluster to form', intArg(1000, 600_000), 30_000)
     .action(async (flags: UpFlags) => {
       let cfg = loadConfig(flags.config);
+      if (cfg.auth.password !== null && exposedMode(flags.config) !== null) {
+        console.error(`warning: ${flags.config} holds auth.password and other users of this machine can read it; chmod 600 it (the copy the nodes read is written 0600)`);
+      }
       if (flags.nodes !== undefined) cfg = withNodeCount(cfg, flags.nodes);
       // The data directory holds the node identities and stores, and the effective config: owner only.
       mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });

@@ -19,7 +19,7 @@ import type { Session } from '../server/commands/types.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
 import { Authenticator } from '../server/auth/authenticator.js';
 import { RECOMMENDED_MIN_LN, parsePasswordHash } from '../server/auth/password-hash.js';
-import { isLoopbackHost, protectedModeRefuses } from '../server/auth/protected-mode.js';
+import { exposureWarning, protectedModeRefuses } from '../server/auth/protected-mode.js';
 import { TokenSigner } from '../server/auth/tokens.js';
 import { UserTable } from '../server/auth/users.js';
 import * as errors from '../errors.js';
@@ -154,10 +154,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const testLocal = process.env[TEST_LOCAL_ADDRESSES];
   if (testLocal !== undefined) authLog.warn({ addresses: testLocal }, `${TEST_LOCAL_ADDRESSES} is set: only these addresses count as local for protected mode (a test hook)`);
   const refuses = protectedModeRefuses({ enabled: cfg.protectedMode, open: users.open, ...(testLocal === undefined ? {} : { localAddresses: testLocal.split(',').map((x) => x.trim()) }) });
-  if (users.open && !isLoopbackHost(me.host)) {
-    if (cfg.protectedMode) authLog.warn({ host: me.host }, 'protected mode: no password and no users are configured, so only loopback clients are served and every other client reads -DENIED; set auth.password or auth.users to serve other hosts');
-    else authLog.warn({ host: me.host }, 'protected mode is off and there is no password and no users: anyone who can reach this node can read, write and flush every key');
-  }
+  const exposure = exposureWarning(me.host, users.open, cfg.protectedMode);
+  if (exposure !== null) authLog.warn({ host: me.host }, exposure);
   authLog.info({ users: users.names(), protectedMode: cfg.protectedMode && users.open, tls: cfg.tls === null ? 'off' : { resp: me.tlsPort !== null, http: cfg.tls.http, clientCerts: cfg.tls.clientCerts } }, 'client security');
 
   const sessions = new SessionRegistry(clock, users.open);

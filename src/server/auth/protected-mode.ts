@@ -37,3 +37,15 @@ export function protectedModeRefuses(o: ProtectedModeOptions): (ip: string) => b
   const only = o.localAddresses === undefined ? null : new Set(o.localAddresses);
   return (ip) => !(isLoopbackAddress(ip) && (only === null || only.has(ip) || only.has(ip.replace(/^::ffff:/i, ''))));
 }
+
+/**
+ * The warning a node logs at start about who can reach it, or null: a listen address that is not
+ * loopback on a node with no password and no users (protected mode on: others read -DENIED; off:
+ * anyone may read and write). The node starts either way (docs/security.md says why).
+ */
+export function exposureWarning(host: string, open: boolean, protectedMode: boolean): string | null {
+  if (!open || isLoopbackHost(host)) return null;
+  return protectedMode
+    ? `protected mode: ${host} is not a loopback address and there is no password and no users, so only loopback clients are served and every other client reads -DENIED; set auth.password or auth.users to serve other hosts`
+    : `protected mode is off, ${host} is not a loopback address and there is no password and no users: anyone who can reach this node can read, write and flush every key`;
+}

@@ -2,7 +2,7 @@
 // IPv4-mapped form; refusal only with protected mode on and no credentials; the test hook narrows.
 
 import { describe, expect, it } from 'vitest';
-import { isLoopbackAddress, isLoopbackHost, protectedModeRefuses } from '../../../src/server/auth/protected-mode.js';
+import { exposureWarning, isLoopbackAddress, isLoopbackHost, protectedModeRefuses } from '../../../src/server/auth/protected-mode.js';
 
 describe('protected mode', () => {
   it('knows loopback addresses', () => {
@@ -30,5 +30,13 @@ describe('protected mode', () => {
     expect(narrowed('::ffff:127.0.0.1')).toBe(false);
     expect(narrowed('127.0.0.2')).toBe(true);
     expect(narrowed('10.0.0.1')).toBe(true); // listed, but not loopback
+  });
+
+  it('warns at start about a non-loopback listen address without credentials, with protected mode on or off', () => {
+    expect(exposureWarning('0.0.0.0', true, true)).toMatch(/^protected mode: 0\.0\.0\.0 is not a loopback address .* every other client reads -DENIED/);
+    expect(exposureWarning('10.0.0.5', true, false)).toMatch(/^protected mode is off, 10\.0\.0\.5 .* anyone who can reach this node can read, write and flush every key$/);
+    expect(exposureWarning('127.0.0.1', true, true)).toBeNull();
+    expect(exposureWarning('localhost', true, false)).toBeNull();
+    expect(exposureWarning('0.0.0.0', false, true)).toBeNull();
   });
 });
