@@ -183,6 +183,7 @@ function poll(): void {
     .then((r) => {
       if (r.status === 401) {
         showLogin(st.token === null ? '' : 'your session ended: log in again');
+        render();
         throw new Error('login required');
       }
       return r.json() as Promise<Status>;
@@ -427,7 +428,7 @@ function renderKeys(): void {
 function render(): void {
   const conn = $('#conn');
   const open = st.order.filter((id) => st.conns[id]?.open).length;
-  conn.textContent = st.statusOk ? open + '/' + st.order.length + ' nodes connected' : 'node unreachable';
+  conn.textContent = st.loginShown ? 'login required' : st.statusOk ? open + '/' + st.order.length + ' nodes connected' : 'node unreachable';
   conn.className = 'pill ' + (st.statusOk && open === st.order.length ? 'ok' : 'bad');
   renderMembers();
   if ($('#keys thead tr').children.length !== st.order.length + 2) renderKeys();
