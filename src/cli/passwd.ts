@@ -73,6 +73,7 @@ export function registerPasswd(program: Command): void {
       if (flags.user !== undefined && !/^[A-Za-z0-9_.@+-]{1,64}$/.test(flags.user)) throw new Error(`--user: expected 1-64 letters, digits, "_", ".", "@", "+" or "-", got '${flags.user}'`);
       const password = await readPassword();
       if (password.length === 0) throw new Error('empty password');
+      if (password.includes('\u0000')) throw new Error('a password may not hold a NUL byte (scrypt could not tell it from the password without it)');
       if (Buffer.byteLength(password) > 512) throw new Error('password longer than 512 bytes');
       const passwordHash = hashPassword(password, { ...DEFAULT_SCRYPT_COST, ln: flags.cost });
       if (flags.user === undefined) console.log(passwordHash);

@@ -14,6 +14,7 @@ import { hashPassword } from '../../src/server/auth/password-hash.js';
 import { startCluster, waitForMembers, type TestCluster } from '../integration/harness.js';
 
 declare const document: { querySelector(selector: string): { textContent: string | null; hidden?: boolean } | null };
+declare const sessionStorage: Record<string, string>;
 
 const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 const PASSWORD = 'dash-Secret-pw';

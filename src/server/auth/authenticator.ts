@@ -168,6 +168,9 @@ export class Authenticator implements SessionAuth {
     const s = user.secret;
     if (s.kind === 'nopass') return true;
     if (s.kind === 'plain') return this.users.matchesPlain(user, password);
+    // scrypt keys HMAC-SHA256 with the password, and HMAC pads a short key with zero bytes: `pw` and
+    // `pw\0` would be the same input. A NUL byte never matches a hash (found by test/fuzz/auth-commands).
+    if (password.includes(0)) return false;
     const known = this.verified.get(user.name);
     // A user has one password: once it has been seen, any other password is wrong, at the cost of an HMAC.
     if (known !== undefined) return timingSafeEqual(this.users.digest(password), known);
