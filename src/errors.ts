@@ -131,6 +131,15 @@ export function authThrottled(retryAfterS: number): string {
   return `ERR too many failed AUTH attempts from this address; try again in ${retryAfterS} s`;
 }
 
+/** A /ws upgrade from a page that no node of the cluster served (cross-site WebSocket hijacking): 403. */
+export const WS_CROSS_ORIGIN = "ERR cross-origin WebSocket refused: only pages served by this cluster's nodes may open /ws";
+/**
+ * An HTTP request to a node without credentials whose Host header is not one of the cluster's names
+ * or an IP address (DNS rebinding: a web page reaching the node through its own domain name): 403.
+ */
+export const HOST_NOT_ACCEPTED =
+  "ERR the Host header names no node of this cluster; a node without credentials answers only to its own names and IP addresses (DNS rebinding protection)";
+
 /** ACL SETUSER, DELUSER, LOAD, SAVE...: users are part of the configuration. `sub` in upper case. */
 export function aclUnsupported(sub: string): string {
   return `ERR ACL ${sub} is not supported: tally's users are configured in cluster.config.json (auth.users)`;

@@ -33,7 +33,7 @@ export interface NodeParts {
   /** Failed AUTH, slowed and refused attempts, NOPERM (src/server/auth/authenticator.ts). */
   readonly auth: { readonly stats: AuthStats };
   /** Connections and requests refused by protected mode, and failed TLS handshakes, over RESP and HTTP. */
-  edgeStats(): { protectedModeRefused: number; tlsHandshakeErrors: number };
+  edgeStats(): { protectedModeRefused: number; tlsHandshakeErrors: number; foreignRefused: number };
   /** The bound ports (a configured 0 is an ephemeral port; null: that listener is off). */
   ports(): NodePorts;
 }
@@ -75,7 +75,8 @@ export interface NodeSnapshot {
   memory: { heapUsed: number; rss: number };
   /**
    * Client security: failed AUTH by protocol (HTTP Basic included), attempts slowed or refused by the
-   * limiter, commands refused with NOPERM, connections refused by protected mode, failed TLS handshakes.
+   * limiter, commands refused with NOPERM, connections refused by protected mode, failed TLS handshakes,
+   * HTTP requests refused for a foreign Host or Origin.
    */
   security: {
     authFailures: { resp: number; ws: number; http: number };
@@ -84,6 +85,8 @@ export interface NodeSnapshot {
     deniedCommands: number;
     protectedModeRefused: number;
     tlsHandshakeErrors: number;
+    /** HTTP requests refused for a foreign Host (DNS rebinding) or a /ws upgrade from a foreign Origin. */
+    foreignRefused: number;
   };
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };

@@ -171,7 +171,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     takeSnapshot({
       cfg, nodeId, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, ws, sessions, durable, auth,
       resp: { stats: respStats() },
-      edgeStats: () => ({ protectedModeRefused: respStats().connectionsRefused + guard.protectedModeRefused, tlsHandshakeErrors: respStats().tlsHandshakeErrors + http.tlsHandshakeErrors }),
+      edgeStats: () => ({
+        protectedModeRefused: respStats().connectionsRefused + guard.protectedModeRefused,
+        tlsHandshakeErrors: respStats().tlsHandshakeErrors + http.tlsHandshakeErrors,
+        foreignRefused: guard.foreignRefused,
+      }),
       ports: () => ports,
     });
   const services = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth });
@@ -210,7 +214,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   // /status, /metrics, /auth/token and /ws need credentials once the node has any (HTTP Basic, or a
   // token signed with a key derived from the gossip key file, so it opens every node of the cluster).
-  const guard = new HttpGuard({ auth, tokens: new TokenSigner(keyFileSecrets(cfg.auth.keyFile), cfg.cluster), refuses });
+  const guard = new HttpGuard({
+    auth,
+    tokens: new TokenSigner(keyFileSecrets(cfg.auth.keyFile), cfg.cluster),
+    refuses,
+    hosts: [...cfg.nodes.map((n) => n.host), me.host],
+    httpPorts: [...cfg.nodes.map((n) => n.httpPort), me.httpPort],
+  });
   const http = new HttpServer({
     host: me.host,
     port: me.httpPort,

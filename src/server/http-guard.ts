@@ -6,7 +6,7 @@
 // `tally-basic.<base64url(user:password)>`) next to `tally`. docs/security.md ("HTTP").
 
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import * as errors from '../errors.js';
 import type { Authenticator, AuthSubject } from './auth/authenticator.js';
 import { PERM_ALL, PERM_READ } from './auth/permissions.js';
@@ -67,15 +67,67 @@ export interface HttpGuardOptions {
   readonly tokens: TokenSigner;
   /** Protected mode: true for a peer that may reach /health only. */
   readonly refuses: (ip: string) => boolean;
+  /** The cluster's node host names (config `host`), for the Host and Origin checks. Default: none. */
+  readonly hosts?: readonly string[];
+  /** The cluster's HTTP ports, for the Origin check (the dashboard of one node opens /ws on all). */
+  readonly httpPorts?: readonly number[];
+}
+
+/** The host name of a Host header or URL host (`[::1]:80` → `::1`), lower case. */
+function hostnameOf(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') < 0 ? undefined : h.indexOf(']'));
+  const colon = h.lastIndexOf(':');
+  return colon < 0 || h.indexOf(':') !== colon ? h : h.slice(0, colon);
 }
 
 export class HttpGuard {
   /** Requests refused by protected mode. */
   protectedModeRefused = 0;
+  /** Requests refused by the Host (DNS rebinding) or Origin (cross-site WebSocket) checks. */
+  foreignRefused = 0;
   /** Failed Basic attempts are counted per HTTP connection, as AUTH's are per client connection. */
   private readonly subjects = new WeakMap<Socket, AuthSubject>();
+  private readonly hosts: ReadonlySet<string>;
+  private readonly httpPorts: ReadonlySet<string>;
 
-  constructor(private readonly o: HttpGuardOptions) {}
+  constructor(private readonly o: HttpGuardOptions) {
+    this.hosts = new Set(['localhost', ...(o.hosts ?? []).map((h) => h.toLowerCase())]);
+    this.httpPorts = new Set((o.httpPorts ?? []).map(String));
+  }
+
+  /**
+   * DNS rebinding: a web page that points its own domain name at a node's address reaches it with
+   * that name in Host. Names of the cluster, `localhost` and IP literals are accepted; no Host (HTTP/1.0) too.
+   */
+  hostAccepted(req: IncomingMessage): boolean {
+    const host = req.headers.host;
+    if (host === undefined) return true;
+    const name = hostnameOf(host);
+    return isIP(name) !== 0 || this.hosts.has(name);
+  }
+
+  /**
+   * Cross-site WebSocket hijacking: browsers let any page open a WebSocket anywhere, with its Origin.
+   * An upgrade with an Origin is accepted from the node's own origin, or from any node of the
+   * cluster (same host name, one of the cluster's HTTP ports): the dashboard opens /ws on every node.
+   * Programs send no Origin and are not concerned.
+   */
+  originAccepted(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    let u: URL;
+    try {
+      u = new URL(origin);
+    } catch {
+      return false;
+    }
+    const host = req.headers.host ?? '';
+    if (u.host === host.toLowerCase()) return true;
+    const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+    const name = hostnameOf(u.host);
+    return this.httpPorts.has(port) && (name === hostnameOf(host) || this.hosts.has(name));
+  }
 
   /** Whether a request of this kind may go on, and as whom. Never rejects. */
   check(req: IncomingMessage, kind: RouteKind): GuardResult | Promise<GuardResult> {
@@ -85,6 +137,15 @@ export class HttpGuard {
       return { ok: false, status: 403, error: errors.PROTECTED_MODE_DENIED };
     }
     const users = this.o.auth.users;
+    if (req.headers.upgrade !== undefined && !this.originAccepted(req)) {
+      this.foreignRefused++;
+      return { ok: false, status: 403, error: errors.WS_CROSS_ORIGIN };
+    }
+    // Without credentials nothing else stands between a rebinding page and the data: check the name.
+    if (users.open && !this.hostAccepted(req)) {
+      this.foreignRefused++;
+      return { ok: false, status: 403, error: errors.HOST_NOT_ACCEPTED };
+    }
     if (kind === 'public') return ANONYMOUS;
     const open = users.defaultUser;
     if (users.open && open !== undefined) return { ok: true, user: { name: open.name, perms: PERM_ALL } };

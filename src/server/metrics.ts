@@ -49,6 +49,7 @@ export interface MetricsSnapshot {
     deniedCommands: number;
     protectedModeRefused: number;
     tlsHandshakeErrors: number;
+    foreignRefused: number;
   };
 }
 
@@ -296,6 +297,7 @@ export class NodeMetrics {
     });
     counter(reg, 'tally_acl_denied_commands_total', 'Commands refused with NOPERM (the user\'s role does not allow them)', [], (set) => set({}, snap().security.deniedCommands));
     counter(reg, 'tally_protected_mode_refused_total', 'Connections and HTTP requests refused by protected mode (no credentials configured, client not on loopback)', [], (set) => set({}, snap().security.protectedModeRefused));
+    counter(reg, 'tally_http_foreign_refused_total', 'HTTP requests refused because their Host names no node of the cluster (DNS rebinding, nodes without credentials) or a /ws upgrade came from a page of another origin', [], (set) => set({}, snap().security.foreignRefused));
     counter(reg, 'tally_tls_handshake_errors_total', 'Client TLS handshakes that failed (RESP and HTTPS): wrong CA, missing or bad client certificate, plaintext on a TLS port', [], (set) => set({}, snap().security.tlsHandshakeErrors));
     gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, snap().node.incarnation));
     gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, snap().node.uptimeMs / 1000));

@@ -113,6 +113,47 @@ describe('protected mode (no password, no users)', () => {
   });
 });
 
+describe('web pages against a node without credentials', () => {
+  it('an HTTP request sent to the RESP port (cross-protocol scripting) is closed unanswered; its body never runs', async () => {
+    const r = new Redis({ host: '127.0.0.1', port: open.respPort, maxRetriesPerRequest: 1 });
+    try {
+      await r.set('pm:keep', '5');
+      const got = await rawFrom('127.0.0.1', open.respPort, 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n\r\nFLUSHALL\r\nSET pm:keep 0\r\n');
+      expect(got).toBe('');
+      expect(await r.get('pm:keep')).toBe('5');
+    } finally {
+      r.disconnect();
+    }
+    expect(open.logFile.length).toBeGreaterThan(0);
+    expect(clusters[0]?.log('n1')).toContain('possible security attack');
+  });
+
+  it('a page of another origin cannot open /ws, and a foreign Host (DNS rebinding) is refused', async () => {
+    const code = (origin: string): Promise<number> =>
+      new Promise((resolveCode) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${open.httpPort}/ws`, { origin });
+        ws.on('unexpected-response', (_req, res) => {
+          resolveCode(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('open', () => {
+          resolveCode(101);
+          ws.close();
+        });
+        ws.on('error', () => {});
+      });
+    expect(await code('http://evil.example')).toBe(403);
+    expect(await code(`http://127.0.0.1:${open.httpPort}`)).toBe(101);
+    const rebound = await new Promise<number>((resolveCode, reject) => {
+      httpGet({ host: '127.0.0.1', port: open.httpPort, path: '/status', headers: { host: `attacker.example:${open.httpPort}` } }, (res) => {
+        res.resume();
+        resolveCode(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(rebound).toBe(403);
+  });
+});
+
 describe('protected mode does not apply', () => {
   it('when protectedMode is false', async () => {
     const c = await startCluster({ nodes: 1, env, config: { protectedMode: false } });

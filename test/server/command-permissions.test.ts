@@ -172,3 +172,14 @@ describe('AUTH and HELLO with users', () => {
     expect((c.s as Session).authenticated).toBe(false);
   });
 });
+
+describe('an HTTP request on the RESP port', () => {
+  it('POST or Host: closes the connection unanswered, even before AUTH, as Redis does', async () => {
+    const n = node();
+    const c = n.connect();
+    const r = await execute(n.ctx, c.s, [Buffer.from('POST'), Buffer.from('/'), Buffer.from('HTTP/1.1')]);
+    expect(r).toEqual({ kind: 'close' });
+    expect(await execute(n.ctx, c.s, [Buffer.from('Host:'), Buffer.from('127.0.0.1:6379')])).toEqual({ kind: 'close' });
+    expect(n.auth.stats.crossProtocol).toBe(2);
+  });
+});

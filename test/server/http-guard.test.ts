@@ -15,10 +15,10 @@ function req(headers: Record<string, string> = {}, ip = '127.0.0.1'): IncomingMe
 }
 const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
-function guard(password: string | null, users = [{ name: 'viewer', passwordHash: hashPassword('v-pw', { ln: 4, r: 8, p: 1 }), role: 'read-only' as const }]) {
+function guard(password: string | null, users: { name: string; passwordHash: string; role: 'read-only' }[] = [{ name: 'viewer', passwordHash: hashPassword('v-pw', { ln: 4, r: 8, p: 1 }), role: 'read-only' as const }]) {
   const table = new UserTable(password, password === null && users.length === 0 ? [] : users);
   const auth = new Authenticator({ users: table, sleep: () => Promise.resolve() });
-  return new HttpGuard({ auth, tokens: new TokenSigner([Buffer.alloc(32, 1)], 'c'), refuses: protectedModeRefuses({ enabled: true, open: table.open }) });
+  return new HttpGuard({ auth, tokens: new TokenSigner([Buffer.alloc(32, 1)], 'c'), refuses: protectedModeRefuses({ enabled: true, open: table.open }), hosts: ['127.0.0.1', 'node1.example'], httpPorts: [8101, 8102] });
 }
 
 describe('credentialsOf', () => {
@@ -62,5 +62,30 @@ describe('HttpGuard', () => {
     let last: GuardResult | undefined;
     for (let i = 0; i < 60 && (last === undefined || last.ok || last.status !== 429); i++) last = await g.check(req({ authorization: basic('', `guess${i}`) }, '10.9.9.9'), 'data');
     expect(last).toMatchObject({ ok: false, status: 429, headers: { 'retry-after': expect.stringMatching(/^\d+$/) } });
+  });
+
+  it('DNS rebinding: a node without credentials answers only its own names and IP addresses', async () => {
+    const g = guard(null, []);
+    for (const host of ['127.0.0.1:8101', 'localhost:8101', '[::1]:8101', 'node1.example:8101', 'NODE1.example', '10.0.0.7:8101']) {
+      expect(await g.check(req({ host }), 'data'), host).toMatchObject({ ok: true });
+    }
+    for (const host of ['evil.example:8101', 'localhost.evil.example', '127.0.0.1.nip.io:8101']) {
+      expect(await g.check(req({ host }), 'public'), host).toMatchObject({ ok: false, status: 403, error: expect.stringMatching(/DNS rebinding protection\)$/) });
+    }
+    // With credentials, a foreign name is fine: the data needs the password anyway.
+    expect(await guard('pw', []).check(req({ host: 'tally.example.com', authorization: basic('', 'pw') }), 'data')).toMatchObject({ ok: true });
+  });
+
+  it('cross-site WebSocket hijacking: an upgrade from a page of another origin is refused', async () => {
+    const g = guard(null, []);
+    const up = (origin: string | undefined, host = '127.0.0.1:8101'): IncomingMessage => req({ upgrade: 'websocket', host, ...(origin === undefined ? {} : { origin }) });
+    expect(await g.check(up(undefined), 'data')).toMatchObject({ ok: true });
+    expect(await g.check(up('http://127.0.0.1:8101'), 'data')).toMatchObject({ ok: true });
+    expect(await g.check(up('http://127.0.0.1:8102'), 'data')).toMatchObject({ ok: true }); // the dashboard of another node
+    expect(await g.check(up('http://node1.example:8102', '10.0.0.7:8101'), 'data')).toMatchObject({ ok: true });
+    for (const origin of ['http://evil.example', 'http://evil.example:8101', 'http://127.0.0.1:9999', 'null', 'not a url']) {
+      expect(await g.check(up(origin), 'data'), origin).toMatchObject({ ok: false, status: 403, error: "ERR cross-origin WebSocket refused: only pages served by this cluster's nodes may open /ws" });
+    }
+    expect(g.foreignRefused).toBe(5);
   });
 });

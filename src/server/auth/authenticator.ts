@@ -35,6 +35,8 @@ export interface AuthStats {
   refused: number;
   /** Commands refused with NOPERM (INFO acl_access_denied_cmd). */
   deniedCommands: number;
+  /** Connections closed for sending `POST` or `Host:` (an HTTP request on the RESP port). */
+  crossProtocol: number;
 }
 
 export interface AuthenticatorOptions {
@@ -67,7 +69,7 @@ export function loggableName(b: Buffer | null): string {
 }
 
 export class Authenticator implements SessionAuth {
-  readonly stats: AuthStats = { failures: { resp: 0, ws: 0, http: 0 }, delayed: 0, refused: 0, deniedCommands: 0 };
+  readonly stats: AuthStats = { failures: { resp: 0, ws: 0, http: 0 }, delayed: 0, refused: 0, deniedCommands: 0, crossProtocol: 0 };
   readonly users: UserTable;
   readonly limiter: AuthLimiter;
   private readonly log: Logger;
@@ -117,6 +119,14 @@ export class Authenticator implements SessionAuth {
 
   aclList(): string[] {
     return this.users.aclList();
+  }
+
+  suspicious(s: Session, command: string): void {
+    this.stats.crossProtocol++;
+    this.log.warn(
+      { remoteAddress: s.remoteAddress, protocol: s.protocol, command },
+      'possible security attack: an HTTP request (POST or Host:) arrived as commands, probably from a web page; connection closed',
+    );
   }
 
   /**

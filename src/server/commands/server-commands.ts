@@ -54,6 +54,25 @@ function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply | P
   return r instanceof Promise ? r.then(loginReply) : loginReply(r);
 }
 
+/**
+ * `POST` and `Host:` as command names are an HTTP request arriving on the RESP port, most likely
+ * sent by a web page a browser loaded (cross-protocol scripting: the body would run as commands).
+ * As Redis does since 3.2.7, the connection is closed at once, unanswered, and the attempt logged.
+ */
+function crossProtocol(name: string): CommandSpec {
+  return {
+    name,
+    arity: -1,
+    flags: ['noauth', 'connection'],
+    keys: [0, 0, 0],
+    run: (ctx, s) => {
+      authOf(ctx).suspicious(s, name);
+      return CLOSE_SILENT;
+    },
+  };
+}
+const CLOSE_SILENT: Reply = Object.freeze({ kind: 'close' });
+
 /** ACL WHOAMI, LIST, USERS; the subcommands that change users answer that users live in the config. */
 function acl(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   const sub = asciiLower(a[1] as Buffer);
@@ -286,6 +305,8 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     run: acl,
   },
+  crossProtocol('post'),
+  crossProtocol('host:'),
   {
     name: 'info',
     arity: -1,

@@ -82,6 +82,8 @@ export interface SessionAuth {
   login(s: Session, user: Buffer | null, password: Buffer): LoginResult | Promise<LoginResult>;
   /** A command refused with NOPERM: counted and logged. */
   denied(s: Session, command: string): void;
+  /** An HTTP request on the RESP port (`POST`, `Host:`): logged; the connection is closed. */
+  suspicious(s: Session, command: string): void;
   /** ACL USERS: every user name, sorted. */
   userNames(): string[];
   /** ACL LIST: one line per user, secrets as hashes only. */
