@@ -2,7 +2,6 @@
 // HTTP server and the WebSocket client API into one running node. Nothing else constructs these;
 // this file only wires (the parts' rules live in sessions.ts, services.ts, snapshot.ts, tick-loop.ts).
 
-import { readFileSync } from 'node:fs';
 import { replicaSettings, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { assertPrivateFile } from '../config/secret-files.js';
 import { loadKeyring } from '../gossip/keyring-file.js';
@@ -17,16 +16,11 @@ import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
 import type { Session } from '../server/commands/types.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
-import { Authenticator } from '../server/auth/authenticator.js';
-import { RECOMMENDED_MIN_LN, parsePasswordHash } from '../server/auth/password-hash.js';
-import { exposureWarning, protectedModeRefuses } from '../server/auth/protected-mode.js';
-import { TokenSigner } from '../server/auth/tokens.js';
-import { UserTable } from '../server/auth/users.js';
 import * as errors from '../errors.js';
 import { HttpGuard } from '../server/http-guard.js';
 import { HttpServer } from '../server/http-server.js';
 import { CommandMetrics, NodeMetrics } from '../server/metrics.js';
-import { RespServer, type RespConnectionHandler } from '../server/resp/server.js';
+import { RespServer, type RespConnectionHandler, type RespServerStats } from '../server/resp/server.js';
 import { loadServerTls, type ServerTls } from '../server/tls.js';
 import { WsClientApi } from '../server/ws/server.js';
 import type { Logger } from '../util/logger.js';
@@ -34,6 +28,7 @@ import { systemClock, systemRng } from '../util/system.js';
 import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
 import { takeSnapshot, VERSION, type NodePorts } from './snapshot.js';
+import { assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
 import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
 
@@ -61,23 +56,6 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/**
- * Test hook: TALLY_TEST_LOCAL_ADDRESSES=127.0.0.1 makes only those loopback addresses count as local
- * for protected mode, so a test can be a "remote" client from 127.0.0.2 while everything stays on
- * the loopback interface. It can only narrow what is local (src/server/auth/protected-mode.ts).
- */
-const TEST_LOCAL_ADDRESSES = 'TALLY_TEST_LOCAL_ADDRESSES';
-
-/** The raw keys of the gossip key file, sending key first (HTTP tokens are derived from them). */
-function keyFileSecrets(file: string | null): Buffer[] {
-  if (file === null) return [];
-  return readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => Buffer.from(l, 'base64'));
-}
-
 /** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
 function readyGraceMs(cfg: ClusterConfig): number {
   return Math.max(1000, 5 * cfg.gossip.intervalMs);
@@ -89,8 +67,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const me: NodeEntry = { ...entry, ...overrides };
   const clock = systemClock;
   // Secrets on disk: refused when other users may read them, before anything is opened.
-  if (cfg.auth.keyFile !== null) assertPrivateFile(cfg.auth.keyFile, 'auth.keyFile', 'the gossip key');
-  if (cfg.tls !== null) assertPrivateFile(cfg.tls.keyFile, 'tls.keyFile', "this node's TLS private key");
+  assertSecretFiles(cfg);
   let serverTls: ServerTls | undefined = cfg.tls === null ? undefined : loadServerTls(cfg.tls);
   const keyring = loadKeyring(cfg);
   if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
@@ -143,29 +120,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     log.warn({ key: JSON.stringify(key.slice(1)), db: key.charCodeAt(0), types }, 'key created concurrently as several types: the higher type tag shows, the other states are kept'),
   );
 
-  // Users, AUTH and its limiter, protected mode (docs/security.md).
-  const users = new UserTable(cfg.auth.password, cfg.auth.users);
-  const authLog = log.child({ component: 'auth' });
-  const auth = new Authenticator({ users, logger: authLog });
-  cfg.auth.users.forEach((u, i) => {
-    const h = parsePasswordHash(u.passwordHash);
-    if (typeof h !== 'string' && h.ln < RECOMMENDED_MIN_LN) authLog.warn({ user: u.name, ln: h.ln }, `auth.users[${i}]: scrypt cost ln=${h.ln} is below ${RECOMMENDED_MIN_LN}: a stolen hash is cheap to guess; make a new one with \`tally passwd\``);
-  });
-  const testLocal = process.env[TEST_LOCAL_ADDRESSES];
-  if (testLocal !== undefined) authLog.warn({ addresses: testLocal }, `${TEST_LOCAL_ADDRESSES} is set: only these addresses count as local for protected mode (a test hook)`);
-  const refuses = protectedModeRefuses({ enabled: cfg.protectedMode, open: users.open, ...(testLocal === undefined ? {} : { localAddresses: testLocal.split(',').map((x) => x.trim()) }) });
-  const exposure = exposureWarning(me.host, users.open, cfg.protectedMode);
-  if (exposure !== null) authLog.warn({ host: me.host }, exposure);
-  authLog.info({ users: users.names(), protectedMode: cfg.protectedMode && users.open, tls: cfg.tls === null ? 'off' : { resp: me.tlsPort !== null, http: cfg.tls.http, clientCerts: cfg.tls.clientCerts } }, 'client security');
+  // Users, AUTH and its limiter, protected mode, HTTP tokens (docs/security.md).
+  const { users, auth, refuses, tokens } = clientSecurity(cfg, me, log.child({ component: 'auth' }));
 
   const sessions = new SessionRegistry(clock, users.open);
   const ports: NodePorts = { gossip: gossipPort, resp: me.respPort, tls: me.tlsPort, http: me.httpPort };
   // Both RESP listeners' counters, as one (INFO, /status and /metrics count RESP as one protocol).
-  const respStats = (): RespServer<Session>['stats'] => {
-    const [a, b] = [resp?.stats, respTls?.stats];
-    if (a === undefined || b === undefined) return (a ?? b) as RespServer<Session>['stats'];
-    return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + (b as unknown as Record<string, number>)[k]])) as unknown as RespServer<Session>['stats'];
-  };
+  const respStats = (): RespServerStats => sumStats([resp?.stats, respTls?.stats]);
   // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
   const snapshot = (): ReturnType<typeof takeSnapshot> =>
     takeSnapshot({
@@ -216,7 +177,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   // token signed with a key derived from the gossip key file, so it opens every node of the cluster).
   const guard = new HttpGuard({
     auth,
-    tokens: new TokenSigner(keyFileSecrets(cfg.auth.keyFile), cfg.cluster),
+    tokens,
     refuses,
     hosts: [...cfg.nodes.map((n) => n.host), me.host],
     httpPorts: [...cfg.nodes.map((n) => n.httpPort), me.httpPort],

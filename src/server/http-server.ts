@@ -7,6 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { GuardResult, HttpGuard, HttpUser, RouteKind } from './http-guard.js';
+import { PERM_ALL } from './auth/permissions.js';
 import { clientCertAccepted, secureContextOf, type ServerTls } from './tls.js';
 import { NOOP_LOGGER, type Logger } from '../util/logger.js';
 
@@ -185,7 +186,7 @@ export class HttpServer {
 }
 
 /** Without a guard (unit tests): the `default` user, every permission. */
-const ANYONE: HttpUser = Object.freeze({ name: 'default', perms: 7 });
+const ANYONE: HttpUser = Object.freeze({ name: 'default', perms: PERM_ALL });
 
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
 
