@@ -72,8 +72,8 @@ export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): B
   return oneLine(parts);
 }
 
-/** An unknown subcommand of COMMAND, CLIENT or CONFIG, as Redis prints it: `sub` as sent, cut to 128 bytes. */
-export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): Buffer {
+/** An unknown subcommand of COMMAND, CLIENT, CONFIG or ACL, as Redis prints it: `sub` as sent, cut to 128 bytes. */
+export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG' | 'ACL'): Buffer {
   return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
@@ -106,6 +106,43 @@ export function helloSyntax(option: Uint8Array): Buffer {
 /** CONFIG SET / REWRITE / RESETSTAT; `sub` in upper case. */
 export function configUnsupported(sub: string): string {
   return `ERR CONFIG ${sub} is not supported: tally is configured by cluster.config.json and command-line flags`;
+}
+
+// ---- users, permissions, protected mode (docs/security.md) -----------------------------------------
+
+/**
+ * A command the connection's user may not run (its role lacks the command's flag), Redis 7.0's text:
+ * `name` is the lower-case command name, or `command|subcommand` for a container command.
+ */
+export function noPermission(name: string): string {
+  return `NOPERM this user has no permissions to run the '${name}' command`;
+}
+
+/**
+ * What a client that is not on the loopback interface reads (then the connection is closed) when the
+ * node has no password and no users and protected mode is on: Redis 7.0's text, byte for byte. Its
+ * advice is Redis's; tally's equivalents are in docs/security.md ("Protected mode").
+ */
+export const PROTECTED_MODE_DENIED =
+  "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/** An AUTH (or HTTP login) from an address whose failed attempts have queued it for longer than the limit. */
+export function authThrottled(retryAfterS: number): string {
+  return `ERR too many failed AUTH attempts from this address; try again in ${retryAfterS} s`;
+}
+
+/** A /ws upgrade from a page that no node of the cluster served (cross-site WebSocket hijacking): 403. */
+export const WS_CROSS_ORIGIN = "ERR cross-origin WebSocket refused: only pages served by this cluster's nodes may open /ws";
+/**
+ * An HTTP request to a node without credentials whose Host header is not one of the cluster's names
+ * or an IP address (DNS rebinding: a web page reaching the node through its own domain name): 403.
+ */
+export const HOST_NOT_ACCEPTED =
+  "ERR the Host header names no node of this cluster; a node without credentials answers only to its own names and IP addresses (DNS rebinding protection)";
+
+/** ACL SETUSER, DELUSER, LOAD, SAVE...: users are part of the configuration. `sub` in upper case. */
+export function aclUnsupported(sub: string): string {
+  return `ERR ACL ${sub} is not supported: tally's users are configured in cluster.config.json (auth.users)`;
 }
 
 // ---- consistency (WAIT, TALLY.CONSISTENCY, majority levels) ---------------------------------------

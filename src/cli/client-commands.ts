@@ -3,24 +3,43 @@
 
 import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
-import { TallyClient, TallyError, type WatchEvent } from '../client/index.js';
+import { TallyClient, TallyError, type TallyClientOptions, type WatchEvent } from '../client/index.js';
 import { intArg } from './args.js';
+import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV } from './target.js';
 
 interface Target {
   config: string;
   node?: string;
   url?: string;
+  user?: string;
   password?: string;
+  cacert?: string;
   db?: number;
 }
 
-function withTarget(cmd: Command): Command {
+function withCredentials(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
-    .option('--node <id>', 'node id in the config (default: the first node)')
-    .option('--url <ws-url>', 'WebSocket URL of a node, instead of --node (ws://host:httpPort/ws)')
-    .option('--password <password>', 'client password, if the cluster has one')
-    .option('--db <n>', 'database 0-15', intArg(0, 15));
+    .option('--user <name>', `user to log in as (default: ${USER_ENV}, else default)`)
+    .option('--password <password>', `password (visible in the process list: prefer ${PASSWORD_ENV}; default: the config's auth.password)`)
+    .option('--cacert <file>', "CA certificate to trust for https/wss (default: the config's tls.caFile)");
+}
+
+function withTarget(cmd: Command): Command {
+  return withCredentials(
+    cmd
+      .option('--config <file>', 'cluster config file', 'cluster.config.json')
+      .option('--node <id>', 'node id in the config (default: the first node)')
+      .option('--url <ws-url>', 'WebSocket URL of a node, instead of --node (ws://host:httpPort/ws, wss:// with TLS)'),
+  ).option('--db <n>', 'database 0-15', intArg(0, 15));
+}
+
+/** Client options from credentials and a CA. */
+function clientOptions(creds: { user?: string; password?: string }, ca: Buffer | undefined): TallyClientOptions {
+  return {
+    ...(creds.password !== undefined ? { password: creds.password } : {}),
+    ...(creds.user !== undefined ? { username: creds.user } : {}),
+    ...(ca !== undefined ? { tls: { ca } } : {}),
+  };
 }
 
 function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
@@ -29,19 +48,18 @@ function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
   return n;
 }
 
-function urlOf(t: Target): { url: string; password?: string } {
-  if (t.url !== undefined) return { url: t.url, ...(t.password !== undefined ? { password: t.password } : {}) };
+function urlOf(t: Target): { url: string; options: TallyClientOptions } {
+  if (t.url !== undefined) return { url: t.url, options: clientOptions(credentialsFor(null, t), caFor(null, t.cacert)) };
   const cfg = loadConfig(t.config);
   const n = pickNode(cfg, t.node);
-  const password = t.password ?? cfg.auth.password ?? undefined;
-  return { url: `ws://${n.host}:${n.httpPort}/ws`, ...(password !== undefined ? { password } : {}) };
+  return { url: urlsOf(cfg, n).ws, options: clientOptions(credentialsFor(cfg, t), caFor(cfg, t.cacert)) };
 }
 
 async function withClient<T>(t: Target, fn: (c: TallyClient) => Promise<T>): Promise<T> {
-  const { url, password } = urlOf(t);
+  const { url, options } = urlOf(t);
   let c: TallyClient;
   try {
-    c = await TallyClient.connect(url, { reconnect: false, ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
+    c = await TallyClient.connect(url, { reconnect: false, ...options, ...(t.db !== undefined ? { db: t.db } : {}) });
   } catch (e) {
     throw new Error(`cannot connect to ${url}: ${(e as Error).message}`);
   }
@@ -99,19 +117,23 @@ export function registerClientCommands(program: Command): void {
     async (keys: string[], t: Target) => show(await withClient(t, (c) => c.pfcount(...keys))),
   );
 
-  program
-    .command('status')
-    .description("print a node's view of the cluster: members, their state and incarnation")
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
-    .option('--node <id>', 'node id in the config (default: the first node)')
-    .option('--json', 'print the raw /status JSON')
-    .action(async (t: { config: string; node?: string; json?: boolean }) => {
+  withCredentials(
+    program
+      .command('status')
+      .description("print a node's view of the cluster: members, their state and incarnation")
+      .option('--config <file>', 'cluster config file', 'cluster.config.json')
+      .option('--node <id>', 'node id in the config (default: the first node)')
+      .option('--json', 'print the raw /status JSON'),
+  ).action(async (t: { config: string; node?: string; json?: boolean; user?: string; password?: string; cacert?: string }) => {
       const cfg = loadConfig(t.config);
       const n = pickNode(cfg, t.node);
-      const url = `http://${n.host}:${n.httpPort}/status`;
+      const base = urlsOf(cfg, n).http;
+      const url = `${base}/status`;
       let st: StatusJson;
       try {
-        st = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as StatusJson;
+        const r = await getJson(url, { credentials: credentialsFor(cfg, t), ...(caFor(cfg, t.cacert) === undefined ? {} : { ca: caFor(cfg, t.cacert) as Buffer }) });
+        if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${String((r.body as { error?: unknown }).error ?? '')}${r.status === 401 ? ` (give --user and ${PASSWORD_ENV})` : ''}`);
+        st = r.body as StatusJson;
       } catch (e) {
         throw new Error(`cannot read ${url}: ${(e as Error).message}`);
       }
@@ -128,18 +150,18 @@ export function registerClientCommands(program: Command): void {
         const c = st.convergence;
         console.log(c.outOfSync === 0 ? `in sync with all ${c.peers} peer(s) heard from` : `out of sync with ${c.outOfSync} of ${c.peers} peer(s); estimated lag ${c.maxLagMs} ms`);
       }
-      console.log(`dashboard: http://${n.host}:${n.httpPort}/   metrics: http://${n.host}:${n.httpPort}/metrics`);
+      console.log(`dashboard: ${base}/   metrics: ${base}/metrics`);
     });
 
-  program
-    .command('watch <keys...>')
-    .description('show the value of keys on every node of the config, live, until Ctrl-C')
-    .option('--config <file>', 'cluster config file', 'cluster.config.json')
-    .option('--password <password>', 'client password, if the cluster has one')
-    .option('--db <n>', 'database 0-15', intArg(0, 15))
-    .action(async (keys: string[], t: { config: string; password?: string; db?: number }) => {
+  withCredentials(
+    program
+      .command('watch <keys...>')
+      .description('show the value of keys on every node of the config, live, until Ctrl-C')
+      .option('--config <file>', 'cluster config file', 'cluster.config.json')
+      .option('--db <n>', 'database 0-15', intArg(0, 15)),
+  ).action(async (keys: string[], t: { config: string; user?: string; password?: string; cacert?: string; db?: number }) => {
       const cfg = loadConfig(t.config);
-      const password = t.password ?? cfg.auth.password ?? undefined;
+      const options = clientOptions(credentialsFor(cfg, t), caFor(cfg, t.cacert));
       const values = new Map<string, Map<string, string>>(); // node -> key -> value
       const tty = process.stdout.isTTY === true;
       const render = (): void => {
@@ -153,10 +175,10 @@ export function registerClientCommands(program: Command): void {
       };
       const clients: TallyClient[] = [];
       for (const n of cfg.nodes) {
-        const url = `ws://${n.host}:${n.httpPort}/ws`;
+        const url = urlsOf(cfg, n).ws;
         values.set(n.id, new Map());
         try {
-          const c = await TallyClient.connect(url, { ...(password !== undefined ? { password } : {}), ...(t.db !== undefined ? { db: t.db } : {}) });
+          const c = await TallyClient.connect(url, { ...options, ...(t.db !== undefined ? { db: t.db } : {}) });
           clients.push(c);
           c.on('disconnect', () => {
             for (const k of keys) values.get(n.id)?.set(k, 'down');

@@ -3,13 +3,15 @@
 // to connect, and on Ctrl-C (or SIGTERM) stops them all cleanly.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { exposedMode, writePrivateFile } from '../config/secret-files.js';
 import { Keyring } from '../gossip/frame-auth.js';
 import { intArg } from './args.js';
+import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const LEVELS: Record<number, [string, string]> = {
@@ -43,7 +45,8 @@ export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
       id: `n${next}`,
       host: last.host,
       gossipPort: last.gossipPort === 0 ? 0 : last.gossipPort + k,
-      respPort: last.respPort === 0 ? 0 : last.respPort + k,
+      respPort: last.respPort === null || last.respPort === 0 ? last.respPort : last.respPort + k,
+      tlsPort: last.tlsPort === null || last.tlsPort === 0 ? last.tlsPort : last.tlsPort + k,
       httpPort: last.httpPort === 0 ? 0 : last.httpPort + k,
     });
   }
@@ -63,24 +66,29 @@ export function registerClusterUp(program: Command): void {
     .option('--ready-timeout <ms>', 'how long to wait for the cluster to form', intArg(1000, 600_000), 30_000)
     .action(async (flags: UpFlags) => {
       let cfg = loadConfig(flags.config);
+      if (cfg.auth.password !== null && exposedMode(flags.config) !== null) {
+        console.error(`warning: ${flags.config} holds auth.password and other users of this machine can read it; chmod 600 it (the copy the nodes read is written 0600)`);
+      }
       if (flags.nodes !== undefined) cfg = withNodeCount(cfg, flags.nodes);
-      mkdirSync(cfg.dataDir, { recursive: true });
+      // The data directory holds the node identities and stores, and the effective config: owner only.
+      mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
       if (cfg.auth.keyFile !== null && !existsSync(cfg.auth.keyFile)) {
-        mkdirSync(dirname(cfg.auth.keyFile), { recursive: true });
-        writeFileSync(cfg.auth.keyFile, `${Keyring.generateKey()}\n`, { mode: 0o600 });
-        console.log(`created gossip key ${cfg.auth.keyFile}`);
+        mkdirSync(dirname(cfg.auth.keyFile), { recursive: true, mode: 0o700 });
+        writePrivateFile(cfg.auth.keyFile, `${Keyring.generateKey()}\n`);
+        console.log(`created gossip key ${cfg.auth.keyFile} (mode 0600)`);
       }
       // The children read the effective config (absolute paths) from the data directory. It is
-      // validated here too, so a bad --nodes or --log-level fails once, with the field named.
+      // validated here too, so a bad --nodes or --log-level fails once, with the field named. It may
+      // hold auth.password and hashes: written 0600 (replacing any older copy), as the nodes require.
       const effective = join(cfg.dataDir, 'cluster-up.config.json');
-      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients } = cfg;
-      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients };
+      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, tls } = cfg;
+      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, tls };
       try {
         validateConfig(out);
       } catch (e) {
         throw new Error(`the cluster to start is not valid (${flags.nodes !== undefined ? `--nodes ${flags.nodes}` : flags.logLevel !== undefined ? `--log-level ${flags.logLevel}` : 'config'}): ${(e as Error).message}`);
       }
-      writeFileSync(effective, JSON.stringify(out, null, 2));
+      writePrivateFile(effective, JSON.stringify(out, null, 2));
 
       const children = new Map<string, ChildProcess>();
       const tty = process.stdout.isTTY === true;
@@ -160,24 +168,47 @@ export function prettyLine(line: string, color: boolean): string {
   return `${t} ${color ? `${c}${name}\x1b[0m` : name} ${msg}${fields ? ` ${color ? '\x1b[90m' : ''}${fields}${color ? '\x1b[0m' : ''}` : ''}`;
 }
 
+/**
+ * Waits until every node's /status shows every member alive. /status needs credentials when the
+ * cluster has any: the config's auth.password, or TALLY_USER and TALLY_PASSWORD; without them only
+ * each node's /health (ready) is checked.
+ */
 async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, cancelled: () => boolean): Promise<{ ok: true } | { ok: false; why: string }> {
   const deadline = Date.now() + timeoutMs;
   let why = 'no node answered yet';
+  const creds: Credentials = credentialsFor(cfg, {});
+  const needsCreds = cfg.auth.password !== null || cfg.auth.users.length > 0;
+  const healthOnly = needsCreds && creds.password === undefined;
+  const ca = caFor(cfg, undefined);
   while (Date.now() < deadline && !cancelled()) {
     let all = true;
     for (const n of cfg.nodes) {
+      const url = `${urlsOf(cfg, n).http}${healthOnly ? '/health' : '/status'}`;
       try {
-        const res = await fetch(`http://${n.host}:${n.httpPort}/status`, { signal: AbortSignal.timeout(1000) });
-        const st = (await res.json()) as { members: { id: string; state: string }[] };
+        const r = await getJson(url, { credentials: creds, ...(ca === undefined ? {} : { ca }), timeoutMs: 1000 });
+        if (healthOnly) {
+          if (r.status !== 200) {
+            all = false;
+            why = `${n.id} is not ready yet (members not checked: set ${USER_ENV} and ${PASSWORD_ENV} to let tally cluster up read /status)`;
+            break;
+          }
+          continue;
+        }
+        if (r.status !== 200) {
+          all = false;
+          why = `${n.id} answered ${r.status} at ${url}: ${String((r.body as { error?: unknown }).error ?? '')}`;
+          break;
+        }
+        const st = r.body as { members: { id: string; state: string }[] };
         const alive = st.members.filter((m) => m.state === 'alive').length;
         if (alive < cfg.nodes.length) {
           all = false;
           why = `${n.id} sees ${alive} of ${cfg.nodes.length} members alive`;
           break;
         }
-      } catch {
+      } catch (e) {
         all = false;
-        why = `${n.id} is not answering on http://${n.host}:${n.httpPort}/status yet`;
+        why = `${n.id} is not answering on ${url} yet (${(e as Error).message})`;
         break;
       }
     }
@@ -188,14 +219,20 @@ async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, cancelled: 
 }
 
 function printConnectHelp(cfg: ClusterConfig): void {
+  const auth = cfg.auth.password !== null ? ' -a <password>' : cfg.auth.users.length > 0 ? ' --user <user> --askpass' : '';
+  const redisCli = (n: NodeEntry): string =>
+    n.respPort !== null ? `redis-cli -h ${n.host} -p ${n.respPort}${auth}` : `redis-cli --tls${cfg.tls?.caFile ? ` --cacert ${cfg.tls.caFile}` : ''} -h ${n.host} -p ${n.tlsPort}${auth}`;
+  const first = cfg.nodes[0] as NodeEntry;
+  const last = cfg.nodes[cfg.nodes.length - 1] as NodeEntry;
   const lines = [
     '',
     `tally cluster '${cfg.cluster}' is up: ${cfg.nodes.length} node(s), all alive and gossiping.`,
     '',
-    ...cfg.nodes.map((n) => `  ${n.id}:  redis-cli -h ${n.host} -p ${n.respPort}    ws://${n.host}:${n.httpPort}/ws    http://${n.host}:${n.httpPort}/status`),
+    ...cfg.nodes.map((n) => `  ${n.id}:  ${redisCli(n)}    ${urlsOf(cfg, n).ws}    ${urlsOf(cfg, n).http}/status`),
     '',
-    `Try:  redis-cli -p ${cfg.nodes[0]?.respPort} INCR pageviews   then   redis-cli -p ${cfg.nodes[cfg.nodes.length - 1]?.respPort} GET pageviews`,
-    `      (or without redis-cli: node dist/src/cli/main.js incr pageviews --node ${cfg.nodes[0]?.id})`,
+    `Try:  ${redisCli(first)} INCR pageviews   then   ${redisCli(last)} GET pageviews`,
+    `      (or without redis-cli: node dist/src/cli/main.js incr pageviews --node ${first.id})`,
+    ...(auth !== '' ? [`      /status, /metrics and the dashboard ask for the same credentials (docs/security.md)`] : []),
     'Press Ctrl-C to stop every node.',
     '',
   ];

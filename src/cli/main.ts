@@ -6,6 +6,7 @@ import { registerClientCommands } from './client-commands.js';
 import { registerClusterUp } from './cluster-up.js';
 import { registerKeygen } from './keygen.js';
 import { registerNode } from './node-command.js';
+import { registerPasswd } from './passwd.js';
 import { registerSimulate } from './simulate.js';
 import { registerVerify } from './verify.js';
 
@@ -14,6 +15,7 @@ program.name('tally').description('a peer-to-peer gossip counter cluster').versi
 registerNode(program);
 registerClusterUp(program);
 registerKeygen(program);
+registerPasswd(program);
 registerSimulate(program);
 registerVerify(program);
 registerClientCommands(program);

@@ -42,6 +42,15 @@ export interface MetricsSnapshot {
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
   clock: { ok: boolean; offsetMs: number; offsets: Record<string, number> };
+  security: {
+    authFailures: { resp: number; ws: number; http: number };
+    authDelayed: number;
+    authRefused: number;
+    deniedCommands: number;
+    protectedModeRefused: number;
+    tlsHandshakeErrors: number;
+    foreignRefused: number;
+  };
 }
 
 /**
@@ -279,6 +288,17 @@ export class NodeMetrics {
       set({ protocol: 'resp' }, snap().traffic.connectionsAccepted.resp);
       set({ protocol: 'ws' }, snap().traffic.connectionsAccepted.ws);
     });
+    counter(reg, 'tally_auth_failures_total', 'Failed AUTH and HTTP Basic logins, by protocol (resp, ws, http)', ['protocol'], (set) => {
+      for (const [protocol, n] of Object.entries(snap().security.authFailures)) set({ protocol }, n);
+    });
+    counter(reg, 'tally_auth_throttled_total', 'AUTH attempts slowed by the limiter: delayed (waited for their address\'s slot) or refused (the wait was too long)', ['outcome'], (set) => {
+      set({ outcome: 'delayed' }, snap().security.authDelayed);
+      set({ outcome: 'refused' }, snap().security.authRefused);
+    });
+    counter(reg, 'tally_acl_denied_commands_total', 'Commands refused with NOPERM (the user\'s role does not allow them)', [], (set) => set({}, snap().security.deniedCommands));
+    counter(reg, 'tally_protected_mode_refused_total', 'Connections and HTTP requests refused by protected mode (no credentials configured, client not on loopback)', [], (set) => set({}, snap().security.protectedModeRefused));
+    counter(reg, 'tally_http_foreign_refused_total', 'HTTP requests refused because their Host names no node of the cluster (DNS rebinding, nodes without credentials) or a /ws upgrade came from a page of another origin', [], (set) => set({}, snap().security.foreignRefused));
+    counter(reg, 'tally_tls_handshake_errors_total', 'Client TLS handshakes that failed (RESP and HTTPS): wrong CA, missing or bad client certificate, plaintext on a TLS port', [], (set) => set({}, snap().security.tlsHandshakeErrors));
     gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, snap().node.incarnation));
     gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, snap().node.uptimeMs / 1000));
     gauge(reg, 'tally_build_info', 'Always 1; the version label says which tally runs', ['version'], (set) => set({ version: snap().node.version }, 1));

@@ -12,6 +12,7 @@ import { ERR_NOAUTH, wrongArity } from './parse.js';
 import { serverCommands } from './server-commands.js';
 import { expiryCommands } from './expiry-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
+import { PERM_ADMIN, PERM_ALL, permsNeeded } from '../auth/permissions.js';
 
 const commandCommand: CommandSpec = {
   name: 'command',
@@ -60,6 +61,10 @@ export interface ResolvedCommand {
   readonly index: number;
   readonly write: boolean;
   readonly noauth: boolean;
+  /** PERM_* bits a user needs to run it (from its flags), for every form without `subs`. */
+  readonly needs: number;
+  /** Per subcommand (lower case), the bits needed; null for a command without `subcommandFlags`. */
+  readonly subs: ReadonlyMap<string, number> | null;
 }
 
 /** Runs a resolved command (or answers the lookup's error when `c` is undefined); `runCommand`'s shape. */
@@ -80,7 +85,8 @@ function nameHash(b: Uint8Array): number {
 const BY_HASH = new Map<number, ResolvedCommand[]>();
 let LONGEST = 0;
 ALL.forEach((spec, index) => {
-  const c: ResolvedCommand = Object.freeze({ spec, index, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth') });
+  const subs = spec.subcommandFlags === undefined ? null : new Map(Object.entries(spec.subcommandFlags).map(([sub, flags]) => [sub, permsNeeded(flags)]));
+  const c: ResolvedCommand = Object.freeze({ spec, index, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth'), needs: permsNeeded(spec.flags), subs });
   const h = nameHash(Buffer.from(spec.name, 'latin1'));
   const list = BY_HASH.get(h);
   if (list === undefined) BY_HASH.set(h, [c]);
@@ -119,8 +125,26 @@ export function commandNames(): string[] {
   return ALL.map((s) => s.name);
 }
 
+/** Lower-cases ASCII letters of a subcommand name. */
+function lowerAscii(b: Buffer): string {
+  return b.toString('latin1').replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+}
+
 /**
- * Runs `c`, resolved from `args[0]` by `resolveCommand`: checks authentication and arity, records the
+ * The name NOPERM reports when the session's user may not run this form of the command, or null when
+ * it may: `name`, or `name|sub` for a listed subcommand of a container command (Redis 7.0's names).
+ */
+function deniedName(c: ResolvedCommand, perms: number, args: readonly Buffer[]): string | null {
+  if (c.subs === null || args.length < 2) return (c.needs & ~perms) === 0 ? null : c.spec.name;
+  const sub = lowerAscii(args[1] as Buffer);
+  const needs = c.subs.get(sub);
+  if (needs === undefined) return (PERM_ADMIN & ~perms) === 0 ? null : c.spec.name;
+  return (needs & ~perms) === 0 ? null : `${c.spec.name}|${sub}`;
+}
+
+/**
+ * Runs `c`, resolved from `args[0]` by `resolveCommand`: checks authentication, arity and the user's
+ * permission (NOPERM, after arity as in Redis), records the
  * name in `session.lastCommand` (CLIENT LIST) and applies the session's consistency levels. When `c`
  * is undefined it answers the empty- or unknown-command error. Never throws for bad input.
  */
@@ -133,6 +157,13 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return ERR_NOAUTH;
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
+  if (c.needs !== 0 || c.subs !== null) {
+    const denied = deniedName(c, session.perms ?? (session.authenticated ? PERM_ALL : 0), args);
+    if (denied !== null) {
+      ctx.auth?.denied(session, denied);
+      return reply.error(errors.noPermission(denied));
+    }
+  }
   session.lastCommand = spec.name;
   if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || c.write)
     return runWithConsistency(ctx, session, spec, args, c.write);

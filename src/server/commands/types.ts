@@ -2,6 +2,7 @@
 // commands read (supplied by the composition root, so commands never construct anything).
 
 import type { Keyspace } from '../../keyspace/keyspace.js';
+import type { CommandFlag } from '../auth/permissions.js';
 import type { Reply } from './reply.js';
 
 /** Per-connection state, whichever protocol the client speaks. */
@@ -11,8 +12,23 @@ export interface Session {
   db: number;
   name: string | null;
   authenticated: boolean;
+  /**
+   * The user this connection is authenticated as (`default` on a node without credentials), or
+   * null before AUTH. Absent (sessions made outside the node, in unit tests): `default`.
+   */
+  user?: string | null;
+  /**
+   * What the user may run: PERM_* bits (src/server/auth/permissions.ts). Absent: everything once
+   * authenticated (the default user's permissions), nothing before.
+   */
+  perms?: number;
+  /** Failed AUTH attempts on this connection (the limiter slows and finally closes it). */
+  authFailures?: number;
   readonly protocol: 'resp' | 'ws';
+  /** `ip:port` of the client (CLIENT LIST's addr). */
   readonly remoteAddress: string;
+  /** The client's IP address alone, which failed AUTH attempts are counted by. Absent: `remoteAddress`. */
+  readonly ip?: string;
   readonly createdAt: number;
   lastCommandAt: number;
   lastCommand: string;
@@ -52,10 +68,37 @@ export interface MemberView {
   lastHeardMs: number | null;
 }
 
+/** The outcome of AUTH or HELLO's AUTH option. */
+export type LoginResult = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly close: boolean };
+
+/** Users and their credentials, as the commands see them (the node's Authenticator, src/server/auth/). */
+export interface SessionAuth {
+  /** No password and no users: `default` needs no password (AUTH's one-word form then answers an error). */
+  readonly open: boolean;
+  /**
+   * Checks `password` for `user` (null: the one-word AUTH, user `default`); on success the session
+   * becomes that user. A failure leaves the session as it was. Never rejects.
+   */
+  login(s: Session, user: Buffer | null, password: Buffer): LoginResult | Promise<LoginResult>;
+  /** A command refused with NOPERM: counted and logged. */
+  denied(s: Session, command: string): void;
+  /** An HTTP request on the RESP port (`POST`, `Host:`): logged; the connection is closed. */
+  suspicious(s: Session, command: string): void;
+  /** ACL USERS: every user name, sorted. */
+  userNames(): string[];
+  /** ACL LIST: one line per user, secrets as hashes only. */
+  aclList(): string[];
+}
+
 /** What the commands need from the node. Built once by the composition root. */
 export interface CommandServices {
   keyspace: Keyspace;
-  /** Password for AUTH; null = no password, every connection is authenticated. */
+  /**
+   * Users, AUTH and permissions. The node always supplies it. Absent (unit tests of the table): one
+   * `default` user with `password` (or none when null), checked without the limiter's delays.
+   */
+  auth?: SessionAuth;
+  /** Password of `default` when `auth` is absent; null = no password, every connection is authenticated. */
   password: string | null;
   /**
    * The counter type a new key (a full key: db char, then the name as latin1) is created as: a
@@ -89,7 +132,18 @@ export interface CommandSpec {
   name: string;
   /** Redis arity: N > 0 means exactly N arguments including the name; -N means at least N. */
   arity: number;
-  flags: readonly ('write' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection')[];
+  /**
+   * Redis-style flags, shown by COMMAND. They also decide which roles may run the command
+   * (src/server/auth/permissions.ts): `admin`, `write`, `readonly`, or `connection` for everyone; a
+   * command with none of them needs the read-write role.
+   */
+  flags: readonly CommandFlag[];
+  /**
+   * For a container command (CLIENT, CONFIG, ACL): the flags that decide who may run each subcommand,
+   * by lower-case name, and NOPERM names it `command|subcommand` as Redis does. A subcommand not
+   * listed needs the admin role (fail closed). Without this field, `flags` decide for every form.
+   */
+  subcommandFlags?: Readonly<Record<string, readonly CommandFlag[]>>;
   /** Key positions for COMMAND: first key, last key (-1 = last argument), step. */
   keys: readonly [number, number, number];
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;

@@ -1,7 +1,10 @@
-// The RESP2 TCP server: accepts connections, parses pipelined requests, runs them through a handler and
-// writes the replies in request order, batched into one socket write per event-loop turn, with backpressure.
+// The RESP2 TCP server (or TLS server: Redis's tls-port): accepts connections, parses pipelined
+// requests, runs them through a handler and writes the replies in request order, batched into one
+// socket write per event-loop turn, with backpressure.
 
 import net from 'node:net';
+import tls from 'node:tls';
+import { clientCertAccepted, secureContextOf, type ServerTls } from '../tls.js';
 import * as errors from '../../errors.js';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
 import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
@@ -75,6 +78,14 @@ export interface RespServerOptions<Session> {
    * unanswered (never an acknowledgement of a write that failed to reach the disk). Default: none.
    */
   readonly beforeFlush?: () => Promise<void> | undefined;
+  /** Serve RESP over TLS with these options (src/server/tls.ts). Default: plaintext TCP. */
+  readonly tls?: ServerTls;
+  /**
+   * Called for each accepted connection (after maxClients, after the TLS handshake) with the client's
+   * IP: an error text to write (`-<text>\r\n`) before closing the connection, or null to serve it.
+   * Protected mode answers Redis's DENIED text here. Counted as a rejected connection. Default: none.
+   */
+  readonly refuse?: (ip: string) => string | null;
 }
 
 export const RESP_SERVER_DEFAULTS = Object.freeze({
@@ -94,6 +105,10 @@ export interface RespServerStats {
   protocolErrors: number;
   handlerErrors: number;
   outputLimitDisconnects: number;
+  /** Connections refused by the `refuse` hook (protected mode); also counted in connectionsRejected. */
+  connectionsRefused: number;
+  /** TLS handshakes that failed (bad or missing client certificate, wrong protocol, timeout). */
+  tlsHandshakeErrors: number;
 }
 
 /** A snapshot of one connection (CLIENT LIST, tests). */
@@ -133,6 +148,8 @@ export class RespServer<Session> {
     protocolErrors: 0,
     handlerErrors: 0,
     outputLimitDisconnects: 0,
+    connectionsRefused: 0,
+    tlsHandshakeErrors: 0,
   };
 
   private readonly host: string;
@@ -152,7 +169,9 @@ export class RespServer<Session> {
     readonly maxOutputBufferBytes: number;
     readonly hardOutputBufferBytes: number;
   };
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
+  private readonly tlsConfig: ServerTls | undefined;
+  private readonly refuse: ((ip: string) => string | null) | undefined;
   private readonly connections = new Set<Connection<Session>>();
   /** Sockets not yet closed, including rejected ones still sending their error. */
   private readonly sockets = new Set<net.Socket>();
@@ -202,9 +221,30 @@ export class RespServer<Session> {
         `RespServer: hardOutputBufferBytes (${this.limits.hardOutputBufferBytes}) must be >= maxOutputBufferBytes (${this.limits.maxOutputBufferBytes})`,
       );
     }
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) =>
-      this.accept(socket),
-    );
+    this.tlsConfig = options.tls;
+    this.refuse = options.refuse;
+    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 };
+    if (options.tls === undefined) {
+      this.server = net.createServer(socketOptions, (socket) => this.accept(socket));
+    } else {
+      const t = options.tls;
+      const server = tls.createServer({ ...socketOptions, ...t.options }, (socket) => {
+        if (!clientCertAccepted(socket, t.clientCerts)) {
+          this.stats.tlsHandshakeErrors++;
+          this.logger.debug({ remoteAddress: socket.remoteAddress, err: socket.authorizationError }, 'resp: client certificate does not verify, connection closed');
+          socket.destroy();
+          return;
+        }
+        this.accept(socket);
+      });
+      // A failed handshake is the client's problem (wrong CA, no certificate, plaintext on the TLS port).
+      server.on('tlsClientError', (e, socket) => {
+        this.stats.tlsHandshakeErrors++;
+        this.logger.debug({ remoteAddress: socket.remoteAddress, err: e.message }, 'resp: TLS handshake failed');
+        socket.destroy();
+      });
+      this.server = server;
+    }
     this.server.on('error', (e) => this.logger.error({ err: e }, 'resp server error'));
   }
 
@@ -226,6 +266,19 @@ export class RespServer<Session> {
         resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port);
       });
     });
+  }
+
+  /**
+   * Swaps in a new certificate, key and CA for connections from now on (SIGHUP); connections already
+   * open keep theirs. No-op for a plaintext server.
+   */
+  reloadTls(t: ServerTls): void {
+    if (this.server instanceof tls.Server) this.server.setSecureContext(secureContextOf(t));
+  }
+
+  /** Whether this server speaks TLS. */
+  get secure(): boolean {
+    return this.tlsConfig !== undefined;
   }
 
   /** The bound port, or undefined before `listen()` resolves. */
@@ -275,6 +328,16 @@ export class RespServer<Session> {
       );
       socket.end(MAX_CLIENTS_REPLY);
       socket.resume(); // discard whatever it sends meanwhile
+      socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
+      return;
+    }
+    const refusal = this.refuse?.(socket.remoteAddress ?? '') ?? null;
+    if (refusal !== null) {
+      // As Redis: the explanation at once, before any command, then the connection is closed.
+      this.stats.connectionsRejected++;
+      this.stats.connectionsRefused++;
+      socket.end(`-${refusal}\r\n`);
+      socket.resume();
       socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
       return;
     }
