@@ -14,6 +14,7 @@ import { replicaConfig } from '../replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
 import type { Session } from '../server/commands/types.js';
+import { sessionClosed } from '../server/commands/state.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
 import { HttpServer } from '../server/http-server.js';
 import { CommandMetrics, NodeMetrics } from '../server/metrics.js';
@@ -117,16 +118,25 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
   const commandMetrics = new CommandMetrics();
+  services.commandStats = () => commandMetrics.stats();
   const resp = new RespServer<Session>({
     host: me.host,
     port: me.respPort,
     handler: {
-      open: (info) => sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`),
+      open: (info) => {
+        const s = sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`);
+        s.push = info.push;
+        return s;
+      },
       command: (s, args) => {
         s.lastCommandAt = clock.now();
         return commandMetrics.execute(services, s, args);
       },
-      close: (s) => sessions.close(s),
+      protocol: (s) => s.resp ?? 2,
+      close: (s) => {
+        sessionClosed(services, s);
+        sessions.close(s);
+      },
     },
     maxClients: cfg.maxClients,
     logger: log.child({ component: 'resp' }),
@@ -136,7 +146,10 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     services,
     ...beforeFlush,
     newSession: (remote: string) => sessions.open('ws', remote),
-    closeSession: (s: Session) => sessions.close(s),
+    closeSession: (s: Session) => {
+      sessionClosed(services, s);
+      sessions.close(s);
+    },
     logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,

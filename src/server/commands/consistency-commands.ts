@@ -73,7 +73,8 @@ export const consistencyCommands: CommandSpec[] = [
   },
 ];
 
-function keysOf(spec: CommandSpec, s: Session, args: readonly Buffer[]): string[] {
+/** The full keys a command names, by its key positions (first, last, step). */
+export function keysOf(spec: CommandSpec, s: Session, args: readonly Buffer[]): string[] {
   const [first, last, step] = spec.keys;
   const end = last < 0 ? args.length + last : last;
   const out: string[] = [];

@@ -8,6 +8,25 @@ import { CLOSE_OK, EMPTY_ARRAY, OK, PONG, reply, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 import { renderInfo } from './info.js';
+import { helpReply } from './help.js';
+import { BUSY_REPLY_THRESHOLD_MS } from '../scripting/limits.js';
+
+const CLIENT_HELP = helpReply('CLIENT', [
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+]);
+const CONFIG_HELP = helpReply('CONFIG', [
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+]);
 
 const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });
 
@@ -61,8 +80,8 @@ function asciiLower(b: Buffer): string {
  * in the order they were named (patterns: in the order of `configValues`).
  */
 function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
-  const values = ctx.configValues();
-  const out: Reply[] = [];
+  const values = { ...ctx.configValues(), ...SCRIPT_CONFIG };
+  const out: [Reply, Reply][] = [];
   const seen = new Set<string>();
   for (let i = 2; i < a.length; i++) {
     const word = a[i] as Buffer;
@@ -70,19 +89,22 @@ function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
     if (!/[*?[]/.test(lower)) {
       if (Object.hasOwn(values, lower) && !seen.has(lower)) {
         seen.add(lower);
-        out.push(bulk(Buffer.from(word)), bulk(values[lower] as string));
+        out.push([bulk(Buffer.from(word)), bulk(values[lower] as string)]);
       }
       continue;
     }
     for (const [k, v] of Object.entries(values)) {
       if (!seen.has(k) && globMatch(lower, k)) {
         seen.add(k);
-        out.push(bulk(k), bulk(v));
+        out.push([bulk(k), bulk(v)]);
       }
     }
   }
-  return { kind: 'array', value: out };
+  return reply.map(out);
 }
+
+/** Scripting's settings, fixed in tally (scripting/runner.ts): reported as Redis names them. */
+const SCRIPT_CONFIG: Record<string, string> = { 'busy-reply-threshold': String(BUSY_REPLY_THRESHOLD_MS), 'lua-time-limit': String(BUSY_REPLY_THRESHOLD_MS) };
 
 function clientInfoLine(ctx: CommandServices, c: Session): string {
   const now = ctx.now();
@@ -115,10 +137,12 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
       let i = 1;
+      let proto: 2 | 3 = s.resp ?? 2;
       if (a.length > 1) {
         const v = parseInt64(a[1] as Buffer);
         if (v === null || v === 'range') return reply.error(errors.HELLO_PROTOCOL_NOT_INTEGER);
-        if (v !== 2) return reply.error(errors.NOPROTO);
+        if (v !== 2 && v !== 3) return reply.error(errors.NOPROTO);
+        proto = v;
         i = 2;
       }
       for (; i < a.length; i++) {
@@ -137,18 +161,17 @@ export const serverCommands: CommandSpec[] = [
         }
       }
       if (!s.authenticated) return reply.error(errors.HELLO_NOAUTH);
-      return {
-        kind: 'array',
-        value: [
-          bulk('server'), bulk('tally'),
-          bulk('version'), bulk(ctx.version),
-          bulk('proto'), { kind: 'int', value: 2 },
-          bulk('id'), { kind: 'int', value: s.id },
-          bulk('mode'), bulk('standalone'),
-          bulk('role'), bulk('master'),
-          bulk('modules'), EMPTY_ARRAY,
-        ],
-      };
+      // The protocol switches only once every option has succeeded, as in Redis; this reply is the first in it.
+      s.resp = proto;
+      return reply.map([
+        [bulk('server'), bulk('tally')],
+        [bulk('version'), bulk(ctx.version)],
+        [bulk('proto'), { kind: 'int', value: proto }],
+        [bulk('id'), { kind: 'int', value: s.id }],
+        [bulk('mode'), bulk('standalone')],
+        [bulk('role'), bulk('master')],
+        [bulk('modules'), EMPTY_ARRAY],
+      ]);
     },
   },
   {
@@ -180,11 +203,13 @@ export const serverCommands: CommandSpec[] = [
         case 'id':
           return a.length === 2 ? { kind: 'int', value: s.id } : wrongArity('client|id');
         case 'info':
-          return a.length === 2 ? bulk(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
+          return a.length === 2 ? reply.verbatim(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
         case 'list':
-          return bulk(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
+          return reply.verbatim(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
+        case 'help':
+          return a.length === 2 ? CLIENT_HELP : wrongArity('client|help');
         default:
           return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CLIENT'));
       }
@@ -219,6 +244,7 @@ export const serverCommands: CommandSpec[] = [
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);
+      if (sub === 'help') return a.length === 2 ? CONFIG_HELP : wrongArity('config|help');
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
         return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
@@ -230,7 +256,7 @@ export const serverCommands: CommandSpec[] = [
     arity: -1,
     flags: ['readonly'],
     keys: [0, 0, 0],
-    run: (ctx, _s, a) => bulk(renderInfo(ctx, a.slice(1).map((b) => b.toString().toLowerCase()))),
+    run: (ctx, _s, a) => reply.verbatim(renderInfo(ctx, a.slice(1).map((b) => b.toString().toLowerCase()))),
   },
 ];
 

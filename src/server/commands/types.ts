@@ -22,6 +22,43 @@ export interface Session {
   writeConsistency?: 'local' | 'majority';
   readConsistency?: 'local' | 'majority';
   consistencyTimeoutMs?: number;
+  /** The RESP version this connection speaks: 2 until `HELLO 3`. The WebSocket API ignores it. */
+  resp?: 2 | 3;
+  /** MULTI state: the commands queued since MULTI, or undefined outside a transaction. */
+  multi?: MultiState | undefined;
+  /** The full keys this session WATCHes (transaction-commands.ts), and whether one changed since. */
+  watching?: Set<string> | undefined;
+  watchDirty?: boolean;
+  /**
+   * Sends a reply out of band (MONITOR's lines). Set by the protocol server where it can (RESP);
+   * absent elsewhere.
+   */
+  push?: (r: Reply) => void;
+  /** The session of a running script's redis.call (scripting/): no MULTI, no blocking, no BUSY check. */
+  inScript?: boolean;
+  /** MONITOR was called: every command of every client is pushed to this session. */
+  monitoring?: boolean;
+}
+
+/** One command queued between MULTI and EXEC: its spec and arguments (copied: they outlive the socket chunk). */
+export interface QueuedCommand {
+  readonly spec: CommandSpec;
+  readonly write: boolean;
+  readonly args: readonly Buffer[];
+}
+
+export interface MultiState {
+  readonly queued: QueuedCommand[];
+  /** A command was refused while queuing (unknown, arity, ...): EXEC answers EXECABORT. */
+  dirty: boolean;
+}
+
+/** One command's counters for INFO commandstats (calls, errors, and the time spent, in microseconds). */
+export interface CommandStat {
+  readonly name: string;
+  readonly calls: number;
+  readonly failed: number;
+  readonly usec: number;
 }
 
 /** Outcome of waiting for peers: how many answered, how many were needed, whether in time. */
@@ -80,16 +117,24 @@ export interface CommandServices {
   clock?: () => { ok: boolean; offsetMs: number; boundMs: number };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
+  /** Per-command counters for INFO commandstats (the node's metrics); absent in unit tests. */
+  commandStats?: () => readonly CommandStat[];
 }
 
 export type CommandResult = Reply | Promise<Reply>;
+
+/**
+ * Command flags, Redis's names: `noscript` (refused by redis.call), `allow-busy` (runs while a script
+ * is busy), `no-multi`... as in COMMAND's reply; `connection`, tally's, marks connection commands.
+ */
+export type CommandFlag = 'write' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection' | 'noscript' | 'allow_busy' | 'loading' | 'stale' | 'skip_monitor' | 'skip_slowlog';
 
 export interface CommandSpec {
   /** Lower-case command name. */
   name: string;
   /** Redis arity: N > 0 means exactly N arguments including the name; -N means at least N. */
   arity: number;
-  flags: readonly ('write' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection')[];
+  flags: readonly CommandFlag[];
   /** Key positions for COMMAND: first key, last key (-1 = last argument), step. */
   keys: readonly [number, number, number];
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
