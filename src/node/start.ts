@@ -14,7 +14,8 @@ import { replicaConfig } from '../replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
 import type { Session } from '../server/commands/types.js';
-import { sessionClosed } from '../server/commands/state.js';
+import { onScriptIdle, scriptBusy, sessionClosed } from '../server/commands/state.js';
+import { ScriptHold } from './script-hold.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
 import { HttpServer } from '../server/http-server.js';
 import { CommandMetrics, NodeMetrics } from '../server/metrics.js';
@@ -65,6 +66,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   // The gossip port is bound first: the replica advertises the address it was bound at (a configured
   // 0 is an ephemeral port). Frames are handed to the replica once it exists (`deliverTo`, below).
+  let services: ReturnType<typeof commandServices> | undefined;
   const transport = new WsGossipTransport({
     host: me.host,
     port: me.gossipPort,
@@ -99,8 +101,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
+  // Frames wait while a Lua script is busy (script-hold.ts); `services` exists by the time one arrives.
+  const hold = new ScriptHold<{ peer: string; frame: Uint8Array }>(
+    () => services !== undefined && scriptBusy(services),
+    (f) => replica.receive(f.peer, f.frame, clock.now()),
+  );
   transport.deliverTo(
-    (peer, frame) => replica.receive(peer, frame, clock.now()),
+    (peer, frame) => hold.receive({ peer, frame }),
     (peerAddress, offsetMs) => replica.noteClockNotice(peerAddress, offsetMs),
   );
   replica.keyspace.onTypeConflict((key, types) =>
@@ -112,7 +119,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
   const snapshot = (): ReturnType<typeof takeSnapshot> =>
     takeSnapshot({ cfg, nodeId, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, resp, ws, sessions, durable, ports: () => ports });
-  const services = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot });
+  services = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot });
+  onScriptIdle(services, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 

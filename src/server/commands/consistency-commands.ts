@@ -21,7 +21,7 @@ export const consistencyCommands: CommandSpec[] = [
   {
     name: 'wait',
     arity: 3,
-    flags: ['connection'],
+    flags: ['connection', 'noscript'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
       const n = parseInt64(a[1] as Buffer);
@@ -38,7 +38,7 @@ export const consistencyCommands: CommandSpec[] = [
   {
     name: 'tally.consistency',
     arity: -1,
-    flags: ['connection', 'fast'],
+    flags: ['connection', 'fast', 'noscript'],
     keys: [0, 0, 0],
     run: (_ctx, s, a) => {
       for (let i = 1; i < a.length; i += 2) {

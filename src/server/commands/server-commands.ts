@@ -129,11 +129,11 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     run: (_ctx, _s, a) => bulk(Buffer.from(a[1] as Buffer)),
   },
-  { name: 'auth', arity: -2, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: auth },
+  { name: 'auth', arity: -2, flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'], keys: [0, 0, 0], run: auth },
   {
     name: 'hello',
     arity: -1,
-    flags: ['noauth', 'fast', 'connection'],
+    flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
       let i = 1;
@@ -187,11 +187,11 @@ export const serverCommands: CommandSpec[] = [
       return OK;
     },
   },
-  { name: 'quit', arity: -1, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: () => CLOSE_OK },
+  { name: 'quit', arity: -1, flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'], keys: [0, 0, 0], run: () => CLOSE_OK },
   {
     name: 'client',
     arity: -2,
-    flags: ['connection'],
+    flags: ['connection', 'noscript'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
       const sub = asciiLower(a[1] as Buffer);
@@ -239,7 +239,7 @@ export const serverCommands: CommandSpec[] = [
   {
     name: 'config',
     arity: -2,
-    flags: ['admin'],
+    flags: ['admin', 'noscript'],
     keys: [0, 0, 0],
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);

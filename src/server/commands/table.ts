@@ -16,6 +16,7 @@ import { helpReply } from './help.js';
 import { commandDocs } from './command-docs.js';
 import { transactionCommands } from './transaction-commands.js';
 import { keysCommands } from './keys-commands.js';
+import { scriptCommands } from './script-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
 
 const commandCommand: CommandSpec = {
@@ -65,6 +66,8 @@ const ALL: readonly CommandSpec[] = [
   ...consistencyCommands,
   ...transactionCommands,
   ...keysCommands,
+  // redis.call looks commands up in this table; a function, so the lookup happens at call time.
+  ...scriptCommands((name) => resolveCommand(name)),
   commandCommand,
 ];
 

@@ -13,5 +13,3 @@ export const HOOK_EVERY_INSTRUCTIONS = 10_000;
 /** Once busy, how long each slice of the script runs before the event loop gets a turn, in ms. */
 export const BUSY_SLICE_MS = 50;
 
-/** Most scripts kept by SCRIPT LOAD and EVAL (Redis keeps all until SCRIPT FLUSH; tally bounds memory). */
-export const MAX_SCRIPTS = 10_000;
