@@ -61,10 +61,10 @@ function scan(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
     Math.min(count, 1_000_000),
     (k) => ks.entry(k) !== undefined,
     (k) => {
-      if (!ks.exists(k)) return; // a tombstone: the key was deleted
-      if (type !== null && type !== 'string') return; // TYPE reports every tally key as a string
-      if (pattern !== null && !globMatch(pattern, k.slice(1))) return;
-      keys.push(bulk(nameOf(k)));
+      if (!ks.exists(k)) return false; // a tombstone: the key was deleted
+      if (type !== null && type !== 'string') return true; // TYPE reports every tally key as a string
+      if (pattern === null || globMatch(pattern, k.slice(1))) keys.push(bulk(nameOf(k)));
+      return true;
     },
   );
   return { kind: 'array', value: [bulk(String(next)), { kind: 'array', value: keys }] };
@@ -135,6 +135,7 @@ export const keysCommands: CommandSpec[] = [
     arity: -2,
     flags: [],
     keys: [0, 0, 0],
+    subcommands: { usage: -3, help: 2 },
     run: (ctx, s, a) => {
       const sub = (a[1] as Buffer).toString('latin1').toLowerCase();
       if (sub === 'help' && a.length === 2) return MEMORY_HELP;
@@ -166,6 +167,7 @@ export const keysCommands: CommandSpec[] = [
     arity: -2,
     flags: [],
     keys: [0, 0, 0],
+    subcommands: { get: -2, len: 2, reset: 2, help: 2 },
     run: (ctx, _s, a) => {
       const log = stateOf(ctx).slowlog;
       const sub = (a[1] as Buffer).toString('latin1').toLowerCase();

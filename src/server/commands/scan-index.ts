@@ -57,10 +57,11 @@ export class ScanTable {
   /**
    * Visits buckets from `cursor` until at least `count` keys were seen (or the walk ends), as
    * Redis's scanGenericCommand does (COUNT is a hint: whole buckets are returned). Calls `visit`
-   * for each stored key; answers the next cursor, 0 at the end. `stored(key)` says whether the
-   * keyspace still holds the key (tombstone or not): a key it has dropped leaves the table.
+   * for each stored key, which answers whether the key is live (a tombstone, a deleted key, does
+   * not count toward `count`); answers the next cursor, 0 at the end. `stored(key)` says whether
+   * the keyspace still holds the key at all: a key it has dropped leaves the table.
    */
-  scan(cursor: number, count: number, stored: (key: string) => boolean, visit: (key: string) => void): number {
+  scan(cursor: number, count: number, stored: (key: string) => boolean, visit: (key: string) => boolean): number {
     let v = cursor >>> 0;
     let seen = 0;
     const maxIterations = count * 10; // Redis's cap on empty buckets per call
@@ -76,8 +77,7 @@ export class ScanTable {
           continue;
         }
         bucket[w++] = k;
-        visit(k);
-        seen++;
+        if (visit(k)) seen++;
       }
       bucket.length = w;
       // Next cursor: set the bits above the mask, reverse, increment, reverse back (dict.c).

@@ -70,6 +70,7 @@ export function scriptCommands(lookup: CommandLookup): CommandSpec[] {
       arity: -2,
       flags: ['noscript'],
       keys: [0, 0, 0],
+      subcommands: { load: 3, exists: -3, flush: -2, kill: 2, help: 2, debug: 3 },
       run: (ctx, _s, a) => {
         const sub = (a[1] as Buffer).toString('latin1').toLowerCase();
         const e = engine(ctx);

@@ -193,6 +193,8 @@ export const serverCommands: CommandSpec[] = [
     arity: -2,
     flags: ['connection', 'noscript'],
     keys: [0, 0, 0],
+    // SETINFO is Redis 7.2's; clients send it at connect and tally accepts it.
+    subcommands: { setname: 3, getname: 2, id: 2, info: 2, list: -2, setinfo: -4, help: 2 },
     run: (ctx, s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
@@ -241,6 +243,7 @@ export const serverCommands: CommandSpec[] = [
     arity: -2,
     flags: ['admin', 'noscript'],
     keys: [0, 0, 0],
+    subcommands: { get: -3, set: -4, rewrite: 2, resetstat: 2, help: 2 },
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);

@@ -24,6 +24,7 @@ const commandCommand: CommandSpec = {
   arity: -1,
   flags: ['connection'],
   keys: [0, 0, 0],
+  subcommands: { count: 2, docs: -2, info: -2, list: -2, help: 2 },
   run: (_ctx, _s, a) => {
     const sub = a.length > 1 ? (a[1] as Buffer).toString().toLowerCase() : '';
     if (sub === '') return { kind: 'array', value: ALL.map(describe) };
@@ -31,6 +32,7 @@ const commandCommand: CommandSpec = {
     if (sub === 'docs') return commandDocs(a.length > 2 ? a.slice(2).map((n) => lookupBytes(n)).filter((x) => x !== undefined) : ALL);
     if (sub === 'help' && a.length === 2) return COMMAND_HELP;
     if (sub === 'info') {
+      if (a.length === 2) return { kind: 'array', value: ALL.map(describe) };
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
@@ -208,6 +210,17 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   if (!session.authenticated && !c.noauth) return reject(session, spec.name, ERR_NOAUTH, errors.NOAUTH);
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
     return reject(session, spec.name, wrongArity(spec.name), errors.wrongArity(spec.name).slice(4));
+  }
+  if (spec.subcommands !== undefined && args.length >= 2) {
+    const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
+    const arity = spec.subcommands[sub];
+    if (arity === undefined) {
+      const e = errors.unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase());
+      return reject(session, spec.name, reply.errorBytes(e), e.toString('latin1').slice(4));
+    }
+    if (arity > 0 ? args.length !== arity : args.length < -arity) {
+      return reject(session, spec.name, wrongArity(`${spec.name}|${sub}`), errors.wrongArity(`${spec.name}|${sub}`).slice(4));
+    }
   }
   const st = stateOf(ctx);
   if (st.busy !== null && st.busy.yielded && !allowedWhileBusy(spec, args)) return reject(session, spec.name, BUSY_REPLY, errors.BUSY_SCRIPT);

@@ -137,5 +137,11 @@ export interface CommandSpec {
   flags: readonly CommandFlag[];
   /** Key positions for COMMAND: first key, last key (-1 = last argument), step. */
   keys: readonly [number, number, number];
+  /**
+   * A container command's subcommands (lower case) and their arities, checked before the command
+   * runs or is queued, as Redis checks them: an unknown one or a wrong arity inside MULTI dooms
+   * the transaction.
+   */
+  subcommands?: Readonly<Record<string, number>>;
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
 }
