@@ -134,6 +134,8 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
     ),
   },
   { weight: 2, arbitrary: command('UNLINK', keys(1, 3)) },
+  { weight: 2, arbitrary: command('SETNX', key, amount) },
+  { weight: 2, arbitrary: command(fc.constantFrom('MSET', 'MSETNX'), fc.array(fc.tuple(key, amount), { minLength: 1, maxLength: 3 }).map((ps) => ps.flat())) },
   { weight: 2, arbitrary: command('STRLEN', key) },
   { weight: 1, arbitrary: command('KEYS', fc.constantFrom('*', 'a*', '?', '[ab]', 'c*', 'x*').map((p) => ({ pattern: p }))) },
   {
@@ -261,6 +263,8 @@ const WRONG_ARITY: fc.Arbitrary<Cmd>[] = [
   command('GETDEL', fc.constantFrom([], ['a', 'b'])),
   command('STRLEN', fc.constantFrom([], ['a', 'b'])),
   command('UNLINK'),
+  command('SETNX', fc.constantFrom([], ['a'], ['a', '1', '2'])),
+  command(fc.constantFrom('MSET', 'MSETNX'), fc.constantFrom([], ['a'], ['a', '1', 'b'])),
   command('KEYS', fc.constantFrom([], ['a', 'b'])),
   command('SCAN'),
   command('WATCH'),

@@ -119,6 +119,7 @@ function amountOf(s: Step): bigint | null {
     case 'incrby':
     case 'set':
     case 'getset':
+    case 'setnx':
       return strictInt64(s.words[2] ?? '');
     case 'decrby': {
       const v = strictInt64(s.words[2] ?? '');
@@ -154,14 +155,19 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-beyond-exact-range',
-    case: '`SET k v` with an integer `v` beyond ±(2^53−1) (within int64)',
+    case: '`SET k v` (and `GETSET`, `SETNX`, `MSET`, `MSETNX`) with an integer `v` beyond ±(2^53−1) (within int64)',
     example: [c('SET', k('a'), '9007199254740992')],
     redis: '`OK`',
     tally: '`ERR increment or decrement would overflow`, and nothing changes',
     why: 'as above: a counter holds only exact integers within ±(2^53−1)',
     matches: (s) => {
-      const v = name(s) === 'set' || name(s) === 'getset' ? amountOf(s) : null;
-      return v !== null && abs(v) > EXACT_MAX && !s.redis.toString('latin1').startsWith('-') && is(s.tally, OVERFLOW);
+      const n = name(s);
+      const values = n === 'mset' || n === 'msetnx' ? s.words.filter((_, i) => i >= 2 && i % 2 === 0) : ['set', 'getset', 'setnx'].includes(n) ? [s.words[2] ?? ''] : [];
+      const beyond = values.some((w) => {
+        const v = strictInt64(w);
+        return v !== null && abs(v) > EXACT_MAX;
+      });
+      return beyond && !s.redis.toString('latin1').startsWith('-') && is(s.tally, OVERFLOW);
     },
   },
   {
@@ -173,7 +179,22 @@ export const DIFFERENCES: readonly Difference[] = [
     why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life ([crdt-counters.md](crdt-counters.md))',
     matches: (s, p) => {
       const n = name(s);
-      const isSet = n === 'set' || n === 'getset';
+      const isSet = n === 'set' || n === 'getset' || n === 'setnx';
+      if (n === 'mset' || n === 'msetnx') {
+        // Each pair as a SET of its own: one whose key's slot is full explains the refusal, or the missing key.
+        const within = new Map<string, KeyHistory>(); // the pairs before this one, of the same command
+        for (let i = 1; i + 1 < s.words.length; i += 2) {
+          const v = strictInt64(s.words[i + 1] ?? '');
+          if (v === null || abs(v) > EXACT_MAX) continue;
+          const k = s.words[i] ?? '';
+          const u = within.get(k) ?? p.history(k);
+          within.set(k, { up: u.up + (v > 0n ? v : 0n), down: u.down + (v < 0n ? -v : 0n), zeroWrites: u.zeroWrites + (v === 0n ? 1 : 0) });
+          const slack = BigInt(u.zeroWrites);
+          const full = v > 0n ? u.up + slack + v > EXACT_MAX : v < 0n ? u.down + slack - v > EXACT_MAX : u.up + slack >= EXACT_MAX || u.down + slack >= EXACT_MAX;
+          if (full && (is(s.tally, OVERFLOW) || s.redis.equals(s.tally))) return true;
+        }
+        return false;
+      }
       if (!(COUNTER_WRITES.has(n) || isSet)) return false;
       const a = amountOf(s);
       if (a === null || abs(a) > EXACT_MAX) return false;
@@ -191,12 +212,15 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-not-an-integer',
-    case: '`SET k v` (with or without options that let it write) or `GETSET k v` where `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
+    case: '`SET k v` (with or without options that let it write), `GETSET`, `SETNX`, `MSET`, `MSETNX` where a `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
     example: [c('SET', k('a'), '1.5')],
     redis: '`OK` (a string value), or the old value',
     tally: '`ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)`',
     why: 'tally keys hold counters (and sketches), never strings',
-    matches: (s) => ['set', 'getset'].includes(name(s)) && strictInt64(s.words[2] ?? '') === null && !s.redis.toString('latin1').startsWith('-') && is(s.tally, SET_NOT_INTEGER),
+    matches: (s) => {
+      const values = name(s) === 'mset' || name(s) === 'msetnx' ? s.words.filter((_, i) => i >= 2 && i % 2 === 0) : ['set', 'getset', 'setnx'].includes(name(s)) ? [s.words[2] ?? ''] : [];
+      return values.some((v) => strictInt64(v) === null) && !s.redis.toString('latin1').startsWith('-') && is(s.tally, SET_NOT_INTEGER);
+    },
   },
   {
     id: 'set-expiry-options',
@@ -218,13 +242,19 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'counter-command-on-hll',
-    case: '`GET`, `SET` (with any options), `GETSET`, `GETDEL`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
+    case: '`GET`, `SET` (with any options), `GETSET`, `GETDEL`, `MSET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
     example: [c('PFADD', k('a'), 'x0'), c('GET', k('a'))],
     redis: 'GET, GETSET, GETDEL, SET ... GET: the HLL\'s internal bytes (`HYLL...`); SET: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
     tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`',
     why: 'a tally key\'s type is fixed when it is created; in Redis an HLL is a string',
     matches: async (s, p) => {
       const n = name(s);
+      if (n === 'mset') {
+        // MSET checks every pair first: one HLL among the keys refuses the whole command.
+        if (!is(s.redis, OK) || !s.tally.toString('latin1').startsWith('-WRONGTYPE ')) return false;
+        for (let i = 1; i < s.words.length; i += 2) if (is(await p.tally(['TALLY.TYPE', s.words[i] ?? '']), HLL_TYPE)) return true;
+        return false;
+      }
       const redisOk = ['get', 'getset', 'getdel'].includes(n) ? isHllBulk(s.redis) : n === 'set' ? is(s.redis, OK) || isHllBulk(s.redis) : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
       // After the command: Redis may have replaced or deleted the key; tally's is still the HLL.
       return redisOk && s.tally.toString('latin1').startsWith('-WRONGTYPE ') && is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), HLL_TYPE);

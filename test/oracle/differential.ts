@@ -56,6 +56,16 @@ class TallyLedger {
     // With options (NX, XX, GET) or GETSET the reply may not say whether it wrote: counted as if it
     // did, which only widens the bounds the overflow rows accept.
     else if ((name === 'set' || name === 'getset') && !reply.startsWith('-')) amount = strictInt64(step.words[2] ?? '');
+    else if ((name === 'mset' || name === 'msetnx' || name === 'setnx') && !reply.startsWith('-')) {
+      for (let i = 1; i + 1 < step.words.length; i += 2) {
+        const v = strictInt64(step.words[i + 1] ?? '');
+        if (v === null) continue;
+        const k = step.words[i] ?? '';
+        const h = this.get(db, k);
+        this.byKey.set(`${db}\0${k}`, { up: h.up + (v > 0n ? v : 0n), down: h.down + (v < 0n ? -v : 0n), zeroWrites: h.zeroWrites + (v === 0n ? 1 : 0) });
+      }
+      return;
+    }
     // A script may add its ARGV amount, or 1, up or down, to each of its keys: counted both ways.
     else if (/^eval(sha)?(_ro)?$/.test(name)) {
       const n = Number(step.words[2]);
@@ -120,6 +130,14 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
       // KEYS and SCAN list keys in each server's own hash order: compared as sets.
       const listingsSorted = (b: Buffer): Buffer => (name === 'exec' && queued !== null ? sortedExecListings(b, queued) : ORDER_FREE.has(name) ? sortedListing(b) : b);
       const [r, t] = [listingsSorted(r0), listingsSorted(t0)];
+      const earlyResults = name === 'exec' && queued !== null ? arrayElements(t0) : null;
+      if (name === 'exec' && queued !== null && earlyResults !== null) {
+        // A SELECT that ran inside the transaction moves both sequence connections: the probes follow.
+        for (const [i, q] of queued.entries()) {
+          if ((q.words[0] ?? '').toLowerCase() === 'select' && (earlyResults[i] as Buffer | undefined)?.equals(Buffer.from('+OK\r\n'))) db = Number(q.words[1]);
+        }
+        await Promise.all([redisProbe.send(['SELECT', String(db)]), tallyProbe.send(['SELECT', String(db)])]);
+      }
       const exists = async (c: RawRespClient): Promise<boolean[]> => Promise.all(keys.map(async (k) => is(await c.send(['EXISTS', k]), ':1\r\n')));
       const [redisExists, tallyExists] = await Promise.all([exists(redisProbe), exists(tallyProbe)]);
       const step: Step = { words, redis: r, tally: t, keys, redisExists, tallyExists };
@@ -130,13 +148,6 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
         // Recorded before the explanation, so each element's row sees the writes queued with it
         // (those after it too: that only widens the bounds the overflow rows accept).
         queued.forEach((q, i) => ledger.record(db, { ...step, words: q.words, tally: execResults[i] ?? Buffer.from('-') }));
-      }
-      if (name === 'exec' && queued !== null && execResults !== null) {
-        // A SELECT that ran inside the transaction moves both sequence connections: the probes follow.
-        for (const [i, q] of queued.entries()) {
-          if ((q.words[0] ?? '').toLowerCase() === 'select' && (execResults[i] as Buffer | undefined)?.equals(Buffer.from('+OK\r\n'))) db = Number(q.words[1]);
-        }
-        await Promise.all([redisProbe.send(['SELECT', String(db)]), tallyProbe.send(['SELECT', String(db)])]);
       }
       if (!same) {
         accepted = name === 'exec' && queued !== null ? await explainExec(step, queued, typesBefore, probe, o.alsoAccept) : await explain(step, probe, o.alsoAccept);
@@ -222,7 +233,7 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const listing = ORDER_FREE.has((q.words[0] ?? '').toLowerCase());
     const [ri, ti] = listing ? [sortedListing(r[i] as Buffer), sortedListing(t[i] as Buffer)] : [r[i] as Buffer, t[i] as Buffer];
     if (!ri.equals(ti) || !redisExists.every((e, j) => e === tallyExists[j])) {
-      if (q.keys.some((k) => emptyHll.has(k)) || (listing && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
+      if (q.keys.some((k) => emptyHll.has(k)) || (q.keys.length === 0 && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
       const at: Probe = {
         ...probe,
         tally: async (w) => ((w[0] ?? '').toUpperCase() === 'TALLY.TYPE' && types.has(String(w[1])) ? Buffer.from(types.get(String(w[1])) as string) : probe.tally(w)),

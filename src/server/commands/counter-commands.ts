@@ -4,7 +4,7 @@ import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
+import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
 function keyError(e: KeyspaceError): Reply {
@@ -139,6 +139,18 @@ export const counterCommands: CommandSpec[] = [
       return { kind: 'bulk', value: String(r.value) };
     },
   },
+  {
+    name: 'setnx',
+    arity: 3,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => {
+      const r = setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [NX_WORD]);
+      return r.kind === 'error' ? r : r.kind === 'bulk' ? ZERO : ONE;
+    },
+  },
+  { name: 'mset', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
+  { name: 'msetnx', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
   { name: 'del', arity: -2, flags: ['write'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
   // UNLINK frees memory in the background in Redis; a tally delete is a small tombstone either way.
   { name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
@@ -194,6 +206,40 @@ function del(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
 }
 
 const GET_WORD = Buffer.from('GET');
+const NX_WORD = Buffer.from('NX');
+
+/**
+ * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
+ * not too long), so a refused pair leaves every key as it was. The one exception is an exhausted
+ * slot (below), which only a node that counted 2^53-1 into a key meets.
+ */
+function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolean): Reply {
+  if ((a.length - 1) % 2 !== 0) return wrongArity(nx ? 'msetnx' : 'mset');
+  // MSETNX looks at existence first, as Redis does: a key that exists (of any type) answers 0.
+  if (nx) for (let i = 1; i < a.length; i += 2) if (ctx.keyspace.exists(fullKey(s.db, a[i] as Buffer))) return ZERO;
+  const pairs: [string, number][] = [];
+  for (let i = 1; i < a.length; i += 2) {
+    const keyArg = a[i] as Buffer;
+    if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+    const n = parseInt64(a[i + 1] as Buffer);
+    if (n === null) return SET_NOT_INTEGER;
+    if (n === 'range') return ERR_OVERFLOW;
+    const key = fullKey(s.db, keyArg);
+    const t = ctx.keyspace.typeOf(key);
+    if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
+    if (t === 'gcounter' && n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+    pairs.push([key, n]);
+  }
+  // A key named twice takes its last value, as in Redis (one write per key).
+  const last = new Map(pairs);
+  for (const [key, n] of last) {
+    const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+    // Only a slot with no room left fails here (this node counted 2^53-1 into the key; see
+    // crdt-counters.md): the pairs before it stay applied, and the error says which failure.
+    if (!r.ok) return keyError(r.error);
+  }
+  return nx ? ONE : OK;
+}
 const EXPIRY_UNSUPPORTED: Reply = Object.freeze(reply.error(errors.EXPIRY_UNSUPPORTED));
 
 /** SET's options, parsed as Redis 7.0's parseExtendedStringArgumentsOrReply does (any case; a clash is a syntax error). */
