@@ -254,8 +254,13 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
 
 /** The TALLY.TYPE of keys after one more command that tally answered with `reply` (a small model). */
 function evolveTypes(types: Map<string, string>, words: readonly string[], reply: Buffer): void {
-  if (reply[0] === 0x2d) return; // an error changed nothing
   const name = (words[0] ?? '').toLowerCase();
+  // A script's effects are not modelled: its keys' types are asked of tally itself (after EXEC).
+  if (/^eval(sha)?(_ro)?$/.test(name)) {
+    for (const k of words.slice(3, 3 + Number(words[2]))) types.delete(k);
+    return;
+  }
+  if (reply[0] === 0x2d) return; // an error changed nothing
   const key = words[1] ?? '';
   if (name === 'pfadd' || name === 'pfmerge') {
     if (name === 'pfmerge' || words.length > 2 || types.get(key) === '+hll\r\n') types.set(key, '+hll\r\n');
