@@ -269,7 +269,6 @@ export const NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number
 export const NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative";
 export const SCRIPT_FLUSH_MODE = 'ERR SCRIPT FLUSH only support SYNC|ASYNC option';
 export const SCRIPT_DEBUG_UNSUPPORTED = 'ERR SCRIPT DEBUG is not supported: tally has no Lua debugger';
-export const SCRIPT_ENGINE_FAILED = 'ERR the Lua engine could not start (see the node log)';
 /** A script that does not compile; `detail` is Lua's message (`user_script:1: ...`). */
 export function scriptCompile(detail: string): string {
   return `ERR Error compiling script (new function): ${detail}`;
@@ -278,11 +277,9 @@ export function scriptCompile(detail: string): string {
 export function scriptShebang(detail: string): string {
   return `ERR ${detail}`;
 }
-export const SCRIPT_WRITE_FROM_RO = 'ERR Write commands are not allowed from read-only scripts.';
 export const SCRIPT_RO_COMMAND = 'ERR Can not execute a script with write flag using *_ro command.';
 export const INVALID_CURSOR = 'ERR invalid cursor';
 export const EXPIRY_UNSUPPORTED =
   'ERR tally has no key expiry yet: SET with EX, PX, EXAT, PXAT or KEEPTTL is not supported (it is being designed as a CRDT)';
-export const NO_SUCH_KEY = 'ERR no such key';
 export const MONITOR_OVER_WS = 'ERR MONITOR is only available over RESP';
 export const SLOWLOG_COUNT = 'ERR count should be greater than or equal to -1';

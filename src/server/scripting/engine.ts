@@ -67,6 +67,8 @@ export class ScriptEngine {
   private readonly scripts = new Map<string, Script>();
   /** The script running now (its redis.call needs it); null between scripts. */
   private run: Run | null = null;
+  /** A Lua thread to run the next script on, anchored in the registry. */
+  private idleThread: { co: LuaState; ref: number } | null = null;
 
   constructor(
     private readonly lookup: CommandLookup,
@@ -83,6 +85,7 @@ export class ScriptEngine {
   flush(): void {
     this.scripts.clear();
     this.L = null;
+    this.idleThread = null;
   }
 
   /** SCRIPT LOAD and EVAL's first run: compiles (once) and caches. Returns the SHA1 or the error reply. */
@@ -133,8 +136,16 @@ export class ScriptEngine {
     const session: Session = { ...caller, inScript: true, multi: undefined, watching: undefined, monitoring: false };
     const run: Run = { ctx, session, readOnly: ro || script.noWrites, busy, resp: 2 };
 
-    const co = lua.lua_newthread(L);
-    const threadRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    // A thread whose last script returned normally is reused (a fresh one costs more than the
+    // script); one that failed is dropped, its stack holding the failure.
+    let thread = this.idleThread;
+    this.idleThread = null;
+    if (thread === null) {
+      const t = lua.lua_newthread(L);
+      thread = { co: t, ref: lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX) };
+    }
+    const { co } = thread;
+    lua.lua_settop(co, 0);
     this.setArray(L, 'KEYS', keys);
     this.setArray(L, 'ARGV', argv);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, script.ref);
@@ -171,7 +182,11 @@ export class ScriptEngine {
       st.busy = null;
       if (session.lastWriteVersion !== undefined) caller.lastWriteVersion = session.lastWriteVersion;
       const r = status === lua.LUA_OK ? this.result(co, L, run) : this.failure(co, L, sha);
-      lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, threadRef);
+      lua.lua_sethook(co, null, 0, 0);
+      if (status === lua.LUA_OK && this.L === L) {
+        lua.lua_settop(co, 0);
+        this.idleThread = thread;
+      } else lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, thread.ref);
       if (busy.yielded) for (const f of st.idleListeners) f();
       return r;
     };
