@@ -23,7 +23,8 @@ describe('ScanTable', () => {
         let step = 0;
         do {
           cursor = t.scan(cursor, count, (k) => stored.has(k), (k) => (seen.add(k), true));
-          const [adds, drops] = changes[step++ % Math.max(1, changes.length)] ?? [0, 0];
+          // A bounded number of changes: a table that grows faster than the scan forever never ends (in Redis too).
+          const [adds, drops] = changes[step++] ?? [0, 0];
           for (let i = 0; i < adds; i++) add(`\u0000n${step}:${i}`);
           for (const k of [...stored].slice(0, drops)) {
             stored.delete(k);
