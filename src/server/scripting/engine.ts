@@ -181,19 +181,24 @@ export class ScriptEngine {
       this.run = null;
       st.busy = null;
       if (session.lastWriteVersion !== undefined) caller.lastWriteVersion = session.lastWriteVersion;
-      const r = status === lua.LUA_OK ? this.result(co, L, run) : this.failure(co, L, sha);
+      const r = crashed ? reply.error(errors.INTERNAL) : status === lua.LUA_OK ? this.result(co, L, run) : this.failure(co, L, sha);
       lua.lua_sethook(co, null, 0, 0);
-      if (status === lua.LUA_OK && this.L === L) {
+      if (status === lua.LUA_OK && !crashed && this.L === L) {
         lua.lua_settop(co, 0);
         this.idleThread = thread;
       } else lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, thread.ref);
       if (busy.yielded) for (const f of st.idleListeners) f();
       return r;
     };
+    /** A JavaScript exception out of the engine (a bug, or an allocation too large): the script fails with ERR internal error. */
+    let crashed = false;
     const step = (): number => {
       this.run = run;
       try {
         return lua.lua_resume(co, L, 0);
+      } catch {
+        crashed = true;
+        return -1;
       } finally {
         this.run = null;
       }
