@@ -72,8 +72,8 @@ export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): B
   return oneLine(parts);
 }
 
-/** An unknown subcommand of COMMAND, CLIENT, CONFIG or ACL, as Redis prints it: `sub` as sent, cut to 128 bytes. */
-export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG' | 'ACL'): Buffer {
+/** An unknown subcommand of a container command (COMMAND, CLIENT, CONFIG, ACL, SCRIPT...), as Redis prints it: `sub` as sent, cut to 128 bytes. */
+export function unknownSubcommand(sub: Uint8Array, command: string): Buffer {
   return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
@@ -304,3 +304,43 @@ export function tooManyWatches(wouldWatch: number, max: number): string {
 export const WS_CLOSE_BAD_FRAMES = 'too many malformed frames';
 /** Close reason (1011) when the node could not create the session of a new connection. */
 export const WS_CLOSE_INTERNAL = 'internal error';
+
+// ---- transactions, scripts, keys and server commands (Redis 7.0's texts) -------------------------
+
+export const MULTI_NESTED = 'ERR MULTI calls can not be nested';
+export const EXEC_WITHOUT_MULTI = 'ERR EXEC without MULTI';
+export const DISCARD_WITHOUT_MULTI = 'ERR DISCARD without MULTI';
+export const WATCH_INSIDE_MULTI = 'ERR WATCH inside MULTI is not allowed';
+export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+/** A queued command EXEC finds the user may no longer run (an AUTH queued before it changed the user): Redis 7.0's text. */
+export const EXEC_NOPERM =
+  'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand';
+/** redis.call / redis.pcall of a command the script's user may not run: Redis 7.0's text (the error table's `err`). */
+export const SCRIPT_NOPERM = "ERR The user executing the script can't run this command or subcommand";
+/** EXEC itself refused (its arity, NOAUTH, BUSY): the transaction is discarded with the reason. */
+export function execAbort(reason: string): string {
+  return `EXECABORT Transaction discarded because of: ${reason}`;
+}
+export const BUSY_SCRIPT = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+export const NOTBUSY = 'NOTBUSY No scripts in execution right now.';
+export const UNKILLABLE =
+  'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
+export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+export const NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args";
+export const NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative";
+export const SCRIPT_FLUSH_MODE = 'ERR SCRIPT FLUSH only support SYNC|ASYNC option';
+export const SCRIPT_DEBUG_UNSUPPORTED = 'ERR SCRIPT DEBUG is not supported: tally has no Lua debugger';
+/** A script that does not compile; `detail` is Lua's message (`user_script:1: ...`). */
+export function scriptCompile(detail: string): string {
+  return `ERR Error compiling script (new function): ${detail}`;
+}
+/** Script flags (`#!lua flags=...`) and shebang errors, as Redis 7.0 words them. */
+export function scriptShebang(detail: string): string {
+  return `ERR ${detail}`;
+}
+export const SCRIPT_RO_COMMAND = 'ERR Can not execute a script with write flag using *_ro command.';
+export const INVALID_CURSOR = 'ERR invalid cursor';
+export const EXPIRY_UNSUPPORTED =
+  'ERR tally has no key expiry yet: SET with EX, PX, EXAT, PXAT or KEEPTTL is not supported (it is being designed as a CRDT)';
+export const MONITOR_OVER_WS = 'ERR MONITOR is only available over RESP';
+export const SLOWLOG_COUNT = 'ERR count should be greater than or equal to -1';

@@ -15,6 +15,8 @@ import { replicaConfig } from '../replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
 import type { Session } from '../server/commands/types.js';
+import { onScriptIdle, scriptBusy, sessionClosed } from '../server/commands/state.js';
+import { ScriptHold } from './script-hold.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
 import * as errors from '../errors.js';
 import { HttpGuard } from '../server/http-guard.js';
@@ -80,6 +82,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   // The gossip port is bound first: the replica advertises the address it was bound at (a configured
   // 0 is an ephemeral port). Frames are handed to the replica once it exists (`deliverTo`, below).
+  let services: ReturnType<typeof commandServices> | undefined;
   const transport = new WsGossipTransport({
     host: me.host,
     port: me.gossipPort,
@@ -112,8 +115,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
+  // Frames wait while a Lua script is busy (script-hold.ts); `services` exists by the time one arrives.
+  const hold = new ScriptHold<{ peer: string; frame: Uint8Array }>(
+    () => services !== undefined && scriptBusy(services),
+    (f) => replica.receive(f.peer, f.frame, clock.now()),
+  );
   transport.deliverTo(
-    (peer, frame) => replica.receive(peer, frame, clock.now()),
+    (peer, frame) => hold.receive({ peer, frame }),
     (peerAddress, offsetMs) => replica.noteClockNotice(peerAddress, offsetMs),
   );
   replica.keyspace.onTypeConflict((key, types) =>
@@ -139,29 +147,43 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       }),
       ports: () => ports,
     });
-  const services = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth });
+  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth });
+  services = svc;
+  onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
   const commandMetrics = new CommandMetrics();
+  svc.commandStats = () => commandMetrics.stats();
   const handler: RespConnectionHandler<Session> = {
-    open: (info) => sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`, info.remoteAddress),
+    open: (info) => {
+      const s = sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`, info.remoteAddress);
+      s.push = info.push;
+      return s;
+    },
     command: (s, args) => {
       s.lastCommandAt = clock.now();
-      return commandMetrics.execute(services, s, args);
+      return commandMetrics.execute(svc, s, args);
     },
-    close: (s) => sessions.close(s),
+    protocol: (s) => s.resp ?? 2,
+    close: (s) => {
+      sessionClosed(svc, s);
+      sessions.close(s);
+    },
   };
   const refuse = (ip: string): string | null => (refuses(ip) ? errors.PROTECTED_MODE_DENIED : null);
   const respOptions = { host: me.host, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush };
   const resp = me.respPort === null ? undefined : new RespServer<Session>({ ...respOptions, port: me.respPort, logger: log.child({ component: 'resp' }) });
   const respTls = me.tlsPort === null || serverTls === undefined ? undefined : new RespServer<Session>({ ...respOptions, port: me.tlsPort, tls: serverTls, logger: log.child({ component: 'resp-tls' }) });
   const ws = new WsClientApi({
-    services,
+    services: svc,
     ...beforeFlush,
     newSession: (remote: string) => sessions.open('ws', remote, remote),
-    closeSession: (s: Session) => sessions.close(s),
+    closeSession: (s: Session) => {
+      sessionClosed(svc, s);
+      sessions.close(s);
+    },
     logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ReplicaStats } from '../replication/context.js';
 import { commandNames, resolveCommand, runCommand, type CommandRunner } from './commands/table.js';
-import type { CommandResult, CommandServices, Session } from './commands/types.js';
+import type { CommandResult, CommandServices, CommandStat, Session } from './commands/types.js';
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './commands/reply.js';
 
@@ -96,6 +96,11 @@ export class FixedHistogram {
     return this.cells[series * this.stride + this.bounds.length + 2] as number;
   }
 
+  /** Sum of the observations so far in one series. */
+  sum(series: number): number {
+    return this.cells[series * this.stride + this.bounds.length + 1] as number;
+  }
+
   get(): { name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] } {
     const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
     const n = this.bounds.length;
@@ -180,6 +185,22 @@ export class CommandMetrics {
       },
     );
   };
+
+  /**
+   * INFO commandstats: calls and errors per command, and the time spent, in microseconds, estimated
+   * from the timed sample (one command in `sampleEvery`) scaled to every call.
+   */
+  stats(): CommandStat[] {
+    const out: CommandStat[] = [];
+    for (let i = 0; i < this.names.length - 1; i++) {
+      const ok = this.counts[2 * i] as number;
+      const failed = this.counts[2 * i + 1] as number;
+      const sampled = this.latency.count(i);
+      const usec = sampled === 0 ? 0 : (this.latency.sum(i) / sampled) * (ok + failed) * 1e6;
+      out.push({ name: this.names[i] as string, calls: ok + failed, failed, usec });
+    }
+    return out;
+  }
 
   private record(idx: number, r: Reply | null, t0: number): void {
     const slot = 2 * idx + (r === null || r.kind === 'error' ? 1 : 0);

@@ -87,16 +87,24 @@ describe('users with ioredis, redis-cli and the typed client', () => {
 
 describe('NOPERM and WRONGPASS are Redis 7.0\'s', () => {
   // The same rights on both: Redis's categories differ from tally's roles in places (INFO is
-  // @dangerous, CLIENT LIST is in @connection, FLUSHALL in @write), so the Redis users are
-  // adjusted to tally's roles, and only commands both servers have are compared.
+  // @dangerous, CLIENT LIST is in @connection, FLUSHALL in @write; every role may use transactions
+  // and scripts, whose commands are checked one by one; SCRIPT FLUSH and KILL need read-write), so
+  // the Redis users are adjusted to tally's roles, and only commands both servers have are compared.
   const REDIS_USERS: Words[] = [
-    ['ACL', 'SETUSER', 'viewer', 'on', `>${PW.viewer}`, '~*', '&*', '-@all', '+@read', '+@connection', '-client|list', '+acl|whoami'],
-    ['ACL', 'SETUSER', 'writer', 'on', `>${PW.writer}`, '~*', '&*', '-@all', '+@read', '+@write', '+@connection', '-client|list', '+acl|whoami', '-flushall', '-flushdb'],
+    ['ACL', 'SETUSER', 'viewer', 'on', `>${PW.viewer}`, '~*', '&*', '-@all', '+@read', '+@connection', '+@transaction', '+@scripting', '-script|flush', '-script|kill', '-client|list', '+acl|whoami'],
+    ['ACL', 'SETUSER', 'writer', 'on', `>${PW.writer}`, '~*', '&*', '-@all', '+@read', '+@write', '+@connection', '+@transaction', '+@scripting', '-client|list', '+acl|whoami', '-flushall', '-flushdb'],
   ];
+  const SET_SCRIPT = "return redis.call('set','tx:k','1')";
   const SCRIPTS: Words[][] = [
     [['AUTH', 'viewer', PW.viewer], ['GET', 'k'], ['INCR', 'k'], ['SET', 'k', '1'], ['DEL', 'k'], ['PFADD', 'h', 'a'], ['PFCOUNT', 'h'], ['CONFIG', 'GET', 'maxclients'], ['FLUSHALL'], ['FLUSHDB'], ['ACL', 'LIST'], ['ACL', 'USERS'], ['ACL', 'WHOAMI'], ['CLIENT', 'LIST'], ['INCR']],
     [['AUTH', 'writer', PW.writer], ['INCR', 'k'], ['DEL', 'k'], ['FLUSHALL'], ['CONFIG', 'GET', 'databases'], ['ACL', 'LIST'], ['ACL', 'WHOAMI']],
     [['AUTH', 'viewer', 'wrong'], ['AUTH', 'nobody', PW.viewer], ['AUTH', 'VIEWER', PW.viewer], ['HELLO', '2', 'AUTH', 'viewer', 'wrong']],
+    // Transactions: NOPERM while queuing dooms EXEC; reads go through.
+    [['AUTH', 'viewer', PW.viewer], ['MULTI'], ['SET', 'tx:k', '1'], ['GET', 'tx:k'], ['EXEC'], ['MULTI'], ['GET', 'tx:k'], ['EXISTS', 'tx:k'], ['EXEC'], ['MULTI'], ['CONFIG', 'GET', 'maxclients'], ['INCR', 'tx:k'], ['DISCARD'], ['WATCH', 'tx:k'], ['MULTI'], ['FLUSHDB'], ['EXEC']],
+    // EXEC checks again: an AUTH queued before a write takes the right to write away.
+    [['AUTH', 'writer', PW.writer], ['MULTI'], ['SET', 'tx:w', '1'], ['AUTH', 'viewer', PW.viewer], ['SET', 'tx:w', '2'], ['INCR', 'tx:w'], ['GET', 'tx:w'], ['EXEC'], ['ACL', 'WHOAMI'], ['DEL', 'tx:w']],
+    // Scripts: each redis.call is checked against the user; pcall returns the error.
+    [['AUTH', 'viewer', PW.viewer], ['EVAL', SET_SCRIPT, '0'], ['EVAL', "return redis.pcall('incr','tx:k')", '0'], ['EVAL', "return redis.call('get','tx:k')", '0'], ['EVAL_RO', SET_SCRIPT, '0'], ['SCRIPT', 'FLUSH'], ['MULTI'], ['EVAL', SET_SCRIPT, '0'], ['EXEC'], ['AUTH', 'writer', PW.writer], ['EVAL_RO', SET_SCRIPT, '0'], ['EVAL', "return redis.call('flushall')", '0'], ['EVAL', "return redis.call('del','tx:k')", '0']],
   ];
 
   it.each(SCRIPTS.map((s) => [s.map((w) => w.join(' ')).join('; '), s] as const))('%s', async (_name, script) => {

@@ -141,6 +141,10 @@ export class Authenticator implements SessionAuth {
     return this.admitted(subject, key, name, user, password);
   }
 
+  userPerms(name: Buffer | null): number | undefined {
+    return this.users.get(name === null ? DEFAULT_USER : name.toString('utf8'))?.perms;
+  }
+
   /** Counts a command refused with NOPERM, and logs it at debug. */
   denied(s: Session, command: string): void {
     this.stats.deniedCommands++;

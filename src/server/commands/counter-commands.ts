@@ -3,8 +3,8 @@
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
-import { NULL_BULK, ZERO, ONE, reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
+import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
+import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
 function keyError(e: KeyspaceError): Reply {
@@ -113,35 +113,59 @@ export const counterCommands: CommandSpec[] = [
   },
   {
     name: 'set',
-    arity: 3,
+    arity: -3,
     flags: ['write'],
     keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, a.slice(3)),
+  },
+  {
+    name: 'getset',
+    arity: 3,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [GET_WORD]),
+  },
+  {
+    name: 'getdel',
+    arity: 2,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      const keyArg = a[1] as Buffer;
-      if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-      const n = parseInt64(a[2] as Buffer);
-      if (n === null) return SET_NOT_INTEGER;
-      if (n === 'range') return ERR_OVERFLOW;
-      const key = fullKey(s.db, keyArg);
-      const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+      const key = fullKey(s.db, a[1] as Buffer);
+      const r = ctx.keyspace.getCounter(key);
       if (!r.ok) return keyError(r.error);
-          return { kind: 'simple', value: 'OK' };
+      if (r.value === null) return NULL_BULK;
+      ctx.keyspace.del(key);
+      return { kind: 'bulk', value: String(r.value) };
     },
   },
   {
-    name: 'del',
-    arity: -2,
-    flags: ['write'],
-    keys: [1, -1, 1],
+    name: 'setnx',
+    arity: 3,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      let n = 0;
-      for (let i = 1; i < a.length; i++) {
-        const key = fullKey(s.db, a[i] as Buffer);
-        if (ctx.keyspace.del(key)) {
-          n++;
-                }
-      }
-      return intReply(n);
+      const r = setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [NX_WORD]);
+      return r.kind === 'error' ? r : r.kind === 'bulk' ? ZERO : ONE;
+    },
+  },
+  { name: 'mset', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
+  { name: 'msetnx', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
+  { name: 'del', arity: -2, flags: ['write'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
+  // UNLINK frees memory in the background in Redis; a tally delete is a small tombstone either way.
+  { name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
+  {
+    name: 'strlen',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => {
+      // TYPE calls every key a string, so tools (redis-cli --bigkeys) ask STRLEN of any key: a counter's
+      // decimal length; for the other types, the size of their encoded state (Redis: an HLL's byte length).
+      const key = fullKey(s.db, a[1] as Buffer);
+      const r = ctx.keyspace.getCounter(key);
+      if (r.ok) return intReply(r.value === null ? 0 : String(r.value).length);
+      return intReply(ctx.keyspace.encodeKey(key)?.bytes.length ?? 0);
     },
   },
   {
@@ -174,5 +198,101 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => ({ kind: 'simple', value: ctx.keyspace.typeOf(fullKey(s.db, a[1] as Buffer)) ?? 'none' }),
   },
 ];
+
+function del(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  let n = 0;
+  for (let i = 1; i < a.length; i++) if (ctx.keyspace.del(fullKey(s.db, a[i] as Buffer))) n++;
+  return intReply(n);
+}
+
+const GET_WORD = Buffer.from('GET');
+const NX_WORD = Buffer.from('NX');
+
+/**
+ * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
+ * not too long), so a refused pair leaves every key as it was. The one exception is an exhausted
+ * slot (below), which only a node that counted 2^53-1 into a key meets.
+ */
+function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolean): Reply {
+  if ((a.length - 1) % 2 !== 0) return wrongArity(nx ? 'msetnx' : 'mset');
+  // MSETNX looks at existence first, as Redis does: a key that exists (of any type) answers 0.
+  if (nx) for (let i = 1; i < a.length; i += 2) if (ctx.keyspace.exists(fullKey(s.db, a[i] as Buffer))) return ZERO;
+  const pairs: [string, number][] = [];
+  for (let i = 1; i < a.length; i += 2) {
+    const keyArg = a[i] as Buffer;
+    if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+    const n = parseInt64(a[i + 1] as Buffer);
+    if (n === null) return SET_NOT_INTEGER;
+    if (n === 'range') return ERR_OVERFLOW;
+    const key = fullKey(s.db, keyArg);
+    const t = ctx.keyspace.typeOf(key);
+    if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
+    if (t === 'gcounter' && n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+    pairs.push([key, n]);
+  }
+  // A key named twice takes its last value, as in Redis (one write per key).
+  const last = new Map(pairs);
+  for (const [key, n] of last) {
+    const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+    // Only a slot with no room left fails here (this node counted 2^53-1 into the key; see
+    // crdt-counters.md): the pairs before it stay applied, and the error says which failure.
+    if (!r.ok) return keyError(r.error);
+  }
+  return nx ? ONE : OK;
+}
+const EXPIRY_UNSUPPORTED: Reply = Object.freeze(reply.error(errors.EXPIRY_UNSUPPORTED));
+
+/** SET's options, parsed as Redis 7.0's parseExtendedStringArgumentsOrReply does (any case; a clash is a syntax error). */
+function setOptions(opts: readonly Buffer[]): { nx: boolean; xx: boolean; get: boolean; expiry: boolean } | null {
+  let nx = false;
+  let xx = false;
+  let get = false;
+  let keepttl = false;
+  let expire: string | null = null;
+  for (let j = 0; j < opts.length; j++) {
+    const o = (opts[j] as Buffer).toString('latin1').toUpperCase();
+    const hasNext = j + 1 < opts.length;
+    if (o === 'NX' && !xx) nx = true;
+    else if (o === 'XX' && !nx) xx = true;
+    else if (o === 'GET') get = true;
+    else if (o === 'KEEPTTL' && expire === null) keepttl = true;
+    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && !keepttl && (expire === null || expire === o) && hasNext) {
+      expire = o;
+      j++;
+    } else return null;
+  }
+  return { nx, xx, get, expiry: keepttl || expire !== null };
+}
+
+/**
+ * SET key value [NX|XX] [GET] (and GETSET): the old value is read first (GET), then the NX/XX condition,
+ * and only then the value, which must be an integer, as Redis orders them (so `SET k abc NX` on an
+ * existing key answers nil, not the integer error). The expiry options answer a clear error for now.
+ */
+function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buffer, opts: readonly Buffer[]): Reply {
+  const o = opts.length === 0 ? NO_OPTIONS : setOptions(opts);
+  if (o === null) return ERR_SYNTAX;
+  if (o.expiry) return EXPIRY_UNSUPPORTED;
+  const key = fullKey(s.db, keyArg);
+  let old: Reply = OK;
+  if (o.get) {
+    const r = ctx.keyspace.getCounter(key);
+    if (!r.ok) return keyError(r.error);
+    old = r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
+  }
+  if (o.nx || o.xx) {
+    const found = ctx.keyspace.exists(key);
+    if ((o.nx && found) || (o.xx && !found)) return o.get ? old : NULL_BULK;
+  }
+  if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+  const n = parseInt64(value);
+  if (n === null) return SET_NOT_INTEGER;
+  if (n === 'range') return ERR_OVERFLOW;
+  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+  if (!r.ok) return keyError(r.error);
+  return old;
+}
+
+const NO_OPTIONS = Object.freeze({ nx: false, xx: false, get: false, expiry: false });
 
 export { ERR_SYNTAX };

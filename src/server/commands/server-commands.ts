@@ -9,6 +9,25 @@ import type { CommandServices, CommandSpec, LoginResult, Session, SessionAuth } 
 import { Authenticator } from '../auth/authenticator.js';
 import { DEFAULT_USER, UserTable } from '../auth/users.js';
 import { renderInfo } from './info.js';
+import { helpReply } from './help.js';
+import { BUSY_REPLY_THRESHOLD_MS } from '../scripting/limits.js';
+
+const CLIENT_HELP = helpReply('CLIENT', [
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+]);
+const CONFIG_HELP = helpReply('CONFIG', [
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+]);
 
 const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });
 
@@ -116,8 +135,8 @@ function asciiLower(b: Buffer): string {
  * in the order they were named (patterns: in the order of `configValues`).
  */
 function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
-  const values = ctx.configValues();
-  const out: Reply[] = [];
+  const values = { ...ctx.configValues(), ...SCRIPT_CONFIG };
+  const out: [Reply, Reply][] = [];
   const seen = new Set<string>();
   for (let i = 2; i < a.length; i++) {
     const word = a[i] as Buffer;
@@ -125,19 +144,22 @@ function configGet(ctx: CommandServices, a: readonly Buffer[]): Reply {
     if (!/[*?[]/.test(lower)) {
       if (Object.hasOwn(values, lower) && !seen.has(lower)) {
         seen.add(lower);
-        out.push(bulk(Buffer.from(word)), bulk(values[lower] as string));
+        out.push([bulk(Buffer.from(word)), bulk(values[lower] as string)]);
       }
       continue;
     }
     for (const [k, v] of Object.entries(values)) {
       if (!seen.has(k) && globMatch(lower, k)) {
         seen.add(k);
-        out.push(bulk(k), bulk(v));
+        out.push([bulk(k), bulk(v)]);
       }
     }
   }
-  return { kind: 'array', value: out };
+  return reply.map(out);
 }
+
+/** Scripting's settings, fixed in tally (scripting/runner.ts): reported as Redis names them. */
+const SCRIPT_CONFIG: Record<string, string> = { 'busy-reply-threshold': String(BUSY_REPLY_THRESHOLD_MS), 'lua-time-limit': String(BUSY_REPLY_THRESHOLD_MS) };
 
 function clientInfoLine(ctx: CommandServices, c: Session): string {
   const now = ctx.now();
@@ -150,19 +172,23 @@ function clientInfoLine(ctx: CommandServices, c: Session): string {
 /**
  * HELLO [protover [AUTH username password] [SETNAME clientname]], options applied in order as Redis
  * 7.0 does. An AUTH option whose check finishes later (scrypt, the limiter) continues with the options
- * after it once it succeeds.
+ * after it once it succeeds. `protover` 3 switches the connection to RESP3, only once every option
+ * has succeeded (a failed AUTH leaves the protocol as it was), as in Redis; the reply is the first
+ * in the new protocol.
  */
 const hello: CommandSpec = {
   name: 'hello',
   arity: -1,
-  flags: ['noauth', 'fast', 'connection'],
+  flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'],
   keys: [0, 0, 0],
   run: (ctx, s, a) => {
     let i = 1;
+    let proto: 2 | 3 = s.resp ?? 2;
     if (a.length > 1) {
       const v = parseInt64(a[1] as Buffer);
       if (v === null || v === 'range') return reply.error(errors.HELLO_PROTOCOL_NOT_INTEGER);
-      if (v !== 2) return reply.error(errors.NOPROTO);
+      if (v !== 2 && v !== 3) return reply.error(errors.NOPROTO);
+      proto = v;
       i = 2;
     }
     const first = i;
@@ -187,18 +213,16 @@ const hello: CommandSpec = {
       }
     }
     if (!s.authenticated) return reply.error(errors.HELLO_NOAUTH);
-    return {
-      kind: 'array',
-      value: [
-        bulk('server'), bulk('tally'),
-        bulk('version'), bulk(ctx.version),
-        bulk('proto'), { kind: 'int', value: 2 },
-        bulk('id'), { kind: 'int', value: s.id },
-        bulk('mode'), bulk('standalone'),
-        bulk('role'), bulk('master'),
-        bulk('modules'), EMPTY_ARRAY,
-      ],
-    };
+    s.resp = proto;
+    return reply.map([
+      [bulk('server'), bulk('tally')],
+      [bulk('version'), bulk(ctx.version)],
+      [bulk('proto'), { kind: 'int', value: proto }],
+      [bulk('id'), { kind: 'int', value: s.id }],
+      [bulk('mode'), bulk('standalone')],
+      [bulk('role'), bulk('master')],
+      [bulk('modules'), EMPTY_ARRAY],
+    ]);
   },
 };
 
@@ -217,7 +241,7 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     run: (_ctx, _s, a) => bulk(Buffer.from(a[1] as Buffer)),
   },
-  { name: 'auth', arity: -2, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: auth },
+  { name: 'auth', arity: -2, flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'], keys: [0, 0, 0], run: auth },
   hello,
   {
     name: 'select',
@@ -232,14 +256,16 @@ export const serverCommands: CommandSpec[] = [
       return OK;
     },
   },
-  { name: 'quit', arity: -1, flags: ['noauth', 'fast', 'connection'], keys: [0, 0, 0], run: () => CLOSE_OK },
+  { name: 'quit', arity: -1, flags: ['noauth', 'fast', 'connection', 'noscript', 'allow_busy'], keys: [0, 0, 0], run: () => CLOSE_OK },
   {
     name: 'client',
     arity: -2,
-    flags: ['connection'],
+    flags: ['connection', 'noscript'],
     // CLIENT LIST shows every client's address and name: admin only, as Redis's client|list (@admin).
-    subcommandFlags: { setname: ['connection'], getname: ['connection'], id: ['connection'], info: ['connection'], setinfo: ['connection'], list: ['admin', 'connection'] },
+    subcommandFlags: { setname: ['connection'], getname: ['connection'], id: ['connection'], info: ['connection'], setinfo: ['connection'], help: ['connection'], list: ['admin', 'connection'] },
     keys: [0, 0, 0],
+    // SETINFO is Redis 7.2's; clients send it at connect and tally accepts it.
+    subcommands: { setname: 3, getname: 2, id: 2, info: 2, list: -2, setinfo: -4, help: 2 },
     run: (ctx, s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
@@ -250,11 +276,13 @@ export const serverCommands: CommandSpec[] = [
         case 'id':
           return a.length === 2 ? { kind: 'int', value: s.id } : wrongArity('client|id');
         case 'info':
-          return a.length === 2 ? bulk(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
+          return a.length === 2 ? reply.verbatim(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
         case 'list':
-          return bulk(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
+          return reply.verbatim(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
+        case 'help':
+          return a.length === 2 ? CLIENT_HELP : wrongArity('client|help');
         default:
           return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CLIENT'));
       }
@@ -284,12 +312,14 @@ export const serverCommands: CommandSpec[] = [
   {
     name: 'config',
     arity: -2,
-    flags: ['admin'],
-    subcommandFlags: { get: ['admin'], set: ['admin'], rewrite: ['admin'], resetstat: ['admin'] },
+    flags: ['admin', 'noscript'],
+    subcommandFlags: { get: ['admin'], set: ['admin'], rewrite: ['admin'], resetstat: ['admin'], help: ['admin'] },
     keys: [0, 0, 0],
+    subcommands: { get: -3, set: -4, rewrite: 2, resetstat: 2, help: 2 },
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);
+      if (sub === 'help') return a.length === 2 ? CONFIG_HELP : wrongArity('config|help');
       if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
         return reply.error(errors.configUnsupported(sub.toUpperCase()));
       }
@@ -312,7 +342,7 @@ export const serverCommands: CommandSpec[] = [
     arity: -1,
     flags: ['readonly'],
     keys: [0, 0, 0],
-    run: (ctx, _s, a) => bulk(renderInfo(ctx, a.slice(1).map((b) => b.toString().toLowerCase()))),
+    run: (ctx, _s, a) => reply.verbatim(renderInfo(ctx, a.slice(1).map((b) => b.toString().toLowerCase()))),
   },
 ];
 

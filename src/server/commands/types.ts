@@ -4,6 +4,7 @@
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import type { CommandFlag } from '../auth/permissions.js';
 import type { Reply } from './reply.js';
+import type { CommandAccess } from './access.js';
 
 /** Per-connection state, whichever protocol the client speaks. */
 export interface Session {
@@ -38,6 +39,45 @@ export interface Session {
   writeConsistency?: 'local' | 'majority';
   readConsistency?: 'local' | 'majority';
   consistencyTimeoutMs?: number;
+  /** The RESP version this connection speaks: 2 until `HELLO 3`. The WebSocket API ignores it. */
+  resp?: 2 | 3;
+  /** MULTI state: the commands queued since MULTI, or undefined outside a transaction. */
+  multi?: MultiState | undefined;
+  /** The full keys this session WATCHes (transaction-commands.ts), and whether one changed since. */
+  watching?: Set<string> | undefined;
+  watchDirty?: boolean;
+  /**
+   * Sends a reply out of band (MONITOR's lines). Set by the protocol server where it can (RESP);
+   * absent elsewhere.
+   */
+  push?: (r: Reply) => void;
+  /** The session of a running script's redis.call (scripting/): no MULTI, no blocking, no BUSY check. */
+  inScript?: boolean;
+  /** MONITOR was called: every command of every client is pushed to this session. */
+  monitoring?: boolean;
+}
+
+/** One command queued between MULTI and EXEC: its spec and arguments (copied: they outlive the socket chunk). */
+export interface QueuedCommand {
+  readonly spec: CommandSpec;
+  /** Its permission rule, checked again when EXEC runs it (access.ts). */
+  readonly access: CommandAccess;
+  readonly write: boolean;
+  readonly args: readonly Buffer[];
+}
+
+export interface MultiState {
+  readonly queued: QueuedCommand[];
+  /** A command was refused while queuing (unknown, arity, ...): EXEC answers EXECABORT. */
+  dirty: boolean;
+}
+
+/** One command's counters for INFO commandstats (calls, errors, and the time spent, in microseconds). */
+export interface CommandStat {
+  readonly name: string;
+  readonly calls: number;
+  readonly failed: number;
+  readonly usec: number;
 }
 
 /** Outcome of waiting for peers: how many answered, how many were needed, whether in time. */
@@ -80,6 +120,8 @@ export interface SessionAuth {
    * becomes that user. A failure leaves the session as it was. Never rejects.
    */
   login(s: Session, user: Buffer | null, password: Buffer): LoginResult | Promise<LoginResult>;
+  /** What user `name` (null: `default`) may run, PERM_* bits; undefined for no such user. */
+  userPerms(name: Buffer | null): number | undefined;
   /** A command refused with NOPERM: counted and logged. */
   denied(s: Session, command: string): void;
   /** An HTTP request on the RESP port (`POST`, `Host:`): logged; the connection is closed. */
@@ -123,9 +165,13 @@ export interface CommandServices {
   clock?: () => { ok: boolean; offsetMs: number; boundMs: number };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
+  /** Per-command counters for INFO commandstats (the node's metrics); absent in unit tests. */
+  commandStats?: () => readonly CommandStat[];
 }
 
 export type CommandResult = Reply | Promise<Reply>;
+
+export type { CommandFlag };
 
 export interface CommandSpec {
   /** Lower-case command name. */
@@ -146,5 +192,11 @@ export interface CommandSpec {
   subcommandFlags?: Readonly<Record<string, readonly CommandFlag[]>>;
   /** Key positions for COMMAND: first key, last key (-1 = last argument), step. */
   keys: readonly [number, number, number];
+  /**
+   * A container command's subcommands (lower case) and their arities, checked before the command
+   * runs or is queued, as Redis checks them: an unknown one or a wrong arity inside MULTI dooms
+   * the transaction.
+   */
+  subcommands?: Readonly<Record<string, number>>;
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
 }

@@ -18,6 +18,11 @@ export interface RespConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /**
+   * Writes a reply to this connection out of band, after whatever it has been sent so far (MONITOR's
+   * lines). Does nothing once the connection is closing or gone.
+   */
+  readonly push: (r: Reply) => void;
 }
 
 /**
@@ -38,6 +43,8 @@ export interface RespConnectionHandler<Session> {
    * Promise must not also write to `out`. Throwing or rejecting answers `-ERR internal error` and logs.
    */
   command(session: Session, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined;
+  /** The protocol each reply of this session is encoded in: 2, or 3 after HELLO 3. Default 2. */
+  protocol?(session: Session): 2 | 3;
   /** Called once when the connection is gone (whatever the reason), after its last command. */
   close(session: Session): void;
 }
@@ -342,10 +349,12 @@ export class RespServer<Session> {
       return;
     }
     const id = this.nextId++;
+    let conn: Connection<Session> | undefined;
     const info: RespConnectionInfo = {
       id,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      push: (r) => conn?.push(r),
     };
     let session: Session;
     try {
@@ -358,11 +367,12 @@ export class RespServer<Session> {
       return;
     }
     this.stats.connectionsAccepted++;
-    const conn = new Connection(this, socket, info, session);
-    this.connections.add(conn);
+    const c = new Connection(this, socket, info, session);
+    conn = c;
+    this.connections.add(c);
     socket.once('close', () => {
-      this.connections.delete(conn);
-      conn.closed();
+      this.connections.delete(c);
+      c.closed();
     });
   }
 }
@@ -386,6 +396,8 @@ class Connection<Session> {
   private finished = false;
   private gone = false;
   private readPaused = false;
+  /** Inside run(): its own flush at the end sends what push() appends. */
+  private running = false;
   /** Reply batches held by `beforeFlush` gates, written in order as each gate opens. */
   private readonly gate: ReplyGate<Uint8Array>;
   readonly id: number;
@@ -441,6 +453,23 @@ class Connection<Session> {
     }
   }
 
+  /** The protocol of this connection's replies (HELLO 3 switches it). */
+  private proto(): 2 | 3 {
+    return this.handler.protocol?.(this.session) ?? 2;
+  }
+
+  /** An out-of-band reply (MONITOR): appended after what is pending, flushed now unless a batch is being built. */
+  push(r: Reply): void {
+    if (this.gone || this.ending) return;
+    try {
+      encodeReply(this.out, r, this.proto());
+    } catch (e) {
+      this.server.logger.error({ err: e, client: this.id }, 'resp: a pushed reply could not be encoded');
+      return;
+    }
+    if (!this.running) this.flush();
+  }
+
   private pendingOutput(): number {
     return this.socket.writableLength + this.out.length + this.gate.heldSize;
   }
@@ -465,6 +494,7 @@ class Connection<Session> {
     const parser = this.parser;
     const soft = this.softLimit;
     let ran = 0;
+    this.running = true;
     while (!this.blocked && !this.waitingDrain && !this.ending && this.gate.heldSize < soft) {
       const args = parser.next();
       if (args === null) break;
@@ -480,7 +510,7 @@ class Connection<Session> {
           const kind = (r as Reply).kind;
           if (kind === undefined) this.awaitReply(r as Promise<Reply>);
           else if (kind === 'close') this.closeAfter(r as Reply);
-          else encodeReply(out, r as Reply);
+          else encodeReply(out, r as Reply, this.proto());
         }
       } catch (e) {
         out.truncate(mark);
@@ -489,6 +519,7 @@ class Connection<Session> {
       // Past the soft limit mid-pipeline: hand the batch to the socket now and see if it keeps up.
       if (out.length >= soft) this.flush();
     }
+    this.running = false;
     this.commands += ran;
     this.server.stats.commandsProcessed += ran;
     this.flush();
@@ -573,7 +604,7 @@ class Connection<Session> {
       const mark = this.out.length;
       try {
         if (r.kind === 'close') this.closeAfter(r);
-        else encodeReply(this.out, r);
+        else encodeReply(this.out, r, this.proto());
       } catch (err) {
         this.out.truncate(mark);
         this.handlerFailed(err, null);
@@ -607,7 +638,7 @@ class Connection<Session> {
   }
 
   private closeAfter(r: Reply): void {
-    encodeReply(this.out, r);
+    encodeReply(this.out, r, this.proto());
     this.ending = true;
   }
 
