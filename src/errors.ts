@@ -340,7 +340,5 @@ export function scriptShebang(detail: string): string {
 }
 export const SCRIPT_RO_COMMAND = 'ERR Can not execute a script with write flag using *_ro command.';
 export const INVALID_CURSOR = 'ERR invalid cursor';
-export const EXPIRY_UNSUPPORTED =
-  'ERR tally has no key expiry yet: SET with EX, PX, EXAT, PXAT or KEEPTTL is not supported (it is being designed as a CRDT)';
 export const MONITOR_OVER_WS = 'ERR MONITOR is only available over RESP';
 export const SLOWLOG_COUNT = 'ERR count should be greater than or equal to -1';

@@ -98,6 +98,30 @@ function command(name: string | fc.Arbitrary<string>, ...rest: fc.Arbitrary<Word
   return fc.tuple(n, ...rest).map(([first, ...r]) => new Cmd([first, ...r.flat()]));
 }
 
+/**
+ * SET's expiry options: times far enough away that no key expires between the two servers' replies
+ * (each server takes its own clock; the oracle copies tally's deadline into Redis when it copies a
+ * key), a time in the past (the key ends at once on both), and the errors of a bad time or a clash.
+ */
+const SET_EXPIRY: readonly string[][] = [
+  ['EX', '1000'],
+  ['PX', '1000000'],
+  ['EXAT', '4102444800'],
+  ['PXAT', '4102444800000'],
+  ['EXAT', '1'],
+  ['KEEPTTL'],
+  ['GET', 'KEEPTTL'],
+  ['NX', 'EX', '2000'],
+  ['XX', 'PX', '3000000', 'GET'],
+  ['EX', '1000', 'EX', '2000'],
+  ['EX', '0'],
+  ['PX', '-1'],
+  ['EX', 'x'],
+  ['EX', '1000', 'PX', '1000'],
+  ['KEEPTTL', 'EX', '1000'],
+  ['PERSIST'],
+];
+
 /** Commands whose meaning should match Redis's, with weights that keep sequences interesting. */
 const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 6, arbitrary: command('INCR', key) },
@@ -110,7 +134,7 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 6, arbitrary: command('SET', key, amount) },
   {
     weight: 1,
-    arbitrary: command('SET', key, integer, fc.constantFrom(['NX'], ['XX'], ['GET'], ['EX', '100'], ['KEEPTTL'], ['BAD'])),
+    arbitrary: command('SET', key, integer, fc.constantFrom(['NX'], ['XX'], ['GET'], ['EX', '1000'], ['KEEPTTL'], ['BAD'])),
   },
   { weight: 4, arbitrary: command('DEL', keys(1, 3)) },
   { weight: 3, arbitrary: command('EXISTS', keys(1, 4)) },
@@ -130,7 +154,7 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
       'SET',
       key,
       amount,
-      fc.constantFrom(['NX'], ['XX'], ['GET'], ['nx', 'GET'], ['XX', 'get'], ['GET', 'GET'], ['NX', 'XX'], ['EX', '100'], ['PX', '100'], ['KEEPTTL'], ['EX'], ['BAD']),
+      fc.constantFrom(['NX'], ['XX'], ['GET'], ['nx', 'GET'], ['XX', 'get'], ['GET', 'GET'], ['NX', 'XX'], ['EX'], ['BAD'], ...SET_EXPIRY),
     ),
   },
   { weight: 2, arbitrary: command('UNLINK', keys(1, 3)) },
@@ -286,6 +310,9 @@ const LANDING: Record<string, fc.Arbitrary<Cmd>> = {
   getdel: command('GETDEL', key),
   getset: command('GETSET', key, amount),
   expire: command('EXPIRE', key, fc.constantFrom('1000', '2000', '0', '-1', 'x')),
+  setex: command('SETEX', key, fc.constantFrom('1000', '2000', '0', '-1', 'x'), amount),
+  psetex: command('PSETEX', key, fc.constantFrom('1000000', '0', 'x'), amount),
+  getex: command('GETEX', key, fc.constantFrom([], ['EX', '1000'], ['PX', '2000000'], ['EXAT', '4102444800'], ['PXAT', '1'], ['PERSIST'], ['EX', '0'], ['KEEPTTL'], ['EX', '1000', 'PERSIST'])),
   persist: command('PERSIST', key),
   ttl: command('TTL', key),
 };

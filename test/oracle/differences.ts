@@ -59,7 +59,6 @@ const OVERFLOW = '-ERR increment or decrement would overflow\r\n';
 const NOT_INTEGER = '-ERR value is not an integer or out of range\r\n';
 const SET_NOT_INTEGER = '-ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)\r\n';
 const INCRBYFLOAT_REFUSED = '-ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)\r\n';
-const EXPIRY = '-ERR tally has no key expiry yet: SET with EX, PX, EXAT, PXAT or KEEPTTL is not supported (it is being designed as a CRDT)\r\n';
 const OK = '+OK\r\n';
 const NIL = '$-1\r\n';
 const HLL_TYPE = '+hll\r\n';
@@ -110,6 +109,15 @@ function isHllBulk(reply: Buffer): boolean {
 const COUNTER_WRITES = new Set(['incr', 'decr', 'incrby', 'decrby']);
 
 /** The signed amount a counter write adds (SET: its value), or null if the word is no int64. */
+/** The values a SET-like command writes: MSET's and MSETNX's every second word, SETEX's third, SET's second. */
+function setValues(s: Step): string[] {
+  const n = name(s);
+  if (n === 'mset' || n === 'msetnx') return s.words.filter((_, i) => i >= 2 && i % 2 === 0);
+  if (n === 'set' || n === 'getset' || n === 'setnx') return [s.words[2] ?? ''];
+  if (n === 'setex' || n === 'psetex') return [s.words[3] ?? ''];
+  return [];
+}
+
 function amountOf(s: Step): bigint | null {
   switch (name(s)) {
     case 'incr':
@@ -121,6 +129,9 @@ function amountOf(s: Step): bigint | null {
     case 'getset':
     case 'setnx':
       return strictInt64(s.words[2] ?? '');
+    case 'setex':
+    case 'psetex':
+      return strictInt64(s.words[3] ?? '');
     case 'decrby': {
       const v = strictInt64(s.words[2] ?? '');
       return v === null ? null : -v;
@@ -155,14 +166,14 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-beyond-exact-range',
-    case: '`SET k v` (and `GETSET`, `SETNX`, `MSET`, `MSETNX`) with an integer `v` beyond ±(2^53−1) (within int64)',
+    case: '`SET k v` (and `GETSET`, `SETNX`, `SETEX`, `PSETEX`, `MSET`, `MSETNX`) with an integer `v` beyond ±(2^53−1) (within int64)',
     example: [c('SET', k('a'), '9007199254740992')],
     redis: '`OK`',
     tally: '`ERR increment or decrement would overflow`, and nothing changes',
     why: 'as above: a counter holds only exact integers within ±(2^53−1)',
     matches: (s) => {
       const n = name(s);
-      const values = n === 'mset' || n === 'msetnx' ? s.words.filter((_, i) => i >= 2 && i % 2 === 0) : ['set', 'getset', 'setnx'].includes(n) ? [s.words[2] ?? ''] : [];
+      const values = setValues(s);
       const beyond = values.some((w) => {
         const v = strictInt64(w);
         return v !== null && abs(v) > EXACT_MAX;
@@ -179,7 +190,7 @@ export const DIFFERENCES: readonly Difference[] = [
     why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life ([crdt-counters.md](crdt-counters.md))',
     matches: (s, p) => {
       const n = name(s);
-      const isSet = n === 'set' || n === 'getset' || n === 'setnx';
+      const isSet = n === 'set' || n === 'getset' || n === 'setnx' || n === 'setex' || n === 'psetex';
       if (n === 'mset' || n === 'msetnx') {
         // Each pair as a SET of its own: one whose key's slot is full explains the refusal, or the missing key.
         const within = new Map<string, KeyHistory>(); // the pairs before this one, of the same command
@@ -212,24 +223,15 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-not-an-integer',
-    case: '`SET k v` (with or without options that let it write), `GETSET`, `SETNX`, `MSET`, `MSETNX` where a `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
+    case: '`SET k v` (with or without options that let it write), `GETSET`, `SETNX`, `SETEX`, `PSETEX`, `MSET`, `MSETNX` where a `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
     example: [c('SET', k('a'), '1.5')],
     redis: '`OK` (a string value), or the old value',
     tally: '`ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)`',
     why: 'tally keys hold counters (and sketches), never strings',
     matches: (s) => {
-      const values = name(s) === 'mset' || name(s) === 'msetnx' ? s.words.filter((_, i) => i >= 2 && i % 2 === 0) : ['set', 'getset', 'setnx'].includes(name(s)) ? [s.words[2] ?? ''] : [];
+      const values = setValues(s);
       return values.some((v) => strictInt64(v) === null) && !s.redis.toString('latin1').startsWith('-') && is(s.tally, SET_NOT_INTEGER);
     },
-  },
-  {
-    id: 'set-expiry-options',
-    case: '`SET k v` with an expiry option (`EX s`, `PX ms`, `EXAT`, `PXAT`, `KEEPTTL`), well formed',
-    example: [c('SET', k('a'), '1', 'EX', '100')],
-    redis: '`OK` (or nil, or the old value), or its error for a bad time',
-    tally: '`ERR tally has no key expiry yet: SET with EX, PX, EXAT, PXAT or KEEPTTL is not supported (it is being designed as a CRDT)`, and nothing changes',
-    why: 'expiry is being designed as a CRDT (concurrent EXPIRE and PERSIST must converge); until it lands, an expiry option is refused rather than ignored',
-    matches: (s) => name(s) === 'set' && is(s.tally, EXPIRY) && s.words.slice(3).some((w) => /^(ex|px|exat|pxat|keepttl)$/i.test(w)),
   },
   {
     id: 'incrbyfloat',
@@ -242,9 +244,9 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'counter-command-on-hll',
-    case: '`GET`, `SET` (with any options), `GETSET`, `GETDEL`, `MSET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
+    case: '`GET`, `SET` (with any options), `SETEX`, `PSETEX`, `GETSET`, `GETDEL`, `GETEX`, `MSET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
     example: [c('PFADD', k('a'), 'x0'), c('GET', k('a'))],
-    redis: 'GET, GETSET, GETDEL, SET ... GET: the HLL\'s internal bytes (`HYLL...`); SET: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
+    redis: 'GET, GETSET, GETDEL, GETEX, SET ... GET: the HLL\'s internal bytes (`HYLL...`) (GETEX: or its error for a bad time); SET, SETEX, PSETEX: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
     tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`',
     why: 'a tally key\'s type is fixed when it is created; in Redis an HLL is a string',
     matches: async (s, p) => {
@@ -255,7 +257,13 @@ export const DIFFERENCES: readonly Difference[] = [
         for (let i = 1; i < s.words.length; i += 2) if (is(await p.tally(['TALLY.TYPE', s.words[i] ?? '']), HLL_TYPE)) return true;
         return false;
       }
-      const redisOk = ['get', 'getset', 'getdel'].includes(n) ? isHllBulk(s.redis) : n === 'set' ? is(s.redis, OK) || isHllBulk(s.redis) : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
+      const redisOk = ['get', 'getset', 'getdel'].includes(n)
+        ? isHllBulk(s.redis)
+        : n === 'getex' // the HLL's bytes, or the error of a bad time, which Redis checks after the type
+          ? isHllBulk(s.redis) || s.redis.toString('latin1').startsWith('-ERR ')
+        : n === 'set' || n === 'setex' || n === 'psetex'
+          ? is(s.redis, OK) || isHllBulk(s.redis)
+          : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
       // After the command: Redis may have replaced or deleted the key; tally's is still the HLL.
       return redisOk && s.tally.toString('latin1').startsWith('-WRONGTYPE ') && is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), HLL_TYPE);
     },

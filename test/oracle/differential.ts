@@ -56,6 +56,7 @@ class TallyLedger {
     // With options (NX, XX, GET) or GETSET the reply may not say whether it wrote: counted as if it
     // did, which only widens the bounds the overflow rows accept.
     else if ((name === 'set' || name === 'getset') && !reply.startsWith('-')) amount = strictInt64(step.words[2] ?? '');
+    else if ((name === 'setex' || name === 'psetex') && !reply.startsWith('-')) amount = strictInt64(step.words[3] ?? '');
     else if ((name === 'mset' || name === 'msetnx' || name === 'setnx') && !reply.startsWith('-')) {
       for (let i = 1; i + 1 < step.words.length; i += 2) {
         const v = strictInt64(step.words[i + 1] ?? '');
@@ -264,7 +265,7 @@ function evolveTypes(types: Map<string, string>, words: readonly string[], reply
   const key = words[1] ?? '';
   if (name === 'pfadd' || name === 'pfmerge') {
     if (name === 'pfmerge' || words.length > 2 || types.get(key) === '+hll\r\n') types.set(key, '+hll\r\n');
-  } else if (['incr', 'decr', 'incrby', 'decrby', 'set', 'getset'].includes(name)) {
+  } else if (['incr', 'decr', 'incrby', 'decrby', 'set', 'getset', 'setex', 'psetex'].includes(name)) {
     if (types.get(key) !== '+gcounter\r\n' && !(name === 'set' && reply.equals(Buffer.from('$-1\r\n')))) types.set(key, '+pncounter\r\n');
   } else if (name === 'del' || name === 'unlink' || name === 'getdel') {
     for (const k of name === 'getdel' ? [key] : words.slice(1)) types.set(k, '+none\r\n');

@@ -1,4 +1,5 @@
-// Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET, DEL, EXISTS, INCRBYFLOAT.
+// Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET (with NX XX GET and the expiry options), GETSET,
+// GETDEL, GETEX, SETNX, SETEX, PSETEX, MSET, MSETNX, DEL, UNLINK, STRLEN, EXISTS, TYPE, INCRBYFLOAT.
 
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
@@ -149,6 +150,21 @@ export const counterCommands: CommandSpec[] = [
       return r.kind === 'error' ? r : r.kind === 'bulk' ? ZERO : ONE;
     },
   },
+  {
+    name: 'setex',
+    arity: 4,
+    flags: ['write'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [EX_WORD, a[2] as Buffer], 'setex'),
+  },
+  {
+    name: 'psetex',
+    arity: 4,
+    flags: ['write'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [PX_WORD, a[2] as Buffer], 'psetex'),
+  },
+  { name: 'getex', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], run: getex },
   { name: 'mset', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
   { name: 'msetnx', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
   { name: 'del', arity: -2, flags: ['write'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
@@ -207,6 +223,8 @@ function del(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
 
 const GET_WORD = Buffer.from('GET');
 const NX_WORD = Buffer.from('NX');
+const EX_WORD = Buffer.from('EX');
+const PX_WORD = Buffer.from('PX');
 
 /**
  * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
@@ -240,39 +258,74 @@ function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolea
   }
   return nx ? ONE : OK;
 }
-const EXPIRY_UNSUPPORTED: Reply = Object.freeze(reply.error(errors.EXPIRY_UNSUPPORTED));
+type ExpiryOption = 'EX' | 'PX' | 'EXAT' | 'PXAT';
 
-/** SET's options, parsed as Redis 7.0's parseExtendedStringArgumentsOrReply does (any case; a clash is a syntax error). */
-function setOptions(opts: readonly Buffer[]): { nx: boolean; xx: boolean; get: boolean; expiry: boolean } | null {
-  let nx = false;
-  let xx = false;
-  let get = false;
-  let keepttl = false;
-  let expire: string | null = null;
-  for (let j = 0; j < opts.length; j++) {
-    const o = (opts[j] as Buffer).toString('latin1').toUpperCase();
-    const hasNext = j + 1 < opts.length;
-    if (o === 'NX' && !xx) nx = true;
-    else if (o === 'XX' && !nx) xx = true;
-    else if (o === 'GET') get = true;
-    else if (o === 'KEEPTTL' && expire === null) keepttl = true;
-    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && !keepttl && (expire === null || expire === o) && hasNext) {
-      expire = o;
-      j++;
-    } else return null;
-  }
-  return { nx, xx, get, expiry: keepttl || expire !== null };
+interface SetOptions {
+  nx: boolean;
+  xx: boolean;
+  get: boolean;
+  keepttl: boolean;
+  /** GETEX only. */
+  persist: boolean;
+  expire: { unit: ExpiryOption; arg: Buffer } | null;
 }
 
 /**
- * SET key value [NX|XX] [GET] (and GETSET): the old value is read first (GET), then the NX/XX condition,
- * and only then the value, which must be an integer, as Redis orders them (so `SET k abc NX` on an
- * existing key answers nil, not the integer error). The expiry options answer a clear error for now.
+ * SET's options (`forGetex`: GETEX's), parsed as Redis 7.0's parseExtendedStringArgumentsOrReply
+ * does: any case; NX/XX/GET/KEEPTTL for SET, PERSIST for GETEX, one kind of EX/PX/EXAT/PXAT (the
+ * same one twice: the last wins) with its argument; a clash or anything else is a syntax error.
  */
-function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buffer, opts: readonly Buffer[]): Reply {
+function setOptions(opts: readonly Buffer[], forGetex = false): SetOptions | null {
+  const o: SetOptions = { nx: false, xx: false, get: false, keepttl: false, persist: false, expire: null };
+  for (let j = 0; j < opts.length; j++) {
+    const w = (opts[j] as Buffer).toString('latin1').toUpperCase();
+    const next = opts[j + 1];
+    if (w === 'NX' && !o.xx && !forGetex) o.nx = true;
+    else if (w === 'XX' && !o.nx && !forGetex) o.xx = true;
+    else if (w === 'GET' && !forGetex) o.get = true;
+    else if (w === 'KEEPTTL' && o.expire === null && !forGetex) o.keepttl = true;
+    else if (w === 'PERSIST' && o.expire === null && forGetex) o.persist = true;
+    else if ((w === 'EX' || w === 'PX' || w === 'EXAT' || w === 'PXAT') && !o.keepttl && !o.persist && (o.expire === null || o.expire.unit === w) && next !== undefined) {
+      o.expire = { unit: w, arg: next };
+      j++;
+    } else return null;
+  }
+  return o;
+}
+
+/**
+ * The deadline (ms since the epoch) of an EX/PX/EXAT/PXAT argument, checked as Redis 7.0's
+ * getExpireMillisecondsOrReply checks it: not an integer is `ERR value is not an integer or out of
+ * range`; zero, negative, or (tally's bound) a deadline beyond 2^53-1 ms is
+ * `ERR invalid expire time in '<command>' command`.
+ */
+function expiryDeadline(e: { unit: ExpiryOption; arg: Buffer }, now: number, command: string): number | Reply {
+  const n = parseInt64(e.arg);
+  if (n === null) return ERR_NOT_INTEGER;
+  const invalid = reply.error(errors.invalidExpireTime(command));
+  if (n === 'range' || n <= 0) return invalid;
+  const ms = e.unit === 'EX' || e.unit === 'EXAT' ? n * 1000 : n;
+  const deadline = e.unit === 'EX' || e.unit === 'PX' ? now + ms : ms;
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(deadline) ? deadline : invalid;
+}
+
+/**
+ * SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] (and GETSET, SETNX, SETEX, PSETEX),
+ * in Redis 7.0's order: the options, then the expiry's argument, then the old value (GET), then the
+ * NX/XX condition, and only then the value, which must be an integer (so `SET k abc NX` on an
+ * existing key answers nil, not the integer error). Without KEEPTTL the key's TTL is cleared, then
+ * the expiry (if any) set, as one write: a deadline already past ends the key at once, as Redis does.
+ * `command` names the command in the invalid-expire-time error.
+ */
+function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buffer, opts: readonly Buffer[], command = 'set'): Reply {
   const o = opts.length === 0 ? NO_OPTIONS : setOptions(opts);
   if (o === null) return ERR_SYNTAX;
-  if (o.expiry) return EXPIRY_UNSUPPORTED;
+  let deadline: number | null = null;
+  if (o.expire !== null) {
+    const d = expiryDeadline(o.expire, ctx.now(), command);
+    if (typeof d !== 'number') return d;
+    deadline = d;
+  }
   const key = fullKey(s.db, keyArg);
   let old: Reply = OK;
   if (o.get) {
@@ -288,11 +341,35 @@ function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buf
   const n = parseInt64(value);
   if (n === null) return SET_NOT_INTEGER;
   if (n === 'range') return ERR_OVERFLOW;
-  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor, o.keepttl);
   if (!r.ok) return keyError(r.error);
+  if (deadline !== null) ctx.keyspace.expire(key, deadline);
   return old;
 }
 
-const NO_OPTIONS = Object.freeze({ nx: false, xx: false, get: false, expiry: false });
+/**
+ * GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST], as Redis 7.0: the options first (a syntax error
+ * before anything), then the key (nil if missing, WRONGTYPE as GET), then the expiry's argument;
+ * the value is answered as it was, and the TTL set or removed. A deadline already past ends the key.
+ */
+function getex(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  const o = setOptions(a.slice(2), true);
+  if (o === null) return ERR_SYNTAX;
+  const key = fullKey(s.db, a[1] as Buffer);
+  const r = ctx.keyspace.getCounter(key);
+  if (!r.ok) return keyError(r.error);
+  if (r.value === null) return NULL_BULK;
+  const value: Reply = { kind: 'bulk', value: String(r.value) };
+  if (o.expire !== null) {
+    const d = expiryDeadline(o.expire, ctx.now(), 'getex');
+    if (typeof d !== 'number') return d;
+    ctx.keyspace.expire(key, d);
+  } else if (o.persist) {
+    ctx.keyspace.expire(key, null);
+  }
+  return value;
+}
+
+const NO_OPTIONS: SetOptions = Object.freeze({ nx: false, xx: false, get: false, keepttl: false, persist: false, expire: null });
 
 export { ERR_SYNTAX };
