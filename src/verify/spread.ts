@@ -307,9 +307,9 @@ const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|$
  * while killed, paused, or with its clock off by more than `skewLimitMs` (a smaller jump changes
  * nothing that carries data); a link while either direction is cut. Back from an outage, it is ready
  * at once if the outage was shorter than `quickMs`, else after `warmMs`; after a restart at once, as
- * its links are held back until it rejoined (RejoinEvent, applied by lossModel). After a skew ahead by
- * s beyond the replay window, its frames stay stamped up to s in the future (its sealer's timestamps
- * never go back), so it counts as out for s - window more, then a warm-up.
+ * its links are held back until it rejoined (RejoinEvent, applied by lossModel). A skew's end is the
+ * end of an outage like any other: the sealer starts a new session when its clock steps back, so its
+ * frames carry the true time again at once (src/gossip/frame-auth.ts, CLOCK_STEP_BACK_MS).
  */
 export function readyIntervals(tl: FaultTimeline, m: SpreadModel): { nodes: Map<string, Interval[]>; links: Map<string, Interval[]> } {
   // A restart's warm-up is measured instead (RejoinEvent).
@@ -334,7 +334,7 @@ export function readyIntervals(tl: FaultTimeline, m: SpreadModel): { nodes: Map<
       if (ok && readyFrom === null) readyFrom = s.at + warmAfter(s.at - outSince, restarted);
     }
     if (readyFrom !== null) out.push([readyFrom, Infinity]);
-    nodes.set(id, clipMuted(out, tl, id, m));
+    nodes.set(id, out);
   }
   const links = new Map<string, Interval[]>();
   for (let i = 0; i < tl.nodes.length; i++) {
@@ -361,18 +361,3 @@ export function readyIntervals(tl: FaultTimeline, m: SpreadModel): { nodes: Map<
   return { nodes, links };
 }
 
-/**
- * Removes from a node's intervals the time its frames are still refused after a skew ahead by s ended:
- * they stay stamped up to s in the future, which is stale for s - replayWindowMs; then a warm-up.
- */
-function clipMuted(iv: Interval[], tl: FaultTimeline, id: string, m: SpreadModel): Interval[] {
-  const muted: Interval[] = [];
-  let prev = 0;
-  for (const s of tl.states) {
-    const skew = s.skew[id] ?? 0;
-    if (prev > m.replayWindowMs && skew !== prev) muted.push([s.at, s.at + prev - m.replayWindowMs + m.warmMs]);
-    prev = skew;
-  }
-  if (muted.length === 0) return iv;
-  return subtract(iv, muted);
-}

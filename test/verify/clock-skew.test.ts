@@ -1,12 +1,11 @@
 // What a clock jump does to gossip frames, found by `tally verify --nemesis skew` (docs/testing.md).
 //
-// KNOWN BUG, marked `it.fails` until fixed in src/gossip/frame-auth.ts: FrameSealer never lets its
-// timestamps go back within a session, so after a node's clock jumped ahead by s and came back, its
-// frames stay stamped at (the jump back + s) until the true time catches up, and every peer refuses
-// them as stale for s - replayWindowMs (60 s) after its clock is right again: a +120 s jump of 5 s
-// kept a node cut off, declared dead and forgotten, for 60 s after its clock was fixed. A fix that
-// keeps replay protection: when `now` is below the last timestamp by more than a little, start a new
-// session (fresh session id, sequence 0) instead of clamping. When this test passes, drop `.fails`.
+// It was a bug: FrameSealer never let its timestamps go back within a session, so after a node's
+// clock jumped ahead by s and came back, its frames stayed stamped at (the jump back + s) until the
+// true time caught up, and every peer refused them as stale for s - replayWindowMs (60 s) after its
+// clock was right again: a +120 s jump of 5 s kept a node cut off, declared dead and forgotten, for
+// 60 s after its clock was fixed. Now a step back of more than CLOCK_STEP_BACK_MS starts a new
+// session (replay protection across it: test/gossip/frame-auth.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import { FrameOpener, FrameSealer, Keyring } from '../../src/gossip/frame-auth.js';
@@ -24,7 +23,7 @@ describe('gossip frames across a clock jump', () => {
     expect(late.ok).toBe(false);
   });
 
-  it.fails('a node whose clock jumped ahead and back is heard again as soon as its clock is right', () => {
+  it('a node whose clock jumped ahead and back is heard again as soon as its clock is right', () => {
     const sealer = new FrameSealer(ring);
     const opener = new FrameOpener(ring);
     expect(opener.open(sealer.seal(new Uint8Array([1]), T), T).ok).toBe(true);

@@ -1,6 +1,6 @@
 // The fault hook the verify nemesis drives (src/gossip/fault-control.ts): the control file's parsing
 // (drops, one-way drops, clock offsets, malformed files), the transport wrapper and the skewed clock.
-// (It lives with the verify tests because verify is its only user.)
+// `tally verify` is its only user (test/verify/ drives it through real nodes).
 
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
