@@ -104,7 +104,7 @@ describe('NOPERM and WRONGPASS are Redis 7.0\'s', () => {
     // EXEC checks again: an AUTH queued before a write takes the right to write away.
     [['AUTH', 'writer', PW.writer], ['MULTI'], ['SET', 'tx:w', '1'], ['AUTH', 'viewer', PW.viewer], ['SET', 'tx:w', '2'], ['INCR', 'tx:w'], ['GET', 'tx:w'], ['EXEC'], ['ACL', 'WHOAMI'], ['DEL', 'tx:w']],
     // Scripts: each redis.call is checked against the user; pcall returns the error.
-    [['AUTH', 'viewer', PW.viewer], ['EVAL', SET_SCRIPT, '0'], ['EVAL', "return redis.pcall('incr','tx:k')", '0'], ['EVAL', "return redis.call('get','tx:k')", '0'], ['EVAL_RO', SET_SCRIPT, '0'], ['SCRIPT', 'FLUSH'], ['MULTI'], ['EVAL', SET_SCRIPT, '0'], ['EXEC'], ['AUTH', 'writer', PW.writer], ['EVAL_RO', SET_SCRIPT, '0'], ['EVAL', "return redis.call('flushall')", '0'], ['EVAL', "return redis.call('del','tx:k')", '0']],
+    [['AUTH', 'viewer', PW.viewer], ['EVAL', SET_SCRIPT, '0'], ['EVAL', "return redis.pcall('incr','tx:k')", '0'], ['EVAL', "return redis.call('get','tx:k')", '0'], ['EVAL_RO', SET_SCRIPT, '0'], ['SCRIPT', 'FLUSH'], ['EVAL', "return redis.acl_check_cmd('set','tx:k','1')", '0'], ['EVAL', "return redis.acl_check_cmd('get','tx:k')", '0'], ['EVAL', "return redis.acl_check_cmd('config','get','x')", '0'], ['EVAL', "return redis.acl_check_cmd('nosuch')", '0'], ['EVAL', 'return redis.acl_check_cmd()', '0'], ['MULTI'], ['EVAL', SET_SCRIPT, '0'], ['EXEC'], ['AUTH', 'writer', PW.writer], ['EVAL_RO', SET_SCRIPT, '0'], ['EVAL', "return redis.call('flushall')", '0'], ['EVAL', "return redis.call('del','tx:k')", '0']],
   ];
 
   it.each(SCRIPTS.map((s) => [s.map((w) => w.join(' ')).join('; '), s] as const))('%s', async (_name, script) => {

@@ -207,11 +207,16 @@ describe('permissions inside transactions and scripts', () => {
     expect(n.ctx.keyspace.exists('\0k')).toBe(false);
     expect(await c.send('EVAL', "return redis.call('get','k')", '0')).toBe('$-1\r\n');
     expect(await c.send('SCRIPT', 'FLUSH')).toBe(NOPERM('script|flush'));
+    // redis.acl_check_cmd answers for the script's user.
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('set','k','1')", '0')).toBe('$-1\r\n');
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('get','k')", '0')).toBe(':1\r\n');
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('client','list')", '0')).toBe('$-1\r\n');
     expect(await c.send('SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
     // A writer's script writes; a writer's read-only script gets the read-only rule's error.
     const w = n.connect();
     await w.send('AUTH', 'writer', 'write-pw');
     expect(await w.send('EVALSHA', sha, '0')).toBe('+OK\r\n');
+    expect(await w.send('EVAL', "return redis.acl_check_cmd('set','k','1')", '0')).toBe(':1\r\n');
     expect(await w.send('EVAL_RO', SET, '0')).toBe(`-ERR Write commands are not allowed from read-only scripts. script: ${sha}, on @user_script:1.\r\n`);
     // A script inside EXEC runs as the user too.
     expect(await c.send('MULTI')).toBe('+OK\r\n');

@@ -9,7 +9,7 @@ import { reply, type Reply } from '../commands/reply.js';
 import { feedMonitors, stateOf, type BusyScript, type CommandState } from '../commands/state.js';
 import { formatG } from '../resp/format-double.js';
 import { popReply, pushBytes, pushErrorTable, pushReply } from './convert.js';
-import { deniedFor, type CommandAccess } from '../commands/access.js';
+import { deniedFor, deniedName, permsOf, type CommandAccess } from '../commands/access.js';
 import { bytesOf, lauxlib, lua, luaString, type LuaJsFunction, type LuaState } from './fengari.js';
 import { BUSY_REPLY_THRESHOLD_MS, BUSY_SLICE_MS, HOOK_EVERY_INSTRUCTIONS } from './limits.js';
 import { createSandbox } from './sandbox.js';
@@ -380,13 +380,26 @@ export class ScriptEngine {
       // Effects replication is the only kind there is (gossip carries state, not commands).
       set_repl: () => 0,
       replicate_commands: (L) => (lua.lua_pushboolean(L, true), 1),
+      // Whether the script's user may run the command with these arguments (its role: access.ts).
       acl_check_cmd: (L) => {
-        const name = lua.lua_tolstring(L, 1);
-        if (name === null || this.lookup(bytesOf(name)) === undefined) {
-          pushErrorTable(L, 'Invalid command passed to redis.acl_check_cmd()');
+        const fail = (text: string): number => {
+          pushErrorTable(L, text);
           return lua.lua_error(L);
+        };
+        const run = this.run;
+        if (run === null) return fail('redis.acl_check_cmd can only be called inside a script invocation');
+        const argc = lua.lua_gettop(L);
+        if (argc === 0) return fail('Please specify at least one argument for this redis lib call');
+        const args: Buffer[] = [];
+        for (let i = 1; i <= argc; i++) {
+          const t = lua.lua_type(L, i);
+          if (t === lua.LUA_TNUMBER) args.push(Buffer.from(formatG(lua.lua_tonumber(L, i)), 'latin1'));
+          else if (t === lua.LUA_TSTRING) args.push(Buffer.from(bytesOf(lua.lua_tolstring(L, i) as Uint8Array)));
+          else return fail('Lua redis lib command arguments must be strings or integers');
         }
-        lua.lua_pushboolean(L, true);
+        const c = this.lookup(args[0] as Buffer);
+        if (c === undefined) return fail('Invalid command passed to redis.acl_check_cmd()');
+        lua.lua_pushboolean(L, deniedName(c, permsOf(run.session), args) === null);
         return 1;
       },
       LOG_DEBUG: 0,
