@@ -3,12 +3,17 @@
 // (appendonly no) side by side in the same run: req/s, p50, p99 and the ratio tally/redis.
 // redis-benchmark is the load generator for both. Options: --n=<requests at depth 1> (depth 16
 // runs 10x), --rounds=<r> (alternating runs per cell; the best is kept). Never asserts.
+//
+// --tls: INCR only, over plaintext and over TLS (certificates made with openssl at start; tally's
+// tlsPort, redis-server's tls-port, redis-benchmark --tls), four servers' cells alternated in one
+// run, and the cost of TLS as ratios: TLS/plain for each server, tally/redis for each transport.
 
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeCerts } from '../test/integration/certs.js';
 import { printTable, type Row } from './report.js';
-import { hasRedis, numArg, redisBenchmark, startRedis, startTally, stop, type LoadResult, type Server } from './servers.js';
+import { hasRedis, numArg, redisBenchmark, startRedis, startTally, stop, type LoadResult, type Server, type ServerTlsFiles } from './servers.js';
 
 const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
   { name: 'INCR', spec: { t: 'incr' } },
@@ -16,7 +21,11 @@ const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
   { name: 'PFADD', spec: { command: ['PFADD', 'bench:hll', 'visitor:__rand_int__'] } },
 ];
 
+const NONE: LoadResult = { rps: 0, p50: NaN, p99: NaN };
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
 export async function run(args: string[]): Promise<unknown> {
+  if (args.includes('--tls')) return runTls(args);
   const n1 = numArg(args, 'n', 50_000);
   const rounds = numArg(args, 'rounds', 2);
   const withRedis = await hasRedis();
@@ -31,8 +40,8 @@ export async function run(args: string[]): Promise<unknown> {
     for (const test of TESTS) {
       for (const depth of [1, 16]) {
         const n = depth === 1 ? n1 : n1 * 10;
-        let t: LoadResult = { rps: 0, p50: NaN, p99: NaN };
-        let r: LoadResult = { rps: 0, p50: NaN, p99: NaN };
+        let t: LoadResult = NONE;
+        let r: LoadResult = NONE;
         // Alternate the servers so drift in machine load hits both alike; keep each one's best run.
         for (let i = 0; i < rounds; i++) {
           if (redis !== null) {
@@ -43,7 +52,7 @@ export async function run(args: string[]): Promise<unknown> {
           if (y.rps > t.rps) t = y;
         }
         const row: Row = { command: test.name, pipeline: depth, 'tally req/s': Math.round(t.rps), 'tally p50 ms': t.p50, 'tally p99 ms': t.p99 };
-        if (redis !== null) Object.assign(row, { 'redis req/s': Math.round(r.rps), 'redis p50 ms': r.p50, 'redis p99 ms': r.p99, 'tally/redis': Math.round((t.rps / r.rps) * 100) / 100 });
+        if (redis !== null) Object.assign(row, { 'redis req/s': Math.round(r.rps), 'redis p50 ms': r.p50, 'redis p99 ms': r.p99, 'tally/redis': ratio(t.rps, r.rps) });
         rows.push(row);
         out.push({ command: test.name, depth, tally: t, redis: redis === null ? null : r, ratio: redis === null ? null : t.rps / r.rps });
       }
@@ -54,5 +63,62 @@ export async function run(args: string[]): Promise<unknown> {
     rmSync(dir, { recursive: true, force: true });
   }
   printTable(`RESP throughput, 50 connections, redis-benchmark, best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  return out;
+}
+
+/** INCR over plaintext and TLS, tally and redis-server, alternated cell by cell. */
+async function runTls(args: string[]): Promise<unknown> {
+  const n1 = numArg(args, 'n', 50_000);
+  const rounds = numArg(args, 'rounds', 2);
+  const withRedis = await hasRedis();
+  if (!withRedis) console.log('redis-server is not installed (apt-get install redis-server): measuring tally alone');
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-tls-'));
+  for (const d of ['redis', 'tally']) mkdirSync(join(dir, d));
+  const certs = makeCerts(join(dir, 'certs'));
+  const files: ServerTlsFiles = { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca };
+  const tally = await startTally('none', join(dir, 'tally'), files);
+  const redis: Server | null = withRedis ? await startRedis('none', join(dir, 'redis'), files) : null;
+  const rows: Row[] = [];
+  const out: Record<string, unknown>[] = [];
+  try {
+    for (const depth of [1, 16]) {
+      const n = depth === 1 ? n1 : n1 * 10;
+      const best: Record<string, LoadResult> = { 'tally plain': NONE, 'tally tls': NONE, 'redis plain': NONE, 'redis tls': NONE };
+      const cells: [string, number, string | undefined][] = [
+        ['tally plain', tally.port, undefined],
+        ['tally tls', tally.tlsPort as number, certs.ca],
+        ...(redis === null ? [] : ([['redis plain', redis.port, undefined], ['redis tls', redis.tlsPort as number, certs.ca]] as [string, number, string | undefined][])),
+      ];
+      for (let i = 0; i < rounds; i++) {
+        for (const [name, port, ca] of cells) {
+          const x = await redisBenchmark(port, n, depth, { t: 'incr' }, ca);
+          if (x.rps > (best[name] as LoadResult).rps) best[name] = x;
+        }
+      }
+      const b = best as Record<'tally plain' | 'tally tls' | 'redis plain' | 'redis tls', LoadResult>;
+      const row: Row = {
+        pipeline: depth,
+        'tally plain req/s': Math.round(b['tally plain'].rps),
+        'tally TLS req/s': Math.round(b['tally tls'].rps),
+        'tally TLS/plain': ratio(b['tally tls'].rps, b['tally plain'].rps),
+      };
+      if (redis !== null) {
+        Object.assign(row, {
+          'redis plain req/s': Math.round(b['redis plain'].rps),
+          'redis TLS req/s': Math.round(b['redis tls'].rps),
+          'redis TLS/plain': ratio(b['redis tls'].rps, b['redis plain'].rps),
+          'tally/redis plain': ratio(b['tally plain'].rps, b['redis plain'].rps),
+          'tally/redis TLS': ratio(b['tally tls'].rps, b['redis tls'].rps),
+        });
+      }
+      rows.push(row);
+      out.push({ command: 'INCR', depth, ...best });
+    }
+  } finally {
+    await stop(tally.proc);
+    if (redis !== null) await stop(redis.proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  printTable(`INCR over plaintext and TLS, 50 connections, redis-benchmark (--tls), best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
   return out;
 }

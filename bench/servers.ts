@@ -21,7 +21,16 @@ const REDIS_ARGS: Record<Mode, string[]> = {
 
 export interface Server {
   port: number;
+  /** RESP over TLS, when the server was started with `tls`. */
+  tlsPort?: number;
   proc: ChildProcess;
+}
+
+/** Certificate files for a TLS server: its certificate and key, and the CA clients check it with. */
+export interface ServerTlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
 }
 
 
@@ -55,23 +64,36 @@ export function hasRedis(): Promise<boolean> {
   return new Promise((res) => execFile('redis-server', ['--version'], (e) => res(e === null)));
 }
 
-export async function startRedis(mode: Mode, dir: string): Promise<Server> {
+/** redis-server; with `tls` also on a TLS port (Redis's tls-port, no client certificates asked). */
+export async function startRedis(mode: Mode, dir: string, tls?: ServerTlsFiles): Promise<Server> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...REDIS_ARGS[mode]], { stdio: 'ignore' });
+  const tlsPort = tls === undefined ? undefined : await freePort();
+  const tlsArgs = tls === undefined ? [] : ['--tls-port', String(tlsPort), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no'];
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...REDIS_ARGS[mode], ...tlsArgs], { stdio: 'ignore' });
   await waitPong(port);
-  return { port, proc };
+  return { port, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
 }
 
-export async function startTally(mode: Mode, dir: string): Promise<Server> {
+/** A one-node tally; with `tls` also RESP over TLS on a tlsPort (the tls section of the config). */
+export async function startTally(mode: Mode, dir: string, tls?: ServerTlsFiles): Promise<Server> {
   const [gossipPort, respPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const tlsPort = tls === undefined ? undefined : await freePort();
   const config = join(dir, 'cluster.json');
   writeFileSync(
     config,
-    JSON.stringify({ cluster: 'bench', nodes: [{ id: 'n1', host: '127.0.0.1', gossipPort, respPort, httpPort }], dataDir: join(dir, 'data'), persistence: mode, auth: { keyFile: null }, logLevel: 'warn' }),
+    JSON.stringify({
+      cluster: 'bench',
+      nodes: [{ id: 'n1', host: '127.0.0.1', gossipPort, respPort, httpPort, ...(tlsPort === undefined ? {} : { tlsPort }) }],
+      dataDir: join(dir, 'data'),
+      persistence: mode,
+      auth: { keyFile: null },
+      logLevel: 'warn',
+      ...(tls === undefined ? {} : { tls: { certFile: tls.cert, keyFile: tls.key, caFile: tls.ca, http: false } }),
+    }),
   );
   const proc = spawn(process.execPath, [MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
   await waitPong(respPort);
-  return { port: respPort, proc };
+  return { port: respPort, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
 }
 
 export interface LoadResult {
@@ -84,8 +106,8 @@ export interface LoadResult {
  * One redis-benchmark run, 50 connections: `test` is a built-in test name (`incr`) or, with
  * `command`, a custom command line such as `PFADD hll __rand_int__`.
  */
-export function redisBenchmark(port: number, n: number, depth: number, test: { t: string } | { command: string[] }): Promise<LoadResult> {
-  const base = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(n), '-P', String(depth), '--csv'];
+export function redisBenchmark(port: number, n: number, depth: number, test: { t: string } | { command: string[] }, tlsCa?: string): Promise<LoadResult> {
+  const base = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(n), '-P', String(depth), '--csv', ...(tlsCa === undefined ? [] : ['--tls', '--cacert', tlsCa])];
   const args = 't' in test ? [...base, '-t', test.t] : [...base, '-r', '1000000', ...test.command];
   return new Promise((res, rej) => {
     execFile('redis-benchmark', args, (e, stdout) => {

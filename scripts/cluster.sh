@@ -14,7 +14,7 @@ keyfile=$(node -e '
   const k=c.auth&&c.auth.keyFile; if(k) console.log(p.resolve(p.dirname(p.resolve(process.argv[1])),k));' "$config")
 if [ -n "$keyfile" ] && [ ! -f "$keyfile" ]; then
   mkdir -p "$(dirname "$keyfile")"
-  (umask 077; node "$main" keygen > "$keyfile")
+  node "$main" keygen --out "$keyfile"
   echo "created gossip key $keyfile"
 fi
 

@@ -72,8 +72,8 @@ export function unknownCommand(name: Uint8Array, args: readonly Uint8Array[]): B
   return oneLine(parts);
 }
 
-/** An unknown subcommand of COMMAND, CLIENT or CONFIG, as Redis prints it: `sub` as sent, cut to 128 bytes. */
-export function unknownSubcommand(sub: Uint8Array, command: 'COMMAND' | 'CLIENT' | 'CONFIG'): Buffer {
+/** An unknown subcommand of a container command (COMMAND, CLIENT, CONFIG, ACL, SCRIPT...), as Redis prints it: `sub` as sent, cut to 128 bytes. */
+export function unknownSubcommand(sub: Uint8Array, command: string): Buffer {
   return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
@@ -106,6 +106,43 @@ export function helloSyntax(option: Uint8Array): Buffer {
 /** CONFIG SET / REWRITE / RESETSTAT; `sub` in upper case. */
 export function configUnsupported(sub: string): string {
   return `ERR CONFIG ${sub} is not supported: tally is configured by cluster.config.json and command-line flags`;
+}
+
+// ---- users, permissions, protected mode (docs/security.md) -----------------------------------------
+
+/**
+ * A command the connection's user may not run (its role lacks the command's flag), Redis 7.0's text:
+ * `name` is the lower-case command name, or `command|subcommand` for a container command.
+ */
+export function noPermission(name: string): string {
+  return `NOPERM this user has no permissions to run the '${name}' command`;
+}
+
+/**
+ * What a client that is not on the loopback interface reads (then the connection is closed) when the
+ * node has no password and no users and protected mode is on: Redis 7.0's text, byte for byte. Its
+ * advice is Redis's; tally's equivalents are in docs/security.md ("Protected mode").
+ */
+export const PROTECTED_MODE_DENIED =
+  "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/** An AUTH (or HTTP login) from an address whose failed attempts have queued it for longer than the limit. */
+export function authThrottled(retryAfterS: number): string {
+  return `ERR too many failed AUTH attempts from this address; try again in ${retryAfterS} s`;
+}
+
+/** A /ws upgrade from a page that no node of the cluster served (cross-site WebSocket hijacking): 403. */
+export const WS_CROSS_ORIGIN = "ERR cross-origin WebSocket refused: only pages served by this cluster's nodes may open /ws";
+/**
+ * An HTTP request to a node without credentials whose Host header is not one of the cluster's names
+ * or an IP address (DNS rebinding: a web page reaching the node through its own domain name): 403.
+ */
+export const HOST_NOT_ACCEPTED =
+  "ERR the Host header names no node of this cluster; a node without credentials answers only to its own names and IP addresses (DNS rebinding protection)";
+
+/** ACL SETUSER, DELUSER, LOAD, SAVE...: users are part of the configuration. `sub` in upper case. */
+export function aclUnsupported(sub: string): string {
+  return `ERR ACL ${sub} is not supported: tally's users are configured in cluster.config.json (auth.users)`;
 }
 
 // ---- consistency (WAIT, TALLY.CONSISTENCY, majority levels) ---------------------------------------
@@ -270,3 +307,41 @@ export function tooManyWatches(wouldWatch: number, max: number): string {
 export const WS_CLOSE_BAD_FRAMES = 'too many malformed frames';
 /** Close reason (1011) when the node could not create the session of a new connection. */
 export const WS_CLOSE_INTERNAL = 'internal error';
+
+// ---- transactions, scripts, keys and server commands (Redis 7.0's texts) -------------------------
+
+export const MULTI_NESTED = 'ERR MULTI calls can not be nested';
+export const EXEC_WITHOUT_MULTI = 'ERR EXEC without MULTI';
+export const DISCARD_WITHOUT_MULTI = 'ERR DISCARD without MULTI';
+export const WATCH_INSIDE_MULTI = 'ERR WATCH inside MULTI is not allowed';
+export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+/** A queued command EXEC finds the user may no longer run (an AUTH queued before it changed the user): Redis 7.0's text. */
+export const EXEC_NOPERM =
+  'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand';
+/** redis.call / redis.pcall of a command the script's user may not run: Redis 7.0's text (the error table's `err`). */
+export const SCRIPT_NOPERM = "ERR The user executing the script can't run this command or subcommand";
+/** EXEC itself refused (its arity, NOAUTH, BUSY): the transaction is discarded with the reason. */
+export function execAbort(reason: string): string {
+  return `EXECABORT Transaction discarded because of: ${reason}`;
+}
+export const BUSY_SCRIPT = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+export const NOTBUSY = 'NOTBUSY No scripts in execution right now.';
+export const UNKILLABLE =
+  'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
+export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+export const NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args";
+export const NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative";
+export const SCRIPT_FLUSH_MODE = 'ERR SCRIPT FLUSH only support SYNC|ASYNC option';
+export const SCRIPT_DEBUG_UNSUPPORTED = 'ERR SCRIPT DEBUG is not supported: tally has no Lua debugger';
+/** A script that does not compile; `detail` is Lua's message (`user_script:1: ...`). */
+export function scriptCompile(detail: string): string {
+  return `ERR Error compiling script (new function): ${detail}`;
+}
+/** Script flags (`#!lua flags=...`) and shebang errors, as Redis 7.0 words them. */
+export function scriptShebang(detail: string): string {
+  return `ERR ${detail}`;
+}
+export const SCRIPT_RO_COMMAND = 'ERR Can not execute a script with write flag using *_ro command.';
+export const INVALID_CURSOR = 'ERR invalid cursor';
+export const MONITOR_OVER_WS = 'ERR MONITOR is only available over RESP';
+export const SLOWLOG_COUNT = 'ERR count should be greater than or equal to -1';

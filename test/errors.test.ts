@@ -27,6 +27,9 @@ const SAMPLES: Record<string, () => string> = {
   unknownSubcommand: () => errors.unknownSubcommand(b('<sub>'), 'CLIENT').toString('latin1'),
   helloSyntax: () => errors.helloSyntax(b('<opt>')).toString('latin1'),
   configUnsupported: () => errors.configUnsupported('<SUB>'),
+  noPermission: () => errors.noPermission('<name>'),
+  authThrottled: () => placeholders(errors.authThrottled(1001), { 1001: '<s>' }),
+  aclUnsupported: () => errors.aclUnsupported('<SUB>'),
   consistencyLevel: () => errors.consistencyLevel('WRITES'),
   unknownConsistencyOption: () => errors.unknownConsistencyOption('<opt>'),
   noReplicas: () => placeholders(errors.noReplicas(1001, 1002, 1003), { 1001: '<k>', 1002: '<n>', 1003: '<t>' }),
@@ -49,6 +52,9 @@ const SAMPLES: Record<string, () => string> = {
   wsKeyTooLong: () => placeholders(errors.wsKeyTooLong('watch', 1001, 32768), { 1001: '<i>' }),
   wsTooManyPending: () => errors.wsTooManyPending(1024),
   tooManyWatches: () => placeholders(errors.tooManyWatches(1001, 1002), { 1001: '<n>', 1002: '<max>' }),
+  execAbort: () => errors.execAbort('<reason>'),
+  scriptCompile: () => errors.scriptCompile('<lua error>'),
+  scriptShebang: () => errors.scriptShebang('<detail>'),
 };
 
 const entries = Object.entries(errors) as [string, unknown][];
@@ -74,7 +80,7 @@ describe('the error catalogue', () => {
     for (const [name, v] of entries) {
       const text = typeof v === 'string' ? v : (SAMPLES[name] as () => string)();
       if (closeReasons.has(v)) continue;
-      expect(text, name).toMatch(/^(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOPROTO|NOREPLICAS|NOQUORUM|CMS:|TopK:) /);
+      expect(text, name).toMatch(/^(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOPERM|DENIED|NOPROTO|NOREPLICAS|NOQUORUM|EXECABORT|BUSY|NOTBUSY|UNKILLABLE|NOSCRIPT|CMS:|TopK:) /);
     }
   });
 });

@@ -5,33 +5,49 @@
 
 import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
-import { TallyClient, TallyError, type WatchEvent } from '../client/index.js';
+import { TallyClient, TallyError, type TallyClientOptions, type WatchEvent } from '../client/index.js';
 import { configNamed, configOption, intArg } from './args.js';
 import { parseNodeUrl, URL_EXPECTED, type NodeEndpoint } from './node-url.js';
+import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
 
 interface TargetFlags {
   config: string;
   node?: string;
   url?: string;
+  user?: string;
   password?: string;
+  cacert?: string;
   db?: number;
 }
 
-/** The node(s) a command talks to, and the password to AUTH with. */
+/** The node(s) a command talks to, the credentials to log in with and the CA to trust. */
 interface Target {
   nodes: { id: string; ep: NodeEndpoint }[];
-  password?: string;
+  credentials: Credentials;
+  ca: Buffer | undefined;
   /** True when the user gave --url: a failure to connect then hints at what the URL should be. */
   byUrl: boolean;
 }
 
-function withTarget(cmd: Command, opts: { db?: boolean; password?: boolean } = {}): Command {
+function withTarget(cmd: Command, opts: { db?: boolean } = {}): Command {
   configOption(cmd)
     .option('--node <id>', 'node id in the config (default: the first node)')
-    .option('--url <url>', `a node's URL instead of --node: ${URL_EXPECTED}`);
-  if (opts.password !== false) cmd.option('--password <password>', 'client password (default: auth.password of the config, if one is read)');
+    .option('--url <url>', `a node's URL instead of --node: ${URL_EXPECTED}`)
+    .option('--user <name>', `user to log in as (default: ${USER_ENV}, else default)`)
+    .option('--password <password>', `password (visible in the process list: prefer ${PASSWORD_ENV}; default: the config's auth.password, if one is read)`)
+    .option('--cacert <file>', "CA certificate to trust for https/wss (default: the config's tls.caFile)");
   if (opts.db !== false) cmd.option('--db <n>', 'database 0-15', intArg(0, 15));
   return cmd;
+}
+
+/** Client options from a target's credentials and CA. */
+function clientOptions(t: Target): TallyClientOptions {
+  const c = t.credentials;
+  return {
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.user !== undefined ? { username: c.user } : {}),
+    ...(t.ca !== undefined ? { tls: { ca: t.ca } } : {}),
+  };
 }
 
 function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
@@ -40,9 +56,10 @@ function pickNode(cfg: ClusterConfig, id: string | undefined): NodeEntry {
   return n;
 }
 
-function endpointOf(n: NodeEntry): NodeEndpoint {
+function endpointOf(cfg: ClusterConfig, n: NodeEntry): NodeEndpoint {
   const host = n.host.includes(':') ? `[${n.host}]` : n.host;
-  return { ws: `ws://${host}:${n.httpPort}/ws`, http: `http://${host}:${n.httpPort}`, label: `${host}:${n.httpPort}` };
+  const secure = urlsOf(cfg, n).ws.startsWith('wss:');
+  return { ws: `${secure ? 'wss' : 'ws'}://${host}:${n.httpPort}/ws`, http: `${secure ? 'https' : 'http'}://${host}:${n.httpPort}`, label: `${host}:${n.httpPort}` };
 }
 
 /**
@@ -51,17 +68,14 @@ function endpointOf(n: NodeEntry): NodeEndpoint {
  */
 function resolveTarget(t: TargetFlags, cmd: Command, all = false): Target {
   if (t.url !== undefined && t.node !== undefined) throw new Error('--node and --url both given: name the node one way');
-  const password = (cfg: ClusterConfig | null): { password?: string } => {
-    const p = t.password ?? cfg?.auth.password ?? undefined;
-    return p === undefined ? {} : { password: p };
-  };
   if (t.url !== undefined) {
     const ep = parseNodeUrl(t.url);
-    return { nodes: [{ id: ep.label, ep }], byUrl: true, ...password(configNamed(cmd) ? loadConfig(t.config) : null) };
+    const cfg = configNamed(cmd) ? loadConfig(t.config) : null;
+    return { nodes: [{ id: ep.label, ep }], byUrl: true, credentials: credentialsFor(cfg, t), ca: caFor(cfg, t.cacert) };
   }
   const cfg = loadConfig(t.config);
   const nodes = all && t.node === undefined ? cfg.nodes : [pickNode(cfg, t.node)];
-  return { nodes: nodes.map((n) => ({ id: n.id, ep: endpointOf(n) })), byUrl: false, ...password(cfg) };
+  return { nodes: nodes.map((n) => ({ id: n.id, ep: endpointOf(cfg, n) })), byUrl: false, credentials: credentialsFor(cfg, t), ca: caFor(cfg, t.cacert) };
 }
 
 /** The connect failure, with what to check: nothing listening, or a URL that is not a node's HTTP port. */
@@ -75,7 +89,7 @@ function connectError(url: string, e: unknown, byUrl: boolean): Error {
 
 async function connect(t: Target, ep: NodeEndpoint, db: number | undefined, reconnect: boolean): Promise<TallyClient> {
   try {
-    return await TallyClient.connect(ep.ws, { reconnect, ...(t.password !== undefined ? { password: t.password } : {}), ...(db !== undefined ? { db } : {}) });
+    return await TallyClient.connect(ep.ws, { reconnect, ...clientOptions(t), ...(db !== undefined ? { db } : {}) });
   } catch (e) {
     throw connectError(ep.ws, e, t.byUrl);
   }
@@ -150,7 +164,7 @@ export function registerClientCommands(program: Command): void {
     },
   );
 
-  withTarget(program.command('status').description("print a node's view of the cluster: members, their state and incarnation"), { db: false, password: false })
+  withTarget(program.command('status').description("print a node's view of the cluster: members, their state and incarnation"), { db: false })
     .option('--json', 'print the raw /status JSON')
     .action(async (t: TargetFlags & { json?: boolean }, cmd: Command) => {
       const target = resolveTarget(t, cmd);
@@ -158,12 +172,12 @@ export function registerClientCommands(program: Command): void {
       const url = `${ep.http}/status`;
       let st: StatusJson;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        st = (await res.json()) as StatusJson;
+        const r = await getJson(url, { credentials: target.credentials, ...(target.ca === undefined ? {} : { ca: target.ca }) });
+        if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${String((r.body as { error?: unknown }).error ?? '')}${r.status === 401 ? ` (give --user and ${PASSWORD_ENV})` : ''}`);
+        st = r.body as StatusJson;
       } catch (e) {
-        const err = e as Error & { cause?: { code?: string } };
-        if (err.cause?.code === 'ECONNREFUSED') throw new Error(`cannot read ${url}: nothing listens there (is the node running?)`);
+        const err = e as Error & { code?: string; cause?: { code?: string } };
+        if (err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED') throw new Error(`cannot read ${url}: nothing listens there (is the node running?)`);
         throw new Error(`cannot read ${url}: ${err.message}${target.byUrl ? `; --url expects ${URL_EXPECTED}` : ''}`);
       }
       if (t.json === true) {

@@ -3,15 +3,17 @@
 // to connect, and on Ctrl-C (or SIGTERM) stops them all cleanly.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { exposedMode, writePrivateFile } from '../config/secret-files.js';
 import { Keyring } from '../gossip/frame-auth.js';
 import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
 import { EXIT_FAILURE } from './errors.js';
+import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const LEVELS: Record<number, [string, string]> = {
@@ -45,7 +47,8 @@ export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
       id: `n${next}`,
       host: last.host,
       gossipPort: last.gossipPort === 0 ? 0 : last.gossipPort + k,
-      respPort: last.respPort === 0 ? 0 : last.respPort + k,
+      respPort: last.respPort === null || last.respPort === 0 ? last.respPort : last.respPort + k,
+      tlsPort: last.tlsPort === null || last.tlsPort === 0 ? last.tlsPort : last.tlsPort + k,
       httpPort: last.httpPort === 0 ? 0 : last.httpPort + k,
     });
   }
@@ -66,18 +69,23 @@ export function registerClusterUp(program: Command): void {
     .option('--ready-timeout <ms>', 'how long to wait for the cluster to form', intArg(1000, 600_000), 30_000)
     .action(async (flags: UpFlags, cmd: Command) => {
       let cfg = loadConfig(flags.config);
+      if (cfg.auth.password !== null && exposedMode(flags.config) !== null) {
+        console.error(`warning: ${flags.config} holds auth.password and other users of this machine can read it; chmod 600 it (the copy the nodes read is written 0600)`);
+      }
       if (flags.nodes !== undefined) cfg = withNodeCount(cfg, flags.nodes);
-      mkdirSync(cfg.dataDir, { recursive: true });
+      // The data directory holds the node identities and stores, and the effective config: owner only.
+      mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
       if (cfg.auth.keyFile !== null && !existsSync(cfg.auth.keyFile)) {
-        mkdirSync(dirname(cfg.auth.keyFile), { recursive: true });
-        writeFileSync(cfg.auth.keyFile, `${Keyring.generateKey()}\n`, { mode: 0o600 });
-        console.log(`created gossip key ${cfg.auth.keyFile}`);
+        mkdirSync(dirname(cfg.auth.keyFile), { recursive: true, mode: 0o700 });
+        writePrivateFile(cfg.auth.keyFile, `${Keyring.generateKey()}\n`);
+        console.log(`created gossip key ${cfg.auth.keyFile} (mode 0600)`);
       }
       // The children read the effective config (absolute paths) from the data directory. It is
-      // validated here too, so a bad --nodes or --log-level fails once, with the field named.
+      // validated here too, so a bad --nodes or --log-level fails once, with the field named. It may
+      // hold auth.password and hashes: written 0600 (replacing any older copy), as the nodes require.
       const effective = join(cfg.dataDir, 'cluster-up.config.json');
-      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients } = cfg;
-      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients };
+      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, tls } = cfg;
+      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, tls };
       try {
         validateConfig(out);
       } catch (e) {
@@ -87,7 +95,7 @@ export function registerClusterUp(program: Command): void {
       // node's, and the node would only exit later: refuse before anything starts.
       const taken = await takenPorts(cfg.nodes);
       if (taken.length > 0) throw new Error(`cannot start the cluster: ${taken.join('; ')} already in use (another cluster running? stop it, or change the ports in ${flags.config})`);
-      writeFileSync(effective, JSON.stringify(out, null, 2));
+      writePrivateFile(effective, JSON.stringify(out, null, 2));
 
       const children = new Map<string, ChildProcess>();
       const tty = process.stdout.isTTY === true;
@@ -179,9 +187,9 @@ export function prettyLine(line: string, color: boolean): string {
 async function takenPorts(nodes: readonly NodeEntry[]): Promise<string[]> {
   const out: string[] = [];
   for (const n of nodes) {
-    for (const field of ['respPort', 'httpPort', 'gossipPort'] as const) {
+    for (const field of ['respPort', 'tlsPort', 'httpPort', 'gossipPort'] as const) {
       const port = n[field];
-      if (port !== 0 && !(await canBind(n.host, port))) out.push(`port ${port} (${n.id} ${field}) on ${n.host}`);
+      if (port !== null && port !== 0 && !(await canBind(n.host, port))) out.push(`port ${port} (${n.id} ${field}) on ${n.host}`);
     }
   }
   return out;
@@ -195,21 +203,44 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Polls every node's /status until each is itself (its id) and sees every member alive; stops early when `failed()` names a reason. */
+/**
+ * Polls every node's /status until each is itself (its id and cluster) and sees every member alive;
+ * stops early when `failed()` names a reason. /status needs credentials when the cluster has any:
+ * the config's auth.password, or TALLY_USER and TALLY_PASSWORD; without them only each node's
+ * /health (ready) is checked.
+ */
 async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, failed: () => string | null): Promise<{ ok: true } | { ok: false; why: string }> {
   const deadline = Date.now() + timeoutMs;
   let why = 'no node answered yet';
+  const creds: Credentials = credentialsFor(cfg, {});
+  const needsCreds = cfg.auth.password !== null || cfg.auth.users.length > 0;
+  const healthOnly = needsCreds && creds.password === undefined;
+  const ca = caFor(cfg, undefined);
   while (Date.now() < deadline) {
     const f = failed();
     if (f !== null) return { ok: false, why: f };
     let all = true;
     for (const n of cfg.nodes) {
+      const url = `${urlsOf(cfg, n).http}${healthOnly ? '/health' : '/status'}`;
       try {
-        const res = await fetch(`http://${n.host}:${n.httpPort}/status`, { signal: AbortSignal.timeout(1000) });
-        const st = (await res.json()) as { node: { id: string; cluster: string }; members: { id: string; state: string }[] };
+        const r = await getJson(url, { credentials: creds, ...(ca === undefined ? {} : { ca }), timeoutMs: 1000 });
+        if (healthOnly) {
+          if (r.status !== 200) {
+            all = false;
+            why = `${n.id} is not ready yet (members not checked: set ${USER_ENV} and ${PASSWORD_ENV} to let tally cluster up read /status)`;
+            break;
+          }
+          continue;
+        }
+        if (r.status !== 200) {
+          all = false;
+          why = `${n.id} answered ${r.status} at ${url}: ${String((r.body as { error?: unknown }).error ?? '')}`;
+          break;
+        }
+        const st = r.body as { node: { id: string; cluster: string }; members: { id: string; state: string }[] };
         if (st.node.id !== n.id || st.node.cluster !== cfg.cluster) {
           all = false;
-          why = `http://${n.host}:${n.httpPort} answers as node '${st.node.id}' of cluster '${st.node.cluster}', not ${n.id} of '${cfg.cluster}'`;
+          why = `${urlsOf(cfg, n).http} answers as node '${st.node.id}' of cluster '${st.node.cluster}', not ${n.id} of '${cfg.cluster}'`;
           break;
         }
         const alive = st.members.filter((m) => m.state === 'alive').length;
@@ -218,9 +249,9 @@ async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, failed: () 
           why = `${n.id} sees ${alive} of ${cfg.nodes.length} members alive`;
           break;
         }
-      } catch {
+      } catch (e) {
         all = false;
-        why = `${n.id} is not answering on http://${n.host}:${n.httpPort}/status yet`;
+        why = `${n.id} is not answering on ${url} yet (${(e as Error).message})`;
         break;
       }
     }
@@ -231,30 +262,39 @@ async function waitForCluster(cfg: ClusterConfig, timeoutMs: number, failed: () 
   return { ok: false, why: failed() ?? why };
 }
 
-/** The "Try:" lines: redis-cli and the tally CLI, with the config and the password this cluster needs. */
+/** How redis-cli reaches node `n`: its plain port, or TLS, with the login this cluster needs. */
+function redisCliFor(cfg: ClusterConfig, n: NodeEntry): string {
+  const auth = cfg.auth.password !== null ? ' --askpass' : cfg.auth.users.length > 0 ? ' --user <user> --askpass' : '';
+  const host = n.host === '127.0.0.1' ? '' : ` -h ${n.host}`;
+  return n.respPort !== null ? `redis-cli${host} -p ${n.respPort}${auth}` : `redis-cli --tls${cfg.tls?.caFile ? ` --cacert ${cfg.tls.caFile}` : ''}${host} -p ${n.tlsPort}${auth}`;
+}
+
+/** The "Try:" lines: redis-cli and the tally CLI, with the config and the login this cluster needs. */
 export function tryHint(cfg: ClusterConfig, o: { config: string; configNamed: boolean }): string[] {
   const first = cfg.nodes[0] as NodeEntry;
   const last = cfg.nodes[cfg.nodes.length - 1] as NodeEntry;
   const pw = cfg.auth.password !== null;
-  const redis = (n: NodeEntry, cmd: string): string => `redis-cli${n.host === '127.0.0.1' ? '' : ` -h ${n.host}`} -p ${n.respPort}${pw ? ' --askpass' : ''} ${cmd}`;
   // The tally CLI reads the password from the config it is given; name the config unless it is the default one.
   const rel = relative(process.cwd(), o.config) || o.config;
   const configFlag = o.configNamed || o.config !== DEFAULT_CONFIG_FILE ? ` --config ${/\s/.test(rel) ? JSON.stringify(rel) : rel}` : '';
   return [
-    `Try:  ${redis(first, 'INCR pageviews')}   then   ${redis(last, 'GET pageviews')}`,
+    `Try:  ${redisCliFor(cfg, first)} INCR pageviews   then   ${redisCliFor(cfg, last)} GET pageviews`,
     ...(pw ? ['      (--askpass asks for auth.password of the config)'] : []),
     `      (or without redis-cli: npx tally incr pageviews --node ${first.id}${configFlag})`,
   ];
 }
 
 function printConnectHelp(cfg: ClusterConfig, o: { config: string; configNamed: boolean }): void {
+  const redisCli = (n: NodeEntry): string => redisCliFor(cfg, n);
+  const secured = cfg.auth.password !== null || cfg.auth.users.length > 0;
   const lines = [
     '',
     `tally cluster '${cfg.cluster}' is up: ${cfg.nodes.length} node(s), all alive and gossiping.`,
     '',
-    ...cfg.nodes.map((n) => `  ${n.id}:  redis-cli -h ${n.host} -p ${n.respPort}    ws://${n.host}:${n.httpPort}/ws    http://${n.host}:${n.httpPort}/status`),
+    ...cfg.nodes.map((n) => `  ${n.id}:  ${redisCli(n)}    ${urlsOf(cfg, n).ws}    ${urlsOf(cfg, n).http}/status`),
     '',
     ...tryHint(cfg, o),
+    ...(secured ? [`      /status, /metrics and the dashboard ask for the same credentials (docs/security.md)`] : []),
     'Press Ctrl-C to stop every node.',
     '',
   ];

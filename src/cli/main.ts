@@ -13,6 +13,7 @@ import { registerClusterUp } from './cluster-up.js';
 import { EXIT_FAILURE, EXIT_USAGE, errorLine } from './errors.js';
 import { registerKeygen } from './keygen.js';
 import { registerNode } from './node-command.js';
+import { registerPasswd } from './passwd.js';
 import { registerSimulate } from './simulate.js';
 import { registerVerify } from './verify.js';
 
@@ -25,6 +26,7 @@ registerNode(program);
 registerClusterUp(program);
 registerKeygen(program);
 registerBackup(program);
+registerPasswd(program);
 registerSimulate(program);
 registerVerify(program);
 registerClientCommands(program);

@@ -32,9 +32,29 @@ export interface WatchEvent {
 
 export type WatchListener = (ev: WatchEvent) => void;
 
+/** TLS settings for a `wss://` URL (node's tls.connect options of the same names). */
+export interface TallyClientTls {
+  /** CA certificate(s) to trust, PEM; default: the system's. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate and key, PEM, for a node that asks for one (mutual TLS). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The name the node's certificate must hold; default: the URL's host. */
+  servername?: string;
+  /** Default true. false accepts any certificate: tests only. */
+  rejectUnauthorized?: boolean;
+}
+
 export interface TallyClientOptions {
-  /** Sent with AUTH on every (re)connection. */
+  /**
+   * Sent on every (re)connection: as HTTP Basic credentials on the WebSocket upgrade (a node with
+   * users requires credentials there) and then with AUTH.
+   */
   password?: string;
+  /** The user of `password`; default `default`. */
+  username?: string;
+  /** TLS settings for `wss://` URLs. */
+  tls?: TallyClientTls;
   /** Reconnect after the connection drops. Default true. */
   reconnect?: boolean;
   /** How long a request may take, in ms, including waiting for a reconnection. Default 5000. */
@@ -113,7 +133,7 @@ export class TallyClient {
   private readonly watchers = new Map<string, Set<WatchListener>>();
   private readonly listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = { reconnect: new Set(), disconnect: new Set(), error: new Set() };
   private backoffTimer: { timer: NodeJS.Timeout; wake: () => void } | null = null;
-  private readonly opts: Required<Omit<TallyClientOptions, 'password' | 'db'>> & Pick<TallyClientOptions, 'password' | 'db'>;
+  private readonly opts: Required<Omit<TallyClientOptions, 'password' | 'db' | 'username' | 'tls'>> & Pick<TallyClientOptions, 'password' | 'db' | 'username' | 'tls'>;
 
   private constructor(readonly url: string, options: TallyClientOptions) {
     const d = TALLY_CLIENT_DEFAULTS;
@@ -125,6 +145,8 @@ export class TallyClient {
       maxPayloadBytes: checkOpt('maxPayloadBytes', options.maxPayloadBytes ?? d.maxPayloadBytes, 1024, 2 ** 31 - 1),
     };
     if (options.password !== undefined) this.opts.password = options.password;
+    if (options.username !== undefined) this.opts.username = options.username;
+    if (options.tls !== undefined) this.opts.tls = options.tls;
     if (options.db !== undefined) this.opts.db = checkOpt('db', options.db, 0, 15);
   }
 
@@ -368,13 +390,36 @@ export class TallyClient {
         settled = true;
         reject(e);
       };
+      const { password, username, tls } = this.opts;
       const ws = new WebSocket(this.url, {
         perMessageDeflate: false,
         maxPayload: this.opts.maxPayloadBytes,
         handshakeTimeout: this.opts.requestTimeoutMs,
+        ...(password === undefined ? {} : { headers: { authorization: `Basic ${Buffer.from(`${username ?? 'default'}:${password}`).toString('base64')}` } }),
+        ...(tls ?? {}),
       });
       ws.binaryType = 'nodebuffer';
       ws.on('error', (e: Error) => fail(new TallyError(`DISCONNECTED cannot connect to ${this.url}: ${e.message}`)));
+      // A refused upgrade (401 without or with wrong credentials, 403 in protected mode) carries the
+      // server's error text, e.g. `WRONGPASS ...`: reject with it, so its code says what went wrong.
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          if (body.length < 4096) body += d;
+        });
+        res.on('end', () => {
+          let text = `DISCONNECTED ${this.url} refused the connection (HTTP ${res.statusCode})`;
+          try {
+            const err = (JSON.parse(body) as { error?: unknown }).error;
+            if (typeof err === 'string' && err.length > 0) text = err;
+          } catch {
+            // not JSON: keep the generic text
+          }
+          fail(new TallyError(text));
+          ws.terminate();
+        });
+      });
       ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
       ws.on('close', (code: number, reason: Buffer) => {
         const why = `connection to ${this.url} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
@@ -412,7 +457,9 @@ export class TallyClient {
   }
 
   private async handshake(): Promise<void> {
-    if (this.opts.password !== undefined) await this.send({ cmd: 'AUTH', args: [this.opts.password] });
+    if (this.opts.password !== undefined) {
+      await this.send({ cmd: 'AUTH', args: this.opts.username === undefined ? [this.opts.password] : [this.opts.username, this.opts.password] });
+    }
     if (this.opts.db !== undefined) await this.send({ cmd: 'SELECT', args: [this.opts.db] });
     if (this.watchers.size > 0) {
       try {

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, DEFAULT_REPLICA_CONFIG, REPLICA_CONFIG_RANGES, replicaConfig, type ReplicaConfig } from '../replication/config.js';
+import { parsePasswordHash } from '../server/auth/password-hash.js';
+import { ROLES, type Role } from '../server/auth/permissions.js';
 import { parseJsonSource, positionOf } from './json-source.js';
 
 export interface NodeEntry {
@@ -13,9 +15,11 @@ export interface NodeEntry {
   host: string;
   /** WebSocket gossip port. */
   gossipPort: number;
-  /** Redis protocol (RESP2) port. */
-  respPort: number;
-  /** HTTP port: /health, /status, /metrics, the dashboard and the WebSocket client API at /ws. */
+  /** Redis protocol (RESP2) port, plaintext; null = none (with `tlsPort`: RESP over TLS only). */
+  respPort: number | null;
+  /** Redis protocol over TLS (Redis's tls-port); needs the `tls` section. null (the default) = none. */
+  tlsPort: number | null;
+  /** HTTP port (HTTPS when tls.http): /health, /status, /metrics, the dashboard and the WebSocket client API at /ws. */
   httpPort: number;
 }
 
@@ -36,8 +40,43 @@ export interface AuthSettings {
    * Relative to the config file. null = gossip is neither authenticated nor encrypted (a warning is logged).
    */
   keyFile: string | null;
-  /** Password clients must AUTH with; null = none. Default null. */
+  /**
+   * Password of the `default` user (Redis's requirepass), in plain text; null = none. Default null.
+   * A config file holding one must not be readable by other users (the node refuses it otherwise).
+   * Prefer a `default` entry in `users`, which holds a hash.
+   */
   password: string | null;
+  /** Users with a salted scrypt hash (`tally passwd`) and a role. Default none. docs/security.md. */
+  users: UserEntry[];
+}
+
+/** One user of `auth.users`. */
+export interface UserEntry {
+  /** 1-64 of letters, digits, `_ . @ + -`; case-sensitive, as Redis's. `default` is the user of one-word AUTH. */
+  name: string;
+  /** `$scrypt$ln=..,r=..,p=..$salt$hash`, as `tally passwd` prints it. */
+  passwordHash: string;
+  /** read-only, read-write or admin (src/server/auth/permissions.ts). */
+  role: Role;
+}
+
+export const CLIENT_CERT_MODES = ['none', 'optional', 'required'] as const;
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
+/** TLS for the client protocols: RESP on each node's tlsPort, and HTTPS/WSS on its httpPort. */
+export interface TlsSettings {
+  /** PEM certificate (chain) of the node. Relative to the config file. Re-read on SIGHUP. */
+  certFile: string;
+  /** PEM private key; refused when other users may read it (as ssh does). Relative to the config file. */
+  keyFile: string;
+  /** PEM CA bundle client certificates must chain to; needed unless clientCerts is "none". */
+  caFile: string | null;
+  /** Mutual TLS: "none" (the default: no client certificate asked), "optional" (checked when sent), "required". */
+  clientCerts: (typeof CLIENT_CERT_MODES)[number];
+  /** Serve HTTPS (and WSS at /ws) on httpPort instead of HTTP. Default true. */
+  http: boolean;
+  /** Oldest TLS version accepted. Default "TLSv1.2". */
+  minVersion: (typeof TLS_VERSIONS)[number];
 }
 
 export interface ClusterConfig {
@@ -63,6 +102,13 @@ export interface ClusterConfig {
   logLevel: LogLevel;
   /** Maximum simultaneous client connections per node (RESP and WebSocket each). Default 10,000. */
   maxClients: number;
+  /**
+   * Redis's protected mode: with no password and no users, only loopback clients are served; others
+   * read Redis's -DENIED explanation and are disconnected. Default true. docs/security.md.
+   */
+  protectedMode: boolean;
+  /** TLS for clients; null (the default) = plaintext only. */
+  tls: TlsSettings | null;
 }
 
 export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
@@ -144,6 +190,7 @@ class Issues {
 }
 
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const USER_RE = /^[A-Za-z0-9_.@+-]{1,64}$/;
 const HOST_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$|^localhost$|^::1$|^[A-Za-z0-9.-]{1,253}$/;
 const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RANGES> = {
   intervalMs: 'gossipIntervalMs',
@@ -165,7 +212,7 @@ const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RAN
  */
 export function validateConfig(raw: Json): ClusterConfig {
   const v = new Issues();
-  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', '$comment']);
+  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', 'protectedMode', 'tls', '$comment']);
   if (top === null) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
   const cluster = v.str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
   let nodes: NodeEntry[] = [];
@@ -173,23 +220,26 @@ export function validateConfig(raw: Json): ClusterConfig {
   else
     nodes = top.nodes.map((n: Json, i: number) => {
       const p = `nodes[${i}]`;
-      const o = v.obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'httpPort']);
-      if (o === null) return { id: '', host: '', gossipPort: 0, respPort: 0, httpPort: 0 };
-      return {
+      const o = v.obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'tlsPort', 'httpPort']);
+      if (o === null) return { id: '', host: '', gossipPort: 0, respPort: 0, tlsPort: null, httpPort: 0 };
+      const entry: NodeEntry = {
         id: v.str(`${p}.id`, o.id, ID_RE, 'an id of 1-64 letters, digits, "_", "." or "-"'),
         host: o.host === undefined ? '127.0.0.1' : v.str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address'),
         gossipPort: v.int(`${p}.gossipPort`, o.gossipPort, 0, 65535, 0),
-        respPort: v.int(`${p}.respPort`, o.respPort, 0, 65535, 0),
+        respPort: o.respPort === null ? null : v.int(`${p}.respPort`, o.respPort, 0, 65535, 0),
+        tlsPort: o.tlsPort === undefined || o.tlsPort === null ? null : v.int(`${p}.tlsPort`, o.tlsPort, 0, 65535, 0),
         httpPort: v.int(`${p}.httpPort`, o.httpPort, 0, 65535, 0),
       };
+      if (entry.respPort === null && entry.tlsPort === null) v.add(`${p}.respPort`, 'null (no plaintext RESP) needs a tlsPort');
+      return entry;
     });
   const ids = new Set<string>();
   const endpoints = new Set<string>();
   nodes.forEach((n, i) => {
     if (n.id !== '' && ids.has(n.id)) v.add(`nodes[${i}].id`, `duplicate node id '${n.id}'`);
     ids.add(n.id);
-    for (const [field, port] of [['gossipPort', n.gossipPort], ['respPort', n.respPort], ['httpPort', n.httpPort]] as const) {
-      if (port === 0) continue; // ephemeral (or already reported): cannot collide
+    for (const [field, port] of [['gossipPort', n.gossipPort], ['respPort', n.respPort], ['tlsPort', n.tlsPort], ['httpPort', n.httpPort]] as const) {
+      if (port === 0 || port === null) continue; // ephemeral, none, or already reported: cannot collide
       const ep = `${n.host}:${port}`;
       if (endpoints.has(ep)) v.add(`nodes[${i}].${field}`, `${ep} is used twice in the config`);
       endpoints.add(ep);
@@ -220,11 +270,20 @@ export function validateConfig(raw: Json): ClusterConfig {
   const persistence = top.persistence === undefined ? 'none' : top.persistence;
   if (!(PERSISTENCE_MODES as readonly unknown[]).includes(persistence))
     v.expected('persistence', '"none" (memory only), "everysec" (on disk within a second) or "always" (on disk before the reply)', persistence);
-  const a = (top.auth === undefined ? null : v.obj('auth', top.auth, ['keyFile', 'password'])) ?? {};
+  const a = (top.auth === undefined ? null : v.obj('auth', top.auth, ['keyFile', 'password', 'users'])) ?? {};
+  let password: string | null = null;
+  if (a.password !== undefined && a.password !== null) {
+    // Never echo a password in an error: only its length is wrong here.
+    if (typeof a.password === 'string' && /^.{1,512}$/.test(a.password)) password = a.password;
+    else v.expected('auth.password', 'a password of 1-512 characters or null', typeof a.password === 'string' ? `<${a.password.length} characters>` : a.password);
+  }
   const auth: AuthSettings = {
     keyFile: a.keyFile === undefined || a.keyFile === null ? null : v.str('auth.keyFile', a.keyFile, /^.{1,4096}$/, 'a file path or null'),
-    password: a.password === undefined || a.password === null ? null : v.str('auth.password', a.password, /^.{1,512}$/, 'a password of 1-512 characters or null'),
+    password,
+    users: users(v, a.users),
   };
+  if (auth.password !== null && auth.users.some((u) => u.name === 'default'))
+    v.add('auth.users', "a user named 'default' and auth.password both set the default user's password; keep one");
   let gcounterKeys: string[] = [];
   if (top.gcounterKeys !== undefined) {
     if (!Array.isArray(top.gcounterKeys)) v.expected('gcounterKeys', 'a list of glob patterns', top.gcounterKeys);
@@ -233,6 +292,12 @@ export function validateConfig(raw: Json): ClusterConfig {
   const logLevel = top.logLevel === undefined ? 'info' : top.logLevel;
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) v.expected('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
   const maxClients = top.maxClients === undefined ? 10_000 : v.int('maxClients', top.maxClients, 1, 1_000_000, 10_000);
+  if (top.protectedMode !== undefined && typeof top.protectedMode !== 'boolean') v.expected('protectedMode', 'true or false', top.protectedMode);
+  const protectedMode = top.protectedMode !== false;
+  const tls = tlsSettings(v, top.tls);
+  nodes.forEach((n, i) => {
+    if (n.tlsPort !== null && tls === null) v.add(`nodes[${i}].tlsPort`, 'needs the "tls" section (certFile, keyFile)');
+  });
   if (v.list.length > 0) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
   // The replica's own check, on what passed the above: the two must agree (one range table).
   try {
@@ -241,7 +306,54 @@ export function validateConfig(raw: Json): ClusterConfig {
     if (e instanceof ConfigError) throw new ClusterConfigError(e.message, [{ path: e.message.split(':')[0] ?? 'gossip', message: e.message }]);
     throw e;
   }
-  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients };
+  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients, protectedMode, tls };
+}
+
+function users(v: Issues, list: Json): UserEntry[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || list.length > 1000) {
+    v.expected('auth.users', 'a list of at most 1000 users', list);
+    return [];
+  }
+  const names = new Set<string>();
+  const out: UserEntry[] = [];
+  list.forEach((u: Json, i: number) => {
+    const p = `auth.users[${i}]`;
+    const o = v.obj(p, u, ['name', 'passwordHash', 'role']);
+    if (o === null) return;
+    const name = v.str(`${p}.name`, o.name, USER_RE, 'a user name of 1-64 letters, digits, "_", ".", "@", "+" or "-"');
+    if (name !== '' && names.has(name)) v.add(`${p}.name`, `duplicate user '${name}'`);
+    names.add(name);
+    if (typeof o.passwordHash !== 'string') return v.expected(`${p}.passwordHash`, 'a scrypt hash from `tally passwd`', o.passwordHash);
+    const parsed = parsePasswordHash(o.passwordHash);
+    // The message says what is wrong without echoing the hash.
+    if (typeof parsed === 'string') return v.add(`${p}.passwordHash`, parsed);
+    if (!(ROLES as readonly unknown[]).includes(o.role)) return v.expected(`${p}.role`, `one of ${ROLES.join(', ')}`, o.role);
+    out.push({ name, passwordHash: o.passwordHash, role: o.role as Role });
+  });
+  return out;
+}
+
+function tlsSettings(v: Issues, raw: Json): TlsSettings | null {
+  if (raw === undefined || raw === null) return null;
+  const o = v.obj('tls', raw, ['certFile', 'keyFile', 'caFile', 'clientCerts', 'http', 'minVersion']);
+  if (o === null) return null;
+  const path = (f: string): string => v.str(`tls.${f}`, o[f], /^.{1,4096}$/, 'a file path');
+  const clientCerts = o.clientCerts === undefined ? 'none' : o.clientCerts;
+  if (!(CLIENT_CERT_MODES as readonly unknown[]).includes(clientCerts)) v.expected('tls.clientCerts', `one of ${CLIENT_CERT_MODES.join(', ')}`, clientCerts);
+  const minVersion = o.minVersion === undefined ? 'TLSv1.2' : o.minVersion;
+  if (!(TLS_VERSIONS as readonly unknown[]).includes(minVersion)) v.expected('tls.minVersion', `one of ${TLS_VERSIONS.join(', ')}`, minVersion);
+  if (o.http !== undefined && typeof o.http !== 'boolean') v.expected('tls.http', 'true or false', o.http);
+  const caFile = o.caFile === undefined || o.caFile === null ? null : path('caFile');
+  if (clientCerts !== 'none' && caFile === null) v.add('tls.caFile', `clientCerts "${String(clientCerts)}" needs the CA that client certificates chain to`);
+  return {
+    certFile: path('certFile'),
+    keyFile: path('keyFile'),
+    caFile,
+    clientCerts: clientCerts as TlsSettings['clientCerts'],
+    http: o.http !== false,
+    minVersion: minVersion as TlsSettings['minVersion'],
+  };
 }
 
 /** The replica configuration a node of this cluster runs with (validated: see replicaConfig). */
@@ -294,6 +406,8 @@ export function loadConfig(path: string): ClusterConfig {
   }
   const base = dirname(resolve(path));
   cfg.dataDir = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(base, cfg.dataDir);
-  if (cfg.auth.keyFile !== null && !isAbsolute(cfg.auth.keyFile)) cfg.auth.keyFile = resolve(base, cfg.auth.keyFile);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  if (cfg.auth.keyFile !== null) cfg.auth.keyFile = abs(cfg.auth.keyFile);
+  if (cfg.tls !== null) cfg.tls = { ...cfg.tls, certFile: abs(cfg.tls.certFile), keyFile: abs(cfg.tls.keyFile), caFile: cfg.tls.caFile === null ? null : abs(cfg.tls.caFile) };
   return cfg;
 }

@@ -28,6 +28,12 @@ export const DEFAULT_REPLAY_WINDOW_MS = 60_000;
 /** Default bound on the sessions a FrameOpener remembers (one per sender process start, roughly). */
 export const DEFAULT_MAX_SESSIONS = 16_384;
 
+/**
+ * How far the clock may step back before a sealer starts a new session: a smaller step (NTP slewing,
+ * jitter between clock reads) keeps the session and stamps the last timestamp again.
+ */
+export const CLOCK_STEP_BACK_MS = 1_000;
+
 /** The largest sequence number within one sealer session: the nonce carries it as a u32. */
 const MAX_SEQ = 0xffff_ffff;
 const TWO_32 = 0x1_0000_0000;
@@ -151,7 +157,10 @@ function readU64(buf: Buffer, offset: number): number {
 /**
  * Seals outgoing frames for one process. Owns a random 8-byte session id and a sequence that grows by
  * one per frame; timestamps never go backwards within a session, so sequence order is timestamp order
- * (FrameOpener relies on that to forget idle sessions safely).
+ * (FrameOpener relies on that to forget idle sessions safely). When the clock steps back by more
+ * than CLOCK_STEP_BACK_MS (it had jumped ahead and was corrected), the sealer starts a new session
+ * stamped with the corrected time: clamping to the old timestamp instead would stamp every frame in
+ * the future until the true time caught up, and peers would refuse them all as stale.
  */
 export class FrameSealer {
   private keyring: Keyring;
@@ -189,13 +198,18 @@ export class FrameSealer {
   /** Seals one payload. `now` is wall-clock milliseconds. Throws only on misuse (a bad `now`). */
   seal(payload: Uint8Array, now: number): Buffer {
     if (!Number.isFinite(now) || now < 0) throw new RangeError(`FrameSealer.seal: now must be a non-negative number, got ${String(now)}`);
-    if (this.seq >= MAX_SEQ) {
+    const t = Math.floor(now);
+    if (this.seq >= MAX_SEQ || t < this.lastTs - CLOCK_STEP_BACK_MS) {
       // The nonce carries the sequence as a u32: start a new session rather than ever reuse a nonce.
+      // Likewise after a clock step back: a session's timestamps never decrease (see above). The old
+      // session's frames stay refused: each opener keeps the old session's sequence until all its
+      // accepted frames are stale (docs/gossip-transport.md, "Replay protection").
       this.sessionId = randomBytes(SESSION_ID_BYTES);
       this.seq = 0;
+      this.lastTs = t;
     }
     this.seq += 1;
-    this.lastTs = Math.max(this.lastTs, Math.floor(now));
+    this.lastTs = Math.max(this.lastTs, t);
     const k = this.keyring.primary;
     // Nonce = session id (8 random bytes) || sequence (u32). Within a session the sequence never
     // repeats; across sessions (process starts, sealers, sequence wrap) the 64-bit random session id

@@ -13,7 +13,7 @@ export function loadKeyring(cfg: ClusterConfig): Keyring | null {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new Error(
-      `auth.keyFile: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create one with \`tally keygen > ${file}\` and give every node the same file`,
+      `auth.keyFile: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create one with \`tally keygen --out ${file}\` and give every node the same file`,
     );
   }
   const keys = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));

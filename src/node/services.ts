@@ -6,7 +6,7 @@ import type { ClusterConfig } from '../config/cluster-config.js';
 import { keyBytesOf } from '../keyspace/full-key.js';
 import type { Replica } from '../replication/replica.js';
 import { globMatch } from '../server/commands/parse.js';
-import type { CommandServices } from '../server/commands/types.js';
+import type { CommandServices, SessionAuth } from '../server/commands/types.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
 import { infoSections, type NodeSnapshot } from './snapshot.js';
@@ -30,11 +30,15 @@ export function commandServices(o: {
   replica: Replica;
   sessions: SessionRegistry;
   snapshot: () => NodeSnapshot;
+  /** Users, AUTH, permissions: the node's Authenticator. */
+  auth: SessionAuth;
 }): CommandServices {
   const { cfg, clock, replica: r } = o;
   return {
     keyspace: r.keyspace,
-    password: cfg.auth.password,
+    auth: o.auth,
+    // The password stays with the authenticator (as a keyed digest); the commands never see it.
+    password: null,
     counterTypeFor: counterTypeRule(cfg.gcounterKeys),
     nodeId: o.nodeId,
     clusterName: cfg.cluster,
@@ -49,6 +53,8 @@ export function commandServices(o: {
       'tally-gossip-interval-ms': String(cfg.gossip.intervalMs),
       'tally-fanout': String(cfg.gossip.fanout),
       'tally-persistence': cfg.persistence,
+      // Redis's name; never a password: CONFIG GET has no parameter that holds one (requirepass is not offered).
+      'protected-mode': cfg.protectedMode ? 'yes' : 'no',
     }),
     listClients: () => o.sessions.list(),
     clock: () => r.clockStatus(clock.now()),

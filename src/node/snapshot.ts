@@ -7,6 +7,7 @@ import type { KeyType } from '../keyspace/types.js';
 import type { DurableState } from '../persistence/recovery.js';
 import { MEMBER_STATE_NAMES } from '../replication/messages.js';
 import type { Replica } from '../replication/replica.js';
+import type { AuthStats } from '../server/auth/authenticator.js';
 import type { RespServerStats } from '../server/resp/server.js';
 import type { WsApiStats } from '../server/ws/server.js';
 import type { Clock } from '../util/clock.js';
@@ -29,8 +30,21 @@ export interface NodeParts {
   readonly ws: { readonly stats: WsApiStats; watchedKeyCount(): number };
   readonly sessions: SessionRegistry;
   readonly durable: DurableState | null;
-  /** The bound ports (a configured 0 is an ephemeral port). */
-  ports(): { gossip: number; resp: number; http: number };
+  /** Failed AUTH, slowed and refused attempts, NOPERM (src/server/auth/authenticator.ts). */
+  readonly auth: { readonly stats: AuthStats };
+  /** Connections and requests refused by protected mode, and failed TLS handshakes, over RESP and HTTP. */
+  edgeStats(): { protectedModeRefused: number; tlsHandshakeErrors: number; foreignRefused: number };
+  /** The bound ports (a configured 0 is an ephemeral port; null: that listener is off). */
+  ports(): NodePorts;
+}
+
+export interface NodePorts {
+  gossip: number;
+  /** Plaintext RESP; null when the node serves RESP over TLS only. */
+  resp: number | null;
+  /** RESP over TLS; null when off. */
+  tls: number | null;
+  http: number;
 }
 
 export interface MemberView {
@@ -44,7 +58,7 @@ export interface MemberView {
 
 export interface NodeSnapshot {
   node: { id: string; incarnation: number; cluster: string; version: string; address: string; uptimeMs: number; pid: number };
-  ports: { gossip: number; resp: number; http: number };
+  ports: NodePorts;
   members: MemberView[];
   memberCounts: { alive: number; suspect: number; dead: number; left: number };
   gossip: Replica['stats'] & { vectorHash: string; stateHash: string; origins: number; transport: GossipTransportStats };
@@ -64,12 +78,27 @@ export interface NodeSnapshot {
    * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet).
    */
   memory: { heapUsed: number; rss: number; tombstones: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
+  /**
+   * Client security: failed AUTH by protocol (HTTP Basic included), attempts slowed or refused by the
+   * limiter, commands refused with NOPERM, connections refused by protected mode, failed TLS handshakes,
+   * HTTP requests refused for a foreign Host or Origin.
+   */
+  security: {
+    authFailures: { resp: number; ws: number; http: number };
+    authDelayed: number;
+    authRefused: number;
+    deniedCommands: number;
+    protectedModeRefused: number;
+    tlsHandshakeErrors: number;
+    /** HTTP requests refused for a foreign Host (DNS rebinding) or a /ws upgrade from a foreign Origin. */
+    foreignRefused: number;
+  };
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
   /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */
   clock: { ok: boolean; offsetMs: number; boundMs: number; peers: number; beyond: number; unverified: boolean; offsets: Record<string, number> };
-  /** Every configured node's endpoints, so the dashboard can reach all of them. */
-  nodes: { id: string; http: string; ws: string; resp: string }[];
+  /** Every configured node's endpoints, so the dashboard can reach all of them (https and wss under tls.http). */
+  nodes: { id: string; http: string; ws: string; resp: string | null; tls: string | null }[];
 }
 
 export function takeSnapshot(p: NodeParts): NodeSnapshot {
@@ -82,10 +111,21 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
   const memory = process.memoryUsage();
   const held = r.keyspace.memoryStats();
   const clients = p.sessions.count();
-  const endpoint = (n: { id: string; host: string; httpPort: number; respPort: number }): NodeSnapshot['nodes'][number] => {
-    const http = n.id === p.nodeId ? ports.http : n.httpPort;
-    return { id: n.id, http: `http://${n.host}:${http}`, ws: `ws://${n.host}:${http}/ws`, resp: `${n.host}:${n.id === p.nodeId ? ports.resp : n.respPort}` };
+  const secure = cfg.tls !== null && cfg.tls.http;
+  const endpoint = (n: { id: string; host: string; httpPort: number; respPort: number | null; tlsPort: number | null }): NodeSnapshot['nodes'][number] => {
+    const self = n.id === p.nodeId;
+    const http = self ? ports.http : n.httpPort;
+    const resp = self ? ports.resp : n.respPort;
+    const tls = self ? ports.tls : n.tlsPort;
+    return {
+      id: n.id,
+      http: `${secure ? 'https' : 'http'}://${n.host}:${http}`,
+      ws: `${secure ? 'wss' : 'ws'}://${n.host}:${http}/ws`,
+      resp: resp === null ? null : `${n.host}:${resp}`,
+      tls: tls === null ? null : `${n.host}:${tls}`,
+    };
   };
+  const a = p.auth.stats;
   return {
     node: { id: p.nodeId, incarnation: p.incarnation, cluster: cfg.cluster, version: VERSION, address: p.address, uptimeMs: now - p.startedAt, pid: process.pid },
     ports,
@@ -115,6 +155,13 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       versionLogEntries: r.versions.entryCount(),
       origins: r.versions.originCount,
       retiredOrigins: r.retiredOrigins(),
+    },
+    security: {
+      authFailures: { ...a.failures },
+      authDelayed: a.delayed,
+      authRefused: a.refused,
+      deniedCommands: a.deniedCommands,
+      ...p.edgeStats(),
     },
     persistence: { mode: cfg.persistence, ...(p.durable === null ? {} : p.durable.info()) },
     convergence: r.convergence(now),
@@ -158,6 +205,13 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       total_commands_processed: s.traffic.commandsProcessed,
       total_connections_received: s.traffic.connectionsAccepted.resp + s.traffic.connectionsAccepted.ws,
       rejected_connections: s.traffic.connectionsRejected.resp + s.traffic.connectionsRejected.ws,
+      // Redis 7.2's names: failed AUTH (every protocol) and commands refused with NOPERM.
+      acl_access_denied_auth: s.security.authFailures.resp + s.security.authFailures.ws + s.security.authFailures.http,
+      acl_access_denied_cmd: s.security.deniedCommands,
+      tally_auth_delayed: s.security.authDelayed,
+      tally_auth_refused: s.security.authRefused,
+      tally_protected_mode_refused: s.security.protectedModeRefused,
+      tally_tls_handshake_errors: s.security.tlsHandshakeErrors,
     },
     cluster: {
       cluster_name: s.node.cluster,

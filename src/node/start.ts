@@ -3,8 +3,9 @@
 // this file only wires (the parts' rules live in sessions.ts, services.ts, snapshot.ts, tick-loop.ts).
 
 import { replicaSettings, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { assertPrivateFile } from '../config/secret-files.js';
 import { loadKeyring } from '../gossip/keyring-file.js';
-import { withFaultControl } from '../gossip/fault-control.js';
+import { faultControlFromEnv } from '../gossip/fault-control.js';
 import { WsGossipTransport } from '../gossip/ws-transport.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
@@ -14,16 +15,22 @@ import { replicaConfig } from '../replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
 import type { Session } from '../server/commands/types.js';
+import { onScriptIdle, scriptBusy, sessionClosed } from '../server/commands/state.js';
+import { ScriptHold } from './script-hold.js';
 import { dashboardRoute } from '../server/dashboard/routes.js';
+import * as errors from '../errors.js';
+import { HttpGuard } from '../server/http-guard.js';
 import { HttpServer } from '../server/http-server.js';
 import { CommandMetrics, NodeMetrics } from '../server/metrics.js';
-import { RespServer } from '../server/resp/server.js';
+import { RespServer, type RespConnectionHandler, type RespServerStats } from '../server/resp/server.js';
+import { loadServerTls, type ServerTls } from '../server/tls.js';
 import { WsClientApi } from '../server/ws/server.js';
 import type { Logger } from '../util/logger.js';
 import { systemClock, systemRng } from '../util/system.js';
 import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
-import { takeSnapshot, VERSION } from './snapshot.js';
+import { takeSnapshot, VERSION, type NodePorts } from './snapshot.js';
+import { assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
 import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
 
@@ -33,14 +40,20 @@ export interface NodeOverrides {
   host?: string;
   gossipPort?: number;
   respPort?: number;
+  tlsPort?: number;
   httpPort?: number;
 }
 
 export interface RunningNode {
   id: string;
   incarnation: number;
-  ports: { gossip: number; resp: number; http: number };
+  ports: NodePorts;
   replica: Replica;
+  /**
+   * Reads the TLS certificate, key and CA files again and uses them for new connections (SIGHUP);
+   * open connections and gossip carry on. Throws (and keeps the old ones) when a file is bad.
+   */
+  reloadTls(): void;
   /** Graceful stop: stop accepting, tell peers we leave, flush, close everything. */
   stop(): Promise<void>;
 }
@@ -54,7 +67,12 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const entry = cfg.nodes.find((n) => n.id === nodeId);
   if (entry === undefined) throw new Error(`--id: no node '${nodeId}' in the config (nodes: ${cfg.nodes.map((n) => n.id).join(', ')})`);
   const me: NodeEntry = { ...entry, ...overrides };
-  const clock = systemClock;
+  // Secrets on disk: refused when other users may read them, before anything is opened.
+  assertSecretFiles(cfg);
+  // Test-only fault hook for `tally verify` (null unless TALLY_FAULT_CONTROL is set): cut links, skewed clock.
+  const faults = faultControlFromEnv(nodeId, me.host, log.child({ component: 'fault-control' }));
+  const clock = faults?.clock ?? systemClock;
+  let serverTls: ServerTls | undefined = cfg.tls === null ? undefined : loadServerTls(cfg.tls);
   const keyring = loadKeyring(cfg);
   if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
   // Durable state first: a corrupt or foreign store stops the node before it binds a port.
@@ -64,6 +82,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   // The gossip port is bound first: the replica advertises the address it was bound at (a configured
   // 0 is an ephemeral port). Frames are handed to the replica once it exists (`deliverTo`, below).
+  let services: ReturnType<typeof commandServices> | undefined;
   const transport = new WsGossipTransport({
     host: me.host,
     port: me.gossipPort,
@@ -74,8 +93,6 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     logger: log.child({ component: 'gossip' }),
   });
   const gossipPort = await transport.listen();
-  // Test-only link cutting for `tally verify`; the transport itself unless TALLY_FAULT_CONTROL is set.
-  const faults = withFaultControl(transport, nodeId, me.host, log.child({ component: 'fault-control' }));
   const address = `${me.host}:${gossipPort}`;
   const addressOf = (n: NodeEntry): string => `${n.host}:${n.gossipPort}`;
   const others = cfg.nodes.filter((n) => n.id !== nodeId);
@@ -84,7 +101,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     config: replicaConfig(replicaSettings(cfg.cluster, cfg.gossip)),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
-    transport: faults.transport,
+    transport: faults?.wrap(transport) ?? transport,
     seeds: others.filter((n) => cfg.seeds.includes(n.id)).map(addressOf),
     peers: others.map(addressOf),
     configuredSize: cfg.nodes.length,
@@ -98,72 +115,124 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
   });
+  // Frames wait while a Lua script is busy (script-hold.ts); `services` exists by the time one arrives.
+  const hold = new ScriptHold<{ peer: string; frame: Uint8Array }>(
+    () => services !== undefined && scriptBusy(services),
+    (f) => replica.receive(f.peer, f.frame, clock.now()),
+  );
   transport.deliverTo(
-    (peer, frame) => replica.receive(peer, frame, clock.now()),
+    (peer, frame) => hold.receive({ peer, frame }),
     (peerAddress, offsetMs) => replica.noteClockNotice(peerAddress, offsetMs),
   );
   replica.keyspace.onTypeConflict((key, types) =>
     log.warn({ key: JSON.stringify(key.slice(1)), db: key.charCodeAt(0), types }, 'key created concurrently as several types: the higher type tag shows, the other states are kept'),
   );
 
-  const sessions = new SessionRegistry(clock, cfg.auth.password === null);
-  const ports = { gossip: gossipPort, resp: me.respPort, http: me.httpPort };
+  // Users, AUTH and its limiter, protected mode, HTTP tokens (docs/security.md).
+  const { users, auth, refuses, tokens } = clientSecurity(cfg, me, log.child({ component: 'auth' }));
+
+  const sessions = new SessionRegistry(clock, users.open);
+  const ports: NodePorts = { gossip: gossipPort, resp: me.respPort, tls: me.tlsPort, http: me.httpPort };
+  // Both RESP listeners' counters, as one (INFO, /status and /metrics count RESP as one protocol).
+  const respStats = (): RespServerStats => sumStats([resp?.stats, respTls?.stats]);
   // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
   const snapshot = (): ReturnType<typeof takeSnapshot> =>
-    takeSnapshot({ cfg, nodeId, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, resp, ws, sessions, durable, ports: () => ports });
-  const services = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot });
+    takeSnapshot({
+      cfg, nodeId, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, ws, sessions, durable, auth,
+      resp: { stats: respStats() },
+      edgeStats: () => ({
+        protectedModeRefused: respStats().connectionsRefused + guard.protectedModeRefused,
+        tlsHandshakeErrors: respStats().tlsHandshakeErrors + http.tlsHandshakeErrors,
+        foreignRefused: guard.foreignRefused,
+      }),
+      ports: () => ports,
+    });
+  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth });
+  services = svc;
+  onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
   const commandMetrics = new CommandMetrics();
-  const resp = new RespServer<Session>({
-    host: me.host,
-    port: me.respPort,
-    handler: {
-      open: (info) => sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`),
-      command: (s, args) => {
-        s.lastCommandAt = clock.now();
-        return commandMetrics.execute(services, s, args);
-      },
-      close: (s) => sessions.close(s),
+  svc.commandStats = () => commandMetrics.stats();
+  const handler: RespConnectionHandler<Session> = {
+    open: (info) => {
+      const s = sessions.open('resp', `${info.remoteAddress}:${info.remotePort}`, info.remoteAddress);
+      s.push = info.push;
+      return s;
     },
-    maxClients: cfg.maxClients,
-    logger: log.child({ component: 'resp' }),
-    ...beforeFlush,
-  });
+    command: (s, args) => {
+      s.lastCommandAt = clock.now();
+      return commandMetrics.execute(svc, s, args);
+    },
+    protocol: (s) => s.resp ?? 2,
+    close: (s) => {
+      sessionClosed(svc, s);
+      sessions.close(s);
+    },
+  };
+  const refuse = (ip: string): string | null => (refuses(ip) ? errors.PROTECTED_MODE_DENIED : null);
+  const respOptions = { host: me.host, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush };
+  const resp = me.respPort === null ? undefined : new RespServer<Session>({ ...respOptions, port: me.respPort, logger: log.child({ component: 'resp' }) });
+  const respTls = me.tlsPort === null || serverTls === undefined ? undefined : new RespServer<Session>({ ...respOptions, port: me.tlsPort, tls: serverTls, logger: log.child({ component: 'resp-tls' }) });
   const ws = new WsClientApi({
-    services,
+    services: svc,
     ...beforeFlush,
-    newSession: (remote: string) => sessions.open('ws', remote),
-    closeSession: (s: Session) => sessions.close(s),
+    newSession: (remote: string) => sessions.open('ws', remote, remote),
+    closeSession: (s: Session) => {
+      sessionClosed(svc, s);
+      sessions.close(s);
+    },
     logger: log.child({ component: 'ws' }),
     execute: commandMetrics.execute,
     maxClients: cfg.maxClients,
   });
   replica.keyspace.onChange((key) => ws.notifyChanged(key));
-  ports.resp = await resp.listen();
+  if (resp !== undefined) ports.resp = await resp.listen();
+  if (respTls !== undefined) ports.tls = await respTls.listen();
 
   const metrics = new NodeMetrics(snapshot, commandMetrics);
   if (durable !== null) durable.commits.onCommit = (ms) => metrics.observeCommit(ms / 1000);
 
-  const http = new HttpServer(me.host, me.httpPort, {
-    // Ready once caught up with a peer (a new, wiped or restarted node streams the state first).
-    health: () => {
-      const c = replica.clockStatus(clock.now());
-      const degraded = c.ok ? {} : { degraded: `clock ${Math.round(c.offsetMs)} ms off from ${c.beyond} of ${c.peers} peers (tolerated: ${c.boundMs} ms): windowed writes refused` };
-      return replica.caughtUp(clock.now(), readyGraceMs(cfg)) ? { live: true, ready: true, ...degraded } : { live: true, ready: false, detail: 'catching up with peers', ...degraded };
+  // /status, /metrics, /auth/token and /ws need credentials once the node has any (HTTP Basic, or a
+  // token signed with a key derived from the gossip key file, so it opens every node of the cluster).
+  const guard = new HttpGuard({
+    auth,
+    tokens,
+    refuses,
+    hosts: [...cfg.nodes.map((n) => n.host), me.host],
+    httpPorts: [...cfg.nodes.map((n) => n.httpPort), me.httpPort],
+  });
+  const http = new HttpServer({
+    host: me.host,
+    port: me.httpPort,
+    ...(serverTls !== undefined && cfg.tls?.http === true ? { tls: serverTls } : {}),
+    guard,
+    logger: log.child({ component: 'http' }),
+    routes: {
+      // Ready once caught up with a peer (a new, wiped or restarted node streams the state first).
+      health: () => {
+        const c = replica.clockStatus(clock.now());
+        const degraded = c.ok ? {} : { degraded: `clock ${Math.round(c.offsetMs)} ms off from ${c.beyond} of ${c.peers} peers (tolerated: ${c.boundMs} ms): windowed writes refused` };
+        return replica.caughtUp(clock.now(), readyGraceMs(cfg)) ? { live: true, ready: true, ...degraded } : { live: true, ready: false, detail: 'catching up with peers', ...degraded };
+      },
+      status: snapshot,
+      data: (req, res) => metrics.route(req, res),
+      assets: (req, res) => dashboardRoute(req, res),
+      upgrade: (req, socket, head, user) => ws.handleUpgrade(req, socket, head, user),
     },
-    status: snapshot,
-    extra: (req, res) => metrics.route(req, res) || dashboardRoute(req, res),
-    upgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
   });
   ports.http = await http.listen();
 
   const loop = new TickLoop(replica, clock, log);
   loop.start();
   const clockWatch = watchClock(replica, clock, log);
-  log.info({ id: nodeId, incarnation: identity.incarnation, gossip: address, resp: `${me.host}:${ports.resp}`, http: `http://${me.host}:${ports.http}` }, 'node started');
+  const scheme = serverTls !== undefined && cfg.tls?.http === true ? 'https' : 'http';
+  log.info(
+    { id: nodeId, incarnation: identity.incarnation, gossip: address, resp: ports.resp === null ? 'off' : `${me.host}:${ports.resp}`, ...(ports.tls === null ? {} : { tls: `${me.host}:${ports.tls}` }), http: `${scheme}://${me.host}:${ports.http}` },
+    'node started',
+  );
 
   let stopped = false;
   return {
@@ -171,18 +240,27 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     incarnation: identity.incarnation,
     ports,
     replica,
+    reloadTls: () => {
+      if (cfg.tls === null) return;
+      assertPrivateFile(cfg.tls.keyFile, 'tls.keyFile', "this node's TLS private key");
+      const fresh = loadServerTls(cfg.tls);
+      respTls?.reloadTls(fresh);
+      if (cfg.tls.http) http.reloadTls(fresh);
+      serverTls = fresh;
+      log.info({ certFile: cfg.tls.certFile }, 'TLS certificate, key and CA reloaded for new connections');
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
       loop.stop();
       clearInterval(clockWatch);
-      await resp.close();
+      await Promise.all([resp?.close(), respTls?.close()]);
       replica.leave();
       // Give the leave notice a moment to go out before the sockets close.
       await new Promise((done) => setTimeout(done, 150));
       await ws.close();
       await http.close();
-      faults.close();
+      faults?.close();
       await transport.close();
       // Last: gossip may have merged until the transport closed. Commit what is left, then close.
       await durable?.close();

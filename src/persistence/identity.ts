@@ -39,7 +39,8 @@ export interface BumpOptions {
 export function bumpIncarnation(dataDir: string, nodeId: string, cluster: string, opts: BumpOptions = {}): Identity {
   const dir = join(dataDir, nodeId);
   const path = identityPath(dataDir, nodeId);
-  mkdirSync(dir, { recursive: true });
+  // 0700, as the store beside it (store.ts): the node's directory is private to its user.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   let previous = 0;
   let text: string | undefined;
   try {

@@ -125,7 +125,8 @@ export class DurableStore {
    */
   static open(o: StoreOptions): OpenedStore {
     const path = storePath(o.dataDir, o.nodeId);
-    mkdirSync(join(o.dataDir, o.nodeId), { recursive: true });
+    // 0700: the store holds every count and key name; no other user of the machine may read it (docs/security.md).
+    mkdirSync(join(o.dataDir, o.nodeId), { recursive: true, mode: 0o700 });
     // LMDB trusts its file: a file that is not LMDB crashes the process (SIGSEGV) instead of failing.
     // Check its meta pages first, so the usual corruptions (truncated, overwritten, not ours) get
     // a clear error. Damage deep inside the B-tree is not detectable this way (docs/durability.md).

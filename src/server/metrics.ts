@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ReplicaStats } from '../replication/context.js';
 import { commandNames, resolveCommand, runCommand, type CommandRunner } from './commands/table.js';
-import type { CommandResult, CommandServices, Session } from './commands/types.js';
+import type { CommandResult, CommandServices, CommandStat, Session } from './commands/types.js';
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './commands/reply.js';
 
@@ -43,6 +43,15 @@ export interface MetricsSnapshot {
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
   clock: { ok: boolean; offsetMs: number; offsets: Record<string, number> };
+  security: {
+    authFailures: { resp: number; ws: number; http: number };
+    authDelayed: number;
+    authRefused: number;
+    deniedCommands: number;
+    protectedModeRefused: number;
+    tlsHandshakeErrors: number;
+    foreignRefused: number;
+  };
 }
 
 /**
@@ -86,6 +95,11 @@ export class FixedHistogram {
   /** Observations so far in one series. */
   count(series: number): number {
     return this.cells[series * this.stride + this.bounds.length + 2] as number;
+  }
+
+  /** Sum of the observations so far in one series. */
+  sum(series: number): number {
+    return this.cells[series * this.stride + this.bounds.length + 1] as number;
   }
 
   get(): { name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] } {
@@ -172,6 +186,22 @@ export class CommandMetrics {
       },
     );
   };
+
+  /**
+   * INFO commandstats: calls and errors per command, and the time spent, in microseconds, estimated
+   * from the timed sample (one command in `sampleEvery`) scaled to every call.
+   */
+  stats(): CommandStat[] {
+    const out: CommandStat[] = [];
+    for (let i = 0; i < this.names.length - 1; i++) {
+      const ok = this.counts[2 * i] as number;
+      const failed = this.counts[2 * i + 1] as number;
+      const sampled = this.latency.count(i);
+      const usec = sampled === 0 ? 0 : (this.latency.sum(i) / sampled) * (ok + failed) * 1e6;
+      out.push({ name: this.names[i] as string, calls: ok + failed, failed, usec });
+    }
+    return out;
+  }
 
   private record(idx: number, r: Reply | null, t0: number): void {
     const slot = 2 * idx + (r === null || r.kind === 'error' ? 1 : 0);
@@ -285,6 +315,17 @@ export class NodeMetrics {
       set({ protocol: 'resp' }, snap().traffic.connectionsAccepted.resp);
       set({ protocol: 'ws' }, snap().traffic.connectionsAccepted.ws);
     });
+    counter(reg, 'tally_auth_failures_total', 'Failed AUTH and HTTP Basic logins, by protocol (resp, ws, http)', ['protocol'], (set) => {
+      for (const [protocol, n] of Object.entries(snap().security.authFailures)) set({ protocol }, n);
+    });
+    counter(reg, 'tally_auth_throttled_total', 'AUTH attempts slowed by the limiter: delayed (waited for their address\'s slot) or refused (the wait was too long)', ['outcome'], (set) => {
+      set({ outcome: 'delayed' }, snap().security.authDelayed);
+      set({ outcome: 'refused' }, snap().security.authRefused);
+    });
+    counter(reg, 'tally_acl_denied_commands_total', 'Commands refused with NOPERM (the user\'s role does not allow them)', [], (set) => set({}, snap().security.deniedCommands));
+    counter(reg, 'tally_protected_mode_refused_total', 'Connections and HTTP requests refused by protected mode (no credentials configured, client not on loopback)', [], (set) => set({}, snap().security.protectedModeRefused));
+    counter(reg, 'tally_http_foreign_refused_total', 'HTTP requests refused because their Host names no node of the cluster (DNS rebinding, nodes without credentials) or a /ws upgrade came from a page of another origin', [], (set) => set({}, snap().security.foreignRefused));
+    counter(reg, 'tally_tls_handshake_errors_total', 'Client TLS handshakes that failed (RESP and HTTPS): wrong CA, missing or bad client certificate, plaintext on a TLS port', [], (set) => set({}, snap().security.tlsHandshakeErrors));
     gauge(reg, 'tally_incarnation', "This node's incarnation (grows at every start)", [], (set) => set({}, snap().node.incarnation));
     gauge(reg, 'tally_uptime_seconds', 'Seconds since this node started', [], (set) => set({}, snap().node.uptimeMs / 1000));
     gauge(reg, 'tally_build_info', 'Always 1; the version label says which tally runs', ['version'], (set) => set({ version: snap().node.version }, 1));

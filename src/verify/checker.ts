@@ -1,7 +1,10 @@
 // The verify checker (pure): given the history and what every node reads after the heal, decides
 // whether anything acknowledged was lost. A counter must lie within
-//   [acked - in-doubt decrements, acked + in-doubt increments]
-// and an HLL estimate within 4 standard errors of [acked distinct, acked + in-doubt distinct].
+//   [acked - in-doubt decrements - at-risk increments, acked + in-doubt increments + at-risk decrements]
+// and an HLL estimate within 4 standard errors of [acked distinct - at risk, acked + in-doubt distinct].
+// "At risk" are the acknowledged writes whose every copy a restart without state took away before
+// they could spread (spread.ts): the durability promise allows losing exactly those. Without such
+// restarts nothing is at risk and every acknowledged write must be there.
 
 import type { History } from './history.js';
 
@@ -18,6 +21,8 @@ export interface KeyCheck {
   lo: number;
   hi: number;
   acked: number;
+  /** Acknowledged counter units (or HLL elements) that a restart without state may have taken. */
+  atRisk: number;
   /** Counter units (or HLL elements) missing below `lo`. */
   lost: number;
   /** Units above `hi`: a lost decrement or a phantom write. */
@@ -31,11 +36,16 @@ export interface CheckResult {
   keys: KeyCheck[];
   /** Total counter units and HLL elements lost or in excess. */
   lost: number;
+  /** Acknowledged operations the durability promise allowed to lose (spread.ts). */
+  atRiskOps: number;
   problems: string[];
 }
 
+/** Whether an acknowledged write on `node`, answered at `ackAt` (ms since the start), may have lost every copy. */
+export type MayBeLost = (node: string, ackAt: number) => boolean;
+
 /** `reads.get(node).get(key)` is what that node answered after convergence (null: no answer). */
-export function check(history: History, reads: ReadonlyMap<string, ReadonlyMap<string, number | null>>, extraProblems: readonly string[] = []): CheckResult {
+export function check(history: History, reads: ReadonlyMap<string, ReadonlyMap<string, number | null>>, extraProblems: readonly string[] = [], mayBeLost: MayBeLost = () => false): CheckResult {
   const problems = [...extraProblems];
   const keys: KeyCheck[] = [];
   const nodeIds = [...reads.keys()];
@@ -44,23 +54,40 @@ export function check(history: History, reads: ReadonlyMap<string, ReadonlyMap<s
     const disagree = nodeIds.filter((n) => (reads.get(n)?.get(key) ?? null) !== first);
     return { value: first, disagree };
   };
+  // Acknowledged writes that may be gone with their last copy: increments may be missing (lower lo),
+  // decrements may be missing (higher hi), HLL elements may be missing.
+  const riskUp = new Map<string, number>();
+  const riskDown = new Map<string, number>();
+  const riskHll = new Map<string, number>();
+  let atRiskOps = 0;
+  for (const o of history.ops) {
+    if (o.outcome !== 'ok' || o.done === undefined || !mayBeLost(o.node, o.done)) continue;
+    atRiskOps++;
+    if (o.op === 'pfadd') riskHll.set(o.key, (riskHll.get(o.key) ?? 0) + 1);
+    else if ((o.delta as number) > 0) riskUp.set(o.key, (riskUp.get(o.key) ?? 0) + (o.delta as number));
+    else riskDown.set(o.key, (riskDown.get(o.key) ?? 0) - (o.delta as number));
+  }
   for (const key of history.counterKeys()) {
     const b = history.counters.get(key);
     if (b === undefined) continue;
     const { value, disagree } = valueOf(key);
-    const lo = b.acked - b.doubtDown;
-    const hi = b.acked + b.doubtUp;
+    const up = riskUp.get(key) ?? 0;
+    const down = riskDown.get(key) ?? 0;
+    const lo = b.acked - b.doubtDown - up;
+    const hi = b.acked + b.doubtUp + down;
     const v = value ?? 0;
-    keys.push({ key, kind: 'counter', value, lo, hi, acked: b.acked, lost: Math.max(0, lo - v), excess: Math.max(0, v - hi), disagree });
+    keys.push({ key, kind: 'counter', value, lo, hi, acked: b.acked, atRisk: up + down, lost: Math.max(0, lo - v), excess: Math.max(0, v - hi), disagree });
   }
   for (const key of history.hllKeys()) {
     const b = history.hll(key);
     const { value, disagree } = valueOf(key);
     const slack = (n: number): number => Math.ceil(n * HLL_SIGMAS * HLL_STD_ERROR) + 1;
-    const lo = Math.max(0, b.acked - slack(b.acked));
+    const risk = riskHll.get(key) ?? 0;
+    const sure = b.acked - risk;
+    const lo = Math.max(0, sure - slack(sure));
     const hi = b.acked + b.doubt + slack(b.acked + b.doubt);
     const v = value ?? 0;
-    keys.push({ key, kind: 'hll', value, lo, hi, acked: b.acked, lost: Math.max(0, lo - v), excess: Math.max(0, v - hi), disagree });
+    keys.push({ key, kind: 'hll', value, lo, hi, acked: b.acked, atRisk: risk, lost: Math.max(0, lo - v), excess: Math.max(0, v - hi), disagree });
   }
   let lost = 0;
   for (const k of keys) {
@@ -70,5 +97,5 @@ export function check(history: History, reads: ReadonlyMap<string, ReadonlyMap<s
     if (k.excess > 0) problems.push(`${k.key}: ${k.value} is ${k.excess} above the most it could be, ${k.hi}`);
     if (k.disagree.length > 0) problems.push(`${k.key}: nodes ${k.disagree.join(', ')} disagree with ${nodeIds[0]}`);
   }
-  return { ok: problems.length === 0, keys, lost, problems };
+  return { ok: problems.length === 0, keys, lost, atRiskOps, problems };
 }

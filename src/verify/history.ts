@@ -5,6 +5,8 @@
 export interface OpRecord {
   /** ms since the run started, when the op was issued. */
   t: number;
+  /** ms since the run started, when its outcome was known (the reply, the error or the deadline). */
+  done?: number;
   node: string;
   worker: number;
   op: 'incrby' | 'decrby' | 'pfadd';

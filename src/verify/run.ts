@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/cluster-config.js';
 import { check, type CheckResult } from './checker.js';
-import { VerifyCluster, type UnexpectedDeath } from './cluster.js';
+import { VerifyCluster, verifyReplicaConfig, type UnexpectedDeath } from './cluster.js';
 import { History } from './history.js';
-import { nemesisSchedule, type Fault, type NemesisStep } from './nemesis.js';
+import { Nemesis, type LongPartitionReport } from './nemesis.js';
 import { RespConnection } from './resp-client.js';
+import { longPartitionRule, nemesisSchedule, type Fault, type LongPartitionRule, type NemesisStep } from './schedule.js';
+import { lossModel, spreadModel, type FaultTimeline } from './spread.js';
 import { COUNTER_KEYS, HLL_KEYS, startWorkload } from './workers.js';
 
 export interface VerifyOptions {
@@ -42,7 +44,15 @@ export interface VerifyResult {
   kept: boolean;
   /** The fault steps that ran. */
   schedule: NemesisStep[];
+  /** The long-partition rule of this run's config, and why the schedule has no long partition (or null). */
+  longPartitionRule: LongPartitionRule;
+  scheduleNote: string | null;
+  longPartitions: LongPartitionReport[];
+  /** The generated config's gossip.deadForgetMs (lowered from the default, see cluster.ts). */
+  deadForgetMs: number;
   events: NemesisEvent[];
+  /** The fault state over time, as the nemesis applied it (what the checker's loss model reads). */
+  timeline: FaultTimeline;
   operations: number;
   acknowledged: number;
   failed: number;
@@ -55,6 +65,9 @@ export interface VerifyResult {
   nodeErrors: Record<string, string[]>;
   check: CheckResult;
 }
+
+/** The CLI's defaults (`tally verify --help`); the replay line leaves out only these. */
+export const VERIFY_DEFAULTS = Object.freeze({ nodes: 5, durationS: 30, clientsPerNode: 2, rate: 2_000, timeoutMs: 1_000, convergeTimeoutMs: 60_000 });
 
 /** `always` once the config accepts it (durability landed), else `none`: the strongest mode there is. */
 export function defaultPersistence(): string {
@@ -82,9 +95,11 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   const history = new History();
   const events: NemesisEvent[] = [];
   const runMs = opts.durationS * 1000;
-  const schedule = nemesisSchedule(opts.seed, opts.nemesis, cluster.nodes.map((n) => n.id), runMs);
-  /** The steps actually run (a step the schedule reaches too late is skipped). */
-  const applied: NemesisStep[] = [];
+  const cfg = verifyReplicaConfig();
+  const rule = longPartitionRule(cfg, opts.nodes);
+  const { steps: schedule, note } = nemesisSchedule({ seed: opts.seed, faults: opts.nemesis, nodeIds: cluster.nodes.map((n) => n.id), runMs, longPartition: rule, killLosesState: opts.persistence === 'none' });
+  if (note !== null) log(`  ${note}`);
+  let nemesis: Nemesis | null = null;
   let convergenceMs: number | null = null;
   let reads = new Map<string, Map<string, number | null>>();
   const problems: string[] = [];
@@ -98,19 +113,15 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
       log(`  +${(atMs / 1000).toFixed(1).padStart(5)} s  ${what}`);
     };
     const workload = startWorkload({ nodes: cluster.nodes, clientsPerNode: opts.clientsPerNode, rate: opts.rate, timeoutMs: opts.timeoutMs, seed: opts.seed, t0 }, history);
-    for (const step of schedule) {
-      await sleep(t0 + step.at - Date.now());
-      // A slow restart can push the schedule back; never let a fault run past the workload.
-      if (Date.now() - t0 + step.durationMs + 500 > runMs) {
-        event(`${step.fault} skipped: the schedule ran late (slow restart)`);
-        continue;
-      }
-      applied.push(step);
-      await applyStep(cluster, step, event);
-    }
+    const n = new Nemesis(cluster, t0, event);
+    nemesis = n;
+    const faults = n.run(schedule);
     await sleep(t0 + runMs - Date.now());
     await workload.stop();
-    event('workload stopped; healing every fault');
+    event('workload stopped');
+    await faults; // every fault ends before the run does; a restart may still be under way
+    await n.finish();
+    event('healing every fault');
     const healAt = Date.now();
     await cluster.healAll();
     const conv = await waitConverged(cluster, opts.convergeTimeoutMs);
@@ -121,6 +132,9 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
     } else {
       problems.push(`nodes did not converge within ${opts.convergeTimeoutMs} ms of the heal`);
     }
+    await n.settled();
+    for (const p of n.longPartitions)
+      if (p.membershipHealMs === null && p.waited) problems.push(`after the long partition of {${p.side.join(',')}}, the two sides did not see each other alive within 60 s of the heal`);
   } catch (e) {
     problems.push(`harness error: ${(e as Error).message}`);
   } finally {
@@ -135,9 +149,12 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
       problems.push(`${n.id} logged ${lines.length} error line(s)`);
     }
   }
-  const result = check(history, reads, problems);
+  const timeline = nemesis?.timeline ?? { nodes: cluster.nodes.map((n) => n.id), states: [], kills: [], rejoins: [] };
+  const result = check(history, reads, problems, lossModel(timeline, opts.persistence, spreadModel(cfg, opts.nodes)));
   const ok = result.ok;
   writeFileSync(join(dir, 'history.jsonl'), history.toJsonLines());
+  writeFileSync(join(dir, 'timeline.json'), JSON.stringify(timeline, null, 1));
+  writeFileSync(join(dir, 'reads.json'), JSON.stringify(Object.fromEntries([...reads].map(([n, m]) => [n, Object.fromEntries(m)]))));
   const kept = !ok || opts.keep;
   if (!kept) rmSync(dir, { recursive: true, force: true });
   return {
@@ -145,8 +162,13 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
     options,
     dir,
     kept,
-    schedule: applied,
+    schedule: nemesis?.applied ?? [],
+    longPartitionRule: rule,
+    scheduleNote: note,
+    longPartitions: nemesis?.longPartitions ?? [],
+    deadForgetMs: cfg.deadForgetMs,
     events,
+    timeline,
     operations: history.ops.length,
     acknowledged: history.count('ok'),
     failed: history.count('fail'),
@@ -158,38 +180,6 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
     nodeErrors,
     check: result,
   };
-}
-
-async function applyStep(c: VerifyCluster, s: NemesisStep, event: (what: string) => void): Promise<void> {
-  const secs = `${(s.durationMs / 1000).toFixed(1)} s`;
-  const target = s.nodes[0] as string;
-  switch (s.fault) {
-    case 'kill': {
-      event(`kill -9 ${target}; restart in ${secs}`);
-      await c.kill(target);
-      await sleep(s.durationMs);
-      await c.start(target);
-      event(`${target} restarted (incarnation ${c.node(target).starts})`);
-      return;
-    }
-    case 'pause': {
-      event(`SIGSTOP ${target} for ${secs}`);
-      c.pause(target);
-      await sleep(s.durationMs);
-      c.resume(target);
-      event(`SIGCONT ${target}`);
-      return;
-    }
-    case 'partition': {
-      const rest = c.nodes.map((n) => n.id).filter((id) => !s.nodes.includes(id));
-      event(`partition {${s.nodes.join(',')}} | {${rest.join(',')}} for ${secs}`);
-      await c.partition(s.nodes);
-      await sleep(s.durationMs);
-      await c.healLinks();
-      event('partition healed');
-      return;
-    }
-  }
 }
 
 /** Reads every workload key on every node. */
@@ -216,7 +206,10 @@ async function readAll(c: VerifyCluster): Promise<Map<string, Map<string, number
 
 const POLL_MS = 100;
 
-/** Polls until every node answers every key with the same value on two polls in a row. */
+/**
+ * Polls until every node answers every key with the same value on two polls in a row and every node
+ * sees every node alive (a cluster split for good converges on nothing).
+ */
 async function waitConverged(c: VerifyCluster, timeoutMs: number): Promise<{ converged: boolean; reads: Map<string, Map<string, number | null>>; confirmMs: number }> {
   const deadline = Date.now() + timeoutMs;
   let prev = '';
@@ -224,7 +217,7 @@ async function waitConverged(c: VerifyCluster, timeoutMs: number): Promise<{ con
   for (;;) {
     const reads = await readAll(c);
     const rows = [...reads.values()].map((m) => JSON.stringify([...m]));
-    const agree = rows.every((r) => r === rows[0]) && !(rows[0] ?? '').includes('null');
+    const agree = rows.every((r) => r === rows[0]) && !(rows[0] ?? '').includes('null') && (await c.allAlive());
     if (agree && rows[0] === prev) return { converged: true, reads, confirmMs: Date.now() - firstAgreeAt };
     if (agree && rows[0] !== prev) firstAgreeAt = Date.now();
     prev = agree ? (rows[0] as string) : '';

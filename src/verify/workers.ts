@@ -72,6 +72,7 @@ async function runWorker(node: { id: string; respPort: number }, worker: number,
       args = [down ? 'DECRBY' : 'INCRBY', key, delta];
     }
     const r = await conn.command(args);
+    rec.done = Date.now() - o.t0;
     if (r.kind === 'ok') {
       if (typeof r.reply === 'object' && r.reply !== null && !Array.isArray(r.reply)) {
         // An error reply: the command did not run. Not a loss, but a healthy node should not send one.

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CLOCK_STEP_BACK_MS,
   FRAME_OVERHEAD,
   FrameOpener,
   FrameSealer,
@@ -140,6 +141,41 @@ describe('FrameSealer / FrameOpener', () => {
     sealer.seal(bytes('a'), T0 + 500);
     // Sealed at a clock that went back 500 ms: carries T0 + 500, so still within the window at T0 + 1_400.
     expect(rejection(opener.open(sealer.seal(bytes('b'), T0), T0 + 1_400))).toBe('ok');
+  });
+
+  it('a clock step back beyond CLOCK_STEP_BACK_MS starts a new session stamped with the corrected time', () => {
+    const sealer = new FrameSealer(ring(k1));
+    const opener = new FrameOpener(ring(k1));
+    const first = sealer.session;
+    sealer.seal(bytes('a'), T0 + 120_000); // the clock jumped two minutes ahead
+    expect(sealer.session).toBe(first);
+    const back = sealer.seal(bytes('b'), T0 + 120_000 - CLOCK_STEP_BACK_MS - 1);
+    expect(sealer.session).not.toBe(first);
+    expect(rejection(opener.open(back, T0 + 120_000 - CLOCK_STEP_BACK_MS - 1))).toBe('ok');
+    // A step back of at most CLOCK_STEP_BACK_MS keeps the session (and its timestamp).
+    const kept = sealer.session;
+    sealer.seal(bytes('c'), T0 + 120_000 - 2 * CLOCK_STEP_BACK_MS - 1);
+    expect(sealer.session).toBe(kept);
+  });
+
+  it('replay protection holds across a new session after a clock step back: the old session\'s frames are still refused', () => {
+    const sealer = new FrameSealer(ring(k1));
+    const opener = new FrameOpener(ring(k1));
+    const old = [sealer.seal(bytes('o1'), T0), sealer.seal(bytes('o2'), T0 + 10_000)];
+    for (const f of old) expect(rejection(opener.open(f, T0 + 10_000))).toBe('ok');
+    const oldSession = sealer.session;
+    // The clock was 10 s ahead and is corrected: a new session, and the receiver hears it at once.
+    const fresh = [sealer.seal(bytes('n1'), T0 + 1), sealer.seal(bytes('n2'), T0 + 2)];
+    expect(sealer.session).not.toBe(oldSession);
+    for (const f of fresh) expect(rejection(opener.open(f, T0 + 2))).toBe('ok');
+    expect(opener.sessionCount).toBe(2);
+    // Replays of either session: refused while remembered, stale once forgotten.
+    for (const f of [...old, ...fresh]) expect(rejection(opener.open(f, T0 + 3))).toBe('replay');
+    for (const f of old) expect(rejection(opener.open(f, T0 + 50_000))).toBe('replay');
+    for (const f of old) expect(rejection(opener.open(f, T0 + 70_001))).toBe('stale');
+    // The nonce of each frame is distinct (a new session id), so no (key, nonce) pair was reused.
+    const nonces = [...old, ...fresh].map((f) => Buffer.from(f.subarray(1 + 4, 1 + 4 + 12)).toString('hex'));
+    expect(new Set(nonces).size).toBe(nonces.length);
   });
 
   it('forgets idle sessions after the window, and bounds the session map', () => {

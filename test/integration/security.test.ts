@@ -39,10 +39,10 @@ describe('gossip keyring', () => {
     // n3 gets a config identical but for the key file.
     const cfg = JSON.parse(readFileSync(c.configPath, 'utf8')) as { auth: Record<string, unknown> };
     const badKey = join(c.dir, 'wrong.key');
-    writeFileSync(badKey, 'd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmcteng=\n');
+    writeFileSync(badKey, 'd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmcteng=\n', { mode: 0o600 });
     cfg.auth = { keyFile: badKey, password: 's3cret' };
     const badConfig = join(c.dir, 'bad.json');
-    writeFileSync(badConfig, JSON.stringify(cfg));
+    writeFileSync(badConfig, JSON.stringify(cfg), { mode: 0o600 });
     const n3 = c.nodes[2] as (typeof c.nodes)[number];
     const out = openSync(n3.logFile, 'a');
     n3.proc = spawn(process.execPath, [MAIN, 'node', '--config', badConfig, '--id', 'n3'], { stdio: ['ignore', out, out] });

@@ -1,10 +1,16 @@
 // The command model of the Redis oracle: fast-check arbitraries for random command sequences over a
 // small key set (so types collide and keys are reused) and small integers plus edge values.
 
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 
-/** A word of a command: literal text, or a key (the runner prefixes keys to isolate one sequence). */
-export type Word = string | { readonly key: string };
+const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
+
+/**
+ * A word of a command: literal text, a key, or a key pattern (the runner prefixes keys and patterns
+ * to isolate one sequence).
+ */
+export type Word = string | { readonly key: string } | { readonly pattern: string };
 
 /** One generated command. Its string form is the redis-cli line, so fast-check prints it readably. */
 export class Cmd {
@@ -12,12 +18,12 @@ export class Cmd {
 
   /** The words as sent, keys prefixed with `prefix`. */
   resolve(prefix: string): string[] {
-    return this.words.map((w) => (typeof w === 'string' ? w : prefix + w.key));
+    return this.words.map((w) => (typeof w === 'string' ? w : 'key' in w ? prefix + w.key : prefix + w.pattern));
   }
 
   /** The distinct keys the command names, prefixed. */
   keys(prefix: string): string[] {
-    return [...new Set(this.words.flatMap((w) => (typeof w === 'string' ? [] : [prefix + w.key])))];
+    return [...new Set(this.words.flatMap((w) => (typeof w === 'string' || !('key' in w) ? [] : [prefix + w.key])))];
   }
 
   toString(): string {
@@ -92,6 +98,30 @@ function command(name: string | fc.Arbitrary<string>, ...rest: fc.Arbitrary<Word
   return fc.tuple(n, ...rest).map(([first, ...r]) => new Cmd([first, ...r.flat()]));
 }
 
+/**
+ * SET's expiry options: times far enough away that no key expires between the two servers' replies
+ * (each server takes its own clock; the oracle copies tally's deadline into Redis when it copies a
+ * key), a time in the past (the key ends at once on both), and the errors of a bad time or a clash.
+ */
+const SET_EXPIRY: readonly string[][] = [
+  ['EX', '1000'],
+  ['PX', '1000000'],
+  ['EXAT', '4102444800'],
+  ['PXAT', '4102444800000'],
+  ['EXAT', '1'],
+  ['KEEPTTL'],
+  ['GET', 'KEEPTTL'],
+  ['NX', 'EX', '2000'],
+  ['XX', 'PX', '3000000', 'GET'],
+  ['EX', '1000', 'EX', '2000'],
+  ['EX', '0'],
+  ['PX', '-1'],
+  ['EX', 'x'],
+  ['EX', '1000', 'PX', '1000'],
+  ['KEEPTTL', 'EX', '1000'],
+  ['PERSIST'],
+];
+
 /** Commands whose meaning should match Redis's, with weights that keep sequences interesting. */
 const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 6, arbitrary: command('INCR', key) },
@@ -104,7 +134,7 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 6, arbitrary: command('SET', key, amount) },
   {
     weight: 1,
-    arbitrary: command('SET', key, integer, fc.constantFrom(['NX'], ['XX'], ['GET'], ['EX', '100'], ['KEEPTTL'], ['BAD'])),
+    arbitrary: command('SET', key, integer, fc.constantFrom(['NX'], ['XX'], ['GET'], ['EX', '1000'], ['KEEPTTL'], ['BAD'])),
   },
   { weight: 4, arbitrary: command('DEL', keys(1, 3)) },
   { weight: 3, arbitrary: command('EXISTS', keys(1, 4)) },
@@ -118,6 +148,69 @@ const CORE: fc.WeightedArbitrary<Cmd>[] = [
   { weight: 2, arbitrary: command('SELECT', fc.constantFrom('0', '1', '0', '1', '15', '16', '-1', '01', 'x')) },
   { weight: 1, arbitrary: command('PING', fc.constantFrom([], ['hello'])) },
   { weight: 1, arbitrary: command('ECHO', anyWord) },
+  {
+    weight: 3,
+    arbitrary: command(
+      'SET',
+      key,
+      amount,
+      fc.constantFrom(['NX'], ['XX'], ['GET'], ['nx', 'GET'], ['XX', 'get'], ['GET', 'GET'], ['NX', 'XX'], ['EX'], ['BAD'], ...SET_EXPIRY),
+    ),
+  },
+  { weight: 2, arbitrary: command('UNLINK', keys(1, 3)) },
+  { weight: 2, arbitrary: command('SETNX', key, amount) },
+  { weight: 2, arbitrary: command(fc.constantFrom('MSET', 'MSETNX'), fc.array(fc.tuple(key, amount), { minLength: 1, maxLength: 3 }).map((ps) => ps.flat())) },
+  { weight: 2, arbitrary: command('STRLEN', key) },
+  { weight: 1, arbitrary: command('KEYS', fc.constantFrom('*', 'a*', '?', '[ab]', 'c*', 'x*').map((p) => ({ pattern: p }))) },
+  {
+    weight: 1,
+    arbitrary: command('SCAN', fc.constant('0'), fc.constantFrom(['MATCH', '*'], ['match', '[ab]'], ['MATCH', '*', 'TYPE', 'string'], ['MATCH', '*', 'TYPE', 'hash']).map(([m, p, ...rest]) => [m as string, { pattern: p as string }, ...rest]), fc.constant(['COUNT', '1000'])),
+  },
+  { weight: 1, arbitrary: command('SCAN', fc.constantFrom(['x'], ['0', 'COUNT', '0'], ['0', 'COUNT', 'x'], ['0', 'FOO'], ['0', 'MATCH'])) },
+];
+
+/**
+ * Transactions: MULTI, a few commands queued (any of the above, errors included), then EXEC or
+ * DISCARD. WATCH is not drawn here (the runner's own writes into Redis, after an accepted
+ * difference, would touch a watched key on one server only): watch-differential.test.ts has it.
+ */
+const TRANSACTION: fc.WeightedArbitrary<Cmd>[] = [
+  { weight: 3, arbitrary: command('MULTI') },
+  { weight: 3, arbitrary: command('EXEC') },
+  { weight: 1, arbitrary: command('DISCARD') },
+  { weight: 1, arbitrary: command(fc.constantFrom('MULTI', 'EXEC', 'DISCARD'), fc.constant(['x'])) },
+];
+
+/** Scripts over counters: KEYS and ARGV are the sequence's keys and amounts. */
+export const SCRIPTS = [
+  "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+  "return redis.call('GET', KEYS[1])",
+  "return {redis.call('INCR', KEYS[1]), redis.call('DECR', KEYS[2])}",
+  "return redis.pcall('INCRBYX', KEYS[1])",
+  "local v = redis.call('GET', KEYS[1]) if v then return tonumber(v) * 2 end return false",
+  "return redis.call('SET', KEYS[1], ARGV[1])",
+  "return redis.status_reply('FINE')",
+  "return redis.error_reply('MY error')",
+  "return {1, 2.9, -2.9, 'x', true, false, {ok='S'}}",
+  "error('boom')",
+  "return redis.call('PFADD', KEYS[1], ARGV[1])",
+  "return redis.call('EXISTS', KEYS[1], KEYS[2])",
+  "return redis.pcall('INCR', KEYS[1], KEYS[2])",
+  "local n = redis.call('INCR', KEYS[1]) if n > 3 then return redis.error_reply('LIMIT reached') end return n",
+  "return nosuchglobal",
+  "return redis.call('DEL', KEYS[1])",
+] as const;
+
+const script = fc.constantFrom(...SCRIPTS);
+const SCRIPTING: fc.WeightedArbitrary<Cmd>[] = [
+  { weight: 4, arbitrary: fc.tuple(named('EVAL'), script, key, key, amount).map(([n, body, k1, k2, arg]) => new Cmd([n, body, '2', k1, k2, arg])) },
+  { weight: 2, arbitrary: fc.tuple(named('EVALSHA'), script, key, key, amount).map(([n, body, k1, k2, arg]) => new Cmd([n, sha1(body), '2', k1, k2, arg])) },
+  { weight: 1, arbitrary: fc.tuple(named('EVAL_RO'), script, key, key, amount).map(([n, body, k1, k2, arg]) => new Cmd([n, body, '2', k1, k2, arg])) },
+  { weight: 1, arbitrary: command('SCRIPT', fc.constantFrom('LOAD', 'load'), script) },
+  { weight: 1, arbitrary: fc.tuple(named('SCRIPT'), fc.constantFrom('EXISTS', 'exists'), script, fc.constantFrom('x', 'abc')).map(([n, sub, body, other]) => new Cmd([n, sub, sha1(body).toUpperCase(), other])) },
+  { weight: 1, arbitrary: command('EVAL', fc.constantFrom(['return 1', '-1'], ['return 1', 'x'], ['return 1', '3', 'a'], ['return 1'])) },
+  { weight: 1, arbitrary: command('EVALSHA', fc.constantFrom(['abc', '0'], ['0123456789012345678901234567890123456789', '0'])) },
+  { weight: 1, arbitrary: command('SCRIPT', fc.constantFrom(['FLUSH'], ['FLUSH', 'SYNC'], ['FLUSH', 'x'], ['EXISTS'], ['KILL'], ['NOSUCH'])) },
 ];
 
 /** Client names: valid ones (every byte in `!`..`~`), empty (removes the name) and each kind of bad byte. */
@@ -190,6 +283,17 @@ const WRONG_ARITY: fc.Arbitrary<Cmd>[] = [
   command('PING', fc.constantFrom(['a', 'b'])),
   command('ECHO', fc.constantFrom([], ['a', 'b'])),
   command('FLUSHDB', fc.constantFrom(['SYNC', 'ASYNC'])),
+  command('GETSET', fc.constantFrom([], ['a'], ['a', '1', '2'])),
+  command('GETDEL', fc.constantFrom([], ['a', 'b'])),
+  command('STRLEN', fc.constantFrom([], ['a', 'b'])),
+  command('UNLINK'),
+  command('SETNX', fc.constantFrom([], ['a'], ['a', '1', '2'])),
+  command(fc.constantFrom('MSET', 'MSETNX'), fc.constantFrom([], ['a'], ['a', '1', 'b'])),
+  command('KEYS', fc.constantFrom([], ['a', 'b'])),
+  command('SCAN'),
+  command('WATCH'),
+  command('UNWATCH', fc.constant(['x'])),
+  command('EVAL', fc.constantFrom([], ['return 1'])),
 ];
 
 /** Names no server knows, with up to 8 arguments (Redis shows the first ones in its error). */
@@ -200,12 +304,15 @@ const UNKNOWN = fc
 /**
  * Redis commands that tally does not have yet but whose meaning should match once it does: each is
  * generated only when the tally under test lists it in COMMAND LIST, so the oracle covers it the day it
- * lands. (MULTI/EXEC, SCAN and EVAL need more than a byte comparison and are not modelled yet.)
+ * lands.
  */
 const LANDING: Record<string, fc.Arbitrary<Cmd>> = {
   getdel: command('GETDEL', key),
   getset: command('GETSET', key, amount),
   expire: command('EXPIRE', key, fc.constantFrom('1000', '2000', '0', '-1', 'x')),
+  setex: command('SETEX', key, fc.constantFrom('1000', '2000', '0', '-1', 'x'), amount),
+  psetex: command('PSETEX', key, fc.constantFrom('1000000', '0', 'x'), amount),
+  getex: command('GETEX', key, fc.constantFrom([], ['EX', '1000'], ['PX', '2000000'], ['EXAT', '4102444800'], ['PXAT', '1'], ['PERSIST'], ['EX', '0'], ['KEEPTTL'], ['EX', '1000', 'PERSIST'])),
   persist: command('PERSIST', key),
   ttl: command('TTL', key),
 };
@@ -224,7 +331,7 @@ export function landed(tallyCommands: ReadonlySet<string>): string[] {
 /** A random command. */
 export function commandArb(o: ModelOptions): fc.Arbitrary<Cmd> {
   const landing = landed(o.tallyCommands).map((n) => ({ weight: 3, arbitrary: LANDING[n] as fc.Arbitrary<Cmd> }));
-  return fc.oneof(...CORE, ...CONNECTION, ...landing, { weight: 3, arbitrary: fc.oneof(...WRONG_ARITY) }, { weight: 2, arbitrary: UNKNOWN });
+  return fc.oneof(...CORE, ...CONNECTION, ...TRANSACTION, ...SCRIPTING, ...landing, { weight: 3, arbitrary: fc.oneof(...WRONG_ARITY) }, { weight: 2, arbitrary: UNKNOWN });
 }
 
 /** A random sequence of commands, run from empty servers. */

@@ -59,7 +59,6 @@ const OVERFLOW = '-ERR increment or decrement would overflow\r\n';
 const NOT_INTEGER = '-ERR value is not an integer or out of range\r\n';
 const SET_NOT_INTEGER = '-ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)\r\n';
 const INCRBYFLOAT_REFUSED = '-ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)\r\n';
-const SET_ARITY = "-ERR wrong number of arguments for 'set' command\r\n";
 const OK = '+OK\r\n';
 const NIL = '$-1\r\n';
 const HLL_TYPE = '+hll\r\n';
@@ -110,6 +109,15 @@ function isHllBulk(reply: Buffer): boolean {
 const COUNTER_WRITES = new Set(['incr', 'decr', 'incrby', 'decrby']);
 
 /** The signed amount a counter write adds (SET: its value), or null if the word is no int64. */
+/** The values a SET-like command writes: MSET's and MSETNX's every second word, SETEX's third, SET's second. */
+function setValues(s: Step): string[] {
+  const n = name(s);
+  if (n === 'mset' || n === 'msetnx') return s.words.filter((_, i) => i >= 2 && i % 2 === 0);
+  if (n === 'set' || n === 'getset' || n === 'setnx') return [s.words[2] ?? ''];
+  if (n === 'setex' || n === 'psetex') return [s.words[3] ?? ''];
+  return [];
+}
+
 function amountOf(s: Step): bigint | null {
   switch (name(s)) {
     case 'incr':
@@ -118,7 +126,12 @@ function amountOf(s: Step): bigint | null {
       return -1n;
     case 'incrby':
     case 'set':
+    case 'getset':
+    case 'setnx':
       return strictInt64(s.words[2] ?? '');
+    case 'setex':
+    case 'psetex':
+      return strictInt64(s.words[3] ?? '');
     case 'decrby': {
       const v = strictInt64(s.words[2] ?? '');
       return v === null ? null : -v;
@@ -153,14 +166,19 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-beyond-exact-range',
-    case: '`SET k v` with an integer `v` beyond ±(2^53−1) (within int64)',
+    case: '`SET k v` (and `GETSET`, `SETNX`, `SETEX`, `PSETEX`, `MSET`, `MSETNX`) with an integer `v` beyond ±(2^53−1) (within int64)',
     example: [c('SET', k('a'), '9007199254740992')],
     redis: '`OK`',
     tally: '`ERR increment or decrement would overflow`, and nothing changes',
     why: 'as above: a counter holds only exact integers within ±(2^53−1)',
     matches: (s) => {
-      const v = name(s) === 'set' && s.words.length === 3 ? amountOf(s) : null;
-      return v !== null && abs(v) > EXACT_MAX && is(s.redis, OK) && is(s.tally, OVERFLOW);
+      const n = name(s);
+      const values = setValues(s);
+      const beyond = values.some((w) => {
+        const v = strictInt64(w);
+        return v !== null && abs(v) > EXACT_MAX;
+      });
+      return beyond && !s.redis.toString('latin1').startsWith('-') && is(s.tally, OVERFLOW);
     },
   },
   {
@@ -172,14 +190,30 @@ export const DIFFERENCES: readonly Difference[] = [
     why: 'a PN-Counter keeps per-node totals of increments and of decrements that never shrink (not even on DEL or SET: an observed reset only raises floors), each within 2^53−1, so one node incarnation can count at most 2^53−1 each way over a key\'s life ([crdt-counters.md](crdt-counters.md))',
     matches: (s, p) => {
       const n = name(s);
-      if (!(COUNTER_WRITES.has(n) || (n === 'set' && s.words.length === 3))) return false;
+      const isSet = n === 'set' || n === 'getset' || n === 'setnx' || n === 'setex' || n === 'psetex';
+      if (n === 'mset' || n === 'msetnx') {
+        // Each pair as a SET of its own: one whose key's slot is full explains the refusal, or the missing key.
+        const within = new Map<string, KeyHistory>(); // the pairs before this one, of the same command
+        for (let i = 1; i + 1 < s.words.length; i += 2) {
+          const v = strictInt64(s.words[i + 1] ?? '');
+          if (v === null || abs(v) > EXACT_MAX) continue;
+          const k = s.words[i] ?? '';
+          const u = within.get(k) ?? p.history(k);
+          within.set(k, { up: u.up + (v > 0n ? v : 0n), down: u.down + (v < 0n ? -v : 0n), zeroWrites: u.zeroWrites + (v === 0n ? 1 : 0) });
+          const slack = BigInt(u.zeroWrites);
+          const full = v > 0n ? u.up + slack + v > EXACT_MAX : v < 0n ? u.down + slack - v > EXACT_MAX : u.up + slack >= EXACT_MAX || u.down + slack >= EXACT_MAX;
+          if (full && (is(s.tally, OVERFLOW) || s.redis.equals(s.tally))) return true;
+        }
+        return false;
+      }
+      if (!(COUNTER_WRITES.has(n) || isSet)) return false;
       const a = amountOf(s);
       if (a === null || abs(a) > EXACT_MAX) return false;
       const u = p.history(s.words[1] ?? '');
       const slack = BigInt(u.zeroWrites);
       if (is(s.tally, OVERFLOW)) {
         const r = integerReply(s.redis);
-        const redisOk = n === 'set' ? is(s.redis, OK) : r !== null && abs(r) <= EXACT_MAX;
+        const redisOk = isSet ? !s.redis.toString('latin1').startsWith('-') : r !== null && abs(r) <= EXACT_MAX;
         const full = a > 0n ? u.up + slack + a > EXACT_MAX : a < 0n && u.down + slack - a > EXACT_MAX;
         return redisOk && full;
       }
@@ -189,21 +223,15 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'set-not-an-integer',
-    case: '`SET k v` where `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
+    case: '`SET k v` (with or without options that let it write), `GETSET`, `SETNX`, `SETEX`, `PSETEX`, `MSET`, `MSETNX` where a `v` is not an integer in Redis\'s strict syntax (`1.5`, `abc`, `""`, `+1`, `01`, `" 1"`, `-0`, beyond int64)',
     example: [c('SET', k('a'), '1.5')],
-    redis: '`OK` (a string value)',
+    redis: '`OK` (a string value), or the old value',
     tally: '`ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)`',
     why: 'tally keys hold counters (and sketches), never strings',
-    matches: (s) => name(s) === 'set' && s.words.length === 3 && strictInt64(s.words[2] ?? '') === null && is(s.redis, OK) && is(s.tally, SET_NOT_INTEGER),
-  },
-  {
-    id: 'set-options',
-    case: '`SET k v` with options (`NX`, `XX`, `GET`, `EX s`, `KEEPTTL`, ...)',
-    example: [c('SET', k('a'), '1', 'NX')],
-    redis: '`OK`, nil, the old value, or `ERR syntax error`',
-    tally: "`ERR wrong number of arguments for 'set' command`",
-    why: 'tally\'s SET is an observed reset of a counter; it takes no options',
-    matches: (s) => name(s) === 'set' && s.words.length > 3 && is(s.tally, SET_ARITY),
+    matches: (s) => {
+      const values = setValues(s);
+      return values.some((v) => strictInt64(v) === null) && !s.redis.toString('latin1').startsWith('-') && is(s.tally, SET_NOT_INTEGER);
+    },
   },
   {
     id: 'incrbyfloat',
@@ -216,14 +244,27 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'counter-command-on-hll',
-    case: '`GET`, `SET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
+    case: '`GET`, `SET` (with any options), `SETEX`, `PSETEX`, `GETSET`, `GETDEL`, `GETEX`, `MSET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
     example: [c('PFADD', k('a'), 'x0'), c('GET', k('a'))],
-    redis: 'GET: the HLL\'s internal bytes (`HYLL...`); SET: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
+    redis: 'GET, GETSET, GETDEL, GETEX, SET ... GET: the HLL\'s internal bytes (`HYLL...`) (GETEX: or its error for a bad time); SET, SETEX, PSETEX: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
     tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`',
     why: 'a tally key\'s type is fixed when it is created; in Redis an HLL is a string',
     matches: async (s, p) => {
       const n = name(s);
-      const redisOk = n === 'get' ? isHllBulk(s.redis) : n === 'set' ? is(s.redis, OK) : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
+      if (n === 'mset') {
+        // MSET checks every pair first: one HLL among the keys refuses the whole command.
+        if (!is(s.redis, OK) || !s.tally.toString('latin1').startsWith('-WRONGTYPE ')) return false;
+        for (let i = 1; i < s.words.length; i += 2) if (is(await p.tally(['TALLY.TYPE', s.words[i] ?? '']), HLL_TYPE)) return true;
+        return false;
+      }
+      const redisOk = ['get', 'getset', 'getdel'].includes(n)
+        ? isHllBulk(s.redis)
+        : n === 'getex' // the HLL's bytes, or the error of a bad time, which Redis checks after the type
+          ? isHllBulk(s.redis) || s.redis.toString('latin1').startsWith('-ERR ')
+        : n === 'set' || n === 'setex' || n === 'psetex'
+          ? is(s.redis, OK) || isHllBulk(s.redis)
+          : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
+      // After the command: Redis may have replaced or deleted the key; tally's is still the HLL.
       return redisOk && s.tally.toString('latin1').startsWith('-WRONGTYPE ') && is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), HLL_TYPE);
     },
   },
@@ -261,6 +302,56 @@ export const DIFFERENCES: readonly Difference[] = [
       existsAfter(s, 'tally') === false &&
       is(await p.redis(['PFCOUNT', s.words[1] ?? '']), ':0\r\n'),
   },
+
+  {
+    id: 'strlen-of-a-sketch',
+    case: '`STRLEN` of a HyperLogLog key',
+    example: [c('PFADD', k('a'), 'x0'), c('STRLEN', k('a'))],
+    redis: 'the length of the HLL\'s internal bytes',
+    tally: 'the length of the key\'s encoded CRDT state',
+    why: 'TYPE calls every tally key a string, so tools (`redis-cli --bigkeys`) ask STRLEN of any key: a counter answers its decimal length as Redis does; a sketch answers the size of its state',
+    matches: async (s, p) => name(s) === 'strlen' && integerReply(s.redis) !== null && integerReply(s.tally) !== null && !is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), '+pncounter\r\n') && !is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), '+gcounter\r\n'),
+  },
+  {
+    id: 'script-meets-a-difference',
+    case: '`EVAL`, `EVALSHA`, `EVAL_RO` whose script calls a command on which tally differs (a row above)',
+    example: [c('PFADD', k('a'), 'x0'), c('EVAL', "return redis.call('GET', KEYS[1])", '1', k('a'))],
+    redis: 'what the script makes of Redis\'s reply',
+    tally: 'what the script makes of tally\'s reply: most often the script fails with tally\'s error text (`... script: <sha1>, on @user_script:1.`)',
+    why: 'a script calls the same commands as a client, so each row above applies inside scripts too',
+    matches: async (s, p) => {
+      if (!/^eval(sha)?(_ro)?$/.test(name(s))) return false;
+      if (TALLY_ONLY.some((t) => s.tally.toString('latin1').includes(t))) return true;
+      if (!s.redis.equals(s.tally)) return false;
+      // Same reply, a key exists on one server only: the script's write met a row that is about
+      // existence (a zero write on an exhausted slot, an empty HyperLogLog).
+      for (const [i, k] of s.keys.entries()) {
+        if (s.redisExists[i] === s.tallyExists[i]) continue;
+        const u = p.history(k);
+        const full = u.up + BigInt(u.zeroWrites) >= EXACT_MAX || u.down + BigInt(u.zeroWrites) >= EXACT_MAX;
+        if (!full && !is(await p.redis(['PFCOUNT', k]), ':0\r\n')) return false;
+      }
+      return true;
+    },
+  },
+  {
+    id: 'help-lists-tally-subcommands',
+    case: '`CLIENT HELP`, `CONFIG HELP`, `COMMAND HELP`, `SCRIPT HELP`, `SLOWLOG HELP`, `MEMORY HELP`',
+    example: [c('CLIENT', 'HELP')],
+    redis: 'the help of every subcommand Redis has',
+    tally: 'the same header and lines, for the subcommands tally has',
+    why: 'tally lists what it answers (CLIENT KILL, CONFIG SET... are not there)',
+    matches: (s) => (s.words[1] ?? '').toLowerCase() === 'help' && s.redis.toString('latin1').startsWith('*') && s.tally.toString('latin1').startsWith('*'),
+  },
+];
+
+/** Error texts only tally writes: a script's error that quotes one of them met a row above. */
+const TALLY_ONLY = [
+  'increment or decrement would overflow',
+  '(tally keys hold counters: SET takes an integer)',
+  'tally counters hold exact integers',
+  'WRONGTYPE Operation against a key holding the wrong kind of value',
+  'tally has no key expiry yet',
 ];
 
 /** The first row that explains the step's mismatch, or undefined (a bug). */

@@ -4,7 +4,7 @@
 // those keys into Redis, so the rest of the sequence again compares like with like.
 
 import type { Cmd } from './commands.js';
-import { type Difference, type KeyHistory, type Probe, type Step, explain, strictInt64 } from './differences.js';
+import { DIFFERENCES, type Difference, type KeyHistory, type Probe, type Step, arrayElements, explain, strictInt64 } from './differences.js';
 import { RawRespClient, showBytes } from './raw-resp.js';
 
 export interface Ports {
@@ -53,6 +53,31 @@ class TallyLedger {
       const v = strictInt64(step.words[2] ?? '');
       amount = v === null ? null : name === 'decrby' ? -v : v;
     } else if (name === 'set' && step.words.length === 3 && reply === '+OK\r\n') amount = strictInt64(step.words[2] ?? '');
+    // With options (NX, XX, GET) or GETSET the reply may not say whether it wrote: counted as if it
+    // did, which only widens the bounds the overflow rows accept.
+    else if ((name === 'set' || name === 'getset') && !reply.startsWith('-')) amount = strictInt64(step.words[2] ?? '');
+    else if ((name === 'setex' || name === 'psetex') && !reply.startsWith('-')) amount = strictInt64(step.words[3] ?? '');
+    else if ((name === 'mset' || name === 'msetnx' || name === 'setnx') && !reply.startsWith('-')) {
+      for (let i = 1; i + 1 < step.words.length; i += 2) {
+        const v = strictInt64(step.words[i + 1] ?? '');
+        if (v === null) continue;
+        const k = step.words[i] ?? '';
+        const h = this.get(db, k);
+        this.byKey.set(`${db}\0${k}`, { up: h.up + (v > 0n ? v : 0n), down: h.down + (v < 0n ? -v : 0n), zeroWrites: h.zeroWrites + (v === 0n ? 1 : 0) });
+      }
+      return;
+    }
+    // A script may add its ARGV amount, or 1, up or down, to each of its keys: counted both ways.
+    else if (/^eval(sha)?(_ro)?$/.test(name)) {
+      const n = Number(step.words[2]);
+      const arg = strictInt64(step.words[3 + n] ?? '') ?? 0n;
+      const most = (arg < 0n ? -arg : arg) + 1n;
+      for (const k of step.words.slice(3, 3 + n)) {
+        const h = this.get(db, k);
+        this.byKey.set(`${db}\0${k}`, { up: h.up + most, down: h.down + most, zeroWrites: h.zeroWrites + 2 });
+      }
+      return;
+    }
     if (amount === null) return;
     const h = this.get(db, key);
     this.byKey.set(`${db}\0${key}`, {
@@ -69,7 +94,14 @@ class TallyLedger {
  * consult starts from zero, so every sequence uses keys no earlier sequence touched. `alsoAccept` adds rows for exploration only (known bugs, to see past them).
  */
 export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: string, o: { alsoAccept?: readonly Difference[] } = {}): Promise<Outcome> {
-  const [redis, tally] = await Promise.all([RawRespClient.connect(ports.redis, 'redis'), RawRespClient.connect(ports.tally, 'tally')]);
+  // The sequence runs on one connection per server; every probe (EXISTS, DUMP, the rows' questions,
+  // copying state) on a second one, so that no probe is queued inside a MULTI of the sequence.
+  const [redis, tally, redisProbe, tallyProbe] = await Promise.all([
+    RawRespClient.connect(ports.redis, 'redis'),
+    RawRespClient.connect(ports.tally, 'tally'),
+    RawRespClient.connect(ports.redis, 'redis probe'),
+    RawRespClient.connect(ports.tally, 'tally probe'),
+  ]);
   try {
     for (const c of [redis, tally]) {
       const r = await c.send(['FLUSHALL']);
@@ -78,42 +110,167 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
     const ledger = new TallyLedger();
     let db = 0;
     const probe: Probe = {
-      tally: (w) => tally.send(w),
-      redis: (w) => redis.send(w),
+      tally: (w) => tallyProbe.send(w),
+      redis: (w) => redisProbe.send(w),
       history: (key) => ledger.get(db, key),
     };
     const records: StepRecord[] = [];
+    /** The commands both servers queued since MULTI (words, keys), for EXEC's element-wise comparison. */
+    let queued: { words: string[]; keys: string[] }[] | null = null;
     for (const cmd of cmds) {
       const words = cmd.resolve(prefix);
-      const keys = cmd.keys(prefix);
+      const name = (words[0] ?? '').toLowerCase();
+      // EXEC names no key, but its queued commands do: their keys are compared after it.
+      const keys = name === 'exec' && queued !== null ? [...new Set(queued.flatMap((q) => q.keys))] : cmd.keys(prefix);
       // Redis's keys before the command, to put an HLL back if tally refused to overwrite it.
-      const before = await Promise.all(keys.map(async (k) => bulkPayload(await redis.send(['DUMP', k]))));
-      const [r, t] = await Promise.all([redis.send(words), tally.send(words)]);
+      const before = await Promise.all(keys.map(async (k) => bulkPayload(await redisProbe.send(['DUMP', k]))));
+      // Before EXEC: the types its queued commands start from (rows ask TALLY.TYPE).
+      const typesBefore = new Map<string, string>();
+      if (name === 'exec' && queued !== null) for (const k of keys) typesBefore.set(k, (await tallyProbe.send(['TALLY.TYPE', k])).toString('latin1'));
+      const [r0, t0] = await Promise.all([redis.send(words), tally.send(words)]);
+      // KEYS and SCAN list keys in each server's own hash order: compared as sets.
+      const listingsSorted = (b: Buffer): Buffer => (name === 'exec' && queued !== null ? sortedExecListings(b, queued) : ORDER_FREE.has(name) ? sortedListing(b) : b);
+      const [r, t] = [listingsSorted(r0), listingsSorted(t0)];
+      const earlyResults = name === 'exec' && queued !== null ? arrayElements(t0) : null;
+      if (name === 'exec' && queued !== null && earlyResults !== null) {
+        // A SELECT that ran inside the transaction moves both sequence connections: the probes follow.
+        for (const [i, q] of queued.entries()) {
+          if ((q.words[0] ?? '').toLowerCase() === 'select' && (earlyResults[i] as Buffer | undefined)?.equals(Buffer.from('+OK\r\n'))) db = Number(q.words[1]);
+        }
+        await Promise.all([redisProbe.send(['SELECT', String(db)]), tallyProbe.send(['SELECT', String(db)])]);
+      }
       const exists = async (c: RawRespClient): Promise<boolean[]> => Promise.all(keys.map(async (k) => is(await c.send(['EXISTS', k]), ':1\r\n')));
-      const [redisExists, tallyExists] = await Promise.all([exists(redis), exists(tally)]);
+      const [redisExists, tallyExists] = await Promise.all([exists(redisProbe), exists(tallyProbe)]);
       const step: Step = { words, redis: r, tally: t, keys, redisExists, tallyExists };
       const same = r.equals(t) && redisExists.every((e, i) => e === tallyExists[i]);
       let accepted: Difference | undefined;
+      const execResults = name === 'exec' && queued !== null ? arrayElements(t0) : null;
+      if (execResults !== null && queued !== null) {
+        // Recorded before the explanation, so each element's row sees the writes queued with it
+        // (those after it too: that only widens the bounds the overflow rows accept).
+        queued.forEach((q, i) => ledger.record(db, { ...step, words: q.words, tally: execResults[i] ?? Buffer.from('-') }));
+      }
       if (!same) {
-        accepted = await explain(step, probe, o.alsoAccept);
+        accepted = name === 'exec' && queued !== null ? await explainExec(step, queued, typesBefore, probe, o.alsoAccept) : await explain(step, probe, o.alsoAccept);
         if (accepted === undefined) {
           const failed = { cmd, step };
           return { ok: false, records: [...records, failed], failed, problem: r.equals(t) ? 'the keys differ afterwards' : 'the replies differ' };
         }
-        const problem = await copyTallyIntoRedis(redis, tally, step, before);
+        // Inside a transaction a key may change several times: what it held before EXEC is no copy source.
+        const problem = await copyTallyIntoRedis(redisProbe, tallyProbe, step, name === 'exec' ? keys.map(() => null) : before);
+        // A key an accepted transaction left as an HLL on tally cannot always be given to Redis (it
+        // was made inside the transaction): the sequence ends there, compared so far.
+        if (problem !== null && name === 'exec') return { ok: true, records: [...records, { cmd, step, accepted }] };
         if (problem !== null) {
           const failed = { cmd, step, accepted };
           return { ok: false, records: [...records, failed], failed, problem };
         }
       }
-      ledger.record(db, step);
-      if ((words[0] ?? '').toLowerCase() === 'select' && is(r, '+OK\r\n') && is(t, '+OK\r\n')) db = Number(words[1]);
+      if (queued === null && name !== 'exec') ledger.record(db, step);
+      if (is(r, '+QUEUED\r\n') && is(t, '+QUEUED\r\n') && queued !== null) queued.push({ words, keys });
+      if (name === 'multi' && is(r, '+OK\r\n') && is(t, '+OK\r\n')) queued = [];
+      if (name === 'exec' || name === 'discard') {
+        queued = null;
+      }
+      if (name === 'select' && is(r, '+OK\r\n') && is(t, '+OK\r\n') && queued === null) {
+        db = Number(words[1]);
+        await Promise.all([redisProbe.send(['SELECT', String(db)]), tallyProbe.send(['SELECT', String(db)])]);
+      }
       records.push(accepted === undefined ? { cmd, step } : { cmd, step, accepted });
     }
     return { ok: true, records };
   } finally {
-    redis.close();
-    tally.close();
+    for (const c of [redis, tally, redisProbe, tallyProbe]) c.close();
+  }
+}
+
+/** EXEC's reply with the elements of its KEYS and SCAN commands sorted. */
+function sortedExecListings(reply: Buffer, queued: readonly { words: string[] }[]): Buffer {
+  const items = arrayElements(reply);
+  if (items === null || items.length !== queued.length) return reply;
+  const sorted = items.map((x, i) => (ORDER_FREE.has((queued[i]?.words[0] ?? '').toLowerCase()) ? sortedListing(x) : x));
+  return Buffer.concat([Buffer.from(`*${sorted.length}\r\n`), ...sorted]);
+}
+
+/** Commands whose reply lists keys in the server's own order. */
+const ORDER_FREE = new Set(['keys', 'scan']);
+
+/** A KEYS reply, or SCAN's (cursor, keys), with the keys sorted; any other reply as it is. */
+function sortedListing(reply: Buffer): Buffer {
+  const sortKeys = (b: Buffer): Buffer => {
+    const items = arrayElements(b);
+    if (items === null) return b;
+    const sorted = [...items].sort(Buffer.compare);
+    return Buffer.concat([Buffer.from(`*${sorted.length}\r\n`), ...sorted]);
+  };
+  const top = arrayElements(reply);
+  if (top !== null && top.length === 2 && (top[0] as Buffer)[0] === 0x24 && (top[1] as Buffer)[0] === 0x2a) {
+    return Buffer.concat([Buffer.from('*2\r\n'), top[0] as Buffer, sortKeys(top[1] as Buffer)]);
+  }
+  return sortKeys(reply);
+}
+
+/**
+ * EXEC's replies, or its queued commands' keys afterwards, differ. The first queued command whose
+ * reply (or whose keys' existence after EXEC) differs must be explained by a row, as if it had run
+ * alone; the rest of the transaction ran on diverged state and is not compared (the runner then
+ * gives Redis tally's state, as after any accepted step). Rows that ask TALLY.TYPE get the type the
+ * key had at that point of the transaction, from `typesBefore` and the replies of the commands before.
+ */
+async function explainExec(step: Step, queued: readonly { words: string[]; keys: string[] }[], typesBefore: ReadonlyMap<string, string>, probe: Probe, extra: readonly Difference[] = []): Promise<Difference | undefined> {
+  const r = arrayElements(step.redis);
+  const t = arrayElements(step.tally);
+  if (r === null || t === null || r.length !== t.length || r.length !== queued.length) return undefined;
+  const existence = (k: string, on: readonly boolean[]): boolean => on[step.keys.indexOf(k)] === true;
+  const types = new Map(typesBefore);
+  /** Keys an empty PFADD or PFMERGE made in Redis only (the 'empty-hll' row): later differences on them follow from it. */
+  const emptyHll = new Set<string>();
+  for (let i = 0; i < r.length; i++) {
+    const q = queued[i] as { words: string[]; keys: string[] };
+    // A key's existence after EXEC is the doing of the last queued command that names it.
+    const last = (k: string): boolean => !queued.slice(i + 1).some((later) => later.keys.includes(k));
+    const redisExists = q.keys.map((k) => (last(k) ? existence(k, step.redisExists) : true));
+    const tallyExists = q.keys.map((k) => (last(k) ? existence(k, step.tallyExists) : true));
+    const listing = ORDER_FREE.has((q.words[0] ?? '').toLowerCase());
+    const [ri, ti] = listing ? [sortedListing(r[i] as Buffer), sortedListing(t[i] as Buffer)] : [r[i] as Buffer, t[i] as Buffer];
+    if (!ri.equals(ti) || !redisExists.every((e, j) => e === tallyExists[j])) {
+      if (q.keys.some((k) => emptyHll.has(k)) || (q.keys.length === 0 && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
+      const at: Probe = {
+        ...probe,
+        tally: async (w) => ((w[0] ?? '').toUpperCase() === 'TALLY.TYPE' && types.has(String(w[1])) ? Buffer.from(types.get(String(w[1])) as string) : probe.tally(w)),
+      };
+      return explain({ words: q.words, redis: r[i] as Buffer, tally: t[i] as Buffer, keys: q.keys, redisExists, tallyExists }, at, extra);
+    }
+    const name = (q.words[0] ?? '').toLowerCase();
+    const k0 = q.words[1] ?? '';
+    if ((name === 'pfadd' && q.words.length === 2) || name === 'pfmerge') {
+      if (['+none\r\n', undefined].includes(types.get(k0)) && (t[i] as Buffer)[0] !== 0x2d) emptyHll.add(k0);
+    } else if (q.keys.length > 0 && (t[i] as Buffer)[0] !== 0x2d && !['get', 'mget', 'exists', 'pfcount', 'strlen', 'type'].includes(name)) {
+      for (const k of q.keys) emptyHll.delete(k);
+    }
+    evolveTypes(types, q.words, t[i] as Buffer);
+  }
+  return undefined;
+}
+
+/** The TALLY.TYPE of keys after one more command that tally answered with `reply` (a small model). */
+function evolveTypes(types: Map<string, string>, words: readonly string[], reply: Buffer): void {
+  const name = (words[0] ?? '').toLowerCase();
+  // A script's effects are not modelled: its keys' types are asked of tally itself (after EXEC).
+  if (/^eval(sha)?(_ro)?$/.test(name)) {
+    for (const k of words.slice(3, 3 + Number(words[2]))) types.delete(k);
+    return;
+  }
+  if (reply[0] === 0x2d) return; // an error changed nothing
+  const key = words[1] ?? '';
+  if (name === 'pfadd' || name === 'pfmerge') {
+    if (name === 'pfmerge' || words.length > 2 || types.get(key) === '+hll\r\n') types.set(key, '+hll\r\n');
+  } else if (['incr', 'decr', 'incrby', 'decrby', 'set', 'getset', 'setex', 'psetex'].includes(name)) {
+    if (types.get(key) !== '+gcounter\r\n' && !(name === 'set' && reply.equals(Buffer.from('$-1\r\n')))) types.set(key, '+pncounter\r\n');
+  } else if (name === 'del' || name === 'unlink' || name === 'getdel') {
+    for (const k of name === 'getdel' ? [key] : words.slice(1)) types.set(k, '+none\r\n');
+  } else if (name === 'flushdb' || name === 'flushall') {
+    for (const k of types.keys()) types.set(k, '+none\r\n');
   }
 }
 
@@ -134,7 +291,9 @@ async function copyTallyIntoRedis(redis: RawRespClient, tally: RawRespClient, st
       if (v === null) return `tally's counter ${k} exists but GET answers nil`;
       await redis.send(['SET', k, v]);
     } else if (type === '+hll\r\n') {
-      const dump = before[i];
+      // EXEC: no copy from before; Redis's HLL as it is now stands in (tally refused to change it).
+      const now = (await redis.send(['PFCOUNT', k]))[0] === 0x3a ? bulkPayload(await redis.send(['DUMP', k])) : null;
+      const dump = before[i] ?? now;
       if (dump === null || dump === undefined) return `tally holds the HLL ${k}, which Redis did not have before the command`;
       await redis.send(['RESTORE', k, '0', dump, 'REPLACE']);
     } else {

@@ -32,8 +32,18 @@ describe('replyEnd', () => {
     );
   });
 
-  it('refuses a byte that starts no RESP2 reply', () => {
-    expect(() => replyEnd(Buffer.from('%1\r\n'), 0)).toThrow(/not a RESP2 reply/);
+  it('refuses a byte that starts no RESP reply', () => {
+    expect(() => replyEnd(Buffer.from('!1\r\n'), 0)).toThrow(/not a RESP reply/);
+  });
+
+  it('frames RESP3 maps, sets, nulls, booleans, doubles and verbatim strings', () => {
+    const frames = ['%1\r\n$1\r\na\r\n~2\r\n_\r\n#t\r\n', ',1.5\r\n', '=8\r\ntxt:abcd\r\n', '(12345678901234567890\r\n', '>1\r\n+x\r\n'];
+    const all = Buffer.from(frames.join(''), 'latin1');
+    let p = 0;
+    for (const f of frames) {
+      expect(replyEnd(all, p)).toBe(p + f.length);
+      p += f.length;
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-// A RESP2 client for the Redis oracle that keeps each reply's exact bytes: the differential test
+// A RESP2 and RESP3 client for the Redis oracle that keeps each reply's exact bytes: the differential test
 // compares servers byte for byte, so nothing here decodes a reply into values it could normalise.
 
 import { connect, type Socket } from 'node:net';
@@ -37,9 +37,12 @@ export function replyEnd(buf: Buffer, pos: number): number | null {
       if (len < 0) return after;
       return buf.length < after + len + 2 ? null : after + len + 2;
     }
-    case 0x2a: {
-      // * array
-      const n = Number(buf.toString('latin1', pos + 1, eol));
+    case 0x2a: // * array
+    case 0x7e: // ~ set (RESP3)
+    case 0x3e: // > push (RESP3)
+    case 0x25: {
+      // % map (RESP3): two replies per entry
+      const n = Number(buf.toString('latin1', pos + 1, eol)) * (type === 0x25 ? 2 : 1);
       let p = after;
       for (let i = 0; i < n; i++) {
         const e = replyEnd(buf, p);
@@ -48,8 +51,18 @@ export function replyEnd(buf: Buffer, pos: number): number | null {
       }
       return p;
     }
+    case 0x5f: // _ null (RESP3)
+    case 0x23: // # boolean
+    case 0x2c: // , double
+    case 0x28: // ( big number
+      return after;
+    case 0x3d: {
+      // = verbatim string (RESP3), framed as a bulk string
+      const len = Number(buf.toString('latin1', pos + 1, eol));
+      return buf.length < after + len + 2 ? null : after + len + 2;
+    }
     default:
-      throw new Error(`not a RESP2 reply: byte 0x${(type ?? 0).toString(16)} at offset ${pos} of ${JSON.stringify(buf.toString('latin1'))}`);
+      throw new Error(`not a RESP reply: byte 0x${(type ?? 0).toString(16)} at offset ${pos} of ${JSON.stringify(buf.toString('latin1'))}`);
   }
 }
 

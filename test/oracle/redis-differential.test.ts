@@ -7,8 +7,10 @@
 // Covered: the counter family, GET/MGET/SET, DEL/EXISTS/TYPE/DBSIZE, PFADD/PFCOUNT/PFMERGE on sets
 // small enough to be exact, FLUSHDB/FLUSHALL, SELECT, PING/ECHO, AUTH, CLIENT SETNAME/GETNAME, HELLO
 // options that fail, CONFIG GET of one parameter, unknown subcommands, INCRBYFLOAT, wrong arities,
-// unknown commands, and GETDEL/GETSET/EXPIRE/PERSIST/TTL from the day tally lists them in COMMAND
-// LIST. With a password: auth-differential.test.ts.
+// unknown commands, SET's options, GETSET, GETDEL, SETNX, MSET, MSETNX, UNLINK, STRLEN, KEYS, SCAN,
+// MULTI/EXEC/DISCARD, EVAL and SCRIPT, and EXPIRE/PERSIST/TTL from the day tally lists them in
+// COMMAND LIST. With a password: auth-differential.test.ts; WATCH, RESP3, SCRIPT KILL:
+// scripted-differential.test.ts.
 // More runs: TALLY_ORACLE_RUNS=5000; new inputs: TALLY_FUZZ_SEED=random (see test/setup.ts); every
 // distinct mismatch at once: `node dist/test/oracle/explore.js` (see explore.ts).
 

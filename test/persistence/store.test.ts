@@ -2,7 +2,7 @@
 // group commit coalescing, identity floors, and the exact errors for corrupt, foreign and newer
 // data directories (each names the path and what to do).
 
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
@@ -124,6 +124,22 @@ describe('DurableStore', () => {
     const back = new Keyspace('n1:2');
     store.loadInto(back);
     expect(back.getCounter(fullKey(0, 'a'))).toEqual({ ok: true, value: 6 });
+  });
+});
+
+describe('the data directory', () => {
+  it('is created 0700 by the store and by the identity: no other user may read the counts or key names', () => {
+    for (const first of ['store', 'identity'] as const) {
+      const dataDir = join(tmp(), 'data'); // missing: created too
+      if (first === 'store') openStore(dataDir);
+      else bumpIncarnation(dataDir, 'n1', 'c1');
+      expect(statSync(join(dataDir, 'n1')).mode & 0o777, `${first}: <dataDir>/<id>`).toBe(0o700);
+      expect(statSync(dataDir).mode & 0o777, `${first}: <dataDir>`).toBe(0o700);
+      // The other one, on the directory the first made: it stays 0700.
+      if (first === 'store') bumpIncarnation(dataDir, 'n1', 'c1');
+      else openStore(dataDir);
+      expect(statSync(join(dataDir, 'n1')).mode & 0o777).toBe(0o700);
+    }
   });
 });
 

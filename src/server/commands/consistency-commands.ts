@@ -21,7 +21,7 @@ export const consistencyCommands: CommandSpec[] = [
   {
     name: 'wait',
     arity: 3,
-    flags: ['connection'],
+    flags: ['connection', 'noscript'],
     keys: [0, 0, 0],
     run: (ctx, s, a) => {
       const n = parseInt64(a[1] as Buffer);
@@ -38,7 +38,7 @@ export const consistencyCommands: CommandSpec[] = [
   {
     name: 'tally.consistency',
     arity: -1,
-    flags: ['connection', 'fast'],
+    flags: ['connection', 'fast', 'noscript'],
     keys: [0, 0, 0],
     run: (_ctx, s, a) => {
       for (let i = 1; i < a.length; i += 2) {
@@ -73,7 +73,8 @@ export const consistencyCommands: CommandSpec[] = [
   },
 ];
 
-function keysOf(spec: CommandSpec, s: Session, args: readonly Buffer[]): string[] {
+/** The full keys a command names, by its key positions (first, last, step). */
+export function keysOf(spec: CommandSpec, s: Session, args: readonly Buffer[]): string[] {
   const [first, last, step] = spec.keys;
   const end = last < 0 ? args.length + last : last;
   const out: string[] = [];

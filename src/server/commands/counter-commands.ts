@@ -1,10 +1,11 @@
-// Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET, DEL, EXISTS, INCRBYFLOAT.
+// Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET (with NX XX GET and the expiry options), GETSET,
+// GETDEL, GETEX, SETNX, SETEX, PSETEX, MSET, MSETNX, DEL, UNLINK, STRLEN, EXISTS, TYPE, INCRBYFLOAT.
 
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
-import { NULL_BULK, ZERO, ONE, reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
+import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
+import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
 function keyError(e: KeyspaceError): Reply {
@@ -113,35 +114,74 @@ export const counterCommands: CommandSpec[] = [
   },
   {
     name: 'set',
-    arity: 3,
+    arity: -3,
     flags: ['write'],
     keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, a.slice(3)),
+  },
+  {
+    name: 'getset',
+    arity: 3,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [GET_WORD]),
+  },
+  {
+    name: 'getdel',
+    arity: 2,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      const keyArg = a[1] as Buffer;
-      if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-      const n = parseInt64(a[2] as Buffer);
-      if (n === null) return SET_NOT_INTEGER;
-      if (n === 'range') return ERR_OVERFLOW;
-      const key = fullKey(s.db, keyArg);
-      const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+      const key = fullKey(s.db, a[1] as Buffer);
+      const r = ctx.keyspace.getCounter(key);
       if (!r.ok) return keyError(r.error);
-          return { kind: 'simple', value: 'OK' };
+      if (r.value === null) return NULL_BULK;
+      ctx.keyspace.del(key);
+      return { kind: 'bulk', value: String(r.value) };
     },
   },
   {
-    name: 'del',
-    arity: -2,
-    flags: ['write'],
-    keys: [1, -1, 1],
+    name: 'setnx',
+    arity: 3,
+    flags: ['write', 'fast'],
+    keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      let n = 0;
-      for (let i = 1; i < a.length; i++) {
-        const key = fullKey(s.db, a[i] as Buffer);
-        if (ctx.keyspace.del(key)) {
-          n++;
-                }
-      }
-      return intReply(n);
+      const r = setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [NX_WORD]);
+      return r.kind === 'error' ? r : r.kind === 'bulk' ? ZERO : ONE;
+    },
+  },
+  {
+    name: 'setex',
+    arity: 4,
+    flags: ['write'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [EX_WORD, a[2] as Buffer], 'setex'),
+  },
+  {
+    name: 'psetex',
+    arity: 4,
+    flags: ['write'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [PX_WORD, a[2] as Buffer], 'psetex'),
+  },
+  { name: 'getex', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], run: getex },
+  { name: 'mset', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
+  { name: 'msetnx', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
+  { name: 'del', arity: -2, flags: ['write'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
+  // UNLINK frees memory in the background in Redis; a tally delete is a small tombstone either way.
+  { name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
+  {
+    name: 'strlen',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    keys: [1, 1, 1],
+    run: (ctx, s, a) => {
+      // TYPE calls every key a string, so tools (redis-cli --bigkeys) ask STRLEN of any key: a counter's
+      // decimal length; for the other types, the size of their encoded state (Redis: an HLL's byte length).
+      const key = fullKey(s.db, a[1] as Buffer);
+      const r = ctx.keyspace.getCounter(key);
+      if (r.ok) return intReply(r.value === null ? 0 : String(r.value).length);
+      return intReply(ctx.keyspace.encodeKey(key)?.bytes.length ?? 0);
     },
   },
   {
@@ -174,5 +214,162 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => ({ kind: 'simple', value: ctx.keyspace.typeOf(fullKey(s.db, a[1] as Buffer)) ?? 'none' }),
   },
 ];
+
+function del(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  let n = 0;
+  for (let i = 1; i < a.length; i++) if (ctx.keyspace.del(fullKey(s.db, a[i] as Buffer))) n++;
+  return intReply(n);
+}
+
+const GET_WORD = Buffer.from('GET');
+const NX_WORD = Buffer.from('NX');
+const EX_WORD = Buffer.from('EX');
+const PX_WORD = Buffer.from('PX');
+
+/**
+ * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
+ * not too long), so a refused pair leaves every key as it was. The one exception is an exhausted
+ * slot (below), which only a node that counted 2^53-1 into a key meets.
+ */
+function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolean): Reply {
+  if ((a.length - 1) % 2 !== 0) return wrongArity(nx ? 'msetnx' : 'mset');
+  // MSETNX looks at existence first, as Redis does: a key that exists (of any type) answers 0.
+  if (nx) for (let i = 1; i < a.length; i += 2) if (ctx.keyspace.exists(fullKey(s.db, a[i] as Buffer))) return ZERO;
+  const pairs: [string, number][] = [];
+  for (let i = 1; i < a.length; i += 2) {
+    const keyArg = a[i] as Buffer;
+    if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+    const n = parseInt64(a[i + 1] as Buffer);
+    if (n === null) return SET_NOT_INTEGER;
+    if (n === 'range') return ERR_OVERFLOW;
+    const key = fullKey(s.db, keyArg);
+    const t = ctx.keyspace.typeOf(key);
+    if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
+    if (t === 'gcounter' && n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+    pairs.push([key, n]);
+  }
+  // A key named twice takes its last value, as in Redis (one write per key).
+  const last = new Map(pairs);
+  for (const [key, n] of last) {
+    const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+    // Only a slot with no room left fails here (this node counted 2^53-1 into the key; see
+    // crdt-counters.md): the pairs before it stay applied, and the error says which failure.
+    if (!r.ok) return keyError(r.error);
+  }
+  return nx ? ONE : OK;
+}
+type ExpiryOption = 'EX' | 'PX' | 'EXAT' | 'PXAT';
+
+interface SetOptions {
+  nx: boolean;
+  xx: boolean;
+  get: boolean;
+  keepttl: boolean;
+  /** GETEX only. */
+  persist: boolean;
+  expire: { unit: ExpiryOption; arg: Buffer } | null;
+}
+
+/**
+ * SET's options (`forGetex`: GETEX's), parsed as Redis 7.0's parseExtendedStringArgumentsOrReply
+ * does: any case; NX/XX/GET/KEEPTTL for SET, PERSIST for GETEX, one kind of EX/PX/EXAT/PXAT (the
+ * same one twice: the last wins) with its argument; a clash or anything else is a syntax error.
+ */
+function setOptions(opts: readonly Buffer[], forGetex = false): SetOptions | null {
+  const o: SetOptions = { nx: false, xx: false, get: false, keepttl: false, persist: false, expire: null };
+  for (let j = 0; j < opts.length; j++) {
+    const w = (opts[j] as Buffer).toString('latin1').toUpperCase();
+    const next = opts[j + 1];
+    if (w === 'NX' && !o.xx && !forGetex) o.nx = true;
+    else if (w === 'XX' && !o.nx && !forGetex) o.xx = true;
+    else if (w === 'GET' && !forGetex) o.get = true;
+    else if (w === 'KEEPTTL' && o.expire === null && !forGetex) o.keepttl = true;
+    else if (w === 'PERSIST' && o.expire === null && forGetex) o.persist = true;
+    else if ((w === 'EX' || w === 'PX' || w === 'EXAT' || w === 'PXAT') && !o.keepttl && !o.persist && (o.expire === null || o.expire.unit === w) && next !== undefined) {
+      o.expire = { unit: w, arg: next };
+      j++;
+    } else return null;
+  }
+  return o;
+}
+
+/**
+ * The deadline (ms since the epoch) of an EX/PX/EXAT/PXAT argument, checked as Redis 7.0's
+ * getExpireMillisecondsOrReply checks it: not an integer is `ERR value is not an integer or out of
+ * range`; zero, negative, or (tally's bound) a deadline beyond 2^53-1 ms is
+ * `ERR invalid expire time in '<command>' command`.
+ */
+function expiryDeadline(e: { unit: ExpiryOption; arg: Buffer }, now: number, command: string): number | Reply {
+  const n = parseInt64(e.arg);
+  if (n === null) return ERR_NOT_INTEGER;
+  const invalid = reply.error(errors.invalidExpireTime(command));
+  if (n === 'range' || n <= 0) return invalid;
+  const ms = e.unit === 'EX' || e.unit === 'EXAT' ? n * 1000 : n;
+  const deadline = e.unit === 'EX' || e.unit === 'PX' ? now + ms : ms;
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(deadline) ? deadline : invalid;
+}
+
+/**
+ * SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] (and GETSET, SETNX, SETEX, PSETEX),
+ * in Redis 7.0's order: the options, then the expiry's argument, then the old value (GET), then the
+ * NX/XX condition, and only then the value, which must be an integer (so `SET k abc NX` on an
+ * existing key answers nil, not the integer error). Without KEEPTTL the key's TTL is cleared, then
+ * the expiry (if any) set, as one write: a deadline already past ends the key at once, as Redis does.
+ * `command` names the command in the invalid-expire-time error.
+ */
+function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buffer, opts: readonly Buffer[], command = 'set'): Reply {
+  const o = opts.length === 0 ? NO_OPTIONS : setOptions(opts);
+  if (o === null) return ERR_SYNTAX;
+  let deadline: number | null = null;
+  if (o.expire !== null) {
+    const d = expiryDeadline(o.expire, ctx.now(), command);
+    if (typeof d !== 'number') return d;
+    deadline = d;
+  }
+  const key = fullKey(s.db, keyArg);
+  let old: Reply = OK;
+  if (o.get) {
+    const r = ctx.keyspace.getCounter(key);
+    if (!r.ok) return keyError(r.error);
+    old = r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
+  }
+  if (o.nx || o.xx) {
+    const found = ctx.keyspace.exists(key);
+    if ((o.nx && found) || (o.xx && !found)) return o.get ? old : NULL_BULK;
+  }
+  if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+  const n = parseInt64(value);
+  if (n === null) return SET_NOT_INTEGER;
+  if (n === 'range') return ERR_OVERFLOW;
+  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor, o.keepttl);
+  if (!r.ok) return keyError(r.error);
+  if (deadline !== null) ctx.keyspace.expire(key, deadline);
+  return old;
+}
+
+/**
+ * GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST], as Redis 7.0: the options first (a syntax error
+ * before anything), then the key (nil if missing, WRONGTYPE as GET), then the expiry's argument;
+ * the value is answered as it was, and the TTL set or removed. A deadline already past ends the key.
+ */
+function getex(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  const o = setOptions(a.slice(2), true);
+  if (o === null) return ERR_SYNTAX;
+  const key = fullKey(s.db, a[1] as Buffer);
+  const r = ctx.keyspace.getCounter(key);
+  if (!r.ok) return keyError(r.error);
+  if (r.value === null) return NULL_BULK;
+  const value: Reply = { kind: 'bulk', value: String(r.value) };
+  if (o.expire !== null) {
+    const d = expiryDeadline(o.expire, ctx.now(), 'getex');
+    if (typeof d !== 'number') return d;
+    ctx.keyspace.expire(key, d);
+  } else if (o.persist) {
+    ctx.keyspace.expire(key, null);
+  }
+  return value;
+}
+
+const NO_OPTIONS: SetOptions = Object.freeze({ nx: false, xx: false, get: false, keepttl: false, persist: false, expire: null });
 
 export { ERR_SYNTAX };

@@ -2,7 +2,9 @@
 // run, and return a protocol-neutral Reply (RESP and the WebSocket API only encode it).
 
 import * as errors from '../../errors.js';
-import { reply, type Reply } from './reply.js';
+import { performance } from 'node:perf_hooks';
+import { QUEUED, reply, type Reply } from './reply.js';
+import { feedMonitors, SLOWLOG_SLOWER_THAN_US, stateOf, type CommandState } from './state.js';
 import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';
@@ -11,19 +13,28 @@ import { windowCommands } from './window-commands.js';
 import { ERR_NOAUTH, wrongArity } from './parse.js';
 import { serverCommands } from './server-commands.js';
 import { expiryCommands } from './expiry-commands.js';
+import { helpReply } from './help.js';
+import { commandDocs } from './command-docs.js';
+import { transactionCommands } from './transaction-commands.js';
+import { keysCommands } from './keys-commands.js';
+import { scriptCommands } from './script-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
+import { accessOf, deniedFor, type CommandAccess } from './access.js';
 
 const commandCommand: CommandSpec = {
   name: 'command',
   arity: -1,
   flags: ['connection'],
   keys: [0, 0, 0],
+  subcommands: { count: 2, docs: -2, info: -2, list: -2, help: 2 },
   run: (_ctx, _s, a) => {
     const sub = a.length > 1 ? (a[1] as Buffer).toString().toLowerCase() : '';
     if (sub === '') return { kind: 'array', value: ALL.map(describe) };
     if (sub === 'count') return { kind: 'int', value: ALL.length };
-    if (sub === 'docs') return { kind: 'array', value: [] }; // redis-cli asks at start-up; no docs is fine
+    if (sub === 'docs') return commandDocs(a.length > 2 ? a.slice(2).map((n) => lookupBytes(n)).filter((x) => x !== undefined) : ALL);
+    if (sub === 'help' && a.length === 2) return COMMAND_HELP;
     if (sub === 'info') {
+      if (a.length === 2) return { kind: 'array', value: ALL.map(describe) };
       return { kind: 'array', value: a.slice(2).map((n) => { const s = lookupBytes(n); return s ? describe(s) : { kind: 'array', value: null }; }) };
     }
     if (sub === 'list') return { kind: 'array', value: ALL.map((s) => ({ kind: 'bulk', value: s.name })) };
@@ -31,9 +42,39 @@ const commandCommand: CommandSpec = {
   },
 };
 
+const COMMAND_HELP = helpReply('COMMAND', [
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+]);
+
 const EMPTY_COMMAND: Reply = Object.freeze(reply.error(errors.EMPTY_COMMAND));
 
-const ALL: readonly CommandSpec[] = [...counterCommands, ...expiryCommands, ...hllCommands, ...windowCommands, ...sketchCommands, ...serverCommands, ...consistencyCommands, commandCommand];
+const ALL: readonly CommandSpec[] = [
+  ...counterCommands,
+  ...expiryCommands,
+  ...hllCommands,
+  ...windowCommands,
+  ...sketchCommands,
+  ...serverCommands,
+  ...consistencyCommands,
+  ...transactionCommands,
+  ...keysCommands,
+  // redis.call looks commands up in this table; a function, so the lookup happens at call time.
+  ...scriptCommands((name) => resolveCommand(name)),
+  commandCommand,
+];
 
 function describe(s: CommandSpec): Reply {
   return {
@@ -41,7 +82,7 @@ function describe(s: CommandSpec): Reply {
     value: [
       { kind: 'bulk', value: s.name },
       { kind: 'int', value: s.arity },
-      { kind: 'array', value: s.flags.map((f) => ({ kind: 'simple', value: f })) },
+      { kind: 'set', value: s.flags.map((f) => ({ kind: 'simple', value: f })) },
       { kind: 'int', value: s.keys[0] },
       { kind: 'int', value: s.keys[1] },
       { kind: 'int', value: s.keys[2] },
@@ -54,12 +95,15 @@ function describe(s: CommandSpec): Reply {
  * want to know which command ran (the metrics) resolve first and then `runCommand` what they resolved,
  * so the name is looked up once and nobody reads it back from the session.
  */
-export interface ResolvedCommand {
-  readonly spec: CommandSpec;
+export interface ResolvedCommand extends CommandAccess {
   /** The command's position in `commandNames()`: a dense index for per-command counters. */
   readonly index: number;
   readonly write: boolean;
   readonly noauth: boolean;
+  /** Not fed to MONITOR (admin commands, and scripts, which feed it themselves: Redis's skip_monitor). */
+  readonly unmonitored: boolean;
+  /** Timed for the slow log: every command without the `fast` flag. */
+  readonly timed: boolean;
 }
 
 /** Runs a resolved command (or answers the lookup's error when `c` is undefined); `runCommand`'s shape. */
@@ -80,7 +124,14 @@ function nameHash(b: Uint8Array): number {
 const BY_HASH = new Map<number, ResolvedCommand[]>();
 let LONGEST = 0;
 ALL.forEach((spec, index) => {
-  const c: ResolvedCommand = Object.freeze({ spec, index, write: spec.flags.includes('write'), noauth: spec.flags.includes('noauth') });
+  const c: ResolvedCommand = Object.freeze({
+    ...accessOf(spec),
+    index,
+    write: spec.flags.includes('write'),
+    noauth: spec.flags.includes('noauth'),
+    unmonitored: spec.flags.includes('admin') || spec.flags.includes('skip_monitor'),
+    timed: !spec.flags.includes('fast') && !spec.flags.includes('skip_slowlog'),
+  });
   const h = nameHash(Buffer.from(spec.name, 'latin1'));
   const list = BY_HASH.get(h);
   if (list === undefined) BY_HASH.set(h, [c]);
@@ -119,24 +170,96 @@ export function commandNames(): string[] {
   return ALL.map((s) => s.name);
 }
 
+/** Commands that run at once between MULTI and EXEC instead of being queued (Redis 7.0's list; RESET aside). */
+const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit']);
+const EXECABORT_REPLY: Reply = Object.freeze(reply.error(errors.EXECABORT));
+const BUSY_REPLY: Reply = Object.freeze(reply.error(errors.BUSY_SCRIPT));
+
 /**
- * Runs `c`, resolved from `args[0]` by `resolveCommand`: checks authentication and arity, records the
- * name in `session.lastCommand` (CLIENT LIST) and applies the session's consistency levels. When `c`
- * is undefined it answers the empty- or unknown-command error. Never throws for bad input.
+ * A command refused before it ran (unknown, NOAUTH, arity, BUSY): inside MULTI it dooms the
+ * transaction (EXEC answers EXECABORT), and EXEC itself refused discards it with the reason, as
+ * Redis's rejectCommand does. `reason` is the text after `EXECABORT ...because of: `.
+ */
+function reject(session: Session, name: string, r: Reply, reason: string): Reply {
+  if (name === 'exec') {
+    session.multi = undefined;
+    return reply.error(errors.execAbort(reason));
+  }
+  if (session.multi !== undefined) session.multi.dirty = true;
+  return r;
+}
+
+/** Whether the command may run while a script is busy (Redis's allow-busy flag; SCRIPT KILL only of SCRIPT's subcommands). */
+function allowedWhileBusy(spec: CommandSpec, args: readonly Buffer[]): boolean {
+  if (spec.name === 'script') return (args[1] as Buffer).length === 4 && (args[1] as Buffer).toString('latin1').toLowerCase() === 'kill';
+  return spec.flags.includes('allow_busy');
+}
+
+/**
+ * Runs `c`, resolved from `args[0]` by `resolveCommand`: checks authentication, arity and the user's
+ * permission (NOPERM, after arity as in Redis), queues it inside MULTI (a refusal there dooms the
+ * transaction), answers BUSY while a script is busy, records the name in `session.lastCommand`
+ * (CLIENT LIST), feeds MONITOR and the slow log, and applies the session's consistency levels. When
+ * `c` is undefined it answers the empty- or unknown-command error. Never throws for bad input.
  */
 export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCommand | undefined, args: readonly Buffer[]): CommandResult {
   if (c === undefined) {
     const first = args[0];
     if (first === undefined) return EMPTY_COMMAND;
+    if (session.multi !== undefined) session.multi.dirty = true;
     return reply.errorBytes(errors.unknownCommand(first, args.slice(1)));
   }
   const spec = c.spec;
-  if (!session.authenticated && !c.noauth) return ERR_NOAUTH;
-  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
+  if (!session.authenticated && !c.noauth) return reject(session, spec.name, ERR_NOAUTH, errors.NOAUTH);
+  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+    return reject(session, spec.name, wrongArity(spec.name), errors.wrongArity(spec.name).slice(4));
+  }
+  if (spec.subcommands !== undefined && args.length >= 2) {
+    const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
+    const arity = spec.subcommands[sub];
+    if (arity === undefined) {
+      const e = errors.unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase());
+      return reject(session, spec.name, reply.errorBytes(e), e.toString('latin1').slice(4));
+    }
+    if (arity > 0 ? args.length !== arity : args.length < -arity) {
+      return reject(session, spec.name, wrongArity(`${spec.name}|${sub}`), errors.wrongArity(`${spec.name}|${sub}`).slice(4));
+    }
+  }
+  const denied = deniedFor(ctx, session, c, args);
+  if (denied !== null) return reject(session, spec.name, reply.error(errors.noPermission(denied)), errors.noPermission(denied).slice('NOPERM '.length));
+  const st = stateOf(ctx);
+  if (st.busy !== null && st.busy.yielded && !allowedWhileBusy(spec, args)) return reject(session, spec.name, BUSY_REPLY, errors.BUSY_SCRIPT);
+  if (session.multi !== undefined && !TX_CONTROL.has(spec.name)) {
+    // Arguments may be views of the socket's buffer: the queue keeps copies.
+    session.multi.queued.push({ spec, access: c, write: c.write, args: args.map((a) => Buffer.from(a)) });
+    return QUEUED;
+  }
   session.lastCommand = spec.name;
-  if (session.writeConsistency === 'majority' || session.readConsistency === 'majority' || c.write)
-    return runWithConsistency(ctx, session, spec, args, c.write);
-  return spec.run(ctx, session, args);
+  if (st.monitors.size > 0 && !c.unmonitored) feedMonitors(ctx, session, args);
+  if (c.timed) return timed(ctx, st, session, c, args);
+  return dispatch(ctx, session, c, args);
+}
+
+function dispatch(ctx: CommandServices, session: Session, c: ResolvedCommand, args: readonly Buffer[]): CommandResult {
+  const r = session.writeConsistency === 'majority' || session.readConsistency === 'majority' || c.write ? runWithConsistency(ctx, session, c.spec, args, c.write) : c.spec.run(ctx, session, args);
+  if (!(r instanceof Promise)) return r;
+  const st = stateOf(ctx);
+  st.blocked++;
+  return r.finally(() => st.blocked--);
+}
+
+/**
+ * A command without the `fast` flag, timed for the slow log (fast ones, O(1), are not: two clock reads
+ * would cost INCR some 15%). Its synchronous run is what counts, as Redis counts a command's own time.
+ */
+function timed(ctx: CommandServices, st: CommandState, session: Session, c: ResolvedCommand, args: readonly Buffer[]): CommandResult {
+  const t0 = performance.now();
+  const r = dispatch(ctx, session, c, args);
+  const micros = Math.round((performance.now() - t0) * 1000);
+  if (micros >= SLOWLOG_SLOWER_THAN_US) {
+    st.slowlog.add({ time: Math.floor(ctx.now() / 1000), micros, args: args.map((a) => Buffer.from(a)), addr: session.remoteAddress, name: session.name ?? '' });
+  }
+  return r;
 }
 
 /** Executes one command for a session. Never throws for bad input: every problem is an error Reply. */

@@ -2,7 +2,9 @@
 // commands read (supplied by the composition root, so commands never construct anything).
 
 import type { Keyspace } from '../../keyspace/keyspace.js';
+import type { CommandFlag } from '../auth/permissions.js';
 import type { Reply } from './reply.js';
+import type { CommandAccess } from './access.js';
 
 /** Per-connection state, whichever protocol the client speaks. */
 export interface Session {
@@ -11,8 +13,23 @@ export interface Session {
   db: number;
   name: string | null;
   authenticated: boolean;
+  /**
+   * The user this connection is authenticated as (`default` on a node without credentials), or
+   * null before AUTH. Absent (sessions made outside the node, in unit tests): `default`.
+   */
+  user?: string | null;
+  /**
+   * What the user may run: PERM_* bits (src/server/auth/permissions.ts). Absent: everything once
+   * authenticated (the default user's permissions), nothing before.
+   */
+  perms?: number;
+  /** Failed AUTH attempts on this connection (the limiter slows and finally closes it). */
+  authFailures?: number;
   readonly protocol: 'resp' | 'ws';
+  /** `ip:port` of the client (CLIENT LIST's addr). */
   readonly remoteAddress: string;
+  /** The client's IP address alone, which failed AUTH attempts are counted by. Absent: `remoteAddress`. */
+  readonly ip?: string;
   readonly createdAt: number;
   lastCommandAt: number;
   lastCommand: string;
@@ -22,6 +39,45 @@ export interface Session {
   writeConsistency?: 'local' | 'majority';
   readConsistency?: 'local' | 'majority';
   consistencyTimeoutMs?: number;
+  /** The RESP version this connection speaks: 2 until `HELLO 3`. The WebSocket API ignores it. */
+  resp?: 2 | 3;
+  /** MULTI state: the commands queued since MULTI, or undefined outside a transaction. */
+  multi?: MultiState | undefined;
+  /** The full keys this session WATCHes (transaction-commands.ts), and whether one changed since. */
+  watching?: Set<string> | undefined;
+  watchDirty?: boolean;
+  /**
+   * Sends a reply out of band (MONITOR's lines). Set by the protocol server where it can (RESP);
+   * absent elsewhere.
+   */
+  push?: (r: Reply) => void;
+  /** The session of a running script's redis.call (scripting/): no MULTI, no blocking, no BUSY check. */
+  inScript?: boolean;
+  /** MONITOR was called: every command of every client is pushed to this session. */
+  monitoring?: boolean;
+}
+
+/** One command queued between MULTI and EXEC: its spec and arguments (copied: they outlive the socket chunk). */
+export interface QueuedCommand {
+  readonly spec: CommandSpec;
+  /** Its permission rule, checked again when EXEC runs it (access.ts). */
+  readonly access: CommandAccess;
+  readonly write: boolean;
+  readonly args: readonly Buffer[];
+}
+
+export interface MultiState {
+  readonly queued: QueuedCommand[];
+  /** A command was refused while queuing (unknown, arity, ...): EXEC answers EXECABORT. */
+  dirty: boolean;
+}
+
+/** One command's counters for INFO commandstats (calls, errors, and the time spent, in microseconds). */
+export interface CommandStat {
+  readonly name: string;
+  readonly calls: number;
+  readonly failed: number;
+  readonly usec: number;
 }
 
 /** Outcome of waiting for peers: how many answered, how many were needed, whether in time. */
@@ -52,10 +108,39 @@ export interface MemberView {
   lastHeardMs: number | null;
 }
 
+/** The outcome of AUTH or HELLO's AUTH option. */
+export type LoginResult = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly close: boolean };
+
+/** Users and their credentials, as the commands see them (the node's Authenticator, src/server/auth/). */
+export interface SessionAuth {
+  /** No password and no users: `default` needs no password (AUTH's one-word form then answers an error). */
+  readonly open: boolean;
+  /**
+   * Checks `password` for `user` (null: the one-word AUTH, user `default`); on success the session
+   * becomes that user. A failure leaves the session as it was. Never rejects.
+   */
+  login(s: Session, user: Buffer | null, password: Buffer): LoginResult | Promise<LoginResult>;
+  /** What user `name` (null: `default`) may run, PERM_* bits; undefined for no such user. */
+  userPerms(name: Buffer | null): number | undefined;
+  /** A command refused with NOPERM: counted and logged. */
+  denied(s: Session, command: string): void;
+  /** An HTTP request on the RESP port (`POST`, `Host:`): logged; the connection is closed. */
+  suspicious(s: Session, command: string): void;
+  /** ACL USERS: every user name, sorted. */
+  userNames(): string[];
+  /** ACL LIST: one line per user, secrets as hashes only. */
+  aclList(): string[];
+}
+
 /** What the commands need from the node. Built once by the composition root. */
 export interface CommandServices {
   keyspace: Keyspace;
-  /** Password for AUTH; null = no password, every connection is authenticated. */
+  /**
+   * Users, AUTH and permissions. The node always supplies it. Absent (unit tests of the table): one
+   * `default` user with `password` (or none when null), checked without the limiter's delays.
+   */
+  auth?: SessionAuth;
+  /** Password of `default` when `auth` is absent; null = no password, every connection is authenticated. */
   password: string | null;
   /**
    * The counter type a new key (a full key: db char, then the name as latin1) is created as: a
@@ -80,17 +165,38 @@ export interface CommandServices {
   clock?: () => { ok: boolean; offsetMs: number; boundMs: number; unverified?: boolean };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
+  /** Per-command counters for INFO commandstats (the node's metrics); absent in unit tests. */
+  commandStats?: () => readonly CommandStat[];
 }
 
 export type CommandResult = Reply | Promise<Reply>;
+
+export type { CommandFlag };
 
 export interface CommandSpec {
   /** Lower-case command name. */
   name: string;
   /** Redis arity: N > 0 means exactly N arguments including the name; -N means at least N. */
   arity: number;
-  flags: readonly ('write' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection')[];
+  /**
+   * Redis-style flags, shown by COMMAND. They also decide which roles may run the command
+   * (src/server/auth/permissions.ts): `admin`, `write`, `readonly`, or `connection` for everyone; a
+   * command with none of them needs the read-write role.
+   */
+  flags: readonly CommandFlag[];
+  /**
+   * For a container command (CLIENT, CONFIG, ACL): the flags that decide who may run each subcommand,
+   * by lower-case name, and NOPERM names it `command|subcommand` as Redis does. A subcommand not
+   * listed needs the admin role (fail closed). Without this field, `flags` decide for every form.
+   */
+  subcommandFlags?: Readonly<Record<string, readonly CommandFlag[]>>;
   /** Key positions for COMMAND: first key, last key (-1 = last argument), step. */
   keys: readonly [number, number, number];
+  /**
+   * A container command's subcommands (lower case) and their arities, checked before the command
+   * runs or is queued, as Redis checks them: an unknown one or a wrong arity inside MULTI dooms
+   * the transaction.
+   */
+  subcommands?: Readonly<Record<string, number>>;
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
 }

@@ -1,12 +1,19 @@
-// RESP2 reply encoding: a per-connection `ReplyWriter` that appends encoded replies into one growable
-// buffer, flushed with one socket write, and `encodeReply` for the command table's `Reply`.
+// RESP2 and RESP3 reply encoding: a per-connection `ReplyWriter` that appends encoded replies into one
+// growable buffer, flushed with one socket write, and `encodeReply` for the command table's `Reply`.
 
 import type { Reply } from '../commands/reply.js';
+import { formatG } from './format-double.js';
+
+/** The protocol a connection speaks: 2 until HELLO 3 switches it. */
+export type RespVersion = 2 | 3;
 
 const OK_BYTES = Buffer.from('+OK\r\n');
 const PONG_BYTES = Buffer.from('+PONG\r\n');
 const NULL_BULK_BYTES = Buffer.from('$-1\r\n');
 const NULL_ARRAY_BYTES = Buffer.from('*-1\r\n');
+const RESP3_NULL_BYTES = Buffer.from('_\r\n');
+const TRUE_BYTES = Buffer.from('#t\r\n');
+const FALSE_BYTES = Buffer.from('#f\r\n');
 
 const CR = 13;
 const LF = 10;
@@ -16,6 +23,12 @@ const MINUS = 45; // '-'
 const COLON = 58; // ':'
 const DOLLAR = 36; // '$'
 const STAR = 42; // '*'
+const PERCENT = 37; // '%' RESP3 map
+const TILDE = 126; // '~' RESP3 set
+const GT = 62; // '>' RESP3 push
+const COMMA = 44; // ',' RESP3 double
+const LPAREN = 40; // '(' RESP3 big number
+const EQUALS = 61; // '=' RESP3 verbatim string
 const ZERO_CHAR = 48;
 /** Room for a prefix byte, '-', 16 digits of a safe integer and CRLF, rounded up. */
 const MAX_INT_BYTES = 24;
@@ -23,6 +36,7 @@ const MAX_INT_BYTES = 24;
 const SMALL_COPY = 32;
 
 const EMPTY = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n');
 
 /**
  * `digits CR LF` of 0..SMALL_INTS-1 pre-encoded in one buffer (Redis shares 0..9999 the same way):
@@ -173,6 +187,40 @@ export class ReplyWriter {
     this.writeNumberLine(STAR, n);
   }
 
+  /** A RESP3 aggregate header: `%n` (map of n pairs), `~n` (set) or `>n` (push). */
+  writeAggregateHeader(type: 'map' | 'set' | 'push', n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`ReplyWriter.writeAggregateHeader: length ${String(n)} is not a non-negative integer`);
+    this.writeNumberLine(type === 'map' ? PERCENT : type === 'set' ? TILDE : GT, n);
+  }
+
+  /** RESP3's null, `_\r\n`. */
+  writeResp3Null(): void {
+    this.writeConst(RESP3_NULL_BYTES);
+  }
+
+  /** RESP3 `#t` / `#f`. */
+  writeBool(value: boolean): void {
+    this.writeConst(value ? TRUE_BYTES : FALSE_BYTES);
+  }
+
+  /** RESP3 `,<%.17g>` (`,inf`, `,-inf`, `,nan`). */
+  writeDouble(value: number): void {
+    this.writeLine(COMMA, formatG(value));
+  }
+
+  /** RESP3 `(digits`. CR and LF become spaces. */
+  writeBigNumber(digits: string): void {
+    this.writeLine(LPAREN, digits);
+  }
+
+  /** RESP3 `=len\r\nfmt:text\r\n`; `format` is three bytes (`txt`, `mkd`). */
+  writeVerbatim(format: string, value: Buffer | string): void {
+    const body = Buffer.concat([Buffer.from(`${format.padEnd(3, ' ').slice(0, 3)}:`, 'latin1'), typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
+    this.writeNumberLine(EQUALS, body.length);
+    this.writeRaw(body);
+    this.writeRaw(CRLF);
+  }
+
   /** Appends pre-encoded RESP bytes verbatim (e.g. a cached reply). */
   writeRaw(bytes: Buffer): void {
     const n = bytes.length;
@@ -301,8 +349,13 @@ export class ReplyWriter {
   }
 }
 
-/** Appends the encoding of `r` to `w`. A `close` reply writes its inner reply only; closing is the server's job. */
-export function encodeReply(w: ReplyWriter, r: Reply): void {
+/**
+ * Appends the encoding of `r` to `w` in protocol `proto` (RESP2 unless the connection said HELLO 3).
+ * RESP2 keeps every reply's historical form (a map is a flat array, a double a bulk string, a
+ * boolean 1 or 0); RESP3 adds `_` for nulls and the typed aggregates. A `close` reply writes its
+ * inner reply only; closing is the server's job.
+ */
+export function encodeReply(w: ReplyWriter, r: Reply, proto: RespVersion = 2): void {
   switch (r.kind) {
     case 'simple':
       w.writeSimple(r.value);
@@ -315,27 +368,59 @@ export function encodeReply(w: ReplyWriter, r: Reply): void {
       w.writeInt(r.value);
       return;
     case 'bulk':
-      w.writeBulk(r.value);
+      if (r.value === null && proto === 3) w.writeResp3Null();
+      else w.writeBulk(r.value);
       return;
     case 'array': {
       const items = r.value;
       if (items === null) {
-        w.writeNullArray();
+        if (proto === 3) w.writeResp3Null();
+        else w.writeNullArray();
         return;
       }
       w.writeArrayHeader(items.length);
-      for (const item of items) encodeReply(w, item);
+      for (const item of items) encodeReply(w, item, proto);
       return;
     }
+    case 'map':
+      if (proto === 3) w.writeAggregateHeader('map', r.value.length);
+      else w.writeArrayHeader(2 * r.value.length);
+      for (const [k, v] of r.value) {
+        encodeReply(w, k, proto);
+        encodeReply(w, v, proto);
+      }
+      return;
+    case 'set':
+    case 'push':
+      if (proto === 3) w.writeAggregateHeader(r.kind, r.value.length);
+      else w.writeArrayHeader(r.value.length);
+      for (const item of r.value) encodeReply(w, item, proto);
+      return;
+    case 'double':
+      if (proto === 3) w.writeDouble(r.value);
+      else w.writeBulk(formatG(r.value));
+      return;
+    case 'bool':
+      if (proto === 3) w.writeBool(r.value);
+      else w.writeInt(r.value ? 1 : 0);
+      return;
+    case 'bignum':
+      if (proto === 3) w.writeBigNumber(r.value);
+      else w.writeBulk(r.value);
+      return;
+    case 'verbatim':
+      if (proto === 3) w.writeVerbatim(r.format, r.value);
+      else w.writeBulk(r.value);
+      return;
     case 'close':
-      if (r.reply !== undefined) encodeReply(w, r.reply);
+      if (r.reply !== undefined) encodeReply(w, r.reply, proto);
       return;
   }
 }
 
 /** The encoding of one reply as a fresh Buffer (tests, tools; the server uses a per-connection writer). */
-export function encodeReplyToBuffer(r: Reply): Buffer {
+export function encodeReplyToBuffer(r: Reply, proto: RespVersion = 2): Buffer {
   const w = new ReplyWriter(256);
-  encodeReply(w, r);
+  encodeReply(w, r, proto);
   return Buffer.from(w.take());
 }

@@ -1,7 +1,10 @@
-// The RESP2 TCP server: accepts connections, parses pipelined requests, runs them through a handler and
-// writes the replies in request order, batched into one socket write per event-loop turn, with backpressure.
+// The RESP2 TCP server (or TLS server: Redis's tls-port): accepts connections, parses pipelined
+// requests, runs them through a handler and writes the replies in request order, batched into one
+// socket write per event-loop turn, with backpressure.
 
 import net from 'node:net';
+import tls from 'node:tls';
+import { clientCertAccepted, secureContextOf, type ServerTls } from '../tls.js';
 import * as errors from '../../errors.js';
 import { DEFAULT_PARSER_LIMITS, RespParser, type RespProtocolError } from './parser.js';
 import { INTERNAL_ERROR, type Reply } from '../commands/reply.js';
@@ -15,6 +18,11 @@ export interface RespConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /**
+   * Writes a reply to this connection out of band, after whatever it has been sent so far (MONITOR's
+   * lines). Does nothing once the connection is closing or gone.
+   */
+  readonly push: (r: Reply) => void;
 }
 
 /**
@@ -35,6 +43,8 @@ export interface RespConnectionHandler<Session> {
    * Promise must not also write to `out`. Throwing or rejecting answers `-ERR internal error` and logs.
    */
   command(session: Session, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined;
+  /** The protocol each reply of this session is encoded in: 2, or 3 after HELLO 3. Default 2. */
+  protocol?(session: Session): 2 | 3;
   /** Called once when the connection is gone (whatever the reason), after its last command. */
   close(session: Session): void;
 }
@@ -75,6 +85,14 @@ export interface RespServerOptions<Session> {
    * unanswered (never an acknowledgement of a write that failed to reach the disk). Default: none.
    */
   readonly beforeFlush?: () => Promise<void> | undefined;
+  /** Serve RESP over TLS with these options (src/server/tls.ts). Default: plaintext TCP. */
+  readonly tls?: ServerTls;
+  /**
+   * Called for each accepted connection (after maxClients, after the TLS handshake) with the client's
+   * IP: an error text to write (`-<text>\r\n`) before closing the connection, or null to serve it.
+   * Protected mode answers Redis's DENIED text here. Counted as a rejected connection. Default: none.
+   */
+  readonly refuse?: (ip: string) => string | null;
 }
 
 export const RESP_SERVER_DEFAULTS = Object.freeze({
@@ -94,6 +112,10 @@ export interface RespServerStats {
   protocolErrors: number;
   handlerErrors: number;
   outputLimitDisconnects: number;
+  /** Connections refused by the `refuse` hook (protected mode); also counted in connectionsRejected. */
+  connectionsRefused: number;
+  /** TLS handshakes that failed (bad or missing client certificate, wrong protocol, timeout). */
+  tlsHandshakeErrors: number;
 }
 
 /** A snapshot of one connection (CLIENT LIST, tests). */
@@ -133,6 +155,8 @@ export class RespServer<Session> {
     protocolErrors: 0,
     handlerErrors: 0,
     outputLimitDisconnects: 0,
+    connectionsRefused: 0,
+    tlsHandshakeErrors: 0,
   };
 
   private readonly host: string;
@@ -152,7 +176,9 @@ export class RespServer<Session> {
     readonly maxOutputBufferBytes: number;
     readonly hardOutputBufferBytes: number;
   };
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
+  private readonly tlsConfig: ServerTls | undefined;
+  private readonly refuse: ((ip: string) => string | null) | undefined;
   private readonly connections = new Set<Connection<Session>>();
   /** Sockets not yet closed, including rejected ones still sending their error. */
   private readonly sockets = new Set<net.Socket>();
@@ -202,9 +228,30 @@ export class RespServer<Session> {
         `RespServer: hardOutputBufferBytes (${this.limits.hardOutputBufferBytes}) must be >= maxOutputBufferBytes (${this.limits.maxOutputBufferBytes})`,
       );
     }
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) =>
-      this.accept(socket),
-    );
+    this.tlsConfig = options.tls;
+    this.refuse = options.refuse;
+    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 };
+    if (options.tls === undefined) {
+      this.server = net.createServer(socketOptions, (socket) => this.accept(socket));
+    } else {
+      const t = options.tls;
+      const server = tls.createServer({ ...socketOptions, ...t.options }, (socket) => {
+        if (!clientCertAccepted(socket, t.clientCerts)) {
+          this.stats.tlsHandshakeErrors++;
+          this.logger.debug({ remoteAddress: socket.remoteAddress, err: socket.authorizationError }, 'resp: client certificate does not verify, connection closed');
+          socket.destroy();
+          return;
+        }
+        this.accept(socket);
+      });
+      // A failed handshake is the client's problem (wrong CA, no certificate, plaintext on the TLS port).
+      server.on('tlsClientError', (e, socket) => {
+        this.stats.tlsHandshakeErrors++;
+        this.logger.debug({ remoteAddress: socket.remoteAddress, err: e.message }, 'resp: TLS handshake failed');
+        socket.destroy();
+      });
+      this.server = server;
+    }
     this.server.on('error', (e) => this.logger.error({ err: e }, 'resp server error'));
   }
 
@@ -226,6 +273,19 @@ export class RespServer<Session> {
         resolve(typeof addr === 'object' && addr !== null ? addr.port : this.port);
       });
     });
+  }
+
+  /**
+   * Swaps in a new certificate, key and CA for connections from now on (SIGHUP); connections already
+   * open keep theirs. No-op for a plaintext server.
+   */
+  reloadTls(t: ServerTls): void {
+    if (this.server instanceof tls.Server) this.server.setSecureContext(secureContextOf(t));
+  }
+
+  /** Whether this server speaks TLS. */
+  get secure(): boolean {
+    return this.tlsConfig !== undefined;
   }
 
   /** The bound port, or undefined before `listen()` resolves. */
@@ -278,11 +338,23 @@ export class RespServer<Session> {
       socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
       return;
     }
+    const refusal = this.refuse?.(socket.remoteAddress ?? '') ?? null;
+    if (refusal !== null) {
+      // As Redis: the explanation at once, before any command, then the connection is closed.
+      this.stats.connectionsRejected++;
+      this.stats.connectionsRefused++;
+      socket.end(`-${refusal}\r\n`);
+      socket.resume();
+      socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
+      return;
+    }
     const id = this.nextId++;
+    let conn: Connection<Session> | undefined;
     const info: RespConnectionInfo = {
       id,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      push: (r) => conn?.push(r),
     };
     let session: Session;
     try {
@@ -295,11 +367,12 @@ export class RespServer<Session> {
       return;
     }
     this.stats.connectionsAccepted++;
-    const conn = new Connection(this, socket, info, session);
-    this.connections.add(conn);
+    const c = new Connection(this, socket, info, session);
+    conn = c;
+    this.connections.add(c);
     socket.once('close', () => {
-      this.connections.delete(conn);
-      conn.closed();
+      this.connections.delete(c);
+      c.closed();
     });
   }
 }
@@ -323,6 +396,8 @@ class Connection<Session> {
   private finished = false;
   private gone = false;
   private readPaused = false;
+  /** Inside run(): its own flush at the end sends what push() appends. */
+  private running = false;
   /** Reply batches held by `beforeFlush` gates, written in order as each gate opens. */
   private readonly gate: ReplyGate<Uint8Array>;
   readonly id: number;
@@ -378,6 +453,23 @@ class Connection<Session> {
     }
   }
 
+  /** The protocol of this connection's replies (HELLO 3 switches it). */
+  private proto(): 2 | 3 {
+    return this.handler.protocol?.(this.session) ?? 2;
+  }
+
+  /** An out-of-band reply (MONITOR): appended after what is pending, flushed now unless a batch is being built. */
+  push(r: Reply): void {
+    if (this.gone || this.ending) return;
+    try {
+      encodeReply(this.out, r, this.proto());
+    } catch (e) {
+      this.server.logger.error({ err: e, client: this.id }, 'resp: a pushed reply could not be encoded');
+      return;
+    }
+    if (!this.running) this.flush();
+  }
+
   private pendingOutput(): number {
     return this.socket.writableLength + this.out.length + this.gate.heldSize;
   }
@@ -402,6 +494,7 @@ class Connection<Session> {
     const parser = this.parser;
     const soft = this.softLimit;
     let ran = 0;
+    this.running = true;
     while (!this.blocked && !this.waitingDrain && !this.ending && this.gate.heldSize < soft) {
       const args = parser.next();
       if (args === null) break;
@@ -417,7 +510,7 @@ class Connection<Session> {
           const kind = (r as Reply).kind;
           if (kind === undefined) this.awaitReply(r as Promise<Reply>);
           else if (kind === 'close') this.closeAfter(r as Reply);
-          else encodeReply(out, r as Reply);
+          else encodeReply(out, r as Reply, this.proto());
         }
       } catch (e) {
         out.truncate(mark);
@@ -426,6 +519,7 @@ class Connection<Session> {
       // Past the soft limit mid-pipeline: hand the batch to the socket now and see if it keeps up.
       if (out.length >= soft) this.flush();
     }
+    this.running = false;
     this.commands += ran;
     this.server.stats.commandsProcessed += ran;
     this.flush();
@@ -510,7 +604,7 @@ class Connection<Session> {
       const mark = this.out.length;
       try {
         if (r.kind === 'close') this.closeAfter(r);
-        else encodeReply(this.out, r);
+        else encodeReply(this.out, r, this.proto());
       } catch (err) {
         this.out.truncate(mark);
         this.handlerFailed(err, null);
@@ -544,7 +638,7 @@ class Connection<Session> {
   }
 
   private closeAfter(r: Reply): void {
-    encodeReply(this.out, r);
+    encodeReply(this.out, r, this.proto());
     this.ending = true;
   }
 

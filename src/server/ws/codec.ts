@@ -125,6 +125,20 @@ export function replyValue(r: Reply): unknown {
       return r.value === null ? null : r.value.map((x) => (x.kind === 'error' ? { err: x.message } : replyValue(x)));
     case 'error':
       return { err: r.message };
+    // RESP3 types keep their RESP2 shape here, so WebSocket clients see what they always saw.
+    case 'map':
+      return r.value.flatMap(([k, v]) => [replyValue(k), replyValue(v)]);
+    case 'set':
+    case 'push':
+      return r.value.map((x) => (x.kind === 'error' ? { err: x.message } : replyValue(x)));
+    case 'double':
+      return r.value;
+    case 'bool':
+      return r.value;
+    case 'bignum':
+      return r.value;
+    case 'verbatim':
+      return typeof r.value === 'string' ? r.value : replyValue({ kind: 'bulk', value: r.value });
     case 'close':
       return r.reply === undefined ? null : replyValue(r.reply);
   }

@@ -12,6 +12,8 @@ import type { CommandResult, CommandServices, Session } from '../commands/types.
 import { NOOP_LOGGER, type Logger } from '../../util/logger.js';
 import { ReplyGate } from '../reply-gate.js';
 import { decodeFrame, encodeFrame, replyValue, type Decoded, type Request } from './codec.js';
+import { PERM_ALL, PERM_READ } from '../auth/permissions.js';
+import { WS_SUBPROTOCOL } from '../http-guard.js';
 import { ConnectionWatches, WatchIndex, type WatchLimits, type WatchOwner } from './watches.js';
 
 export interface WsClientApiOptions {
@@ -48,6 +50,13 @@ export interface WsClientApiOptions {
    * node passes durability `always`'s group-commit wait, as the RESP server's `beforeFlush`. Default: none.
    */
   readonly beforeFlush?: () => Promise<void> | undefined;
+}
+
+/** The user an upgrade request was authenticated as by the HTTP layer. */
+export interface UpgradeUser {
+  readonly name: string;
+  /** PERM_* bits. */
+  readonly perms: number;
 }
 
 export const WS_API_DEFAULTS = Object.freeze({
@@ -126,17 +135,29 @@ export class WsClientApi {
       throw new RangeError('WsClientApi: hardBufferedBytes must be >= softBufferedBytes');
     }
     // ws enforces maxPayload while reading, before buffering the frame, and closes with 1009.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: maxPayload, perMessageDeflate: false, clientTracking: false });
+    // A browser offers `tally` next to a credential subprotocol (http-guard.ts): pick `tally`, never
+    // echo the credential. A client offering neither gets no subprotocol, as before.
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    });
   }
 
-  /** Completes a WebSocket upgrade for the `/ws` path. After `close()` it answers 503. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Completes a WebSocket upgrade for the `/ws` path. After `close()` it answers 503. `user`: the user
+   * the HTTP layer authenticated the upgrade as (credentials on the upgrade request): the connection
+   * starts logged in as that user, as after AUTH.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, user?: UpgradeUser): void {
     if (this.closed) {
       socket.on('error', () => {});
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, user));
   }
 
   /** Tells watchers that a key changed (local write or gossip). O(1) when nobody watches it. */
@@ -161,7 +182,7 @@ export class WsClientApi {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, user: UpgradeUser | undefined): void {
     const remoteAddress = req.socket.remoteAddress ?? '';
     if (this.connections.size >= this.limits.maxClients) {
       this.stats.connectionsRejected++;
@@ -177,6 +198,11 @@ export class WsClientApi {
       this.logger.warn({ err: e, remoteAddress }, 'ws api: newSession threw; closing connection');
       ws.close(1011, errors.WS_CLOSE_INTERNAL);
       return;
+    }
+    if (user !== undefined) {
+      session.authenticated = true;
+      session.user = user.name;
+      session.perms = user.perms;
     }
     this.stats.connectionsAccepted++;
     const conn = new Connection(this, ws, session, remoteAddress);
@@ -324,6 +350,11 @@ class Connection implements WatchOwner {
       this.send({ id: d.id, err: errors.NOAUTH });
       return undefined;
     }
+    // Watching reads the keys' values: the read permission, which every role has today.
+    if (d.kind === 'watch' && ((this.session.perms ?? PERM_ALL) & PERM_READ) === 0) {
+      this.send({ id: d.id, err: errors.noPermission('watch') });
+      return undefined;
+    }
     this.session.lastCommand = d.kind;
     const db = d.db ?? this.session.db;
     if (d.kind === 'watch') {
@@ -383,6 +414,13 @@ class Connection implements WatchOwner {
   private reply(id: number, r: Reply): void {
     if (r.kind === 'error') {
       this.send({ id, err: r.message });
+      return;
+    }
+    if (r.kind === 'close' && r.reply?.kind === 'error') {
+      // An error, then the connection closed (an AUTH failure too many on this connection).
+      this.send({ id, err: r.reply.message });
+      this.ended = true;
+      this.gate.afterHeld(() => this.ws.close(WS_CLOSE.POLICY, r.reply?.kind === 'error' ? r.reply.message.slice(0, 120) : ''));
       return;
     }
     this.send({ id, ok: replyValue(r) }, this.api.beforeFlush?.());

@@ -2,6 +2,12 @@
 // once a second (members, gossip counters, lag estimate, every configured node's URLs) and opens one
 // WebSocket per node (/ws, msgpack, docs/client-api.md) to watch the chosen keys on every node.
 // No framework and no bundler: tsconfig.dashboard.json compiles it as it is.
+//
+// On a node with users, /status answers 401 and the page shows its login form: the user and password
+// go once to /auth/token (HTTP Basic), which returns a bearer token; the page keeps only the token
+// (sessionStorage: this tab, until it closes or the token expires) and sends it with every /status
+// poll and as a WebSocket subprotocol, the only credential a browser's WebSocket can carry
+// (docs/security.md, "HTTP").
 
 import { chart, fmtBytes, fmtMs, WINDOW_MS } from './charts.js';
 import { decode, encode } from './msgpack.js';
@@ -41,6 +47,10 @@ interface Traffic {
 }
 
 const PROBE_KEY = 'tally:probe';
+const TOKEN_KEY = 'tally.token';
+const USER_KEY = 'tally.user';
+/** Marks the page's own requests: a 401 then challenges with Bearer, so the browser shows no Basic prompt. */
+const PAGE_HEADER = { 'X-Requested-With': 'tally-dashboard' };
 
 function $<T extends Element = HTMLElement>(sel: string): T {
   const e = document.querySelector<T>(sel);
@@ -62,7 +72,9 @@ const st = {
   lag: [] as Sample[], // the node's own estimate
   traffic: [] as Traffic[], // per second
   prev: null as Traffic | null,
-  password: null as string | null,
+  token: sessionStorage.getItem(TOKEN_KEY),
+  user: sessionStorage.getItem(USER_KEY),
+  loginShown: false,
 };
 
 // ---- one WebSocket per node --------------------------------------------------------------------
@@ -84,7 +96,8 @@ class Conn {
   connect(): void {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url);
+      // The token rides as a subprotocol next to `tally`, which the node picks (never the token).
+      ws = st.token === null ? new WebSocket(this.url) : new WebSocket(this.url, ['tally', 'tally-bearer.' + st.token]);
     } catch {
       this.retry();
       return;
@@ -94,7 +107,6 @@ class Conn {
     ws.onopen = () => {
       this.open = true;
       this.backoff = 250;
-      if (st.password !== null) void this.request({ cmd: 'AUTH', args: [st.password] });
       if (st.keys.length > 0) void this.request({ watch: st.keys.slice() });
       render();
     };
@@ -114,7 +126,6 @@ class Conn {
         delete this.pending[m.id];
         done(m);
       }
-      if (m && typeof m.err === 'string' && m.err.indexOf('NOAUTH') === 0) $('#auth').hidden = false;
     };
     ws.onclose = () => {
       const was = this.open;
@@ -131,6 +142,13 @@ class Conn {
   retry(): void {
     setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, 5000);
+  }
+
+  /** Reconnects at once (a new token). */
+  restart(): void {
+    this.backoff = 250;
+    if (this.ws !== null) this.ws.close();
+    else this.connect();
   }
 
   request(body: Frame): Promise<Frame> {
@@ -156,11 +174,23 @@ initial.forEach((k) => addKey(k.trim(), false));
 
 // ---- the node's /status ----------------------------------------------------------------------
 
+function authHeaders(): Record<string, string> {
+  return st.token === null ? PAGE_HEADER : { ...PAGE_HEADER, Authorization: 'Bearer ' + st.token };
+}
+
 function poll(): void {
-  fetch('/status', { cache: 'no-store' })
-    .then((r) => r.json() as Promise<Status>)
+  fetch('/status', { cache: 'no-store', headers: authHeaders() })
+    .then((r) => {
+      if (r.status === 401) {
+        showLogin(st.token === null ? '' : 'your session ended: log in again');
+        render();
+        throw new Error('login required');
+      }
+      return r.json() as Promise<Status>;
+    })
     .then(
       (s) => {
+        hideLogin();
         st.status = s;
         st.statusOk = true;
         setup(s);
@@ -398,7 +428,7 @@ function renderKeys(): void {
 function render(): void {
   const conn = $('#conn');
   const open = st.order.filter((id) => st.conns[id]?.open).length;
-  conn.textContent = st.statusOk ? open + '/' + st.order.length + ' nodes connected' : 'node unreachable';
+  conn.textContent = st.loginShown ? 'login required' : st.statusOk ? open + '/' + st.order.length + ' nodes connected' : 'node unreachable';
   conn.className = 'pill ' + (st.statusOk && open === st.order.length ? 'ok' : 'bad');
   renderMembers();
   if ($('#keys thead tr').children.length !== st.order.length + 2) renderKeys();
@@ -488,17 +518,76 @@ $('#add-key').addEventListener('submit', (e) => {
   input.value.split(',').forEach((k) => addKey(k.trim(), true));
   input.value = '';
 });
+// ---- login ---------------------------------------------------------------------------------------
+
+function showLogin(message: string): void {
+  if (st.token !== null) {
+    st.token = null;
+    st.user = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
+  }
+  const err = $('#login-error');
+  err.textContent = message;
+  err.hidden = message === '';
+  if (st.loginShown) return;
+  st.loginShown = true;
+  $('#login').hidden = false;
+  $('#who').hidden = true;
+  $('#logout').hidden = true;
+  $<HTMLInputElement>('#password').focus();
+}
+
+function hideLogin(): void {
+  if (st.loginShown) {
+    st.loginShown = false;
+    $('#login').hidden = true;
+  }
+  const who = $('#who');
+  who.hidden = st.user === null;
+  who.textContent = st.user === null ? '' : 'logged in as ' + st.user;
+  $('#logout').hidden = st.user === null;
+}
+
+/** base64 of the UTF-8 bytes of `s` (btoa alone takes Latin-1 only). */
+function base64Utf8(s: string): string {
+  let bin = '';
+  new TextEncoder().encode(s).forEach((b) => (bin += String.fromCharCode(b)));
+  return btoa(bin);
+}
+
 $('#auth').addEventListener('submit', (e) => {
   e.preventDefault();
+  const user = $<HTMLInputElement>('#username').value.trim() || 'default';
   const password = $<HTMLInputElement>('#password').value;
-  st.password = password;
-  $('#auth').hidden = true;
-  each((c) => {
-    if (c.open) {
-      void c.request({ cmd: 'AUTH', args: [password] });
-      void c.request({ watch: st.keys.slice() });
-    }
-  });
+  fetch('/auth/token', { cache: 'no-store', headers: { ...PAGE_HEADER, Authorization: 'Basic ' + base64Utf8(user + ':' + password) } })
+    .then(async (r) => {
+      const body = (await r.json()) as { token?: string; user?: string; error?: string };
+      if (r.status === 200 && typeof body.token === 'string') {
+        st.token = body.token;
+        st.user = body.user ?? user;
+        sessionStorage.setItem(TOKEN_KEY, st.token);
+        sessionStorage.setItem(USER_KEY, st.user);
+        $<HTMLInputElement>('#password').value = '';
+        $('#login-error').hidden = true;
+        hideLogin();
+        each((c) => c.restart());
+        poll();
+        return;
+      }
+      const why = r.status === 429 ? 'too many failed attempts: try again in ' + (r.headers.get('retry-after') ?? 'a few') + ' s' : r.status === 401 ? 'wrong user or password' : body.error ?? 'HTTP ' + r.status;
+      $('#login-error').textContent = why;
+      $('#login-error').hidden = false;
+    })
+    .catch(() => {
+      $('#login-error').textContent = 'the node did not answer';
+      $('#login-error').hidden = false;
+    });
+});
+$('#logout').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+  location.reload();
 });
 $('#probe-now').addEventListener('click', probe);
 setInterval(() => {

@@ -1,0 +1,112 @@
+// The dashboard behind its login, in a real browser: playwright-core drives Debian's chromium against
+// a real 3-node cluster with users. The page shows its form (no data, no browser prompt); a wrong
+// password is refused; the right one gets a token with which the page reads /status and opens a live
+// feed to every node (the nodes share the key file, so one token opens all three); a value converges
+// on every node; logging out asks again. Nothing ever goes to a host outside the cluster.
+
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/server/auth/password-hash.js';
+import { startCluster, waitForMembers, type TestCluster } from '../integration/harness.js';
+
+declare const document: { querySelector(selector: string): { textContent: string | null; hidden?: boolean } | null };
+declare const sessionStorage: Record<string, string>;
+
+const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
+const PASSWORD = 'dash-Secret-pw';
+
+let cluster: TestCluster;
+let browser: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+const unauthorized: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/test-deps.sh does it; npm test runs it first)`);
+  cluster = await startCluster({
+    nodes: 3,
+    config: { auth: { users: [{ name: 'ops', passwordHash: hashPassword(PASSWORD, { ln: 10, r: 8, p: 1 }), role: 'read-write' }] } },
+    http: { user: 'ops', password: PASSWORD },
+  });
+  await waitForMembers(cluster, 3);
+  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tally-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.hostname !== '127.0.0.1') pageErrors.push(`request outside the node: ${req.url()}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() === 401) unauthorized.push(new URL(res.url()).pathname);
+  });
+  // A Basic challenge would make chromium show its own prompt: the page must never get one.
+  page.on('dialog', (d) => {
+    pageErrors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.stopAll();
+});
+
+const n = (id: string): { httpPort: number; respPort: number } => cluster.nodes.find((x) => x.id === id) as { httpPort: number; respPort: number };
+const visible = (sel: string): Promise<unknown> => page.waitForFunction((s) => document.querySelector(s)?.hidden === false, sel, { timeout: 15_000 });
+
+describe('dashboard behind its login', () => {
+  it('asks for a user and password, refuses a wrong one, and with the right one shows every node live', async () => {
+    await page.goto(`http://127.0.0.1:${n('n1').httpPort}/?keys=login:hits`);
+    await visible('#login');
+    expect(unauthorized).toContain('/status');
+    // No data reached the page: no members listed.
+    expect(await page.locator('#members tbody tr').count()).toBe(0);
+
+    await page.fill('#username', 'ops');
+    await page.fill('#password', 'not-the-password');
+    await page.click('#auth button');
+    await page.waitForFunction(() => document.querySelector('#login-error')?.textContent === 'wrong user or password', undefined, { timeout: 15_000 });
+
+    await page.fill('#password', PASSWORD);
+    await page.click('#auth button');
+    await page.waitForFunction(() => document.querySelector('#login')?.hidden === true, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#who')?.textContent === 'logged in as ops', undefined, { timeout: 15_000 });
+    for (const id of ['n1', 'n2', 'n3']) {
+      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id, { timeout: 15_000 });
+      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id, { timeout: 15_000 });
+    }
+    // The password is not kept by the page: only the token is.
+    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(PASSWORD);
+
+    const r = new Redis({ port: n('n3').respPort, username: 'ops', password: PASSWORD, lazyConnect: true });
+    await r.connect();
+    try {
+      expect(await r.incrby('login:hits', 7)).toBe(7);
+    } finally {
+      r.disconnect();
+    }
+    for (const id of ['n1', 'n2', 'n3']) {
+      await page.waitForFunction((m) => document.querySelector(`td.value[data-key="login:hits"][data-node="${m}"]`)?.textContent === '7', id, { timeout: 15_000 });
+    }
+
+    // A reload keeps the session (the token in sessionStorage); logging out asks again.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#members tr[data-member="n2"] td.state')?.textContent === 'alive', undefined, { timeout: 15_000 });
+    await page.click('#logout');
+    await visible('#login');
+
+    const shot = join(mkdtempSync(join(tmpdir(), 'tally-dashboard-')), 'dashboard-login.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`dashboard login screenshot: ${shot}`);
+    expect(pageErrors).toEqual([]);
+  });
+});

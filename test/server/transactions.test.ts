@@ -1,0 +1,125 @@
+// MULTI, EXEC, DISCARD, WATCH on the command table: Redis 7.0's replies (checked against a live
+// redis-server by test/oracle/), atomicity, and what WATCH sees: writes by any session and merges.
+
+import { describe, expect, it } from 'vitest';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { fullKey } from '../../src/keyspace/keyspace.js';
+import { testNode } from './command-harness.js';
+
+describe('MULTI / EXEC / DISCARD', () => {
+  it('queues, then runs every command in order and answers their replies as one array', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'MULTI')).toBe('+OK\r\n');
+    expect(n.run(s, 'INCR', 'k')).toBe('+QUEUED\r\n');
+    expect(n.run(s, 'INCRBY', 'k', '4')).toBe('+QUEUED\r\n');
+    expect(n.run(s, 'GET', 'k')).toBe('+QUEUED\r\n');
+    // Nothing ran yet: another session sees no key.
+    expect(n.run(n.session(), 'GET', 'k')).toBe('$-1\r\n');
+    expect(n.run(s, 'EXEC')).toBe('*3\r\n:1\r\n:5\r\n$1\r\n5\r\n');
+    expect(n.run(s, 'EXEC')).toBe('-ERR EXEC without MULTI\r\n');
+  });
+
+  it('a command refused while queuing (unknown, arity, unknown subcommand) aborts EXEC with EXECABORT and writes nothing', () => {
+    const n = testNode();
+    for (const bad of [['NOSUCH'], ['GET'], ['CLIENT', 'FOO'], ['CONFIG', 'GET']]) {
+      const s = n.session();
+      n.run(s, 'MULTI');
+      n.run(s, 'INCR', 'never');
+      expect(n.run(s, ...bad)).toMatch(/^-ERR /);
+      expect(n.run(s, 'EXEC')).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+      expect(n.run(s, 'GET', 'never')).toBe('$-1\r\n');
+    }
+  });
+
+  it('a runtime error is the reply of its command only', () => {
+    const n = testNode();
+    const s = n.session();
+    n.run(s, 'PFADD', 'h', 'x');
+    n.run(s, 'MULTI');
+    n.run(s, 'INCR', 'a');
+    n.run(s, 'INCR', 'h');
+    n.run(s, 'INCR', 'a');
+    expect(n.run(s, 'EXEC')).toBe('*3\r\n:1\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:2\r\n');
+  });
+
+  it('nested MULTI, DISCARD, EXEC with arguments, as Redis answers them', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'DISCARD')).toBe('-ERR DISCARD without MULTI\r\n');
+    n.run(s, 'MULTI');
+    expect(n.run(s, 'MULTI')).toBe('-ERR MULTI calls can not be nested\r\n');
+    n.run(s, 'INCR', 'd');
+    expect(n.run(s, 'DISCARD')).toBe('+OK\r\n');
+    expect(n.run(s, 'GET', 'd')).toBe('$-1\r\n');
+    n.run(s, 'MULTI');
+    expect(n.run(s, 'EXEC', 'x')).toBe("-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n");
+    expect(n.run(s, 'EXEC')).toBe('-ERR EXEC without MULTI\r\n');
+  });
+
+  it('keeps a copy of each queued argument (a socket buffer may be reused before EXEC)', () => {
+    const n = testNode();
+    const s = n.session();
+    const buf = Buffer.from('key1');
+    n.run(s, 'MULTI');
+    n.run(s, 'INCR', buf);
+    buf.write('key2');
+    n.run(s, 'EXEC');
+    expect(n.run(s, 'GET', 'key1')).toBe('$1\r\n1\r\n');
+  });
+});
+
+describe('WATCH', () => {
+  it('EXEC answers nil when a watched key changed, by any session or by a merge from a peer', () => {
+    const n = testNode();
+    const [a, b] = [n.session(), n.session()];
+    n.run(a, 'WATCH', 'w');
+    n.run(b, 'INCR', 'w');
+    n.run(a, 'MULTI');
+    n.run(a, 'INCR', 'w');
+    expect(n.run(a, 'EXEC')).toBe('*-1\r\n');
+
+    // A gossip merge that brings a peer's increment is a change too.
+    n.run(a, 'WATCH', 'w');
+    const remote = new PNCounter();
+    remote.incrementInPlace('n2:1', 5);
+    n.ctx.keyspace.mergeDecoded(fullKey(0, 'w'), { type: 'pncounter', crdt: remote });
+    n.run(a, 'MULTI');
+    n.run(a, 'INCR', 'w');
+    expect(n.run(a, 'EXEC')).toBe('*-1\r\n');
+
+    // Unchanged: EXEC runs.
+    n.run(a, 'WATCH', 'w');
+    n.run(a, 'MULTI');
+    n.run(a, 'INCR', 'w');
+    expect(n.run(a, 'EXEC')).toBe('*1\r\n:7\r\n');
+  });
+
+  it('refuses WATCH inside MULTI without dooming it; UNWATCH and EXEC forget the keys', () => {
+    const n = testNode();
+    const [a, b] = [n.session(), n.session()];
+    n.run(a, 'MULTI');
+    expect(n.run(a, 'WATCH', 'x')).toBe('-ERR WATCH inside MULTI is not allowed\r\n');
+    expect(n.run(a, 'EXEC')).toBe('*0\r\n');
+    n.run(a, 'WATCH', 'x');
+    expect(n.run(a, 'UNWATCH')).toBe('+OK\r\n');
+    n.run(b, 'INCR', 'x');
+    n.run(a, 'MULTI');
+    expect(n.run(a, 'EXEC')).toBe('*0\r\n');
+  });
+});
+
+describe('RESP3', () => {
+  it('HELLO 3 switches the session: nulls, maps, sets and verbatim text; HELLO 2 switches back', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'HELLO', '3')).toMatch(/^%7\r\n\$6\r\nserver\r\n\$5\r\ntally\r\n/);
+    expect(n.run(s, 'GET', 'nosuch')).toBe('_\r\n');
+    expect(n.run(s, 'CONFIG', 'GET', 'databases')).toBe('%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n');
+    expect(n.run(s, 'INFO', 'server')).toMatch(/^=[0-9]+\r\ntxt:# Server\r\n/);
+    expect(n.run(s, 'COMMAND', 'INFO', 'get')).toBe('*1\r\n*6\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n');
+    expect(n.run(s, 'HELLO', '2')).toMatch(/^\*14\r\n/);
+    expect(n.run(s, 'GET', 'nosuch')).toBe('$-1\r\n');
+    expect(n.run(s, 'HELLO', '4')).toBe('-NOPROTO sorry, this protocol version is not supported.\r\n');
+  });
+});
