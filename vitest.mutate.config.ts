@@ -1,0 +1,19 @@
+// Test runner configuration for mutation testing (`npm run mutate -- <folder>`): only the fast,
+// in-process unit and property tests of the folder under mutation, named by scripts/mutate.mjs in
+// TALLY_MUTATE_TESTS. No integration tests, processes, simulator or explorer runs, no fuzzers: each
+// mutant reruns the tests that cover it, so every slow test here costs minutes over a whole run.
+import { defineConfig } from 'vitest/config';
+
+const tests = process.env.TALLY_MUTATE_TESTS;
+if (tests === undefined || tests === '') {
+  throw new Error('vitest.mutate.config.ts: TALLY_MUTATE_TESTS is unset; run it through `npm run mutate -- <folder>`');
+}
+
+export default defineConfig({
+  test: {
+    include: tests.split(','),
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
