@@ -21,6 +21,7 @@ export default {
   // A loaded 2-core machine: one test runner and one type checker per core.
   concurrency: 2,
   timeoutMS: 10_000,
+  dryRunTimeoutMinutes: 20,
   // Re-runs test only mutants whose code or covering tests changed since the last run.
   incremental: true,
   incrementalFile: `${reports}/incremental.json`,

@@ -4,6 +4,7 @@
 // other dimensions; a CMS of 262,144 x 1 cells written by 5 replicas; Top-K's worst-case record size.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { ByteReader, uvarintSize } from '../../src/crdt/codec.js';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
 import { TopK, topkMaxRecordBytes, TOPK_MAX_ITEM_BYTES } from '../../src/crdt/top-k.js';
@@ -169,7 +170,7 @@ describe('CountMinSketch split', () => {
     expect(s.split(s.encode().length - 1)).toBeUndefined(); // a tombstone: nothing to cut
   });
 
-  it('splits a 262,144 x 1 sketch written by 5 replicas', () => {
+  slowIt('splits a 262,144 x 1 sketch written by 5 replicas', () => {
     const W = 1 << 18;
     const whole = unwrap(CountMinSketch.create(W, 1));
     const older = unwrap(CountMinSketch.create(W, 1));

@@ -4,6 +4,7 @@
 // ahead of or behind the whole's (truncation in merge), of older, equal and newer generations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { uvarintSize } from '../../src/crdt/codec.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
 import { checkSplit, permilleArb, type SplitKind } from './split-helpers.js';
@@ -94,7 +95,7 @@ describe('WindowedCounter split', () => {
     expect(w.split(w.encode().length - 1)).toBeUndefined();
   });
 
-  it('splits a full 1 s x 1 h window of 5 writers into 3,000-byte parts', () => {
+  slowIt('splits a full 1 s x 1 h window of 5 writers into 3,000-byte parts', () => {
     const w = WindowedCounter.create(1, 3600);
     for (let t = 0; t < 3600; t++) for (let r = 0; r < 5; r++) w.incrementAt(`node${r}:1`, 1 + ((t * 7 + r) % 5000), t * 1000, t * 1000);
     const older = w.clone();
