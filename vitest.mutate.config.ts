@@ -10,6 +10,8 @@ if (tests === undefined || tests === '') {
 }
 
 export default defineConfig({
+  // Property tests run at most 25 inputs each here (see test/mutation/fast-check-capped.ts).
+  resolve: { alias: [{ find: /^fast-check$/, replacement: new URL('./test/mutation/fast-check-capped.ts', import.meta.url).pathname }] },
   test: {
     include: tests.split(','),
     setupFiles: ['test/setup.ts'],

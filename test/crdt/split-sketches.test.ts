@@ -103,6 +103,7 @@ function buildCms({ ops, dims, dels, recreate }: Spec): CountMinSketch {
 describe('CountMinSketch split', () => {
   it('parts of at most maxBytes join, in any order, into any sketch as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), (spec, other, permille, seed) => {
         const whole = buildCms(spec);
@@ -115,11 +116,12 @@ describe('CountMinSketch split', () => {
           buildCms({ ...spec, ops: other, dels: 0 }), // older generation (unless the whole is generation 0)
           buildCms({ ...spec, ops: other, dims: (spec.dims + 1) % DIMS.length, dels: 0 }), // other dimensions
         ];
+        runs++;
         if ((checkSplit(cmsKind, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 300 },
     );
-    expect(split).toBeGreaterThan(90);
+    expect(split).toBeGreaterThan(runs * 0.3);
   });
 
   it('cuts inside a replica: a matrix larger than maxBytes travels in parts of its cells', () => {
@@ -232,6 +234,7 @@ const topkKind: SplitKind<TopK> = {
 describe('TopK split', () => {
   it('parts of whole records join, in any order, into any Top-K as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), (spec, other, permille, seed) => {
         const whole = buildTopK(spec);
@@ -246,11 +249,12 @@ describe('TopK split', () => {
           buildTopK({ ...spec, ops: other, dels: spec.dels + 1, recreate: true }),
           buildTopK({ ...spec, ops: other, dels: 0 }),
         ];
+        runs++;
         if ((checkSplit(topkKind, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 200 },
     );
-    expect(split).toBeGreaterThan(40);
+    expect(split).toBeGreaterThan(runs / 5);
   });
 
   it('never cuts a record: a part with a piece of a greater record would replace a complete smaller one', () => {

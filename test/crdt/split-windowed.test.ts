@@ -60,6 +60,7 @@ const stateArb = fc.record({ ops: fc.array(opArb, { maxLength: 120, size: 'max' 
 describe('WindowedCounter split', () => {
   it('parts of at most maxBytes join, in any order, into any window as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), ({ ops, dels, recreate }, other, permille, seed) => {
         const whole = build(ops, 0, dels, recreate);
@@ -74,11 +75,12 @@ describe('WindowedCounter split', () => {
           build(other, 0, 0, false), // an older generation (unless the whole is generation 0)
           WindowedCounter.create(60, 3600), // generation 0, a larger config
         ];
+        runs++;
         if ((checkSplit(k, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 300 },
     );
-    expect(split).toBeGreaterThan(90);
+    expect(split).toBeGreaterThan(runs * 0.3);
   });
 
   it('returns the whole when it fits, undefined only when one count cannot fit; a deleted window is never split', () => {
