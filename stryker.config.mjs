@@ -1,19 +1,19 @@
-// Mutation testing (StrykerJS) of one folder of src/, run through scripts/mutate.mjs, which names
-// the folder and its tests in TALLY_MUTATE_FOLDER and TALLY_MUTATE_TESTS. See docs/testing.md.
-const folder = process.env.TALLY_MUTATE_FOLDER;
-if (folder === undefined || folder === '') {
-  throw new Error('stryker.config.mjs: TALLY_MUTATE_FOLDER is unset; run `npm run mutate -- <folder>`');
+// Mutation testing (StrykerJS) of one folder or file of src/, run through scripts/mutate.mjs, which
+// names it and its tests in TALLY_MUTATE_PATH and TALLY_MUTATE_TESTS. See docs/testing.md.
+const target = process.env.TALLY_MUTATE_PATH;
+if (target === undefined || target === '') {
+  throw new Error('stryker.config.mjs: TALLY_MUTATE_PATH is unset; run `npm run mutate -- <folder>`');
 }
-const reports = `reports/mutation/${folder}`;
+const reports = `reports/mutation/${target}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: [`src/${folder}/**/*.ts`],
+  mutate: [target.endsWith('.ts') ? `src/${target}` : `src/${target}/**/*.ts`],
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutate.config.ts', related: false },
   // Mutants that do not compile are dropped before any test runs (they would count as killed).
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  tsconfigFile: 'tsconfig.mutate.json',
   coverageAnalysis: 'perTest',
   // Module-level constants ("static" mutants) would each rerun every test of the folder: tens of
   // seconds apiece on this machine. They are listed as ignored in the report, not scored.
