@@ -127,6 +127,15 @@ describe('key life', () => {
     expect(codeOf(w)).toBe('ok');
     // The header is version, tag, epoch, TTL version, deadline + 1, inner tag: every cut inside it.
     for (let cut = 0; cut <= 5; cut++) expect(codeOf(w.subarray(0, cut))).toBe('CODEC_TRUNCATED');
+    const messageOf = (bytes: Uint8Array): string => {
+      const r = decodeWithLife(LIFE_TAG, bytes);
+      return r.ok ? 'ok' : r.error.message;
+    };
+    expect(messageOf(w.subarray(0, 3))).toBe('key life: truncated at byte 3');
+    expect(messageOf(Uint8Array.from([CODEC_VERSION + 1, ...w.subarray(1)]))).toBe(`key life: unknown version ${CODEC_VERSION + 1}`);
+    expect(messageOf(Uint8Array.from([w[0] as number, LIFE_TAG + 1, ...w.subarray(2)]))).toBe(`key life: type tag ${LIFE_TAG + 1}, expected ${LIFE_TAG}`);
+    expect(messageOf(encodeWithLife({ epoch: 1, ttlVersion: 0, deadline: null }, { tag: LIFE_TAG, bytes: w }).bytes)).toBe('key life: nested life');
+    expect(messageOf(Uint8Array.from([CODEC_VERSION, LIFE_TAG, 0, 0, 0, inner.tag, ...inner.bytes]))).toBe('key life: a key with no life is sent bare');
     expect(codeOf(Uint8Array.from([CODEC_VERSION + 1, ...w.subarray(1)]))).toBe('CODEC_BAD_VERSION');
     expect(codeOf(Uint8Array.from([w[0] as number, LIFE_TAG + 1, ...w.subarray(2)]))).toBe('CODEC_BAD_TYPE');
     // A life inside a life.
