@@ -2,7 +2,7 @@
 // max(previous + 1, floor(now), above + 1), the file is what the next start reads, and every file
 // it cannot trust is refused with an IdentityError that names the path and what to do.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bumpIncarnation, IdentityError, identityPath } from '../../src/persistence/identity.js';
@@ -98,5 +98,13 @@ describe('identity', () => {
     const dir = tmp();
     mkdirSync(identityPath(dir, 'n1'), { recursive: true });
     expect(refusal(dir)).toMatch(new RegExp(`^cannot read ${identityPath(dir, 'n1')}: EISDIR`));
+  });
+  it.skipIf(platform() !== 'linux')('closes every file it opens (the file and its directory, for the fsyncs)', () => {
+    const dir = tmp();
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 50; i++) bumpIncarnation(dir, 'n1', 'c');
+    // Two descriptors per start would leak 100; allow for the rest of the process.
+    expect(open() - before).toBeLessThan(20);
   });
 });
