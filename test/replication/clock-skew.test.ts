@@ -70,6 +70,10 @@ describe('ClockSkew boundaries', () => {
     expect(c.offset('b', 310_000)).toBe(9);
     expect(c.offset('b', 310_001)).toBeUndefined();
     expect(c.offset('nobody', 0)).toBeUndefined();
+    // Ages count back from now: both samples of a later minute are recent, the precise one wins.
+    c.sample('b', 6, 1, 100_000);
+    c.sample('b', 10, 50, 110_000);
+    expect(c.offset('b', 120_000)).toBe(6);
   });
 
   it('forgets peers without a current estimate', () => {
@@ -94,5 +98,6 @@ describe('ClockSkew boundaries', () => {
     c.sample('f', 900, 1, 0);
     expect(c.status(0)).toEqual({ ok: false, offsetMs: -500, peers: 5, beyond: 3, boundMs: 500 });
     expect(new ClockSkew(500).status(0)).toMatchObject({ ok: true, peers: 0, beyond: 0 });
+    expect(new ClockSkew(500).status(0).offsetMs === 0).toBe(true); // no peers: no offset (not NaN)
   });
 });
