@@ -26,6 +26,7 @@ export function fullKey(db: number, key: Uint8Array | string): string {
   if (n >= keyScratch.length) keyScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(n + 1, 2 * keyScratch.length)));
   const s = keyScratch;
   s[0] = db;
+  // Stryker disable next-line all: the loop and set() copy the same bytes; the cut at 32 is for speed only
   if (n <= 32) for (let i = 0; i < n; i++) s[i + 1] = key[i] as number;
   else s.set(key, 1);
   return (s as unknown as Latin1Decoder).latin1Slice(0, n + 1);

@@ -99,7 +99,7 @@ describe('secret files from the command line', () => {
       expect(mode(join(d, 'data', 'cluster.key'))).toBe(0o600);
       expect(JSON.parse(readFileSync(effective, 'utf8')).auth.password).toBe('up-Secret');
       expect(out).not.toContain('up-Secret');
-      expect(out).toContain(' -a <password>');
+      expect(out).toContain(' --askpass'); // the hint asks for the password, never shows it
     } finally {
       if (up.pid !== undefined && up.exitCode === null) process.kill(up.pid, 'SIGTERM');
       expect(await exited).toBe(0);

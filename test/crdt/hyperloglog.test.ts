@@ -2,6 +2,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { CODEC_VERSION, TypeTag } from '../../src/crdt/codec.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { SeededRng } from '../../src/util/rng.js';
@@ -425,7 +426,7 @@ describe('HyperLogLog accuracy (p=14)', () => {
     }));
   }
 
-  it('is unbiased with RMS error near 1.04/sqrt(m) up to 10^6 (strings el-i-seed)', () => {
+  slowIt('is unbiased with RMS error near 1.04/sqrt(m) up to 10^6 (strings el-i-seed)', () => {
     const { checkpoints, rel } = sweep(8, 1_000_000, (i, seed) => `el-${i}-${seed}`);
     const rows = byDecade(checkpoints, rel);
     for (const r of rows) {

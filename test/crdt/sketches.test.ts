@@ -3,6 +3,7 @@
 // replicas, and both codecs under truncation, mutation and random bytes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { CountMinSketch, cmsDimsFromProb } from '../../src/crdt/count-min-sketch.js';
 import { SKETCH_CODEC_VERSION } from '../../src/crdt/sketch-matrix.js';
 import { TopK } from '../../src/crdt/top-k.js';
@@ -91,7 +92,7 @@ describe('CountMinSketch', () => {
     expect(a.query('x')).toBeGreaterThanOrEqual(12); // max-merge of one matrix would say 7
   });
 
-  it('RedisBloom sizing, and error <= epsilon x N with probability >= 1 - delta over many seeds', () => {
+  slowIt('RedisBloom sizing, and error <= epsilon x N with probability >= 1 - delta over many seeds', () => {
     expect(cmsDimsFromProb(0.001, 0.01)).toEqual({ ok: true, value: { width: 2000, depth: 7 } });
     const eps = 0.01;
     const delta = 0.05;
@@ -193,7 +194,7 @@ describe('TopK', () => {
     );
   });
 
-  it('recall of the true top 10 on Zipf streams split over 3 replicas is >= 0.9', () => {
+  slowIt('recall of the true top 10 on Zipf streams split over 3 replicas is >= 0.9', () => {
     let found = 0;
     let wanted = 0;
     for (const seed of seeds(10)) {

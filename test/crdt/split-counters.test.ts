@@ -65,15 +65,17 @@ for (const [name, make, decode] of [
 
     it('parts of at most maxBytes join, in any order, into any state as the whole does', () => {
       let split = 0;
+      let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
       fc.assert(
         fc.property(slotsArb, slotsArb, permilleArb, fc.nat(), (a, b, permille, seed) => {
           const whole = build(mk, a);
           const maxBytes = Math.max(1, Math.round((whole.encode().length * permille) / 1000));
+          runs++;
           if ((checkSplit(k, whole, maxBytes, receivers(mk, whole, build(mk, b), seed), seed)?.length ?? 0) > 1) split++;
         }),
         { numRuns: 300 },
       );
-      expect(split).toBeGreaterThan(100);
+      expect(split).toBeGreaterThan(runs / 3);
     });
 
     it('returns the whole when it fits, and undefined only when one slot cannot fit', () => {

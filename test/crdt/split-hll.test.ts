@@ -48,6 +48,7 @@ const specArb = fc.record({
 describe('HyperLogLog split', () => {
   it('parts of at most maxBytes join, in any order, into any sketch as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(specArb, fc.array(fc.nat(5000), { maxLength: 300 }), permilleArb, fc.nat(), ({ p, gen, els }, other, permille, seed) => {
         const whole = build(p, gen, els, 'e');
@@ -60,11 +61,12 @@ describe('HyperLogLog split', () => {
           build(p, gen + 1, other.slice(0, 3), 'o'), // a newer generation (a delete the whole has not seen): parts are ignored
           whole.clone(),
         ];
+        runs++;
         if ((checkSplit(k, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 250 },
     );
-    expect(split).toBeGreaterThan(100);
+    expect(split).toBeGreaterThan(runs * 0.4);
   });
 
   it('never makes an empty part: a part of generation g joined into a live sketch of generation g keeps it live', () => {

@@ -3,6 +3,7 @@
 // may make not exist), and SPLIT_SAFE_BYTES: the largest indivisible unit of every type but Top-K
 // (255-byte replica ids, counts of 2^53-1, generations of 2^53-1) splits within it.
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { ByteWriter, TypeTag } from '../../src/crdt/codec.js';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
 import { COUNTER_MAX, GCounter } from '../../src/crdt/g-counter.js';
@@ -95,7 +96,7 @@ describe('splitState', () => {
     }
   });
 
-  it('splits the largest unit of every type but Top-K within SPLIT_SAFE_BYTES', () => {
+  slowIt('splits the largest unit of every type but Top-K within SPLIT_SAFE_BYTES', () => {
     // Each state: the largest unit, and 40 small ones (so the whole does not fit).
     const small = Array.from({ length: 40 }, (_, i) => `a${String(i).padStart(2, '0')}:1`); // sorted after LONG_ID
     const g = new GCounter();

@@ -4,6 +4,7 @@
 // other dimensions; a CMS of 262,144 x 1 cells written by 5 replicas; Top-K's worst-case record size.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { ByteReader, uvarintSize } from '../../src/crdt/codec.js';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
 import { TopK, topkMaxRecordBytes, TOPK_MAX_ITEM_BYTES } from '../../src/crdt/top-k.js';
@@ -102,6 +103,7 @@ function buildCms({ ops, dims, dels, recreate }: Spec): CountMinSketch {
 describe('CountMinSketch split', () => {
   it('parts of at most maxBytes join, in any order, into any sketch as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), (spec, other, permille, seed) => {
         const whole = buildCms(spec);
@@ -114,11 +116,12 @@ describe('CountMinSketch split', () => {
           buildCms({ ...spec, ops: other, dels: 0 }), // older generation (unless the whole is generation 0)
           buildCms({ ...spec, ops: other, dims: (spec.dims + 1) % DIMS.length, dels: 0 }), // other dimensions
         ];
+        runs++;
         if ((checkSplit(cmsKind, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 300 },
     );
-    expect(split).toBeGreaterThan(90);
+    expect(split).toBeGreaterThan(runs * 0.3);
   });
 
   it('cuts inside a replica: a matrix larger than maxBytes travels in parts of its cells', () => {
@@ -169,7 +172,7 @@ describe('CountMinSketch split', () => {
     expect(s.split(s.encode().length - 1)).toBeUndefined(); // a tombstone: nothing to cut
   });
 
-  it('splits a 262,144 x 1 sketch written by 5 replicas', () => {
+  slowIt('splits a 262,144 x 1 sketch written by 5 replicas', () => {
     const W = 1 << 18;
     const whole = unwrap(CountMinSketch.create(W, 1));
     const older = unwrap(CountMinSketch.create(W, 1));
@@ -231,6 +234,7 @@ const topkKind: SplitKind<TopK> = {
 describe('TopK split', () => {
   it('parts of whole records join, in any order, into any Top-K as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), (spec, other, permille, seed) => {
         const whole = buildTopK(spec);
@@ -245,11 +249,12 @@ describe('TopK split', () => {
           buildTopK({ ...spec, ops: other, dels: spec.dels + 1, recreate: true }),
           buildTopK({ ...spec, ops: other, dels: 0 }),
         ];
+        runs++;
         if ((checkSplit(topkKind, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 200 },
     );
-    expect(split).toBeGreaterThan(40);
+    expect(split).toBeGreaterThan(runs / 5);
   });
 
   it('never cuts a record: a part with a piece of a greater record would replace a complete smaller one', () => {

@@ -4,6 +4,7 @@
 // ahead of or behind the whole's (truncation in merge), of older, equal and newer generations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { slowIt } from '../slow.js';
 import { uvarintSize } from '../../src/crdt/codec.js';
 import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
 import { checkSplit, permilleArb, type SplitKind } from './split-helpers.js';
@@ -59,6 +60,7 @@ const stateArb = fc.record({ ops: fc.array(opArb, { maxLength: 120, size: 'max' 
 describe('WindowedCounter split', () => {
   it('parts of at most maxBytes join, in any order, into any window as the whole does', () => {
     let split = 0;
+    let runs = 0; // the share of runs that split, so a lower numRuns (mutation testing) checks the same
     fc.assert(
       fc.property(stateArb, fc.array(opArb, { maxLength: 40 }), permilleArb, fc.nat(), ({ ops, dels, recreate }, other, permille, seed) => {
         const whole = build(ops, 0, dels, recreate);
@@ -73,11 +75,12 @@ describe('WindowedCounter split', () => {
           build(other, 0, 0, false), // an older generation (unless the whole is generation 0)
           WindowedCounter.create(60, 3600), // generation 0, a larger config
         ];
+        runs++;
         if ((checkSplit(k, whole, maxBytes, receivers, seed)?.length ?? 0) > 1) split++;
       }),
       { numRuns: 300 },
     );
-    expect(split).toBeGreaterThan(90);
+    expect(split).toBeGreaterThan(runs * 0.3);
   });
 
   it('returns the whole when it fits, undefined only when one count cannot fit; a deleted window is never split', () => {
@@ -94,7 +97,7 @@ describe('WindowedCounter split', () => {
     expect(w.split(w.encode().length - 1)).toBeUndefined();
   });
 
-  it('splits a full 1 s x 1 h window of 5 writers into 3,000-byte parts', () => {
+  slowIt('splits a full 1 s x 1 h window of 5 writers into 3,000-byte parts', () => {
     const w = WindowedCounter.create(1, 3600);
     for (let t = 0; t < 3600; t++) for (let r = 0; r < 5; r++) w.incrementAt(`node${r}:1`, 1 + ((t * 7 + r) % 5000), t * 1000, t * 1000);
     const older = w.clone();

@@ -40,12 +40,14 @@ describe("README's typed-client snippet", () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'tally-consumer-'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    mkdirSync(join(dir, 'node_modules'));
+    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
     symlinkSync(ROOT, join(dir, 'node_modules', 'tally'), 'dir');
+    // A TypeScript project on Node has Node's types (the client's TLS options take Buffers).
+    symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [], strict: true, skipLibCheck: false, outDir: 'out' },
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: ['node'], strict: true, skipLibCheck: false, outDir: 'out' },
         include: ['main.ts'],
       }),
     );

@@ -94,3 +94,56 @@ describe('ClockSkew', () => {
     expect(net.queue.length).toBeGreaterThan(0); // it gossips on the new clock, not a minute later
   });
 });
+
+describe('ClockSkew boundaries', () => {
+  it('keeps the last 8 samples of a peer: a ninth drops the oldest', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 11, 1, 0); // the most precise, and the oldest (within the others' error bars: no step)
+    for (let i = 1; i <= 7; i++) c.sample('b', i, 10, i);
+    expect(c.offset('b', 10)).toBe(11);
+    c.sample('b', 8, 10, 8);
+    expect(c.offset('b', 10)).toBe(8); // equal round trips: the latest
+  });
+
+  it('a sample is recent up to 30 s (inclusive), and counts up to 5 min (inclusive) when none is', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 5, 1, 0);
+    c.sample('b', 9, 50, 10_000);
+    expect(c.offset('b', 30_000)).toBe(5);
+    expect(c.offset('b', 30_001)).toBe(9); // only the later one is recent
+    expect(c.offset('b', 40_000)).toBe(9);
+    expect(c.offset('b', 40_001)).toBe(9); // none recent: the latest
+    expect(c.offset('b', 310_000)).toBe(9);
+    expect(c.offset('b', 310_001)).toBeUndefined();
+    expect(c.offset('nobody', 0)).toBeUndefined();
+    // Ages count back from now: both samples of a later minute are recent, the precise one wins.
+    c.sample('b', 6, 1, 100_000);
+    c.sample('b', 10, 50, 110_000);
+    expect(c.offset('b', 120_000)).toBe(6);
+  });
+
+  it('forgets peers without a current estimate', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 5, 1, 0);
+    c.sample('c', 7, 1, 300_000);
+    expect([...c.offsets(300_001)]).toEqual([['c', 7]]);
+    // b is gone for good: a later look finds nothing even at an earlier time.
+    expect(c.offset('b', 0)).toBeUndefined();
+    expect(c.status(300_001).peers).toBe(1);
+  });
+
+  it('a peer exactly at the bound is within it; half the peers beyond is not yet our fault', () => {
+    const c = new ClockSkew(500);
+    c.sample('b', 500, 1, 0);
+    c.sample('c', -500, 1, 0);
+    expect(c.status(0)).toEqual({ ok: true, offsetMs: 500, peers: 2, beyond: 0, boundMs: 500, unverified: false });
+    c.sample('d', 501, 1, 0);
+    c.sample('e', -501, 1, 0);
+    // Sorted -501, -500, 500, 501: the lower middle is the median.
+    expect(c.status(0)).toEqual({ ok: true, offsetMs: 500, peers: 4, beyond: 2, boundMs: 500, unverified: false });
+    c.sample('f', 900, 1, 0);
+    expect(c.status(0)).toEqual({ ok: false, offsetMs: -500, peers: 5, beyond: 3, boundMs: 500, unverified: false });
+    expect(new ClockSkew(500).status(0)).toMatchObject({ ok: true, peers: 0, beyond: 0 });
+    expect(new ClockSkew(500).status(0).offsetMs === 0).toBe(true); // no peers: no offset (not NaN)
+  });
+});

@@ -1,0 +1,181 @@
+// The state digest (src/keyspace/state-digest.ts) on its own: an XOR over keys, so it depends only on
+// the set of (key, state) pairs folded in, never on the order; a key's change replaces its share; the
+// bucket digests XOR to the whole; and the values are pinned, because nodes compare them over the
+// wire: two builds that hashed differently would never agree again.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hash64String } from '../../src/crdt/hash64.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { carryDigest, DIGEST_BUCKETS, digestBucket, StateDigest } from '../../src/keyspace/state-digest.js';
+import type { Entry } from '../../src/keyspace/types.js';
+
+type Enc = { tag: number; bytes: Uint8Array };
+
+/** A tiny keyspace: entries and their encodings, which a test changes and then marks changed. */
+class Store {
+  readonly entries = new Map<string, Entry>();
+  readonly encodings = new Map<string, Enc | undefined>();
+  readonly digest = new StateDigest();
+
+  set(key: string, enc: Enc | undefined): void {
+    let e = this.entries.get(key);
+    if (e === undefined) {
+      e = { type: 'pncounter', crdt: new PNCounter() };
+      this.entries.set(key, e);
+    }
+    this.encodings.set(key, enc);
+    this.digest.changed(e, key);
+  }
+
+  read(): { value: string; buckets: Uint8Array } {
+    this.digest.fold(
+      (k) => this.entries.get(k),
+      (k) => this.encodings.get(k),
+    );
+    return { value: this.digest.value(), buckets: this.digest.buckets() };
+  }
+}
+
+const enc = (tag: number, ...bytes: number[]): Enc => ({ tag, bytes: Uint8Array.from(bytes) });
+
+/** XOR of the buckets' (hi, lo) halves, as the 16 hex digits `value()` prints. */
+function xorOfBuckets(buckets: Uint8Array): string {
+  const v = new DataView(buckets.buffer, buckets.byteOffset, buckets.byteLength);
+  let hi = 0;
+  let lo = 0;
+  for (let b = 0; b < DIGEST_BUCKETS; b++) {
+    hi ^= v.getInt32(b * 8, true);
+    lo ^= v.getInt32(b * 8 + 4, true);
+  }
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+describe('state digest', () => {
+  it('is zero when empty, in 16 hex digits, with 256 zero buckets', () => {
+    const s = new Store();
+    const r = s.read();
+    expect(r.value).toBe('0000000000000000');
+    expect(r.buckets).toEqual(new Uint8Array(DIGEST_BUCKETS * 8));
+  });
+
+  it('puts a key in the bucket its hash names, and only there', () => {
+    for (const key of ['a', 'b', '\u0000views:1', 'x'.repeat(300)]) {
+      const b = digestBucket(key);
+      expect(b).toBe(hash64String(key) % DIGEST_BUCKETS);
+      expect(b).toBeGreaterThanOrEqual(0);
+      expect(b).toBeLessThan(DIGEST_BUCKETS);
+      const s = new Store();
+      s.set(key, enc(2, 1, 2, 3));
+      const { buckets } = s.read();
+      for (let i = 0; i < DIGEST_BUCKETS; i++) {
+        const nonZero = buckets.subarray(i * 8, i * 8 + 8).some((x) => x !== 0);
+        expect(nonZero, `bucket ${i} of key ${key.slice(0, 8)}`).toBe(i === b);
+      }
+    }
+  });
+
+  it('pins its values: nodes of different builds compare them', () => {
+    const s = new Store();
+    s.set('\u0000a', enc(2, 1, 2, 1, 3, 97, 58, 49, 5));
+    s.set('\u0000b', enc(3, 1, 3, 14, 0));
+    const r = s.read();
+    expect(r.value).toBe(PINNED_VALUE);
+    expect(xorOfBuckets(r.buckets)).toBe(PINNED_VALUE);
+  });
+
+  it('depends on the set of (key, tag, bytes), not the order; a change replaces the key share', () => {
+    const stateArb = fc.record({ tag: fc.integer({ min: 0, max: 70 }), bytes: fc.uint8Array({ maxLength: 12 }) });
+    const opsArb = fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), stateArb), { maxLength: 25 });
+    fc.assert(
+      fc.property(opsArb, fc.array(fc.nat(), { maxLength: 25 }), (ops, foldAt) => {
+        // One store folds after every write; another only at random points; a third gets only the
+        // final state of each key, in reverse order.
+        const eager = new Store();
+        const lazy = new Store();
+        const last = new Map<string, Enc>();
+        ops.forEach(([k, st], i) => {
+          eager.set(k, st);
+          eager.read();
+          lazy.set(k, st);
+          if (foldAt.includes(i)) lazy.read();
+          last.set(k, st);
+        });
+        const final = new Store();
+        for (const [k, st] of [...last].reverse()) final.set(k, st);
+        const want = final.read();
+        for (const got of [eager.read(), lazy.read()]) {
+          expect(got.value).toBe(want.value);
+          expect(Buffer.from(got.buckets).equals(want.buckets)).toBe(true);
+        }
+        expect(xorOfBuckets(want.buckets)).toBe(want.value);
+        expect(want.value).toMatch(/^[0-9a-f]{16}$/);
+      }),
+    );
+  });
+
+  it('tells apart the tag, the bytes and the key', () => {
+    const digestOf = (key: string, e: Enc): string => {
+      const s = new Store();
+      s.set(key, e);
+      return s.read().value;
+    };
+    const base = digestOf('k', enc(2, 1, 2, 3));
+    expect(digestOf('k', enc(3, 1, 2, 3))).not.toBe(base);
+    expect(digestOf('k', enc(2, 1, 2, 4))).not.toBe(base);
+    expect(digestOf('j', enc(2, 1, 2, 3))).not.toBe(base);
+    // Both halves depend on each input.
+    for (const other of [digestOf('k', enc(3, 1, 2, 3)), digestOf('k', enc(2, 1, 2, 4)), digestOf('j', enc(2, 1, 2, 3))]) {
+      expect(other.slice(0, 8)).not.toBe(base.slice(0, 8));
+      expect(other.slice(8)).not.toBe(base.slice(8));
+    }
+  });
+
+  it('changing a key back restores the digest; a key with no encoding keeps its last share', () => {
+    const s = new Store();
+    s.set('a', enc(2, 1));
+    const one = s.read().value;
+    s.set('b', enc(2, 2));
+    const two = s.read().value;
+    expect(two).not.toBe(one);
+    s.set('b', enc(2, 9));
+    expect(s.read().value).not.toBe(two);
+    s.set('b', enc(2, 2));
+    expect(s.read().value).toBe(two);
+    s.set('b', undefined);
+    expect(s.read().value).toBe(two);
+    expect(s.entries.get('b')?.digestPending).toBe(false);
+  });
+
+  it('skips a queued key whose entry is gone or already folded', () => {
+    const s = new Store();
+    s.set('a', enc(2, 1));
+    s.entries.delete('a');
+    expect(s.read().value).toBe('0000000000000000');
+    const d = new StateDigest();
+    const e: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    d.changed(e, 'k');
+    e.digestPending = false; // folded through another path
+    d.fold(
+      () => e,
+      () => enc(2, 1),
+    );
+    expect(d.value()).toBe('0000000000000000');
+  });
+
+  it('carryDigest moves a key share and its pending mark to the replacement entry', () => {
+    const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true };
+    const to: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    carryDigest(from, to);
+    expect([to.digestHi, to.digestLo, to.digestPending]).toEqual([5, 7, true]);
+    const bare: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const to2: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    carryDigest(bare, to2);
+    expect([to2.digestHi, to2.digestLo, to2.digestPending]).toEqual([undefined, undefined, undefined]);
+    const hiOnly: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 3 };
+    const to3: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    carryDigest(hiOnly, to3);
+    expect([to3.digestHi, to3.digestLo]).toEqual([3, 0]);
+  });
+});
+
+const PINNED_VALUE = '23c37ad80b172303';
