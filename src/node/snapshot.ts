@@ -9,6 +9,7 @@ import { MEMBER_STATE_NAMES } from '../replication/messages.js';
 import type { Replica } from '../replication/replica.js';
 import type { AuthStats } from '../server/auth/authenticator.js';
 import type { RespServerStats } from '../server/resp/server.js';
+import type { SecurityStats } from '../server/metrics.js';
 import type { WsApiStats } from '../server/ws/server.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
@@ -78,21 +79,8 @@ export interface NodeSnapshot {
    * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet).
    */
   memory: { heapUsed: number; rss: number; tombstones: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
-  /**
-   * Client security: failed AUTH by protocol (HTTP Basic included), attempts slowed or refused by the
-   * limiter, commands refused with NOPERM, connections refused by protected mode, failed TLS handshakes,
-   * HTTP requests refused for a foreign Host or Origin.
-   */
-  security: {
-    authFailures: { resp: number; ws: number; http: number };
-    authDelayed: number;
-    authRefused: number;
-    deniedCommands: number;
-    protectedModeRefused: number;
-    tlsHandshakeErrors: number;
-    /** HTTP requests refused for a foreign Host (DNS rebinding) or a /ws upgrade from a foreign Origin. */
-    foreignRefused: number;
-  };
+  /** Client security figures (server/metrics.ts, SecurityStats). */
+  security: SecurityStats;
   persistence: Record<string, string | number>;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
   /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */

@@ -43,15 +43,22 @@ export interface MetricsSnapshot {
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
   clock: { ok: boolean; offsetMs: number; offsets: Record<string, number> };
-  security: {
-    authFailures: { resp: number; ws: number; http: number };
-    authDelayed: number;
-    authRefused: number;
-    deniedCommands: number;
-    protectedModeRefused: number;
-    tlsHandshakeErrors: number;
-    foreignRefused: number;
-  };
+  security: SecurityStats;
+}
+
+/**
+ * Client security: failed AUTH by protocol (HTTP Basic included), attempts slowed or refused by the
+ * limiter, commands refused with NOPERM, connections refused by protected mode, failed TLS handshakes,
+ * HTTP requests refused for a foreign Host (DNS rebinding) or a /ws upgrade from a foreign Origin.
+ */
+export interface SecurityStats {
+  authFailures: { resp: number; ws: number; http: number };
+  authDelayed: number;
+  authRefused: number;
+  deniedCommands: number;
+  protectedModeRefused: number;
+  tlsHandshakeErrors: number;
+  foreignRefused: number;
 }
 
 /**

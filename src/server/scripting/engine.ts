@@ -283,20 +283,13 @@ export class ScriptEngine {
       return raise ? lua.lua_error(L) : 1;
     };
     if (run === null) return fail('redis.call/pcall can only be called inside a script invocation');
-    const argc = lua.lua_gettop(L);
-    if (argc === 0) return fail('Please specify at least one argument for this redis lib call');
-    const args: Buffer[] = [];
-    for (let i = 1; i <= argc; i++) {
-      const t = lua.lua_type(L, i);
-      if (t === lua.LUA_TNUMBER) args.push(Buffer.from(formatG(lua.lua_tonumber(L, i)), 'latin1'));
-      else if (t === lua.LUA_TSTRING) args.push(Buffer.from(bytesOf(lua.lua_tolstring(L, i) as Uint8Array)));
-      else return fail('Lua redis lib command arguments must be strings or integers');
-    }
+    const args = commandArgs(L);
+    if (typeof args === 'string') return fail(args);
     lua.lua_settop(L, 0);
     const c = this.lookup(args[0] as Buffer);
     if (c === undefined) return fail('Unknown Redis command called from script');
     const arity = c.spec.arity;
-    if (arity > 0 ? argc !== arity : argc < -arity) return fail('Wrong number of args calling Redis command from script');
+    if (arity > 0 ? args.length !== arity : args.length < -arity) return fail('Wrong number of args calling Redis command from script');
     if (c.spec.flags.includes('noscript')) return fail('This Redis command is not allowed from script');
     const { ctx, session } = run;
     // The script's user, checked per call as Redis 7.0 does (after noscript, before the read-only rule).
@@ -388,15 +381,8 @@ export class ScriptEngine {
         };
         const run = this.run;
         if (run === null) return fail('redis.acl_check_cmd can only be called inside a script invocation');
-        const argc = lua.lua_gettop(L);
-        if (argc === 0) return fail('Please specify at least one argument for this redis lib call');
-        const args: Buffer[] = [];
-        for (let i = 1; i <= argc; i++) {
-          const t = lua.lua_type(L, i);
-          if (t === lua.LUA_TNUMBER) args.push(Buffer.from(formatG(lua.lua_tonumber(L, i)), 'latin1'));
-          else if (t === lua.LUA_TSTRING) args.push(Buffer.from(bytesOf(lua.lua_tolstring(L, i) as Uint8Array)));
-          else return fail('Lua redis lib command arguments must be strings or integers');
-        }
+        const args = commandArgs(L);
+        if (typeof args === 'string') return fail(args);
         const c = this.lookup(args[0] as Buffer);
         if (c === undefined) return fail('Invalid command passed to redis.acl_check_cmd()');
         lua.lua_pushboolean(L, deniedName(c, permsOf(run.session), args) === null);
@@ -415,4 +401,21 @@ export class ScriptEngine {
       REDIS_VERSION_NUM: 0x070200,
     };
   }
+}
+
+/**
+ * The arguments of a redis.call-like function as command words (numbers as Redis's Lua formats
+ * them), or the error text Redis gives for none or for an argument of another type.
+ */
+function commandArgs(L: LuaState): Buffer[] | string {
+  const argc = lua.lua_gettop(L);
+  if (argc === 0) return 'Please specify at least one argument for this redis lib call';
+  const args: Buffer[] = [];
+  for (let i = 1; i <= argc; i++) {
+    const t = lua.lua_type(L, i);
+    if (t === lua.LUA_TNUMBER) args.push(Buffer.from(formatG(lua.lua_tonumber(L, i)), 'latin1'));
+    else if (t === lua.LUA_TSTRING) args.push(Buffer.from(bytesOf(lua.lua_tolstring(L, i) as Uint8Array)));
+    else return 'Lua redis lib command arguments must be strings or integers';
+  }
+  return args;
 }
