@@ -169,8 +169,12 @@ export class HttpServer {
 
   listen(): Promise<number> {
     return new Promise((resolvePort, reject) => {
-      this.server.once('error', (e) => reject(new Error(`cannot listen for HTTP on ${this.host}:${this.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+      const onError = (e: Error): void => reject(new Error(`cannot listen for HTTP on ${this.host}:${this.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      this.server.once('error', onError);
       this.server.listen(this.port, this.host, () => {
+        // Listening: later server errors are logged, not sent to this settled promise.
+        this.server.off('error', onError);
+        this.server.on('error', (e) => this.log.error({ err: e }, 'http server error'));
         const a = this.server.address();
         resolvePort(typeof a === 'object' && a !== null ? a.port : this.port);
       });

@@ -453,7 +453,7 @@ describe('RespServer lifecycle', () => {
     const { port } = await startServer();
     expect(port).toBeGreaterThan(0);
     const other = new RespServer({ host: HOST, port, handler: new TestHandler() });
-    await expect(other.listen()).rejects.toThrow(`cannot listen on ${HOST}:${port}`);
+    await expect(other.listen()).rejects.toThrow(`cannot listen for RESP on ${HOST}:${port}: EADDRINUSE`);
     await other.close();
   });
 

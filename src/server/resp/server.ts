@@ -264,7 +264,7 @@ export class RespServer<Session> {
     return new Promise<number>((resolve, reject) => {
       const onError = (e: Error): void => {
         this.listening = false;
-        reject(new Error(`RespServer: cannot listen on ${this.host}:${this.port}: ${e.message}`, { cause: e }));
+        reject(new Error(`cannot listen for RESP on ${this.host}:${this.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
       };
       this.server.once('error', onError);
       this.server.listen({ host: this.host, port: this.port }, () => {
