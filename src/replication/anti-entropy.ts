@@ -236,7 +236,9 @@ export class AntiEntropy {
     const f = this.inflight.get(address);
     if (f === undefined) return;
     for (const [origin, { to, until }] of f) {
-      if ((peer.get(origin) ?? 0) >= to || this.ctx.now >= until) f.delete(origin); // landed, or presumed lost
+      // Landed, or presumed lost; or stamped by a clock that has since stepped back (never trust a
+      // hold for longer than one inflightMs from now: explorer seed 2542 stalled an origin for a minute).
+      if ((peer.get(origin) ?? 0) >= to || this.ctx.now >= until || until - this.ctx.now > this.inflightMs) f.delete(origin);
       else peer.set(origin, Number.MAX_SAFE_INTEGER);
     }
     if (f.size === 0) this.inflight.delete(address);

@@ -169,6 +169,7 @@ export class Replica {
     this.detector.checkStall(now);
     // A clock that stepped back is as unverified as one that jumped forward (checkStall's case).
     if (now < this.now - this.cfg.probeTimeoutMs) this.clockSkew.jumped(now);
+    if (this.membership.size > 1) this.hadPeers = true;
     this.now = now;
     this.antiEntropy.tick(now);
     this.detector.tick(now);
@@ -319,8 +320,14 @@ export class Replica {
 
   /** The verdict on this node's clock against its peers'. */
   clockStatus(now: number): ClockStatus {
-    return this.clockSkew.status(now, this.membership.size <= 1);
+    // Alone: a one-node cluster that never had a peer. A node that forgot every peer in a long
+    // partition is cut off, not alone: nobody has measured its clock (explorer seed 4247).
+    if (this.membership.size > 1) this.hadPeers = true;
+    return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
   }
+
+  /** Whether this replica ever knew another member (see clockStatus). */
+  private hadPeers = false;
 
   // ---- views -----------------------------------------------------------------------------------
 

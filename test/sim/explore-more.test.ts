@@ -10,7 +10,7 @@ describe('fault explorer', () => {
   });
 
   // Seeds past 300 that once found a bug, each named by what it found (runs of `tally simulate --explore`
-  // over seeds 1-16,000): they stay in CI so the bug cannot come back unseen.
+  // over seeds 1-16,000, and 1-10,000 again after the last merges): they stay in CI so the bug cannot come back unseen.
   const found: [number, string][] = [
     [408, 'a node silent for as long as its clock stepped back'],
     [606, 'a refused decrement left an empty counter no peer would ever hear of'],
@@ -20,6 +20,8 @@ describe('fault explorer', () => {
     [2704, 'the same, with a 5-minute step'],
     [7024, 'a node paused across a step back of its clock stayed silent after it resumed'],
     [15226, 'a node cut off from every peer trusted its clock, 35 s ahead, 10 s after a jump'],
+    [2542, 'a Delta held as in flight, stamped before a clock step back, stalled an origin for a minute'],
+    [4247, 'a node that forgot every peer in a long partition counted as alone and trusted a jumped clock'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
