@@ -7,3 +7,9 @@ export type ReplicaId = string;
 export function replicaIdOf(nodeId: string, incarnation: number): ReplicaId {
   return `${nodeId}:${incarnation}`;
 }
+
+/** The node id and incarnation of a replica id made by replicaIdOf (the incarnation is NaN for any other string). */
+export function parseReplicaId(id: ReplicaId): { nodeId: string; incarnation: number } {
+  const at = id.lastIndexOf(':');
+  return { nodeId: id.slice(0, at), incarnation: Number(id.slice(at + 1)) };
+}

@@ -6,7 +6,7 @@
 // docs/gossip.md describes the protocol.
 
 import { Keyspace } from '../keyspace/keyspace.js';
-import { replicaIdOf } from '../crdt/replica-id.js';
+import { parseReplicaId, replicaIdOf } from '../crdt/replica-id.js';
 import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
 import { decodeWithLife, LIFE_TAG } from '../keyspace/life.js';
 import type { Rng } from '../util/rng.js';
@@ -275,8 +275,7 @@ export class Replica {
     if (mark.size === 0) return;
     this.durability.afterDurable(() => {
       for (const origin of this.versions.markDurable(mark)) {
-        const at = origin.lastIndexOf(':');
-        const m = this.membership.get(origin.slice(0, at));
+        const m = this.membership.get(parseReplicaId(origin).nodeId);
         if (m === undefined || replicaIdOf(m.id, m.incarnation) !== origin || m.state === MemberState.Left || m.state === MemberState.Dead) continue;
         this.send(m.address, { kind: MsgKind.Have, body: { vector: [{ origin, known: this.versions.advertised(origin) }] } });
       }
@@ -322,11 +321,10 @@ export class Replica {
   clockStatus(now: number): ClockStatus {
     // Alone: a one-node cluster that never had a peer. A node that forgot every peer in a long
     // partition is cut off, not alone: nobody has measured its clock (explorer seed 4247).
-    if (this.membership.size > 1) this.hadPeers = true;
     return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
   }
 
-  /** Whether this replica ever knew another member (see clockStatus). */
+  /** Whether this replica ever knew another member (set by tick; see clockStatus). */
   private hadPeers = false;
 
   // ---- views -----------------------------------------------------------------------------------
@@ -378,9 +376,9 @@ export class Replica {
   retiredOrigins(): number {
     let n = 0;
     for (const origin of this.versions.originIds()) {
-      const colon = origin.lastIndexOf(':');
-      const m = this.membership.get(origin.slice(0, colon));
-      if (m === undefined || m.state === MemberState.Left || m.incarnation > Number(origin.slice(colon + 1))) n++;
+      const { nodeId, incarnation } = parseReplicaId(origin);
+      const m = this.membership.get(nodeId);
+      if (m === undefined || m.state === MemberState.Left || m.incarnation > incarnation) n++;
     }
     return n;
   }
