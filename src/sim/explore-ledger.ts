@@ -124,11 +124,17 @@ export class Ledger {
     return [...latest.values()];
   }
 
-  /** A WAIT or majority write reported `count` peers holding `origin` up to `version`. */
+  /**
+   * A WAIT or majority write reported `count` peers holding `origin` up to `version`. A peer may
+   * have taken a write any time after it was acknowledged, and may have been wiped since, before the
+   * writer heard of it: every wipe after the write counts against the holders, not only later ones.
+   */
   vouch(origin: string, version: number, count: number): void {
     if (count <= 0) return;
-    for (const w of this.writesUpTo(origin, version))
-      this.vouched.push({ key: w.key, origin, slot: w.slot, count, wipedSince: new Set(), why: `${origin} v${w.version}, vouched for by ${count} peer(s) at v${version}` });
+    for (const w of this.writesUpTo(origin, version)) {
+      const wipedSince = new Set(this.wipes.filter((x) => x.t >= w.t).map((x) => x.node));
+      this.vouched.push({ key: w.key, origin, slot: w.slot, count, wipedSince, why: `${origin} v${w.version}, vouched for by ${count} peer(s) at v${version}` });
+    }
   }
 
   majorityAcked(origin: string, version: number, why: string): void {

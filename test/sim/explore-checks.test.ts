@@ -74,6 +74,38 @@ describe('explorer checkers', () => {
     expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind)).toEqual(['counter slot below an acknowledged write']);
   });
 
+  it('lost-write: a peer wiped after taking a write but before the WAIT reported it counts against the vouch', () => {
+    // Seeds 27465 and 28953: the writer still counted a peer that had crashed without its data.
+    const { sim, ledger, holders } = cluster();
+    const origin = node(sim, 0).replica.origin;
+    const v = incr(sim, ledger, 0, 7);
+    sim.runUntil(sim.now + 2000); // node 1 holds it
+    for (const i of [1, 2]) {
+      sim.crash(i);
+      ledger.wipe(i, sim.now, (k) => (k === i ? undefined : holders(k)), 3);
+    }
+    ledger.vouch(origin, v, 1); // reported after the wipes, from node 0's stale view of node 1
+    sim.crash(0);
+    ledger.wipe(0, sim.now, () => undefined, 3);
+    for (const i of [0, 1, 2]) sim.restart(i, false);
+    sim.runUntil(sim.now + 3000);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
+    // Vouched by two peers, one wipe of a peer and the writer's leave one copy: still required.
+    const t = cluster();
+    const w = incr(t.sim, t.ledger, 0, 7);
+    t.sim.runUntil(t.sim.now + 2000);
+    t.sim.crash(1);
+    t.ledger.wipe(1, t.sim.now, (k) => (k === 1 ? undefined : t.holders(k)), 3);
+    t.ledger.vouch(node(t.sim, 0).replica.origin, w, 2);
+    t.sim.crash(0);
+    t.ledger.wipe(0, t.sim.now, (k) => (k === 0 || k === 1 ? undefined : t.holders(k)), 3);
+    // Planted: node 2, the copy left, loses it too without the ledger being told.
+    t.sim.crash(2);
+    for (const i of [0, 1, 2]) t.sim.restart(i, false);
+    t.sim.runUntil(t.sim.now + 3000);
+    expect(checkLostWrites(t.ledger, stores(t.sim), t.sim.localNow(0), t.sim.now).map((x) => x.kind)).toContain('counter slot below an acknowledged write');
+  });
+
   it('lost-write: DEL is an observed reset, never a lost increment; a planted shortfall is caught', () => {
     const { sim, ledger } = cluster();
     incr(sim, ledger, 0, 5);

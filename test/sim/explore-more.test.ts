@@ -22,6 +22,8 @@ describe('fault explorer', () => {
     [15226, 'a node cut off from every peer trusted its clock, 35 s ahead, 10 s after a jump'],
     [2542, 'a Delta held as in flight, stamped before a clock step back, stalled an origin for a minute'],
     [4247, 'a node that forgot every peer in a long partition counted as alone and trusted a jumped clock'],
+    [27465, 'the explorer\'s ledger: a peer wiped before the writer heard of it still vouched for the write'],
+    [28953, 'the same, for a PN-Counter and a G-Counter written by a restarted node'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
