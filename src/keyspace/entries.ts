@@ -1,0 +1,107 @@
+// Pure helpers over a key's entry (types.ts): its states, the visible one, epochs of its life, and
+// the size limits a key and its state must fit. No table here; key-table.ts and keyspace.ts use them.
+
+import { GCounter } from '../crdt/g-counter.js';
+import { PNCounter } from '../crdt/pn-counter.js';
+import { isLive, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import type { Entry, EntryOf, KeyType } from './types.js';
+import { isNoLife, type Life } from './life.js';
+
+export type CounterEntry = EntryOf<'gcounter'> | EntryOf<'pncounter'>;
+
+/** Where a write of one type goes: the key's state of that type, or a way to create it. */
+export interface Slot<T extends KeyType> {
+  readonly entry: EntryOf<T> | undefined;
+  create(crdt: CrdtByType[T]): EntryOf<T>;
+}
+
+export function isCounter(e: Entry): e is CounterEntry {
+  return e.type === 'pncounter' || e.type === 'gcounter';
+}
+
+export function isType<T extends KeyType>(e: Entry, type: T): e is EntryOf<T> {
+  return e.type === type;
+}
+
+
+/** Every state of a key, the visible one first. */
+export function statesOf(e: Entry): TypedCrdt[] {
+  const first = { type: e.type, crdt: e.crdt } as TypedCrdt;
+  return e.others === undefined ? [first] : [first, ...e.others];
+}
+
+/** An entry over `states`: the visible one is the live state of highest tag, or the highest tag if none is live. */
+export function entryOf(states: readonly TypedCrdt[]): Entry {
+  let best: TypedCrdt | undefined;
+  let bestLive = false;
+  for (const s of states) {
+    const live = isLive(s);
+    if (best === undefined || (live && !bestLive) || (live === bestLive && tagOf(s.type) > tagOf(best.type))) {
+      best = s;
+      bestLive = live;
+    }
+  }
+  const primary = best as TypedCrdt;
+  const others = states.filter((s) => s !== primary);
+  return (others.length === 0 ? { type: primary.type, crdt: primary.crdt } : { type: primary.type, crdt: primary.crdt, others }) as Entry;
+}
+
+/** The state of a key in an epoch nobody has written yet: an empty counter, which does not exist. */
+export function husk(): TypedCrdt {
+  return { type: 'pncounter', crdt: new PNCounter() };
+}
+
+/** The epoch after `l` ended: no TTL yet. */
+export function nextEpoch(l: Life): Life {
+  return { epoch: l.epoch + 1, ttlVersion: 0, deadline: null };
+}
+
+/** `e` with its life replaced (no life field at all for epoch 0 without a TTL). */
+export function withLife<E extends Entry>(e: E, life: Life | undefined): E {
+  const { life: _old, encoded: _enc, ...rest } = e;
+  return (life === undefined || isNoLife(life) ? { ...rest } : { ...rest, life }) as E;
+}
+
+/** The only state of a key in an epoch nobody wrote yet. */
+export function isHusk(e: Entry): boolean {
+  return e.others === undefined && e.type === 'pncounter' && e.crdt.replicaCount() === 0;
+}
+
+/** A state that holds nothing (a husk's): not kept beside the states of a new type. */
+export function isEmptyState(s: TypedCrdt): boolean {
+  return (s.type === 'pncounter' || s.type === 'gcounter') && s.crdt.replicaCount() === 0;
+}
+
+export function liveCount(e: Entry): number {
+  let n = isLive(e) ? 1 : 0;
+  for (const s of e.others ?? []) if (isLive(s)) n++;
+  return n;
+}
+
+/** A new, empty counter entry of `type`. */
+export function newCounter(type: 'gcounter' | 'pncounter'): CounterEntry {
+  return type === 'gcounter' ? { type, crdt: new GCounter() } : { type, crdt: new PNCounter() };
+}
+
+/**
+ * The most a key's state (or one of its parts) may take in a gossip frame of `maxMessageBytes` that
+ * carries nothing else (the envelope and the key itself aside): replication sends a larger state in
+ * parts of this size (anti-entropy.ts), and TOPK.RESERVE refuses a Top-K whose one writer could
+ * exceed it (a Top-K record is indivisible).
+ */
+export function keyStateBudget(maxMessageBytes: number, key: string): number {
+  return maxMessageBytes - 512 - key.length - 64;
+}
+
+/** The longest key accepted, in bytes, with the default frame limit (the commands check it first). */
+export const MAX_KEY_BYTES = 32 * 1024;
+
+/**
+ * The longest key that still leaves room, in a gossip frame, for the key's state in parts: at most
+ * half of what a frame holds beside the envelope and a part. 32 KiB with the default 1 MiB frames;
+ * about 1.6 KB with the smallest, 4 KiB.
+ */
+export function maxKeyBytesFor(maxMessageBytes: number): number {
+  return Math.min(MAX_KEY_BYTES, Math.floor((maxMessageBytes - 512 - 64 - SPLIT_SAFE_BYTES) / 2));
+}
+
