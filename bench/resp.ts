@@ -7,13 +7,17 @@
 // --tls: INCR only, over plaintext and over TLS (certificates made with openssl at start; tally's
 // tlsPort, redis-server's tls-port, redis-benchmark --tls), four servers' cells alternated in one
 // run, and the cost of TLS as ratios: TLS/plain for each server, tally/redis for each transport.
+//
+// --cluster: the same cells against n1 of a running 3-node tally cluster with persistence everysec
+// (what users run: every write is also gossiped to two peers and logged for the disk) beside
+// redis-server with appendfsync everysec.
 
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCerts } from '../test/integration/certs.js';
 import { printTable, type Row } from './report.js';
-import { hasRedis, numArg, redisBenchmark, startRedis, startTally, stop, type LoadResult, type Server, type ServerTlsFiles } from './servers.js';
+import { hasRedis, numArg, redisBenchmark, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
 
 const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
   { name: 'INCR', spec: { t: 'incr' } },
@@ -30,13 +34,22 @@ export async function run(args: string[]): Promise<unknown> {
   const rounds = numArg(args, 'rounds', 2);
   const withRedis = await hasRedis();
   if (!withRedis) console.log('redis-server is not installed (apt-get install redis-server): measuring tally alone');
+  const cluster = args.includes('--cluster');
+  const mode: Mode = cluster ? 'everysec' : 'none';
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-resp-'));
   for (const d of ['redis', 'tally']) mkdirSync(join(dir, d));
-  const tally = await startTally('none', join(dir, 'tally'));
-  const redis: Server | null = withRedis ? await startRedis('none', join(dir, 'redis')) : null;
+  const nodes: TallyNode[] = [];
   const rows: Row[] = [];
   const out: Record<string, unknown>[] = [];
+  let redis: Server | null = null;
   try {
+    if (cluster) await startTallyCluster(join(dir, 'tally'), mode, nodes);
+    else {
+      const one = await startTally(mode, join(dir, 'tally'));
+      nodes.push({ id: 'n1', respPort: one.port, proc: one.proc });
+    }
+    const tally = nodes[0] as TallyNode;
+    redis = withRedis ? await startRedis(mode, join(dir, 'redis')) : null;
     for (const test of TESTS) {
       for (const depth of [1, 16]) {
         const n = depth === 1 ? n1 : n1 * 10;
@@ -48,7 +61,7 @@ export async function run(args: string[]): Promise<unknown> {
             const x = await redisBenchmark(redis.port, n, depth, test.spec);
             if (x.rps > r.rps) r = x;
           }
-          const y = await redisBenchmark(tally.port, n, depth, test.spec);
+          const y = await redisBenchmark(tally.respPort, n, depth, test.spec);
           if (y.rps > t.rps) t = y;
         }
         const row: Row = { command: test.name, pipeline: depth, 'tally req/s': Math.round(t.rps), 'tally p50 ms': t.p50, 'tally p99 ms': t.p99 };
@@ -58,11 +71,12 @@ export async function run(args: string[]): Promise<unknown> {
       }
     }
   } finally {
-    await stop(tally.proc);
+    for (const t of nodes) await stop(t.proc);
     if (redis !== null) await stop(redis.proc);
     rmSync(dir, { recursive: true, force: true });
   }
-  printTable(`RESP throughput, 50 connections, redis-benchmark, best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  const against = cluster ? 'n1 of a 3-node tally cluster (persistence everysec) beside redis-server (appendfsync everysec)' : 'a one-node tally (persistence none) beside redis-server (appendonly no)';
+  printTable(`RESP throughput, ${against}, 50 connections, redis-benchmark, best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
   return out;
 }
 

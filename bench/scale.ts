@@ -7,21 +7,12 @@
 // `--cpu-prof=<dir>` runs every node under `node --cpu-prof` (the profile is written when it stops).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../src/util/free-port.js';
 import { printTable, type Row } from './report.js';
-import { numArg, startRedis, stop, waitPong } from './servers.js';
-
-const MAIN = resolve(import.meta.dirname, '../src/cli/main.js');
-
-interface TallyNode {
-  id: string;
-  respPort: number;
-  proc: ChildProcess;
-}
+import { numArg, startRedis, startTallyCluster, stop, type TallyNode } from './servers.js';
 
 /** `--name=value` or `--name value` string option. */
 function strArg(args: string[], name: string): string | undefined {
@@ -112,23 +103,6 @@ function pipe(port: number, file: string): Promise<number> {
   });
 }
 
-/** Starts the nodes into `started` (so a caller can stop them even if one never answers). */
-async function startCluster(dir: string, profDir: string | undefined, started: TallyNode[]): Promise<void> {
-  const nodes = [];
-  for (const id of ['n1', 'n2', 'n3']) nodes.push({ id, host: '127.0.0.1', gossipPort: await freePort(), respPort: await freePort(), httpPort: await freePort() });
-  const config = join(dir, 'cluster.json');
-  writeFileSync(
-    config,
-    JSON.stringify({ cluster: 'bench-scale', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: 'everysec', auth: { keyFile: null }, logLevel: 'warn' }),
-  );
-  for (const n of nodes) {
-    const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
-    started.push({ id: n.id, respPort: n.respPort, proc });
-  }
-  for (const n of started) await waitPong(n.respPort);
-}
-
 /** Stops gracefully (SIGTERM, so a --cpu-prof profile is written), SIGKILL after 20 s. */
 async function stopGracefully(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.pid === undefined) return;
@@ -151,7 +125,7 @@ export async function run(args: string[]): Promise<unknown> {
   const redis = await startRedis('everysec', redisDir);
   const tally: TallyNode[] = [];
   try {
-    await startCluster(dir, profDir === undefined ? undefined : resolve(profDir), tally);
+    await startTallyCluster(dir, 'everysec', tally, profDir === undefined ? undefined : resolve(profDir));
     const [n1, n2, n3] = tally as [TallyNode, TallyNode, TallyNode];
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));

@@ -1,5 +1,6 @@
-// Shared by the server benchmarks: start a one-node tally and a redis-server as child processes on
-// free loopback ports with temp data dirs, stop them by pid, and drive them with redis-benchmark.
+// Shared by the server benchmarks: start a one-node tally, a 3-node tally cluster and a redis-server
+// as child processes on free loopback ports with temp data dirs, stop them by pid, and drive them
+// with redis-benchmark.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -94,6 +95,31 @@ export async function startTally(mode: Mode, dir: string, tls?: ServerTlsFiles):
   const proc = spawn(process.execPath, [MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
   await waitPong(respPort);
   return { port: respPort, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
+}
+
+/** A node of a tally cluster started by `startTallyCluster`. */
+export interface TallyNode {
+  id: string;
+  respPort: number;
+  proc: ChildProcess;
+}
+
+/**
+ * A 3-node tally cluster (n1..n3, seeds n1 and n2) from a generated config, as users run it. The
+ * nodes go into `started` as they spawn, so a caller can stop them even if one never answers.
+ * `profDir` runs every node under `node --cpu-prof` (the profile is written when it stops by SIGTERM).
+ */
+export async function startTallyCluster(dir: string, mode: Mode, started: TallyNode[], profDir?: string): Promise<void> {
+  const nodes = [];
+  for (const id of ['n1', 'n2', 'n3']) nodes.push({ id, host: '127.0.0.1', gossipPort: await freePort(), respPort: await freePort(), httpPort: await freePort() });
+  const config = join(dir, 'cluster.json');
+  writeFileSync(config, JSON.stringify({ cluster: 'bench-cluster', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: mode, auth: { keyFile: null }, logLevel: 'warn' }));
+  for (const n of nodes) {
+    const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
+    started.push({ id: n.id, respPort: n.respPort, proc });
+  }
+  for (const n of started) await waitPong(n.respPort);
 }
 
 export interface LoadResult {
