@@ -35,6 +35,16 @@ function node(password: string | null = null): { resp: (...words: (string | Buff
 /** The bytes of a RESP reply written as text, one character a byte (`\xc3` stays one byte). */
 const bytes = (latin1: string): Buffer => Buffer.from(latin1, 'latin1');
 
+describe('subcommands', () => {
+  it('every command with per-subcommand rights names the same subcommands in its table, so an unknown one is refused before it runs (and while a MULTI queues)', () => {
+    for (const name of commandNames()) {
+      const spec = lookupBytes(b(name));
+      if (spec?.subcommandFlags === undefined) continue;
+      expect(Object.keys(spec.subcommands ?? {}).sort(), name).toEqual(Object.keys(spec.subcommandFlags).sort());
+    }
+  });
+});
+
 describe('command lookup by bytes', () => {
   it('resolves every command in lower, upper and mixed case, to the spec of that name', () => {
     const names = commandNames();

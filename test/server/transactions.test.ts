@@ -22,7 +22,7 @@ describe('MULTI / EXEC / DISCARD', () => {
 
   it('a command refused while queuing (unknown, arity, unknown subcommand) aborts EXEC with EXECABORT and writes nothing', () => {
     const n = testNode();
-    for (const bad of [['NOSUCH'], ['GET'], ['CLIENT', 'FOO'], ['CONFIG', 'GET']]) {
+    for (const bad of [['NOSUCH'], ['GET'], ['CLIENT', 'FOO'], ['CONFIG', 'GET'], ['ACL', 'FOO'], ['ACL', 'WHOAMI', 'x']]) {
       const s = n.session();
       n.run(s, 'MULTI');
       n.run(s, 'INCR', 'never');

@@ -29,6 +29,15 @@ const CONFIG_HELP = helpReply('CONFIG', [
   '    Return parameters matching the glob-like <pattern> and their values.',
 ]);
 
+const ACL_HELP = helpReply('ACL', [
+  'LIST',
+  '    Show users details in config file format.',
+  'USERS',
+  '    List all the registered usernames.',
+  'WHOAMI',
+  '    Return the current connection username.',
+]);
+
 const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });
 
 const CLIENT_NAME_INVALID: Reply = Object.freeze(reply.error(errors.CLIENT_NAME_INVALID));
@@ -95,13 +104,16 @@ const CLOSE_SILENT: Reply = Object.freeze({ kind: 'close' });
 /** ACL WHOAMI, LIST, USERS; the subcommands that change users answer that users live in the config. */
 function acl(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   const sub = asciiLower(a[1] as Buffer);
+  // The command table checked the subcommand and its arity (`subcommands` below).
   switch (sub) {
     case 'whoami':
-      return a.length === 2 ? bulk(s.user ?? DEFAULT_USER) : wrongArity('acl|whoami');
+      return bulk(s.user ?? DEFAULT_USER);
     case 'list':
-      return a.length === 2 ? { kind: 'array', value: authOf(ctx).aclList().map((l) => bulk(l)) } : wrongArity('acl|list');
+      return { kind: 'array', value: authOf(ctx).aclList().map((l) => bulk(l)) };
     case 'users':
-      return a.length === 2 ? { kind: 'array', value: authOf(ctx).userNames().map((n) => bulk(n)) } : wrongArity('acl|users');
+      return { kind: 'array', value: authOf(ctx).userNames().map((n) => bulk(n)) };
+    case 'help':
+      return ACL_HELP;
     case 'setuser':
     case 'deluser':
     case 'load':
@@ -313,7 +325,7 @@ export const serverCommands: CommandSpec[] = [
     name: 'config',
     arity: -2,
     flags: ['admin', 'noscript'],
-    subcommandFlags: { get: ['admin'], set: ['admin'], rewrite: ['admin'], resetstat: ['admin'], help: ['admin'] },
+    subcommandFlags: { get: ['admin'], set: ['admin'], rewrite: ['admin'], resetstat: ['admin'], help: ['connection'] },
     keys: [0, 0, 0],
     subcommands: { get: -3, set: -4, rewrite: 2, resetstat: 2, help: 2 },
     run: (ctx, _s, a) => {
@@ -331,8 +343,10 @@ export const serverCommands: CommandSpec[] = [
     arity: -2,
     flags: ['admin'],
     // WHOAMI for everyone; the rest (and any subcommand not listed) for admins.
-    subcommandFlags: { whoami: ['connection'], list: ['admin'], users: ['admin'], setuser: ['admin'], deluser: ['admin'], load: ['admin'], save: ['admin'] },
+    subcommandFlags: { whoami: ['connection'], help: ['connection'], list: ['admin'], users: ['admin'], setuser: ['admin'], deluser: ['admin'], load: ['admin'], save: ['admin'] },
     keys: [0, 0, 0],
+    // Checked before the command runs, and while a MULTI queues (an unknown one aborts EXEC), as Redis.
+    subcommands: { whoami: 2, list: 2, users: 2, help: 2, setuser: -3, deluser: -3, load: 2, save: 2 },
     run: acl,
   },
   crossProtocol('post'),
