@@ -36,7 +36,9 @@ export function registerBackup(program: Command): void {
     }
     for (const id of ids) {
       const target = join(out, id);
-      mkdirSync(target, { recursive: true });
+      // A backup holds every count: readable by its owner only, like the data directory it copies.
+      mkdirSync(out, { recursive: true, mode: 0o700 });
+      mkdirSync(target, { recursive: true, mode: 0o700 });
       try {
         const r = await backupStore({ dataDir: cfg.dataDir, nodeId: id, cluster: cfg.cluster }, join(target, 'store.mdb'));
         // The identity is not needed to restore (a restored node bumps its incarnation above the

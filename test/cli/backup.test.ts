@@ -2,7 +2,7 @@
 // stopped, its store replaced by the copy) brings back. And the errors: a directory that exists, a
 // config without persistence, an unknown --id. Real processes on 127.0.0.1.
 
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, until, type TestCluster } from '../integration/harness.js';
@@ -31,6 +31,9 @@ describe('tally backup', () => {
     });
     // The copy is a dataDir entry: the store and the identity, no lock file.
     expect(readdirSync(join(dir, 'n1')).sort()).toEqual(['identity.json', 'store.mdb']);
+    // Every count is in it: no access for other local users, like the data directory.
+    expect(statSync(dir).mode & 0o077).toBe(0);
+    expect(statSync(join(dir, 'n1')).mode & 0o077).toBe(0);
 
     // Disaster: the node stops and its data directory is lost. Restore: copy the backup back, start.
     expect(await c.stop('n1')).toBe(0);
