@@ -10,7 +10,7 @@
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import type { ReplicaId } from './replica-id.js';
+import { internReplicaId, type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /** Largest slot, floor and (local) counter value: 2^53 - 1, the largest exactly representable integer. */
@@ -149,7 +149,7 @@ function readId(r: ByteReader, len: number, prev: string | undefined): string | 
     r.fail(prev === id ? `duplicate replica id '${id}'` : 'replica ids not sorted');
     return undefined;
   }
-  return id;
+  return internReplicaId(id);
 }
 
 function readerError(r: ByteReader, name: string): CrdtError {

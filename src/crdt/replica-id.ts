@@ -13,3 +13,19 @@ export function parseReplicaId(id: ReplicaId): { nodeId: string; incarnation: nu
   const at = id.lastIndexOf(':');
   return { nodeId: id.slice(0, at), incarnation: Number(id.slice(at + 1)) };
 }
+
+/** Most distinct replica ids interned; past it, decoded ids are kept as they come. */
+const INTERN_MAX = 65_536;
+const interned = new Map<string, ReplicaId>();
+
+/**
+ * One string per replica id for the process: a decoded id is a fresh string, and every key a peer
+ * sends would otherwise keep its own copy of the same few ids (about 24 heap bytes per slot). Bounded,
+ * so ids from forged or garbage frames cannot grow it without end.
+ */
+export function internReplicaId(id: string): ReplicaId {
+  const known = interned.get(id);
+  if (known !== undefined) return known;
+  if (interned.size < INTERN_MAX) interned.set(id, id);
+  return id;
+}

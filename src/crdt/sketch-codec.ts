@@ -4,6 +4,7 @@
 import { ByteReader, ByteWriter, CODEC_VERSION, type TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
 import { MAX_REPLICA_ID_BYTES } from './g-counter.js';
+import { internReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /** Reads `[version][tag]`; the typed error if either is wrong. */
@@ -59,7 +60,7 @@ export function readId(r: ByteReader, prev: string | undefined): string | undefi
     r.fail(prev === id ? `duplicate replica id '${id}'` : 'replica ids not sorted');
     return undefined;
   }
-  return id;
+  return internReplicaId(id);
 }
 
 /** Reads a uvarint that must lie in [min, max]; fails the reader otherwise. */

@@ -15,6 +15,9 @@ import { decodeWithLife, encodeWithLife, expired, joinTtl, NO_LIFE, withTtl, typ
 import { entryOf, husk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
+/** Most encodings `encodeKey` keeps (the cache is emptied when full). */
+const ENCODED_CACHE_KEYS = 4096;
+
 /** The clock of a keyspace given none: its keys never expire. */
 const NEVER: Clock = { now: () => 0 };
 
@@ -25,6 +28,9 @@ export class KeyTable {
   private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
+
+  /** Encodings of recently encoded keys, each until its key changes (`encodeKey`). */
+  private readonly encoded = new Map<string, { tag: number; bytes: Uint8Array }>();
 
   /** Keys with a TTL (for the sweep of expired keys). */
   private readonly expiring = new Set<string>();
@@ -127,12 +133,17 @@ export class KeyTable {
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const e = this.get(key);
     if (e === undefined) return undefined;
-    // Cached until the key changes: one key travels in several deltas per gossip round.
-    if (e.encoded === undefined) {
+    // Cached until the key changes: a key that just changed goes into the digest and to several
+    // peers. Only recent keys: an encoding kept per key (a Uint8Array and its ArrayBuffer) cost about
+    // 256 heap bytes, more than the key's state itself.
+    let enc = this.encoded.get(key);
+    if (enc === undefined) {
       const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
-      e.encoded = e.life === undefined ? inner : encodeWithLife(e.life, inner);
+      enc = e.life === undefined ? inner : encodeWithLife(e.life, inner);
+      if (this.encoded.size >= ENCODED_CACHE_KEYS) this.encoded.clear();
+      this.encoded.set(key, enc);
     }
-    return e.encoded;
+    return enc;
   }
 
   /**
@@ -154,7 +165,7 @@ export class KeyTable {
 
   /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
   protected changed(e: Entry, key: string, origin: ChangeOrigin): void {
-    e.encoded = undefined;
+    if (this.encoded.size !== 0) this.encoded.delete(key);
     this.digest.changed(e, key);
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin);

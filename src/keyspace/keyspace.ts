@@ -12,7 +12,7 @@ import { deleteState, isLive, type CrdtByType, type TypedCrdt } from '../crdt/re
 import { err, ok, type Result } from '../util/result.js';
 import * as errors from '../errors.js';
 import { GCOUNTER_DECREMENT, NOT_INTEGER, OVERFLOW, WRONGTYPE, type Entry, type EntryOf, type KeyType, type KeyspaceError } from './types.js';
-import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
+import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
 import { KeyTable } from './key-table.js';
 
 export { DATABASES, fullKey, splitKey } from './full-key.js';
@@ -359,7 +359,7 @@ export class Keyspace extends KeyTable {
     const e = this.get(key);
     if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
     const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
-      const next = { type, crdt, ...(others === undefined || others.length === 0 ? {} : { others }) } as unknown as EntryOf<T>;
+      const next = makeEntry(type, crdt, others);
       return this.store(key, next);
     };
     if (e === undefined) return ok({ entry: undefined, create: create(undefined) });
@@ -394,7 +394,7 @@ export class Keyspace extends KeyTable {
     const type = typeof createAs === 'function' ? createAs(key) : createAs;
     const counter = (mine ?? newCounter(type)) as CounterEntry;
     const others = states.filter((s) => s !== mine);
-    const next = (others.length === 0 ? { type: counter.type, crdt: counter.crdt } : { type: counter.type, crdt: counter.crdt, others }) as CounterEntry;
+    const next = makeEntry(counter.type, counter.crdt, others) as CounterEntry;
     return ok(next);
   }
 

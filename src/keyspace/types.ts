@@ -20,8 +20,6 @@ export type Entry = {
     readonly others?: readonly TypedCrdt[] | undefined;
     /** The key's epoch and TTL (life.ts); absent: epoch 0, no TTL. */
     readonly life?: Life | undefined;
-    /** The key's whole encoded state (tag and bytes), cached until the next change. */
-    encoded?: { tag: number; bytes: Uint8Array } | undefined;
     /** This key's share of the keyspace's state digest (two 30-bit halves), as last folded in. */
     digestHi?: number;
     digestLo?: number;
