@@ -22,24 +22,47 @@ const amount = fc.oneof(
 /** A valid slot/floor pair. */
 const slotArb = fc.tuple(amount, amount).map(([a, b]) => (a >= b ? [a, b] : [b, a]) as [number, number]);
 
-export const gCounterArb: fc.Arbitrary<GCounter> = fc
-  .array(fc.tuple(fc.constantFrom(...IDS), slotArb), { maxLength: 8 })
-  .map((entries) => {
-    const g = new GCounter();
-    for (const [id, [p, f]] of entries) g.mergeSlot(id, p, f);
-    return g;
-  });
+/** Raw slot writes `[id, [p, fp], [n, fn]]`, as plain data: a counter is built from them by the code under test, a model without it. */
+export type RawSlots = [string, [number, number], [number, number]][];
 
-export const pnCounterArb: fc.Arbitrary<PNCounter> = fc
-  .array(fc.tuple(fc.constantFrom(...IDS), slotArb, slotArb), { maxLength: 8 })
-  .map((entries) => {
-    const c = new PNCounter();
-    for (const [id, [p, fp], [n, fn]] of entries) {
-      c.mergeSlot(id, p, fp);
-      c.mergeSlot(id, 0, 0, n, fn);
-    }
-    return c;
-  });
+export const gRawArb: fc.Arbitrary<RawSlots> = fc.array(fc.tuple(fc.constantFrom(...IDS), slotArb).map(([id, s]) => [id, s, [0, 0]] as RawSlots[number]), { maxLength: 8 });
+export const pnRawArb: fc.Arbitrary<RawSlots> = fc.array(fc.tuple(fc.constantFrom(...IDS), slotArb, slotArb), { maxLength: 8 });
+
+export function buildG(raw: RawSlots): GCounter {
+  const g = new GCounter();
+  for (const [id, [p, f]] of raw) g.mergeSlot(id, p, f);
+  return g;
+}
+
+export function buildPN(raw: RawSlots): PNCounter {
+  const c = new PNCounter();
+  for (const [id, [p, fp], [n, fn]] of raw) {
+    c.mergeSlot(id, p, fp);
+    c.mergeSlot(id, 0, 0, n, fn);
+  }
+  return c;
+}
+
+/**
+ * The model of a counter built from (or merged from counters built from) `raw`: per id, every field
+ * the max of its writes, and a slot at least its floor. Computed from the data alone, so a merge by
+ * min or a dropped field in the code under test cannot shape it.
+ */
+export function modelSlots(raw: RawSlots): { id: string; p: number; fp: number; n: number; fn: number }[] {
+  const m = new Map<string, { id: string; p: number; fp: number; n: number; fn: number }>();
+  for (const [id, [p, fp], [n, fn]] of raw) {
+    const s = m.get(id) ?? { id, p: 0, fp: 0, n: 0, fn: 0 };
+    s.fp = Math.max(s.fp, fp);
+    s.fn = Math.max(s.fn, fn);
+    s.p = Math.max(s.p, p, s.fp);
+    s.n = Math.max(s.n, n, s.fn);
+    m.set(id, s);
+  }
+  return [...m.values()].filter((s) => s.p + s.n > 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export const gCounterArb: fc.Arbitrary<GCounter> = gRawArb.map(buildG);
+export const pnCounterArb: fc.Arbitrary<PNCounter> = pnRawArb.map(buildPN);
 
 function checkSlot(p: number, f: number): void {
   expect(Number.isSafeInteger(p) && Number.isSafeInteger(f)).toBe(true);
