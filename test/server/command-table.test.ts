@@ -202,6 +202,16 @@ describe('client names', () => {
     expect(resp('CLIENT', 'GETNAME').toString()).toBe('$-1\r\n');
   });
 
+  it('CLIENT INFO names the user and the RESP version, as Redis 7.0 does', () => {
+    const { resp } = node();
+    expect(resp('CLIENT', 'INFO').toString()).toMatch(/ user=default resp=2\n\r\n$/);
+    resp('HELLO', '3');
+    expect(resp('CLIENT', 'INFO').toString()).toMatch(/ user=default resp=3\n\r\n$/);
+    const locked = node('secret');
+    expect(locked.resp('AUTH', 'secret').toString()).toBe('+OK\r\n');
+    expect(locked.resp('CLIENT', 'INFO').toString()).toMatch(/ user=default resp=2\n\r\n$/);
+  });
+
   it('HELLO SETNAME checks the name the same way, and sets it at once, as Redis 7.0 does', () => {
     const { resp } = node();
     expect(resp('HELLO', '2', 'SETNAME', 'a b').toString()).toBe(INVALID);

@@ -177,7 +177,9 @@ function clientInfoLine(ctx: CommandServices, c: Session): string {
   const now = ctx.now();
   return (
     `id=${c.id} addr=${c.remoteAddress} name=${c.name ?? ''} age=${Math.floor((now - c.createdAt) / 1000)} ` +
-    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} db=${c.db} proto=${c.protocol} cmd=${c.lastCommand}`
+    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} db=${c.db} proto=${c.protocol} cmd=${c.lastCommand} ` +
+    // Redis 7.0's fields of the same names: the connection's user (none before AUTH) and RESP version.
+    `user=${c.user ?? (c.authenticated ? DEFAULT_USER : '')} resp=${c.resp ?? 2}`
   );
 }
 
