@@ -50,6 +50,7 @@ export function statesOf(e: Entry): TypedCrdt[] {
 /** An entry over `states`: the visible one is the live state of highest tag, or the highest tag if none is live. */
 export function entryOf(states: readonly TypedCrdt[]): Entry {
   let best: TypedCrdt | undefined;
+  // Stryker disable next-line BooleanLiteral: equivalent, the first state always sets it (best is undefined then)
   let bestLive = false;
   for (const s of states) {
     const live = isLive(s);

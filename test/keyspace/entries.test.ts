@@ -1,0 +1,85 @@
+// The pure helpers over one key entry (src/keyspace/entries.ts): which state of a key is visible,
+// what counts as an empty husk, one shape for every entry, and the size limits a key must fit.
+
+import { describe, expect, it } from 'vitest';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
+import { entryOf, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
+
+const pn = (n: number): TypedCrdt => {
+  const c = new PNCounter();
+  if (n !== 0) c.incrementInPlace('a:1', n);
+  return { type: 'pncounter', crdt: c };
+};
+const g = (n: number): TypedCrdt => {
+  const c = new GCounter();
+  if (n !== 0) c.incrementInPlace('a:1', n);
+  return { type: 'gcounter', crdt: c };
+};
+const hll = (live: boolean): TypedCrdt => {
+  const h = HyperLogLog.create();
+  h.add('x');
+  if (!live) h.clear();
+  return { type: 'hll', crdt: h };
+};
+const deleted = (t: TypedCrdt): TypedCrdt => {
+  if (t.type === 'pncounter' || t.type === 'gcounter') t.crdt.resetInPlace();
+  return t;
+};
+
+describe('entries', () => {
+  it('isType tells the visible type', () => {
+    const e = makeEntry('gcounter', new GCounter());
+    expect(isType(e, 'gcounter')).toBe(true);
+    expect(isType(e, 'pncounter')).toBe(false);
+  });
+
+  it('entryOf shows a live state before a deleted one, and among equals the higher tag; the rest stay beside it', () => {
+    expect(tagOf('hll')).toBeGreaterThan(tagOf('pncounter'));
+    // Live PN-Counter beside a deleted HLL (higher tag): the live one shows.
+    const a = entryOf([deleted(hll(false)), pn(3)]);
+    expect(a.type).toBe('pncounter');
+    expect(statesOf(a).map((s) => s.type)).toEqual(['pncounter', 'hll']);
+    // Two live states: the higher tag shows, whatever the order.
+    expect(entryOf([pn(3), hll(true)]).type).toBe('hll');
+    expect(entryOf([hll(true), pn(3)]).type).toBe('hll');
+    // Nothing live: the higher tag shows.
+    expect(entryOf([deleted(pn(3)), hll(false)]).type).toBe('hll');
+    expect(entryOf([hll(false), deleted(pn(3))]).type).toBe('hll');
+    // One state: no others at all.
+    expect(entryOf([g(2)]).others).toBeUndefined();
+  });
+
+  it('a husk is a lone empty PN-Counter; an empty state is an empty counter of either type', () => {
+    expect(isHusk(makeEntry('pncounter', new PNCounter()))).toBe(true);
+    expect(isHusk(makeEntry('pncounter', pn(1).crdt as PNCounter))).toBe(false);
+    expect(isHusk(makeEntry('gcounter', new GCounter()))).toBe(false);
+    expect(isHusk(makeEntry('pncounter', new PNCounter(), [hll(true)]))).toBe(false);
+    expect(isEmptyState(pn(0))).toBe(true);
+    expect(isEmptyState(g(0))).toBe(true);
+    expect(isEmptyState(pn(2))).toBe(false);
+    expect(isEmptyState(g(2))).toBe(false);
+    // A deleted counter still holds its slots (and floors): not empty.
+    expect(isEmptyState(deleted(pn(2)))).toBe(false);
+    expect(isEmptyState(hll(false))).toBe(false);
+  });
+
+  it('every entry has the same fields in the same order, with no others or life when there are none', () => {
+    const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'others', 'life', 'digestHi', 'digestLo', 'digestPending']);
+    expect(shapes[3]?.others).toBeUndefined();
+    expect(shapes[3]?.life).toBeUndefined();
+    expect(makeEntry('hll', HyperLogLog.create(), undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
+  });
+
+  it('size limits: a key state budget leaves the envelope and the key; keys keep room for a part', () => {
+    expect(keyStateBudget(1 << 20, 'k'.repeat(10))).toBe((1 << 20) - 512 - 10 - 64);
+    expect(keyStateBudget(4096, 'abc')).toBe(4096 - 512 - 3 - 64);
+    expect(maxKeyBytesFor(1 << 20)).toBe(MAX_KEY_BYTES);
+    expect(maxKeyBytesFor(4096)).toBe(Math.floor((4096 - 512 - 64 - SPLIT_SAFE_BYTES) / 2));
+    expect(maxKeyBytesFor(4096)).toBe(1600);
+    expect(maxKeyBytesFor(Infinity)).toBe(MAX_KEY_BYTES);
+  });
+});
