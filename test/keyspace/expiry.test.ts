@@ -83,6 +83,26 @@ describe('expiry on one node', () => {
   });
 });
 
+describe('expiry and the counter type', () => {
+  it('SET on an expired key creates it as its createAs type, as on a missing key (explorer seed 8)', () => {
+    // The husk an expiry leaves is an empty PN-Counter; SET used to write into it, so a G-Counter
+    // key (gcounterKeys) came back as a PN-Counter and hid the G-Counter increments of its peers.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    expect(a.ks.incrBy(g, 3, 'gcounter').ok).toBe(true);
+    expect(a.ks.expire(g, T0 + 1_000)).toBe(true);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(a.ks.setCounter(g, 7, 'gcounter')).toEqual({ ok: true, value: 7 });
+    expect(a.ks.entry(g)?.type).toBe('gcounter');
+    expect(b.ks.incrBy(g, 2, 'gcounter')).toEqual({ ok: true, value: 2 });
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    for (const { ks } of [a, b]) expect(ks.getCounter(g)).toEqual({ ok: true, value: 9 });
+  });
+});
+
 describe('expiry across nodes', () => {
   it('an increment taken before the deadline never survives it, whichever node took it', () => {
     const a = node('A');
