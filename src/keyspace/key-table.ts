@@ -12,7 +12,7 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
 import { decodeWithLife, encodeWithLife, expired, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
-import { entryOf, husk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { entryOf, husk, isEmptyState, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
 /** The clock of a keyspace given none: its keys never expire. */
@@ -199,8 +199,11 @@ export class KeyTable {
       target = e;
     } else {
       const before = liveCount(e);
-      const states = statesOf(e);
+      // A husk (an epoch nobody wrote yet) holds nothing: it is not kept beside a state of another
+      // type, which would make it the key's type once that state is deleted (explorer seed 8).
+      const states = statesOf(e).filter((s) => !isEmptyState(s));
       for (const s of list) {
+        if (isEmptyState(s)) continue;
         const mine = states.find((m) => m.type === s.type);
         if (mine === undefined) {
           states.push({ ...s } as TypedCrdt);

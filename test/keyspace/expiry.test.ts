@@ -103,6 +103,33 @@ describe('expiry and the counter type', () => {
   });
 });
 
+describe('expiry and the counter type, across nodes', () => {
+  it('a merge drops the husk beside a state of another type, so a deleted G-Counter stays one (explorer seed 8)', () => {
+    // A merge kept the husk (an empty PN-Counter) beside the G-Counter of the next epoch; once that
+    // was deleted, the husk (higher type tag) was the key's type, and the next INCRBY created a
+    // PN-Counter that hid the G-Counter increments of every other node.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    a.ks.incrBy(g, 3, 'gcounter');
+    a.ks.expire(g, T0 + 1_000);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(b.ks.exists(g)).toBe(false); // b holds the husk of epoch 1
+    a.ks.incrBy(g, 4, 'gcounter');
+    ship(a.ks, b.ks, g);
+    expect(b.ks.entry(g)?.others).toBeUndefined();
+    b.ks.del(g);
+    expect(b.ks.incrBy(g, 5, 'gcounter').ok).toBe(true);
+    expect(b.ks.entry(g)?.type).toBe('gcounter');
+    a.ks.incrBy(g, 1, 'gcounter');
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    expect(a.ks.encodeKey(g)).toEqual(b.ks.encodeKey(g));
+    expect(a.ks.getCounter(g)).toEqual({ ok: true, value: 6 }); // b's 5 after its delete, and a's 1 it had not seen
+  });
+});
+
 describe('expiry across nodes', () => {
   it('an increment taken before the deadline never survives it, whichever node took it', () => {
     const a = node('A');
