@@ -280,8 +280,11 @@ export class KeyTable {
   sweepExpired(budget: number): number {
     let n = 0;
     const now = this.clock.now();
+    // Keys moved to the back in this sweep: iteration reaches them again, which ends the sweep
+    // (else it would spend its whole budget going round the keys not yet due, every tick).
+    let moved: Set<string> | undefined;
     for (const key of this.expiring) {
-      if (budget-- <= 0) break;
+      if (budget-- <= 0 || moved?.has(key) === true) break;
       const e = this.entries.get(key);
       if (e?.life?.deadline === null || e?.life === undefined) {
         this.expiring.delete(key);
@@ -292,6 +295,7 @@ export class KeyTable {
         // Not yet: to the back, so the next sweeps reach the others.
         this.expiring.delete(key);
         this.expiring.add(key);
+        (moved ??= new Set()).add(key);
       }
     }
     return n;

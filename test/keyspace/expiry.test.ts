@@ -56,6 +56,29 @@ describe('expiry on one node', () => {
     expect(ks.byteSize()).toBeLessThan(before);
   });
 
+  it('a sweep looks at each key with a TTL at most once (it went round the keys not yet due for its whole budget)', () => {
+    const { ks, clock } = node('A');
+    for (let i = 0; i < 3; i++) {
+      ks.incrBy(fullKey(0, `x${i}`), 1);
+      ks.expire(fullKey(0, `x${i}`), T0 + (i === 1 ? 1_000 : 1_000_000));
+    }
+    // Counts the moves of a key not yet due to the back of the keyspace's set of keys with a TTL.
+    let moves = 0;
+    const expiring = (ks as unknown as { expiring: Set<string> }).expiring;
+    const add = expiring.add.bind(expiring);
+    expiring.add = (key: string) => {
+      moves++;
+      return add(key);
+    };
+    clock.t = T0 + 1_000;
+    expect(ks.sweepExpired(256)).toBe(1);
+    expect(moves).toBe(2);
+    expect(ks.sweepExpired(256)).toBe(0);
+    expect(moves).toBe(4);
+    expect(ks.exists(fullKey(0, 'x0'))).toBe(true);
+    expect(ks.exists(fullKey(0, 'x1'))).toBe(false);
+  });
+
   it('PERSIST, NX/XX/GT/LT, SET and DEL clear or keep the TTL as Redis does', () => {
     const { ks } = node('A');
     expect(ks.expire(k, T0 + 1000)).toBe(false); // no key
