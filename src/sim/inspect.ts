@@ -83,6 +83,8 @@ function rawEncoding(ks: Keyspace, key: string): { tag: number; bytes: Uint8Arra
   const e = rawEntry(ks, key);
   if (e === undefined) return undefined;
   if (e.encoded !== undefined) return e.encoded;
+  // A key whose deadline has not passed: reading it ends nothing, so the keyspace's cache serves.
+  if (e.life?.deadline === null || e.life?.deadline === undefined || e.life.deadline > keyspaceNow(ks)) return ks.encodeKey(key);
   // As KeyTable.encodeKey, without caching.
   const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
   return e.life === undefined ? inner : encodeWithLife(e.life, inner);
