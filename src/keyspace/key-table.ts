@@ -12,7 +12,7 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
 import { decodeWithLife, encodeWithLife, expired, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
-import { entryOf, husk, isEmptyState, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
 /** The clock of a keyspace given none: its keys never expire. */
@@ -199,9 +199,13 @@ export class KeyTable {
       target = e;
     } else {
       const before = liveCount(e);
-      // A husk (an epoch nobody wrote yet) holds nothing: it is not kept beside a state of another
-      // type, which would make it the key's type once that state is deleted (explorer seed 8).
-      const states = statesOf(e).filter((s) => !isEmptyState(s));
+      // An empty state (a husk: an epoch nobody wrote yet; or an INCRBY 0 of a G-Counter) holds
+      // nothing: it is not kept beside a state of another type, which would make it the key's type
+      // once that state is deleted (explorer seed 8). A key holding nothing at all is held as the
+      // husk, whichever empty state it came as, so that every node holds it alike (seed 657).
+      const mineAll = statesOf(e);
+      const states = mineAll.filter((s) => !isEmptyState(s));
+      if (states.length !== mineAll.length && !isHusk(e)) changed = true;
       for (const s of list) {
         if (isEmptyState(s)) continue;
         const mine = states.find((m) => m.type === s.type);
@@ -212,6 +216,7 @@ export class KeyTable {
           changed = true;
         }
       }
+      if (states.length === 0) states.push(husk());
       target = changed ? this.store(key, withLife(entryOf(states), ours)) : e;
       if (changed && liveCount(target) > 1 && before <= 1) {
         this.typeConflicts++;

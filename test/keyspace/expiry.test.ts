@@ -153,6 +153,27 @@ describe('expiry and the counter type, across nodes', () => {
   });
 });
 
+describe('expiry and empty states', () => {
+  it('an empty G-Counter and the husk of the same epoch converge (explorer seed 657)', () => {
+    // INCRBY g 0 on an expired G-Counter key stores an empty G-Counter in the next epoch; merges
+    // that skip empty states left it and its peers' husk (an empty PN-Counter) apart for ever.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    a.ks.incrBy(g, 3, 'gcounter');
+    a.ks.expire(g, T0 + 1_000);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(b.ks.exists(g)).toBe(false);
+    expect(a.ks.incrBy(g, 0, 'gcounter')).toEqual({ ok: true, value: 0 });
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    ship(a.ks, b.ks, g);
+    expect(a.ks.encodeKey(g)).toEqual(b.ks.encodeKey(g));
+    expect(a.ks.exists(g)).toBe(b.ks.exists(g));
+  });
+});
+
 describe('expiry across nodes', () => {
   it('an increment taken before the deadline never survives it, whichever node took it', () => {
     const a = node('A');
