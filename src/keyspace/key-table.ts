@@ -12,7 +12,7 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
 import { decodeWithLife, encodeWithLife, expired, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
-import { entryOf, husk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
 /** Most encodings `encodeKey` keeps (the cache is emptied when full). */
@@ -210,8 +210,15 @@ export class KeyTable {
       target = e;
     } else {
       const before = liveCount(e);
-      const states = statesOf(e);
+      // An empty state (a husk: an epoch nobody wrote yet; or an INCRBY 0 of a G-Counter) holds
+      // nothing: it is not kept beside a state of another type, which would make it the key's type
+      // once that state is deleted (explorer seed 8). A key holding nothing at all is held as the
+      // husk, whichever empty state it came as, so that every node holds it alike (seed 657).
+      const mineAll = statesOf(e);
+      const states = mineAll.filter((s) => !isEmptyState(s));
+      if (states.length !== mineAll.length && !isHusk(e)) changed = true;
       for (const s of list) {
+        if (isEmptyState(s)) continue;
         const mine = states.find((m) => m.type === s.type);
         if (mine === undefined) {
           states.push({ ...s } as TypedCrdt);
@@ -220,6 +227,7 @@ export class KeyTable {
           changed = true;
         }
       }
+      if (states.length === 0) states.push(husk());
       target = changed ? this.store(key, withLife(entryOf(states), ours)) : e;
       if (changed && liveCount(target) > 1 && before <= 1) {
         this.typeConflicts++;
@@ -288,8 +296,11 @@ export class KeyTable {
   sweepExpired(budget: number): number {
     let n = 0;
     const now = this.clock.now();
+    // Keys moved to the back in this sweep: iteration reaches them again, which ends the sweep
+    // (else it would spend its whole budget going round the keys not yet due, every tick).
+    let moved: Set<string> | undefined;
     for (const key of this.expiring) {
-      if (budget-- <= 0) break;
+      if (budget-- <= 0 || moved?.has(key) === true) break;
       const e = this.entries.get(key);
       if (e?.life?.deadline === null || e?.life === undefined) {
         this.expiring.delete(key);
@@ -300,6 +311,7 @@ export class KeyTable {
         // Not yet: to the back, so the next sweeps reach the others.
         this.expiring.delete(key);
         this.expiring.add(key);
+        (moved ??= new Set()).add(key);
       }
     }
     return n;

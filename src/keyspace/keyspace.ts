@@ -78,7 +78,9 @@ export class Keyspace extends KeyTable {
   /** Sets a counter to `value` by an observed reset plus an increment (Redis SET on a counter). */
   setCounter(key: string, value: number, createAs: CreateAs = 'pncounter', keepTtl = false): Result<CounterValue, KeyspaceError> {
     const found = this.get(key);
-    if (found === undefined) return this.incrBy(key, value, createAs);
+    // A key in an epoch nobody wrote yet (after an expiry) is created like a missing one, as its
+    // createAs type: its husk is an empty PN-Counter, not a type (the explorer's seed 8).
+    if (found === undefined || isHusk(found)) return this.incrBy(key, value, createAs);
     const c = isCounter(found) ? ok(found) : this.retypeAsCounter(key, found, createAs);
     if (!c.ok) return c;
     let e = c.value;

@@ -1,18 +1,19 @@
 // The fault explorer's invariants, each a check of the real replicas' state against the ledger of
 // acknowledged operations (explore-ledger.ts): convergence after a heal, no acknowledged write lost,
-// majority reads see majority writes, WAIT never over-counts, equal digests mean equal state.
-// Each returns violations that say what was expected and what was found.
+// majority reads see majority writes, WAIT never over-counts, equal digests mean equal state, and
+// expiry: an ended epoch's writes are gone, and only a TTL set in an epoch, passed on the clock of
+// the node that ends it, ends it. Each returns violations that say what was expected and what was found.
 
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { WaitOutcome } from '../replication/waiters.js';
 import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
-import { covers, type Holders, type Ledger } from './explore-ledger.js';
-import { cmsEstimate, cmsHeader, counterSlot, describeKey, differingKeys, hllGeneration, hllHolds, holdsType, joinStates, sameState, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
+import { holdsSlot, slotInEpoch, type Holders, type Ledger } from './explore-ledger.js';
+import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, describeKey, differingKeys, epochOf, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
 
-export type Invariant = 'convergence' | 'lost-write' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'exception';
+export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'exception';
 
-export const INVARIANTS: readonly Invariant[] = ['convergence', 'lost-write', 'majority-read', 'wait-overcount', 'known-overclaim', 'digest', 'traffic', 'exception'];
+export const INVARIANTS: readonly Invariant[] = ['convergence', 'lost-write', 'expiry', 'majority-read', 'wait-overcount', 'known-overclaim', 'digest', 'traffic', 'exception'];
 
 export interface Violation {
   invariant: Invariant;
@@ -31,8 +32,8 @@ export function keyLabel(key: string): string {
   return name.length > 40 ? `${name.slice(0, 1)}(${name.length} bytes)` : name;
 }
 
-function slotText(s: SlotView | undefined): string {
-  return s === undefined ? 'no counter' : `p=${s.p} n=${s.n}`;
+function slotText(s: SlotView | 'ended' | undefined): string {
+  return s === undefined ? 'no counter' : s === 'ended' ? 'a later epoch' : `p=${s.p} n=${s.n}`;
 }
 
 /**
@@ -55,9 +56,10 @@ export function checkWait(
   // A write the writer itself no longer holds (a concurrent creation of another type replaced the
   // key) cannot be held by a peer either; its loss is the lost-write check's to report.
   const mine = holders(writer);
+  // Nor a write whose epoch ended on the writer (an expiry): peers need not hold it either.
   const writes = ledger.writesUpTo(origin, version).filter((w) => {
-    const s = mine === undefined ? undefined : counterSlot(mine, w.key, origin);
-    return s !== undefined && covers(s, w.slot);
+    const s = mine === undefined ? undefined : slotInEpoch(mine, w.key, origin, w.epoch);
+    return s !== undefined && s !== 'ended' && holdsSlot(s, w.slot);
   });
   if (writes.length === 0 || o.count === 0) return undefined;
   let truth = 0;
@@ -67,9 +69,10 @@ export function checkWait(
     const ks = holders(k);
     const missing: string[] = [];
     for (const w of writes) {
-      const have = ks === undefined ? { p: 0, n: 0 } : counterSlot(ks, w.key, origin);
+      const have = ks === undefined ? { p: 0, n: 0 } : slotInEpoch(ks, w.key, origin, w.epoch);
       // A peer holding the key as another type: a type conflict the lost-write check reports.
-      if (have === undefined || covers(have, w.slot)) continue;
+      // A peer past the write's epoch: the epoch ended there, taking the write with it by design.
+      if (have === undefined || holdsSlot(have, w.slot)) continue;
       if (ledger.wipes.some((x) => x.node === k && x.t >= w.t)) continue;
       missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${ks === undefined ? 'nothing (wiped)' : `${slotText(have)} (${describeKey(ks, w.key)})`}`);
     }
@@ -104,9 +107,10 @@ export function checkKnown(ledger: Ledger, sim: Simulation, i: number, ks: Keysp
     checked.set(id, known);
     const missing: string[] = [];
     for (const w of ledger.writesUpTo(origin, known)) {
-      const have = counterSlot(ks, w.key, origin);
-      // A key replaced by another type: a type conflict, which the lost-write check reports.
-      if (have === undefined || covers(have, w.slot)) continue;
+      const have = slotInEpoch(ks, w.key, origin, w.epoch);
+      // A key replaced by another type: a type conflict, which the lost-write check reports; a key
+      // past the write's epoch: it ended there.
+      if (have === undefined || holdsSlot(have, w.slot)) continue;
       missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${slotText(have)}`);
     }
     if (missing.length > 0) {
@@ -131,9 +135,10 @@ export function checkMajorityRead(ledger: Ledger, reader: number, ks: Keyspace, 
   const out: Violation[] = [];
   for (const a of ledger.majorityAcks) {
     if (a.seq >= startSeq || a.wipes !== ledger.wipes.length || !keys.includes(a.key)) continue;
-    const have = counterSlot(ks, a.key, a.origin);
+    const have = slotInEpoch(ks, a.key, a.origin, a.epoch);
     // A key replaced by another type lost the write everywhere: the lost-write check reports it.
-    if (have === undefined || covers(have, a.slot)) continue;
+    // One past the write's epoch: the key expired since, which may end a majority write too.
+    if (have === undefined || holdsSlot(have, a.slot)) continue;
     out.push({
       invariant: 'majority-read',
       kind: 'read missed an acknowledged majority write',
@@ -198,7 +203,8 @@ export function checkDigests(sim: Simulation): Violation | undefined {
  * No acknowledged write lost: the join of every node's state (a write some node still holds is not
  * lost, only not yet everywhere) holds every counter slot, window bucket, HLL element and CMS count
  * the ledger requires. What DEL, a delete generation or a window's retention removes by design is
- * not required (see the ledger and each case below).
+ * not required (see the ledger and each case below), nor what was written in an epoch of the key's
+ * life that has ended: but only a TTL set in that epoch may end it (else: an `expiry` violation).
  */
 export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], trueNowMs: number, now: number): Violation[] {
   const out: Violation[] = [];
@@ -207,17 +213,36 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
   };
   const joined = joinStates(stores);
   const what = (key: string): string => describeKey(joined, key);
+  /**
+   * Whether a requirement of `key` in `epoch` has ended with its epoch: the join is in a later one.
+   * An epoch in which no TTL was ever set cannot end, so that ending erased acknowledged writes.
+   */
+  const endedEpoch = (key: string, epoch: number, why: string): boolean => {
+    const e = epochOf(joined, key);
+    if (e <= epoch) return false;
+    if (ledger.ttlsOf(key, epoch).length === 0) {
+      out.push({
+        invariant: 'expiry',
+        kind: 'an epoch with no TTL set in it ended',
+        at: now,
+        detail: `${keyLabel(key)}: epoch ${epoch} ended (the join is in epoch ${e}: ${what(key)}), but no TTL was ever set in it; it took ${why}`,
+        subject: `untimely end ${key} ${epoch}`,
+      });
+    }
+    return true;
+  };
 
   for (const req of ledger.counterRequirements()) {
     // A floor a wipe lowered to zero requires nothing (not even that the key is still a counter).
     if (req.slot.p === 0 && req.slot.n === 0) continue;
-    const have = counterSlot(joined, req.key, req.origin);
-    if (have !== undefined && covers(have, req.slot)) continue;
+    if (endedEpoch(req.key, req.epoch, req.why)) continue;
+    const have = slotInEpoch(joined, req.key, req.origin, req.epoch);
+    if (holdsSlot(have, req.slot)) continue;
     const live = what(req.key).includes(' live');
     lost(
       have === undefined ? `counter replaced by ${live ? 'a live' : 'a deleted'} key of another type` : 'counter slot below an acknowledged write',
-      `${keyLabel(req.key)}: slot ${req.origin} needs ${slotText(req.slot)} (${req.why}), the join holds ${slotText(have)}; key now ${what(req.key)}`,
-      `counter ${req.key} ${req.origin}`,
+      `${keyLabel(req.key)}: slot ${req.origin} needs ${slotText(req.slot)} in epoch ${req.epoch} (${req.why}), the join holds ${slotText(have)} in epoch ${epochOf(joined, req.key)}; key now ${what(req.key)}`,
+      `counter ${req.key} ${req.epoch} ${req.origin}`,
     );
   }
 
@@ -227,9 +252,10 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
     const trueBucket = Math.floor(trueNowMs / gMs);
     // Retention is by design: a bucket older than the retention at true time may be gone.
     if (w.bucket <= trueBucket - retentionS / g) continue;
-    if (windowHeader(joined, w.key) !== w.header) {
-      if (holdsType(joined, w.key, 'window')) continue; // a DEL or a winning re-creation: by design
-      lost('window replaced by a key of another type', `${keyLabel(w.key)}: ${w.why} (bucket ${w.bucket}, ${w.origin} ${w.count}); key now ${what(w.key)}`, `window ${w.key} ${w.header} ${w.bucket} ${w.origin}`);
+    if (endedEpoch(w.key, w.epoch, `window bucket ${w.bucket} of ${w.origin} (${w.why})`)) continue;
+    if (epochOf(joined, w.key) !== w.epoch || windowHeader(joined, w.key) !== w.header) {
+      if (epochOf(joined, w.key) === w.epoch && holdsType(joined, w.key, 'window')) continue; // a DEL or a winning re-creation: by design
+      lost('window replaced by a key of another type', `${keyLabel(w.key)}: ${w.why} (bucket ${w.bucket}, ${w.origin} ${w.count}); key now ${what(w.key)}`, `window ${w.key} ${w.epoch} ${w.header} ${w.bucket} ${w.origin}`);
       continue;
     }
     const have = windowSlot(joined, w.key, w.bucket, w.origin);
@@ -239,30 +265,110 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
     lost(
       ahead ? 'window bucket truncated by a bucket stamped far ahead' : 'window bucket below an acknowledged increment',
       `${keyLabel(w.key)} ${w.header}: bucket ${w.bucket} of ${w.origin} needs ${w.count} (${w.why}), the join holds ${have}; true bucket now ${trueBucket}, newest bucket ${shape?.maxBucket ?? '?'} (${shape === undefined ? '?' : (shape.maxBucket - trueBucket) * g} s ahead), kept ${shape?.keptBuckets ?? '?'}`,
-      `window ${w.key} ${w.header} ${w.bucket} ${w.origin}`,
+      `window ${w.key} ${w.epoch} ${w.header} ${w.bucket} ${w.origin}`,
     );
   }
 
   for (const h of ledger.hlls) {
     if (h.exempt) continue;
+    if (endedEpoch(h.key, h.epoch, `element ${h.element} added by ${h.origin} on n${h.node} at ${(h.t / 1000).toFixed(3)} s`)) continue;
+    if (epochOf(joined, h.key) !== h.epoch) {
+      lost('hll element lost', `${keyLabel(h.key)}: element ${h.element} added by ${h.origin} on n${h.node} at ${(h.t / 1000).toFixed(3)} s in epoch ${h.epoch}; the join is in epoch ${epochOf(joined, h.key)}, ${what(h.key)}`, `hll ${h.key} ${h.epoch} ${h.generation} ${h.element}`);
+      continue;
+    }
     const gen = hllGeneration(joined, h.key);
     if (gen !== undefined && gen > h.generation) continue; // deleted since: delete wins by design
     if (gen === h.generation && hllHolds(joined, h.key, h.element)) continue;
     lost(
       gen === undefined ? 'hll replaced by a key of another type' : 'hll element lost',
       `${keyLabel(h.key)}: element ${h.element} added by ${h.origin} on n${h.node} at ${(h.t / 1000).toFixed(3)} s (gen ${h.generation}); key now ${what(h.key)}`,
-      `hll ${h.key} ${h.generation} ${h.element}`,
+      `hll ${h.key} ${h.epoch} ${h.generation} ${h.element}`,
     );
   }
 
   for (const c of ledger.cmsRequirements()) {
-    if (cmsHeader(joined, c.key) !== c.header) {
-      if (holdsType(joined, c.key, 'cms')) continue; // a DEL or a winning re-creation: by design
-      lost('cms replaced by a key of another type', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}; key now ${what(c.key)}`, `cms ${c.key} ${c.header} ${c.item}`);
+    if (endedEpoch(c.key, c.epoch, `CMS item ${c.item}`)) continue;
+    if (epochOf(joined, c.key) !== c.epoch || cmsHeader(joined, c.key) !== c.header) {
+      if (epochOf(joined, c.key) === c.epoch && holdsType(joined, c.key, 'cms')) continue; // a DEL or a winning re-creation: by design
+      lost('cms replaced by a key of another type', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}; key now ${what(c.key)}`, `cms ${c.key} ${c.epoch} ${c.header} ${c.item}`);
       continue;
     }
     const est = cmsEstimate(joined, c.key, c.item);
-    if (est < c.n) lost('cms under-counts', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}, estimate ${est}`, `cms ${c.key} ${c.header} ${c.item}`);
+    if (est < c.n) lost('cms under-counts', `${keyLabel(c.key)} ${c.header}: item ${c.item} acknowledged ${c.n}, estimate ${est}`, `cms ${c.key} ${c.epoch} ${c.header} ${c.item}`);
+  }
+  return out;
+}
+
+/** Virtual ms a key may stay stored past its deadline before the sweep of every tick must have ended it. */
+export const SWEEP_SLACK_MS = 5000;
+
+/**
+ * An epoch of `key`'s life ended on node `node` (its clock reading `clock`): by the documented rule
+ * only a deadline set in that epoch, passed on that node's own clock, ends it there.
+ */
+export function checkEpochEnd(ledger: Ledger, node: number, key: string, epoch: number, clock: number, now: number): Violation | undefined {
+  const ttls = ledger.ttlsOf(key, epoch);
+  if (ttls.some((t) => t.deadline <= clock)) return undefined;
+  return {
+    invariant: 'expiry',
+    kind: 'an epoch ended on a node before any deadline set in it passed on its clock',
+    at: now,
+    detail: `${keyLabel(key)}: epoch ${epoch} ended on n${node} at its clock ${clock}, but the deadlines set in it are ${ttls.length === 0 ? 'none' : ttls.map((t) => `${t.deadline} (${t.deadline - clock} ms later, ${t.why})`).join(', ')}`,
+    subject: `early end ${key} ${epoch} n${node}`,
+  };
+}
+
+/**
+ * Expiry, once the cluster has converged after a heal (docs/crdt-counters.md, "Expiry"):
+ * - an increment taken before the deadline never survives it: in a key past its first epoch, every
+ *   replica's counter slot is at most what that replica acknowledged in the key's current epoch
+ *   (slots start afresh in each epoch, so anything more came from an ended one), over the join of
+ *   every node's state; and on every node, a key in an epoch in which nothing was written holds no
+ *   state at all (the husk an expiry leaves);
+ * - expired keys free their memory: no node still stores a key whose deadline passed on its own
+ *   clock more than SWEEP_SLACK_MS ago (every tick sweeps the keys with a TTL), read raw, without
+ *   the read ending it as a command's would.
+ */
+export function checkExpiry(ledger: Ledger, nodes: readonly { i: number; ks: Keyspace }[], now: number): Violation[] {
+  const out: Violation[] = [];
+  const joined = joinStates(nodes.map((n) => n.ks));
+  for (const key of joined.keys()) {
+    const epoch = epochOf(joined, key);
+    if (epoch === 0) continue;
+    for (const r of counterReplicas(joined, key)) {
+      const have = counterSlot(joined, key, r);
+      const bound = ledger.ackedSlot(key, epoch, r);
+      if (have === undefined || (have.p <= bound.p && have.n <= bound.n)) continue;
+      out.push({
+        invariant: 'expiry',
+        kind: 'an increment of an ended epoch survives',
+        at: now,
+        detail: `${keyLabel(key)} in epoch ${epoch}: slot ${r} holds ${slotText(have)}, but ${r} acknowledged at most ${slotText(bound)} in this epoch; key now ${describeKey(joined, key)}`,
+        subject: `survivor ${key} ${epoch} ${r}`,
+      });
+    }
+  }
+  for (const { i, ks } of nodes) {
+    const clock = keyspaceNow(ks);
+    for (const s of storedKeys(ks)) {
+      if (s.life.deadline !== null && s.life.deadline <= clock - SWEEP_SLACK_MS) {
+        out.push({
+          invariant: 'expiry',
+          kind: 'an expired key still holds its state',
+          at: now,
+          detail: `n${i}: ${keyLabel(s.key)} in epoch ${s.life.epoch} with deadline ${s.life.deadline}, ${clock - s.life.deadline} ms past on its clock, still stored (${s.bytes} bytes${s.empty ? ', empty' : ''})`,
+          subject: `unfreed ${s.key} ${s.life.epoch} n${i}`,
+        });
+      } else if (s.life.epoch > 0 && !s.empty && !ledger.wasTouched(s.key, s.life.epoch)) {
+        out.push({
+          invariant: 'expiry',
+          kind: 'a key in an epoch nobody wrote holds state',
+          at: now,
+          detail: `n${i}: ${keyLabel(s.key)} in epoch ${s.life.epoch}, in which nothing was written, holds ${s.bytes} bytes: ${describeKey(ks, s.key)}`,
+          subject: `husk ${s.key} ${s.life.epoch} n${i}`,
+        });
+      }
+    }
   }
   return out;
 }

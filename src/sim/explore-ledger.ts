@@ -2,10 +2,13 @@
 // and replica id the slot each acknowledged write reached (slots never shrink, so the final slot
 // must be at least that), window buckets, HLL elements and Count-Min Sketch counts; which writes a
 // WAIT or majority write vouched for; and the wiped data directories that legitimately lose
-// writes not yet held anywhere else (persistence none). docs/testing.md, "The fault explorer".
+// writes not yet held anywhere else (persistence none). Every write is recorded with the epoch of
+// its key's life it was taken in (docs/crdt-counters.md, "Expiry"), with the TTLs set in each
+// epoch: once an epoch has ended, what was written in it is no longer required, and must be gone.
+// docs/testing.md, "The fault explorer".
 
 import type { Keyspace } from '../keyspace/keyspace.js';
-import { counterSlot, hllGeneration, hllHolds, windowHeader, windowSlot, type SlotView } from './inspect.js';
+import { counterSlot, epochOf, hllGeneration, hllHolds, windowHeader, windowSlot, type SlotView } from './inspect.js';
 
 /** What each node holds now: its keyspace, or undefined when its data is gone (crashed to be wiped). */
 export type Holders = (node: number) => Keyspace | undefined;
@@ -13,6 +16,8 @@ export type Holders = (node: number) => Keyspace | undefined;
 /** One acknowledged counter write: the writer's slot right after it, at its origin's version. */
 export interface CounterWrite {
   key: string;
+  /** The epoch of the key's life the write was taken in, on the writer. */
+  epoch: number;
   origin: string;
   node: number;
   version: number;
@@ -24,6 +29,7 @@ export interface CounterWrite {
 /** A slot requirement: the final state's slot of `origin` in `key` must be at least `slot`. */
 export interface CounterRequirement {
   key: string;
+  epoch: number;
   origin: string;
   slot: SlotView;
   /** Why it must hold: the write that set it, as `n2 at 12.3 s v7`. */
@@ -39,6 +45,7 @@ interface Vouched extends CounterRequirement {
 
 export interface MajorityAck {
   key: string;
+  epoch: number;
   origin: string;
   slot: SlotView;
   /** Ledger sequence number of the acknowledgement, to order it against reads. */
@@ -50,6 +57,7 @@ export interface MajorityAck {
 
 export interface WindowRequirement {
   key: string;
+  epoch: number;
   header: string;
   bucket: number;
   origin: string;
@@ -59,6 +67,7 @@ export interface WindowRequirement {
 
 export interface HllRequirement {
   key: string;
+  epoch: number;
   generation: number;
   element: string;
   origin: string;
@@ -70,6 +79,7 @@ export interface HllRequirement {
 
 export interface CmsRequirement {
   key: string;
+  epoch: number;
   header: string;
   item: string;
   /** Acknowledged total per origin. */
@@ -82,6 +92,25 @@ function maxSlot(a: SlotView, b: SlotView): SlotView {
 
 export function covers(have: SlotView, need: SlotView): boolean {
   return have.p >= need.p && have.n >= need.n;
+}
+
+const ZERO: SlotView = Object.freeze({ p: 0, n: 0 });
+
+/**
+ * What `ks` holds of `origin`'s writes to `key` in `epoch`: 'ended' when the key is in a later
+ * epoch there (the epoch ended: what was written in it is gone by design), undefined when the key
+ * holds no counter state (another type), else the slot (zero while the key is in an earlier epoch).
+ */
+export function slotInEpoch(ks: Keyspace, key: string, origin: string, epoch: number): SlotView | 'ended' | undefined {
+  const e = epochOf(ks, key);
+  if (e > epoch) return 'ended';
+  if (e < epoch) return ZERO;
+  return counterSlot(ks, key, origin);
+}
+
+/** Whether `have` (from `slotInEpoch`) holds a write's slot `need`: the epoch ended, or the slot covers it. */
+export function holdsSlot(have: SlotView | 'ended' | undefined, need: SlotView): boolean {
+  return have === 'ended' || (have !== undefined && covers(have, need));
 }
 
 export class Ledger {
@@ -100,16 +129,58 @@ export class Ledger {
   private readonly cms = new Map<string, CmsRequirement>();
   /** Counter writes acknowledged in all. */
   counterWrites = 0;
+  /** Per key, epoch and origin: the largest slot acknowledged (never lowered): no state may hold more. */
+  private readonly acked = new Map<string, SlotView>();
+  /** Per key and epoch: the deadlines acknowledged EXPIREs and SET EXs set in it. */
+  private readonly ttls = new Map<string, { deadline: number; why: string }[]>();
+  /** Keys and epochs any operation wrote (or may have written) in: `key \0 epoch`. */
+  private readonly touched = new Set<string>();
+  /** TTLs set in all. */
+  ttlsSet = 0;
 
   counterWrite(w: CounterWrite): void {
     this.counterWrites++;
+    this.touch(w.key, w.epoch);
     let list = this.writesByOrigin.get(w.origin);
     if (list === undefined) this.writesByOrigin.set(w.origin, (list = []));
     list.push(w);
-    const id = `${w.key}\0${w.origin}`;
+    const id = `${w.key}\0${w.epoch}\0${w.origin}`;
     const prev = this.floors.get(id);
-    const why = `${w.origin} v${w.version} at ${(w.t / 1000).toFixed(3)} s`;
-    this.floors.set(id, { key: w.key, origin: w.origin, slot: prev === undefined ? w.slot : maxSlot(prev.slot, w.slot), why });
+    const why = `${w.origin} v${w.version} at ${(w.t / 1000).toFixed(3)} s, epoch ${w.epoch}`;
+    this.floors.set(id, { key: w.key, epoch: w.epoch, origin: w.origin, slot: prev === undefined ? w.slot : maxSlot(prev.slot, w.slot), why });
+    const top = this.acked.get(id);
+    this.acked.set(id, top === undefined ? w.slot : maxSlot(top, w.slot));
+  }
+
+  /** The most `origin` ever acknowledged in `key`'s epoch `epoch` (zero if nothing). */
+  ackedSlot(key: string, epoch: number, origin: string): SlotView {
+    return this.acked.get(`${key}\0${epoch}\0${origin}`) ?? ZERO;
+  }
+
+  /** An operation wrote, or may have written, to `key` in `epoch`: that epoch may hold state. */
+  touch(key: string, epoch: number): void {
+    this.touched.add(`${key}\0${epoch}`);
+  }
+
+  wasTouched(key: string, epoch: number): boolean {
+    return this.touched.has(`${key}\0${epoch}`);
+  }
+
+  /** An acknowledged EXPIRE (or SET with an expiry) set `deadline` on `key` in `epoch`. */
+  ttlSet(key: string, epoch: number, deadline: number, why: string): void {
+    this.ttlsSet++;
+    const id = `${key}\0${epoch}`;
+    let list = this.ttls.get(id);
+    if (list === undefined) this.ttls.set(id, (list = []));
+    list.push({ deadline, why });
+  }
+
+  /**
+   * The deadlines set in `key`'s epoch `epoch`. An epoch may end only by one of them (the register
+   * keeps one, but which one a node holds depends on what reached it), so none means it must not end.
+   */
+  ttlsOf(key: string, epoch: number): readonly { deadline: number; why: string }[] {
+    return this.ttls.get(`${key}\0${epoch}`) ?? [];
   }
 
   /** Every origin with an acknowledged counter write. */
@@ -133,29 +204,32 @@ export class Ledger {
     if (count <= 0) return;
     for (const w of this.writesUpTo(origin, version)) {
       const wipedSince = new Set(this.wipes.filter((x) => x.t >= w.t).map((x) => x.node));
-      this.vouched.push({ key: w.key, origin, slot: w.slot, count, wipedSince, why: `${origin} v${w.version}, vouched for by ${count} peer(s) at v${version}` });
+      this.vouched.push({ key: w.key, epoch: w.epoch, origin, slot: w.slot, count, wipedSince, why: `${origin} v${w.version} (epoch ${w.epoch}), vouched for by ${count} peer(s) at v${version}` });
     }
   }
 
   majorityAcked(origin: string, version: number, why: string): void {
     const seq = ++this.seq;
-    for (const w of this.writesUpTo(origin, version)) this.majorityAcks.push({ key: w.key, origin, slot: w.slot, seq, wipes: this.wipes.length, why: `${why} (${origin} v${w.version})` });
+    for (const w of this.writesUpTo(origin, version)) this.majorityAcks.push({ key: w.key, epoch: w.epoch, origin, slot: w.slot, seq, wipes: this.wipes.length, why: `${why} (${origin} v${w.version})` });
   }
 
-  windowWrite(key: string, header: string, bucket: number, origin: string, count: number, why: string): void {
-    const id = `${key}\0${header}\0${bucket}\0${origin}`;
+  windowWrite(key: string, epoch: number, header: string, bucket: number, origin: string, count: number, why: string): void {
+    this.touch(key, epoch);
+    const id = `${key}\0${epoch}\0${header}\0${bucket}\0${origin}`;
     const prev = this.windows.get(id);
-    if (prev === undefined || prev.count < count) this.windows.set(id, { key, header, bucket, origin, count, why });
+    if (prev === undefined || prev.count < count) this.windows.set(id, { key, epoch, header, bucket, origin, count, why });
   }
 
   hllAdd(r: HllRequirement): void {
+    this.touch(r.key, r.epoch);
     this.hlls.push(r);
   }
 
-  cmsAdd(key: string, header: string, item: string, origin: string, n: number, t: number): void {
-    const id = `${key}\0${header}\0${item}`;
+  cmsAdd(key: string, epoch: number, header: string, item: string, origin: string, n: number, t: number): void {
+    this.touch(key, epoch);
+    const id = `${key}\0${epoch}\0${header}\0${item}`;
     let r = this.cms.get(id);
-    if (r === undefined) this.cms.set(id, (r = { key, header, item, byOrigin: new Map() }));
+    if (r === undefined) this.cms.set(id, (r = { key, epoch, header, item, byOrigin: new Map() }));
     const prev = r.byOrigin.get(origin);
     r.byOrigin.set(origin, { n: (prev?.n ?? 0) + n, t: prev?.t ?? t });
   }
@@ -174,19 +248,31 @@ export class Ledger {
     }
     for (const [id, f] of this.floors) {
       let best: SlotView = { p: 0, n: 0 };
-      for (const ks of others) best = maxSlot(best, counterSlot(ks, f.key, f.origin) ?? { p: 0, n: 0 });
+      for (const ks of others) {
+        // A node past the write's epoch: the requirement ends with the epoch, not with this wipe.
+        const have = slotInEpoch(ks, f.key, f.origin, f.epoch);
+        best = maxSlot(best, have === 'ended' ? f.slot : (have ?? ZERO));
+      }
       const lowered = { p: Math.min(f.slot.p, best.p), n: Math.min(f.slot.n, best.n) };
       if (lowered.p !== f.slot.p || lowered.n !== f.slot.n) this.floors.set(id, { ...f, slot: lowered, why: `${f.why}, lowered by the wipe of n${j} at ${(t / 1000).toFixed(3)} s` });
     }
     for (const v of this.vouched) v.wipedSince.add(j);
     for (const [id, w] of this.windows) {
       let best = 0;
-      for (const ks of others) if (windowHeader(ks, w.key) === w.header) best = Math.max(best, windowSlot(ks, w.key, w.bucket, w.origin));
+      for (const ks of others) {
+        const e = epochOf(ks, w.key);
+        if (e > w.epoch) best = w.count;
+        else if (e === w.epoch && windowHeader(ks, w.key) === w.header) best = Math.max(best, windowSlot(ks, w.key, w.bucket, w.origin));
+      }
       if (best < w.count) this.windows.set(id, { ...w, count: best });
     }
     for (const h of this.hlls) {
       if (h.exempt) continue;
-      if (!others.some((ks) => hllGeneration(ks, h.key) === h.generation && hllHolds(ks, h.key, h.element))) h.exempt = true;
+      const held = (ks: Keyspace): boolean => {
+        const e = epochOf(ks, h.key);
+        return e > h.epoch || (e === h.epoch && hllGeneration(ks, h.key) === h.generation && hllHolds(ks, h.key, h.element));
+      };
+      if (!others.some(held)) h.exempt = true;
     }
   }
 
@@ -195,9 +281,9 @@ export class Ledger {
     const out = new Map<string, CounterRequirement>(this.floors);
     for (const v of this.vouched) {
       if (v.wipedSince.size > v.count) continue;
-      const id = `${v.key}\0${v.origin}`;
+      const id = `${v.key}\0${v.epoch}\0${v.origin}`;
       const cur = out.get(id);
-      if (cur === undefined || !covers(cur.slot, v.slot)) out.set(id, { key: v.key, origin: v.origin, slot: cur === undefined ? v.slot : maxSlot(cur.slot, v.slot), why: v.why });
+      if (cur === undefined || !covers(cur.slot, v.slot)) out.set(id, { key: v.key, epoch: v.epoch, origin: v.origin, slot: cur === undefined ? v.slot : maxSlot(cur.slot, v.slot), why: v.why });
     }
     return [...out.values()];
   }
@@ -211,13 +297,13 @@ export class Ledger {
    * of an item, counting only origins whose first write came after the last wipe (a wipe may lose
    * any origin's not yet gossiped matrix, and per-origin rows are not visible to check holders).
    */
-  cmsRequirements(): { key: string; header: string; item: string; n: number }[] {
-    const out: { key: string; header: string; item: string; n: number }[] = [];
+  cmsRequirements(): { key: string; epoch: number; header: string; item: string; n: number }[] {
+    const out: { key: string; epoch: number; header: string; item: string; n: number }[] = [];
     const lastWipe = this.wipes.length === 0 ? -Infinity : (this.wipes[this.wipes.length - 1] as { t: number }).t;
     for (const r of this.cms.values()) {
       let n = 0;
       for (const c of r.byOrigin.values()) if (c.t > lastWipe) n += c.n;
-      if (n > 0) out.push({ key: r.key, header: r.header, item: r.item, n });
+      if (n > 0) out.push({ key: r.key, epoch: r.epoch, header: r.header, item: r.item, n });
     }
     return out;
   }

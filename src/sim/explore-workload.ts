@@ -1,16 +1,18 @@
 // The explorer's clients: one drawn operation at a time on a live node, through the keyspace's
 // public commands (every type: counters, HLL, windows, THROTTLE, CMS, Top-K, DEL, FLUSHDB, type
-// changes by writing another type to a key) and the replica's consistency calls (majority writes,
-// WAIT, majority reads). Every acknowledged write goes into the ledger; WAIT outcomes and majority
-// reads are checked the instant they complete.
+// changes by writing another type to a key; expiry: the EXPIRE family with NX XX GT LT, PERSIST,
+// SET with EX PX EXAT PXAT KEEPTTL, each as the command layer calls the keyspace, on the node's own
+// clock) and the replica's consistency calls (majority writes, WAIT, majority reads). Every
+// acknowledged write goes into the ledger with the epoch of the key's life it was taken in, every
+// TTL set with its epoch; WAIT outcomes and majority reads are checked the instant they complete.
 
 import type { Replica } from '../replication/replica.js';
 import type { WaitOutcome } from '../replication/waiters.js';
 import type { Rng } from '../util/rng.js';
-import { between, chance, createAsOf, pick, type KeyPlan, type KeyRole } from './explore-draw.js';
+import { between, chance, createAsOf, heavyTail, pick, type KeyPlan, type KeyRole } from './explore-draw.js';
 import { checkMajorityRead, checkWait, keyLabel, type Violation } from './explore-checks.js';
 import type { Holders, Ledger } from './explore-ledger.js';
-import { counterSlot, hllGeneration, windowHeader, windowSlot, cmsHeader } from './inspect.js';
+import { counterSlot, epochOf, hllGeneration, windowHeader, windowSlot, cmsHeader } from './inspect.js';
 import type { Simulation } from './network.js';
 
 /** What the workload needs from the running history. */
@@ -34,6 +36,9 @@ export interface WorkloadStats {
   waits: number;
   reads: number;
   readsOk: number;
+  /** EXPIREs (and SETs with an expiry) that set a TTL, and PERSISTs that removed one. */
+  ttlsSet: number;
+  persisted: number;
 }
 
 type OpKind =
@@ -52,7 +57,10 @@ type OpKind =
   | 'cms.incrby'
   | 'topk.reserve'
   | 'topk.add'
-  | 'majority-read';
+  | 'majority-read'
+  | 'expire'
+  | 'persist'
+  | 'set-ex';
 
 /** Relative weights of the operations, and the key role each prefers. */
 const OPS: readonly [OpKind, number, KeyRole | null][] = [
@@ -72,12 +80,50 @@ const OPS: readonly [OpKind, number, KeyRole | null][] = [
   ['topk.reserve', 2, 'topk'],
   ['topk.add', 5, 'topk'],
   ['majority-read', 7, null],
+  ['expire', 6, null],
+  ['persist', 2, null],
+  ['set-ex', 2, 'pn'],
 ];
+
+type ExpireUnit = 'EXPIRE' | 'PEXPIRE' | 'EXPIREAT' | 'PEXPIREAT';
+type SetExpiry = 'EX' | 'PX' | 'EXAT' | 'PXAT' | 'KEEPTTL' | 'none';
+
+/**
+ * A TTL for an EXPIRE-family command, as ms from now: mostly short (50 ms-20 s: it fires during
+ * the history, often in the middle of a fault), some long (1 min-1 h: it outlives the history or
+ * fires during a long epoch), some already past (the key ends at once, as Redis deletes it).
+ */
+function drawTtlMs(rng: Rng): number {
+  const x = rng.next();
+  return x < 0.6 ? heavyTail(rng, 50, 20_000) : x < 0.9 ? heavyTail(rng, 60_000, 3_600_000) : -between(rng, 0, 5000);
+}
+
+/**
+ * The deadline the command layer computes (expiry-commands.ts, counter-commands.ts `expiryDeadline`)
+ * from its argument and the node's clock `now`: seconds are whole, *AT takes an absolute time.
+ */
+function deadlineOf(unit: ExpireUnit | SetExpiry, ttlMs: number, now: number): number {
+  switch (unit) {
+    case 'EXPIRE':
+    case 'EX':
+      return now + Math.round(ttlMs / 1000) * 1000;
+    case 'EXPIREAT':
+    case 'EXAT':
+      return Math.floor((now + ttlMs) / 1000) * 1000;
+    case 'PEXPIREAT':
+    case 'PXAT':
+      return now + ttlMs;
+    default:
+      return now + ttlMs;
+  }
+}
 const TOTAL_WEIGHT = OPS.reduce((a, [, w]) => a + w, 0);
 
 export class Workload {
-  readonly stats: WorkloadStats = { ops: 0, acked: 0, refused: 0, majorityWrites: 0, majorityWritesOk: 0, waits: 0, reads: 0, readsOk: 0 };
+  readonly stats: WorkloadStats = { ops: 0, acked: 0, refused: 0, majorityWrites: 0, majorityWritesOk: 0, waits: 0, reads: 0, readsOk: 0, ttlsSet: 0, persisted: 0 };
   private elements = 0;
+  /** The key of the last TTL set: PERSIST mostly goes there, while it may still have it. */
+  private lastTtlKey: KeyPlan | undefined;
 
   constructor(private readonly h: WorkloadHost) {}
 
@@ -112,10 +158,21 @@ export class Workload {
     const r = node.replica;
     const ks = r.keyspace;
     const [op, role] = this.drawOp();
-    const k = this.key(role);
+    const k = op === 'persist' && this.lastTtlKey !== undefined && chance(rng, 0.7) ? this.lastTtlKey : this.key(role);
     const key = k.key;
     const localNow = Math.floor(sim.localNow(i));
     this.stats.ops++;
+    // Whatever the operation, the key's epochs before and after it may hold what it wrote (the
+    // ledger's `touch`; an operation reads the key first, which ends it if its deadline passed).
+    ledger.touch(key, epochOf(ks, key));
+    this.runOp(i, r, op, k, localNow);
+    ledger.touch(key, epochOf(ks, key));
+  }
+
+  private runOp(i: number, r: Replica, op: OpKind, k: KeyPlan, localNow: number): void {
+    const { sim, rng, ledger } = this.h;
+    const ks = r.keyspace;
+    const key = k.key;
     const done = (ok: boolean, text: string): void => {
       if (ok) this.stats.acked++;
       else this.stats.refused++;
@@ -142,7 +199,7 @@ export class Workload {
           if (!res.ok) continue;
           acked++;
           const slot = counterSlot(ks, target.key, r.origin);
-          if (slot !== undefined) ledger.counterWrite({ key: target.key, origin: r.origin, node: i, version: r.version, slot, t: sim.now });
+          if (slot !== undefined) ledger.counterWrite({ key: target.key, epoch: epochOf(ks, target.key), origin: r.origin, node: i, version: r.version, slot, t: sim.now });
         }
         done(acked > 0, `${acked}/${n} keys`);
         if (acked > 0) this.maybeConsistency(i, r);
@@ -164,7 +221,8 @@ export class Workload {
         done(res.ok, `${elements.join(',')} -> ${res.ok ? String(res.value) : res.error.code}`);
         if (!res.ok) return;
         const generation = hllGeneration(ks, key);
-        if (generation !== undefined) for (const element of elements) ledger.hllAdd({ key, generation, element, origin: r.origin, node: i, t: sim.now, exempt: false });
+        const epoch = epochOf(ks, key);
+        if (generation !== undefined) for (const element of elements) ledger.hllAdd({ key, epoch, generation, element, origin: r.origin, node: i, t: sim.now, exempt: false });
         this.maybeConsistency(i, r);
         return;
       }
@@ -218,7 +276,8 @@ export class Workload {
         done(res.ok, `${pairs.map(([a, b]) => `${a}:${b}`).join(',')} -> ${res.ok ? 'OK' : res.error.code}`);
         if (!res.ok) return;
         const header = cmsHeader(ks, key);
-        if (header !== undefined) for (const [item, n] of pairs) ledger.cmsAdd(key, header, item, r.origin, n, sim.now);
+        const epoch = epochOf(ks, key);
+        if (header !== undefined) for (const [item, n] of pairs) ledger.cmsAdd(key, epoch, header, item, r.origin, n, sim.now);
         this.maybeConsistency(i, r);
         return;
       }
@@ -248,13 +307,52 @@ export class Workload {
         });
         return;
       }
+      case 'expire': {
+        // EXPIRE key n [NX|XX|GT|LT] and its family, as expiry-commands.ts calls the keyspace.
+        const unit = pick<ExpireUnit>(rng, ['EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT']);
+        const cond = chance(rng, 0.6) ? undefined : pick(rng, ['NX', 'XX', 'GT', 'LT'] as const);
+        const deadline = deadlineOf(unit, drawTtlMs(rng), localNow);
+        const epoch = epochOf(ks, key);
+        const set = ks.expire(key, deadline, cond);
+        done(set, `${unit}${cond === undefined ? '' : ` ${cond}`} ${deadline - localNow} ms (epoch ${epoch}) -> ${set ? 1 : 0}`);
+        if (set) this.ttlAcked(i, k, epoch, deadline, unit);
+        return;
+      }
+      case 'persist': {
+        const removed = ks.expire(key, null);
+        if (removed) this.stats.persisted++;
+        done(true, `(epoch ${epochOf(ks, key)}) -> ${removed ? 1 : 0}`);
+        return;
+      }
+      case 'set-ex': {
+        // SET key n [EX s|PX ms|EXAT t|PXAT t|KEEPTTL], as counter-commands.ts: the counter set
+        // (clearing the TTL unless KEEPTTL), then the expiry. The command refuses a TTL of 0 or less.
+        const opt = pick<SetExpiry>(rng, ['EX', 'PX', 'EXAT', 'PXAT', 'KEEPTTL', 'none']);
+        const ttl = Math.max(opt === 'EX' ? 1000 : 1, drawTtlMs(rng));
+        const deadline = opt === 'KEEPTTL' || opt === 'none' ? null : deadlineOf(opt, ttl, localNow);
+        const amount = between(rng, -50, 100);
+        const res = ks.setCounter(key, amount, createAsOf, opt === 'KEEPTTL');
+        done(res.ok, `${amount} ${opt}${deadline === null ? '' : ` ${deadline - localNow} ms`} -> ${res.ok ? String(res.value) : res.error.code}`);
+        if (!res.ok) return;
+        const epoch = epochOf(ks, key);
+        this.counterAcked(i, r, key);
+        if (deadline !== null && ks.expire(key, deadline)) this.ttlAcked(i, k, epoch, deadline, `SET ${opt}`);
+        return;
+      }
     }
+  }
+
+  /** A TTL set on `key` in `epoch`: the ledger may let that epoch end by it. */
+  private ttlAcked(i: number, k: KeyPlan, epoch: number, deadline: number, what: string): void {
+    this.stats.ttlsSet++;
+    this.lastTtlKey = k;
+    this.h.ledger.ttlSet(k.key, epoch, deadline, `${what} on n${i} at ${(this.h.sim.now / 1000).toFixed(3)} s`);
   }
 
   private counterAcked(i: number, r: Replica, key: string): void {
     const slot = counterSlot(r.keyspace, key, r.origin);
     if (slot === undefined) return;
-    this.h.ledger.counterWrite({ key, origin: r.origin, node: i, version: r.version, slot, t: this.h.sim.now });
+    this.h.ledger.counterWrite({ key, epoch: epochOf(r.keyspace, key), origin: r.origin, node: i, version: r.version, slot, t: this.h.sim.now });
     this.maybeConsistency(i, r);
   }
 
@@ -263,7 +361,7 @@ export class Workload {
     const w = r.keyspace.window(key);
     if (header === undefined || w === undefined) return;
     const bucket = w.bucketOf(at);
-    this.h.ledger.windowWrite(key, header, bucket, r.origin, windowSlot(r.keyspace, key, bucket, r.origin), `n${i} at ${(this.h.sim.now / 1000).toFixed(3)} s`);
+    this.h.ledger.windowWrite(key, epochOf(r.keyspace, key), header, bucket, r.origin, windowSlot(r.keyspace, key, bucket, r.origin), `n${i} at ${(this.h.sim.now / 1000).toFixed(3)} s`);
     this.maybeConsistency(i, r);
   }
 

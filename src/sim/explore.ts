@@ -6,7 +6,8 @@
 
 import { SeededRng } from '../util/rng.js';
 import { between, drawSetup, EPOCH_MS, type ExploreSetup, type FaultSpec } from './explore-draw.js';
-import { checkConvergence, checkDigests, checkKnown, checkLostWrites, type Invariant, type Violation } from './explore-checks.js';
+import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, type Invariant, type Violation } from './explore-checks.js';
+import { epochOf, keyspaceNow } from './inspect.js';
 import { Ledger } from './explore-ledger.js';
 import { Workload, type WorkloadStats } from './explore-workload.js';
 import { DEFAULT_FAULTS, Simulation, SimOverload, type FaultModel } from './network.js';
@@ -35,7 +36,7 @@ export interface ExploreOutcome {
   /** The command that replays this seed. */
   replay: string;
   setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean };
-  stats: WorkloadStats & { virtualMs: number; peakFramesPerSecond: number; counterWrites: number; wipes: number; heals: number; convergedInMs: number[] };
+  stats: WorkloadStats & { virtualMs: number; peakFramesPerSecond: number; counterWrites: number; epochEnds: number; wipes: number; heals: number; convergedInMs: number[] };
   trace: string[];
 }
 
@@ -91,6 +92,10 @@ class History {
   suppressed = 0;
   heals = 0;
   readonly convergedInMs: number[] = [];
+  /** Epochs that ended on a node by its clock since the last look: checked once the operation that set their TTL is in the ledger. */
+  private ends: { node: number; key: string; epoch: number; clock: number; at: number }[] = [];
+  /** Epochs ended by a node's clock, in all. */
+  epochEnds = 0;
 
   constructor(
     readonly seed: number,
@@ -121,6 +126,28 @@ class History {
       violation: (v) => this.report(v),
       trace: (line) => this.trace(line),
     });
+    for (let i = 0; i < nodes; i++) this.watchEnds(i);
+  }
+
+  /** Notes every epoch that ends on node `i`'s clock (a change of origin 'expire'), with that clock. */
+  private watchEnds(i: number): void {
+    const ks = this.sim.nodes[i]?.replica.keyspace;
+    ks?.onChange((key, origin) => {
+      if (origin !== 'expire') return;
+      this.epochEnds++;
+      this.ends.push({ node: i, key, epoch: epochOf(ks, key) - 1, clock: keyspaceNow(ks), at: this.sim.now });
+    });
+  }
+
+  /** Each epoch that ended on a node's clock ended by a deadline set in it, passed on that clock. */
+  private checkEnds(): void {
+    const ends = this.ends;
+    if (ends.length === 0) return;
+    this.ends = [];
+    for (const e of ends) {
+      const v = checkEpochEnd(this.ledger, e.node, e.key, e.epoch, e.clock, e.at);
+      if (v !== undefined) this.report(v);
+    }
   }
 
   readonly holders = (k: number): Keyspace | undefined => (this.status[k] === 'down' && this.wiped[k] === true ? undefined : this.sim.nodes[k]?.replica.keyspace);
@@ -173,8 +200,10 @@ class History {
     for (const a of actions) {
       this.sim.runUntil(a.t);
       a.run();
+      this.checkEnds();
     }
     this.sim.runUntil(start + durationMs);
+    this.checkEnds();
   }
 
   /** Every node whose data exists: its known versions claim only what it holds. */
@@ -295,6 +324,7 @@ class History {
     this.sim.restart(i, withState);
     this.status[i] = 'up';
     this.wiped[i] = false;
+    this.watchEnds(i);
     this.trace(`restart n${i} ${withState ? 'with' : 'without'} its data as ${this.sim.nodes[i]?.replica.origin}`);
   }
 
@@ -347,6 +377,12 @@ class History {
     const stores = sim.nodes.map((n) => n.replica.keyspace);
     // A write lost stays lost: report each once, at the first heal that finds it.
     for (const v of checkLostWrites(this.ledger, stores, sim.localNow(0), sim.now)) this.report(v);
+    this.checkEnds();
+    // Expiry's own checks need the quiesced cluster: skipped when it did not converge (reported above).
+    if (converged === undefined) {
+      const live = sim.nodes.map((n, i) => ({ i, ks: n.replica.keyspace })).filter((_, i) => this.status[i] === 'up');
+      for (const v of checkExpiry(this.ledger, live, sim.now)) this.report(v);
+    }
     this.checkKnownAll();
     // Leave the quiesced cluster a little time before the next epoch's faults.
     sim.runUntil(sim.now + between(this.rng, 0, 2000));
@@ -392,7 +428,7 @@ export function exploreSeed(seed: number, options: ExploreOptions = {}): Explore
       oversizedKey: setup.keys.some((k) => k.key.length > 40),
       prejoined: setup.prejoined,
     },
-    stats: { ...h.workload.stats, virtualMs: Math.round(h.sim.now), peakFramesPerSecond: h.sim.peakFramesPerSecond, counterWrites: h.ledger.counterWrites, wipes: h.ledger.wipes.length, heals: h.heals, convergedInMs: h.convergedInMs },
+    stats: { ...h.workload.stats, virtualMs: Math.round(h.sim.now), peakFramesPerSecond: h.sim.peakFramesPerSecond, counterWrites: h.ledger.counterWrites, epochEnds: h.epochEnds, wipes: h.ledger.wipes.length, heals: h.heals, convergedInMs: h.convergedInMs },
     trace: h.traceLines,
   };
 }

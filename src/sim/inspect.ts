@@ -2,10 +2,17 @@
 // headers. Everything the fault explorer's checkers read below the keyspace's public commands goes
 // through here, so a change of the keyspace's entry shape is one edit in this file. An entry may
 // keep states of other types beside its own (`others`); every reader here looks at all of them.
+// Every reader here reads a key as it is stored, raw: a command's read would end a key whose
+// deadline passed, so a checker reading through one would change the history it checks, and would
+// hide a key the sweep failed to end (the expiry check's memory test).
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import type { KeyType } from '../keyspace/types.js';
-import { isLive, type TypedCrdt } from '../crdt/registry.js';
+import { encodeKeyState, isLive, tagOf, type TypedCrdt } from '../crdt/registry.js';
+import { encodeWithLife, NO_LIFE, type Life } from '../keyspace/life.js';
+import type { Entry } from '../keyspace/types.js';
+import { statesOf } from '../keyspace/entries.js';
+import type { Clock } from '../util/clock.js';
 
 /** A replica's increments (`p`) and decrements (`n`) in one counter key; they never shrink. */
 export interface SlotView {
@@ -20,7 +27,7 @@ const ZERO: SlotView = Object.freeze({ p: 0, n: 0 });
  * that has held several types may keep one state per type in `others`).
  */
 function statesAt(ks: Keyspace, key: string): TypedCrdt[] {
-  const e = ks.entry(key);
+  const e = rawEntry(ks, key);
   if (e === undefined) return [];
   const others = (e as { others?: readonly TypedCrdt[] | undefined }).others ?? [];
   return [e as TypedCrdt, ...others];
@@ -61,11 +68,79 @@ function describeState(t: TypedCrdt): string {
   }
 }
 
+/** The keyspace's entries as stored (KeyTable keeps them private: this file is the explorer's one window). */
+function rawEntries(ks: Keyspace): Map<string, Entry> {
+  return (ks as unknown as { entries: Map<string, Entry> }).entries;
+}
+
+/** `key`'s entry as stored: unlike `Keyspace.entry`, reading it never ends it. */
+function rawEntry(ks: Keyspace, key: string): Entry | undefined {
+  return rawEntries(ks).get(key);
+}
+
+/** `key`'s wire form as stored (the keyspace's cached encoding when it has one): `Keyspace.encodeKey` without ending the key. */
+function rawEncoding(ks: Keyspace, key: string): { tag: number; bytes: Uint8Array } | undefined {
+  const e = rawEntry(ks, key);
+  if (e === undefined) return undefined;
+  if (e.encoded !== undefined) return e.encoded;
+  // A key whose deadline has not passed: reading it ends nothing, so the keyspace's cache serves.
+  if (e.life?.deadline === null || e.life?.deadline === undefined || e.life.deadline > keyspaceNow(ks)) return ks.encodeKey(key);
+  // As KeyTable.encodeKey, without caching.
+  const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
+  return e.life === undefined ? inner : encodeWithLife(e.life, inner);
+}
+
+/** The life of `key` as stored (a key whose deadline passed keeps it until read or swept); NO_LIFE when absent. */
+export function lifeOf(ks: Keyspace, key: string): Life {
+  return rawEntry(ks, key)?.life ?? NO_LIFE;
+}
+
+/** The epoch `key` is in, as stored (0 when absent). */
+export function epochOf(ks: Keyspace, key: string): number {
+  return lifeOf(ks, key).epoch;
+}
+
+/** The clock a keyspace's keys expire by (the replica's time in the simulator). */
+export function keyspaceNow(ks: Keyspace): number {
+  return (ks as unknown as { clock: Clock }).clock.now();
+}
+
+/** One stored key, as `storedKeys` reads it. */
+export interface StoredKey {
+  key: string;
+  life: Life;
+  /** Holds no state at all: an expired key's husk, or a key nobody has written in this epoch. */
+  empty: boolean;
+  /** Approximate heap bytes of its states. */
+  bytes: number;
+}
+
+/** Every stored key, with its life and what it holds. */
+export function storedKeys(ks: Keyspace): StoredKey[] {
+  const out: StoredKey[] = [];
+  for (const [key, e] of rawEntries(ks)) {
+    const states = [e as TypedCrdt, ...((e as { others?: readonly TypedCrdt[] | undefined }).others ?? [])];
+    const empty = states.every((s) => (s.type === 'pncounter' || s.type === 'gcounter') && s.crdt.replicaCount() === 0);
+    out.push({ key, life: e.life ?? NO_LIFE, empty, bytes: states.reduce((a, s) => a + s.crdt.byteSize(), 0) });
+  }
+  return out;
+}
+
+/**
+ * The counter state of `key`: its PN-Counter, or its G-Counter, whichever holds slots (an expired
+ * key's husk is an empty PN-Counter, which a merge may keep beside a G-Counter of the next epoch).
+ */
+function counterState(ks: Keyspace, key: string): Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }> | undefined {
+  const pn = stateOf(ks, key, 'pncounter');
+  const g = stateOf(ks, key, 'gcounter');
+  return pn !== undefined && (pn.crdt.replicaCount() > 0 || g === undefined) ? pn : g;
+}
+
 /** Replica `r`'s slot in counter `key`: zero when the key is absent, undefined when it holds no counter state. */
 export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | undefined {
   const states = statesAt(ks, key);
   if (states.length === 0) return ZERO;
-  const c = stateOf(ks, key, 'pncounter') ?? stateOf(ks, key, 'gcounter');
+  const c = counterState(ks, key);
   if (c === undefined) return undefined;
   const s = c.crdt.slotOf(r);
   return { p: s.p, n: s.n };
@@ -73,7 +148,7 @@ export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | un
 
 /** Every replica id with a slot in counter `key` (empty without a counter state). */
 export function counterReplicas(ks: Keyspace, key: string): string[] {
-  const c = stateOf(ks, key, 'pncounter') ?? stateOf(ks, key, 'gcounter');
+  const c = counterState(ks, key);
   return c === undefined ? [] : c.crdt.entries().map((s) => s.id);
 }
 
@@ -135,8 +210,8 @@ export function cmsEstimate(ks: Keyspace, key: string, item: string): number {
 export function sameState(a: Keyspace, b: Keyspace): boolean {
   if (a.size !== b.size) return false;
   for (const key of a.keys()) {
-    const x = a.encodeKey(key);
-    const y = b.encodeKey(key);
+    const x = rawEncoding(a, key);
+    const y = rawEncoding(b, key);
     if (x === undefined || y === undefined || x.tag !== y.tag || !Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).equals(y.bytes)) return false;
   }
   return true;
@@ -147,8 +222,8 @@ export function differingKeys(a: Keyspace, b: Keyspace): string[] {
   const out: string[] = [];
   const all = new Set([...a.keys(), ...b.keys()]);
   for (const key of all) {
-    const x = a.encodeKey(key);
-    const y = b.encodeKey(key);
+    const x = rawEncoding(a, key);
+    const y = rawEncoding(b, key);
     if (x === undefined || y === undefined || x.tag !== y.tag || !Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).equals(y.bytes)) out.push(key);
   }
   return out.sort();
@@ -162,7 +237,7 @@ export function joinStates(stores: readonly Keyspace[]): Keyspace {
   const out = new Keyspace('explorer:0');
   for (const ks of stores) {
     for (const key of ks.keys()) {
-      const e = ks.encodeKey(key);
+      const e = rawEncoding(ks, key);
       if (e !== undefined) out.mergeRemote(key, e.tag, e.bytes);
     }
   }

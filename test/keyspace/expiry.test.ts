@@ -56,6 +56,29 @@ describe('expiry on one node', () => {
     expect(ks.byteSize()).toBeLessThan(before);
   });
 
+  it('a sweep looks at each key with a TTL at most once (it went round the keys not yet due for its whole budget)', () => {
+    const { ks, clock } = node('A');
+    for (let i = 0; i < 3; i++) {
+      ks.incrBy(fullKey(0, `x${i}`), 1);
+      ks.expire(fullKey(0, `x${i}`), T0 + (i === 1 ? 1_000 : 1_000_000));
+    }
+    // Counts the moves of a key not yet due to the back of the keyspace's set of keys with a TTL.
+    let moves = 0;
+    const expiring = (ks as unknown as { expiring: Set<string> }).expiring;
+    const add = expiring.add.bind(expiring);
+    expiring.add = (key: string) => {
+      moves++;
+      return add(key);
+    };
+    clock.t = T0 + 1_000;
+    expect(ks.sweepExpired(256)).toBe(1);
+    expect(moves).toBe(2);
+    expect(ks.sweepExpired(256)).toBe(0);
+    expect(moves).toBe(4);
+    expect(ks.exists(fullKey(0, 'x0'))).toBe(true);
+    expect(ks.exists(fullKey(0, 'x1'))).toBe(false);
+  });
+
   it('PERSIST, NX/XX/GT/LT, SET and DEL clear or keep the TTL as Redis does', () => {
     const { ks } = node('A');
     expect(ks.expire(k, T0 + 1000)).toBe(false); // no key
@@ -80,6 +103,74 @@ describe('expiry on one node', () => {
     expect(ks.deadlineOf(k)).toBeNull(); // DEL cleared it
     expect(ks.expire(k, T0 - 1)).toBe(true); // a past time ends the key at once
     expect(ks.exists(k)).toBe(false);
+  });
+});
+
+describe('expiry and the counter type', () => {
+  it('SET on an expired key creates it as its createAs type, as on a missing key (explorer seed 8)', () => {
+    // The husk an expiry leaves is an empty PN-Counter; SET used to write into it, so a G-Counter
+    // key (gcounterKeys) came back as a PN-Counter and hid the G-Counter increments of its peers.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    expect(a.ks.incrBy(g, 3, 'gcounter').ok).toBe(true);
+    expect(a.ks.expire(g, T0 + 1_000)).toBe(true);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(a.ks.setCounter(g, 7, 'gcounter')).toEqual({ ok: true, value: 7 });
+    expect(a.ks.entry(g)?.type).toBe('gcounter');
+    expect(b.ks.incrBy(g, 2, 'gcounter')).toEqual({ ok: true, value: 2 });
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    for (const { ks } of [a, b]) expect(ks.getCounter(g)).toEqual({ ok: true, value: 9 });
+  });
+});
+
+describe('expiry and the counter type, across nodes', () => {
+  it('a merge drops the husk beside a state of another type, so a deleted G-Counter stays one (explorer seed 8)', () => {
+    // A merge kept the husk (an empty PN-Counter) beside the G-Counter of the next epoch; once that
+    // was deleted, the husk (higher type tag) was the key's type, and the next INCRBY created a
+    // PN-Counter that hid the G-Counter increments of every other node.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    a.ks.incrBy(g, 3, 'gcounter');
+    a.ks.expire(g, T0 + 1_000);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(b.ks.exists(g)).toBe(false); // b holds the husk of epoch 1
+    a.ks.incrBy(g, 4, 'gcounter');
+    ship(a.ks, b.ks, g);
+    expect(b.ks.entry(g)?.others).toBeUndefined();
+    b.ks.del(g);
+    expect(b.ks.incrBy(g, 5, 'gcounter').ok).toBe(true);
+    expect(b.ks.entry(g)?.type).toBe('gcounter');
+    a.ks.incrBy(g, 1, 'gcounter');
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    expect(a.ks.encodeKey(g)).toEqual(b.ks.encodeKey(g));
+    expect(a.ks.getCounter(g)).toEqual({ ok: true, value: 6 }); // b's 5 after its delete, and a's 1 it had not seen
+  });
+});
+
+describe('expiry and empty states', () => {
+  it('an empty G-Counter and the husk of the same epoch converge (explorer seed 657)', () => {
+    // INCRBY g 0 on an expired G-Counter key stores an empty G-Counter in the next epoch; merges
+    // that skip empty states left it and its peers' husk (an empty PN-Counter) apart for ever.
+    const a = node('A');
+    const b = node('B');
+    const g = fullKey(0, 'g');
+    a.ks.incrBy(g, 3, 'gcounter');
+    a.ks.expire(g, T0 + 1_000);
+    ship(a.ks, b.ks, g);
+    a.clock.t = b.clock.t = T0 + 1_000;
+    expect(b.ks.exists(g)).toBe(false);
+    expect(a.ks.incrBy(g, 0, 'gcounter')).toEqual({ ok: true, value: 0 });
+    ship(a.ks, b.ks, g);
+    ship(b.ks, a.ks, g);
+    ship(a.ks, b.ks, g);
+    expect(a.ks.encodeKey(g)).toEqual(b.ks.encodeKey(g));
+    expect(a.ks.exists(g)).toBe(b.ks.exists(g));
   });
 });
 

@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation, SimOverload } from '../../src/sim/network.js';
 import { Ledger, type Holders } from '../../src/sim/explore-ledger.js';
-import { checkConvergence, checkDigests, checkKnown, checkLostWrites, checkMajorityRead, checkWait } from '../../src/sim/explore-checks.js';
+import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkMajorityRead, checkWait, SWEEP_SLACK_MS } from '../../src/sim/explore-checks.js';
 import { EPOCH_MS } from '../../src/sim/explore-draw.js';
 import { exploreSeed } from '../../src/sim/explore.js';
-import { counterSlot, hllGeneration, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
+import { counterSlot, epochOf, hllGeneration, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
 import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { encodeWithLife } from '../../src/keyspace/life.js';
 import { key } from './helpers.js';
 
 const K = key('c0');
@@ -31,7 +32,7 @@ function incr(sim: Simulation, ledger: Ledger, i: number, n: number, k = K): num
   expect(r.keyspace.incrBy(k, n).ok).toBe(true);
   const slot = counterSlot(r.keyspace, k, r.origin);
   if (slot === undefined) throw new Error('not a counter');
-  ledger.counterWrite({ key: k, origin: r.origin, node: i, version: r.version, slot, t: sim.now });
+  ledger.counterWrite({ key: k, epoch: epochOf(r.keyspace, k), origin: r.origin, node: i, version: r.version, slot, t: sim.now });
   return r.version;
 }
 
@@ -113,7 +114,7 @@ describe('explorer checkers', () => {
     node(sim, 2).replica.keyspace.del(K);
     sim.runUntil(sim.now + 3000);
     expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
-    ledger.counterWrite({ key: K, origin: node(sim, 0).replica.origin, node: 0, version: 1, slot: { p: 6, n: 0 }, t: sim.now });
+    ledger.counterWrite({ key: K, epoch: 0, origin: node(sim, 0).replica.origin, node: 0, version: 1, slot: { p: 6, n: 0 }, t: sim.now });
     expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toHaveLength(1);
   });
 
@@ -127,20 +128,20 @@ describe('explorer checkers', () => {
     expect(ks.windowIncrBy(w, 4, now, now).ok).toBe(true);
     const header = windowHeader(ks, w) ?? '';
     const bucket = Math.floor(now / 1000);
-    ledger.windowWrite(w, header, bucket, origin, windowSlot(ks, w, bucket, origin), 'n0');
+    ledger.windowWrite(w, 0, header, bucket, origin, windowSlot(ks, w, bucket, origin), 'n0');
     const h = key('h0');
     expect(ks.pfadd(h, ['a', 'b']).ok).toBe(true);
-    ledger.hllAdd({ key: h, generation: hllGeneration(ks, h) ?? 0, element: 'a', origin, node: 0, t: sim.now, exempt: false });
+    ledger.hllAdd({ key: h, epoch: 0, generation: hllGeneration(ks, h) ?? 0, element: 'a', origin, node: 0, t: sim.now, exempt: false });
     const m = key('m0');
     expect(ks.cmsInit(m, 50, 3).ok).toBe(true);
     expect(ks.cmsIncrBy(m, [[Buffer.from('i1'), 3]]).ok).toBe(true);
-    ledger.cmsAdd(m, cmsHeader(ks, m) ?? '', 'i1', origin, 3, sim.now);
+    ledger.cmsAdd(m, 0, cmsHeader(ks, m) ?? '', 'i1', origin, 3, sim.now);
     sim.runUntil(sim.now + 3000);
     expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
     // Planted: more than was written, an element never added, a count never made.
-    ledger.windowWrite(w, header, bucket, origin, 9, 'planted');
-    ledger.hllAdd({ key: h, generation: hllGeneration(ks, h) ?? 0, element: 'never-added', origin, node: 0, t: sim.now, exempt: false });
-    ledger.cmsAdd(m, cmsHeader(ks, m) ?? '', 'i2', origin, 1, sim.now);
+    ledger.windowWrite(w, 0, header, bucket, origin, 9, 'planted');
+    ledger.hllAdd({ key: h, epoch: 0, generation: hllGeneration(ks, h) ?? 0, element: 'never-added', origin, node: 0, t: sim.now, exempt: false });
+    ledger.cmsAdd(m, 0, cmsHeader(ks, m) ?? '', 'i2', origin, 1, sim.now);
     const kinds = checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind);
     expect(kinds.sort()).toEqual(['cms under-counts', 'hll element lost', 'window bucket below an acknowledged increment']);
     // A delete generation removes them by design: nothing is required any more.
@@ -226,6 +227,157 @@ describe('explorer checkers', () => {
   });
 });
 
+/** A keyspace on a settable clock, as a node's: its keys expire by it. */
+function clocked(origin: string, clock: { t: number }): Keyspace {
+  return new Keyspace(origin, { clock: { now: () => clock.t } });
+}
+
+/** INCRBY on a standalone keyspace, recorded in the ledger with the epoch it was taken in, as the workload does. */
+function write(ledger: Ledger, ks: Keyspace, n: number, k = K): void {
+  expect(ks.incrBy(k, n).ok).toBe(true);
+  const slot = counterSlot(ks, k, ks.replicaId);
+  if (slot === undefined) throw new Error('not a counter');
+  ledger.counterWrite({ key: k, epoch: epochOf(ks, k), origin: ks.replicaId, node: 0, version: 1, slot, t: 0 });
+}
+
+/** `from`'s state of `k` wrapped as epoch `epoch` with no TTL: a forged state of a later epoch. */
+function forged(from: Keyspace, epoch: number, k = K): { tag: number; bytes: Uint8Array } {
+  const e = from.encodeKey(k);
+  if (e === undefined) throw new Error('no state');
+  return encodeWithLife({ epoch, ttlVersion: 1, deadline: null }, e);
+}
+
+const kinds = (vs: { kind: string }[]): string[] => vs.map((v) => v.kind).sort();
+
+describe('explorer checkers: expiry', () => {
+  const T0 = EPOCH_MS;
+
+  it('lost-write: an ended epoch takes its writes, but only an epoch in which a TTL was set may end', () => {
+    const clock = { t: T0 };
+    const a = clocked('a:1', clock);
+    const ledger = new Ledger();
+    write(ledger, a, 5);
+    expect(a.expire(K, T0 + 1000)).toBe(true);
+    clock.t = T0 + 1000;
+    expect(a.exists(K)).toBe(false);
+    // Planted: the ledger never heard of the TTL, so the expiry erased writes of an epoch that could not end.
+    expect(kinds(checkLostWrites(ledger, [a], T0, 0))).toEqual(['an epoch with no TTL set in it ended']);
+    expect(checkLostWrites(ledger, [a], T0, 0)[0]?.invariant).toBe('expiry');
+    ledger.ttlSet(K, 0, T0 + 1000, 'EXPIRE on n0');
+    expect(checkLostWrites(ledger, [a], T0, 0)).toEqual([]);
+    // An increment acknowledged after the key expired on its node is required, as any other.
+    write(ledger, a, 2);
+    expect(epochOf(a, K)).toBe(1);
+    expect(checkLostWrites(ledger, [a], T0, 0)).toEqual([]);
+    // Planted: that epoch erased by a later one although no TTL was ever set in it.
+    const b = new Keyspace('b:1');
+    b.incrBy(K, 1);
+    const f = forged(b, 2);
+    expect(a.mergeRemote(K, f.tag, f.bytes)).toEqual({ ok: true, value: true });
+    expect(kinds(checkLostWrites(ledger, [a], T0, 0))).toEqual(['an epoch with no TTL set in it ended']);
+    // Planted: the next epoch's write lost without any later epoch (its slot gone).
+    const t = new Ledger();
+    t.ttlSet(K, 0, T0 + 1000, 'EXPIRE on n0');
+    t.counterWrite({ key: K, epoch: 1, origin: 'a:1', node: 0, version: 2, slot: { p: 3, n: 0 }, t: 0 });
+    const c = clocked('a:1', clock);
+    c.incrBy(K, 1);
+    c.expire(K, T0 + 1000);
+    c.incrBy(K, 2); // epoch 1, slot p=2 < 3
+    expect(kinds(checkLostWrites(t, [c], T0, 0))).toEqual(['counter slot below an acknowledged write']);
+  });
+
+  it('expiry: no increment of an ended epoch is visible after the heal', () => {
+    const clock = { t: T0 };
+    const a = clocked('a:1', clock);
+    const ledger = new Ledger();
+    write(ledger, a, 5);
+    a.expire(K, T0 + 1000);
+    ledger.ttlSet(K, 0, T0 + 1000, 'EXPIRE');
+    clock.t = T0 + 1000;
+    write(ledger, a, 2); // epoch 1: a:1's slot starts afresh
+    expect(a.getCounter(K)).toEqual({ ok: true, value: 2 });
+    expect(checkExpiry(ledger, [{ i: 0, ks: a }], 0)).toEqual([]);
+    // Planted: epoch 0's slot carried into epoch 1 (as a merge that joined the epochs would).
+    const old = new Keyspace('a:1');
+    old.incrBy(K, 5);
+    const f = forged(old, 1);
+    a.mergeRemote(K, f.tag, f.bytes);
+    expect(a.getCounter(K)).toEqual({ ok: true, value: 5 });
+    const v = checkExpiry(ledger, [{ i: 0, ks: a }], 0);
+    expect(kinds(v)).toEqual(['an increment of an ended epoch survives']);
+    expect(v[0]?.invariant).toBe('expiry');
+  });
+
+  it('expiry: a key in an epoch nobody wrote holds nothing, on every node', () => {
+    const clock = { t: T0 };
+    const a = clocked('a:1', clock);
+    const ledger = new Ledger();
+    const h = key('h0');
+    expect(a.pfadd(h, ['x', 'y']).ok).toBe(true);
+    ledger.touch(h, 0);
+    a.expire(h, T0 + 1000);
+    clock.t = T0 + 1000;
+    a.sweepExpired(10);
+    expect(checkExpiry(ledger, [{ i: 0, ks: a }], 0)).toEqual([]);
+    // Planted: the ended epoch's HLL lives on in the next epoch, which nobody wrote.
+    const old = new Keyspace('a:1');
+    old.pfadd(h, ['x', 'y']);
+    const f = forged(old, 1, h);
+    a.mergeRemote(h, f.tag, f.bytes);
+    expect(kinds(checkExpiry(ledger, [{ i: 0, ks: a }], 0))).toEqual(['a key in an epoch nobody wrote holds state']);
+    // Written in that epoch (as the ledger records every operation's epochs): allowed.
+    ledger.touch(h, 1);
+    expect(checkExpiry(ledger, [{ i: 0, ks: a }], 0)).toEqual([]);
+  });
+
+  it('expiry: an expired key nobody reads frees its memory by the sweep', () => {
+    const clock = { t: T0 };
+    const a = clocked('a:1', clock);
+    const ledger = new Ledger();
+    write(ledger, a, 5);
+    a.expire(K, T0 + 1000);
+    ledger.ttlSet(K, 0, T0 + 1000, 'EXPIRE');
+    clock.t = T0 + 1000 + SWEEP_SLACK_MS;
+    // Planted: nothing swept (a node whose tick never swept); the checker itself must not end it.
+    expect(kinds(checkExpiry(ledger, [{ i: 0, ks: a }], 0))).toEqual(['an expired key still holds its state']);
+    expect(kinds(checkExpiry(ledger, [{ i: 0, ks: a }], 0))).toEqual(['an expired key still holds its state']);
+    expect(a.sweepExpired(10)).toBe(1);
+    expect(checkExpiry(ledger, [{ i: 0, ks: a }], 0)).toEqual([]);
+  });
+
+  it('expiry: an epoch ends on a node only once a deadline set in it passed on that node\'s clock', () => {
+    const ledger = new Ledger();
+    expect(checkEpochEnd(ledger, 0, K, 0, T0, 0)?.kind).toBe('an epoch ended on a node before any deadline set in it passed on its clock');
+    ledger.ttlSet(K, 0, T0 + 500, 'EXPIRE on n1');
+    // Planted: the node's clock is before the only deadline.
+    expect(checkEpochEnd(ledger, 0, K, 0, T0 + 499, 0)?.invariant).toBe('expiry');
+    expect(checkEpochEnd(ledger, 0, K, 0, T0 + 500, 0)).toBeUndefined();
+    // A node whose clock runs ahead ends it early by true time: allowed, its clock passed the deadline.
+    ledger.ttlSet(K, 1, T0 + 60_000, 'EXPIRE on n2');
+    expect(checkEpochEnd(ledger, 2, K, 1, T0 + 60_000, 0)).toBeUndefined();
+    expect(checkEpochEnd(ledger, 2, K, 1, T0 + 59_999, 0)).toBeDefined();
+  });
+
+  it('wait, known and majority reads: a write whose epoch ended on a peer is not missing there', () => {
+    const { sim, ledger, holders } = cluster();
+    const v = incr(sim, ledger, 0, 4);
+    const origin = node(sim, 0).replica.origin;
+    sim.runUntil(sim.now + 2000);
+    // The key expires on every node (a TTL everyone holds); the write went with it, by design.
+    expect(node(sim, 0).replica.keyspace.expire(K, Math.floor(sim.localNow(0)) + 100)).toBe(true);
+    ledger.ttlSet(K, 0, Math.floor(sim.localNow(0)) + 100, 'PEXPIRE 100');
+    sim.runUntil(sim.now + 2000);
+    for (let i = 0; i < 3; i++) expect(epochOf(node(sim, i).replica.keyspace, K)).toBe(1);
+    // Node 0 no longer holds it either, so a WAIT that counts peers for it over-counts nothing.
+    expect(checkWait(ledger, holders, 3, 0, origin, v, { ok: true, count: 2, needed: 2 }, sim.now, 'WAIT 2')).toBeUndefined();
+    node(sim, 1).replica.versions.advance(origin, v + 5);
+    expect(checkKnown(ledger, sim, 1, node(sim, 1).replica.keyspace, new Map())).toEqual([]);
+    ledger.majorityAcked(origin, v, 'ack');
+    expect(checkMajorityRead(ledger, 1, node(sim, 1).replica.keyspace, [K], ++ledger.seq, sim.now)).toEqual([]);
+    expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now)).toEqual([]);
+  });
+});
+
 describe('exploreSeed', () => {
   it('is a pure function of the seed: the same history and outcome twice', () => {
     for (const seed of [3, 11]) {
@@ -238,7 +390,7 @@ describe('exploreSeed', () => {
   });
 
   it('exercises what it checks: acknowledged writes, WAIT, majority writes and reads, wipes, heals', () => {
-    const totals = { counterWrites: 0, majorityWritesOk: 0, waits: 0, readsOk: 0, wipes: 0, heals: 0 };
+    const totals = { counterWrites: 0, majorityWritesOk: 0, waits: 0, readsOk: 0, wipes: 0, heals: 0, ttlsSet: 0, persisted: 0, epochEnds: 0 };
     for (let seed = 1; seed <= 12; seed++) {
       const o = exploreSeed(seed);
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o.stats[k];
@@ -250,5 +402,9 @@ describe('exploreSeed', () => {
     expect(totals.readsOk).toBeGreaterThan(20);
     expect(totals.wipes).toBeGreaterThan(0);
     expect(totals.heals).toBeGreaterThanOrEqual(12);
+    // Expiry: TTLs set and removed, and epochs that ended on nodes' clocks during the histories.
+    expect(totals.ttlsSet).toBeGreaterThan(50);
+    expect(totals.persisted).toBeGreaterThan(0);
+    expect(totals.epochEnds).toBeGreaterThan(50);
   });
 });

@@ -24,6 +24,7 @@ describe('fault explorer', () => {
     [4247, 'a node that forgot every peer in a long partition counted as alone and trusted a jumped clock'],
     [27465, 'the explorer\'s ledger: a peer wiped before the writer heard of it still vouched for the write'],
     [28953, 'the same, for a PN-Counter and a G-Counter written by a restarted node'],
+    [657, 'expiry: an INCRBY 0 of an expired G-Counter key and its peers\' husk never converged'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
