@@ -7,6 +7,7 @@ import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
+import { parseSetValue, readValue } from './string-values.js';
 
 function keyError(e: KeyspaceError): Reply {
   switch (e.code) {
@@ -91,11 +92,8 @@ export const counterCommands: CommandSpec[] = [
     arity: 2,
     flags: ['readonly', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => {
-      const r = ctx.keyspace.getCounter(fullKey(s.db, a[1] as Buffer));
-      if (!r.ok) return keyError(r.error);
-      return r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
-    },
+    // A counter's decimal value, or an HLL's HYLL bytes (as Redis holds them).
+    run: (ctx, s, a) => readValue(ctx, fullKey(s.db, a[1] as Buffer)),
   },
   {
     name: 'mget',
@@ -105,9 +103,9 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       const out: Reply[] = [];
       for (let i = 1; i < a.length; i++) {
-        const r = ctx.keyspace.getCounter(fullKey(s.db, a[i] as Buffer));
+        const r = readValue(ctx, fullKey(s.db, a[i] as Buffer));
         // Like Redis, MGET answers nil for a key of another type rather than failing.
-        out.push(r.ok && r.value !== null ? { kind: 'bulk', value: String(r.value) } : NULL_BULK);
+        out.push(r.kind === 'bulk' ? r : NULL_BULK);
       }
       return { kind: 'array', value: out };
     },
@@ -133,11 +131,10 @@ export const counterCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const key = fullKey(s.db, a[1] as Buffer);
-      const r = ctx.keyspace.getCounter(key);
-      if (!r.ok) return keyError(r.error);
-      if (r.value === null) return NULL_BULK;
+      const r = readValue(ctx, key);
+      if (r.kind !== 'bulk' || r.value === null) return r;
       ctx.keyspace.del(key);
-      return { kind: 'bulk', value: String(r.value) };
+      return r;
     },
   },
   {
@@ -178,9 +175,10 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       // TYPE calls every key a string, so tools (redis-cli --bigkeys) ask STRLEN of any key: a counter's
       // decimal length; for the other types, the size of their encoded state (Redis: an HLL's byte length).
+      // An HLL answers the length of its HYLL bytes, as in Redis (one with no Redis encoding: its state's).
       const key = fullKey(s.db, a[1] as Buffer);
-      const r = ctx.keyspace.getCounter(key);
-      if (r.ok) return intReply(r.value === null ? 0 : String(r.value).length);
+      const r = readValue(ctx, key);
+      if (r.kind === 'bulk') return intReply(r.value === null ? 0 : r.value.length);
       return intReply(ctx.keyspace.encodeKey(key)?.bytes.length ?? 0);
     },
   },
@@ -329,19 +327,24 @@ function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buf
   const key = fullKey(s.db, keyArg);
   let old: Reply = OK;
   if (o.get) {
-    const r = ctx.keyspace.getCounter(key);
-    if (!r.ok) return keyError(r.error);
-    old = r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
+    old = readValue(ctx, key);
+    if (old.kind === 'error') return old;
   }
   if (o.nx || o.xx) {
     const found = ctx.keyspace.exists(key);
     if ((o.nx && found) || (o.xx && !found)) return o.get ? old : NULL_BULK;
   }
   if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-  const n = parseInt64(value);
-  if (n === null) return SET_NOT_INTEGER;
-  if (n === 'range') return ERR_OVERFLOW;
-  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor, o.keepttl);
+  const v = parseSetValue(value, parseInt64, SET_NOT_INTEGER);
+  if (v.kind === 'error') return v.reply;
+  if (v.kind === 'hll') {
+    // Redis HYLL bytes: the key becomes (or stays) an HLL with those registers.
+    const r = ctx.keyspace.setHll(key, v.hll, o.keepttl);
+    if (!r.ok) return keyError(r.error);
+    if (deadline !== null && r.value) ctx.keyspace.expire(key, deadline);
+    return old;
+  }
+  const r = ctx.keyspace.setCounter(key, v.n, ctx.counterTypeFor, o.keepttl);
   if (!r.ok) return keyError(r.error);
   if (deadline !== null) ctx.keyspace.expire(key, deadline);
   return old;
@@ -356,10 +359,8 @@ function getex(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   const o = setOptions(a.slice(2), true);
   if (o === null) return ERR_SYNTAX;
   const key = fullKey(s.db, a[1] as Buffer);
-  const r = ctx.keyspace.getCounter(key);
-  if (!r.ok) return keyError(r.error);
-  if (r.value === null) return NULL_BULK;
-  const value: Reply = { kind: 'bulk', value: String(r.value) };
+  const value = readValue(ctx, key);
+  if (value.kind !== 'bulk' || value.value === null) return value;
   if (o.expire !== null) {
     const d = expiryDeadline(o.expire, ctx.now(), 'getex');
     if (typeof d !== 'number') return d;
