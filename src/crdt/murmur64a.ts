@@ -25,29 +25,27 @@ export function murmur64Hi(): number {
   return hiSlot[0]! >>> 0;
 }
 
-/** The high 32 bits of the 64-bit product a * b of two uint32 (the low 32 are `Math.imul(a, b)`). */
-function mulHi(a: number, b: number): number {
+/**
+ * The high 32 bits (as an int32) of the 64-bit product of the uint32 `a` (given as any int32 with
+ * those bits) and the constant M_LO: the low 32 are `Math.imul(a, M_LO)`.
+ */
+function mulHiMLo(a: number): number {
   const a0 = a & 0xffff;
   const a1 = a >>> 16;
-  const b0 = b & 0xffff;
-  const b1 = b >>> 16;
   // Every partial product is below 2^32, so doubles hold them exactly.
-  const t = a1 * b0 + ((a0 * b0) >>> 16);
-  const w = (t & 0xffff) + a0 * b1;
-  return (a1 * b1 + Math.floor(t / 65536) + Math.floor(w / 65536)) >>> 0;
+  const t = a1 * M_LO0 + ((a0 * M_LO0) >>> 16);
+  const w = (t & 0xffff) + a0 * M_LO1;
+  return (a1 * M_LO1 + Math.floor(t / 65536) + Math.floor(w / 65536)) | 0;
 }
 
-// Scratch halves of the value being multiplied: `mulM` reads (xHi, xLo) and writes them back.
-let xHi = 0;
-let xLo = 0;
+const M_LO0 = M_LO & 0xffff;
+const M_LO1 = M_LO >>> 16;
 
-/** (xHi, xLo) *= M, mod 2^64. */
-function mulM(): void {
-  const lo = xLo >>> 0;
-  const hi = (mulHi(lo, M_LO) + Math.imul(lo, M_HI) + Math.imul(xHi, M_LO)) | 0;
-  xLo = Math.imul(lo, M_LO);
-  xHi = hi;
-}
+// A 64-bit value x = (hi, lo) times M, mod 2^64, is
+//   lo' = imul(lo, M_LO)
+//   hi' = mulHiMLo(lo) + imul(lo, M_HI) + imul(hi, M_LO)
+// written out at each use below: all state stays in local int32 variables (a module-level `let`
+// or a returned pair would box numbers or allocate on every call).
 
 /**
  * MurmurHash64A of the first `len` bytes of `b` with `seed` (a uint32; Redis's is 0xadc83b19).
@@ -55,26 +53,32 @@ function mulM(): void {
  */
 export function murmur64Prefix(b: Uint8Array, len: number, seed: number = REDIS_HLL_SEED): number {
   // h = seed ^ (len * M); len < 2^32 here (a Uint8Array's length), so len is (0, len).
-  xHi = 0;
-  xLo = len;
-  mulM();
-  let hHi = xHi;
-  let hLo = xLo ^ seed;
+  let hHi = (mulHiMLo(len) + Math.imul(len, M_HI)) | 0;
+  let hLo = Math.imul(len, M_LO) ^ seed;
   const end8 = len - (len & 7);
   for (let i = 0; i < end8; i += 8) {
-    xLo = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-    xHi = b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24);
-    mulM();
-    xLo ^= xHi >>> 15; // k ^= k >> 47: the top 17 bits of hi land in the low 17 of lo
-    mulM();
-    xHi = hHi ^ xHi;
-    xLo = hLo ^ xLo;
-    mulM();
-    hHi = xHi;
-    hLo = xLo;
+    let kLo = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    let kHi = b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24);
+    // k *= M
+    let t = (mulHiMLo(kLo) + Math.imul(kLo, M_HI) + Math.imul(kHi, M_LO)) | 0;
+    kLo = Math.imul(kLo, M_LO);
+    kHi = t;
+    // k ^= k >> 47: the top 17 bits of hi land in the low 17 of lo
+    kLo ^= kHi >>> 15;
+    // k *= M
+    t = (mulHiMLo(kLo) + Math.imul(kLo, M_HI) + Math.imul(kHi, M_LO)) | 0;
+    kLo = Math.imul(kLo, M_LO);
+    kHi = t;
+    // h ^= k; h *= M
+    hHi ^= kHi;
+    hLo ^= kLo;
+    t = (mulHiMLo(hLo) + Math.imul(hLo, M_HI) + Math.imul(hHi, M_LO)) | 0;
+    hLo = Math.imul(hLo, M_LO);
+    hHi = t;
   }
   const rest = len & 7;
   if (rest !== 0) {
+    // The last 1..7 bytes, little-endian: h ^= tail; h *= M
     let tLo = 0;
     let tHi = 0;
     for (let j = 0; j < rest; j++) {
@@ -82,19 +86,20 @@ export function murmur64Prefix(b: Uint8Array, len: number, seed: number = REDIS_
       if (j < 4) tLo |= byte << (8 * j);
       else tHi |= byte << (8 * (j - 4));
     }
-    xHi = hHi ^ tHi;
-    xLo = hLo ^ tLo;
-    mulM();
-    hHi = xHi;
-    hLo = xLo;
+    hHi ^= tHi;
+    hLo ^= tLo;
+    const t = (mulHiMLo(hLo) + Math.imul(hLo, M_HI) + Math.imul(hHi, M_LO)) | 0;
+    hLo = Math.imul(hLo, M_LO);
+    hHi = t;
   }
-  xHi = hHi;
-  xLo = hLo ^ (hHi >>> 15);
-  mulM();
-  const fHi = xHi;
-  const fLo = xLo ^ (fHi >>> 15);
-  hiSlot[0] = fHi;
-  return fLo >>> 0;
+  // h ^= h >> 47; h *= M; h ^= h >> 47
+  hLo ^= hHi >>> 15;
+  const t = (mulHiMLo(hLo) + Math.imul(hLo, M_HI) + Math.imul(hHi, M_LO)) | 0;
+  hLo = Math.imul(hLo, M_LO);
+  hHi = t;
+  hLo ^= hHi >>> 15;
+  hiSlot[0] = hHi;
+  return hLo >>> 0;
 }
 
 /** MurmurHash64A of bytes with Redis's seed. Returns the low 32 bits; `murmur64Hi()` the high 32. */

@@ -33,6 +33,8 @@ export const HYLL_SPARSE_MAX_BYTES = 3000;
 /** Largest value a sparse VAL opcode holds; a larger register makes Redis go dense. */
 export const HYLL_SPARSE_VAL_MAX = 32;
 
+/** Register changes queued before the sparse opcodes are updated (see `note`). */
+const PENDING_MAX = 64;
 const ENC_DENSE = 0;
 const ENC_SPARSE = 1;
 const MAGIC = [0x48, 0x59, 0x4c, 0x4c]; // "HYLL"
@@ -152,7 +154,7 @@ export function packDense(regs: Uint8Array, out: Uint8Array, offset: number): vo
  */
 export class RedisHyllForm {
   /** Queued register changes, `index << 6 | value`, in the order they happened. */
-  private pending = new Uint32Array(16);
+  private readonly pending = new Uint32Array(PENDING_MAX);
   private pendingLen = 0;
 
   /** `body` null means dense. The header is owned (copied by the caller). */
@@ -199,14 +201,11 @@ export class RedisHyllForm {
   /** Queues a register's raise to `value` (it was lower). Dense forms need nothing queued. */
   note(index: number, value: number): void {
     if (this.body === null) return;
-    if (this.pendingLen === this.pending.length) {
-      // Bound the queue: a long one is applied now (in order, so the result is the same).
-      if (this.pendingLen >= 4096) this.flush();
-      else {
-        const next = new Uint32Array(this.pending.length * 2);
-        next.set(this.pending);
-        this.pending = next;
-      }
+    // Bounded: a full queue is applied now (in order, so the result is the same). Each change costs
+    // a scan of the opcodes (at most 3,000 bytes), as each PFADD does in Redis; applying at most
+    // PENDING_MAX at a time keeps any one command's share of that work small.
+    if (this.pendingLen === PENDING_MAX) {
+      this.flush();
       if (this.body === null) return;
     }
     this.pending[this.pendingLen++] = (index << 6) | value;

@@ -3,7 +3,7 @@
 // on Redis. At every step both sides count alike and hold the same bytes. Loopback only; every
 // process is stopped by pid.
 
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
 import { startRedisServer, type RedisServer } from '../oracle/redis-server.js';
