@@ -1,8 +1,8 @@
-// The HyperLogLog oracle: random sequences of PFADD (a few elements, or hundreds at once, so sets
+// The HyperLogLog oracle: random sequences of PFADD (a few elements, or thousands at once, so sets
 // grow well past Redis's sparse limit and estimates are far from exact), PFCOUNT, PFMERGE, GET,
-// GETDEL, GETSET, SET ... GET, DEL and SET of HYLL bytes (Redis's own, taken from its GET at run
-// time, and corrupted copies of them) go to a real redis-server and a tally node. Every reply must
-// be equal byte for byte, GET's HYLL bytes (sparse or dense, cached cardinality included) too, and
+// GETDEL, DEL and SET, SET NX / XX / GET, GETSET and MSET of HYLL bytes (Redis's own, taken from
+// its GET at run time, and corrupted copies of them) go to a real redis-server and a tally node.
+// Every reply must be equal byte for byte, GET's HYLL bytes (sparse or dense, cached cardinality included) too, and
 // so must every key's existence and HYLL bytes at the end. The one difference allowed is SET of
 // broken HYLL bytes: Redis stores any string and refuses it at the next PF command, tally refuses it
 // at once with the text Redis's PF command would answer (docs/crdt-hll.md, "Redis's encoding").
@@ -26,7 +26,7 @@ type Op =
   | { kind: 'count'; keys: number[] }
   | { kind: 'merge'; dest: number; sources: number[] }
   | { kind: 'get' | 'getdel' | 'del'; key: number }
-  | { kind: 'copy'; from: number; to: number; how: 'SET' | 'GETSET' | 'SET GET' | 'SET NX' | 'SET XX' }
+  | { kind: 'copy'; from: number; to: number; how: 'SET' | 'GETSET' | 'SET GET' | 'SET NX' | 'SET XX' | 'MSET' }
   | { kind: 'corrupt'; from: number; to: number; cut: number; at: number; xor: number };
 
 const key = fc.integer({ min: 0, max: KEYS.length - 1 });
@@ -46,7 +46,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('merge' as const), dest: key, sources: fc.array(key, { maxLength: 2 }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('get' as const), key }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('getdel' as const, 'del' as const), key }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('copy' as const), from: key, to: key, how: fc.constantFrom('SET' as const, 'GETSET' as const, 'SET GET' as const, 'SET NX' as const, 'SET XX' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('copy' as const), from: key, to: key, how: fc.constantFrom('SET' as const, 'GETSET' as const, 'SET GET' as const, 'SET NX' as const, 'SET XX' as const, 'MSET' as const) }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -149,7 +149,7 @@ describe('HyperLogLogs against redis-server', () => {
               case 'copy': {
                 const value = bulk(await redis.send(['GET', k(op.from)]));
                 if (value === null) break;
-                const words = op.how === 'GETSET' ? ['GETSET', k(op.to), value] : ['SET', k(op.to), value, ...op.how.split(' ').slice(1)];
+                const words = op.how === 'GETSET' || op.how === 'MSET' ? [op.how, k(op.to), value] : ['SET', k(op.to), value, ...op.how.split(' ').slice(1)];
                 await same(words);
                 break;
               }

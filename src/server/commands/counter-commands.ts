@@ -225,34 +225,39 @@ const EX_WORD = Buffer.from('EX');
 const PX_WORD = Buffer.from('PX');
 
 /**
- * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
- * not too long), so a refused pair leaves every key as it was. The one exception is an exhausted
- * slot (below), which only a node that counted 2^53-1 into a key meets.
+ * MSET / MSETNX: every pair is checked first (an integer value for a counter or a missing key, or
+ * HYLL bytes for an HLL or a missing key; not too long), so a refused pair leaves every key as it
+ * was. The one exception is an exhausted slot (below), which only a node that counted 2^53-1 into
+ * a key meets.
  */
 function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolean): Reply {
   if ((a.length - 1) % 2 !== 0) return wrongArity(nx ? 'msetnx' : 'mset');
   // MSETNX looks at existence first, as Redis does: a key that exists (of any type) answers 0.
   if (nx) for (let i = 1; i < a.length; i += 2) if (ctx.keyspace.exists(fullKey(s.db, a[i] as Buffer))) return ZERO;
-  const pairs: [string, number][] = [];
+  const pairs: [string, ReturnType<typeof parseSetValue>][] = [];
   for (let i = 1; i < a.length; i += 2) {
     const keyArg = a[i] as Buffer;
     if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-    const n = parseInt64(a[i + 1] as Buffer);
-    if (n === null) return SET_NOT_INTEGER;
-    if (n === 'range') return ERR_OVERFLOW;
+    const v = parseSetValue(a[i + 1] as Buffer, parseInt64, SET_NOT_INTEGER);
+    if (v.kind === 'error') return v.reply;
     const key = fullKey(s.db, keyArg);
     const t = ctx.keyspace.typeOf(key);
-    if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
-    if (t === 'gcounter' && n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
-    pairs.push([key, n]);
+    if (v.kind === 'hll') {
+      if (t !== undefined && t !== 'hll') return ERR_WRONGTYPE;
+    } else {
+      if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
+      if (t === 'gcounter' && v.n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+    }
+    pairs.push([key, v]);
   }
   // A key named twice takes its last value, as in Redis (one write per key).
   const last = new Map(pairs);
-  for (const [key, n] of last) {
-    const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+  for (const [key, v] of last) {
     // Only a slot with no room left fails here (this node counted 2^53-1 into the key; see
-    // crdt-counters.md): the pairs before it stay applied, and the error says which failure.
-    if (!r.ok) return keyError(r.error);
+    // crdt-counters.md), or HYLL bytes on a node of another HLL precision: the pairs before it stay
+    // applied, and the error says which failure.
+    const r = v.kind === 'hll' ? ctx.keyspace.setHll(key, v.hll) : v.kind === 'counter' ? ctx.keyspace.setCounter(key, v.n, ctx.counterTypeFor) : null;
+    if (r !== null && !r.ok) return keyError(r.error);
   }
   return nx ? ONE : OK;
 }
