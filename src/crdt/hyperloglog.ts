@@ -333,12 +333,10 @@ export class HyperLogLog {
   private noteIncoming(other: HyperLogLog): void {
     const form = this.redis;
     if (form === null) return;
-    let any = false;
+    // Dense: the bytes are the registers (joinRegisters marks the cached count stale on a change).
+    if (!form.wantsChanges()) return;
     const visit = (index: number, rank: number): void => {
-      if (rank > this.registerAt(index)) {
-        form.note(index, rank);
-        any = true;
-      }
+      if (rank > this.registerAt(index)) form.note(index, rank);
     };
     if (other.dense !== null) {
       const d = other.dense;
@@ -347,7 +345,6 @@ export class HyperLogLog {
       const sp = other.sparse!;
       for (let k = 0; k < other.sparseLen; k++) visit(sp[k]! >>> 6, sp[k]! & 63);
     }
-    if (any) form.invalidate();
   }
 
   /** Raises register `index` to `rank` if it is lower. Returns whether it changed. */
@@ -491,8 +488,15 @@ export class HyperLogLog {
     }
     this.fam = other.fam;
     if (this.fam !== 'redis') this.redis = null;
+    return ok(this.joinRegisters(other));
+  }
+
+  /** Register-wise max with `other`, telling the Redis form (if any) what rose. */
+  private joinRegisters(other: HyperLogLog): boolean {
     this.noteIncoming(other);
-    return ok(this.mergeRegisters(other));
+    const changed = this.mergeRegisters(other);
+    if (changed && this.redis !== null) this.redis.invalidate();
+    return changed;
   }
 
   /** Takes `other`'s registers and family (not its generation); the Redis form is rebuilt when asked for. */
@@ -518,8 +522,7 @@ export class HyperLogLog {
       this.fam = other.fam;
       if (this.fam !== 'redis') this.redis = null;
     }
-    this.noteIncoming(other);
-    return ok(this.mergeRegisters(other));
+    return ok(this.joinRegisters(other));
   }
 
   /** Why `unionWith(other)` would be refused, or undefined. */

@@ -198,6 +198,11 @@ export class RedisHyllForm {
     return this.body === null;
   }
 
+  /** Whether register changes still need queueing (the form is, or may still be, sparse). */
+  wantsChanges(): boolean {
+    return this.body !== null;
+  }
+
   /** Queues a register's raise to `value` (it was lower). Dense forms need nothing queued. */
   note(index: number, value: number): void {
     if (this.body === null) return;
