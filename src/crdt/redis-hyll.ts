@@ -33,6 +33,8 @@ export const HYLL_SPARSE_MAX_BYTES = 3000;
 /** Largest value a sparse VAL opcode holds; a larger register makes Redis go dense. */
 export const HYLL_SPARSE_VAL_MAX = 32;
 
+/** A cursor field not known (see RedisHyllForm.cursorBefore). */
+const UNKNOWN = -2;
 /** Register changes queued before the sparse opcodes are updated (see `note`). */
 const PENDING_MAX = 64;
 const ENC_DENSE = 0;
@@ -277,6 +279,18 @@ export class RedisHyllForm {
     }
   }
 
+  // A known opcode boundary at or before the next change (see setSparse): its byte offset, the
+  // first register it covers, and the offset of the opcode before it (-1: none; UNKNOWN: not known).
+  private cursorPos = 0;
+  private cursorFirst = 0;
+  private cursorBefore = -1;
+
+  private resetCursor(): void {
+    this.cursorPos = 0;
+    this.cursorFirst = 0;
+    this.cursorBefore = -1;
+  }
+
   /** Room for `extra` more body bytes. */
   private reserve(extra: number): Uint8Array {
     const body = this.body!;
@@ -295,10 +309,15 @@ export class RedisHyllForm {
     if (value > HYLL_SPARSE_VAL_MAX) return false;
     let body = this.body!;
     const end = this.bodyLen;
-    // Find the opcode covering `index`: its position, the first register it covers, its run.
-    let pos = 0;
-    let prev = -1;
-    let first = 0;
+    // Find the opcode covering `index`: its position, the first register it covers, its run, and the
+    // opcode before it (and the one before that, for the next cursor). From the cursor when it lies
+    // at or before `index` (then the opcodes before it are known, unchanged), else from the start.
+    const fromCursor = index >= this.cursorFirst && this.cursorBefore !== UNKNOWN;
+    let pos = fromCursor ? this.cursorPos : 0;
+    let prev = fromCursor ? this.cursorBefore : -1;
+    let prev2 = UNKNOWN;
+    let first = fromCursor ? this.cursorFirst : 0;
+    let prevFirst = 0;
     let run = 0;
     let kind: 'zero' | 'xzero' | 'val' = 'zero';
     while (pos < end) {
@@ -316,9 +335,20 @@ export class RedisHyllForm {
         size = 2;
       }
       if (index < first + run) break;
+      prev2 = prev;
       prev = pos;
+      prevFirst = first;
       pos += size;
       first += run;
+    }
+    // A change rewrites opcodes from `prev` on only (a split at `pos`, joins from `prev`), so `prev`
+    // stays a boundary covering from `prevFirst`, with `prev2` before it: the next cursor.
+    if (prev >= 0 && prev2 !== UNKNOWN) {
+      this.cursorPos = prev;
+      this.cursorFirst = prevFirst;
+      this.cursorBefore = prev2;
+    } else {
+      this.resetCursor();
     }
     // parseHyll and this method keep the body covering every register, so the loop always breaks.
     if (pos >= end) throw new Error(`HYLL sparse body does not cover register ${index}`);
