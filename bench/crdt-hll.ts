@@ -1,7 +1,7 @@
 // HyperLogLog benchmark: add throughput, count and merge latency, sizes, and error by cardinality.
 // `--quick` shortens the error sweep (fewer seeds); figures are printed, never asserted.
 
-import { HyperLogLog } from '../src/crdt/hyperloglog.js';
+import { HyperLogLog, type HllHash } from '../src/crdt/hyperloglog.js';
 import { SeededRng } from '../src/util/rng.js';
 import { medianMicros, opsPerSecond, printTable, type Row } from './report.js';
 
@@ -32,8 +32,8 @@ function randomStrings(rng: SeededRng, n: number): string[] {
 
 // Two copies on purpose: one loop per element type keeps each call site monomorphic, as in a server
 // where the RESP path only sees Buffers and the WebSocket path only strings.
-function addThroughputBuffers(elements: readonly Buffer[]): number {
-  const h = filled(100_000, 99);
+function addThroughputBuffers(elements: readonly Buffer[], hash: HllHash = 'redis'): number {
+  const h = filled(100_000, 99, hash);
   let k = 0;
   const mask = elements.length - 1;
   return opsPerSecond((iterations) => {
@@ -41,8 +41,8 @@ function addThroughputBuffers(elements: readonly Buffer[]): number {
   }, 100_000, 700);
 }
 
-function addThroughputStrings(elements: readonly string[]): number {
-  const h = filled(100_000, 99);
+function addThroughputStrings(elements: readonly string[], hash: HllHash = 'redis'): number {
+  const h = filled(100_000, 99, hash);
   let k = 0;
   const mask = elements.length - 1;
   return opsPerSecond((iterations) => {
@@ -69,8 +69,39 @@ function murmur3(key: Uint8Array, seed: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-function filled(n: number, seed: number): HyperLogLog {
-  const h = HyperLogLog.create();
+/** A legacy-hash sketch holding one register (an empty sketch has no family but Redis's), cloned per use. */
+const LEGACY_SEED = ((): HyperLogLog => {
+  const regs = new Uint8Array(1 << HyperLogLog.DEFAULT_PRECISION);
+  regs[0] = 1;
+  return HyperLogLog.fromRegisters(HyperLogLog.DEFAULT_PRECISION, 0, regs, 'legacy');
+})();
+
+/** A new sketch of the given hash family: create() for Redis's (which keeps the Redis form), a clone for the legacy one. */
+function empty(hash: HllHash): HyperLogLog {
+  return hash === 'redis' ? HyperLogLog.create() : LEGACY_SEED.clone();
+}
+
+/**
+ * Sketches built from scratch per second: `n` elements (the small, sparse sets most keys are),
+ * then GET's HYLL bytes when `withBytes` (the Redis form is kept as adds happen and applied then).
+ */
+function buildsPerSecond(elements: readonly Buffer[], n: number, hash: HllHash, withBytes: boolean): number {
+  let sink = 0;
+  const r = opsPerSecond((iterations) => {
+    for (let i = 0; i < iterations; i++) {
+      const h = empty(hash);
+      for (let j = 0; j < n; j++) h.add(elements[(i * 7 + j) & (elements.length - 1)]!);
+      if (withBytes) {
+        const b = h.redisBytes();
+        sink ^= b.ok ? b.value.length : 0;
+      }
+    }
+  }, 20, 700);
+  return r + (sink & 0);
+}
+
+function filled(n: number, seed: number, hash: HllHash = 'redis'): HyperLogLog {
+  const h = empty(hash);
   const rng = new SeededRng(seed);
   const b = Buffer.allocUnsafe(16);
   for (let i = 0; i < n; i++) {
@@ -138,11 +169,20 @@ export async function runHll(args: string[]): Promise<Record<string, unknown>> {
   const murmurPerSec = opsPerSecond((iterations) => {
     for (let i = 0; i < iterations; i++) sink ^= murmur3(buffers[i & (POOL - 1)]!, 1);
   }, 100_000, 500);
-  printTable('HLL add (p=14, dense, 16-byte elements)', [
-    { element: 'Buffer', 'ops/s': Math.round(addsPerSecBuffer) },
-    { element: 'ASCII string', 'ops/s': Math.round(addsPerSecString) },
-    { element: 'reference: murmur3_32 hash only, Buffer', 'ops/s': Math.round(murmurPerSec + (sink & 0)) },
+  const legacyPerSecString = addThroughputStrings(strings, 'legacy');
+  const legacyPerSecBuffer = addThroughputBuffers(buffers, 'legacy');
+  printTable('HLL add (p=14, dense, 16-byte elements): Redis hash (MurmurHash64A) vs the legacy hash64', [
+    { element: 'Buffer', 'redis hash ops/s': Math.round(addsPerSecBuffer), 'legacy hash ops/s': Math.round(legacyPerSecBuffer), 'redis/legacy': Math.round((addsPerSecBuffer / legacyPerSecBuffer) * 100) / 100 },
+    { element: 'ASCII string', 'redis hash ops/s': Math.round(addsPerSecString), 'legacy hash ops/s': Math.round(legacyPerSecString), 'redis/legacy': Math.round((addsPerSecString / legacyPerSecString) * 100) / 100 },
+    { element: 'reference: murmur3_32 hash only, Buffer', 'redis hash ops/s': Math.round(murmurPerSec + (sink & 0)), 'legacy hash ops/s': '', 'redis/legacy': '' },
   ]);
+  const builds = [100, 1000].map((n) => {
+    const redis = buildsPerSecond(buffers, n, 'redis', false);
+    const legacy = buildsPerSecond(buffers, n, 'legacy', false);
+    const redisGet = buildsPerSecond(buffers, n, 'redis', true);
+    return { elements: n, 'redis hash sketches/s': Math.round(redis), 'legacy sketches/s': Math.round(legacy), 'redis/legacy': Math.round((redis / legacy) * 100) / 100, 'redis + GET bytes sketches/s': Math.round(redisGet) };
+  });
+  printTable('HLL built from scratch (sparse sets; the Redis form is kept for GET, applied when asked)', builds);
 
   const big = filled(1_000_000, 1);
   const countCachedUs = medianMicros(() => big.count(), 2001);
@@ -176,6 +216,9 @@ export async function runHll(args: string[]): Promise<Record<string, unknown>> {
   return {
     addsPerSecBuffer,
     addsPerSecString,
+    legacyAddsPerSecBuffer: legacyPerSecBuffer,
+    legacyAddsPerSecString: legacyPerSecString,
+    builds,
     murmur3HashPerSecBuffer: murmurPerSec,
     countCachedUs,
     countUncachedUs,

@@ -14,6 +14,29 @@ export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong ki
  * string that holds no HLL (a counter is a string there), and tally's TYPE calls every key a string.
  */
 export const NOT_AN_HLL = 'WRONGTYPE Key is not a valid HyperLogLog string value.';
+/**
+ * A HyperLogLog string whose registers are broken (Redis: sparse runs that do not cover exactly
+ * 16,384 registers; tally also: a dense register above 51). tally refuses it at SET; Redis stores
+ * it and answers this at the next PF command.
+ */
+export const HLL_CORRUPT = 'INVALIDOBJ Corrupted HLL object detected';
+/** GET (and the commands that answer a value) of a HyperLogLog written before tally hashed as Redis does. */
+export const HLL_LEGACY_HASH =
+  "ERR this HyperLogLog was written with tally's legacy hash, so its registers are not Redis's and it has no HYLL encoding (DEL it and add its elements again)";
+/** PFCOUNT of several keys or PFMERGE combining a legacy-hash HyperLogLog with a Redis-hash one. */
+export const HLL_HASH_MISMATCH =
+  "ERR cannot combine a HyperLogLog written with tally's legacy hash and one written with Redis's hash (the same element lands in different registers)";
+
+/** GET (and the commands that answer a value) of a HyperLogLog of a precision other than Redis's 14. */
+export function hllNoRedisEncoding(p: number): string {
+  return `ERR this HyperLogLog has precision ${p}, and Redis's HYLL encoding holds precision 14 only`;
+}
+
+/** HyperLogLogs of two precisions combined, or Redis HYLL bytes (precision 14) on a node configured with another. */
+export function hllPrecisionMismatch(given: number, held: number): string {
+  return `ERR HyperLogLog precision ${given} does not match this node's ${held} (Redis HYLL bytes hold precision 14: set hllPrecision to 14)`;
+}
+
 /** A malformed integer, or one below a command's minimum. */
 export const NOT_INTEGER = 'ERR value is not an integer or out of range';
 /** A counter result or amount beyond ±(2^53-1), or no room left in this node's slot. */

@@ -53,6 +53,8 @@ const SAMPLES: Record<string, () => string> = {
   wsTooManyPending: () => errors.wsTooManyPending(1024),
   tooManyWatches: () => placeholders(errors.tooManyWatches(1001, 1002), { 1001: '<n>', 1002: '<max>' }),
   execAbort: () => errors.execAbort('<reason>'),
+  hllNoRedisEncoding: () => placeholders(errors.hllNoRedisEncoding(1001), { 1001: '<p>' }),
+  hllPrecisionMismatch: () => placeholders(errors.hllPrecisionMismatch(1001, 1002), { 1001: '<p>', 1002: '<q>' }),
   scriptCompile: () => errors.scriptCompile('<lua error>'),
   scriptShebang: () => errors.scriptShebang('<detail>'),
 };
@@ -80,7 +82,7 @@ describe('the error catalogue', () => {
     for (const [name, v] of entries) {
       const text = typeof v === 'string' ? v : (SAMPLES[name] as () => string)();
       if (closeReasons.has(v)) continue;
-      expect(text, name).toMatch(/^(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOPERM|DENIED|NOPROTO|NOREPLICAS|NOQUORUM|EXECABORT|BUSY|NOTBUSY|UNKILLABLE|NOSCRIPT|CMS:|TopK:) /);
+      expect(text, name).toMatch(/^(ERR|WRONGTYPE|INVALIDOBJ|NOAUTH|WRONGPASS|NOPERM|DENIED|NOPROTO|NOREPLICAS|NOQUORUM|EXECABORT|BUSY|NOTBUSY|UNKILLABLE|NOSCRIPT|CMS:|TopK:) /);
     }
   });
 });

@@ -6,6 +6,8 @@ export type CrdtErrorCode =
   | 'GCOUNTER_DECREMENT' // a G-Counter only grows
   | 'HLL_PRECISION_MISMATCH' // merging HyperLogLogs of different precision
   | 'HLL_BAD_PRECISION' // precision outside 4..18
+  | 'HLL_HASH_MISMATCH' // a union of HyperLogLogs of different hash families (legacy and Redis's)
+  | 'HLL_NOT_REDIS' // Redis bytes asked of a HyperLogLog whose registers are not Redis's (legacy hash, or p != 14)
   | 'WINDOW_BAD_CONFIG' // granularity not a divisor of a day, or retention not a multiple of it / too many buckets
   | 'WINDOW_NEGATIVE' // windowed counters only grow
   | 'WINDOW_FUTURE' // increment timestamped beyond the allowed clock skew ahead of the node's clock

@@ -1,21 +1,35 @@
 // The HyperLogLog CRDT: a cardinality sketch whose merge is register-wise max, with a sparse form
-// for small sets, Otmar Ertl's improved estimator, and a generation number that makes delete
-// converge. docs/crdt-hll.md explains the algorithm, the codec and the delete semantics.
+// for small sets, Otmar Ertl's improved estimator (as Redis computes it), Redis's hash, and a
+// generation number that makes delete converge. docs/crdt-hll.md explains the algorithm, the codec,
+// the two hash families and the delete semantics.
 
 import { err, ok, type Result } from '../util/result.js';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
+import { murmur64Bytes, murmur64Hi, murmur64String } from './murmur64a.js';
+import { parseHyll, REDIS_HLL_P, RedisHyllForm, type HyllError } from './redis-hyll.js';
 
 /** Smallest supported precision (16 registers). */
 export const HLL_MIN_PRECISION = 4;
 /** Largest supported precision (262,144 registers). */
 export const HLL_MAX_PRECISION = 18;
 
-/** Codec form byte: sorted (index, rank) list of the non-zero registers. */
+/** Codec form byte: sorted (index, rank) list of the non-zero registers (legacy hash; also any empty sketch). */
 const FORM_SPARSE = 0;
-/** Codec form byte: every register, 6 bits each. */
+/** Codec form byte: every register, 6 bits each (legacy hash). */
 const FORM_DENSE = 1;
+/** Codec form bytes of the Redis hash family: `FORM_SPARSE` / `FORM_DENSE` plus this. */
+const FORM_REDIS = 2;
+
+/**
+ * Which hash put elements in the registers. `redis`: MurmurHash64A with Redis's seed, index = the
+ * low p bits, rank = 1 + trailing zeros of the rest (Redis's registers, element for element).
+ * `legacy`: tally's own hash64 (index = the top p bits, rank = 1 + leading zeros of the rest), what
+ * every sketch written before tally hashed as Redis does holds. Registers of two families cannot be
+ * combined (the same element lands in different registers, so a union would count it twice).
+ */
+export type HllHash = 'redis' | 'legacy';
 
 /** alpha_inf = 1 / (2 ln 2), Ertl's asymptotic bias constant. */
 const ALPHA_INF = 1 / (2 * Math.LN2);
@@ -48,6 +62,14 @@ export class HyperLogLog {
   private readonly shift: number;
   private readonly sparseMax: number;
   private gen: number;
+  /** The hash family. An empty sketch is always `redis` (it holds no element of either). */
+  private fam: HllHash = 'redis';
+  /**
+   * The form Redis would hold for this key on this node (p = 14, `redis` family only), fed every
+   * local register change; null when none is tracked (built from the registers when asked for).
+   * Node-local presentation state: not encoded, merged or compared.
+   */
+  private redis: RedisHyllForm | null = null;
   /** Sparse form: packed `index << 6 | rank`, sorted; null when dense. */
   private sparse: Uint32Array | null;
   private sparseLen: number;
@@ -80,15 +102,18 @@ export class HyperLogLog {
         `HyperLogLog precision must be an integer in ${HLL_MIN_PRECISION}..${HLL_MAX_PRECISION}, got ${p}`,
       );
     }
-    return new HyperLogLog(p, 0);
+    const h = new HyperLogLog(p, 0);
+    if (p === REDIS_HLL_P) h.redis = RedisHyllForm.fresh();
+    return h;
   }
 
   /**
    * A sketch with the given register values (length 2^p, each 0..65-p), in its natural form
    * (sparse when at most m / 4 registers are non-zero). For tests and tools; throws on misuse.
    */
-  static fromRegisters(p: number, generation: number, registers: Uint8Array): HyperLogLog {
+  static fromRegisters(p: number, generation: number, registers: Uint8Array, hash: HllHash = 'redis'): HyperLogLog {
     const h = HyperLogLog.create(p);
+    h.redis = null;
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new RangeError(`generation must be a non-negative safe integer, got ${generation}`);
     }
@@ -111,7 +136,86 @@ export class HyperLogLog {
       }
       h.setSparse(sp, n);
     }
+    h.fam = nonZero === 0 ? 'redis' : hash;
     return h;
+  }
+
+  /**
+   * A sketch (p = 14, `redis` family, generation 0) holding the registers of Redis's HYLL bytes, and
+   * keeping those bytes as its Redis form, so GET answers them unchanged until a register changes.
+   * Never throws: bytes Redis would not take as an HLL are NOT_HLL, broken ones CORRUPT.
+   */
+  static fromRedisBytes(bytes: Uint8Array): Result<HyperLogLog, HyllError> {
+    const parsed = parseHyll(bytes);
+    if (!parsed.ok) return parsed;
+    const h = HyperLogLog.fromRegisters(REDIS_HLL_P, 0, parsed.value.registers, 'redis');
+    h.redis = parsed.value.form;
+    return ok(h);
+  }
+
+  /** The hash family of the registers (`redis` for every sketch created since tally hashed as Redis does). */
+  get hash(): HllHash {
+    return this.fam;
+  }
+
+  /**
+   * Redis's HYLL bytes for this sketch, as Redis would hold them after the same commands on this
+   * node (sparse or dense, with its cached cardinality). Errs (HLL_NOT_REDIS) for a sketch whose
+   * registers are not Redis's: precision other than 14, or the legacy hash.
+   */
+  redisBytes(): Result<Uint8Array, CrdtError> {
+    const form = this.redisForm();
+    if (!form.ok) return form;
+    return ok(form.value.bytes(this.registers()));
+  }
+
+  /** Whether Redis would hold this sketch dense (false when it has no Redis form). */
+  isRedisDense(): boolean {
+    const form = this.redisForm();
+    return form.ok && form.value.isDense();
+  }
+
+  /** PFCOUNT of this one key: Redis caches the count in its header if the cache was stale. */
+  noteRedisCount(): void {
+    const form = this.redisForm();
+    if (form.ok) form.value.storeCount(this.count());
+  }
+
+  /** PFMERGE into this key: Redis marks the cached count stale, and goes dense if `dense`. */
+  noteRedisMerge(dense: boolean): void {
+    const form = this.redisForm();
+    if (!form.ok) return;
+    if (dense) form.value.toDense();
+    form.value.invalidate();
+  }
+
+  /**
+   * Replaces this sketch's registers by `source`'s (SET of HYLL bytes on this key): a delete (a new
+   * generation, so concurrent adds at the old one are dropped, as any HLL delete does) unless the
+   * sketch is already empty, then `source`'s registers, family and Redis form at that generation.
+   */
+  assign(source: HyperLogLog): Result<boolean, CrdtError> {
+    if (source.p !== this.p) {
+      return err(new CrdtError('HLL_PRECISION_MISMATCH', `cannot assign a HyperLogLog of precision ${source.p} to one of ${this.p}`));
+    }
+    if (!this.isEmpty()) this.clear();
+    const gen = this.gen;
+    this.copyRegistersFrom(source);
+    this.gen = gen;
+    this.fam = source.fam;
+    this.redis = source.redis;
+    return ok(true);
+  }
+
+  private redisForm(): Result<RedisHyllForm, CrdtError> {
+    if (this.p !== REDIS_HLL_P) {
+      return err(new CrdtError('HLL_NOT_REDIS', `a HyperLogLog of precision ${this.p} has no Redis encoding (Redis's precision is ${REDIS_HLL_P})`));
+    }
+    if (this.fam !== 'redis') {
+      return err(new CrdtError('HLL_NOT_REDIS', "a HyperLogLog written with tally's legacy hash has no Redis encoding (its registers are not Redis's)"));
+    }
+    if (this.redis === null) this.redis = RedisHyllForm.ofRegisters(this.registers());
+    return ok(this.redis);
   }
 
   /** The delete counter: a sketch of a higher generation replaces one of a lower generation. */
@@ -152,30 +256,95 @@ export class HyperLogLog {
 
   /** `add` for bytes. Separate methods keep each call site's inlined code to one hash (faster). */
   addBytes(element: Uint8Array): boolean {
-    return this.addHash(hash64Bytes(element), hash64Lo());
+    if (this.fam === 'redis') return this.addRedisHash(murmur64Bytes(element), murmur64Hi());
+    return this.addLegacyHash(hash64Bytes(element), hash64Lo());
   }
 
   /** `add` for a string (hashed as its UTF-8 bytes, so equal to `addBytes` of the encoding). */
   addString(element: string): boolean {
-    return this.addHash(hash64String(element), hash64Lo());
+    if (this.fam === 'redis') return this.addRedisHash(murmur64String(element), murmur64Hi());
+    return this.addLegacyHash(hash64String(element), hash64Lo());
   }
 
-  private addHash(hi: number, lo: number): boolean {
+  /**
+   * Redis's rule on MurmurHash64A's 64 bits: index = the low p bits; rank = 1 + the trailing zeros
+   * of the remaining 64 - p bits, q + 1 when they are all zero (Redis ORs a sentinel bit in at q).
+   */
+  private addRedisHash(lo: number, hi: number): boolean {
+    const index = lo & (this.m - 1);
+    const rest = lo >>> this.p;
+    let rank: number;
+    if (rest !== 0) rank = 32 - Math.clz32(rest & -rest);
+    else if (hi !== 0) rank = this.shift + 32 - Math.clz32(hi & -hi);
+    else rank = this.q + 1;
+    return this.raise(index, rank);
+  }
+
+  private addLegacyHash(hi: number, lo: number): boolean {
     // Index: the top p bits of hi. Rank: 1 + leading zeros of the remaining 64 - p bits (q + 1 if
     // all are zero), as in Ertl's paper; the low half supplies the bits below hi's 32 - p.
     const index = hi >>> this.shift;
     const rest = hi << this.p;
     const rank = rest !== 0 ? Math.clz32(rest) + 1 : this.shift + Math.clz32(lo) + 1;
+    return this.raise(index, rank);
+  }
+
+  /** An add's register update; tells the Redis form about a change. */
+  private raise(index: number, rank: number): boolean {
     const dense = this.dense;
-    if (dense === null) return this.set(index, rank);
-    // The dense case inline: most adds to a large sketch change nothing and end here.
-    const old = dense[index]!;
-    if (rank <= old) return false;
-    dense[index] = rank;
-    this.hist[old]!--;
-    this.hist[rank]!++;
-    this.cached = -1;
+    if (dense === null) {
+      if (!this.set(index, rank)) return false;
+    } else {
+      // The dense case inline: most adds to a large sketch change nothing and end here.
+      const old = dense[index]!;
+      if (rank <= old) return false;
+      dense[index] = rank;
+      this.hist[old]!--;
+      this.hist[rank]!++;
+      this.cached = -1;
+    }
+    const form = this.redis;
+    if (form !== null) {
+      form.note(index, rank);
+      form.invalidate();
+    }
     return true;
+  }
+
+  /** The value of register `index`. */
+  private registerAt(index: number): number {
+    if (this.dense !== null) return this.dense[index]!;
+    const sp = this.sparse!;
+    const key = index << 6;
+    let a = 0;
+    let b = this.sparseLen;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (sp[mid]! < key) a = mid + 1;
+      else b = mid;
+    }
+    return a < this.sparseLen && sp[a]! >>> 6 === index ? sp[a]! & 63 : 0;
+  }
+
+  /**
+   * Before joining `other`'s registers: tells the Redis form, in index order (as Redis's PFMERGE
+   * writes them), about every register `other` raises.
+   */
+  private noteIncoming(other: HyperLogLog): void {
+    const form = this.redis;
+    if (form === null) return;
+    // Dense: the bytes are the registers (joinRegisters marks the cached count stale on a change).
+    if (!form.wantsChanges()) return;
+    const visit = (index: number, rank: number): void => {
+      if (rank > this.registerAt(index)) form.note(index, rank);
+    };
+    if (other.dense !== null) {
+      const d = other.dense;
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0) visit(i, d[i]!);
+    } else {
+      const sp = other.sparse!;
+      for (let k = 0; k < other.sparseLen; k++) visit(sp[k]! >>> 6, sp[k]! & 63);
+    }
   }
 
   /** Raises register `index` to `rank` if it is lower. Returns whether it changed. */
@@ -273,14 +442,16 @@ export class HyperLogLog {
   /**
    * The unrounded cardinality estimate: Ertl's improved raw estimator (arXiv 1702.01284, Alg. 6),
    * computed from the register histogram C:
-   *   z = m * tau(1 - C[q+1] / m);  for k = q..1: z = (z + C[k]) / 2;  z += m * sigma(C[0] / m)
+   *   z = m * tau((m - C[q+1]) / m);  for k = q..1: z = (z + C[k]) / 2;  z += m * sigma(C[0] / m)
    *   estimate = alpha_inf * m^2 / z
+   * Every floating-point step is the one Redis's hllCount takes, in the same order, so `count()`
+   * equals Redis's PFCOUNT for the same registers (tests compare them on large sets).
    */
   estimate(): number {
     if (this.cached >= 0) return this.cached;
     const m = this.m;
     const c = this.hist;
-    let z = m * tau(1 - c[this.q + 1]! / m);
+    let z = m * tau((m - c[this.q + 1]!) / m);
     for (let k = this.q; k >= 1; k--) z = 0.5 * (z + c[k]!);
     z += m * sigma(c[0]! / m);
     const e = (ALPHA_INF * m * m) / z; // z = Infinity when empty, so e = 0
@@ -290,8 +461,12 @@ export class HyperLogLog {
 
   /**
    * Merges `other` into this sketch. Generations decide first: a higher one replaces this sketch
-   * outright (registers and generation), a lower one is ignored, equal ones take the register-wise
-   * max. Returns whether this sketch changed; errs with HLL_PRECISION_MISMATCH if p differs.
+   * outright (registers, family and generation), a lower one is ignored. At equal generations an
+   * empty sketch is below everything; two non-empty sketches of one hash family take the
+   * register-wise max, and of two families the `redis` one replaces the `legacy` one outright (a
+   * join: the order is (generation, family, registers) lexicographically, so replicas converge;
+   * docs/crdt-hll.md, "Hash families", says when this can happen and what it drops). Returns
+   * whether this sketch changed; errs with HLL_PRECISION_MISMATCH if p differs.
    */
   merge(other: HyperLogLog): Result<boolean, CrdtError> {
     if (other.p !== this.p) {
@@ -302,26 +477,66 @@ export class HyperLogLog {
     if (other === this || other.gen < this.gen) return ok(false);
     if (other.gen > this.gen) {
       this.gen = other.gen;
-      this.copyRegistersFrom(other);
+      this.replaceBy(other);
       return ok(true);
     }
-    return ok(this.mergeRegisters(other));
+    if (other.isEmpty()) return ok(false);
+    if (this.fam !== other.fam && !this.isEmpty()) {
+      if (this.fam === 'redis') return ok(false);
+      this.replaceBy(other);
+      return ok(true);
+    }
+    this.fam = other.fam;
+    if (this.fam !== 'redis') this.redis = null;
+    return ok(this.joinRegisters(other));
+  }
+
+  /** Register-wise max with `other`, telling the Redis form (if any) what rose. */
+  private joinRegisters(other: HyperLogLog): boolean {
+    this.noteIncoming(other);
+    const changed = this.mergeRegisters(other);
+    if (changed && this.redis !== null) this.redis.invalidate();
+    return changed;
+  }
+
+  /** Takes `other`'s registers and family (not its generation); the Redis form is rebuilt when asked for. */
+  private replaceBy(other: HyperLogLog): void {
+    this.copyRegistersFrom(other);
+    this.fam = other.fam;
+    this.redis = null;
   }
 
   /**
    * Set union across *different keys* (PFCOUNT k1 k2, PFMERGE dest src): register-wise max that
    * ignores generations and keeps this sketch's generation. Generations order the versions of one
    * key; comparing them across keys would make a key deleted once hide another key's elements.
-   * Use `merge` for replicas of the same key. Returns whether this changed.
+   * Use `merge` for replicas of the same key. Returns whether this changed. Errs, changing nothing,
+   * with HLL_PRECISION_MISMATCH if p differs and HLL_HASH_MISMATCH for two non-empty sketches of
+   * different hash families (an empty one takes the other's family).
    */
   unionWith(other: HyperLogLog): Result<boolean, CrdtError> {
+    const refused = this.unionError(other);
+    if (refused !== undefined) return err(refused);
+    if (other === this || other.isEmpty()) return ok(false);
+    if (this.fam !== other.fam) {
+      this.fam = other.fam;
+      if (this.fam !== 'redis') this.redis = null;
+    }
+    return ok(this.joinRegisters(other));
+  }
+
+  /** Why `unionWith(other)` would be refused, or undefined. */
+  unionError(other: HyperLogLog): CrdtError | undefined {
     if (other.p !== this.p) {
-      return err(
-        new CrdtError('HLL_PRECISION_MISMATCH', `cannot union HyperLogLog of precision ${other.p} into ${this.p}`),
+      return new CrdtError('HLL_PRECISION_MISMATCH', `cannot union HyperLogLog of precision ${other.p} into ${this.p}`);
+    }
+    if (this.fam !== other.fam && !this.isEmpty() && !other.isEmpty()) {
+      return new CrdtError(
+        'HLL_HASH_MISMATCH',
+        "cannot combine a HyperLogLog written with tally's legacy hash and one written with Redis's hash (the same element lands in different registers)",
       );
     }
-    if (other === this) return ok(false);
-    return ok(this.mergeRegisters(other));
+    return undefined;
   }
 
   private copyRegistersFrom(other: HyperLogLog): void {
@@ -426,6 +641,8 @@ export class HyperLogLog {
     this.gen++;
     this.setSparse(new Uint32Array(8), 0);
     this.cached = 0;
+    this.fam = 'redis';
+    this.redis = this.p === REDIS_HLL_P ? RedisHyllForm.fresh() : null;
     return this.clone();
   }
 
@@ -451,6 +668,7 @@ export class HyperLogLog {
     let prev = -1;
     const flush = (): void => {
       const h = new HyperLogLog(this.p, this.gen);
+      h.fam = this.fam;
       h.setSparse(buf.slice(0, Math.max(8, n)), n);
       parts.push(h);
       n = bytes = 0;
@@ -485,15 +703,17 @@ export class HyperLogLog {
     return parts.length > 0 ? parts : undefined;
   }
 
+  /** A copy of the state (precision, generation, family, registers); the Redis form is not copied. */
   clone(): HyperLogLog {
     const h = new HyperLogLog(this.p, this.gen);
     h.copyRegistersFrom(this);
+    h.fam = this.fam;
     return h;
   }
 
-  /** Same precision, generation and register values, whatever the forms. */
+  /** Same precision, generation, hash family and register values, whatever the forms. */
   equals(other: HyperLogLog): boolean {
-    if (this.p !== other.p || this.gen !== other.gen) return false;
+    if (this.p !== other.p || this.gen !== other.gen || this.fam !== other.fam) return false;
     const ha = this.hist;
     const hb = other.hist;
     for (let k = 0; k < ha.length; k++) if (ha[k] !== hb[k]) return false;
@@ -523,13 +743,16 @@ export class HyperLogLog {
    * register in index order one uvarint `(index - previousIndex - 1) * 64 + rank`; dense: the m
    * registers packed 6 bits each, least significant bits first (Redis's layout), m * 3/4 bytes.
    * The form follows the register count, not the in-memory form, so equal states encode equally.
+   * The form byte also says the hash family: 0 / 1 legacy, 2 / 3 Redis's; an empty sketch (of no
+   * family) is form 0 with count 0, the bytes tally wrote for one before the Redis hash.
    */
   encode(): Uint8Array {
     const nonZero = this.m - this.hist[0]!;
     const w = new ByteWriter(nonZero > this.sparseMax ? 16 + (this.m * 3) / 4 : 16 + nonZero * 3);
     w.u8(CODEC_VERSION).u8(TypeTag.HyperLogLog).u8(this.p).uvarint(this.gen);
+    const family = this.fam === 'redis' && nonZero > 0 ? FORM_REDIS : 0;
     if (nonZero <= this.sparseMax) {
-      w.u8(FORM_SPARSE).uvarint(nonZero);
+      w.u8(FORM_SPARSE + family).uvarint(nonZero);
       let prev = -1;
       if (this.dense !== null) {
         const d = this.dense;
@@ -560,7 +783,7 @@ export class HyperLogLog {
       packed[o + 1] = (r1 >>> 2) | (r2 << 4);
       packed[o + 2] = (r2 >>> 4) | (r3 << 2);
     }
-    w.u8(FORM_DENSE).bytes(packed);
+    w.u8(FORM_DENSE + family).bytes(packed);
     return w.finish();
   }
 
@@ -594,9 +817,13 @@ export class HyperLogLog {
     const h = new HyperLogLog(p, gen);
     const m = h.m;
     const maxRank = h.q + 1;
-    if (form === FORM_SPARSE) {
+    if (form > FORM_REDIS + FORM_DENSE) return invalid(`unknown form ${form}`);
+    h.fam = form >= FORM_REDIS ? 'redis' : 'legacy';
+    if (form === FORM_SPARSE || form === FORM_SPARSE + FORM_REDIS) {
       const n = r.uvarint();
       if (r.failed) return fail();
+      if (n === 0 && form !== FORM_SPARSE) return invalid('an empty sketch in a hash family form (non-canonical)');
+      if (n === 0) h.fam = 'redis';
       if (n > h.sparseMax) return invalid(`${n} sparse entries above the sparse limit ${h.sparseMax}`);
       if (n > r.remaining) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: ${n} entries in ${r.remaining} bytes`));
       const sp = new Uint32Array(Math.max(8, n));
@@ -615,7 +842,6 @@ export class HyperLogLog {
       h.setSparse(sp, n);
       return ok(h);
     }
-    if (form !== FORM_DENSE) return invalid(`unknown form ${form}`);
     const size = (m * 3) / 4;
     if (r.remaining < size) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: dense needs ${size} bytes, has ${r.remaining}`));
     if (r.remaining > size) return invalid(`${r.remaining - size} trailing bytes`);

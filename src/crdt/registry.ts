@@ -54,7 +54,8 @@ const counterLive = (c: GCounter | PNCounter): boolean => c.exists();
 export const CRDT_TYPES: { readonly [T in KeyType]: CrdtType<T> } = {
   gcounter: { type: 'gcounter', tag: TypeTag.GCounter, decode: GCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace(), split: (c, n) => c.split(n) },
   pncounter: { type: 'pncounter', tag: TypeTag.PNCounter, decode: PNCounter.decode, merge: (a, b) => a.merge(b), live: counterLive, delete: (c) => c.resetInPlace(), split: (c, n) => c.split(n) },
-  // Merging HLLs of another precision is refused by the sketch and changes nothing.
+  // Merging HLLs of another precision is refused by the sketch and changes nothing; of another hash
+  // family (legacy / Redis's) it is a join by family (docs/crdt-hll.md, "Hash families").
   hll: { type: 'hll', tag: TypeTag.HyperLogLog, decode: HyperLogLog.decode, merge: (a, b) => { const r = a.merge(b); return r.ok && r.value; }, live: (h) => !h.isEmpty(), delete: (h) => void h.clear(), split: (h, n) => h.split(n) },
   window: { type: 'window', tag: TypeTag.WindowedCounter, decode: WindowedCounter.decode, merge: (a, b) => a.merge(b), live: (w) => w.exists(), delete: (w) => w.clear(), split: (w, n) => w.split(n) },
   cms: { type: 'cms', tag: TypeTag.CountMinSketch, decode: CountMinSketch.decode, merge: (a, b) => a.merge(b), live: (c) => c.exists(), delete: (c) => c.clear(), split: (c, n) => c.split(n) },

@@ -167,6 +167,24 @@ export class Keyspace extends KeyTable {
     return ok(true);
   }
 
+  /**
+   * SET of Redis HYLL bytes (already parsed into `value`): creates the HLL, or replaces a live one
+   * (a delete, then `value`'s registers at the new generation; see HyperLogLog.assign). WRONGTYPE for
+   * a live key of another type. Clears the TTL unless `keepTtl`. Returns whether the key now exists
+   * (an HLL of no registers leaves none, as PFADD of nothing does).
+   */
+  setHll(key: string, value: HyperLogLog, keepTtl = false): Result<boolean, KeyspaceError> {
+    // Every HLL of the cluster has the configured precision (merges of two precisions are refused).
+    if (value.p !== this.hllPrecision) return err({ code: 'INVALID', message: errors.hllPrecisionMismatch(value.p, this.hllPrecision) });
+    const found = this.typed(key, 'hll');
+    if (!found.ok) return found;
+    const e = found.value.entry ?? found.value.create(HyperLogLog.create(this.hllPrecision));
+    const r = e.crdt.assign(value);
+    if (!r.ok) return err({ code: 'INVALID', message: errors.hllPrecisionMismatch(value.p, e.crdt.p) });
+    this.changed(keepTtl ? e : this.clearTtl(key, e), key, 'local');
+    return ok(isLive(e));
+  }
+
   /** The live HLLs among `keys` (missing and deleted keys skipped), or WRONGTYPE. */
   private liveHlls(keys: readonly string[]): Result<HyperLogLog[], KeyspaceError> {
     const hlls: HyperLogLog[] = [];

@@ -263,7 +263,12 @@ describe('HyperLogLog union across keys', () => {
     expect(deletedOnce.clone().unionWith(never).ok).toBe(true);
     const u = deletedOnce.clone();
     u.unionWith(never);
-    expect(u.count()).toBe(4);
+    // The union holds exactly the registers of one sketch of all four elements (at p = 6 two of
+    // them may share a register, so compare registers, not a count of 4).
+    const all = build({ gen: 0, els: [1, 2, 3], dense: false });
+    all.add('x');
+    expect(u.registers()).toEqual(all.registers());
+    expect(u.count()).toBe(all.count());
     expect(HyperLogLog.create(P).unionWith(HyperLogLog.create(P + 1)).ok).toBe(false);
   });
 });

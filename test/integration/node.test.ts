@@ -63,7 +63,9 @@ describe('a 3-node cluster over RESP', () => {
     await expect(r.call('incr')).rejects.toThrow("ERR wrong number of arguments for 'incr' command");
     await expect(r.call('nosuchcmd', 'a')).rejects.toThrow("ERR unknown command 'nosuchcmd', with args beginning with: 'a'");
     expect(await r.get('missing')).toBeNull();
-    expect(await r.mget('hits', 'missing', 'h')).toEqual(['5', null, null]);
+    const [hits, missing, hll] = await r.mget('hits', 'missing', 'h');
+    expect([hits, missing]).toEqual(['5', null]);
+    expect(hll?.startsWith('HYLL')).toBe(true); // an HLL's Redis bytes, as Redis answers
     expect(await r.exists('hits', 'missing', 'hits')).toBe(2);
     expect(await r.ping()).toBe('PONG');
     expect(await r.echo('hi')).toBe('hi');

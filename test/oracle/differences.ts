@@ -244,11 +244,11 @@ export const DIFFERENCES: readonly Difference[] = [
   },
   {
     id: 'counter-command-on-hll',
-    case: '`GET`, `SET` (with any options), `SETEX`, `PSETEX`, `GETSET`, `GETDEL`, `GETEX`, `MSET`, `INCR`, `DECR`, `INCRBY`, `DECRBY` on a HyperLogLog key',
-    example: [c('PFADD', k('a'), 'x0'), c('GET', k('a'))],
-    redis: 'GET, GETSET, GETDEL, GETEX, SET ... GET: the HLL\'s internal bytes (`HYLL...`) (GETEX: or its error for a bad time); SET, SETEX, PSETEX: `OK`, replacing it; the others: `ERR value is not an integer or out of range`',
+    case: '`SET` (with any options), `SETEX`, `PSETEX`, `GETSET`, `MSET` of a value that is not HYLL bytes, and `INCR`, `DECR`, `INCRBY`, `DECRBY`, on a HyperLogLog key',
+    example: [c('PFADD', k('a'), 'x0'), c('SET', k('a'), '1')],
+    redis: 'SET, SETEX, PSETEX: `OK` (SET ... GET and GETSET: the HLL\'s HYLL bytes), replacing the HLL by the string; MSET: `OK`; the others: `ERR value is not an integer or out of range`',
     tally: '`WRONGTYPE Operation against a key holding the wrong kind of value`',
-    why: 'a tally key\'s type is fixed when it is created; in Redis an HLL is a string',
+    why: 'a tally key\'s type is fixed when it is created (in Redis an HLL is a string): a HyperLogLog key takes only HYLL bytes (SET of them replaces it, as in Redis)',
     matches: async (s, p) => {
       const n = name(s);
       if (n === 'mset') {
@@ -257,46 +257,23 @@ export const DIFFERENCES: readonly Difference[] = [
         for (let i = 1; i < s.words.length; i += 2) if (is(await p.tally(['TALLY.TYPE', s.words[i] ?? '']), HLL_TYPE)) return true;
         return false;
       }
-      const redisOk = ['get', 'getset', 'getdel'].includes(n)
-        ? isHllBulk(s.redis)
-        : n === 'getex' // the HLL's bytes, or the error of a bad time, which Redis checks after the type
-          ? isHllBulk(s.redis) || s.redis.toString('latin1').startsWith('-ERR ')
-        : n === 'set' || n === 'setex' || n === 'psetex'
+      const redisOk =
+        n === 'set' || n === 'setex' || n === 'psetex' || n === 'getset'
           ? is(s.redis, OK) || isHllBulk(s.redis)
           : COUNTER_WRITES.has(n) && is(s.redis, NOT_INTEGER);
-      // After the command: Redis may have replaced or deleted the key; tally's is still the HLL.
+      // After the command: Redis may have replaced the key; tally's is still the HLL.
       return redisOk && s.tally.toString('latin1').startsWith('-WRONGTYPE ') && is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), HLL_TYPE);
     },
   },
   {
-    id: 'mget-hll',
-    case: '`MGET` naming a HyperLogLog key',
-    example: [c('PFADD', k('a'), 'x0'), c('MGET', k('a'), k('b'))],
-    redis: 'the HLL\'s internal bytes for that key',
-    tally: 'nil for that key',
-    why: 'MGET reads counters, and answers nil for a key of another type as Redis does for non-strings',
-    matches: async (s, p) => {
-      if (name(s) !== 'mget') return false;
-      const r = arrayElements(s.redis);
-      const t = arrayElements(s.tally);
-      if (r === null || t === null || r.length !== t.length) return false;
-      for (let i = 0; i < r.length; i++) {
-        const [re, te] = [r[i] as Buffer, t[i] as Buffer];
-        if (re.equals(te)) continue;
-        if (!(isHllBulk(re) && is(te, NIL) && is(await p.tally(['TALLY.TYPE', s.words[i + 1] ?? '']), HLL_TYPE))) return false;
-      }
-      return true;
-    },
-  },
-  {
     id: 'empty-hll',
-    case: '`PFADD k` with no elements, or `PFMERGE k` of missing or empty sources, on a missing key',
+    case: '`PFADD k` with no elements, or `PFMERGE k` of missing or empty sources, on a missing key; `SET k` of HYLL bytes with no register set',
     example: [c('PFADD', k('a'))],
     redis: 'creates an empty HyperLogLog (EXISTS 1, TYPE string, DBSIZE counts it)',
     tally: 'the same reply, but no key exists',
     why: 'an empty HyperLogLog has no state to replicate: the key comes into existence with its first element',
     matches: async (s, p) =>
-      ['pfadd', 'pfmerge'].includes(name(s)) &&
+      ['pfadd', 'pfmerge', 'set', 'getset', 'setex', 'psetex'].includes(name(s)) &&
       s.redis.equals(s.tally) &&
       existsAfter(s, 'redis') === true &&
       existsAfter(s, 'tally') === false &&
@@ -304,18 +281,9 @@ export const DIFFERENCES: readonly Difference[] = [
   },
 
   {
-    id: 'strlen-of-a-sketch',
-    case: '`STRLEN` of a HyperLogLog key',
-    example: [c('PFADD', k('a'), 'x0'), c('STRLEN', k('a'))],
-    redis: 'the length of the HLL\'s internal bytes',
-    tally: 'the length of the key\'s encoded CRDT state',
-    why: 'TYPE calls every tally key a string, so tools (`redis-cli --bigkeys`) ask STRLEN of any key: a counter answers its decimal length as Redis does; a sketch answers the size of its state',
-    matches: async (s, p) => name(s) === 'strlen' && integerReply(s.redis) !== null && integerReply(s.tally) !== null && !is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), '+pncounter\r\n') && !is(await p.tally(['TALLY.TYPE', s.words[1] ?? '']), '+gcounter\r\n'),
-  },
-  {
     id: 'script-meets-a-difference',
     case: '`EVAL`, `EVALSHA`, `EVAL_RO` whose script calls a command on which tally differs (a row above)',
-    example: [c('PFADD', k('a'), 'x0'), c('EVAL', "return redis.call('GET', KEYS[1])", '1', k('a'))],
+    example: [c('PFADD', k('a'), 'x0'), c('EVAL', "return redis.call('INCRBY', KEYS[1], ARGV[1])", '1', k('a'), '1')],
     redis: 'what the script makes of Redis\'s reply',
     tally: 'what the script makes of tally\'s reply: most often the script fails with tally\'s error text (`... script: <sha1>, on @user_script:1.`)',
     why: 'a script calls the same commands as a client, so each row above applies inside scripts too',

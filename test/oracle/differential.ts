@@ -122,8 +122,6 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
       const name = (words[0] ?? '').toLowerCase();
       // EXEC names no key, but its queued commands do: their keys are compared after it.
       const keys = name === 'exec' && queued !== null ? [...new Set(queued.flatMap((q) => q.keys))] : cmd.keys(prefix);
-      // Redis's keys before the command, to put an HLL back if tally refused to overwrite it.
-      const before = await Promise.all(keys.map(async (k) => bulkPayload(await redisProbe.send(['DUMP', k]))));
       // Before EXEC: the types its queued commands start from (rows ask TALLY.TYPE).
       const typesBefore = new Map<string, string>();
       if (name === 'exec' && queued !== null) for (const k of keys) typesBefore.set(k, (await tallyProbe.send(['TALLY.TYPE', k])).toString('latin1'));
@@ -156,11 +154,7 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
           const failed = { cmd, step };
           return { ok: false, records: [...records, failed], failed, problem: r.equals(t) ? 'the keys differ afterwards' : 'the replies differ' };
         }
-        // Inside a transaction a key may change several times: what it held before EXEC is no copy source.
-        const problem = await copyTallyIntoRedis(redisProbe, tallyProbe, step, name === 'exec' ? keys.map(() => null) : before);
-        // A key an accepted transaction left as an HLL on tally cannot always be given to Redis (it
-        // was made inside the transaction): the sequence ends there, compared so far.
-        if (problem !== null && name === 'exec') return { ok: true, records: [...records, { cmd, step, accepted }] };
+        const problem = await copyTallyIntoRedis(redisProbe, tallyProbe, step);
         if (problem !== null) {
           const failed = { cmd, step, accepted };
           return { ok: false, records: [...records, failed], failed, problem };
@@ -276,10 +270,10 @@ function evolveTypes(types: Map<string, string>, words: readonly string[], reply
 
 /**
  * After an accepted difference: makes each key the step named hold in Redis what it holds in tally
- * (missing, a counter's value, or, for an HLL tally did not change, Redis's own value from before).
+ * (missing, a counter's value, or an HLL's HYLL bytes as tally's GET answers them).
  * Returns a problem, or null.
  */
-async function copyTallyIntoRedis(redis: RawRespClient, tally: RawRespClient, step: Step, before: readonly (Buffer | null)[]): Promise<string | null> {
+async function copyTallyIntoRedis(redis: RawRespClient, tally: RawRespClient, step: Step): Promise<string | null> {
   for (const [i, k] of step.keys.entries()) {
     if (step.tallyExists[i] !== true) {
       await redis.send(['DEL', k]);
@@ -291,11 +285,10 @@ async function copyTallyIntoRedis(redis: RawRespClient, tally: RawRespClient, st
       if (v === null) return `tally's counter ${k} exists but GET answers nil`;
       await redis.send(['SET', k, v]);
     } else if (type === '+hll\r\n') {
-      // EXEC: no copy from before; Redis's HLL as it is now stands in (tally refused to change it).
-      const now = (await redis.send(['PFCOUNT', k]))[0] === 0x3a ? bulkPayload(await redis.send(['DUMP', k])) : null;
-      const dump = before[i] ?? now;
-      if (dump === null || dump === undefined) return `tally holds the HLL ${k}, which Redis did not have before the command`;
-      await redis.send(['RESTORE', k, '0', dump, 'REPLACE']);
+      // GET answers an HLL's HYLL bytes as Redis would hold them (cached count included): Redis takes them as they are.
+      const v = bulkPayload(await tally.send(['GET', k]));
+      if (v === null) return `tally's HLL ${k} exists but GET answers nil`;
+      await redis.send(['SET', k, v]);
     } else {
       return `cannot copy tally's ${k} (TALLY.TYPE ${showBytes(Buffer.from(type))}) into Redis`;
     }

@@ -4,8 +4,8 @@
 // test/oracle/differences.ts explains it; anything else is a bug in tally, reported with the
 // shrunk sequence and both servers' replies.
 //
-// Covered: the counter family, GET/MGET/SET, DEL/EXISTS/TYPE/DBSIZE, PFADD/PFCOUNT/PFMERGE on sets
-// small enough to be exact, FLUSHDB/FLUSHALL, SELECT, PING/ECHO, AUTH, CLIENT SETNAME/GETNAME, HELLO
+// Covered: the counter family, GET/MGET/SET (of HLLs too: Redis's HYLL bytes), DEL/EXISTS/TYPE/DBSIZE,
+// PFADD/PFCOUNT/PFMERGE on small sets and on bulk adds past Redis's sparse limit, FLUSHDB/FLUSHALL, SELECT, PING/ECHO, AUTH, CLIENT SETNAME/GETNAME, HELLO
 // options that fail, CONFIG GET of one parameter, unknown subcommands, INCRBYFLOAT, wrong arities,
 // unknown commands, SET's options, GETSET, GETDEL, SETNX, MSET, MSETNX, UNLINK, STRLEN, KEYS, SCAN,
 // MULTI/EXEC/DISCARD, EVAL and SCRIPT, and EXPIRE/PERSIST/TTL from the day tally lists them in

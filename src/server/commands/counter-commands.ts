@@ -7,6 +7,7 @@ import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
 import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
+import { parseSetValue, readValue } from './string-values.js';
 
 function keyError(e: KeyspaceError): Reply {
   switch (e.code) {
@@ -91,11 +92,8 @@ export const counterCommands: CommandSpec[] = [
     arity: 2,
     flags: ['readonly', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => {
-      const r = ctx.keyspace.getCounter(fullKey(s.db, a[1] as Buffer));
-      if (!r.ok) return keyError(r.error);
-      return r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
-    },
+    // A counter's decimal value, or an HLL's HYLL bytes (as Redis holds them).
+    run: (ctx, s, a) => readValue(ctx, fullKey(s.db, a[1] as Buffer)),
   },
   {
     name: 'mget',
@@ -105,9 +103,9 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       const out: Reply[] = [];
       for (let i = 1; i < a.length; i++) {
-        const r = ctx.keyspace.getCounter(fullKey(s.db, a[i] as Buffer));
+        const r = readValue(ctx, fullKey(s.db, a[i] as Buffer));
         // Like Redis, MGET answers nil for a key of another type rather than failing.
-        out.push(r.ok && r.value !== null ? { kind: 'bulk', value: String(r.value) } : NULL_BULK);
+        out.push(r.kind === 'bulk' ? r : NULL_BULK);
       }
       return { kind: 'array', value: out };
     },
@@ -133,11 +131,10 @@ export const counterCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const key = fullKey(s.db, a[1] as Buffer);
-      const r = ctx.keyspace.getCounter(key);
-      if (!r.ok) return keyError(r.error);
-      if (r.value === null) return NULL_BULK;
+      const r = readValue(ctx, key);
+      if (r.kind !== 'bulk' || r.value === null) return r;
       ctx.keyspace.del(key);
-      return { kind: 'bulk', value: String(r.value) };
+      return r;
     },
   },
   {
@@ -178,9 +175,10 @@ export const counterCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       // TYPE calls every key a string, so tools (redis-cli --bigkeys) ask STRLEN of any key: a counter's
       // decimal length; for the other types, the size of their encoded state (Redis: an HLL's byte length).
+      // An HLL answers the length of its HYLL bytes, as in Redis (one with no Redis encoding: its state's).
       const key = fullKey(s.db, a[1] as Buffer);
-      const r = ctx.keyspace.getCounter(key);
-      if (r.ok) return intReply(r.value === null ? 0 : String(r.value).length);
+      const r = readValue(ctx, key);
+      if (r.kind === 'bulk') return intReply(r.value === null ? 0 : r.value.length);
       return intReply(ctx.keyspace.encodeKey(key)?.bytes.length ?? 0);
     },
   },
@@ -227,34 +225,39 @@ const EX_WORD = Buffer.from('EX');
 const PX_WORD = Buffer.from('PX');
 
 /**
- * MSET / MSETNX: every pair is checked first (an integer value, a key that is a counter or missing,
- * not too long), so a refused pair leaves every key as it was. The one exception is an exhausted
- * slot (below), which only a node that counted 2^53-1 into a key meets.
+ * MSET / MSETNX: every pair is checked first (an integer value for a counter or a missing key, or
+ * HYLL bytes for an HLL or a missing key; not too long), so a refused pair leaves every key as it
+ * was. The one exception is an exhausted slot (below), which only a node that counted 2^53-1 into
+ * a key meets.
  */
 function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolean): Reply {
   if ((a.length - 1) % 2 !== 0) return wrongArity(nx ? 'msetnx' : 'mset');
   // MSETNX looks at existence first, as Redis does: a key that exists (of any type) answers 0.
   if (nx) for (let i = 1; i < a.length; i += 2) if (ctx.keyspace.exists(fullKey(s.db, a[i] as Buffer))) return ZERO;
-  const pairs: [string, number][] = [];
+  const pairs: [string, ReturnType<typeof parseSetValue>][] = [];
   for (let i = 1; i < a.length; i += 2) {
     const keyArg = a[i] as Buffer;
     if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-    const n = parseInt64(a[i + 1] as Buffer);
-    if (n === null) return SET_NOT_INTEGER;
-    if (n === 'range') return ERR_OVERFLOW;
+    const v = parseSetValue(a[i + 1] as Buffer, parseInt64, SET_NOT_INTEGER);
+    if (v.kind === 'error') return v.reply;
     const key = fullKey(s.db, keyArg);
     const t = ctx.keyspace.typeOf(key);
-    if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
-    if (t === 'gcounter' && n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
-    pairs.push([key, n]);
+    if (v.kind === 'hll') {
+      if (t !== undefined && t !== 'hll') return ERR_WRONGTYPE;
+    } else {
+      if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
+      if (t === 'gcounter' && v.n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+    }
+    pairs.push([key, v]);
   }
   // A key named twice takes its last value, as in Redis (one write per key).
   const last = new Map(pairs);
-  for (const [key, n] of last) {
-    const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor);
+  for (const [key, v] of last) {
     // Only a slot with no room left fails here (this node counted 2^53-1 into the key; see
-    // crdt-counters.md): the pairs before it stay applied, and the error says which failure.
-    if (!r.ok) return keyError(r.error);
+    // crdt-counters.md), or HYLL bytes on a node of another HLL precision: the pairs before it stay
+    // applied, and the error says which failure.
+    const r = v.kind === 'hll' ? ctx.keyspace.setHll(key, v.hll) : v.kind === 'counter' ? ctx.keyspace.setCounter(key, v.n, ctx.counterTypeFor) : null;
+    if (r !== null && !r.ok) return keyError(r.error);
   }
   return nx ? ONE : OK;
 }
@@ -329,19 +332,24 @@ function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buf
   const key = fullKey(s.db, keyArg);
   let old: Reply = OK;
   if (o.get) {
-    const r = ctx.keyspace.getCounter(key);
-    if (!r.ok) return keyError(r.error);
-    old = r.value === null ? NULL_BULK : { kind: 'bulk', value: String(r.value) };
+    old = readValue(ctx, key);
+    if (old.kind === 'error') return old;
   }
   if (o.nx || o.xx) {
     const found = ctx.keyspace.exists(key);
     if ((o.nx && found) || (o.xx && !found)) return o.get ? old : NULL_BULK;
   }
   if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
-  const n = parseInt64(value);
-  if (n === null) return SET_NOT_INTEGER;
-  if (n === 'range') return ERR_OVERFLOW;
-  const r = ctx.keyspace.setCounter(key, n, ctx.counterTypeFor, o.keepttl);
+  const v = parseSetValue(value, parseInt64, SET_NOT_INTEGER);
+  if (v.kind === 'error') return v.reply;
+  if (v.kind === 'hll') {
+    // Redis HYLL bytes: the key becomes (or stays) an HLL with those registers.
+    const r = ctx.keyspace.setHll(key, v.hll, o.keepttl);
+    if (!r.ok) return keyError(r.error);
+    if (deadline !== null && r.value) ctx.keyspace.expire(key, deadline);
+    return old;
+  }
+  const r = ctx.keyspace.setCounter(key, v.n, ctx.counterTypeFor, o.keepttl);
   if (!r.ok) return keyError(r.error);
   if (deadline !== null) ctx.keyspace.expire(key, deadline);
   return old;
@@ -356,10 +364,8 @@ function getex(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   const o = setOptions(a.slice(2), true);
   if (o === null) return ERR_SYNTAX;
   const key = fullKey(s.db, a[1] as Buffer);
-  const r = ctx.keyspace.getCounter(key);
-  if (!r.ok) return keyError(r.error);
-  if (r.value === null) return NULL_BULK;
-  const value: Reply = { kind: 'bulk', value: String(r.value) };
+  const value = readValue(ctx, key);
+  if (value.kind !== 'bulk' || value.value === null) return value;
   if (o.expire !== null) {
     const d = expiryDeadline(o.expire, ctx.now(), 'getex');
     if (typeof d !== 'number') return d;

@@ -1,6 +1,9 @@
-// HyperLogLog commands: PFADD, PFCOUNT (several keys: the union), PFMERGE.
+// HyperLogLog commands: PFADD, PFCOUNT (several keys: the union), PFMERGE. Besides the CRDT, each
+// keeps the HLL's Redis form (its HYLL bytes, for GET) changing as Redis's would: PFCOUNT of one key
+// caches the count, PFMERGE marks it stale and goes dense when a source is dense.
 
 import * as errors from '../../errors.js';
+import type { HyperLogLog } from '../../crdt/hyperloglog.js';
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import { ONE, ZERO, reply, type Reply } from './reply.js';
@@ -15,6 +18,31 @@ const ERR_NOT_AN_HLL: Reply = Object.freeze(reply.error(errors.NOT_AN_HLL));
  */
 function hllError(e: KeyspaceError): Reply {
   return e.code === 'WRONGTYPE' ? ERR_NOT_AN_HLL : reply.error(e.message);
+}
+
+/** The live, non-empty HLLs among `keys` (another type is left to the keyspace's WRONGTYPE). */
+function liveHlls(ctx: Parameters<CommandSpec['run']>[0], keys: readonly string[]): HyperLogLog[] {
+  const out: HyperLogLog[] = [];
+  for (const k of keys) {
+    const e = ctx.keyspace.entry(k);
+    if (e !== undefined && e.type === 'hll' && !e.crdt.isEmpty()) out.push(e.crdt);
+  }
+  return out;
+}
+
+/**
+ * Why these HLLs cannot be combined (PFCOUNT of several keys, PFMERGE): a legacy-hash one with a
+ * Redis-hash one, or two precisions. Checked before anything changes.
+ */
+function combineError(hlls: readonly HyperLogLog[]): Reply | undefined {
+  const [first, ...rest] = hlls;
+  if (first === undefined) return undefined;
+  for (const h of rest) {
+    const why = first.unionError(h);
+    if (why === undefined) continue;
+    return reply.error(why.code === 'HLL_HASH_MISMATCH' ? errors.HLL_HASH_MISMATCH : errors.hllPrecisionMismatch(h.p, first.p));
+  }
+  return undefined;
 }
 
 export const hllCommands: CommandSpec[] = [
@@ -39,8 +67,15 @@ export const hllCommands: CommandSpec[] = [
     run: (ctx, s, a) => {
       const keys: string[] = [];
       for (let i = 1; i < a.length; i++) keys.push(fullKey(s.db, a[i] as Buffer));
+      if (keys.length > 1) {
+        const why = combineError(liveHlls(ctx, keys));
+        if (why !== undefined) return why;
+      }
       const r = ctx.keyspace.pfcount(keys);
-      return r.ok ? { kind: 'int', value: r.value } : hllError(r.error);
+      if (!r.ok) return hllError(r.error);
+      // One key: Redis caches the count in the HLL's header (what GET then shows).
+      if (keys.length === 1) liveHlls(ctx, keys)[0]?.noteRedisCount();
+      return { kind: 'int', value: r.value };
     },
   },
   {
@@ -53,8 +88,15 @@ export const hllCommands: CommandSpec[] = [
       const dest = fullKey(s.db, a[1] as Buffer);
       const sources: string[] = [];
       for (let i = 2; i < a.length; i++) sources.push(fullKey(s.db, a[i] as Buffer));
+      const named = liveHlls(ctx, [dest, ...sources]);
+      const why = combineError(named);
+      if (why !== undefined) return why;
+      // Redis writes the union into a dense destination when any HLL named is dense.
+      const dense = named.some((h) => h.isRedisDense());
       const r = ctx.keyspace.pfmerge(dest, sources);
       if (!r.ok) return hllError(r.error);
+      const e = ctx.keyspace.entry(dest);
+      if (e !== undefined && e.type === 'hll') e.crdt.noteRedisMerge(dense);
       return { kind: 'simple', value: 'OK' };
     },
   },
