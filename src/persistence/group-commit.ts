@@ -6,6 +6,7 @@
 
 import type { ChangeListener } from '../keyspace/types.js';
 import type { DurableStore, KeyRecord } from './store.js';
+import type { LocalStamp } from '../replication/version-log.js';
 
 export type DurableMode = 'everysec' | 'always';
 
@@ -78,6 +79,11 @@ export class GroupCommit {
   private readonly unsubscribe: () => void;
   /** Told each durable commit's duration in ms (write + sync), for metrics. */
   onCommit: ((ms: number) => void) | undefined;
+  /**
+   * Each key's local stamp, written beside its state (the replica's `stampOf`, set once it exists).
+   * Without it records carry none, and a restart announces their keys again (always safe).
+   */
+  stampOf: ((key: string) => LocalStamp) | undefined;
 
   constructor(
     private readonly store: DurableStore,
@@ -181,7 +187,8 @@ export class GroupCommit {
     for (const key of keys) {
       const e = this.source.encodeKey(key);
       if (e === undefined) removed.push(key);
-      else records.push({ key, tag: e.tag, bytes: e.bytes });
+      else if (this.stampOf === undefined) records.push({ key, tag: e.tag, bytes: e.bytes });
+      else records.push({ key, tag: e.tag, bytes: e.bytes, stamp: this.stampOf(key) });
     }
     const started = this.now();
     this.writing = true;

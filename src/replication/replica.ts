@@ -19,7 +19,7 @@ import { decodeEnvelope, encodeEnvelope, maxFrameBytes, MemberState, MsgKind, ty
 import { Quorum } from './quorum.js';
 import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
-import { VersionLog } from './version-log.js';
+import { NO_STAMP, VersionLog, type LocalStamp } from './version-log.js';
 import type { WaitOutcome } from './waiters.js';
 
 export type { ReplicaEvents, ReplicaIdentity, ReplicaStats } from './context.js';
@@ -41,10 +41,14 @@ export interface ReplicaOptions {
    */
   configuredSize?: number;
   /**
-   * The keyspace to replicate, e.g. restored from disk: its keys are announced once under this
-   * incarnation (restored state may hold increments no peer has seen). Default: a new empty one.
+   * The keyspace to replicate, e.g. restored from disk. Default: a new empty one. Restored state may
+   * hold increments no peer has seen: a key with a stamp in `restoredStamps` is put back in its
+   * incarnation's log (peers that lack it get it from there, peers that hold it are sent nothing);
+   * a key without one is announced once under this incarnation.
    */
   keyspace?: Keyspace;
+  /** This node's last local change of each restored key, as persisted (version-log.ts, `LocalStamp`). */
+  restoredStamps?: ReadonlyMap<string, LocalStamp>;
   events?: ReplicaEvents;
   /** Time of construction, for the random gossip phase. */
   now: number;
@@ -136,11 +140,48 @@ export class Replica {
       readFrames: (states, budget) => this.antiEntropy.readFrames(states, budget),
     });
 
-    // Restored state may hold increments no peer has seen: announce every key once as ours.
-    for (const key of [...this.keyspace.keys()]) this.antiEntropy.localChange(key);
+    this.restore(opts.restoredStamps);
     this.keyspace.onChange((key, origin) => {
       if (origin === 'local') this.antiEntropy.localChange(key);
     });
+  }
+
+  /**
+   * Restored state may hold increments no peer has seen. A stamped key goes back into the log of the
+   * incarnation that last changed it, so digests resume that origin where the disk left it: a peer
+   * that holds it is sent nothing, one that lacks some of it is sent those keys. A key without a
+   * stamp (a format 1 store) is announced once as ours, as every key was before stamps.
+   */
+  private restore(stamps: ReadonlyMap<string, LocalStamp> | undefined): void {
+    const byOrigin = new Map<number, [string, number][]>();
+    for (const key of [...this.keyspace.keys()]) {
+      const s = stamps?.get(key);
+      if (s === undefined || s.incarnation >= this.id.incarnation) this.antiEntropy.localChange(key);
+      else if (s.incarnation > 0) {
+        let list = byOrigin.get(s.incarnation);
+        if (list === undefined) byOrigin.set(s.incarnation, (list = []));
+        list.push([key, s.version]);
+        this.restoredStamps.set(key, s);
+      }
+    }
+    for (const [incarnation, list] of byOrigin) this.versions.restore(replicaIdOf(this.id.nodeId, incarnation), list);
+  }
+
+  /** Stamps of keys last changed locally by an earlier incarnation (restored; `stampOf`). */
+  private readonly restoredStamps = new Map<string, LocalStamp>();
+
+  /** This node's last local change of `key`, for the store to persist beside its state. */
+  stampOf(key: string): LocalStamp {
+    const v = this.versions.versionOf(this.origin, key);
+    if (v > 0) return { incarnation: this.id.incarnation, version: v };
+    return this.restoredStamps.get(key) ?? NO_STAMP;
+  }
+
+  /** `stampOf` every key held: what a restart with this state restores (the simulator's disk). */
+  localStamps(): Map<string, LocalStamp> {
+    const out = new Map<string, LocalStamp>();
+    for (const key of this.keyspace.keys()) out.set(key, this.stampOf(key));
+    return out;
   }
 
   get nodeId(): string {

@@ -12,6 +12,19 @@
 
 import type { VectorEntry } from './messages.js';
 
+/**
+ * A node's last local change of a key: the incarnation that made it and that incarnation's version
+ * of it (incarnation 0: the node never changed the key itself). Persisted with the key's state, it
+ * lets a restart rebuild its earlier incarnations' logs instead of announcing every key again.
+ */
+export interface LocalStamp {
+  readonly incarnation: number;
+  readonly version: number;
+}
+
+/** The stamp of a key this node never changed itself. */
+export const NO_STAMP: LocalStamp = Object.freeze({ incarnation: 0, version: 0 });
+
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
   readonly seedHi: number;
@@ -178,6 +191,30 @@ export class VersionLog {
   /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
   record(origin: string, key: string, version: number): boolean {
     return this.log(origin).record(key, version);
+  }
+
+  /**
+   * A restart rebuilds an earlier incarnation's log from the stamps on disk: every key at its
+   * stamped version, and `known` (advertised at once: it is on disk) at the highest of them. That
+   * claim holds: commits are written in order, each with the current state of every key changed
+   * before it, so the disk that holds the change at the highest version holds every earlier one
+   * (a change whose key a later incarnation changed again is held as part of that later state).
+   */
+  restore(origin: string, stamps: Iterable<[string, number]>): void {
+    const log = this.log(origin);
+    let top = 0;
+    // In version order: the log appends in order (an out-of-order entry is an insertion).
+    for (const [key, version] of [...stamps].sort((a, b) => a[1] - b[1])) {
+      log.record(key, version);
+      if (version > top) top = version;
+    }
+    this.advance(origin, top);
+    this.advertise(log, log.known);
+  }
+
+  /** The version at which `origin`'s log holds `key` (0: none). */
+  versionOf(origin: string, key: string): number {
+    return this.origins.get(origin)?.keyVersion.get(key) ?? 0;
   }
 
   /** The known (gap-free) version of an origin. */
