@@ -115,6 +115,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     },
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
+    // Tombstone collection counts a state as ours once it is on disk (tombstone-gc.ts).
+    ...(durable !== null ? { disk: durable.commits } : {}),
   });
   // Each record carries the key's local stamp, so a restart does not announce it again.
   if (durable !== null) durable.commits.stampOf = (key) => replica.stampOf(key);

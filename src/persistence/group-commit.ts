@@ -134,6 +134,17 @@ export class GroupCommit {
     }
   }
 
+  /**
+   * Calls `done(true)` once every change made so far is on disk, or `done(false)` if the commit
+   * that was to write it failed; unlike `afterDurable` it never hastens a commit (`everysec` keeps
+   * its one commit a second). Tombstone collection's evidence (replication/tombstone-gc.ts).
+   */
+  whenDurable(done: (ok: boolean) => void): void {
+    const p = this.dirty.size > 0 ? (this.next ??= waiters()).promise : this.inflight?.promise;
+    if (p === undefined) done(true);
+    else p.then(() => done(true), () => done(false));
+  }
+
   /** Commits everything changed so far; resolves once it is on disk. */
   flush(): Promise<void> {
     if (this.dirty.size === 0) return this.unflushed > 0 || this.writing ? (this.pendingLocal?.promise ?? this.idle()) : Promise.resolve();

@@ -20,6 +20,7 @@ import { Quorum } from './quorum.js';
 import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
 import { NO_STAMP, VersionLog, type LocalStamp } from './version-log.js';
+import { TombstoneGc } from './tombstone-gc.js';
 import type { WaitOutcome } from './waiters.js';
 
 export type { ReplicaEvents, ReplicaIdentity, ReplicaStats } from './context.js';
@@ -57,6 +58,18 @@ export interface ReplicaOptions {
    * what is on disk, so a peer that crashes right after acknowledging a write still holds it.
    */
   durability?: Durability;
+  /**
+   * The store, under any persistence mode: tombstone collection counts a state as this node's only
+   * once it is on disk. Without one the node keeps nothing across a restart, and what it holds in
+   * memory is what it reports.
+   */
+  disk?: DiskState;
+}
+
+/** Any store (`everysec` or `always`): when what is held now is on disk, without hastening a commit. */
+export interface DiskState {
+  /** Calls `done(true)` once every change made so far is durable, or `done(false)` if that commit failed. */
+  whenDurable(done: (ok: boolean) => void): void;
 }
 
 /** Where a node learns that what it holds now is on disk. */
@@ -86,6 +99,14 @@ export class Replica {
   private now: number;
   private leaving = false;
   private readonly durability: Durability | undefined;
+  private readonly disk: DiskState | undefined;
+  private readonly configuredSize: number;
+  /** Tombstone collection's evidence and decision (tombstone-gc.ts). */
+  private readonly gc = new TombstoneGc();
+  /** The state digest of what this node holds durably (tombstone-gc.ts), once known. */
+  private durableState: string | undefined;
+  /** A `disk.whenDurable` is outstanding. */
+  private durableWaiting = false;
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.config;
@@ -96,6 +117,8 @@ export class Replica {
     this.now = opts.now;
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.durability = opts.durability;
+    this.disk = opts.disk;
+    this.configuredSize = opts.configuredSize ?? 1;
     this.versions = new VersionLog(opts.durability !== undefined, this.origin);
     this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
@@ -128,7 +151,12 @@ export class Replica {
     // Constructed in this order: each draws its random phase from the rng.
     this.antiEntropy = new AntiEntropy(
       ctx,
-      { applyMembers: (records) => this.detector.applyMembers(records), notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v) },
+      {
+        applyMembers: (records) => this.detector.applyMembers(records),
+        notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v),
+        stateReport: () => ({ durable: this.durableState, collected: this.gc.collectedAt }),
+        noteStateReport: (from, r) => this.gc.note(from, r),
+      },
       opts.seeds ?? [],
       opts.peers ?? [],
     );
@@ -217,6 +245,7 @@ export class Replica {
     this.quorum.expire(now);
     // Expired keys free their memory even if nobody reads them (Redis's active expire cycle).
     this.keyspace.sweepExpired(256);
+    this.collectTombstones();
     this.detector.tickDone(this.nextTickAt());
   }
 
@@ -363,6 +392,38 @@ export class Replica {
     // Alone: a one-node cluster that never had a peer. A node that forgot every peer in a long
     // partition is cut off, not alone: nobody has measured its clock (explorer seed 4247).
     return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
+  }
+
+  // ---- tombstone collection (tombstone-gc.ts) ----------------------------------------------------
+
+  /**
+   * The members whose durable state tombstone collection waits for: every member of the table but
+   * us that has not left (alive, suspect or dead: a member that is down but not forgotten counts),
+   * or undefined while fewer are known than the cluster is configured with (a configured node we
+   * never heard from may hold anything). The one place to change when membership changes.
+   */
+  gcMembers(): string[] | undefined {
+    const out: string[] = [];
+    for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state !== MemberState.Left) out.push(m.id);
+    return out.length + 1 < this.configuredSize ? undefined : out;
+  }
+
+  /** Refreshes what this node reports as held durably, then drops its tombstones if every member holds this state durably too. */
+  private collectTombstones(): void {
+    const hash = this.keyspace.stateDigest();
+    if (this.disk === undefined) this.durableState = hash;
+    else if (!this.durableWaiting) {
+      this.durableWaiting = true;
+      this.disk.whenDurable((ok) => {
+        this.durableWaiting = false;
+        if (ok) this.durableState = hash;
+      });
+    }
+    const members = this.gcMembers();
+    if (members === undefined || !this.gc.mayCollect(hash, this.durableState, members)) return;
+    const keys = this.keyspace.collectTombstones(this.events.collected);
+    for (const key of keys) this.versions.forget(key);
+    this.gc.collected(hash, keys.length);
   }
 
   /** Whether this replica ever knew another member (set by tick; see clockStatus). */

@@ -79,6 +79,14 @@ class OriginLog {
     return true;
   }
 
+  /** Drops `key`'s entries (a collected tombstone): compaction then reclaims them. */
+  forget(key: string): void {
+    if (!this.keyVersion.delete(key)) return;
+    this.stale++;
+    const droppable = this.stale - this.kept;
+    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
+  }
+
   /**
    * Calls `visit(key, version)` for the entries with version > `after`, in version order, until it
    * returns false: live ones, and superseded ones still kept (whose key's later version lies above
@@ -88,7 +96,8 @@ class OriginLog {
     for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
       const v = this.versions[i] as number;
       const k = this.keys[i] as string;
-      const latest = this.keyVersion.get(k) as number;
+      const latest = this.keyVersion.get(k);
+      if (latest === undefined) continue; // forgotten: its key was collected
       if (latest !== v && latest <= this.known) continue; // superseded, and the later version is held
       if (!visit(k, v)) return;
     }
@@ -106,8 +115,8 @@ class OriginLog {
     for (let i = 0; i < this.versions.length; i++) {
       const k = this.keys[i] as string;
       const v = this.versions[i] as number;
-      const latest = this.keyVersion.get(k) as number;
-      if (latest === v || latest > this.known) {
+      const latest = this.keyVersion.get(k);
+      if (latest !== undefined && (latest === v || latest > this.known)) {
         if (latest !== v) kept++;
         vs.push(v);
         ks.push(k);
@@ -210,6 +219,15 @@ export class VersionLog {
     }
     this.advance(origin, top);
     this.advertise(log, log.known);
+  }
+
+  /**
+   * Forgets `key` in every origin's log (its tombstone was collected). Known versions stay: a range
+   * that covered it still claims its version, and a peer that gets the range without the key holds
+   * the same nothing we do (collection waited until every member held the tombstone).
+   */
+  forget(key: string): void {
+    for (const log of this.origins.values()) log.forget(key);
   }
 
   /** The version at which `origin`'s log holds `key` (0: none). */
