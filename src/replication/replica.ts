@@ -473,7 +473,7 @@ export class Replica {
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
    * incarnation, left, or is no longer a member. Their slots and log entries are what pruning of
-   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md).
+   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md, "Retired slots").
    */
   retiredOrigins(): number {
     let n = 0;
