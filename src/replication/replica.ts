@@ -155,7 +155,10 @@ export class Replica {
         applyMembers: (records) => this.detector.applyMembers(records),
         notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v),
         stateReport: () => ({ durable: this.durableState, collected: this.gc.collectedAt }),
-        noteStateReport: (from, r) => this.gc.note(from, r),
+        noteStateReport: (from, r) => {
+          this.gc.note(from, r);
+          this.gcPending = true;
+        },
       },
       opts.seeds ?? [],
       opts.peers ?? [],
@@ -408,22 +411,34 @@ export class Replica {
     return out.length + 1 < this.configuredSize ? undefined : out;
   }
 
+  /** New evidence since the last decision: a state report arrived, or our durable state moved. */
+  private gcPending = false;
+
   /** Refreshes what this node reports as held durably, then drops its tombstones if every member holds this state durably too. */
   private collectTombstones(): void {
     const hash = this.keyspace.stateDigest();
-    if (this.disk === undefined) this.durableState = hash;
+    if (this.disk === undefined) this.setDurableState(hash);
     else if (!this.durableWaiting) {
       this.durableWaiting = true;
       this.disk.whenDurable((ok) => {
         this.durableWaiting = false;
-        if (ok) this.durableState = hash;
+        if (ok) this.setDurableState(hash);
       });
     }
+    // The decision walks the members: only when something it depends on moved.
+    if (!this.gcPending) return;
+    this.gcPending = false;
     const members = this.gcMembers();
     if (members === undefined || !this.gc.mayCollect(hash, this.durableState, members)) return;
     const keys = this.keyspace.collectTombstones(this.events.collected);
     for (const key of keys) this.versions.forget(key);
     this.gc.collected(hash, keys.length);
+  }
+
+  private setDurableState(hash: string): void {
+    if (this.durableState === hash) return;
+    this.durableState = hash;
+    this.gcPending = true;
   }
 
   /** Whether this replica ever knew another member (set by tick; see clockStatus). */
