@@ -11,7 +11,7 @@ import { DATABASES } from './full-key.js';
 import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
-import { decodeWithLife, encodeWithLife, expired, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
+import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
@@ -80,6 +80,88 @@ export class KeyTable {
 
   setReplicaId(id: ReplicaId): void {
     this.replica = id;
+    // A new slot id: nothing of it was ever collected.
+    this.slotBase = { p: 0, n: 0 };
+  }
+
+  // ---- tombstone collection (replication/tombstone-gc.ts decides when) -------------------------
+
+  /**
+   * The highest value this replica's own slot had in any tombstone collected under its current id
+   * (increments `p`, decrements `n`). A slot this replica creates afterwards starts there, floor and
+   * all (a dead contribution), so its new increments lie above whatever a peer that has not yet
+   * collected the same tombstone holds of it: without this, `INCR k` after k's tombstone was dropped
+   * here would write 1 into a slot that peers still hold at, say, 5 with floor 5, and be hidden.
+   */
+  protected slotBase: { p: number; n: number } = { p: 0, n: 0 };
+
+  /** Tombstones collected since this keyspace was created (INFO, /metrics). */
+  collected = 0;
+
+  /**
+   * Whether `e` is a tombstone that collection may drop: a deleted G- or PN-Counter (an observed
+   * reset that saw every slot), of one type, that never had a TTL or an expiry (its life is the
+   * default). Other tombstones are kept: a deleted HLL, window or sketch is a generation and an
+   * expired key an epoch, registers that order later writes on every node, and a TTL register
+   * orders later EXPIREs; dropping them here while a peer still holds them would let that peer's
+   * register win over a later write (docs/crdt-counters.md, "Tombstone collection").
+   */
+  static collectible(e: Entry): boolean {
+    return (e.type === 'pncounter' || e.type === 'gcounter') && e.others === undefined && (e.life === undefined || isNoLife(e.life)) && !isLive(e);
+  }
+
+  /** Number of entries `collectible` would drop now. */
+  collectibleCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (KeyTable.collectible(e)) n++;
+    return n;
+  }
+
+  /**
+   * Drops every collectible tombstone (the caller has established that every member holds it, or a
+   * later state of the key, durably: tombstone-gc.ts). Returns the keys dropped; listeners hear
+   * 'collect' for each (the store then removes its record).
+   */
+  collectTombstones(dropped?: (key: string, state: { tag: number; bytes: Uint8Array }) => void): string[] {
+    const out: string[] = [];
+    for (const [key, e] of this.entries) {
+      if (!KeyTable.collectible(e)) continue;
+      if (dropped !== undefined) {
+        const enc = this.encodeKey(key);
+        if (enc !== undefined) dropped(key, enc);
+      }
+      if (e.type === 'pncounter' || e.type === 'gcounter') {
+        const own = e.crdt.slotOf(this.replica);
+        if (own.p > this.slotBase.p || own.n > this.slotBase.n) this.slotBase = { p: Math.max(own.p, this.slotBase.p), n: Math.max(own.n, this.slotBase.n) };
+      }
+      this.entries.delete(key);
+      this.encoded.delete(key);
+      this.expiring.delete(key);
+      this.digest.removed(e, key);
+      out.push(key);
+    }
+    this.collected += out.length;
+    for (const key of out) for (const l of this.listeners) l(key, 'collect');
+    return out;
+  }
+
+  /**
+   * Before a local write to a counter: a slot of ours that does not exist yet starts at `slotBase`
+   * (floor equal to the slot: it adds nothing to the value). See `slotBase`. Returns whether it
+   * changed `c` (a caller whose write then fails must still report the change).
+   */
+  protected primeOwnSlot(c: { slotOf(r: ReplicaId): { p: number; n: number }; mergeSlot(r: ReplicaId, p: number, fp: number, n?: number, fn?: number): void }, gcounter: boolean): boolean {
+    const { p, n } = this.slotBase;
+    if (p === 0 && n === 0) return false;
+    const own = c.slotOf(this.replica);
+    if (own.p !== 0 || own.n !== 0) return false;
+    if (gcounter) {
+      if (p === 0) return false;
+      c.mergeSlot(this.replica, p, p);
+    } else {
+      c.mergeSlot(this.replica, p, p, n, n);
+    }
+    return true;
   }
 
   /** Calls `listener` after every change of a key, local or remote. Returns the unsubscribe function. */

@@ -53,6 +53,7 @@ export class Keyspace extends KeyTable {
       const type = typeof createAs === 'function' ? createAs(key) : createAs;
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
       const c = newCounter(type);
+      this.primeOwnSlot(c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
       e = this.store(key, c);
@@ -65,8 +66,13 @@ export class Keyspace extends KeyTable {
         retyped = true;
         if (n < 0 && e.type === 'gcounter') return err(GCOUNTER_DECREMENT);
       }
+      const primed = this.primeOwnSlot(e.crdt, e.type === 'gcounter');
       const failure = e.crdt.incrementInPlace(this.replica, n);
-      if (failure !== undefined) return err(counterError(failure));
+      if (failure !== undefined) {
+        // A retyped counter was never stored: nothing changed. Otherwise the primed slot is a change.
+        if (primed && !retyped) this.changed(e, key, 'local');
+        return err(counterError(failure));
+      }
       if (retyped) e = this.store(key, e);
     }
     // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
@@ -84,16 +90,21 @@ export class Keyspace extends KeyTable {
     const c = isCounter(found) ? ok(found) : this.retypeAsCounter(key, found, createAs);
     if (!c.ok) return c;
     let e = c.value;
+    if (e.type === 'gcounter' && value < 0) return err(GCOUNTER_DECREMENT);
+    const primed = this.primeOwnSlot(e.crdt, e.type === 'gcounter');
+    const failed = (error: CrdtError): Result<CounterValue, KeyspaceError> => {
+      if (primed && e === found) this.changed(e, key, 'local');
+      return err(counterError(error));
+    };
     if (e.type === 'gcounter') {
-      if (value < 0) return err(GCOUNTER_DECREMENT);
       const probe = e.crdt.clone();
       probe.reset();
       const r = probe.increment(this.replica, value);
-      if (!r.ok) return err(counterError(r.error));
+      if (!r.ok) return failed(r.error);
       e.crdt.merge(probe);
     } else {
       const r = e.crdt.set(this.replica, value);
-      if (!r.ok) return err(counterError(r.error));
+      if (!r.ok) return failed(r.error);
     }
     if (e !== found) e = this.store(key, e);
     this.changed(keepTtl ? e : this.clearTtl(key, e), key, 'local');

@@ -39,6 +39,19 @@ export class StateDigest {
     this.queue.push(key);
   }
 
+  /** `key` (whose entry is `e`) is gone from the keyspace (a collected tombstone): its share leaves the digest. */
+  removed(e: Entry, key: string): void {
+    e.digestPending = false;
+    if (e.digestHi === undefined) return;
+    const b = hash64String(key) & (DIGEST_BUCKETS - 1);
+    const dHi = e.digestHi;
+    const dLo = e.digestLo ?? 0;
+    this.hi ^= dHi;
+    this.lo ^= dLo;
+    this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
+    this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
+  }
+
   /** Folds in every queued key, reading its entry and encoding from the keyspace. */
   fold(entry: (key: string) => Entry | undefined, encode: (key: string) => { tag: number; bytes: Uint8Array } | undefined): void {
     const queue = this.queue;

@@ -60,7 +60,7 @@ export const GCOUNTER_DECREMENT: KeyspaceError = { code: 'GCOUNTER_DECREMENT', m
  * Who changed a key: this node's clients ('local'), a merge of a peer's state ('remote'), or its
  * life ending on this node's clock ('expire': every node computes it alike, so it is not versioned).
  */
-export type ChangeOrigin = 'local' | 'remote' | 'expire';
+export type ChangeOrigin = 'local' | 'remote' | 'expire' | 'collect';
 
 /**
  * Told about every change of a key, in the order they happen: the version log versions local ones,

@@ -76,9 +76,10 @@ export interface NodeSnapshot {
   /**
    * Process memory, and what the state holding it consists of: stored keys that are tombstones,
    * counter slots (one per node incarnation that wrote a key), version-log entries ((origin, key)
-   * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet).
+   * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet);
+   * `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { heapUsed: number; rss: number; tombstones: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
+  memory: { heapUsed: number; rss: number; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -139,6 +140,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       heapUsed: memory.heapUsed,
       rss: memory.rss,
       tombstones: held.tombstones,
+      tombstonesCollected: r.keyspace.collected,
       slots: held.slots,
       versionLogEntries: r.versions.entryCount(),
       origins: r.versions.originCount,
@@ -183,6 +185,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       keyspace_bytes: s.keys.bytes,
       tally_keys: s.keys.total,
       tally_tombstones: s.memory.tombstones,
+      tally_tombstones_collected: s.memory.tombstonesCollected,
       tally_counter_slots: s.memory.slots,
       tally_version_log_entries: s.memory.versionLogEntries,
       tally_origins: s.memory.origins,

@@ -106,6 +106,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     peers: others.map(addressOf),
     configuredSize: cfg.nodes.length,
     now: clock.now(),
+    ...(durable !== null ? { restoredStamps: durable.stamps } : {}),
     keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
@@ -114,7 +115,11 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     },
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
+    // Tombstone collection counts a state as ours once it is on disk (tombstone-gc.ts).
+    ...(durable !== null ? { disk: durable.commits } : {}),
   });
+  // Each record carries the key's local stamp, so a restart does not announce it again.
+  if (durable !== null) durable.commits.stampOf = (key) => replica.stampOf(key);
   // Frames wait while a Lua script is busy (script-hold.ts); `services` exists by the time one arrives.
   const hold = new ScriptHold<{ peer: string; frame: Uint8Array }>(
     () => services !== undefined && scriptBusy(services),

@@ -6,6 +6,7 @@
 
 import type { ChangeListener } from '../keyspace/types.js';
 import type { DurableStore, KeyRecord } from './store.js';
+import type { LocalStamp } from '../replication/version-log.js';
 
 export type DurableMode = 'everysec' | 'always';
 
@@ -78,6 +79,11 @@ export class GroupCommit {
   private readonly unsubscribe: () => void;
   /** Told each durable commit's duration in ms (write + sync), for metrics. */
   onCommit: ((ms: number) => void) | undefined;
+  /**
+   * Each key's local stamp, written beside its state (the replica's `stampOf`, set once it exists).
+   * Without it records carry none, and a restart announces their keys again (always safe).
+   */
+  stampOf: ((key: string) => LocalStamp) | undefined;
 
   constructor(
     private readonly store: DurableStore,
@@ -126,6 +132,17 @@ export class GroupCommit {
     } else {
       done();
     }
+  }
+
+  /**
+   * Calls `done(true)` once every change made so far is on disk, or `done(false)` if the commit
+   * that was to write it failed; unlike `afterDurable` it never hastens a commit (`everysec` keeps
+   * its one commit a second). Tombstone collection's evidence (replication/tombstone-gc.ts).
+   */
+  whenDurable(done: (ok: boolean) => void): void {
+    const p = this.dirty.size > 0 ? (this.next ??= waiters()).promise : this.inflight?.promise;
+    if (p === undefined) done(true);
+    else p.then(() => done(true), () => done(false));
   }
 
   /** Commits everything changed so far; resolves once it is on disk. */
@@ -181,7 +198,8 @@ export class GroupCommit {
     for (const key of keys) {
       const e = this.source.encodeKey(key);
       if (e === undefined) removed.push(key);
-      else records.push({ key, tag: e.tag, bytes: e.bytes });
+      else if (this.stampOf === undefined) records.push({ key, tag: e.tag, bytes: e.bytes });
+      else records.push({ key, tag: e.tag, bytes: e.bytes, stamp: this.stampOf(key) });
     }
     const started = this.now();
     this.writing = true;

@@ -1,6 +1,6 @@
 // Recovery at start: open and check the store, bump the identity above every incarnation the store
-// has seen, load every key into a keyspace (which the replica then re-announces as this incarnation's
-// changes), and set up the group commit that keeps the store current. docs/durability.md.
+// has seen, load every key into a keyspace with its local stamp (from which the replica rebuilds its
+// earlier incarnations' logs, so peers are not sent again what they hold), and set up the group commit that keeps the store current. docs/durability.md.
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
@@ -10,11 +10,14 @@ import type { Logger } from '../util/logger.js';
 import { bumpIncarnation, type Identity } from './identity.js';
 import { GroupCommit, type DurableMode } from './group-commit.js';
 import { DurableStore } from './store.js';
+import type { LocalStamp } from '../replication/version-log.js';
 
 export interface DurableState {
   identity: Identity;
   /** The restored keyspace: hand it to the Replica. */
   keyspace: Keyspace;
+  /** The restored keys' local stamps (records of a format 1 store have none): hand them to the Replica. */
+  stamps: Map<string, LocalStamp>;
   commits: GroupCommit;
   store: DurableStore;
   loadedKeys: number;
@@ -30,12 +33,13 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
   let identity: Identity;
   let keyspace: Keyspace;
   let loadedKeys: number;
+  const stamps = new Map<string, LocalStamp>();
   try {
     // The store remembers the last incarnation that opened it: the new one must be above it even if
     // identity.json was lost or restored from an older copy.
     identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now(), above: previous?.incarnation ?? 0 });
     keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes });
-    loadedKeys = store.loadInto(keyspace);
+    loadedKeys = store.loadInto(keyspace, stamps);
     store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation });
   } catch (e) {
     void store.close();
@@ -46,6 +50,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
   return {
     identity,
     keyspace,
+    stamps,
     commits,
     store,
     loadedKeys,

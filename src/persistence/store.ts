@@ -8,9 +8,19 @@ import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Keyspace } from '../keyspace/keyspace.js';
+import type { LocalStamp } from '../replication/version-log.js';
 
-/** The on-disk format this code writes and reads. A store of a higher format is refused. */
-export const STORE_FORMAT = 1;
+/**
+ * The on-disk format this code writes and reads. A store of a higher format is refused. Format 2
+ * adds the local stamp to key records (below); format 1 records still load, without one.
+ */
+export const STORE_FORMAT = 2;
+
+/**
+ * First byte of a stamped record (format 2): `[STAMPED][uvarint incarnation][uvarint version]`, then
+ * the format 1 record. Never a type tag (those are 0-6 and 0x40).
+ */
+const STAMPED = 0xfc;
 
 /** Keys up to this many bytes are record keys as they are; longer ones go under their SHA-256 (LMDB allows 1978). */
 export const MAX_INLINE_KEY_BYTES = 1024;
@@ -42,6 +52,11 @@ export interface KeyRecord {
   key: string;
   tag: number;
   bytes: Uint8Array;
+  /**
+   * This node's last local change of the key (replication/version-log.ts, `LocalStamp`), so a
+   * restart need not re-announce it. Absent in format 1 records: such a key is announced again.
+   */
+  stamp?: LocalStamp;
 }
 
 /** Where a node's store lives. */
@@ -61,8 +76,45 @@ function recordKey(fullKey: string): Buffer {
   return out;
 }
 
-/** The record value: [tag][state], or for a long key [tag][u32 key length][key][state]. */
-function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean): Buffer {
+/**
+ * The record value: [tag][state], or for a long key [tag][u32 key length][key][state]; with a stamp,
+ * that behind `[STAMPED][uvarint incarnation][uvarint version]`.
+ */
+function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean, stamp?: LocalStamp): Buffer {
+  const plain = plainValue(fullKey, tag, bytes, long);
+  if (stamp === undefined) return plain;
+  const head = [STAMPED, ...uvarint(stamp.incarnation), ...uvarint(stamp.version)];
+  const out = Buffer.allocUnsafe(head.length + plain.length);
+  out.set(head, 0);
+  plain.copy(out, head.length);
+  return out;
+}
+
+function uvarint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
+}
+
+/** Reads a uvarint of at most 8 bytes (a safe integer) at `at`: [value, next offset], or undefined. */
+function readUvarint(b: Uint8Array, at: number): [number, number] | undefined {
+  let n = 0;
+  let mul = 1;
+  for (let i = at; i < b.length && i < at + 8; i++) {
+    const byte = b[i] as number;
+    n += (byte & 0x7f) * mul;
+    if (byte < 0x80) return Number.isSafeInteger(n) ? [n, i + 1] : undefined;
+    mul *= 0x80;
+  }
+  return undefined;
+}
+
+function plainValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean): Buffer {
   if (!long) {
     const out = Buffer.allocUnsafe(1 + bytes.length);
     out[0] = tag;
@@ -78,8 +130,17 @@ function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: bool
   return out;
 }
 
-/** Decodes one record back to its full key, tag and state, or a reason it is corrupt. */
-function decodeRecord(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
+/** Decodes one record back to its full key, tag, state and stamp, or a reason it is corrupt. */
+function decodeRecord(rkey: Uint8Array, stored: Uint8Array): KeyRecord | string {
+  if (stored[0] !== STAMPED) return decodePlain(rkey, stored);
+  const inc = readUvarint(stored, 1);
+  const ver = inc && readUvarint(stored, inc[1]);
+  if (inc === undefined || ver === undefined) return 'bad stamp';
+  const rec = decodePlain(rkey, stored.subarray(ver[1]));
+  return typeof rec === 'string' ? rec : { ...rec, stamp: { incarnation: inc[0], version: ver[0] } };
+}
+
+function decodePlain(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
   if (value.length < 1) return 'empty value';
   const tag = value[0] as number;
   const first = rkey[0];
@@ -182,7 +243,7 @@ export class DurableStore {
    * Loads every key into `keyspace` (which must be empty and not yet attached to a replica).
    * A record that does not decode is corruption: StoreError naming the path and the key.
    */
-  loadInto(keyspace: Keyspace): number {
+  loadInto(keyspace: Keyspace, stamps?: Map<string, LocalStamp>): number {
     let n = 0;
     for (const { key, value } of this.db.getRange({})) {
       if (key.equals(META_KEY)) continue;
@@ -191,6 +252,7 @@ export class DurableStore {
       // Copy: the decoded CRDT may keep views of its bytes, and LMDB's buffers are not ours to keep.
       const r = keyspace.mergeRemote(rec.key, rec.tag, Uint8Array.prototype.slice.call(rec.bytes));
       if (!r.ok) throw new StoreError(`the data store ${this.path} is corrupt (key ${shownKey(key)}: ${r.error}). ${MOVE_ASIDE}`);
+      if (rec.stamp !== undefined) stamps?.set(rec.key, rec.stamp);
       n++;
     }
     return n;
@@ -211,7 +273,7 @@ export class DurableStore {
     let last: Promise<boolean> | undefined;
     for (const r of records) {
       const rk = recordKey(r.key);
-      last = this.db.put(rk, recordValue(r.key, r.tag, r.bytes, rk[0] === LONG_KEY_PREFIX));
+      last = this.db.put(rk, recordValue(r.key, r.tag, r.bytes, rk[0] === LONG_KEY_PREFIX, r.stamp));
     }
     for (const k of removed) last = this.db.remove(recordKey(k));
     const committed = (last ?? Promise.resolve(true)).then(() => undefined);
@@ -225,7 +287,7 @@ export class DurableStore {
     for (const { key, value } of this.db.getRange({})) {
       if (key.equals(META_KEY)) continue;
       const rec = decodeRecord(key, value);
-      if (typeof rec !== 'string') yield { key: rec.key, tag: rec.tag, bytes: Uint8Array.prototype.slice.call(rec.bytes) };
+      if (typeof rec !== 'string') yield { key: rec.key, tag: rec.tag, bytes: Uint8Array.prototype.slice.call(rec.bytes), ...(rec.stamp === undefined ? {} : { stamp: rec.stamp }) };
     }
   }
 

@@ -8,6 +8,7 @@ import type { TypedCrdt } from '../crdt/registry.js';
 import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
 import { DIGEST_BUCKETS, keyStateBudget } from '../keyspace/keyspace.js';
+import type { StateReport } from './tombstone-gc.js';
 import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, type MemberRecord, type OriginRange, type PartsNeeded, type RepairBody } from './messages.js';
 
 /** Bytes kept free in a delta for the envelope and membership records. */
@@ -38,6 +39,10 @@ export interface AntiEntropyHooks {
   applyMembers(records: readonly MemberRecord[]): void;
   /** `peer` is known to hold our own origin up to `version`. */
   notePeerHas(peer: string, version: number): void;
+  /** What our digests report of our durable state (tombstone-gc.ts). */
+  stateReport(): StateReport;
+  /** A digest from member `from` reported its durable state. */
+  noteStateReport(from: string, r: StateReport): void;
 }
 
 export class AntiEntropy {
@@ -178,13 +183,23 @@ export class AntiEntropy {
 
   private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
     const { versions, membership, keyspace } = this.ctx;
-    const body: DigestBody = { hash: versions.advertisedHash, membersHash: membership.hash, vector: withVector ? versions.vector(address) : null, wantReply, stateHash: keyspace.stateDigest() };
+    const r = this.hooks.stateReport();
+    const body: DigestBody = {
+      hash: versions.advertisedHash,
+      membersHash: membership.hash,
+      vector: withVector ? versions.vector(address) : null,
+      wantReply,
+      stateHash: keyspace.stateDigest(),
+      ...(r.durable === undefined ? {} : { durableState: r.durable }),
+      ...(r.collected === undefined ? {} : { collectedState: r.collected }),
+    };
     this.ctx.send(address, { kind: MsgKind.Digest, body });
   }
 
   onDigest(from: string, address: string, d: DigestBody): void {
     const { versions, membership, origin, now } = this.ctx;
     this.peerHash.set(from, d.hash);
+    this.hooks.noteStateReport(from, { durable: d.durableState, collected: d.collectedState });
     // Convergence-lag baseline: agreement now, or first contact.
     if (d.hash === versions.advertisedHash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
     if (!this.caught && d.vector !== null) this.peerVectors.set(from, new Map(d.vector.map((e) => [e.origin, e.known] as const)));

@@ -22,6 +22,8 @@ export interface ReplicaIdentity {
 export interface ReplicaEvents {
   rejected?(peer: string, reason: RejectReason | 'state', detail: string): void;
   memberChanged?(member: Member, previous: MemberState | undefined): void;
+  /** A tombstone was collected (tombstone-gc.ts): its key and its last state, as it travels. */
+  collected?(key: string, state: { tag: number; bytes: Uint8Array }): void;
 }
 
 /** Message kind names, indexed by MsgKind, for statistics. */

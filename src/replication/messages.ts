@@ -98,6 +98,14 @@ export interface DigestBody {
    * nodes that predate it.
    */
   stateHash?: string;
+  /**
+   * The state digest of what the sender holds durably: on disk as of its last commit, or in memory
+   * when it keeps no store (it then restarts empty). Tombstone collection's evidence
+   * (tombstone-gc.ts). Absent from nodes that predate it.
+   */
+  durableState?: string;
+  /** The state digest at which the sender last collected its tombstones (it held that state durably then). */
+  collectedState?: string;
 }
 
 /**
@@ -226,7 +234,7 @@ function bodyToWire(msg: Message): object {
     case MsgKind.Digest: {
       const b = msg.body;
       const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
-      return b.stateHash === undefined ? w : { ...w, s: b.stateHash };
+      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }) };
     }
     case MsgKind.Delta: {
       const b = msg.body;
@@ -302,11 +310,13 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r, s } = body;
+      const { h, m, v, r, s, d, c } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
       if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
-      const stateHash = s === undefined ? {} : { stateHash: s };
+      if (d !== undefined && (typeof d !== 'string' || d.length !== 16)) return bad('digest durable state hash');
+      if (c !== undefined && (typeof c !== 'string' || c.length !== 16)) return bad('digest collected state hash');
+      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }) };
       if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
       const vector = readVector(v);
       if (vector === undefined) return bad('digest vector');

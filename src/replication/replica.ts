@@ -19,7 +19,8 @@ import { decodeEnvelope, encodeEnvelope, maxFrameBytes, MemberState, MsgKind, ty
 import { Quorum } from './quorum.js';
 import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
-import { VersionLog } from './version-log.js';
+import { NO_STAMP, VersionLog, type LocalStamp } from './version-log.js';
+import { TombstoneGc } from './tombstone-gc.js';
 import type { WaitOutcome } from './waiters.js';
 
 export type { ReplicaEvents, ReplicaIdentity, ReplicaStats } from './context.js';
@@ -41,10 +42,14 @@ export interface ReplicaOptions {
    */
   configuredSize?: number;
   /**
-   * The keyspace to replicate, e.g. restored from disk: its keys are announced once under this
-   * incarnation (restored state may hold increments no peer has seen). Default: a new empty one.
+   * The keyspace to replicate, e.g. restored from disk. Default: a new empty one. Restored state may
+   * hold increments no peer has seen: a key with a stamp in `restoredStamps` is put back in its
+   * incarnation's log (peers that lack it get it from there, peers that hold it are sent nothing);
+   * a key without one is announced once under this incarnation.
    */
   keyspace?: Keyspace;
+  /** This node's last local change of each restored key, as persisted (version-log.ts, `LocalStamp`). */
+  restoredStamps?: ReadonlyMap<string, LocalStamp>;
   events?: ReplicaEvents;
   /** Time of construction, for the random gossip phase. */
   now: number;
@@ -53,6 +58,18 @@ export interface ReplicaOptions {
    * what is on disk, so a peer that crashes right after acknowledging a write still holds it.
    */
   durability?: Durability;
+  /**
+   * The store, under any persistence mode: tombstone collection counts a state as this node's only
+   * once it is on disk. Without one the node keeps nothing across a restart, and what it holds in
+   * memory is what it reports.
+   */
+  disk?: DiskState;
+}
+
+/** Any store (`everysec` or `always`): when what is held now is on disk, without hastening a commit. */
+export interface DiskState {
+  /** Calls `done(true)` once every change made so far is durable, or `done(false)` if that commit failed. */
+  whenDurable(done: (ok: boolean) => void): void;
 }
 
 /** Where a node learns that what it holds now is on disk. */
@@ -82,6 +99,14 @@ export class Replica {
   private now: number;
   private leaving = false;
   private readonly durability: Durability | undefined;
+  private readonly disk: DiskState | undefined;
+  private readonly configuredSize: number;
+  /** Tombstone collection's evidence and decision (tombstone-gc.ts). */
+  private readonly gc = new TombstoneGc();
+  /** The state digest of what this node holds durably (tombstone-gc.ts), once known. */
+  private durableState: string | undefined;
+  /** A `disk.whenDurable` is outstanding. */
+  private durableWaiting = false;
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.config;
@@ -92,6 +117,8 @@ export class Replica {
     this.now = opts.now;
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.durability = opts.durability;
+    this.disk = opts.disk;
+    this.configuredSize = opts.configuredSize ?? 1;
     this.versions = new VersionLog(opts.durability !== undefined, this.origin);
     this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
@@ -124,7 +151,15 @@ export class Replica {
     // Constructed in this order: each draws its random phase from the rng.
     this.antiEntropy = new AntiEntropy(
       ctx,
-      { applyMembers: (records) => this.detector.applyMembers(records), notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v) },
+      {
+        applyMembers: (records) => this.detector.applyMembers(records),
+        notePeerHas: (peer, v) => this.quorum.notePeerHas(peer, v),
+        stateReport: () => ({ durable: this.durableState, collected: this.gc.collectedAt }),
+        noteStateReport: (from, r) => {
+          this.gc.note(from, r);
+          this.gcPending = true;
+        },
+      },
       opts.seeds ?? [],
       opts.peers ?? [],
     );
@@ -136,11 +171,48 @@ export class Replica {
       readFrames: (states, budget) => this.antiEntropy.readFrames(states, budget),
     });
 
-    // Restored state may hold increments no peer has seen: announce every key once as ours.
-    for (const key of [...this.keyspace.keys()]) this.antiEntropy.localChange(key);
+    this.restore(opts.restoredStamps);
     this.keyspace.onChange((key, origin) => {
       if (origin === 'local') this.antiEntropy.localChange(key);
     });
+  }
+
+  /**
+   * Restored state may hold increments no peer has seen. A stamped key goes back into the log of the
+   * incarnation that last changed it, so digests resume that origin where the disk left it: a peer
+   * that holds it is sent nothing, one that lacks some of it is sent those keys. A key without a
+   * stamp (a format 1 store) is announced once as ours, as every key was before stamps.
+   */
+  private restore(stamps: ReadonlyMap<string, LocalStamp> | undefined): void {
+    const byOrigin = new Map<number, [string, number][]>();
+    for (const key of [...this.keyspace.keys()]) {
+      const s = stamps?.get(key);
+      if (s === undefined || s.incarnation >= this.id.incarnation) this.antiEntropy.localChange(key);
+      else if (s.incarnation > 0) {
+        let list = byOrigin.get(s.incarnation);
+        if (list === undefined) byOrigin.set(s.incarnation, (list = []));
+        list.push([key, s.version]);
+        this.restoredStamps.set(key, s);
+      }
+    }
+    for (const [incarnation, list] of byOrigin) this.versions.restore(replicaIdOf(this.id.nodeId, incarnation), list);
+  }
+
+  /** Stamps of keys last changed locally by an earlier incarnation (restored; `stampOf`). */
+  private readonly restoredStamps = new Map<string, LocalStamp>();
+
+  /** This node's last local change of `key`, for the store to persist beside its state. */
+  stampOf(key: string): LocalStamp {
+    const v = this.versions.versionOf(this.origin, key);
+    if (v > 0) return { incarnation: this.id.incarnation, version: v };
+    return this.restoredStamps.get(key) ?? NO_STAMP;
+  }
+
+  /** `stampOf` every key held: what a restart with this state restores (the simulator's disk). */
+  localStamps(): Map<string, LocalStamp> {
+    const out = new Map<string, LocalStamp>();
+    for (const key of this.keyspace.keys()) out.set(key, this.stampOf(key));
+    return out;
   }
 
   get nodeId(): string {
@@ -176,6 +248,7 @@ export class Replica {
     this.quorum.expire(now);
     // Expired keys free their memory even if nobody reads them (Redis's active expire cycle).
     this.keyspace.sweepExpired(256);
+    this.collectTombstones();
     this.detector.tickDone(this.nextTickAt());
   }
 
@@ -324,6 +397,50 @@ export class Replica {
     return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
   }
 
+  // ---- tombstone collection (tombstone-gc.ts) ----------------------------------------------------
+
+  /**
+   * The members whose durable state tombstone collection waits for: every member of the table but
+   * us that has not left (alive, suspect or dead: a member that is down but not forgotten counts),
+   * or undefined while fewer are known than the cluster is configured with (a configured node we
+   * never heard from may hold anything). The one place to change when membership changes.
+   */
+  gcMembers(): string[] | undefined {
+    const out: string[] = [];
+    for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state !== MemberState.Left) out.push(m.id);
+    return out.length + 1 < this.configuredSize ? undefined : out;
+  }
+
+  /** New evidence since the last decision: a state report arrived, or our durable state moved. */
+  private gcPending = false;
+
+  /** Refreshes what this node reports as held durably, then drops its tombstones if every member holds this state durably too. */
+  private collectTombstones(): void {
+    const hash = this.keyspace.stateDigest();
+    if (this.disk === undefined) this.setDurableState(hash);
+    else if (!this.durableWaiting) {
+      this.durableWaiting = true;
+      this.disk.whenDurable((ok) => {
+        this.durableWaiting = false;
+        if (ok) this.setDurableState(hash);
+      });
+    }
+    // The decision walks the members: only when something it depends on moved.
+    if (!this.gcPending) return;
+    this.gcPending = false;
+    const members = this.gcMembers();
+    if (members === undefined || !this.gc.mayCollect(hash, this.durableState, members)) return;
+    const keys = this.keyspace.collectTombstones(this.events.collected);
+    for (const key of keys) this.versions.forget(key);
+    this.gc.collected(hash, keys.length);
+  }
+
+  private setDurableState(hash: string): void {
+    if (this.durableState === hash) return;
+    this.durableState = hash;
+    this.gcPending = true;
+  }
+
   /** Whether this replica ever knew another member (set by tick; see clockStatus). */
   private hadPeers = false;
 
@@ -371,7 +488,7 @@ export class Replica {
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
    * incarnation, left, or is no longer a member. Their slots and log entries are what pruning of
-   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md).
+   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md, "Retired slots").
    */
   retiredOrigins(): number {
     let n = 0;

@@ -12,6 +12,19 @@
 
 import type { VectorEntry } from './messages.js';
 
+/**
+ * A node's last local change of a key: the incarnation that made it and that incarnation's version
+ * of it (incarnation 0: the node never changed the key itself). Persisted with the key's state, it
+ * lets a restart rebuild its earlier incarnations' logs instead of announcing every key again.
+ */
+export interface LocalStamp {
+  readonly incarnation: number;
+  readonly version: number;
+}
+
+/** The stamp of a key this node never changed itself. */
+export const NO_STAMP: LocalStamp = Object.freeze({ incarnation: 0, version: 0 });
+
 /** One origin's log: key -> latest version, plus the same entries ordered by version for range scans. */
 class OriginLog {
   readonly seedHi: number;
@@ -66,6 +79,14 @@ class OriginLog {
     return true;
   }
 
+  /** Drops `key`'s entries (a collected tombstone): compaction then reclaims them. */
+  forget(key: string): void {
+    if (!this.keyVersion.delete(key)) return;
+    this.stale++;
+    const droppable = this.stale - this.kept;
+    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
+  }
+
   /**
    * Calls `visit(key, version)` for the entries with version > `after`, in version order, until it
    * returns false: live ones, and superseded ones still kept (whose key's later version lies above
@@ -75,7 +96,8 @@ class OriginLog {
     for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
       const v = this.versions[i] as number;
       const k = this.keys[i] as string;
-      const latest = this.keyVersion.get(k) as number;
+      const latest = this.keyVersion.get(k);
+      if (latest === undefined) continue; // forgotten: its key was collected
       if (latest !== v && latest <= this.known) continue; // superseded, and the later version is held
       if (!visit(k, v)) return;
     }
@@ -93,8 +115,8 @@ class OriginLog {
     for (let i = 0; i < this.versions.length; i++) {
       const k = this.keys[i] as string;
       const v = this.versions[i] as number;
-      const latest = this.keyVersion.get(k) as number;
-      if (latest === v || latest > this.known) {
+      const latest = this.keyVersion.get(k);
+      if (latest !== undefined && (latest === v || latest > this.known)) {
         if (latest !== v) kept++;
         vs.push(v);
         ks.push(k);
@@ -178,6 +200,39 @@ export class VersionLog {
   /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
   record(origin: string, key: string, version: number): boolean {
     return this.log(origin).record(key, version);
+  }
+
+  /**
+   * A restart rebuilds an earlier incarnation's log from the stamps on disk: every key at its
+   * stamped version, and `known` (advertised at once: it is on disk) at the highest of them. That
+   * claim holds: commits are written in order, each with the current state of every key changed
+   * before it, so the disk that holds the change at the highest version holds every earlier one
+   * (a change whose key a later incarnation changed again is held as part of that later state).
+   */
+  restore(origin: string, stamps: Iterable<[string, number]>): void {
+    const log = this.log(origin);
+    let top = 0;
+    // In version order: the log appends in order (an out-of-order entry is an insertion).
+    for (const [key, version] of [...stamps].sort((a, b) => a[1] - b[1])) {
+      log.record(key, version);
+      if (version > top) top = version;
+    }
+    this.advance(origin, top);
+    this.advertise(log, log.known);
+  }
+
+  /**
+   * Forgets `key` in every origin's log (its tombstone was collected). Known versions stay: a range
+   * that covered it still claims its version, and a peer that gets the range without the key holds
+   * the same nothing we do (collection waited until every member held the tombstone).
+   */
+  forget(key: string): void {
+    for (const log of this.origins.values()) log.forget(key);
+  }
+
+  /** The version at which `origin`'s log holds `key` (0: none). */
+  versionOf(origin: string, key: string): number {
+    return this.origins.get(origin)?.keyVersion.get(key) ?? 0;
   }
 
   /** The known (gap-free) version of an origin. */

@@ -38,7 +38,7 @@ export interface MetricsSnapshot {
   memberCounts: { alive: number; suspect: number; dead: number; left: number };
   gossip: ReplicaStats & { transport: GossipTransportStats };
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
-  memory: { tombstones: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
+  memory: { tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
   clients: { resp: number; ws: number; watchedKeys: number };
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
@@ -296,6 +296,7 @@ export class NodeMetrics {
     });
     gauge(reg, 'tally_keyspace_entries', 'Stored keys including tombstones (what replication carries)', [], (set) => set({}, snap().keys.entries));
     gauge(reg, 'tally_tombstones', 'Stored keys that do not exist (deleted, or an expired key\'s empty next epoch); replication still carries them', [], (set) => set({}, snap().memory.tombstones));
+    gauge(reg, 'tally_tombstones_collected', 'Deleted counters dropped since start, once every member held them durably (docs/crdt-counters.md, "Tombstone collection")', [], (set) => set({}, snap().memory.tombstonesCollected));
     gauge(reg, 'tally_counter_slots', 'Replica slots over every counter state: one per node incarnation that wrote the key', [], (set) => set({}, snap().memory.slots));
     gauge(reg, 'tally_version_log_entries', 'Version-log entries: (origin, key) pairs this node remembers', [], (set) => set({}, snap().memory.versionLogEntries));
     gauge(reg, 'tally_origins', 'Origins (node incarnations) in the version log', [], (set) => set({}, snap().memory.origins));

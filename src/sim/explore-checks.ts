@@ -11,9 +11,9 @@ import { holdsSlot, slotInEpoch, type Holders, type Ledger } from './explore-led
 import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, describeKey, differingKeys, epochOf, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
 
-export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'exception';
+export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'resurrection' | 'exception';
 
-export const INVARIANTS: readonly Invariant[] = ['convergence', 'lost-write', 'expiry', 'majority-read', 'wait-overcount', 'known-overclaim', 'digest', 'traffic', 'exception'];
+export const INVARIANTS: readonly Invariant[] = ['convergence', 'lost-write', 'expiry', 'majority-read', 'wait-overcount', 'known-overclaim', 'digest', 'traffic', 'resurrection', 'exception'];
 
 export interface Violation {
   invariant: Invariant;
@@ -146,6 +146,34 @@ export function checkMajorityRead(ledger: Ledger, reader: number, ks: Keyspace, 
       detail: `majority read of ${keys.map(keyLabel).join(',')} on n${reader} finished ok at ${(now / 1000).toFixed(3)} s with ${keyLabel(a.key)} slot ${a.origin} ${slotText(have)} (${describeKey(ks, a.key)}), but ${a.why} acknowledged ${slotText(a.slot)} before it started`,
     });
   }
+  return out;
+}
+
+/**
+ * A collected tombstone never comes back to life (tombstone-gc.ts): on every node, a counter whose
+ * key some node collected shows the same value joined with every collected tombstone of it as on
+ * its own, so it holds no count that a collected delete removed (a stale state that resurrected the
+ * key would, and would double what was counted again since).
+ */
+export function checkResurrections(stores: readonly Keyspace[], grave: Keyspace, now: number): Violation[] {
+  const out: Violation[] = [];
+  if (grave.size === 0) return out;
+  stores.forEach((ks, i) => {
+    const withGrave = joinStates([ks, grave]);
+    for (const key of grave.keys()) {
+      const mine = ks.getCounter(key);
+      if (!mine.ok || mine.value === null) continue;
+      const joined = withGrave.getCounter(key);
+      if (joined.ok && joined.value === mine.value) continue;
+      out.push({
+        invariant: 'resurrection',
+        kind: 'a collected delete no longer holds',
+        at: now,
+        detail: `n${i}: ${keyLabel(key)} is ${String(mine.value)} (${describeKey(ks, key)}), but ${joined.ok ? String(joined.value) : joined.error.message} joined with its collected tombstones (${describeKey(grave, key)})`,
+        subject: `resurrection ${key} n${i}`,
+      });
+    }
+  });
   return out;
 }
 

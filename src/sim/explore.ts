@@ -6,8 +6,9 @@
 
 import { SeededRng } from '../util/rng.js';
 import { between, drawSetup, EPOCH_MS, type ExploreSetup, type FaultSpec } from './explore-draw.js';
-import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, type Invariant, type Violation } from './explore-checks.js';
-import { epochOf, keyspaceNow } from './inspect.js';
+import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkResurrections, type Invariant, type Violation } from './explore-checks.js';
+import { epochOf, joinStates, keyspaceNow } from './inspect.js';
+import { Keyspace as KeyspaceClass } from '../keyspace/keyspace.js';
 import { Ledger } from './explore-ledger.js';
 import { Workload, type WorkloadStats } from './explore-workload.js';
 import { DEFAULT_FAULTS, Simulation, SimOverload, type FaultModel } from './network.js';
@@ -112,6 +113,13 @@ class History {
       prejoined: this.setup.prejoined,
       epochMs: EPOCH_MS,
       limits: { inFlight: MAX_IN_FLIGHT, frames: MAX_FRAMES, framesPerSecond: MAX_FRAMES_PER_NODE_SECOND * nodes },
+      events: (i) => ({
+        collected: (key, state) => {
+          this.grave.mergeRemote(key, state.tag, state.bytes);
+          this.collections++;
+          this.trace(`n${i} collected the tombstone of ${key.slice(1)}`);
+        },
+      }),
     });
     this.base = { ...DEFAULT_FAULTS, ...this.setup.network };
     this.status = Array.from({ length: nodes }, () => 'up');
@@ -150,7 +158,22 @@ class History {
     }
   }
 
-  readonly holders = (k: number): Keyspace | undefined => (this.status[k] === 'down' && this.wiped[k] === true ? undefined : this.sim.nodes[k]?.replica.keyspace);
+  /**
+   * Every tombstone any node collected (the replica's `collected` event), joined. A node collects
+   * only once every member holds the tombstone, so a write it floored was removed by design
+   * everywhere: the checks look at a node's state joined with this graveyard (a node that got a
+   * range without a collected key holds the same nothing as the collector), and
+   * `checkResurrections` checks that no collected key comes back with counts its delete removed.
+   */
+  private readonly grave = new KeyspaceClass('grave:0');
+  /** Tombstones collected, over every node (the summary shows that collection was exercised). */
+  collections = 0;
+
+  readonly holders = (k: number): Keyspace | undefined => {
+    if (this.status[k] === 'down' && this.wiped[k] === true) return undefined;
+    const ks = this.sim.nodes[k]?.replica.keyspace;
+    return ks === undefined || this.grave.size === 0 ? ks : joinStates([ks, this.grave]);
+  };
 
   trace(line: string): void {
     if (this.opts.trace) this.traceLines.push(`${(this.sim.now / 1000).toFixed(3).padStart(9)} ${line}`);
@@ -375,8 +398,9 @@ class History {
       if (d !== undefined) this.report(d);
     }
     const stores = sim.nodes.map((n) => n.replica.keyspace);
+    for (const v of checkResurrections(stores, this.grave, sim.now)) this.report(v);
     // A write lost stays lost: report each once, at the first heal that finds it.
-    for (const v of checkLostWrites(this.ledger, stores, sim.localNow(0), sim.now)) this.report(v);
+    for (const v of checkLostWrites(this.ledger, [...stores, this.grave], sim.localNow(0), sim.now)) this.report(v);
     this.checkEnds();
     // Expiry's own checks need the quiesced cluster: skipped when it did not converge (reported above).
     if (converged === undefined) {

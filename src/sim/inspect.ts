@@ -78,11 +78,10 @@ function rawEntry(ks: Keyspace, key: string): Entry | undefined {
   return rawEntries(ks).get(key);
 }
 
-/** `key`'s wire form as stored (the keyspace's cached encoding when it has one): `Keyspace.encodeKey` without ending the key. */
+/** `key`'s wire form as stored: `Keyspace.encodeKey` without ending the key. */
 function rawEncoding(ks: Keyspace, key: string): { tag: number; bytes: Uint8Array } | undefined {
   const e = rawEntry(ks, key);
   if (e === undefined) return undefined;
-  if (e.encoded !== undefined) return e.encoded;
   // A key whose deadline has not passed: reading it ends nothing, so the keyspace's cache serves.
   if (e.life?.deadline === null || e.life?.deadline === undefined || e.life.deadline > keyspaceNow(ks)) return ks.encodeKey(key);
   // As KeyTable.encodeKey, without caching.

@@ -7,6 +7,7 @@ import { replicaConfig, type ReplicaConfig } from '../replication/config.js';
 import { MemberState } from '../replication/messages.js';
 import { SharedRoster } from '../replication/membership.js';
 import { Replica, type ReplicaEvents } from '../replication/replica.js';
+import type { LocalStamp } from '../replication/version-log.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 import { EventQueue, type Timed } from './event-queue.js';
@@ -121,7 +122,7 @@ export class Simulation {
     }
   }
 
-  private makeReplica(i: number, incarnation: number, keyspace?: Keyspace): Replica {
+  private makeReplica(i: number, incarnation: number, keyspace?: Keyspace, stamps?: ReadonlyMap<string, LocalStamp>): Replica {
     const id = this.nodes[i]?.id ?? `n${i}`;
     const rng: Rng = new SeededRng((this.rng.nextU32() ^ (i * 0x9e3779b1)) >>> 0);
     return new Replica({
@@ -137,6 +138,7 @@ export class Simulation {
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
       configuredSize: this.opts.nodes,
       ...(keyspace !== undefined ? { keyspace } : {}),
+      ...(stamps !== undefined ? { restoredStamps: stamps } : {}),
       ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
       now: this.localNow(i),
     });
@@ -298,8 +300,10 @@ export class Simulation {
   restart(i: number, withState: boolean): void {
     const n = this.nodes[i] as SimNode;
     const keyspace = withState ? recovered(n.replica.keyspace) : undefined;
+    // With its data: each key's local stamp too, as the store keeps it beside the state.
+    const stamps = withState ? n.replica.localStamps() : undefined;
     n.incarnation++;
-    n.replica = this.makeReplica(i, n.incarnation, keyspace);
+    n.replica = this.makeReplica(i, n.incarnation, keyspace, stamps);
     n.up = true;
     n.scheduledTick = Infinity;
     this.schedule(i);

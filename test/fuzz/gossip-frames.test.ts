@@ -46,6 +46,8 @@ function envelopes(): Uint8Array[] {
     env({ kind: MsgKind.ReadResp, body: { id: 4, states: [], needs: { batch: 5, parts: 1 } } }),
     env({ kind: MsgKind.Repair, body: { buckets: new Uint8Array(2048).fill(7), wantReply: true } }),
     env({ kind: MsgKind.Digest, body: { hash: '0123456789abcdef', membersHash: 'fedcba9876543210', vector: null, wantReply: false, stateHash: '00112233445566ff' } }),
+    // Tombstone collection's evidence: durable and collected-at state digests.
+    env({ kind: MsgKind.Digest, body: { hash: '0123456789abcdef', membersHash: 'fedcba9876543210', vector: null, wantReply: false, stateHash: '00112233445566ff', durableState: 'aabbccddeeff0011', collectedState: '1100ffeeddccbbaa' } }),
   ];
 }
 

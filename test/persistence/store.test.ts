@@ -110,6 +110,59 @@ describe('DurableStore', () => {
     await gc.close();
   });
 
+  it('keeps each key\'s local stamp beside its state; a format 1 record loads without one', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 2 });
+    const ks = new Keyspace('n1:2');
+    const r = new Replica({ config: replicaConfig({ clusterName: 'c1' }), identity: { nodeId: 'n1', incarnation: 2, address: 'n1' }, rng: new SeededRng(1), transport: { send: () => {} }, keyspace: ks, now: 0 });
+    const gc = new GroupCommit(store, ks, 'always');
+    gc.stampOf = (key) => r.stampOf(key);
+    ks.incrBy(fullKey(0, 'a'), 1);
+    ks.incrBy(fullKey(0, 'x'.repeat(MAX_INLINE_KEY_BYTES + 10)), 1);
+    ks.mergeRemote(fullKey(0, 'b'), ...(() => {
+      const other = new Keyspace('n2:1');
+      other.incrBy(fullKey(0, 'b'), 5);
+      const e = other.encodeKey(fullKey(0, 'b'));
+      if (e === undefined) throw new Error('no state');
+      return [e.tag, e.bytes] as const;
+    })());
+    await gc.flush();
+    await gc.close();
+    await closeAll();
+    // A format 1 record, as an older tally wrote it: [tag][state].
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    const old = new Keyspace('n1:1');
+    old.incrBy(fullKey(0, 'old'), 7);
+    const e = old.encodeKey(fullKey(0, 'old'));
+    if (e === undefined) throw new Error('no state');
+    db.putSync(Buffer.from(fullKey(0, 'old'), 'latin1'), Buffer.concat([Buffer.from([e.tag]), e.bytes]));
+    await db.close();
+    const again = openStore(dir);
+    const back = new Keyspace('n1:3');
+    const stamps = new Map();
+    expect(again.loadInto(back, stamps)).toBe(4);
+    expect(stamps).toEqual(new Map([
+      [fullKey(0, 'a'), { incarnation: 2, version: 1 }],
+      [fullKey(0, 'x'.repeat(MAX_INLINE_KEY_BYTES + 10)), { incarnation: 2, version: 2 }],
+      [fullKey(0, 'b'), { incarnation: 0, version: 0 }],
+    ]));
+    expect(back.getCounter(fullKey(0, 'old'))).toEqual({ ok: true, value: 7 });
+    expect(back.getCounter(fullKey(0, 'b'))).toEqual({ ok: true, value: 5 });
+  });
+
+  it('a stamp that does not decode: refuses as corrupt on load', async () => {
+    const dir = tmp();
+    const s = openStore(dir);
+    s.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    await closeAll();
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    db.putSync(Buffer.from('\u0000hits', 'latin1'), Buffer.from([0xfc, 0x81]));
+    await db.close();
+    const again = openStore(dir);
+    expect(() => again.loadInto(new Keyspace('n1:2'))).toThrow(`the data store ${storePath(dir, 'n1')} is corrupt (bad stamp at record "\\u0000hits")`);
+  });
+
   it('everysec commits from its timer and on flush, and never holds replies', async () => {
     const store = openStore(tmp());
     const ks = new Keyspace('n1:1');

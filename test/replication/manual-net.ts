@@ -7,6 +7,7 @@ import { decodeEnvelope, MemberState, type Message } from '../../src/replication
 import { Replica } from '../../src/replication/replica.js';
 import { fullKey, type Keyspace } from '../../src/keyspace/keyspace.js';
 import { SeededRng } from '../../src/util/rng.js';
+import type { LocalStamp } from '../../src/replication/version-log.js';
 
 export interface Frame {
   from: string;
@@ -33,7 +34,7 @@ export class ManualNet {
     for (const id of ids) this.add(id, 1);
   }
 
-  add(id: string, incarnation: number, keyspace?: Keyspace): Replica {
+  add(id: string, incarnation: number, keyspace?: Keyspace, restoredStamps?: ReadonlyMap<string, LocalStamp>): Replica {
     const r = new Replica({
       config: this.cfg,
       identity: { nodeId: id, incarnation, address: id },
@@ -48,6 +49,7 @@ export class ManualNet {
       roster: this.roster,
       configuredSize: this.size,
       ...(keyspace !== undefined ? { keyspace } : {}),
+      ...(restoredStamps !== undefined ? { restoredStamps } : {}),
       now: this.now,
     });
     this.nodes.set(id, r);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation, SimOverload } from '../../src/sim/network.js';
 import { Ledger, type Holders } from '../../src/sim/explore-ledger.js';
-import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkMajorityRead, checkWait, SWEEP_SLACK_MS } from '../../src/sim/explore-checks.js';
+import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkMajorityRead, checkResurrections, checkWait, SWEEP_SLACK_MS } from '../../src/sim/explore-checks.js';
 import { EPOCH_MS } from '../../src/sim/explore-draw.js';
 import { exploreSeed } from '../../src/sim/explore.js';
 import { counterSlot, epochOf, hllGeneration, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
@@ -207,6 +207,25 @@ describe('explorer checkers', () => {
     sim.heal();
     sim.runUntil(sim.now + 10_000);
     expect(checkConvergence(sim, 10_000)).toBeUndefined();
+  });
+
+  it('resurrection: a stale live state merged into a collected key is caught; a key written again after collection is not', () => {
+    const { sim } = cluster();
+    const a = node(sim, 0).replica.keyspace;
+    a.incrBy(K, 5);
+    const stale = a.encodeKey(K);
+    if (stale === undefined) throw new Error('no state');
+    a.del(K);
+    const grave = new Keyspace('grave:0');
+    a.collectTombstones((k, st) => void grave.mergeRemote(k, st.tag, st.bytes));
+    expect(a.entry(K)).toBeUndefined();
+    expect(checkResurrections(stores(sim), grave, sim.now)).toEqual([]);
+    a.incrBy(K, 2); // written again: starts above the collected slot
+    expect(checkResurrections(stores(sim), grave, sim.now)).toEqual([]);
+    node(sim, 1).replica.keyspace.mergeRemote(K, stale.tag, stale.bytes); // the pre-delete state comes back
+    const v = checkResurrections(stores(sim), grave, sim.now);
+    expect(v.map((x) => x.invariant)).toEqual(['resurrection']);
+    expect(v[0]?.detail).toContain('n1: c0 is 5');
   });
 
   it('digest: equal vector hashes over different states', () => {
