@@ -104,7 +104,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     transport: faults?.wrap(transport) ?? transport,
     seeds: others.filter((n) => cfg.seeds.includes(n.id)).map(addressOf),
     peers: others.map(addressOf),
-    configuredSize: cfg.nodes.length,
+    configured: cfg.nodes.map((n) => n.id),
     now: clock.now(),
     keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {

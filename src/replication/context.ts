@@ -22,6 +22,8 @@ export interface ReplicaIdentity {
 export interface ReplicaEvents {
   rejected?(peer: string, reason: RejectReason | 'state', detail: string): void;
   memberChanged?(member: Member, previous: MemberState | undefined): void;
+  /** An operator removed this node from the cluster: it stopped gossiping for good (docs/operations.md). */
+  removed?(): void;
 }
 
 /** Message kind names, indexed by MsgKind, for statistics. */

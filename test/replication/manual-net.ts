@@ -46,7 +46,7 @@ export class ManualNet {
         },
       },
       roster: this.roster,
-      configuredSize: this.size,
+      configured: [...this.roster.index.keys()],
       ...(keyspace !== undefined ? { keyspace } : {}),
       now: this.now,
     });

@@ -1,0 +1,204 @@
+// Membership changes without consensus (docs/consistency.md, "Membership changes"): a joining node
+// counts toward no majority until it has caught up from a majority of the voters it joined; a leaving
+// node stops counting only once a majority of the other voters hold everything it holds; an operator
+// removes a dead member by an explicit record that outranks every other record of its id.
+
+import type { ReplicaContext } from './context.js';
+import { MemberState, MsgKind, REMOVED_INCARNATION, type DigestBody, type MemberRecord } from './messages.js';
+import type { Result } from '../util/result.js';
+import { err, ok } from '../util/result.js';
+
+/** How a graceful leave ended: how many other voters held everything this node held, of how many needed. */
+export interface LeaveOutcome {
+  ok: boolean;
+  holders: number;
+  needed: number;
+  /** Why it failed, for the reply (absent on success). */
+  reason?: string;
+}
+
+/** The smallest majority of `n` voters. */
+export function majorityOf(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/** What the change tracker asks of the rest of the replica. */
+export interface MembershipChangeHooks {
+  /** Clear our own record's joining flag (a higher seq), so gossip spreads it. */
+  promote(): void;
+  /** Mark our own record Removed (a higher seq): we left the cluster. */
+  markRemoved(): void;
+  /** Ask the peer at `address` for its full vector now (a Digest with askVector). */
+  askVector(address: string): void;
+}
+
+export class MembershipChange {
+  /** Per peer id: its vector from the latest digest that carried one, and the hash of its latest digest. */
+  private readonly peers = new Map<string, { vector: ReadonlyMap<string, number> | null; hash: string }>();
+  /** Peers whose state a joining node has caught up with (at or after its start: it holds all they held). */
+  private readonly caughtUpWith = new Set<string>();
+  /** Whether a joining node has been sent a voter's whole membership table (so it knows whom to count). */
+  private sawTable = false;
+  private nextAskAt: number;
+  private leaving: { deadline: number; done: (o: LeaveOutcome) => void } | null = null;
+
+  constructor(
+    private readonly ctx: ReplicaContext,
+    private readonly hooks: MembershipChangeHooks,
+  ) {
+    this.nextAskAt = ctx.now;
+  }
+
+  /** Whether our own record is still joining. */
+  get joining(): boolean {
+    return this.ctx.membership.get(this.ctx.self.nodeId)?.joining === true;
+  }
+
+  /** Whether a graceful leave is handing off. */
+  get handingOff(): boolean {
+    return this.leaving !== null;
+  }
+
+  nextTickAt(): number {
+    if (!this.joining && this.leaving === null) return Infinity;
+    return Math.min(this.nextAskAt, this.leaving?.deadline ?? Infinity);
+  }
+
+  /** A digest from `peer`: the evidence of what it holds. */
+  noteDigest(peer: string, d: DigestBody): void {
+    const prev = this.peers.get(peer);
+    const vector = d.vector === null ? (prev?.vector ?? null) : new Map(d.vector.map((e) => [e.origin, e.known] as const));
+    this.peers.set(peer, { vector, hash: d.hash });
+  }
+
+  /** A peer restarted: what it held before may be gone. */
+  forgetPeer(peer: string): void {
+    this.peers.delete(peer);
+    this.caughtUpWith.delete(peer);
+  }
+
+  /** A voter sent us its membership table: a joining node now knows the voters it must count. */
+  noteTableFrom(peer: string): void {
+    if (this.ctx.membership.isVoter(peer)) this.sawTable = true;
+  }
+
+  /** Whether we hold everything `peer` said it held (its own origin's writes included). */
+  private weCover(peer: string): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined) return false;
+    const { versions, origin } = this.ctx;
+    if (p.hash === versions.hash) return true;
+    if (p.vector === null) return false;
+    for (const [o, v] of p.vector) if (o !== origin && versions.known(o) < v) return false;
+    return true;
+  }
+
+  /** Whether `peer` said it holds everything we hold now. */
+  private theyCover(peer: string): boolean {
+    const p = this.peers.get(peer);
+    if (p === undefined) return false;
+    const { versions } = this.ctx;
+    if (p.hash === versions.hash) return true;
+    if (p.vector === null) return false;
+    for (const [o, { known }] of versions.entries()) if (known > 0 && (p.vector.get(o) ?? 0) < known) return false;
+    return true;
+  }
+
+  /** Voters other than us that are live gossip targets (alive or suspect). */
+  private liveVoters(): { id: string; address: string }[] {
+    const out: { id: string; address: string }[] = [];
+    const self = this.ctx.self.nodeId;
+    for (const m of this.ctx.membership.all()) {
+      if (m.id === self || m.joining === true) continue;
+      if (m.state === MemberState.Alive || m.state === MemberState.Suspect) out.push(m);
+    }
+    return out;
+  }
+
+  tick(now: number): void {
+    const joining = this.joining;
+    if (!joining && this.leaving === null) return;
+    if (now >= this.nextAskAt) {
+      this.nextAskAt = now + this.ctx.cfg.gossipIntervalMs;
+      for (const m of this.liveVoters()) this.hooks.askVector(m.address);
+    }
+    if (joining) this.checkCaughtUp();
+    if (this.leaving !== null) this.checkHandOff(now);
+  }
+
+  /**
+   * The join rule: promote ourselves once we hold everything that a majority of the voters (as the
+   * table a voter sent us says) held at some time after we started. Every write acknowledged by a
+   * majority before we started is then on this node, since the two majorities share a voter.
+   */
+  private checkCaughtUp(): void {
+    const { membership, self } = this.ctx;
+    // A node configured alone with no seeds founded the cluster: it starts as a voter, never here.
+    if (!this.sawTable) return;
+    for (const peer of this.peers.keys()) if (!this.caughtUpWith.has(peer) && membership.isVoter(peer) && this.weCover(peer)) this.caughtUpWith.add(peer);
+    let n = 0;
+    for (const peer of this.caughtUpWith) if (peer !== self.nodeId && membership.isVoter(peer)) n++;
+    if (n >= majorityOf(membership.voterCount)) this.hooks.promote();
+  }
+
+  /**
+   * A graceful leave: hand off until a majority of the other voters hold everything we hold, then
+   * mark ourselves Removed. `done` is called once, with the outcome, by `deadline` at the latest.
+   */
+  beginLeave(deadline: number, done: (o: LeaveOutcome) => void): void {
+    const { membership, self } = this.ctx;
+    if (this.leaving !== null) return done({ ok: false, holders: 0, needed: 0, reason: 'a leave is already in progress' });
+    if (!membership.isVoter(self.nodeId)) {
+      // A joining node holds nothing the cluster relies on: it may go at once.
+      this.hooks.markRemoved();
+      return done({ ok: true, holders: 0, needed: 0 });
+    }
+    if (membership.voterCount <= 1) return done({ ok: false, holders: 0, needed: 0, reason: 'this node is the cluster\'s only member: it has nobody to hand off to (stop it instead)' });
+    this.leaving = { deadline, done };
+    this.nextAskAt = this.ctx.now;
+    this.tick(this.ctx.now);
+  }
+
+  private handOffCount(): { holders: number; needed: number } {
+    const { membership, self } = this.ctx;
+    const others = membership.voterCount - 1;
+    let holders = 0;
+    for (const peer of this.peers.keys()) if (peer !== self.nodeId && membership.isVoter(peer) && membership.get(peer)?.state !== MemberState.Left && this.theyCover(peer)) holders++;
+    return { holders, needed: majorityOf(others) };
+  }
+
+  private checkHandOff(now: number): void {
+    const l = this.leaving;
+    if (l === null) return;
+    const { holders, needed } = this.handOffCount();
+    if (holders >= needed) {
+      this.leaving = null;
+      this.hooks.markRemoved();
+      l.done({ ok: true, holders, needed });
+    } else if (now >= l.deadline) {
+      this.leaving = null;
+      l.done({ ok: false, holders, needed, reason: `${holders} of the ${needed} other members a majority needs hold everything this node holds` });
+    }
+  }
+
+  /**
+   * An operator removes member `id` for good (TALLY.REMOVE). Only a member that is not running as
+   * far as we can tell (dead, stopped, or forgotten): a live one should `tally leave` instead.
+   * Returns the removal record to spread.
+   */
+  removeRecord(id: string): Result<MemberRecord, string> {
+    const { membership, self } = this.ctx;
+    if (id === self.nodeId) return err('a node cannot remove itself: use TALLY.LEAVE (tally leave) on it');
+    const m = membership.get(id);
+    if (m === undefined && membership.tombstoneOf(id) === undefined && !membership.isVoter(id)) return err(`no member '${id}' is known to this node`);
+    if (m?.state === MemberState.Removed) return err(`member '${id}' is already removed`);
+    if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect))
+      return err(`member '${id}' is ${m.state === MemberState.Alive ? 'alive' : 'suspect'} here: remove only a dead or stopped member (a running one leaves with tally leave)`);
+    return ok({ id, address: m?.address ?? id, incarnation: REMOVED_INCARNATION, seq: 0, state: MemberState.Removed });
+  }
+}
+
+/** The Delta that carries membership records alone. */
+export function membersFrame(members: MemberRecord[]): { kind: typeof MsgKind.Delta; body: { ranges: []; states: []; members: MemberRecord[]; more: false } } {
+  return { kind: MsgKind.Delta, body: { ranges: [], states: [], members, more: false } };
+}
