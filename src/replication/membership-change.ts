@@ -13,9 +13,15 @@ export interface LeaveOutcome {
   ok: boolean;
   holders: number;
   needed: number;
-  /** Why it failed, for the reply (absent on success). */
-  reason?: string;
+  /**
+   * Why it failed (absent on success): `handoff` = no majority held everything by the deadline;
+   * `alone` = the only member; `busy` = already leaving, stopping or gone.
+   */
+  failure?: 'handoff' | 'alone' | 'busy';
 }
+
+/** Why an operator's removal was refused: ourselves, an unknown id, one already removed, or one that is running. */
+export type RemoveRefusal = { code: 'self' } | { code: 'unknown' } | { code: 'already' } | { code: 'live'; state: 'alive' | 'suspect' };
 
 /** The smallest majority of `n` voters. */
 export function majorityOf(n: number): number {
@@ -147,13 +153,13 @@ export class MembershipChange {
    */
   beginLeave(deadline: number, done: (o: LeaveOutcome) => void): void {
     const { membership, self } = this.ctx;
-    if (this.leaving !== null) return done({ ok: false, holders: 0, needed: 0, reason: 'a leave is already in progress' });
+    if (this.leaving !== null) return done({ ok: false, holders: 0, needed: 0, failure: 'busy' });
     if (!membership.isVoter(self.nodeId)) {
       // A joining node holds nothing the cluster relies on: it may go at once.
       this.hooks.markRemoved();
       return done({ ok: true, holders: 0, needed: 0 });
     }
-    if (membership.voterCount <= 1) return done({ ok: false, holders: 0, needed: 0, reason: 'this node is the cluster\'s only member: it has nobody to hand off to (stop it instead)' });
+    if (membership.voterCount <= 1) return done({ ok: false, holders: 0, needed: 0, failure: 'alone' });
     this.leaving = { deadline, done };
     this.nextAskAt = this.ctx.now;
     this.tick(this.ctx.now);
@@ -177,7 +183,7 @@ export class MembershipChange {
       l.done({ ok: true, holders, needed });
     } else if (now >= l.deadline) {
       this.leaving = null;
-      l.done({ ok: false, holders, needed, reason: `${holders} of the ${needed} other members a majority needs hold everything this node holds` });
+      l.done({ ok: false, holders, needed, failure: 'handoff' });
     }
   }
 
@@ -186,14 +192,13 @@ export class MembershipChange {
    * far as we can tell (dead, stopped, or forgotten): a live one should `tally leave` instead.
    * Returns the removal record to spread.
    */
-  removeRecord(id: string): Result<MemberRecord, string> {
+  removeRecord(id: string): Result<MemberRecord, RemoveRefusal> {
     const { membership, self } = this.ctx;
-    if (id === self.nodeId) return err('a node cannot remove itself: use TALLY.LEAVE (tally leave) on it');
+    if (id === self.nodeId) return err({ code: 'self' });
     const m = membership.get(id);
-    if (m === undefined && membership.tombstoneOf(id) === undefined && !membership.isVoter(id)) return err(`no member '${id}' is known to this node`);
-    if (m?.state === MemberState.Removed) return err(`member '${id}' is already removed`);
-    if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect))
-      return err(`member '${id}' is ${m.state === MemberState.Alive ? 'alive' : 'suspect'} here: remove only a dead or stopped member (a running one leaves with tally leave)`);
+    if (m === undefined && membership.tombstoneOf(id) === undefined && !membership.isVoter(id)) return err({ code: 'unknown' });
+    if (m?.state === MemberState.Removed) return err({ code: 'already' });
+    if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect)) return err({ code: 'live', state: m.state === MemberState.Alive ? 'alive' : 'suspect' });
     return ok({ id, address: m?.address ?? id, incarnation: REMOVED_INCARNATION, seq: 0, state: MemberState.Removed });
   }
 }

@@ -17,7 +17,7 @@ import { FailureDetector } from './failure-detector.js';
 import { Membership, type Member, type SharedRoster } from './membership.js';
 import { decodeEnvelope, encodeEnvelope, maxFrameBytes, MemberState, MsgKind, type DeltaBody, type KeyState, type Message, type RejectReason, type VectorEntry } from './messages.js';
 import { Quorum } from './quorum.js';
-import { MembershipChange, membersFrame, type LeaveOutcome } from './membership-change.js';
+import { MembershipChange, membersFrame, type LeaveOutcome, type RemoveRefusal } from './membership-change.js';
 import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
 import { VersionLog } from './version-log.js';
@@ -229,7 +229,7 @@ export class Replica {
    * gossiping. On failure (by `deadline`) it stays a member. `done` is called once.
    */
   leaveCluster(deadline: number, done: (o: LeaveOutcome) => void): void {
-    if (this.leaving) return done({ ok: false, holders: 0, needed: 0, reason: 'this node is stopping or already left' });
+    if (this.leaving) return done({ ok: false, holders: 0, needed: 0, failure: 'busy' });
     this.change.beginLeave(deadline, (o) => {
       if (o.ok) {
         this.pushMembers();
@@ -243,7 +243,7 @@ export class Replica {
    * An operator removes the dead or stopped member `id` for good (TALLY.REMOVE): the cluster size
    * drops by one at once, and the record spreads by gossip; no later record of the id undoes it.
    */
-  removeMember(id: string): { ok: true } | { ok: false; error: string } {
+  removeMember(id: string): { ok: true } | { ok: false; error: RemoveRefusal } {
     const r = this.change.removeRecord(id);
     if (!r.ok) return { ok: false, error: r.error };
     this.detector.applyMembers([r.value]);

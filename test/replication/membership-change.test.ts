@@ -155,8 +155,7 @@ describe('a graceful leave', () => {
     sim.nodes[2]?.replica.leaveCluster(sim.now + 1000, (o) => (outcome = o));
     sim.wake(2);
     runUntil(sim, () => outcome !== undefined, 30);
-    expect(outcome).toMatchObject({ ok: false, needed: 2 });
-    expect(outcome?.reason).toMatch(/of the 2 other members a majority needs hold everything/);
+    expect(outcome).toMatchObject({ ok: false, needed: 2, failure: 'handoff' });
     expect(sim.nodes[2]?.replica.membership.get('n2')?.state).toBe(MemberState.Alive);
     expect(sim.nodes[2]?.replica.clusterSize()).toBe(3);
   });
@@ -188,16 +187,16 @@ describe('an operator removes a dead node', () => {
         expect(majorityWrite(sim, 0, 'c', 3)).toBe(true);
         const r1 = sim.nodes[1]?.replica as Replica;
         // Alive, self and unknown members are refused with a reason.
-        expect(r1.removeMember('n4')).toEqual({ ok: false, error: expect.stringMatching(/is alive here: remove only a dead or stopped member/) });
-        expect(r1.removeMember('n1')).toEqual({ ok: false, error: expect.stringMatching(/cannot remove itself/) });
-        expect(r1.removeMember('zz')).toEqual({ ok: false, error: "no member 'zz' is known to this node" });
+        expect(r1.removeMember('n4')).toEqual({ ok: false, error: { code: 'live', state: 'alive' } });
+        expect(r1.removeMember('n1')).toEqual({ ok: false, error: { code: 'self' } });
+        expect(r1.removeMember('zz')).toEqual({ ok: false, error: { code: 'unknown' } });
         sim.crash(4);
         expect(runUntil(sim, () => r1.membership.get('n4')?.state === MemberState.Dead, 200)).toBeLessThan(200);
         expect(sizes(sim)).toEqual([5, 5, 5, 5]); // a dead member still counts
         expect(r1.removeMember('n4')).toEqual({ ok: true });
         expect(runUntil(sim, () => sim.live().every((n) => n.replica.membership.get('n4')?.state === MemberState.Removed), 40)).toBeLessThan(40);
         expect(sizes(sim)).toEqual([4, 4, 4, 4]);
-        expect(r1.removeMember('n4')).toEqual({ ok: false, error: "member 'n4' is already removed" });
+        expect(r1.removeMember('n4')).toEqual({ ok: false, error: { code: 'already' } });
         expect(majorityRead(sim, 3, 'c')).toBe(3);
         // It comes back under the same id (a higher incarnation): it is told, and stops; nobody counts it.
         sim.restart(4, true);
