@@ -3,7 +3,7 @@
 // refutation of rumours about ourselves, and the records a peer's frame or gossip tells us.
 
 import type { ReplicaContext } from './context.js';
-import { toRecord, type Member } from './membership.js';
+import { isVoter, toRecord, type Member } from './membership.js';
 import { MemberState, MsgKind, type MemberRecord } from './messages.js';
 import { maxSuspicionTimeout, suspicionTimeout } from './suspicion.js';
 
@@ -282,7 +282,9 @@ export class FailureDetector {
           const d = membership.setState(m.id, MemberState.Dead, now);
           if (d !== undefined) events.memberChanged?.(d, MemberState.Suspect);
         }
-      } else if ((m.state === MemberState.Dead || m.state === MemberState.Left) && now - m.since >= cfg.deadForgetMs) {
+      } else if (((m.state === MemberState.Dead && !isVoter(m)) || m.state === MemberState.Left) && now - m.since >= cfg.deadForgetMs) {
+        // A dead voter is kept (it still counts toward the size, and gossip to the dead keeps trying
+        // it) until an operator removes it; a stopped one said it stopped, and will call its seeds.
         forget.push(m.id);
       }
     }

@@ -5,7 +5,7 @@
 // it), and nothing reads the global clock or Math.random. docs/testing.md, "The fault explorer".
 
 import { SeededRng } from '../util/rng.js';
-import { between, drawSetup, EPOCH_MS, type ExploreSetup, type FaultSpec } from './explore-draw.js';
+import { between, drawMembership, drawSetup, EPOCH_MS, heavyTail, type ExploreSetup, type FaultSpec, type MembershipEvent } from './explore-draw.js';
 import { checkConvergence, checkDigests, checkKnown, checkLostWrites, type Invariant, type Violation } from './explore-checks.js';
 import { Ledger } from './explore-ledger.js';
 import { Workload, type WorkloadStats } from './explore-workload.js';
@@ -34,12 +34,24 @@ export interface ExploreOutcome {
   failed: Invariant[];
   /** The command that replays this seed. */
   replay: string;
-  setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean };
+  setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean; membershipChanges: number };
   stats: WorkloadStats & { virtualMs: number; peakFramesPerSecond: number; counterWrites: number; wipes: number; heals: number; convergedInMs: number[] };
   trace: string[];
 }
 
-type Status = 'up' | 'paused' | 'down';
+/**
+ * `left`: left the cluster (`tally leave`): its process exited, what it held stays readable to the
+ * WAIT check (it held it when it acknowledged) but not to the lost-write check (its hand-off must
+ * have put it elsewhere). `gone`: killed for good, its data lost, to be removed. Neither restarts.
+ */
+type Status = 'up' | 'paused' | 'down' | 'left' | 'gone';
+
+/** Most nodes a history grows to by joins. */
+const MAX_NODES = 9;
+/** Fewest nodes that are not gone below which no node leaves or is removed. */
+const MIN_MEMBERS = 3;
+/** Seeds the membership generator apart from the history's (see drawMembership). */
+const MEMBERSHIP_STREAM = 0x6d656d62;
 
 /** The command line that replays one seed with these options. */
 export function replayCommand(seed: number, opts: ExploreOptions = {}): string {
@@ -66,6 +78,11 @@ const QUIESCE_STEP_MS = 250;
 class History {
   readonly rng: SeededRng;
   readonly setup: ExploreSetup;
+  /** Membership changes per epoch, and the generator that picks their nodes. */
+  readonly membership: MembershipEvent[][];
+  private readonly mrng: SeededRng;
+  /** Killed for good, waiting for an operator's removal to be accepted by some live node. */
+  private readonly toRemove = new Set<number>();
   readonly sim: Simulation;
   readonly ledger = new Ledger();
   readonly workload: Workload;
@@ -98,6 +115,8 @@ class History {
   ) {
     this.rng = new SeededRng(seed);
     this.setup = drawSetup(this.rng);
+    this.mrng = new SeededRng((seed ^ MEMBERSHIP_STREAM) >>> 0);
+    this.membership = drawMembership(this.mrng, this.setup.epochs);
     const { nodes } = this.setup;
     this.sim = new Simulation({
       nodes,
@@ -123,7 +142,8 @@ class History {
     });
   }
 
-  readonly holders = (k: number): Keyspace | undefined => (this.status[k] === 'down' && this.wiped[k] === true ? undefined : this.sim.nodes[k]?.replica.keyspace);
+  readonly holders = (k: number): Keyspace | undefined =>
+    this.status[k] === 'gone' || (this.status[k] === 'down' && this.wiped[k] === true) ? undefined : this.sim.nodes[k]?.replica.keyspace;
 
   trace(line: string): void {
     if (this.opts.trace) this.traceLines.push(`${(this.sim.now / 1000).toFixed(3).padStart(9)} ${line}`);
@@ -134,7 +154,7 @@ class History {
       this.sim.runUntil(between(this.rng, 500, 2000));
       for (const [e, epoch] of this.setup.epochs.entries()) {
         this.trace(`epoch ${e + 1}: ${epoch.durationMs} ms, ${epoch.faults.length} faults, ${epoch.opsPerSecond} ops/s`);
-        this.runEpoch(epoch.durationMs, epoch.opsPerSecond, epoch.faults);
+        this.runEpoch(epoch.durationMs, epoch.opsPerSecond, epoch.faults, this.membership[e] ?? []);
         this.healAndCheck();
       }
     } catch (e) {
@@ -147,7 +167,7 @@ class History {
     }
   }
 
-  private runEpoch(durationMs: number, opsPerSecond: number, faults: FaultSpec[]): void {
+  private runEpoch(durationMs: number, opsPerSecond: number, faults: FaultSpec[], changes: readonly MembershipEvent[]): void {
     const start = this.sim.now;
     const actions: { t: number; i: number; run: () => void }[] = [];
     let seq = 0;
@@ -159,7 +179,12 @@ class History {
       at(f.end, () => this.end(f));
       if (f.kind === 'clock' && f.stepAt !== null) at(f.stepAt, () => this.clockStep(f));
     }
-    for (let t = KNOWN_CHECK_MS; t < durationMs; t += KNOWN_CHECK_MS) at(t, () => this.checkKnownAll());
+    for (let t = KNOWN_CHECK_MS; t < durationMs; t += KNOWN_CHECK_MS)
+      at(t, () => {
+        this.checkKnownAll();
+        this.tryRemovals();
+      });
+    for (const c of changes) at(c.t, () => this.change(c));
     const ops = Math.min(MAX_OPS_PER_EPOCH, Math.round((opsPerSecond * durationMs) / 1000));
     for (let o = 0; o < ops; o++) {
       at(this.rng.int(durationMs), () => {
@@ -175,6 +200,73 @@ class History {
       a.run();
     }
     this.sim.runUntil(start + durationMs);
+  }
+
+  // ---- membership changes (docs/consistency.md, "Membership changes") ----------------------------
+
+  private notGone(): number {
+    return this.status.filter((s) => s !== 'gone' && s !== 'left').length;
+  }
+
+  private change(c: MembershipEvent): void {
+    const { sim, mrng } = this;
+    const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
+    if (c.kind === 'join') {
+      if (sim.nodes.length >= MAX_NODES || up.length === 0) return;
+      const seed = up[mrng.int(up.length)] as number;
+      const j = sim.join(seed);
+      this.status.push('up');
+      this.wiped.push(false);
+      this.clockOwner.push(null);
+      this.trace(`join: n${j} with only itself and the seed n${seed} in its config`);
+      return;
+    }
+    if (this.notGone() <= MIN_MEMBERS) return;
+    if (c.kind === 'leave') {
+      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false);
+      if (voters.length === 0) return;
+      const i = voters[mrng.int(voters.length)] as number;
+      const r = sim.nodes[i]?.replica;
+      if (r === undefined) return;
+      const timeout = heavyTail(mrng, 500, 20_000);
+      this.trace(`leave: n${i} hands off (timeout ${timeout} ms)`);
+      r.leaveCluster(sim.localNow(i) + timeout, (o) => {
+        this.trace(`leave of n${i} -> ok=${o.ok} ${o.holders}/${o.needed}${o.failure === undefined ? '' : ` (${o.failure})`}`);
+        // The process exits once it has left; a replica since replaced by a restart is not it.
+        if (!o.ok || sim.nodes[i]?.replica !== r || this.status[i] !== 'up') return;
+        sim.crash(i);
+        this.status[i] = 'left';
+      });
+      sim.wake(i);
+      return;
+    }
+    // Remove: a node is killed for good, its data with it; an operator then removes it.
+    const candidates = this.status.map((s, i) => (s === 'up' || s === 'down' ? i : -1)).filter((i) => i >= 0);
+    if (candidates.length === 0) return;
+    const x = candidates[mrng.int(candidates.length)] as number;
+    if (this.status[x] === 'up') sim.crash(x);
+    this.status[x] = 'gone';
+    this.ledger.wipe(x, sim.now, this.holders, sim.nodes.length);
+    this.toRemove.add(x);
+    this.trace(`kill n${x} for good, to be removed`);
+    this.tryRemovals();
+  }
+
+  /** Asks a random live node to remove each node killed for good; it refuses while it holds it alive. */
+  private tryRemovals(): void {
+    for (const x of this.toRemove) {
+      const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
+      if (up.length === 0) return;
+      const i = up[this.mrng.int(up.length)] as number;
+      const r = this.sim.nodes[i]?.replica;
+      const res = r?.removeMember(`n${x}`);
+      if (res === undefined) continue;
+      if (res.ok || res.error.code === 'already') {
+        this.toRemove.delete(x);
+        this.trace(`remove n${x} through n${i}${res.ok ? '' : ' (already removed)'}`);
+        this.sim.wake(i);
+      }
+    }
   }
 
   /** Every node whose data exists: its known versions claim only what it holds. */
@@ -344,7 +436,9 @@ class History {
       const d = checkDigests(sim);
       if (d !== undefined) this.report(d);
     }
-    const stores = sim.nodes.map((n) => n.replica.keyspace);
+    // The nodes gone for good hold nothing anyone can read: what they held must be elsewhere.
+    const stores = sim.nodes.filter((_, i) => this.status[i] !== 'gone' && this.status[i] !== 'left').map((n) => n.replica.keyspace);
+    this.tryRemovals();
     // A write lost stays lost: report each once, at the first heal that finds it.
     for (const v of checkLostWrites(this.ledger, stores, sim.localNow(0), sim.now)) this.report(v);
     this.checkKnownAll();
@@ -391,6 +485,7 @@ export function exploreSeed(seed: number, options: ExploreOptions = {}): Explore
       gossipIntervalMs: setup.config.gossipIntervalMs ?? 0,
       oversizedKey: setup.keys.some((k) => k.key.length > 40),
       prejoined: setup.prejoined,
+      membershipChanges: h.membership.reduce((a, e) => a + e.length, 0),
     },
     stats: { ...h.workload.stats, virtualMs: Math.round(h.sim.now), peakFramesPerSecond: h.sim.peakFramesPerSecond, counterWrites: h.ledger.counterWrites, wipes: h.ledger.wipes.length, heals: h.heals, convergedInMs: h.convergedInMs },
     trace: h.traceLines,
