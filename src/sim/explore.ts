@@ -40,9 +40,9 @@ export interface ExploreOutcome {
 }
 
 /**
- * `left`: left the cluster (`tally leave`): its process exited, what it held stays readable to the
- * WAIT check (it held it when it acknowledged) but not to the lost-write check (its hand-off must
- * have put it elsewhere). `gone`: killed for good, its data lost, to be removed. Neither restarts.
+ * `left`: left the cluster (`tally leave`): its process exited; what it held must be elsewhere (its
+ * hand-off), so no check reads it. `gone`: killed for good, its data lost (a wipe in the ledger), to
+ * be removed. Neither restarts.
  */
 type Status = 'up' | 'paused' | 'down' | 'left' | 'gone';
 
@@ -83,6 +83,8 @@ class History {
   private readonly mrng: SeededRng;
   /** Killed for good, waiting for an operator's removal to be accepted by some live node. */
   private readonly toRemove = new Set<number>();
+  /** The seeds each joined node's config names. */
+  private readonly seedsOf = new Map<number, number[]>();
   readonly sim: Simulation;
   readonly ledger = new Ledger();
   readonly workload: Workload;
@@ -143,7 +145,7 @@ class History {
   }
 
   readonly holders = (k: number): Keyspace | undefined =>
-    this.status[k] === 'gone' || (this.status[k] === 'down' && this.wiped[k] === true) ? undefined : this.sim.nodes[k]?.replica.keyspace;
+    this.status[k] === 'gone' || this.status[k] === 'left' || (this.status[k] === 'down' && this.wiped[k] === true) ? undefined : this.sim.nodes[k]?.replica.keyspace;
 
   trace(line: string): void {
     if (this.opts.trace) this.traceLines.push(`${(this.sim.now / 1000).toFixed(3).padStart(9)} ${line}`);
@@ -204,6 +206,17 @@ class History {
 
   // ---- membership changes (docs/consistency.md, "Membership changes") ----------------------------
 
+  /**
+   * Nodes some other node's config names as a seed: n0 when the cluster joined through it, and each
+   * joined node's seeds. A restarted node knows only its config; an operator who takes a seed away
+   * edits the configs that name it, which a history cannot, so it never takes one away.
+   */
+  private seedNodes(): Set<number> {
+    const out = new Set<number>(this.setup.prejoined ? [] : [0]);
+    for (const [j, seeds] of this.seedsOf) if (this.status[j] !== 'gone' && this.status[j] !== 'left') for (const x of seeds) out.add(x);
+    return out;
+  }
+
   private notGone(): number {
     return this.status.filter((s) => s !== 'gone' && s !== 'left').length;
   }
@@ -213,17 +226,24 @@ class History {
     const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
     if (c.kind === 'join') {
       if (sim.nodes.length >= MAX_NODES || up.length === 0) return;
-      const seed = up[mrng.int(up.length)] as number;
-      const j = sim.join(seed);
+      // One to three seeds, as an operator lists a few running members.
+      const seeds: number[] = [];
+      for (let k = between(mrng, 1, 3); k > 0 && seeds.length < up.length; k--) {
+        const x = up[mrng.int(up.length)] as number;
+        if (!seeds.includes(x)) seeds.push(x);
+      }
+      const j = sim.join(...seeds);
       this.status.push('up');
       this.wiped.push(false);
       this.clockOwner.push(null);
-      this.trace(`join: n${j} with only itself and the seed n${seed} in its config`);
+      this.seedsOf.set(j, seeds);
+      this.trace(`join: n${j} with only itself and the seeds ${seeds.map((x) => `n${x}`).join(',')} in its config`);
       return;
     }
     if (this.notGone() <= MIN_MEMBERS) return;
+    const needed = this.seedNodes();
     if (c.kind === 'leave') {
-      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false);
+      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false && !needed.has(i));
       if (voters.length === 0) return;
       const i = voters[mrng.int(voters.length)] as number;
       const r = sim.nodes[i]?.replica;
@@ -241,7 +261,7 @@ class History {
       return;
     }
     // Remove: a node is killed for good, its data with it; an operator then removes it.
-    const candidates = this.status.map((s, i) => (s === 'up' || s === 'down' ? i : -1)).filter((i) => i >= 0);
+    const candidates = this.status.map((s, i) => (s === 'up' || s === 'down' ? i : -1)).filter((i) => i >= 0 && !needed.has(i));
     if (candidates.length === 0) return;
     const x = candidates[mrng.int(candidates.length)] as number;
     if (this.status[x] === 'up') sim.crash(x);

@@ -77,7 +77,7 @@ export interface SimNode {
    * Added by `join`: its config names only itself and a seed (dynamic membership), so it starts,
    * and restarts, joining through that seed.
    */
-  joinedVia?: string;
+  joinedVia?: readonly string[];
   replica: Replica;
   up: boolean;
   incarnation: number;
@@ -137,7 +137,7 @@ export class Simulation {
         identity: { nodeId: id, incarnation, address: id },
         rng,
         transport: { send: (address, frame) => this.send(i, address, frame) },
-        seeds: [seed],
+        seeds: [...seed],
         joining: true,
         ...(keyspace !== undefined ? { keyspace } : {}),
         ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
@@ -326,18 +326,19 @@ export class Simulation {
   }
 
   /**
-   * Starts a new node, `n<index>`, whose config names only itself and node `seed` as its seed
+   * Starts a new node, `n<index>`, whose config names only itself and the nodes `seeds` as its seeds
    * (dynamic membership): it joins the running cluster, and counts toward majorities once caught up.
    * Returns its index.
    */
-  join(seed: number): number {
+  join(...seeds: number[]): number {
     const i = this.nodes.length;
     const id = `n${i}`;
     this.index.set(id, i);
     this.offsets.push(this.opts.epochMs ?? 0);
-    const node: SimNode = { id, joinedVia: this.nodes[seed]?.id ?? 'n0', replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
+    const joinedVia = seeds.map((x) => this.nodes[x]?.id ?? 'n0');
+    const node: SimNode = { id, joinedVia, replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
     this.nodes.push(node);
-    if (this.groups !== null) this.groups.push(this.groups[seed] ?? 0);
+    if (this.groups !== null) this.groups.push(this.groups[seeds[0] ?? 0] ?? 0);
     node.replica = this.makeReplica(i, 1);
     this.schedule(i);
     return i;
