@@ -410,7 +410,8 @@ export class Replica {
   clockStatus(now: number): ClockStatus {
     // Alone: a one-node cluster that never had a peer. A node that forgot every peer in a long
     // partition is cut off, not alone: nobody has measured its clock (explorer seed 4247).
-    return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
+    // A joining node is never alone: it has a cluster to find, which will measure its clock.
+    return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1 && !this.joining);
   }
 
   /** Whether this replica ever knew another member (set by tick; see clockStatus). */
