@@ -83,6 +83,8 @@ class History {
   private readonly mrng: SeededRng;
   /** Killed for good, waiting for an operator's removal to be accepted by some live node. */
   private readonly toRemove = new Set<number>();
+  /** Nodes handing off after a leave began (never chosen as a joiner's seed). */
+  private readonly leaving = new Set<number>();
   /** The seeds each joined node's config names. */
   private readonly seedsOf = new Map<number, number[]>();
   readonly sim: Simulation;
@@ -226,10 +228,12 @@ class History {
     const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
     if (c.kind === 'join') {
       if (sim.nodes.length >= MAX_NODES || up.length === 0) return;
-      // One to three seeds, as an operator lists a few running members.
+      // One to three seeds, as an operator lists a few running members (not one that is leaving).
+      const staying = up.filter((i) => !this.leaving.has(i));
+      if (staying.length === 0) return;
       const seeds: number[] = [];
-      for (let k = between(mrng, 1, 3); k > 0 && seeds.length < up.length; k--) {
-        const x = up[mrng.int(up.length)] as number;
+      for (let k = between(mrng, 1, 3); k > 0 && seeds.length < staying.length; k--) {
+        const x = staying[mrng.int(staying.length)] as number;
         if (!seeds.includes(x)) seeds.push(x);
       }
       const j = sim.join(...seeds);
@@ -250,7 +254,9 @@ class History {
       if (r === undefined) return;
       const timeout = heavyTail(mrng, 500, 20_000);
       this.trace(`leave: n${i} hands off (timeout ${timeout} ms)`);
+      this.leaving.add(i);
       r.leaveCluster(sim.localNow(i) + timeout, (o) => {
+        this.leaving.delete(i);
         this.trace(`leave of n${i} -> ok=${o.ok} ${o.holders}/${o.needed}${o.failure === undefined ? '' : ` (${o.failure})`}`);
         // The process exits once it has left; a replica since replaced by a restart is not it.
         if (!o.ok || sim.nodes[i]?.replica !== r || this.status[i] !== 'up') return;
