@@ -70,8 +70,9 @@ export class MembershipChange {
     return Math.min(this.nextAskAt, this.leaving?.deadline ?? Infinity);
   }
 
-  /** A digest from `peer`: the evidence of what it holds. */
+  /** A digest from `peer`: the evidence of what it holds (kept only while joining or handing off). */
   noteDigest(peer: string, d: DigestBody): void {
+    if (this.leaving === null && !this.joining) return;
     const prev = this.peers.get(peer);
     const vector = d.vector === null ? (prev?.vector ?? null) : new Map(d.vector.map((e) => [e.origin, e.known] as const));
     this.peers.set(peer, { vector, hash: d.hash });
@@ -110,14 +111,21 @@ export class MembershipChange {
     return true;
   }
 
-  /** Voters other than us that are live gossip targets (alive or suspect). */
-  private liveVoters(): { id: string; address: string }[] {
+  /**
+   * Live voters (alive or suspect) other than us whose evidence we still lack, at most a majority
+   * and two of them, at random: enough to finish, without a digest to every member of a large cluster.
+   */
+  private votersToAsk(joining: boolean): { id: string; address: string }[] {
     const out: { id: string; address: string }[] = [];
-    const self = this.ctx.self.nodeId;
-    for (const m of this.ctx.membership.all()) {
-      if (m.id === self || m.joining === true) continue;
-      if (m.state === MemberState.Alive || m.state === MemberState.Suspect) out.push(m);
+    const { membership, self, rng } = this.ctx;
+    for (const m of membership.all()) {
+      if (m.id === self.nodeId || m.joining === true || m.state === MemberState.Removed) continue;
+      if (m.state !== MemberState.Alive && m.state !== MemberState.Suspect) continue;
+      if (joining ? this.caughtUpWith.has(m.id) : this.theyCover(m.id)) continue;
+      out.push(m);
     }
+    const k = majorityOf(membership.voterCount) + 2;
+    while (out.length > k) out.splice(rng.int(out.length), 1);
     return out;
   }
 
@@ -126,7 +134,7 @@ export class MembershipChange {
     if (!joining && this.leaving === null) return;
     if (now >= this.nextAskAt) {
       this.nextAskAt = now + this.ctx.cfg.gossipIntervalMs;
-      for (const m of this.liveVoters()) this.hooks.askVector(m.address);
+      for (const m of this.votersToAsk(joining)) this.hooks.askVector(m.address);
     }
     if (joining) this.checkCaughtUp();
     if (this.leaving !== null) this.checkHandOff(now);
