@@ -460,15 +460,16 @@ export class Replica {
 
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
-   * incarnation, left, or is no longer a member. Their slots and log entries are what pruning of
-   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md).
+   * incarnation, stopped (left), left the cluster or was removed, or is no longer a member. Their
+   * slots and log entries are what pruning of retired slots would reclaim (not implemented yet:
+   * docs/crdt-counters.md).
    */
   retiredOrigins(): number {
     let n = 0;
     for (const origin of this.versions.originIds()) {
       const { nodeId, incarnation } = parseReplicaId(origin);
       const m = this.membership.get(nodeId);
-      if (m === undefined || m.state === MemberState.Left || m.incarnation > incarnation) n++;
+      if (m === undefined || m.state === MemberState.Left || m.state === MemberState.Removed || m.incarnation > incarnation) n++;
     }
     return n;
   }

@@ -247,7 +247,7 @@ class History {
     if (this.notGone() <= MIN_MEMBERS) return;
     const needed = this.seedNodes();
     if (c.kind === 'leave') {
-      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false && !needed.has(i));
+      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false && !needed.has(i) && !this.leaving.has(i));
       if (voters.length === 0) return;
       const i = voters[mrng.int(voters.length)] as number;
       const r = sim.nodes[i]?.replica;
