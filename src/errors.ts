@@ -191,6 +191,32 @@ export function noQuorum(count: number, needed: number, timeoutMs: number): stri
   return `NOQUORUM majority read failed: ${count} of the ${needed} peers a majority needs answered within ${timeoutMs} ms`;
 }
 
+// ---- membership (TALLY.LEAVE, TALLY.REMOVE: docs/operations.md, "Adding and removing nodes") -------
+
+export const NO_MEMBERSHIP = 'ERR this node does not manage cluster membership';
+export const LEAVE_TIMEOUT = 'ERR TIMEOUT must be an integer number of milliseconds from 1 to 3600000';
+export const LEAVE_ALONE = "ERR this node is the cluster's only member: there is nobody to hand its state to (stop it instead)";
+export const LEAVE_BUSY = 'ERR this node is already leaving, stopping or gone';
+export const REMOVE_SELF = 'ERR a node cannot remove itself: run TALLY.LEAVE (tally leave) on it instead';
+
+/** The hand-off did not reach a majority of the other members by the deadline. */
+export function leaveNotHandedOff(holders: number, needed: number, timeoutMs: number): string {
+  return `ERR leave not completed: ${holders} of the ${needed} other members a majority needs hold everything this node holds after ${timeoutMs} ms; this node stays a member`;
+}
+
+export function removeUnknown(id: string): string {
+  return `ERR no member '${id}' is known to this node`;
+}
+
+export function removeAlready(id: string): string {
+  return `ERR member '${id}' is already removed`;
+}
+
+/** `state` is alive or suspect. */
+export function removeLive(id: string, state: string): string {
+  return `ERR member '${id}' is ${state} here: remove only a dead or stopped member (a running one leaves with TALLY.LEAVE)`;
+}
+
 // ---- windows and THROTTLE -------------------------------------------------------------------------
 // The keyspace (src/keyspace/keyspace.ts) still spells its own window texts; they are listed here too
 // so this file is the whole catalogue, and the keyspace can take them from here.

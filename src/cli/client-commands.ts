@@ -1,5 +1,5 @@
 // Client commands for people: `tally incr | decr | get | del | pfadd | pfcount | window-create |
-// window-incr | window-count | throttle | topk-list | status | watch`, against a node of the config
+// window-incr | window-count | throttle | topk-list | leave | remove | status | watch`, against a node of the config
 // (`--node <id>`, the config from --config or TALLY_CONFIG) or a URL (`--url`, no config needed).
 // They use the typed WebSocket client; `status` reads the node's /status over HTTP.
 
@@ -87,17 +87,17 @@ function connectError(url: string, e: unknown, byUrl: boolean): Error {
   return new Error(`cannot connect to ${url}: ${msg}`);
 }
 
-async function connect(t: Target, ep: NodeEndpoint, db: number | undefined, reconnect: boolean): Promise<TallyClient> {
+async function connect(t: Target, ep: NodeEndpoint, db: number | undefined, reconnect: boolean, requestTimeoutMs?: number): Promise<TallyClient> {
   try {
-    return await TallyClient.connect(ep.ws, { reconnect, ...clientOptions(t), ...(db !== undefined ? { db } : {}) });
+    return await TallyClient.connect(ep.ws, { reconnect, ...clientOptions(t), ...(db !== undefined ? { db } : {}), ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}) });
   } catch (e) {
     throw connectError(ep.ws, e, t.byUrl);
   }
 }
 
-async function withClient<T>(t: TargetFlags, cmd: Command, fn: (c: TallyClient) => Promise<T>): Promise<T> {
+async function withClient<T>(t: TargetFlags, cmd: Command, fn: (c: TallyClient) => Promise<T>, requestTimeoutMs?: number): Promise<T> {
   const target = resolveTarget(t, cmd);
-  const c = await connect(target, (target.nodes[0] as { ep: NodeEndpoint }).ep, t.db, false);
+  const c = await connect(target, (target.nodes[0] as { ep: NodeEndpoint }).ep, t.db, false, requestTimeoutMs);
   try {
     return await fn(c);
   } finally {
@@ -164,6 +164,29 @@ export function registerClientCommands(program: Command): void {
     },
   );
 
+  // Membership (docs/operations.md, "Adding and removing nodes"): admin commands, as an admin user.
+  withTarget(
+    program
+      .command('leave')
+      .description('make the node (--node or --url) leave the cluster for good: it hands its state to a majority of the others, stops counting toward majorities, and exits 0'),
+    { db: false },
+  )
+    .option('--timeout <ms>', 'how long the hand-off may take before the leave is given up (the node then stays a member)', intArg(1, 3_600_000), 30_000)
+    .action(async (t: TargetFlags & { timeout: number }, cmd: Command) => {
+      const target = resolveTarget(t, cmd);
+      await withClient(t, cmd, (c) => c.command('tally.leave', 'timeout', String(t.timeout)), t.timeout + 5000);
+      console.log(`${(target.nodes[0] as { id: string }).id} left the cluster: a majority of the other members hold everything it held, and it is stopping`);
+    });
+  withTarget(
+    program
+      .command('remove <id>')
+      .description('remove the dead or stopped member <id> from the cluster for good, through the node --node or --url (majorities are then counted without it; the id can never rejoin)'),
+    { db: false },
+  ).action(async (id: string, t: TargetFlags, cmd: Command) => {
+    await withClient(t, cmd, (c) => c.command('tally.remove', id));
+    console.log(`${id} removed from the cluster; every member learns it by gossip`);
+  });
+
   withTarget(program.command('status').description("print a node's view of the cluster: members, their state and incarnation"), { db: false })
     .option('--json', 'print the raw /status JSON')
     .action(async (t: TargetFlags & { json?: boolean }, cmd: Command) => {
@@ -185,8 +208,11 @@ export function registerClientCommands(program: Command): void {
         return;
       }
       console.log(`cluster ${st.node.cluster}, seen from ${st.node.id} (incarnation ${st.node.incarnation}, up ${Math.round(st.node.uptimeMs / 1000)} s)\n`);
-      const rows = st.members.map((m) => [m.id, m.state, String(m.incarnation), m.address, m.id === st.node.id ? '(self)' : m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
-      table(['member', 'state', 'incarnation', 'address', 'last heard'], rows);
+      // Voter: counts toward majorities; joining members are catching up, removed ones gone for good.
+      const vote = (m: StatusJson['members'][number]): string => (m.joining === true ? 'joining' : m.voter === false ? 'no' : 'yes');
+      const rows = st.members.map((m) => [m.id, m.state, vote(m), String(m.incarnation), m.address, m.id === st.node.id ? '(self)' : m.lastHeardMsAgo === null ? '-' : `${m.lastHeardMsAgo} ms ago`]);
+      table(['member', 'state', 'voter', 'incarnation', 'address', 'last heard'], rows);
+      if (st.quorum !== undefined) console.log(`\nmajority: ${st.quorum.majority} of ${st.quorum.clusterSize} members${st.quorum.joining ? ' (this node is still joining: it counts once caught up)' : ''}`);
       const types = Object.entries(st.keys.byType).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`\nkeys: ${st.keys.total} (${types}); gossip rounds ${st.gossip.rounds}`);
       if (st.convergence !== undefined) {
@@ -248,7 +274,8 @@ export function registerClientCommands(program: Command): void {
 
 interface StatusJson {
   node: { id: string; cluster: string; incarnation: number; uptimeMs: number };
-  members: { id: string; state: string; incarnation: number; address: string; lastHeardMsAgo: number | null }[];
+  members: { id: string; state: string; incarnation: number; address: string; lastHeardMsAgo: number | null; voter?: boolean; joining?: boolean }[];
+  quorum?: { clusterSize: number; majority: number; joining: boolean };
   keys: { total: number; byType: Record<string, number> };
   gossip: { rounds: number };
   convergence?: { maxLagMs: number; outOfSync: number; peers: number };

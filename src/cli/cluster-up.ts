@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { isSeedAddress, loadConfig, validateConfig, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { exposedMode, writePrivateFile } from '../config/secret-files.js';
 import { Keyring } from '../gossip/frame-auth.js';
 import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
@@ -46,6 +46,7 @@ export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
     nodes.push({
       id: `n${next}`,
       host: last.host,
+      bindHost: last.bindHost,
       gossipPort: last.gossipPort === 0 ? 0 : last.gossipPort + k,
       respPort: last.respPort === null || last.respPort === 0 ? last.respPort : last.respPort + k,
       tlsPort: last.tlsPort === null || last.tlsPort === 0 ? last.tlsPort : last.tlsPort + k,
@@ -53,7 +54,7 @@ export function withNodeCount(cfg: ClusterConfig, n: number): ClusterConfig {
     });
   }
   const ids = new Set(nodes.map((x) => x.id));
-  const seeds = cfg.seeds.filter((s) => ids.has(s));
+  const seeds = cfg.seeds.filter((s) => ids.has(s) || isSeedAddress(s));
   return { ...cfg, nodes, seeds: seeds.length > 0 ? seeds : [nodes[0]?.id as string] };
 }
 

@@ -13,6 +13,7 @@ interface NodeFlags {
   config: string;
   id: string;
   host?: string;
+  bindHost?: string;
   gossipPort?: number;
   respPort?: number;
   tlsPort?: number;
@@ -30,7 +31,8 @@ export function registerNode(program: Command): void {
       .description('run one tally node (gossip, Redis protocol and HTTP servers) until SIGTERM/SIGINT; SIGHUP reloads TLS certificates')
       .requiredOption('--id <id>', 'this node\'s id in the config'),
   )
-    .option('--host <host>', 'override the node\'s host')
+    .option('--host <host>', 'override the node\'s host (the address peers dial; also the bind address unless bindHost is set)')
+    .option('--bind-host <host>', 'override the node\'s bindHost (the address its listeners bind to, e.g. 0.0.0.0)')
     .option('--gossip-port <port>', 'override the gossip port', intArg(0, 65535))
     .option('--resp-port <port>', 'override the Redis protocol port', intArg(0, 65535))
     .option('--tls-port <port>', 'override the Redis-over-TLS port (needs the config\'s tls section)', intArg(0, 65535))
@@ -58,6 +60,7 @@ export function registerNode(program: Command): void {
       }
       const overrides: NodeOverrides = {};
       if (flags.host !== undefined) overrides.host = flags.host;
+      if (flags.bindHost !== undefined) overrides.bindHost = flags.bindHost;
       if (flags.gossipPort !== undefined) overrides.gossipPort = flags.gossipPort;
       if (flags.respPort !== undefined) overrides.respPort = flags.respPort;
       if (flags.tlsPort !== undefined) {
@@ -82,18 +85,21 @@ export function registerNode(program: Command): void {
         return;
       }
       let stopping = false;
-      const stop = (signal: string): void => {
+      const stop = (signal: string, code = 0): void => {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'stopping');
         node.stop().then(
-          () => process.exit(0),
+          () => process.exit(code),
           (e: unknown) => {
             log.error({ err: e }, 'error while stopping');
             process.exit(1);
           },
         );
       };
+      // No longer a member: after `tally leave` the process is done (exit 0); removed by an operator,
+      // it must not carry on under that id (exit 1, so a supervisor's log shows why).
+      void node.departed.then((why) => stop(why === 'left' ? 'left the cluster' : 'removed from the cluster', why === 'left' ? 0 : EXIT_FAILURE));
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {

@@ -11,8 +11,17 @@ import { parseJsonSource, positionOf } from './json-source.js';
 export interface NodeEntry {
   /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
   id: string;
-  /** Address the node listens on and peers dial. Default 127.0.0.1. */
+  /**
+   * The address peers dial and clients are told (the advertised address). Default 127.0.0.1. Never a
+   * wildcard (0.0.0.0, ::): nobody can dial that; put the wildcard in `bindHost`.
+   */
   host: string;
+  /**
+   * The address the node's listeners bind to (gossip, RESP, HTTP). Default: `host`. Differs from it
+   * behind NAT or in a container: bind 0.0.0.0 inside, advertise the address others reach it at.
+   * The ports are the same on both sides (map each port to the same number).
+   */
+  bindHost: string;
   /** WebSocket gossip port. */
   gossipPort: number;
   /** Redis protocol (RESP2) port, plaintext; null = none (with `tlsPort`: RESP over TLS only). */
@@ -83,7 +92,11 @@ export interface ClusterConfig {
   /** Cluster name; every gossip frame is bound to it. */
   cluster: string;
   nodes: NodeEntry[];
-  /** Ids of the nodes a starting node contacts to join. Default: every node. */
+  /**
+   * Where a starting node contacts the cluster: ids of nodes in `nodes`, or gossip addresses
+   * `host:gossipPort` of nodes this config does not list (a node joining a running cluster from a
+   * config naming only itself: docs/configuration.md, "Joining a running cluster"). Default: every node.
+   */
   seeds: string[];
   gossip: GossipSettings;
   /** Directory for node identities (and, with persistence, state). Relative to the config file. Default ".tally-data". */
@@ -192,6 +205,42 @@ class Issues {
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const USER_RE = /^[A-Za-z0-9_.@+-]{1,64}$/;
 const HOST_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$|^localhost$|^::1$|^[A-Za-z0-9.-]{1,253}$/;
+/** Addresses that mean "every interface": fine to bind, impossible to dial. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
+/** A seed's gossip address: host:port (the host as in `host`). */
+const SEED_ADDRESS_RE = /^(.+):(\d{1,5})$/;
+
+/** Whether a seed entry is an address (`host:port`) rather than a node id (ids have no colon). */
+export function isSeedAddress(seed: string): boolean {
+  return seed.includes(':');
+}
+
+/**
+ * The gossip addresses node `selfId` contacts to join: its seeds that are node ids, at their
+ * configured addresses, and its seeds that are addresses; never its own.
+ */
+export function seedAddresses(cfg: ClusterConfig, selfId: string): string[] {
+  const self = cfg.nodes.find((n) => n.id === selfId);
+  const own = self === undefined ? '' : `${self.host}:${self.gossipPort}`;
+  const out: string[] = [];
+  for (const s of cfg.seeds) {
+    if (s === selfId) continue;
+    const n = isSeedAddress(s) ? undefined : cfg.nodes.find((x) => x.id === s);
+    const address = isSeedAddress(s) ? s : n === undefined ? undefined : `${n.host}:${n.gossipPort}`;
+    if (address !== undefined && address !== own && !out.includes(address)) out.push(address);
+  }
+  return out;
+}
+
+/**
+ * Whether node `selfId` starts as a joining member: its config names no other node (only itself)
+ * and gives seed addresses, so it joins a running cluster and counts toward majorities once caught
+ * up. A config listing several nodes (the roster form) makes them members from the start, and a
+ * node alone with no seeds founds a cluster of one.
+ */
+export function startsJoining(cfg: ClusterConfig, selfId: string): boolean {
+  return cfg.nodes.every((n) => n.id === selfId) && seedAddresses(cfg, selfId).length > 0;
+}
 const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RANGES> = {
   intervalMs: 'gossipIntervalMs',
   fanout: 'fanout',
@@ -220,11 +269,15 @@ export function validateConfig(raw: Json): ClusterConfig {
   else
     nodes = top.nodes.map((n: Json, i: number) => {
       const p = `nodes[${i}]`;
-      const o = v.obj(p, n, ['id', 'host', 'gossipPort', 'respPort', 'tlsPort', 'httpPort']);
-      if (o === null) return { id: '', host: '', gossipPort: 0, respPort: 0, tlsPort: null, httpPort: 0 };
+      const o = v.obj(p, n, ['id', 'host', 'bindHost', 'gossipPort', 'respPort', 'tlsPort', 'httpPort']);
+      if (o === null) return { id: '', host: '', bindHost: '', gossipPort: 0, respPort: 0, tlsPort: null, httpPort: 0 };
+      const host = o.host === undefined ? '127.0.0.1' : v.str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address');
+      if (WILDCARD_HOSTS.has(host)) v.add(`${p}.host`, `${host} is where peers would dial this node, and nobody can dial a wildcard address: set host to the address peers reach this node at, and bindHost to ${host}`);
+      const bindHost = o.bindHost === undefined ? host : WILDCARD_HOSTS.has(o.bindHost as string) ? (o.bindHost as string) : v.str(`${p}.bindHost`, o.bindHost, HOST_RE, 'a host name or IP address to listen on (0.0.0.0 or :: for every interface)');
       const entry: NodeEntry = {
         id: v.str(`${p}.id`, o.id, ID_RE, 'an id of 1-64 letters, digits, "_", "." or "-"'),
-        host: o.host === undefined ? '127.0.0.1' : v.str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address'),
+        host,
+        bindHost,
         gossipPort: v.int(`${p}.gossipPort`, o.gossipPort, 0, 65535, 0),
         respPort: o.respPort === null ? null : v.int(`${p}.respPort`, o.respPort, 0, 65535, 0),
         tlsPort: o.tlsPort === undefined || o.tlsPort === null ? null : v.int(`${p}.tlsPort`, o.tlsPort, 0, 65535, 0),
@@ -247,11 +300,18 @@ export function validateConfig(raw: Json): ClusterConfig {
   });
   let seeds = nodes.map((n) => n.id);
   if (top.seeds !== undefined) {
-    if (!Array.isArray(top.seeds) || top.seeds.length === 0) v.expected('seeds', 'a non-empty list of node ids', top.seeds);
+    if (!Array.isArray(top.seeds) || top.seeds.length === 0) v.expected('seeds', 'a non-empty list of node ids or gossip addresses (host:port)', top.seeds);
     else
       seeds = top.seeds.map((s: Json, i: number) => {
-        const id = v.str(`seeds[${i}]`, s, ID_RE, 'a node id');
-        if (id !== '' && nodes.length > 0 && !ids.has(id)) v.add(`seeds[${i}]`, `'${id}' is not the id of a node in "nodes"`);
+        if (typeof s === 'string' && isSeedAddress(s)) {
+          const m = SEED_ADDRESS_RE.exec(s);
+          const port = m === null ? NaN : Number(m[2]);
+          if (m === null || !HOST_RE.test(m[1] as string) || WILDCARD_HOSTS.has(m[1] as string) || !(port >= 1 && port <= 65535))
+            v.expected(`seeds[${i}]`, "a node id, or a node's gossip address as host:port (port 1-65535, not a wildcard host)", s);
+          return s;
+        }
+        const id = v.str(`seeds[${i}]`, s, ID_RE, "a node id, or a node's gossip address as host:port");
+        if (id !== '' && nodes.length > 0 && !ids.has(id)) v.add(`seeds[${i}]`, `'${id}' is not the id of a node in "nodes" (a node this config does not list is given by its gossip address, host:port)`);
         return id;
       });
   }

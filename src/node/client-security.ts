@@ -60,8 +60,8 @@ export function clientSecurity(cfg: ClusterConfig, me: NodeEntry, log: Logger): 
     open: users.open,
     ...(testLocal === undefined ? {} : { localAddresses: testLocal.split(',').map((x) => x.trim()) }),
   });
-  const exposure = exposureWarning(me.host, users.open, cfg.protectedMode);
-  if (exposure !== null) log.warn({ host: me.host }, exposure);
+  const exposure = exposureWarning(me.bindHost, users.open, cfg.protectedMode);
+  if (exposure !== null) log.warn({ host: me.bindHost }, exposure);
   log.info(
     { users: users.names(), protectedMode: cfg.protectedMode && users.open, tls: cfg.tls === null ? 'off' : { resp: me.tlsPort !== null, http: cfg.tls.http, clientCerts: cfg.tls.clientCerts } },
     'client security',

@@ -1,6 +1,6 @@
 // The services the command table runs against, built once per node from its parts: the keyspace,
 // the counter-type rule, AUTH, INFO (from the node snapshot), CONFIG GET, CLIENT LIST, and the
-// consistency levels bridged from the replica's callbacks to promises.
+// consistency levels and membership changes bridged from the replica's callbacks to promises.
 
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { keyBytesOf } from '../keyspace/full-key.js';
@@ -32,6 +32,8 @@ export function commandServices(o: {
   snapshot: () => NodeSnapshot;
   /** Users, AUTH, permissions: the node's Authenticator. */
   auth: SessionAuth;
+  /** This node left the cluster (TALLY.LEAVE succeeded): the node stops once the reply is out. */
+  left: () => void;
 }): CommandServices {
   const { cfg, clock, replica: r } = o;
   return {
@@ -64,6 +66,16 @@ export function commandServices(o: {
       // The replica checks deadlines in tick(), which the tick loop runs at least every 50 ms.
       waitHolders: (version, needed, timeoutMs) => new Promise((done) => r.awaitHolders(version, needed, timeoutMs === 0 ? Infinity : clock.now() + timeoutMs, done)),
       majorityRead: (keys, timeoutMs) => new Promise((done) => r.majorityRead(keys, clock.now() + timeoutMs, done)),
+    },
+    membership: {
+      leave: (timeoutMs) =>
+        new Promise((done) =>
+          r.leaveCluster(clock.now() + timeoutMs, (outcome) => {
+            done(outcome);
+            if (outcome.ok) o.left();
+          }),
+        ),
+      remove: (id) => r.removeMember(id),
     },
   };
 }

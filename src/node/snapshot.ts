@@ -55,13 +55,22 @@ export interface MemberView {
   incarnation: number;
   /** ms since a frame came from it directly; 0 for this node, null if never. */
   lastHeardMsAgo: number | null;
+  /** Whether it counts toward majorities: false while it is joining (catching up) and once removed. */
+  voter: boolean;
+  /** Still catching up after it joined (docs/consistency.md, "Membership changes"). */
+  joining: boolean;
 }
 
 export interface NodeSnapshot {
   node: { id: string; incarnation: number; cluster: string; version: string; address: string; uptimeMs: number; pid: number };
   ports: NodePorts;
   members: MemberView[];
-  memberCounts: { alive: number; suspect: number; dead: number; left: number };
+  memberCounts: { alive: number; suspect: number; dead: number; left: number; removed: number };
+  /**
+   * The membership majorities are counted from (docs/consistency.md): `clusterSize` voters, of which
+   * `majority` make a majority; whether this node itself is still joining.
+   */
+  quorum: { clusterSize: number; majority: number; joining: boolean };
   gossip: Replica['stats'] & { vectorHash: string; stateHash: string; origins: number; transport: GossipTransportStats };
   /** Live keys in all (`total`, what DBSIZE counts over every database), by type and by database; `entries` includes tombstones. */
   keys: { total: number; byType: Record<KeyType, number>; byDb: number[]; entries: number; bytes: number; typeConflicts: number };
@@ -94,7 +103,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
   const { cfg, replica: r, clock } = p;
   const now = clock.now();
   const ports = p.ports();
-  const [alive, suspect, dead, left] = r.membership.countByState();
+  const [alive, suspect, dead, left, removed] = r.membership.countByState();
   const byType = r.keyspace.countByType();
   const byDb = r.keyspace.countByDb();
   const memory = process.memoryUsage();
@@ -124,8 +133,11 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       state: MEMBER_STATE_NAMES[m.state],
       incarnation: m.incarnation,
       lastHeardMsAgo: m.id === p.nodeId ? 0 : m.lastHeard === 0 ? null : now - m.lastHeard,
+      voter: r.membership.isVoter(m.id),
+      joining: m.joining === true,
     })),
-    memberCounts: { alive, suspect, dead, left },
+    memberCounts: { alive, suspect, dead, left, removed },
+    quorum: { clusterSize: r.clusterSize(), majority: Math.floor(r.clusterSize() / 2) + 1, joining: r.joining },
     gossip: { ...r.stats, vectorHash: r.versions.hash, stateHash: r.keyspace.stateDigest(), origins: r.versions.originCount, transport: p.transport.stats() },
     keys: { total: byDb.reduce((a, b) => a + b, 0), byType, byDb, entries: r.keyspace.size, bytes: r.keyspace.byteSize(), typeConflicts: r.keyspace.typeConflicts },
     clients: { ...clients, maxClients: cfg.maxClients, watchedKeys: p.ws.watchedKeyCount() },
@@ -212,7 +224,11 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       members_suspect: s.memberCounts.suspect,
       members_dead: s.memberCounts.dead,
       members_left: s.memberCounts.left,
-      members: s.members.map((m) => `${m.id}=${m.state}@${m.incarnation}`).join(','),
+      members_removed: s.memberCounts.removed,
+      cluster_size: s.quorum.clusterSize,
+      cluster_majority: s.quorum.majority,
+      joining: s.quorum.joining ? 1 : 0,
+      members: s.members.map((m) => `${m.id}=${m.state}${m.joining ? '+joining' : ''}@${m.incarnation}`).join(','),
     },
     gossip: {
       gossip_rounds: s.gossip.rounds,

@@ -2,7 +2,7 @@
 // HTTP server and the WebSocket client API into one running node. Nothing else constructs these;
 // this file only wires (the parts' rules live in sessions.ts, services.ts, snapshot.ts, tick-loop.ts).
 
-import { replicaSettings, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
+import { replicaSettings, seedAddresses, startsJoining, type ClusterConfig, type NodeEntry } from '../config/cluster-config.js';
 import { assertPrivateFile } from '../config/secret-files.js';
 import { loadKeyring } from '../gossip/keyring-file.js';
 import { faultControlFromEnv } from '../gossip/fault-control.js';
@@ -38,6 +38,7 @@ export { VERSION };
 
 export interface NodeOverrides {
   host?: string;
+  bindHost?: string;
   gossipPort?: number;
   respPort?: number;
   tlsPort?: number;
@@ -56,6 +57,12 @@ export interface RunningNode {
   reloadTls(): void;
   /** Graceful stop: stop accepting, tell peers we leave, flush, close everything. */
   stop(): Promise<void>;
+  /**
+   * Resolves when this node is no longer a member: `left` after TALLY.LEAVE handed off (the reply
+   * has gone out), `removed` when an operator removed it (TALLY.REMOVE on another node). Either way
+   * it has stopped gossiping for good, and the process should stop (`tally node` does).
+   */
+  departed: Promise<'left' | 'removed'>;
 }
 
 /** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
@@ -66,7 +73,8 @@ function readyGraceMs(cfg: ClusterConfig): number {
 export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const entry = cfg.nodes.find((n) => n.id === nodeId);
   if (entry === undefined) throw new Error(`--id: no node '${nodeId}' in the config (nodes: ${cfg.nodes.map((n) => n.id).join(', ')})`);
-  const me: NodeEntry = { ...entry, ...overrides };
+  // `--host` alone moves both addresses, as before there were two.
+  const me: NodeEntry = { ...entry, ...(overrides.host !== undefined && overrides.bindHost === undefined && entry.bindHost === entry.host ? { bindHost: overrides.host } : {}), ...overrides };
   // Secrets on disk: refused when other users may read them, before anything is opened.
   assertSecretFiles(cfg);
   // Test-only fault hook for `tally verify` (null unless TALLY_FAULT_CONTROL is set): cut links, skewed clock.
@@ -79,12 +87,14 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const durable: DurableState | null = cfg.persistence === 'none' ? null : openDurableState(cfg, nodeId, cfg.persistence, log.child({ component: 'persistence' }), clock);
   const identity = durable?.identity ?? bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now() });
   const startedAt = clock.now();
+  let departed: (why: 'left' | 'removed') => void = () => {};
+  const departedPromise = new Promise<'left' | 'removed'>((done) => (departed = done));
 
   // The gossip port is bound first: the replica advertises the address it was bound at (a configured
   // 0 is an ephemeral port). Frames are handed to the replica once it exists (`deliverTo`, below).
   let services: ReturnType<typeof commandServices> | undefined;
   const transport = new WsGossipTransport({
-    host: me.host,
+    host: me.bindHost,
     port: me.gossipPort,
     keyring,
     maxFrameBytes: maxFrameBytes(cfg.gossip.maxMessageBytes),
@@ -96,22 +106,29 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const address = `${me.host}:${gossipPort}`;
   const addressOf = (n: NodeEntry): string => `${n.host}:${n.gossipPort}`;
   const others = cfg.nodes.filter((n) => n.id !== nodeId);
+  const joining = startsJoining(cfg, nodeId);
 
   const replica = new Replica({
     config: replicaConfig(replicaSettings(cfg.cluster, cfg.gossip)),
     identity: { nodeId, incarnation: identity.incarnation, address },
     rng: systemRng(),
     transport: faults?.wrap(transport) ?? transport,
-    seeds: others.filter((n) => cfg.seeds.includes(n.id)).map(addressOf),
+    seeds: seedAddresses(cfg, nodeId),
     peers: others.map(addressOf),
-    configuredSize: cfg.nodes.length,
+    configured: cfg.nodes.map((n) => n.id),
+    // Named alone with seed addresses: it joins a running cluster (docs/consistency.md, "Membership changes").
+    joining,
     now: clock.now(),
     ...(durable !== null ? { restoredStamps: durable.stamps } : {}),
     keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>
-        log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation }, 'member changed'),
+        log.info({ member: m.id, state: MEMBER_STATE_NAMES[m.state], was: prev === undefined ? 'unknown' : MEMBER_STATE_NAMES[prev], incarnation: m.incarnation, ...(m.joining === true ? { joining: true } : {}) }, 'member changed'),
+      removed: () => {
+        log.error({ id: nodeId }, 'an operator removed this node from the cluster (TALLY.REMOVE): it stops, and its id can never rejoin; start it under a new id to add it back');
+        departed('removed');
+      },
     },
     // Persistence `always`: advertise only what is on disk (docs/consistency.md).
     ...(durable !== null && cfg.persistence === 'always' ? { durability: durable.commits } : {}),
@@ -152,7 +169,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       }),
       ports: () => ports,
     });
-  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth });
+  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth, left: () => setTimeout(() => departed('left'), 100) });
   services = svc;
   onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
@@ -178,7 +195,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     },
   };
   const refuse = (ip: string): string | null => (refuses(ip) ? errors.PROTECTED_MODE_DENIED : null);
-  const respOptions = { host: me.host, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush };
+  const respOptions = { host: me.bindHost, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush };
   const resp = me.respPort === null ? undefined : new RespServer<Session>({ ...respOptions, port: me.respPort, logger: log.child({ component: 'resp' }) });
   const respTls = me.tlsPort === null || serverTls === undefined ? undefined : new RespServer<Session>({ ...respOptions, port: me.tlsPort, tls: serverTls, logger: log.child({ component: 'resp-tls' }) });
   const ws = new WsClientApi({
@@ -210,7 +227,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     httpPorts: [...cfg.nodes.map((n) => n.httpPort), me.httpPort],
   });
   const http = new HttpServer({
-    host: me.host,
+    host: me.bindHost,
     port: me.httpPort,
     ...(serverTls !== undefined && cfg.tls?.http === true ? { tls: serverTls } : {}),
     guard,
@@ -245,6 +262,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     incarnation: identity.incarnation,
     ports,
     replica,
+    departed: departedPromise,
     reloadTls: () => {
       if (cfg.tls === null) return;
       assertPrivateFile(cfg.tls.keyFile, 'tls.keyFile', "this node's TLS private key");

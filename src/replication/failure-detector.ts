@@ -3,7 +3,7 @@
 // refutation of rumours about ourselves, and the records a peer's frame or gossip tells us.
 
 import type { ReplicaContext } from './context.js';
-import type { Member } from './membership.js';
+import { isVoter, toRecord, type Member } from './membership.js';
 import { MemberState, MsgKind, type MemberRecord } from './messages.js';
 import { maxSuspicionTimeout, suspicionTimeout } from './suspicion.js';
 
@@ -40,7 +40,11 @@ export class FailureDetector {
   /** When we last asked each member to refute our verdict on it. */
   private readonly askedAt = new Map<string, number>();
 
-  constructor(private readonly ctx: ReplicaContext) {
+  constructor(
+    private readonly ctx: ReplicaContext,
+    /** An operator removed this node from the cluster (a Removed record of our id outranks us). */
+    private readonly onRemoved: () => void = () => {},
+  ) {
     this.nextProbeAt = ctx.now + ctx.rng.next() * ctx.cfg.probeIntervalMs;
   }
 
@@ -97,6 +101,14 @@ export class FailureDetector {
     const { membership, self, events } = this.ctx;
     for (const r of records) {
       if (r.id === self.nodeId) {
+        if (r.state === MemberState.Removed && r.incarnation > self.incarnation) {
+          // Removed by an operator: no refutation outbids that. Say so and stop (replica.ts).
+          const prev = membership.get(r.id)?.state;
+          const m = membership.apply(r, this.ctx.now);
+          if (m !== undefined) events.memberChanged?.(m, prev);
+          this.onRemoved();
+          continue;
+        }
         this.refute(r);
         continue;
       }
@@ -121,10 +133,13 @@ export class FailureDetector {
     if (m === undefined || m.incarnation < incarnation) {
       restarted = m !== undefined;
       const prev = m?.state;
-      const added = membership.apply({ id, address, incarnation, seq: 0, state: MemberState.Alive }, now);
+      // Heard only from its frame: a voter we knew (or a configured one) restarted and still counts;
+      // anyone else is joining until its own record says it caught up (membership-change.ts).
+      const joining = membership.isVoter(id) ? {} : { joining: true as const };
+      const added = membership.apply({ id, address, incarnation, seq: 0, state: MemberState.Alive, ...joining }, now);
       if (added !== undefined) events.memberChanged?.(added, prev);
       else this.askToRefute(id, address, incarnation);
-    } else if (m.incarnation === incarnation && m.state === MemberState.Dead) {
+    } else if ((m.incarnation === incarnation && m.state === MemberState.Dead) || m.state === MemberState.Removed) {
       this.askToRefute(id, address, incarnation);
     }
     membership.heard(id, now);
@@ -140,14 +155,16 @@ export class FailureDetector {
     const { membership, now, cfg } = this.ctx;
     const m = membership.get(id);
     const verdict = m ?? membership.tombstoneOf(id);
-    if (verdict === undefined || verdict.incarnation !== incarnation) return;
+    // A removed id is told so, whatever incarnation it runs: it cannot refute that.
+    const removed = m !== undefined && m.state === MemberState.Removed;
+    if (verdict === undefined || (verdict.incarnation !== incarnation && !removed)) return;
     // Once per gossip interval per member: the ask is itself a frame, and two nodes that each hold
     // the other dead would otherwise answer every ask with another, a storm with no end.
     const last = this.askedAt.get(id);
     if (last !== undefined && now >= last && now - last < cfg.gossipIntervalMs) return;
     this.askedAt.set(id, now);
     if (this.askedAt.size > 4 * membership.size + 64) this.askedAt.clear();
-    const members = [{ id, address, incarnation, seq: verdict.seq, state: MemberState.Dead }];
+    const members = removed ? [toRecord(m)] : [{ id, address, incarnation, seq: verdict.seq, state: MemberState.Dead }];
     this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members, more: false } });
   }
 
@@ -158,6 +175,21 @@ export class FailureDetector {
       this.selfSeq = r.seq + 1;
       this.ctx.membership.setState(this.ctx.self.nodeId, MemberState.Alive, this.ctx.now, this.selfSeq);
     }
+  }
+
+  /** We caught up after joining: our record stops being joining, at a seq that outbids the old one. */
+  promote(): void {
+    this.selfSeq++;
+    const m = this.ctx.membership.promote(this.ctx.self.nodeId, this.ctx.now, this.selfSeq);
+    if (m !== undefined) this.ctx.events.memberChanged?.(m, m.state);
+  }
+
+  /** We left the cluster for good (the hand-off is done): Removed, at a seq that outbids every record of us. */
+  markRemoved(): void {
+    this.selfSeq++;
+    const prev = this.ctx.membership.get(this.ctx.self.nodeId)?.state;
+    const m = this.ctx.membership.setState(this.ctx.self.nodeId, MemberState.Removed, this.ctx.now, this.selfSeq);
+    if (m !== undefined) this.ctx.events.memberChanged?.(m, prev);
   }
 
   /** Graceful leave: marks ourselves left, with a seq that outbids every record of us. */
@@ -250,7 +282,9 @@ export class FailureDetector {
           const d = membership.setState(m.id, MemberState.Dead, now);
           if (d !== undefined) events.memberChanged?.(d, MemberState.Suspect);
         }
-      } else if ((m.state === MemberState.Dead || m.state === MemberState.Left) && now - m.since >= cfg.deadForgetMs) {
+      } else if (((m.state === MemberState.Dead && !isVoter(m)) || m.state === MemberState.Left) && now - m.since >= cfg.deadForgetMs) {
+        // A dead voter is kept (it still counts toward the size, and gossip to the dead keeps trying
+        // it) until an operator removes it; a stopped one said it stopped, and will call its seeds.
         forget.push(m.id);
       }
     }

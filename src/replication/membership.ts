@@ -1,6 +1,6 @@
 // The membership table: what this node believes of every member (SWIM states with incarnations).
 // Precedence between two records of one member: higher (incarnation, seq) wins; at equal numbers the
-// later state wins (alive < suspect < dead < left). A node refutes suspicion of itself by raising seq;
+// later state wins (alive < suspect < dead < left < removed), then a voter over a joining record. A node refutes suspicion of itself by raising seq;
 // a restarted node has a higher incarnation, so it is alive at once however the cluster saw it before.
 
 import type { Rng } from '../util/rng.js';
@@ -47,7 +47,7 @@ export class SharedRoster {
 function recordHash(r: MemberRecord): [number, number] {
   let h1 = 0x9747b28c ^ r.incarnation;
   let h2 = 0x85ebca6b ^ (r.seq * 4 + r.state);
-  const s = r.id + '\u0000' + r.address + (r.accusers === undefined ? '' : '\u0000' + r.accusers.join('\u0000'));
+  const s = r.id + '\u0000' + r.address + (r.accusers === undefined ? '' : '\u0000' + r.accusers.join('\u0000')) + (r.joining === true ? '\u0001' : '');
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
@@ -62,7 +62,7 @@ function recordHash(r: MemberRecord): [number, number] {
 /** The record of a member as gossip carries it (accusers only on a suspect). */
 export function toRecord(m: Member): MemberRecord {
   const a = m.accusers;
-  const r = { id: m.id, address: m.address, incarnation: m.incarnation, seq: m.seq, state: m.state };
+  const r = { id: m.id, address: m.address, incarnation: m.incarnation, seq: m.seq, state: m.state, ...(m.joining === true ? { joining: true as const } : {}) };
   return m.state === MemberState.Suspect && a !== undefined && a.length > 0 ? { ...r, accusers: [...a] } : r;
 }
 
@@ -81,19 +81,37 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
   return true;
 }
 
+/**
+ * Whether a member counts toward majorities (a voter): not removed, and not still joining
+ * (docs/consistency.md, "Membership changes").
+ */
+export function isVoter(m: MemberRecord): boolean {
+  return m.state !== MemberState.Removed && m.joining !== true;
+}
+
 /** > 0 if `a` supersedes `b`, < 0 if `b` supersedes `a`, 0 if equal. */
 function compareRecords(a: MemberRecord, b: MemberRecord): number {
   if (a.incarnation !== b.incarnation) return a.incarnation - b.incarnation;
   if (a.seq !== b.seq) return a.seq - b.seq;
-  return a.state - b.state;
+  if (a.state !== b.state) return a.state - b.state;
+  // A member is learned as joining from its frames alone (failure-detector.ts); its own record at the
+  // same numbers may say it is a voter, and wins. Within an incarnation no member goes back to joining.
+  return (a.joining === true ? 0 : 1) - (b.joining === true ? 0 : 1);
 }
 
 export class Membership {
   private readonly own = new Map<string, Member>();
   /** Id of the own member at each address (the roster has its own index). */
   private readonly ownAddress = new Map<string, string>();
-  /** Forgotten members: id -> [incarnation, seq, forgottenAt]; older records of them are ignored. */
-  private readonly tombstones = new Map<string, [number, number, number]>();
+  /**
+   * Forgotten members: id -> [incarnation, seq, forgottenAt, voter]; older records of them are
+   * ignored. A forgotten voter (dead or stopped a long time) still counts toward the cluster size,
+   * so its tombstone never expires: only its removal (TALLY.REMOVE) takes it out of the count.
+   */
+  private readonly tombstones = new Map<string, [number, number, number, boolean]>();
+  /** Ids every table counts as voters unless it holds a record saying otherwise (a real node's roster). */
+  private readonly configured: ReadonlySet<string>;
+  private cachedVoters = -1;
   private hashHi: number;
   private hashLo: number;
   private cachedSize = -1;
@@ -101,9 +119,11 @@ export class Membership {
   constructor(
     readonly selfId: string,
     private readonly roster: SharedRoster | null = null,
+    configured: readonly string[] = [],
   ) {
     this.hashHi = roster?.hashHi ?? 0;
     this.hashLo = roster?.hashLo ?? 0;
+    this.configured = new Set(configured);
   }
 
   get(id: string): Member | undefined {
@@ -132,6 +152,7 @@ export class Membership {
     if (prev !== undefined && prev.address !== m.address && this.ownAddress.get(prev.address) === m.id) this.ownAddress.delete(prev.address);
     this.ownAddress.set(m.address, m.id);
     this.cachedSize = -1;
+    this.cachedVoters = -1;
   }
 
   /**
@@ -160,6 +181,7 @@ export class Membership {
     if (tomb !== undefined) {
       this.tombstones.delete(id);
       this.cachedSize = -1;
+      this.cachedVoters = -1;
     }
     const m: Member = {
       id,
@@ -170,6 +192,7 @@ export class Membership {
       since: now,
       lastHeard: prev?.lastHeard ?? 0,
       ...(r.state === MemberState.Suspect && r.accusers !== undefined ? { accusers: r.accusers.slice(0, MAX_ACCUSERS) } : {}),
+      ...(r.joining === true ? { joining: true as const } : {}),
     };
     this.put(m, prev);
     return m;
@@ -182,6 +205,16 @@ export class Membership {
     const { accusers: _accusers, suspectDeadline: _deadline, ...rest } = prev;
     // Our own detector's suspicion names us as its accuser.
     const m: Member = { ...rest, state, seq: seq ?? prev.seq, since: now, ...(state === MemberState.Suspect ? { accusers: [this.selfId] } : {}) };
+    this.put(m, prev);
+    return m;
+  }
+
+  /** Our own record stops being joining (it caught up: docs/consistency.md), at `seq`. */
+  promote(id: string, now: number, seq: number): Member | undefined {
+    const prev = this.get(id);
+    if (prev === undefined) return undefined;
+    const { joining: _joining, ...rest } = prev;
+    const m: Member = { ...rest, seq, since: now };
     this.put(m, prev);
     return m;
   }
@@ -213,8 +246,9 @@ export class Membership {
     this.xorHash(toRecord(m));
     this.own.delete(id);
     if (this.ownAddress.get(m.address) === id) this.ownAddress.delete(m.address);
-    this.tombstones.set(id, [m.incarnation, m.seq, now]);
+    this.tombstones.set(id, [m.incarnation, m.seq, now, isVoter(m)]);
     this.cachedSize = -1;
+    this.cachedVoters = -1;
   }
 
   /** The member this table holds at `address`, if any. */
@@ -232,7 +266,7 @@ export class Membership {
 
   /** Drops tombstones older than `ageMs`. */
   expireTombstones(now: number, ageMs: number): void {
-    for (const [id, t] of this.tombstones) if (now - t[2] > ageMs && this.roster?.index.has(id) !== true) this.tombstones.delete(id);
+    for (const [id, t] of this.tombstones) if (now - t[2] > ageMs && !t[3] && this.roster?.index.has(id) !== true) this.tombstones.delete(id);
   }
 
   /** Every member including ourselves. */
@@ -309,9 +343,33 @@ export class Membership {
   }
 
   /** Count of members by state. */
-  countByState(): [alive: number, suspect: number, dead: number, left: number] {
-    const c: [number, number, number, number] = [0, 0, 0, 0];
+  countByState(): [alive: number, suspect: number, dead: number, left: number, removed: number] {
+    const c: [number, number, number, number, number] = [0, 0, 0, 0, 0];
     for (const m of this.all()) c[m.state]++;
     return c;
+  }
+
+  /**
+   * Whether `id` is a voter in this table: its record (or, once forgotten, its tombstone) says so;
+   * with neither, whether it is configured (a roster member not heard from yet).
+   */
+  isVoter(id: string): boolean {
+    const m = this.get(id);
+    if (m !== undefined) return isVoter(m);
+    const t = this.tombstones.get(id);
+    if (t !== undefined) return t[3];
+    return this.configured.has(id);
+  }
+
+  /** The cluster size: how many voters this table knows (cached; membership changes reset it). */
+  get voterCount(): number {
+    if (this.cachedVoters < 0) {
+      let n = 0;
+      for (const m of this.all()) if (isVoter(m)) n++;
+      for (const t of this.tombstones.values()) if (t[3]) n++;
+      for (const id of this.configured) if (this.get(id) === undefined && !this.tombstones.has(id)) n++;
+      this.cachedVoters = n;
+    }
+    return this.cachedVoters;
   }
 }

@@ -34,9 +34,20 @@ export const MsgKind = {
 } as const;
 export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
 
-export const MemberState = { Alive: 0, Suspect: 1, Dead: 2, Left: 3 } as const;
+/**
+ * Liveness of one incarnation (alive, suspect, dead; left = it stopped and said so), plus Removed:
+ * the member is no longer part of the cluster (it left for good with `tally leave`, or an operator
+ * removed it: docs/gossip.md, "Membership changes").
+ */
+export const MemberState = { Alive: 0, Suspect: 1, Dead: 2, Left: 3, Removed: 4 } as const;
 export type MemberState = (typeof MemberState)[keyof typeof MemberState];
-export const MEMBER_STATE_NAMES = ['alive', 'suspect', 'dead', 'left'] as const;
+export const MEMBER_STATE_NAMES = ['alive', 'suspect', 'dead', 'left', 'removed'] as const;
+
+/**
+ * The incarnation of a removal by an operator (TALLY.REMOVE): above any a node can start with, so
+ * the record outranks every record of that id, past and future. A removed id stays removed.
+ */
+export const REMOVED_INCARNATION = Number.MAX_SAFE_INTEGER;
 
 /** Most accusers a Suspect record carries (more would not shorten the timeout further). */
 export const MAX_ACCUSERS = 8;
@@ -54,6 +65,11 @@ export interface MemberRecord {
   readonly seq: number;
   readonly state: MemberState;
   readonly accusers?: readonly string[];
+  /**
+   * A member still catching up after it joined: it counts toward no majority (not in the size, not
+   * as a holder, not as a reader) until it clears this by raising its seq (docs/consistency.md).
+   */
+  readonly joining?: true;
 }
 
 /** One origin of a version vector: its known version, and while a transfer is incomplete, where it resumes. */
@@ -106,6 +122,11 @@ export interface DigestBody {
   durableState?: string;
   /** The state digest at which the sender last collected its tombstones (it held that state durably then). */
   collectedState?: string;
+  /**
+   * Answer with your full vector even if you lack nothing (a joining node measuring how far it has
+   * caught up, a leaving one how far its hand-off went). Ignored by nodes that predate it.
+   */
+  askVector?: true;
 }
 
 /**
@@ -213,7 +234,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: fa
 // ---- records to wire tuples --------------------------------------------------------------------
 
 type WireVector = [string, number] | [string, number, number];
-type WireMember = [string, string, number, number, MemberState] | [string, string, number, number, MemberState, string[]];
+type WireMember = [string, string, number, number, MemberState] | [string, string, number, number, MemberState, string[]] | [string, string, number, number, MemberState, string[], 1];
 type WireState = [string, number, Uint8Array];
 
 function vectorToWire(v: readonly VectorEntry[]): WireVector[] {
@@ -222,7 +243,10 @@ function vectorToWire(v: readonly VectorEntry[]): WireVector[] {
 
 export function memberToWire(r: MemberRecord): WireMember {
   const base: [string, string, number, number, MemberState] = [r.id, r.address, r.incarnation, r.seq, r.state];
-  return r.accusers !== undefined && r.accusers.length > 0 ? [...base, [...r.accusers]] : base;
+  const accusers = r.accusers !== undefined && r.accusers.length > 0 ? [...r.accusers] : undefined;
+  // A joining member: a 7th element 1 (with an empty accuser list unless it is a suspect).
+  if (r.joining === true) return [...base, accusers ?? [], 1];
+  return accusers !== undefined ? [...base, accusers] : base;
 }
 
 function statesToWire(s: readonly KeyState[]): WireState[] {
@@ -234,7 +258,7 @@ function bodyToWire(msg: Message): object {
     case MsgKind.Digest: {
       const b = msg.body;
       const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
-      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }) };
+      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}) };
     }
     case MsgKind.Delta: {
       const b = msg.body;
@@ -310,13 +334,14 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r, s, d, c } = body;
+      const { h, m, v, r, s, d, c, a } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
       if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
       if (d !== undefined && (typeof d !== 'string' || d.length !== 16)) return bad('digest durable state hash');
       if (c !== undefined && (typeof c !== 'string' || c.length !== 16)) return bad('digest collected state hash');
-      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }) };
+      if (a !== undefined && a !== 1) return bad('digest ask-vector flag');
+      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }), ...(a === 1 ? { askVector: true as const } : {}) };
       if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
       const vector = readVector(v);
       if (vector === undefined) return bad('digest vector');
@@ -445,12 +470,19 @@ function isAccusers(a: unknown): a is string[] {
 }
 
 function readMember(r: unknown): MemberRecord | undefined {
-  if (!Array.isArray(r) || (r.length !== 5 && r.length !== 6)) return undefined;
-  const [id, address, incarnation, seq, state, accusers] = r as unknown[];
+  if (!Array.isArray(r) || r.length < 5 || r.length > 7) return undefined;
+  const [id, address, incarnation, seq, state, accusers, joining] = r as unknown[];
   if (!isStr(id) || !isStr(address, 1024) || !isUint(incarnation) || !isUint(seq)) return undefined;
-  if (typeof state !== 'number' || !Number.isInteger(state) || state < 0 || state > 3) return undefined;
+  if (typeof state !== 'number' || !Number.isInteger(state) || state < 0 || state > 4) return undefined;
   const st = state as MemberState;
   if (r.length === 5) return { id, address, incarnation, seq, state: st };
+  if (r.length === 7) {
+    // Joining: accusers only on a suspect (possibly none), and the flag is exactly 1.
+    if (joining !== 1 || !Array.isArray(accusers)) return undefined;
+    if (accusers.length === 0) return { id, address, incarnation, seq, state: st, joining: true };
+    if (st !== MemberState.Suspect || !isAccusers(accusers)) return undefined;
+    return { id, address, incarnation, seq, state: st, accusers, joining: true };
+  }
   if (st !== MemberState.Suspect || !isAccusers(accusers)) return undefined;
   return { id, address, incarnation, seq, state: st, accusers };
 }

@@ -6,6 +6,8 @@ import type { DecodedState, DeltaFrames } from './anti-entropy.js';
 import type { ReplicaContext } from './context.js';
 import { MemberState, MsgKind, type DeltaBody, type KeyState, type PartsNeeded, type VectorEntry } from './messages.js';
 import { Waiters, type WaitOutcome } from './waiters.js';
+import { isVoter } from './membership.js';
+import { majorityOf } from './membership-change.js';
 
 export class Quorum {
   /** Per peer id: the highest version of our own origin it is known to hold (from its digests and Have acks). */
@@ -14,11 +16,6 @@ export class Quorum {
 
   constructor(
     private readonly ctx: ReplicaContext,
-    /**
-     * The number of nodes the cluster is configured with. A majority is counted from at least this
-     * many, so a node that has just started (and knows only itself) never mistakes itself for one.
-     */
-    private readonly configuredSize: number,
     /** The version of our own latest write. */
     private readonly localVersion: () => number,
     /** Anti-entropy's delta building and sending (a key too large for a frame travels as parts). */
@@ -57,29 +54,34 @@ export class Quorum {
     this.peerHas.delete(peer);
   }
 
-  /** How many peers (members other than us, in any state but left) hold our origin up to `version`. */
+  /**
+   * How many peers hold our origin up to `version`: voters other than us (not joining, not removed)
+   * that are not stopped (left). WAIT and majority writes count these and nobody else.
+   */
   readonly holdersOf = (version: number): number => {
     let n = 0;
     for (const [peer, v] of this.peerHas) {
       if (v < version) continue;
       const m = this.ctx.membership.get(peer);
-      if (m !== undefined && m.state !== MemberState.Left) n++;
+      if (m !== undefined && m.state !== MemberState.Left && isVoter(m)) n++;
     }
     return n;
   };
 
   /**
-   * Members that count toward a majority: everyone not departed, ourselves included, and never
-   * fewer than the configured cluster size.
+   * The cluster size a majority is counted from: the voters this node knows, in any state (alive,
+   * suspect, dead, stopped), ourselves included if we are one; the config's nodes count until a
+   * record says otherwise. Joining members are not counted until they caught up; removed ones never
+   * again (docs/consistency.md, "Membership changes").
    */
   clusterSize(): number {
-    const [alive, suspect, dead] = this.ctx.membership.countByState();
-    return Math.max(this.configuredSize, alive + suspect + dead);
+    return this.ctx.membership.voterCount;
   }
 
-  /** Peers (besides us) that make a majority with us. */
+  /** Peers (besides us) that make a majority: one fewer when we are a voter ourselves. */
   majorityPeers(): number {
-    return Math.floor(this.clusterSize() / 2);
+    const self = this.ctx.membership.isVoter(this.ctx.self.nodeId) ? 1 : 0;
+    return Math.max(0, majorityOf(this.clusterSize()) - self);
   }
 
   /**
@@ -139,6 +141,7 @@ export class Quorum {
 
   onReadResp(from: string, id: number, decoded: readonly DecodedState[], needs: PartsNeeded | undefined): void {
     for (const { key, states, life } of decoded) this.ctx.keyspace.mergeDecoded(key, states, life);
-    if (this.deltas.partsArrived(from, needs)) this.waiters.readAnswered(id, from);
+    // Every answer is merged; only a voter's counts toward the majority.
+    if (this.deltas.partsArrived(from, needs) && this.ctx.membership.isVoter(from)) this.waiters.readAnswered(id, from);
   }
 }

@@ -17,6 +17,7 @@ import { FailureDetector } from './failure-detector.js';
 import { Membership, type Member, type SharedRoster } from './membership.js';
 import { decodeEnvelope, encodeEnvelope, maxFrameBytes, MemberState, MsgKind, type DeltaBody, type KeyState, type Message, type RejectReason, type VectorEntry } from './messages.js';
 import { Quorum } from './quorum.js';
+import { MembershipChange, membersFrame, type LeaveOutcome, type RemoveRefusal } from './membership-change.js';
 import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
 import { NO_STAMP, VersionLog, type LocalStamp } from './version-log.js';
@@ -37,10 +38,16 @@ export interface ReplicaOptions {
   /** A shared starting roster (simulator), so every member is known from the start. */
   roster?: SharedRoster;
   /**
-   * The number of nodes the cluster is configured with. A majority is counted from at least this
-   * many, so a node that has just started (and knows only itself) never mistakes itself for one.
+   * Ids of the nodes the config lists (the roster form): each counts toward the cluster size until
+   * a record of it says otherwise (joining, removed), so a node that has just started and knows only
+   * itself never mistakes itself for a majority. Default: none (a node joining through seeds).
    */
-  configuredSize?: number;
+  configured?: readonly string[];
+  /**
+   * Start as a joining member: count toward no majority until caught up from a majority of the
+   * voters (membership-change.ts). A node that joins a running cluster through seeds; default false.
+   */
+  joining?: boolean;
   /**
    * The keyspace to replicate, e.g. restored from disk. Default: a new empty one. Restored state may
    * hold increments no peer has seen: a key with a stamp in `restoredStamps` is put back in its
@@ -96,11 +103,13 @@ export class Replica {
   private readonly detector: FailureDetector;
   private readonly antiEntropy: AntiEntropy;
   private readonly quorum: Quorum;
+  private readonly change: MembershipChange;
   private now: number;
   private leaving = false;
+  /** Set when an operator removed this node (TALLY.REMOVE elsewhere): it stopped gossiping for good. */
+  private removedByOperator = false;
   private readonly durability: Durability | undefined;
   private readonly disk: DiskState | undefined;
-  private readonly configuredSize: number;
   /** Tombstone collection's evidence and decision (tombstone-gc.ts). */
   private readonly gc = new TombstoneGc();
   /** The state digest of what this node holds durably (tombstone-gc.ts), once known. */
@@ -118,11 +127,11 @@ export class Replica {
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.durability = opts.durability;
     this.disk = opts.disk;
-    this.configuredSize = opts.configuredSize ?? 1;
     this.versions = new VersionLog(opts.durability !== undefined, this.origin);
     this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
-    this.membership = new Membership(this.id.nodeId, opts.roster ?? null);
-    this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive }, this.now);
+    this.membership = new Membership(this.id.nodeId, opts.roster ?? null, opts.configured ?? []);
+    const joining = opts.joining === true ? { joining: true as const } : {};
+    this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive, ...joining }, this.now);
     this.keyspace = opts.keyspace ?? new Keyspace(this.origin, { maxMessageBytes: this.cfg.maxMessageBytes });
     this.keyspace.setReplicaId(this.origin);
     // Keys expire by the replica's clock unless the keyspace was given one (the node gives its own).
@@ -163,8 +172,13 @@ export class Replica {
       opts.seeds ?? [],
       opts.peers ?? [],
     );
-    this.detector = new FailureDetector(ctx);
-    this.quorum = new Quorum(ctx, opts.configuredSize ?? 1, () => this.antiEntropy.version, {
+    this.detector = new FailureDetector(ctx, () => this.onRemoved());
+    this.change = new MembershipChange(ctx, {
+      promote: () => this.detector.promote(),
+      markRemoved: () => this.detector.markRemoved(),
+      askVector: (address) => this.askVector(address),
+    });
+    this.quorum = new Quorum(ctx, () => this.antiEntropy.version, {
       ownDelta: (has) => this.antiEntropy.buildDelta(new Map([[this.origin, has]]), this.origin),
       sendDelta: (address, frames) => this.antiEntropy.sendDelta(address, frames),
       partsArrived: (from, needs) => this.antiEntropy.partsArrived(from, needs),
@@ -234,7 +248,7 @@ export class Replica {
 
   /** When tick() next has work to do. */
   nextTickAt(): number {
-    return Math.min(this.antiEntropy.nextTickAt(), this.detector.nextTickAt(), this.quorum.nextDeadline());
+    return Math.min(this.antiEntropy.nextTickAt(), this.detector.nextTickAt(), this.quorum.nextDeadline(), this.change.nextTickAt());
   }
 
   tick(now: number): void {
@@ -246,6 +260,7 @@ export class Replica {
     this.antiEntropy.tick(now);
     this.detector.tick(now);
     this.quorum.expire(now);
+    if (!this.leaving) this.change.tick(now);
     // Expired keys free their memory even if nobody reads them (Redis's active expire cycle).
     this.keyspace.sweepExpired(256);
     this.collectTombstones();
@@ -260,6 +275,70 @@ export class Replica {
     for (const m of this.membership.randomTargets(this.rng, Math.max(this.cfg.fanout, 3)))
       this.send(m.address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members, more: false } });
     this.leaving = true;
+  }
+
+  // ---- membership changes (membership-change.ts) -----------------------------------------------
+
+  /** Whether this node is still joining: it counts toward no majority until it has caught up. */
+  get joining(): boolean {
+    return this.change.joining;
+  }
+
+  /** Whether this node left the cluster (graceful leave done) or was removed from it by an operator. */
+  get departed(): boolean {
+    return this.membership.get(this.id.nodeId)?.state === MemberState.Removed;
+  }
+
+  /** Whether an operator removed this node (it learned so from a peer). */
+  get removed(): boolean {
+    return this.removedByOperator;
+  }
+
+  /**
+   * Graceful leave for good (`tally leave`): hands off until a majority of the other voters hold
+   * everything this node holds, then marks itself Removed, tells every live member and stops
+   * gossiping. On failure (by `deadline`) it stays a member. `done` is called once.
+   */
+  leaveCluster(deadline: number, done: (o: LeaveOutcome) => void): void {
+    if (this.leaving) return done({ ok: false, holders: 0, needed: 0, failure: 'busy' });
+    this.change.beginLeave(deadline, (o) => {
+      if (o.ok) {
+        this.pushMembers();
+        this.leaving = true;
+      }
+      done(o);
+    });
+  }
+
+  /**
+   * An operator removes the dead or stopped member `id` for good (TALLY.REMOVE): the cluster size
+   * drops by one at once, and the record spreads by gossip; no later record of the id undoes it.
+   */
+  removeMember(id: string): { ok: true } | { ok: false; error: RemoveRefusal } {
+    const r = this.change.removeRecord(id);
+    if (!r.ok) return { ok: false, error: r.error };
+    this.detector.applyMembers([r.value]);
+    this.pushMembers();
+    return { ok: true };
+  }
+
+  /** Sends our membership table to every live member now, instead of waiting for gossip. */
+  private pushMembers(): void {
+    const members = this.membership.records();
+    for (const m of this.membership.randomTargets(this.rng, this.membership.size)) this.send(m.address, membersFrame(members));
+  }
+
+  /** A Digest that asks the peer for its full vector (a joining node's catch-up, a leaving one's hand-off). */
+  private askVector(address: string): void {
+    const { versions, membership, keyspace } = this;
+    this.send(address, { kind: MsgKind.Digest, body: { hash: versions.advertisedHash, membersHash: membership.hash, vector: versions.vector(address), wantReply: true, stateHash: keyspace.stateDigest(), askVector: true } });
+  }
+
+  private onRemoved(): void {
+    if (this.removedByOperator) return;
+    this.removedByOperator = true;
+    this.leaving = true;
+    this.events.removed?.();
   }
 
   // ---- frames ----------------------------------------------------------------------------------
@@ -313,13 +392,21 @@ export class Replica {
     const s = (this.stats.received[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
     s.frames++;
     s.bytes += frame.length;
-    if (this.detector.noteSender(env.from, env.incarnation, env.address)) this.quorum.forgetPeer(env.from);
+    if (this.detector.noteSender(env.from, env.incarnation, env.address)) {
+      this.quorum.forgetPeer(env.from);
+      this.change.forgetPeer(env.from);
+    }
     if (this.leaving && msg.kind !== MsgKind.Ping) return;
     switch (msg.kind) {
       case MsgKind.Digest:
-        return this.antiEntropy.onDigest(env.from, env.address, msg.body);
+        this.change.noteDigest(env.from, msg.body);
+        this.antiEntropy.onDigest(env.from, env.address, msg.body);
+        // Asked for our vector (a joining or leaving peer measuring itself): a full exchange.
+        if (msg.body.askVector === true) this.antiEntropy.pull(env.address);
+        return;
       case MsgKind.Delta:
         this.antiEntropy.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body, decoded ?? []);
+        if (msg.body.members !== null) this.change.noteTableFrom(env.from);
         return this.advertiseOnceDurable();
       case MsgKind.Have:
         return this.quorum.onHave(env.from, msg.body.vector);
@@ -357,12 +444,12 @@ export class Replica {
 
   // ---- consistency: WAIT, majority writes, majority reads (quorum.ts) ---------------------------
 
-  /** How many peers (members other than us, in any state but left) hold our origin up to `version`. */
+  /** How many voters other than us (not stopped) hold our origin up to `version`. */
   holdersOf(version: number): number {
     return this.quorum.holdersOf(version);
   }
 
-  /** Members that count toward a majority: everyone not departed, us included, and never fewer than the configured size. */
+  /** Members that count toward a majority: the voters this node knows (quorum.ts). */
   clusterSize(): number {
     return this.quorum.clusterSize();
   }
@@ -394,21 +481,23 @@ export class Replica {
   clockStatus(now: number): ClockStatus {
     // Alone: a one-node cluster that never had a peer. A node that forgot every peer in a long
     // partition is cut off, not alone: nobody has measured its clock (explorer seed 4247).
-    return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1);
+    // A joining node is never alone: it has a cluster to find, which will measure its clock.
+    return this.clockSkew.status(now, !this.hadPeers && this.clusterSize() <= 1 && !this.joining);
   }
 
   // ---- tombstone collection (tombstone-gc.ts) ----------------------------------------------------
 
   /**
    * The members whose durable state tombstone collection waits for: every member of the table but
-   * us that has not left (alive, suspect or dead: a member that is down but not forgotten counts),
-   * or undefined while fewer are known than the cluster is configured with (a configured node we
-   * never heard from may hold anything). The one place to change when membership changes.
+   * us that an operator has not removed (alive, suspect, dead or stopped: a member that is down may
+   * come back with its data), or undefined while fewer are known than the cluster's voters (a voter
+   * we never heard from may hold anything).
    */
   gcMembers(): string[] | undefined {
     const out: string[] = [];
-    for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state !== MemberState.Left) out.push(m.id);
-    return out.length + 1 < this.configuredSize ? undefined : out;
+    // A stopped member (left) may come back with its data: it counts, as it does for majorities. Only a removed one does not.
+    for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state !== MemberState.Removed) out.push(m.id);
+    return out.length + 1 < this.clusterSize() ? undefined : out;
   }
 
   /** New evidence since the last decision: a state report arrived, or our durable state moved. */
@@ -487,15 +576,16 @@ export class Replica {
 
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
-   * incarnation, left, or is no longer a member. Their slots and log entries are what pruning of
-   * retired slots would reclaim (not implemented yet: docs/crdt-counters.md, "Retired slots").
+   * incarnation, stopped (left), left the cluster or was removed, or is no longer a member. Their
+   * slots and log entries are what pruning of retired slots would reclaim (not implemented yet:
+   * docs/crdt-counters.md).
    */
   retiredOrigins(): number {
     let n = 0;
     for (const origin of this.versions.originIds()) {
       const { nodeId, incarnation } = parseReplicaId(origin);
       const m = this.membership.get(nodeId);
-      if (m === undefined || m.state === MemberState.Left || m.incarnation > incarnation) n++;
+      if (m === undefined || m.state === MemberState.Left || m.state === MemberState.Removed || m.incarnation > incarnation) n++;
     }
     return n;
   }

@@ -35,7 +35,7 @@ export const UNKNOWN_COMMAND = 'unknown';
  */
 export interface MetricsSnapshot {
   node: { incarnation: number; version: string; uptimeMs: number };
-  memberCounts: { alive: number; suspect: number; dead: number; left: number };
+  memberCounts: { alive: number; suspect: number; dead: number; left: number; removed: number };
   gossip: ReplicaStats & { transport: GossipTransportStats };
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
   memory: { tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };

@@ -172,6 +172,35 @@ function drawFaults(rng: Rng, nodes: number, durationMs: number): FaultSpec[] {
   return out;
 }
 
+/**
+ * A membership change during an epoch: a new node joins through a seed (its config naming only
+ * itself and that seed), a voter leaves gracefully (`tally leave`), or a node is killed for good and
+ * then removed by an operator (TALLY.REMOVE). Which nodes is drawn when it happens.
+ */
+export interface MembershipEvent {
+  /** Virtual ms into the epoch. */
+  t: number;
+  kind: 'join' | 'leave' | 'remove';
+}
+
+/**
+ * Membership changes per epoch, drawn from a generator of their own (seeded from the seed, not
+ * drawn from the history's): a seed that draws none runs exactly the history it ran before the
+ * explorer knew about membership, so the seeds docs/testing.md names still replay.
+ */
+export function drawMembership(rng: Rng, epochs: readonly EpochPlan[]): MembershipEvent[][] {
+  return epochs.map((e) => {
+    if (!chance(rng, 0.35)) return [];
+    const out: MembershipEvent[] = [];
+    const count = between(rng, 1, 3);
+    for (let k = 0; k < count; k++) {
+      const x = rng.next();
+      out.push({ t: rng.int(e.durationMs), kind: x < 0.45 ? 'join' : x < 0.75 ? 'leave' : 'remove' });
+    }
+    return out;
+  });
+}
+
 /** Everything about a history that is fixed before it runs. */
 export function drawSetup(rng: Rng): ExploreSetup {
   const nodes = between(rng, 3, 7);

@@ -5,7 +5,7 @@
 // it), and nothing reads the global clock or Math.random. docs/testing.md, "The fault explorer".
 
 import { SeededRng } from '../util/rng.js';
-import { between, drawSetup, EPOCH_MS, type ExploreSetup, type FaultSpec } from './explore-draw.js';
+import { between, drawMembership, drawSetup, EPOCH_MS, heavyTail, type ExploreSetup, type FaultSpec, type MembershipEvent } from './explore-draw.js';
 import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkResurrections, type Invariant, type Violation } from './explore-checks.js';
 import { epochOf, joinStates, keyspaceNow } from './inspect.js';
 import { Keyspace as KeyspaceClass } from '../keyspace/keyspace.js';
@@ -36,12 +36,24 @@ export interface ExploreOutcome {
   failed: Invariant[];
   /** The command that replays this seed. */
   replay: string;
-  setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean };
+  setup: { nodes: number; epochs: number; faults: number; maxMessageBytes: number; gossipIntervalMs: number; oversizedKey: boolean; prejoined: boolean; membershipChanges: number };
   stats: WorkloadStats & { virtualMs: number; peakFramesPerSecond: number; counterWrites: number; epochEnds: number; wipes: number; heals: number; convergedInMs: number[] };
   trace: string[];
 }
 
-type Status = 'up' | 'paused' | 'down';
+/**
+ * `left`: left the cluster (`tally leave`): its process exited; what it held must be elsewhere (its
+ * hand-off), so no check reads it. `gone`: killed for good, its data lost (a wipe in the ledger), to
+ * be removed. Neither restarts.
+ */
+type Status = 'up' | 'paused' | 'down' | 'left' | 'gone';
+
+/** Most nodes a history grows to by joins. */
+const MAX_NODES = 9;
+/** Fewest nodes that are not gone below which no node leaves or is removed. */
+const MIN_MEMBERS = 3;
+/** Seeds the membership generator apart from the history's (see drawMembership). */
+const MEMBERSHIP_STREAM = 0x6d656d62;
 
 /** The command line that replays one seed with these options. */
 export function replayCommand(seed: number, opts: ExploreOptions = {}): string {
@@ -68,6 +80,15 @@ const QUIESCE_STEP_MS = 250;
 class History {
   readonly rng: SeededRng;
   readonly setup: ExploreSetup;
+  /** Membership changes per epoch, and the generator that picks their nodes. */
+  readonly membership: MembershipEvent[][];
+  private readonly mrng: SeededRng;
+  /** Killed for good, waiting for an operator's removal to be accepted by some live node. */
+  private readonly toRemove = new Set<number>();
+  /** Nodes handing off after a leave began (never chosen as a joiner's seed). */
+  private readonly leaving = new Set<number>();
+  /** The seeds each joined node's config names. */
+  private readonly seedsOf = new Map<number, number[]>();
   readonly sim: Simulation;
   readonly ledger = new Ledger();
   readonly workload: Workload;
@@ -104,6 +125,8 @@ class History {
   ) {
     this.rng = new SeededRng(seed);
     this.setup = drawSetup(this.rng);
+    this.mrng = new SeededRng((seed ^ MEMBERSHIP_STREAM) >>> 0);
+    this.membership = drawMembership(this.mrng, this.setup.epochs);
     const { nodes } = this.setup;
     this.sim = new Simulation({
       nodes,
@@ -170,7 +193,7 @@ class History {
   collections = 0;
 
   readonly holders = (k: number): Keyspace | undefined => {
-    if (this.status[k] === 'down' && this.wiped[k] === true) return undefined;
+    if (this.status[k] === 'gone' || this.status[k] === 'left' || (this.status[k] === 'down' && this.wiped[k] === true)) return undefined;
     const ks = this.sim.nodes[k]?.replica.keyspace;
     return ks === undefined || this.grave.size === 0 ? ks : joinStates([ks, this.grave]);
   };
@@ -184,7 +207,7 @@ class History {
       this.sim.runUntil(between(this.rng, 500, 2000));
       for (const [e, epoch] of this.setup.epochs.entries()) {
         this.trace(`epoch ${e + 1}: ${epoch.durationMs} ms, ${epoch.faults.length} faults, ${epoch.opsPerSecond} ops/s`);
-        this.runEpoch(epoch.durationMs, epoch.opsPerSecond, epoch.faults);
+        this.runEpoch(epoch.durationMs, epoch.opsPerSecond, epoch.faults, this.membership[e] ?? []);
         this.healAndCheck();
       }
     } catch (e) {
@@ -197,7 +220,7 @@ class History {
     }
   }
 
-  private runEpoch(durationMs: number, opsPerSecond: number, faults: FaultSpec[]): void {
+  private runEpoch(durationMs: number, opsPerSecond: number, faults: FaultSpec[], changes: readonly MembershipEvent[]): void {
     const start = this.sim.now;
     const actions: { t: number; i: number; run: () => void }[] = [];
     let seq = 0;
@@ -209,7 +232,12 @@ class History {
       at(f.end, () => this.end(f));
       if (f.kind === 'clock' && f.stepAt !== null) at(f.stepAt, () => this.clockStep(f));
     }
-    for (let t = KNOWN_CHECK_MS; t < durationMs; t += KNOWN_CHECK_MS) at(t, () => this.checkKnownAll());
+    for (let t = KNOWN_CHECK_MS; t < durationMs; t += KNOWN_CHECK_MS)
+      at(t, () => {
+        this.checkKnownAll();
+        this.tryRemovals();
+      });
+    for (const c of changes) at(c.t, () => this.change(c));
     const ops = Math.min(MAX_OPS_PER_EPOCH, Math.round((opsPerSecond * durationMs) / 1000));
     for (let o = 0; o < ops; o++) {
       at(this.rng.int(durationMs), () => {
@@ -227,6 +255,95 @@ class History {
     }
     this.sim.runUntil(start + durationMs);
     this.checkEnds();
+  }
+
+  // ---- membership changes (docs/consistency.md, "Membership changes") ----------------------------
+
+  /**
+   * Nodes some other node's config names as a seed: n0 when the cluster joined through it, and each
+   * joined node's seeds. A restarted node knows only its config; an operator who takes a seed away
+   * edits the configs that name it, which a history cannot, so it never takes one away.
+   */
+  private seedNodes(): Set<number> {
+    const out = new Set<number>(this.setup.prejoined ? [] : [0]);
+    for (const [j, seeds] of this.seedsOf) if (this.status[j] !== 'gone' && this.status[j] !== 'left') for (const x of seeds) out.add(x);
+    return out;
+  }
+
+  private notGone(): number {
+    return this.status.filter((s) => s !== 'gone' && s !== 'left').length;
+  }
+
+  private change(c: MembershipEvent): void {
+    const { sim, mrng } = this;
+    const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
+    if (c.kind === 'join') {
+      if (sim.nodes.length >= MAX_NODES || up.length === 0) return;
+      // One to three seeds, as an operator lists a few running members (not one that is leaving).
+      const staying = up.filter((i) => !this.leaving.has(i));
+      if (staying.length === 0) return;
+      const seeds: number[] = [];
+      for (let k = between(mrng, 1, 3); k > 0 && seeds.length < staying.length; k--) {
+        const x = staying[mrng.int(staying.length)] as number;
+        if (!seeds.includes(x)) seeds.push(x);
+      }
+      const j = sim.join(...seeds);
+      this.status.push('up');
+      this.wiped.push(false);
+      this.clockOwner.push(null);
+      this.seedsOf.set(j, seeds);
+      this.trace(`join: n${j} with only itself and the seeds ${seeds.map((x) => `n${x}`).join(',')} in its config`);
+      return;
+    }
+    if (this.notGone() <= MIN_MEMBERS) return;
+    const needed = this.seedNodes();
+    if (c.kind === 'leave') {
+      const voters = up.filter((i) => sim.nodes[i]?.replica.joining === false && !needed.has(i) && !this.leaving.has(i));
+      if (voters.length === 0) return;
+      const i = voters[mrng.int(voters.length)] as number;
+      const r = sim.nodes[i]?.replica;
+      if (r === undefined) return;
+      const timeout = heavyTail(mrng, 500, 20_000);
+      this.trace(`leave: n${i} hands off (timeout ${timeout} ms)`);
+      this.leaving.add(i);
+      r.leaveCluster(sim.localNow(i) + timeout, (o) => {
+        this.leaving.delete(i);
+        this.trace(`leave of n${i} -> ok=${o.ok} ${o.holders}/${o.needed}${o.failure === undefined ? '' : ` (${o.failure})`}`);
+        // The process exits once it has left; a replica since replaced by a restart is not it.
+        if (!o.ok || sim.nodes[i]?.replica !== r || this.status[i] !== 'up') return;
+        sim.crash(i);
+        this.status[i] = 'left';
+      });
+      sim.wake(i);
+      return;
+    }
+    // Remove: a node is killed for good, its data with it; an operator then removes it.
+    const candidates = this.status.map((s, i) => (s === 'up' || s === 'down' ? i : -1)).filter((i) => i >= 0 && !needed.has(i));
+    if (candidates.length === 0) return;
+    const x = candidates[mrng.int(candidates.length)] as number;
+    if (this.status[x] === 'up') sim.crash(x);
+    this.status[x] = 'gone';
+    this.ledger.wipe(x, sim.now, this.holders, sim.nodes.length);
+    this.toRemove.add(x);
+    this.trace(`kill n${x} for good, to be removed`);
+    this.tryRemovals();
+  }
+
+  /** Asks a random live node to remove each node killed for good; it refuses while it holds it alive. */
+  private tryRemovals(): void {
+    for (const x of this.toRemove) {
+      const up = this.status.map((s, i) => (s === 'up' ? i : -1)).filter((i) => i >= 0);
+      if (up.length === 0) return;
+      const i = up[this.mrng.int(up.length)] as number;
+      const r = this.sim.nodes[i]?.replica;
+      const res = r?.removeMember(`n${x}`);
+      if (res === undefined) continue;
+      if (res.ok || res.error.code === 'already') {
+        this.toRemove.delete(x);
+        this.trace(`remove n${x} through n${i}${res.ok ? '' : ' (already removed)'}`);
+        this.sim.wake(i);
+      }
+    }
   }
 
   /** Every node whose data exists: its known versions claim only what it holds. */
@@ -397,7 +514,9 @@ class History {
       const d = checkDigests(sim);
       if (d !== undefined) this.report(d);
     }
-    const stores = sim.nodes.map((n) => n.replica.keyspace);
+    // The nodes gone for good hold nothing anyone can read: what they held must be elsewhere.
+    const stores = sim.nodes.filter((_, i) => this.status[i] !== 'gone' && this.status[i] !== 'left').map((n) => n.replica.keyspace);
+    this.tryRemovals();
     for (const v of checkResurrections(stores, this.grave, sim.now)) this.report(v);
     // A write lost stays lost: report each once, at the first heal that finds it.
     for (const v of checkLostWrites(this.ledger, [...stores, this.grave], sim.localNow(0), sim.now)) this.report(v);
@@ -451,6 +570,7 @@ export function exploreSeed(seed: number, options: ExploreOptions = {}): Explore
       gossipIntervalMs: setup.config.gossipIntervalMs ?? 0,
       oversizedKey: setup.keys.some((k) => k.key.length > 40),
       prejoined: setup.prejoined,
+      membershipChanges: h.membership.reduce((a, e) => a + e.length, 0),
     },
     stats: { ...h.workload.stats, virtualMs: Math.round(h.sim.now), peakFramesPerSecond: h.sim.peakFramesPerSecond, counterWrites: h.ledger.counterWrites, epochEnds: h.epochEnds, wipes: h.ledger.wipes.length, heals: h.heals, convergedInMs: h.convergedInMs },
     trace: h.traceLines,

@@ -74,6 +74,11 @@ export class SimOverload extends Error {
 
 export interface SimNode {
   id: string;
+  /**
+   * Added by `join`: its config names only itself and a seed (dynamic membership), so it starts,
+   * and restarts, joining through that seed.
+   */
+  joinedVia?: readonly string[];
   replica: Replica;
   up: boolean;
   incarnation: number;
@@ -125,6 +130,21 @@ export class Simulation {
   private makeReplica(i: number, incarnation: number, keyspace?: Keyspace, stamps?: ReadonlyMap<string, LocalStamp>): Replica {
     const id = this.nodes[i]?.id ?? `n${i}`;
     const rng: Rng = new SeededRng((this.rng.nextU32() ^ (i * 0x9e3779b1)) >>> 0);
+    const seed = this.nodes[i]?.joinedVia;
+    if (seed !== undefined) {
+      // A node whose config names only itself and one seed address: no roster, joining.
+      return new Replica({
+        config: this.config,
+        identity: { nodeId: id, incarnation, address: id },
+        rng,
+        transport: { send: (address, frame) => this.send(i, address, frame) },
+        seeds: [...seed],
+        joining: true,
+        ...(keyspace !== undefined ? { keyspace } : {}),
+        ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
+        now: this.localNow(i),
+      });
+    }
     return new Replica({
       config: this.config,
       identity: { nodeId: id, incarnation, address: id },
@@ -136,7 +156,7 @@ export class Simulation {
       ...(this.roster !== undefined ? { peers: [...this.index.keys()] } : {}),
       // A restarted node knows the roster too, as a real node knows its config's node list.
       ...(this.roster !== undefined ? { roster: this.roster } : {}),
-      configuredSize: this.opts.nodes,
+      configured: [...this.index.keys()].slice(0, this.opts.nodes),
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(stamps !== undefined ? { restoredStamps: stamps } : {}),
       ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
@@ -307,6 +327,25 @@ export class Simulation {
     n.up = true;
     n.scheduledTick = Infinity;
     this.schedule(i);
+  }
+
+  /**
+   * Starts a new node, `n<index>`, whose config names only itself and the nodes `seeds` as its seeds
+   * (dynamic membership): it joins the running cluster, and counts toward majorities once caught up.
+   * Returns its index.
+   */
+  join(...seeds: number[]): number {
+    const i = this.nodes.length;
+    const id = `n${i}`;
+    this.index.set(id, i);
+    this.offsets.push(this.opts.epochMs ?? 0);
+    const joinedVia = seeds.map((x) => this.nodes[x]?.id ?? 'n0');
+    const node: SimNode = { id, joinedVia, replica: undefined as unknown as Replica, up: true, incarnation: 1, scheduledTick: Infinity };
+    this.nodes.push(node);
+    if (this.groups !== null) this.groups.push(this.groups[seeds[0] ?? 0] ?? 0);
+    node.replica = this.makeReplica(i, 1);
+    this.schedule(i);
+    return i;
   }
 
   /** Frames in flight now (a snapshot, for diagnosing a storm). */

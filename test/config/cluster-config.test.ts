@@ -62,7 +62,7 @@ describe('validateConfig', () => {
       'logLevel',
       'maxClients',
     ]);
-    expect(issues(raw)[3]?.message).toBe('unknown field (allowed: id, host, gossipPort, respPort, tlsPort, httpPort)');
+    expect(issues(raw)[3]?.message).toBe('unknown field (allowed: id, host, bindHost, gossipPort, respPort, tlsPort, httpPort)');
     expect(issues(raw)[10]?.message).toBe('must not exceed gossip.probeIntervalMs (100), got 200');
   });
 

@@ -39,13 +39,13 @@ describe('advertising only what is durable', () => {
     const deliver = (to: () => Replica | undefined, from: string) => (_address: string, frame: Uint8Array): void => {
       queueMicrotask(() => to()?.receive(from, frame, 0));
     };
-    P = new Replica({ config, identity: { nodeId: 'P', incarnation: 2, address: 'P' }, rng: new SeededRng(1), now: 0, keyspace: ks, configuredSize: 3, durability: commits, transport: { send: deliver(() => A, 'P') } });
+    P = new Replica({ config, identity: { nodeId: 'P', incarnation: 2, address: 'P' }, rng: new SeededRng(1), now: 0, keyspace: ks, configured: ['A', 'P', 'Q'], durability: commits, transport: { send: deliver(() => A, 'P') } });
     A = new Replica({
       config,
       identity: { nodeId: 'A', incarnation: 1, address: 'A' },
       rng: new SeededRng(2),
       now: 0,
-      configuredSize: 3,
+      configured: ['A', 'P', 'Q'],
       transport: {
         send: (address, frame) => {
           const msg = decodeEnvelope(frame, 'c', 1 << 20);

@@ -47,7 +47,7 @@ export class ManualNet {
         },
       },
       roster: this.roster,
-      configuredSize: this.size,
+      configured: [...this.roster.index.keys()],
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(restoredStamps !== undefined ? { restoredStamps } : {}),
       now: this.now,

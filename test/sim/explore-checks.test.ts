@@ -426,4 +426,28 @@ describe('exploreSeed', () => {
     expect(totals.persisted).toBeGreaterThan(0);
     expect(totals.epochEnds).toBeGreaterThan(50);
   });
+
+  it('changes membership as it runs: joins, graceful leaves and removals, with majority reads checked after them', () => {
+    // The invariant under test is the majority-read check: a read after a majority-acknowledged
+    // write sees it, whatever joined, left or was removed in between (docs/consistency.md).
+    let joins = 0;
+    let leaves = 0;
+    let removals = 0;
+    let readsAfterChange = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const o = exploreSeed(seed, { trace: true });
+      expect(o.ok, `seed ${seed}: ${o.violations.map((v) => v.detail).join('; ')}`).toBe(true);
+      let changed = false;
+      for (const line of o.trace) {
+        if (/ join: n\d+ with only itself and the seed/.test(line)) [joins, changed] = [joins + 1, true];
+        if (/ leave of n\d+ -> ok=true/.test(line)) [leaves, changed] = [leaves + 1, true];
+        if (/ remove n\d+ through n\d+/.test(line)) [removals, changed] = [removals + 1, true];
+        if (changed && / majority read .* -> ok=true/.test(line)) readsAfterChange++;
+      }
+    }
+    expect(joins).toBeGreaterThan(5);
+    expect(leaves).toBeGreaterThan(0);
+    expect(removals).toBeGreaterThan(0);
+    expect(readsAfterChange).toBeGreaterThan(20);
+  }, 180_000);
 });

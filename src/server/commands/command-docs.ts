@@ -74,6 +74,8 @@ const DOCS: Record<string, readonly [string, string, string]> = {
   script: ['A container for Lua scripts management commands', '2.6.0', 'scripting'],
   wait: ['Wait for the synchronous replication of all the write commands sent in the context of the current connection', '3.0.0', 'generic'],
   'tally.consistency': ['Set the write and read consistency levels of this connection', '0.1.0', 'tally'],
+  'tally.leave': ['Leave the cluster for good, after handing this node\'s state to a majority', '0.1.0', 'tally'],
+  'tally.remove': ['Remove a dead or stopped member from the cluster for good', '0.1.0', 'tally'],
   'window.create': ['Create a windowed counter', '0.1.0', 'tally'],
   'window.incrby': ['Add to the current (or a given) bucket of a windowed counter', '0.1.0', 'tally'],
   'window.count': ['Sum a windowed counter over a time range', '0.1.0', 'tally'],

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { QUEUED, reply, type Reply } from './reply.js';
 import { feedMonitors, SLOWLOG_SLOWER_THAN_US, stateOf, type CommandState } from './state.js';
 import { consistencyCommands, runWithConsistency } from './consistency-commands.js';
+import { membershipCommands } from './membership-commands.js';
 import { counterCommands } from './counter-commands.js';
 import { hllCommands } from './hll-commands.js';
 import { sketchCommands } from './sketch-commands.js';
@@ -69,6 +70,7 @@ const ALL: readonly CommandSpec[] = [
   ...sketchCommands,
   ...serverCommands,
   ...consistencyCommands,
+  ...membershipCommands,
   ...transactionCommands,
   ...keysCommands,
   // redis.call looks commands up in this table; a function, so the lookup happens at call time.

@@ -99,6 +99,18 @@ export interface ConsistencyServices {
   majorityRead(keys: string[], timeoutMs: number): Promise<ConsistencyOutcome>;
 }
 
+/** What TALLY.LEAVE and TALLY.REMOVE need from the replica (docs/operations.md, "Adding and removing nodes"). */
+export interface MembershipServices {
+  /**
+   * Graceful leave for good: resolves once a majority of the other members hold everything this
+   * node holds (it then stops counting, and the node stops shortly after the reply), or fails by
+   * `timeoutMs` and the node stays a member.
+   */
+  leave(timeoutMs: number): Promise<{ ok: boolean; holders: number; needed: number; failure?: 'handoff' | 'alone' | 'busy' }>;
+  /** Removes the dead or stopped member `id` for good; the reason when refused. */
+  remove(id: string): { ok: true } | { ok: false; error: { code: 'self' } | { code: 'unknown' } | { code: 'already' } | { code: 'live'; state: string } };
+}
+
 /** A member as INFO and the status API show it. */
 export interface MemberView {
   id: string;
@@ -165,6 +177,8 @@ export interface CommandServices {
   clock?: () => { ok: boolean; offsetMs: number; boundMs: number; unverified?: boolean };
   /** WAIT and majority levels; absent where a node has no peers to wait for (unit tests). */
   consistency?: ConsistencyServices;
+  /** TALLY.LEAVE and TALLY.REMOVE; absent where a node has no cluster (unit tests). */
+  membership?: MembershipServices;
   /** Per-command counters for INFO commandstats (the node's metrics); absent in unit tests. */
   commandStats?: () => readonly CommandStat[];
 }
