@@ -8,7 +8,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { WaitOutcome } from '../replication/waiters.js';
 import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
 import { holdsSlot, slotInEpoch, type Holders, type Ledger } from './explore-ledger.js';
-import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, describeKey, differingKeys, epochOf, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
+import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, counterState, describeKey, differingKeys, epochOf, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
 
 export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'resurrection' | 'exception';
@@ -367,6 +367,10 @@ export function checkExpiry(ledger: Ledger, nodes: readonly { i: number; ks: Key
       const have = counterSlot(joined, key, r);
       const bound = ledger.ackedSlot(key, epoch, r);
       if (have === undefined || (have.p <= bound.p && have.n <= bound.n)) continue;
+      // A slot wholly at its floors counts nothing: tombstone collection starts a collector's new
+      // slot at its old value with the floor there too (slotBase), a dead contribution.
+      const floors = counterState(joined, key)?.crdt.slotOf(r);
+      if (floors !== undefined && floors.p === floors.fp && floors.n === floors.fn) continue;
       out.push({
         invariant: 'expiry',
         kind: 'an increment of an ended epoch survives',

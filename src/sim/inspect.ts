@@ -129,7 +129,7 @@ export function storedKeys(ks: Keyspace): StoredKey[] {
  * The counter state of `key`: its PN-Counter, or its G-Counter, whichever holds slots (an expired
  * key's husk is an empty PN-Counter, which a merge may keep beside a G-Counter of the next epoch).
  */
-function counterState(ks: Keyspace, key: string): Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }> | undefined {
+export function counterState(ks: Keyspace, key: string): Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }> | undefined {
   const pn = stateOf(ks, key, 'pncounter');
   const g = stateOf(ks, key, 'gcounter');
   return pn !== undefined && (pn.crdt.replicaCount() > 0 || g === undefined) ? pn : g;
