@@ -81,19 +81,23 @@ export class KeyTable {
   setReplicaId(id: ReplicaId): void {
     this.replica = id;
     // A new slot id: nothing of it was ever collected.
-    this.slotBase = { p: 0, n: 0 };
+    this.slotBases.clear();
   }
 
   // ---- tombstone collection (replication/tombstone-gc.ts decides when) -------------------------
 
   /**
-   * The highest value this replica's own slot had in any tombstone collected under its current id
-   * (increments `p`, decrements `n`). A slot this replica creates afterwards starts there, floor and
-   * all (a dead contribution), so its new increments lie above whatever a peer that has not yet
-   * collected the same tombstone holds of it: without this, `INCR k` after k's tombstone was dropped
-   * here would write 1 into a slot that peers still hold at, say, 5 with floor 5, and be hidden.
+   * Per collected key in which this replica's own slot was not zero, the value that slot had
+   * (increments `p`, decrements `n`), under the current id. A slot this replica creates in that key
+   * afterwards starts there, floor and all (a dead contribution), so its new increments lie above
+   * whatever a peer that has not yet collected the same tombstone holds of it: without this,
+   * `INCR k` after k's tombstone was dropped here would write 1 into a slot that peers still hold at,
+   * say, 5 with floor 5, and be hidden. Per key, not one base for every key: a single base taken from
+   * a counter that had reached 2^53-1 left no room in any new key (the Redis oracle's
+   * `INCRBY a 9007199254740991` after a FLUSHALL). So a collected key this node wrote keeps this
+   * small record (its other replicas' slots, its entry and its log entries go).
    */
-  protected slotBase: { p: number; n: number } = { p: 0, n: 0 };
+  protected readonly slotBases = new Map<string, { p: number; n: number }>();
 
   /** Tombstones collected since this keyspace was created (INFO, /metrics). */
   collected = 0;
@@ -132,7 +136,10 @@ export class KeyTable {
       }
       if (e.type === 'pncounter' || e.type === 'gcounter') {
         const own = e.crdt.slotOf(this.replica);
-        if (own.p > this.slotBase.p || own.n > this.slotBase.n) this.slotBase = { p: Math.max(own.p, this.slotBase.p), n: Math.max(own.n, this.slotBase.n) };
+        if (own.p > 0 || own.n > 0) {
+          const b = this.slotBases.get(key);
+          this.slotBases.set(key, { p: Math.max(own.p, b?.p ?? 0), n: Math.max(own.n, b?.n ?? 0) });
+        }
       }
       this.entries.delete(key);
       this.encoded.delete(key);
@@ -146,13 +153,15 @@ export class KeyTable {
   }
 
   /**
-   * Before a local write to a counter: a slot of ours that does not exist yet starts at `slotBase`
-   * (floor equal to the slot: it adds nothing to the value). See `slotBase`. Returns whether it
+   * Before a local write to counter `key`: a slot of ours that does not exist yet starts at the key's
+   * base (floor equal to the slot: it adds nothing to the value). See `slotBases`. Returns whether it
    * changed `c` (a caller whose write then fails must still report the change).
    */
-  protected primeOwnSlot(c: { slotOf(r: ReplicaId): { p: number; n: number }; mergeSlot(r: ReplicaId, p: number, fp: number, n?: number, fn?: number): void }, gcounter: boolean): boolean {
-    const { p, n } = this.slotBase;
-    if (p === 0 && n === 0) return false;
+  protected primeOwnSlot(key: string, c: { slotOf(r: ReplicaId): { p: number; n: number }; mergeSlot(r: ReplicaId, p: number, fp: number, n?: number, fn?: number): void }, gcounter: boolean): boolean {
+    if (this.slotBases.size === 0) return false;
+    const base = this.slotBases.get(key);
+    if (base === undefined) return false;
+    const { p, n } = base;
     const own = c.slotOf(this.replica);
     if (own.p !== 0 || own.n !== 0) return false;
     if (gcounter) {

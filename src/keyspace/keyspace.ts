@@ -53,7 +53,7 @@ export class Keyspace extends KeyTable {
       const type = typeof createAs === 'function' ? createAs(key) : createAs;
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
       const c = newCounter(type);
-      this.primeOwnSlot(c.crdt, type === 'gcounter');
+      this.primeOwnSlot(key, c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
       e = this.store(key, c);
@@ -66,7 +66,7 @@ export class Keyspace extends KeyTable {
         retyped = true;
         if (n < 0 && e.type === 'gcounter') return err(GCOUNTER_DECREMENT);
       }
-      const primed = this.primeOwnSlot(e.crdt, e.type === 'gcounter');
+      const primed = this.primeOwnSlot(key, e.crdt, e.type === 'gcounter');
       const failure = e.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) {
         // A retyped counter was never stored: nothing changed. Otherwise the primed slot is a change.
@@ -91,7 +91,7 @@ export class Keyspace extends KeyTable {
     if (!c.ok) return c;
     let e = c.value;
     if (e.type === 'gcounter' && value < 0) return err(GCOUNTER_DECREMENT);
-    const primed = this.primeOwnSlot(e.crdt, e.type === 'gcounter');
+    const primed = this.primeOwnSlot(key, e.crdt, e.type === 'gcounter');
     const failed = (error: CrdtError): Result<CounterValue, KeyspaceError> => {
       if (primed && e === found) this.changed(e, key, 'local');
       return err(counterError(error));

@@ -368,7 +368,7 @@ export function checkExpiry(ledger: Ledger, nodes: readonly { i: number; ks: Key
       const bound = ledger.ackedSlot(key, epoch, r);
       if (have === undefined || (have.p <= bound.p && have.n <= bound.n)) continue;
       // A slot wholly at its floors counts nothing: tombstone collection starts a collector's new
-      // slot at its old value with the floor there too (slotBase), a dead contribution.
+      // slot at its old value with the floor there too (slotBases), a dead contribution.
       const floors = counterState(joined, key)?.crdt.slotOf(r);
       if (floors !== undefined && floors.p === floors.fp && floors.n === floors.fn) continue;
       out.push({

@@ -25,7 +25,7 @@ describe('fault explorer', () => {
     [27465, 'the explorer\'s ledger: a peer wiped before the writer heard of it still vouched for the write'],
     [28953, 'the same, for a PN-Counter and a G-Counter written by a restarted node'],
     [657, 'expiry: an INCRBY 0 of an expired G-Counter key and its peers\' husk never converged'],
-    [1339, 'the expiry check counted a slot wholly at its floors (tombstone collection\'s slotBase) as a surviving increment of an ended epoch'],
+    [1339, 'the expiry check counted a slot wholly at its floors (tombstone collection\'s slot base) as a surviving increment of an ended epoch'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
