@@ -8,7 +8,8 @@ import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './c
 import { CrdtError } from './errors.js';
 import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
 import { murmur64Bytes, murmur64Hi, murmur64String } from './murmur64a.js';
-import { parseHyll, REDIS_HLL_P, RedisHyllForm, type HyllError } from './redis-hyll.js';
+import { packDense, parseHyll, REDIS_HLL_P, RedisHyllForm, unpackDense, type HyllError } from './redis-hyll.js';
+import { ertlEstimate } from './hll-estimator.js';
 
 /** Smallest supported precision (16 registers). */
 export const HLL_MIN_PRECISION = 4;
@@ -30,9 +31,6 @@ const FORM_REDIS = 2;
  * combined (the same element lands in different registers, so a union would count it twice).
  */
 export type HllHash = 'redis' | 'legacy';
-
-/** alpha_inf = 1 / (2 ln 2), Ertl's asymptotic bias constant. */
-const ALPHA_INF = 1 / (2 * Math.LN2);
 
 /**
  * Largest number of non-zero registers held in sparse form: m / 4. A sparse entry costs 4 bytes in
@@ -440,21 +438,12 @@ export class HyperLogLog {
   }
 
   /**
-   * The unrounded cardinality estimate: Ertl's improved raw estimator (arXiv 1702.01284, Alg. 6),
-   * computed from the register histogram C:
-   *   z = m * tau((m - C[q+1]) / m);  for k = q..1: z = (z + C[k]) / 2;  z += m * sigma(C[0] / m)
-   *   estimate = alpha_inf * m^2 / z
-   * Every floating-point step is the one Redis's hllCount takes, in the same order, so `count()`
-   * equals Redis's PFCOUNT for the same registers (tests compare them on large sets).
+   * The unrounded cardinality estimate from the register histogram (hll-estimator.ts: Ertl's
+   * estimator, step for step as Redis's PFCOUNT). Cached until a register changes.
    */
   estimate(): number {
     if (this.cached >= 0) return this.cached;
-    const m = this.m;
-    const c = this.hist;
-    let z = m * tau((m - c[this.q + 1]!) / m);
-    for (let k = this.q; k >= 1; k--) z = 0.5 * (z + c[k]!);
-    z += m * sigma(c[0]! / m);
-    const e = (ALPHA_INF * m * m) / z; // z = Infinity when empty, so e = 0
+    const e = ertlEstimate(this.hist, this.m, this.q);
     this.cached = e;
     return e;
   }
@@ -772,17 +761,8 @@ export class HyperLogLog {
       }
       return w.finish();
     }
-    const regs = this.registers();
     const packed = new Uint8Array((this.m * 3) / 4);
-    for (let i = 0, o = 0; i < regs.length; i += 4, o += 3) {
-      const r0 = regs[i]!;
-      const r1 = regs[i + 1]!;
-      const r2 = regs[i + 2]!;
-      const r3 = regs[i + 3]!;
-      packed[o] = r0 | (r1 << 6);
-      packed[o + 1] = (r1 >>> 2) | (r2 << 4);
-      packed[o + 2] = (r2 >>> 4) | (r3 << 2);
-    }
+    packDense(this.registers(), packed, 0);
     w.u8(FORM_DENSE + family).bytes(packed);
     return w.finish();
   }
@@ -845,58 +825,18 @@ export class HyperLogLog {
     const size = (m * 3) / 4;
     if (r.remaining < size) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: dense needs ${size} bytes, has ${r.remaining}`));
     if (r.remaining > size) return invalid(`${r.remaining - size} trailing bytes`);
-    const packed = r.bytes(size);
     const regs = new Uint8Array(m);
+    unpackDense(r.bytes(size), regs);
     let nonZero = 0;
     let max = 0;
-    for (let i = 0, o = 0; i < m; i += 4, o += 3) {
-      const b0 = packed[o]!;
-      const b1 = packed[o + 1]!;
-      const b2 = packed[o + 2]!;
-      const r0 = b0 & 63;
-      const r1 = (b0 >>> 6) | ((b1 & 15) << 2);
-      const r2 = (b1 >>> 4) | ((b2 & 3) << 4);
-      const r3 = b2 >>> 2;
-      regs[i] = r0;
-      regs[i + 1] = r1;
-      regs[i + 2] = r2;
-      regs[i + 3] = r3;
-      max = Math.max(max, r0, r1, r2, r3);
-      nonZero += (r0 !== 0 ? 1 : 0) + (r1 !== 0 ? 1 : 0) + (r2 !== 0 ? 1 : 0) + (r3 !== 0 ? 1 : 0);
+    for (let i = 0; i < m; i++) {
+      const v = regs[i]!;
+      if (v > max) max = v;
+      if (v !== 0) nonZero++;
     }
     if (max > maxRank) return invalid(`dense rank ${max} above ${maxRank}`);
     if (nonZero <= h.sparseMax) return invalid(`dense form with only ${nonZero} non-zero registers (non-canonical)`);
     h.setDense(regs);
     return ok(h);
   }
-}
-
-/** Ertl's sigma(x) = x + sum_{k>=1} x^(2^k) 2^(k-1), for x in [0, 1]; infinite at 1. */
-function sigma(x: number): number {
-  if (x === 1) return Infinity;
-  let y = 1;
-  let z = x;
-  let prev: number;
-  do {
-    x *= x;
-    prev = z;
-    z += x * y;
-    y += y;
-  } while (z !== prev);
-  return z;
-}
-
-/** Ertl's tau(x) = (1 - x - sum_{k>=1} (1 - x^(2^-k))^2 2^-k) / 3, for x in [0, 1]. */
-function tau(x: number): number {
-  if (x === 0 || x === 1) return 0;
-  let y = 1;
-  let z = 1 - x;
-  let prev: number;
-  do {
-    x = Math.sqrt(x);
-    prev = z;
-    y *= 0.5;
-    z -= (1 - x) * (1 - x) * y;
-  } while (z !== prev);
-  return z / 3;
 }

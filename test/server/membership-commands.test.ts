@@ -2,27 +2,14 @@
 // and the admin role (command-permissions.test.ts checks every command's flags against the roles).
 
 import { describe, expect, it } from 'vitest';
-import { Keyspace } from '../../src/keyspace/keyspace.js';
-import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
-import { execute, lookupBytes } from '../../src/server/commands/table.js';
-import type { CommandServices, MembershipServices, Session } from '../../src/server/commands/types.js';
+import { lookupBytes } from '../../src/server/commands/table.js';
+import type { MembershipServices } from '../../src/server/commands/types.js';
+import { testNode } from './command-harness.js';
 
 function node(membership: MembershipServices | undefined): (...words: string[]) => Promise<string> {
-  const ctx: CommandServices = {
-    keyspace: new Keyspace('n1:1'),
-    password: null,
-    counterTypeFor: () => 'pncounter',
-    nodeId: 'n1',
-    clusterName: 't',
-    version: '0',
-    now: () => 0,
-    info: () => ({}),
-    configValues: () => ({}),
-    listClients: () => [],
-    ...(membership === undefined ? {} : { membership }),
-  };
-  const session: Session = { id: 1, db: 0, name: null, authenticated: true, protocol: 'resp', remoteAddress: '', createdAt: 0, lastCommandAt: 0, lastCommand: '' };
-  return async (...words) => encodeReplyToBuffer(await execute(ctx, session, words.map((w) => Buffer.from(w)))).toString('latin1');
+  const n = testNode(membership === undefined ? {} : { membership });
+  const s = n.session();
+  return (...words) => n.runAsync(s, ...words);
 }
 
 describe('TALLY.LEAVE', () => {
