@@ -183,11 +183,16 @@ export function unknownConsistencyOption(option: string): string {
   return `ERR unknown TALLY.CONSISTENCY option '${option}' (WRITES, READS, TIMEOUT)`;
 }
 
-export function noReplicas(count: number, needed: number, timeoutMs: number): string {
-  return `NOREPLICAS majority not reached: ${count} of the ${needed} peers a majority needs hold the write after ${timeoutMs} ms; it is applied on this node and will keep spreading, so a retry may count it twice`;
+/** Why a joining node could not count a majority (it has not been sent a voter's membership table). */
+const VOTERS_UNKNOWN = 'this node is joining and has not yet learned the cluster\'s voters from a member, so it cannot tell what a majority is';
+
+export function noReplicas(count: number, needed: number, timeoutMs: number, votersUnknown = false): string {
+  const what = votersUnknown ? `${VOTERS_UNKNOWN} after ${timeoutMs} ms` : `${count} of the ${needed} peers a majority needs hold the write after ${timeoutMs} ms`;
+  return `NOREPLICAS majority not reached: ${what}; it is applied on this node and will keep spreading, so a retry may count it twice`;
 }
 
-export function noQuorum(count: number, needed: number, timeoutMs: number): string {
+export function noQuorum(count: number, needed: number, timeoutMs: number, votersUnknown = false): string {
+  if (votersUnknown) return `NOQUORUM majority read failed: ${VOTERS_UNKNOWN} after ${timeoutMs} ms`;
   return `NOQUORUM majority read failed: ${count} of the ${needed} peers a majority needs answered within ${timeoutMs} ms`;
 }
 

@@ -62,9 +62,9 @@ export function commandServices(o: {
     clock: () => r.clockStatus(clock.now()),
     consistency: {
       version: () => r.version,
-      majorityPeers: () => r.majorityPeers(),
       // The replica checks deadlines in tick(), which the tick loop runs at least every 50 ms.
       waitHolders: (version, needed, timeoutMs) => new Promise((done) => r.awaitHolders(version, needed, timeoutMs === 0 ? Infinity : clock.now() + timeoutMs, done)),
+      waitMajority: (version, timeoutMs) => new Promise((done) => r.awaitMajority(version, clock.now() + timeoutMs, done)),
       majorityRead: (keys, timeoutMs) => new Promise((done) => r.majorityRead(keys, clock.now() + timeoutMs, done)),
     },
     membership: {

@@ -89,6 +89,15 @@ export class MembershipChange {
     if (this.ctx.membership.isVoter(peer)) this.sawTable = true;
   }
 
+  /**
+   * Whether this node knows whom a majority is counted from: a voter always does; a joining node
+   * once a voter sent it its membership table. Before that, the members it heard of are only those
+   * whose frames reached it, and a majority of them may be a minority of the cluster.
+   */
+  get votersKnown(): boolean {
+    return this.sawTable || !this.joining;
+  }
+
   /** Whether we hold everything `peer` said it held (its own origin's writes included). */
   private weCover(peer: string): boolean {
     const p = this.peers.get(peer);

@@ -9,10 +9,15 @@ import { Waiters, type WaitOutcome } from './waiters.js';
 import { isVoter } from './membership.js';
 import { majorityOf } from './membership-change.js';
 
+/** A majority write or read that waits until this node knows the voters (a joining node). */
+type Deferred = { deadline: number; start: () => void; fail: () => void };
+
 export class Quorum {
   /** Per peer id: the highest version of our own origin it is known to hold (from its digests and Have acks). */
   private readonly peerHas = new Map<string, number>();
   private readonly waiters = new Waiters();
+  /** Majority writes and reads started before the voters were known, in arrival order. */
+  private deferred: Deferred[] = [];
 
   constructor(
     private readonly ctx: ReplicaContext,
@@ -26,15 +31,35 @@ export class Quorum {
       partsArrived(from: string, needs: PartsNeeded | undefined): boolean;
       readFrames(states: readonly KeyState[], budget: number): { parts: DeltaBody[]; needs: PartsNeeded };
     },
+    /** Whether this node knows the voters a majority is counted from (membership-change.ts). */
+    private readonly votersKnown: () => boolean,
   ) {}
 
   nextDeadline(): number {
-    return this.waiters.nextDeadline();
+    let t = this.waiters.nextDeadline();
+    for (const d of this.deferred) t = Math.min(t, d.deadline);
+    return t;
   }
 
-  /** Fails every waiter whose deadline has passed. */
+  /** Fails every waiter whose deadline has passed; starts the deferred ones once the voters are known. */
   expire(now: number): void {
+    this.startDeferred();
+    if (this.deferred.length > 0) {
+      this.deferred = this.deferred.filter((d) => {
+        if (now < d.deadline) return true;
+        d.fail();
+        return false;
+      });
+    }
     this.waiters.expire(now, this.holdersOf);
+  }
+
+  /** Starts the majority waits deferred until the voters were known, if they are now. */
+  startDeferred(): void {
+    if (this.deferred.length === 0 || !this.votersKnown()) return;
+    const ready = this.deferred;
+    this.deferred = [];
+    for (const d of ready) d.start();
   }
 
   /** `peer` holds our origin up to `version`. */
@@ -78,10 +103,31 @@ export class Quorum {
     return this.ctx.membership.voterCount;
   }
 
-  /** Peers (besides us) that make a majority: one fewer when we are a voter ourselves. */
-  majorityPeers(): number {
+  /**
+   * Peers (besides us) that make a majority: one fewer when we are a voter ourselves. Undefined on a
+   * joining node that has not yet been sent a voter's membership table: it knows only the members
+   * whose frames reached it, so it cannot tell what a majority is (with none known, a majority of
+   * nobody would be one peer).
+   */
+  majorityPeers(): number | undefined {
+    if (!this.votersKnown()) return undefined;
     const self = this.ctx.membership.isVoter(this.ctx.self.nodeId) ? 1 : 0;
     return Math.max(0, majorityOf(this.clusterSize()) - self);
+  }
+
+  /**
+   * A majority write: waits until a majority of the voters hold every local write up to `version`
+   * (awaitHolders with majorityPeers), or until `deadline`. On a node that does not know the voters
+   * yet, the count starts once it does; at the deadline before that it fails with `votersUnknown`.
+   */
+  awaitMajority(version: number, deadline: number, done: (o: WaitOutcome) => void): void {
+    const needed = this.majorityPeers();
+    if (needed !== undefined) return this.awaitHolders(version, needed, deadline, done);
+    this.deferred.push({
+      deadline,
+      start: () => this.awaitHolders(version, this.majorityPeers() ?? 0, deadline, done),
+      fail: () => done({ ok: false, count: 0, needed: 0, votersUnknown: true }),
+    });
   }
 
   /**
@@ -112,6 +158,10 @@ export class Quorum {
    */
   majorityRead(keys: readonly string[], deadline: number, done: (o: WaitOutcome) => void): void {
     const needed = this.majorityPeers();
+    if (needed === undefined) {
+      this.deferred.push({ deadline, start: () => this.majorityRead(keys, deadline, done), fail: () => done({ ok: false, count: 0, needed: 0, votersUnknown: true }) });
+      return;
+    }
     const id = this.waiters.waitRead(needed, deadline, done);
     if (needed === 0) return;
     const { membership, rng } = this.ctx;

@@ -183,7 +183,7 @@ export class Replica {
       sendDelta: (address, frames) => this.antiEntropy.sendDelta(address, frames),
       partsArrived: (from, needs) => this.antiEntropy.partsArrived(from, needs),
       readFrames: (states, budget) => this.antiEntropy.readFrames(states, budget),
-    });
+    }, () => this.change.votersKnown);
 
     this.restore(opts.restoredStamps);
     this.keyspace.onChange((key, origin) => {
@@ -406,7 +406,10 @@ export class Replica {
         return;
       case MsgKind.Delta:
         this.antiEntropy.onDelta(env.from, env.address, replicaIdOf(env.from, env.incarnation), msg.body, decoded ?? []);
-        if (msg.body.members !== null) this.change.noteTableFrom(env.from);
+        if (msg.body.members !== null) {
+          this.change.noteTableFrom(env.from);
+          this.quorum.startDeferred();
+        }
         return this.advertiseOnceDurable();
       case MsgKind.Have:
         return this.quorum.onHave(env.from, msg.body.vector);
@@ -454,9 +457,14 @@ export class Replica {
     return this.quorum.clusterSize();
   }
 
-  /** Peers (besides us) that make a majority with us. */
-  majorityPeers(): number {
+  /** Peers (besides us) that make a majority with us; undefined while a joining node does not know the voters. */
+  majorityPeers(): number | undefined {
     return this.quorum.majorityPeers();
+  }
+
+  /** A majority write: waits until a majority of the voters hold our writes up to `version` (quorum.ts). */
+  awaitMajority(version: number, deadline: number, done: (o: WaitOutcome) => void): void {
+    this.quorum.awaitMajority(version, deadline, done);
   }
 
   /** Waits until `needed` peers hold every local write up to `version`, or until `deadline`. */

@@ -9,6 +9,11 @@ export interface WaitOutcome {
   count: number;
   /** Peers needed. */
   needed: number;
+  /**
+   * A majority wait that never started: this node was joining and had not been sent a voter's
+   * membership table by the deadline, so it could not tell what a majority is (`needed` is 0).
+   */
+  votersUnknown?: true;
 }
 
 interface WriteWaiter {

@@ -374,13 +374,15 @@ export class Workload {
     const majority = x < 0.15;
     const version = r.version;
     const origin = r.origin;
-    const needed = majority ? r.majorityPeers() : between(rng, 1, sim.nodes.length - 1);
+    const needed = majority ? 0 : between(rng, 1, sim.nodes.length - 1);
     const timeout = between(rng, 100, 3000);
     if (majority) this.stats.majorityWrites++;
     else this.stats.waits++;
     const what = majority ? 'majority write' : `WAIT ${needed}`;
-    r.awaitHolders(version, needed, sim.localNow(i) + timeout, (o: WaitOutcome) => {
-      this.h.trace(`n${i} ${what} v${version} -> ok=${o.ok} ${o.count}/${o.needed}`);
+    const deadline = sim.localNow(i) + timeout;
+    const wait = (done: (o: WaitOutcome) => void): void => (majority ? r.awaitMajority(version, deadline, done) : r.awaitHolders(version, needed, deadline, done));
+    wait((o: WaitOutcome) => {
+      this.h.trace(`n${i} ${what} v${version} -> ok=${o.ok} ${o.count}/${o.needed}${o.votersUnknown === true ? ' (voters not known yet)' : ''}`);
       const v = checkWait(ledger, this.h.holders, sim.nodes.length, i, origin, version, o, sim.now, what);
       if (v !== undefined) this.h.violation(v);
       ledger.vouch(origin, version, o.count);

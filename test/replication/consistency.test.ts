@@ -45,7 +45,7 @@ describe('majority writes and majority reads', () => {
           if (rng.next() < 0.5) {
             if (r.keyspace.incrBy(k, 1).ok) {
               attempted++;
-              r.awaitHolders(r.version, r.majorityPeers(), sim.now + 1000, (o) => {
+              r.awaitMajority(r.version, sim.now + 1000, (o) => {
                 if (o.ok) acked++;
                 else failedWrites++;
               });
@@ -94,7 +94,7 @@ describe('majority writes and majority reads', () => {
         const k = key('x');
         r.keyspace.incrBy(k, 1);
         const outcomes: string[] = [];
-        r.awaitHolders(r.version, r.majorityPeers(), sim.now + 500, (o) => outcomes.push(`write ok=${o.ok} count=${o.count} needed=${o.needed}`));
+        r.awaitMajority(r.version, sim.now + 500, (o) => outcomes.push(`write ok=${o.ok} count=${o.count} needed=${o.needed}`));
         r.majorityRead([k], sim.now + 500, (o) => outcomes.push(`read ok=${o.ok} count=${o.count} needed=${o.needed}`));
         sim.runUntil(sim.now + 1000);
         expect(outcomes.sort()).toEqual(['read ok=false count=1 needed=2', 'write ok=false count=1 needed=2']);
@@ -103,7 +103,7 @@ describe('majority writes and majority reads', () => {
         if (m === undefined) throw new Error('no node');
         m.keyspace.incrBy(k, 1);
         let ok = false;
-        m.awaitHolders(m.version, m.majorityPeers(), sim.now + 500, (o) => (ok = o.ok));
+        m.awaitMajority(m.version, sim.now + 500, (o) => (ok = o.ok));
         sim.runUntil(sim.now + 600);
         expect(ok).toBe(true);
       });

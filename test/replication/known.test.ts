@@ -20,7 +20,7 @@ describe('known never runs ahead of the data', () => {
     // A majority write of k (version 1); the eager push is lost.
     A.keyspace.incrBy(k, 1);
     let acked: { ok: boolean; count: number } | null = null;
-    A.awaitHolders(A.version, A.majorityPeers(), 1e12, (o) => (acked = o));
+    A.awaitMajority(A.version, 1e12, (o) => (acked = o));
     net.drop();
     net.sync('Q', 'A');
     expect(Q.versions.known('A:1')).toBe(1);

@@ -8,6 +8,7 @@ import { Simulation } from '../../src/sim/network.js';
 import { MemberState, REMOVED_INCARNATION } from '../../src/replication/messages.js';
 import type { Replica } from '../../src/replication/replica.js';
 import type { LeaveOutcome } from '../../src/replication/membership-change.js';
+import type { WaitOutcome } from '../../src/replication/waiters.js';
 import { seeds, withSeed } from '../sim/seeds.js';
 import { key, runUntil } from '../sim/helpers.js';
 
@@ -24,7 +25,7 @@ function majorityWrite(sim: Simulation, i: number, name: string, n: number): boo
   const r = sim.nodes[i]?.replica as Replica;
   expect(r.keyspace.incrBy(key(name), n).ok).toBe(true);
   let ok: boolean | undefined;
-  r.awaitHolders(r.version, r.majorityPeers(), sim.now + 2000, (o) => (ok = o.ok));
+  r.awaitMajority(r.version, sim.now + 2000, (o) => (ok = o.ok));
   sim.wake(i);
   runUntil(sim, () => ok !== undefined, 40);
   return ok === true;
@@ -111,10 +112,53 @@ describe('a node joins through a seed', () => {
     sim.cut((from, to) => (from === 0 && to === 1) || (from === 1 && to === 0));
     expect(r0.keyspace.incrBy(key('x'), 1).ok).toBe(true);
     let outcome: boolean | undefined;
-    r0.awaitHolders(r0.version, r0.majorityPeers(), sim.now + 1000, (o) => (outcome = o.ok));
+    r0.awaitMajority(r0.version, sim.now + 1000, (o) => (outcome = o.ok));
     sim.wake(0);
     runUntil(sim, () => outcome !== undefined, 20);
     expect(outcome).toBe(false);
+  });
+  it('a joining node counts no majority until a voter sent it the membership table (explorer seed 3188)', () => {
+    for (const seed of seeds(4)) {
+      withSeed(seed, () => {
+        const sim = new Simulation({ nodes: 3, seed, config: fast });
+        sim.runUntil(300);
+        // The newcomer reaches only n1: n1's table tells it there are three voters, and one of them
+        // is no majority. Before the fix it took the one member it had heard of as the whole cluster:
+        // a majority of nobody is one peer, so n1's copy alone acknowledged the write.
+        const j = sim.join(1);
+        sim.cut((from, to) => (from === j && to !== 1) || (to === j && from !== 1));
+        const r = sim.nodes[j]?.replica as Replica;
+        expect(r.majorityPeers()).toBeUndefined();
+        expect(r.keyspace.incrBy(key('x'), 1).ok).toBe(true);
+        const writes: string[] = [];
+        const reads: string[] = [];
+        r.awaitMajority(r.version, sim.now + 1500, (o) => writes.push(`ok=${o.ok} count=${o.count} needed=${o.needed}`));
+        r.majorityRead([key('x')], sim.now + 1500, (o) => reads.push(`ok=${o.ok} count=${o.count} needed=${o.needed}`));
+        sim.wake(j);
+        runUntil(sim, () => writes.length > 0 && reads.length > 0, 40);
+        expect(r.majorityPeers()).toBe(2); // a joiner is no voter: two of the three voters
+        expect(writes).toEqual(['ok=false count=1 needed=2']);
+        expect(reads).toEqual(['ok=false count=1 needed=2']);
+      });
+    }
+  });
+
+  it('a joining node that never hears a voter fails its majority waits at their deadline, saying why', () => {
+    const sim = new Simulation({ nodes: 3, seed: 9, config: fast });
+    sim.runUntil(300);
+    const j = sim.join(0);
+    sim.cut((from, to) => from === j || to === j);
+    const r = sim.nodes[j]?.replica as Replica;
+    expect(r.keyspace.incrBy(key('y'), 1).ok).toBe(true);
+    const outcomes: WaitOutcome[] = [];
+    r.awaitMajority(r.version, sim.now + 500, (o) => outcomes.push(o));
+    r.majorityRead([key('y')], sim.now + 500, (o) => outcomes.push(o));
+    sim.wake(j);
+    runUntil(sim, () => outcomes.length === 2, 20);
+    expect(outcomes).toEqual([
+      { ok: false, count: 0, needed: 0, votersUnknown: true },
+      { ok: false, count: 0, needed: 0, votersUnknown: true },
+    ]);
   });
 });
 

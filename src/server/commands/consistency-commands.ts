@@ -93,12 +93,12 @@ export function runWithConsistency(ctx: CommandServices, s: Session, spec: Comma
   if (c === undefined) return spec.run(ctx, s, args);
   const timeout = s.consistencyTimeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS;
   if (s.readConsistency === 'majority' && spec.flags.includes('readonly') && spec.keys[0] > 0) {
-    return c.majorityRead(keysOf(spec, s, args), timeout).then((o) => (o.ok ? spec.run(ctx, s, args) : reply.error(errors.noQuorum(o.count, o.needed, timeout))));
+    return c.majorityRead(keysOf(spec, s, args), timeout).then((o) => (o.ok ? spec.run(ctx, s, args) : reply.error(errors.noQuorum(o.count, o.needed, timeout, o.votersUnknown))));
   }
   const r = spec.run(ctx, s, args);
   if (!isWrite) return r;
   const version = c.version();
   s.lastWriteVersion = version;
   if (s.writeConsistency !== 'majority' || r instanceof Promise || r.kind === 'error') return r;
-  return c.waitHolders(version, c.majorityPeers(), timeout).then((o) => (o.ok ? r : reply.error(errors.noReplicas(o.count, o.needed, timeout))));
+  return c.waitMajority(version, timeout).then((o) => (o.ok ? r : reply.error(errors.noReplicas(o.count, o.needed, timeout, o.votersUnknown))));
 }

@@ -99,10 +99,10 @@ function execQueued(ctx: CommandServices, s: Session, queued: readonly QueuedCom
   const afterRun = (r: Reply): CommandResult => {
     if (!majorityWrites || c === undefined || r.kind !== 'array' || r.value === null) return r;
     const items = r.value;
-    return c.waitHolders(c.version(), c.majorityPeers(), timeout).then((o) => {
+    return c.waitMajority(c.version(), timeout).then((o) => {
       if (o.ok) return r;
       // As for one command: each write stays applied and keeps spreading, and says so.
-      const err = reply.error(errors.noReplicas(o.count, o.needed, timeout));
+      const err = reply.error(errors.noReplicas(o.count, o.needed, timeout, o.votersUnknown));
       return { kind: 'array', value: items.map((x, i) => ((queued[i] as QueuedCommand).write && x.kind !== 'error' ? err : x)) };
     });
   };
@@ -114,7 +114,7 @@ function execQueued(ctx: CommandServices, s: Session, queued: readonly QueuedCom
     const keys = [...new Set(queued.filter((q) => q.spec.flags.includes('readonly') && q.spec.keys[0] > 0).flatMap((q) => keysOf(q.spec, s, q.args)))];
     if (keys.length > 0) {
       // Nothing runs unless the read succeeds: the whole EXEC fails, with no write made.
-      return c.majorityRead(keys, timeout).then((o) => (o.ok ? run() : reply.error(errors.noQuorum(o.count, o.needed, timeout))));
+      return c.majorityRead(keys, timeout).then((o) => (o.ok ? run() : reply.error(errors.noQuorum(o.count, o.needed, timeout, o.votersUnknown))));
     }
   }
   return run();

@@ -85,16 +85,21 @@ export interface ConsistencyOutcome {
   ok: boolean;
   count: number;
   needed: number;
+  /** A majority wait on a joining node that never learned the voters before its deadline. */
+  votersUnknown?: true;
 }
 
 /** What WAIT and the majority levels need from the replica (the node bridges its callbacks to promises). */
 export interface ConsistencyServices {
   /** Version of this node's own latest write. */
   version(): number;
-  /** Peers that, with this node, make a majority of the cluster. */
-  majorityPeers(): number;
   /** Waits until `needed` peers hold our writes up to `version`; timeoutMs 0 waits forever. */
   waitHolders(version: number, needed: number, timeoutMs: number): Promise<ConsistencyOutcome>;
+  /**
+   * Waits until a majority of the cluster's voters (with this node if it is one) hold our writes up
+   * to `version`. A joining node that does not know the voters yet starts counting once it does.
+   */
+  waitMajority(version: number, timeoutMs: number): Promise<ConsistencyOutcome>;
   /** Merges the keys' state from a majority of the cluster. */
   majorityRead(keys: string[], timeoutMs: number): Promise<ConsistencyOutcome>;
 }
