@@ -192,9 +192,14 @@ export class TallyClient {
     return toCounter(await (by === 1 ? this.command('DECR', key) : this.command('DECRBY', key, by)));
   }
 
-  /** GET: the counter's value, or null if the key does not exist. */
+  /**
+   * GET: the counter's value, or null if the key does not exist. A key that holds no counter rejects
+   * with WRONGTYPE: a HyperLogLog answers GET with its bytes in Redis's form (for a Redis client
+   * that copies it), which `command('GET', key)` returns as they are.
+   */
   async get(key: string): Promise<CounterValue | null> {
     const v = await this.command('GET', key);
+    if (v instanceof Uint8Array) throw new TallyError(`WRONGTYPE '${key}' holds a HyperLogLog, not a counter: use pfcount(), or command('GET', key) for its ${v.length} bytes in Redis's form`);
     return v === null ? null : toCounter(v);
   }
 

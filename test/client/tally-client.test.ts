@@ -178,6 +178,12 @@ describe('typed commands', () => {
     expect(arity.code).toBe('ERR');
     expect(arity.message).toBe("ERR wrong number of arguments for 'get' command");
     expect((await rejection(c.incr('k', 1.5))).code).toBe('ERR');
+    // GET of a HyperLogLog answers its Redis bytes: get() wants a counter, and says so by name.
+    const hll = await rejection(c.get('h'));
+    expect(hll.code).toBe('WRONGTYPE');
+    expect(hll.message).toMatch(/^WRONGTYPE 'h' holds a HyperLogLog, not a counter: use pfcount\(\), or command\('GET', key\) for its \d+ bytes/);
+    const bytes = (await c.command('GET', 'h')) as Uint8Array;
+    expect(Buffer.from(bytes).subarray(0, 4).toString()).toBe('HYLL');
     expect(await c.incr('k')).toBe(1); // the connection is fine
   });
 
