@@ -7,7 +7,7 @@ import type { ClusterConfig, NodeEntry } from '../config/cluster-config.js';
 import { assertPrivateFile } from '../config/secret-files.js';
 import { Authenticator } from '../server/auth/authenticator.js';
 import { parsePasswordHash, RECOMMENDED_MIN_LN } from '../server/auth/password-hash.js';
-import { exposureWarning, protectedModeRefuses } from '../server/auth/protected-mode.js';
+import { exposureWarning, isLoopbackHost, protectedModeRefuses } from '../server/auth/protected-mode.js';
 import { TokenSigner } from '../server/auth/tokens.js';
 import { UserTable } from '../server/auth/users.js';
 import type { Logger } from '../util/logger.js';
@@ -23,6 +23,18 @@ export const TEST_LOCAL_ADDRESSES = 'TALLY_TEST_LOCAL_ADDRESSES';
 export function assertSecretFiles(cfg: ClusterConfig): void {
   if (cfg.auth.keyFile !== null) assertPrivateFile(cfg.auth.keyFile, 'auth.keyFile', 'the gossip key');
   if (cfg.tls !== null) assertPrivateFile(cfg.tls.keyFile, 'tls.keyFile', "this node's TLS private key");
+}
+
+/**
+ * Refuses (throws) to gossip in the clear off this machine: with `auth.keyFile: null`, frames are
+ * neither authenticated nor encrypted, so anyone who can reach a non-loopback gossip port could
+ * forge counts or read them. Loopback stays allowed (a local cluster, the test suites).
+ */
+export function assertGossipKeyOffLoopback(cfg: ClusterConfig, me: NodeEntry): void {
+  if (cfg.auth.keyFile !== null || isLoopbackHost(me.bindHost)) return;
+  throw new Error(
+    `auth.keyFile is null and node ${me.id} would gossip on ${me.bindHost}, off this machine: frames would be neither authenticated nor encrypted, so anyone who reaches port ${me.gossipPort} could forge or read counts. Create a key with \`tally keygen --out <file>\`, set auth.keyFile to it on every node, or bind gossip to 127.0.0.1 (bindHost)`,
+  );
 }
 
 /** The raw keys of the gossip key file, sending key first (HTTP tokens are derived from them). */

@@ -30,7 +30,7 @@ import { systemClock, systemRng } from '../util/system.js';
 import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
 import { takeSnapshot, VERSION, type NodePorts } from './snapshot.js';
-import { assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
+import { assertGossipKeyOffLoopback, assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
 import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
 
@@ -77,6 +77,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const me: NodeEntry = { ...entry, ...(overrides.host !== undefined && overrides.bindHost === undefined && entry.bindHost === entry.host ? { bindHost: overrides.host } : {}), ...overrides };
   // Secrets on disk: refused when other users may read them, before anything is opened.
   assertSecretFiles(cfg);
+  assertGossipKeyOffLoopback(cfg, me);
   // Test-only fault hook for `tally verify` (null unless TALLY_FAULT_CONTROL is set): cut links, skewed clock.
   const faults = faultControlFromEnv(nodeId, me.host, log.child({ component: 'fault-control' }));
   const clock = faults?.clock ?? systemClock;

@@ -80,6 +80,35 @@ describe('secret files from the command line', () => {
     expect(r.out).toContain(`tls.keyFile: ${tlsKey} holds this node's TLS private key and its permissions 0604`);
   });
 
+  it('a node refuses to gossip off loopback without a key file, before it binds anything', async () => {
+    const d = dir();
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: were the refusal missing, the bind
+    // would fail instead (EADDRNOTAVAIL), so nothing ever listens beyond loopback.
+    const file = join(d, 'cluster.json');
+    const gossipPort = await freePort();
+    const node = { id: 'n1', host: '192.0.2.1', bindHost: '192.0.2.1', gossipPort, respPort: await freePort(), httpPort: await freePort() };
+    writeFileSync(file, JSON.stringify({ cluster: 's', nodes: [node], dataDir: join(d, 'data'), auth: { keyFile: null } }), { mode: 0o600 });
+    const r = await tally(['node', '--config', file, '--id', 'n1']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`auth.keyFile is null and node n1 would gossip on 192.0.2.1, off this machine`);
+    expect(r.out).toContain(`anyone who reaches port ${gossipPort} could forge or read counts`);
+    expect(r.out).not.toContain('EADDRNOTAVAIL');
+    // On loopback the same config runs (with its warning): a local cluster needs no key.
+    const local = { ...node, host: '127.0.0.1', bindHost: '127.0.0.1' };
+    writeFileSync(file, JSON.stringify({ cluster: 's', nodes: [local], dataDir: join(d, 'data'), auth: { keyFile: null } }), { mode: 0o600 });
+    const p = spawn(process.execPath, [MAIN, 'node', '--config', file, '--id', 'n1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (x: Buffer) => (out += x.toString()));
+    p.stderr.on('data', (x: Buffer) => (out += x.toString()));
+    const exited = new Promise<number | null>((done) => p.once('exit', (code) => done(code)));
+    try {
+      await until('the loopback node to warn and run', () => out.includes('neither authenticated nor encrypted') && out.includes('listening'), 30_000);
+    } finally {
+      if (p.pid !== undefined && p.exitCode === null) process.kill(p.pid, 'SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('tally cluster up writes its config and the key file 0600, replacing an older 0644 copy', async () => {
     const d = dir();
     const cfg = await nodeConfig(d, { keyFile: join(d, 'data', 'cluster.key'), password: 'up-Secret' });
