@@ -10,6 +10,7 @@ import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
 import { murmur64Bytes, murmur64Hi, murmur64String } from './murmur64a.js';
 import { packDense, parseHyll, REDIS_HLL_P, RedisHyllForm, unpackDense, type HyllError } from './redis-hyll.js';
 import { ertlEstimate } from './hll-estimator.js';
+import { mergeSparseLists, readSparseEntries, writeSparseEntries, writeSparseFromDense } from './hll-sparse.js';
 
 /** Smallest supported precision (16 registers). */
 export const HLL_MIN_PRECISION = 4;
@@ -583,32 +584,7 @@ export class HyperLogLog {
       return changed;
     }
     // Sparse + sparse: a linear merge of the two sorted lists.
-    const sp = this.sparse!;
-    const len = this.sparseLen;
-    const out = new Uint32Array(Math.max(8, len + olen));
-    let i = 0;
-    let j = 0;
-    let n = 0;
-    let changed = false;
-    while (i < len || j < olen) {
-      const x = i < len ? sp[i]! : 0xffffffff;
-      const y = j < olen ? osp[j]! : 0xffffffff;
-      const xi = x >>> 6;
-      const yi = y >>> 6;
-      if (xi === yi) {
-        if (y > x) changed = true;
-        out[n++] = Math.max(x, y);
-        i++;
-        j++;
-      } else if (xi < yi) {
-        out[n++] = x;
-        i++;
-      } else {
-        out[n++] = y;
-        j++;
-        changed = true;
-      }
-    }
+    const { out, n, changed } = mergeSparseLists(this.sparse!, this.sparseLen, osp, olen);
     if (!changed) return false;
     if (n > this.sparseMax) {
       const dense = new Uint8Array(this.m);
@@ -742,23 +718,8 @@ export class HyperLogLog {
     const family = this.fam === 'redis' && nonZero > 0 ? FORM_REDIS : 0;
     if (nonZero <= this.sparseMax) {
       w.u8(FORM_SPARSE + family).uvarint(nonZero);
-      let prev = -1;
-      if (this.dense !== null) {
-        const d = this.dense;
-        for (let i = 0; i < d.length; i++) {
-          if (d[i] !== 0) {
-            w.uvarint((i - prev - 1) * 64 + d[i]!);
-            prev = i;
-          }
-        }
-      } else {
-        const sp = this.sparse!;
-        for (let k = 0; k < this.sparseLen; k++) {
-          const index = sp[k]! >>> 6;
-          w.uvarint((index - prev - 1) * 64 + (sp[k]! & 63));
-          prev = index;
-        }
-      }
+      if (this.dense !== null) writeSparseFromDense(w, this.dense);
+      else writeSparseEntries(w, this.sparse!, this.sparseLen);
       return w.finish();
     }
     const packed = new Uint8Array((this.m * 3) / 4);
@@ -806,18 +767,9 @@ export class HyperLogLog {
       if (n === 0) h.fam = 'redis';
       if (n > h.sparseMax) return invalid(`${n} sparse entries above the sparse limit ${h.sparseMax}`);
       if (n > r.remaining) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: ${n} entries in ${r.remaining} bytes`));
-      const sp = new Uint32Array(Math.max(8, n));
-      let prev = -1;
-      for (let k = 0; k < n; k++) {
-        const v = r.uvarint();
-        if (r.failed) return fail();
-        const rank = v % 64;
-        const index = prev + 1 + Math.floor(v / 64);
-        if (rank === 0 || rank > maxRank) return invalid(`sparse rank ${rank} outside 1..${maxRank}`);
-        if (index >= m) return invalid(`sparse index ${index} not below ${m}`);
-        sp[k] = (index << 6) | rank;
-        prev = index;
-      }
+      const sp = readSparseEntries(r, n, m, maxRank);
+      if (r.failed) return fail();
+      if (typeof sp === 'string') return invalid(sp);
       if (r.remaining !== 0) return invalid(`${r.remaining} trailing bytes`);
       h.setSparse(sp, n);
       return ok(h);
