@@ -63,6 +63,14 @@ type Bucket = Map<ReplicaId, number>;
 export class WindowedCounter extends Generational<WindowedCounter> {
   private readonly buckets = new Map<number, Bucket>();
   private maxB = -1;
+  /**
+   * Each replica's newest bucket, and with it `minB`, the oldest bucket present: a cache, null when
+   * stale. An increment keeps it up to date and truncates only when a bucket may fall out of range,
+   * so it costs O(replicas), not a scan of the window (a 1 s x 1 h window of 5 writers has 18,000
+   * slots); merges, deletes and decodes drop it and the next reader rebuilds it.
+   */
+  private top: Map<ReplicaId, number> | null = null;
+  private minB = Infinity;
   private gMs: number;
   private r: number;
 
@@ -98,11 +106,19 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     return this.maxB;
   }
 
-  /** Each replica's newest bucket. */
+  /** Each replica's newest bucket (the cache; callers do not change it). */
   private newestByReplica(): Map<ReplicaId, number> {
-    const top = new Map<ReplicaId, number>();
-    for (const [b, bucket] of this.buckets) for (const r of bucket.keys()) if (b > (top.get(r) ?? -1)) top.set(r, b);
-    return top;
+    if (this.top === null) {
+      const top = new Map<ReplicaId, number>();
+      let min = Infinity;
+      for (const [b, bucket] of this.buckets) {
+        if (b < min) min = b;
+        for (const r of bucket.keys()) if (b > (top.get(r) ?? -1)) top.set(r, b);
+      }
+      this.top = top;
+      this.minB = min;
+    }
+    return this.top;
   }
 
   /**
@@ -125,7 +141,19 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     return n;
   }
 
-  /** Drops every slot the truncation rule no longer keeps (see the top of the file). */
+  /** A slot (b, r) was added: the cache of newest buckets, the oldest and the newest follow it. */
+  private noteSlot(b: number, r: ReplicaId): void {
+    const top = this.newestByReplica();
+    if (b > (top.get(r) ?? -1)) top.set(r, b);
+    if (b > this.maxB) this.maxB = b;
+    if (b < this.minB) this.minB = b;
+  }
+
+  /**
+   * Drops every slot the truncation rule no longer keeps (see the top of the file). Every threshold
+   * is at most the newest bucket - keptBuckets, so only buckets from the oldest up to there are
+   * visited (none, the common case, while the window has not advanced past its oldest bucket).
+   */
   private truncate(): void {
     const top = this.newestByReplica();
     let first = -1;
@@ -134,18 +162,43 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       if (b > first) [first, second] = [b, first];
       else if (b > second) second = b;
     }
-    const h = second;
     const kept = this.keptBuckets;
-    this.maxB = -1;
-    for (const [b, bucket] of this.buckets) {
+    const limit = first - kept;
+    if (this.minB > limit) return;
+    const h = second;
+    let min = Infinity;
+    const visit = (b: number, bucket: Bucket): void => {
       if (b <= h - kept) {
         this.buckets.delete(b);
-        continue;
+        return;
       }
       for (const r of bucket.keys()) if (b <= (top.get(r) as number) - kept) bucket.delete(r);
       if (bucket.size === 0) this.buckets.delete(b);
-      else if (b > this.maxB) this.maxB = b;
+      else if (b < min) min = b;
+    };
+    // Bucket indexes are integers: walk the range when it is shorter than the map.
+    const byRange = limit - this.minB < this.buckets.size;
+    if (byRange) {
+      for (let b = this.minB; b <= limit; b++) {
+        const bucket = this.buckets.get(b);
+        if (bucket !== undefined) visit(b, bucket);
+      }
+    } else {
+      for (const [b, bucket] of this.buckets) if (b <= limit) visit(b, bucket);
     }
+    // A replica's own rule never drops its newest bucket; the horizon drops all of a replica whose
+    // newest is under it. The newest bucket of all (first) is never under a threshold.
+    for (const [r, b] of top) if (b <= h - kept) top.delete(r);
+    if (this.buckets.size === 0) {
+      this.minB = Infinity;
+      this.maxB = -1;
+      return;
+    }
+    // The oldest left: a visited bucket that kept a slot, else the first present above the range
+    // (a bounded walk, then a scan of the map).
+    for (let b = limit + 1, steps = 0; min === Infinity && b <= this.maxB && steps < this.buckets.size; b++, steps++) if (this.buckets.has(b)) min = b;
+    if (min === Infinity) for (const b of this.buckets.keys()) if (b < min) min = b;
+    this.minB = min;
   }
   bucketCount(): number {
     return this.buckets.size;
@@ -178,8 +231,11 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     if (cur === 0) assertReplicaId(r);
     if (bucket === undefined) this.buckets.set(b, new Map([[r, n]]));
     else bucket.set(r, cur + n);
-    // A new slot may be its replica's newest: truncate again (cheap, once per bucket and replica).
-    if (cur === 0) this.truncate();
+    if (cur === 0) {
+      // A new slot may be its replica's newest, which moves the truncation thresholds.
+      this.noteSlot(b, r);
+      this.truncate();
+    }
     this.live = true;
     return undefined;
   }
@@ -246,9 +302,11 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       if (b <= cut) continue;
       let mine = this.buckets.get(b);
       for (const [id, v] of ob) {
-        if (b <= (top.get(id) ?? -Infinity) - kept || v <= (mine?.get(id) ?? 0)) continue;
+        const had = mine?.get(id);
+        if (b <= (top.get(id) ?? -Infinity) - kept || v <= (had ?? 0)) continue;
         if (mine === undefined) this.buckets.set(b, (mine = new Map()));
         mine.set(id, v);
+        if (had === undefined) this.noteSlot(b, id);
         changed = true;
       }
     }
@@ -262,6 +320,7 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     this.live = false;
     this.buckets.clear();
     this.maxB = -1;
+    this.top = null;
   }
 
   /** Re-creates a deleted window (a new generation, so it wins over the tombstone), possibly with another config. */
@@ -474,6 +533,7 @@ export class WindowedCounter extends Generational<WindowedCounter> {
     this.gen = o.gen;
     this.live = o.live;
     this.maxB = o.maxB;
+    this.top = null;
     this.buckets.clear();
     for (const [b, m] of o.buckets) this.buckets.set(b, new Map(m));
   }
