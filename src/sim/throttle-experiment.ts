@@ -1,6 +1,6 @@
 // Measures how far THROTTLE over-admits under gossip lag: N simulated nodes share one limit, requests
 // arrive at a total rate spread uniformly over the nodes, and each node decides on what it has heard.
-// Used by test/sim/windowed.test.ts and bench/sketch.ts; docs/crdt-windowed.md derives the bound.
+// Used by test/sim/windowed.test.ts and scripts/bench/sketch.ts; docs/crdt-windowed.md derives the bound.
 
 import { fullKey } from '../keyspace/keyspace.js';
 import { Simulation } from './network.js';

@@ -1,4 +1,4 @@
-// deploy/tally@.service passes `systemd-analyze verify` with no warning (an instance of it, as
+// scripts/deploy/tally@.service passes `systemd-analyze verify` with no warning (an instance of it, as
 // systemctl would load it). Skipped, saying why, where systemd-analyze is not installed.
 
 import { spawnSync } from 'node:child_process';
@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const UNIT = join(ROOT, 'deploy', 'tally@.service');
+const UNIT = join(ROOT, 'scripts', 'deploy', 'tally@.service');
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
 
-describe('deploy/tally@.service', () => {
+describe('scripts/deploy/tally@.service', () => {
   it.skipIf(analyze === undefined)(`passes systemd-analyze verify${analyze === undefined ? ' (skipped: systemd-analyze is not installed; apt-get install systemd)' : ''}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-unit-'));
     const instance = join(dir, 'tally@n1.service');

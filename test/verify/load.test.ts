@@ -2,7 +2,7 @@
 // lose no increment, and keep every node's memory bounded. Timing is reported, never asserted.
 
 import { describe, expect, it } from 'vitest';
-import { runLoad } from '../../bench/load.js';
+import { runLoad } from '../../scripts/bench/load.js';
 
 describe('load', () => {
   it('serves 1,000 concurrent connections for 5 s with no errors and bounded memory', async () => {

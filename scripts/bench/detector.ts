@@ -4,7 +4,7 @@
 // Runs the real replica in the simulator (virtual time). Options: --nodes=<n> (32),
 // --minutes=<virtual minutes per cell> (20), --seed=<n> (1). Never asserts.
 
-import { runDetector } from '../src/sim/detector-experiment.js';
+import { runDetector } from '../../src/sim/detector-experiment.js';
 import { numArg } from './servers.js';
 import { printTable, type Row } from './report.js';
 

@@ -2,7 +2,7 @@
 // and reads on a 5-node local cluster of real processes, one client connection each, RESP.
 
 import { Redis } from 'ioredis';
-import { startCluster, waitForMembers } from '../test/integration/harness.js';
+import { startCluster, waitForMembers } from '../../test/integration/harness.js';
 import { printTable, type Row } from './report.js';
 
 function pct(sorted: number[], p: number): number {

@@ -2,12 +2,12 @@
 // key (heap estimate and encoded), error against exact counts, and THROTTLE's over-admission under
 // gossip lag in the simulator. Prints tables; never asserts on time.
 
-import { CountMinSketch, cmsDimsFromProb } from '../src/crdt/count-min-sketch.js';
-import { TopK } from '../src/crdt/top-k.js';
-import { WindowedCounter } from '../src/crdt/windowed-counter.js';
-import { throttleDecide } from '../src/crdt/throttle.js';
-import { runThrottleExperiment } from '../src/sim/throttle-experiment.js';
-import { SeededRng } from '../src/util/rng.js';
+import { CountMinSketch, cmsDimsFromProb } from '../../src/crdt/count-min-sketch.js';
+import { TopK } from '../../src/crdt/top-k.js';
+import { WindowedCounter } from '../../src/crdt/windowed-counter.js';
+import { throttleDecide } from '../../src/crdt/throttle.js';
+import { runThrottleExperiment } from '../../src/sim/throttle-experiment.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { opsPerSecond, printTable, type Row } from './report.js';
 
 function unwrap<T>(r: { ok: true; value: T } | { ok: false; error: Error }): T {

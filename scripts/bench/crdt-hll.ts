@@ -1,8 +1,8 @@
 // HyperLogLog benchmark: add throughput, count and merge latency, sizes, and error by cardinality.
 // `--quick` shortens the error sweep (fewer seeds); figures are printed, never asserted.
 
-import { HyperLogLog, type HllHash } from '../src/crdt/hyperloglog.js';
-import { SeededRng } from '../src/util/rng.js';
+import { HyperLogLog, type HllHash } from '../../src/crdt/hyperloglog.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { medianMicros, opsPerSecond, printTable, type Row } from './report.js';
 
 // Elements per add benchmark: 4,096 pre-built, cache-hot (as a parsed network buffer would be),

@@ -3,9 +3,9 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { GCounter } from '../src/crdt/g-counter.js';
-import { PNCounter } from '../src/crdt/pn-counter.js';
-import { SeededRng } from '../src/util/rng.js';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { opsPerSecond, printTable, type Row } from './report.js';
 
 const REPLICA = 'node1:1';

@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VerifyCluster } from '../src/verify/cluster.js';
-import { RespConnection } from '../src/verify/resp-client.js';
-import { defaultPersistence } from '../src/verify/run.js';
+import { VerifyCluster } from '../../src/verify/cluster.js';
+import { RespConnection } from '../../src/verify/resp-client.js';
+import { defaultPersistence } from '../../src/verify/run.js';
 import { printTable } from './report.js';
 
 export interface LoadOptions {

@@ -2,8 +2,8 @@
 // busy rounds must cost in proportion to what changed, not to total state; a new node must get
 // the full state in bounded chunks. Runs the real replica in the simulator (virtual time).
 
-import { Simulation } from '../src/sim/network.js';
-import { fullKey } from '../src/keyspace/keyspace.js';
+import { Simulation } from '../../src/sim/network.js';
+import { fullKey } from '../../src/keyspace/keyspace.js';
 import { printTable, type Row } from './report.js';
 
 const NODES = 10;

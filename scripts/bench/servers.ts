@@ -6,9 +6,9 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { freePort } from '../src/util/free-port.js';
+import { freePort } from '../../src/util/free-port.js';
 
-const MAIN = resolve(import.meta.dirname, '../src/cli/main.js');
+const MAIN = resolve(import.meta.dirname, '../../src/cli/main.js');
 
 export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
 export type Mode = (typeof PERSISTENCE_MODES)[number];

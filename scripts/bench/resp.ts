@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCerts } from '../test/integration/certs.js';
+import { makeCerts } from '../../test/integration/certs.js';
 import { printTable, type Row } from './report.js';
 import { hasRedis, numArg, redisBenchmark, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
 
