@@ -309,7 +309,7 @@ export class DurableStore {
 const LMDB_MAGIC = 0xbeefc0de;
 const PAGE_HEADER = 24;
 
-/** Null if `path` is missing, empty (LMDB initialises it) or has a valid LMDB meta page; else why not. */
+/** Null if `path` is missing, empty (LMDB initialises it) or starts with an LMDB meta page; else why not. */
 function checkLmdbFile(path: string): string | null {
   let size: number;
   try {
@@ -319,20 +319,16 @@ function checkLmdbFile(path: string): string | null {
   }
   if (size === 0) return null;
   if (size < 2 * 4096) return `${size} bytes: truncated`;
-  const head = Buffer.alloc(PAGE_HEADER + 8);
+  const head = Buffer.alloc(PAGE_HEADER + 4);
   const fd = openSync(path, 'r');
   try {
     readSync(fd, head, 0, head.length, 0);
-    let ok = head.readUInt32LE(PAGE_HEADER) === LMDB_MAGIC;
-    // The second meta page sits one page in; page sizes are powers of two from 4 KiB to 64 KiB.
-    for (let ps = 4096; !ok && ps <= 65536 && size >= 2 * ps; ps *= 2) {
-      readSync(fd, head, 0, head.length, ps);
-      ok = head.readUInt32LE(PAGE_HEADER) === LMDB_MAGIC;
-    }
-    return ok ? null : 'no LMDB meta page: not an LMDB file, or overwritten';
   } finally {
     closeSync(fd);
   }
+  // Only the first meta page counts: LMDB reads it to learn the page size, and lmdb-js's build
+  // crashes (SIGSEGV) on a damaged one even when the second meta page is intact.
+  return head.readUInt32LE(PAGE_HEADER) === LMDB_MAGIC ? null : 'no LMDB meta page: not an LMDB file, or overwritten';
 }
 
 function parseMeta(raw: Uint8Array, path: string): StoreMeta {
