@@ -29,7 +29,7 @@ interface HeldWrite {
   committed: Promise<void>;
   /** Lets it commit and sync (`flushed`). */
   sync(): void;
-  /** Fails it, as a disk error would. */
+  /** Fails it, as a disk error would: its commit if not yet committed, else its sync. */
   fail(e: unknown): void;
 }
 
@@ -43,15 +43,18 @@ function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promis
   store.write = (records: readonly KeyRecord[], removed: readonly string[] = []) => {
     const r = real(records, removed);
     let commit!: () => void;
-    let fail!: (e: unknown) => void;
+    let failCommit!: (e: unknown) => void;
     let sync!: () => void;
+    let failSync!: (e: unknown) => void;
     const commitGate = new Promise<void>((res, rej) => {
       commit = res;
-      fail = rej;
+      failCommit = rej;
     });
-    const syncGate = new Promise<void>((res) => {
+    const syncGate = new Promise<void>((res, rej) => {
       sync = res;
+      failSync = rej;
     });
+    syncGate.catch(() => {});
     const committed = Promise.all([r.committed, commitGate]).then(() => undefined);
     const flushed = Promise.all([committed, r.flushed, syncGate]).then(() => undefined);
     const w: HeldWrite = {
@@ -63,7 +66,10 @@ function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promis
         commit();
         sync();
       },
-      fail,
+      fail: (e) => {
+        failCommit(e);
+        failSync(e);
+      },
     };
     writes.push(w);
     for (const f of waiting.splice(0)) f(w);
@@ -189,6 +195,21 @@ describe('group commit under always', () => {
     const f = watch(gc.flush());
     await turn();
     expect(f).toEqual({ settled: true, ok: true });
+  });
+
+  it('after a commit is on disk, nothing is pending again: afterDurable and whenDurable answer at once', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    const p = gc.durable();
+    await turn();
+    writes[0]?.sync();
+    await p;
+    const calls: string[] = [];
+    gc.afterDurable(() => calls.push('after'));
+    gc.whenDurable((ok) => calls.push(`when ${ok}`));
+    expect(calls).toEqual(['after', 'when true']);
   });
 
   it('afterDurable with a change not yet written: not at once, after the commit that writes it', async () => {
@@ -421,6 +442,30 @@ describe('a failing disk', () => {
     (await next()).sync();
     await gc.flush();
     expect(onDisk(store)).toEqual([A]);
+  });
+
+  it("a failed commit of merges does not answer for a later commit's local writes still syncing", async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    let failed!: () => void;
+    const failure = new Promise<void>((r) => {
+      failed = r;
+    });
+    const gc = groupCommit(store, ks, 'always', () => failed());
+    mergeFromPeer(ks, A);
+    await turn();
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    ks.incrBy(B, 1);
+    const p = gc.durable();
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B]]);
+    // The merges' commit fails to sync; the local write's commit is still syncing.
+    writes[0]?.fail(new Error('EIO'));
+    await failure;
+    expect(gc.durable()).toBe(p);
+    writes[1]?.sync();
+    await p;
   });
 
   it('close with a failing disk gives up after one failure and ignores changes after it', async () => {
