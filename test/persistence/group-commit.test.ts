@@ -1,0 +1,509 @@
+// Group commit (src/persistence/group-commit.ts) on a real store whose disk the test slows down:
+// each write goes to LMDB at once, but its `committed` and `flushed` wait until the test releases
+// them (or fails them), as a slow or failing disk would. So every step is an event the test
+// controls: which commit is being written, which is syncing, and what waits on which.
+
+import { mkdtempSync, stat } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+import { EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
+import { DurableStore, type KeyRecord } from '../../src/persistence/store.js';
+
+const opened: DurableStore[] = [];
+const commits: GroupCommit[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const c of commits.splice(0)) c.onCommit = undefined;
+  for (const s of opened.splice(0)) await s.close();
+});
+
+/** One write the group commit made, held until the test releases it. */
+interface HeldWrite {
+  keys: string[];
+  removed: string[];
+  /** Lets its `committed` resolve (the next commit may start). */
+  commit(): void;
+  /** What the group commit was handed: await it after `commit()` to know the group commit heard. */
+  committed: Promise<void>;
+  /** Lets it commit and sync (`flushed`). */
+  sync(): void;
+  /** Fails it, as a disk error would: its commit if not yet committed, else its sync. */
+  fail(e: unknown): void;
+}
+
+/** A real store whose writes wait for the test; `writes` lists them in order, `next()` awaits the next one. */
+function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promise<HeldWrite> } {
+  const { store } = DurableStore.open({ dataDir: mkdtempSync(join(tmpdir(), 'tally-gc-')), nodeId: 'n1', cluster: 'c1' });
+  opened.push(store);
+  const writes: HeldWrite[] = [];
+  let waiting: ((w: HeldWrite) => void)[] = [];
+  const real = store.write.bind(store);
+  store.write = (records: readonly KeyRecord[], removed: readonly string[] = []) => {
+    const r = real(records, removed);
+    let commit!: () => void;
+    let failCommit!: (e: unknown) => void;
+    let sync!: () => void;
+    let failSync!: (e: unknown) => void;
+    const commitGate = new Promise<void>((res, rej) => {
+      commit = res;
+      failCommit = rej;
+    });
+    const syncGate = new Promise<void>((res, rej) => {
+      sync = res;
+      failSync = rej;
+    });
+    syncGate.catch(() => {});
+    const committed = Promise.all([r.committed, commitGate]).then(() => undefined);
+    const flushed = Promise.all([committed, r.flushed, syncGate]).then(() => undefined);
+    const w: HeldWrite = {
+      keys: records.map((x) => x.key),
+      removed: [...removed],
+      commit,
+      committed: committed.catch(() => {}),
+      sync: () => {
+        commit();
+        sync();
+      },
+      fail: (e) => {
+        failCommit(e);
+        failSync(e);
+      },
+    };
+    writes.push(w);
+    for (const f of waiting.splice(0)) f(w);
+    return { committed, flushed };
+  };
+  return { store, writes, next: () => new Promise((res) => waiting.push(res)) };
+}
+
+function groupCommit(store: DurableStore, ks: Keyspace, mode: DurableMode, onFailure?: (err: unknown, keys: number) => void, now?: () => number): GroupCommit {
+  const gc = new GroupCommit(store, ks, mode, onFailure, now);
+  commits.push(gc);
+  return gc;
+}
+
+/** One turn of the event loop: every promise settled by now has run its callbacks, every setImmediate queued before has run. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Resumes in the poll phase (an I/O callback): a setImmediate queued from there runs in this same
+ * loop iteration, before any timer, so a test can look one turn ahead of a 100 ms retry timer.
+ */
+const ioTurn = (): Promise<void> => new Promise((r) => stat(tmpdir(), () => r()));
+
+/** Whether `p` has settled, watched from now on. */
+function watch(p: Promise<unknown> | undefined): { settled: boolean; ok: boolean | undefined } {
+  const s = { settled: false, ok: undefined as boolean | undefined };
+  p?.then(
+    () => Object.assign(s, { settled: true, ok: true }),
+    () => Object.assign(s, { settled: true, ok: false }),
+  );
+  return s;
+}
+
+/** A peer's state of `key` merged into `ks` (a 'remote' change). */
+function mergeFromPeer(ks: Keyspace, key: string, n = 1): void {
+  const peer = new Keyspace('n2:1');
+  peer.incrBy(key, n);
+  const e = peer.encodeKey(key);
+  if (e === undefined) throw new Error('no state');
+  const r = ks.mergeRemote(key, e.tag, e.bytes);
+  if (!r.ok) throw new Error(r.error);
+}
+
+const onDisk = (store: DurableStore): string[] => [...store.records()].map((r) => r.key).sort();
+
+const A = fullKey(0, 'a');
+const B = fullKey(0, 'b');
+const C = fullKey(0, 'c');
+
+describe('group commit under always', () => {
+  it('durable(): undefined with nothing written; after a local write, one promise for every writer until that commit is on disk', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    expect(gc.durable()).toBeUndefined();
+    ks.incrBy(A, 1);
+    const p = gc.durable();
+    expect(p).toBeInstanceOf(Promise);
+    ks.incrBy(B, 1);
+    expect(gc.durable()).toBe(p);
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A, B]]);
+    // Being written, then written but not synced: still that commit's promise.
+    expect(gc.durable()).toBe(p);
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    expect(gc.durable()).toBe(p);
+    const s = watch(p);
+    await turn();
+    expect(s.settled).toBe(false);
+    writes[0]?.sync();
+    await p;
+    expect(gc.durable()).toBeUndefined();
+    expect(onDisk(store)).toEqual([A, B]);
+  });
+
+  it("a peer's merge is written at once but holds no reply; afterDurable waits for its sync", async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    mergeFromPeer(ks, A);
+    expect(gc.durable()).toBeUndefined();
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A]]);
+    expect(gc.durable()).toBeUndefined();
+    const calls: string[] = [];
+    gc.afterDurable(() => calls.push('after'));
+    gc.whenDurable((ok) => calls.push(`when ${ok}`));
+    await turn();
+    expect(calls).toEqual([]);
+    writes[0]?.sync();
+    await gc.flush();
+    await turn();
+    expect(calls).toEqual(['after', 'when true']);
+    expect(gc.stats).toMatchObject({ commits: 1, keysWritten: 1, changes: 1, failures: 0 });
+  });
+
+  it('changes made while a commit is written wait for it, then go out together in the next one', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    groupCommit(store, ks, 'always');
+    mergeFromPeer(ks, A);
+    await turn();
+    mergeFromPeer(ks, B);
+    await turn();
+    mergeFromPeer(ks, C);
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A]]);
+    writes[0]?.commit(); // committed, still syncing: the next commit may be written beside the sync
+    await writes[0]?.committed;
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B, C]]);
+    for (const w of writes) w.sync();
+  });
+
+  it('nothing pending: afterDurable and whenDurable answer at once, flush resolves within a turn', async () => {
+    const { store } = heldStore();
+    const gc = groupCommit(store, new Keyspace('n1:1'), 'always');
+    const calls: string[] = [];
+    gc.afterDurable(() => calls.push('after'));
+    gc.whenDurable((ok) => calls.push(`when ${ok}`));
+    expect(calls).toEqual(['after', 'when true']);
+    const f = watch(gc.flush());
+    await turn();
+    expect(f).toEqual({ settled: true, ok: true });
+  });
+
+  it('after a commit is on disk, nothing is pending again: afterDurable and whenDurable answer at once', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    const p = gc.durable();
+    await turn();
+    writes[0]?.sync();
+    await p;
+    const calls: string[] = [];
+    gc.afterDurable(() => calls.push('after'));
+    gc.whenDurable((ok) => calls.push(`when ${ok}`));
+    expect(calls).toEqual(['after', 'when true']);
+  });
+
+  it('afterDurable with a change not yet written: not at once, after the commit that writes it', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    mergeFromPeer(ks, A);
+    let onDiskThen: string[] | undefined;
+    gc.afterDurable(() => {
+      onDiskThen = onDisk(store);
+    });
+    expect(onDiskThen).toBeUndefined();
+    await turn();
+    writes[0]?.sync();
+    await gc.flush();
+    await turn();
+    expect(onDiskThen).toEqual([A]);
+  });
+
+  it('overlapping commits: a sync that ends does not answer for a later commit still syncing', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    const p1 = gc.durable();
+    await turn();
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    ks.incrBy(B, 1);
+    const p2 = gc.durable();
+    expect(p2).not.toBe(p1);
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B]]);
+    // The first commit syncs; the second is written, not synced.
+    writes[0]?.sync();
+    await p1;
+    expect(gc.durable()).toBe(p2);
+    const after: string[] = [];
+    gc.afterDurable(() => after.push('after'));
+    gc.whenDurable((ok) => after.push(`when ${ok}`));
+    const f = watch(gc.flush());
+    await turn();
+    expect(after).toEqual([]);
+    expect(f.settled).toBe(false);
+    writes[1]?.sync();
+    await p2;
+    await turn();
+    expect(after).toEqual(['after', 'when true']);
+    expect(f).toEqual({ settled: true, ok: true });
+    expect(gc.durable()).toBeUndefined();
+  });
+
+  it('flush during a commit of merges only: resolves once that commit is synced', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    mergeFromPeer(ks, A);
+    await turn();
+    const f1 = watch(gc.flush()); // being written
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    const f2 = watch(gc.flush()); // written, syncing
+    await turn();
+    await turn();
+    expect([f1.settled, f2.settled]).toEqual([false, false]);
+    writes[0]?.sync();
+    await vi.waitUntil(() => f1.settled && f2.settled);
+    expect([f1.ok, f2.ok]).toEqual([true, true]);
+  });
+
+  it('a key the keyspace no longer holds is removed from the store; stats time each commit on the clock given', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const times = [10, 35, 100, 107];
+    const gc = groupCommit(store, ks, 'always', undefined, () => times.shift() ?? 0);
+    const seen: number[] = [];
+    gc.onCommit = (ms) => seen.push(ms);
+    const old = store.write([{ key: C, tag: 1, bytes: Uint8Array.of(1) }]);
+    writes[0]?.sync();
+    await old.flushed;
+    ks.incrBy(A, 1);
+    gc.changed(C, false); // gone from the keyspace (a collected tombstone)
+    await turn();
+    expect(writes[1]).toMatchObject({ keys: [A], removed: [C] });
+    writes[1]?.sync();
+    await gc.flush();
+    await vi.waitUntil(() => gc.stats.commits === 1);
+    expect(onDisk(store)).toEqual([A]);
+    expect(gc.stats).toEqual({ commits: 1, keysWritten: 2, changes: 2, failures: 0, lastCommitMs: 25, totalCommitMs: 25 });
+    ks.incrBy(B, 1);
+    await turn();
+    writes[2]?.sync();
+    await vi.waitUntil(() => gc.stats.commits === 2);
+    expect(gc.stats).toEqual({ commits: 2, keysWritten: 3, changes: 3, failures: 0, lastCommitMs: 7, totalCommitMs: 32 });
+    expect(seen).toEqual([25, 7]);
+  });
+
+  it('without a clock given, commit times are measured on the performance clock', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    await turn();
+    writes[0]?.sync();
+    await gc.durable();
+    await vi.waitUntil(() => gc.stats.commits === 1);
+    expect(Number.isFinite(gc.stats.lastCommitMs)).toBe(true);
+    expect(gc.stats.lastCommitMs).toBeGreaterThanOrEqual(0);
+    expect(gc.stats.totalCommitMs).toBe(gc.stats.lastCommitMs);
+  });
+
+  it('holds no timer', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store } = heldStore();
+    groupCommit(store, new Keyspace('n1:1'), 'always');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('group commit under everysec', () => {
+  it('commits on its interval, on flush and on afterDurable, never on a change or whenDurable alone', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'everysec');
+    expect(vi.getTimerCount()).toBe(1);
+    ks.incrBy(A, 1);
+    const when: boolean[] = [];
+    gc.whenDurable((ok) => when.push(ok));
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(0);
+    vi.advanceTimersByTime(EVERYSEC_INTERVAL_MS);
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A]]);
+    // A change while it is written, nobody waiting: it waits for the next interval.
+    ks.incrBy(B, 1);
+    writes[0]?.sync();
+    await vi.waitUntil(() => when.length === 1);
+    expect(when).toEqual([true]);
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(1);
+    // afterDurable hastens it.
+    let after = false;
+    gc.afterDurable(() => {
+      after = true;
+    });
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B]]);
+    // A flush during that commit brings the next one as soon as it is committed.
+    ks.incrBy(C, 1);
+    const f = gc.flush();
+    await turn();
+    expect(writes).toHaveLength(2);
+    writes[1]?.commit();
+    await writes[1]?.committed;
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B], [C]]);
+    writes[1]?.sync();
+    writes[2]?.sync();
+    await f;
+    expect(after).toBe(true);
+    await gc.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('a failing disk', () => {
+  it('a failed local commit: reported with its key count, its writers told, the keys retried until on disk', async () => {
+    const { store, writes, next } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const failures: [unknown, number][] = [];
+    let failed!: () => void;
+    const firstFailure = new Promise<void>((r) => {
+      failed = r;
+    });
+    const gc = groupCommit(store, ks, 'always', (err, keys) => {
+      failures.push([err, keys]);
+      failed();
+    });
+    ks.incrBy(A, 1);
+    ks.incrBy(B, 1);
+    const p = watch(gc.durable());
+    const when: boolean[] = [];
+    gc.whenDurable((ok) => when.push(ok));
+    await turn();
+    await ioTurn();
+    const disk = new Error('ENOSPC');
+    writes[0]?.fail(disk);
+    await firstFailure;
+    // Still not durable: a reply asked for now waits too.
+    expect(gc.durable()).toBeInstanceOf(Promise);
+    // No new commit before the retry, even for a new write (this turn ends before any timer).
+    ks.incrBy(C, 1);
+    await turn();
+    expect(writes).toHaveLength(1);
+    expect(failures).toEqual([[disk, 2]]);
+    expect(gc.stats.failures).toBe(1);
+    expect(p).toEqual({ settled: true, ok: false });
+    expect(when).toEqual([false]);
+    // The retry writes every key again.
+    const retry = await next();
+    expect(retry.keys.sort()).toEqual([A, B, C]);
+    const again = gc.durable();
+    retry.sync();
+    await again;
+    expect(onDisk(store)).toEqual([A, B, C]);
+    expect(gc.durable()).toBeUndefined();
+    expect(gc.stats).toMatchObject({ commits: 1, failures: 1 });
+  });
+
+  it('a failed commit of merges only holds no reply; a flush waiting on it waits for it to end', async () => {
+    const { store, writes, next } = heldStore();
+    const ks = new Keyspace('n1:1');
+    let failed!: () => void;
+    const failure = new Promise<void>((r) => {
+      failed = r;
+    });
+    const gc = groupCommit(store, ks, 'always', () => failed());
+    mergeFromPeer(ks, A);
+    await turn();
+    const f = watch(gc.flush());
+    await turn();
+    expect(f.settled).toBe(false);
+    writes[0]?.fail(new Error('EIO'));
+    await failure;
+    expect(gc.durable()).toBeUndefined();
+    await vi.waitUntil(() => f.settled);
+    (await next()).sync();
+    await gc.flush();
+    expect(onDisk(store)).toEqual([A]);
+  });
+
+  it("a failed commit of merges does not answer for a later commit's local writes still syncing", async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    let failed!: () => void;
+    const failure = new Promise<void>((r) => {
+      failed = r;
+    });
+    const gc = groupCommit(store, ks, 'always', () => failed());
+    mergeFromPeer(ks, A);
+    await turn();
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    ks.incrBy(B, 1);
+    const p = gc.durable();
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A], [B]]);
+    // The merges' commit fails to sync; the local write's commit is still syncing.
+    writes[0]?.fail(new Error('EIO'));
+    await failure;
+    expect(gc.durable()).toBe(p);
+    writes[1]?.sync();
+    await p;
+  });
+
+  it('close with a failing disk gives up after one failure and ignores changes after it', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const failures: number[] = [];
+    const gc = groupCommit(store, ks, 'always', (_e, keys) => failures.push(keys));
+    ks.incrBy(A, 1);
+    const closing = gc.close();
+    await turn();
+    writes[0]?.fail(new Error('EIO'));
+    await closing;
+    expect(failures).toEqual([1]);
+    const changes = gc.stats.changes;
+    gc.changed(B, true);
+    expect(gc.stats.changes).toBe(changes);
+  });
+});
+
+describe('close', () => {
+  it('commits what is left and waits for a commit in flight; changes after it are not tracked', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    mergeFromPeer(ks, A);
+    await turn();
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    const closing = watch(gc.close());
+    await turn();
+    await turn();
+    expect(closing.settled).toBe(false);
+    writes[0]?.sync();
+    await vi.waitUntil(() => closing.settled);
+    expect(onDisk(store)).toEqual([A]);
+    gc.changed(B, true);
+    ks.incrBy(C, 1);
+    expect(gc.durable()).toBeUndefined();
+    expect(gc.stats.changes).toBe(1);
+  });
+});
