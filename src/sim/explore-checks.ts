@@ -40,7 +40,9 @@ function slotText(s: SlotView | 'ended' | undefined): string {
  * WAIT never over-counts: when awaitHolders reports `count` for `version`, at that instant at least
  * `count` peers hold every acknowledged counter write of the origin up to `version` (slot at least
  * the writer's slot after the write). A peer wiped after a write it lacks gets the benefit of the
- * doubt: it may have held the write and lost it legitimately (persistence none).
+ * doubt: it may have held the write and lost it legitimately (persistence none). A peer that left
+ * the cluster after the write is judged by what it held as it left: the writer counts it until it
+ * hears of the leave (a paused writer hears late).
  */
 export function checkWait(
   ledger: Ledger,
@@ -67,14 +69,17 @@ export function checkWait(
   for (let k = 0; k < nodes; k++) {
     if (k === writer) continue;
     const ks = holders(k);
+    const left = ks === undefined ? ledger.departures.get(k) : undefined;
     const missing: string[] = [];
     for (const w of writes) {
-      const have = ks === undefined ? { p: 0, n: 0 } : slotInEpoch(ks, w.key, origin, w.epoch);
+      // A peer that left after the write: what it held as it left (the writer may not know yet).
+      const from = ks ?? (left !== undefined && left.t >= w.t ? left.held : undefined);
+      const have = from === undefined ? { p: 0, n: 0 } : slotInEpoch(from, w.key, origin, w.epoch);
       // A peer holding the key as another type: a type conflict the lost-write check reports.
       // A peer past the write's epoch: the epoch ended there, taking the write with it by design.
       if (have === undefined || holdsSlot(have, w.slot)) continue;
       if (ledger.wipes.some((x) => x.node === k && x.t >= w.t)) continue;
-      missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${ks === undefined ? 'nothing (wiped)' : `${slotText(have)} (${describeKey(ks, w.key)})`}`);
+      missing.push(`${keyLabel(w.key)} v${w.version} needs ${slotText(w.slot)}, has ${from === undefined ? (left === undefined ? 'nothing (wiped)' : 'nothing (left before the write)') : `${slotText(have)} (${describeKey(from, w.key)})${ks === undefined ? ' when it left' : ''}`}`);
     }
     if (missing.length === 0) truth++;
     else lacking.push(`n${k}: ${missing.join('; ')}`);

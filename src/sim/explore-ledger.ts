@@ -118,6 +118,12 @@ export class Ledger {
   seq = 0;
   /** Wipes so far, and when each happened. */
   readonly wipes: { node: number; t: number }[] = [];
+  /**
+   * Nodes that left the cluster (a graceful leave), when, and what they held as they left. A writer
+   * that has not yet heard of a leave still counts the leaver's copy in WAIT, as it would a peer
+   * wiped before it heard of that: checkWait judges such a peer by what it held when it left.
+   */
+  readonly departures = new Map<number, { t: number; held: Keyspace }>();
   /** Per origin, its acknowledged counter writes in version order (for WAIT's ground truth). */
   private readonly writesByOrigin = new Map<string, CounterWrite[]>();
   /** Unvouched floors, lowered at wipes to what survives elsewhere. Key: key \0 origin. */

@@ -7,7 +7,7 @@ import { Ledger, type Holders } from '../../src/sim/explore-ledger.js';
 import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkMajorityRead, checkResurrections, checkWait, SWEEP_SLACK_MS } from '../../src/sim/explore-checks.js';
 import { EPOCH_MS } from '../../src/sim/explore-draw.js';
 import { exploreSeed } from '../../src/sim/explore.js';
-import { counterSlot, epochOf, hllGeneration, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
+import { counterSlot, epochOf, hllGeneration, joinStates, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
 import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { encodeWithLife } from '../../src/keyspace/life.js';
 import { key } from './helpers.js';
@@ -160,6 +160,26 @@ describe('explorer checkers', () => {
     expect(checkWait(ledger, holders, 3, 0, origin, v, fake, sim.now, 'WAIT 2')?.invariant).toBe('wait-overcount');
     sim.runUntil(sim.now + 2000);
     expect(checkWait(ledger, holders, 3, 0, origin, v, fake, sim.now, 'WAIT 2')).toBeUndefined();
+  });
+
+  it('wait-overcount: a peer that left is judged by what it held as it left (explorer seeds 8787, 58073)', () => {
+    const { sim, ledger, holders } = cluster();
+    const v = incr(sim, ledger, 0, 2);
+    const origin = node(sim, 0).replica.origin;
+    sim.runUntil(sim.now + 2000); // n1 and n2 hold it
+    // n1 leaves; the writer (paused, say) has not heard and still counts it: that is no over-count.
+    const gone = (k: number): ReturnType<Holders> => (k === 1 ? undefined : holders(k));
+    const counted = { ok: true, count: 2, needed: 2 };
+    ledger.departures.set(1, { t: sim.now, held: joinStates([node(sim, 1).replica.keyspace]) });
+    expect(checkWait(ledger, gone, 3, 0, origin, v, counted, sim.now, 'WAIT 2')).toBeUndefined();
+    // Had it left holding nothing of it, counting it is.
+    ledger.departures.set(1, { t: sim.now, held: new Keyspace('n1:9') });
+    const v2 = checkWait(ledger, gone, 3, 0, origin, v, counted, sim.now, 'WAIT 2');
+    expect(v2?.invariant).toBe('wait-overcount');
+    expect(v2?.detail).toContain('when it left');
+    // And a peer that left before the write never held it.
+    ledger.departures.set(1, { t: sim.now - 5000, held: joinStates([node(sim, 1).replica.keyspace]) });
+    expect(checkWait(ledger, gone, 3, 0, origin, v, counted, sim.now, 'WAIT 2')?.detail).toContain('nothing (left before the write)');
   });
 
   it('wait-overcount: the real WAIT of a converged cluster passes', () => {

@@ -27,6 +27,8 @@ describe('fault explorer', () => {
     [657, 'expiry: an INCRBY 0 of an expired G-Counter key and its peers\' husk never converged'],
     [1339, 'the expiry check counted a slot wholly at its floors (tombstone collection\'s slot base) as a surviving increment of an ended epoch'],
     [3188, 'a joining node that knew no voters yet took a majority of nobody as one peer and acknowledged a majority write held by one voter of five'],
+    [8787, 'the explorer\'s WAIT check: a peer that left after the write, before the writer heard, counted as holding nothing'],
+    [58073, 'the same, with the writer paused while three peers left'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
