@@ -39,7 +39,7 @@ export interface CounterRequirement {
 /** A requirement vouched for by a WAIT or majority write: `count` peers plus the writer held it. */
 interface Vouched extends CounterRequirement {
   count: number;
-  /** Distinct nodes wiped since: once more than `count` are, every holder may be gone. */
+  /** Distinct nodes wiped or departed (left) since: once more than `count` are, every holder may be gone. */
   wipedSince: Set<number>;
 }
 
@@ -210,6 +210,7 @@ export class Ledger {
     if (count <= 0) return;
     for (const w of this.writesUpTo(origin, version)) {
       const wipedSince = new Set(this.wipes.filter((x) => x.t >= w.t).map((x) => x.node));
+      for (const [j, d] of this.departures) if (d.t >= w.t) wipedSince.add(j);
       this.vouched.push({ key: w.key, epoch: w.epoch, origin, slot: w.slot, count, wipedSince, why: `${origin} v${w.version} (epoch ${w.epoch}), vouched for by ${count} peer(s) at v${version}` });
     }
   }
@@ -238,6 +239,17 @@ export class Ledger {
     if (r === undefined) this.cms.set(id, (r = { key, epoch, header, item, byOrigin: new Map() }));
     const prev = r.byOrigin.get(origin);
     r.byOrigin.set(origin, { n: (prev?.n ?? 0) + n, t: prev?.t ?? t });
+  }
+
+  /**
+   * Node `j` left the cluster (a graceful leave), holding `held`. Its hand-off put what it held on
+   * a majority of the others, so no floor drops; but its own copy is gone, so it counts against
+   * the copies a WAIT or majority write vouched for, as a wipe does (seed 16462: the three peers
+   * that vouched were a leaver and two nodes wiped later, with the writer wiped too).
+   */
+  depart(j: number, t: number, held: Keyspace): void {
+    this.departures.set(j, { t, held });
+    for (const v of this.vouched) v.wipedSince.add(j);
   }
 
   /**

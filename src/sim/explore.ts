@@ -311,7 +311,7 @@ class History {
         this.trace(`leave of n${i} -> ok=${o.ok} ${o.holders}/${o.needed}${o.failure === undefined ? '' : ` (${o.failure})`}`);
         // The process exits once it has left; a replica since replaced by a restart is not it.
         if (!o.ok || sim.nodes[i]?.replica !== r || this.status[i] !== 'up') return;
-        this.ledger.departures.set(i, { t: sim.now, held: joinStates([r.keyspace]) });
+        this.ledger.depart(i, sim.now, joinStates([r.keyspace]));
         sim.crash(i);
         this.status[i] = 'left';
       });

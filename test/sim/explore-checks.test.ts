@@ -75,6 +75,31 @@ describe('explorer checkers', () => {
     expect(checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind)).toEqual(['counter slot below an acknowledged write']);
   });
 
+  it('lost-write: a peer that left counts against the copies a WAIT vouched for, as a wipe does (seed 16462)', () => {
+    const run = (leaves: boolean): string[] => {
+      const { sim, ledger, holders } = cluster();
+      const v = incr(sim, ledger, 0, 7);
+      sim.runUntil(sim.now + 2000); // everyone holds it
+      ledger.vouch(node(sim, 0).replica.origin, v, 2);
+      // n1 leaves, told to the ledger (or, planted, loses it untold); then n2 and n0 are wiped (told).
+      if (leaves) ledger.depart(1, sim.now, joinStates([node(sim, 1).replica.keyspace]));
+      // The explorer's holders: a node wiped or left holds nothing any more (n1 lost untold does).
+      const gone = new Set<number>(leaves ? [1] : []);
+      for (const i of [1, 2, 0]) {
+        sim.crash(i);
+        if (i === 1) continue;
+        gone.add(i);
+        ledger.wipe(i, sim.now, (k) => (gone.has(k) ? undefined : holders(k)), 3);
+      }
+      for (const i of [1, 2, 0]) sim.restart(i, false);
+      return checkLostWrites(ledger, stores(sim), sim.localNow(0), sim.now).map((x) => x.kind);
+    };
+    // Two of the three copies told gone: the third (n1's) was required, and it is lost.
+    expect(run(false)).toEqual(['counter slot below an acknowledged write']);
+    // n1 left: all three copies are gone legitimately.
+    expect(run(true)).toEqual([]);
+  });
+
   it('lost-write: a peer wiped after taking a write but before the WAIT reported it counts against the vouch', () => {
     // Seeds 27465 and 28953: the writer still counted a peer that had crashed without its data.
     const { sim, ledger, holders } = cluster();

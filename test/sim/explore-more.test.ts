@@ -29,6 +29,7 @@ describe('fault explorer', () => {
     [3188, 'a joining node that knew no voters yet took a majority of nobody as one peer and acknowledged a majority write held by one voter of five'],
     [8787, 'the explorer\'s WAIT check: a peer that left after the write, before the writer heard, counted as holding nothing'],
     [58073, 'the same, with the writer paused while three peers left'],
+    [16462, 'the explorer\'s ledger: a peer that left did not count against the copies a WAIT had vouched for (the others were wiped)'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
