@@ -7,8 +7,8 @@
 // superseded entry is kept while the later version is above `known` (a relay in mid-transfer), and
 // sent with the key in every range that covers it. The vector of known versions is the digest; a
 // peer behind on an origin is sent the keys above what it knows, oldest first. A transfer cut at the
-// size limit advances only the receiver's `cursor` (where the stream resumes) and only for the peer
-// it came from; `known` advances when a transfer completes.
+// size limit advances only the receiver's resume cursor for the peer it came from (one cursor per
+// peer); `known` advances when a transfer completes.
 
 import type { VectorEntry } from './messages.js';
 
@@ -41,10 +41,17 @@ class OriginLog {
   /** Listed in the VersionLog's pending lists: moved since the hash last included it. */
   knownQueued = false;
   advertisedQueued = false;
-  /** Where an incomplete transfer of this origin resumes (>= known), from the peer at `cursorFrom` only. */
-  cursor = 0;
-  /** The address of the peer whose cut transfer set `cursor`: the chunks of one sender follow each other without gaps. */
-  cursorFrom: string | undefined;
+  /**
+   * Per peer address whose transfer of this origin was cut at the size limit: where that peer's
+   * transfer resumes (above `known`; entries at or below it are dropped as `known` passes them).
+   * One per peer, not one for the node: the chunks of one sender follow each other without gaps, but
+   * two senders' chunks do not combine. With a single cursor, the last peer to send a cut chunk took
+   * it over: two peers streaming one origin to a node then restarted each other from `known` every
+   * time one's in-flight hold expired and it sent its first chunk again, and a backlog longer than
+   * one sender streams in that time never completed (bench scale: a peer stuck at 280,468 of 300,000
+   * keys for good).
+   */
+  cursors: Map<string, number> | undefined;
   readonly keyVersion = new Map<string, number>();
   private versions: number[] = [];
   private keys: string[] = [];
@@ -247,26 +254,31 @@ export class VersionLog {
   resumeAt(origin: string, from: string): number {
     const log = this.origins.get(origin);
     if (log === undefined) return 0;
-    return log.cursorFrom === from ? Math.max(log.known, log.cursor) : log.known;
+    return Math.max(log.known, log.cursors?.get(from) ?? 0);
   }
 
   /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`. */
   advanceCursor(origin: string, version: number, from: string): void {
     const log = this.log(origin);
-    if (log.cursorFrom !== from) {
-      log.cursorFrom = from;
-      log.cursor = version;
-    } else if (version > log.cursor) {
-      log.cursor = version;
-    }
+    if (version <= log.known) return;
+    if (log.cursors === undefined) log.cursors = new Map();
+    if (version > (log.cursors.get(from) ?? 0)) log.cursors.set(from, version);
+  }
+
+  /** The resume cursor of `origin` for the peer at `from`, if its cut transfer is ahead of `known` (tests, tools). */
+  cursorOf(origin: string, from: string): number | undefined {
+    return this.origins.get(origin)?.cursors?.get(from);
   }
 
   /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
   advance(origin: string, version: number): void {
     const log = this.log(origin);
-    if (version > log.cursor) log.cursor = version;
     if (version <= log.known) return;
     log.known = version;
+    if (log.cursors !== undefined) {
+      for (const [from, c] of log.cursors) if (c <= version) log.cursors.delete(from);
+      if (log.cursors.size === 0) log.cursors = undefined;
+    }
     if (!log.knownQueued) {
       log.knownQueued = true;
       this.knownPending.push(log);
@@ -357,7 +369,8 @@ export class VersionLog {
   vector(to?: string): VectorEntry[] {
     const out: VectorEntry[] = [];
     for (const [origin, log] of this.origins) {
-      if (log.cursor > log.known && log.cursorFrom === to && to !== undefined) out.push({ origin, known: log.advertised, cursor: log.cursor });
+      const cursor = to === undefined ? undefined : log.cursors?.get(to);
+      if (cursor !== undefined && cursor > log.known) out.push({ origin, known: log.advertised, cursor });
       else if (log.advertised > 0) out.push({ origin, known: log.advertised });
     }
     return out;
