@@ -257,8 +257,15 @@ export class VersionLog {
     return Math.max(log.known, log.cursors?.get(from) ?? 0);
   }
 
-  /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`. */
-  advanceCursor(origin: string, version: number, from: string): void {
+  /**
+   * When (replica clock) a cut transfer last delivered a chunk to this node: while one is under way,
+   * this node holds states its vector does not show yet (anti-entropy.ts holds repairs back).
+   */
+  lastChunkAt = -Infinity;
+
+  /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`, at `now`. */
+  advanceCursor(origin: string, version: number, from: string, now: number): void {
+    this.lastChunkAt = now;
     const log = this.log(origin);
     if (version <= log.known) return;
     if (log.cursors === undefined) log.cursors = new Map();
