@@ -272,6 +272,15 @@ export class VersionLog {
     if (version > (log.cursors.get(from) ?? 0)) log.cursors.set(from, version);
   }
 
+  /** Whether a cut transfer from a peer for which `streaming(address)` holds is still ahead of `known` for some origin. */
+  cursorFrom(streaming: (address: string) => boolean): boolean {
+    for (const log of this.origins.values()) {
+      if (log.cursors === undefined) continue;
+      for (const [address, c] of log.cursors) if (c > log.known && streaming(address)) return true;
+    }
+    return false;
+  }
+
   /** The resume cursor of `origin` for the peer at `from`, if its cut transfer is ahead of `known` (tests, tools). */
   cursorOf(origin: string, from: string): number | undefined {
     return this.origins.get(origin)?.cursors?.get(from);
