@@ -50,6 +50,12 @@ export class ByteWriter {
     return this.pos;
   }
 
+  /** Empties the writer for reuse, keeping its buffer (a scratch writer: one allocation per `finish`). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
   u8(v: number): this {
     this.ensure(1);
     this.buf[this.pos++] = v & 0xff;
