@@ -12,6 +12,9 @@ import { majorityOf } from './membership-change.js';
 /** A majority write or read that waits until this node knows the voters (a joining node). */
 type Deferred = { deadline: number; start: () => void; fail: () => void };
 
+/** The outcome of a majority wait that timed out before this joining node learned the voters. */
+const votersUnknown = (): WaitOutcome => ({ ok: false, count: 0, needed: 0, votersUnknown: true });
+
 export class Quorum {
   /** Per peer id: the highest version of our own origin it is known to hold (from its digests and Have acks). */
   private readonly peerHas = new Map<string, number>();
@@ -123,11 +126,9 @@ export class Quorum {
   awaitMajority(version: number, deadline: number, done: (o: WaitOutcome) => void): void {
     const needed = this.majorityPeers();
     if (needed !== undefined) return this.awaitHolders(version, needed, deadline, done);
-    this.deferred.push({
-      deadline,
-      start: () => this.awaitHolders(version, this.majorityPeers() ?? 0, deadline, done),
-      fail: () => done({ ok: false, count: 0, needed: 0, votersUnknown: true }),
-    });
+    // Started again once the voters are known; should they still be unknown then, it waits on
+    // rather than count a majority of nobody (which a count of 0 would grant at once).
+    this.deferred.push({ deadline, start: () => this.awaitMajority(version, deadline, done), fail: () => done(votersUnknown()) });
   }
 
   /**
@@ -159,7 +160,7 @@ export class Quorum {
   majorityRead(keys: readonly string[], deadline: number, done: (o: WaitOutcome) => void): void {
     const needed = this.majorityPeers();
     if (needed === undefined) {
-      this.deferred.push({ deadline, start: () => this.majorityRead(keys, deadline, done), fail: () => done({ ok: false, count: 0, needed: 0, votersUnknown: true }) });
+      this.deferred.push({ deadline, start: () => this.majorityRead(keys, deadline, done), fail: () => done(votersUnknown()) });
       return;
     }
     const id = this.waiters.waitRead(needed, deadline, done);
