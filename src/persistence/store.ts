@@ -375,6 +375,20 @@ export interface BackupResult {
   records: number;
 }
 
+/** A read-only handle on the LMDB file at `path` (a backup's source and its copy). */
+function openReadOnly(path: string): RootDatabase<Buffer, Buffer> {
+  return open<Buffer, Buffer>({
+    path,
+    noSubdir: true,
+    // Stryker disable next-line BooleanLiteral: nothing writes through these handles; read-only only keeps it so on a live store
+    readOnly: true,
+    encoding: 'binary',
+    keyEncoding: 'binary',
+    compression: false,
+    maxDbs: 1,
+  });
+}
+
 /**
  * Writes a consistent copy of `nodeId`'s store to `dest` (a new file), while the node may be running
  * and writing: LMDB's own copy (mdb_env_copy) reads one snapshot in a read transaction, where a plain
@@ -397,17 +411,7 @@ export async function backupStore(o: StoreOptions, dest: string): Promise<Backup
   } catch (e) {
     if (e instanceof StoreError) throw e;
   }
-  const src = open<Buffer, Buffer>({
-    path,
-    noSubdir: true,
-    // Stryker disable next-line BooleanLiteral: nothing writes through this handle; read-only only keeps it so on a live store
-    readOnly: true,
-    encoding: 'binary',
-    keyEncoding: 'binary',
-    // Stryker disable next-line BooleanLiteral: this handle reads only the meta record, JSON that lmdb-js never takes for compressed
-    compression: false,
-    maxDbs: 1,
-  });
+  const src = openReadOnly(path);
   let meta: StoreMeta;
   try {
     const raw = src.get(META_KEY);
@@ -420,16 +424,7 @@ export async function backupStore(o: StoreOptions, dest: string): Promise<Backup
   } finally {
     await src.close();
   }
-  const copy = open<Buffer, Buffer>({
-    path: dest,
-    noSubdir: true,
-    // Stryker disable next-line BooleanLiteral: nothing writes through this handle
-    readOnly: true,
-    encoding: 'binary',
-    keyEncoding: 'binary',
-    compression: false,
-    maxDbs: 1,
-  });
+  const copy = openReadOnly(dest);
   let records = 0;
   try {
     const raw = copy.get(META_KEY);
