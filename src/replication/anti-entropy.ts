@@ -278,13 +278,16 @@ export class AntiEntropy {
    * version. Two such peers found their vectors equal and their states different, and each repair
    * shipped every key of every differing bucket (all of them, under a bulk load): 30% of a
    * catching-up node's CPU in bench scale, and 20 repairs per node at a million keys, where a chunk's
-   * round trip outlasted the time window alone. A transfer whose sender died stops, and the repair it
-   * may need then runs.
+   * round trip outlasted the time window alone. A transfer whose sender died, or that delivered
+   * nothing for `10 × inflightMs`, no longer holds a repair back.
    */
   private checkState(from: string, address: string, theirs: string): void {
     const { versions, membership } = this.ctx;
-    if (this.ctx.now - versions.lastChunkAt < 2 * this.inflightMs) return;
-    if (versions.cursorFrom((a) => {
+    const sinceChunk = this.ctx.now - versions.lastChunkAt;
+    if (sinceChunk < 2 * this.inflightMs) return;
+    // Bounded, so a cursor that will never move (its sender restarted without its data under the
+    // same address) holds repairs back for a while only.
+    if (sinceChunk < 10 * this.inflightMs && versions.cursorFrom((a) => {
       const m = membership.memberAt(a);
       return m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect);
     })) return;

@@ -85,7 +85,10 @@ describe('repairs wait while a transfer is under way', () => {
   // Two nodes catching up on one origin from the same known version have equal vectors and different
   // states (each holds the chunks it got so far). A repair between them shipped every key of every
   // differing bucket, all of them under a bulk load (bench scale: 30% of a catching-up node's CPU).
-  it('no repair while chunks arrive or their sender lives; one once it died, and it evens the states', () => {
+  it.each([
+    ['the sender is declared dead', false],
+    ['the sender, still alive, sent nothing for ten in-flight holds (it restarted without its data, say)', true],
+  ])('no repair while chunks arrive or their sender lives; one once %s, and it evens the states', (_, silent) => {
     const net = new ManualNet(['A', 'B', 'C'], { maxMessageBytes: 4096, gossipIntervalMs: 200 });
     const A = net.get('A');
     const B = net.get('B');
@@ -123,8 +126,9 @@ describe('repairs wait while a transfer is under way', () => {
       net.deliver((f) => f.to !== 'A');
     }
     expect(repairs()).toBe(0);
-    // A is declared dead: its transfers will never finish, and the repair runs.
-    for (const r of [B, C]) r.membership.setState('A', MemberState.Dead, net.now);
+    // Then A's transfers will never finish, and the repair runs.
+    if (silent) net.now += 10 * 3 * net.cfg.gossipIntervalMs;
+    else for (const r of [B, C]) r.membership.setState('A', MemberState.Dead, net.now);
     for (let i = 0; i < 3; i++) {
       B.pullFrom('C');
       C.pullFrom('B');
