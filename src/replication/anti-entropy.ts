@@ -506,6 +506,7 @@ export class AntiEntropy {
     if (d.part !== undefined) return this.notePart(from, d.part);
     if (!this.partsArrived(from, d.needs)) return;
     let senderHas = -1;
+    if (d.ranges.length > 0) versions.senderAt(address, senderOrigin);
     for (const range of d.ranges) {
       if (range.origin === origin) continue; // our own entries: we have them
       const { entries } = range;
@@ -514,9 +515,9 @@ export class AntiEntropy {
         if (item !== undefined) versions.record(range.origin, item.key, entries[i + 1] as number);
       }
       // No gap: the range starts at or below where our transfer of this origin stands.
-      if (range.from <= versions.resumeAt(range.origin, address)) {
+      if (range.from <= versions.resumeAt(range.origin, senderOrigin)) {
         if (range.complete) versions.advance(range.origin, range.to);
-        else versions.advanceCursor(range.origin, range.to, address, this.ctx.now);
+        else versions.advanceCursor(range.origin, range.to, senderOrigin, address, this.ctx.now);
       }
       if (range.origin === senderOrigin) senderHas = versions.advertised(range.origin);
     }

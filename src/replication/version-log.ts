@@ -42,16 +42,20 @@ class OriginLog {
   knownQueued = false;
   advertisedQueued = false;
   /**
-   * Per peer address whose transfer of this origin was cut at the size limit: where that peer's
-   * transfer resumes (above `known`; entries at or below it are dropped as `known` passes them).
-   * One per peer, not one for the node: the chunks of one sender follow each other without gaps, but
-   * two senders' chunks do not combine. With a single cursor, the last peer to send a cut chunk took
-   * it over: two peers streaming one origin to a node then restarted each other from `known` every
-   * time one's in-flight hold expired and it sent its first chunk again, and a backlog longer than
-   * one sender streams in that time never completed (bench scale: a peer stuck at 280,468 of 300,000
-   * keys for good).
+   * Per sender whose transfer of this origin was cut at the size limit, by the sender's own origin
+   * (its node id and incarnation): where that transfer resumes (above `known`; dropped as `known`
+   * passes it), and the sender's address (digests show a cursor to the peer at that address only).
+   * One per sender: the chunks of one sender follow each other without gaps in its log, but two
+   * senders' chunks do not combine. With a single cursor, the last peer to send a cut chunk took it
+   * over: two peers streaming one origin to a node restarted each other from `known` every time one's
+   * in-flight hold expired and it sent its first chunk again, and a backlog longer than one sender
+   * streams in that time never completed (bench scale: a peer stuck at 280,468 of 300,000 keys). And
+   * per incarnation, not per address: a sender that restarted has another log, which may lack an
+   * entry its old log had skipped as superseded by a version the old log held above the cursor;
+   * resuming the new log at the old cursor let `known` pass an update never received (explorer seed
+   * 8787 with cursors kept per address).
    */
-  cursors: Map<string, number> | undefined;
+  cursors: Map<string, { address: string; to: number }> | undefined;
   readonly keyVersion = new Map<string, number>();
   private versions: number[] = [];
   private keys: string[] = [];
@@ -248,13 +252,14 @@ export class VersionLog {
   }
 
   /**
-   * Where a transfer of `origin` from the peer at `from` resumes: `known`, or that peer's own cut
-   * transfer's cursor (another peer's chunks may have skipped keys this one would not).
+   * Where a transfer of `origin` from the sender whose own origin is `sender` resumes: `known`, or
+   * that sender's own cut transfer's cursor (another sender's chunks, or the same node's before it
+   * restarted, may have skipped keys this one would not).
    */
-  resumeAt(origin: string, from: string): number {
+  resumeAt(origin: string, sender: string): number {
     const log = this.origins.get(origin);
     if (log === undefined) return 0;
-    return Math.max(log.known, log.cursors?.get(from) ?? 0);
+    return Math.max(log.known, log.cursors?.get(sender)?.to ?? 0);
   }
 
   /**
@@ -263,27 +268,40 @@ export class VersionLog {
    */
   lastChunkAt = -Infinity;
 
-  /** Records that a transfer cut at the size limit by the peer at `from` delivered `origin` up to `version`, at `now`. */
-  advanceCursor(origin: string, version: number, from: string, now: number): void {
+  /**
+   * Records that a transfer cut at the size limit by `sender` (its origin), at `address`, delivered
+   * `origin` up to `version`, at `now`.
+   */
+  advanceCursor(origin: string, version: number, sender: string, address: string, now: number): void {
     this.lastChunkAt = now;
     const log = this.log(origin);
     if (version <= log.known) return;
     if (log.cursors === undefined) log.cursors = new Map();
-    if (version > (log.cursors.get(from) ?? 0)) log.cursors.set(from, version);
+    const c = log.cursors.get(sender);
+    if (c === undefined) log.cursors.set(sender, { address, to: version });
+    else if (version > c.to) c.to = version;
+  }
+
+  /**
+   * A frame from `sender` arrived from `address`: the cursors of any other sender at that address (an
+   * earlier incarnation of the node there) are dropped, since nothing will resume them, and digests
+   * to that address show the new sender's cursors only.
+   */
+  senderAt(address: string, sender: string): void {
+    for (const log of this.origins.values()) {
+      if (log.cursors === undefined) continue;
+      for (const [s, c] of log.cursors) if (c.address === address && s !== sender) log.cursors.delete(s);
+      if (log.cursors.size === 0) log.cursors = undefined;
+    }
   }
 
   /** Whether a cut transfer from a peer for which `streaming(address)` holds is still ahead of `known` for some origin. */
   cursorFrom(streaming: (address: string) => boolean): boolean {
     for (const log of this.origins.values()) {
       if (log.cursors === undefined) continue;
-      for (const [address, c] of log.cursors) if (c > log.known && streaming(address)) return true;
+      for (const c of log.cursors.values()) if (c.to > log.known && streaming(c.address)) return true;
     }
     return false;
-  }
-
-  /** The resume cursor of `origin` for the peer at `from`, if its cut transfer is ahead of `known` (tests, tools). */
-  cursorOf(origin: string, from: string): number | undefined {
-    return this.origins.get(origin)?.cursors?.get(from);
   }
 
   /** Raises the known version of `origin` to `version` (never lowers it), keeping the hash current. */
@@ -292,7 +310,7 @@ export class VersionLog {
     if (version <= log.known) return;
     log.known = version;
     if (log.cursors !== undefined) {
-      for (const [from, c] of log.cursors) if (c <= version) log.cursors.delete(from);
+      for (const [sender, c] of log.cursors) if (c.to <= version) log.cursors.delete(sender);
       if (log.cursors.size === 0) log.cursors = undefined;
     }
     if (!log.knownQueued) {
@@ -385,8 +403,9 @@ export class VersionLog {
   vector(to?: string): VectorEntry[] {
     const out: VectorEntry[] = [];
     for (const [origin, log] of this.origins) {
-      const cursor = to === undefined ? undefined : log.cursors?.get(to);
-      if (cursor !== undefined && cursor > log.known) out.push({ origin, known: log.advertised, cursor });
+      let cursor = 0;
+      if (to !== undefined && log.cursors !== undefined) for (const c of log.cursors.values()) if (c.address === to && c.to > cursor) cursor = c.to;
+      if (cursor > log.known) out.push({ origin, known: log.advertised, cursor });
       else if (log.advertised > 0) out.push({ origin, known: log.advertised });
     }
     return out;
