@@ -238,6 +238,13 @@ export function registerClientCommands(program: Command): void {
       };
       const clients: TallyClient[] = [];
       const failures: string[] = [];
+      // Listening for the stop signals before the first value can be printed: a SIGTERM sent on
+      // seeing it (a supervisor, or the CLI test under load) otherwise killed the process (no exit 0).
+      const stopped = new Promise<void>((resolveStop) => {
+        const stop = (): void => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
       for (const n of target.nodes) {
         values.set(n.id, new Map());
         try {
@@ -262,11 +269,7 @@ export function registerClientCommands(program: Command): void {
       // Nothing to watch: fail rather than sit there showing "unreachable".
       if (clients.length === 0) throw new Error(`no node could be watched (${failures.length} failed)`);
       if (tty) render();
-      await new Promise<void>((resolveStop) => {
-        const stop = (): void => resolveStop();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       await Promise.all(clients.map((c) => c.close()));
     },
   );
