@@ -290,3 +290,70 @@ describe('the sweep', () => {
     expect(expiring.size).toBe(0);
   });
 });
+
+describe('merges that change the visible type or the epoch', () => {
+  it('a key live as two types whose visible one is deleted by a peer shows the other', () => {
+    const a = node('A');
+    const b = node('B');
+    a.ks.incrBy(k, 7);
+    b.ks.pfadd(k, ['x']);
+    ship(b.ks, a.ks);
+    expect(a.ks.typeOf(k)).toBe('hll');
+    expect(b.ks.del(k)).toBe(true); // b never saw the counter: it deletes only its HLL
+    expect(ship(b.ks, a.ks)).toBe(true);
+    expect(a.ks.typeOf(k)).toBe('pncounter');
+    expect(a.ks.getCounter(k)).toEqual({ ok: true, value: 7 });
+  });
+
+  it('reports only the live types of a conflict, not a deleted state beside them', () => {
+    const a = node('A');
+    const b = node('B');
+    const reported: string[][] = [];
+    a.ks.onTypeConflict((_key, types) => reported.push(types));
+    a.ks.windowCreate(k, 1, 60);
+    a.ks.del(k);
+    a.ks.incrBy(k, 1);
+    b.ks.pfadd(k, ['x']);
+    ship(b.ks, a.ks);
+    expect(a.ks.entry(k)?.others?.length).toBe(2);
+    expect(reported).toEqual([['hll', 'pncounter']]);
+  });
+
+  it("a later epoch brings its own TTL, even one sooner than the earlier epoch's", () => {
+    const a = node('A');
+    const b = node('B', T0 + 10_000);
+    const c = node('C');
+    a.ks.incrBy(k, 1);
+    a.ks.expire(k, T0 + 10_000); // epoch 0, TTL version 1
+    ship(a.ks, b.ks); // dead on arrival at b: epoch 1
+    b.ks.incrBy(k, 7);
+    ship(b.ks, c.ks); // c's clock is behind: epoch 1 arrives live
+    expect(c.ks.expire(k, T0 + 5_000)).toBe(true); // epoch 1, TTL version 1, sooner than epoch 0's
+    expect(ship(c.ks, a.ks)).toBe(true);
+    expect(a.ks.entry(k)?.life).toEqual({ epoch: 1, ttlVersion: 1, deadline: T0 + 5_000 });
+    expect(a.ks.getCounter(k)).toEqual({ ok: true, value: 7 });
+  });
+
+  it('mergeDecoded takes one decoded state as well as a list', () => {
+    const a = node('A');
+    const b = node('B');
+    a.ks.incrBy(k, 4);
+    const e = a.ks.entry(k);
+    if (e?.type !== 'pncounter') throw new Error('type');
+    expect(b.ks.mergeDecoded(k, { type: 'pncounter', crdt: e.crdt.clone() })).toBe(true);
+    expect(b.ks.getCounter(k)).toEqual({ ok: true, value: 4 });
+    expect(b.ks.mergeDecoded(k, { type: 'pncounter', crdt: e.crdt.clone() })).toBe(false);
+  });
+
+  it('SET and DEL of a key in a later epoch without a TTL leave its TTL register alone', () => {
+    const { ks } = node('A');
+    ks.incrBy(k, 1);
+    ks.expire(k, T0 - 1);
+    ks.incrBy(k, 2);
+    expect(ks.entry(k)?.life).toEqual({ epoch: 1, ttlVersion: 0, deadline: null });
+    ks.setCounter(k, 5);
+    expect(ks.entry(k)?.life).toEqual({ epoch: 1, ttlVersion: 0, deadline: null });
+    ks.del(k);
+    expect(ks.entry(k)?.life).toEqual({ epoch: 1, ttlVersion: 0, deadline: null });
+  });
+});
