@@ -335,3 +335,75 @@ describe('FLUSHDB and FLUSHALL', () => {
     expect(ks.countByDb().every((n) => n === 0)).toBe(true);
   });
 });
+
+describe('counters and HLLs over deleted keys of another type', () => {
+  it('a deleted HLL becomes a counter for INCRBY 0 or a decrement, as createAs allows', () => {
+    const { ks } = watched();
+    for (const name of ['g0', 'pn']) {
+      ks.pfadd(k(name), ['x']);
+      ks.del(k(name));
+    }
+    expect(ks.incrBy(k('g0'), 0, 'gcounter')).toEqual({ ok: true, value: 0 });
+    expect(ks.entry(k('g0'))?.type).toBe('gcounter');
+    expect(ks.incrBy(k('pn'), -3)).toEqual({ ok: true, value: -3 });
+    expect(ks.typeOf(k('pn'))).toBe('pncounter');
+    expect(ks.incrBy(k('new'), -3)).toEqual({ ok: true, value: -3 });
+  });
+
+  it("PFADD to a key whose deleted HLL sits behind another deleted type reuses that HLL's generation", () => {
+    const a = watched('a:1').ks;
+    const b = watched('b:1').ks;
+    a.pfadd(k('h'), ['x']);
+    a.del(k('h'));
+    a.windowCreate(k('h'), 1, 60);
+    a.del(k('h'));
+    expect(a.entry(k('h'))?.type).toBe('window');
+    ship(a, b, k('h'));
+    expect(a.pfadd(k('h'), ['y'])).toEqual({ ok: true, value: true });
+    expect(a.entry(k('h'))?.others?.map((s) => s.type)).toEqual(['window']);
+    ship(a, b, k('h'));
+    // b held the deleted HLL: the new one is of a later generation, so its add shows there.
+    expect(b.pfcount([k('h')])).toEqual({ ok: true, value: 1 });
+    expect(b.encodeKey(k('h'))).toEqual(a.encodeKey(k('h')));
+  });
+
+  it('a write to an expired key keeps no husk beside its new type', () => {
+    const clock = { t: T0 };
+    const ks = new Keyspace('n1:1', { clock: { now: () => clock.t } });
+    ks.incrBy(k('x'), 1);
+    ks.expire(k('x'), T0 + 10);
+    clock.t = T0 + 10;
+    expect(ks.pfadd(k('x'), ['a'])).toEqual({ ok: true, value: true });
+    expect(ks.entry(k('x'))?.others).toBeUndefined();
+  });
+});
+
+describe('key length', () => {
+  it('a key at the limit is created by every type; one past it by none', () => {
+    const ks = new Keyspace('n1:1', { maxMessageBytes: 4096 });
+    const at = fullKey(0, 'h'.repeat(ks.maxKeyBytes));
+    const past = fullKey(0, 'h'.repeat(ks.maxKeyBytes + 1));
+    expect(ks.pfadd(at, ['a'])).toEqual({ ok: true, value: true });
+    expect(failure(ks.pfadd(past, ['a']))).toBe(`INVALID: ${errors.keyTooLong(ks.maxKeyBytes)}`);
+    expect(failure(ks.cmsInit(past, 10, 2))).toBe(`INVALID: ${errors.keyTooLong(ks.maxKeyBytes)}`);
+  });
+
+  it('a key too long to create here is still written once it exists (merged from a peer), even after it expired', () => {
+    const clock = { t: T0 };
+    const big = new Keyspace('big:1', { clock: { now: () => clock.t } });
+    const small = new Keyspace('small:1', { maxMessageBytes: 4096, clock: { now: () => clock.t } });
+    const long = fullKey(0, 'k'.repeat(small.maxKeyBytes + 10));
+    const hl = fullKey(0, 'h'.repeat(small.maxKeyBytes + 10));
+    big.incrBy(long, 1);
+    big.expire(long, T0 + 10);
+    big.pfadd(hl, ['a']);
+    ship(big, small, long);
+    ship(big, small, hl);
+    expect(small.pfadd(hl, ['b'])).toEqual({ ok: true, value: true });
+    expect(small.incrBy(long, 1)).toEqual({ ok: true, value: 2 });
+    clock.t = T0 + 10;
+    expect(small.exists(long)).toBe(false);
+    expect(small.incrBy(long, 3)).toEqual({ ok: true, value: 3 });
+  });
+});
+
