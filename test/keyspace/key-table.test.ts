@@ -1,0 +1,472 @@
+// The key table under the keyspace (src/keyspace/key-table.ts): the counts INFO and /metrics read,
+// the wire form of a key (whole, cached, and in parts), the digest's buckets, the clock and replica
+// id it is given, and tombstone collection with the slot bases a collected key leaves behind.
+
+import { describe, expect, it } from 'vitest';
+import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
+import { KeyTable } from '../../src/keyspace/key-table.js';
+import { digestBucket } from '../../src/keyspace/state-digest.js';
+import type { ChangeOrigin, Entry } from '../../src/keyspace/types.js';
+
+const k = (s: string): string => fullKey(0, s);
+const T0 = 1_700_000_000_000;
+
+function ship(from: Keyspace, to: Keyspace, key: string): void {
+  const e = from.encodeKey(key);
+  if (e === undefined) throw new Error(`no state for ${key}`);
+  const r = to.mergeRemote(key, e.tag, e.bytes);
+  if (!r.ok) throw new Error(r.error);
+}
+
+describe('what INFO and /metrics count', () => {
+  it('countByDb and countByType count live keys only, per database and per type', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(fullKey(0, 'a'), 1);
+    ks.incrBy(fullKey(0, 'b'), 1, 'gcounter');
+    ks.pfadd(fullKey(3, 'a'), ['x']);
+    ks.incrBy(fullKey(15, 'gone'), 1);
+    ks.del(fullKey(15, 'gone'));
+    ks.windowCreate(fullKey(3, 'w'), 1, 60);
+    const byDb = ks.countByDb();
+    expect(byDb.length).toBe(16);
+    expect(byDb).toEqual([2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(ks.countByType()).toEqual({ pncounter: 1, gcounter: 1, hll: 1, window: 1, cms: 0, topk: 0 });
+    expect(new Keyspace('n2:1').countByDb()).toEqual(new Array(16).fill(0));
+  });
+
+  it('memoryStats counts entries, tombstones, and the replica slots of counter states only', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    expect(a.memoryStats()).toEqual({ entries: 0, tombstones: 0, slots: 0 });
+    a.incrBy(k('x'), 1);
+    b.incrBy(k('x'), 1);
+    ship(b, a, k('x'));
+    a.incrBy(k('y'), 1);
+    a.del(k('y'));
+    // A sketch has replica rows too: they are not counter slots.
+    a.cmsInit(k('c'), 10, 2);
+    a.cmsIncrBy(k('c'), [[Buffer.from('i'), 1]]);
+    // A key of two types: the deleted counter's slot still counts.
+    a.incrBy(k('z'), 1);
+    a.del(k('z'));
+    a.pfadd(k('z'), ['e']);
+    expect(a.memoryStats()).toEqual({ entries: 4, tombstones: 1, slots: 4 });
+  });
+
+  it('byteSize is 48 bytes per entry, 2 per key char, and each state, with 16 more per extra state', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.byteSize()).toBe(0);
+    ks.incrBy(k('ab'), 1);
+    const a = ks.entry(k('ab')) as Entry;
+    expect(ks.byteSize()).toBe(48 + 3 * 2 + a.crdt.byteSize());
+    ks.del(k('ab'));
+    ks.pfadd(k('ab'), ['x']);
+    const e = ks.entry(k('ab')) as Entry;
+    const other = e.others?.[0];
+    expect(other?.type).toBe('pncounter');
+    expect(ks.byteSize()).toBe(48 + 3 * 2 + e.crdt.byteSize() + 16 + (other?.crdt.byteSize() ?? NaN));
+  });
+
+  it('size and keys() include tombstones', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('a'), 1);
+    ks.incrBy(k('b'), 1);
+    ks.del(k('b'));
+    expect(ks.size).toBe(2);
+    expect([...ks.keys()].sort()).toEqual([k('a'), k('b')]);
+    expect(ks.exists(k('b'))).toBe(false);
+    expect(ks.typeOf(k('b'))).toBeUndefined();
+    expect(ks.typeOf(k('a'))).toBe('pncounter');
+    expect(ks.typeOf(k('none'))).toBeUndefined();
+  });
+});
+
+describe('the wire form of a key', () => {
+  it('encodeKey follows every change (its cache is dropped), and is undefined for a missing key', () => {
+    const a = new Keyspace('a:1');
+    expect(a.encodeKey(k('x'))).toBeUndefined();
+    a.incrBy(k('x'), 1);
+    const first = a.encodeKey(k('x'));
+    expect(a.encodeKey(k('x'))).toBe(first); // cached
+    a.incrBy(k('x'), 1);
+    const second = a.encodeKey(k('x'));
+    expect(second).not.toEqual(first);
+    const copy = new Keyspace('b:1');
+    ship(a, copy, k('x'));
+    expect(copy.getCounter(k('x'))).toEqual({ ok: true, value: 2 });
+    // A remote change and a TTL drop it too.
+    const b = new Keyspace('b:1');
+    b.incrBy(k('x'), 5);
+    ship(b, a, k('x'));
+    expect(a.getCounter(k('x'))).toEqual({ ok: true, value: 7 });
+    const third = a.encodeKey(k('x'));
+    ship(a, copy, k('x'));
+    expect(copy.getCounter(k('x'))).toEqual({ ok: true, value: 7 });
+    a.expire(k('x'), T0);
+    expect(a.encodeKey(k('x'))).not.toEqual(third);
+  });
+
+  it('keeps at most 4096 encodings', () => {
+    const ks = new Keyspace('n1:1');
+    for (let i = 0; i < 4100; i++) {
+      ks.incrBy(k(`x${i}`), 1);
+      ks.encodeKey(k(`x${i}`));
+    }
+    const cache = (ks as unknown as { encoded: Map<string, unknown> }).encoded;
+    expect(cache.size).toBeLessThanOrEqual(4096);
+    // It is emptied only when full: the keys encoded since are all still cached.
+    const recent = [4097, 4098, 4099].map((i) => ks.encodeKey(k(`x${i}`)));
+    expect([4097, 4098, 4099].map((i) => ks.encodeKey(k(`x${i}`)))).toEqual(recent);
+    for (const [j, i] of [4097, 4098, 4099].entries()) expect(ks.encodeKey(k(`x${i}`))).toBe(recent[j]);
+    // Every key still encodes to its own state.
+    const copy = new Keyspace('c:1');
+    for (const i of [0, 4095, 4099]) ship(ks, copy, k(`x${i}`));
+    expect(copy.getCounter(k('x4099'))).toEqual({ ok: true, value: 1 });
+  });
+
+  it('partsOf cuts a key into parts of at most maxBytes whose merge is the whole key, life included', () => {
+    const clock = { now: () => T0 };
+    const ks = new Keyspace('n1:1', { clock });
+    expect(ks.partsOf(k('x'), 400)).toBeUndefined();
+    for (let i = 0; i < 40; i++) {
+      const other = new Keyspace(`peer-with-a-long-replica-id-${i}:1`);
+      other.incrBy(k('x'), i + 1);
+      ship(other, ks, k('x'));
+    }
+    ks.expire(k('x'), T0 + 60_000);
+    const parts = ks.partsOf(k('x'), 400);
+    expect(parts).toBeDefined();
+    expect((parts ?? []).length).toBeGreaterThan(1);
+    const copy = new Keyspace('c:1', { clock });
+    for (const p of parts ?? []) {
+      expect(p.bytes.length).toBeLessThanOrEqual(400);
+      const r = copy.mergeRemote(k('x'), p.tag, p.bytes);
+      expect(r.ok).toBe(true);
+    }
+    expect(copy.getCounter(k('x'))).toEqual({ ok: true, value: (40 * 41) / 2 });
+    expect(copy.deadlineOf(k('x'))).toBe(T0 + 60_000);
+    expect(copy.encodeKey(k('x'))).toEqual(ks.encodeKey(k('x')));
+  });
+
+  it('partsOf splits each state of a key of several types, and is undefined when a unit cannot fit', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('x'), 3);
+    ks.del(k('x'));
+    ks.pfadd(k('x'), ['a', 'b', 'c']);
+    const parts = ks.partsOf(k('x'), 1000);
+    const copy = new Keyspace('c:1');
+    for (const p of parts ?? []) copy.mergeRemote(k('x'), p.tag, p.bytes);
+    expect(copy.encodeKey(k('x'))).toEqual(ks.encodeKey(k('x')));
+    expect(copy.entry(k('x'))?.others?.length).toBe(1);
+    // A Top-K record is indivisible.
+    ks.topkReserve(k('t'), 10, 100, 4);
+    ks.topkAdd(k('t'), Array.from({ length: 20 }, (_, i) => [Buffer.from(`item-${i}-`.padEnd(60, 'x')), 1] as const));
+    expect(ks.partsOf(k('t'), 320)).toBeUndefined();
+    expect(ks.partsOf(k('t'), 1 << 20)?.length).toBe(1);
+  });
+
+  it('keysInBuckets lists every stored key, tombstones too, of the buckets asked', () => {
+    const ks = new Keyspace('n1:1');
+    const keys = Array.from({ length: 50 }, (_, i) => k(`key${i}`));
+    for (const key of keys) ks.incrBy(key, 1);
+    ks.del(keys[0] as string);
+    const wanted = new Set([digestBucket(keys[0] as string), digestBucket(keys[7] as string)]);
+    const got = ks.keysInBuckets(wanted);
+    expect(got.sort()).toEqual(keys.filter((key) => wanted.has(digestBucket(key))).sort());
+    expect(got).toContain(keys[0]);
+    expect(ks.keysInBuckets(new Set())).toEqual([]);
+  });
+});
+
+describe('the clock, the frame limit and the replica id', () => {
+  it('a table given no clock never expires keys; setClock gives it one', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.hasClock).toBe(false);
+    ks.incrBy(k('x'), 1);
+    expect(ks.expire(k('x'), 1)).toBe(true); // a deadline in 1970, on a clock that reads 0
+    expect(ks.exists(k('x'))).toBe(true);
+    expect(ks.sweepExpired(10)).toBe(0);
+    ks.setClock({ now: () => T0 });
+    expect(ks.hasClock).toBe(true);
+    expect(ks.exists(k('x'))).toBe(false);
+    expect(new Keyspace('n2:1', { clock: { now: () => 0 } }).hasClock).toBe(true);
+  });
+
+  it('frameLimit is the maxMessageBytes given, unbounded by default', () => {
+    expect(new Keyspace('n1:1').frameLimit).toBe(Infinity);
+    expect(new Keyspace('n1:1', { maxMessageBytes: 65_536 }).frameLimit).toBe(65_536);
+  });
+
+  it('local writes go under the current replica id', () => {
+    const ks = new Keyspace('n1:1');
+    expect(ks.replicaId).toBe('n1:1');
+    ks.incrBy(k('x'), 2);
+    ks.setReplicaId('n1:2');
+    expect(ks.replicaId).toBe('n1:2');
+    ks.incrBy(k('x'), 3);
+    const c = ks.entry(k('x'));
+    expect(c?.type).toBe('pncounter');
+    if (c?.type !== 'pncounter') throw new Error('type');
+    expect(c.crdt.slotOf('n1:1').p).toBe(2);
+    expect(c.crdt.slotOf('n1:2').p).toBe(3);
+  });
+
+  it('a keyspace built for a frame limit refuses keys longer than it allows, as its copies do', () => {
+    const ks = new Keyspace('n1:1', { maxMessageBytes: 4096 });
+    expect(ks.maxKeyBytes).toBeLessThan(4096);
+    const copy = new Keyspace('n2:1', { maxMessageBytes: ks.frameLimit });
+    expect(copy.maxKeyBytes).toBe(ks.maxKeyBytes);
+  });
+});
+
+describe('tombstone collection', () => {
+  it('collectible: only a deleted counter of one type, with no TTL and no epoch', () => {
+    const ks = new Keyspace('n1:1', { clock: { now: () => T0 } });
+    const entry = (key: string): Entry => ks.entry(key) as Entry;
+    ks.incrBy(k('pn'), 1);
+    expect(KeyTable.collectible(entry(k('pn')))).toBe(false); // live
+    ks.del(k('pn'));
+    expect(KeyTable.collectible(entry(k('pn')))).toBe(true);
+    ks.incrBy(k('g'), 1, 'gcounter');
+    ks.del(k('g'));
+    expect(KeyTable.collectible(entry(k('g')))).toBe(true);
+    ks.pfadd(k('h'), ['x']);
+    ks.del(k('h'));
+    expect(KeyTable.collectible(entry(k('h')))).toBe(false); // an HLL generation
+    ks.windowCreate(k('w'), 1, 60);
+    ks.del(k('w'));
+    expect(KeyTable.collectible(entry(k('w')))).toBe(false);
+    // Two types, both deleted.
+    ks.incrBy(k('two'), 1);
+    ks.del(k('two'));
+    ks.pfadd(k('two'), ['x']);
+    ks.del(k('two'));
+    expect(entry(k('two')).type).toBe('hll');
+    expect(KeyTable.collectible(entry(k('two')))).toBe(false);
+    // A TTL register (PERSIST after EXPIRE leaves version 2, no deadline), and an expired key's epoch.
+    ks.incrBy(k('ttl'), 1);
+    ks.expire(k('ttl'), T0 + 1000);
+    ks.expire(k('ttl'), null);
+    ks.del(k('ttl'));
+    expect(KeyTable.collectible(entry(k('ttl')))).toBe(false);
+    ks.incrBy(k('ep'), 1);
+    ks.expire(k('ep'), T0 - 1);
+    expect(entry(k('ep')).life?.epoch).toBe(1);
+    expect(KeyTable.collectible(entry(k('ep')))).toBe(false);
+    expect(ks.collectibleCount()).toBe(2);
+  });
+
+  it('drops collectible tombstones only, reports each with its encoding, and tells the listeners', () => {
+    const ks = new Keyspace('n1:1');
+    for (const name of ['a', 'b', 'live']) ks.incrBy(k(name), 1);
+    ks.del(k('a'));
+    ks.del(k('b'));
+    ks.pfadd(k('h'), ['x']);
+    ks.del(k('h'));
+    const encodings = new Map([k('a'), k('b')].map((key) => [key, ks.encodeKey(key)]));
+    const heard: [string, ChangeOrigin][] = [];
+    ks.onChange((key, origin) => heard.push([key, origin]));
+    const dropped: [string, { tag: number; bytes: Uint8Array }][] = [];
+    const out = ks.collectTombstones((key, state) => dropped.push([key, state]));
+    expect(out.sort()).toEqual([k('a'), k('b')]);
+    expect(dropped.sort((x, y) => (x[0] < y[0] ? -1 : 1))).toEqual([
+      [k('a'), encodings.get(k('a'))],
+      [k('b'), encodings.get(k('b'))],
+    ]);
+    expect(heard.sort()).toEqual([
+      [k('a'), 'collect'],
+      [k('b'), 'collect'],
+    ]);
+    expect(ks.collected).toBe(2);
+    expect(ks.entry(k('a'))).toBeUndefined();
+    expect(ks.encodeKey(k('a'))).toBeUndefined();
+    expect(ks.size).toBe(2);
+    expect(ks.collectibleCount()).toBe(0);
+    expect(ks.collectTombstones()).toEqual([]);
+    expect(ks.collected).toBe(2);
+  });
+
+  it('a collected key leaves the digest as if it had never been written', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    a.incrBy(k('keep'), 1);
+    b.incrBy(k('keep'), 1);
+    ship(b, a, k('keep'));
+    ship(a, b, k('keep'));
+    a.incrBy(k('gone'), 4);
+    a.stateDigest();
+    a.del(k('gone'));
+    expect(a.stateDigest()).not.toBe(b.stateDigest());
+    a.collectTombstones();
+    expect(a.stateDigest()).toBe(b.stateDigest());
+    expect(a.bucketDigests()).toEqual(b.bucketDigests());
+  });
+
+  it('a collected key with a TTL-less sweep entry leaves the sweep too', () => {
+    const clock = { t: T0 };
+    const ks = new Keyspace('n1:1', { clock: { now: () => clock.t } });
+    ks.incrBy(k('x'), 1);
+    ks.del(k('x'));
+    ks.collectTombstones();
+    const expiring = (ks as unknown as { expiring: Set<string> }).expiring;
+    expect(expiring.has(k('x'))).toBe(false);
+  });
+
+  it("a write after collection starts this node's slot at its old value, so a peer still holding the tombstone shows it", () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    a.incrBy(k('x'), 5);
+    a.incrBy(k('y'), -3);
+    a.incrBy(k('y'), 2);
+    for (const key of [k('x'), k('y')]) {
+      a.del(key);
+      ship(a, b, key);
+    }
+    expect(a.collectTombstones().length).toBe(2);
+    // b still holds both tombstones: a's slot of x at 5 (floor 5), of y at +2 -3 (floors alike).
+    expect(a.incrBy(k('x'), 1)).toEqual({ ok: true, value: 1 });
+    expect(a.incrBy(k('y'), -1)).toEqual({ ok: true, value: -1 });
+    for (const key of [k('x'), k('y')]) {
+      ship(a, b, key);
+      ship(b, a, key);
+      expect(a.encodeKey(key)).toEqual(b.encodeKey(key));
+    }
+    expect(b.getCounter(k('x'))).toEqual({ ok: true, value: 1 });
+    expect(b.getCounter(k('y'))).toEqual({ ok: true, value: -1 });
+    const x = a.entry(k('x'));
+    if (x?.type !== 'pncounter') throw new Error('type');
+    expect(x.crdt.slotOf('a:1')).toMatchObject({ p: 6, n: 0 });
+    // A key it never wrote has no base.
+    const c = new Keyspace('c:1');
+    c.incrBy(k('z'), 1);
+    ship(c, a, k('z'));
+    a.del(k('z'));
+    a.collectTombstones();
+    a.incrBy(k('z'), 2);
+    const z = a.entry(k('z'));
+    if (z?.type !== 'pncounter') throw new Error('type');
+    expect(z.crdt.slotOf('a:1')).toMatchObject({ p: 2, n: 0 });
+  });
+
+  it('the base is per key, and the highest a slot reached over several collections', () => {
+    const a = new Keyspace('a:1');
+    a.incrBy(k('x'), 7);
+    a.del(k('x'));
+    a.collectTombstones();
+    a.incrBy(k('x'), 1); // slot 8, floor 7
+    a.del(k('x'));
+    a.collectTombstones();
+    a.incrBy(k('x'), 1);
+    a.incrBy(k('fresh'), 1);
+    const x = a.entry(k('x'));
+    const fresh = a.entry(k('fresh'));
+    if (x?.type !== 'pncounter' || fresh?.type !== 'pncounter') throw new Error('type');
+    expect(x.crdt.slotOf('a:1').p).toBe(9);
+    expect(fresh.crdt.slotOf('a:1').p).toBe(1);
+    expect(a.getCounter(k('x'))).toEqual({ ok: true, value: 1 });
+  });
+
+  it('a G-Counter key collected and written again starts at its base; a base without increments primes nothing', () => {
+    const a = new Keyspace('a:1');
+    a.incrBy(k('g'), 4, 'gcounter');
+    a.del(k('g'));
+    a.collectTombstones();
+    expect(a.incrBy(k('g'), 1, 'gcounter')).toEqual({ ok: true, value: 1 });
+    const g = a.entry(k('g'));
+    if (g?.type !== 'gcounter') throw new Error('type');
+    expect(g.crdt.slotOf('a:1').p).toBe(5);
+    // Only decrements of a PN-Counter, collected, then created as a G-Counter: the slot starts at 0.
+    a.incrBy(k('d'), -2);
+    a.del(k('d'));
+    a.collectTombstones();
+    expect(a.incrBy(k('d'), 3, 'gcounter')).toEqual({ ok: true, value: 3 });
+    const d = a.entry(k('d'));
+    if (d?.type !== 'gcounter') throw new Error('type');
+    expect(d.crdt.slotOf('a:1').p).toBe(3);
+  });
+
+  it('a new replica id forgets the bases (its slot was never collected)', () => {
+    const a = new Keyspace('a:1');
+    a.incrBy(k('x'), 5);
+    a.del(k('x'));
+    a.collectTombstones();
+    a.setReplicaId('a:2');
+    a.incrBy(k('x'), 1);
+    const x = a.entry(k('x'));
+    if (x?.type !== 'pncounter') throw new Error('type');
+    expect(x.crdt.slotOf('a:2').p).toBe(1);
+    expect(x.crdt.slotOf('a:1').p).toBe(0);
+  });
+
+  it('a refused write after a collection tells the listeners only if it primed the slot', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    const c = new Keyspace('c:1');
+    const heard: [string, ChangeOrigin][] = [];
+    a.onChange((key, origin) => heard.push([key, origin]));
+    a.incrBy(k('x'), 5);
+    a.del(k('x'));
+    ship(a, b, k('x'));
+    a.collectTombstones();
+    // Another key overflowing: no base of its own, nothing primed, nobody told.
+    a.incrBy(k('other'), Number.MAX_SAFE_INTEGER);
+    heard.length = 0;
+    expect(a.incrBy(k('other'), 1).ok).toBe(false);
+    expect(heard).toEqual([]);
+    // x comes back from c, which never held a's slot: a's slot is primed at its base, then the
+    // increment overflows. The primed slot is a change of the stored key, and is told.
+    c.incrBy(k('x'), 1);
+    ship(c, a, k('x'));
+    heard.length = 0;
+    const before = a.encodeKey(k('x'));
+    expect(a.incrBy(k('x'), Number.MAX_SAFE_INTEGER).ok).toBe(false);
+    expect(heard).toEqual([[k('x'), 'local']]);
+    expect(a.encodeKey(k('x'))).not.toEqual(before);
+    const x = a.entry(k('x'));
+    if (x?.type !== 'pncounter') throw new Error('type');
+    expect(x.crdt.slotOf('a:1')).toMatchObject({ p: 5, n: 0 });
+    expect(a.getCounter(k('x'))).toEqual({ ok: true, value: 1 });
+    // SET too.
+    const d = new Keyspace('d:1');
+    d.incrBy(k('y'), 3);
+    d.del(k('y'));
+    d.collectTombstones();
+    c.incrBy(k('y'), 1);
+    ship(c, d, k('y'));
+    const dHeard: string[] = [];
+    d.onChange((_key, origin) => dHeard.push(origin));
+    expect(d.setCounter(k('y'), Number.MAX_SAFE_INTEGER).ok).toBe(false);
+    expect(dHeard).toEqual(['local']);
+  });
+
+  it('a key whose own slot came back from a peer is not primed again, and a refusal then tells nobody', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    a.incrBy(k('x'), 5);
+    a.del(k('x'));
+    ship(a, b, k('x'));
+    a.collectTombstones();
+    ship(b, a, k('x')); // b's tombstone brings a's slot back, at 5 with floor 5
+    const heard: ChangeOrigin[] = [];
+    a.onChange((_key, origin) => heard.push(origin));
+    expect(a.incrBy(k('x'), Number.MAX_SAFE_INTEGER).ok).toBe(false);
+    expect(a.setCounter(k('x'), Number.MAX_SAFE_INTEGER).ok).toBe(false);
+    expect(heard).toEqual([]);
+    expect(a.incrBy(k('x'), 2)).toEqual({ ok: true, value: 2 });
+  });
+
+  it('a PN-Counter collected after decrements only starts its new slot at both bases', () => {
+    const a = new Keyspace('a:1');
+    const b = new Keyspace('b:1');
+    a.incrBy(k('d'), -2);
+    a.del(k('d'));
+    ship(a, b, k('d'));
+    a.collectTombstones();
+    expect(a.incrBy(k('d'), -1)).toEqual({ ok: true, value: -1 });
+    const d = a.entry(k('d'));
+    if (d?.type !== 'pncounter') throw new Error('type');
+    expect(d.crdt.slotOf('a:1')).toMatchObject({ p: 0, n: 3 });
+    ship(a, b, k('d'));
+    expect(b.getCounter(k('d'))).toEqual({ ok: true, value: -1 });
+  });
+});
