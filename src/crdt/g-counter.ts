@@ -158,16 +158,16 @@ function readerError(r: ByteReader, name: string): CrdtError {
 }
 
 /**
- * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
- * ASCII ids (the usual `node:incarnation`) skip the TextEncoder.
- */
-/**
  * The writer every counter encodes into (encoding is synchronous and never nested), so an encode
  * allocates only its result: a writer per call, sized too small for a typical 17-character replica
  * id, cost two more allocations and a copy, about a tenth of a catching-up node's CPU (bench scale).
  */
 const scratch = new ByteWriter(256);
 
+/**
+ * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
+ * ASCII ids (the usual `node:incarnation`) skip the TextEncoder.
+ */
 function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: number): void {
   if (/^[\x00-\x7f]*$/.test(id)) {
     w.uvarint(id.length * (1 << kindBits) + kinds);

@@ -169,8 +169,7 @@ export class AntiEntropy {
     for (let tries = 0; tries < 16 && total > 0; tries++) {
       const i = rng.int(total);
       const address = i < dead.length ? (dead[i] as string) : (this.known[i - dead.length] as string);
-      const m = i < dead.length ? undefined : membership.memberAt(address);
-      if (m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect)) continue;
+      if (i >= dead.length && membership.liveAt(address)) continue;
       this.sendDigest(address, true, true);
       return;
     }
@@ -287,10 +286,7 @@ export class AntiEntropy {
     if (sinceChunk < 2 * this.inflightMs) return;
     // Bounded, so a cursor that will never move (its sender restarted without its data under the
     // same address) holds repairs back for a while only.
-    if (sinceChunk < 10 * this.inflightMs && versions.cursorFrom((a) => {
-      const m = membership.memberAt(a);
-      return m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect);
-    })) return;
+    if (sinceChunk < 10 * this.inflightMs && versions.cursorFrom((a) => membership.liveAt(a))) return;
     const ours = this.ctx.keyspace.stateDigest();
     if (theirs === ours) {
       this.stateMismatch.delete(from);

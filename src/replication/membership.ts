@@ -258,6 +258,12 @@ export class Membership {
     return m !== undefined && m.address === address ? m : undefined;
   }
 
+  /** Whether the member at `address` is alive or suspect (a peer that still answers, as far as we know). */
+  liveAt(address: string): boolean {
+    const m = this.memberAt(address);
+    return m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect);
+  }
+
   /** The incarnation and seq a forgotten member was forgotten at, or undefined. */
   tombstoneOf(id: string): { incarnation: number; seq: number } | undefined {
     const t = this.tombstones.get(id);

@@ -7,8 +7,8 @@
 // superseded entry is kept while the later version is above `known` (a relay in mid-transfer), and
 // sent with the key in every range that covers it. The vector of known versions is the digest; a
 // peer behind on an origin is sent the keys above what it knows, oldest first. A transfer cut at the
-// size limit advances only the receiver's resume cursor for the peer it came from (one cursor per
-// peer); `known` advances when a transfer completes.
+// size limit advances only the receiver's resume cursor for the sender it came from (one cursor per
+// sender incarnation); `known` advances when a transfer completes.
 
 import type { VectorEntry } from './messages.js';
 
