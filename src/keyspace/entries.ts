@@ -29,6 +29,8 @@ export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], other
     digestHi: 0,
     digestLo: 0,
     digestPending: false,
+    countsShare: -1,
+    bytesShare: 0,
   } as unknown as EntryOf<T>;
 }
 

@@ -11,6 +11,7 @@ import { DATABASES } from './full-key.js';
 import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';
+import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
@@ -25,6 +26,8 @@ export class KeyTable {
   private readonly entries = new Map<string, Entry>();
   private listeners: ChangeListener[] = [];
   private readonly digest = new StateDigest();
+  /** Live keys per database and type, tombstones, slots, bytes: folded in with the digest. */
+  private readonly counts = new KeyCounts();
   private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
@@ -145,6 +148,7 @@ export class KeyTable {
       this.encoded.delete(key);
       this.expiring.delete(key);
       this.digest.removed(e, key);
+      this.counts.remove(key, e);
       out.push(key);
     }
     this.collected += out.length;
@@ -197,18 +201,16 @@ export class KeyTable {
     return e && isLive(e) ? e.type : undefined;
   }
 
-  /** Live keys per database, for INFO keyspace. */
+  /** Live keys per database, for DBSIZE and INFO keyspace. */
   countByDb(): number[] {
-    const counts = new Array<number>(DATABASES).fill(0);
-    for (const [k, e] of this.entries) if (isLive(e)) counts[k.charCodeAt(0)] = (counts[k.charCodeAt(0)] ?? 0) + 1;
-    return counts;
+    this.fold();
+    return this.counts.byDb();
   }
 
   /** Live keys per type. */
   countByType(): Record<KeyType, number> {
-    const c = Object.fromEntries(KEY_TYPES.map((t) => [t, 0])) as Record<KeyType, number>;
-    for (const e of this.entries.values()) if (isLive(e)) c[e.type]++;
-    return c;
+    this.fold();
+    return this.counts.byType();
   }
 
   /** Every stored key, including tombstones (which replication must still carry). */
@@ -223,7 +225,11 @@ export class KeyTable {
   /** The wire form of a key's whole state: its type tag and the CRDT codec's bytes. */
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const e = this.get(key);
-    if (e === undefined) return undefined;
+    return e === undefined ? undefined : this.encodeEntry(key, e);
+  }
+
+  /** `encodeKey` of the entry `e` of `key`, already looked up (and its life checked). */
+  private encodeEntry(key: string, e: Entry): { tag: number; bytes: Uint8Array } {
     // Cached until the key changes: a key that just changed goes into the digest and to several
     // peers. Only recent keys: an encoding kept per key (a Uint8Array and its ArrayBuffer) cost about
     // 256 heap bytes, more than the key's state itself.
@@ -434,6 +440,7 @@ export class KeyTable {
       // A replacement entry of the same key keeps its life, unless the caller gave it one.
       if (!lifeGiven && old.life !== undefined && e.life === undefined) stored = withLife(e, old.life);
       carryDigest(old, stored);
+      carryCounts(old, stored);
     }
     this.entries.set(key, stored);
     return stored;
@@ -443,14 +450,19 @@ export class KeyTable {
 
   /** The state digest: 16 hex digits; equal on two nodes iff (with overwhelming probability) every key's state is. */
   stateDigest(): string {
-    this.digest.fold(this.entryFn, this.encodeFn);
+    this.fold();
     return this.digest.value();
   }
 
   /** The digest of each bucket of keys, DIGEST_BUCKETS x (hi, lo) as little-endian int32s. */
   bucketDigests(): Uint8Array {
-    this.digest.fold(this.entryFn, this.encodeFn);
+    this.fold();
     return this.digest.buckets();
+  }
+
+  /** Folds the keys changed since the last fold into the digest and the counts. */
+  private fold(): void {
+    this.digest.fold(this.entryFn, this.encodeFn, this.countFn);
   }
 
   /** Every stored key (tombstones too) in one of `buckets`. */
@@ -460,32 +472,25 @@ export class KeyTable {
     return out;
   }
 
-  private readonly entryFn = (key: string): Entry | undefined => this.entries.get(key);
-  private readonly encodeFn = (key: string): { tag: number; bytes: Uint8Array } | undefined => this.encodeKey(key);
+  // Through `get`, as every read: an expired key folds in as its next epoch.
+  private readonly entryFn = (key: string): Entry | undefined => this.get(key);
+  private readonly encodeFn = (key: string, e: Entry): { tag: number; bytes: Uint8Array } => this.encodeEntry(key, e);
+  private readonly countFn = (key: string, e: Entry): void => this.counts.account(key, e);
 
   /**
-   * What the keyspace holds, for INFO memory and /metrics (one pass over every key, like `byteSize`):
-   * `tombstones`, stored keys that do not exist (deleted, or an expired key's empty next epoch), which
-   * replication still carries; `slots`, the replica slots of every counter state (G- and PN-Counters),
-   * one per node incarnation that ever wrote the key.
+   * What the keyspace holds, for INFO memory and /metrics: `tombstones`, stored keys that do not exist
+   * (deleted, or an expired key's empty next epoch), which replication still carries; `slots`, the
+   * replica slots of every counter state (G- and PN-Counters), one per node incarnation that ever
+   * wrote the key. O(keys changed since the last read), not O(keys).
    */
   memoryStats(): { entries: number; tombstones: number; slots: number } {
-    let tombstones = 0;
-    let slots = 0;
-    for (const e of this.entries.values()) {
-      if (!isLive(e)) tombstones++;
-      for (const s of statesOf(e)) if (s.type === 'pncounter' || s.type === 'gcounter') slots += s.crdt.replicaCount();
-    }
-    return { entries: this.entries.size, tombstones, slots };
+    this.fold();
+    return { entries: this.entries.size, tombstones: this.counts.tombstones, slots: this.counts.slots };
   }
 
   /** Approximate memory held by key states, in bytes. */
   byteSize(): number {
-    let n = 0;
-    for (const [k, e] of this.entries) {
-      n += 48 + k.length * 2 + e.crdt.byteSize();
-      for (const o of e.others ?? []) n += 16 + o.crdt.byteSize();
-    }
-    return n;
+    this.fold();
+    return this.counts.bytes;
   }
 }

@@ -52,8 +52,11 @@ export class StateDigest {
     this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
   }
 
-  /** Folds in every queued key, reading its entry and encoding from the keyspace. */
-  fold(entry: (key: string) => Entry | undefined, encode: (key: string) => { tag: number; bytes: Uint8Array } | undefined): void {
+  /**
+   * Folds in every queued key, reading its entry and encoding from the keyspace; `visit` sees each
+   * entry folded (the key table's counts fold along).
+   */
+  fold(entry: (key: string) => Entry | undefined, encode: (key: string, e: Entry) => { tag: number; bytes: Uint8Array } | undefined, visit?: (key: string, e: Entry) => void): void {
     const queue = this.queue;
     if (queue.length === 0) return;
     // Stryker disable next-line ArrayDeclaration: a key queued without a pending entry is skipped by fold
@@ -62,7 +65,8 @@ export class StateDigest {
       const e = entry(key);
       if (e === undefined || e.digestPending !== true) continue;
       e.digestPending = false;
-      const enc = encode(key);
+      visit?.(key, e);
+      const enc = encode(key, e);
       if (enc === undefined) continue;
       const k1 = hash64String(key);
       const k2 = hash64Lo();

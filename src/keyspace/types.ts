@@ -25,6 +25,12 @@ export type Entry = {
     digestLo?: number;
     /** Changed since its share was last folded into the digest. */
     digestPending?: boolean;
+    /**
+     * This key's share of the table's counts (key-table.ts, `KeyCounts`), as last folded in with its
+     * digest share: `live + 2 * type index + 16 * counter slots`, and its approximate bytes. -1: none yet.
+     */
+    countsShare?: number;
+    bytesShare?: number;
   };
 }[KeyType];
 

@@ -68,7 +68,7 @@ describe('entries', () => {
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
     const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'others', 'life', 'digestHi', 'digestLo', 'digestPending']);
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'others', 'life', 'digestHi', 'digestLo', 'digestPending', 'countsShare', 'bytesShare']);
     expect(shapes[3]?.others).toBeUndefined();
     expect(shapes[3]?.life).toBeUndefined();
     expect(makeEntry('hll', HyperLogLog.create(), undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
