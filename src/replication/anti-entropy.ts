@@ -131,9 +131,7 @@ export class AntiEntropy {
   /** A local change of `key`: the next version of our origin. */
   localChange(key: string): void {
     const v = ++this.localVersion;
-    const { versions, origin } = this.ctx;
-    versions.record(origin, key, v);
-    versions.advance(origin, v);
+    this.ctx.versions.recordLocal(this.ctx.origin, key, v);
   }
 
   private gossipRound(): void {
