@@ -389,6 +389,51 @@ export abstract class CounterBase {
     return r.failed ? err(readerError(r, name)) : ok(out);
   }
 
+  /**
+   * Folds replica `from`'s slot into replica `into`'s: `into`'s slot and floors become the sums of the
+   * two, and `from`'s slot is gone; the value is unchanged. This commutes with merge only under the
+   * conditions of docs/crdt-counters.md, "Retired slots": every state that can still meet this one is
+   * at least a state every member held, in which `from` was retired. (Not used by the node yet: the
+   * evidence and the marker that carry a fold between nodes come next.) Returns false, changing
+   * nothing, if `from` holds no slot, `from === into`, or a sum would pass 2^53-1. An invalid `into`
+   * id is misuse and throws.
+   */
+  foldSlot(from: ReplicaId, into: ReplicaId): boolean {
+    if (from === into) return false;
+    const s = this.find(from);
+    if (s === undefined) return false;
+    const t = this.find(into);
+    const p = (t?.p ?? 0) + s.p;
+    const n = (t?.n ?? 0) + s.n;
+    // Floors are at most their slots, so their sums fit when the slots' do.
+    if (p > COUNTER_MAX || n > COUNTER_MAX) return false;
+    if (t === undefined) assertReplicaId(into);
+    const fp = (t?.fp ?? 0) + s.fp;
+    const fn = (t?.fn ?? 0) + s.fn;
+    if (this.first === s) {
+      this.first = undefined;
+      const next = this.rest?.values().next().value;
+      if (next !== undefined) {
+        (this.rest as Map<ReplicaId, CounterSlot>).delete(next.id);
+        this.first = next;
+      }
+    } else {
+      this.rest?.delete(from);
+    }
+    if (t !== undefined) {
+      t.p = p;
+      t.fp = fp;
+      t.n = n;
+      t.fn = fn;
+    } else {
+      const slot: CounterSlot = { id: into, p, fp, n, fn };
+      if (this.first === undefined) this.first = slot;
+      else (this.rest ??= new Map()).set(into, slot);
+    }
+    // The running sums hold: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
+    return true;
+  }
+
   /** Raises every floor to its slot. */
   resetInPlace(): void {
     for (const s of this.list()) {
