@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { LocalStamp } from '../replication/version-log.js';
+import { storeUnreadable } from './store-check.js';
 
 /**
  * The on-disk format this code writes and reads. A store of a higher format is refused. Format 2
@@ -191,9 +192,12 @@ export class DurableStore {
     mkdirSync(join(o.dataDir, o.nodeId), { recursive: true, mode: 0o700 });
     // LMDB trusts its file: a file that is not LMDB crashes the process (SIGSEGV) instead of failing.
     // Check its meta pages first, so the usual corruptions (truncated, overwritten, not ours) get
-    // a clear error. Damage deep inside the B-tree is not detectable this way (docs/durability.md).
+    // a clear error at once.
     const bad = checkLmdbFile(path);
     if (bad !== null) throw new StoreError(`the data store ${path} is corrupt (${bad}). ${MOVE_ASIDE}`);
+    // Then every page, in a child process: damage deeper in the tree crashes or misleads the reader.
+    const unreadable = storeUnreadable(path, META_KEY);
+    if (unreadable !== null) throw new StoreError(`the data store ${path} cannot be read (${unreadable}): it is corrupt. ${MOVE_ASIDE}`);
     let db: RootDatabase<Buffer, Buffer>;
     try {
       // overlappingSync off: a commit returns once it is synced (LMDB's classic durable commit), which

@@ -334,6 +334,76 @@ describe('opening', () => {
     expect(message.endsWith(`): it is corrupt. ${MOVE_ASIDE}`)).toBe(true);
   });
 
+  /** A claimed store of `n` counter records, closed, and its file's bytes. */
+  async function storeOf(n: number): Promise<{ dir: string; path: string; file: Buffer }> {
+    const dir = tmp();
+    const store = newStore(dir);
+    const ks = new Keyspace('n1:1');
+    const records: KeyRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = fullKey(0, `key:${i}`);
+      ks.incrBy(key, i + 1);
+      const enc = ks.encodeKey(key);
+      if (enc !== undefined) records.push({ key, ...enc });
+    }
+    await store.write(records).flushed;
+    await closeAll();
+    const path = storePath(dir, 'n1');
+    return { dir, path, file: readFileSync(path) };
+  }
+
+  it('a tree whose pages crash a reader: refuses as corrupt, and this process lives on', async () => {
+    const { dir, path, file } = await storeOf(3000);
+    const reasons: string[] = [];
+    for (let seed = 1; seed <= 8; seed++) {
+      // 20 bytes of the pages after the two meta pages set to pseudo-random values (xorshift).
+      let x = 0x2545f491 ^ seed;
+      const next = (): number => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return x >>> 0;
+      };
+      const damaged = Buffer.from(file);
+      for (let i = 0; i < 20; i++) damaged[8192 + (next() % (file.length - 8192))] = next() & 0xff;
+      writeFileSync(path, damaged);
+      let message: string;
+      try {
+        openStore(dir);
+        await closeAll();
+        continue; // these bytes fell where reading does not go (free pages, or a value: the load decodes those)
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      const head = `the data store ${path} cannot be read (`;
+      const tail = `): it is corrupt. ${MOVE_ASIDE}`;
+      expect(message.startsWith(head) && message.endsWith(tail), message).toBe(true);
+      reasons.push(message.slice(head.length, -tail.length));
+    }
+    // Some of these crash LMDB outright (a reader in this process would have died with it); others
+    // fail with an LMDB error or hide records; every refusal names the store and what to do.
+    expect(reasons.some((r) => /^a reader crashed on it with SIG[A-Z]+$/.test(r)), reasons.join('; ')).toBe(true);
+  });
+
+  it('a tree that hides records from a reader: refuses, with the count LMDB lists and the count read', async () => {
+    const { dir, path, file } = await storeOf(300);
+    // LMDB keeps the number of records in its meta pages (with the meta record: 301). Raised to
+    // 305 there, the tree now holds fewer than listed: what a branch page overwritten by damage
+    // does to a reader, which then skips the records under it without an error.
+    const listed = Buffer.alloc(8);
+    listed.writeBigUInt64LE(301n);
+    let raised = 0;
+    for (const page of [0, 4096]) {
+      const at = file.subarray(page, page + 256).indexOf(listed);
+      if (at < 0) continue;
+      file.writeBigUInt64LE(305n, page + at);
+      raised++;
+    }
+    expect(raised).toBeGreaterThan(0);
+    writeFileSync(path, file);
+    expect(refusal(dir)).toBe(`the data store ${path} cannot be read (its B-tree lists 305 records, but 301 could be read): it is corrupt. ${MOVE_ASIDE}`);
+  });
+
   it.skipIf(platform() !== 'linux')('closes every file it opened when it refuses a store', async () => {
     const dirs: string[] = [];
     for (let i = 0; i < 15; i++) {
