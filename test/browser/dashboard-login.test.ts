@@ -12,6 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/server/auth/password-hash.js';
 import { startCluster, waitForMembers, type TestCluster } from '../integration/harness.js';
+import { waitFor } from './page-wait.js';
 
 declare const document: { querySelector(selector: string): { textContent: string | null; hidden?: boolean } | null };
 declare const sessionStorage: Record<string, string>;
@@ -61,7 +62,7 @@ afterAll(async () => {
 });
 
 const n = (id: string): { httpPort: number; respPort: number } => cluster.nodes.find((x) => x.id === id) as { httpPort: number; respPort: number };
-const visible = (sel: string): Promise<unknown> => page.waitForFunction((s) => document.querySelector(s)?.hidden === false, sel, { timeout: 15_000 });
+const visible = (sel: string): Promise<void> => waitFor(page, `${sel} shown`, (s) => document.querySelector(s)?.hidden === false, sel);
 
 describe('dashboard behind its login', () => {
   it('asks for a user and password, refuses a wrong one, and with the right one shows every node live', async () => {
@@ -74,15 +75,15 @@ describe('dashboard behind its login', () => {
     await page.fill('#username', 'ops');
     await page.fill('#password', 'not-the-password');
     await page.click('#auth button');
-    await page.waitForFunction(() => document.querySelector('#login-error')?.textContent === 'wrong user or password', undefined, { timeout: 15_000 });
+    await waitFor(page, "the login error 'wrong user or password'", () => document.querySelector('#login-error')?.textContent === 'wrong user or password');
 
     await page.fill('#password', PASSWORD);
     await page.click('#auth button');
-    await page.waitForFunction(() => document.querySelector('#login')?.hidden === true, undefined, { timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('#who')?.textContent === 'logged in as ops', undefined, { timeout: 15_000 });
+    await waitFor(page, 'the login form hidden after the right password', () => document.querySelector('#login')?.hidden === true);
+    await waitFor(page, "'logged in as ops'", () => document.querySelector('#who')?.textContent === 'logged in as ops');
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id, { timeout: 15_000 });
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id, { timeout: 15_000 });
+      await waitFor(page, `${id} listed alive`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id);
+      await waitFor(page, `the live feed of ${id} connected`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id);
     }
     // The password is not kept by the page: only the token is.
     expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(PASSWORD);
@@ -95,12 +96,12 @@ describe('dashboard behind its login', () => {
       r.disconnect();
     }
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`td.value[data-key="login:hits"][data-node="${m}"]`)?.textContent === '7', id, { timeout: 15_000 });
+      await waitFor(page, `login:hits = 7 on ${id}`, (m) => document.querySelector(`td.value[data-key="login:hits"][data-node="${m}"]`)?.textContent === '7', id);
     }
 
     // A reload keeps the session (the token in sessionStorage); logging out asks again.
     await page.reload();
-    await page.waitForFunction(() => document.querySelector('#members tr[data-member="n2"] td.state')?.textContent === 'alive', undefined, { timeout: 15_000 });
+    await waitFor(page, 'n2 listed alive after a reload', () => document.querySelector('#members tr[data-member="n2"] td.state')?.textContent === 'alive');
     await page.click('#logout');
     await visible('#login');
 
