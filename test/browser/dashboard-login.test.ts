@@ -8,10 +8,11 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/server/auth/password-hash.js';
 import { startCluster, waitForMembers, type TestCluster } from '../integration/harness.js';
+import { waitFor, waitForResponses, within } from './page-wait.js';
 
 declare const document: { querySelector(selector: string): { textContent: string | null; hidden?: boolean } | null };
 declare const sessionStorage: Record<string, string>;
@@ -61,7 +62,7 @@ afterAll(async () => {
 });
 
 const n = (id: string): { httpPort: number; respPort: number } => cluster.nodes.find((x) => x.id === id) as { httpPort: number; respPort: number };
-const visible = (sel: string): Promise<unknown> => page.waitForFunction((s) => document.querySelector(s)?.hidden === false, sel, { timeout: 15_000 });
+const visible = (sel: string): Promise<void> => waitFor(page, `${sel} shown`, (s) => document.querySelector(s)?.hidden === false, sel);
 
 describe('dashboard behind its login', () => {
   it('asks for a user and password, refuses a wrong one, and with the right one shows every node live', async () => {
@@ -74,15 +75,22 @@ describe('dashboard behind its login', () => {
     await page.fill('#username', 'ops');
     await page.fill('#password', 'not-the-password');
     await page.click('#auth button');
-    await page.waitForFunction(() => document.querySelector('#login-error')?.textContent === 'wrong user or password', undefined, { timeout: 15_000 });
+    await waitFor(page, "the login error 'wrong user or password'", () => document.querySelector('#login-error')?.textContent === 'wrong user or password');
+    // The page polls /status every second while its form is up (401 each time): the message stays
+    // until the next attempt. Two polls answered from now: the page has handled at least the first.
+    await waitForResponses(page, 'two /status polls answered 401 after the wrong password', 2, (res) => new URL(res.url()).pathname === '/status' && res.status() === 401);
+    expect(await page.evaluate(() => ({ text: document.querySelector('#login-error')?.textContent, hidden: document.querySelector('#login-error')?.hidden }))).toEqual({
+      text: 'wrong user or password',
+      hidden: false,
+    });
 
     await page.fill('#password', PASSWORD);
     await page.click('#auth button');
-    await page.waitForFunction(() => document.querySelector('#login')?.hidden === true, undefined, { timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('#who')?.textContent === 'logged in as ops', undefined, { timeout: 15_000 });
+    await waitFor(page, 'the login form hidden after the right password', () => document.querySelector('#login')?.hidden === true);
+    await waitFor(page, "'logged in as ops'", () => document.querySelector('#who')?.textContent === 'logged in as ops');
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id, { timeout: 15_000 });
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id, { timeout: 15_000 });
+      await waitFor(page, `${id} listed alive`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id);
+      await waitFor(page, `the live feed of ${id} connected`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id);
     }
     // The password is not kept by the page: only the token is.
     expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(PASSWORD);
@@ -95,12 +103,12 @@ describe('dashboard behind its login', () => {
       r.disconnect();
     }
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`td.value[data-key="login:hits"][data-node="${m}"]`)?.textContent === '7', id, { timeout: 15_000 });
+      await waitFor(page, `login:hits = 7 on ${id}`, (m) => document.querySelector(`td.value[data-key="login:hits"][data-node="${m}"]`)?.textContent === '7', id);
     }
 
     // A reload keeps the session (the token in sessionStorage); logging out asks again.
     await page.reload();
-    await page.waitForFunction(() => document.querySelector('#members tr[data-member="n2"] td.state')?.textContent === 'alive', undefined, { timeout: 15_000 });
+    await waitFor(page, 'n2 listed alive after a reload', () => document.querySelector('#members tr[data-member="n2"] td.state')?.textContent === 'alive');
     await page.click('#logout');
     await visible('#login');
 
@@ -108,5 +116,63 @@ describe('dashboard behind its login', () => {
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`dashboard login screenshot: ${shot}`);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('a 401 to a /status poll sent before the login does not end the session the login began', async () => {
+    // A new tab (its own sessionStorage: no token), on n2. One of its token-less polls is held in the
+    // browser until the login has completed, then goes on to the node, which answers it 401: an
+    // answer about no credential, which must not end the session the new token began. On a loaded
+    // machine a poll's answer can come after the login's just so; here it always does.
+    const tab = await browser.newPage();
+    const errs: string[] = [];
+    tab.on('pageerror', (e) => errs.push(e.message));
+    tab.on('dialog', (d) => {
+      errs.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    let hold: ((req: Request) => void) | null = null;
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    await tab.route('**/status', async (route) => {
+      if (hold !== null && route.request().headers()['authorization'] === undefined) {
+        const h = hold;
+        hold = null;
+        h(route.request());
+        await released;
+      }
+      await route.continue();
+    });
+    try {
+      await tab.goto(`http://127.0.0.1:${n('n2').httpPort}/`);
+      await waitFor(tab, '#login shown in the new tab', () => document.querySelector('#login')?.hidden === false);
+      const held = await within('a token-less /status poll to hold', new Promise<Request>((r) => (hold = r)));
+
+      await tab.fill('#username', 'ops');
+      await tab.fill('#password', PASSWORD);
+      await tab.click('#auth button');
+      await waitFor(tab, "'logged in as ops' in the new tab", () => document.querySelector('#who')?.textContent === 'logged in as ops');
+      // Polls the page sends from now on carry its token. (Other token-less polls sent before the
+      // login may still be answered 401 after it on a loaded machine: the same race, not held.)
+      const sentLater = new Set<Request>();
+      tab.on('request', (req) => {
+        if (new URL(req.url()).pathname === '/status' && req.headers()['authorization'] !== undefined) sentLater.add(req);
+      });
+      const later = waitForResponses(tab, 'two /status polls with the token answered after the held one', 2, (res) => sentLater.has(res.request()));
+      release();
+      expect((await within('the held poll answered', held.response()))?.status()).toBe(401);
+      // Two polls sent after the held one was let through, a second apart, are answered: the page has
+      // long handled the held answer, and still polls with its token.
+      expect((await later).map((res) => res.status())).toEqual([200, 200]);
+      expect(
+        await tab.evaluate(() => ({ login: document.querySelector('#login')?.hidden, who: document.querySelector('#who')?.textContent, token: sessionStorage['tally.token'] !== undefined })),
+      ).toEqual({ login: true, who: 'logged in as ops', token: true });
+      for (const id of ['n1', 'n2', 'n3']) {
+        await waitFor(tab, `the live feed of ${id} connected in the new tab`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id);
+      }
+      expect(errs).toEqual([]);
+    } finally {
+      release();
+      await tab.close();
+    }
   });
 });

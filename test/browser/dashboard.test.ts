@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitForMembers, type TestCluster } from '../integration/harness.js';
+import { waitFor } from './page-wait.js';
 
 // The page functions below run in the browser; tsconfig has no DOM lib, so declare the little they use.
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
@@ -53,12 +54,12 @@ describe('dashboard', () => {
     await page.goto(`http://127.0.0.1:${n('n1').httpPort}/?keys=dash:hits`);
 
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id, { timeout: 15_000 });
-      await page.waitForFunction((m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id, { timeout: 15_000 });
+      await waitFor(page, `${id} listed alive`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.state`)?.textContent === 'alive', id);
+      await waitFor(page, `the live feed of ${id} connected`, (m) => document.querySelector(`#members tr[data-member="${m}"] td.feed`)?.textContent === 'connected', id);
     }
     // The key does not exist yet: every node reports nil.
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`td.value[data-key="dash:hits"][data-node="${m}"]`)?.textContent === '(nil)', id, { timeout: 15_000 });
+      await waitFor(page, `dash:hits (nil) on ${id}`, (m) => document.querySelector(`td.value[data-key="dash:hits"][data-node="${m}"]`)?.textContent === '(nil)', id);
     }
 
     const r = new Redis({ port: n('n2').respPort, lazyConnect: true });
@@ -69,12 +70,12 @@ describe('dashboard', () => {
       r.disconnect();
     }
     for (const id of ['n1', 'n2', 'n3']) {
-      await page.waitForFunction((m) => document.querySelector(`td.value[data-key="dash:hits"][data-node="${m}"]`)?.textContent === '42', id, { timeout: 15_000 });
+      await waitFor(page, `dash:hits = 42 on ${id}`, (m) => document.querySelector(`td.value[data-key="dash:hits"][data-node="${m}"]`)?.textContent === '42', id);
     }
-    await page.waitForFunction(() => document.querySelector('td.mark[data-key="dash:hits"]')?.textContent === '✓', undefined, { timeout: 15_000 });
+    await waitFor(page, 'dash:hits marked converged (✓)', () => document.querySelector('td.mark[data-key="dash:hits"]')?.textContent === '✓');
     // The page measured the change converging, and draws traffic from /status.
-    await page.waitForFunction(() => /over \d+ change/.test(document.querySelector('#convergence-summary')?.textContent ?? ''), undefined, { timeout: 15_000 });
-    await page.waitForFunction(() => /frames\/s/.test(document.querySelector('#traffic-legend')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await waitFor(page, 'a measured convergence in the summary', () => /over \d+ change/.test(document.querySelector('#convergence-summary')?.textContent ?? ''));
+    await waitFor(page, 'gossip traffic in frames/s', () => /frames\/s/.test(document.querySelector('#traffic-legend')?.textContent ?? ''));
 
     const keep = process.env.TALLY_DASHBOARD_SCREENSHOT;
     if (keep !== undefined && keep !== '') {

@@ -179,10 +179,15 @@ function authHeaders(): Record<string, string> {
 }
 
 function poll(): void {
+  // An answer speaks of the credential its request carried. One to a request sent with another than
+  // the page holds now (it logged in while the request was on its way) is ignored: its 401 is about
+  // no token, and must not end the session the new token began. The login polls at once with it.
+  const sent = st.token;
   fetch('/status', { cache: 'no-store', headers: authHeaders() })
     .then((r) => {
+      if (sent !== st.token) return null;
       if (r.status === 401) {
-        showLogin(st.token === null ? '' : 'your session ended: log in again');
+        showLogin(sent === null ? '' : 'your session ended: log in again');
         render();
         throw new Error('login required');
       }
@@ -190,6 +195,7 @@ function poll(): void {
     })
     .then(
       (s) => {
+        if (s === null) return;
         hideLogin();
         st.status = s;
         st.statusOk = true;
@@ -527,9 +533,13 @@ function showLogin(message: string): void {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(USER_KEY);
   }
+  // The poll asks every second while the form is up, with no message: that keeps the one shown
+  // (a wrong password) until the next attempt, rather than erasing it within a second.
   const err = $('#login-error');
-  err.textContent = message;
-  err.hidden = message === '';
+  if (message !== '' || !st.loginShown) {
+    err.textContent = message;
+    err.hidden = message === '';
+  }
   if (st.loginShown) return;
   st.loginShown = true;
   $('#login').hidden = false;
