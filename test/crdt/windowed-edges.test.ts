@@ -569,3 +569,43 @@ describe('sizes', () => {
     expect(reason([1, 4, 1, 10, 0, 1, 5, 0])).toBe('CODEC_INVALID: WindowedCounter: replica count 5 outside 0..2 at byte 7');
   });
 });
+
+describe('more edges', () => {
+  it('a created and a deleted window of the same generation, both without buckets, are not equal', () => {
+    const live = WindowedCounter.decode(Uint8Array.from([1, 4, 1, 10, 1, 1, 0, 0]));
+    const dead = WindowedCounter.decode(Uint8Array.from([1, 4, 1, 10, 1, 0, 0, 0]));
+    expect(live.ok && dead.ok).toBe(true);
+    if (live.ok && dead.ok) {
+      expect([live.value.exists(), dead.value.exists()]).toEqual([true, false]);
+      expect(live.value.equals(dead.value)).toBe(false);
+      expect(dead.value.equals(live.value)).toBe(false);
+    }
+    // A deleted window that lists a bucket but no replica is refused for the bucket.
+    const r = WindowedCounter.decode(Uint8Array.from([1, 4, 1, 10, 1, 0, 0, 1, 5, 1, 0, 1]));
+    expect(r.ok ? 'ok' : r.error.message).toMatch(/^WindowedCounter: a deleted window holds buckets at byte \d+$/);
+  });
+
+  it('split keeps every part within maxBytes with more than 128 replicas in a part (two-byte replica indexes)', () => {
+    const w = WindowedCounter.create(1, 10);
+    for (let i = 0; i < 200; i++) w.incrementAt(`r${i}:1`, 1 + i, 5000, 5000);
+    for (let i = 0; i < 200; i += 3) w.incrementAt(`r${i}:1`, 1, 6000, 6000);
+    const whole = w.encode().length;
+    for (const max of [300, 1000, Math.floor(whole * 0.6), Math.floor(whole * 0.8), whole - 1]) {
+      const parts = w.split(max) as WindowedCounter[];
+      expect(parts.length).toBeGreaterThan(1);
+      for (const p of parts) expect(p.encode().length).toBeLessThanOrEqual(max);
+      const joined = WindowedCounter.create(1, 10);
+      for (const p of parts) joined.merge(p);
+      expect(joined.equals(w)).toBe(true);
+    }
+  });
+
+  it('split takes buckets in index order whatever order they were written in', () => {
+    const w = WindowedCounter.create(1, 10);
+    for (const b of [110, 112, 111, 104, 113]) w.incrementAt('a:1', 1, b * 1000, 113_000);
+    // 12 + 4k bytes for k buckets (see above): parts of two buckets.
+    const parts = w.split(12 + 4 * 2) as WindowedCounter[];
+    expect(parts.map((p) => p.entries().map(([b]) => b))).toEqual([[104, 110], [111, 112], [113]]);
+    expect(parts.map((p) => p.maxBucket)).toEqual([110, 112, 113]);
+  });
+});
