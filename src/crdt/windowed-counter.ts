@@ -177,6 +177,7 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       else if (b < min) min = b;
     };
     // Bucket indexes are integers: walk the range when it is shorter than the map.
+    // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: either walk visits exactly the buckets up to limit (minB is the oldest present); the choice only changes the cost
     const byRange = limit - this.minB < this.buckets.size;
     if (byRange) {
       for (let b = this.minB; b <= limit; b++) {
@@ -276,6 +277,7 @@ export class WindowedCounter extends Generational<WindowedCounter> {
       if (b === bs) for (const v of bucket.values()) partial += v;
       else for (const v of bucket.values()) full.add(v);
     };
+    // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator,MethodExpression: either walk visits every bucket visit() counts; the choice only changes the cost
     if (Math.min(this.maxB, be) - bs + 1 < this.buckets.size) {
       for (let b = Math.max(bs, 0); b <= Math.min(this.maxB, be); b++) {
         const bucket = this.buckets.get(b);
