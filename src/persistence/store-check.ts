@@ -1,11 +1,11 @@
 // Reading a whole store, and writing to it once, in a child process before the node opens it. LMDB
-// keeps no checksums and trusts its pages: damage inside the B-tree can crash the process that reads
-// it (SIGSEGV, abort), or hide records without any error (a branch page overwritten: the records
-// under it are skipped). Both were seen by overwriting one page of a node's store with random bytes (docs/durability.md,
-// "Recovery"), and so was a crash on the first write, from a damaged page of the free list. The
-// child reads every record, compares their number with the count LMDB keeps in its meta page, and
-// rewrites the meta record as it is; a crash or a difference becomes a refusal with a clear message,
-// in the parent.
+// keeps no checksums and trusts its pages: damage inside the B-tree can crash the process that
+// reads it (SIGSEGV, abort), or hide records without any error (a branch page overwritten: the
+// records under it are skipped). Both were seen by overwriting one page of a node's store with
+// random bytes (docs/durability.md, "Recovery"), and so was a crash on the first write, from a
+// damaged page of the free list. The child reads every record, compares their number with the count
+// LMDB keeps in its meta page, and rewrites the meta record as it is; a crash or a difference
+// becomes a refusal with a clear message, in the parent.
 
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
