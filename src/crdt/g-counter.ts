@@ -217,6 +217,14 @@ export abstract class CounterBase {
     return { id: r, p: s?.p ?? 0, fp: s?.fp ?? 0, n: s?.n ?? 0, fn: s?.fn ?? 0 };
   }
 
+  /** Every slot's replica id, in no particular order (slot pruning looks for retired ones). */
+  slotIds(): ReplicaId[] {
+    if (this.first === undefined) return [];
+    const out = [this.first.id];
+    this.rest?.forEach((s) => out.push(s.id));
+    return out;
+  }
+
   /** Copies of every slot, sorted by id (canonical order). */
   entries(): CounterSlot[] {
     return this.sorted().map((s) => ({ ...s }));
@@ -393,8 +401,8 @@ export abstract class CounterBase {
    * Folds replica `from`'s slot into replica `into`'s: `into`'s slot and floors become the sums of the
    * two, and `from`'s slot is gone; the value is unchanged. This commutes with merge only under the
    * conditions of docs/crdt-counters.md, "Retired slots": every state that can still meet this one is
-   * at least a state every member held, in which `from` was retired. (Not used by the node yet: the
-   * evidence and the marker that carry a fold between nodes come next.) Returns false, changing
+   * at least a state every member held, in which `from` was retired (replication/slot-folds.ts
+   * decides when). Returns false, changing
    * nothing, if `from` holds no slot, `from === into`, or a sum would pass 2^53-1. An invalid `into`
    * id is misuse and throws.
    */

@@ -16,6 +16,20 @@ import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, wi
 import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
+/** The slot folds a counter holding slots `ids` needs, in order, or undefined (replication/slot-folds.ts). */
+export type FoldsFor = (ids: readonly ReplicaId[]) => readonly (readonly [ReplicaId, ReplicaId])[] | undefined;
+
+/** Folds one state's retired slots if it is a counter. Returns whether it changed. */
+export function foldCounterSlots(type: KeyType, crdt: TypedCrdt['crdt'], foldsFor: FoldsFor): boolean {
+  if (type !== 'pncounter' && type !== 'gcounter') return false;
+  const c = crdt as Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }>['crdt'];
+  const folds = foldsFor(c.slotIds());
+  if (folds === undefined) return false;
+  let changed = false;
+  for (const [from, into] of folds) if (c.foldSlot(from, into)) changed = true;
+  return changed;
+}
+
 /** Most encodings `encodeKey` keeps (the cache is emptied when full). */
 const ENCODED_CACHE_KEYS = 4096;
 
@@ -154,6 +168,36 @@ export class KeyTable {
     this.collected += out.length;
     for (const key of out) for (const l of this.listeners) l(key, 'collect');
     return out;
+  }
+
+  // ---- pruning of retired slots (replication/slot-folds.ts) --------------------------------------
+
+  /** Every replica id that holds a slot in some counter (G- or PN-, tombstones too): the evidence slot pruning plans from. */
+  counterSlotIds(): Set<ReplicaId> {
+    const out = new Set<ReplicaId>();
+    for (const e of this.entries.values()) {
+      for (const s of statesOf(e)) {
+        if (s.type === 'pncounter' || s.type === 'gcounter') for (const id of s.crdt.slotIds()) out.add(id);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Folds the retired slots `foldsFor` names in every counter of every key (the caller holds the
+   * evidence: replication/slot-folds.ts). Values do not change; the keys do, so listeners hear
+   * 'remote' for each key changed (the store writes it). Returns how many keys changed.
+   */
+  foldSlots(foldsFor: FoldsFor): number {
+    let n = 0;
+    for (const [key, e] of this.entries) {
+      let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
+      if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
+      if (!changed) continue;
+      n++;
+      this.changed(e, key, 'remote');
+    }
+    return n;
   }
 
   /**

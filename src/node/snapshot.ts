@@ -85,10 +85,10 @@ export interface NodeSnapshot {
   /**
    * Process memory, and what the state holding it consists of: stored keys that are tombstones,
    * counter slots (one per node incarnation that wrote a key), version-log entries ((origin, key)
-   * pairs), and origins of incarnations no longer alive (retired; their slots are not pruned yet);
-   * `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
+   * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
+   * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { heapUsed: number; rss: number; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number };
+  memory: { heapUsed: number; rss: number; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -157,6 +157,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       versionLogEntries: r.versions.entryCount(),
       origins: r.versions.originCount,
       retiredOrigins: r.retiredOrigins(),
+      slotFolds: r.foldedKeys,
     },
     security: {
       authFailures: { ...a.failures },
@@ -202,6 +203,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       tally_version_log_entries: s.memory.versionLogEntries,
       tally_origins: s.memory.origins,
       tally_retired_origins: s.memory.retiredOrigins,
+      tally_slot_folds: s.memory.slotFolds,
     },
     persistence: { loading: 0, tally_persistence: s.persistence.mode ?? 'none', ...Object.fromEntries(Object.entries(s.persistence).filter(([k]) => k !== 'mode')) },
     stats: {

@@ -14,6 +14,7 @@ import { openDurableState, type DurableState } from '../persistence/recovery.js'
 import { replicaConfig } from '../replication/config.js';
 import { MEMBER_STATE_NAMES, maxFrameBytes } from '../replication/messages.js';
 import { Replica } from '../replication/replica.js';
+import type { FoldBounds } from '../replication/slot-folds.js';
 import type { Session } from '../server/commands/types.js';
 import { onScriptIdle, scriptBusy, sessionClosed } from '../server/commands/state.js';
 import { ScriptHold } from './script-hold.js';
@@ -66,6 +67,18 @@ export interface RunningNode {
 }
 
 /** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
+/** Persists raised slot-fold bounds before anything they fold (Replica's `saveFolds`); false, logged, if the store refused. */
+function saveFolds(durable: DurableState, bounds: FoldBounds, log: Logger): boolean {
+  try {
+    durable.store.saveFolds(bounds);
+    log.info({ folds: bounds }, 'retired counter slots folded');
+    return true;
+  } catch (err) {
+    log.error({ err }, 'could not record slot-fold bounds in the data store; retired slots stay unfolded');
+    return false;
+  }
+}
+
 function readyGraceMs(cfg: ClusterConfig): number {
   return Math.max(1000, 5 * cfg.gossip.intervalMs);
 }
@@ -120,7 +133,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     // Named alone with seed addresses: it joins a running cluster (docs/consistency.md, "Membership changes").
     joining,
     now: clock.now(),
-    ...(durable !== null ? { restoredStamps: durable.stamps } : {}),
+    ...(durable !== null ? { restoredStamps: durable.stamps, foldBounds: durable.foldBounds, saveFolds: (b: FoldBounds) => saveFolds(durable, b, log) } : {}),
     keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),

@@ -18,6 +18,8 @@ export interface DurableState {
   keyspace: Keyspace;
   /** The restored keys' local stamps (records of a format 1 store have none): hand them to the Replica. */
   stamps: Map<string, LocalStamp>;
+  /** The slot-fold bounds the store recorded (replication/slot-folds.ts): hand them to the Replica. */
+  foldBounds: [string, number][];
   commits: GroupCommit;
   store: DurableStore;
   loadedKeys: number;
@@ -40,7 +42,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now(), above: previous?.incarnation ?? 0 });
     keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes });
     loadedKeys = store.loadInto(keyspace, stamps);
-    store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation });
+    store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation, ...(previous?.folds === undefined ? {} : { folds: previous.folds }) });
   } catch (e) {
     void store.close();
     throw e;
@@ -51,6 +53,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     identity,
     keyspace,
     stamps,
+    foldBounds: previous?.folds ?? [],
     commits,
     store,
     loadedKeys,

@@ -40,6 +40,11 @@ export interface StoreMeta {
   nodeId: string;
   /** The incarnation that last opened the store: identity.json must be ahead of it. */
   incarnation: number;
+  /**
+   * Slot-fold bounds (replication/slot-folds.ts): written before any state they fold, so a restart
+   * never meets an unfolded state with folded ones it does not know are folded. Absent: none.
+   */
+  folds?: [string, number][];
 }
 
 export interface OpenedStore {
@@ -255,6 +260,18 @@ export class DurableStore {
   }
 
   /**
+   * Records raised slot-fold bounds in the meta record, synchronously and durably, before the
+   * states they fold are written (later commits of the same environment). Throws StoreError if the
+   * store has no meta record yet or is closed.
+   */
+  saveFolds(folds: readonly (readonly [string, number])[]): void {
+    if (this.closed) throw new StoreError(`the data store ${this.path} is closed`);
+    const meta = this.meta();
+    if (meta === null) throw new StoreError(`the data store ${this.path} has no meta record yet`);
+    this.claim({ cluster: meta.cluster, nodeId: meta.nodeId, incarnation: meta.incarnation, folds: folds.map(([id, b]) => [id, b]) });
+  }
+
+  /**
    * Loads every key into `keyspace` (which must be empty and not yet attached to a replica).
    * A record that does not decode is corruption: StoreError naming the path and the key.
    */
@@ -363,7 +380,10 @@ function parseMeta(raw: Uint8Array, path: string): StoreMeta {
     typeof r.incarnation !== 'number' || !Number.isSafeInteger(r.incarnation)
   )
     throw new StoreError(`the data store ${path} is corrupt (its meta record lacks format, cluster, nodeId or incarnation). ${MOVE_ASIDE}`);
-  return { format: r.format, cluster: r.cluster, nodeId: r.nodeId, incarnation: r.incarnation };
+  const f: unknown = r.folds;
+  if (f !== undefined && (!Array.isArray(f) || !f.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && e[0] !== '' && Number.isSafeInteger(e[1]) && (e[1] as number) > 0)))
+    throw new StoreError(`the data store ${path} is corrupt (its meta record's slot-fold bounds are not [node id, incarnation] pairs). ${MOVE_ASIDE}`);
+  return { format: r.format, cluster: r.cluster, nodeId: r.nodeId, incarnation: r.incarnation, ...(f === undefined ? {} : { folds: f as [string, number][] }) };
 }
 
 function shownKey(k: Uint8Array): string {

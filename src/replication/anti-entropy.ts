@@ -196,7 +196,7 @@ export class AntiEntropy {
   onDigest(from: string, address: string, d: DigestBody): void {
     const { versions, membership, origin, now } = this.ctx;
     this.peerHash.set(from, d.hash);
-    this.hooks.noteStateReport(from, { durable: d.durableState, collected: d.collectedState });
+    this.hooks.noteStateReport(from, { durable: d.durableState, collected: d.collectedState, folds: d.folds !== undefined });
     // Convergence-lag baseline: agreement now, or first contact.
     if (d.hash === versions.advertisedHash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
     if (!this.caught && d.vector !== null) this.peerVectors.set(from, new Map(d.vector.map((e) => [e.origin, e.known] as const)));

@@ -24,6 +24,8 @@ export interface ReplicaEvents {
   memberChanged?(member: Member, previous: MemberState | undefined): void;
   /** A tombstone was collected (tombstone-gc.ts): its key and its last state, as it travels. */
   collected?(key: string, state: { tag: number; bytes: Uint8Array }): void;
+  /** This node raised its slot-fold bounds (slot-folds.ts) to `bounds` and folded `keys` keys by them. */
+  folded?(bounds: readonly (readonly [string, number])[], keys: number): void;
   /** An operator removed this node from the cluster: it stopped gossiping for good (docs/operations.md). */
   removed?(): void;
 }

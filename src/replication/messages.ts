@@ -127,7 +127,19 @@ export interface DigestBody {
    * caught up, a leaving one how far its hand-off went). Ignored by nodes that predate it.
    */
   askVector?: true;
+  /**
+   * The sender's slot-fold bounds (slot-folds.ts): `[nodeId, bound]`, every incarnation of nodeId
+   * below bound folded into its pseudo-slot. Present, even empty, from every node that folds: a node
+   * folds only once every member sends it. Absent from nodes that predate it.
+   */
+  folds?: FoldBoundsWire;
 }
+
+/** `[nodeId, bound]` pairs (slot-folds.ts, `FoldBounds`). */
+export type FoldBoundsWire = readonly (readonly [string, number])[];
+
+/** Most fold bounds a frame may carry (one per node id that ever restarted while writing). */
+export const MAX_FOLD_BOUNDS = 4096;
 
 /**
  * Anti-entropy's answer to a digest: the key states behind one or more origins' version ranges, and
@@ -145,6 +157,8 @@ export interface DeltaBody {
   part?: PartOf;
   /** Apply this frame's ranges only if every earlier part of this batch arrived (a key sent in parts). */
   needs?: PartsNeeded;
+  /** The sender's slot-fold bounds when it has any: its states are folded by them (DigestBody.folds). */
+  folds?: FoldBoundsWire;
 }
 
 /** A frame of parts of a key too large for one frame: which transfer, which part. */
@@ -188,6 +202,8 @@ export interface ReadRespBody {
   states: KeyState[];
   /** Counts as an answer only if every part frame of this batch arrived (a key sent in parts). */
   needs?: PartsNeeded;
+  /** The sender's slot-fold bounds when it has any (DigestBody.folds). */
+  folds?: FoldBoundsWire;
 }
 /**
  * State repair: the sender's per-bucket state digests (DIGEST_BUCKETS x 8 bytes). The receiver
@@ -258,7 +274,7 @@ function bodyToWire(msg: Message): object {
     case MsgKind.Digest: {
       const b = msg.body;
       const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
-      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}) };
+      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}), ...(b.folds === undefined ? {} : { f: b.folds }) };
     }
     case MsgKind.Delta: {
       const b = msg.body;
@@ -269,6 +285,7 @@ function bodyToWire(msg: Message): object {
         more: b.more,
         ...(b.part === undefined ? {} : { p: [b.part.batch, b.part.index] }),
         ...(b.needs === undefined ? {} : { n: [b.needs.batch, b.needs.parts] }),
+        ...(b.folds === undefined ? {} : { f: b.folds }),
       };
     }
     case MsgKind.Ping:
@@ -282,7 +299,7 @@ function bodyToWire(msg: Message): object {
     case MsgKind.ReadReq:
       return { q: msg.body.id, k: msg.body.keys };
     case MsgKind.ReadResp:
-      return { q: msg.body.id, k: statesToWire(msg.body.states), ...(msg.body.needs === undefined ? {} : { n: [msg.body.needs.batch, msg.body.needs.parts] }) };
+      return { q: msg.body.id, k: statesToWire(msg.body.states), ...(msg.body.needs === undefined ? {} : { n: [msg.body.needs.batch, msg.body.needs.parts] }), ...(msg.body.folds === undefined ? {} : { f: msg.body.folds }) };
     case MsgKind.Repair:
       return { b: msg.body.buckets, r: msg.body.wantReply };
   }
@@ -326,6 +343,17 @@ export function decodeEnvelope(bytes: Uint8Array, cluster: string, maxBytes: num
   return ok({ cluster, from, incarnation, address, msg: msg.value });
 }
 
+/** Fold bounds: at most MAX_FOLD_BOUNDS `[nodeId, bound]` pairs, bound a positive safe integer; null if anything else. */
+function readFolds(f: unknown): FoldBoundsWire | null {
+  if (!Array.isArray(f) || f.length > MAX_FOLD_BOUNDS) return null;
+  const out: [string, number][] = [];
+  for (const e of f as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 2 || !isStr(e[0]) || !isUint(e[1]) || e[1] === 0) return null;
+    out.push([e[0], e[1]]);
+  }
+  return out;
+}
+
 function bad(detail: string): Result<never, Rejection> {
   return err({ reason: 'malformed', detail });
 }
@@ -334,21 +362,23 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r, s, d, c, a } = body;
+      const { h, m, v, r, s, d, c, a, f } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
       if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
       if (d !== undefined && (typeof d !== 'string' || d.length !== 16)) return bad('digest durable state hash');
       if (c !== undefined && (typeof c !== 'string' || c.length !== 16)) return bad('digest collected state hash');
       if (a !== undefined && a !== 1) return bad('digest ask-vector flag');
-      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }), ...(a === 1 ? { askVector: true as const } : {}) };
+      const folds = f === undefined ? undefined : readFolds(f);
+      if (folds === null) return bad('digest fold bounds');
+      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }), ...(a === 1 ? { askVector: true as const } : {}), ...(folds === undefined ? {} : { folds }) };
       if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
       const vector = readVector(v);
       if (vector === undefined) return bad('digest vector');
       return ok({ kind, body: { hash: h, membersHash: m, vector, wantReply: r, ...stateHash } });
     }
     case MsgKind.Delta: {
-      const { o, k, m, more, p, n } = body;
+      const { o, k, m, more, p, n, f } = body;
       const states = readStates(k);
       if (states === undefined) return bad('delta keys');
       if (!Array.isArray(o)) return bad('delta origins');
@@ -372,9 +402,16 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       const part = p === undefined ? undefined : readPair(p, 0);
       const needs = n === undefined ? undefined : readPair(n, 1);
       if (part === null || needs === null || (part !== undefined && (ranges.length > 0 || needs !== undefined))) return bad('delta parts');
+      const folds = f === undefined ? undefined : readFolds(f);
+      if (folds === null) return bad('delta fold bounds');
       return ok({
         kind,
-        body: { ranges, states, members, more, ...(part === undefined ? {} : { part: { batch: part[0], index: part[1] } }), ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }) },
+        body: {
+          ranges, states, members, more,
+          ...(part === undefined ? {} : { part: { batch: part[0], index: part[1] } }),
+          ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }),
+          ...(folds === undefined ? {} : { folds }),
+        },
       });
     }
     case MsgKind.Ping: {
@@ -402,11 +439,12 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
       return ok({ kind, body: { id: q, keys: k as string[] } });
     }
     case MsgKind.ReadResp: {
-      const { q, k, n } = body;
+      const { q, k, n, f } = body;
       const states = readStates(k);
       const needs = n === undefined ? undefined : readPair(n, 1);
-      if (!isUint(q) || states === undefined || needs === null) return bad('read-resp fields');
-      return ok({ kind, body: { id: q, states, ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }) } });
+      const folds = f === undefined ? undefined : readFolds(f);
+      if (!isUint(q) || states === undefined || needs === null || folds === null) return bad('read-resp fields');
+      return ok({ kind, body: { id: q, states, ...(needs === undefined ? {} : { needs: { batch: needs[0], parts: needs[1] } }), ...(folds === undefined ? {} : { folds }) } });
     }
     case MsgKind.Repair: {
       const { b, r } = body;

@@ -6,6 +6,7 @@
 // docs/gossip.md describes the protocol.
 
 import { Keyspace } from '../keyspace/keyspace.js';
+import { foldCounterSlots } from '../keyspace/key-table.js';
 import { parseReplicaId, replicaIdOf } from '../crdt/replica-id.js';
 import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
 import { decodeWithLife, LIFE_TAG } from '../keyspace/life.js';
@@ -22,6 +23,7 @@ import { ClockSkew, type ClockStatus } from './clock-skew.js';
 import type { Transport } from './transport.js';
 import { NO_STAMP, VersionLog, type LocalStamp } from './version-log.js';
 import { TombstoneGc } from './tombstone-gc.js';
+import { boundsFrom, SlotFolds, type FoldBounds } from './slot-folds.js';
 import type { WaitOutcome } from './waiters.js';
 
 export type { ReplicaEvents, ReplicaIdentity, ReplicaStats } from './context.js';
@@ -71,6 +73,14 @@ export interface ReplicaOptions {
    * memory is what it reports.
    */
   disk?: DiskState;
+  /** Slot-fold bounds as persisted (slot-folds.ts): restored state may still hold slots they fold, which are folded at once. */
+  foldBounds?: FoldBounds;
+  /**
+   * Persists raised slot-fold bounds, synchronously and before any state folded by them can be
+   * written; returns false if it could not (nothing is folded then). Without it (no store) the
+   * bounds live in memory, as the state does.
+   */
+  saveFolds?: (bounds: FoldBounds) => boolean;
 }
 
 /** Any store (`everysec` or `always`): when what is held now is on disk, without hastening a commit. */
@@ -116,6 +126,11 @@ export class Replica {
   private durableState: string | undefined;
   /** A `disk.whenDurable` is outstanding. */
   private durableWaiting = false;
+  /** Pruning of retired slots: the bounds this node folds by (slot-folds.ts). */
+  private readonly folds = new SlotFolds();
+  private readonly saveFolds: ((bounds: FoldBounds) => boolean) | undefined;
+  /** Key folds made (a key counts once per bound that changed it). */
+  foldedKeys = 0;
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.config;
@@ -185,6 +200,8 @@ export class Replica {
       readFrames: (states, budget) => this.antiEntropy.readFrames(states, budget),
     }, () => this.change.votersKnown);
 
+    this.saveFolds = opts.saveFolds;
+    if (opts.foldBounds !== undefined && this.folds.adopt(opts.foldBounds)) this.foldOwn();
     this.restore(opts.restoredStamps);
     this.keyspace.onChange((key, origin) => {
       if (origin === 'local') this.antiEntropy.localChange(key);
@@ -344,11 +361,25 @@ export class Replica {
   // ---- frames ----------------------------------------------------------------------------------
 
   private send(address: string, msg: Message): void {
+    msg = this.withFolds(msg);
     const frame = encodeEnvelope({ cluster: this.cfg.clusterName, from: this.id.nodeId, incarnation: this.id.incarnation, address: this.id.address, msg });
     const s = (this.stats.sent[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
     s.frames++;
     s.bytes += frame.length;
     this.transport.send(address, frame);
+  }
+
+  /**
+   * A digest carries our fold bounds always (even none: it says we fold), a frame of key states
+   * whenever we have any: its states are folded by them, and the receiver must fold by them too
+   * before it merges them (slot-folds.ts).
+   */
+  private withFolds(msg: Message): Message {
+    if (msg.kind === MsgKind.Digest) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
+    if (this.folds.size === 0) return msg;
+    if (msg.kind === MsgKind.Delta) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
+    if (msg.kind === MsgKind.ReadResp) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
+    return msg;
   }
 
   /**
@@ -389,6 +420,23 @@ export class Replica {
     if (msg.kind === MsgKind.Delta) decoded = this.decodeStates(peer, msg.body.states, 'a delta');
     else if (msg.kind === MsgKind.ReadResp) decoded = this.decodeStates(peer, msg.body.states, 'a read response');
     if (decoded === undefined && (msg.kind === MsgKind.Delta || msg.kind === MsgKind.ReadResp)) return;
+    const folds = msg.kind === MsgKind.Digest || msg.kind === MsgKind.Delta || msg.kind === MsgKind.ReadResp ? msg.body.folds : undefined;
+    if (folds !== undefined) {
+      // A bound above our own incarnation would fold the slot we write into: no honest peer sends it.
+      const own = folds.find(([id]) => id === this.id.nodeId);
+      if (own !== undefined && own[1] > this.id.incarnation) return this.reject(peer, 'malformed', `fold bound ${own[1]} for this node, whose incarnation is ${this.id.incarnation}`);
+      // States folded by bounds we could not record must not be merged into unfolded ones.
+      if (!this.adoptFolds(folds)) return;
+    }
+    if (decoded !== undefined && this.folds.size > 0) {
+      const foldsFor = (ids: readonly string[]) => this.folds.foldsFor(ids);
+      // A part of a key split over frames holds some of its slots: a retired slot and the
+      // pseudo-slot it folds into may lie in different parts, and folding each alone would lose the
+      // sum. The sender folds by our bounds once it has them (they travel in our digests), so such
+      // a part is dropped unapplied, and its batch is sent again later.
+      if (msg.kind === MsgKind.Delta && msg.body.part !== undefined && decoded.some((d) => d.states.some((st) => (st.type === 'pncounter' || st.type === 'gcounter') && this.folds.foldsFor(st.crdt.slotIds()) !== undefined))) return;
+      for (const d of decoded) for (const st of d.states) foldCounterSlots(st.type, st.crdt, foldsFor);
+    }
     const s = (this.stats.received[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
     s.frames++;
     s.bytes += frame.length;
@@ -530,6 +578,38 @@ export class Replica {
     const keys = this.keyspace.collectTombstones(this.events.collected);
     for (const key of keys) this.versions.forget(key);
     this.gc.collected(hash, keys.length);
+    // The same evidence retires every incarnation H shows a later one of (slot-folds.ts).
+    if (this.gc.allFold(members)) this.adoptFolds(boundsFrom(this.keyspace.counterSlotIds()));
+  }
+
+  // ---- pruning of retired slots (slot-folds.ts) -------------------------------------------------
+
+  /**
+   * Raises our fold bounds to `bounds`: persisted first, then every key folded by them. Returns
+   * false if the store could not record them (nothing changed then).
+   */
+  private adoptFolds(bounds: FoldBounds): boolean {
+    if (!bounds.some(([id, b]) => b > this.folds.boundOf(id))) return true;
+    if (this.saveFolds !== undefined) {
+      const next = new SlotFolds();
+      next.adopt(this.folds.bounds());
+      next.adopt(bounds);
+      if (!this.saveFolds(next.bounds())) return false;
+    }
+    this.folds.adopt(bounds);
+    const before = this.foldedKeys;
+    this.foldOwn();
+    this.events.folded?.(this.folds.bounds(), this.foldedKeys - before);
+    return true;
+  }
+
+  private foldOwn(): void {
+    this.foldedKeys += this.keyspace.foldSlots((ids) => this.folds.foldsFor(ids));
+  }
+
+  /** The slot-fold bounds this node folds by (slot-folds.ts), for the store and the simulator's disk. */
+  foldBounds(): [string, number][] {
+    return this.folds.bounds();
   }
 
   private setDurableState(hash: string): void {
@@ -584,15 +664,15 @@ export class Replica {
 
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
-   * incarnation, stopped (left), left the cluster or was removed, or is no longer a member. Their
-   * slots and log entries are what pruning of retired slots would reclaim (not implemented yet:
-   * docs/crdt-counters.md).
+   * incarnation, stopped (left), left the cluster or was removed, or is no longer a member; and whose
+   * slots are not folded yet (slot-folds.ts: folded origins keep only their log entries).
    */
   retiredOrigins(): number {
     let n = 0;
     for (const origin of this.versions.originIds()) {
       const { nodeId, incarnation } = parseReplicaId(origin);
       const m = this.membership.get(nodeId);
+      if (this.folds.folds(origin)) continue;
       if (m === undefined || m.state === MemberState.Left || m.state === MemberState.Removed || m.incarnation > incarnation) n++;
     }
     return n;

@@ -11,6 +11,8 @@
 export interface StateReport {
   readonly durable: string | undefined;
   readonly collected: string | undefined;
+  /** Whether the sender folds retired slots (its digest carried fold bounds: slot-folds.ts). */
+  readonly folds?: boolean;
 }
 
 /** Whether a report vouches that its sender durably held the state of digest `hash`. */
@@ -58,6 +60,18 @@ export class TombstoneGc {
     for (const id of members) {
       const list = this.reports.get(id);
       if (list === undefined || list.length < 2 || !list.every((r) => vouches(r, hash))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether every one of `members` folds retired slots (its last report said so): slot pruning waits
+   * for it, since a node that predates it would merge a folded state into an unfolded one.
+   */
+  allFold(members: readonly string[]): boolean {
+    for (const id of members) {
+      const list = this.reports.get(id);
+      if (list === undefined || list[list.length - 1]?.folds !== true) return false;
     }
     return true;
   }

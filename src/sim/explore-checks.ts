@@ -8,7 +8,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { WaitOutcome } from '../replication/waiters.js';
 import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
 import { holdsSlot, slotInEpoch, type Holders, type Ledger } from './explore-ledger.js';
-import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, counterState, describeKey, differingKeys, epochOf, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
+import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, counterState, describeKey, differingKeys, epochOf, foldedOrigin, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
 
 export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'resurrection' | 'exception';
@@ -265,9 +265,24 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
     return true;
   };
 
+  // Origins the fold view folds (inspect.ts): their node's pseudo-slot must hold at least the sum
+  // of what each of them acknowledged, checked after the others.
+  const foldedNeeds = new Map<string, { key: string; epoch: number; origin: string; slot: SlotView; why: string[] }>();
   for (const req of ledger.counterRequirements()) {
     // A floor a wipe lowered to zero requires nothing (not even that the key is still a counter).
     if (req.slot.p === 0 && req.slot.n === 0) continue;
+    const pseudo = foldedOrigin(req.origin);
+    if (pseudo !== undefined) {
+      const id = `${req.key}\0${req.epoch}\0${pseudo}`;
+      const sum = foldedNeeds.get(id);
+      if (sum === undefined) foldedNeeds.set(id, { key: req.key, epoch: req.epoch, origin: pseudo, slot: { ...req.slot }, why: [req.why] });
+      else {
+        sum.slot.p += req.slot.p;
+        sum.slot.n += req.slot.n;
+        sum.why.push(req.why);
+      }
+      continue;
+    }
     if (endedEpoch(req.key, req.epoch, req.why)) continue;
     const have = slotInEpoch(joined, req.key, req.origin, req.epoch);
     if (holdsSlot(have, req.slot)) continue;
@@ -275,6 +290,17 @@ export function checkLostWrites(ledger: Ledger, stores: readonly Keyspace[], tru
     lost(
       have === undefined ? `counter replaced by ${live ? 'a live' : 'a deleted'} key of another type` : 'counter slot below an acknowledged write',
       `${keyLabel(req.key)}: slot ${req.origin} needs ${slotText(req.slot)} in epoch ${req.epoch} (${req.why}), the join holds ${slotText(have)} in epoch ${epochOf(joined, req.key)}; key now ${what(req.key)}`,
+      `counter ${req.key} ${req.epoch} ${req.origin}`,
+    );
+  }
+  for (const req of foldedNeeds.values()) {
+    const why = `the sum of ${req.why.join('; ')}`;
+    if (endedEpoch(req.key, req.epoch, why)) continue;
+    const have = slotInEpoch(joined, req.key, req.origin, req.epoch);
+    if (holdsSlot(have, req.slot)) continue;
+    lost(
+      have === undefined ? 'counter replaced by a key of another type' : 'pseudo-slot below the acknowledged writes folded into it',
+      `${keyLabel(req.key)}: pseudo-slot ${req.origin} needs ${slotText(req.slot)} in epoch ${req.epoch} (${why}), the join holds ${slotText(have)} in epoch ${epochOf(joined, req.key)}; key now ${what(req.key)}`,
       `counter ${req.key} ${req.epoch} ${req.origin}`,
     );
   }
@@ -370,7 +396,16 @@ export function checkExpiry(ledger: Ledger, nodes: readonly { i: number; ks: Key
     if (epoch === 0) continue;
     for (const r of counterReplicas(joined, key)) {
       const have = counterSlot(joined, key, r);
-      const bound = ledger.ackedSlot(key, epoch, r);
+      // A pseudo-slot holds what the incarnations folded into it acknowledged, summed.
+      let bound = ledger.ackedSlot(key, epoch, r);
+      if (r.endsWith(':retired')) {
+        bound = { p: 0, n: 0 };
+        for (const o of ledger.origins()) {
+          if (foldedOrigin(o) !== r) continue;
+          const a = ledger.ackedSlot(key, epoch, o);
+          bound = { p: bound.p + a.p, n: bound.n + a.n };
+        }
+      }
       if (have === undefined || (have.p <= bound.p && have.n <= bound.n)) continue;
       // A slot wholly at its floors counts nothing: tombstone collection starts a collector's new
       // slot at its old value with the floor there too (slotBases), a dead contribution.

@@ -7,7 +7,8 @@
 import { SeededRng } from '../util/rng.js';
 import { between, drawMembership, drawSetup, EPOCH_MS, heavyTail, type ExploreSetup, type FaultSpec, type MembershipEvent } from './explore-draw.js';
 import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkResurrections, type Invariant, type Violation } from './explore-checks.js';
-import { epochOf, joinStates, keyspaceNow } from './inspect.js';
+import { epochOf, joinStates, keyspaceNow, setFoldView } from './inspect.js';
+import { SlotFolds } from '../replication/slot-folds.js';
 import { Keyspace as KeyspaceClass } from '../keyspace/keyspace.js';
 import { Ledger } from './explore-ledger.js';
 import { Workload, type WorkloadStats } from './explore-workload.js';
@@ -124,6 +125,8 @@ class History {
     private readonly opts: Required<ExploreOptions>,
   ) {
     this.rng = new SeededRng(seed);
+    // One run at a time per process: the fold view starts empty with each.
+    setFoldView(undefined);
     this.setup = drawSetup(this.rng);
     this.mrng = new SeededRng((seed ^ MEMBERSHIP_STREAM) >>> 0);
     this.membership = drawMembership(this.mrng, this.setup.epochs);
@@ -141,6 +144,11 @@ class History {
           this.grave.mergeRemote(key, state.tag, state.bytes);
           this.collections++;
           this.trace(`n${i} collected the tombstone of ${key.slice(1)}`);
+        },
+        folded: (bounds, keys) => {
+          // Every check reads counters through the union of every node's bounds (inspect.ts).
+          if (this.foldBounds.adopt(bounds)) setFoldView(this.foldBounds.bounds(), this.grave);
+          this.trace(`n${i} folds retired slots below ${JSON.stringify(bounds)} (${keys} keys)`);
         },
       }),
     });
@@ -191,6 +199,8 @@ class History {
   private readonly grave = new KeyspaceClass('grave:0');
   /** Tombstones collected, over every node (the summary shows that collection was exercised). */
   collections = 0;
+  /** The union of every node's slot-fold bounds: the checks read counters through it (inspect.ts, `setFoldView`). */
+  private readonly foldBounds = new SlotFolds();
 
   readonly holders = (k: number): Keyspace | undefined => {
     if (this.status[k] === 'gone' || this.status[k] === 'left' || (this.status[k] === 'down' && this.wiped[k] === true)) return undefined;

@@ -13,6 +13,8 @@ import { encodeWithLife, NO_LIFE, type Life } from '../keyspace/life.js';
 import type { Entry } from '../keyspace/types.js';
 import { statesOf } from '../keyspace/entries.js';
 import type { Clock } from '../util/clock.js';
+import { parseReplicaId } from '../crdt/replica-id.js';
+import { retiredSlotOf, SlotFolds } from '../replication/slot-folds.js';
 
 /** A replica's increments (`p`) and decrements (`n`) in one counter key; they never shrink. */
 export interface SlotView {
@@ -126,23 +128,79 @@ export function storedKeys(ks: Keyspace): StoredKey[] {
 }
 
 /**
+ * The slot-fold bounds every reader here reads counters by (replication/slot-folds.ts): the union
+ * of every node's, which the explorer sets before its checks. Nodes fold retired incarnations'
+ * slots into their node's pseudo-slot at different moments; read through one set of bounds, a
+ * state folded and one not yet folded say the same, and a join of the two counts nothing twice.
+ */
+let folds: SlotFolds | undefined;
+
+/**
+ * The explorer's graveyard of collected tombstones (explore.ts), read through the fold view. A
+ * pseudo-slot is the one slot not written by its owner: folds write it, and in a key collected and
+ * written again they start it afresh. The real cluster never meets the old one again (collection
+ * needs every member to hold the tombstone, a fold every member to hold a state without it), but
+ * the graveyard keeps it for ever. So a join with the graveyard takes no pseudo-slot from it (nor a
+ * slot the view folds), and a read of a pseudo-slot adds the graveyard's to the store's instead:
+ * the two are the key's lives before and after its collection.
+ */
+let grave: Keyspace | undefined;
+
+/** Sets the bounds counters are read by (undefined or empty: as stored), and the graveyard (above). */
+export function setFoldView(bounds: readonly (readonly [string, number])[] | undefined, graveyard?: Keyspace): void {
+  grave = graveyard;
+  if (bounds === undefined || bounds.length === 0) {
+    folds = undefined;
+    return;
+  }
+  folds = new SlotFolds();
+  folds.adopt(bounds);
+}
+
+/** Where the graveyard's pseudo-slots and folded slots go when it is joined: a dead slot no store has. */
+const GRAVE_VOID = 'grave:void';
+
+/** Whether origin `r`'s slot is read as part of its node's pseudo-slot (setFoldView). */
+export function foldedOrigin(r: string): string | undefined {
+  return folds?.folds(r) === true ? retiredSlotOf(parseReplicaId(r).nodeId) : undefined;
+}
+
+/** `c` with its retired slots folded by the fold view: a copy if any fold applies, else `c`. */
+function folded<C extends Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }>>(c: C): C {
+  const plan = folds?.foldsFor(c.crdt.slotIds());
+  if (plan === undefined) return c;
+  const copy = c.crdt.clone();
+  for (const [from, into] of plan) copy.foldSlot(from, into);
+  return { type: c.type, crdt: copy } as C;
+}
+
+/**
  * The counter state of `key`: its PN-Counter, or its G-Counter, whichever holds slots (an expired
  * key's husk is an empty PN-Counter, which a merge may keep beside a G-Counter of the next epoch).
+ * Read through the fold view.
  */
 export function counterState(ks: Keyspace, key: string): Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }> | undefined {
   const pn = stateOf(ks, key, 'pncounter');
   const g = stateOf(ks, key, 'gcounter');
-  return pn !== undefined && (pn.crdt.replicaCount() > 0 || g === undefined) ? pn : g;
+  const c = pn !== undefined && (pn.crdt.replicaCount() > 0 || g === undefined) ? pn : g;
+  return c === undefined ? undefined : folded(c);
 }
 
-/** Replica `r`'s slot in counter `key`: zero when the key is absent, undefined when it holds no counter state. */
+/**
+ * Replica `r`'s slot in counter `key`: zero when the key is absent, undefined when it holds no
+ * counter state. For an origin the fold view folds, its node's pseudo-slot (which holds the sum of
+ * every folded incarnation of that node).
+ */
 export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | undefined {
   const states = statesAt(ks, key);
   if (states.length === 0) return ZERO;
   const c = counterState(ks, key);
   if (c === undefined) return undefined;
-  const s = c.crdt.slotOf(r);
-  return { p: s.p, n: s.n };
+  const target = foldedOrigin(r) ?? r;
+  const s = c.crdt.slotOf(target);
+  if (grave === undefined || ks === grave || folds === undefined || !target.endsWith(':retired') || epochOf(grave, key) !== epochOf(ks, key)) return { p: s.p, n: s.n };
+  const old = counterState(grave, key)?.crdt.slotOf(target);
+  return { p: s.p + (old?.p ?? 0), n: s.n + (old?.n ?? 0) };
 }
 
 /** Every replica id with a slot in counter `key` (empty without a counter state). */
@@ -234,9 +292,25 @@ export function differingKeys(a: Keyspace, b: Keyspace): string[] {
  */
 export function joinStates(stores: readonly Keyspace[]): Keyspace {
   const out = new Keyspace('explorer:0');
+  const view = folds;
   for (const ks of stores) {
-    for (const key of ks.keys()) {
-      const e = rawEncoding(ks, key);
+    // Each store folded by the view before it is joined: a retired slot one store still holds
+    // unfolded must not sit beside the pseudo-slot another store folded it into.
+    const src = view === undefined ? ks : new Keyspace('explorer:0');
+    if (view !== undefined) {
+      for (const key of ks.keys()) {
+        const e = rawEncoding(ks, key);
+        if (e !== undefined) src.mergeRemote(key, e.tag, e.bytes);
+      }
+      src.foldSlots((ids) => view.foldsFor(ids));
+      // The graveyard's pseudo-slots belong to its keys' earlier lives (see `grave`).
+      if (ks === grave) src.foldSlots((ids) => {
+        const out = ids.filter((id) => id.endsWith(':retired')).map((id) => [id, GRAVE_VOID] as const);
+        return out.length === 0 ? undefined : out;
+      });
+    }
+    for (const key of src.keys()) {
+      const e = rawEncoding(src, key);
       if (e !== undefined) out.mergeRemote(key, e.tag, e.bytes);
     }
   }

@@ -8,6 +8,7 @@ import { MemberState } from '../replication/messages.js';
 import { SharedRoster } from '../replication/membership.js';
 import { Replica, type ReplicaEvents } from '../replication/replica.js';
 import type { LocalStamp } from '../replication/version-log.js';
+import type { FoldBounds } from '../replication/slot-folds.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 import { EventQueue, type Timed } from './event-queue.js';
@@ -127,7 +128,7 @@ export class Simulation {
     }
   }
 
-  private makeReplica(i: number, incarnation: number, keyspace?: Keyspace, stamps?: ReadonlyMap<string, LocalStamp>): Replica {
+  private makeReplica(i: number, incarnation: number, keyspace?: Keyspace, stamps?: ReadonlyMap<string, LocalStamp>, foldBounds?: FoldBounds): Replica {
     const id = this.nodes[i]?.id ?? `n${i}`;
     const rng: Rng = new SeededRng((this.rng.nextU32() ^ (i * 0x9e3779b1)) >>> 0);
     const seed = this.nodes[i]?.joinedVia;
@@ -141,6 +142,7 @@ export class Simulation {
         seeds: [...seed],
         joining: true,
         ...(keyspace !== undefined ? { keyspace } : {}),
+        ...(foldBounds !== undefined ? { foldBounds } : {}),
         ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
         now: this.localNow(i),
       });
@@ -159,6 +161,7 @@ export class Simulation {
       configured: [...this.index.keys()].slice(0, this.opts.nodes),
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(stamps !== undefined ? { restoredStamps: stamps } : {}),
+      ...(foldBounds !== undefined ? { foldBounds } : {}),
       ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
       now: this.localNow(i),
     });
@@ -322,8 +325,10 @@ export class Simulation {
     const keyspace = withState ? recovered(n.replica.keyspace) : undefined;
     // With its data: each key's local stamp too, as the store keeps it beside the state.
     const stamps = withState ? n.replica.localStamps() : undefined;
+    // And the slot-fold bounds, which the store keeps in its meta record.
+    const foldBounds = withState ? n.replica.foldBounds() : undefined;
     n.incarnation++;
-    n.replica = this.makeReplica(i, n.incarnation, keyspace, stamps);
+    n.replica = this.makeReplica(i, n.incarnation, keyspace, stamps, foldBounds);
     n.up = true;
     n.scheduledTick = Infinity;
     this.schedule(i);

@@ -8,6 +8,7 @@ import { Replica } from '../../src/replication/replica.js';
 import { fullKey, type Keyspace } from '../../src/keyspace/keyspace.js';
 import { SeededRng } from '../../src/util/rng.js';
 import type { LocalStamp } from '../../src/replication/version-log.js';
+import type { FoldBounds } from '../../src/replication/slot-folds.js';
 
 export interface Frame {
   from: string;
@@ -34,7 +35,7 @@ export class ManualNet {
     for (const id of ids) this.add(id, 1);
   }
 
-  add(id: string, incarnation: number, keyspace?: Keyspace, restoredStamps?: ReadonlyMap<string, LocalStamp>): Replica {
+  add(id: string, incarnation: number, keyspace?: Keyspace, restoredStamps?: ReadonlyMap<string, LocalStamp>, foldBounds?: FoldBounds, saveFolds?: (b: FoldBounds) => boolean): Replica {
     const r = new Replica({
       config: this.cfg,
       identity: { nodeId: id, incarnation, address: id },
@@ -50,6 +51,8 @@ export class ManualNet {
       configured: [...this.roster.index.keys()],
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(restoredStamps !== undefined ? { restoredStamps } : {}),
+      ...(foldBounds !== undefined ? { foldBounds } : {}),
+      ...(saveFolds !== undefined ? { saveFolds } : {}),
       now: this.now,
     });
     this.nodes.set(id, r);

@@ -7,7 +7,8 @@ import { Ledger, type Holders } from '../../src/sim/explore-ledger.js';
 import { checkConvergence, checkDigests, checkEpochEnd, checkExpiry, checkKnown, checkLostWrites, checkMajorityRead, checkResurrections, checkWait, SWEEP_SLACK_MS } from '../../src/sim/explore-checks.js';
 import { EPOCH_MS } from '../../src/sim/explore-draw.js';
 import { exploreSeed } from '../../src/sim/explore.js';
-import { counterSlot, epochOf, hllGeneration, joinStates, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
+import { counterSlot, epochOf, hllGeneration, joinStates, setFoldView, windowHeader, windowSlot, cmsHeader } from '../../src/sim/inspect.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { encodeWithLife } from '../../src/keyspace/life.js';
 import { key } from './helpers.js';
@@ -39,6 +40,69 @@ function incr(sim: Simulation, ledger: Ledger, i: number, n: number, k = K): num
 const stores = (sim: Simulation): Keyspace[] => sim.nodes.map((n) => n.replica.keyspace);
 
 describe('explorer checkers', () => {
+  it('lost-write through the fold view: folded and unfolded stores join to the same counts, and a loss in a folded slot is caught', () => {
+    const ledger = new Ledger();
+    const write = (origin: string, p: number): void =>
+      ledger.counterWrite({ key: K, epoch: 0, origin, node: 0, version: p, slot: { p, n: 0 }, t: 0 });
+    write('n0:1', 5);
+    write('n0:2', 3);
+    write('n1:1', 2);
+    const store = (slots: Record<string, number>): Keyspace => {
+      const ks = new Keyspace('x:1');
+      const c = new PNCounter();
+      for (const [id, p] of Object.entries(slots)) c.mergeSlot(id, p, 0);
+      ks.mergeDecoded(K, { type: 'pncounter', crdt: c });
+      return ks;
+    };
+    const unfolded = store({ 'n0:1': 5, 'n0:2': 3, 'n0:3': 1, 'n1:1': 2 });
+    const folded = store({ 'n0:retired': 8, 'n0:3': 1, 'n1:1': 2 });
+    try {
+      setFoldView([['n0', 3]]);
+      // Joined as stored, the pseudo-slot would sit beside the slots folded into it: 19, not 11.
+      expect(checkLostWrites(ledger, [unfolded, folded], 0, 0)).toEqual([]);
+      const j = joinStates([unfolded, folded]);
+      expect(j.getCounter(K)).toEqual({ ok: true, value: 11 });
+      expect(counterSlot(j, K, 'n0:1')).toEqual({ p: 8, n: 0 });
+      // Planted: the pseudo-slot holds less than the two writes folded into it.
+      const short = store({ 'n0:retired': 7, 'n0:3': 1, 'n1:1': 2 });
+      expect(checkLostWrites(ledger, [short], 0, 0).map((v) => v.kind)).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
+    } finally {
+      setFoldView(undefined);
+    }
+  });
+
+  it('through the fold view, a key collected and written again: its pseudo-slot starts afresh, and the graveyard holds the old one', () => {
+    const ledger = new Ledger();
+    const write = (origin: string, p: number): void =>
+      ledger.counterWrite({ key: K, epoch: 0, origin, node: 0, version: p, slot: { p, n: 0 }, t: 0 });
+    const store = (slots: Record<string, [number, number]>): Keyspace => {
+      const ks = new Keyspace('x:1');
+      const c = new PNCounter();
+      for (const [id, [p, fp]] of Object.entries(slots)) c.mergeSlot(id, p, fp);
+      ks.mergeDecoded(K, { type: 'pncounter', crdt: c });
+      return ks;
+    };
+    // n0:1 wrote 12, a delete removed it, the tombstone (n0:1 folded into the pseudo-slot) was
+    // collected everywhere; then n0:2 wrote 4 into the key anew, and was folded in turn.
+    write('n0:1', 12);
+    write('n0:2', 4);
+    const grave = store({ 'n0:retired': [12, 12], 'n1:1': [1, 1] });
+    const live = store({ 'n0:retired': [4, 0], 'n0:3': [1, 0] });
+    try {
+      setFoldView([['n0', 3]], grave);
+      expect(checkLostWrites(ledger, [live, grave], 0, 0)).toEqual([]);
+      expect(checkResurrections([live], grave, 0)).toEqual([]);
+      // Planted: the new life's pseudo-slot lost one of n0:2's increments.
+      const short = store({ 'n0:retired': [3, 0], 'n0:3': [1, 0] });
+      expect(checkLostWrites(ledger, [short, grave], 0, 0).map((v) => v.kind)).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
+      // Planted: a collected delete comes back (a store lacking n1:1's floor).
+      const back = store({ 'n0:retired': [4, 0], 'n1:1': [1, 0] });
+      expect(checkResurrections([back], grave, 0).map((v) => v.kind)).toEqual(['a collected delete no longer holds']);
+    } finally {
+      setFoldView(undefined);
+    }
+  });
+
   it('lost-write: a write only a wiped node held is lost; allowed only when the ledger knows of the wipe', () => {
     const { sim, ledger, holders } = cluster();
     incr(sim, ledger, 0, 5); // not gossiped yet
