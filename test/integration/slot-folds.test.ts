@@ -1,0 +1,113 @@
+// Pruning of retired slots on real node processes (replication/slot-folds.ts): a writing node killed
+// with SIGKILL and restarted with its data twice leaves three incarnations' slots in every key it
+// wrote; once the cluster is quiet every node folds the two old ones into the node's pseudo-slot
+// (INFO memory: tally_slot_folds rises, tally_counter_slots falls), every count stays exact, and the
+// bounds survive a restart of a node that folded (the store's meta record).
+
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { DurableStore } from '../../src/persistence/store.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+
+let c: TestCluster;
+
+beforeAll(async () => {
+  c = await startCluster({ nodes: 3, config: { persistence: 'everysec' } });
+  await waitForMembers(c, 3);
+});
+
+afterAll(async () => {
+  await c?.stopAll();
+});
+
+function client(i: number): Redis {
+  return new Redis({ port: (c.nodes[i] as { respPort: number }).respPort, lazyConnect: true, maxRetriesPerRequest: 1 });
+}
+
+async function memory(i: number): Promise<Record<string, number>> {
+  const r = client(i);
+  await r.connect();
+  try {
+    const info = await r.info('memory');
+    const out: Record<string, number> = {};
+    for (const m of info.matchAll(/^(tally_\w+):(\d+)/gm)) out[m[1] as string] = Number(m[2]);
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}
+
+const KEYS = 20;
+
+/** Every key's value on node i. */
+async function values(i: number): Promise<(string | null)[]> {
+  const r = client(i);
+  await r.connect();
+  try {
+    return await r.mget(...Array.from({ length: KEYS }, (_, k) => `fold:${k}`));
+  } finally {
+    r.disconnect();
+  }
+}
+
+describe('pruning of retired slots', () => {
+  it('folds a restarted writer\'s old incarnations on every node, keeps every count, and keeps the bounds across a restart', async () => {
+    const model = new Array<number>(KEYS).fill(0);
+    const writeAll = async (i: number, n: number): Promise<void> => {
+      const r = client(i);
+      await r.connect();
+      try {
+        for (let k = 0; k < KEYS; k++) {
+          await r.incrby(`fold:${k}`, n);
+          model[k] = (model[k] as number) + n;
+        }
+      } finally {
+        r.disconnect();
+      }
+    };
+    const converged = async (): Promise<boolean> => {
+      const want = model.map(String);
+      for (const i of [0, 1, 2]) if (JSON.stringify(await values(i)) !== JSON.stringify(want)) return false;
+      return true;
+    };
+    await writeAll(1, 5); // n2 writes too: its slot stays
+    for (let round = 0; round < 3; round++) {
+      await writeAll(0, round + 1);
+      await until(`round ${round}: every node holds n1's writes`, converged);
+      if (round < 2) {
+        await c.stop('n1', 'SIGKILL');
+        await c.start('n1');
+        await waitForMembers(c, 3);
+      }
+    }
+    // n1's three incarnations wrote every key: 3 slots of n1 and one of n2 per key, before folding.
+    const folded = await until('every node folded n1\'s two old incarnations', async () => {
+      const m = await Promise.all([0, 1, 2].map(memory));
+      return m.every((x) => (x.tally_slot_folds ?? 0) >= KEYS && x.tally_counter_slots === KEYS * 3) ? m : undefined;
+    }, 120_000);
+    for (const m of folded) expect(m.tally_retired_origins).toBe(0);
+    expect(await converged()).toBe(true);
+    // n3 folded; stopped, its store's meta record holds the bounds (n1's third incarnation: the
+    // highest of n1's the cluster had seen). It restarts with them, and a further restart of n1
+    // folds into the same pseudo-slot.
+    await c.stop('n3');
+    const { store, previous } = DurableStore.open({ dataDir: join(c.dir, 'data'), nodeId: 'n3', cluster: 'it' });
+    await store.close();
+    expect(previous?.folds?.map(([id]) => id)).toEqual(['n1']);
+    expect(previous?.folds?.[0]?.[1]).toBeGreaterThan(0);
+    await c.start('n3');
+    await waitForMembers(c, 3);
+    await c.stop('n1', 'SIGKILL');
+    await c.start('n1');
+    await waitForMembers(c, 3);
+    await writeAll(0, 7);
+    await writeAll(2, 1);
+    await until('every node holds the last writes', converged);
+    await until('the third incarnation folded too', async () => {
+      const m = await Promise.all([0, 1, 2].map(memory));
+      return m.every((x) => x.tally_counter_slots === KEYS * 4) ? m : undefined;
+    }, 120_000);
+    expect(await converged()).toBe(true);
+  });
+});
