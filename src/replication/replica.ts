@@ -605,6 +605,8 @@ export class Replica {
 
   private foldOwn(): void {
     this.foldedKeys += this.keyspace.foldSlots((ids) => this.folds.foldsFor(ids));
+    // A folded origin's log entries go where another origin's log holds the key too (version-log.ts).
+    for (const origin of [...this.versions.originIds()]) if (this.folds.folds(origin)) this.versions.dropCovered(origin);
   }
 
   /** The slot-fold bounds this node folds by (slot-folds.ts), for the store and the simulator's disk. */

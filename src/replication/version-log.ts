@@ -264,6 +264,28 @@ export class VersionLog {
     for (const log of this.origins.values()) log.forget(key);
   }
 
+  /**
+   * Drops the entries of `origin` (a folded one: slot-folds.ts) whose key another origin's log
+   * holds too, and returns how many went. Its known version stays, and so does every entry no other
+   * log holds: each key stays in some log, so a node that starts from nothing is still sent every
+   * key, with its current state, by some origin's range.
+   */
+  dropCovered(origin: string): number {
+    const log = this.origins.get(origin);
+    if (log === undefined) return 0;
+    let n = 0;
+    for (const key of [...log.keyVersion.keys()]) {
+      for (const [o, other] of this.origins) {
+        if (o !== origin && other.keyVersion.has(key)) {
+          log.forget(key);
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
+  }
+
   /** The version at which `origin`'s log holds `key` (0: none). */
   versionOf(origin: string, key: string): number {
     return this.origins.get(origin)?.keyVersion.get(key) ?? 0;

@@ -106,6 +106,10 @@ export function checkKnown(ledger: Ledger, sim: Simulation, i: number, ks: Keysp
   if (r === undefined) return out;
   for (const origin of ledger.origins()) {
     if (origin === r.origin) continue;
+    // A folded origin's known version claims nothing any decision reads (WAIT and majorities count
+    // live origins): its writes are in its node's pseudo-slot, and its keys reach a node through
+    // whichever log still holds them (version-log.ts, dropCovered).
+    if (foldedOrigin(origin) !== undefined) continue;
     const known = r.versions.known(origin);
     const id = `${r.origin}\0${origin}`;
     if (known === 0 || (checked.get(id) ?? 0) >= known) continue;

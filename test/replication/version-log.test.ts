@@ -64,3 +64,38 @@ describe('recordLocal', () => {
     expect(found).toEqual([['hot', 999], ['cold1000', 1000]]);
   });
 });
+
+describe('dropCovered', () => {
+  it("drops a folded origin's entries exactly where another origin's log holds the key, and keeps its known version", () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.array(fc.record({ origin: fc.constantFrom('x:1', 'x:2', 'y:1'), key: fc.integer({ min: 0, max: 6 }) }), { maxLength: 60 }), (writes) => {
+        runs++;
+        const log = new VersionLog(false, 'x:2');
+        const next = new Map<string, number>();
+        for (const { origin, key } of writes) {
+          const v = (next.get(origin) ?? 0) + 1;
+          next.set(origin, v);
+          log.record(origin, `k${key}`, v);
+          log.advance(origin, v);
+        }
+        const keysOf = (o: string): string[] => {
+          const out: string[] = [];
+          log.scan(o, 0, (k) => (out.push(k), true));
+          return out.sort();
+        };
+        const before = keysOf('x:1');
+        const others = new Set([...keysOf('x:2'), ...keysOf('y:1')]);
+        const known = log.known('x:1');
+        const dropped = log.dropCovered('x:1');
+        expect(keysOf('x:1')).toEqual(before.filter((k) => !others.has(k)));
+        expect(dropped).toBe(before.length - keysOf('x:1').length);
+        expect(log.known('x:1')).toBe(known);
+        // Every key any log held is still in some log.
+        expect(new Set([...keysOf('x:1'), ...keysOf('x:2'), ...keysOf('y:1')])).toEqual(new Set([...before, ...others]));
+      }),
+      { numRuns: 200 },
+    );
+    expect(runs).toBeGreaterThan(0);
+  });
+});

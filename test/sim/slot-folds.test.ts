@@ -51,6 +51,9 @@ describe('pruning of retired slots', () => {
     expect(slotsOf(s, 2, 'k0')).toEqual([`n0:${s.nodes[0]?.incarnation}`, retiredSlotOf('n0'), 'n1:1'].sort());
     expect(slotsOf(s, 2, 'k7')).toEqual([`n0:${s.nodes[0]?.incarnation}`, retiredSlotOf('n0')].sort());
     for (const i of live(s)) expect(s.nodes[i]?.replica.foldBounds()).toEqual([['n0', s.nodes[0]?.incarnation]]);
+    // The folded incarnations' log entries went too, where the live one's log holds the key: n0's
+    // live incarnation wrote all 8 keys, n1 wrote 5 of them.
+    expect(s.nodes.map((n) => n.replica.versions.entryCount())).toEqual([13, 13, 13]);
     expect(s.nodes.map((n) => n.replica.retiredOrigins())).toEqual([0, 0, 0]);
     // Writes go on as before, and a further restart folds into the same pseudo-slot.
     write(0, 0, 100);
