@@ -30,6 +30,9 @@ describe('fault explorer', () => {
     [8787, 'the explorer\'s WAIT check: a peer that left after the write, before the writer heard, counted as holding nothing'],
     [58073, 'the same, with the writer paused while three peers left'],
     [16462, 'the explorer\'s ledger: a peer that left did not count against the copies a WAIT had vouched for (the others were wiped)'],
+    [400003, 'slot pruning: the checks read a folded origin\'s slot, gone into its node\'s pseudo-slot, as lost'],
+    [411307, 'slot pruning: the graveyard\'s pseudo-slot, of a key collected and written again, hid the new life\'s'],
+    [411422, 'the same, as a resurrection'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
