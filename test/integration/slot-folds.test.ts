@@ -5,10 +5,11 @@
 // bounds survive a restart of a node that folded (the store's meta record).
 
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { DurableStore } from '../../src/persistence/store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+import { respClient, tallyMemory } from './info.js';
 
 let c: TestCluster;
 
@@ -21,22 +22,8 @@ afterAll(async () => {
   await c?.stopAll();
 });
 
-function client(i: number): Redis {
-  return new Redis({ port: (c.nodes[i] as { respPort: number }).respPort, lazyConnect: true, maxRetriesPerRequest: 1 });
-}
-
-async function memory(i: number): Promise<Record<string, number>> {
-  const r = client(i);
-  await r.connect();
-  try {
-    const info = await r.info('memory');
-    const out: Record<string, number> = {};
-    for (const m of info.matchAll(/^(tally_\w+):(\d+)/gm)) out[m[1] as string] = Number(m[2]);
-    return out;
-  } finally {
-    r.disconnect();
-  }
-}
+const client = (i: number): Redis => respClient(c, i);
+const memory = (i: number): Promise<Record<string, number>> => tallyMemory(c, i);
 
 const KEYS = 20;
 

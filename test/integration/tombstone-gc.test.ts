@@ -3,9 +3,10 @@
 // collected ones), and a key written again afterwards, on a node restarted with its data, counts
 // only its new increments everywhere.
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+import { respClient, tallyMemory } from './info.js';
 
 let c: TestCluster;
 
@@ -18,22 +19,8 @@ afterAll(async () => {
   await c?.stopAll();
 });
 
-function client(i: number): Redis {
-  return new Redis({ port: (c.nodes[i] as { respPort: number }).respPort, lazyConnect: true, maxRetriesPerRequest: 1 });
-}
-
-async function memory(i: number): Promise<Record<string, number>> {
-  const r = client(i);
-  await r.connect();
-  try {
-    const info = await r.info('memory');
-    const out: Record<string, number> = {};
-    for (const m of info.matchAll(/^(tally_\w+):(\d+)/gm)) out[m[1] as string] = Number(m[2]);
-    return out;
-  } finally {
-    r.disconnect();
-  }
-}
+const client = (i: number): Redis => respClient(c, i);
+const memory = (i: number): Promise<Record<string, number>> => tallyMemory(c, i);
 
 describe('tombstone collection', () => {
   it('after FLUSHALL every node drops the tombstones; a key written again counts only the new increments', async () => {
