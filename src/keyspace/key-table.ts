@@ -190,14 +190,51 @@ export class KeyTable {
    */
   foldSlots(foldsFor: FoldsFor): number {
     let n = 0;
-    for (const [key, e] of this.entries) {
-      let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
-      if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
-      if (!changed) continue;
-      n++;
-      this.changed(e, key, 'remote');
+    for (const key of this.entries.keys()) if (this.foldEntry(key, foldsFor)) n++;
+    return n;
+  }
+
+  /** A fold of every key under way (`startFold`): what it folds by, and the keys still to visit. */
+  private foldPass: { foldsFor: FoldsFor; keys: IterableIterator<string> } | undefined;
+
+  /**
+   * Starts folding every key by `foldsFor` a slice at a time (`foldStep`), so that a million keys
+   * do not hold the event loop for a second. Until the pass has reached a key, a merge into it
+   * folds it first: a state folded by these bounds never meets one that is not. Replaces a pass
+   * under way (the new bounds are higher).
+   */
+  startFold(foldsFor: FoldsFor): void {
+    this.foldPass = { foldsFor, keys: this.entries.keys() };
+  }
+
+  /** Folds up to `budget` more keys of the pass under way (none: 0). Returns how many changed. */
+  foldStep(budget: number): number {
+    const pass = this.foldPass;
+    if (pass === undefined) return 0;
+    let n = 0;
+    while (budget-- > 0) {
+      const next = pass.keys.next();
+      if (next.done === true) {
+        this.foldPass = undefined;
+        break;
+      }
+      if (this.foldEntry(next.value, pass.foldsFor)) n++;
     }
     return n;
+  }
+
+  /** Whether a fold pass is under way. */
+  get folding(): boolean {
+    return this.foldPass !== undefined;
+  }
+
+  private foldEntry(key: string, foldsFor: FoldsFor): boolean {
+    const e = this.entries.get(key);
+    if (e === undefined) return false;
+    let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
+    if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
+    if (changed) this.changed(e, key, 'remote');
+    return changed;
   }
 
   /**
@@ -329,6 +366,8 @@ export class KeyTable {
    * the same on every node, keeps the other, and is counted and reported. Returns whether anything changed.
    */
   mergeDecoded(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life = NO_LIFE): boolean {
+    // A key the fold under way has not reached yet is folded before anything folded meets it.
+    if (this.foldPass !== undefined) this.foldEntry(key, this.foldPass.foldsFor);
     let list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
     let life = incomingLife;
     // Dead on arrival (its deadline passed on our clock): what it means here is its next, empty epoch.

@@ -138,6 +138,9 @@ class History {
       faults: this.setup.network,
       prejoined: this.setup.prejoined,
       epochMs: EPOCH_MS,
+      // 1-4 keys a tick, from the seed (not the history's stream, so every seed replays as before):
+      // fold passes then span many ticks, and merges meet keys a pass has not reached.
+      foldSlice: 1 + (seed % 4),
       limits: { inFlight: MAX_IN_FLIGHT, frames: MAX_FRAMES, framesPerSecond: MAX_FRAMES_PER_NODE_SECOND * nodes },
       events: (i) => ({
         collected: (key, state) => {

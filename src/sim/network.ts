@@ -52,6 +52,8 @@ export type LinkCut = (from: number, to: number) => boolean;
 export interface SimOptions {
   nodes: number;
   seed: number;
+  /** Keys a replica folds per tick in a fold pass (Replica's `foldSlice`); the explorer makes it small so merges meet keys not yet folded. */
+  foldSlice?: number;
   config?: Partial<ReplicaConfig>;
   faults?: Partial<FaultModel>;
   /** Start with every member known (a roster shared by all replicas), or join through node 0 as seed. */
@@ -143,6 +145,7 @@ export class Simulation {
         joining: true,
         ...(keyspace !== undefined ? { keyspace } : {}),
         ...(foldBounds !== undefined ? { foldBounds } : {}),
+        ...(this.opts.foldSlice !== undefined ? { foldSlice: this.opts.foldSlice } : {}),
         ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
         now: this.localNow(i),
       });
@@ -162,6 +165,7 @@ export class Simulation {
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(stamps !== undefined ? { restoredStamps: stamps } : {}),
       ...(foldBounds !== undefined ? { foldBounds } : {}),
+      ...(this.opts.foldSlice !== undefined ? { foldSlice: this.opts.foldSlice } : {}),
       ...(this.opts.events !== undefined ? { events: this.opts.events(i) } : {}),
       now: this.localNow(i),
     });

@@ -179,3 +179,34 @@ describe('the store keeps the bounds', () => {
     expect(() => DurableStore.open({ dataDir, nodeId: 'n1', cluster: 'c' })).toThrow(/slot-fold bounds are not \[node id, incarnation\] pairs/);
   });
 });
+
+describe('a fold pass a slice at a time', () => {
+  it('folds a key it has not reached before merging a folded state into it, and reaches every key', () => {
+    const ks = new Keyspace('b:1');
+    const keys = Array.from({ length: 50 }, (_, i) => fullKey(0, `p${i}`));
+    for (const k of keys) {
+      const c = new PNCounter();
+      c.mergeSlot('x:1', 5, 0);
+      c.mergeSlot('x:2', 1, 0);
+      ks.mergeDecoded(k, { type: 'pncounter', crdt: c });
+    }
+    const f = new SlotFolds();
+    f.adopt([['x', 2]]);
+    ks.startFold((ids) => f.foldsFor(ids));
+    expect(ks.foldStep(10)).toBe(10);
+    expect(ks.folding).toBe(true);
+    // A peer's folded state of the last key, which the pass has not reached.
+    const last = keys[49] as string;
+    expect((ks.entry(last)?.crdt as PNCounter).slotIds().sort()).toEqual(['x:1', 'x:2']);
+    const theirs = new PNCounter();
+    theirs.mergeSlot(retiredSlotOf('x'), 5, 0);
+    theirs.mergeSlot('x:2', 3, 0);
+    ks.mergeDecoded(last, { type: 'pncounter', crdt: theirs });
+    expect(ks.getCounter(last)).toEqual({ ok: true, value: 8 });
+    expect(ks.foldStep(1000)).toBe(39);
+    expect(ks.folding).toBe(false);
+    expect(ks.foldStep(1000)).toBe(0);
+    for (const k of keys) expect((ks.entry(k)?.crdt as PNCounter).slotIds().sort()).toEqual(['x:2', 'x:retired']);
+    expect(keys.map((k) => ks.getCounter(k))).toEqual(keys.map((k) => ({ ok: true, value: k === last ? 8 : 6 })));
+  });
+});
