@@ -682,7 +682,7 @@ export class Replica {
   /**
    * Origins in the version log whose incarnation is no longer alive: its node runs a later
    * incarnation, stopped (left), left the cluster or was removed, or is no longer a member; and whose
-   * slots are not folded yet (slot-folds.ts: folded origins keep only their log entries).
+   * slots are not folded yet (slot-folds.ts).
    */
   retiredOrigins(): number {
     let n = 0;

@@ -273,14 +273,13 @@ export class VersionLog {
   dropCovered(origin: string): number {
     const log = this.origins.get(origin);
     if (log === undefined) return 0;
+    // Only logs that hold entries (every folded origin keeps its known version, most no entries).
+    const others = [...this.origins].filter(([o, l]) => o !== origin && l.keyVersion.size > 0).map(([, l]) => l.keyVersion);
     let n = 0;
     for (const key of [...log.keyVersion.keys()]) {
-      for (const [o, other] of this.origins) {
-        if (o !== origin && other.keyVersion.has(key)) {
-          log.forget(key);
-          n++;
-          break;
-        }
+      if (others.some((kv) => kv.has(key))) {
+        log.forget(key);
+        n++;
       }
     }
     return n;
