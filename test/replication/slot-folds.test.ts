@@ -210,3 +210,44 @@ describe('a fold pass a slice at a time', () => {
     expect(keys.map((k) => ks.getCounter(k))).toEqual(keys.map((k) => ({ ok: true, value: k === last ? 8 : 6 })));
   });
 });
+
+describe('slot-fold bounds, edges', () => {
+  it('read only ids of the form <node>:<digits>, at most 15 of them', () => {
+    const f = new SlotFolds();
+    f.adopt([['', 9], ['a', 3], ['n', 1e15]]);
+    // No node id before the colon, nothing after it, a non-digit anywhere after it, no colon.
+    for (const id of [':5', 'a:', 'a:1x', 'a:x1', 'a:-1', 'a:/', 'a::', 'a1', 'a']) expect(f.folds(id), id).toBe(false);
+    expect(f.foldsFor([':5', 'a:', 'a:1x', 'a:x1', 'a:/', 'a1'])).toBeUndefined();
+    expect(f.folds('a:0')).toBe(true);
+    expect(f.folds('a:2')).toBe(true);
+    expect(f.folds('a:9')).toBe(false);
+    // 15 digits are an incarnation; 16 are not an id tally makes.
+    expect(f.folds(`n:${'9'.repeat(15)}`)).toBe(true);
+    expect(f.folds(`n:${'1'.repeat(16)}`)).toBe(false);
+    expect(boundsFrom([':1', ':2', 'a:', 'a:5', `a:${'1'.repeat(16)}`])).toEqual([]);
+  });
+
+  it('list bounds by node id whatever the order they came in, and raise only to a higher bound', () => {
+    const f = new SlotFolds();
+    expect(f.adopt([['c', 2], ['a', 5], ['b', 1]])).toBe(true);
+    expect(f.bounds()).toEqual([['a', 5], ['b', 1], ['c', 2]]);
+    expect(f.adopt([['a', 5]])).toBe(false);
+    expect(f.adopt([['a', 6], ['b', 1]])).toBe(true);
+    expect(f.boundOf('a')).toBe(6);
+    expect(f.boundOf('z')).toBe(0);
+    // Folds grouped by target, each node's incarnations oldest first, whatever the slots' order.
+    expect(f.foldsFor(['c:1', 'b:0', 'a:4', 'a:0', 'a:3'])).toEqual([
+      ['a:0', 'a:retired'],
+      ['a:3', 'a:retired'],
+      ['a:4', 'a:retired'],
+      ['b:0', 'b:retired'],
+      ['c:1', 'c:retired'],
+    ]);
+  });
+
+  it('a state of incarnations 0 and 1 of a node retires 0', () => {
+    expect(boundsFrom(['a:0', 'a:1'])).toEqual([['a', 1]]);
+    expect(boundsFrom(['a:1', 'a:0'])).toEqual([['a', 1]]);
+    expect(boundsFrom(['a:0'])).toEqual([]);
+  });
+});

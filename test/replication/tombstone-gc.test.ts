@@ -16,6 +16,28 @@ function report(net: ManualNet, from: string, to: string): void {
 }
 
 describe('TombstoneGc', () => {
+  it('lets slot pruning start only once every member\'s last report says it folds', () => {
+    const gc = new TombstoneGc();
+    const h = '0123456789abcdef';
+    expect(gc.allFold([])).toBe(true);
+    expect(gc.allFold(['B'])).toBe(false); // never heard from
+    gc.note('B', { durable: h, collected: undefined, folds: true });
+    gc.note('C', { durable: h, collected: undefined });
+    expect(gc.allFold(['B'])).toBe(true);
+    expect(gc.allFold(['B', 'C'])).toBe(false);
+    gc.note('C', { durable: h, collected: undefined, folds: true });
+    expect(gc.allFold(['B', 'C'])).toBe(true);
+    // The last report counts: a member restarted on an older version stops it again.
+    gc.note('B', { durable: h, collected: undefined, folds: false });
+    expect(gc.allFold(['B', 'C'])).toBe(false);
+    // A member forgotten is one never heard from.
+    gc.note('B', { durable: h, collected: undefined, folds: true });
+    expect(gc.allFold(['B', 'C'])).toBe(true);
+    gc.forget('B');
+    expect(gc.allFold(['C'])).toBe(true);
+    expect(gc.allFold(['B', 'C'])).toBe(false);
+  });
+
   it('needs two vouching reports from every member and its own durable state', () => {
     const gc = new TombstoneGc();
     const h = '0123456789abcdef';
