@@ -66,7 +66,6 @@ export interface RunningNode {
   departed: Promise<'left' | 'removed'>;
 }
 
-/** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
 /** Persists raised slot-fold bounds before anything they fold (Replica's `saveFolds`); false, logged, if the store refused. */
 function saveFolds(durable: DurableState, bounds: FoldBounds, log: Logger): boolean {
   try {
@@ -79,6 +78,7 @@ function saveFolds(durable: DurableState, bounds: FoldBounds, log: Logger): bool
   }
 }
 
+/** How long a node that hears from no peer waits before it calls itself ready (a lone or first node). */
 function readyGraceMs(cfg: ClusterConfig): number {
   return Math.max(1000, 5 * cfg.gossip.intervalMs);
 }

@@ -385,11 +385,8 @@ export class Replica {
    * before it merges them (slot-folds.ts).
    */
   private withFolds(msg: Message): Message {
-    if (msg.kind === MsgKind.Digest) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
-    if (this.folds.size === 0) return msg;
-    if (msg.kind === MsgKind.Delta) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
-    if (msg.kind === MsgKind.ReadResp) return { kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } };
-    return msg;
+    const carries = msg.kind === MsgKind.Digest || (this.folds.size > 0 && (msg.kind === MsgKind.Delta || msg.kind === MsgKind.ReadResp));
+    return carries ? ({ kind: msg.kind, body: { ...msg.body, folds: this.folds.bounds() } } as Message) : msg;
   }
 
   /**

@@ -36,6 +36,11 @@ export function retiredSlotOf(nodeId: string): ReplicaId {
   return `${nodeId}:retired`;
 }
 
+/** Whether `id` is a node's pseudo-slot (`retiredSlotOf`). */
+export function isRetiredSlot(id: ReplicaId): boolean {
+  return id.endsWith(':retired');
+}
+
 /** One fold: `from`'s fields move into `into`. */
 export type SlotFold = readonly [from: ReplicaId, into: ReplicaId];
 

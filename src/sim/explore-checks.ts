@@ -10,6 +10,7 @@ import { WINDOW_MAX_SKEW_MS } from '../crdt/windowed-counter.js';
 import { holdsSlot, slotInEpoch, type Holders, type Ledger } from './explore-ledger.js';
 import { cmsEstimate, cmsHeader, counterReplicas, counterSlot, counterState, describeKey, differingKeys, epochOf, foldedOrigin, hllGeneration, hllHolds, holdsType, joinStates, keyspaceNow, sameState, storedKeys, windowHeader, windowShape, windowSlot, type SlotView } from './inspect.js';
 import type { Simulation } from './network.js';
+import { isRetiredSlot } from '../replication/slot-folds.js';
 
 export type Invariant = 'convergence' | 'lost-write' | 'expiry' | 'majority-read' | 'wait-overcount' | 'known-overclaim' | 'digest' | 'traffic' | 'resurrection' | 'exception';
 
@@ -402,7 +403,7 @@ export function checkExpiry(ledger: Ledger, nodes: readonly { i: number; ks: Key
       const have = counterSlot(joined, key, r);
       // A pseudo-slot holds what the incarnations folded into it acknowledged, summed.
       let bound = ledger.ackedSlot(key, epoch, r);
-      if (r.endsWith(':retired')) {
+      if (isRetiredSlot(r)) {
         bound = { p: 0, n: 0 };
         for (const o of ledger.origins()) {
           if (foldedOrigin(o) !== r) continue;

@@ -14,7 +14,7 @@ import type { Entry } from '../keyspace/types.js';
 import { statesOf } from '../keyspace/entries.js';
 import type { Clock } from '../util/clock.js';
 import { parseReplicaId } from '../crdt/replica-id.js';
-import { retiredSlotOf, SlotFolds } from '../replication/slot-folds.js';
+import { isRetiredSlot, retiredSlotOf, SlotFolds } from '../replication/slot-folds.js';
 
 /** A replica's increments (`p`) and decrements (`n`) in one counter key; they never shrink. */
 export interface SlotView {
@@ -198,7 +198,7 @@ export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | un
   if (c === undefined) return undefined;
   const target = foldedOrigin(r) ?? r;
   const s = c.crdt.slotOf(target);
-  if (grave === undefined || ks === grave || folds === undefined || !target.endsWith(':retired') || epochOf(grave, key) !== epochOf(ks, key)) return { p: s.p, n: s.n };
+  if (grave === undefined || ks === grave || folds === undefined || !isRetiredSlot(target) || epochOf(grave, key) !== epochOf(ks, key)) return { p: s.p, n: s.n };
   const old = counterState(grave, key)?.crdt.slotOf(target);
   return { p: s.p + (old?.p ?? 0), n: s.n + (old?.n ?? 0) };
 }
@@ -305,7 +305,7 @@ export function joinStates(stores: readonly Keyspace[]): Keyspace {
       src.foldSlots((ids) => view.foldsFor(ids));
       // The graveyard's pseudo-slots belong to its keys' earlier lives (see `grave`).
       if (ks === grave) src.foldSlots((ids) => {
-        const out = ids.filter((id) => id.endsWith(':retired')).map((id) => [id, GRAVE_VOID] as const);
+        const out = ids.filter(isRetiredSlot).map((id) => [id, GRAVE_VOID] as const);
         return out.length === 0 ? undefined : out;
       });
     }
