@@ -13,12 +13,6 @@ import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, t
 
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
-/**
- * Most chunks one digest is answered with, each sent as soon as it is built: the receiver merges a
- * chunk while the next is being built, and pulls once per batch instead of once per chunk (a
- * peer catching up on a bulk load sat idle a third of the time between chunks, gossip.md).
- */
-export const CHUNKS_PER_PULL = 4;
 
 
 /** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
@@ -210,9 +204,8 @@ export class AntiEntropy {
     let iLack: boolean;
     let delta: DeltaBody | null = null;
     let frames: DeltaFrames | null = null;
-    let peer: Map<string, number> | undefined;
     if (d.vector !== null) {
-      peer = new Map<string, number>();
+      const peer = new Map<string, number>();
       iLack = false;
       for (const e of d.vector) {
         peer.set(e.origin, Math.max(e.known, e.cursor ?? 0));
@@ -237,34 +230,12 @@ export class AntiEntropy {
       this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [], members: delta.members, more: false } });
       delta.members = null;
     }
-    if (frames !== null && peer !== undefined && frames.delta.more) this.stream(address, peer, frames);
-    else if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.sendDelta(address, { parts: frames?.parts ?? [], delta });
+    if (delta !== null && (delta.ranges.length > 0 || delta.members !== null)) this.sendDelta(address, { parts: frames?.parts ?? [], delta });
     if (d.wantReply && (iLack || membersDiffer)) {
       // With their vector in hand we already sent what they lack; otherwise ask for a full exchange.
       this.sendDigest(address, true, d.vector === null);
     }
     if (d.stateHash !== undefined && d.hash === versions.advertisedHash) this.checkState(from, address, d.stateHash);
-  }
-
-  /**
-   * Sends a cut Delta and up to `CHUNKS_PER_PULL - 1` chunks after it, each built from where the one
-   * before ends and sent at once, so the receiver merges one while the next is built. Only the last
-   * one sent keeps `more` (pull again); the ones before it are followed by a chunk anyway. A chunk
-   * that brings no range (a key that cannot be split to fit) ends the batch without a pull: the next
-   * gossip round asks again. The in-flight hold covers the whole batch, up to the end of its last range.
-   */
-  private stream(address: string, peer: Map<string, number>, first: DeltaFrames): void {
-    let frames = first;
-    for (let n = 1; ; n++) {
-      const next = n < CHUNKS_PER_PULL && frames.delta.more ? frames.delta : undefined;
-      if (next !== undefined) next.more = false;
-      this.sendDelta(address, frames);
-      if (next === undefined) return;
-      for (const r of next.ranges) peer.set(r.origin, r.to);
-      frames = this.buildDelta(peer);
-      if (frames.delta.ranges.length === 0) return;
-      this.noteInflight(address, frames.delta);
-    }
   }
 
   /** How long a sent Delta is trusted to be on its way: after that, a digest that still lacks it gets it again. */
