@@ -51,6 +51,7 @@ export function writeId(w: ByteWriter, id: string): void {
  */
 export function readId(r: ByteReader, prev: string | undefined): string | undefined {
   const id = r.string(MAX_REPLICA_ID_BYTES);
+  // Stryker disable next-line ConditionalExpression: a failed read returns '', which the empty-id check below rejects without effect (fail is sticky), so skipping this early return changes nothing.
   if (r.failed) return undefined;
   if (id.length === 0) {
     r.fail('empty replica id');

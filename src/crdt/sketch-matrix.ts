@@ -298,6 +298,7 @@ export class SketchMatrix {
 export function matrixRuns(cells: Float64Array, from = 0, to = cells.length): number[] {
   const runs: number[] = [];
   let start = -1;
+  // Stryker disable next-line UnaryOperator: `last` is only read once `start >= 0`, and it is set together with `start`, so its initial value is never read.
   let last = -1;
   for (let k = from; k < to; k++) {
     if (cells[k] === 0) continue;
