@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CountMinSketch, cmsDimsFromProb } from '../../src/crdt/count-min-sketch.js';
+import { itemBytes, SketchMatrix } from '../../src/crdt/sketch-matrix.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -285,6 +286,93 @@ describe('packed parts', () => {
       { numRuns: 300 },
     );
     expect(runs).toBeGreaterThan(0);
+  });
+});
+
+describe('the planner at varint boundaries', () => {
+  // A count crossing 127/128 (runs in a segment, cells in a run) changes its varint's size: the
+  // random property above rarely lands there, so these sketches are built to.
+  const cellOf = (item: string): number => new SketchMatrix(4096, 1).cells(itemBytes(item))[0] as number;
+
+  /**
+   * A depth-1 sketch of one replica with `runs` runs of one two-byte cell each (cells 3 or more
+   * apart, all below cell 3000) and, with `pair`, a last run of two adjacent cells above them.
+   */
+  function sparse(runs: number, pair = false): CountMinSketch {
+    const s = cms(4096, 1);
+    const cells: number[] = [];
+    for (let i = 0; cells.length < runs; i++) {
+      const c = cellOf(`i${i}`);
+      if (c >= 3000 || cells.some((u) => Math.abs(u - c) <= 3)) continue;
+      cells.push(c);
+      s.incrBy('a:1', [[`i${i}`, 200]]);
+    }
+    if (pair) {
+      const at = new Map<number, string>();
+      for (let i = 0; ; i++) {
+        const c = cellOf(`p${i}`);
+        if (c < 3000) continue;
+        const next = at.get(c + 1) ?? at.get(c - 1);
+        if (next !== undefined) {
+          s.incrBy('a:1', [[`p${i}`, 200], [next, 200]]);
+          break;
+        }
+        at.set(c, `p${i}`);
+      }
+    }
+    return s;
+  }
+
+  /**
+   * A depth-1 sketch of one replica whose cells 0 .. `len` - 1 are all non-zero (one run of `len`
+   * cells) and then `after` lone cells further on.
+   */
+  function dense(len: number, after = 0): CountMinSketch {
+    const width = len + 40;
+    const s = cms(width, 1);
+    const m = new SketchMatrix(width, 1);
+    const filled = new Set<number>();
+    const lone: number[] = [];
+    for (let i = 0; filled.size < len || lone.length < after; i++) {
+      const c = m.cells(itemBytes(`d${i}`))[0] as number;
+      if (c >= len + 5 && lone.length < after && lone.every((u) => Math.abs(u - c) > 3)) {
+        lone.push(c);
+        s.incrBy('a:1', [[`d${i}`, 1]]);
+      }
+      if (c >= len || filled.has(c)) continue;
+      filled.add(c);
+      s.incrBy('a:1', [[`d${i}`, 1]]);
+    }
+    return s;
+  }
+
+  it.each([
+    ['126 runs', () => sparse(126)],
+    ['127 runs', () => sparse(127)],
+    ['128 runs', () => sparse(128)],
+    ['129 runs', () => sparse(129)],
+    ['a run of 127 cells', () => dense(127)],
+    ['a run of 128 cells', () => dense(128)],
+    ['a run of 129 cells', () => dense(129)],
+    ['127 runs, then a run of two', () => sparse(127, true)],
+    ['128 runs, then a run of two', () => sparse(128, true)],
+    ['a run of 127 cells, then two more', () => dense(127, 2)],
+    ['a run of 128 cells, then two more', () => dense(128, 2)],
+    ['a run of 129 cells, then two more', () => dense(129, 2)],
+  ])('%s: whole at its own length, parts one byte below, every limit kept', (_, make) => {
+    const s = make();
+    const size = s.encode().length;
+    expect(s.split(size)).toEqual([s]);
+    expect((s.split(size - 1) as CountMinSketch[]).length).toBe(2);
+    for (let limit = size - 40; limit < size; limit++) {
+      const parts = s.split(limit) as CountMinSketch[];
+      const joined = cms(s.width, 1);
+      for (const p of parts) {
+        expect(p.encode().length).toBeLessThanOrEqual(limit);
+        joined.merge(p);
+      }
+      expect(joined.equals(s)).toBe(true);
+    }
   });
 });
 
