@@ -6,20 +6,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CountMinSketch, cmsDimsFromProb } from '../../src/crdt/count-min-sketch.js';
 import { itemBytes, SketchMatrix } from '../../src/crdt/sketch-matrix.js';
+import { unwrap } from '../unwrap.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
-function cms(width = 16, depth = 3): CountMinSketch {
-  const r = CountMinSketch.create(width, depth);
-  if (!r.ok) throw r.error;
-  return r.value;
-}
-
-function decoded(bytes: Uint8Array): CountMinSketch {
-  const r = CountMinSketch.decode(bytes);
-  if (!r.ok) throw r.error;
-  return r.value;
-}
+const cms = (width = 16, depth = 3): CountMinSketch => unwrap(CountMinSketch.create(width, depth));
+const decoded = (bytes: Uint8Array): CountMinSketch => unwrap(CountMinSketch.decode(bytes));
 
 /** Two items whose cells differ in every row of a depth-1 sketch of `width`. */
 function apart(width: number): [string, string] {

@@ -10,6 +10,7 @@ import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
 import { TopK, topkMaxRecordBytes, TOPK_MAX_ITEM_BYTES } from '../../src/crdt/top-k.js';
 import { SKETCH_CODEC_VERSION } from '../../src/crdt/sketch-matrix.js';
 import { checkSplit, permilleArb, type SplitKind } from './split-helpers.js';
+import { unwrap } from '../unwrap.js';
 
 const IDS = Array.from({ length: 12 }, (_, i) => (i % 5 === 0 ? `${'s'.repeat(200)}:${i}` : i % 5 === 1 ? `ø${i}:1` : `node${i}:1`));
 const DIMS = [
@@ -27,11 +28,6 @@ const opArb: fc.Arbitrary<Op> = fc.record({
 });
 const stateArb = fc.record({ ops: fc.array(opArb, { maxLength: 150, size: 'max' }), dims: fc.nat(DIMS.length - 1), dels: fc.nat(2), recreate: fc.boolean() });
 type Spec = { ops: readonly Op[]; dims: number; dels: number; recreate: boolean };
-
-function unwrap<T>(r: { ok: true; value: T } | { ok: false; error: Error }): T {
-  if (!r.ok) throw r.error;
-  return r.value;
-}
 
 // ---- Count-Min Sketch ----------------------------------------------------------------------------
 

@@ -9,13 +9,9 @@ import { ByteReader, ByteWriter, TypeTag } from '../../src/crdt/codec.js';
 import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
 import { SKETCH_CODEC_VERSION, SKETCH_MAX_CELLS, SketchMatrix } from '../../src/crdt/sketch-matrix.js';
 import { TopK, topkDefaultWidth, topkMaxRecordBytes, TOPK_DEFAULT_DEPTH, TOPK_MAX_ITEM_BYTES, TOPK_MAX_K } from '../../src/crdt/top-k.js';
+import { unwrap } from '../unwrap.js';
 
 const OVERFLOW = 'COUNTER_OVERFLOW: the sketch count would leave the supported range [-(2^53-1), 2^53-1]';
-
-function unwrap<T>(r: { ok: true; value: T } | { ok: false; error: Error }): T {
-  if (!r.ok) throw r.error;
-  return r.value;
-}
 
 function refusal(r: { ok: true } | { ok: false; error: { code: string; message: string } }): string {
   return r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`;

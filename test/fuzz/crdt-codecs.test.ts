@@ -14,6 +14,7 @@ import { decodeKeyState, encodeKeyState, MULTI_TAG, tagOf } from '../../src/crdt
 import { decodeWithLife, encodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
 import type { Result } from '../../src/util/result.js';
 import { FUZZ_OPTIONS, FUZZ_RUNS, FUZZ_TIMEOUT_MS, fuzzBytes } from './mutate.js';
+import { unwrap } from '../unwrap.js';
 
 vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
@@ -24,11 +25,6 @@ interface Codec {
   name: string;
   decode(b: Uint8Array): Result<Encodable, { code: string }>;
   seeds(): Uint8Array[];
-}
-
-function unwrap<T>(r: Result<T, unknown>): T {
-  if (!r.ok) throw new Error(`seed construction failed: ${JSON.stringify(r.error)}`);
-  return r.value;
 }
 
 const codecs: Codec[] = [
