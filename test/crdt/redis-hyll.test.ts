@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
-import { HYLL_DENSE_BYTES, parseHyll, RedisHyllForm } from '../../src/crdt/redis-hyll.js';
+import { hasHyllMagic, HYLL_DENSE_BYTES, parseHyll, RedisHyllForm } from '../../src/crdt/redis-hyll.js';
+import { unwrap } from '../unwrap.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -137,3 +138,135 @@ describe('Redis HYLL bytes', () => {
     );
   });
 });
+
+// Sparse bodies built opcode by opcode (docs/crdt-hll.md, "Redis's encoding"). The expected bytes
+// of the join window, the bytes past the end and the 3,000-byte limit were checked on redis-server
+// 7.0.15 (SET of the bytes, then PFADD of an element that raises the same register).
+const VAL = (v: number, len = 1): number[] => [0x80 | ((v - 1) << 2) | (len - 1)];
+const ZERO = (len: number): number[] => [len - 1];
+const XZERO = (len: number): number[] => [0x40 | ((len - 1) >>> 8), (len - 1) & 0xff];
+/** A sparse HYLL string of these opcodes, cached count 0 and stale. */
+const sparse = (...ops: number[][]): Uint8Array => Uint8Array.from([...fromHex('48594c4c010000000000000000000080'), ...ops.flat()]);
+/** Parses `bytes`, raises `index` to `value` through the form, and returns the bytes after. */
+function raise(bytes: Uint8Array, index: number, value: number): { out: Uint8Array; form: RedisHyllForm } {
+  const p = parseHyll(bytes);
+  if (!p.ok) throw new Error(p.error.detail);
+  const regs = p.value.registers.slice();
+  regs[index] = value;
+  p.value.form.note(index, value);
+  return { out: p.value.form.bytes(regs), form: p.value.form };
+}
+
+/** Whether `bytes` parse to exactly `registers` (Buffer.equals: toEqual on 16,384 items is slow). */
+const sameRegisters = (bytes: Uint8Array, registers: Uint8Array): boolean => Buffer.from(unwrap(parseHyll(bytes)).registers).equals(registers);
+
+describe('Redis HYLL edges', () => {
+  it('know the magic by all four bytes', () => {
+    expect(hasHyllMagic(fromHex('48594c4c'))).toBe(true);
+    for (let k = 0; k < 4; k++) {
+      const b = fromHex('48594c4c');
+      b[k]! ^= 0x20; // "hYLL", "HyLL", ...
+      expect(hasHyllMagic(b), hex(b)).toBe(false);
+    }
+    expect(hasHyllMagic(fromHex('48594c'))).toBe(false);
+  });
+
+  it('accept a dense register of 51 (the highest rank) and refuse 52', () => {
+    const dense = new Uint8Array(HYLL_DENSE_BYTES);
+    dense.set(fromHex('48594c4c00'));
+    dense[16] = 51;
+    expect(unwrap(parseHyll(dense)).registers[0]).toBe(51);
+    dense[16] = 52;
+    const r = parseHyll(dense);
+    expect(!r.ok && r.error.detail).toBe('dense register 0 = 52, above 51');
+  });
+
+  it('refuse a VAL run past the last register, and read a ZERO run as zeros', () => {
+    const past = parseHyll(sparse(XZERO(16383), VAL(3, 2)));
+    expect(!past.ok && past.error).toEqual({ problem: 'CORRUPT', detail: 'sparse runs past register 16384' });
+    const r = unwrap(parseHyll(sparse(ZERO(64), VAL(3, 2), XZERO(16318))));
+    expect([...r.registers.subarray(62, 68)]).toEqual([0, 0, 3, 3, 0, 0]);
+  });
+
+  it('copy the bytes they parse: the caller may reuse its buffer', () => {
+    for (const b of [fromHex(REDIS_HELLO_COUNTED), (() => { const d = new Uint8Array(HYLL_DENSE_BYTES); d.set(fromHex('48594c4c00')); d[16] = 3; return d; })()]) {
+      const p = unwrap(parseHyll(b));
+      const before = hex(b);
+      b.fill(0);
+      expect(hex(p.form.bytes(p.registers))).toBe(before);
+    }
+  });
+
+  it('keep a valid cached count through PFCOUNT, even one the registers do not give, and store a stale one whole', () => {
+    // Redis trusts a valid cache: PFCOUNT answers it and leaves the header alone.
+    const forged = '48594c4c01000000070000000000000063ff805bfe';
+    const h = unwrap(HyperLogLog.fromRedisBytes(fromHex(forged)));
+    h.noteRedisCount();
+    expect(hex(unwrap(h.redisBytes()))).toBe(forged);
+    const f = RedisHyllForm.fresh();
+    f.invalidate();
+    expect(f.cacheValid()).toBe(false);
+    const big = 2 ** 40 + 0x1234;
+    f.storeCount(big);
+    expect(f.cacheValid()).toBe(true);
+    expect(f.cachedValue()).toBe(big);
+    expect(hex(f.bytes(new Uint8Array(16384)).subarray(8, 16))).toBe('3412000000010000');
+    f.invalidate(); // the stale bit is not part of the value
+    expect(f.cachedValue()).toBe(big);
+  });
+
+  it('join equal VALs within five opcodes of the one before a change, not the sixth', () => {
+    // Register 1 raised to 5: the scan starts at register 0's VAL and stops before the pair at 5-6.
+    const before = sparse(VAL(1), VAL(2), ZERO(1), VAL(3), ZERO(1), VAL(4), VAL(4), XZERO(16377));
+    const { out } = raise(before, 1, 5);
+    expect(hex(out.subarray(16))).toBe(hex(Uint8Array.from([...VAL(1), ...VAL(5), ...ZERO(1), ...VAL(3), ...ZERO(1), ...VAL(4), ...VAL(4), ...XZERO(16377)])));
+  });
+
+  it('never join with bytes left past the end by an earlier join', () => {
+    // 16382 raised to 5 joins VAL5, VAL5, VAL5 into one VAL5x3; the two bytes the joins freed
+    // still hold a VAL5, which must not join with the last opcode.
+    const { out } = raise(sparse(XZERO(16381), VAL(5), ZERO(1), VAL(5)), 16382, 5);
+    expect(hex(out.subarray(16))).toBe(hex(Uint8Array.from([...XZERO(16381), ...VAL(5, 3)])));
+  });
+
+  it('stay sparse at exactly 3,000 bytes and go dense at 3,001', () => {
+    // 2,980 VALs (alternating, so none join), then zeros; raising the first register of the XZERO
+    // splits it into VAL + XZERO: one byte more.
+    const vals = Array.from({ length: 2980 }, (_, i) => VAL(1 + (i % 2)));
+    const at3000 = raise(sparse(...vals, ZERO(1), XZERO(13403)), 2981, 3);
+    expect(at3000.out.length).toBe(3000);
+    expect(at3000.form.isDense()).toBe(false);
+    expect(hex(at3000.out.subarray(16 + 2981))).toBe(hex(Uint8Array.from([...VAL(3), ...XZERO(13402)])));
+    const at3001 = raise(sparse(...vals, ZERO(1), ZERO(1), XZERO(13402)), 2982, 3);
+    expect(at3001.form.isDense()).toBe(true);
+    expect(at3001.out.length).toBe(HYLL_DENSE_BYTES);
+    expect(unwrap(parseHyll(at3001.out)).registers[2982]).toBe(3);
+  });
+
+  it('hold the registers raised, in any order and however the changes are queued', () => {
+    let runs = 0;
+    const raiseArb = fc.record({ index: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 16383 })), value: fc.integer({ min: 1, max: 32 }), read: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(raiseArb, { maxLength: 150 }), (raises) => {
+        runs++;
+        const model = new Uint8Array(16384);
+        const queued = RedisHyllForm.fresh(); // bytes read only where `read` says
+        const eager = RedisHyllForm.fresh(); // bytes read after every change
+        for (const r of raises) {
+          if (r.value <= model[r.index]!) continue; // only raises are noted, as the sketch does
+          model[r.index] = r.value;
+          queued.note(r.index, r.value);
+          eager.note(r.index, r.value);
+          eager.bytes(model);
+          if (r.read) expect(sameRegisters(queued.bytes(model), model)).toBe(true);
+        }
+        const out = queued.bytes(model);
+        expect(sameRegisters(out, model)).toBe(true);
+        expect(hex(eager.bytes(model))).toBe(hex(out));
+      }),
+      { numRuns: 300 },
+    );
+    expect(runs).toBeGreaterThan(0);
+  });
+});
+
