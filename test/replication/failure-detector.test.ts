@@ -1,0 +1,276 @@
+// The failure detector frame by frame (src/replication/failure-detector.ts), on real replicas whose
+// frames go only where the test sends them (ManualNet): a direct probe, the indirect one at the
+// probe timeout, suspicion at the probe interval, death at the suspicion timeout; a relayed ack;
+// a stall voiding the probes it held up; refutation of a rumour about ourselves; a dead peer asked
+// to refute, once per gossip interval. The simulator's detector tests (test/sim/detector.test.ts)
+// measure the same rules statistically on many nodes.
+
+import { describe, expect, it } from 'vitest';
+import { encodeEnvelope, MemberState, MsgKind, type MemberRecord, type Message } from '../../src/replication/messages.js';
+import type { Replica } from '../../src/replication/replica.js';
+import { ManualNet, type Frame } from './manual-net.js';
+
+// 3 members: min suspicion timeout = 1 x max(1, log10 3) x 1,000 = 1,000 ms, the max (one accuser) 2,000.
+const CFG = { probeIntervalMs: 1000, probeTimeoutMs: 300, indirectChecks: 2, suspicionMult: 1, suspicionMaxTimeoutMult: 2, gossipIntervalMs: 100, deadForgetMs: 5000 };
+
+function net(): ManualNet {
+  return new ManualNet(['n1', 'n2', 'n3'], CFG);
+}
+
+const stateOf = (r: Replica, id: string): MemberState | undefined => r.membership.get(id)?.state;
+
+/** Ticks `id` at `now` and returns the frames it sent then (they stay queued). */
+function tick(n: ManualNet, id: string, now: number): Frame[] {
+  const before = n.queue.length;
+  n.now = now;
+  n.get(id).tick(now);
+  return n.queue.slice(before);
+}
+
+/**
+ * Ticks `id` on time (whenever it has work, as the node loop does) up to `to`, dropping every frame
+ * anyone sent: a tick far later than due would be a stall (see the stall test).
+ */
+function advance(n: ManualNet, id: string, to: number): Frame[] {
+  const r = n.get(id);
+  const sent: Frame[] = [];
+  while (n.now < to) {
+    sent.push(...tick(n, id, Math.min(to, Math.max(n.now + 1, r.nextTickAt()))));
+    n.drop();
+  }
+  return sent;
+}
+
+/** Ticks n1 until it sends a ping; returns the ping and when it went. */
+function firstPing(n: ManualNet): { ping: Frame; at: number } {
+  for (let t = 2; t < 3000; t++) {
+    const ping = tick(n, 'n1', t).find((f) => f.from === 'n1' && f.msg.kind === MsgKind.Ping);
+    if (ping !== undefined) return { ping, at: t };
+  }
+  throw new Error('n1 sent no ping in 3 s');
+}
+
+/** Delivers a frame to `to` as if `from` (at its address) sent it, at `now`. */
+function send(n: ManualNet, from: string, to: string, msg: Message, now: number, incarnation = 1): void {
+  n.get(to).receive(from, encodeEnvelope({ cluster: 't', from, incarnation, address: from, msg }), now);
+}
+
+const members = (records: MemberRecord[]): Message => ({ kind: MsgKind.Delta, body: { ranges: [], states: [], members: records, more: false } });
+
+describe('failure detector', () => {
+  it('probes directly, asks another member at the probe timeout, suspects at the interval, declares dead after the suspicion timeout', () => {
+    const n = net();
+    const { ping, at } = firstPing(n);
+    const target = ping.to;
+    const other = target === 'n2' ? 'n3' : 'n2';
+    n.drop();
+    // Before the probe timeout: nothing more.
+    advance(n, 'n1', at + 298);
+    expect(tick(n, 'n1', at + 299).filter((f) => f.msg.kind === MsgKind.PingReq)).toEqual([]);
+    // At it: indirect probes (indirectChecks = 2) through every other member but the target: the one left.
+    const reqs = tick(n, 'n1', at + 300).filter((f) => f.msg.kind === MsgKind.PingReq);
+    expect(reqs.map((f) => [f.to, f.msg.body])).toEqual([[other, { seq: (ping.msg.body as { seq: number }).seq, target, address: target }]]);
+    n.drop();
+    advance(n, 'n1', at + 999);
+    expect(stateOf(n.get('n1'), target)).toBe(MemberState.Alive);
+    tick(n, 'n1', at + 1000);
+    expect(stateOf(n.get('n1'), target)).toBe(MemberState.Suspect);
+    const suspect = n.get('n1').membership.get(target)!;
+    expect(suspect.since).toBe(at + 1000);
+    expect(n.get('n1').suspicionTimeout(suspect)).toBe(2000);
+    n.drop();
+    // Every later probe of n1 goes unanswered too; the suspicion keeps its start.
+    advance(n, 'n1', at + 2999);
+    expect(stateOf(n.get('n1'), target)).toBe(MemberState.Suspect);
+    expect(n.get('n1').membership.get(target)!.since).toBe(at + 1000);
+    tick(n, 'n1', at + 3000);
+    expect(stateOf(n.get('n1'), target)).toBe(MemberState.Dead);
+    expect(stateOf(n.get('n1'), other)).not.toBe(MemberState.Dead);
+  });
+
+  it('an answered probe suspects nothing, and a direct ack feeds the clock offset', () => {
+    const n = net();
+    const { ping, at } = firstPing(n);
+    n.drop();
+    n.get(ping.to).receive('n1', ping.bytes, at + 10);
+    const ack = n.queue.find((f) => f.msg.kind === MsgKind.Ack)!;
+    expect(ack.to).toBe('n1');
+    expect(ack.msg.body).toEqual({ seq: (ping.msg.body as { seq: number }).seq, time: at + 10 });
+    n.deliver();
+    for (let t = at + 1; t <= at + 1500; t += 100) {
+      tick(n, 'n1', t);
+      n.drop();
+    }
+    expect(stateOf(n.get('n1'), ping.to)).toBe(MemberState.Alive);
+  });
+
+  it('a member asked to probe for another relays the ack under the requester seq, and only once', () => {
+    const n = net();
+    // n2 asks n1 to probe n3 for it, under n2's seq 77.
+    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 77, target: 'n3', address: 'n3' } }, 5);
+    const ping = n.queue.find((f) => f.from === 'n1' && f.to === 'n3' && f.msg.kind === MsgKind.Ping)!;
+    expect(ping).toBeDefined();
+    n.drop();
+    const seq = (ping.msg.body as { seq: number }).seq;
+    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 6);
+    expect(n.queue.map((f) => [f.from, f.to, f.msg.kind, f.msg.body])).toEqual([['n1', 'n2', MsgKind.Ack, { seq: 77 }]]);
+    n.drop();
+    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 7); // a duplicate: nothing to relay
+    expect(n.queue).toEqual([]);
+  });
+
+  it('a relay expires after the probe interval: a late ack is not passed on', () => {
+    const n = net();
+    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 5, target: 'n3', address: 'n3' } }, 10);
+    const seq = (n.queue.find((f) => f.msg.kind === MsgKind.Ping)!.msg.body as { seq: number }).seq;
+    n.drop();
+    advance(n, 'n1', 10 + 1001); // expired: strictly after 10 + 1,000
+    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 10 + 1002);
+    expect(n.queue.filter((f) => f.to === 'n2')).toEqual([]);
+    // At exactly its expiry it still relays.
+    advance(n, 'n1', 2000);
+    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 6, target: 'n3', address: 'n3' } }, 2000);
+    const seq2 = (n.queue.find((f) => f.msg.kind === MsgKind.Ping)!.msg.body as { seq: number }).seq;
+    n.drop();
+    advance(n, 'n1', 2000 + 1000);
+    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq: seq2 } }, 3000);
+    expect(n.queue.filter((f) => f.to === 'n2').map((f) => f.msg.body)).toEqual([{ seq: 6 }]);
+  });
+
+  it('a stall voids the probes it held up and delays deaths until refutations can arrive', () => {
+    const n = net();
+    const { ping, at } = firstPing(n);
+    n.drop();
+    const r = n.get('n1');
+    expect(r.stats.stalls).toBe(0);
+    // The next tick was due within the probe timeout; it comes 10 s late.
+    const late = at + 10_000;
+    tick(n, 'n1', late);
+    expect(r.stats.stalls).toBe(1);
+    expect(stateOf(r, ping.to)).toBe(MemberState.Alive);
+    n.drop();
+    // A suspicion already past its timeout waits for max(probe interval, 2 gossip intervals) = 1 s.
+    send(n, 'n2', 'n1', members([{ id: 'n3', address: 'n3', incarnation: 1, seq: 0, state: MemberState.Suspect }]), late);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Suspect);
+    r.membership.get('n3')!.since = late - 10_000; // its timeout ran out while we were frozen
+    advance(n, 'n1', late + 999);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Suspect);
+    tick(n, 'n1', late + 1000);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Dead);
+    expect(r.stats.stalls).toBe(1);
+  });
+
+  it('a clock stepped back leaves the next probe at most one interval away', () => {
+    const n = net();
+    const { at } = firstPing(n);
+    n.drop();
+    advance(n, 'n1', at + 500);
+    const back = at + 500 - 3_600_000;
+    tick(n, 'n1', back);
+    n.drop();
+    const pings = advance(n, 'n1', back + 1000).filter((f) => f.msg.kind === MsgKind.Ping);
+    expect(pings.length).toBe(1);
+  });
+
+  it('ticks on time are no stall', () => {
+    const n = net();
+    const r = n.get('n1');
+    advance(n, 'n1', 5000);
+    expect(r.stats.stalls).toBe(0);
+    // A tick 401 ms late (the probe timeout plus 100 ms of slack, and 1) is one.
+    const due = r.nextTickAt();
+    tick(n, 'n1', due + 400);
+    expect(r.stats.stalls).toBe(0);
+    const due2 = r.nextTickAt();
+    tick(n, 'n1', due2 + 401);
+    expect(r.stats.stalls).toBe(1);
+  });
+
+  it('refutes suspicion or death of itself at its incarnation with a higher seq, and ignores other incarnations', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Suspect }]), 10);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 5 });
+    // A record below our seq says nothing new.
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Dead }]), 11);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 5 });
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 5, state: MemberState.Dead }]), 12);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6 });
+    // An alive record of ours, or one of another incarnation, changes nothing.
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 9, state: MemberState.Alive }]), 13);
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 2, seq: 9, state: MemberState.Suspect }]), 14);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6, incarnation: 1 });
+    expect(r.removed).toBe(false);
+  });
+
+  it('stops at a Removed record of itself at a higher incarnation, which no refutation outbids', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 3, state: MemberState.Removed }]), 10);
+    expect(r.removed).toBe(false); // at our own incarnation it is refuted like any rumour
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 4 });
+    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: Number.MAX_SAFE_INTEGER, seq: 0, state: MemberState.Removed }]), 11);
+    expect(r.removed).toBe(true);
+    expect(stateOf(r, 'n1')).toBe(MemberState.Removed);
+  });
+
+  it('asks a peer it holds dead to refute the verdict when it hears from it, at most once per gossip interval', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Dead);
+    n.drop();
+    const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20);
+    expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }], more: false }]);
+    n.drop();
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 20 + 99);
+    expect(asks()).toEqual([]);
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 3 } }, 20 + 100);
+    expect(asks().length).toBe(1);
+    n.drop();
+    // Its refutation (a higher seq, alive) is taken, and then it is not asked again.
+    send(n, 'n2', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 3, state: MemberState.Alive }]), 300);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Alive);
+    n.drop();
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 4 } }, 500);
+    expect(asks()).toEqual([]);
+  });
+
+  it('asks a forgotten member to refute only at the incarnation its tombstone holds', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Left }]), 10);
+    advance(n, 'n1', 10 + 5000);
+    expect(stateOf(r, 'n2')).toBeUndefined();
+    const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 6000, 1); // an older incarnation: it cannot refute
+    expect(stateOf(r, 'n2')).toBeUndefined();
+    expect(asks()).toEqual([]);
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 6001, 2);
+    expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Dead }], more: false }]);
+  });
+
+  it('takes a frame from a higher incarnation as a restart: alive at once, even where it was dead', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
+    n.drop();
+    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20, 2);
+    expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Alive, incarnation: 2, seq: 0 });
+    expect(n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta)).toEqual([]);
+  });
+
+  it('forgets a member that left after deadForgetMs, and keeps a dead voter', () => {
+    const n = net();
+    const r = n.get('n1');
+    send(n, 'n2', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 5, state: MemberState.Left }]), 100);
+    send(n, 'n3', 'n1', members([{ id: 'n3', address: 'n3', incarnation: 1, seq: 5, state: MemberState.Dead }]), 100);
+    advance(n, 'n1', 100 + 4999);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Left);
+    tick(n, 'n1', 100 + 5000);
+    expect(stateOf(r, 'n2')).toBeUndefined();
+    advance(n, 'n1', 100 + 50_000);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Dead); // a configured voter stays until removed
+  });
+});
