@@ -61,7 +61,7 @@ describe('membership table: which record wins', () => {
 
   it('a dead record at the same numbers is not a suspicion: nothing to learn', () => {
     const m = table(rec('a', { state: MemberState.Dead }));
-    expect(m.apply(rec('a', { state: MemberState.Dead, accusers: ['q'] } as MemberRecord), 1)).toBeUndefined();
+    expect(m.apply(rec('a', { state: MemberState.Dead, accusers: ['q'] }), 1)).toBeUndefined();
   });
 
   it('our own detector accuses a suspect once, and only a suspect', () => {
