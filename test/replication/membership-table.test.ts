@@ -117,6 +117,17 @@ describe('membership table: forgetting', () => {
     expect(m.tombstoneOf('v')).toBeDefined(); // a voter: kept, it still counts
     expect(m.tombstoneOf('r')).toBeDefined(); // not a voter, but in the roster: kept, or the roster's record would show again
     expect(m.get('r')).toBeUndefined();
+    // Forgotten non-voters do not count toward the size (r's last record said joining, though the
+    // config lists it); the forgotten voter v does.
+    expect(m.voterCount).toBe(2);
+  });
+
+  it('finds a roster member at its new address only', () => {
+    const roster = new SharedRoster([rec('self'), rec('r')]);
+    const m = new Membership('self', roster);
+    m.apply(rec('r', { seq: 1, address: 'moved:2' }), 1);
+    expect(m.memberAt('moved:2')?.id).toBe('r');
+    expect(m.memberAt('r:1')).toBeUndefined();
   });
 
   it('size and counts follow forgetting', () => {
@@ -200,6 +211,9 @@ describe('membership table: gossip targets', () => {
     expect(m.liveAt('a:1')).toBe(true);
     expect(m.liveAt('b:1')).toBe(false);
     expect(m.liveAt('nowhere')).toBe(false);
+    m.apply(rec('a', { seq: 1, state: MemberState.Suspect }), 1);
+    expect(m.liveAt('a:1')).toBe(true); // a suspect may only be slow
+    expect(m.voterCount).toBe(3); // self, a, b: nobody else is configured
   });
 
   it('lastHeard is noted only for members of our own table, and kept across a newer record', () => {

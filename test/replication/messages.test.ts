@@ -197,7 +197,7 @@ describe('gossip bodies', () => {
     for (const v of [undefined, [['a:1', 3, 3]], 'x']) expect(refusal(MsgKind.Have, { v })).toEqual(malformed('have vector'));
     const keys = Array.from({ length: 4096 }, (_, i) => `k${i}`);
     expect(body(MsgKind.ReadReq, { q: 0, k: keys })).toEqual({ id: 0, keys });
-    for (const w of [{ q: -1, k: [] }, { q: 1, k: [...keys, 'x'] }, { q: 1, k: [''] }, { q: 1, k: [LONG((1 << 20) + 1)] }, { q: 1, k: 'x' }]) {
+    for (const w of [{ q: -1, k: [] }, { q: 1, k: [...keys, 'x'] }, { q: 1, k: [''] }, { q: 1, k: ['a', ''] }, { q: 1, k: [LONG((1 << 20) + 1)] }, { q: 1, k: 'x' }]) {
       expect(refusal(MsgKind.ReadReq, w)).toEqual(malformed('read-req fields'));
     }
     expect(body(MsgKind.ReadReq, { q: 1, k: [LONG(1 << 20)] })).toMatchObject({ id: 1 });
