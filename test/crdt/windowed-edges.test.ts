@@ -5,7 +5,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../src/crdt/codec.js';
-import { CrdtError } from '../../src/crdt/errors.js';
 import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
 import { WINDOW_MAX_SKEW_MS, WindowedCounter, windowConfigError } from '../../src/crdt/windowed-counter.js';
 
@@ -421,7 +420,6 @@ describe('decode refuses, by reason', () => {
 });
 
 describe('truncation over long histories', () => {
-  type Op = { kind: 'inc'; r: string; n: number; at: number; lag: number } | { kind: 'merge'; writes: { r: string; n: number; at: number }[] };
   const ids = ['a:1', 'b:1', 'c:1', 'd:1'];
   const incArb = fc.record({
     kind: fc.constant('inc' as const),
