@@ -5,20 +5,14 @@
 // dense, PFCOUNT's cached count and PFMERGE's. The live comparison is
 // test/oracle/hll-differential.test.ts; this one runs in process, so mutation testing runs it too.
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { parseHyll } from '../../src/crdt/redis-hyll.js';
-import type { Bytes, Vectors } from '../oracle/record-hyll-vectors.js';
+import { bytesOf, type Vectors } from '../oracle/record-hyll-vectors.js';
 import { unwrap } from '../unwrap.js';
 
 const vectors = JSON.parse(readFileSync(new URL('fixtures/redis-hyll-vectors.json', import.meta.url), 'utf8')) as Vectors;
-
-function bytesOf(b: Uint8Array): Bytes {
-  const buf = Buffer.from(b);
-  return buf.length <= 256 ? { hex: buf.toString('hex') } : { length: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
-}
 
 describe('Redis HYLL bytes, step by step as redis-server recorded them', () => {
   it('were recorded from redis-server 7.0, with sparse, dense and merge steps', () => {

@@ -143,8 +143,10 @@ function plan(): { name: string; steps: ({ op: 'add'; key: string; elements: str
   return cases;
 }
 
-function bytesOf(b: Buffer): Bytes {
-  return b.length <= 256 ? { hex: b.toString('hex') } : { length: b.length, sha256: createHash('sha256').update(b).digest('hex') };
+/** How a step records GET's bytes (the replay computes the same from tally's bytes). */
+export function bytesOf(b: Uint8Array): Bytes {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  return buf.length <= 256 ? { hex: buf.toString('hex') } : { length: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
 /** The payload of a bulk-string reply (`$n\r\n...\r\n`). */

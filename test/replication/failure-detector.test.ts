@@ -6,9 +6,9 @@
 // measure the same rules statistically on many nodes.
 
 import { describe, expect, it } from 'vitest';
-import { encodeEnvelope, MemberState, MsgKind, type MemberRecord, type Message } from '../../src/replication/messages.js';
+import { MemberState, MsgKind } from '../../src/replication/messages.js';
 import type { Replica } from '../../src/replication/replica.js';
-import { ManualNet, type Frame } from './manual-net.js';
+import { ManualNet, membersDelta, type Frame } from './manual-net.js';
 
 // 3 members: min suspicion timeout = 1 x max(1, log10 3) x 1,000 = 1,000 ms, the max (one accuser) 2,000.
 const CFG = { probeIntervalMs: 1000, probeTimeoutMs: 300, indirectChecks: 2, suspicionMult: 1, suspicionMaxTimeoutMult: 2, gossipIntervalMs: 100, deadForgetMs: 5000 };
@@ -49,13 +49,6 @@ function firstPing(n: ManualNet): { ping: Frame; at: number } {
   }
   throw new Error('n1 sent no ping in 3 s');
 }
-
-/** Delivers a frame to `to` as if `from` (at its address) sent it, at `now`. */
-function send(n: ManualNet, from: string, to: string, msg: Message, now: number, incarnation = 1): void {
-  n.get(to).receive(from, encodeEnvelope({ cluster: 't', from, incarnation, address: from, msg }), now);
-}
-
-const members = (records: MemberRecord[]): Message => ({ kind: MsgKind.Delta, body: { ranges: [], states: [], members: records, more: false } });
 
 describe('failure detector', () => {
   it('probes directly, asks another member at the probe timeout, suspects at the interval, declares dead after the suspicion timeout', () => {
@@ -107,33 +100,33 @@ describe('failure detector', () => {
   it('a member asked to probe for another relays the ack under the requester seq, and only once', () => {
     const n = net();
     // n2 asks n1 to probe n3 for it, under n2's seq 77.
-    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 77, target: 'n3', address: 'n3' } }, 5);
+    n.inject('n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 77, target: 'n3', address: 'n3' } }, 5);
     const ping = n.queue.find((f) => f.from === 'n1' && f.to === 'n3' && f.msg.kind === MsgKind.Ping)!;
     expect(ping).toBeDefined();
     n.drop();
     const seq = (ping.msg.body as { seq: number }).seq;
-    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 6);
+    n.inject('n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 6);
     expect(n.queue.map((f) => [f.from, f.to, f.msg.kind, f.msg.body])).toEqual([['n1', 'n2', MsgKind.Ack, { seq: 77 }]]);
     n.drop();
-    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 7); // a duplicate: nothing to relay
+    n.inject('n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 7); // a duplicate: nothing to relay
     expect(n.queue).toEqual([]);
   });
 
   it('a relay expires after the probe interval: a late ack is not passed on', () => {
     const n = net();
-    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 5, target: 'n3', address: 'n3' } }, 10);
+    n.inject('n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 5, target: 'n3', address: 'n3' } }, 10);
     const seq = (n.queue.find((f) => f.msg.kind === MsgKind.Ping)!.msg.body as { seq: number }).seq;
     n.drop();
     advance(n, 'n1', 10 + 1001); // expired: strictly after 10 + 1,000
-    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 10 + 1002);
+    n.inject('n3', 'n1', { kind: MsgKind.Ack, body: { seq } }, 10 + 1002);
     expect(n.queue.filter((f) => f.to === 'n2')).toEqual([]);
     // At exactly its expiry it still relays.
     advance(n, 'n1', 2000);
-    send(n, 'n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 6, target: 'n3', address: 'n3' } }, 2000);
+    n.inject('n2', 'n1', { kind: MsgKind.PingReq, body: { seq: 6, target: 'n3', address: 'n3' } }, 2000);
     const seq2 = (n.queue.find((f) => f.msg.kind === MsgKind.Ping)!.msg.body as { seq: number }).seq;
     n.drop();
     advance(n, 'n1', 2000 + 1000);
-    send(n, 'n3', 'n1', { kind: MsgKind.Ack, body: { seq: seq2 } }, 3000);
+    n.inject('n3', 'n1', { kind: MsgKind.Ack, body: { seq: seq2 } }, 3000);
     expect(n.queue.filter((f) => f.to === 'n2').map((f) => f.msg.body)).toEqual([{ seq: 6 }]);
   });
 
@@ -150,7 +143,7 @@ describe('failure detector', () => {
     expect(stateOf(r, ping.to)).toBe(MemberState.Alive);
     n.drop();
     // A suspicion already past its timeout waits for max(probe interval, 2 gossip intervals) = 1 s.
-    send(n, 'n2', 'n1', members([{ id: 'n3', address: 'n3', incarnation: 1, seq: 0, state: MemberState.Suspect }]), late);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n3', address: 'n3', incarnation: 1, seq: 0, state: MemberState.Suspect }]), late);
     expect(stateOf(r, 'n3')).toBe(MemberState.Suspect);
     r.membership.get('n3')!.since = late - 10_000; // its timeout ran out while we were frozen
     advance(n, 'n1', late + 999);
@@ -189,16 +182,16 @@ describe('failure detector', () => {
   it('refutes suspicion or death of itself at its incarnation with a higher seq, and ignores other incarnations', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Suspect }]), 10);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Suspect }]), 10);
     expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 5 });
     // A record below our seq says nothing new.
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Dead }]), 11);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 4, state: MemberState.Dead }]), 11);
     expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 5 });
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 5, state: MemberState.Dead }]), 12);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 5, state: MemberState.Dead }]), 12);
     expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6 });
     // An alive record of ours, or one of another incarnation, changes nothing.
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 9, state: MemberState.Alive }]), 13);
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 2, seq: 9, state: MemberState.Suspect }]), 14);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 9, state: MemberState.Alive }]), 13);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 2, seq: 9, state: MemberState.Suspect }]), 14);
     expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6, incarnation: 1 });
     expect(r.removed).toBe(false);
   });
@@ -206,10 +199,10 @@ describe('failure detector', () => {
   it('stops at a Removed record of itself at a higher incarnation, which no refutation outbids', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: 1, seq: 3, state: MemberState.Removed }]), 10);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 3, state: MemberState.Removed }]), 10);
     expect(r.removed).toBe(false); // at our own incarnation it is refuted like any rumour
     expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 4 });
-    send(n, 'n2', 'n1', members([{ id: 'n1', address: 'n1', incarnation: Number.MAX_SAFE_INTEGER, seq: 0, state: MemberState.Removed }]), 11);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: Number.MAX_SAFE_INTEGER, seq: 0, state: MemberState.Removed }]), 11);
     expect(r.removed).toBe(true);
     expect(stateOf(r, 'n1')).toBe(MemberState.Removed);
   });
@@ -217,46 +210,46 @@ describe('failure detector', () => {
   it('asks a peer it holds dead to refute the verdict when it hears from it, at most once per gossip interval', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
     expect(stateOf(r, 'n2')).toBe(MemberState.Dead);
     n.drop();
     const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20);
     expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }], more: false }]);
     n.drop();
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 20 + 99);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 20 + 99);
     expect(asks()).toEqual([]);
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 3 } }, 20 + 100);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 3 } }, 20 + 100);
     expect(asks().length).toBe(1);
     n.drop();
     // Its refutation (a higher seq, alive) is taken, and then it is not asked again.
-    send(n, 'n2', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 3, state: MemberState.Alive }]), 300);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 3, state: MemberState.Alive }]), 300);
     expect(stateOf(r, 'n2')).toBe(MemberState.Alive);
     n.drop();
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 4 } }, 500);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 4 } }, 500);
     expect(asks()).toEqual([]);
   });
 
   it('asks a forgotten member to refute only at the incarnation its tombstone holds', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Left }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Left }]), 10);
     advance(n, 'n1', 10 + 5000);
     expect(stateOf(r, 'n2')).toBeUndefined();
     const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 6000, 1); // an older incarnation: it cannot refute
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 6000, 1); // an older incarnation: it cannot refute
     expect(stateOf(r, 'n2')).toBeUndefined();
     expect(asks()).toEqual([]);
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 6001, 2);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 6001, 2);
     expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Dead }], more: false }]);
   });
 
   it('takes a frame from a higher incarnation as a restart: alive at once, even where it was dead', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
     n.drop();
-    send(n, 'n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20, 2);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20, 2);
     expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Alive, incarnation: 2, seq: 0 });
     expect(n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta)).toEqual([]);
   });
@@ -264,8 +257,8 @@ describe('failure detector', () => {
   it('forgets a member that left after deadForgetMs, and keeps a dead voter', () => {
     const n = net();
     const r = n.get('n1');
-    send(n, 'n2', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 5, state: MemberState.Left }]), 100);
-    send(n, 'n3', 'n1', members([{ id: 'n3', address: 'n3', incarnation: 1, seq: 5, state: MemberState.Dead }]), 100);
+    n.inject('n2', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 5, state: MemberState.Left }]), 100);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n3', address: 'n3', incarnation: 1, seq: 5, state: MemberState.Dead }]), 100);
     advance(n, 'n1', 100 + 4999);
     expect(stateOf(r, 'n2')).toBe(MemberState.Left);
     tick(n, 'n1', 100 + 5000);

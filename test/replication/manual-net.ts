@@ -3,7 +3,7 @@
 
 import { replicaConfig, type ReplicaConfig } from '../../src/replication/config.js';
 import { SharedRoster } from '../../src/replication/membership.js';
-import { decodeEnvelope, MemberState, type Message } from '../../src/replication/messages.js';
+import { decodeEnvelope, encodeEnvelope, MemberState, MsgKind, type MemberRecord, type Message } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
 import { fullKey, type Keyspace } from '../../src/keyspace/keyspace.js';
 import { SeededRng } from '../../src/util/rng.js';
@@ -77,6 +77,11 @@ export class ManualNet {
     }
   }
 
+  /** Delivers `msg` to `to` at once, as if `from` (at address `from`, at `incarnation`) sent it at `now`. */
+  inject(from: string, to: string, msg: Message, now: number = this.now, incarnation = 1): void {
+    this.get(to).receive(from, encodeEnvelope({ cluster: 't', from, incarnation, address: from, msg }), now);
+  }
+
   drop(pred: (f: Frame) => boolean = () => true): void {
     this.queue = this.queue.filter((f) => !pred(f));
   }
@@ -86,6 +91,11 @@ export class ManualNet {
     this.get(a).pullFrom(b);
     return this.deliver((f) => (f.from === a && f.to === b) || (f.from === b && f.to === a), max);
   }
+}
+
+/** A Delta that carries membership records only. */
+export function membersDelta(records: MemberRecord[]): Message {
+  return { kind: MsgKind.Delta, body: { ranges: [], states: [], members: records, more: false } };
 }
 
 export function counter(r: Replica, name: string): number | bigint | null | string {

@@ -11,16 +11,19 @@ import type { WaitOutcome } from '../../src/replication/waiters.js';
 import { replicaConfig } from '../../src/replication/config.js';
 import { Replica } from '../../src/replication/replica.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { counter, ManualNet } from './manual-net.js';
+import { counter, ManualNet, membersDelta } from './manual-net.js';
 
 const k = fullKey(0, 'k');
 
-/** Delivers a frame to `to` as if `from` sent it. */
-function send(n: ManualNet, from: string, to: string, msg: Message, incarnation = 1): void {
-  n.get(to).receive(from, encodeEnvelope({ cluster: 't', from, incarnation, address: from, msg }), n.now);
-}
 const have = (origin: string, known: number): Message => ({ kind: MsgKind.Have, body: { vector: [{ origin, known }] } });
-const members = (records: MemberRecord[]): Message => ({ kind: MsgKind.Delta, body: { ranges: [], states: [], members: records, more: false } });
+
+/** Three nodes, n1 having written k once (its version 1). */
+function written(): { n: ManualNet; r: Replica } {
+  const n = new ManualNet(['n1', 'n2', 'n3']);
+  const r = n.get('n1');
+  r.keyspace.incrBy(k, 1);
+  return { n, r };
+}
 
 describe('quorum: holders of our writes', () => {
   it('counts a peer once it says it holds our origin at or past the version, and never for another origin', () => {
@@ -31,15 +34,15 @@ describe('quorum: holders of our writes', () => {
     const v = r.version;
     expect(v).toBe(2);
     expect(r.holdersOf(v)).toBe(0);
-    send(n, 'n2', 'n1', have('n1:1', v - 1));
+    n.inject('n2', 'n1', have('n1:1', v - 1));
     expect(r.holdersOf(v)).toBe(0);
     expect(r.holdersOf(v - 1)).toBe(1);
-    send(n, 'n2', 'n1', have('n3:1', v)); // another origin's version says nothing of ours
+    n.inject('n2', 'n1', have('n3:1', v)); // another origin's version says nothing of ours
     expect(r.holdersOf(v)).toBe(0);
-    send(n, 'n2', 'n1', have('n1:1', v));
-    send(n, 'n2', 'n1', have('n1:1', v - 1)); // an older report does not lower it
+    n.inject('n2', 'n1', have('n1:1', v));
+    n.inject('n2', 'n1', have('n1:1', v - 1)); // an older report does not lower it
     expect(r.holdersOf(v)).toBe(1);
-    send(n, 'n3', 'n1', have('n1:1', v + 5));
+    n.inject('n3', 'n1', have('n1:1', v + 5));
     expect(r.holdersOf(v)).toBe(2);
   });
 
@@ -47,26 +50,24 @@ describe('quorum: holders of our writes', () => {
     const n = new ManualNet(['n1', 'n2', 'n3', 'n4']);
     const r = n.get('n1');
     r.keyspace.incrBy(k, 1);
-    for (const p of ['n2', 'n3', 'n4']) send(n, p, 'n1', have('n1:1', 1));
+    for (const p of ['n2', 'n3', 'n4']) n.inject(p, 'n1', have('n1:1', 1));
     expect(r.holdersOf(1)).toBe(3);
-    send(n, 'n3', 'n1', members([{ id: 'n2', address: 'n2', incarnation: 1, seq: 5, state: MemberState.Left }]));
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 5, state: MemberState.Left }]));
     expect(r.holdersOf(1)).toBe(2);
     // n3 restarts (a frame at incarnation 2): what it held may be gone.
-    send(n, 'n3', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 2);
+    n.inject('n3', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, n.now, 2);
     expect(r.holdersOf(1)).toBe(1);
-    send(n, 'n3', 'n1', have('n1:1', 1), 2);
+    n.inject('n3', 'n1', have('n1:1', 1), n.now, 2);
     expect(r.holdersOf(1)).toBe(2);
     // A member only heard of, joining, holds the write but is no voter.
-    send(n, 'j', 'n1', have('n1:1', 1), 1);
+    n.inject('j', 'n1', have('n1:1', 1));
     expect(r.membership.get('j')?.joining).toBe(true);
     expect(r.holdersOf(1)).toBe(2);
   });
 
   it('a wait pushes our writes at once to every live peer that lacks them, and ends when enough hold them', () => {
-    const n = new ManualNet(['n1', 'n2', 'n3']);
-    const r = n.get('n1');
-    r.keyspace.incrBy(k, 1);
-    send(n, 'n3', 'n1', have('n1:1', 1));
+    const { n, r } = written();
+    n.inject('n3', 'n1', have('n1:1', 1));
     let out: WaitOutcome | undefined;
     r.awaitHolders(1, 2, 1e12, (o) => (out = o));
     // Only n2 lacks it: the push goes there, carrying the write.
@@ -75,29 +76,25 @@ describe('quorum: holders of our writes', () => {
     n.deliver((f) => f.to === 'n2');
     expect(counter(n.get('n2'), 'k')).toBe(1);
     expect(out).toBeUndefined();
-    send(n, 'n2', 'n1', have('n1:1', 1));
+    n.inject('n2', 'n1', have('n1:1', 1));
     expect(out).toEqual({ ok: true, count: 2, needed: 2 });
   });
 
   it('a wait already met, or for no peers, pushes nothing', () => {
-    const n = new ManualNet(['n1', 'n2', 'n3']);
-    const r = n.get('n1');
-    r.keyspace.incrBy(k, 1);
+    const { n, r } = written();
     let out: WaitOutcome | undefined;
     r.awaitHolders(1, 0, 1e12, (o) => (out = o));
     expect(out).toEqual({ ok: true, count: 0, needed: 0 });
     expect(n.queue).toEqual([]);
-    send(n, 'n2', 'n1', have('n1:1', 1));
+    n.inject('n2', 'n1', have('n1:1', 1));
     r.awaitHolders(1, 1, 1e12, (o) => (out = o));
     expect(out).toEqual({ ok: true, count: 1, needed: 1 });
     expect(n.queue).toEqual([]);
   });
 
   it('a wait times out at its deadline with the count it reached', () => {
-    const n = new ManualNet(['n1', 'n2', 'n3']);
-    const r = n.get('n1');
-    r.keyspace.incrBy(k, 1);
-    send(n, 'n2', 'n1', have('n1:1', 1));
+    const { n, r } = written();
+    n.inject('n2', 'n1', have('n1:1', 1));
     let out: WaitOutcome | undefined;
     r.awaitHolders(1, 2, 500, (o) => (out = o));
     n.drop();
@@ -125,10 +122,10 @@ describe('quorum: majority reads', () => {
     const n = new ManualNet(['n1', 'n2', 'n3', 'n4', 'n5']);
     n.get('n2').keyspace.incrBy(k, 2);
     n.get('n4').keyspace.incrBy(k, 5);
-    send(n, 'n3', 'n1', members([{ id: 'n5', address: 'n5', incarnation: 1, seq: 3, state: MemberState.Dead }]));
+    n.inject('n3', 'n1', membersDelta([{ id: 'n5', address: 'n5', incarnation: 1, seq: 3, state: MemberState.Dead }]));
     const j = n.add('j', 1);
     j.keyspace.incrBy(k, 100);
-    send(n, 'j', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }); // n1 learns j (joining)
+    n.inject('j', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }); // n1 learns j (joining)
     n.drop();
     const r = n.get('n1');
     let out: WaitOutcome | undefined;
@@ -155,7 +152,7 @@ describe('quorum: majority reads', () => {
     const n = new ManualNet(['solo']);
     let out: WaitOutcome | undefined;
     // A joining member it heard from is no voter: still a majority alone, and nobody is asked.
-    send(n, 'j', 'solo', { kind: MsgKind.Ping, body: { seq: 1 } });
+    n.inject('j', 'solo', { kind: MsgKind.Ping, body: { seq: 1 } });
     n.drop();
     n.get('solo').majorityRead([k], 1e12, (o) => (out = o));
     expect(out).toEqual({ ok: true, count: 0, needed: 0 });
@@ -240,7 +237,7 @@ describe('quorum: a joining node that does not know the voters', () => {
       { id: 'n2', address: 'n2', incarnation: 1, seq: 0, state: MemberState.Alive },
       { id: 'n3', address: 'n3', incarnation: 1, seq: 0, state: MemberState.Alive },
     ];
-    j.receive('n1', encodeEnvelope({ cluster: 't', from: 'n1', incarnation: 1, address: 'n1', msg: members(table) }), 5);
+    j.receive('n1', encodeEnvelope({ cluster: 't', from: 'n1', incarnation: 1, address: 'n1', msg: membersDelta(table) }), 5);
     expect(j.majorityPeers()).toBe(2); // a majority of the 3 voters; j is not one yet
     j.tick(6);
     expect(outs).toEqual([]); // started: now waiting for two answers
