@@ -9,6 +9,8 @@ import { digestBucket } from '../../src/keyspace/state-digest.js';
 import type { ChangeOrigin, Entry } from '../../src/keyspace/types.js';
 
 const k = (s: string): string => fullKey(0, s);
+/** `n` distinct HLL elements. */
+const many = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const T0 = 1_700_000_000_000;
 
 function ship(from: Keyspace, to: Keyspace, key: string): void {
@@ -85,35 +87,54 @@ describe('the wire form of a key', () => {
   it('encodeKey follows every change (its cache is dropped), and is undefined for a missing key', () => {
     const a = new Keyspace('a:1');
     expect(a.encodeKey(k('x'))).toBeUndefined();
-    a.incrBy(k('x'), 1);
+    // An HLL of 100 elements: an encoding long enough to be cached (a counter's is not: below).
+    a.pfadd(k('x'), many('e', 100));
     const first = a.encodeKey(k('x'));
+    expect(first?.bytes.length).toBeGreaterThanOrEqual(128);
     expect(a.encodeKey(k('x'))).toBe(first); // cached
-    a.incrBy(k('x'), 1);
+    a.pfadd(k('x'), ['one more']);
     const second = a.encodeKey(k('x'));
     expect(second).not.toEqual(first);
     const copy = new Keyspace('b:1');
     ship(a, copy, k('x'));
-    expect(copy.getCounter(k('x'))).toEqual({ ok: true, value: 2 });
+    expect(copy.pfcount([k('x')])).toEqual(a.pfcount([k('x')]));
     // A remote change and a TTL drop it too.
     const b = new Keyspace('b:1');
-    b.incrBy(k('x'), 5);
+    b.pfadd(k('x'), many('f', 50));
     ship(b, a, k('x'));
-    expect(a.getCounter(k('x'))).toEqual({ ok: true, value: 7 });
     const third = a.encodeKey(k('x'));
+    expect(third).not.toEqual(second);
     ship(a, copy, k('x'));
-    expect(copy.getCounter(k('x'))).toEqual({ ok: true, value: 7 });
+    expect(copy.encodeKey(k('x'))).toEqual(third);
     a.expire(k('x'), T0);
     expect(a.encodeKey(k('x'))).not.toEqual(third);
+  });
+
+  it('encodes a short state afresh each time, never caching it, and follows every change', () => {
+    const a = new Keyspace('a:1');
+    a.incrBy(k('c'), 1);
+    const first = a.encodeKey(k('c'));
+    expect(first?.bytes.length).toBeLessThan(128);
+    const again = a.encodeKey(k('c'));
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    expect((a as unknown as { encoded: Map<string, unknown> }).encoded.size).toBe(0);
+    a.incrBy(k('c'), 1);
+    expect(a.encodeKey(k('c'))).not.toEqual(first);
+    const copy = new Keyspace('b:1');
+    ship(a, copy, k('c'));
+    expect(copy.getCounter(k('c'))).toEqual({ ok: true, value: 2 });
   });
 
   it('keeps at most 4096 encodings', () => {
     const ks = new Keyspace('n1:1');
     for (let i = 0; i < 4100; i++) {
-      ks.incrBy(k(`x${i}`), 1);
+      ks.pfadd(k(`x${i}`), many(`x${i}-`, 100));
       ks.encodeKey(k(`x${i}`));
     }
     const cache = (ks as unknown as { encoded: Map<string, unknown> }).encoded;
     expect(cache.size).toBeLessThanOrEqual(4096);
+    expect(cache.size).toBeGreaterThan(0);
     // It is emptied only when full: the keys encoded since are all still cached.
     const recent = [4097, 4098, 4099].map((i) => ks.encodeKey(k(`x${i}`)));
     expect([4097, 4098, 4099].map((i) => ks.encodeKey(k(`x${i}`)))).toEqual(recent);
@@ -121,7 +142,7 @@ describe('the wire form of a key', () => {
     // Every key still encodes to its own state.
     const copy = new Keyspace('c:1');
     for (const i of [0, 4095, 4099]) ship(ks, copy, k(`x${i}`));
-    expect(copy.getCounter(k('x4099'))).toEqual({ ok: true, value: 1 });
+    for (const i of [0, 4095, 4099]) expect(copy.pfcount([k(`x${i}`)])).toEqual(ks.pfcount([k(`x${i}`)]));
   });
 
   it('partsOf cuts a key into parts of at most maxBytes whose merge is the whole key, life included', () => {
