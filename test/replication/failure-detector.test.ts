@@ -153,6 +153,24 @@ describe('failure detector', () => {
     expect(r.stats.stalls).toBe(1);
   });
 
+  it('after a stall, deaths wait two gossip intervals when that is longer than the probe interval', () => {
+    const n = new ManualNet(['n1', 'n2', 'n3'], { ...CFG, gossipIntervalMs: 800 });
+    const { at } = firstPing(n);
+    n.drop();
+    const r = n.get('n1');
+    const late = at + 10_000;
+    tick(n, 'n1', late);
+    expect(r.stats.stalls).toBe(1);
+    n.drop();
+    n.inject('n2', 'n1', membersDelta([{ id: 'n3', address: 'n3', incarnation: 1, seq: 0, state: MemberState.Suspect }]), late);
+    r.membership.get('n3')!.since = late - 10_000;
+    // max(1,000 ms, 2 x 800 ms) = 1,600 ms.
+    advance(n, 'n1', late + 1599);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Suspect);
+    tick(n, 'n1', late + 1600);
+    expect(stateOf(r, 'n3')).toBe(MemberState.Dead);
+  });
+
   it('a clock stepped back leaves the next probe at most one interval away', () => {
     const n = net();
     const { at } = firstPing(n);
@@ -163,6 +181,32 @@ describe('failure detector', () => {
     n.drop();
     const pings = advance(n, 'n1', back + 1000).filter((f) => f.msg.kind === MsgKind.Ping);
     expect(pings.length).toBe(1);
+  });
+
+  it('a probe sent before the clock stepped back still times out one probe timeout later', () => {
+    const n = net();
+    const { ping, at } = firstPing(n);
+    const seq = (ping.msg.body as { seq: number }).seq;
+    n.drop();
+    const back = at + 100 - 3_600_000;
+    tick(n, 'n1', back);
+    const reqs = (f: Frame): boolean => f.msg.kind === MsgKind.PingReq && (f.msg.body as { seq: number }).seq === seq;
+    // Its send time is taken as the step's moment, not an hour ahead.
+    expect(advance(n, 'n1', back + 299).filter(reqs)).toEqual([]);
+    expect(tick(n, 'n1', back + 300).filter(reqs).length).toBe(1);
+  });
+
+  it('probes keep their phase when a tick comes a little late', () => {
+    const n = net();
+    const { at } = firstPing(n);
+    n.drop();
+    advance(n, 'n1', at + 999);
+    // 50 ms late, well under a stall: the next probe is still due at at + 2,000, not at + 2,050.
+    expect(tick(n, 'n1', at + 1050).filter((f) => f.msg.kind === MsgKind.Ping).length).toBe(1);
+    n.drop();
+    expect(n.get('n1').stats.stalls).toBe(0);
+    expect(advance(n, 'n1', at + 1999).filter((f) => f.msg.kind === MsgKind.Ping)).toEqual([]);
+    expect(tick(n, 'n1', at + 2000).filter((f) => f.msg.kind === MsgKind.Ping).length).toBe(1);
   });
 
   it('ticks on time are no stall', () => {
@@ -242,6 +286,25 @@ describe('failure detector', () => {
     expect(asks()).toEqual([]);
     n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 6001, 2);
     expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [{ id: 'n2', address: 'n2', incarnation: 2, seq: 5, state: MemberState.Dead }], more: false }]);
+  });
+
+  it('tells a member removed by an operator that it is removed, whatever incarnation it runs, once per gossip interval', () => {
+    const n = net();
+    const r = n.get('n1');
+    const removedRecord = { id: 'n2', address: 'n2', incarnation: Number.MAX_SAFE_INTEGER, seq: 0, state: MemberState.Removed };
+    n.inject('n3', 'n1', membersDelta([removedRecord]), 10);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Removed);
+    n.drop();
+    const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
+    // From the incarnation it ran and from a later one alike: the answer is its Removed record, not a death to refute.
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 20, 1);
+    expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [removedRecord], more: false }]);
+    n.drop();
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, 20 + 99, 7);
+    expect(asks()).toEqual([]);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 3 } }, 20 + 100, 7);
+    expect(asks().map((f) => f.msg.body)).toEqual([{ ranges: [], states: [], members: [removedRecord], more: false }]);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Removed);
   });
 
   it('takes a frame from a higher incarnation as a restart: alive at once, even where it was dead', () => {
