@@ -274,6 +274,26 @@ describe('failure detector', () => {
     expect(asks()).toEqual([]);
   });
 
+  it('asks again at once after the clock stepped back, rather than falling silent for the step', () => {
+    const n = net();
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 2, state: MemberState.Dead }]), 10);
+    n.drop();
+    const asks = (): Frame[] => n.queue.filter((f) => f.to === 'n2' && f.msg.kind === MsgKind.Delta);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 1_000_000);
+    expect(asks().length).toBe(1);
+    n.drop();
+    const back = 1_000_000 - 3_600_000;
+    tick(n, 'n1', back); // the clock steps back (a frame alone never moves a replica's time back)
+    n.drop();
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 2 } }, back);
+    expect(asks().length).toBe(1);
+    n.drop();
+    // And from there the interval holds again, from the same instant on.
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 3 } }, back);
+    n.inject('n2', 'n1', { kind: MsgKind.Ping, body: { seq: 4 } }, back + 99);
+    expect(asks()).toEqual([]);
+  });
+
   it('asks a forgotten member to refute only at the incarnation its tombstone holds', () => {
     const n = net();
     const r = n.get('n1');
