@@ -22,7 +22,7 @@ import { CrdtError } from './errors.js';
 import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
 import { ExactSum, finishDecode, readBounded, readId, readTypeHeader, sortIds, writeId } from './sketch-codec.js';
-import { err, ok, type Result } from '../util/result.js';
+import { err, type Result } from '../util/result.js';
 
 /** Seconds in a day: every granularity divides it, so buckets align to UTC days on every node. */
 export const WINDOW_DAY_S = 86_400;

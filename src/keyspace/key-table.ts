@@ -5,9 +5,8 @@
 
 import { HyperLogLog } from '../crdt/hyperloglog.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
-import { encodeKeyState, isLive, KEY_TYPES, mergeSameType, splitState, tagOf, type TypedCrdt } from '../crdt/registry.js';
+import { encodeKeyState, isLive, mergeSameType, splitState, tagOf, type TypedCrdt } from '../crdt/registry.js';
 import { err, ok, type Result } from '../util/result.js';
-import { DATABASES } from './full-key.js';
 import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, StateDigest } from './state-digest.js';

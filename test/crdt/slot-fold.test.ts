@@ -13,7 +13,6 @@ import { GCounter } from '../../src/crdt/g-counter.js';
 
 const R = 'a:1'; // retired: node a's first incarnation
 const L = 'a:2'; // its next incarnation, the fold target
-const WRITERS = [R, L, 'b:1'];
 
 type Op =
   | { op: 'incr'; node: number; n: number }

@@ -28,7 +28,6 @@ class Writer {
   acked = 0;
   inflight = 0;
   private readonly rng = new SeededRng(SEED * 31 + ++writers);
-  private sock: net.Socket | null = null;
   private stopped = false;
   private done!: Promise<void>;
 
@@ -40,7 +39,6 @@ class Writer {
   start(): this {
     this.done = new Promise((resolve) => {
       const sock = net.connect(this.port, '127.0.0.1');
-      this.sock = sock;
       let buf = '';
       const next = (): void => {
         if (this.stopped) {

@@ -60,7 +60,6 @@ const NOT_INTEGER = '-ERR value is not an integer or out of range\r\n';
 const SET_NOT_INTEGER = '-ERR value is not an integer or out of range (tally keys hold counters: SET takes an integer)\r\n';
 const INCRBYFLOAT_REFUSED = '-ERR tally counters hold exact integers; INCRBYFLOAT is not supported (use INCRBY with an integer in your smallest unit)\r\n';
 const OK = '+OK\r\n';
-const NIL = '$-1\r\n';
 const HLL_TYPE = '+hll\r\n';
 
 /** tally's exact range: ±(2^53 - 1). */
@@ -172,7 +171,6 @@ export const DIFFERENCES: readonly Difference[] = [
     tally: '`ERR increment or decrement would overflow`, and nothing changes',
     why: 'as above: a counter holds only exact integers within ±(2^53−1)',
     matches: (s) => {
-      const n = name(s);
       const values = setValues(s);
       const beyond = values.some((w) => {
         const v = strictInt64(w);

@@ -27,7 +27,6 @@ export class ManualNet {
   constructor(
     ids: readonly string[],
     cfg: Partial<ReplicaConfig> = {},
-    private readonly size = ids.length,
   ) {
     // Timers far away: nothing happens unless the test asks.
     this.cfg = replicaConfig({ clusterName: 't', gossipIntervalMs: 3_600_000, probeIntervalMs: 3_600_000, probeTimeoutMs: 3_600_000, reconnectIntervalMs: 3_600_000, ...cfg });

@@ -11,7 +11,7 @@ import { hashPassword } from '../../src/server/auth/password-hash.js';
 import { permsNeeded, type CommandFlag } from '../../src/server/auth/permissions.js';
 import { UserTable, type UserConfig } from '../../src/server/auth/users.js';
 import { commandNames, execute, lookupBytes } from '../../src/server/commands/table.js';
-import type { CommandServices, Session } from '../../src/server/commands/types.js';
+import type { CommandServices } from '../../src/server/commands/types.js';
 import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
 
 const CHEAP = { ln: 4, r: 8, p: 1 };

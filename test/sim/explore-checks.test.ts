@@ -104,7 +104,7 @@ describe('explorer checkers', () => {
   });
 
   it('lost-write: a write only a wiped node held is lost; allowed only when the ledger knows of the wipe', () => {
-    const { sim, ledger, holders } = cluster();
+    const { sim, ledger } = cluster();
     incr(sim, ledger, 0, 5); // not gossiped yet
     // Planted: the data directory is lost, but the ledger is not told, so the write must survive.
     sim.crash(0);

@@ -174,7 +174,6 @@ export function commandNames(): string[] {
 
 /** Commands that run at once between MULTI and EXEC instead of being queued (Redis 7.0's list; RESET aside). */
 const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit']);
-const EXECABORT_REPLY: Reply = Object.freeze(reply.error(errors.EXECABORT));
 const BUSY_REPLY: Reply = Object.freeze(reply.error(errors.BUSY_SCRIPT));
 
 /**

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import * as errors from '../../errors.js';
-import type { CommandResult, CommandServices, CommandSpec, Session } from '../commands/types.js';
+import type { CommandResult, CommandServices, Session } from '../commands/types.js';
 import { reply, type Reply } from '../commands/reply.js';
 import { feedMonitors, stateOf, type BusyScript, type CommandState } from '../commands/state.js';
 import { formatG } from '../resp/format-double.js';
