@@ -178,7 +178,7 @@ export class AntiEntropy {
     this.sendDigest(address, true, true);
   }
 
-  private sendDigest(address: string, withVector: boolean, wantReply: boolean): void {
+  private sendDigest(address: string, withVector: boolean, wantReply: boolean, withStateHash = true): void {
     const { versions, membership, keyspace } = this.ctx;
     const r = this.hooks.stateReport();
     const body: DigestBody = {
@@ -186,7 +186,7 @@ export class AntiEntropy {
       membersHash: membership.hash,
       vector: withVector ? versions.vector(address) : null,
       wantReply,
-      stateHash: keyspace.stateDigest(),
+      ...(withStateHash ? { stateHash: keyspace.stateDigest() } : {}),
       ...(r.durable === undefined ? {} : { durableState: r.durable }),
       ...(r.collected === undefined ? {} : { collectedState: r.collected }),
     };
@@ -517,7 +517,11 @@ export class AntiEntropy {
     }
     // Tell the sender what we now hold of its own writes, so WAIT and majority writes learn at once.
     if (senderHas > 0) this.ctx.send(address, { kind: MsgKind.Have, body: { vector: [{ origin: senderOrigin, known: senderHas }] } });
-    if (d.more) this.sendDigest(address, true, false); // pull the next chunk now
+    // Pull the next chunk now. Without our state hash: the sender compares state hashes only when our
+    // vectors are equal, which they are not while it has more for us, and folding the keys just
+    // merged into the hash here would keep the sender waiting for it (the fold runs at our next
+    // gossip round instead, while the next chunk is being built).
+    if (d.more) this.sendDigest(address, true, false, false);
     // The delta may have brought us to exactly the state the sender last reported.
     if (this.peerHash.get(from) === versions.advertisedHash) this.peerAgreedAt.set(from, this.ctx.now);
   }

@@ -139,3 +139,32 @@ describe('repairs wait while a transfer is under way', () => {
     expect(B.keyspace.size).toBe(C.keyspace.size);
   });
 });
+
+describe('the pull of the next chunk', () => {
+  it('carries no state digest (folding what was just merged would hold the pull up); a gossip round then folds it', () => {
+    const net = new ManualNet(['A', 'B'], { maxMessageBytes: 4096, gossipIntervalMs: 200 });
+    const A = net.get('A');
+    const B = net.get('B');
+    for (let i = 0; i < 1000; i++) A.keyspace.incrBy(fullKey(0, `user:${i}`), 1);
+    B.pullFrom('A');
+    // A's chunk, with more to come; B's answer to it is the pull.
+    net.deliver((f) => f.from === 'B' && f.msg.kind === MsgKind.Digest, 1);
+    const chunk = net.queue.find((f) => f.from === 'A' && f.msg.kind === MsgKind.Delta);
+    expect(chunk?.msg.kind === MsgKind.Delta && chunk.msg.body.more).toBe(true);
+    net.drop((f) => f !== chunk);
+    net.deliver((f) => f === chunk, 1);
+    const pulls = net.queue.filter((f) => f.from === 'B' && f.msg.kind === MsgKind.Digest);
+    expect(pulls.length).toBe(1);
+    const pull = pulls[0]!.msg;
+    expect(pull.kind === MsgKind.Digest && pull.body.vector !== null).toBe(true);
+    expect(pull.kind === MsgKind.Digest && pull.body.stateHash).toBeUndefined();
+    // A digest of a gossip round carries B's state digest, over everything merged so far.
+    net.drop();
+    net.now += 1000;
+    B.tick(net.now);
+    const round = net.queue.find((f) => f.from === 'B' && f.msg.kind === MsgKind.Digest)?.msg;
+    expect(round?.kind === MsgKind.Digest && round.body.stateHash).toBe(B.keyspace.stateDigest());
+    expect(B.keyspace.size).toBeGreaterThan(0);
+    expect(B.keyspace.size).toBeLessThan(1000);
+  });
+});
