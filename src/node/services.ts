@@ -8,6 +8,7 @@ import type { Replica } from '../replication/replica.js';
 import { globMatch } from '../server/commands/parse.js';
 import type { CommandServices, SessionAuth } from '../server/commands/types.js';
 import type { Clock } from '../util/clock.js';
+import { fullGc } from '../util/system.js';
 import type { SessionRegistry } from './sessions.js';
 import { infoSections, type NodeSnapshot } from './snapshot.js';
 
@@ -46,6 +47,7 @@ export function commandServices(o: {
     clusterName: cfg.cluster,
     version: o.version,
     now: () => clock.now(),
+    purgeMemory: fullGc,
     info: () => infoSections(o.snapshot()),
     configValues: () => ({
       databases: '16',

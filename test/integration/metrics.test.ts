@@ -108,6 +108,23 @@ describe('/metrics', () => {
     expect(sample(text, 'tally_retired_origins')).toBe(0);
   });
 
+  it('MEMORY PURGE collects the garbage that INFO used_memory counts until a collection', async () => {
+    const r = new Redis({ port: (c.nodes[0] as { respPort: number }).respPort, lazyConnect: true });
+    await r.connect();
+    try {
+      const used = async (): Promise<number> => Number(/^used_memory:(\d+)/m.exec(await r.info('memory'))?.[1]);
+      // Garbage: 500 INFO replies of a few kilobytes each, built and dropped.
+      await Promise.all(Array.from({ length: 500 }, () => r.info()));
+      const before = await used();
+      expect(await r.call('MEMORY', 'PURGE')).toBe('OK');
+      const after = await used();
+      expect(after).toBeGreaterThan(0);
+      expect(after).toBeLessThan(before);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('counts WebSocket commands too', async () => {
     const { TallyClient } = await import('../../src/client/index.js');
     const cl = await TallyClient.connect(`ws://127.0.0.1:${(c.nodes[2] as { httpPort: number }).httpPort}/ws`);

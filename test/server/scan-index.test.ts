@@ -73,4 +73,17 @@ describe('SCAN and KEYS on the command table', () => {
     expect(n.run(s, 'MEMORY', 'USAGE', 'none')).toBe('$-1\r\n');
     expect(n.run(s, 'MEMORY', 'USAGE', 'c', 'SAMPLES', '0')).toMatch(/^:/);
   });
+
+  it('MEMORY PURGE runs a full garbage collection where the node offers one, and answers OK either way', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'MEMORY', 'PURGE')).toBe('+OK\r\n');
+    let purges = 0;
+    n.ctx.purgeMemory = () => (purges++, true);
+    expect(n.run(s, 'memory', 'purge')).toBe('+OK\r\n');
+    expect(purges).toBe(1);
+    expect(n.run(s, 'MEMORY', 'PURGE', 'now')).toBe("-ERR wrong number of arguments for 'memory|purge' command\r\n");
+    expect(purges).toBe(1);
+    expect(n.run(s, 'MEMORY', 'HELP')).toContain('\r\n+PURGE\r\n+    Attempt to purge dirty pages for reclamation by the allocator.\r\n');
+  });
 });

@@ -80,6 +80,8 @@ function memoryUsage(ctx: CommandServices, key: string): number | null {
 }
 
 const MEMORY_HELP = helpReply('MEMORY', [
+  'PURGE',
+  '    Attempt to purge dirty pages for reclamation by the allocator.',
   'USAGE <key> [SAMPLES <count>]',
   '    Return memory in bytes used by <key> and its value. Nested values are',
   '    sampled up to <count> times (default: 5, 0 means sample all).',
@@ -135,12 +137,19 @@ export const keysCommands: CommandSpec[] = [
     arity: -2,
     flags: [],
     keys: [0, 0, 0],
-    subcommands: { usage: -3, help: 2 },
-    // MEMORY USAGE reads a key (Redis: @read); any other subcommand would need admin.
-    subcommandFlags: { usage: ['readonly'], help: ['connection'] },
+    subcommands: { usage: -3, help: 2, purge: 2 },
+    // MEMORY USAGE reads a key (Redis: @read). PURGE is a full garbage collection, which stops the
+    // node for as long as it takes (about a second per million keys): admin only, unlike Redis.
+    subcommandFlags: { usage: ['readonly'], help: ['connection'], purge: ['admin'] },
     run: (ctx, s, a) => {
       const sub = (a[1] as Buffer).toString('latin1').toLowerCase();
       if (sub === 'help' && a.length === 2) return MEMORY_HELP;
+      // As Redis without jemalloc: OK whether or not there was anything to give back.
+      if (sub === 'purge' && a.length === 2) {
+        ctx.purgeMemory?.();
+        return OK;
+      }
+      if (sub === 'purge') return wrongArity('memory|purge');
       if (sub === 'usage' && a.length >= 3) {
         if (a.length !== 3) {
           if (a.length !== 5 || (a[3] as Buffer).toString('latin1').toLowerCase() !== 'samples') return ERR_SYNTAX;

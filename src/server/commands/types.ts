@@ -186,6 +186,11 @@ export interface CommandServices {
   membership?: MembershipServices;
   /** Per-command counters for INFO commandstats (the node's metrics); absent in unit tests. */
   commandStats?: () => readonly CommandStat[];
+  /**
+   * MEMORY PURGE: a full garbage collection now, so INFO used_memory counts only what the node still
+   * holds. Returns false where the runtime offers none; absent in unit tests.
+   */
+  purgeMemory?: () => boolean;
 }
 
 export type CommandResult = Reply | Promise<Reply>;
