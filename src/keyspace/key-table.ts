@@ -390,8 +390,7 @@ export class KeyTable {
       // A later epoch replaces an earlier one outright: the earlier ended somewhere first.
       const fresh = withLife(entryOf(list.length > 0 ? list.map((s) => ({ ...s }) as TypedCrdt) : [husk()]), life);
       // A key new here has no entry to carry a digest share or counts from: one Map operation, not two.
-      if (e === undefined) this.entries.set(key, fresh);
-      target = e === undefined ? fresh : this.store(key, fresh, true);
+      target = e === undefined ? this.insert(key, fresh) : this.store(key, fresh, true);
       changed = true;
     } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type) {
       // The usual case: one state of the key's one type, in the same epoch.
@@ -522,6 +521,12 @@ export class KeyTable {
     const next = this.store(key, withLife(e, withTtl(e.life, null)), true);
     this.expiring.delete(key);
     return next;
+  }
+
+  /** Stores `e` for a `key` the table does not hold (just looked up): nothing to carry over, one Map operation. */
+  protected insert<E extends Entry>(key: string, e: E): E {
+    this.entries.set(key, e);
+    return e;
   }
 
   /** Stores `e` for `key`, replacing the key's entry: the old entry's share of the state digest carries over. */
