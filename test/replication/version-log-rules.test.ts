@@ -120,6 +120,40 @@ describe('version log against a model', () => {
     expect(runs).toBeGreaterThan(0);
   });
 
+  it('compacts superseded entries once they outnumber the rest, keeping those still above known, with scans unchanged', () => {
+    // Eight keys rewritten 25 times each, then `known` reaches them all; then eight other keys
+    // rewritten while `known` stays: compaction (more than 64 droppable and over half the log) drops
+    // the first keys' superseded entries and must keep the second ones', whose latest version is
+    // still above known.
+    const log = new VersionLog();
+    const m: ModelOrigin = { latest: new Map(), entries: [], known: 0 };
+    const write = (key: string, v: number): void => {
+      expect(log.record('A:1', key, v)).toBe(true);
+      m.latest.set(key, v);
+      m.entries.push([key, v]);
+      if (v % 10 === 0) for (const after of [0, m.known, v - 5]) expect(scanOf(log, 'A:1', after)).toEqual(modelScan(m, after));
+    };
+    for (let v = 1; v <= 200; v++) write(`a${v % 8}`, v);
+    log.advance('A:1', 200);
+    m.known = 200;
+    for (let v = 201; v <= 400; v++) write(`b${v % 8}`, v);
+    expect(log.entryCount()).toBe(16);
+    const inner = (log as unknown as { origins: Map<string, { versions: number[] }> }).origins.get('A:1')!;
+    // Without compaction the log would hold all 400 entries; the b keys' 200 must all stay.
+    expect(inner.versions.length).toBeLessThan(400);
+    expect(inner.versions.length).toBeGreaterThanOrEqual(200 + 8);
+    for (const after of [0, 100, 200, 300, 395]) expect(scanOf(log, 'A:1', after)).toEqual(modelScan(m, after));
+    // Once known passes them, the next compaction (forgets trigger it too) drops them.
+    log.advance('A:1', 400);
+    m.known = 400;
+    for (let i = 0; i < 8; i++) {
+      log.forget(`a${i}`);
+      m.latest.delete(`a${i}`);
+    }
+    expect(scanOf(log, 'A:1', 0)).toEqual(modelScan(m, 0));
+    expect(log.entryCount()).toBe(8);
+  });
+
   it('hashes equal vectors alike and different ones apart', () => {
     const a = new VersionLog();
     a.advance('A:1', 5);
