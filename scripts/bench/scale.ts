@@ -140,7 +140,8 @@ export async function run(args: string[]): Promise<unknown> {
     const [n1, n2, n3] = tally as [TallyNode, TallyNode, TallyNode];
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));
-    await purge([redis.port, ...tally.map((t) => t.respPort)]);
+    const servers = [redis.port, ...tally.map((t) => t.respPort)];
+    await purge(servers);
     const before = {
       redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
       tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
@@ -157,7 +158,7 @@ export async function run(args: string[]): Promise<unknown> {
     }
     const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
     const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
-    await purge([redis.port, ...tally.map((t) => t.respPort)]);
+    await purge(servers);
     const after = {
       redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
       tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),

@@ -10,9 +10,9 @@ import { ManualNet, membersDelta, type Frame } from './manual-net.js';
 
 const VOTERS = ['A', 'B', 'C', 'D', 'E'];
 
-/** A cluster of five whose A wrote 20 keys, and the peers in `hold` pulled them all. */
-function cluster(hold: string[]): ManualNet {
-  const net = new ManualNet(VOTERS, { gossipIntervalMs: 100 });
+/** A cluster (of five unless told) whose A wrote 20 keys, and the peers in `hold` pulled them all. */
+function cluster(hold: string[], voters = VOTERS): ManualNet {
+  const net = new ManualNet(voters, { gossipIntervalMs: 100 });
   for (let i = 0; i < 20; i++) net.get('A').keyspace.incrBy(fullKey(0, `k${i}`), 1);
   for (const p of hold) net.sync(p, 'A');
   net.drop();
@@ -102,13 +102,10 @@ describe('graceful leave: the hand-off', () => {
   });
 
   it('counts a majority of the other voters (two of three in a cluster of four) and asks no dead member', () => {
-    const net = new ManualNet(['A', 'B', 'C', 'D', 'E'], { gossipIntervalMs: 100 });
+    const net = cluster(['B', 'C']);
     const A = net.get('A');
-    for (let i = 0; i < 5; i++) A.keyspace.incrBy(fullKey(0, `k${i}`), 1);
     // E is dead (still a voter): A asks B, C and D only, and needs 3 of the 4 others.
     net.inject('B', 'A', membersDelta([{ id: 'E', address: 'E', incarnation: 1, seq: 3, state: MemberState.Dead }]));
-    net.sync('B', 'A');
-    net.sync('C', 'A');
     net.drop();
     const outcomes: LeaveOutcome[] = [];
     A.leaveCluster(net.now + 10_000, (o) => outcomes.push(o));
@@ -116,11 +113,7 @@ describe('graceful leave: the hand-off', () => {
     answer(net);
     expect(outcomes).toEqual([]);
 
-    const four = new ManualNet(['A', 'B', 'C', 'D'], { gossipIntervalMs: 100 });
-    for (let i = 0; i < 5; i++) four.get('A').keyspace.incrBy(fullKey(0, `k${i}`), 1);
-    four.sync('B', 'A');
-    four.sync('C', 'A');
-    four.drop();
+    const four = cluster(['B', 'C'], ['A', 'B', 'C', 'D']);
     const done: LeaveOutcome[] = [];
     four.get('A').leaveCluster(four.now + 10_000, (o) => done.push(o));
     answer(four);
