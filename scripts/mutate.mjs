@@ -11,7 +11,18 @@ import { existsSync } from 'node:fs';
 const TESTS = {
   crdt: ['test/crdt/**/*.test.ts'],
   keyspace: ['test/keyspace/**/*.test.ts'],
-  replication: ['test/replication/**/*.test.ts'],
+  // The simulator's short scenarios (a few seconds in all) run the replica through partitions,
+  // crashes, loss and reordering, which is what most of anti-entropy and the replica are for.
+  // Their tests at scale and hour-long heals are `slowIt` (test/slow.ts); detector experiments and
+  // explorer runs (minutes each) stay out.
+  replication: [
+    'test/replication/**/*.test.ts',
+    'test/sim/convergence.test.ts',
+    'test/sim/heal.test.ts',
+    'test/sim/network-faults.test.ts',
+    'test/sim/slot-folds.test.ts',
+    'test/sim/tombstone-gc.test.ts',
+  ],
   persistence: ['test/persistence/**/*.test.ts'],
   // The command table is driven through the RESP and WebSocket servers' in-process tests too.
   'server/commands': ['test/server/**/*.test.ts'],

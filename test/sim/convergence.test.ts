@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runConvergence } from '../../src/sim/experiment.js';
 import { Simulation } from '../../src/sim/network.js';
 import { seeds, withSeed } from './seeds.js';
+import { slowIt } from '../slow.js';
 import { allLiveEqual, key, runUntil, valuesOf } from './helpers.js';
 
 describe('convergence', () => {
@@ -13,7 +14,7 @@ describe('convergence', () => {
       { loss: 0, duplicate: 0, reorder: 0 },
       { loss: 0.2, duplicate: 0.1, reorder: 0.2 },
     ]) {
-      it(`N=${n} with loss ${faults.loss}, duplication ${faults.duplicate}, reordering ${faults.reorder}`, () => {
+      (n >= 100 ? slowIt : it)(`N=${n} with loss ${faults.loss}, duplication ${faults.duplicate}, reordering ${faults.reorder}`, () => {
         for (const seed of seeds(n >= 100 ? 2 : 5)) {
           withSeed(seed, () => {
             const r = runConvergence({ nodes: n, fanout: 3, intervalMs: 1000, writes: n, keys: 3, seed, maxRounds: 40, faults });
@@ -25,7 +26,7 @@ describe('convergence', () => {
     }
   }
 
-  it('N=1000 converges within the theory bound plus slack', () => {
+  slowIt('N=1000 converges within the theory bound plus slack', () => {
     for (const seed of seeds(1)) {
       withSeed(seed, () => {
         const r = runConvergence({ nodes: 1000, fanout: 3, intervalMs: 1000, writes: 1000, keys: 1000, seed, maxRounds: 30 });

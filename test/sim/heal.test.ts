@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Simulation } from '../../src/sim/network.js';
 import { MemberState } from '../../src/replication/messages.js';
 import { seeds, withSeed } from './seeds.js';
+import { slowIt } from '../slow.js';
 import { allLiveEqual, key, valuesOf } from './helpers.js';
 
 const MINUTE = 60_000;
@@ -30,7 +31,7 @@ describe('healing after a partition of any length', () => {
     ['5 min', 5 * MINUTE],
     ['1 h', 60 * MINUTE],
   ] as const) {
-    it(`2/2 split for ${label}: every key agrees within 10 s of the heal`, () => {
+    (ms > 5 * MINUTE ? slowIt : it)(`2/2 split for ${label}: every key agrees within 10 s of the heal`, () => {
       for (const seed of seeds(3)) {
         withSeed(seed, () => {
           const sim = new Simulation({ nodes: 4, seed, config: { gossipIntervalMs: 200 } });
@@ -64,7 +65,7 @@ describe('healing after a partition of any length', () => {
     }
   });
 
-  it('nodes that joined through a seed (no shared roster), split 3/3 for 1 h (r6c)', () => {
+  slowIt('nodes that joined through a seed (no shared roster), split 3/3 for 1 h (r6c)', () => {
     for (const seed of seeds(3)) {
       withSeed(seed, () => {
         const sim = new Simulation({ nodes: 6, seed, prejoined: false, config: { gossipIntervalMs: 200 } });
