@@ -101,3 +101,14 @@ export function counter(r: Replica, name: string): number | bigint | null | stri
   const v = r.keyspace.getCounter(fullKey(0, name));
   return v.ok ? v.value : v.error.message;
 }
+
+/**
+ * Makes `key` a Count-Min Sketch (2000 x 4) of 3000 items named `prefix`0, `prefix`1...: about
+ * 8 KB encoded, so with 4 KiB frames it travels as two part frames and a last part.
+ */
+export function bigCms(r: Replica, key: string, prefix = 'x'): void {
+  const made = r.keyspace.cmsInit(key, 2000, 4);
+  if (!made.ok) throw new Error(made.error.message);
+  const added = r.keyspace.cmsIncrBy(key, Array.from({ length: 3000 }, (_, i) => [Buffer.from(`${prefix}${i}`), 3] as const));
+  if (!added.ok) throw new Error(added.error.message);
+}
