@@ -27,6 +27,8 @@ export class ManualNet {
   constructor(
     ids: readonly string[],
     cfg: Partial<ReplicaConfig> = {},
+    /** Per node id, the configured peer addresses it retries while unreachable (ReplicaOptions.peers). */
+    private readonly peers: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
     // Timers far away: nothing happens unless the test asks.
     this.cfg = replicaConfig({ clusterName: 't', gossipIntervalMs: 3_600_000, probeIntervalMs: 3_600_000, probeTimeoutMs: 3_600_000, reconnectIntervalMs: 3_600_000, ...cfg });
@@ -48,6 +50,7 @@ export class ManualNet {
       },
       roster: this.roster,
       configured: [...this.roster.index.keys()],
+      peers: this.peers.get(id) ?? [],
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(restoredStamps !== undefined ? { restoredStamps } : {}),
       ...(foldBounds !== undefined ? { foldBounds } : {}),

@@ -232,4 +232,12 @@ describe('part frames of a repair', () => {
     expect(B.versions.known('A:1')).toBe(0); // a repair claims no versions
     expect(n.queue.filter((f) => f.from === 'B')).toEqual([]); // and asks for nothing
   });
+
+  it('of a parted key alone sends its parts and nothing else, no empty frame after them', () => {
+    const n = net((A) => bigCms(A, big));
+    n.inject('B', 'A', { kind: MsgKind.Repair, body: { buckets: n.get('B').keyspace.bucketDigests(), wantReply: false } });
+    const bodies = n.queue.filter((f) => f.from === 'A').map(deltaOf);
+    expect(bodies.length).toBe(3);
+    for (const d of bodies) expect(d.states.map((s) => s.key)).toEqual([big]);
+  });
 });
