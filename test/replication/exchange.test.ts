@@ -84,6 +84,22 @@ describe('a digest with a vector', () => {
   });
 });
 
+describe('a majority write', () => {
+  it('pushes each peer only the writes of ours above what it said it holds', () => {
+    const n = new ManualNet(['A', 'B', 'C']);
+    const A = n.get('A');
+    A.keyspace.incrBy(k(1), 1);
+    A.keyspace.incrBy(k(2), 1);
+    n.inject('B', 'A', { kind: MsgKind.Have, body: { vector: [{ origin: 'A:1', known: 2 }] } });
+    A.keyspace.incrBy(k(3), 1);
+    A.awaitMajority(A.version, 1e12, () => {});
+    const toB = deltas(from(n, 'A', 'B'));
+    expect(toB.map((d) => d.ranges.map((r) => [r.from, r.to]))).toEqual([[[2, 3]]]);
+    expect(toB[0]!.states.map((st) => st.key)).toEqual([k(3)]);
+    expect(deltas(from(n, 'A', 'C'))[0]!.ranges.map((r) => [r.from, r.to])).toEqual([[0, 3]]);
+  });
+});
+
 describe('ranges in flight', () => {
   it('one origin held back does not lift the hold on another sent later to the same peer', () => {
     const n = new ManualNet(['A', 'B', 'C']);
@@ -247,6 +263,38 @@ describe('state repair', () => {
   });
 });
 
+describe('no repair while a cut transfer is under way', () => {
+  // In-flight time 600 ms: a chunk within the last 1,200 ms holds a repair back; a live sender's
+  // transfer, cut and unfinished, holds it back for 6,000 ms after its last chunk.
+  it.each([
+    ['its sender dead: for two in-flight times after the last chunk', true, 1200],
+    ['its sender alive: for ten in-flight times after the last chunk', false, 6000],
+  ])('%s, to the millisecond', (_, dead, holdMs) => {
+    const n = new ManualNet(['A', 'B', 'C'], { maxMessageBytes: 4096, gossipIntervalMs: 200 });
+    const A = n.get('A');
+    const B = n.get('B');
+    const C = n.get('C');
+    for (let i = 0; i < 300; i++) A.keyspace.incrBy(k(i), 1);
+    B.pullFrom('A');
+    n.deliver((f) => f.from === 'B' && f.msg.kind === MsgKind.Digest);
+    n.deliver((f) => f.from === 'A' && f.to === 'B' && f.msg.kind === MsgKind.Delta, 1);
+    n.drop();
+    const t0 = n.now;
+    expect(B.versions.known('A:1')).toBe(0);
+    expect(B.keyspace.size).toBeGreaterThan(0);
+    expect(B.versions.hash).toBe(C.versions.hash);
+    if (dead) B.membership.setState('A', MemberState.Dead, t0);
+    const twice = (at: number): number => {
+      for (let i = 0; i < 2; i++) n.inject('C', 'B', digestLike(B, { stateHash: C.keyspace.stateDigest(), wantReply: false }), at);
+      const repairs = n.queue.filter((f) => f.from === 'B' && f.msg.kind === MsgKind.Repair).length;
+      n.drop();
+      return repairs;
+    };
+    expect(twice(t0 + holdMs - 1)).toBe(0);
+    expect(twice(t0 + holdMs)).toBe(1);
+  });
+});
+
 describe('a repair of keys of a few hundred bytes each', () => {
   it('cuts its frames within the frame size', () => {
     const n = new ManualNet(['A', 'B'], { maxMessageBytes: 4096 });
@@ -289,6 +337,87 @@ describe('gossip rounds', () => {
   });
 });
 
+describe('gossip rounds of a node that knows no peer', () => {
+  it('go to a seed other than itself, with its vector; none once a member is known; none without seeds', () => {
+    const n = new ManualNet(['A'], { gossipIntervalMs: 1000 }, { seeds: new Map([['A', ['A', 'S']]]) });
+    const A = n.get('A');
+    const seeds: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      n.now += 1000;
+      A.tick(n.now);
+      for (const f of from(n, 'A')) {
+        expect(f.msg).toMatchObject({ kind: MsgKind.Digest, body: { wantReply: true } });
+        expect(digests([f])[0]!.vector).not.toBeNull();
+        seeds.push(f.to);
+      }
+      n.drop();
+    }
+    expect(seeds.length).toBe(10);
+    expect(new Set(seeds)).toEqual(new Set(['S']));
+    // A member B is known (its frame reached A): rounds go to it, not to the seed.
+    n.inject('B', 'A', { kind: MsgKind.Ping, body: { seq: 1 } });
+    n.drop();
+    for (let i = 0; i < 3; i++) {
+      n.now += 1000;
+      A.tick(n.now);
+    }
+    expect(from(n, 'A').filter((f) => f.msg.kind === MsgKind.Digest).map((f) => f.to)).toEqual(['B', 'B', 'B']);
+    // A node with neither seeds nor configured peers, alone, says nothing at all.
+    const lone = new ManualNet(['L'], { gossipIntervalMs: 1000, reconnectIntervalMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      lone.now += 1000;
+      lone.get('L').tick(lone.now);
+    }
+    expect(lone.queue).toEqual([]);
+    expect(lone.get('L').stats.rounds).toBe(5);
+  });
+
+  it('keep their phase: one round per interval however late the ticks land', () => {
+    const n = new ManualNet(['A', 'B'], { gossipIntervalMs: 1000 });
+    const A = n.get('A');
+    A.tick(n.now);
+    const start = A.stats.rounds;
+    // Ticks every 300 ms for 30 s: each lands up to 299 ms after the round was due.
+    for (let i = 0; i < 100; i++) {
+      n.now += 300;
+      A.tick(n.now);
+    }
+    expect(A.stats.rounds - start).toBe(30);
+  });
+});
+
+describe('a gossip round due exactly when the tick lands an interval late', () => {
+  it('runs once, and the next is a whole interval later', () => {
+    const n = new ManualNet(['A', 'B'], { gossipIntervalMs: 1000 });
+    const A = n.get('A');
+    A.tick(n.now);
+    const due = A.nextTickAt();
+    A.tick(due + 1000);
+    A.tick(due + 1000);
+    expect(A.stats.rounds).toBe(1);
+    A.tick(due + 1999);
+    expect(A.stats.rounds).toBe(1);
+    A.tick(due + 2000);
+    expect(A.stats.rounds).toBe(2);
+  });
+});
+
+describe('the convergence lag', () => {
+  it('is not reset by a Delta that leaves us short of the state its sender last reported', () => {
+    const n = new ManualNet(['A', 'B']);
+    const A = n.get('A');
+    const B = n.get('B');
+    A.keyspace.incrBy(k(1), 1);
+    A.keyspace.incrBy(k(2), 1);
+    n.inject('A', 'B', digest({ hash: A.versions.advertisedHash, membersHash: A.membership.hash, vector: null, wantReply: false }), 100);
+    n.drop();
+    expect(B.convergence(100)).toEqual({ maxLagMs: 0, outOfSync: 1, peers: 1 });
+    const e = A.keyspace.encodeKey(k(1))!;
+    n.inject('A', 'B', { kind: MsgKind.Delta, body: { ranges: [], states: [{ key: k(1), tag: e.tag, bytes: e.bytes }], members: null, more: false } }, 1100);
+    expect(B.convergence(1100)).toEqual({ maxLagMs: 1000, outOfSync: 1, peers: 1 });
+  });
+});
+
 describe('reconnect', () => {
   it('sends one digest, every reconnect interval, to a member held dead, and none while leaving', () => {
     const n = new ManualNet(['A', 'B', 'C'], { reconnectIntervalMs: 5000 });
@@ -320,7 +449,7 @@ describe('reconnect', () => {
 
   it('tries dead members and configured addresses where no live member answers, never a live one or itself', () => {
     // A's config lists B, C, itself and X, an address no member holds (a node it never heard from).
-    const n = new ManualNet(['A', 'B', 'C'], { reconnectIntervalMs: 5000 }, new Map([['A', ['A', 'B', 'C', 'X', 'X']]]));
+    const n = new ManualNet(['A', 'B', 'C'], { reconnectIntervalMs: 5000 }, { peers: new Map([['A', ['A', 'B', 'C', 'X', 'X']]]) });
     const A = n.get('A');
     // C's record changed (a higher seq): A keeps it in its own table, alive.
     n.inject('C', 'A', membersDelta([{ id: 'C', address: 'C', incarnation: 1, seq: 1, state: MemberState.Alive }]));

@@ -27,8 +27,8 @@ export class ManualNet {
   constructor(
     ids: readonly string[],
     cfg: Partial<ReplicaConfig> = {},
-    /** Per node id, the configured peer addresses it retries while unreachable (ReplicaOptions.peers). */
-    private readonly peers: ReadonlyMap<string, readonly string[]> = new Map(),
+    /** Per node id, its configured peer addresses and its seeds (ReplicaOptions.peers, .seeds); none unless given. */
+    private readonly addresses: { peers?: ReadonlyMap<string, readonly string[]>; seeds?: ReadonlyMap<string, readonly string[]> } = {},
   ) {
     // Timers far away: nothing happens unless the test asks.
     this.cfg = replicaConfig({ clusterName: 't', gossipIntervalMs: 3_600_000, probeIntervalMs: 3_600_000, probeTimeoutMs: 3_600_000, reconnectIntervalMs: 3_600_000, ...cfg });
@@ -50,7 +50,7 @@ export class ManualNet {
       },
       roster: this.roster,
       configured: [...this.roster.index.keys()],
-      peers: this.peers.get(id) ?? [],
+      ...this.addressesOf(id),
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(restoredStamps !== undefined ? { restoredStamps } : {}),
       ...(foldBounds !== undefined ? { foldBounds } : {}),
@@ -59,6 +59,13 @@ export class ManualNet {
     });
     this.nodes.set(id, r);
     return r;
+  }
+
+  /** The `peers` and `seeds` options of node `id`: only those the test gave. */
+  private addressesOf(id: string): { peers?: readonly string[]; seeds?: readonly string[] } {
+    const peers = this.addresses.peers?.get(id);
+    const seeds = this.addresses.seeds?.get(id);
+    return { ...(peers !== undefined ? { peers } : {}), ...(seeds !== undefined ? { seeds } : {}) };
   }
 
   get(id: string): Replica {
