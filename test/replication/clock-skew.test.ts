@@ -82,6 +82,14 @@ describe('ClockSkew', () => {
     expect(A.clockStatus(301_050)).toMatchObject({ ok: false, unverified: true });
   });
 
+  it('a one-node cluster that never had a peer trusts its clock after a jump: nobody could measure it', () => {
+    const net = new ManualNet(['L'], { probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200 });
+    const L = net.get('L');
+    L.tick(1_000);
+    L.tick(301_050);
+    expect(L.clockStatus(301_050)).toMatchObject({ ok: true, unverified: false });
+  });
+
   it('no timer stays further away than its interval after the clock steps back', () => {
     const net = new ManualNet(['A', 'B'], { probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, reconnectIntervalMs: 2000 });
     const A = net.get('A');

@@ -100,6 +100,26 @@ describe('a majority write', () => {
   });
 });
 
+describe('a range without key states', () => {
+  // A range whose keys were all collected (tombstone collection drops them from the log; known
+  // versions stay): it still claims its versions, and its sender hears what we now hold of its writes.
+  const range = (from: number, to: number): Message => ({ kind: MsgKind.Delta, body: { ranges: [{ origin: 'B:1', from, to, entries: [], complete: true }], states: [], members: null, more: false } });
+
+  it('advances known, and a Have tells the sender', () => {
+    const n = new ManualNet(['A', 'B']);
+    n.inject('B', 'A', range(0, 3));
+    expect(n.get('A').versions.known('B:1')).toBe(3);
+    expect(n.queue.map((f) => [f.to, f.msg])).toEqual([['B', { kind: MsgKind.Have, body: { vector: [{ origin: 'B:1', known: 3 }] } }]]);
+  });
+
+  it('after a gap claims nothing, and sends no Have', () => {
+    const n = new ManualNet(['A', 'B']);
+    n.inject('B', 'A', range(2, 3));
+    expect(n.get('A').versions.known('B:1')).toBe(0);
+    expect(n.queue).toEqual([]);
+  });
+});
+
 describe('ranges in flight', () => {
   it('one origin held back does not lift the hold on another sent later to the same peer', () => {
     const n = new ManualNet(['A', 'B', 'C']);
