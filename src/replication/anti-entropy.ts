@@ -432,8 +432,11 @@ export class AntiEntropy {
       this.ctx.stats.unsplittable++;
       return undefined;
     }
-    const batch = this.nextBatch++;
     const last = split[split.length - 1] as { tag: number; bytes: Uint8Array };
+    // One part: too large beside the member allowance of a Delta, but it fits a frame alone, which
+    // the Delta that carries it is. No part frames, so it needs none (the decoder refuses a count of 0).
+    if (split.length === 1) return { parts: [], needs: undefined, last: { key, tag: last.tag, bytes: last.bytes } };
+    const batch = this.nextBatch++;
     const parts = split.slice(0, -1).map((p, index): DeltaBody => ({ ranges: [], states: [{ key, tag: p.tag, bytes: p.bytes }], members: null, more: false, part: { batch, index } }));
     this.ctx.stats.partedKeys++;
     return { parts, needs: { batch, parts: parts.length }, last: { key, tag: last.tag, bytes: last.bytes } };

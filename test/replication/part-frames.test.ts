@@ -41,6 +41,32 @@ const give = (n: ManualNet, frames: readonly Frame[]): void => {
 };
 
 describe('part frames: the sender', () => {
+  it('a key too large for a Delta beside 20 members, but not for a frame alone, goes whole in the Delta that claims it', () => {
+    // Regression: it was "parted" into no part frames and a claim that needed 0 parts, which the
+    // decoder refuses, so every peer rejected that Delta and the origin's transfer stuck there.
+    const ids = Array.from({ length: 20 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+    const n = new ManualNet(ids, { maxMessageBytes: 4096 });
+    const A = n.get('n00');
+    A.keyspace.pfadd(big, Array.from({ length: 1500 }, (_, i) => Buffer.from(`e${i}`)));
+    // Over a Delta's room beside 20 member allowances (4096 - 512 - 20 × 48, less the frame's 32 and
+    // the key's own 16 and name), within one part's.
+    const bytes = A.keyspace.encodeKey(big)?.bytes.length ?? 0;
+    expect(32 + big.length + bytes + 16).toBeGreaterThan(4096 - 512 - 20 * 48);
+    expect(A.keyspace.partsOf(big, 4096 - 576 - big.length)).toHaveLength(1);
+    n.get('n01').pullFrom('n00');
+    n.deliver((f) => f.from === 'n01' && f.to === 'n00');
+    const out = n.queue.filter((f) => f.from === 'n00' && f.to === 'n01');
+    expect(out.filter(isPart)).toEqual([]);
+    const claim = out.map(deltaOf).find((d) => d.states.some((s) => s.key === big));
+    expect(claim?.needs).toBeUndefined();
+    expect(claim?.ranges.map((r) => r.origin)).toEqual([A.versions.entries().next().value?.[0]]);
+    n.deliver((f) => f.from === 'n00' && f.to === 'n01');
+    const B = n.get('n01');
+    expect(B.stats.rejected).toEqual({});
+    expect(stateBytes(B, big)).toBe(stateBytes(A, big));
+    expect(B.versions.known(A.versions.entries().next().value?.[0] ?? '')).toBe(A.version);
+  });
+
   it('sends a key too large for a frame as numbered parts, then a Delta that claims it and names the batch', () => {
     const n = net((A) => {
       bigCms(A, big); // versions 1 and 2 (created, then counted): the log keeps 2
