@@ -1,7 +1,9 @@
 // Test runner configuration for mutation testing (`npm run mutate -- <folder>`): only the fast,
-// in-process unit and property tests of the folder under mutation, named by scripts/mutate.mjs in
-// TALLY_MUTATE_TESTS. No integration tests, processes, simulator or explorer runs, no fuzzers: each
-// mutant reruns the tests that cover it, so every slow test here costs minutes over a whole run.
+// in-process tests of the folder under mutation, named by scripts/mutate.mjs in TALLY_MUTATE_TESTS:
+// unit and property tests, the simulator's short scenarios, and the Redis oracle with its tally node
+// inside this process (beside redis-server, the one process started). No tally processes, long
+// simulator or explorer runs, no fuzzers: each mutant reruns the tests that cover it, so every slow
+// test here costs minutes over a whole run.
 import { defineConfig } from 'vitest/config';
 
 const tests = process.env.TALLY_MUTATE_TESTS;

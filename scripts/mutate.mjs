@@ -24,8 +24,15 @@ const TESTS = {
     'test/sim/tombstone-gc.test.ts',
   ],
   persistence: ['test/persistence/**/*.test.ts'],
-  // The command table is driven through the RESP and WebSocket servers' in-process tests too.
-  'server/commands': ['test/server/**/*.test.ts'],
+  // The command table is driven through the RESP and WebSocket servers' in-process tests too, and
+  // through the Redis oracle, whose tally node then runs inside the test process
+  // (test/oracle/in-process-tally.ts) beside a real redis-server.
+  'server/commands': [
+    'test/server/**/*.test.ts',
+    'test/oracle/redis-differential.test.ts',
+    'test/oracle/hll-differential.test.ts',
+    'test/oracle/scripted-differential.test.ts',
+  ],
 };
 
 const [arg, ...rest] = process.argv.slice(2);
@@ -44,6 +51,11 @@ const folder = Object.keys(TESTS)
   .sort((a, b) => b.length - a.length)[0];
 const mirror = target.endsWith('.ts') ? target.slice(0, target.lastIndexOf('/')) : target;
 const tests = process.env.TALLY_MUTATE_TESTS ?? (folder === undefined ? `test/${mirror}/**/*.test.ts` : TESTS[folder].join(','));
+// An in-process node serves the dashboard's built assets from dist/ (src/server/dashboard/routes.ts).
+if (tests.includes('test/oracle/') && !existsSync('dist/src/server/dashboard/static/app.js')) {
+  console.error('mutate: the oracle tests start a node, which needs the built dashboard assets; run `npm run build` first');
+  process.exit(2);
+}
 const started = Date.now();
 const run = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...rest], {
   stdio: 'inherit',

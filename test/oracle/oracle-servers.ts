@@ -1,8 +1,10 @@
 // The two servers the Redis oracle compares: a real redis-server and a single tally node (the built
-// CLI, through the integration harness), both on free loopback ports, stopped by pid.
+// CLI, through the integration harness), both on free loopback ports, stopped by pid. Under mutation
+// testing the tally node runs in this process instead (in-process-tally.ts).
 
 import { startCluster, type TestCluster } from '../integration/harness.js';
 import { ELEMENTS } from './commands.js';
+import { oracleInProcess, startInProcessTally, type InProcessTally } from './in-process-tally.js';
 import type { Ports } from './differential.js';
 import { RawRespClient, showBytes } from './raw-resp.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -18,12 +20,20 @@ export interface OracleServers {
 export async function startOracleServers(): Promise<OracleServers> {
   let redis: RedisServer | undefined;
   let cluster: TestCluster | undefined;
+  let inProcess: InProcessTally | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all([cluster?.stopAll(), redis?.stop()]);
+    await Promise.all([cluster?.stopAll(), inProcess?.stop(), redis?.stop()]);
   };
   try {
-    [redis, cluster] = await Promise.all([startRedisServer(), startCluster({ nodes: 1 })]);
-    const ports = { redis: redis.port, tally: (cluster.nodes[0] as { respPort: number }).respPort };
+    let tallyPort: number;
+    if (oracleInProcess()) {
+      [redis, inProcess] = await Promise.all([startRedisServer(), startInProcessTally()]);
+      tallyPort = inProcess.respPort;
+    } else {
+      [redis, cluster] = await Promise.all([startRedisServer(), startCluster({ nodes: 1 })]);
+      tallyPort = (cluster.nodes[0] as { respPort: number }).respPort;
+    }
+    const ports = { redis: redis.port, tally: tallyPort };
     const tally = await RawRespClient.connect(ports.tally, 'tally');
     let list: Buffer;
     try {

@@ -9,8 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** Where the built assets are: dist/src/server/dashboard/static/ when this module runs from dist/. */
-const STATIC_DIR = new URL('./static/', import.meta.url);
+/**
+ * Where the built assets are: static/ next to this module in dist/. Run from its TypeScript source
+ * (a test that starts a node inside vitest), the build's copy in dist/ of the same checkout.
+ */
+const STATIC_DIR = new URL(import.meta.url.endsWith('.ts') ? '../../../dist/src/server/dashboard/static/' : './static/', import.meta.url);
 
 interface Asset {
   readonly body: Buffer;
