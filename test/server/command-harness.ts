@@ -5,7 +5,7 @@ import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
 import { execute } from '../../src/server/commands/table.js';
 import type { Reply } from '../../src/server/commands/reply.js';
-import type { CommandResult, CommandServices, MembershipServices, Session } from '../../src/server/commands/types.js';
+import type { CommandResult, CommandServices, ConsistencyServices, MembershipServices, Session } from '../../src/server/commands/types.js';
 
 export interface TestNode {
   readonly ctx: CommandServices;
@@ -18,7 +18,7 @@ export interface TestNode {
   result(s: Session, ...words: (string | Buffer)[]): CommandResult;
 }
 
-export function testNode(o: { now?: () => number; membership?: MembershipServices } = {}): TestNode {
+export function testNode(o: { now?: () => number; membership?: MembershipServices; consistency?: ConsistencyServices } = {}): TestNode {
   const ctx: CommandServices = {
     keyspace: new Keyspace('n1:1'),
     password: null,
@@ -31,6 +31,7 @@ export function testNode(o: { now?: () => number; membership?: MembershipService
     configValues: () => ({ databases: '16' }),
     listClients: () => [],
     ...(o.membership === undefined ? {} : { membership: o.membership }),
+    ...(o.consistency === undefined ? {} : { consistency: o.consistency }),
   };
   let id = 1;
   const bytes = (s: Session, r: Reply): string => encodeReplyToBuffer(r, s.resp ?? 2).toString('latin1');

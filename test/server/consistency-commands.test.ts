@@ -1,0 +1,170 @@
+// WAIT, TALLY.CONSISTENCY and the majority wrapper at the command table: what each asks of the
+// replica (which version, which keys, how long), and what it answers for each outcome. The replica
+// side here is a recorder whose outcomes the test chooses; test/replication/consistency.test.ts and
+// test/integration/consistency.test.ts run the same levels against real replicas and real nodes.
+
+import { describe, expect, it } from 'vitest';
+import { fullKey } from '../../src/keyspace/keyspace.js';
+import type { ConsistencyOutcome, ConsistencyServices } from '../../src/server/commands/types.js';
+import { testNode } from './command-harness.js';
+
+interface Call {
+  readonly op: 'holders' | 'majority' | 'read';
+  readonly arg: number | readonly string[];
+  readonly needed?: number;
+  readonly timeoutMs: number;
+}
+
+/** A replica bridge that records each wait and answers with `outcome` (what a test sets next). */
+function recorder(): ConsistencyServices & { calls: Call[]; outcome: ConsistencyOutcome; writes: number } {
+  const r = {
+    calls: [] as Call[],
+    outcome: { ok: true, count: 2, needed: 2 } as ConsistencyOutcome,
+    writes: 0,
+    version: () => r.writes,
+    waitHolders: async (version: number, needed: number, timeoutMs: number) => {
+      r.calls.push({ op: 'holders', arg: version, needed, timeoutMs });
+      return r.outcome;
+    },
+    waitMajority: async (version: number, timeoutMs: number) => {
+      r.calls.push({ op: 'majority', arg: version, timeoutMs });
+      return r.outcome;
+    },
+    majorityRead: async (keys: string[], timeoutMs: number) => {
+      r.calls.push({ op: 'read', arg: keys, timeoutMs });
+      return r.outcome;
+    },
+  };
+  return r;
+}
+
+function node() {
+  const c = recorder();
+  const n = testNode({ consistency: c });
+  const s = n.session();
+  // Each write the table runs moves the replica's version, as a real one does.
+  const write = async (...words: string[]): Promise<string> => {
+    c.writes++;
+    return n.runAsync(s, ...words);
+  };
+  return { c, n, s, send: (...words: string[]) => n.runAsync(s, ...words), write };
+}
+
+const levels = (w: string, r: string, t: number): string => `*6\r\n$6\r\nwrites\r\n$${w.length}\r\n${w}\r\n$5\r\nreads\r\n$${r.length}\r\n${r}\r\n$7\r\ntimeout\r\n:${t}\r\n`;
+
+describe('TALLY.CONSISTENCY', () => {
+  it('answers the levels, local and 1000 ms unless set, and sets each option in any case', async () => {
+    const { send } = node();
+    expect(await send('TALLY.CONSISTENCY')).toBe(levels('local', 'local', 1000));
+    expect(await send('tally.consistency', 'WRITES', 'Majority')).toBe(levels('majority', 'local', 1000));
+    expect(await send('TALLY.CONSISTENCY', 'reads', 'MAJORITY', 'TIMEOUT', '250')).toBe(levels('majority', 'majority', 250));
+    expect(await send('TALLY.CONSISTENCY', 'Writes', 'local')).toBe(levels('local', 'majority', 250));
+    expect(await send('TALLY.CONSISTENCY', 'READS', 'LOCAL', 'timeout', '1')).toBe(levels('local', 'local', 1));
+    expect(await send('TALLY.CONSISTENCY', 'TIMEOUT', '3600000')).toBe(levels('local', 'local', 3_600_000));
+  });
+
+  it('refuses a bad level, timeout or option by name, and a missing value, keeping the options before it', async () => {
+    const { send } = node();
+    expect(await send('TALLY.CONSISTENCY', 'WRITES', 'all')).toBe('-ERR WRITES must be LOCAL or MAJORITY\r\n');
+    expect(await send('TALLY.CONSISTENCY', 'reads', 'quorum')).toBe('-ERR READS must be LOCAL or MAJORITY\r\n');
+    for (const t of ['0', '-5', '3600001', 'soon', '99999999999999999999']) {
+      expect(await send('TALLY.CONSISTENCY', 'TIMEOUT', t)).toBe('-ERR TIMEOUT must be an integer number of milliseconds from 1 to 3600000\r\n');
+    }
+    expect(await send('TALLY.CONSISTENCY', 'Durability', 'x')).toBe("-ERR unknown TALLY.CONSISTENCY option 'durability' (WRITES, READS, TIMEOUT)\r\n");
+    expect(await send('TALLY.CONSISTENCY', 'WRITES')).toBe('-ERR syntax error\r\n');
+    // Options are applied in order: the first stays set when a later one is refused.
+    expect(await send('TALLY.CONSISTENCY', 'WRITES', 'majority', 'READS')).toBe('-ERR syntax error\r\n');
+    expect(await send('TALLY.CONSISTENCY')).toBe(levels('majority', 'local', 1000));
+  });
+});
+
+describe('WAIT', () => {
+  it('waits for the asked number of peers to hold this connection\'s last write, and answers how many do', async () => {
+    const { c, n, send, write } = node();
+    expect(await write('INCR', 'a')).toBe(':1\r\n');
+    expect(await write('INCR', 'b')).toBe(':1\r\n');
+    c.outcome = { ok: false, count: 1, needed: 2 };
+    expect(await send('WAIT', '2', '500')).toBe(':1\r\n');
+    expect(c.calls).toEqual([{ op: 'holders', arg: 2, needed: 2, timeoutMs: 500 }]);
+    // Another connection that wrote nothing waits for version 0; 0 ms waits for ever (Redis's meaning).
+    expect(await n.runAsync(n.session(), 'WAIT', '0', '0')).toBe(':1\r\n');
+    expect(c.calls[1]).toEqual({ op: 'holders', arg: 0, needed: 0, timeoutMs: 0 });
+  });
+
+  it('refuses negative or non-integer counts and timeouts as Redis does, without waiting', async () => {
+    const { c, send } = node();
+    expect(await send('WAIT', '-1', '0')).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await send('WAIT', 'x', '0')).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await send('WAIT', '1', 'x')).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await send('WAIT', '1', '-1')).toBe('-ERR timeout is negative\r\n');
+    expect(c.calls).toEqual([]);
+  });
+
+  it('on a node with no peers to wait for, says so', () => {
+    const n = testNode();
+    expect(n.run(n.session(), 'WAIT', '1', '0')).toBe('-ERR this node does not offer tunable consistency\r\n');
+  });
+});
+
+describe('majority levels', () => {
+  it('a majority write answers once a majority holds it, waiting for that very version and the session\'s timeout', async () => {
+    const { c, send, write } = node();
+    await send('TALLY.CONSISTENCY', 'WRITES', 'MAJORITY', 'TIMEOUT', '300');
+    expect(await write('INCRBY', 'k', '5')).toBe(':5\r\n');
+    expect(c.calls).toEqual([{ op: 'majority', arg: 1, timeoutMs: 300 }]);
+    // Reads and connection commands do not wait at the write level.
+    expect(await send('GET', 'k')).toBe('$1\r\n5\r\n');
+    expect(await send('PING')).toBe('+PONG\r\n');
+    expect(c.calls).toHaveLength(1);
+  });
+
+  it('a majority write that times out answers NOREPLICAS with the counts, though the write stays applied', async () => {
+    const { c, send, write } = node();
+    await send('TALLY.CONSISTENCY', 'WRITES', 'MAJORITY');
+    c.outcome = { ok: false, count: 0, needed: 1 };
+    expect(await write('INCR', 'k')).toBe('-NOREPLICAS majority not reached: 0 of the 1 peers a majority needs hold the write after 1000 ms; it is applied on this node and will keep spreading, so a retry may count it twice\r\n');
+    c.outcome = { ok: true, count: 1, needed: 1 };
+    expect(await send('GET', 'k')).toBe('$1\r\n1\r\n');
+  });
+
+  it('a write the command refuses is answered at once, without a wait; a local write still notes its version for WAIT', async () => {
+    const { c, send, write } = node();
+    await send('TALLY.CONSISTENCY', 'WRITES', 'MAJORITY');
+    expect(await write('INCRBY', 'k', 'x')).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(c.calls).toEqual([]);
+    await send('TALLY.CONSISTENCY', 'WRITES', 'LOCAL');
+    expect(await write('INCR', 'k')).toBe(':1\r\n');
+    expect(c.calls).toEqual([]);
+    expect(await send('WAIT', '1', '10')).toBe(':2\r\n');
+    expect(c.calls).toEqual([{ op: 'holders', arg: 2, needed: 1, timeoutMs: 10 }]);
+  });
+
+  it('a majority read first merges exactly the keys the command names, in this database, then answers', async () => {
+    const { c, send, write } = node();
+    await write('INCR', 'a');
+    await send('SELECT', '2');
+    await send('TALLY.CONSISTENCY', 'READS', 'MAJORITY', 'TIMEOUT', '40');
+    expect(await send('MGET', 'a', 'b', 'c')).toBe('*3\r\n$-1\r\n$-1\r\n$-1\r\n');
+    expect(await send('GET', 'b')).toBe('$-1\r\n');
+    expect(await send('EXISTS', 'a', 'z')).toBe(':0\r\n');
+    const reads = c.calls.filter((x) => x.op === 'read');
+    expect(reads.map((x) => x.arg)).toEqual([['a', 'b', 'c'].map((k) => fullKey(2, k)), [fullKey(2, 'b')], [fullKey(2, 'a'), fullKey(2, 'z')]]);
+    expect(reads.every((x) => x.timeoutMs === 40)).toBe(true);
+    // Commands without keys, and writes, are not majority reads.
+    expect(await send('DBSIZE')).toBe(':0\r\n');
+    expect(await write('INCR', 'w')).toBe(':1\r\n');
+    expect(c.calls.filter((x) => x.op === 'read')).toHaveLength(3);
+  });
+
+  it('a majority read that gets no majority answers NOQUORUM and does not run the command', async () => {
+    const { c, send, write } = node();
+    await write('INCR', 'k');
+    await send('TALLY.CONSISTENCY', 'READS', 'MAJORITY');
+    c.outcome = { ok: false, count: 1, needed: 2 };
+    expect(await send('GET', 'k')).toBe('-NOQUORUM majority read failed: 1 of the 2 peers a majority needs answered within 1000 ms\r\n');
+    c.outcome = { ok: false, count: 0, needed: 0, votersUnknown: true };
+    expect(await send('GET', 'k')).toMatch(/^-NOQUORUM majority read failed: .* after 1000 ms\r\n$/);
+    c.outcome = { ok: true, count: 2, needed: 2 };
+    expect(await send('GET', 'k')).toBe('$1\r\n1\r\n');
+  });
+});
