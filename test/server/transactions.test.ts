@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { fullKey } from '../../src/keyspace/keyspace.js';
+import { sessionClosed, stateOf } from '../../src/server/commands/state.js';
 import { testNode } from './command-harness.js';
 
 describe('MULTI / EXEC / DISCARD', () => {
@@ -106,6 +107,38 @@ describe('WATCH', () => {
     n.run(b, 'INCR', 'x');
     n.run(a, 'MULTI');
     expect(n.run(a, 'EXEC')).toBe('*0\r\n');
+  });
+
+  it('two sessions watching one key: each is told of a change, and the key is forgotten only when neither watches it', () => {
+    const n = testNode();
+    const [a, b, c] = [n.session(), n.session(), n.session()];
+    const watches = stateOf(n.ctx).watches;
+    n.run(a, 'WATCH', 'k');
+    n.run(b, 'WATCH', 'k');
+    n.run(c, 'INCR', 'k');
+    expect([a.watchDirty, b.watchDirty]).toEqual([true, true]);
+    n.run(a, 'UNWATCH');
+    n.run(b, 'UNWATCH');
+    n.run(a, 'WATCH', 'k', 'k', 'j');
+    n.run(b, 'WATCH', 'k');
+    expect(watches.size).toBe(2);
+    n.run(a, 'UNWATCH');
+    expect(watches.size).toBe(1);
+    // b still watches k, although a stopped: a change dooms b's EXEC.
+    n.run(c, 'INCR', 'k');
+    n.run(b, 'MULTI');
+    expect(n.run(b, 'EXEC')).toBe('*-1\r\n');
+    expect(watches.size).toBe(0);
+    // Nobody watches: a change no longer marks anyone, and a new WATCH starts clean.
+    n.run(c, 'INCR', 'k');
+    n.run(a, 'WATCH', 'k');
+    expect(a.watchDirty).toBe(false);
+    n.run(a, 'MULTI');
+    expect(n.run(a, 'EXEC')).toBe('*0\r\n');
+    // A connection that closes forgets its keys too.
+    n.run(b, 'WATCH', 'k');
+    sessionClosed(n.ctx, b);
+    expect(watches.size).toBe(0);
   });
 });
 
