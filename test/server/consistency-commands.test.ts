@@ -168,3 +168,67 @@ describe('majority levels', () => {
     expect(await send('GET', 'k')).toBe('$1\r\n1\r\n');
   });
 });
+
+describe('EXEC at majority levels', () => {
+  it('waits once, after the last command, for a majority to hold every write of the transaction', async () => {
+    const { c, send, write } = node();
+    await send('TALLY.CONSISTENCY', 'WRITES', 'MAJORITY', 'TIMEOUT', '70');
+    await send('MULTI');
+    await send('INCR', 'a');
+    await send('INCRBY', 'b', '2');
+    await send('GET', 'a');
+    c.writes = 2; // the two writes EXEC is about to make
+    expect(await send('EXEC')).toBe('*3\r\n:1\r\n:2\r\n$1\r\n1\r\n');
+    expect(c.calls).toEqual([{ op: 'majority', arg: 2, timeoutMs: 70 }]);
+    // A transaction without writes does not wait.
+    await send('MULTI');
+    await send('GET', 'a');
+    expect(await send('EXEC')).toBe('*1\r\n$1\r\n1\r\n');
+    expect(c.calls).toHaveLength(1);
+    expect(await write('INCR', 'c')).toBe(':1\r\n');
+  });
+
+  it('without a majority, each write\'s reply becomes NOREPLICAS, while errors and reads keep theirs', async () => {
+    const { c, send } = node();
+    await send('TALLY.CONSISTENCY', 'WRITES', 'MAJORITY');
+    await send('PFADD', 'h', 'x'); // a HyperLogLog: INCR of it is a runtime error inside the transaction
+    c.calls.length = 0;
+    await send('MULTI');
+    await send('INCR', 'a');
+    await send('GET', 'a');
+    await send('INCR', 'h');
+    c.outcome = { ok: false, count: 0, needed: 1 };
+    const noreplicas = '-NOREPLICAS majority not reached: 0 of the 1 peers a majority needs hold the write after 1000 ms; it is applied on this node and will keep spreading, so a retry may count it twice\r\n';
+    expect(await send('EXEC')).toBe(`*3\r\n${noreplicas}$1\r\n1\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n`);
+    expect(c.calls.map((x) => x.op)).toEqual(['majority']);
+  });
+
+  it('at majority reads, merges the keys every read of the transaction names, once, before anything runs', async () => {
+    const { c, send } = node();
+    await send('TALLY.CONSISTENCY', 'READS', 'MAJORITY', 'TIMEOUT', '90');
+    await send('MULTI');
+    await send('GET', 'a');
+    await send('INCR', 'w');
+    await send('MGET', 'b', 'a');
+    await send('DBSIZE'); // a read that names no key
+    expect(await send('EXEC')).toBe('*4\r\n$-1\r\n:1\r\n*2\r\n$-1\r\n$-1\r\n:1\r\n');
+    expect(c.calls).toEqual([{ op: 'read', arg: [fullKey(0, 'a'), fullKey(0, 'b')], timeoutMs: 90 }]);
+    // No read in the transaction: no majority read.
+    await send('MULTI');
+    await send('INCR', 'w');
+    expect(await send('EXEC')).toBe('*1\r\n:2\r\n');
+    expect(c.calls).toHaveLength(1);
+  });
+
+  it('at majority reads, a failed read fails the whole EXEC with NOQUORUM, and no write is made', async () => {
+    const { c, send } = node();
+    await send('TALLY.CONSISTENCY', 'READS', 'MAJORITY');
+    await send('MULTI');
+    await send('INCR', 'w');
+    await send('GET', 'w');
+    c.outcome = { ok: false, count: 1, needed: 2 };
+    expect(await send('EXEC')).toBe('-NOQUORUM majority read failed: 1 of the 2 peers a majority needs answered within 1000 ms\r\n');
+    await send('TALLY.CONSISTENCY', 'READS', 'LOCAL');
+    expect(await send('GET', 'w')).toBe('$-1\r\n');
+  });
+});
