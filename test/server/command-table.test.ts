@@ -266,3 +266,27 @@ describe('integers at the edges of what a counter holds (exact to 2^53 − 1, te
     expect(resp('GET', 'f').toString()).toBe('$1\r\n3\r\n');
   });
 });
+
+describe('COMMAND', () => {
+  it('lists, counts, describes and documents the same commands, in any case, and names an unknown subcommand', () => {
+    const { resp } = node();
+    const names = [...commandNames()];
+    const count = resp('COMMAND', 'COUNT').toString('latin1');
+    expect(count).toBe(`:${names.length}\r\n`);
+    const list = resp('command', 'list').toString('latin1');
+    expect(list.startsWith(`*${names.length}\r\n`)).toBe(true);
+    expect([...list.matchAll(/\$[0-9]+\r\n([^\r\n]*)\r\n/g)].map((m) => m[1]).sort()).toEqual([...names].sort());
+    // COMMAND and COMMAND INFO describe every command; INFO of names, each or nil, in the order asked.
+    const all = resp('COMMAND').toString('latin1');
+    expect(all.startsWith(`*${names.length}\r\n*`)).toBe(true);
+    expect(resp('COMMAND', 'Info').toString('latin1')).toBe(all);
+    expect(resp('COMMAND', 'INFO', 'nosuch', 'GET').toString('latin1')).toBe('*2\r\n*-1\r\n*6\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n');
+    // DOCS of every command, or of the named ones that exist.
+    expect(resp('COMMAND', 'DOCS').toString('latin1').startsWith(`*${2 * names.length}\r\n`)).toBe(true);
+    const docs = resp('COMMAND', 'DOCS', 'incr', 'nosuch').toString('latin1');
+    expect(docs.startsWith('*2\r\n$4\r\nincr\r\n')).toBe(true);
+    expect(resp('COMMAND', 'HELP').toString('latin1')).toMatch(/^\*\d+\r\n\+COMMAND <subcommand>/);
+    expect(resp('COMMAND', 'HELP', 'x').toString('latin1')).toBe("-ERR wrong number of arguments for 'command|help' command\r\n");
+    expect(resp('COMMAND', 'Nope').toString('latin1')).toBe("-ERR unknown subcommand 'Nope'. Try COMMAND HELP.\r\n");
+  });
+});

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { fullKey } from '../../src/keyspace/keyspace.js';
+import { stateOf } from '../../src/server/commands/state.js';
 import type { ConsistencyOutcome, ConsistencyServices } from '../../src/server/commands/types.js';
 import { testNode } from './command-harness.js';
 
@@ -230,5 +231,19 @@ describe('EXEC at majority levels', () => {
     expect(await send('EXEC')).toBe('-NOQUORUM majority read failed: 1 of the 2 peers a majority needs answered within 1000 ms\r\n');
     await send('TALLY.CONSISTENCY', 'READS', 'LOCAL');
     expect(await send('GET', 'w')).toBe('$-1\r\n');
+  });
+});
+
+describe('blocked clients', () => {
+  it('a session waiting in WAIT counts as blocked until its answer, as INFO\'s blocked_clients shows', async () => {
+    const { c, n, send } = node();
+    let release: (o: ConsistencyOutcome) => void = () => {};
+    c.waitHolders = () => new Promise((resolve) => (release = resolve));
+    const pending = send('WAIT', '1', '0');
+    expect(stateOf(n.ctx).blocked).toBe(1);
+    expect(n.run(n.session(), 'INFO', 'clients')).toContain('blocked_clients:1\r\n');
+    release({ ok: true, count: 1, needed: 1 });
+    expect(await pending).toBe(':1\r\n');
+    expect(stateOf(n.ctx).blocked).toBe(0);
   });
 });
