@@ -61,6 +61,39 @@ describe('SCAN and KEYS on the command table', () => {
     expect(n.run(s, 'SCAN', '0', 'COUNT', '0')).toBe('-ERR syntax error\r\n');
   });
 
+  it('a scan started after keys were created since the last one finds them too; COUNT bounds each call', () => {
+    const n = testNode();
+    const s = n.session();
+    /** Every key of one full scan, and how many calls it took. */
+    const scanAll = (count: string): { keys: Set<string>; calls: number } => {
+      let cursor = '0';
+      const keys = new Set<string>();
+      let calls = 0;
+      do {
+        const m = /^\*2\r\n\$[0-9]+\r\n([0-9]+)\r\n\*([0-9]+)\r\n(.*)$/s.exec(n.run(s, 'SCAN', cursor, 'COUNT', count));
+        cursor = m?.[1] as string;
+        for (const k of (m?.[3] as string).matchAll(/\$[0-9]+\r\n([^\r]*)\r\n/g)) keys.add(k[1] as string);
+        calls++;
+      } while (cursor !== '0' && calls < 10_000);
+      return { keys, calls };
+    };
+    for (let i = 0; i < 10; i++) n.run(s, 'INCR', `a${i}`);
+    n.run(s, 'SELECT', '1');
+    n.run(s, 'INCR', 'before');
+    n.run(s, 'SELECT', '0');
+    expect(scanAll('10').keys.size).toBe(10);
+    // Created after the first scan built its table, by a write or by a merge alike.
+    for (let i = 0; i < 90; i++) n.run(s, 'INCR', `b${i}`);
+    n.run(s, 'SELECT', '1');
+    n.run(s, 'INCR', 'elsewhere');
+    n.run(s, 'SELECT', '0');
+    const all = scanAll('10');
+    expect([...all.keys].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 90 }, (_, i) => `b${i}`)].sort());
+    // Redis's COUNT is a hint of the work per call: 100 keys ten at a time take several calls, not one.
+    expect(all.calls).toBeGreaterThanOrEqual(5);
+    expect(scanAll('1000').calls).toBe(1);
+  });
+
   it('MEMORY USAGE and STRLEN answer for any key; missing keys get nil and 0', () => {
     const n = testNode();
     const s = n.session();
