@@ -18,11 +18,11 @@ export interface TestNode {
   result(s: Session, ...words: (string | Buffer)[]): CommandResult;
 }
 
-export function testNode(o: { now?: () => number; membership?: MembershipServices; consistency?: ConsistencyServices } = {}): TestNode {
+export function testNode(o: { now?: () => number; membership?: MembershipServices; consistency?: ConsistencyServices; counterTypeFor?: CommandServices['counterTypeFor'] } = {}): TestNode {
   const ctx: CommandServices = {
     keyspace: new Keyspace('n1:1'),
     password: null,
-    counterTypeFor: () => 'pncounter',
+    counterTypeFor: o.counterTypeFor ?? (() => 'pncounter'),
     nodeId: 'n1',
     clusterName: 't',
     version: '0',

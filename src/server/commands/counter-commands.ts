@@ -246,7 +246,8 @@ function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolea
       if (t !== undefined && t !== 'hll') return ERR_WRONGTYPE;
     } else {
       if (t !== undefined && t !== 'pncounter' && t !== 'gcounter') return ERR_WRONGTYPE;
-      if (t === 'gcounter' && v.n < 0) return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
+      // A missing key would be created as the type gcounterKeys gives its name.
+      if (v.n < 0 && (t ?? ctx.counterTypeFor(key)) === 'gcounter') return keyError({ code: 'GCOUNTER_DECREMENT', message: errors.GCOUNTER_DECREMENT });
     }
     pairs.push([key, v]);
   }
