@@ -1,4 +1,5 @@
-// The arguments of the Count-Min Sketch and Top-K commands, as RedisBloom reads them: the decimal
+// The arguments of the Count-Min Sketch and Top-K commands, as RedisBloom reads them (and the key
+// limit of PFADD and PFMERGE, which create HLLs as these create sketches): the decimal
 // forms of an error rate, probability or decay, the key length limit, pairs and their arity,
 // CMS.MERGE's WEIGHTS, TOPK.INCRBY's increments, what TOPK.ADD answers for an expelled item, and
 // TOPK.LIST's WITHCOUNT. window-sketch-commands.test.ts covers what the sketches count.
@@ -42,6 +43,19 @@ describe('error rates, probabilities and decays', () => {
 });
 
 describe('key length', () => {
+  it('creating an HLL under a key of the limit works, one byte more is refused (PFADD, PFMERGE\'s destination)', () => {
+    const run = node();
+    const at = 'h'.repeat(MAX_KEY_BYTES);
+    const over = 'h'.repeat(MAX_KEY_BYTES + 1);
+    const tooLong = err(errors.keyTooLong(MAX_KEY_BYTES));
+    expect(run('PFADD', over, 'a')).toBe(tooLong);
+    expect(run('PFMERGE', over)).toBe(tooLong);
+    expect(run('DBSIZE')).toBe(':0\r\n');
+    expect(run('PFADD', at, 'a')).toBe(':1\r\n');
+    expect(run('PFMERGE', at.slice(1) + 'x', at)).toBe('+OK\r\n');
+    expect(run('PFCOUNT', at.slice(1) + 'x')).toBe(':1\r\n');
+  });
+
   it('creating a sketch under a key of the limit works, one byte more is refused', () => {
     const run = node();
     const at = 'k'.repeat(MAX_KEY_BYTES);
