@@ -101,6 +101,26 @@ describe('SCRIPT and EVALSHA', () => {
     expect(n.run(s, 'EVAL', 'return 1', '-1')).toBe("-ERR Number of keys can't be negative\r\n");
   });
 
+  it('SCRIPT FLUSH takes SYNC or ASYNC, DEBUG says there is no debugger, HELP lists the subcommands, a short SHA is never found', () => {
+    const n = testNode();
+    const s = n.session();
+    const sha = sha1hex(Buffer.from('return 7'));
+    for (const mode of ['sync', 'ASYNC']) {
+      n.run(s, 'SCRIPT', 'LOAD', 'return 7');
+      expect(n.run(s, 'SCRIPT', 'FLUSH', mode)).toBe('+OK\r\n');
+      expect(n.run(s, 'SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:0\r\n');
+    }
+    n.run(s, 'SCRIPT', 'LOAD', 'return 7');
+    expect(n.run(s, 'SCRIPT', 'FLUSH', 'now')).toBe('-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n');
+    expect(n.run(s, 'SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
+    expect(n.run(s, 'SCRIPT', 'DEBUG', 'yes')).toBe('-ERR SCRIPT DEBUG is not supported: tally has no Lua debugger\r\n');
+    expect(n.run(s, 'SCRIPT', 'HELP')).toMatch(/^\*\d+\r\n\+SCRIPT <subcommand>/);
+    expect(n.run(s, 'SCRIPT', 'EXISTS')).toBe("-ERR wrong number of arguments for 'script|exists' command\r\n");
+    // EVALSHA of the first 39 characters of a loaded script's SHA does not run it.
+    expect(n.run(s, 'EVALSHA', sha.slice(0, 39), '0')).toBe('-NOSCRIPT No matching script. Please use EVAL.\r\n');
+    expect(n.run(s, 'EVALSHA', sha, '0')).toBe(':7\r\n');
+  });
+
   it('EVAL_RO and a no-writes shebang refuse write commands', () => {
     const n = testNode();
     const s = n.session();
