@@ -32,6 +32,7 @@ const TESTS = {
     'test/oracle/redis-differential.test.ts',
     'test/oracle/hll-differential.test.ts',
     'test/oracle/scripted-differential.test.ts',
+    'test/oracle/glob-differential.test.ts',
   ],
 };
 

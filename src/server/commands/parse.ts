@@ -52,18 +52,36 @@ export function parseInt64(b: Buffer): number | 'range' | null {
   return neg ? -v : v;
 }
 
-/** Redis-style glob match (`*`, `?`, `[...]`, `\` escapes) of a whole string. */
+/**
+ * Redis-style glob match (`*`, `?`, `[...]`, `\` escapes) of a whole string, by Redis's rules
+ * (stringmatchlen): in a class, `x-y` is a range in either order (a reversed one is swapped), even
+ * when y is `]`; `]` right after `[` or `[^` closes an empty class; a pattern that ends inside a
+ * class closes it. test/oracle/glob-differential.test.ts compares it with redis-server.
+ */
 export function globMatch(pattern: string, s: string): boolean {
-  return globAt(pattern, 0, s, 0);
+  return globAt(pattern, 0, s, 0, { giveUp: false }, 0);
 }
 
-function globAt(p: string, pi: number, s: string, si: number): boolean {
+/** Stars nested deeper than this match nothing, as in Redis (a guard against abusive patterns). */
+const MAX_STAR_NESTING = 1000;
+
+/**
+ * `state.giveUp`: the rest of the pattern after some star matched nowhere in the rest of the string,
+ * so no earlier star needs to try a longer match either (Redis's skipLongerMatches): without it,
+ * `*a*a*a...b` takes exponential time.
+ */
+function globAt(p: string, pi: number, s: string, si: number, state: { giveUp: boolean }, nesting: number): boolean {
+  if (nesting > MAX_STAR_NESTING) return false;
   while (pi < p.length) {
     const c = p[pi];
     if (c === '*') {
-      while (p[pi] === '*') pi++;
-      if (pi === p.length) return true;
-      for (let k = si; k <= s.length; k++) if (globAt(p, pi, s, k)) return true;
+      while (p[pi + 1] === '*') pi++;
+      if (pi === p.length - 1) return true;
+      for (let k = si; k < s.length; k++) {
+        if (globAt(p, pi + 1, s, k, state, nesting + 1)) return true;
+        if (state.giveUp) return false;
+      }
+      state.giveUp = true;
       return false;
     }
     if (si >= s.length) return false;
@@ -73,23 +91,32 @@ function globAt(p: string, pi: number, s: string, si: number): boolean {
       continue;
     }
     if (c === '[') {
-      let end = pi + 1;
-      const negate = p[end] === '^';
-      if (negate) end++;
+      let q = pi + 1;
+      const negate = p[q] === '^';
+      if (negate) q++;
+      const ch = s.charCodeAt(si);
       let matched = false;
-      const ch = s[si] as string;
-      while (end < p.length && p[end] !== ']') {
-        if (p[end] === '\\' && end + 1 < p.length) end++;
-        if (p[end + 1] === '-' && end + 2 < p.length && p[end + 2] !== ']') {
-          if (ch >= (p[end] as string) && ch <= (p[end + 2] as string)) matched = true;
-          end += 3;
-        } else {
-          if (p[end] === ch) matched = true;
-          end++;
+      for (;;) {
+        if (p[q] === '\\' && q + 1 < p.length) {
+          q++;
+          if (p.charCodeAt(q) === ch) matched = true;
+        } else if (p[q] === ']') {
+          break;
+        } else if (q >= p.length) {
+          q = p.length - 1; // the pattern ended inside the class: it closes there
+          break;
+        } else if (q + 2 < p.length && p[q + 1] === '-') {
+          const a = p.charCodeAt(q);
+          const b = p.charCodeAt(q + 2);
+          if (ch >= Math.min(a, b) && ch <= Math.max(a, b)) matched = true;
+          q += 2;
+        } else if (p.charCodeAt(q) === ch) {
+          matched = true;
         }
+        q++;
       }
       if (matched === negate) return false;
-      pi = end + 1;
+      pi = q + 1;
       si++;
       continue;
     }
