@@ -19,14 +19,18 @@ export interface TestNode {
 }
 
 export function testNode(o: { now?: () => number; membership?: MembershipServices; consistency?: ConsistencyServices; counterTypeFor?: CommandServices['counterTypeFor'] } = {}): TestNode {
+  const now = o.now ?? (() => 1_700_000_000_000);
+  // The keyspace reads the node's clock, as a replica's does: keys expire at ctx.now().
+  const keyspace = new Keyspace('n1:1');
+  keyspace.setClock({ now });
   const ctx: CommandServices = {
-    keyspace: new Keyspace('n1:1'),
+    keyspace,
     password: null,
     counterTypeFor: o.counterTypeFor ?? (() => 'pncounter'),
     nodeId: 'n1',
     clusterName: 't',
     version: '0',
-    now: o.now ?? (() => 1_700_000_000_000),
+    now,
     info: () => ({ server: { redis_version: '7.2.0' }, clients: { connected_clients: 1 }, keyspace: {} }),
     configValues: () => ({ databases: '16' }),
     listClients: () => [],
