@@ -8,7 +8,7 @@
 // docs/testing.md, "The fault explorer".
 
 import type { Keyspace } from '../keyspace/keyspace.js';
-import { counterSlot, epochOf, hllGeneration, hllHolds, windowHeader, windowSlot, type SlotView } from './inspect.js';
+import { counterSlot, counterState, epochOf, foldedOrigin, hllGeneration, hllHolds, windowHeader, windowSlot, type SlotView } from './inspect.js';
 
 /** What each node holds now: its keyspace, or undefined when its data is gone (crashed to be wiped). */
 export type Holders = (node: number) => Keyspace | undefined;
@@ -101,11 +101,11 @@ const ZERO: SlotView = Object.freeze({ p: 0, n: 0 });
  * epoch there (the epoch ended: what was written in it is gone by design), undefined when the key
  * holds no counter state (another type), else the slot (zero while the key is in an earlier epoch).
  */
-export function slotInEpoch(ks: Keyspace, key: string, origin: string, epoch: number): SlotView | 'ended' | undefined {
+export function slotInEpoch(ks: Keyspace, key: string, origin: string, epoch: number, withGrave = true): SlotView | 'ended' | undefined {
   const e = epochOf(ks, key);
   if (e > epoch) return 'ended';
   if (e < epoch) return ZERO;
-  return counterSlot(ks, key, origin);
+  return counterSlot(ks, key, origin, withGrave);
 }
 
 /** Whether `have` (from `slotInEpoch`) holds a write's slot `need`: the epoch ended, or the slot covers it. */
@@ -129,6 +129,8 @@ export class Ledger {
   /** Unvouched floors, lowered at wipes to what survives elsewhere. Key: key \0 origin. */
   private readonly floors = new Map<string, CounterRequirement>();
   private readonly vouched: Vouched[] = [];
+  /** Per key, epoch and origin: the most a collected tombstone held (`collected`). */
+  private readonly ended = new Map<string, SlotView>();
   readonly majorityAcks: MajorityAck[] = [];
   private readonly windows = new Map<string, WindowRequirement>();
   readonly hlls: HllRequirement[] = [];
@@ -239,6 +241,61 @@ export class Ledger {
     if (r === undefined) this.cms.set(id, (r = { key, epoch, header, item, byOrigin: new Map() }));
     const prev = r.byOrigin.get(origin);
     r.byOrigin.set(origin, { n: (prev?.n ?? 0) + n, t: prev?.t ?? t });
+  }
+
+  /**
+   * A node collected `key`'s tombstone, `tomb` (a keyspace holding only it). What the tombstone
+   * holds of each origin was removed by its delete, by design, and held by every member: it ends
+   * there (`endedSlot`). That matters for pseudo-slots: each life of a key after a collection starts
+   * them afresh (folds write them; nothing carries them over), while a writer's own slot goes on
+   * from its base (docs/crdt-counters.md), so a later requirement of an origin still counts what an
+   * earlier life held, and the graveyard, a join of every life's tombstone, keeps the larger of each
+   * life's pseudo-slot counts where the lives held their sum (seed 500107: n4:1 folded in the key's
+   * first life, n4:2 in its second). The lost-write check of a pseudo-slot therefore reads the
+   * stores alone and asks them for each folded origin's requirement less what had ended.
+   * Read through the fold view: an origin not folded ends at its slot in the tombstone; origins
+   * folded together end whole, and only when the tombstone's pseudo-slot holds all that they still
+   * required. Only the tombstone's own epoch: an ended epoch is left to `checkLostWrites`.
+   */
+  collected(key: string, tomb: Keyspace): void {
+    const epoch = epochOf(tomb, key);
+    const c = counterState(tomb, key);
+    if (c === undefined) return;
+    const groups = new Map<string, { need: SlotView; reqs: CounterRequirement[] }>();
+    for (const r of this.counterRequirements()) {
+      if (r.key !== key || r.epoch !== epoch) continue;
+      const pseudo = foldedOrigin(r.origin);
+      if (pseudo === undefined) {
+        this.endAt(r, c.crdt.slotOf(r.origin));
+        continue;
+      }
+      const left = this.remaining(r);
+      const g = groups.get(pseudo);
+      if (g === undefined) groups.set(pseudo, { need: { ...left }, reqs: [r] });
+      else {
+        g.need.p += left.p;
+        g.need.n += left.n;
+        g.reqs.push(r);
+      }
+    }
+    for (const [pseudo, g] of groups) if (covers(c.crdt.slotOf(pseudo), g.need)) for (const r of g.reqs) this.endAt(r, r.slot);
+  }
+
+  private endAt(r: CounterRequirement, slot: SlotView): void {
+    const id = `${r.key}\0${r.epoch}\0${r.origin}`;
+    const prev = this.ended.get(id);
+    this.ended.set(id, prev === undefined ? { p: slot.p, n: slot.n } : maxSlot(prev, slot));
+  }
+
+  /** What a collected tombstone held of `origin` in `key`'s epoch `epoch` (zero if none): removed by design. */
+  endedSlot(key: string, epoch: number, origin: string): SlotView {
+    return this.ended.get(`${key}\0${epoch}\0${origin}`) ?? ZERO;
+  }
+
+  /** What requirement `r` asks beyond what collected tombstones held (`collected`). */
+  remaining(r: CounterRequirement): SlotView {
+    const e = this.endedSlot(r.key, r.epoch, r.origin);
+    return { p: Math.max(0, r.slot.p - e.p), n: Math.max(0, r.slot.n - e.n) };
   }
 
   /**

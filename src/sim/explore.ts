@@ -145,6 +145,9 @@ class History {
       events: (i) => ({
         collected: (key, state) => {
           this.grave.mergeRemote(key, state.tag, state.bytes);
+          const tomb = new KeyspaceClass('grave:0');
+          tomb.mergeRemote(key, state.tag, state.bytes);
+          this.ledger.collected(key, tomb);
           this.collections++;
           this.trace(`n${i} collected the tombstone of ${key.slice(1)}`);
         },

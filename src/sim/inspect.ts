@@ -189,16 +189,16 @@ export function counterState(ks: Keyspace, key: string): Extract<TypedCrdt, { ty
 /**
  * Replica `r`'s slot in counter `key`: zero when the key is absent, undefined when it holds no
  * counter state. For an origin the fold view folds, its node's pseudo-slot (which holds the sum of
- * every folded incarnation of that node).
+ * every folded incarnation of that node), plus the graveyard's unless `withGrave` is false.
  */
-export function counterSlot(ks: Keyspace, key: string, r: string): SlotView | undefined {
+export function counterSlot(ks: Keyspace, key: string, r: string, withGrave = true): SlotView | undefined {
   const states = statesAt(ks, key);
   if (states.length === 0) return ZERO;
   const c = counterState(ks, key);
   if (c === undefined) return undefined;
   const target = foldedOrigin(r) ?? r;
   const s = c.crdt.slotOf(target);
-  if (grave === undefined || ks === grave || folds === undefined || !isRetiredSlot(target) || epochOf(grave, key) !== epochOf(ks, key)) return { p: s.p, n: s.n };
+  if (!withGrave || grave === undefined || ks === grave || folds === undefined || !isRetiredSlot(target) || epochOf(grave, key) !== epochOf(ks, key)) return { p: s.p, n: s.n };
   const old = counterState(grave, key)?.crdt.slotOf(target);
   return { p: s.p + (old?.p ?? 0), n: s.n + (old?.n ?? 0) };
 }

@@ -71,7 +71,7 @@ describe('explorer checkers', () => {
     }
   });
 
-  it('through the fold view, a key collected and written again: its pseudo-slot starts afresh, and the graveyard holds the old one', () => {
+  it('through the fold view, a key collected and written again: its pseudo-slot starts afresh, and the collected tombstone ended the old one\'s requirements', () => {
     const ledger = new Ledger();
     const write = (origin: string, p: number): void =>
       ledger.counterWrite({ key: K, epoch: 0, origin, node: 0, version: p, slot: { p, n: 0 }, t: 0 });
@@ -84,11 +84,13 @@ describe('explorer checkers', () => {
     };
     // n0:1 wrote 12, a delete removed it, the tombstone (n0:1 folded into the pseudo-slot) was
     // collected everywhere; then n0:2 wrote 4 into the key anew, and was folded in turn.
-    write('n0:1', 12);
-    write('n0:2', 4);
     const grave = store({ 'n0:retired': [12, 12], 'n1:1': [1, 1] });
     const live = store({ 'n0:retired': [4, 0], 'n0:3': [1, 0] });
     try {
+      write('n0:1', 12);
+      setFoldView([['n0', 2]]);
+      ledger.collected(K, grave); // n0:1's write ends with the tombstone that holds it
+      write('n0:2', 4);
       setFoldView([['n0', 3]], grave);
       expect(checkLostWrites(ledger, [live, grave], 0, 0)).toEqual([]);
       expect(checkResurrections([live], grave, 0)).toEqual([]);
@@ -101,6 +103,48 @@ describe('explorer checkers', () => {
     } finally {
       setFoldView(undefined);
     }
+  });
+
+  it('a key collected twice: what each tombstone held ends with it, so the lives\' pseudo-slots are not joined into one (seed 500107)', () => {
+    type Slot = [p: number, fp: number, n?: number, fn?: number];
+    const store = (slots: Record<string, Slot>): Keyspace => {
+      const ks = new Keyspace('x:1');
+      const c = new PNCounter();
+      for (const [id, [p, fp, n = 0, fn = 0]] of Object.entries(slots)) c.mergeSlot(id, p, fp, n, fn);
+      ks.mergeDecoded(K, { type: 'pncounter', crdt: c });
+      return ks;
+    };
+    const run = (tellLedger: boolean, secondTomb: Keyspace): string[] => {
+      const ledger = new Ledger();
+      const write = (origin: string, p: number, n: number): void =>
+        ledger.counterWrite({ key: K, epoch: 0, origin, node: 0, version: p + n, slot: { p, n }, t: 0 });
+      try {
+        // First life: n0:1 decremented 68 and was folded; n0:2 incremented 209; a delete, collected.
+        write('n0:1', 0, 68);
+        write('n0:2', 209, 0);
+        setFoldView([['n0', 2]]);
+        const first = store({ 'n0:retired': [0, 0, 68, 68], 'n0:2': [209, 209] });
+        if (tellLedger) ledger.collected(K, first);
+        // Second life: n0:2 writes on from its base (a decrement of 61), is folded, deleted, collected.
+        write('n0:2', 209, 61);
+        setFoldView([['n0', 3]]);
+        if (tellLedger) ledger.collected(K, secondTomb);
+        // The graveyard joins the two tombstones: its pseudo-slot keeps the larger of each count,
+        // 209 and 68, not the 209 and 129 the two lives' folds held between them.
+        const grave = joinStates([first, secondTomb]);
+        setFoldView([['n0', 3]], grave);
+        const live = store({ 'n1:1': [5, 0] });
+        return checkLostWrites(ledger, [live, grave], 0, 0).map((v) => v.kind);
+      } finally {
+        setFoldView(undefined);
+      }
+    };
+    const second = store({ 'n0:retired': [209, 209, 61, 61] });
+    expect(run(true, second)).toEqual([]);
+    // Without the collections, the graveyard alone is read, and reports the loss that seed 500107 did.
+    expect(run(false, second)).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
+    // Planted: the second tombstone lacks n0:2's decrement. It ends nothing, and the loss is caught.
+    expect(run(true, store({ 'n0:retired': [209, 209] }))).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
   });
 
   it('lost-write: a write only a wiped node held is lost; allowed only when the ledger knows of the wipe', () => {

@@ -33,6 +33,8 @@ describe('fault explorer', () => {
     [400003, 'slot pruning: the checks read a folded origin\'s slot, gone into its node\'s pseudo-slot, as lost'],
     [411307, 'slot pruning: the graveyard\'s pseudo-slot, of a key collected and written again, hid the new life\'s'],
     [411422, 'the same, as a resurrection'],
+    [500107, 'slot pruning: the graveyard joined two lives\' pseudo-slots of a key collected twice, keeping the larger count of each where the lives held their sum'],
+    [500378, 'the same fix\'s first draft: a requirement counting what an earlier life\'s tombstone held, asked of the current life alone'],
   ];
   it.skipIf(process.env.SIM_SEED !== undefined && process.env.SIM_SEED !== '').each(found)('seed %i stays fixed (%s)', (seed) => {
     exploreSeeds(1, seed, 'test/sim/explore-more.test.ts');
