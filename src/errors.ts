@@ -100,6 +100,11 @@ export function unknownSubcommand(sub: Uint8Array, command: string): Buffer {
   return oneLine(["ERR unknown subcommand '", cString(sub, 128), `'. Try ${command} HELP.`]);
 }
 
+/** A known subcommand with arguments its own check refuses (Redis's addReplySubcommandSyntaxError). */
+export function subcommandSyntax(sub: Uint8Array, command: string): Buffer {
+  return oneLine(["ERR unknown subcommand or wrong number of arguments for '", cString(sub, 128), `'. Try ${command} HELP.`]);
+}
+
 // ---- counters -----------------------------------------------------------------------------------
 
 export const GCOUNTER_DECREMENT =

@@ -95,6 +95,42 @@ describe('RESP3, as redis-server answers it', () => {
     ]));
 });
 
+describe('argument edges, as redis-server answers them', () => {
+  it('SCAN reads its cursor as strtoul does (an empty one is 0), and refuses a bad option, count or missing value', () =>
+    same([
+      a('INCR', '{k}'),
+      a('SCAN', '+0'), a('SCAN', '0', 'MATCH', '*', 'COUNT', '100'), a('SCAN', '0', 'match', '*k'), a('SCAN', '0', 'MATCH', '*j'),
+      a('SCAN', '0', 'TYPE', 'STRING'), a('SCAN', '0', 'type', 'hash'), a('SCAN', '0', 'COUNT', '10', 'TYPE', 'string', 'MATCH', '*'),
+      a('SCAN', '18446744073709551616'), a('SCAN', '-18446744073709551616'), a('SCAN', '99999999999999999999999'),
+      a('SCAN', '1x'), a('SCAN', 'x1'), a('SCAN', ''), a('SCAN', '-'), a('SCAN', '+'), a('SCAN', '0x10'), a('SCAN', ' 0'), a('SCAN', '0 '),
+      a('SCAN', '0', 'COUNT', '0'), a('SCAN', '0', 'COUNT', '-1'), a('SCAN', '0', 'COUNT', 'x'), a('SCAN', '0', 'COUNT'),
+      a('SCAN', '0', 'MATCH'), a('SCAN', '0', 'TYPE'), a('SCAN', '0', 'FOO', 'bar'), a('SCAN', '0', 'COUNT', '5', 'MATCH'),
+    ]));
+
+  it('KEYS matches its pattern; MEMORY and SLOWLOG check their subcommands\' arguments', () =>
+    same([
+      a('INCR', '{k}'), a('INCR', '{j}'),
+      a('KEYS', 'w*k'), a('KEYS', 'nothing*'),
+      a('MEMORY', 'USAGE', '{j}x'), a('MEMORY', 'USAGE', '{k}', 'SAMPLES', 'x'), a('MEMORY', 'USAGE', '{k}', 'SAMPLES'),
+      a('MEMORY', 'USAGE', '{k}', 'FOO', '5'), a('MEMORY', 'USAGE', '{k}', 'SAMPLES', '-1'), a('MEMORY', 'USAGE', '{k}', 'samples', '99999999999999999999'),
+      a('MEMORY', 'USAGE', '{k}', 'SAMPLES', '5', 'SAMPLES'), a('MEMORY', 'USAGE', 'nokey', 'SAMPLES', '0'),
+      a('MEMORY', 'PURGE', 'x'), a('MEMORY', 'USAGE'), a('MEMORY', 'FOO'), a('MEMORY', 'HELP', 'x'),
+      a('SLOWLOG', 'LEN', 'x'), a('SLOWLOG', 'GET', '1', '2'), a('SLOWLOG', 'GET', 'x'), a('SLOWLOG', 'GET', '-2'),
+      a('SLOWLOG', 'foo'), a('SLOWLOG', 'HELP', 'x'), a('SLOWLOG', 'RESET', 'x'),
+    ]));
+
+  it('redis.call checks a container command\'s subcommand and its arity, as it checks a command\'s', () =>
+    same([
+      a('EVAL', "return redis.call('memory', 'purge', 'x')", '0'),
+      a('EVAL', "return redis.call('slowlog', 'len', 'x')", '0'),
+      a('EVAL', "return redis.call('memory', 'usage')", '0'),
+      a('EVAL', "return redis.call('memory', 'nope')", '0'),
+      a('EVAL', "return redis.call('config', 'get')", '0'),
+      a('EVAL', "return redis.pcall('client', 'nope')", '0'),
+      a('EVAL', "return redis.call('memory', 'usage', 'nokey')", '0'),
+    ]));
+});
+
 describe('busy scripts', () => {
   it('SCRIPT KILL with no script running, as Redis answers it', () => same([a('SCRIPT', 'KILL'), a('SCRIPT', 'KILL', 'x')]));
 });

@@ -134,7 +134,7 @@ describe('SLOWLOG', () => {
     const s = n.session();
     expect(n.run(s, 'SLOWLOG', 'HELP')).toMatch(/^\*\d+\r\n\+SLOWLOG <subcommand>/);
     expect(n.run(s, 'SLOWLOG', 'LEN', 'x')).toBe("-ERR wrong number of arguments for 'slowlog|len' command\r\n");
-    expect(n.run(s, 'SLOWLOG', 'GET', '1', '2')).toBe("-ERR wrong number of arguments for 'slowlog|get' command\r\n");
+    expect(n.run(s, 'SLOWLOG', 'GET', '1', '2')).toBe("-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n");
     expect(n.run(s, 'SLOWLOG', 'NOPE')).toMatch(/^-ERR unknown subcommand 'NOPE'\. Try SLOWLOG HELP\.\r\n$/);
   });
 });

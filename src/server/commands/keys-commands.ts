@@ -3,7 +3,7 @@
 import * as errors from '../../errors.js';
 import { fullKey } from '../../keyspace/keyspace.js';
 import { NULL_BULK, OK, reply, type Reply } from './reply.js';
-import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64, wrongArity } from './parse.js';
+import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64 } from './parse.js';
 import { helpReply } from './help.js';
 import { ScanIndex } from './scan-index.js';
 import { extraState, stateOf, type SlowlogEntry } from './state.js';
@@ -13,13 +13,17 @@ const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });
 const int = (v: number): Reply => ({ kind: 'int', value: v });
 const INVALID_CURSOR: Reply = Object.freeze(reply.error(errors.INVALID_CURSOR));
 
-/** SCAN's cursor as Redis's strtoul reads it: digits with an optional sign (`-1` wraps), within 64 bits. */
+/**
+ * SCAN's cursor as Redis's strtoul reads it: digits with an optional sign, within 64 bits, no
+ * leading space; an empty cursor reads as 0 there too. A negative one wraps there; here it is left
+ * as it is, since the walk reads only the low 32 bits, which are the same.
+ */
 function parseCursor(b: Buffer): bigint | null {
   const s = b.toString('latin1');
+  if (s === '') return 0n;
   if (!/^[+-]?[0-9]+$/.test(s)) return null;
   let v = BigInt(s);
   if (v > 2n ** 64n - 1n || v < -(2n ** 64n - 1n)) return null;
-  if (v < 0n) v += 2n ** 64n;
   return v;
 }
 
@@ -141,26 +145,24 @@ export const keysCommands: CommandSpec[] = [
     // MEMORY USAGE reads a key (Redis: @read). PURGE is a full garbage collection, which stops the
     // node for as long as it takes (about a second per million keys): admin only, unlike Redis.
     subcommandFlags: { usage: ['readonly'], help: ['connection'], purge: ['admin'] },
+    // The table has checked the subcommand and its arity (runCommand; redis.call as well).
     run: (ctx, s, a) => {
       const sub = (a[1] as Buffer).toString('latin1').toLowerCase();
-      if (sub === 'help' && a.length === 2) return MEMORY_HELP;
+      if (sub === 'help') return MEMORY_HELP;
       // As Redis without jemalloc: OK whether or not there was anything to give back.
-      if (sub === 'purge' && a.length === 2) {
+      if (sub === 'purge') {
         ctx.purgeMemory?.();
         return OK;
       }
-      if (sub === 'purge') return wrongArity('memory|purge');
-      if (sub === 'usage' && a.length >= 3) {
-        if (a.length !== 3) {
-          if (a.length !== 5 || (a[3] as Buffer).toString('latin1').toLowerCase() !== 'samples') return ERR_SYNTAX;
-          const n = parseInt64(a[4] as Buffer);
-          if (n === null || n === 'range') return ERR_NOT_INTEGER;
-        }
-        const n = memoryUsage(ctx, fullKey(s.db, a[2] as Buffer));
-        return n === null ? NULL_BULK : int(n);
+      // USAGE key [SAMPLES count]...: as Redis reads it, every SAMPLES is checked (tally's estimate samples nothing).
+      for (let j = 3; j < a.length; j += 2) {
+        if ((a[j] as Buffer).toString('latin1').toLowerCase() !== 'samples' || j + 1 >= a.length) return ERR_SYNTAX;
+        const n = parseInt64(a[j + 1] as Buffer);
+        if (n === null || n === 'range') return ERR_NOT_INTEGER;
+        if (n < 0) return ERR_SYNTAX;
       }
-      if (sub === 'usage') return wrongArity('memory|usage');
-      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'MEMORY'));
+      const n = memoryUsage(ctx, fullKey(s.db, a[2] as Buffer));
+      return n === null ? NULL_BULK : int(n);
     },
   },
   {
@@ -183,23 +185,21 @@ export const keysCommands: CommandSpec[] = [
     run: (ctx, _s, a) => {
       const log = stateOf(ctx).slowlog;
       const sub = (a[1] as Buffer).toString('latin1').toLowerCase();
-      if (sub === 'help' && a.length === 2) return SLOWLOG_HELP;
-      if (sub === 'len' && a.length === 2) return int(log.length);
-      if (sub === 'reset' && a.length === 2) {
+      if (sub === 'help') return SLOWLOG_HELP;
+      if (sub === 'len') return int(log.length);
+      if (sub === 'reset') {
         log.reset();
         return OK;
       }
-      if (sub === 'get' && (a.length === 2 || a.length === 3)) {
-        let count = 10;
-        if (a.length === 3) {
-          const n = parseInt64(a[2] as Buffer);
-          if (n === null || (n !== 'range' && n < -1)) return reply.error(errors.SLOWLOG_COUNT);
-          count = n === 'range' ? Number.MAX_SAFE_INTEGER : n;
-        }
-        return { kind: 'array', value: log.get(count).map(slowlogEntry) };
+      // GET [count]: Redis 7.0 checks GET's upper bound here, with its own text.
+      if (a.length > 3) return reply.errorBytes(errors.subcommandSyntax(a[1] as Buffer, 'SLOWLOG'));
+      let count = 10;
+      if (a.length === 3) {
+        const n = parseInt64(a[2] as Buffer);
+        if (n === null || (n !== 'range' && n < -1)) return reply.error(errors.SLOWLOG_COUNT);
+        count = n === 'range' ? Number.MAX_SAFE_INTEGER : n;
       }
-      if (['help', 'len', 'reset', 'get'].includes(sub)) return wrongArity(`slowlog|${sub}`);
-      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'SLOWLOG'));
+      return { kind: 'array', value: log.get(count).map(slowlogEntry) };
     },
   },
   {

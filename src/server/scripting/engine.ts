@@ -290,6 +290,14 @@ export class ScriptEngine {
     if (c === undefined) return fail('Unknown Redis command called from script');
     const arity = c.spec.arity;
     if (arity > 0 ? args.length !== arity : args.length < -arity) return fail('Wrong number of args calling Redis command from script');
+    // A container command's subcommand is a command of its own to Redis's script caller: an unknown
+    // one is an unknown command, and each has its arity (as runCommand checks outside scripts).
+    const subs = c.spec.subcommands;
+    if (subs !== undefined && args.length >= 2) {
+      const subArity = subs[(args[1] as Buffer).toString('latin1').toLowerCase()];
+      if (subArity === undefined) return fail('Unknown Redis command called from script');
+      if (subArity > 0 ? args.length !== subArity : args.length < -subArity) return fail('Wrong number of args calling Redis command from script');
+    }
     if (c.spec.flags.includes('noscript')) return fail('This Redis command is not allowed from script');
     const { ctx, session } = run;
     // The script's user, checked per call as Redis 7.0 does (after noscript, before the read-only rule).
