@@ -120,7 +120,7 @@ export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is di
 export const AUTH_WITHOUT_PASSWORD =
   'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
 export const HELLO_PROTOCOL_NOT_INTEGER = 'ERR Protocol version is not an integer or out of range';
-export const NOPROTO = 'NOPROTO sorry, this protocol version is not supported.';
+export const NOPROTO = 'NOPROTO unsupported protocol version';
 export const HELLO_NOAUTH =
   'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
 export const DB_INDEX_OUT_OF_RANGE = 'ERR DB index is out of range';

@@ -119,6 +119,20 @@ describe('argument edges, as redis-server answers them', () => {
       a('SLOWLOG', 'foo'), a('SLOWLOG', 'HELP', 'x'), a('SLOWLOG', 'RESET', 'x'),
     ]));
 
+  it('HELLO checks its protocol version and each option in order; AUTH takes one or two words', () =>
+    same([
+      a('HELLO', 'x'), a('HELLO', '99999999999999999999'), a('HELLO', '1'), a('HELLO', '-2'),
+      a('HELLO', '2', 'AUTH'), a('HELLO', '2', 'AUTH', 'default'), a('HELLO', '2', 'SETNAME'), a('HELLO', '2', 'FOO'),
+      a('HELLO', '2', 'AUTH', 'default', 'x', 'y'), a('HELLO', '2', 'auth', 'default', 'x', 'SETNAME'),
+      { client: 0, words: ['HELLO', '2', 'AUTH', 'default', 'any'], ignore: true },
+      a('HELLO', '2', 'SETNAME', 'first', 'FOO'), a('CLIENT', 'GETNAME'),
+      a('HELLO', '2', 'setname', 'second', 'SETNAME'), a('CLIENT', 'GETNAME'),
+      a('HELLO', '2', 'SETNAME', 'bad name'), a('CLIENT', 'GETNAME'),
+      a('AUTH', 'a', 'b', 'c'), a('AUTH'),
+      a('CLIENT', 'SETNAME'), a('CLIENT', 'GETNAME', 'x'), a('CLIENT', 'ID', 'x'), a('CLIENT', 'INFO', 'x'), a('CLIENT', 'HELP', 'x'), a('CLIENT', 'NOPE'),
+      a('CONFIG', 'GET'), a('CONFIG', 'HELP', 'x'), a('CONFIG', 'NOPE'), a('ACL', 'NOPE'), a('ACL', 'HELP', 'x'), a('ACL', 'WHOAMI'),
+    ]));
+
   it('redis.call checks a container command\'s subcommand and its arity, as it checks a command\'s', () =>
     same([
       a('EVAL', "return redis.call('memory', 'purge', 'x')", '0'),

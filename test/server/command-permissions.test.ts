@@ -293,7 +293,7 @@ describe('AUTH and HELLO with users', () => {
     expect(await c.send('HELLO', '3', 'AUTH', 'writer', 'bad')).toBe('-WRONGPASS invalid username-password pair or user is disabled.\r\n');
     expect(c.s.authenticated).toBe(false);
     expect(c.s.resp ?? 2).toBe(2);
-    expect(await c.send('HELLO', '4', 'AUTH', 'writer', 'write-pw')).toBe('-NOPROTO sorry, this protocol version is not supported.\r\n');
+    expect(await c.send('HELLO', '4', 'AUTH', 'writer', 'write-pw')).toBe('-NOPROTO unsupported protocol version\r\n');
     expect(c.s.authenticated).toBe(false);
   });
 });

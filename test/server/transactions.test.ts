@@ -153,6 +153,6 @@ describe('RESP3', () => {
     expect(n.run(s, 'COMMAND', 'INFO', 'get')).toBe('*1\r\n*6\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n');
     expect(n.run(s, 'HELLO', '2')).toMatch(/^\*14\r\n/);
     expect(n.run(s, 'GET', 'nosuch')).toBe('$-1\r\n');
-    expect(n.run(s, 'HELLO', '4')).toBe('-NOPROTO sorry, this protocol version is not supported.\r\n');
+    expect(n.run(s, 'HELLO', '4')).toBe('-NOPROTO unsupported protocol version\r\n');
   });
 });

@@ -76,8 +76,7 @@ function login(ctx: CommandServices, s: Session, user: Buffer | null, password: 
  * password configured" error. Failures are slowed (src/server/auth/auth-limiter.ts).
  */
 function auth(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply | Promise<Reply> {
-  if (a.length > 3) return ERR_SYNTAX;
-  if (a.length < 2) return wrongArity('auth');
+  if (a.length > 3) return ERR_SYNTAX; // fewer than 2: the table's arity
   const r = login(ctx, s, a.length === 3 ? (a[1] as Buffer) : null, a[a.length - 1] as Buffer);
   return r instanceof Promise ? r.then(loginReply) : loginReply(r);
 }
@@ -114,13 +113,8 @@ function acl(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
       return { kind: 'array', value: authOf(ctx).userNames().map((n) => bulk(n)) };
     case 'help':
       return ACL_HELP;
-    case 'setuser':
-    case 'deluser':
-    case 'load':
-    case 'save':
+    default: // SETUSER, DELUSER, LOAD, SAVE: the table knows no other subcommand
       return reply.error(errors.aclUnsupported(sub.toUpperCase()));
-    default:
-      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'ACL'));
   }
 }
 
@@ -280,25 +274,24 @@ export const serverCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     // SETINFO is Redis 7.2's; clients send it at connect and tally accepts it.
     subcommands: { setname: 3, getname: 2, id: 2, info: 2, list: -2, setinfo: -4, help: 2 },
+    // The table has checked the subcommand and its arity (runCommand; CLIENT is noscript).
     run: (ctx, s, a) => {
       const sub = asciiLower(a[1] as Buffer);
       switch (sub) {
         case 'setname':
-          return a.length === 3 ? setClientName(s, a[2] as Buffer) : wrongArity('client|setname');
+          return setClientName(s, a[2] as Buffer);
         case 'getname':
-          return a.length === 2 ? { kind: 'bulk', value: s.name } : wrongArity('client|getname');
+          return { kind: 'bulk', value: s.name };
         case 'id':
-          return a.length === 2 ? { kind: 'int', value: s.id } : wrongArity('client|id');
+          return { kind: 'int', value: s.id };
         case 'info':
-          return a.length === 2 ? reply.verbatim(clientInfoLine(ctx, s) + '\n') : wrongArity('client|info');
+          return reply.verbatim(clientInfoLine(ctx, s) + '\n');
         case 'list':
           return reply.verbatim(ctx.listClients().map((c) => clientInfoLine(ctx, c) + '\n').join(''));
         case 'setinfo':
           return OK; // redis clients announce lib-name/lib-ver; nothing to store
-        case 'help':
-          return a.length === 2 ? CLIENT_HELP : wrongArity('client|help');
-        default:
-          return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CLIENT'));
+        default: // help
+          return CLIENT_HELP;
       }
     },
   },
@@ -330,14 +323,12 @@ export const serverCommands: CommandSpec[] = [
     subcommandFlags: { get: ['admin'], set: ['admin'], rewrite: ['admin'], resetstat: ['admin'], help: ['connection'] },
     keys: [0, 0, 0],
     subcommands: { get: -3, set: -4, rewrite: 2, resetstat: 2, help: 2 },
+    // The table has checked the subcommand and its arity (runCommand; CONFIG is noscript).
     run: (ctx, _s, a) => {
       const sub = asciiLower(a[1] as Buffer);
-      if (sub === 'get') return a.length < 3 ? wrongArity('config|get') : configGet(ctx, a);
-      if (sub === 'help') return a.length === 2 ? CONFIG_HELP : wrongArity('config|help');
-      if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
-        return reply.error(errors.configUnsupported(sub.toUpperCase()));
-      }
-      return reply.errorBytes(errors.unknownSubcommand(a[1] as Buffer, 'CONFIG'));
+      if (sub === 'get') return configGet(ctx, a);
+      if (sub === 'help') return CONFIG_HELP;
+      return reply.error(errors.configUnsupported(sub.toUpperCase())); // SET, REWRITE, RESETSTAT
     },
   },
   {
