@@ -428,6 +428,22 @@ describe('failure detector: timing, confirmations and forgetting', () => {
     expect(stateOf(r, target)).toBe(MemberState.Dead);
   });
 
+  it('a new suspicion (a higher seq) of a member already suspect times out as the first would', () => {
+    // n2 refuted n3's suspicion (seq 1, alive), which n1 missed; n3 then suspected it again at seq 1.
+    // To n1 the state stays Suspect, but the record is new: its own timeout starts again, and ends.
+    const n = net();
+    const r = n.get('n1');
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['n3'] }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 1, state: MemberState.Suspect, accusers: ['n3'] }]), 20);
+    expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Suspect, seq: 1, since: 20 });
+    n.now = 20;
+    // Nobody answers n1 (its frames are dropped), and no Dead record reaches it: its own timer decides.
+    advance(n, 'n1', 20 + 999);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Suspect); // the timeout is at least the minimum, 1,000 ms
+    advance(n, 'n1', 20 + 2000); // and at most the maximum
+    expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Dead, seq: 1 });
+  });
+
   it('a new accuser of a suspect changes no state: no member event', () => {
     const changes: string[] = [];
     const n = new ManualNet(['n1', 'n2', 'n3'], CFG, { events: (id) => ({ memberChanged: (m, prev) => id === 'n1' && changes.push(`${m.id} ${prev} -> ${m.state}`) }) });
