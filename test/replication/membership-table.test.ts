@@ -243,6 +243,19 @@ describe('membership table: gossip targets', () => {
     expect(m.randomTargets(rng, 0)).toEqual([]);
   });
 
+  it('draw every live member in time, roster members and members learned since alike', () => {
+    // A member the draw never picked would get no direct gossip and no probes from this node.
+    const roster = new SharedRoster([rec('self'), rec('r1'), rec('r2')]);
+    const m = new Membership('self', roster);
+    const learned = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    for (const id of learned) m.apply(rec(id), 0);
+    const rng = new SeededRng(11);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 700; i++) for (const t of m.randomTargets(rng, 1)) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
+    expect([...seen.keys()].sort()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'r1', 'r2']);
+    for (const n of seen.values()) expect(n).toBeGreaterThan(50); // about 100 each
+  });
+
   it('are found, exactly k of them, when nearly every member is excluded', () => {
     // 300 members, 10 of them alive: sampling at random mostly draws the dead, so the scan must find the rest.
     const records = [rec('self'), ...Array.from({ length: 299 }, (_, i) => rec(`m${i}`, i % 30 === 0 ? {} : { state: MemberState.Dead }))];
