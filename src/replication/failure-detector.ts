@@ -114,11 +114,12 @@ export class FailureDetector {
       }
       const prev = membership.get(r.id)?.state;
       const m = membership.apply(r, this.ctx.now);
+      if (m === undefined) continue;
+      // A new suspicion is armed even when the member was suspect already (a higher seq: a new
+      // record, its timeout counted from now); a new accuser of the same suspicion keeps its own.
+      if (m.state === MemberState.Suspect && m.suspectDeadline === undefined) this.armSuspicion(m);
       // A new accuser of a suspect changes its record (and timeout) but not its state.
-      if (m !== undefined && m.state !== prev) {
-        if (m.state === MemberState.Suspect) this.armSuspicion(m);
-        events.memberChanged?.(m, prev);
-      }
+      if (m.state !== prev) events.memberChanged?.(m, prev);
     }
   }
 

@@ -350,3 +350,175 @@ describe('failure detector', () => {
     expect(stateOf(r, 'n3')).toBe(MemberState.Dead); // a configured voter stays until removed
   });
 });
+
+describe('failure detector: timing, confirmations and forgetting', () => {
+  it('nodes start probing at random phases within the first interval, not all at once', () => {
+    const n = new ManualNet(['n1', 'n2', 'n3', 'n4', 'n5'], CFG);
+    const first = new Map<string, number>();
+    for (let t = 2; t <= 1001 && first.size < 5; t++) {
+      n.now = t;
+      for (const [id, r] of n.nodes) {
+        if (first.has(id)) continue;
+        r.tick(t);
+        if (n.queue.some((f) => f.from === id && f.msg.kind === MsgKind.Ping)) first.set(id, t);
+      }
+      n.drop();
+    }
+    expect(first.size).toBe(5);
+    const times = [...first.values()];
+    expect(new Set(times).size).toBe(5);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(CFG.probeIntervalMs / 10);
+  });
+
+  it('wants a tick at the probe timeout of a probe in flight, however far the next probe or gossip round is', () => {
+    const n = new ManualNet(['n1', 'n2', 'n3'], { ...CFG, gossipIntervalMs: 3_600_000 });
+    const { at } = firstPing(n);
+    expect(n.get('n1').nextTickAt()).toBe(at + CFG.probeTimeoutMs);
+  });
+
+  it('a tick a whole interval late sends one probe, and the next an interval after it', () => {
+    // No gossip rounds: the node's next tick is its next probe.
+    const n = new ManualNet(['n1', 'n2', 'n3'], { ...CFG, gossipIntervalMs: 3_600_000 });
+    const r = n.get('n1');
+    const { at } = firstPing(n);
+    advance(n, 'n1', at + 1500);
+    const due = r.nextTickAt();
+    expect(due).toBeGreaterThan(at + 1500);
+    expect(due).toBeLessThanOrEqual(at + 2000);
+    const pings = (fs: Frame[]): number => fs.filter((f) => f.from === 'n1' && f.msg.kind === MsgKind.Ping).length;
+    // The probe due then comes a whole interval late, when the one after it was due: one probe.
+    const late = due + CFG.probeIntervalMs;
+    expect(pings(tick(n, 'n1', late))).toBe(1);
+    n.drop();
+    expect(pings(advance(n, 'n1', late + CFG.probeIntervalMs - 1))).toBe(0);
+    expect(pings(tick(n, 'n1', late + CFG.probeIntervalMs))).toBe(1);
+  });
+
+  it('asks for indirect probes once per probe, at the probe timeout', () => {
+    const n = net();
+    const { ping, at } = firstPing(n);
+    const seq = (ping.msg.body as { seq: number }).seq;
+    n.drop();
+    const reqs: number[] = [];
+    for (let t = at + 1; t < at + 1000; t++) {
+      for (const f of tick(n, 'n1', t)) if (f.msg.kind === MsgKind.PingReq && (f.msg.body as { seq: number }).seq === seq) reqs.push(t);
+      n.drop();
+    }
+    expect(reqs).toEqual([at + CFG.probeTimeoutMs]); // indirectChecks 2, but only one other member to ask
+  });
+
+  it('a failed probe of a member already suspect is a confirmation: it adds us as an accuser and shortens the timeout', () => {
+    const n = net();
+    const r = n.get('n1');
+    const { ping, at } = firstPing(n);
+    const target = ping.to;
+    const other = target === 'n2' ? 'n3' : 'n2';
+    n.drop();
+    n.inject(other, 'n1', membersDelta([{ id: target, address: target, incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: [other] }]), at);
+    expect(r.membership.get(target)).toMatchObject({ state: MemberState.Suspect, accusers: [other], since: at });
+    expect(r.suspicionTimeout(r.membership.get(target)!)).toBe(2000);
+    advance(n, 'n1', at + 999);
+    tick(n, 'n1', at + 1000);
+    const m = r.membership.get(target)!;
+    expect(m.accusers).toEqual(['n1', other].sort());
+    const shorter = r.suspicionTimeout(m);
+    expect(shorter).toBeLessThan(2000);
+    n.drop();
+    advance(n, 'n1', at + Math.ceil(shorter));
+    expect(stateOf(r, target)).toBe(MemberState.Dead);
+  });
+
+  it('a new suspicion (a higher seq) of a member already suspect times out as the first would', () => {
+    // n2 refuted n3's suspicion (seq 1, alive), which n1 missed; n3 then suspected it again at seq 1.
+    // To n1 the state stays Suspect, but the record is new: its own timeout starts again, and ends.
+    const n = net();
+    const r = n.get('n1');
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['n3'] }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 1, state: MemberState.Suspect, accusers: ['n3'] }]), 20);
+    expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Suspect, seq: 1, since: 20 });
+    n.now = 20;
+    // Nobody answers n1 (its frames are dropped), and no Dead record reaches it: its own timer decides.
+    advance(n, 'n1', 20 + 999);
+    expect(stateOf(r, 'n2')).toBe(MemberState.Suspect); // the timeout is at least the minimum, 1,000 ms
+    advance(n, 'n1', 20 + 2000); // and at most the maximum
+    expect(r.membership.get('n2')).toMatchObject({ state: MemberState.Dead, seq: 1 });
+  });
+
+  it('a new accuser of a suspect changes no state: no member event', () => {
+    const changes: string[] = [];
+    const n = new ManualNet(['n1', 'n2', 'n3'], CFG, { events: (id) => ({ memberChanged: (m, prev) => id === 'n1' && changes.push(`${m.id} ${prev} -> ${m.state}`) }) });
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['n3'] }]), 10);
+    n.inject('n3', 'n1', membersDelta([{ id: 'n2', address: 'n2', incarnation: 1, seq: 0, state: MemberState.Suspect, accusers: ['a', 'n3'] }]), 20);
+    expect(n.get('n1').membership.get('n2')!.accusers).toEqual(['a', 'n3']);
+    expect(changes).toEqual([`n2 ${MemberState.Alive} -> ${MemberState.Suspect}`]);
+  });
+
+  it('never lowers its own seq for an old rumour', () => {
+    const n = net();
+    const r = n.get('n1');
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 5, state: MemberState.Suspect }]), 10);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6 });
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 2, state: MemberState.Dead }]), 11);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 6 });
+    n.inject('n2', 'n1', membersDelta([{ id: 'n1', address: 'n1', incarnation: 1, seq: 6, state: MemberState.Suspect }]), 12);
+    expect(r.membership.get('n1')).toMatchObject({ state: MemberState.Alive, seq: 7 });
+  });
+
+  it('after leaving it probes nobody, and keeps its own Left record', () => {
+    const n = net();
+    const r = n.get('n1');
+    advance(n, 'n1', 500);
+    r.leave();
+    n.drop();
+    const sent = advance(n, 'n1', 500 + 3 * CFG.deadForgetMs);
+    expect(sent.filter((f) => f.msg.kind === MsgKind.Ping || f.msg.kind === MsgKind.PingReq)).toEqual([]);
+    expect(stateOf(r, 'n1')).toBe(MemberState.Left);
+  });
+
+  it('forgets a dead member that never became a voter, and a forgotten non-voter\'s tombstone expires at a later forgetting', () => {
+    const n = new ManualNet(['n1', 'n2', 'n3'], { ...CFG, tombstoneMs: 20_000 });
+    const r = n.get('n1');
+    // n8 and n9 reach n1 (not configured: they are joining), then die there.
+    for (const id of ['n8', 'n9']) n.inject(id, 'n1', { kind: MsgKind.Ping, body: { seq: 1 } }, 10);
+    expect(r.membership.get('n9')).toMatchObject({ state: MemberState.Alive, joining: true });
+    n.drop();
+    n.inject('n2', 'n1', membersDelta([{ id: 'n9', address: 'n9', incarnation: 1, seq: 1, state: MemberState.Dead, joining: true }]), 100);
+    advance(n, 'n1', 100 + CFG.deadForgetMs - 1);
+    expect(stateOf(r, 'n9')).toBe(MemberState.Dead);
+    tick(n, 'n1', 100 + CFG.deadForgetMs);
+    expect(stateOf(r, 'n9')).toBeUndefined();
+    expect(r.membership.tombstoneOf('n9')).toEqual({ incarnation: 1, seq: 1 });
+    n.drop();
+    // Long after, n8 dies and is forgotten: n9's tombstone, past its age, goes then.
+    n.inject('n2', 'n1', membersDelta([{ id: 'n8', address: 'n8', incarnation: 1, seq: 1, state: MemberState.Dead, joining: true }]), 30_000);
+    n.now = 30_000;
+    advance(n, 'n1', 30_000 + CFG.deadForgetMs);
+    expect(stateOf(r, 'n8')).toBeUndefined();
+    expect(r.membership.tombstoneOf('n8')).toBeDefined();
+    expect(r.membership.tombstoneOf('n9')).toBeUndefined();
+  });
+
+  it('takes the clock offset from the probe with the shortest round trip', () => {
+    const n = net();
+    const r = n.get('n1');
+    const { ping, at } = firstPing(n);
+    const target = ping.to;
+    n.drop();
+    // The target's clock runs 1,000 ms ahead. Its first ack takes 200 ms back and was stamped late
+    // in that trip (an offset seen as 1,090 ms); the second's round trip is 10 ms, stamped midway.
+    const seq1 = (ping.msg.body as { seq: number }).seq;
+    n.inject(target, 'n1', { kind: MsgKind.Ack, body: { seq: seq1, time: at + 190 + 1000 } }, at + 200);
+    expect(r.clockSkew.offset(target, at + 200)).toBe(1090);
+    n.now = at + 200;
+    let second: Frame | undefined;
+    for (let t = at + 201; second === undefined && t < at + 3000; t++) {
+      second = tick(n, 'n1', t).find((f) => f.msg.kind === MsgKind.Ping && f.to === target);
+      n.drop((f) => f !== second);
+    }
+    expect(second).toBeDefined();
+    const sentAt = n.now;
+    n.drop();
+    n.inject(target, 'n1', { kind: MsgKind.Ack, body: { seq: (second!.msg.body as { seq: number }).seq, time: sentAt + 5 + 1000 } }, sentAt + 10);
+    expect(r.clockSkew.offset(target, sentAt + 10)).toBe(1000);
+  });
+});

@@ -5,6 +5,7 @@ import { replicaConfig, type ReplicaConfig } from '../../src/replication/config.
 import { SharedRoster } from '../../src/replication/membership.js';
 import { decodeEnvelope, encodeEnvelope, MemberState, MsgKind, type MemberRecord, type Message } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
+import type { ReplicaEvents } from '../../src/replication/context.js';
 import { fullKey, type Keyspace } from '../../src/keyspace/keyspace.js';
 import { SeededRng } from '../../src/util/rng.js';
 import type { LocalStamp } from '../../src/replication/version-log.js';
@@ -27,8 +28,8 @@ export class ManualNet {
   constructor(
     ids: readonly string[],
     cfg: Partial<ReplicaConfig> = {},
-    /** Per node id, its configured peer addresses and its seeds (ReplicaOptions.peers, .seeds); none unless given. */
-    private readonly addresses: { peers?: ReadonlyMap<string, readonly string[]>; seeds?: ReadonlyMap<string, readonly string[]> } = {},
+    /** Per node id, its configured peer addresses and its seeds (ReplicaOptions.peers, .seeds), and its event hooks; none unless given. */
+    private readonly addresses: { peers?: ReadonlyMap<string, readonly string[]>; seeds?: ReadonlyMap<string, readonly string[]>; events?: (id: string) => ReplicaEvents } = {},
   ) {
     // Timers far away: nothing happens unless the test asks.
     this.cfg = replicaConfig({ clusterName: 't', gossipIntervalMs: 3_600_000, probeIntervalMs: 3_600_000, probeTimeoutMs: 3_600_000, reconnectIntervalMs: 3_600_000, ...cfg });
@@ -51,6 +52,7 @@ export class ManualNet {
       roster: this.roster,
       configured: [...this.roster.index.keys()],
       ...this.addressesOf(id),
+      ...(this.addresses.events !== undefined ? { events: this.addresses.events(id) } : {}),
       ...(keyspace !== undefined ? { keyspace } : {}),
       ...(restoredStamps !== undefined ? { restoredStamps } : {}),
       ...(foldBounds !== undefined ? { foldBounds } : {}),

@@ -51,6 +51,23 @@ describe('membership table: which record wins', () => {
     expect(m.apply(rec('a', { seq: 2, accusers: ['z'] }), 90)!.accusers).toBeUndefined();
   });
 
+  it('a full accuser list takes a smaller id in place of its largest: the same 8 on every node', () => {
+    const eight = Array.from({ length: 8 }, (_, i) => `b${i}`);
+    const m = table(rec('a', { state: MemberState.Suspect, accusers: eight }));
+    expect(m.apply(rec('a', { state: MemberState.Suspect, accusers: ['a9'] }), 1)!.accusers).toEqual(['a9', ...eight.slice(0, 7)]);
+    expect(m.get('a')!.accusers).toEqual(['a9', ...eight.slice(0, 7)]);
+    // A larger one changes nothing.
+    expect(m.apply(rec('a', { state: MemberState.Suspect, accusers: ['z'] }), 2)).toBeUndefined();
+    // Nor does our own detector's accusation once the list is full of smaller ids ('self' > 'b...').
+    expect(m.accuse('a')).toBeUndefined();
+  });
+
+  it('the same joining record again changes nothing', () => {
+    const m = table(rec('j', { joining: true }));
+    expect(m.apply(rec('j', { joining: true }), 1)).toBeUndefined();
+    expect(m.get('j')!.since).toBe(0);
+  });
+
   it('a suspicion that had no accusers takes the first 8 it hears, and an empty list is nothing new', () => {
     const m = table(rec('a', { state: MemberState.Suspect }));
     expect(m.apply(rec('a', { state: MemberState.Suspect, accusers: [] }), 1)).toBeUndefined();
@@ -130,6 +147,23 @@ describe('membership table: forgetting', () => {
     expect(m.memberAt('r:1')).toBeUndefined();
   });
 
+  it('an address another member took over stays that member\'s when the old one moves on or is forgotten', () => {
+    // a ran at x:1 and was declared dead; b, a new node, now runs at x:1.
+    const m = table(rec('a', { address: 'x:1', state: MemberState.Dead }), rec('c', { address: 'y:1' }));
+    m.apply(rec('b', { address: 'x:1' }), 1);
+    expect(m.memberAt('x:1')?.id).toBe('b');
+    // a restarts elsewhere: x:1 is still b's.
+    m.apply(rec('a', { incarnation: 2, address: 'z:1' }), 2);
+    expect(m.memberAt('x:1')?.id).toBe('b');
+    expect(m.memberAt('z:1')?.id).toBe('a');
+    // c is declared dead and forgotten; d took its address meanwhile: y:1 is still d's.
+    m.apply(rec('c', { address: 'y:1', seq: 1, state: MemberState.Dead }), 3);
+    m.apply(rec('d', { address: 'y:1' }), 3);
+    m.forget('c', 4);
+    expect(m.memberAt('y:1')?.id).toBe('d');
+    expect(m.liveAt('y:1')).toBe(true);
+  });
+
   it('size and counts follow forgetting', () => {
     const roster = new SharedRoster([rec('self'), rec('r1'), rec('r2', { state: MemberState.Dead })]);
     const m = new Membership('self', roster);
@@ -169,6 +203,11 @@ describe('membership table: hash', () => {
       expect(seen.has(t.hash), JSON.stringify(v)).toBe(false);
       seen.add(t.hash);
     }
+    // Two tables that differ only in whether a member is joining (one learned it from its frames,
+    // the other has its own record) must exchange: their hashes differ.
+    const voter = new Membership('self');
+    for (const r of [...records.slice(0, 3), rec('c')]) voter.apply(r, 0);
+    expect(voter.hash).not.toBe(forward.hash);
     // A change made and then the same record again (on a copy of the roster) hashes alike.
     rostered.apply(rec('a', { seq: 4 }), 1);
     forward.apply(rec('a', { seq: 4 }), 1);
@@ -202,6 +241,36 @@ describe('membership table: gossip targets', () => {
     m.forget('a', 1);
     expect(m.randomTargets(rng, 5).map((x) => x.id).sort()).toEqual(['c', 'e']);
     expect(m.randomTargets(rng, 0)).toEqual([]);
+  });
+
+  it('draw every live member in time, roster members and members learned since alike', () => {
+    // A member the draw never picked would get no direct gossip and no probes from this node.
+    const roster = new SharedRoster([rec('self'), rec('r1'), rec('r2')]);
+    const m = new Membership('self', roster);
+    const learned = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    for (const id of learned) m.apply(rec(id), 0);
+    const rng = new SeededRng(11);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 700; i++) for (const t of m.randomTargets(rng, 1)) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
+    expect([...seen.keys()].sort()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'r1', 'r2']);
+    for (const n of seen.values()) expect(n).toBeGreaterThan(50); // about 100 each
+  });
+
+  it('are found, exactly k of them, when nearly every member is excluded', () => {
+    // 300 members, 10 of them alive: sampling at random mostly draws the dead, so the scan must find the rest.
+    const records = [rec('self'), ...Array.from({ length: 299 }, (_, i) => rec(`m${i}`, i % 30 === 0 ? {} : { state: MemberState.Dead }))];
+    const alive = records.filter((r) => r.id !== 'self' && r.state === MemberState.Alive).map((r) => r.id);
+    expect(alive).toHaveLength(10);
+    for (const m of [new Membership('self', new SharedRoster(records)), table(...records.slice(1))]) {
+      const rng = new SeededRng(3);
+      for (let i = 0; i < 30; i++) {
+        const t = m.randomTargets(rng, 3).map((x) => x.id);
+        expect(t).toHaveLength(3);
+        expect(new Set(t).size).toBe(3);
+        for (const id of t) expect(alive).toContain(id);
+      }
+      expect(m.randomTargets(rng, 20).map((x) => x.id).sort()).toEqual([...alive].sort());
+    }
   });
 
   it('from a table with no roster', () => {

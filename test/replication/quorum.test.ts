@@ -226,6 +226,21 @@ describe('quorum: a joining node that does not know the voters', () => {
     ]);
   });
 
+  it('wants a tick at the earliest deadline of its deferred waits', () => {
+    const j = joiner();
+    j.tick(1); // its first round of asks for vectors: the next is a gossip interval away
+    const outs: string[] = [];
+    j.keyspace.incrBy(k, 1);
+    j.awaitMajority(j.version, 900, () => outs.push('write'));
+    j.majorityRead([k], 300, () => outs.push('read'));
+    expect(j.nextTickAt()).toBe(300);
+    j.tick(300);
+    expect(outs).toEqual(['read']);
+    expect(j.nextTickAt()).toBe(900);
+    j.tick(900);
+    expect(outs).toEqual(['read', 'write']);
+  });
+
   it('starts them once a voter sends it the table', () => {
     const sent: Message[] = [];
     const j = joiner(sent);

@@ -154,6 +154,22 @@ describe('version log against a model', () => {
     expect(log.entryCount()).toBe(8);
   });
 
+  it('reclaims the entries of forgotten keys: the log stays within twice its live entries plus 64', () => {
+    // Collected tombstones are forgotten one by one: the entries they leave behind must be compacted
+    // away as they accumulate, or a node that deletes keys for ever grows for ever.
+    const log = new VersionLog();
+    const inner = (log as unknown as { origins: Map<string, { versions: number[] }> }).origins;
+    for (let v = 1; v <= 400; v++) log.record('A:1', `k${v}`, v);
+    log.advance('A:1', 400);
+    for (let v = 1; v <= 380; v++) {
+      log.forget(`k${v}`);
+      const live = log.entryCount();
+      expect(live).toBe(400 - v);
+      expect(inner.get('A:1')!.versions.length).toBeLessThanOrEqual(2 * live + 64);
+    }
+    expect(scanOf(log, 'A:1', 0)).toEqual(Array.from({ length: 20 }, (_, i) => [`k${381 + i}`, 381 + i]));
+  });
+
   it('hashes equal vectors alike and different ones apart', () => {
     const a = new VersionLog();
     a.advance('A:1', 5);
@@ -248,6 +264,35 @@ describe('version log: durability gating', () => {
     expect(log.advertised('X:1')).toBe(0);
     expect([...log.durabilityMark()]).toEqual([]);
     // Once everything is advertised, the two hashes agree.
+    expect(log.advertisedHash).toBe(log.hash);
+  });
+
+  it('the advertised hash is the hash of the advertised vector at every step, 16 hex digits even when empty', () => {
+    const log = new VersionLog(true, 'Me:1');
+    // What an ungated log holding exactly the advertised versions hashes to.
+    const want = (): string => {
+      const plain = new VersionLog();
+      for (const o of ['Me:1', 'O:1', 'P:1']) plain.advance(o, log.advertised(o));
+      return plain.hash;
+    };
+    expect(log.advertisedHash).toBe('0000000000000000');
+    log.advance('O:1', 3);
+    log.advance('P:1', 2);
+    expect(log.advertisedHash).toBe('0000000000000000'); // nothing on disk yet
+    const steps: (() => void)[] = [
+      () => log.markDurable(log.durabilityMark()),
+      () => log.advance('O:1', 7),
+      () => log.markDurable(new Map([['O:1', 5]])),
+      () => log.recordLocal('Me:1', 'a', 1),
+      () => log.markDurable(log.durabilityMark()),
+      () => log.advance('P:1', 9),
+      () => log.recordLocal('Me:1', 'b', 2),
+      () => log.markDurable(log.durabilityMark()),
+    ];
+    for (const step of steps) {
+      step();
+      expect(log.advertisedHash).toBe(want());
+    }
     expect(log.advertisedHash).toBe(log.hash);
   });
 
