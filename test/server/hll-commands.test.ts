@@ -99,6 +99,15 @@ describe('PFMERGE into a new destination', () => {
     expect(encoding(n.run(s, 'GET', 'd1'))).toBe(1);
     expect(n.run(s, 'PFMERGE', 'd2', 'small', 'big')).toBe('+OK\r\n');
     expect(encoding(n.run(s, 'GET', 'd2'))).toBe(0);
+    // Dense by its form, not by its size: a dense HLL of one register (SET of Redis's bytes) makes the union dense.
+    const oneRegister = Buffer.alloc(16 + 12288);
+    oneRegister.write('HYLL', 'latin1');
+    oneRegister[15] = 0x80; // no cached count
+    oneRegister[16] = 0x01; // register 0 = 1
+    expect(n.run(s, 'SET', 'dk', oneRegister)).toBe('+OK\r\n');
+    expect(n.run(s, 'PFCOUNT', 'dk')).toBe(':1\r\n');
+    expect(n.run(s, 'PFMERGE', 'd3', 'small', 'dk')).toBe('+OK\r\n');
+    expect(encoding(n.run(s, 'GET', 'd3'))).toBe(0);
     // A dense destination stays dense when merged with sparse sources.
     expect(n.run(s, 'PFMERGE', 'big', 'small')).toBe('+OK\r\n');
     expect(encoding(n.run(s, 'GET', 'big'))).toBe(0);
