@@ -217,6 +217,17 @@ describe('permissions inside transactions and scripts', () => {
     }
   });
 
+  it('a trailing AUTH without its password is no login: only the complete AUTH before it narrows EXEC', async () => {
+    const n = node();
+    const c = n.connect();
+    await c.send('AUTH', 'writer', 'write-pw');
+    await c.send('MULTI');
+    await c.send('HELLO', '2', 'AUTH', 'root', 'root-pw', 'AUTH', 'viewer');
+    await c.send('INCR', 'k');
+    expect(await c.send('EXEC')).toBe("*2\r\n-ERR Syntax error in HELLO option 'AUTH'\r\n:1\r\n");
+    expect(await c.send('ACL', 'WHOAMI')).toBe('$4\r\nroot\r\n');
+  });
+
   it('a HELLO without AUTH inside EXEC changes nobody\'s rights', async () => {
     const n = node();
     const c = n.connect();

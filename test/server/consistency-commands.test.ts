@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { fullKey } from '../../src/keyspace/keyspace.js';
 import { stateOf } from '../../src/server/commands/state.js';
+import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
+import type { Reply } from '../../src/server/commands/reply.js';
 import { keysOf } from '../../src/server/commands/consistency-commands.js';
 import { lookupBytes } from '../../src/server/commands/table.js';
 import type { CommandSpec, Session } from '../../src/server/commands/types.js';
@@ -200,6 +202,19 @@ describe('EXEC at majority levels', () => {
     expect(await send('EXEC')).toBe('*1\r\n$1\r\n1\r\n');
     expect(c.calls).toHaveLength(1);
     expect(await write('INCR', 'c')).toBe(':1\r\n');
+  });
+
+  it('at the local write level, EXEC of writes answers at once with their own replies, waiting for nobody', async () => {
+    const { c, send, n, s } = node();
+    c.outcome = { ok: false, count: 0, needed: 1 };
+    await send('MULTI');
+    await send('INCR', 'a');
+    await send('INCRBY', 'a', '4');
+    const r = n.result(s, 'EXEC');
+    expect(r).not.toBeInstanceOf(Promise);
+    expect(encodeReplyToBuffer(r as Reply).toString('latin1')).toBe('*2\r\n:1\r\n:5\r\n');
+    expect(await send('MGET', 'a')).toBe('*1\r\n$1\r\n5\r\n');
+    expect(c.calls).toEqual([]);
   });
 
   it('without a majority, each write\'s reply becomes NOREPLICAS, while errors and reads keep theirs', async () => {
