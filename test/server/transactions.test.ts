@@ -135,6 +135,36 @@ describe('WATCH', () => {
     expect(n.run(a, 'EXEC')).toBe('*0\r\n');
   });
 
+  it('listens to the keyspace only while some key is watched (INCR pays nothing otherwise)', () => {
+    const n = testNode();
+    const ks = n.ctx.keyspace;
+    const onChange = ks.onChange.bind(ks);
+    let listening = 0;
+    ks.onChange = (fn) => {
+      listening++;
+      const off = onChange(fn);
+      return () => {
+        listening--;
+        off();
+      };
+    };
+    const [a, b] = [n.session(), n.session()];
+    n.run(a, 'WATCH', 'x', 'x', 'y');
+    n.run(b, 'WATCH', 'x');
+    expect(listening).toBe(1);
+    n.run(a, 'UNWATCH');
+    expect(listening).toBe(1);
+    n.run(b, 'MULTI');
+    n.run(b, 'EXEC');
+    expect(listening).toBe(0);
+    n.run(a, 'WATCH', 'z');
+    expect(listening).toBe(1);
+    n.run(n.session(), 'INCR', 'z');
+    n.run(a, 'MULTI');
+    expect(n.run(a, 'EXEC')).toBe('*-1\r\n');
+    expect(listening).toBe(0);
+  });
+
   it('two sessions watching one key: each is told of a change, and the key is forgotten only when neither watches it', () => {
     const n = testNode();
     const [a, b, c] = [n.session(), n.session(), n.session()];
