@@ -282,6 +282,13 @@ describe('permissions inside transactions and scripts', () => {
     expect(await c.send('EVAL', "return redis.acl_check_cmd('get','k')", '0')).toBe(':1\r\n');
     expect(await c.send('EVAL', "return redis.acl_check_cmd('client','list')", '0')).toBe('$-1\r\n');
     expect(await c.send('SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
+    // A container named alone is checked as the container; an unknown subcommand is no command (Redis 7.0's lookupCommand).
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('config')", '0')).toBe('$-1\r\n');
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('client')", '0')).toBe(':1\r\n');
+    const BAD = "return redis.acl_check_cmd('config','nosuch')";
+    expect(await c.send('EVAL', BAD, '0')).toBe(`-ERR Invalid command passed to redis.acl_check_cmd() script: ${createHash('sha1').update(BAD).digest('hex')}, on @user_script:1.\r\n`);
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('Config','GET')", '0')).toBe('$-1\r\n');
+
     // A writer's script writes; a writer's read-only script gets the read-only rule's error.
     const w = n.connect();
     await w.send('AUTH', 'writer', 'write-pw');
