@@ -18,10 +18,10 @@ export interface TestNode {
   result(s: Session, ...words: (string | Buffer)[]): CommandResult;
 }
 
-export function testNode(o: { now?: () => number; membership?: MembershipServices; consistency?: ConsistencyServices; counterTypeFor?: CommandServices['counterTypeFor'] } = {}): TestNode {
+export function testNode(o: { now?: () => number; maxMessageBytes?: number; membership?: MembershipServices; consistency?: ConsistencyServices; counterTypeFor?: CommandServices['counterTypeFor'] } = {}): TestNode {
   const now = o.now ?? (() => 1_700_000_000_000);
   // The keyspace reads the node's clock, as a replica's does: keys expire at ctx.now().
-  const keyspace = new Keyspace('n1:1');
+  const keyspace = new Keyspace('n1:1', o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes });
   keyspace.setClock({ now });
   const ctx: CommandServices = {
     keyspace,

@@ -193,6 +193,76 @@ describe('permissions inside transactions and scripts', () => {
     expect(await c.send('INCR', 'k')).toBe(':1\r\n');
   });
 
+  it('a queued HELLO ... AUTH still being checked narrows EXEC the same way, wherever AUTH stands among its options', async () => {
+    for (const hello of [
+      ['HELLO', '2', 'AUTH', 'viewer', 'view-pw'],
+      ['HELLO', '2', 'SETNAME', 'x', 'AUTH', 'viewer', 'view-pw'],
+      // A client name that reads "auth" is a name, not the option.
+      ['HELLO', '2', 'SETNAME', 'auth', 'AUTH', 'viewer', 'view-pw'],
+      ['hello', '2', 'setname', 'AUTH', 'auth', 'viewer', 'view-pw'],
+      // Two logins: the commands after run only if every user involved may run them.
+      ['HELLO', '2', 'AUTH', 'root', 'root-pw', 'AUTH', 'viewer', 'view-pw'],
+    ]) {
+      const n = node();
+      const c = n.connect();
+      await c.send('AUTH', 'writer', 'write-pw');
+      await c.send('MULTI');
+      expect(await c.send(...hello)).toBe('+QUEUED\r\n');
+      await c.send('INCR', 'k');
+      await c.send('GET', 'k');
+      const r = await c.send('EXEC');
+      expect(r, hello.join(' ')).toMatch(/^\*3\r\n\*14\r\n\$6\r\nserver\r\n/);
+      expect(r.endsWith(`${EXEC_NOPERM}$-1\r\n`), hello.join(' ')).toBe(true);
+      expect(await c.send('ACL', 'WHOAMI')).toBe('$6\r\nviewer\r\n');
+    }
+  });
+
+  it('a trailing AUTH without its password is no login: only the complete AUTH before it narrows EXEC', async () => {
+    const n = node();
+    const c = n.connect();
+    await c.send('AUTH', 'writer', 'write-pw');
+    await c.send('MULTI');
+    await c.send('HELLO', '2', 'AUTH', 'root', 'root-pw', 'AUTH', 'viewer');
+    await c.send('INCR', 'k');
+    expect(await c.send('EXEC')).toBe("*2\r\n-ERR Syntax error in HELLO option 'AUTH'\r\n:1\r\n");
+    expect(await c.send('ACL', 'WHOAMI')).toBe('$4\r\nroot\r\n');
+  });
+
+  it('a HELLO without AUTH inside EXEC changes nobody\'s rights', async () => {
+    const n = node();
+    const c = n.connect();
+    await c.send('AUTH', 'viewer', 'view-pw');
+    await n.connect().send('HELLO', '2', 'AUTH', 'writer', 'write-pw'); // warm: checked once before
+    const w = n.connect();
+    await w.send('AUTH', 'writer', 'write-pw');
+    await w.send('MULTI');
+    await w.send('HELLO', '2', 'SETNAME', 'auth');
+    await w.send('INCR', 'k');
+    expect(await w.send('EXEC')).toMatch(/^\*2\r\n\*14\r\n.*:1\r\n$/s);
+  });
+
+  it('a queued one-word AUTH logs in as the default user: EXEC is narrowed to what that user may run', async () => {
+    const n = node(null, [...USERS, { name: 'default', passwordHash: hashPassword('dflt-pw', CHEAP), role: 'read-only' }]);
+    const c = n.connect();
+    await c.send('AUTH', 'root', 'root-pw');
+    await c.send('MULTI');
+    await c.send('AUTH', 'dflt-pw');
+    await c.send('INCR', 'k');
+    expect(await c.send('EXEC')).toBe(`*2\r\n+OK\r\n${EXEC_NOPERM}`);
+    expect(await c.send('ACL', 'WHOAMI')).toBe('$7\r\ndefault\r\n');
+  });
+
+  it('a queued AUTH that fails at once narrows nothing: the commands after it run as the user before', async () => {
+    const n = node();
+    await n.connect().send('AUTH', 'viewer', 'view-pw'); // warm: the viewer's next check answers at once
+    const c = n.connect();
+    await c.send('AUTH', 'writer', 'write-pw');
+    await c.send('MULTI');
+    await c.send('AUTH', 'viewer', 'wrong');
+    await c.send('INCR', 'k');
+    expect(await c.send('EXEC')).toBe('*2\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n:1\r\n');
+  });
+
   it("a script's redis.call of a command its user may not run raises Redis 7.0's error; pcall returns it", async () => {
     const n = node();
     const c = n.connect();
@@ -212,6 +282,13 @@ describe('permissions inside transactions and scripts', () => {
     expect(await c.send('EVAL', "return redis.acl_check_cmd('get','k')", '0')).toBe(':1\r\n');
     expect(await c.send('EVAL', "return redis.acl_check_cmd('client','list')", '0')).toBe('$-1\r\n');
     expect(await c.send('SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
+    // A container named alone is checked as the container; an unknown subcommand is no command (Redis 7.0's lookupCommand).
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('config')", '0')).toBe('$-1\r\n');
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('client')", '0')).toBe(':1\r\n');
+    const BAD = "return redis.acl_check_cmd('config','nosuch')";
+    expect(await c.send('EVAL', BAD, '0')).toBe(`-ERR Invalid command passed to redis.acl_check_cmd() script: ${createHash('sha1').update(BAD).digest('hex')}, on @user_script:1.\r\n`);
+    expect(await c.send('EVAL', "return redis.acl_check_cmd('Config','GET')", '0')).toBe('$-1\r\n');
+
     // A writer's script writes; a writer's read-only script gets the read-only rule's error.
     const w = n.connect();
     await w.send('AUTH', 'writer', 'write-pw');

@@ -6,6 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { fullKey } from '../../src/keyspace/keyspace.js';
 import { stateOf } from '../../src/server/commands/state.js';
+import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
+import type { Reply } from '../../src/server/commands/reply.js';
+import { keysOf } from '../../src/server/commands/consistency-commands.js';
+import { lookupBytes } from '../../src/server/commands/table.js';
+import type { CommandSpec, Session } from '../../src/server/commands/types.js';
 import type { ConsistencyOutcome, ConsistencyServices } from '../../src/server/commands/types.js';
 import { testNode } from './command-harness.js';
 
@@ -157,6 +162,16 @@ describe('majority levels', () => {
     expect(c.calls.filter((x) => x.op === 'read')).toHaveLength(3);
   });
 
+  it('a majority read of a one-key command with more arguments merges that key only, not its items', async () => {
+    const { c, send } = node();
+    await send('CMS.INITBYDIM', 'sketch', '10', '2');
+    await send('TOPK.RESERVE', 'top', '3');
+    await send('TALLY.CONSISTENCY', 'READS', 'MAJORITY');
+    expect(await send('CMS.QUERY', 'sketch', 'a', 'b', 'c')).toBe('*3\r\n:0\r\n:0\r\n:0\r\n');
+    expect(await send('TOPK.COUNT', 'top', 'x', 'y')).toBe('*2\r\n:0\r\n:0\r\n');
+    expect(c.calls.filter((x) => x.op === 'read').map((x) => x.arg)).toEqual([[fullKey(0, 'sketch')], [fullKey(0, 'top')]]);
+  });
+
   it('a majority read that gets no majority answers NOQUORUM and does not run the command', async () => {
     const { c, send, write } = node();
     await write('INCR', 'k');
@@ -187,6 +202,19 @@ describe('EXEC at majority levels', () => {
     expect(await send('EXEC')).toBe('*1\r\n$1\r\n1\r\n');
     expect(c.calls).toHaveLength(1);
     expect(await write('INCR', 'c')).toBe(':1\r\n');
+  });
+
+  it('at the local write level, EXEC of writes answers at once with their own replies, waiting for nobody', async () => {
+    const { c, send, n, s } = node();
+    c.outcome = { ok: false, count: 0, needed: 1 };
+    await send('MULTI');
+    await send('INCR', 'a');
+    await send('INCRBY', 'a', '4');
+    const r = n.result(s, 'EXEC');
+    expect(r).not.toBeInstanceOf(Promise);
+    expect(encodeReplyToBuffer(r as Reply).toString('latin1')).toBe('*2\r\n:1\r\n:5\r\n');
+    expect(await send('MGET', 'a')).toBe('*1\r\n$1\r\n5\r\n');
+    expect(c.calls).toEqual([]);
   });
 
   it('without a majority, each write\'s reply becomes NOREPLICAS, while errors and reads keep theirs', async () => {
@@ -245,5 +273,26 @@ describe('blocked clients', () => {
     release({ ok: true, count: 1, needed: 1 });
     expect(await pending).toBe(':1\r\n');
     expect(stateOf(n.ctx).blocked).toBe(0);
+  });
+});
+
+describe('keysOf: the keys a command names, by its first, last and step positions', () => {
+  const s = { db: 3 } as Session;
+  const args = (...w: string[]): Buffer[] => w.map((x) => Buffer.from(x));
+  const spec = (keys: [number, number, number]): CommandSpec => ({ name: 'x', arity: -1, flags: ['readonly'], keys, run: () => ({ kind: 'simple', value: 'OK' }) });
+
+  it('MSET names every other argument from the first (step 2)', () => {
+    const mset = lookupBytes(Buffer.from('mset')) as CommandSpec;
+    expect(keysOf(mset, s, args('MSET', 'a', '1', 'b', '2', 'c', '3'))).toEqual(['a', 'b', 'c'].map((k) => fullKey(3, k)));
+  });
+
+  it('a negative last counts from the end: -2 leaves out the final argument (as BLPOP\'s timeout)', () => {
+    expect(keysOf(spec([1, -2, 1]), s, args('BLPOP', 'a', 'b', '0'))).toEqual([fullKey(3, 'a'), fullKey(3, 'b')]);
+    expect(keysOf(spec([1, -1, 1]), s, args('MGET', 'a', 'b', 'c'))).toEqual(['a', 'b', 'c'].map((k) => fullKey(3, k)));
+  });
+
+  it('never reads past the arguments given, whatever last says', () => {
+    expect(keysOf(spec([1, 3, 1]), s, args('X', 'a'))).toEqual([fullKey(3, 'a')]);
+    expect(keysOf(spec([2, 5, 1]), s, args('X', 'a'))).toEqual([]);
   });
 });

@@ -40,7 +40,25 @@ describe('TALLY.LEAVE', () => {
   });
 });
 
+describe('TALLY.LEAVE timeout bounds', () => {
+  it('takes 1 ms and one hour, the ends of its range', async () => {
+    const asked: number[] = [];
+    const run = node({ leave: (t) => (asked.push(t), Promise.resolve({ ok: true, holders: 0, needed: 0 })), remove: () => ({ ok: true }) });
+    expect(await run('tally.leave', 'timeout', '1')).toBe('+OK\r\n');
+    expect(await run('tally.leave', 'TIMEOUT', '3600000')).toBe('+OK\r\n');
+    expect(asked).toEqual([1, 3_600_000]);
+  });
+});
+
 describe('TALLY.REMOVE', () => {
+  it('looks up at most the first 256 characters of an id, and names that much in its refusal', async () => {
+    const asked: string[] = [];
+    const run = node({ leave: () => Promise.resolve({ ok: true, holders: 0, needed: 0 }), remove: (id) => (asked.push(id), { ok: false, error: { code: 'unknown' as const } }) });
+    const id = 'n'.repeat(250) + 'abcdefghij';
+    expect(await run('TALLY.REMOVE', id)).toBe(`-ERR no member '${id.slice(0, 256)}' is known to this node\r\n`);
+    expect(asked).toEqual([id.slice(0, 256)]);
+  });
+
   it('answers OK, or names why the member was not removed', async () => {
     const refusals = [{ code: 'self' as const }, { code: 'unknown' as const }, { code: 'already' as const }, { code: 'live' as const, state: 'suspect' }];
     const run = node({

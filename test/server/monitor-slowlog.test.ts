@@ -2,7 +2,8 @@
 // client, each argument quoted as sdscatrepr quotes it), who receives it and until when; the slow
 // log's order, ids, length bound, GET's count and argument trimming, RESET, and its errors.
 
-import { describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
 import type { Reply } from '../../src/server/commands/reply.js';
 import { quoteRepr, sessionClosed, SLOWLOG_MAX_LEN, stateOf } from '../../src/server/commands/state.js';
@@ -127,6 +128,23 @@ describe('SLOWLOG', () => {
     expect(log[0]).toMatchObject({ id: 0, time: 1_700_000_000, addr: '127.0.0.1:1', name: 'slowpoke' });
     expect((log[0]?.micros ?? 0) >= 10_000).toBe(true);
     expect(log[0]?.args.map((a) => a.toString())).toEqual(['EVAL', script, '0']);
+  });
+
+  it('logs a command that took exactly 10000 us (Redis logs at slowlog-log-slower-than, not only above), with an empty name for an unnamed client', () => {
+    const n = testNode({ now: () => 1_700_000_005_000 });
+    const s = n.session();
+    // The command's own time as the table measures it: performance.now() before and after.
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValueOnce(500).mockReturnValueOnce(509.999);
+      expect(n.run(s, 'KEYS', 'a*')).toBe('*0\r\n');
+      expect(stateOf(n.ctx).slowlog.length).toBe(0);
+      clock.mockReturnValueOnce(500).mockReturnValueOnce(510);
+      expect(n.run(s, 'KEYS', 'b*')).toBe('*0\r\n');
+    } finally {
+      clock.mockRestore();
+    }
+    expect(n.run(s, 'SLOWLOG', 'GET')).toBe('*1\r\n*6\r\n:0\r\n:1700000005\r\n:10000\r\n*2\r\n$4\r\nKEYS\r\n$2\r\nb*\r\n$11\r\n127.0.0.1:1\r\n$0\r\n\r\n');
   });
 
   it('answers HELP, and names a wrong arity or unknown subcommand', () => {

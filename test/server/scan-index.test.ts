@@ -120,3 +120,93 @@ describe('SCAN and KEYS on the command table', () => {
     expect(n.run(s, 'MEMORY', 'HELP')).toContain('\r\n+PURGE\r\n+    Attempt to purge dirty pages for reclamation by the allocator.\r\n');
   });
 });
+
+describe('ScanTable, call by call', () => {
+  /** The documented bucket hash: FNV-1a over the key string's char codes. */
+  const fnv = (k: string): number => [...k].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 0x01000193), 0x811c9dc5) >>> 0;
+  /** dict.c's next cursor for a table of 2^bits buckets: set the high bits, reverse, add one, reverse back. */
+  const next = (v: number, bits: number): number => {
+    const rev = (x: number): number => {
+      let r = 0;
+      for (let i = 0; i < 32; i++) r = (r << 1) | ((x >>> i) & 1);
+      return r >>> 0;
+    };
+    return rev((rev((v | ~((1 << bits) - 1)) >>> 0) + 1) >>> 0);
+  };
+  const keys = (n: number, prefix = 'k'): string[] => Array.from({ length: n }, (_, i) => `\u0000${prefix}${i}`);
+
+  it('an empty table visits nothing and its walk ends at once', () => {
+    const t = new ScanTable();
+    const visited: string[] = [];
+    expect(t.scan(0, 10, () => true, (k) => (visited.push(k), true))).toBe(0);
+    expect(visited).toEqual([]);
+  });
+
+  it('with every key stored, a full walk visits each key once, however often it was added', () => {
+    const t = new ScanTable();
+    const all = keys(100);
+    for (const k of all) t.add(k);
+    for (const k of all) t.add(k);
+    expect(t.size).toBe(100);
+    const visited: string[] = [];
+    let cursor = 0;
+    do cursor = t.scan(cursor, 5, () => true, (k) => (visited.push(k), true));
+    while (cursor !== 0);
+    expect(visited.sort()).toEqual([...all].sort());
+  });
+
+  it('a key the keyspace no longer stores is not visited and leaves the table', () => {
+    const t = new ScanTable();
+    for (const k of keys(3)) t.add(k);
+    const visited: string[] = [];
+    expect(t.scan(0, 100, (k) => k !== '\u0000k1', (k) => (visited.push(k), true))).toBe(0);
+    expect(visited.sort()).toEqual(['\u0000k0', '\u0000k2']);
+    expect(t.size).toBe(2);
+  });
+
+  it('each call visits whole buckets in reverse-binary order until it has seen COUNT live keys', () => {
+    // The table doubles from 4 buckets each time it holds more keys than buckets: 64 keys fit 64, 100 need 128.
+    for (const [size, bits] of [[64, 6], [100, 7]] as const) {
+    const all = keys(size);
+    const t = new ScanTable();
+    for (const k of all) t.add(k);
+    const bucketOf = (k: string): number => fnv(k) & ((1 << bits) - 1);
+    let cursor = 0;
+    for (let call = 0; call < 40 && (call === 0 || cursor !== 0); call++) {
+      const visited: string[] = [];
+      const after = t.scan(cursor, 2, () => true, (k) => (visited.push(k), true));
+      // The model: walk buckets from `cursor` until two keys were seen, at most 20 buckets.
+      const expected: string[] = [];
+      let v = cursor;
+      let buckets = 0;
+      do {
+        expected.push(...all.filter((k) => bucketOf(k) === v));
+        v = next(v, bits);
+        buckets++;
+      } while (v !== 0 && expected.length < 2 && buckets < 20);
+      expect(visited.sort()).toEqual(expected.sort());
+      expect(after).toBe(v);
+      cursor = after;
+    }
+    }
+  });
+
+  it('stops after ten times COUNT buckets without a live key, as Redis caps empty buckets per call', () => {
+    const t = new ScanTable();
+    for (const k of keys(100)) t.add(k);
+    // Every key dropped: no call sees one, so each stops after 10 buckets (COUNT 1).
+    let expected = 0;
+    for (let i = 0; i < 10; i++) expected = next(expected, 7);
+    expect(t.scan(0, 1, () => false, () => true)).toBe(expected);
+    expect(t.size).toBeLessThan(100);
+  });
+
+  it('a tombstone (visit answers false) does not count toward COUNT', () => {
+    const t = new ScanTable();
+    for (const k of keys(6)) t.add(k);
+    const visited: string[] = [];
+    // Nothing live: the whole table (8 buckets, under the cap of 10 * 2) is walked in one call.
+    expect(t.scan(0, 2, () => true, (k) => (visited.push(k), false))).toBe(0);
+    expect(visited).toHaveLength(6);
+  });
+});

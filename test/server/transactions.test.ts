@@ -6,6 +6,8 @@ import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { fullKey } from '../../src/keyspace/keyspace.js';
 import { sessionClosed, stateOf } from '../../src/server/commands/state.js';
 import { testNode } from './command-harness.js';
+import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
+import { sha1hex } from '../../src/server/scripting/engine.js';
 
 describe('MULTI / EXEC / DISCARD', () => {
   it('queues, then runs every command in order and answers their replies as one array', () => {
@@ -70,6 +72,30 @@ describe('MULTI / EXEC / DISCARD', () => {
   });
 });
 
+describe('a script that goes busy inside EXEC', () => {
+  it('is waited for in place: the commands queued after it run after it, in order, and EXEC answers every reply', async () => {
+    let t = 0;
+    const n = testNode({ now: () => (t += 100) }); // a clock that moves 100 ms each time it is read
+    const s = n.session();
+    const other = n.session();
+    n.run(s, 'MULTI');
+    for (const script of ['EVAL_RO', 'EVALSHA']) {
+      const body = `for i = 1, 1000000 do end return redis.call('GET', KEYS[1])`;
+      if (script === 'EVALSHA') {
+        n.run(other, 'SCRIPT', 'LOAD', body);
+        n.run(s, 'EVALSHA', sha1hex(Buffer.from(body)), '1', 'k');
+      } else n.run(s, 'EVAL_RO', body, '1', 'k');
+      n.run(s, 'INCR', 'k');
+    }
+    n.run(s, 'INCRBY', 'j', '5');
+    const pending = n.result(s, 'EXEC');
+    expect(pending).toBeInstanceOf(Promise);
+    expect(n.run(other, 'GET', 'k')).toBe('-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n');
+    expect(encodeReplyToBuffer(await pending).toString('latin1')).toBe('*5\r\n$-1\r\n:1\r\n$1\r\n1\r\n:2\r\n:5\r\n');
+    expect(n.run(other, 'MGET', 'k', 'j')).toBe('*2\r\n$1\r\n2\r\n$1\r\n5\r\n');
+  }, 30_000);
+});
+
 describe('WATCH', () => {
   it('EXEC answers nil when a watched key changed, by any session or by a merge from a peer', () => {
     const n = testNode();
@@ -107,6 +133,36 @@ describe('WATCH', () => {
     n.run(b, 'INCR', 'x');
     n.run(a, 'MULTI');
     expect(n.run(a, 'EXEC')).toBe('*0\r\n');
+  });
+
+  it('listens to the keyspace only while some key is watched (INCR pays nothing otherwise)', () => {
+    const n = testNode();
+    const ks = n.ctx.keyspace;
+    const onChange = ks.onChange.bind(ks);
+    let listening = 0;
+    ks.onChange = (fn) => {
+      listening++;
+      const off = onChange(fn);
+      return () => {
+        listening--;
+        off();
+      };
+    };
+    const [a, b] = [n.session(), n.session()];
+    n.run(a, 'WATCH', 'x', 'x', 'y');
+    n.run(b, 'WATCH', 'x');
+    expect(listening).toBe(1);
+    n.run(a, 'UNWATCH');
+    expect(listening).toBe(1);
+    n.run(b, 'MULTI');
+    n.run(b, 'EXEC');
+    expect(listening).toBe(0);
+    n.run(a, 'WATCH', 'z');
+    expect(listening).toBe(1);
+    n.run(n.session(), 'INCR', 'z');
+    n.run(a, 'MULTI');
+    expect(n.run(a, 'EXEC')).toBe('*-1\r\n');
+    expect(listening).toBe(0);
   });
 
   it('two sessions watching one key: each is told of a change, and the key is forgotten only when neither watches it', () => {

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { execute } from '../../src/server/commands/table.js';
 import type { CommandServices, Session } from '../../src/server/commands/types.js';
+import { MAX_KEY_BYTES } from '../../src/server/commands/parse.js';
+import { testNode } from './command-harness.js';
 
 function setup(): { run: (...a: string[]) => unknown; clock: { t: number; ok: boolean } } {
   const clock = { t: 1_700_000_000_000, ok: true };
@@ -120,5 +122,69 @@ describe('CMS and TOPK commands', () => {
     expect(run('TOPK.QUERY', 't', 'a', 'b')).toEqual([1, 0]);
     expect(run('TOPK.COUNT', 't', 'a', 'zz')).toEqual([2, 0]);
     expect(run('TOPK.INFO', 'u')).toEqual(['k', 2, 'width', 50, 'depth', 4, 'decay', '0']);
+  });
+});
+
+describe('window and sketch commands at their limits, byte for byte', () => {
+  const TOO_LONG = `-ERR key is too long (tally accepts keys of at most ${MAX_KEY_BYTES} bytes)\r\n`;
+  const SYNTAX = '-ERR syntax error\r\n';
+
+  it('WINDOW.CREATE and THROTTLE take a key of exactly the limit and refuse one byte more, even for a THROTTLE that only peeks', () => {
+    const n = testNode();
+    const s = n.session();
+    const max = 'w'.repeat(MAX_KEY_BYTES);
+    const long = 'w'.repeat(MAX_KEY_BYTES + 1);
+    expect(n.run(s, 'WINDOW.CREATE', max, '1', '60')).toBe('+OK\r\n');
+    expect(n.run(s, 'WINDOW.CREATE', long, '1', '60')).toBe(TOO_LONG);
+    const t = 't'.repeat(MAX_KEY_BYTES);
+    expect(n.run(s, 'THROTTLE', t, '5', '60')).toBe('*5\r\n:1\r\n:5\r\n:4\r\n:-1\r\n:61\r\n');
+    expect(n.run(s, 'THROTTLE', `${t}x`, '5', '60')).toBe(TOO_LONG);
+    expect(n.run(s, 'THROTTLE', `${t}x`, '5', '60', '0')).toBe(TOO_LONG);
+    expect(n.run(s, 'DBSIZE')).toBe(':2\r\n');
+  });
+
+  it('WINDOW.INCRBY takes AT with its time or nothing: a lone AT, or words after the time, are a syntax error and count nothing', () => {
+    const n = testNode();
+    const s = n.session();
+    n.run(s, 'WINDOW.CREATE', 'w', '1', '60');
+    expect(n.run(s, 'WINDOW.INCRBY', 'w', '1', 'AT')).toBe(SYNTAX);
+    expect(n.run(s, 'WINDOW.INCRBY', 'w', '1', 'AT', '1700000000000', 'x')).toBe(SYNTAX);
+    expect(n.run(s, 'WINDOW.INCRBY', 'w', '1', 'at', '1700000000000')).toBe(':1\r\n');
+    expect(n.run(s, 'WINDOW.SLIDING', 'w', '60')).toBe(':1\r\n');
+  });
+
+  it('WINDOW.INFO of a missing key says there is no window; of another type, WRONGTYPE', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'WINDOW.INFO', 'nope')).toBe('-ERR no such window key (create it with WINDOW.CREATE)\r\n');
+    n.run(s, 'INCR', 'c');
+    expect(n.run(s, 'WINDOW.INFO', 'c')).toBe('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+    n.run(s, 'WINDOW.CREATE', 'w', '60', '3600');
+    expect(n.run(s, 'WINDOW.INFO', 'w')).toBe('*10\r\n$11\r\ngranularity\r\n:60\r\n$9\r\nretention\r\n:3600\r\n$7\r\nbuckets\r\n:0\r\n$10\r\nmaxbuckets\r\n:62\r\n$10\r\ngeneration\r\n:0\r\n');
+  });
+
+  it('THROTTLE takes at most a cost after the period, and a period of at most a year', () => {
+    const n = testNode();
+    const s = n.session();
+    expect(n.run(s, 'THROTTLE', 'a', '5', '60', '1', '1')).toBe(SYNTAX);
+    expect(n.run(s, 'EXISTS', 'a')).toBe(':0\r\n');
+    const year = String(365 * 86_400);
+    expect(n.run(s, 'THROTTLE', 'y', '5', year)).toMatch(/^\*5\r\n:1\r\n:5\r\n:4\r\n:-1\r\n/);
+    expect(n.run(s, 'THROTTLE', 'z', '5', String(365 * 86_400 + 1))).toBe(`-ERR period must be at most ${year} s\r\n`);
+    expect(n.run(s, 'EXISTS', 'z')).toBe(':0\r\n');
+  });
+
+  it('TOPK.ADD and TOPK.INCRBY answer the item each addition pushed out of the top k, nil where none was', () => {
+    const n = testNode();
+    const s = n.session();
+    n.run(s, 'TOPK.RESERVE', 't', '1');
+    expect(n.run(s, 'TOPK.ADD', 't', 'a')).toBe('*1\r\n$-1\r\n');
+    expect(n.run(s, 'TOPK.INCRBY', 't', 'b', '5')).toBe('*1\r\n$1\r\na\r\n');
+    expect(n.run(s, 'TOPK.ADD', 't', 'b', 'b')).toBe('*2\r\n$-1\r\n$-1\r\n');
+    expect(n.run(s, 'TOPK.INCRBY', 't', 'c', '50')).toBe('*1\r\n$1\r\nb\r\n');
+    n.run(s, 'TOPK.RESERVE', 'u', '1');
+    n.run(s, 'TOPK.ADD', 'u', 'x');
+    expect(n.run(s, 'TOPK.ADD', 'u', 'y', 'y', 'y', 'y')).toBe('*4\r\n$-1\r\n$1\r\nx\r\n$-1\r\n$-1\r\n');
+    expect(n.run(s, 'TOPK.LIST', 'u')).toBe('*1\r\n$1\r\ny\r\n');
   });
 });

@@ -43,15 +43,23 @@ function runOne(ctx: CommandServices, s: Session, q: QueuedCommand, cap: number)
 }
 
 /**
- * The user a queued AUTH or HELLO ... AUTH logs in as (null: `default`), or undefined for another
- * command (or a HELLO without AUTH).
+ * The users a queued AUTH or HELLO ... AUTH logs in as (null: `default`): none for another command
+ * (or a HELLO without AUTH). HELLO's options are read as HELLO reads them (server-commands.ts), so a
+ * SETNAME value that reads "auth" is a name; each of its AUTHs may be the one still being checked.
  */
-function loginTarget(q: QueuedCommand): Buffer | null | undefined {
+function loginTargets(q: QueuedCommand): (Buffer | null)[] {
   const a = q.args;
-  if (q.spec.name === 'auth') return a.length === 3 ? (a[1] as Buffer) : null;
-  if (q.spec.name !== 'hello') return undefined;
-  for (let i = 2; i + 2 < a.length; i++) if ((a[i] as Buffer).toString('latin1').toLowerCase() === 'auth') return a[i + 1] as Buffer;
-  return undefined;
+  if (q.spec.name === 'auth') return [a.length === 3 ? (a[1] as Buffer) : null];
+  if (q.spec.name !== 'hello') return [];
+  const users: Buffer[] = [];
+  for (let i = 2; i < a.length; i++) {
+    const opt = (a[i] as Buffer).toString('latin1').toLowerCase();
+    if (opt === 'auth' && i + 2 < a.length) {
+      users.push(a[i + 1] as Buffer);
+      i += 2;
+    } else if (opt === 'setname') i++;
+  }
+  return users;
 }
 
 /**
@@ -77,8 +85,7 @@ function runAll(ctx: CommandServices, s: Session, queued: readonly QueuedCommand
       });
     }
     if (r instanceof Promise) {
-      const target = loginTarget(q);
-      if (target !== undefined) cap &= ctx.auth?.userPerms(target) ?? permsOf(s);
+      for (const user of loginTargets(q)) cap &= ctx.auth?.userPerms(user) ?? permsOf(s);
     }
     out.push(r);
   }

@@ -392,7 +392,10 @@ export class ScriptEngine {
         const args = commandArgs(L);
         if (typeof args === 'string') return fail(args);
         const c = this.lookup(args[0] as Buffer);
-        if (c === undefined) return fail('Invalid command passed to redis.acl_check_cmd()');
+        // A subcommand the container does not have is no command, as Redis 7.0's lookupCommand finds none.
+        const subs = c?.spec.subcommands;
+        const unknownSub = subs !== undefined && args.length >= 2 && !Object.hasOwn(subs, (args[1] as Buffer).toString('latin1').toLowerCase());
+        if (c === undefined || unknownSub) return fail('Invalid command passed to redis.acl_check_cmd()');
         lua.lua_pushboolean(L, deniedName(c, permsOf(run.session), args) === null);
         return 1;
       },

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { testNode } from '../command-harness.js';
 import { BUSY_REPLY_THRESHOLD_MS } from '../../../src/server/scripting/limits.js';
 import { sha1hex } from '../../../src/server/scripting/engine.js';
+import { onScriptIdle, scriptBusy } from '../../../src/server/commands/state.js';
 
 const evalr = (n: ReturnType<typeof testNode>, script: string, ...rest: string[]): string => n.run(n.session(), 'EVAL', script, ...rest);
 
@@ -112,6 +113,7 @@ describe('SCRIPT and EVALSHA', () => {
     }
     n.run(s, 'SCRIPT', 'LOAD', 'return 7');
     expect(n.run(s, 'SCRIPT', 'FLUSH', 'now')).toBe('-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n');
+    expect(n.run(s, 'SCRIPT', 'FLUSH', 'SYNC', 'ASYNC')).toBe('-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n');
     expect(n.run(s, 'SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
     expect(n.run(s, 'SCRIPT', 'DEBUG', 'yes')).toBe('-ERR SCRIPT DEBUG is not supported: tally has no Lua debugger\r\n');
     expect(n.run(s, 'SCRIPT', 'HELP')).toMatch(/^\*\d+\r\n\+SCRIPT <subcommand>/);
@@ -162,6 +164,29 @@ describe('a script past busy-reply-threshold', () => {
     expect(r.message).toMatch(/^ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.$/);
     expect(n.run(b, 'PING')).toBe('+PONG\r\n');
     expect(n.run(b, 'SCRIPT', 'KILL')).toBe('-NOTBUSY No scripts in execution right now.\r\n');
+  });
+
+  it('SCRIPT KILL (any case) is the only SCRIPT subcommand that runs meanwhile; the node is told when the script ends', async () => {
+    const n = testNode({ now: ticking() });
+    const [a, b] = [n.session(), n.session()];
+    const ended: string[] = [];
+    onScriptIdle(n.ctx, () => ended.push('first'));
+    const off = onScriptIdle(n.ctx, () => ended.push('unsubscribed'));
+    off();
+    expect(scriptBusy(n.ctx)).toBe(false);
+    const pending = n.result(a, 'EVAL', 'local i = 0 while true do i = i + 1 end', '0');
+    expect(pending).toBeInstanceOf(Promise);
+    expect(scriptBusy(n.ctx)).toBe(true);
+    const BUSY = '-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n';
+    expect(n.run(b, 'SCRIPT', 'LOAD', 'return 1')).toBe(BUSY);
+    expect(n.run(b, 'SCRIPT', 'FLUSH')).toBe(BUSY);
+    expect(n.run(b, 'SCRIPT', 'EXISTS', 'x')).toBe(BUSY);
+    expect(ended).toEqual([]);
+    expect(n.run(b, 'script', 'kill')).toBe('+OK\r\n');
+    await pending;
+    expect(scriptBusy(n.ctx)).toBe(false);
+    expect(ended).toEqual(['first']);
+    expect(n.run(b, 'SCRIPT', 'EXISTS', sha1hex(Buffer.from('return 1')))).toBe('*1\r\n:0\r\n');
   });
 
   it('a script that wrote cannot be killed (UNKILLABLE) and runs to its end', async () => {
