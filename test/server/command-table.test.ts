@@ -160,6 +160,14 @@ describe('an unknown subcommand', () => {
     expect(resp('CLIENT', 'y'.repeat(150)).toString('latin1')).toBe(`-ERR unknown subcommand '${'y'.repeat(128)}'. Try CLIENT HELP.\r\n`);
   });
 
+  it('is any name the table does not list itself, even one every object has (constructor, __proto__, toString)', () => {
+    const { resp } = node();
+    for (const [cmd, sub] of [['CLIENT', 'constructor'], ['CONFIG', '__proto__'], ['MEMORY', 'toString'], ['SLOWLOG', 'hasOwnProperty'], ['ACL', 'valueOf']] as const) {
+      expect(resp(cmd, sub).toString('latin1')).toBe(`-ERR unknown subcommand '${sub}'. Try ${cmd} HELP.\r\n`);
+    }
+    expect(resp('EVAL', "return redis.pcall('memory', 'constructor')", '0').toString('latin1')).toMatch(/^-ERR Unknown Redis command called from script/);
+  });
+
   it('and so is an unknown HELLO option', () => {
     const { resp } = node();
     expect(resp('HELLO', '2', 'Foo').toString('latin1')).toBe("-ERR Syntax error in HELLO option 'Foo'\r\n");

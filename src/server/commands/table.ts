@@ -217,7 +217,8 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   }
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
-    const arity = spec.subcommands[sub];
+    // Own properties only: `constructor` or `__proto__` is no subcommand.
+    const arity = Object.hasOwn(spec.subcommands, sub) ? spec.subcommands[sub] : undefined;
     if (arity === undefined) {
       const e = errors.unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase());
       return reject(session, spec.name, reply.errorBytes(e), e.toString('latin1').slice(4));

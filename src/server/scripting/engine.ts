@@ -294,7 +294,8 @@ export class ScriptEngine {
     // one is an unknown command, and each has its arity (as runCommand checks outside scripts).
     const subs = c.spec.subcommands;
     if (subs !== undefined && args.length >= 2) {
-      const subArity = subs[(args[1] as Buffer).toString('latin1').toLowerCase()];
+      const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
+      const subArity = Object.hasOwn(subs, sub) ? subs[sub] : undefined;
       if (subArity === undefined) return fail('Unknown Redis command called from script');
       if (subArity > 0 ? args.length !== subArity : args.length < -subArity) return fail('Wrong number of args calling Redis command from script');
     }
