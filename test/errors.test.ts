@@ -25,6 +25,7 @@ const SAMPLES: Record<string, () => string> = {
   wrongArity: () => errors.wrongArity('<name>'),
   unknownCommand: () => errors.unknownCommand(b('<name>'), [b('<arg1>'), b('<arg2>')]).toString('latin1'),
   unknownSubcommand: () => errors.unknownSubcommand(b('<sub>'), 'CLIENT').toString('latin1'),
+  subcommandSyntax: () => errors.subcommandSyntax(b('<sub>'), 'SLOWLOG').toString('latin1'),
   helloSyntax: () => errors.helloSyntax(b('<opt>')).toString('latin1'),
   configUnsupported: () => errors.configUnsupported('<SUB>'),
   noPermission: () => errors.noPermission('<name>'),
