@@ -54,3 +54,16 @@ export function deniedFor(ctx: CommandServices, session: Session, c: CommandAcce
   if (denied !== null) ctx.auth?.denied(session, denied);
   return denied;
 }
+
+/**
+ * The arity of the subcommand `args` names, for a container command (CLIENT, CONFIG, MEMORY...):
+ * null when it has no such subcommand (own properties only: `constructor` is none), undefined
+ * when the command has no subcommands or none was given. Checked by runCommand (table.ts), by redis.call and by
+ * redis.acl_check_cmd.
+ */
+export function subcommandArity(spec: CommandSpec, args: readonly Buffer[]): number | null | undefined {
+  const subs = spec.subcommands;
+  if (subs === undefined || args.length < 2) return undefined;
+  const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
+  return Object.hasOwn(subs, sub) ? (subs[sub] as number) : null;
+}

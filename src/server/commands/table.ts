@@ -20,7 +20,7 @@ import { transactionCommands } from './transaction-commands.js';
 import { keysCommands } from './keys-commands.js';
 import { scriptCommands } from './script-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
-import { accessOf, deniedFor, type CommandAccess } from './access.js';
+import { accessOf, deniedFor, subcommandArity, type CommandAccess } from './access.js';
 
 const commandCommand: CommandSpec = {
   name: 'command',
@@ -215,11 +215,10 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
     return reject(session, spec.name, wrongArity(spec.name), errors.wrongArity(spec.name).slice(4));
   }
-  if (spec.subcommands !== undefined && args.length >= 2) {
+  const arity = subcommandArity(spec, args);
+  if (arity !== undefined) {
     const sub = (args[1] as Buffer).toString('latin1').toLowerCase();
-    // Own properties only: `constructor` or `__proto__` is no subcommand.
-    const arity = Object.hasOwn(spec.subcommands, sub) ? spec.subcommands[sub] : undefined;
-    if (arity === undefined) {
+    if (arity === null) {
       const e = errors.unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase());
       return reject(session, spec.name, reply.errorBytes(e), e.toString('latin1').slice(4));
     }
