@@ -43,6 +43,24 @@ describe('PF commands and the key-length limit', () => {
     expect(n.run(s, 'PFMERGE', key)).toBe(lower);
     expect(n.run(s, 'PFADD', 'k'.repeat(limit), 'a')).toBe(':1\r\n');
   });
+
+  it('on a node with small gossip frames, a key over 32 KiB is told the node\'s own limit by every command that checks keys first', () => {
+    const n = testNode({ maxMessageBytes: 4096 });
+    const s = n.session();
+    const lower = `-ERR key is too long (tally accepts keys of at most ${n.ctx.keyspace.maxKeyBytes} bytes)\r\n`;
+    const huge = 'k'.repeat(MAX_KEY_BYTES + 1);
+    const cmds: string[][] = [
+      ['INCR', huge], ['INCRBY', huge, '2'], ['DECR', huge], ['SET', huge, '1'],
+      ['PFADD', huge, 'a'], ['PFMERGE', huge],
+      ['WINDOW.CREATE', huge, '1', '60'], ['THROTTLE', huge, '10', '60'],
+      ['CMS.INITBYDIM', huge, '100', '4'], ['CMS.INITBYPROB', huge, '0.01', '0.01'], ['TOPK.RESERVE', huge, '3'],
+    ];
+    for (const c of cmds) expect(n.run(s, ...(c as [string, ...string[]])), c[0]).toBe(lower);
+    expect(n.run(s, 'DBSIZE')).toBe(':0\r\n');
+    // On a node with the default frames, the limit is MAX_KEY_BYTES itself.
+    const d = testNode();
+    expect(d.run(d.session(), 'INCR', huge)).toBe(TOO_LONG);
+  });
 });
 
 describe('HLLs that cannot be combined', () => {

@@ -5,7 +5,7 @@ import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
+import { ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, errKeyTooLong, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 import { parseSetValue, readValue } from './string-values.js';
 
@@ -31,7 +31,7 @@ function intReply(v: number | bigint): Reply {
 
 /** Shared body of INCR/INCRBY/DECR/DECRBY. */
 function incrBy(ctx: CommandServices, s: Session, keyArg: Buffer, n: number): Reply {
-  if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+  if (keyArg.length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
   const key = fullKey(s.db, keyArg);
   const r = ctx.keyspace.incrBy(key, n, ctx.counterTypeFor);
   if (!r.ok) return keyError(r.error);
@@ -237,7 +237,7 @@ function mset(ctx: CommandServices, s: Session, a: readonly Buffer[], nx: boolea
   const pairs: [string, ReturnType<typeof parseSetValue>][] = [];
   for (let i = 1; i < a.length; i += 2) {
     const keyArg = a[i] as Buffer;
-    if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+    if (keyArg.length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
     const v = parseSetValue(a[i + 1] as Buffer, parseInt64, SET_NOT_INTEGER);
     if (v.kind === 'error') return v.reply;
     const key = fullKey(s.db, keyArg);
@@ -340,7 +340,7 @@ function setCommand(ctx: CommandServices, s: Session, keyArg: Buffer, value: Buf
     const found = ctx.keyspace.exists(key);
     if ((o.nx && found) || (o.xx && !found)) return o.get ? old : NULL_BULK;
   }
-  if (keyArg.length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+  if (keyArg.length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
   const v = parseSetValue(value, parseInt64, SET_NOT_INTEGER);
   if (v.kind === 'error') return v.reply;
   if (v.kind === 'hll') {

@@ -7,7 +7,7 @@ import type { HyperLogLog } from '../../crdt/hyperloglog.js';
 import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import { ONE, ZERO, reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, MAX_KEY_BYTES } from './parse.js';
+import { errKeyTooLong, MAX_KEY_BYTES } from './parse.js';
 import type { CommandSpec } from './types.js';
 
 const ERR_NOT_AN_HLL: Reply = Object.freeze(reply.error(errors.NOT_AN_HLL));
@@ -52,7 +52,7 @@ export const hllCommands: CommandSpec[] = [
     flags: ['write', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const key = fullKey(s.db, a[1] as Buffer);
       const r = ctx.keyspace.pfadd(key, a.slice(2));
       if (!r.ok) return hllError(r.error);
@@ -84,7 +84,7 @@ export const hllCommands: CommandSpec[] = [
     flags: ['write'],
     keys: [1, -1, 1],
     run: (ctx, s, a) => {
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const dest = fullKey(s.db, a[1] as Buffer);
       const sources: string[] = [];
       for (let i = 2; i < a.length; i++) sources.push(fullKey(s.db, a[i] as Buffer));

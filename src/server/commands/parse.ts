@@ -15,7 +15,18 @@ export const ERR_NOAUTH = shared(errors.NOAUTH);
 
 /** Largest key accepted, in bytes: a key travels whole in every gossip delta that carries it (a keyspace with small frames accepts less). */
 export { MAX_KEY_BYTES };
-export const ERR_KEY_TOO_LONG = shared(errors.keyTooLong(MAX_KEY_BYTES));
+const keyTooLongReplies = new Map<number, Reply>();
+
+/**
+ * The reply to a key over MAX_KEY_BYTES (which commands check before anything else), naming the limit
+ * of this node's keyspace, `maxKeyBytes`: lower than MAX_KEY_BYTES on a node with small gossip frames,
+ * and a client must be told the limit that applies to it.
+ */
+export function errKeyTooLong(maxKeyBytes: number): Reply {
+  let r = keyTooLongReplies.get(maxKeyBytes);
+  if (r === undefined) keyTooLongReplies.set(maxKeyBytes, (r = shared(errors.keyTooLong(maxKeyBytes))));
+  return r;
+}
 
 export function wrongArity(name: string): Reply {
   return reply.error(errors.wrongArity(name));

@@ -7,7 +7,7 @@ import { cmsDimsFromProb } from '../../crdt/count-min-sketch.js';
 import { TOPK_DEFAULT_DEPTH, topkDefaultWidth } from '../../crdt/top-k.js';
 import * as errors from '../../errors.js';
 import { NULL_BULK, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_SYNTAX, MAX_KEY_BYTES, wrongArity } from './parse.js';
+import { ERR_SYNTAX, errKeyTooLong, MAX_KEY_BYTES, wrongArity } from './parse.js';
 import type { CommandSpec } from './types.js';
 import { errorReply, intArg } from './window-commands.js';
 
@@ -43,7 +43,7 @@ export const sketchCommands: CommandSpec[] = [
     flags: ['write'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const w = intArg(a[2], 1);
       if (w === undefined) return e(errors.CMS_INVALID_WIDTH);
       const d = intArg(a[3], 1);
@@ -58,7 +58,7 @@ export const sketchCommands: CommandSpec[] = [
     flags: ['write'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const eps = unitFloat(a[2]);
       if (eps === undefined) return e(errors.CMS_INVALID_OVERESTIMATION);
       const p = unitFloat(a[3]);
@@ -135,7 +135,7 @@ export const sketchCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if (a.length !== 3 && a.length !== 6) return wrongArity('topk.reserve');
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const k = intArg(a[2], 1);
       if (k === undefined) return e(errors.TOPK_INVALID_K);
       let width = topkDefaultWidth(k);

@@ -6,7 +6,7 @@ import type { KeyspaceError } from '../../keyspace/types.js';
 import { THROTTLE_MAX_PERIOD_S } from '../../crdt/throttle.js';
 import * as errors from '../../errors.js';
 import { reply, type Reply } from './reply.js';
-import { ERR_KEY_TOO_LONG, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE, MAX_KEY_BYTES, parseInt64 } from './parse.js';
+import { ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE, errKeyTooLong, MAX_KEY_BYTES, parseInt64 } from './parse.js';
 import type { CommandServices, CommandSpec } from './types.js';
 
 const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
@@ -42,7 +42,7 @@ export const windowCommands: CommandSpec[] = [
     flags: ['write'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const g = intArg(a[2], 1);
       const r = intArg(a[3], 1);
       if (g === undefined || r === undefined) return ERR_NOT_INTEGER;
@@ -126,7 +126,7 @@ export const windowCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if (a.length > 5) return ERR_SYNTAX;
-      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return ERR_KEY_TOO_LONG;
+      if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
       const limit = intArg(a[2], 1);
       const period = intArg(a[3], 1);
       const cost = a.length === 5 ? intArg(a[4], 0) : 1;
