@@ -1,10 +1,14 @@
-// `npm run bench -- scale [--keys=N] [--json] [--cpu-prof=<dir>]`: a million distinct keys, tally
+// `npm run bench -- scale [--keys=N] [--writers=1|3] [--json] [--cpu-prof=<dir>]`: a million distinct keys, tally
 // beside redis-server in the same run. A 3-node tally cluster from a generated config (persistence
 // everysec, loopback ports chosen free) and a redis-server (appendfsync everysec) each get N
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
 // by INFO used_memory and by RSS (growth over the idle process, divided by N, each read after
 // MEMORY PURGE: `purge`). Never asserts.
+// With three writers (the default), the same N INCRs then go to n2 and then n3 (and again to
+// redis-server): every key gains the slots of two more writers, and updating keys that exist is
+// timed beside creating them. Reported: the update ingest times, the time after the last pipe until
+// every node holds 3 slots per key, and bytes per key with three writer slots.
 // `--cpu-prof=<dir>` runs every node under `node --cpu-prof` (the profile is written when it stops).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -128,6 +132,8 @@ export async function run(args: string[]): Promise<unknown> {
   const n = Number(strArg(args, 'keys') ?? numArg(args, 'n', 1_000_000));
   const catchupTimeoutMs = numArg(args, 'catchup-timeout', 600) * 1000;
   const profDir = strArg(args, 'cpu-prof');
+  const writers = Number(strArg(args, 'writers') ?? 3);
+  if (writers !== 1 && writers !== 3) throw new Error(`--writers must be 1 or 3, got ${String(strArg(args, 'writers'))}`);
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-scale-'));
   const input = join(dir, 'input.resp');
   await writePipeInput(input, n);
@@ -193,11 +199,59 @@ export async function run(args: string[]): Promise<unknown> {
       })),
     ];
     printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); memory after MEMORY PURGE (tally: a full garbage collection)`, rows);
-    return {
+    const summary = {
       keys: n,
       redis: { ingestMs: redisMs, usedPerKey: redisUsed, rssPerKey: redisRss },
       tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, catchupMs, nodes },
     };
+    if (writers === 1) return summary;
+
+    // Three writer slots: the same INCRs into n2, then n3 (updates of keys they hold), and into redis again.
+    const redisUpdateMs = await pipe(redis.port, input);
+    const updateMs: Record<string, number> = {};
+    for (const t of [n2, n3]) updateMs[t.id] = await pipe(t.respPort, input);
+    const t1 = performance.now();
+    const settled: Record<string, number> = {};
+    while (performance.now() - t1 < catchupTimeoutMs && Object.keys(settled).length < 3) {
+      for (const t of tally) {
+        if (settled[t.id] === undefined && (await infoField(t.respPort, 'memory', 'tally_counter_slots')) >= 3 * n) settled[t.id] = performance.now() - t1;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Every node must count 3 for the first and the last key, or the figures are not of the state meant.
+    const values = await Promise.all(tally.flatMap((t) => [query(t.respPort, 'GET', 'user:0'), query(t.respPort, 'GET', `user:${n - 1}`)]));
+    const converged = Object.keys(settled).length === 3 && values.every((v) => v === '3');
+    await purge(servers);
+    const after3 = {
+      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
+      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+    };
+    const slots = await Promise.all(tally.map((t) => infoField(t.respPort, 'memory', 'tally_counter_slots')));
+    const redisUsed3 = per(after3.redis.used, before.redis.used);
+    const redisRss3 = per(after3.redis.rss, before.redis.rss);
+    const nodes3 = tally.map((t, i) => ({
+      id: t.id,
+      updateMs: updateMs[t.id],
+      settleMs: settled[t.id],
+      slotsPerKey: r2((slots[i] ?? NaN) / n),
+      usedPerKey: per(after3.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
+      rssPerKey: per(after3.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
+    }));
+    const rows3: Row[] = [
+      { server: 'redis-server', 'update ingest s': r2(redisUpdateMs / 1000), 'x redis': 1, 'settled s': '-', 'slots/key': '-', 'used_memory B/key': redisUsed3, 'RSS B/key': redisRss3, 'RSS x redis': 1 },
+      ...nodes3.map((t) => ({
+        server: `tally ${t.id}`,
+        'update ingest s': t.updateMs === undefined ? '-' : r2(t.updateMs / 1000),
+        'x redis': t.updateMs === undefined ? '-' : r2(t.updateMs / redisUpdateMs),
+        'settled s': t.settleMs === undefined ? 'timeout' : r2(t.settleMs / 1000),
+        'slots/key': t.slotsPerKey,
+        'used_memory B/key': t.usedPerKey,
+        'RSS B/key': t.rssPerKey,
+        'RSS x redis': r2(t.rssPerKey / redisRss3),
+      })),
+    ];
+    printTable(`The same ${n.toLocaleString('en-US')} INCRs again into n2, then n3 (updates: three writer slots per key), and into redis-server; settled: after the last pipe, until the node holds 3 slots per key${converged ? '' : ' (NOT CONVERGED: a node lacks slots or a count is not 3)'}`, rows3);
+    return { ...summary, threeWriters: { converged, redis: { updateMs: redisUpdateMs, usedPerKey: redisUsed3, rssPerKey: redisRss3 }, nodes: nodes3 } };
   } finally {
     await Promise.all(tally.map((t) => stopGracefully(t.proc)));
     await stop(redis.proc);
