@@ -19,6 +19,8 @@ export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 export const MAX_REPLICA_ID_BYTES = 255;
 
 const BIG_MAX = BigInt(COUNTER_MAX);
+/** Slots beyond `first` kept in an array searched linearly; more go in a Map (CounterBase.rest). */
+const SCANNED_SLOTS = 8;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -186,9 +188,14 @@ export abstract class CounterBase {
   // second replica). Most keys hold one or a few replicas and are written by the local one, so the
   // hot path touches this object and one slot: no Map lookup, fewer cache misses. (The first design,
   // PN = two G-Counter objects each with a Map, took 418 heap bytes per 1-replica key against 166
-  // now, and ran increments over a few thousand hot keys about 3x slower.)
+  // now, and ran increments over a few thousand hot keys about 3x slower.) Up to SCANNED_SLOTS
+  // others, `rest` is an array of exactly its length, searched linearly: a key has one slot per live
+  // writer (retired ones are folded away), and a Map of two slots took about 180 heap bytes against
+  // 56 for the array (3 slots: 449 B per counter with a Map, 330 with the array). Past that, a Map
+  // (a linear search made merges of 50-slot counters 6x slower). Never empty (undefined instead), and
+  // `first` is set whenever `rest` is.
   protected first: CounterSlot | undefined;
-  protected rest: Map<ReplicaId, CounterSlot> | undefined;
+  protected rest: CounterSlot[] | Map<ReplicaId, CounterSlot> | undefined;
   /** Sum of (p - fp) while <= COUNTER_MAX; `bigP` holds it exactly when larger (only via merges). */
   protected liveP = 0;
   protected bigP: bigint | undefined;
@@ -208,7 +215,8 @@ export abstract class CounterBase {
   }
 
   replicaCount(): number {
-    return this.first === undefined ? 0 : 1 + (this.rest?.size ?? 0);
+    const rest = this.rest;
+    return this.first === undefined ? 0 : 1 + (rest === undefined ? 0 : Array.isArray(rest) ? rest.length : rest.size);
   }
 
   /** Replica `r`'s slot and floors (all 0 when absent). A copy: mutating it changes nothing. */
@@ -221,7 +229,7 @@ export abstract class CounterBase {
   slotIds(): ReplicaId[] {
     if (this.first === undefined) return [];
     const out = [this.first.id];
-    this.rest?.forEach((s) => out.push(s.id));
+    this.eachRest((s) => out.push(s.id));
     return out;
   }
 
@@ -244,9 +252,12 @@ export abstract class CounterBase {
     if (other === this) return false;
     if (other.lanes() !== this.lanes()) throw new TypeError('cannot merge a PNCounter with a GCounter');
     let changed = other.first ? this.mergeValid(other.first) : false;
-    other.rest?.forEach((s) => {
-      if (this.mergeValid(s)) changed = true;
-    });
+    const rest = other.rest;
+    if (Array.isArray(rest)) {
+      for (let i = 0; i < rest.length; i++) if (this.mergeValid(rest[i] as CounterSlot)) changed = true;
+    } else if (rest !== undefined) {
+      for (const x of rest.values()) if (this.mergeValid(x)) changed = true;
+    }
     return changed;
   }
 
@@ -321,11 +332,8 @@ export abstract class CounterBase {
   clone(): this {
     const out = this.empty();
     if (this.first) out.first = { ...this.first };
-    if (this.rest) {
-      const m = new Map<ReplicaId, CounterSlot>();
-      this.rest.forEach((s, id) => m.set(id, { ...s }));
-      out.rest = m;
-    }
+    const rest = this.rest;
+    if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map((s) => ({ ...s })) : new Map([...rest].map(([id, s]) => [id, { ...s }]));
     out.liveP = this.liveP;
     out.bigP = this.bigP;
     out.liveN = this.liveN;
@@ -343,10 +351,11 @@ export abstract class CounterBase {
     return true;
   }
 
-  /** Approximate in-memory bytes: the object, the Map if any, and per slot its object, Map entry and id. */
+  /** Approximate in-memory bytes: the object, the array or Map of other slots if any, and per slot its object, its reference and its id. */
   byteSize(): number {
-    let bytes = 64 + (this.rest ? 96 : 0);
-    for (const s of this.list()) bytes += 88 + s.id.length;
+    const rest = this.rest;
+    let bytes = 64 + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
+    for (const s of this.list()) bytes += 72 + s.id.length;
     return bytes;
   }
 
@@ -419,14 +428,11 @@ export abstract class CounterBase {
     const fp = (t?.fp ?? 0) + s.fp;
     const fn = (t?.fn ?? 0) + s.fn;
     if (this.first === s) {
-      this.first = undefined;
-      const next = this.rest?.values().next().value;
-      if (next !== undefined) {
-        (this.rest as Map<ReplicaId, CounterSlot>).delete(next.id);
-        this.first = next;
-      }
+      const rest = this.rest;
+      this.first = rest === undefined ? undefined : Array.isArray(rest) ? rest[0] : rest.values().next().value;
+      if (this.first !== undefined) this.removeRest(this.first.id);
     } else {
-      this.rest?.delete(from);
+      this.removeRest(from);
     }
     if (t !== undefined) {
       t.p = p;
@@ -436,7 +442,7 @@ export abstract class CounterBase {
     } else {
       const slot: CounterSlot = { id: into, p, fp, n, fn };
       if (this.first === undefined) this.first = slot;
-      else (this.rest ??= new Map()).set(into, slot);
+      else this.addRest(slot);
     }
     // The running sums hold: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
     return true;
@@ -456,30 +462,80 @@ export abstract class CounterBase {
   protected localSlot(r: ReplicaId): CounterSlot {
     const f = this.first;
     if (f !== undefined && f.id === r) return f;
-    let s = this.rest?.get(r);
-    if (s === undefined) {
-      assertReplicaId(r);
-      s = { id: r, p: 0, fp: 0, n: 0, fn: 0 };
-      if (f === undefined) {
-        this.first = s;
-        return s;
+    const rest = this.rest;
+    if (rest !== undefined) {
+      // `first` is set whenever `rest` is: the two swap places.
+      if (Array.isArray(rest)) {
+        const i = rest.findIndex((x) => x.id === r);
+        const s = rest[i];
+        if (s !== undefined) {
+          rest[i] = f as CounterSlot;
+          this.first = s;
+          return s;
+        }
+      } else {
+        const s = rest.get(r);
+        if (s !== undefined) {
+          rest.delete(r);
+          rest.set((f as CounterSlot).id, f as CounterSlot);
+          this.first = s;
+          return s;
+        }
       }
     }
-    const rest = (this.rest ??= new Map());
-    rest.delete(r);
-    if (f !== undefined) rest.set(f.id, f);
+    assertReplicaId(r);
+    const s: CounterSlot = { id: r, p: 0, fp: 0, n: 0, fn: 0 };
+    if (f !== undefined) this.addRest(f);
     this.first = s;
     return s;
   }
 
   protected find(r: ReplicaId): CounterSlot | undefined {
     const s = this.first;
-    return s !== undefined && s.id === r ? s : this.rest?.get(r);
+    if (s !== undefined && s.id === r) return s;
+    const rest = this.rest;
+    if (rest === undefined) return undefined;
+    if (!Array.isArray(rest)) return rest.get(r);
+    for (let i = 0; i < rest.length; i++) if ((rest[i] as CounterSlot).id === r) return rest[i];
+    return undefined;
+  }
+
+  /** Calls `fn` for every slot in `rest`. */
+  private eachRest(fn: (s: CounterSlot) => void): void {
+    const rest = this.rest;
+    if (rest === undefined) return;
+    if (Array.isArray(rest)) for (const s of rest) fn(s);
+    else rest.forEach(fn);
+  }
+
+  /**
+   * Adds a slot to `rest`: a new array of exactly the new length (a push would reserve 16 more
+   * entries), or the Map once the array would pass SCANNED_SLOTS.
+   */
+  private addRest(s: CounterSlot): void {
+    const rest = this.rest;
+    if (rest === undefined) this.rest = [s];
+    else if (!Array.isArray(rest)) rest.set(s.id, s);
+    else if (rest.length < SCANNED_SLOTS) this.rest = rest.concat([s]);
+    else this.rest = new Map([...rest, s].map((x) => [x.id, x]));
+  }
+
+  /** Removes replica `r`'s slot from `rest` (undefined when none is left). */
+  private removeRest(r: ReplicaId): void {
+    const rest = this.rest;
+    if (rest === undefined) return;
+    if (Array.isArray(rest)) {
+      const left = rest.filter((x) => x.id !== r);
+      this.rest = left.length === 0 ? undefined : left;
+    } else {
+      rest.delete(r);
+      if (rest.size === 0) this.rest = undefined;
+    }
   }
 
   private list(): CounterSlot[] {
     const out: CounterSlot[] = this.first ? [this.first] : [];
-    this.rest?.forEach((s) => out.push(s));
+    this.eachRest((s) => out.push(s));
     return out;
   }
 
@@ -495,7 +551,7 @@ export abstract class CounterBase {
       if (o.p === 0 && o.n === 0) return false; // all-zero: no entry
       s = { id: o.id, p: 0, fp: 0, n: 0, fn: 0 };
       if (this.first === undefined) this.first = s;
-      else (this.rest ??= new Map()).set(o.id, s);
+      else this.addRest(s);
     }
     const fp = Math.max(s.fp, o.fp);
     const p = Math.max(s.p, o.p, fp);

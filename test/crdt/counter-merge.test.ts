@@ -84,6 +84,8 @@ laws('PNCounter', pnCounterArb, checkPN, pnRawArb, buildPN);
 
 /** A step: op kind, two replica picks, an amount, and whether a delivered message stays queued. */
 const stepArb = fc.tuple(fc.nat(9), fc.nat(7), fc.nat(7), fc.integer({ min: -50, max: 50 }), fc.boolean());
+/** The same over up to 16 replicas: a counter's slots past the first 9 leave its array for a Map (g-counter.ts, SCANNED_SLOTS). */
+const wideStepArb = fc.tuple(fc.nat(9), fc.nat(15), fc.nat(15), fc.integer({ min: -50, max: 50 }), fc.boolean());
 
 interface Msg {
   to: number;
@@ -187,4 +189,16 @@ describe('convergence across 2-8 replicas', () => {
   it('PNCounter without resets: value = sum of every update', () => run(true, false));
   it('GCounter with resets', () => run(false, true));
   it('GCounter without resets', () => run(false, false));
+});
+
+describe('convergence across 10-16 replicas (a counter holding more slots than its array keeps)', () => {
+  const run = (pn: boolean, resets: boolean) =>
+    fc.assert(
+      fc.property(fc.integer({ min: 10, max: 16 }), fc.array(wideStepArb, { minLength: 60, maxLength: 200 }), (n, steps) =>
+        simulate(pn, n, steps, resets),
+      ),
+      { numRuns: 60 },
+    );
+  it('PNCounter with resets and sets: value = increments no reset observed', () => run(true, true));
+  it('GCounter without resets: value = sum of every update', () => run(false, false));
 });

@@ -131,12 +131,47 @@ describe('counter state', () => {
     const g = new GCounter();
     g.increment('abc', 1);
     const one = g.byteSize();
-    expect(one).toBe(empty + 88 + 3); // one replica: no Map yet
+    expect(one).toBe(empty + 72 + 3); // one replica: no array of others yet
     const h = new GCounter();
     h.increment('abcdefgh', 1);
     expect(h.byteSize()).toBe(one + 5);
     g.increment('b', 1);
-    expect(g.byteSize()).toBeGreaterThan(one + 88);
+    expect(g.byteSize()).toBeGreaterThan(one + 72);
+  });
+
+  it('holds, finds, moves and folds slots alike whether its other slots are in the array (up to 8) or the Map (beyond)', () => {
+    const ids = Array.from({ length: 14 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
+    const g = new PNCounter();
+    let sum = 0;
+    ids.forEach((id, i) => {
+      g.mergeSlot(id, 10 * (i + 1), i, 2 * i, i);
+      sum += 10 * (i + 1) - i - (2 * i - i);
+      expect(g.replicaCount()).toBe(i + 1);
+      expect(g.value()).toBe(sum);
+      // Every slot so far is found where it is, in the array or the Map.
+      for (let j = 0; j <= i; j++) expect(g.slotOf(ids[j] as string).p).toBe(10 * (j + 1));
+      const back = PNCounter.decode(g.encode());
+      expect(back.ok && back.value.equals(g)).toBe(true);
+      expect(g.clone().equals(g)).toBe(true);
+    });
+    expect(new Set(g.slotIds())).toEqual(new Set(ids));
+    // A local write to a slot in the Map moves it to `first`, and the old first into the Map.
+    const inc = g.increment('r11:1', 5);
+    expect(inc.ok).toBe(true);
+    sum += 5;
+    expect(g.value()).toBe(sum);
+    expect(g.slotOf('r11:1').p).toBe(125);
+    expect(g.replicaCount()).toBe(14);
+    // Folding every slot into r00:1, one by one (first and others alike), keeps the value.
+    for (const id of ['r11:1', ...ids.filter((x) => x !== 'r11:1' && x !== 'r00:1')]) {
+      expect(g.foldSlot(id, 'r00:1')).toBe(true);
+      expect(g.slotOf(id)).toEqual({ id, p: 0, fp: 0, n: 0, fn: 0 });
+      expect(g.value()).toBe(sum);
+    }
+    expect(g.slotIds()).toEqual(['r00:1']);
+    expect(g.replicaCount()).toBe(1);
+    const back = PNCounter.decode(g.encode());
+    expect(back.ok && back.value.equals(g) && back.value.value() === sum).toBe(true);
   });
 
   it('entries come out sorted by id, whatever the insertion order', () => {
