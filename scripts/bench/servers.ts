@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../src/util/free-port.js';
+import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.js');
 
@@ -92,7 +93,7 @@ export async function startTally(mode: Mode, dir: string, tls?: ServerTlsFiles):
       ...(tls === undefined ? {} : { tls: { certFile: tls.cert, keyFile: tls.key, caFile: tls.ca, http: false } }),
     }),
   );
-  const proc = spawn(process.execPath, [MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
   await waitPong(respPort);
   return { port: respPort, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
 }
@@ -116,7 +117,7 @@ export async function startTallyCluster(dir: string, mode: Mode, started: TallyN
   writeFileSync(config, JSON.stringify({ cluster: 'bench-cluster', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: mode, auth: { keyFile: null }, logLevel: 'warn' }));
   for (const n of nodes) {
     const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const proc = spawn(process.execPath, [...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
+    const proc = spawn(process.execPath, [...NODE_V8_FLAGS, ...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
     started.push({ id: n.id, respPort: n.respPort, proc });
   }
   for (const n of started) await waitPong(n.respPort);

@@ -14,6 +14,7 @@ import { Keyring } from '../gossip/frame-auth.js';
 import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.js';
 import { EXIT_FAILURE } from './errors.js';
 import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
+import { NODE_V8_FLAGS } from '../node/v8-flags.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const LEVELS: Record<number, [string, string]> = {
@@ -107,7 +108,7 @@ export function registerClusterUp(program: Command): void {
       // The exit code once every node has stopped: 0 after Ctrl-C, EXIT_FAILURE when the start failed.
       let exitCode = 0;
       cfg.nodes.forEach((n, i) => {
-        const child = spawn(process.execPath, [MAIN, 'node', '--config', effective, '--id', n.id], {
+        const child = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', effective, '--id', n.id], {
           stdio: ['ignore', 'pipe', 'pipe'],
           env: { ...process.env },
         });

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The flag is NODE_V8_FLAGS (src/node/v8-flags.ts), repeated here: a shebang cannot import it.
 // The `tally` command line: one commander program; each command lives in its own file.
 //
 // One error style for every command (docs/configuration.md, "Errors and exit codes"): a line

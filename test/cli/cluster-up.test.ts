@@ -2,10 +2,11 @@
 // an exit 1 naming the cause, never "is up"; a node whose any listener cannot bind exits 1 rather than
 // run half-started; the "Try:" hint names the config and the password. Real processes on 127.0.0.1.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
 import { runCli, startCli, tempConfig, waitForOutput } from './run-cli.js';
 
 function occupy(port: number): Promise<Server> {
@@ -59,6 +60,11 @@ describe('tally cluster up', () => {
       const r = await runCli(args, { cwd: c.dir });
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('1');
+      // Each node runs with the V8 flags a node needs, which only its command line can give it.
+      const st = await runCli(['status', '--json', '--node', 'n2', '--config', 'c.json'], { cwd: c.dir });
+      const pid = (JSON.parse(st.stdout) as { node: { pid: number } }).node.pid;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of NODE_V8_FLAGS) expect(argv).toContain(flag);
     } finally {
       up.kill('SIGINT');
     }
