@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = join(ROOT, 'scripts', 'deploy', 'tally@.service');
@@ -25,7 +26,8 @@ describe('scripts/deploy/tally@.service', () => {
 
   it('runs the node named by the instance, with the config from TALLY_CONFIG', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node \/opt\/tally\/dist\/src\/cli\/main\.js node --id %i$/m);
+    // With the V8 flags every node's process needs (src/node/v8-flags.ts).
+    expect(unit.split('\n')).toContain(`ExecStart=/usr/bin/env node ${NODE_V8_FLAGS.join(' ')} /opt/tally/dist/src/cli/main.js node --id %i`);
     expect(unit).toMatch(/^Environment=TALLY_CONFIG=\/etc\/tally\/cluster\.config\.json$/m);
   });
 });
