@@ -12,4 +12,5 @@ export const suites: Record<string, Suite> = {
   resp: async (args) => (await import('./resp.js')).run(args),
   scale: async (args) => (await import('./scale.js')).run(args),
   detector: async (args) => (await import('./detector.js')).run(args),
+  layout: async (args) => (await import('./layout.js')).run(args),
 };

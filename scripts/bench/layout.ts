@@ -1,0 +1,94 @@
+// `npm run bench -- layout [--keys=N] [--json]`: what one counter key with one writer slot costs in
+// V8's heap (Node 20, built without pointer compression) in the keyspace as it is, and in two
+// layouts it could take, so that the memory target of issue 13 (under 100 B per key) is judged
+// against what the runtime allows. Never asserts.
+//   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry, a counter and a slot
+//              object per key, in a Map keyed by the key's string (no version log, no replica).
+//   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
+//              counts, its replica, the key's version and its two digest shares: the key's string
+//              and its Map entry are the only per-key JS objects.
+//   arena:     no JS object per key: the key's bytes in one buffer, an open-addressing table of
+//              indexes over an Int32Array (what Redis's dict is), the same typed arrays.
+// The two layouts are built here, not in src/: they only measure what a key's bytes would be.
+
+import { fullKey, Keyspace } from '../../src/keyspace/keyspace.js';
+import { fullGc } from '../../src/util/system.js';
+import { printTable, type Row } from './report.js';
+import { numArg } from './servers.js';
+
+function heapBytes(): number {
+  if (!fullGc()) throw new Error('bench layout needs a full garbage collection (V8 refused --expose-gc)');
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Typed arrays of one slot's counts, replica, version and digest shares for n keys. */
+function columns(n: number): { p: Float64Array; rid: Uint16Array; ver: Float64Array; all: ArrayBufferView[] } {
+  const p = new Float64Array(n);
+  const rid = new Uint16Array(n);
+  const ver = new Float64Array(n);
+  const all = [p, new Float64Array(n), new Float64Array(n), new Float64Array(n), rid, ver, new Uint32Array(n), new Uint32Array(n)];
+  return { p, rid, ver, all };
+}
+
+const layouts: Record<string, (n: number) => unknown> = {
+  keyspace: (n) => {
+    const ks = new Keyspace('n1:1');
+    for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
+    return ks;
+  },
+  'map-index': (n) => {
+    const index = new Map<string, number>();
+    const c = columns(n);
+    for (let i = 0; i < n; i++) {
+      index.set(fullKey(0, `user:${i}`), i);
+      c.p[i] = 1;
+      c.rid[i] = 1;
+      c.ver[i] = i + 1;
+    }
+    return [index, c];
+  },
+  arena: (n) => {
+    let cap = 1;
+    while (cap < 2 * n) cap *= 2;
+    const table = new Int32Array(cap).fill(-1);
+    const arena = new Uint8Array(16 * n);
+    const offsets = new Uint32Array(n + 1);
+    const c = columns(n);
+    let used = 0;
+    for (let i = 0; i < n; i++) {
+      const key = fullKey(0, `user:${i}`);
+      const len = key.length; // latin1: one byte per char
+      if (used + len > arena.length) throw new Error('arena too small');
+      arena.set(Buffer.from(key, 'latin1'), used);
+      let h = 2166136261;
+      for (let j = used; j < used + len; j++) h = Math.imul(h ^ (arena[j] as number), 16777619);
+      used += len;
+      offsets[i + 1] = used;
+      let s = (h >>> 0) & (cap - 1);
+      while (table[s] !== -1) s = (s + 1) & (cap - 1);
+      table[s] = i;
+      c.p[i] = 1;
+      c.rid[i] = 1;
+      c.ver[i] = i + 1;
+    }
+    return [table, arena, offsets, c];
+  },
+};
+
+export async function run(args: string[]): Promise<unknown> {
+  const n = numArg(args, 'keys', 1_000_000);
+  const out: Record<string, number> = {};
+  const rows: Row[] = [];
+  for (const [name, build] of Object.entries(layouts)) {
+    const before = heapBytes();
+    let kept: unknown = build(n);
+    const perKey = Math.round((heapBytes() - before) / n);
+    kept = undefined;
+    void kept;
+    out[name] = perKey;
+    rows.push({ layout: name, keys: n, 'heap B/key': perKey });
+  }
+  printTable(`Heap bytes per counter key with one writer slot (V8 heapUsed + ArrayBuffers, after a full collection), ${n.toLocaleString('en-US')} keys user:N`, rows);
+  return { keys: n, bytesPerKey: out };
+}
