@@ -172,6 +172,41 @@ describe('counter state', () => {
     expect(g.replicaCount()).toBe(1);
     const back = PNCounter.decode(g.encode());
     expect(back.ok && back.value.equals(g) && back.value.value() === sum).toBe(true);
+    // Nothing is left of the Map: the same size as a counter that only ever had that slot.
+    const lone = new PNCounter();
+    lone.mergeSlot('r00:1', 1, 0);
+    expect(g.byteSize()).toBe(lone.byteSize());
+  });
+
+  it('byteSize counts the array of other slots, then the Map with an entry per slot, and nothing once they are folded away', () => {
+    const g = new GCounter();
+    const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
+    ids.forEach((id) => g.mergeSlot(id, 1, 0));
+    expect(g.byteSize()).toBe(64 + 96 + 16 * 11 + 12 * (72 + 5)); // 11 others: past the array, a Map
+    const edge = new GCounter();
+    ids.slice(0, 9).forEach((id) => edge.mergeSlot(id, 1, 0));
+    expect(edge.byteSize()).toBe(64 + 48 + 9 * (72 + 5)); // 8 others: still the array
+    edge.mergeSlot('r09:1', 1, 0);
+    expect(edge.byteSize()).toBe(64 + 96 + 16 * 9 + 10 * (72 + 5)); // the 9th other: the Map
+    const small = new GCounter();
+    ids.slice(0, 3).forEach((id) => small.mergeSlot(id, 1, 0));
+    expect(small.byteSize()).toBe(64 + 48 + 3 * (72 + 5));
+    expect(small.foldSlot('r01:1', 'r00:1')).toBe(true);
+    expect(small.foldSlot('r02:1', 'r00:1')).toBe(true);
+    expect(small.byteSize()).toBe(64 + 72 + 5); // the array is gone with its last slot
+    expect(small.value()).toBe(3);
+  });
+
+  it('merge reports a change made only in a slot the other counter keeps in its Map, and none the second time', () => {
+    const a = new PNCounter();
+    const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
+    ids.forEach((id) => a.mergeSlot(id, 1, 0));
+    const b = a.clone();
+    b.mergeSlot('r07:1', 9, 0); // neither first in b nor in its array: in its Map
+    expect(a.merge(b)).toBe(true);
+    expect(a.slotOf('r07:1').p).toBe(9);
+    expect(a.value()).toBe(20);
+    expect(a.merge(b)).toBe(false);
   });
 
   it('entries come out sorted by id, whatever the insertion order', () => {
