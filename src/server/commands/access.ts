@@ -55,6 +55,11 @@ export function deniedFor(ctx: CommandServices, session: Session, c: CommandAcce
   return denied;
 }
 
+/** Whether `n` arguments (the name included) break Redis's `arity`: exactly `arity` if positive, at least `-arity` if negative. */
+export function wrongCount(arity: number, n: number): boolean {
+  return arity > 0 ? n !== arity : n < -arity;
+}
+
 /**
  * The arity of the subcommand `args` names, for a container command (CLIENT, CONFIG, MEMORY...):
  * null when it has no such subcommand (own properties only: `constructor` is none), undefined

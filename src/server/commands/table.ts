@@ -20,7 +20,7 @@ import { transactionCommands } from './transaction-commands.js';
 import { keysCommands } from './keys-commands.js';
 import { scriptCommands } from './script-commands.js';
 import type { CommandResult, CommandServices, CommandSpec, Session } from './types.js';
-import { accessOf, deniedFor, subcommandArity, type CommandAccess } from './access.js';
+import { accessOf, deniedFor, subcommandArity, wrongCount, type CommandAccess } from './access.js';
 
 const commandCommand: CommandSpec = {
   name: 'command',
@@ -212,7 +212,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   }
   const spec = c.spec;
   if (!session.authenticated && !c.noauth) return reject(session, spec.name, ERR_NOAUTH, errors.NOAUTH);
-  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+  if (wrongCount(spec.arity, args.length)) {
     return reject(session, spec.name, wrongArity(spec.name), errors.wrongArity(spec.name).slice(4));
   }
   const arity = subcommandArity(spec, args);
@@ -222,7 +222,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
       const e = errors.unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase());
       return reject(session, spec.name, reply.errorBytes(e), e.toString('latin1').slice(4));
     }
-    if (arity > 0 ? args.length !== arity : args.length < -arity) {
+    if (wrongCount(arity, args.length)) {
       return reject(session, spec.name, wrongArity(`${spec.name}|${sub}`), errors.wrongArity(`${spec.name}|${sub}`).slice(4));
     }
   }

@@ -9,7 +9,7 @@ import { reply, type Reply } from '../commands/reply.js';
 import { feedMonitors, stateOf, type BusyScript, type CommandState } from '../commands/state.js';
 import { formatG } from '../resp/format-double.js';
 import { popReply, pushBytes, pushErrorTable, pushReply } from './convert.js';
-import { deniedFor, deniedName, permsOf, subcommandArity, type CommandAccess } from '../commands/access.js';
+import { deniedFor, deniedName, permsOf, subcommandArity, wrongCount, type CommandAccess } from '../commands/access.js';
 import { bytesOf, lauxlib, lua, luaString, type LuaJsFunction, type LuaState } from './fengari.js';
 import { BUSY_REPLY_THRESHOLD_MS, BUSY_SLICE_MS, HOOK_EVERY_INSTRUCTIONS } from './limits.js';
 import { createSandbox } from './sandbox.js';
@@ -289,12 +289,12 @@ export class ScriptEngine {
     const c = this.lookup(args[0] as Buffer);
     if (c === undefined) return fail('Unknown Redis command called from script');
     const arity = c.spec.arity;
-    if (arity > 0 ? args.length !== arity : args.length < -arity) return fail('Wrong number of args calling Redis command from script');
+    if (wrongCount(arity, args.length)) return fail('Wrong number of args calling Redis command from script');
     // A container command's subcommand is a command of its own to Redis's script caller: an unknown
     // one is an unknown command, and each has its arity (as runCommand checks outside scripts).
     const subArity = subcommandArity(c.spec, args);
     if (subArity === null) return fail('Unknown Redis command called from script');
-    if (subArity !== undefined && (subArity > 0 ? args.length !== subArity : args.length < -subArity)) return fail('Wrong number of args calling Redis command from script');
+    if (subArity !== undefined && wrongCount(subArity, args.length)) return fail('Wrong number of args calling Redis command from script');
     if (c.spec.flags.includes('noscript')) return fail('This Redis command is not allowed from script');
     const { ctx, session } = run;
     // The script's user, checked per call as Redis 7.0 does (after noscript, before the read-only rule).
