@@ -147,11 +147,15 @@ export async function run(args: string[]): Promise<unknown> {
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));
     const servers = [redis.port, ...tally.map((t) => t.respPort)];
-    await purge(servers);
-    const before = {
-      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
-      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+    // Each reading of memory: MEMORY PURGE on every server, then used_memory and RSS of each.
+    const memoryNow = async (): Promise<{ redis: { used: number; rss: number }; tally: { used: number; rss: number }[] }> => {
+      await purge(servers);
+      return {
+        redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
+        tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+      };
     };
+    const before = await memoryNow();
     const redisMs = await pipe(redis.port, input);
     const tallyMs = await pipe(n1.respPort, input);
     const t0 = performance.now();
@@ -164,11 +168,7 @@ export async function run(args: string[]): Promise<unknown> {
     }
     const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
     const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
-    await purge(servers);
-    const after = {
-      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
-      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
-    };
+    const after = await memoryNow();
     const gossipOut = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_bytes_out')));
     const chunked = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_chunked_deltas')));
     const per = (a: number, b: number): number => Math.round((a - b) / n);
@@ -227,11 +227,7 @@ export async function run(args: string[]): Promise<unknown> {
     // Every node must count 3 for the first and the last key, or the figures are not of the state meant.
     const values = await Promise.all(tally.flatMap((t) => [query(t.respPort, 'GET', 'user:0'), query(t.respPort, 'GET', `user:${n - 1}`)]));
     converged &&= values.every((v) => v === '3');
-    await purge(servers);
-    const after3 = {
-      redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
-      tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
-    };
+    const after3 = await memoryNow();
     const slots = await Promise.all(tally.map((t) => infoField(t.respPort, 'memory', 'tally_counter_slots')));
     const redisUsed3 = per(after3.redis.used, before.redis.used);
     const redisRss3 = per(after3.redis.rss, before.redis.rss);
