@@ -19,7 +19,7 @@ export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 export const MAX_REPLICA_ID_BYTES = 255;
 
 const BIG_MAX = BigInt(COUNTER_MAX);
-/** Slots beyond `first` kept in an array searched linearly; more go in a Map (CounterBase.rest). */
+/** Slots beyond the first kept in an array searched linearly; more go in a Map (CounterBase.rest). */
 const SCANNED_SLOTS = 8;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -37,6 +37,14 @@ export interface CounterSlot {
 }
 
 /** Throws (misuse, not untrusted input) unless `id` is a non-empty, well-formed string of <= 255 UTF-8 bytes. */
+/** A slot object with `s`'s id and values (`s` may be a counter seen as its first slot: only these five fields). */
+function copySlot(s: CounterSlot): CounterSlot {
+  return { id: s.id, p: s.p, fp: s.fp, n: s.n, fn: s.fn };
+}
+
+/** No slot: what the first slot's fields hold in a counter that holds none. */
+const EMPTY_SLOT: CounterSlot = Object.freeze({ id: '', p: 0, fp: 0, n: 0, fn: 0 });
+
 export function assertReplicaId(id: ReplicaId): void {
   if (typeof id !== 'string' || id.length === 0) throw new RangeError('replica id must be a non-empty string');
   // Fast path: at most 3 UTF-8 bytes per UTF-16 unit, and no surrogates to be ill-formed.
@@ -184,17 +192,23 @@ function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: numb
 
 /** Internal base of GCounter and PNCounter: slots, floors, running totals, merge, reset, codec. */
 export abstract class CounterBase {
-  // The most recently locally written slot lives in `first`, the others in `rest` (created at the
-  // second replica). Most keys hold one or a few replicas and are written by the local one, so the
-  // hot path touches this object and one slot: no Map lookup, fewer cache misses. (The first design,
-  // PN = two G-Counter objects each with a Map, took 418 heap bytes per 1-replica key against 166
-  // now, and ran increments over a few thousand hot keys about 3x slower.) Up to SCANNED_SLOTS
+  // The counter is its own first slot: `id`, `p`, `fp`, `n` and `fn` below are the fields of the most
+  // recently locally written slot (`id` '' and all zero while the counter holds none), and the others
+  // are slot objects in `rest` (created at the second replica). Most keys hold one slot, written by
+  // the local replica, so a key is this one object and the hot path touches nothing else. (The first
+  // design, PN = two G-Counter objects each with a Map, took 418 heap bytes per 1-replica key; the
+  // first slot as an object of its own, 136 with this object; inline, 104.) Up to SCANNED_SLOTS
   // others, `rest` is an array of exactly its length, searched linearly: a key has one slot per live
   // writer (retired ones are folded away), and a Map of two slots took about 180 heap bytes against
   // 56 for the array (3 slots: 449 B per counter with a Map, 330 with the array). Past that, a Map
   // (a linear search made merges of 50-slot counters 6x slower). Never empty (undefined instead), and
-  // `first` is set whenever `rest` is.
-  protected first: CounterSlot | undefined;
+  // the first slot is held whenever `rest` is. Code that handles slots sees the first one as `this`
+  // (`head()`): a slot the counter hands out is a copy (`copySlot`), never this object.
+  protected id: ReplicaId = '';
+  protected p = 0;
+  protected fp = 0;
+  protected n = 0;
+  protected fn = 0;
   protected rest: CounterSlot[] | Map<ReplicaId, CounterSlot> | undefined;
   /** Sum of (p - fp) while <= COUNTER_MAX; `bigP` holds it exactly when larger (only via merges). */
   protected liveP = 0;
@@ -216,7 +230,7 @@ export abstract class CounterBase {
 
   replicaCount(): number {
     const rest = this.rest;
-    return this.first === undefined ? 0 : 1 + (rest === undefined ? 0 : Array.isArray(rest) ? rest.length : rest.size);
+    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : Array.isArray(rest) ? rest.length : rest.size);
   }
 
   /** Replica `r`'s slot and floors (all 0 when absent). A copy: mutating it changes nothing. */
@@ -227,15 +241,15 @@ export abstract class CounterBase {
 
   /** Every slot's replica id, in no particular order (slot pruning looks for retired ones). */
   slotIds(): ReplicaId[] {
-    if (this.first === undefined) return [];
-    const out = [this.first.id];
+    if (this.id === '') return [];
+    const out = [this.id];
     this.eachRest((s) => out.push(s.id));
     return out;
   }
 
   /** Copies of every slot, sorted by id (canonical order). */
   entries(): CounterSlot[] {
-    return this.sorted().map((s) => ({ ...s }));
+    return this.sorted().map(copySlot);
   }
 
   /**
@@ -251,7 +265,7 @@ export abstract class CounterBase {
   merge(other: this): boolean {
     if (other === this) return false;
     if (other.lanes() !== this.lanes()) throw new TypeError('cannot merge a PNCounter with a GCounter');
-    let changed = other.first ? this.mergeValid(other.first) : false;
+    let changed = other.id !== '' ? this.mergeValid(other.head()) : false;
     const rest = other.rest;
     if (Array.isArray(rest)) {
       for (let i = 0; i < rest.length; i++) if (this.mergeValid(rest[i] as CounterSlot)) changed = true;
@@ -331,9 +345,13 @@ export abstract class CounterBase {
 
   clone(): this {
     const out = this.empty();
-    if (this.first) out.first = { ...this.first };
+    out.id = this.id;
+    out.p = this.p;
+    out.fp = this.fp;
+    out.n = this.n;
+    out.fn = this.fn;
     const rest = this.rest;
-    if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map((s) => ({ ...s })) : new Map([...rest].map(([id, s]) => [id, { ...s }]));
+    if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map(copySlot) : new Map([...rest].map(([id, s]) => [id, copySlot(s)]));
     out.liveP = this.liveP;
     out.bigP = this.bigP;
     out.liveN = this.liveN;
@@ -351,11 +369,14 @@ export abstract class CounterBase {
     return true;
   }
 
-  /** Approximate in-memory bytes: the object, the array or Map of other slots if any, and per slot its object, its reference and its id. */
+  /**
+   * Approximate in-memory bytes: the object with its first slot, the array or Map of other slots if
+   * any, per other slot its object and its reference, and every slot's id.
+   */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 64 + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
-    for (const s of this.list()) bytes += 72 + s.id.length;
+    let bytes = 104 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
+    this.eachRest((s) => (bytes += 72 + s.id.length));
     return bytes;
   }
 
@@ -427,21 +448,28 @@ export abstract class CounterBase {
     if (t === undefined) assertReplicaId(into);
     const fp = (t?.fp ?? 0) + s.fp;
     const fn = (t?.fn ?? 0) + s.fn;
-    if (this.first === s) {
+    if (s === this.head()) {
+      // Another slot (`into`'s, perhaps) takes the first place: its fields move into this object.
       const rest = this.rest;
-      this.first = rest === undefined ? undefined : Array.isArray(rest) ? rest[0] : rest.values().next().value;
-      if (this.first !== undefined) this.removeRest(this.first.id);
+      const next = rest === undefined ? undefined : Array.isArray(rest) ? rest[0] : rest.values().next().value;
+      if (next === undefined) this.setHead(EMPTY_SLOT);
+      else {
+        this.removeRest(next.id);
+        this.setHead(next);
+      }
     } else {
       this.removeRest(from);
     }
-    if (t !== undefined) {
-      t.p = p;
-      t.fp = fp;
-      t.n = n;
-      t.fn = fn;
+    // Found again: if it was `next` above, it is now the first slot.
+    const into2 = this.find(into);
+    if (into2 !== undefined) {
+      into2.p = p;
+      into2.fp = fp;
+      into2.n = n;
+      into2.fn = fn;
     } else {
       const slot: CounterSlot = { id: into, p, fp, n, fn };
-      if (this.first === undefined) this.first = slot;
+      if (this.id === '') this.setHead(slot);
       else this.addRest(slot);
     }
     // The running sums hold: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
@@ -458,41 +486,53 @@ export abstract class CounterBase {
     this.bigP = this.bigN = undefined;
   }
 
-  /** The slot replica `r` writes locally, created if absent (id checked then), moved to `first`. */
+  /** The slot replica `r` writes locally, created if absent (id checked then), moved to the first place (`this`). */
   protected localSlot(r: ReplicaId): CounterSlot {
-    const f = this.first;
-    if (f !== undefined && f.id === r) return f;
+    if (this.id === r && r !== '') return this.head();
     const rest = this.rest;
     if (rest !== undefined) {
-      // `first` is set whenever `rest` is: the two swap places.
+      // The first slot is held whenever `rest` is: the two swap places.
       if (Array.isArray(rest)) {
         const i = rest.findIndex((x) => x.id === r);
         const s = rest[i];
         if (s !== undefined) {
-          rest[i] = f as CounterSlot;
-          this.first = s;
-          return s;
+          rest[i] = copySlot(this.head());
+          this.setHead(s);
+          return this.head();
         }
       } else {
         const s = rest.get(r);
         if (s !== undefined) {
           rest.delete(r);
-          rest.set((f as CounterSlot).id, f as CounterSlot);
-          this.first = s;
-          return s;
+          rest.set(this.id, copySlot(this.head()));
+          this.setHead(s);
+          return this.head();
         }
       }
     }
     assertReplicaId(r);
-    const s: CounterSlot = { id: r, p: 0, fp: 0, n: 0, fn: 0 };
-    if (f !== undefined) this.addRest(f);
-    this.first = s;
-    return s;
+    if (this.id !== '') this.addRest(copySlot(this.head()));
+    this.setHead(EMPTY_SLOT);
+    this.id = r;
+    return this.head();
+  }
+
+  /** The first slot: this object, seen as a slot (its `id` is '' when the counter holds none). */
+  protected head(): CounterSlot {
+    return this as unknown as CounterSlot;
+  }
+
+  /** Makes `s`'s id and values the first slot's (a copy: `s` itself is not kept). */
+  private setHead(s: CounterSlot): void {
+    this.id = s.id;
+    this.p = s.p;
+    this.fp = s.fp;
+    this.n = s.n;
+    this.fn = s.fn;
   }
 
   protected find(r: ReplicaId): CounterSlot | undefined {
-    const s = this.first;
-    if (s !== undefined && s.id === r) return s;
+    if (this.id === r && r !== '') return this.head();
     const rest = this.rest;
     if (rest === undefined) return undefined;
     if (!Array.isArray(rest)) return rest.get(r);
@@ -534,7 +574,7 @@ export abstract class CounterBase {
   }
 
   private list(): CounterSlot[] {
-    const out: CounterSlot[] = this.first ? [this.first] : [];
+    const out: CounterSlot[] = this.id !== '' ? [this.head()] : [];
     this.eachRest((s) => out.push(s));
     return out;
   }
@@ -549,9 +589,13 @@ export abstract class CounterBase {
     if (s === undefined) {
       // Stryker disable next-line BooleanLiteral: no caller reads the result for an all-zero slot (only mergeSlot passes one, and it returns void)
       if (o.p === 0 && o.n === 0) return false; // all-zero: no entry
-      s = { id: o.id, p: 0, fp: 0, n: 0, fn: 0 };
-      if (this.first === undefined) this.first = s;
-      else this.addRest(s);
+      if (this.id === '') {
+        this.id = o.id;
+        s = this.head();
+      } else {
+        s = { id: o.id, p: 0, fp: 0, n: 0, fn: 0 };
+        this.addRest(s);
+      }
     }
     const fp = Math.max(s.fp, o.fp);
     const p = Math.max(s.p, o.p, fp);
