@@ -10,7 +10,8 @@ export type { Crdt, KeyType } from '../crdt/registry.js';
  * A stored key: its visible type and CRDT (a discriminated union on `type`), plus a cache of its
  * encoding. A key that has held several types keeps one state per type (`others`): the visible one
  * is live whenever any is (the live one of highest tag), so a deleted key takes any type again and a
- * concurrent creation as two types loses no write (docs/crdt-counters.md, "Types").
+ * concurrent creation as two types loses no write (docs/crdt-counters.md, "Types"). Every entry is
+ * made by `makeEntry` (entries.ts), whose class stores the rare fields and the pending mark packed.
  */
 export type Entry = {
   [T in KeyType]: {

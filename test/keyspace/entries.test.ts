@@ -6,6 +6,7 @@ import { GCounter } from '../../src/crdt/g-counter.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
+import type { Entry } from '../../src/keyspace/types.js';
 import { entryOf, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
 
 const pn = (n: number): TypedCrdt => {
@@ -68,10 +69,27 @@ describe('entries', () => {
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
     const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'others', 'life', 'digestHi', 'digestLo', 'digestPending', 'countsShare', 'bytesShare']);
+    // Seven fields: the rare ones (other states, life) in one side object, the pending mark in `hi`.
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare']);
     expect(shapes[3]?.others).toBeUndefined();
     expect(shapes[3]?.life).toBeUndefined();
+    expect(statesOf(shapes[2] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);
     expect(makeEntry('hll', HyperLogLog.create(), undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
+  });
+
+  it("an entry's digest-pending mark and the digest's high half are set and read independently", () => {
+    const e: Entry = makeEntry('pncounter', new PNCounter());
+    expect([e.digestHi, e.digestLo, e.digestPending, e.countsShare, e.bytesShare]).toEqual([0, 0, false, -1, 0]);
+    e.digestPending = true;
+    expect([e.digestHi, e.digestPending]).toEqual([0, true]);
+    e.digestHi = 0x3fffffff; // the largest high half (30 bits)
+    expect([e.digestHi, e.digestPending]).toEqual([0x3fffffff, true]);
+    e.digestPending = false;
+    expect([e.digestHi, e.digestPending]).toEqual([0x3fffffff, false]);
+    e.digestHi = 5;
+    e.digestPending = true;
+    e.digestPending = true;
+    expect([e.digestHi, e.digestPending]).toEqual([5, true]);
   });
 
   it('size limits: a key state budget leaves the envelope and the key; keys keep room for a part', () => {
