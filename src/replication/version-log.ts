@@ -85,8 +85,7 @@ class OriginLog {
       this.versions.splice(i, 0, version);
       this.keys.splice(i, 0, key);
     }
-    const droppable = this.stale - this.kept;
-    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
+    this.compactIfWorth();
     return true;
   }
 
@@ -104,13 +103,30 @@ class OriginLog {
       this.keyVersion.set(key, version);
       return;
     }
-    this.record(key, version);
+    // Above every version this log holds (a node's own versions only grow), so above the key's
+    // too: one Map operation, where `record` needs two (at a million keys each is a few cache
+    // misses, and `record` was 14% of a catching-up simulation's CPU).
+    if (n !== 0 && (this.versions[n - 1] as number) >= version) {
+      this.record(key, version);
+      return;
+    }
+    const had = this.keyVersion.size;
+    this.keyVersion.set(key, version);
+    if (this.keyVersion.size === had) this.stale++;
+    this.versions.push(version);
+    this.keys.push(key);
+    this.compactIfWorth();
   }
 
   /** Drops `key`'s entries (a collected tombstone): compaction then reclaims them. */
   forget(key: string): void {
     if (!this.keyVersion.delete(key)) return;
     this.stale++;
+    this.compactIfWorth();
+  }
+
+  /** Compacts once over half the entries are superseded and droppable (and more than 64). */
+  private compactIfWorth(): void {
     const droppable = this.stale - this.kept;
     if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
   }

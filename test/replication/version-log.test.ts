@@ -63,6 +63,19 @@ describe('recordLocal', () => {
     log.scan('me:1', 995, (k, ver) => (found.push([k, ver]), true));
     expect(found).toEqual([['hot', 999], ['cold1000', 1000]]);
   });
+
+  it('a version at or below the top of the log goes the checked way: a key never moves back to an older version', () => {
+    const log = new VersionLog(false, 'me:1');
+    log.recordLocal('me:1', 'a', 5);
+    log.recordLocal('me:1', 'b', 6);
+    log.recordLocal('me:1', 'a', 4); // older than what the log holds of 'a': ignored, as record ignores it
+    expect(log.versionOf('me:1', 'a')).toBe(5);
+    expect(log.entryCount()).toBe(2);
+    log.recordLocal('me:1', 'c', 3); // older than the top, new key: inserted in version order
+    const found: [string, number][] = [];
+    log.scan('me:1', 0, (k, ver) => (found.push([k, ver]), true));
+    expect(found).toEqual([['c', 3], ['a', 5], ['b', 6]]);
+  });
 });
 
 describe('dropCovered', () => {
