@@ -138,6 +138,15 @@ class OriginLog {
    * `known`, so a range that stops at `known` must carry the key at its older version).
    */
   scan(after: number, visit: (key: string, version: number) => boolean): void {
+    if (this.stale === 0) {
+      // No entry is superseded or forgotten (`stale` counts every one the arrays still hold): each
+      // is its key's latest, so none needs the lookup below. The usual case under a bulk load of
+      // new keys, where that lookup was a Map operation per key per peer sent to.
+      for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
+        if (!visit(this.keys[i] as string, this.versions[i] as number)) return;
+      }
+      return;
+    }
     for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
       const v = this.versions[i] as number;
       const k = this.keys[i] as string;
