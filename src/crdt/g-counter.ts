@@ -265,6 +265,7 @@ export abstract class CounterBase {
   merge(other: this): boolean {
     if (other === this) return false;
     if (other.lanes() !== this.lanes()) throw new TypeError('cannot merge a PNCounter with a GCounter');
+    // Stryker disable next-line ConditionalExpression: equivalent, mergeValid ignores an all-zero slot (an empty counter's first place)
     let changed = other.id !== '' ? this.mergeValid(other.head()) : false;
     const rest = other.rest;
     if (Array.isArray(rest)) {

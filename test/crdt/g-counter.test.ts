@@ -139,6 +139,24 @@ describe('counter state', () => {
     expect(g.byteSize()).toBe(one + 1 + 48 + 72); // the array of others, and the other slot's object
   });
 
+  it('a counter that holds no slot names none, and its empty first place never matches an id', () => {
+    for (const c of [new GCounter(), new PNCounter()]) {
+      expect(c.slotIds()).toEqual([]);
+      expect(c.replicaCount()).toBe(0);
+      expect(c.entries()).toEqual([]);
+      // Merging it into another, or another into it, adds no slot named ''.
+      const one = new PNCounter();
+      one.incrementInPlace('a:1', 2);
+      if (c instanceof PNCounter) {
+        expect(one.merge(c)).toBe(false);
+        expect(c.merge(one)).toBe(true);
+        expect(c.slotIds()).toEqual(['a:1']);
+      }
+    }
+    expect(new GCounter().slotOf('')).toEqual({ id: '', p: 0, fp: 0, n: 0, fn: 0 });
+    expect(new GCounter().foldSlot('', 'a:1')).toBe(false);
+  });
+
   it('holds, finds, moves and folds slots alike whether its other slots are in the array (up to 8) or the Map (beyond)', () => {
     const ids = Array.from({ length: 14 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
     const g = new PNCounter();
