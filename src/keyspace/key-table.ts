@@ -347,12 +347,15 @@ export class KeyTable {
     return out;
   }
 
-  /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
-  protected changed(e: Entry, key: string, origin: ChangeOrigin): void {
+  /**
+   * Every change of a key goes through here: drop its cached encoding and tell the listeners.
+   * `created`: the key was not in the table before (ChangeListener).
+   */
+  protected changed(e: Entry, key: string, origin: ChangeOrigin, created = false): void {
     if (this.encoded.size !== 0) this.encoded.delete(key);
     this.digest.changed(e, key);
     const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin);
+    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, created);
   }
 
   /**
@@ -432,7 +435,7 @@ export class KeyTable {
     }
     if (!changed) return false;
     this.noteDeadline(key, target.life);
-    this.changed(target, key, 'remote');
+    this.changed(target, key, 'remote', e === undefined);
     return true;
   }
 

@@ -46,6 +46,7 @@ export class Keyspace extends KeyTable {
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
   incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     let e = this.get(key);
+    const created = e === undefined;
     // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
     if (e === undefined || isHusk(e)) {
       if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
@@ -56,7 +57,8 @@ export class Keyspace extends KeyTable {
       this.primeOwnSlot(key, c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
-      e = this.store(key, c);
+      // A new key: one Map operation (a husk's entry is replaced, carrying its digest share).
+      e = created ? this.insert(key, c) : this.store(key, c);
     } else {
       let retyped = false;
       if (!isCounter(e)) {
@@ -77,7 +79,7 @@ export class Keyspace extends KeyTable {
     }
     // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
     if (n === 0 && e.type === 'pncounter') e.crdt.existAtZero(this.replica);
-    this.changed(e, key, 'local');
+    this.changed(e, key, 'local', created);
     return ok(e.crdt.value());
   }
 

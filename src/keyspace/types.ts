@@ -71,6 +71,9 @@ export type ChangeOrigin = 'local' | 'remote' | 'expire' | 'collect';
 
 /**
  * Told about every change of a key, in the order they happen: the version log versions local ones,
- * the group commit writes both kinds, WebSocket watches push both kinds.
+ * the group commit writes both kinds, WebSocket watches push both kinds. `created`: the key was not
+ * in the table before this change (a new key written or merged in), so no listener has heard of it
+ * since it was last collected; the group commit then lists it without a set lookup. False when not
+ * known (not every path that makes a key says so).
  */
-export type ChangeListener = (key: string, origin: ChangeOrigin) => void;
+export type ChangeListener = (key: string, origin: ChangeOrigin, created?: boolean) => void;

@@ -307,6 +307,42 @@ describe('group commit under always', () => {
     expect(seen).toEqual([25, 7]);
   });
 
+  it('keys created by a write or a merge are written like any change; one created and changed again before its commit is written once', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const heard: [string, boolean][] = [];
+    ks.onChange((key, origin, created) => heard.push([`${key.slice(1)} ${origin}`, created === true]));
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1); // created
+    ks.incrBy(A, 2); // changed again in the same turn: before the commit
+    mergeFromPeer(ks, B, 5); // created by a merge
+    mergeFromPeer(ks, C, 1);
+    ks.del(C); // created, then deleted: a tombstone, still a key
+    await turn();
+    expect(heard).toEqual([
+      ['a local', true],
+      ['a local', false],
+      ['b remote', true],
+      ['c remote', true],
+      ['c local', false],
+    ]);
+    expect(writes).toHaveLength(1);
+    expect([...(writes[0]?.keys ?? [])].sort()).toEqual([A, B, C]);
+    writes[0]?.sync();
+    await gc.flush();
+    await vi.waitUntil(() => gc.stats.commits === 1);
+    expect(gc.stats).toMatchObject({ commits: 1, keysWritten: 3, changes: 5 });
+    // What is on disk is each key's state at the commit.
+    const back = new Keyspace('n3:1');
+    for (const r of store.records()) expect(back.mergeRemote(r.key, r.tag, r.bytes).ok).toBe(true);
+    expect([back.getCounter(A), back.getCounter(B), back.getCounter(C)]).toEqual([
+      { ok: true, value: 3 },
+      { ok: true, value: 5 },
+      { ok: true, value: null },
+    ]);
+    expect(gc.durable()).toBeUndefined();
+  });
+
   it('without a clock given, commit times are measured on the performance clock', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
