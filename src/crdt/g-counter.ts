@@ -346,11 +346,7 @@ export abstract class CounterBase {
 
   clone(): this {
     const out = this.empty();
-    out.id = this.id;
-    out.p = this.p;
-    out.fp = this.fp;
-    out.n = this.n;
-    out.fn = this.fn;
+    out.setHead(this.head());
     const rest = this.rest;
     if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map(copySlot) : new Map([...rest].map(([id, s]) => [id, copySlot(s)]));
     out.liveP = this.liveP;
