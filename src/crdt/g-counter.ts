@@ -197,7 +197,8 @@ export abstract class CounterBase {
   // are slot objects in `rest` (created at the second replica). Most keys hold one slot, written by
   // the local replica, so a key is this one object and the hot path touches nothing else. (The first
   // design, PN = two G-Counter objects each with a Map, took 418 heap bytes per 1-replica key; the
-  // first slot as an object of its own, 136 with this object; inline, 104.) Up to SCANNED_SLOTS
+  // first slot as an object of its own, 136 with this object; inline, 104; with the sums past 2^53 in a
+  // side object (`big`), 96.) Up to SCANNED_SLOTS
   // others, `rest` is an array of exactly its length, searched linearly: a key has one slot per live
   // writer (retired ones are folded away), and a Map of two slots took about 180 heap bytes against
   // 56 for the array (3 slots: 449 B per counter with a Map, 330 with the array). Past that, a Map
@@ -212,10 +213,37 @@ export abstract class CounterBase {
   protected rest: CounterSlot[] | Map<ReplicaId, CounterSlot> | undefined;
   /** Sum of (p - fp) while <= COUNTER_MAX; `bigP` holds it exactly when larger (only via merges). */
   protected liveP = 0;
-  protected bigP: bigint | undefined;
   /** Sum of (n - fn), likewise. */
   protected liveN = 0;
-  protected bigN: bigint | undefined;
+  /**
+   * `bigP` and `bigN`, in one side object that exists only while either is set: a sum past 2^53-1
+   * is rare (only merges reach it), and two fields of their own cost every counter 16 bytes.
+   */
+  private big: { p: bigint | undefined; n: bigint | undefined } | undefined;
+
+  protected get bigP(): bigint | undefined {
+    return this.big?.p;
+  }
+
+  protected set bigP(v: bigint | undefined) {
+    if (v !== undefined) (this.big ??= { p: undefined, n: undefined }).p = v;
+    else if (this.big !== undefined) {
+      if (this.big.n === undefined) this.big = undefined;
+      else this.big.p = undefined;
+    }
+  }
+
+  protected get bigN(): bigint | undefined {
+    return this.big?.n;
+  }
+
+  protected set bigN(v: bigint | undefined) {
+    if (v !== undefined) (this.big ??= { p: undefined, n: undefined }).n = v;
+    else if (this.big !== undefined) {
+      if (this.big.p === undefined) this.big = undefined;
+      else this.big.n = undefined;
+    }
+  }
 
   /** A new empty counter of the same class. */
   protected abstract empty(): this;
@@ -372,7 +400,7 @@ export abstract class CounterBase {
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 104 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
+    let bytes = 96 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
     this.eachRest((s) => (bytes += 72 + s.id.length));
     return bytes;
   }
