@@ -168,6 +168,12 @@ describe('counter state', () => {
       d.mergeSlot('e:1', 3, 0, 0, 0);
       expect(d.value()).toBe(BigInt(M) + 3n);
       expect(c.value()).toBe(0);
+      // A reset after the sums came back leaves nothing of them, nor of the clone's past the range.
+      for (const x of [c, d]) {
+        x.reset();
+        expect(x.exists()).toBe(false);
+        expect(x.value()).toBe(0);
+      }
     }
   });
 
