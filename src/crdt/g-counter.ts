@@ -226,12 +226,7 @@ export abstract class CounterBase {
   }
 
   protected set bigP(v: bigint | undefined) {
-    if (v !== undefined) (this.big ??= { p: undefined, n: undefined }).p = v;
-    else if (this.big !== undefined) {
-      // Stryker disable next-line ConditionalExpression: equivalent but for memory, an empty side object reads as no sums
-      if (this.big.n === undefined) this.big = undefined;
-      else this.big.p = undefined;
-    }
+    this.setBig('p', v);
   }
 
   protected get bigN(): bigint | undefined {
@@ -239,11 +234,16 @@ export abstract class CounterBase {
   }
 
   protected set bigN(v: bigint | undefined) {
-    if (v !== undefined) (this.big ??= { p: undefined, n: undefined }).n = v;
+    this.setBig('n', v);
+  }
+
+  /** Sets one big sum, creating the side object for it, or dropping the object once neither is set. */
+  private setBig(side: 'p' | 'n', v: bigint | undefined): void {
+    if (v !== undefined) (this.big ??= { p: undefined, n: undefined })[side] = v;
     else if (this.big !== undefined) {
       // Stryker disable next-line ConditionalExpression: equivalent but for memory, an empty side object reads as no sums
-      if (this.big.p === undefined) this.big = undefined;
-      else this.big.n = undefined;
+      if (this.big[side === 'p' ? 'n' : 'p'] === undefined) this.big = undefined;
+      else this.big[side] = undefined;
     }
   }
 
