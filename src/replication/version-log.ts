@@ -70,6 +70,7 @@ class OriginLog {
 
   record(key: string, version: number): boolean {
     const n = this.versions.length;
+    const appends = n === 0 || (this.versions[n - 1] as number) <= version;
     if (n === 0 || (this.versions[n - 1] as number) < version) {
       // Above every version in the log, so above the key's (every version the Map holds is in the
       // arrays): one Map operation where the checked way needs two, a lookup then a set. At a
@@ -78,18 +79,15 @@ class OriginLog {
       const had = this.keyVersion.size;
       this.keyVersion.set(key, version);
       if (this.keyVersion.size === had) this.stale++;
-      this.versions.push(version);
-      this.keys.push(key);
-      this.compactIfWorth();
-      return true;
+    } else {
+      const prev = this.keyVersion.get(key);
+      if (prev !== undefined) {
+        if (prev >= version) return false;
+        this.stale++;
+      }
+      this.keyVersion.set(key, version);
     }
-    const prev = this.keyVersion.get(key);
-    if (prev !== undefined) {
-      if (prev >= version) return false;
-      this.stale++;
-    }
-    this.keyVersion.set(key, version);
-    if ((this.versions[n - 1] as number) <= version) {
+    if (appends) {
       this.versions.push(version);
       this.keys.push(key);
     } else {
