@@ -2,7 +2,11 @@
 // one-node tally (persistence none) and, when redis-server is installed, redis-server
 // (appendonly no) side by side in the same run: req/s, p50, p99 and the ratio tally/redis.
 // redis-benchmark is the load generator for both. Options: --n=<requests at depth 1> (depth 16
-// runs 10x), --rounds=<r> (alternating runs per cell; the best is kept). Never asserts.
+// runs 10x), --rounds=<r> (alternating runs per cell; the best is kept), --no-warmup. Never asserts.
+//
+// Before the cells, each server gets one discarded run of every test at depth 16 (--no-warmup skips
+// it): a node that has been serving is JIT-compiled and its heap sized, and a node started a second
+// ago is neither. Both servers get the same warm-up, so redis-server is measured alike.
 //
 // --tls: INCR only, over plaintext and over TLS (certificates made with openssl at start; tally's
 // tlsPort, redis-server's tls-port, redis-benchmark --tls), four servers' cells alternated in one
@@ -35,6 +39,7 @@ export async function run(args: string[]): Promise<unknown> {
   if (args.includes('--tls')) return runTls(args);
   const n1 = numArg(args, 'n', 50_000);
   const rounds = numArg(args, 'rounds', 2);
+  const warmup = !args.includes('--no-warmup');
   const withRedis = await hasRedis();
   if (!withRedis) console.log('redis-server is not installed (apt-get install redis-server): measuring tally alone');
   const cluster = args.includes('--cluster');
@@ -53,6 +58,12 @@ export async function run(args: string[]): Promise<unknown> {
     }
     const tally = nodes[0] as TallyNode;
     redis = withRedis ? await startRedis(mode, join(dir, 'redis')) : null;
+    if (warmup) {
+      for (const test of TESTS) {
+        if (redis !== null) await redisBenchmark(redis.port, n1 * 10, 16, test.spec);
+        await redisBenchmark(tally.respPort, n1 * 10, 16, test.spec);
+      }
+    }
     for (const test of TESTS) {
       for (const depth of [1, 16]) {
         const n = depth === 1 ? n1 : n1 * 10;
@@ -79,7 +90,7 @@ export async function run(args: string[]): Promise<unknown> {
     rmSync(dir, { recursive: true, force: true });
   }
   const against = cluster ? 'n1 of a 3-node tally cluster (persistence everysec) beside redis-server (appendfsync everysec)' : 'a one-node tally (persistence none) beside redis-server (appendonly no)';
-  printTable(`RESP throughput, ${against}, 50 connections, redis-benchmark, best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  printTable(`RESP throughput, ${against}, 50 connections, redis-benchmark, best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
   return out;
 }
 
@@ -87,6 +98,7 @@ export async function run(args: string[]): Promise<unknown> {
 async function runTls(args: string[]): Promise<unknown> {
   const n1 = numArg(args, 'n', 50_000);
   const rounds = numArg(args, 'rounds', 2);
+  const warmup = !args.includes('--no-warmup');
   const withRedis = await hasRedis();
   if (!withRedis) console.log('redis-server is not installed (apt-get install redis-server): measuring tally alone');
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-tls-'));
@@ -106,6 +118,7 @@ async function runTls(args: string[]): Promise<unknown> {
         ['tally tls', tally.tlsPort as number, certs.ca],
         ...(redis === null ? [] : ([['redis plain', redis.port, undefined], ['redis tls', redis.tlsPort as number, certs.ca]] as [string, number, string | undefined][])),
       ];
+      if (warmup && depth === 1) for (const [, port, ca] of cells) await redisBenchmark(port, n1 * 10, 16, { t: 'incr' }, ca);
       for (let i = 0; i < rounds; i++) {
         for (const [name, port, ca] of cells) {
           const x = await redisBenchmark(port, n, depth, { t: 'incr' }, ca);
@@ -136,6 +149,6 @@ async function runTls(args: string[]): Promise<unknown> {
     if (redis !== null) await stop(redis.proc);
     rmSync(dir, { recursive: true, force: true });
   }
-  printTable(`INCR over plaintext and TLS, 50 connections, redis-benchmark (--tls), best of ${rounds} alternating runs (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  printTable(`INCR over plaintext and TLS, 50 connections, redis-benchmark (--tls), best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
   return out;
 }
