@@ -383,6 +383,8 @@ export const SCRIPT_NOPERM = "ERR The user executing the script can't run this c
 export function execAbort(reason: string): string {
   return `EXECABORT Transaction discarded because of: ${reason}`;
 }
+/** Redis's text for a command that may add memory, refused while used memory is over `maxmemory` (noeviction). */
+export const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 export const BUSY_SCRIPT = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const NOTBUSY = 'NOTBUSY No scripts in execution right now.';
 export const UNKILLABLE =

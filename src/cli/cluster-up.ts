@@ -86,8 +86,8 @@ export function registerClusterUp(program: Command): void {
       // validated here too, so a bad --nodes or --log-level fails once, with the field named. It may
       // hold auth.password and hashes: written 0600 (replacing any older copy), as the nodes require.
       const effective = join(cfg.dataDir, 'cluster-up.config.json');
-      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, tls } = cfg;
-      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, tls };
+      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, maxmemory, tls } = cfg;
+      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, maxmemory, tls };
       try {
         validateConfig(out);
       } catch (e) {

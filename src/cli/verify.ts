@@ -17,6 +17,7 @@ interface VerifyFlags {
   rate: number;
   timeout: number;
   convergeTimeout: number;
+  maxmemoryLast?: number;
   keep?: boolean;
   json?: boolean;
 }
@@ -34,6 +35,7 @@ export function registerVerify(program: Command): void {
     .option('--rate <ops>', 'target client operations per second, all clients together', intArg(1, 1_000_000), VERIFY_DEFAULTS.rate)
     .option('--timeout <ms>', 'per-request deadline; past it an operation is in doubt', intArg(10, 60_000), VERIFY_DEFAULTS.timeoutMs)
     .option('--converge-timeout <ms>', 'how long to wait for every node to agree after the heal', intArg(1_000, 600_000), VERIFY_DEFAULTS.convergeTimeoutMs)
+    .option('--maxmemory-last <bytes>', "the last node's maxmemory (1: it refuses every write that may add memory with OOM, and must still merge the others' writes)", intArg(0, Number.MAX_SAFE_INTEGER))
     .option('--keep', 'keep the run directory (config, node logs, history.jsonl) even on success')
     .option('--json', 'print the result as one JSON line after the report')
     .action(async (flags: VerifyFlags) => {
@@ -51,6 +53,7 @@ export function registerVerify(program: Command): void {
         rate: flags.rate,
         timeoutMs: flags.timeout,
         convergeTimeoutMs: flags.convergeTimeout,
+        ...(flags.maxmemoryLast === undefined ? {} : { maxmemoryLast: flags.maxmemoryLast }),
         keep: flags.keep === true,
         log: (l) => console.log(l),
       });

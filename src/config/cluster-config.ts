@@ -30,6 +30,8 @@ export interface NodeEntry {
   tlsPort: number | null;
   /** HTTP port (HTTPS when tls.http): /health, /status, /metrics, the dashboard and the WebSocket client API at /ws. */
   httpPort: number;
+  /** This node's memory limit, in place of the cluster's `maxmemory` (a machine with less memory); absent: the cluster's. */
+  maxmemory?: number | 'auto';
 }
 
 /**
@@ -120,6 +122,12 @@ export interface ClusterConfig {
    * read Redis's -DENIED explanation and are disconnected. Default true. docs/security.md.
    */
   protectedMode: boolean;
+  /**
+   * Each node's memory limit in bytes (0: none), or "auto" (the default): 3/4 of the V8 heap limit.
+   * Over it, commands that may add memory are refused with OOM (Redis's noeviction); docs/operations.md,
+   * "Memory limit". Given as bytes or Redis's units: "512mb", "2gb", "100000kb".
+   */
+  maxmemory: number | 'auto';
   /** TLS for clients; null (the default) = plaintext only. */
   tls: TlsSettings | null;
 }
@@ -261,7 +269,7 @@ const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RAN
  */
 export function validateConfig(raw: Json): ClusterConfig {
   const v = new Issues();
-  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', 'protectedMode', 'tls', '$comment']);
+  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', 'protectedMode', 'maxmemory', 'tls', '$comment']);
   if (top === null) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
   const cluster = v.str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
   let nodes: NodeEntry[] = [];
@@ -269,7 +277,7 @@ export function validateConfig(raw: Json): ClusterConfig {
   else
     nodes = top.nodes.map((n: Json, i: number) => {
       const p = `nodes[${i}]`;
-      const o = v.obj(p, n, ['id', 'host', 'bindHost', 'gossipPort', 'respPort', 'tlsPort', 'httpPort']);
+      const o = v.obj(p, n, ['id', 'host', 'bindHost', 'gossipPort', 'respPort', 'tlsPort', 'httpPort', 'maxmemory']);
       if (o === null) return { id: '', host: '', bindHost: '', gossipPort: 0, respPort: 0, tlsPort: null, httpPort: 0 };
       const host = o.host === undefined ? '127.0.0.1' : v.str(`${p}.host`, o.host, HOST_RE, 'a host name or IP address');
       if (WILDCARD_HOSTS.has(host)) v.add(`${p}.host`, `${host} is where peers would dial this node, and nobody can dial a wildcard address: set host to the address peers reach this node at, and bindHost to ${host}`);
@@ -284,6 +292,7 @@ export function validateConfig(raw: Json): ClusterConfig {
         httpPort: v.int(`${p}.httpPort`, o.httpPort, 0, 65535, 0),
       };
       if (entry.respPort === null && entry.tlsPort === null) v.add(`${p}.respPort`, 'null (no plaintext RESP) needs a tlsPort');
+      if (o.maxmemory !== undefined) entry.maxmemory = parseMaxmemory(v, `${p}.maxmemory`, o.maxmemory);
       return entry;
     });
   const ids = new Set<string>();
@@ -354,6 +363,7 @@ export function validateConfig(raw: Json): ClusterConfig {
   const maxClients = top.maxClients === undefined ? 10_000 : v.int('maxClients', top.maxClients, 1, 1_000_000, 10_000);
   if (top.protectedMode !== undefined && typeof top.protectedMode !== 'boolean') v.expected('protectedMode', 'true or false', top.protectedMode);
   const protectedMode = top.protectedMode !== false;
+  const maxmemory = top.maxmemory === undefined ? 'auto' : parseMaxmemory(v, 'maxmemory', top.maxmemory);
   const tls = tlsSettings(v, top.tls);
   nodes.forEach((n, i) => {
     if (n.tlsPort !== null && tls === null) v.add(`nodes[${i}].tlsPort`, 'needs the "tls" section (certFile, keyFile)');
@@ -366,7 +376,29 @@ export function validateConfig(raw: Json): ClusterConfig {
     if (e instanceof ConfigError) throw new ClusterConfigError(e.message, [{ path: e.message.split(':')[0] ?? 'gossip', message: e.message }]);
     throw e;
   }
-  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients, protectedMode, tls };
+  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients, protectedMode, maxmemory, tls };
+}
+
+/** Redis's memory units (config.c's memtoull): k and m are powers of 1000, kb and mb of 1024. */
+const MEMORY_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+
+/** `maxmemory`: "auto", a byte count, or a count with a unit ("512mb"). */
+function parseMaxmemory(v: Issues, path: string, raw: Json): number | 'auto' {
+  const what = 'a byte count (0 for no limit), a size such as "512mb" or "2gb", or "auto"';
+  if (raw === 'auto') return 'auto';
+  if (typeof raw === 'number') return v.int(path, raw, 0, Number.MAX_SAFE_INTEGER, 0);
+  const m = typeof raw === 'string' ? /^(\d{1,15})\s*([a-z]{0,2})$/i.exec(raw.trim()) : null;
+  const unit = m === null ? undefined : MEMORY_UNITS[(m[2] as string).toLowerCase()];
+  if (m === null || unit === undefined) {
+    v.expected(path, what, raw);
+    return 'auto';
+  }
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(bytes)) {
+    v.expected(path, what, raw);
+    return 'auto';
+  }
+  return bytes;
 }
 
 function users(v: Issues, list: Json): UserEntry[] {

@@ -33,6 +33,8 @@ export function commandServices(o: {
   snapshot: () => NodeSnapshot;
   /** Users, AUTH, permissions: the node's Authenticator. */
   auth: SessionAuth;
+  /** This node's memory limit in bytes (0: none), for CONFIG GET. */
+  maxmemory: number;
   /** This node left the cluster (TALLY.LEAVE succeeded): the node stops once the reply is out. */
   left: () => void;
 }): CommandServices {
@@ -54,6 +56,8 @@ export function commandServices(o: {
       save: '',
       appendonly: cfg.persistence === 'none' ? 'no' : 'yes',
       maxclients: String(cfg.maxClients),
+      maxmemory: String(o.maxmemory),
+      'maxmemory-policy': 'noeviction',
       'tally-gossip-interval-ms': String(cfg.gossip.intervalMs),
       'tally-fanout': String(cfg.gossip.fanout),
       'tally-persistence': cfg.persistence,

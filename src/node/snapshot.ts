@@ -11,6 +11,7 @@ import type { AuthStats } from '../server/auth/authenticator.js';
 import type { RespServerStats } from '../server/resp/server.js';
 import type { SecurityStats } from '../server/metrics.js';
 import type { WsApiStats } from '../server/ws/server.js';
+import { humanBytes } from './memory-guard.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -23,6 +24,8 @@ export interface NodeParts {
   readonly incarnation: number;
   /** This node's gossip address. */
   readonly address: string;
+  /** maxmemory: the limit (0: none) and whether used memory was over it at the last sample. */
+  readonly memoryGuard: { readonly limit: number; readonly over: boolean };
   readonly startedAt: number;
   readonly clock: Clock;
   readonly replica: Replica;
@@ -88,7 +91,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { heapUsed: number; rss: number; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -151,6 +154,8 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
     memory: {
       heapUsed: memory.heapUsed,
       rss: memory.rss,
+      maxmemory: p.memoryGuard.limit,
+      overMaxmemory: p.memoryGuard.over,
       tombstones: held.tombstones,
       tombstonesCollected: r.keyspace.collected,
       slots: held.slots,
@@ -195,6 +200,11 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
     memory: {
       used_memory: s.memory.heapUsed,
       used_memory_rss: s.memory.rss,
+      // Redis's names; the only policy is noeviction (a dropped counter would lose acknowledged increments).
+      maxmemory: s.memory.maxmemory,
+      maxmemory_human: humanBytes(s.memory.maxmemory),
+      maxmemory_policy: 'noeviction',
+      tally_over_maxmemory: s.memory.overMaxmemory ? 1 : 0,
       keyspace_bytes: s.keys.bytes,
       tally_keys: s.keys.total,
       tally_tombstones: s.memory.tombstones,

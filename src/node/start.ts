@@ -31,6 +31,7 @@ import { systemClock, systemRng } from '../util/system.js';
 import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
 import { takeSnapshot, VERSION, type NodePorts } from './snapshot.js';
+import { MemoryGuard, resolveMaxmemory } from './memory-guard.js';
 import { assertGossipKeyOffLoopback, assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
 import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
@@ -172,9 +173,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   // Both RESP listeners' counters, as one (INFO, /status and /metrics count RESP as one protocol).
   const respStats = (): RespServerStats => sumStats([resp?.stats, respTls?.stats]);
   // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
+  const memoryGuard = new MemoryGuard(resolveMaxmemory(me.maxmemory ?? cfg.maxmemory), undefined, (over, used) => {
+    if (over) log.warn({ usedMemory: used, maxmemory: memoryGuard.limit }, 'used memory is over maxmemory: commands that may add memory are refused with OOM until it is back under (merges from peers still apply)');
+    else log.info({ usedMemory: used, maxmemory: memoryGuard.limit }, 'used memory is back under maxmemory: writes are accepted again');
+  });
   const snapshot = (): ReturnType<typeof takeSnapshot> =>
     takeSnapshot({
-      cfg, nodeId, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, ws, sessions, durable, auth,
+      cfg, nodeId, memoryGuard, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, ws, sessions, durable, auth,
       resp: { stats: respStats() },
       edgeStats: () => ({
         protectedModeRefused: respStats().connectionsRefused + guard.protectedModeRefused,
@@ -183,8 +188,10 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       }),
       ports: () => ports,
     });
-  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth, left: () => setTimeout(() => departed('left'), 100) });
+  const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth, maxmemory: memoryGuard.limit, left: () => setTimeout(() => departed('left'), 100) });
   services = svc;
+  // maxmemory (docs/operations.md, "Memory limit"): sampled, and read by the commands as a flag.
+  if (memoryGuard.limit > 0) svc.overMaxmemory = () => memoryGuard.over;
   onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
@@ -263,6 +270,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
 
   const loop = new TickLoop(replica, clock, log);
   loop.start();
+  memoryGuard.start();
   const clockWatch = watchClock(replica, clock, log);
   const scheme = serverTls !== undefined && cfg.tls?.http === true ? 'https' : 'http';
   log.info(
@@ -290,6 +298,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       if (stopped) return;
       stopped = true;
       loop.stop();
+      memoryGuard.stop();
       clearInterval(clockWatch);
       await Promise.all([resp?.close(), respTls?.close()]);
       replica.leave();

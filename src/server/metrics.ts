@@ -38,7 +38,7 @@ export interface MetricsSnapshot {
   memberCounts: { alive: number; suspect: number; dead: number; left: number; removed: number };
   gossip: ReplicaStats & { transport: GossipTransportStats };
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
-  memory: { tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
   clients: { resp: number; ws: number; watchedKeys: number };
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
@@ -302,6 +302,8 @@ export class NodeMetrics {
     gauge(reg, 'tally_origins', 'Origins (node incarnations) in the version log', [], (set) => set({}, snap().memory.origins));
     gauge(reg, 'tally_retired_origins', 'Origins whose incarnation is no longer alive (a later one runs, it left, or it is no longer a member) and whose slots are not folded yet', [], (set) => set({}, snap().memory.retiredOrigins));
     counter(reg, 'tally_slot_folds_total', 'Keys whose retired counter slots were folded into their node\'s pseudo-slot since start (docs/crdt-counters.md, "Retired slots")', [], (set) => set({}, snap().memory.slotFolds));
+    gauge(reg, 'tally_maxmemory_bytes', 'The memory limit (maxmemory; 0: none). Over it, commands that may add memory are refused with OOM', [], (set) => set({}, snap().memory.maxmemory));
+    gauge(reg, 'tally_over_maxmemory', '1 while used memory is over maxmemory (writes that may add memory are refused), else 0', [], (set) => set({}, snap().memory.overMaxmemory ? 1 : 0));
     gauge(reg, 'tally_keyspace_bytes', 'Approximate memory held by key states, in bytes', [], (set) => set({}, snap().keys.bytes));
     counter(reg, 'tally_type_conflicts_total', 'Keys a merge left live as two types (created concurrently as both); both states are kept', [], (set) => set({}, snap().keys.typeConflicts));
     gauge(reg, 'tally_convergence_lag_seconds', 'Estimated convergence lag: over alive peers, the longest time since a peer\'s digest hash last matched ours (0 when all match)', [], (set) => set({}, snap().convergence.maxLagMs / 1000));

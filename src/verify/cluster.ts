@@ -82,6 +82,8 @@ export interface ClusterSettings {
   /** Gossip settings written into the config over VERIFY_GOSSIP. */
   gossip?: Partial<GossipSettings>;
   logLevel?: string;
+  /** The last node's `maxmemory` in bytes; absent: every node has the default. */
+  maxmemoryLast?: number;
 }
 
 
@@ -122,7 +124,10 @@ export class VerifyCluster {
       JSON.stringify(
         {
           cluster: 'verify',
-          nodes: c.nodes.map(({ id, gossipPort, respPort, httpPort }) => ({ id, host: HOST, gossipPort, respPort, httpPort })),
+          nodes: c.nodes.map(({ id, gossipPort, respPort, httpPort }, i) => ({
+            id, host: HOST, gossipPort, respPort, httpPort,
+            ...(s.maxmemoryLast !== undefined && i === s.nodes - 1 ? { maxmemory: s.maxmemoryLast } : {}),
+          })),
           gossip: { ...VERIFY_GOSSIP, ...s.gossip },
           dataDir: join(s.dir, 'data'),
           persistence: s.persistence,

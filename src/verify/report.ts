@@ -7,7 +7,7 @@ import { CLI_MAIN } from './cluster.js';
 import type { NemesisStep } from './schedule.js';
 import { VERIFY_DEFAULTS, type VerifyOptions, type VerifyResult } from './run.js';
 
-type ReplayOptions = Pick<VerifyOptions, 'nodes' | 'durationS' | 'seed' | 'nemesis' | 'persistence' | 'clientsPerNode' | 'rate' | 'timeoutMs' | 'convergeTimeoutMs'>;
+type ReplayOptions = Pick<VerifyOptions, 'nodes' | 'durationS' | 'seed' | 'nemesis' | 'persistence' | 'clientsPerNode' | 'rate' | 'timeoutMs' | 'convergeTimeoutMs' | 'maxmemoryLast'>;
 
 const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -34,6 +34,7 @@ export function replayCommand(o: ReplayOptions, main: string = CLI_MAIN, cwd: st
   ];
   if (o.timeoutMs !== VERIFY_DEFAULTS.timeoutMs) args.push(`--timeout ${o.timeoutMs}`);
   if (o.convergeTimeoutMs !== VERIFY_DEFAULTS.convergeTimeoutMs) args.push(`--converge-timeout ${o.convergeTimeoutMs}`);
+  if (o.maxmemoryLast !== undefined) args.push(`--maxmemory-last ${o.maxmemoryLast}`);
   return args.join(' ');
 }
 
@@ -71,7 +72,7 @@ export function formatReport(r: VerifyResult): string {
   const lines = [
     '',
     `tally verify: ${o.nodes} nodes, ${o.durationS} s, seed ${o.seed}, nemesis ${o.nemesis.join(',') || 'none'}, persistence ${o.persistence}`,
-    `  config               gossip.deadForgetMs ${secs(r.deadForgetMs)} (default ${secs(DEFAULT_REPLICA_CONFIG.deadForgetMs)}, lowered so a long partition fits the run)`,
+    `  config               gossip.deadForgetMs ${secs(r.deadForgetMs)} (default ${secs(DEFAULT_REPLICA_CONFIG.deadForgetMs)}, lowered so a long partition fits the run)${o.maxmemoryLast === undefined ? '' : `; n${o.nodes} maxmemory ${o.maxmemoryLast} B`}`,
     `  faults injected      ${faults}${spread}`,
     `  long partition       ${long}`,
     `  operations           ${r.operations}`,

@@ -26,6 +26,11 @@ export interface VerifyOptions {
   rate: number;
   timeoutMs: number;
   convergeTimeoutMs: number;
+  /**
+   * The last node's maxmemory (docs/operations.md, "Memory limit"): at 1 byte it refuses every write
+   * that may add memory (OOM, counted as failed), and the check shows it still merged everyone else's.
+   */
+  maxmemoryLast?: number;
   /** Keep the run directory (config, node logs, history) even when the run passes. */
   keep: boolean;
   /** Progress lines (nemesis events as they happen). */
@@ -91,7 +96,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   // Fail fast, before any process starts, on a persistence mode the config does not accept.
   validateConfig({ cluster: 'probe', nodes: [{ id: 'a', gossipPort: 0, respPort: 0, httpPort: 0 }], persistence: opts.persistence });
   const dir = mkdtempSync(join(tmpdir(), 'tally-verify-'));
-  const cluster = await VerifyCluster.create({ dir, nodes: opts.nodes, persistence: opts.persistence });
+  const cluster = await VerifyCluster.create({ dir, nodes: opts.nodes, persistence: opts.persistence, ...(opts.maxmemoryLast === undefined ? {} : { maxmemoryLast: opts.maxmemoryLast }) });
   const history = new History();
   const events: NemesisEvent[] = [];
   const runMs = opts.durationS * 1000;

@@ -62,8 +62,23 @@ describe('validateConfig', () => {
       'logLevel',
       'maxClients',
     ]);
-    expect(issues(raw)[3]?.message).toBe('unknown field (allowed: id, host, bindHost, gossipPort, respPort, tlsPort, httpPort)');
+    expect(issues(raw)[3]?.message).toBe('unknown field (allowed: id, host, bindHost, gossipPort, respPort, tlsPort, httpPort, maxmemory)');
     expect(issues(raw)[10]?.message).toBe('must not exceed gossip.probeIntervalMs (100), got 200');
+  });
+
+  it('maxmemory: "auto" by default, bytes, or Redis\'s units (k and m powers of 1000, kb and mb of 1024), per node too', () => {
+    expect(validateConfig(GOOD).maxmemory).toBe('auto');
+    const at = (m: unknown): unknown => validateConfig({ ...GOOD, maxmemory: m }).maxmemory;
+    expect([at(0), at(123456), at('auto'), at('512mb'), at('2GB'), at('100k'), at('7m'), at('64 kb'), at('3b'), at('12')]).toEqual([0, 123456, 'auto', 512 * 1024 ** 2, 2 * 1024 ** 3, 100_000, 7_000_000, 64 * 1024, 3, 12]);
+    const node = validateConfig({ ...GOOD, maxmemory: '1gb', nodes: [{ ...GOOD.nodes[0], maxmemory: '256mb' }] });
+    expect([node.maxmemory, node.nodes[0]?.maxmemory]).toEqual([1024 ** 3, 256 * 1024 ** 2]);
+    expect(validateConfig(GOOD).nodes[0]?.maxmemory).toBeUndefined();
+    const what = 'expected a byte count (0 for no limit), a size such as "512mb" or "2gb", or "auto"';
+    for (const bad of [-1, 1.5, '12tb', 'lots', '', true, null, '99999999999999 gb']) {
+      expect(issues({ ...GOOD, maxmemory: bad }).map((i) => i.path), JSON.stringify(bad)).toEqual(['maxmemory']);
+    }
+    expect(issues({ ...GOOD, maxmemory: 'lots' })[0]?.message).toBe(`${what}, got "lots"`);
+    expect(issues({ ...GOOD, nodes: [{ ...GOOD.nodes[0], maxmemory: 'x' }] })).toEqual([{ path: 'nodes[0].maxmemory', message: `${what}, got "x"` }]);
   });
 
   it('a config that is not an object is one issue', () => {

@@ -92,6 +92,8 @@ export interface ClusterOptions {
   /** Node ids not started by `startCluster` (they are in the config, started later by the test). */
   deferred?: string[];
   config?: Record<string, unknown>;
+  /** More fields of some nodes' entries in the config, by node id (e.g. `{ n2: { maxmemory: 1 } }`). */
+  nodeConfig?: Record<string, Record<string, unknown>>;
   keys?: string[];
   /** Credentials for /status when the cluster has users but no default password. */
   http?: { user: string; password: string };
@@ -129,7 +131,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     configPath,
     JSON.stringify({
       cluster: 'it',
-      nodes: nodes.map(({ id, gossipPort, respPort, httpPort, tlsPort }) => ({ id, host: '127.0.0.1', gossipPort, respPort, httpPort, ...(tlsPort === undefined ? {} : { tlsPort }) })),
+      nodes: nodes.map(({ id, gossipPort, respPort, httpPort, tlsPort }) => ({ id, host: '127.0.0.1', gossipPort, respPort, httpPort, ...(tlsPort === undefined ? {} : { tlsPort }), ...o.nodeConfig?.[id] })),
       gossip: { intervalMs: 100, probeIntervalMs: 300, probeTimeoutMs: 150 },
       dataDir: join(dir, 'data'),
       logLevel: 'info',

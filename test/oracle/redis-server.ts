@@ -23,6 +23,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** `--requirepass`: the default user's password; none by default (Redis's `nopass` default user). */
   readonly password?: string;
+  /** More `--name value` settings, e.g. `['--maxmemory', '1']`. */
+  readonly settings?: readonly string[];
 }
 
 export async function startRedisServer(o: RedisServerOptions = {}): Promise<RedisServer> {
@@ -35,6 +37,7 @@ export async function startRedisServer(o: RedisServerOptions = {}): Promise<Redi
   const out = openSync(logFile, 'a');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
   if (o.password !== undefined) args.push('--requirepass', o.password);
+  if (o.settings !== undefined) args.push(...o.settings);
   const proc: ChildProcess = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', out, out] });
   const pid = proc.pid;
   if (pid === undefined) throw new Error(`could not spawn ${REDIS_SERVER}`);

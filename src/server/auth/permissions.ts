@@ -28,10 +28,11 @@ export const ROLE_ACL_RULES: Readonly<Record<Role, string>> = Object.freeze({
 /**
  * The flags of the command table (CommandSpec.flags), Redis's names as COMMAND shows them: `noscript`
  * (refused by redis.call), `allow_busy` (runs while a script is busy), `skip_monitor`,
- * `skip_slowlog`, ...; `connection`, tally's, marks commands every user may run. Only `admin`,
+ * `skip_slowlog`, `denyoom` (refused while the node is over `maxmemory`: docs/operations.md,
+ * "Memory limit"), ...; `connection`, tally's, marks commands every user may run. Only `admin`,
  * `write`, `readonly` and `connection` decide permissions (`permsNeeded`).
  */
-export type CommandFlag = 'write' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection' | 'noscript' | 'allow_busy' | 'loading' | 'stale' | 'skip_monitor' | 'skip_slowlog';
+export type CommandFlag = 'write' | 'denyoom' | 'readonly' | 'fast' | 'admin' | 'noauth' | 'connection' | 'noscript' | 'allow_busy' | 'loading' | 'stale' | 'skip_monitor' | 'skip_slowlog';
 
 /**
  * What a command with these flags needs: `admin` needs PERM_ADMIN, `write` PERM_WRITE, `readonly`

@@ -49,21 +49,21 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'incr',
     arity: 2,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => incrBy(ctx, s, a[1] as Buffer, 1),
   },
   {
     name: 'decr',
     arity: 2,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => incrBy(ctx, s, a[1] as Buffer, -1),
   },
   {
     name: 'incrby',
     arity: 3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const n = amount(a[2] as Buffer, false);
@@ -73,7 +73,7 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'decrby',
     arity: 3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const n = amount(a[2] as Buffer, true);
@@ -83,7 +83,7 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'incrbyfloat',
     arity: 3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: () => INCRBYFLOAT_UNSUPPORTED,
   },
@@ -113,14 +113,14 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'set',
     arity: -3,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, a.slice(3)),
   },
   {
     name: 'getset',
     arity: 3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [GET_WORD]),
   },
@@ -140,7 +140,7 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'setnx',
     arity: 3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const r = setCommand(ctx, s, a[1] as Buffer, a[2] as Buffer, [NX_WORD]);
@@ -150,20 +150,20 @@ export const counterCommands: CommandSpec[] = [
   {
     name: 'setex',
     arity: 4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [EX_WORD, a[2] as Buffer], 'setex'),
   },
   {
     name: 'psetex',
     arity: 4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => setCommand(ctx, s, a[1] as Buffer, a[3] as Buffer, [PX_WORD, a[2] as Buffer], 'psetex'),
   },
   { name: 'getex', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], run: getex },
-  { name: 'mset', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
-  { name: 'msetnx', arity: -3, flags: ['write'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
+  { name: 'mset', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, false) },
+  { name: 'msetnx', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 2], run: (ctx, s, a) => mset(ctx, s, a, true) },
   { name: 'del', arity: -2, flags: ['write'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },
   // UNLINK frees memory in the background in Redis; a tally delete is a small tombstone either way.
   { name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], run: (ctx, s, a) => del(ctx, s, a) },

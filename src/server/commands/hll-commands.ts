@@ -49,7 +49,7 @@ export const hllCommands: CommandSpec[] = [
   {
     name: 'pfadd',
     arity: -2,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
@@ -81,7 +81,7 @@ export const hllCommands: CommandSpec[] = [
   {
     name: 'pfmerge',
     arity: -2,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, -1, 1],
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);

@@ -40,7 +40,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'cms.initbydim',
     arity: 4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
@@ -55,7 +55,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'cms.initbyprob',
     arity: 4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
@@ -72,7 +72,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'cms.incrby',
     arity: -4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a.length - 2) % 2 !== 0) return wrongArity('cms.incrby');
@@ -95,7 +95,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'cms.merge',
     arity: -4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const n = intArg(a[2], 1);
@@ -131,7 +131,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'topk.reserve',
     arity: -3,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if (a.length !== 3 && a.length !== 6) return wrongArity('topk.reserve');
@@ -156,7 +156,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'topk.add',
     arity: -3,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       const r = ctx.keyspace.topkAdd(fullKey(s.db, a[1] as Buffer), a.slice(2).map((b) => [b, 1] as [Buffer, number]));
@@ -166,7 +166,7 @@ export const sketchCommands: CommandSpec[] = [
   {
     name: 'topk.incrby',
     arity: -4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a.length - 2) % 2 !== 0) return wrongArity('topk.incrby');

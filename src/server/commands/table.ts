@@ -106,6 +106,8 @@ export interface ResolvedCommand extends CommandAccess {
   readonly unmonitored: boolean;
   /** Timed for the slow log: every command without the `fast` flag. */
   readonly timed: boolean;
+  /** May add memory: refused while the node is over `maxmemory` (Redis's denyoom). */
+  readonly denyoom: boolean;
 }
 
 /** Runs a resolved command (or answers the lookup's error when `c` is undefined); `runCommand`'s shape. */
@@ -133,6 +135,7 @@ ALL.forEach((spec, index) => {
     noauth: spec.flags.includes('noauth'),
     unmonitored: spec.flags.includes('admin') || spec.flags.includes('skip_monitor'),
     timed: !spec.flags.includes('fast') && !spec.flags.includes('skip_slowlog'),
+    denyoom: spec.flags.includes('denyoom'),
   });
   const h = nameHash(Buffer.from(spec.name, 'latin1'));
   const list = BY_HASH.get(h);
@@ -175,6 +178,22 @@ export function commandNames(): string[] {
 /** Commands that run at once between MULTI and EXEC instead of being queued (Redis 7.0's list; RESET aside). */
 const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit']);
 const BUSY_REPLY: Reply = Object.freeze(reply.error(errors.BUSY_SCRIPT));
+const OOM_REPLY: Reply = Object.freeze(reply.error(errors.OOM));
+/** Commands a session in MULTI may still send while the node is over `maxmemory` (Redis 7.0's list; RESET aside). */
+const OOM_EXEMPT_IN_MULTI = new Set(['exec', 'discard', 'quit']);
+
+/**
+ * Whether the node's memory limit refuses `c` now, as Redis's noeviction does: a `denyoom` command;
+ * inside MULTI, anything but EXEC, DISCARD and QUIT (a queue would grow without bound); EXEC of a
+ * queue holding a `denyoom` command. The memory check itself comes last: it is the dearest part.
+ */
+function refusedForMemory(ctx: CommandServices, session: Session, c: ResolvedCommand): boolean {
+  const over = ctx.overMaxmemory;
+  if (over === undefined) return false;
+  const multi = session.multi;
+  const may = c.denyoom || (multi !== undefined && (!OOM_EXEMPT_IN_MULTI.has(c.spec.name) || (c.spec.name === 'exec' && multi.queued.some((q) => q.spec.flags.includes('denyoom')))));
+  return may && over();
+}
 
 /**
  * A command refused before it ran (unknown, NOAUTH, arity, BUSY): inside MULTI it dooms the
@@ -228,6 +247,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   }
   const denied = deniedFor(ctx, session, c, args);
   if (denied !== null) return reject(session, spec.name, reply.error(errors.noPermission(denied)), errors.noPermission(denied).slice('NOPERM '.length));
+  if (refusedForMemory(ctx, session, c)) return reject(session, spec.name, OOM_REPLY, errors.OOM);
   const st = stateOf(ctx);
   if (st.busy !== null && st.busy.yielded && !allowedWhileBusy(spec, args)) return reject(session, spec.name, BUSY_REPLY, errors.BUSY_SCRIPT);
   if (session.multi !== undefined && !TX_CONTROL.has(spec.name)) {

@@ -191,6 +191,11 @@ export interface CommandServices {
    * holds. Returns false where the runtime offers none; absent in unit tests.
    */
   purgeMemory?: () => boolean;
+  /**
+   * Whether used memory is over `maxmemory` now (sampled by the node's memory guard): commands with
+   * the `denyoom` flag are then refused with OOM, as Redis's noeviction policy does. Absent: no limit.
+   */
+  overMaxmemory?: () => boolean;
 }
 
 export type CommandResult = Reply | Promise<Reply>;

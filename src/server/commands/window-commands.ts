@@ -39,7 +39,7 @@ export const windowCommands: CommandSpec[] = [
   {
     name: 'window.create',
     arity: 4,
-    flags: ['write'],
+    flags: ['write', 'denyoom'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if ((a[1] as Buffer).length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
@@ -53,7 +53,7 @@ export const windowCommands: CommandSpec[] = [
   {
     name: 'window.incrby',
     arity: -3,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if (a.length !== 3 && a.length !== 5) return ERR_SYNTAX;
@@ -122,7 +122,7 @@ export const windowCommands: CommandSpec[] = [
   {
     name: 'throttle',
     arity: -4,
-    flags: ['write', 'fast'],
+    flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
     run: (ctx, s, a) => {
       if (a.length > 5) return ERR_SYNTAX;

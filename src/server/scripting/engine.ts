@@ -15,7 +15,7 @@ import { BUSY_REPLY_THRESHOLD_MS, BUSY_SLICE_MS, HOOK_EVERY_INSTRUCTIONS } from 
 import { createSandbox } from './sandbox.js';
 
 /** Looks a command up by name for redis.call (the command table, injected: no import cycle). */
-export type CommandLookup = (name: Uint8Array) => (CommandAccess & { write: boolean }) | undefined;
+export type CommandLookup = (name: Uint8Array) => (CommandAccess & { write: boolean; denyoom: boolean }) | undefined;
 
 interface Script {
   readonly sha: string;
@@ -25,6 +25,8 @@ interface Script {
   /** From a `#!lua` shebang; compat (no shebang): false. */
   readonly shebang: boolean;
   readonly noWrites: boolean;
+  /** `flags=allow-oom`: runs every command even while the node is over `maxmemory`. */
+  readonly allowOom: boolean;
 }
 
 /** What one running script needs in its redis.call. */
@@ -34,6 +36,8 @@ interface Run {
   readonly readOnly: boolean;
   readonly busy: BusyScript;
   resp: 2 | 3;
+  /** The node was over `maxmemory` when the script started (and it lacks allow-oom): its first write may not add memory. */
+  readonly oom: boolean;
 }
 
 const SCRIPT_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
@@ -43,22 +47,24 @@ export function sha1hex(b: Uint8Array): string {
 }
 
 /** A script's shebang (`#!lua flags=no-writes`), as Redis 7.0's evalExtractShebangFlags reads it. */
-function shebangOf(body: Buffer): { ok: true; length: number; shebang: boolean; noWrites: boolean } | { ok: false; error: string } {
-  if (body[0] !== 0x23 || body[1] !== 0x21) return { ok: true, length: 0, shebang: false, noWrites: false };
+function shebangOf(body: Buffer): { ok: true; length: number; shebang: boolean; noWrites: boolean; allowOom: boolean } | { ok: false; error: string } {
+  if (body[0] !== 0x23 || body[1] !== 0x21) return { ok: true, length: 0, shebang: false, noWrites: false, allowOom: false };
   const end = body.indexOf(0x0a);
   if (end === -1) return { ok: false, error: 'Invalid script shebang' };
   const parts = body.toString('latin1', 0, end).split(/[ \t\r\v\f]+/).filter((p) => p !== '');
   if (parts.length === 0) return { ok: false, error: 'Invalid engine in script shebang' };
   if (parts[0] !== '#!lua') return { ok: false, error: `Unexpected engine in script shebang: ${parts[0] as string}` };
   let noWrites = false;
+  let allowOom = false;
   for (const p of parts.slice(1)) {
     if (!p.startsWith('flags=')) return { ok: false, error: `Unknown lua shebang option: ${p}` };
     for (const f of p.slice(6).split(',')) {
       if (!SCRIPT_FLAGS.has(f)) return { ok: false, error: `Unexpected flag in script shebang: ${f}` };
       if (f === 'no-writes') noWrites = true;
+      if (f === 'allow-oom') allowOom = true;
     }
   }
-  return { ok: true, length: end, shebang: true, noWrites };
+  return { ok: true, length: end, shebang: true, noWrites, allowOom };
 }
 
 const ERR_KILLED = 'Script killed by user with SCRIPT KILL...';
@@ -104,7 +110,7 @@ export class ScriptEngine {
       return { error: reply.error(errors.scriptCompile(detail)) };
     }
     const ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
-    this.scripts.set(sha, { sha, body: Buffer.from(body), ref, shebang: sb.shebang, noWrites: sb.noWrites });
+    this.scripts.set(sha, { sha, body: Buffer.from(body), ref, shebang: sb.shebang, noWrites: sb.noWrites, allowOom: sb.allowOom });
     return { sha };
   }
 
@@ -130,12 +136,17 @@ export class ScriptEngine {
     const script = this.scripts.get(sha);
     if (script === undefined) return reply.error(errors.NOSCRIPT);
     if (ro && script.shebang && !script.noWrites) return reply.error(errors.SCRIPT_RO_COMMAND);
+    // Over maxmemory, as Redis 7.0: a script that declares it may write (a shebang without no-writes
+    // or allow-oom) is refused whole; a script without a shebang runs, and its first write that may
+    // add memory fails (command() below); allow-oom runs everything.
+    const oom = !script.allowOom && !script.noWrites && ctx.overMaxmemory?.() === true;
+    if (oom && script.shebang) return reply.error(errors.OOM);
     const L = this.state();
     const st = stateOf(ctx);
     const busy: BusyScript = { yielded: false, wrote: false, killed: false };
     // The script's own session: its SELECT stays inside the script, as in Redis 7.
     const session: Session = { ...caller, inScript: true, multi: undefined, watching: undefined, monitoring: false };
-    const run: Run = { ctx, session, readOnly: ro || script.noWrites, busy, resp: 2 };
+    const run: Run = { ctx, session, readOnly: ro || script.noWrites, busy, resp: 2, oom };
 
     // A thread whose last script returned normally is reused (a fresh one costs more than the
     // script); one that failed is dropped, its stack holding the failure.
@@ -300,6 +311,8 @@ export class ScriptEngine {
     // The script's user, checked per call as Redis 7.0 does (after noscript, before the read-only rule).
     if (deniedFor(ctx, session, c, args) !== null) return fail(`-${errors.SCRIPT_NOPERM}`);
     if (c.write && run.readOnly) return fail('Write commands are not allowed from read-only scripts.');
+    // Only before the script's first write: once it has written, stopping it halfway would leave half a script applied.
+    if (c.denyoom && run.oom && !run.busy.wrote) return fail(`-${errors.OOM}`);
     if (c.write) run.busy.wrote = true;
     feedMonitors(ctx, session, args);
     let r: CommandResult;

@@ -1,0 +1,77 @@
+// The node's memory limit (`maxmemory`, docs/operations.md "Memory limit"). With Redis's noeviction
+// policy: while used memory (V8's used heap, what INFO used_memory reports) is over the limit,
+// commands that may add memory (the `denyoom` flag) are refused with OOM, and everything else runs:
+// reads, DEL, FLUSHALL, and every merge from a peer. Refusing a peer's state would break convergence,
+// and a peer only creates keys while under its own limit, so a cluster whose nodes share one limit
+// stops growing together. Nothing is evicted: dropping a counter would lose acknowledged increments.
+//
+// Used memory is sampled (every SAMPLE_MS), not read per command: a read costs about a microsecond,
+// as much as INCR itself. Between samples a writer may go over by what it adds in that time.
+
+import { getHeapStatistics } from 'node:v8';
+
+/** How often used memory is read. */
+export const SAMPLE_MS = 100;
+
+/** `maxmemory: "auto"`: this share of V8's heap limit, leaving room for collections and catch-up. */
+export const AUTO_SHARE = 0.75;
+
+/** The limit in bytes a `maxmemory` setting means (0: none). `heapLimit` is V8's (`--max-old-space-size`). */
+export function resolveMaxmemory(setting: number | 'auto', heapLimit: number = getHeapStatistics().heap_size_limit): number {
+  return setting === 'auto' ? Math.floor(heapLimit * AUTO_SHARE) : setting;
+}
+
+/** Redis's short form of a byte count (INFO maxmemory_human): `0B`, `512.00K`, `3.00G`. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i] as string}`;
+}
+
+export class MemoryGuard {
+  private isOver = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * `limit` in bytes (0: none, the guard never says over); `used` reads used memory now;
+   * `onChange` hears each crossing of the limit, either way (the node logs it).
+   */
+  constructor(
+    readonly limit: number,
+    private readonly used: () => number = () => getHeapStatistics().used_heap_size,
+    private readonly onChange?: (over: boolean, used: number) => void,
+  ) {}
+
+  /** Whether used memory was over the limit at the last sample. */
+  get over(): boolean {
+    return this.isOver;
+  }
+
+  /** Reads used memory now and updates `over`. */
+  sample(): void {
+    if (this.limit === 0) return;
+    const u = this.used();
+    const o = u > this.limit;
+    if (o === this.isOver) return;
+    this.isOver = o;
+    this.onChange?.(o, u);
+  }
+
+  /** Samples now and every SAMPLE_MS until `stop` (the timer does not keep the process alive). */
+  start(): void {
+    if (this.limit === 0 || this.timer !== undefined) return;
+    this.sample();
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,76 @@
+// The node's memory guard: what a maxmemory setting means in bytes, and the sampled over/under flag
+// with a report of each crossing (the node logs them). The used-memory reader is injected here; the
+// node reads V8's used heap (test/integration/maxmemory.test.ts runs it for real).
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AUTO_SHARE, humanBytes, MemoryGuard, resolveMaxmemory, SAMPLE_MS } from '../../src/node/memory-guard.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('resolveMaxmemory', () => {
+  it('"auto" is a share of the heap limit; a number is bytes, 0 none', () => {
+    expect(resolveMaxmemory('auto', 4_000_000_000)).toBe(Math.floor(4_000_000_000 * AUTO_SHARE));
+    expect(resolveMaxmemory('auto')).toBeGreaterThan(0);
+    expect(resolveMaxmemory(0, 4_000_000_000)).toBe(0);
+    expect(resolveMaxmemory(1234, 4_000_000_000)).toBe(1234);
+  });
+});
+
+describe('humanBytes', () => {
+  it('writes sizes as INFO maxmemory_human does', () => {
+    expect([0, 1, 1023, 1024, 1536, 1048576, 3 * 1024 ** 3].map(humanBytes)).toEqual(['0B', '1B', '1023B', '1.00K', '1.50K', '1.00M', '3.00G']);
+  });
+});
+
+describe('MemoryGuard', () => {
+  it('is over only while the last sample was above the limit, and reports each crossing once', () => {
+    let used = 50;
+    const seen: [boolean, number][] = [];
+    const g = new MemoryGuard(100, () => used, (over, u) => seen.push([over, u]));
+    g.sample();
+    expect(g.over).toBe(false);
+    used = 100;
+    g.sample();
+    expect(g.over).toBe(false); // at the limit is not over it
+    used = 150;
+    g.sample();
+    g.sample();
+    expect(g.over).toBe(true);
+    used = 90;
+    g.sample();
+    expect(g.over).toBe(false);
+    expect(seen).toEqual([
+      [true, 150],
+      [false, 90],
+    ]);
+  });
+
+  it('with no limit never reads memory and is never over', () => {
+    const read = vi.fn(() => 1e12);
+    const g = new MemoryGuard(0, read);
+    g.start();
+    g.sample();
+    expect(g.over).toBe(false);
+    expect(read).not.toHaveBeenCalled();
+    g.stop();
+  });
+
+  it('samples at start and every SAMPLE_MS until stopped', () => {
+    vi.useFakeTimers();
+    let used = 500;
+    const g = new MemoryGuard(100, () => used);
+    g.start();
+    expect(g.over).toBe(true);
+    used = 10;
+    vi.advanceTimersByTime(SAMPLE_MS - 1);
+    expect(g.over).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(g.over).toBe(false);
+    g.stop();
+    used = 500;
+    vi.advanceTimersByTime(10 * SAMPLE_MS);
+    expect(g.over).toBe(false);
+  });
+});
