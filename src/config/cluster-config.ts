@@ -123,7 +123,7 @@ export interface ClusterConfig {
    */
   protectedMode: boolean;
   /**
-   * Each node's memory limit in bytes (0: none), or "auto" (the default): 3/4 of the V8 heap limit.
+   * Each node's memory limit in bytes (0: none), or "auto" (the default): 3/4 of the V8 heap limit, and at least 192 MB below it.
    * Over it, commands that may add memory are refused with OOM (Redis's noeviction); docs/operations.md,
    * "Memory limit". Given as bytes or Redis's units: "512mb", "2gb", "100000kb".
    */

@@ -38,6 +38,9 @@ import { TickLoop } from './tick-loop.js';
 
 export { VERSION };
 
+/** At most one log line per this many ms about crossing maxmemory. */
+const MEMORY_LOG_EVERY_MS = 10_000;
+
 export interface NodeOverrides {
   host?: string;
   bindHost?: string;
@@ -172,11 +175,20 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const ports: NodePorts = { gossip: gossipPort, resp: me.respPort, tls: me.tlsPort, http: me.httpPort };
   // Both RESP listeners' counters, as one (INFO, /status and /metrics count RESP as one protocol).
   const respStats = (): RespServerStats => sumStats([resp?.stats, respTls?.stats]);
-  // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
+  // maxmemory (docs/operations.md, "Memory limit"). Near the limit the node may cross it many times
+  // a second (a collection frees garbage, writes add more): one log line per 10 s at most.
+  const memoryLog = { at: -Infinity, crossings: 0 };
   const memoryGuard = new MemoryGuard(resolveMaxmemory(me.maxmemory ?? cfg.maxmemory), undefined, (over, used) => {
-    if (over) log.warn({ usedMemory: used, maxmemory: memoryGuard.limit }, 'used memory is over maxmemory: commands that may add memory are refused with OOM until it is back under (merges from peers still apply)');
-    else log.info({ usedMemory: used, maxmemory: memoryGuard.limit }, 'used memory is back under maxmemory: writes are accepted again');
+    memoryLog.crossings++;
+    const now = clock.now();
+    if (now - memoryLog.at < MEMORY_LOG_EVERY_MS) return;
+    const fields = { usedMemory: used, maxmemory: memoryGuard.limit, crossings: memoryLog.crossings };
+    memoryLog.at = now;
+    memoryLog.crossings = 0;
+    if (over) log.warn(fields, 'used memory is over maxmemory: commands that may add memory are refused with OOM until it is back under (merges from peers still apply)');
+    else log.info(fields, 'used memory is back under maxmemory: writes are accepted again');
   });
+  // Taken on demand (INFO, /status, /metrics), so only once every part below exists and is bound.
   const snapshot = (): ReturnType<typeof takeSnapshot> =>
     takeSnapshot({
       cfg, nodeId, memoryGuard, incarnation: identity.incarnation, address, startedAt, clock, replica, transport, ws, sessions, durable, auth,
@@ -191,7 +203,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const svc = commandServices({ cfg, nodeId, version: VERSION, clock, replica, sessions, snapshot, auth, maxmemory: memoryGuard.limit, left: () => setTimeout(() => departed('left'), 100) });
   services = svc;
   // maxmemory (docs/operations.md, "Memory limit"): sampled, and read by the commands as a flag.
-  if (memoryGuard.limit > 0) svc.overMaxmemory = () => memoryGuard.over;
+  if (memoryGuard.limit > 0) svc.overMaxmemory = () => memoryGuard.check();
   onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};

@@ -1,7 +1,11 @@
 // maxmemory on real node processes: n2 runs with a limit of one byte, n1 with none. n2 refuses
 // client writes that may add memory (Redis's OOM), yet still merges what n1 accepts, so the two
-// converge; INFO, CONFIG GET and /metrics show the limit and that n2 is over it.
+// converge; INFO, CONFIG GET and /metrics show the limit and that n2 is over it. And the default
+// limit keeps a node with a small heap alive through a bulk load that V8's cap would otherwise end.
 
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, startCluster, until, waitForMembers, type TestCluster } from './harness.js';
@@ -48,4 +52,42 @@ describe('maxmemory on a running cluster', () => {
     expect(m.text).toMatch(/^tally_over_maxmemory 1$/m);
     expect(await until('n2 logged that it is over maxmemory', () => c.log('n2').includes('used memory is over maxmemory'))).toBe(true);
   });
+});
+
+describe('the default maxmemory ("auto")', () => {
+  it('keeps a node with a 256 MB heap up through 1.5 million new keys piped at once: each INCR either counts or gets OOM', async () => {
+    const small = await startCluster({ nodes: 1, config: { persistence: 'everysec' }, env: { NODE_OPTIONS: '--max-old-space-size=256' } });
+    try {
+      const keys = 1_500_000;
+      const parts: string[] = [];
+      for (let i = 0; i < keys; i++) {
+        const k = `user:${i}`;
+        parts.push(`*2\r\n$4\r\nINCR\r\n$${k.length}\r\n${k}\r\n`);
+      }
+      const pipe = join(small.dir, 'pipe.txt');
+      writeFileSync(pipe, parts.join(''));
+      const port = String((small.nodes[0] as { respPort: number }).respPort);
+      const r = spawnSync('sh', ['-c', `redis-cli -p ${port} --pipe < ${pipe}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 30 });
+      const summary = /errors: (\d+), replies: (\d+)/.exec(r.stdout ?? '');
+      expect(summary, (r.stdout ?? '').slice(-500) + (r.stderr ?? '')).not.toBeNull();
+      const [errors, replies] = [Number(summary?.[1]), Number(summary?.[2])];
+      expect(replies).toBe(keys);
+      expect(errors).toBeGreaterThan(0);
+      const c = respClient(small, 0);
+      await c.connect();
+      try {
+        expect(await c.ping()).toBe('PONG');
+        // Every INCR either counted (one key each) or was refused: nothing half-done, nothing lost.
+        expect((await c.dbsize()) + errors).toBe(keys);
+        const [, limit] = (await c.config('GET', 'maxmemory')) as [string, string];
+        expect(Number(limit)).toBeGreaterThan(0);
+        expect(Number(limit)).toBeLessThan(256 * 1024 * 1024);
+      } finally {
+        c.disconnect();
+      }
+      expect(small.log('n1')).not.toContain('heap out of memory');
+    } finally {
+      await small.stopAll();
+    }
+  }, 150_000);
 });

@@ -3,15 +3,18 @@
 // node reads V8's used heap (test/integration/maxmemory.test.ts runs it for real).
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AUTO_SHARE, humanBytes, MemoryGuard, resolveMaxmemory, SAMPLE_MS } from '../../src/node/memory-guard.js';
+import { AUTO_HEADROOM_BYTES, AUTO_SHARE, CHECK_EVERY, humanBytes, MemoryGuard, resolveMaxmemory, SAMPLE_MS } from '../../src/node/memory-guard.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe('resolveMaxmemory', () => {
-  it('"auto" is a share of the heap limit; a number is bytes, 0 none', () => {
+  it('"auto" is a share of the heap limit, and at least the headroom below it; a number is bytes, 0 none', () => {
     expect(resolveMaxmemory('auto', 4_000_000_000)).toBe(Math.floor(4_000_000_000 * AUTO_SHARE));
+    // A 256 MB heap (304 MB with the young generation): the headroom decides.
+    expect(resolveMaxmemory('auto', 304 * 1024 ** 2)).toBe(304 * 1024 ** 2 - AUTO_HEADROOM_BYTES);
+    expect(resolveMaxmemory('auto', 100 * 1024 ** 2)).toBe(1);
     expect(resolveMaxmemory('auto')).toBeGreaterThan(0);
     expect(resolveMaxmemory(0, 4_000_000_000)).toBe(0);
     expect(resolveMaxmemory(1234, 4_000_000_000)).toBe(1234);
@@ -47,11 +50,23 @@ describe('MemoryGuard', () => {
     ]);
   });
 
+  it('check() reads memory again every CHECK_EVERY calls, between timer samples', () => {
+    let used = 10;
+    const read = vi.fn(() => used);
+    const g = new MemoryGuard(100, read);
+    used = 500;
+    for (let i = 1; i < CHECK_EVERY; i++) expect(g.check()).toBe(false);
+    expect(read).not.toHaveBeenCalled();
+    expect(g.check()).toBe(true);
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
   it('with no limit never reads memory and is never over', () => {
     const read = vi.fn(() => 1e12);
     const g = new MemoryGuard(0, read);
     g.start();
     g.sample();
+    for (let i = 0; i < 2 * CHECK_EVERY; i++) g.check();
     expect(g.over).toBe(false);
     expect(read).not.toHaveBeenCalled();
     g.stop();
