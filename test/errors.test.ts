@@ -87,7 +87,7 @@ describe('the error catalogue', () => {
     for (const [name, v] of entries) {
       const text = typeof v === 'string' ? v : (SAMPLES[name] as () => string)();
       if (closeReasons.has(v)) continue;
-      expect(text, name).toMatch(/^(ERR|WRONGTYPE|INVALIDOBJ|NOAUTH|WRONGPASS|NOPERM|DENIED|NOPROTO|NOREPLICAS|NOQUORUM|EXECABORT|BUSY|NOTBUSY|UNKILLABLE|NOSCRIPT|CMS:|TopK:) /);
+      expect(text, name).toMatch(/^(ERR|WRONGTYPE|INVALIDOBJ|NOAUTH|WRONGPASS|NOPERM|DENIED|NOPROTO|NOREPLICAS|NOQUORUM|EXECABORT|BUSY|OOM|NOTBUSY|UNKILLABLE|NOSCRIPT|CMS:|TopK:) /);
     }
   });
 });
