@@ -196,7 +196,7 @@ function refusedForMemory(ctx: CommandServices, session: Session, c: ResolvedCom
 }
 
 /**
- * A command refused before it ran (unknown, NOAUTH, arity, BUSY): inside MULTI it dooms the
+ * A command refused before it ran (unknown, NOAUTH, arity, NOPERM, OOM, BUSY): inside MULTI it dooms the
  * transaction (EXEC answers EXECABORT), and EXEC itself refused discards it with the reason, as
  * Redis's rejectCommand does. `reason` is the text after `EXECABORT ...because of: `.
  */
