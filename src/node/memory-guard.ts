@@ -42,7 +42,7 @@ export function humanBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i] as string}`;
+  return `${i === 0 ? n : v.toFixed(2)}${units[i] as string}`;
 }
 
 export class MemoryGuard {

@@ -23,7 +23,9 @@ describe('resolveMaxmemory', () => {
 
 describe('humanBytes', () => {
   it('writes sizes as INFO maxmemory_human does', () => {
-    expect([0, 1, 1023, 1024, 1536, 1048576, 3 * 1024 ** 3].map(humanBytes)).toEqual(['0B', '1B', '1023B', '1.00K', '1.50K', '1.00M', '3.00G']);
+    expect([0, 1, 1023, 1024, 1536, 1048576, 3 * 1024 ** 3, 2 * 1024 ** 4, 1024 ** 5, 2048 * 1024 ** 5].map(humanBytes)).toEqual([
+      '0B', '1B', '1023B', '1.00K', '1.50K', '1.00M', '3.00G', '2.00T', '1.00P', '2048.00P',
+    ]);
   });
 });
 
@@ -64,7 +66,9 @@ describe('MemoryGuard', () => {
   it('with no limit never reads memory and is never over', () => {
     const read = vi.fn(() => 1e12);
     const g = new MemoryGuard(0, read);
+    vi.useFakeTimers();
     g.start();
+    expect(vi.getTimerCount()).toBe(0);
     g.sample();
     for (let i = 0; i < 2 * CHECK_EVERY; i++) g.check();
     expect(g.over).toBe(false);
@@ -77,6 +81,8 @@ describe('MemoryGuard', () => {
     let used = 500;
     const g = new MemoryGuard(100, () => used);
     g.start();
+    g.start(); // a second start keeps the one timer
+    expect(vi.getTimerCount()).toBe(1);
     expect(g.over).toBe(true);
     used = 10;
     vi.advanceTimersByTime(SAMPLE_MS - 1);
