@@ -85,6 +85,13 @@ describe('maxmemory (noeviction) in the command table', () => {
     n.run(s, 'DEL', 'k');
     limit.over = true;
     expect(n.run(s, 'EXEC')).toBe('*2\r\n$-1\r\n:0\r\n');
+    // DISCARD of a queue with a denyoom command is not refused: it frees the queue.
+    limit.over = false;
+    n.run(s, 'MULTI');
+    n.run(s, 'INCR', 'k');
+    limit.over = true;
+    expect(n.run(s, 'DISCARD')).toBe('+OK\r\n');
+    expect(n.run(s, 'GET', 'k')).toBe('$-1\r\n');
   });
 
   it('scripts as Redis 7.0: without a shebang the first write that may add memory fails, not one after a write; a shebang without flags is refused whole; allow-oom and no-writes run', () => {
@@ -101,5 +108,11 @@ describe('maxmemory (noeviction) in the command table', () => {
     expect(n.run(s, 'EVAL', "#!lua flags=allow-oom\nreturn redis.call('incr', 'x')", '0')).toBe(':3\r\n');
     expect(n.run(s, 'EVAL', "#!lua flags=no-writes\nreturn redis.call('get', 'x')", '0')).toBe('$1\r\n3\r\n');
     expect(n.run(s, 'EVAL', "return redis.call('get', 'x')", '0')).toBe('$1\r\n3\r\n');
+    // A read before the write is not a write: the INCR after it is still the first write.
+    expect(n.run(s, 'EVAL', "redis.call('get', 'x'); return redis.call('incr', 'x')", '0')).toMatch(/^-OOM /);
+    // Under the limit, every script runs.
+    limit.over = false;
+    expect(n.run(s, 'EVAL', "#!lua\nreturn redis.call('incr', 'x')", '0')).toBe(':4\r\n');
+    expect(n.run(s, 'EVAL', "return redis.call('incr', 'x')", '0')).toBe(':5\r\n');
   });
 });
