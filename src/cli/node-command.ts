@@ -2,7 +2,7 @@
 // the TLS certificate, key and CA.
 
 import type { Command } from 'commander';
-import { loadConfig, LOG_LEVELS, type ClusterConfig } from '../config/cluster-config.js';
+import { loadConfig, LOG_LEVELS, MAXMEMORY_FORMS, memorySize, type ClusterConfig } from '../config/cluster-config.js';
 import { assertPrivateFile, exposedMode } from '../config/secret-files.js';
 import { startNode, type NodeOverrides, type RunningNode } from '../node/start.js';
 import { createLogger } from '../util/logger.js';
@@ -22,6 +22,7 @@ interface NodeFlags {
   dataDir?: string;
   password?: string;
   protectedMode?: string;
+  maxmemory?: string;
 }
 
 export function registerNode(program: Command): void {
@@ -40,6 +41,7 @@ export function registerNode(program: Command): void {
     .option('--data-dir <dir>', 'override dataDir')
     .option('--password <password>', 'override auth.password (visible to every local user in the process list: prefer the config file, mode 0600)')
     .option('--protected-mode <yes|no>', 'override protectedMode')
+    .option('--maxmemory <size>', 'override this node\'s maxmemory: bytes (0: no limit), a size such as 512mb or 2gb, or auto')
     .option('--log-level <level>', `override logLevel (${LOG_LEVELS.join(', ')})`)
     .action(async (flags: NodeFlags) => {
       const cfg: ClusterConfig = loadConfig(flags.config);
@@ -68,6 +70,11 @@ export function registerNode(program: Command): void {
         overrides.tlsPort = flags.tlsPort;
       }
       if (flags.httpPort !== undefined) overrides.httpPort = flags.httpPort;
+      if (flags.maxmemory !== undefined) {
+        const size = memorySize(flags.maxmemory);
+        if (size === null) throw new Error(`--maxmemory: expected ${MAXMEMORY_FORMS}, got '${flags.maxmemory}'`);
+        overrides.maxmemory = size;
+      }
       const log = createLogger(cfg.logLevel, flags.id);
       if (flags.password !== undefined) log.warn('--password is visible to every user of this machine in the process list; put auth.password in the config file (mode 0600), or users with hashes');
       if (cfg.auth.users.length > 0 && exposedMode(flags.config) !== null) {

@@ -382,23 +382,24 @@ export function validateConfig(raw: Json): ClusterConfig {
 /** Redis's memory units (config.c's memtoull): k and m are powers of 1000, kb and mb of 1024. */
 const MEMORY_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
 
-/** `maxmemory`: "auto", a byte count, or a count with a unit ("512mb"). */
-function parseMaxmemory(v: Issues, path: string, raw: Json): number | 'auto' {
-  const what = 'a byte count (0 for no limit), a size such as "512mb" or "2gb", or "auto"';
+/** What `maxmemory` accepts, for the errors that name it. */
+export const MAXMEMORY_FORMS = 'a byte count (0 for no limit), a size such as "512mb" or "2gb", or "auto"';
+
+/** A `maxmemory` value: "auto", a byte count, or a count with a unit ("512mb"); null if it is none of these. */
+export function memorySize(raw: unknown): number | 'auto' | null {
   if (raw === 'auto') return 'auto';
-  if (typeof raw === 'number') return v.int(path, raw, 0, Number.MAX_SAFE_INTEGER, 0);
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? raw : null;
   const m = typeof raw === 'string' ? /^(\d{1,15})\s*([a-z]{0,2})$/i.exec(raw.trim()) : null;
   const unit = m === null ? undefined : MEMORY_UNITS[(m[2] as string).toLowerCase()];
-  if (m === null || unit === undefined) {
-    v.expected(path, what, raw);
-    return 'auto';
-  }
+  if (m === null || unit === undefined) return null;
   const bytes = Number(m[1]) * unit;
-  if (!Number.isSafeInteger(bytes)) {
-    v.expected(path, what, raw);
-    return 'auto';
-  }
-  return bytes;
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function parseMaxmemory(v: Issues, path: string, raw: Json): number | 'auto' {
+  const size = memorySize(raw);
+  if (size === null) v.expected(path, MAXMEMORY_FORMS, raw);
+  return size ?? 'auto';
 }
 
 function users(v: Issues, list: Json): UserEntry[] {

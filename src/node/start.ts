@@ -48,6 +48,8 @@ export interface NodeOverrides {
   respPort?: number;
   tlsPort?: number;
   httpPort?: number;
+  /** This node's memory limit (bytes, or "auto"). */
+  maxmemory?: number | 'auto';
 }
 
 export interface RunningNode {

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+import { get, MAIN, startCluster, until, waitForMembers, type TestCluster } from './harness.js';
 import { respClient } from './info.js';
 
 let c: TestCluster;
@@ -51,6 +51,22 @@ describe('maxmemory on a running cluster', () => {
     expect(m.text).toMatch(/^tally_maxmemory_bytes 1$/m);
     expect(m.text).toMatch(/^tally_over_maxmemory 1$/m);
     expect(await until('n2 logged that it is over maxmemory', () => c.log('n2').includes('used memory is over maxmemory'))).toBe(true);
+  });
+
+  it('tally node --maxmemory overrides the config, and a bad size is refused naming the flag', async () => {
+    const bad = spawnSync(process.execPath, [MAIN, 'node', '--config', c.configPath, '--id', 'n2', '--maxmemory', 'lots'], { encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`--maxmemory: expected a byte count (0 for no limit), a size such as "512mb" or "2gb", or "auto", got 'lots'`);
+    await c.stop('n2');
+    await c.start('n2', ['--maxmemory', '2gb']);
+    const r2 = respClient(c, 1);
+    await r2.connect();
+    try {
+      expect(await r2.config('GET', 'maxmemory')).toEqual(['maxmemory', String(2 * 1024 ** 3)]);
+      expect(await r2.incr('mm:after')).toBe(1);
+    } finally {
+      r2.disconnect();
+    }
   });
 });
 
