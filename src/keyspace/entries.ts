@@ -17,6 +17,11 @@ export interface Slot<T extends KeyType> {
 
 /** The bit of `KeyEntry.hi` that marks a key changed since its digest share was folded in. */
 const DIGEST_PENDING = 0x40000000;
+/**
+ * The bit of `KeyEntry.hi` that marks an entry no longer its key's: replaced by another entry, or
+ * dropped with its key. Bit 31, so `hi` stays a 32-bit integer (a small integer in V8).
+ */
+const SUPERSEDED = 0x80000000 | 0;
 /** The rest of `KeyEntry.hi`: the digest half itself (30 bits, state-digest.ts). */
 const DIGEST_HI = DIGEST_PENDING - 1;
 
@@ -52,7 +57,7 @@ class KeyEntry {
   }
 
   set digestHi(v: number) {
-    this.hi = (this.hi & DIGEST_PENDING) | (v & DIGEST_HI);
+    this.hi = (this.hi & ~DIGEST_HI) | (v & DIGEST_HI);
   }
 
   get digestPending(): boolean {
@@ -60,7 +65,16 @@ class KeyEntry {
   }
 
   set digestPending(v: boolean) {
-    this.hi = v ? this.hi | DIGEST_PENDING : this.hi & DIGEST_HI;
+    this.hi = v ? this.hi | DIGEST_PENDING : this.hi & ~DIGEST_PENDING;
+  }
+
+  /** No longer its key's entry (key-table.ts `store` and tombstone collection set it, never clear it). */
+  get superseded(): boolean {
+    return (this.hi & SUPERSEDED) !== 0;
+  }
+
+  set superseded(v: boolean) {
+    this.hi = v ? this.hi | SUPERSEDED : this.hi & ~SUPERSEDED;
   }
 }
 

@@ -164,6 +164,7 @@ export class KeyTable {
         }
       }
       this.entries.delete(key);
+      e.superseded = true;
       this.encoded.delete(key);
       this.expiring.delete(key);
       this.digest.removed(e, key);
@@ -314,12 +315,21 @@ export class KeyTable {
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
 
+  /**
+   * `encodeKey`, given an entry `key` had at some point: encoded as it is while it is still the key's
+   * and has no deadline (no lookup), else as `encodeKey` (which also checks the life).
+   */
+  encodeCurrent(key: string, e: Entry): { tag: number; bytes: Uint8Array } | undefined {
+    if (e.superseded === true || (e.life !== undefined && e.life.deadline !== null)) return this.encodeKey(key);
+    return this.encodeEntry(key, e);
+  }
+
   /** `encodeKey` of the entry `e` of `key`, already looked up (and its life checked). */
   private encodeEntry(key: string, e: Entry): { tag: number; bytes: Uint8Array } {
     // Cached until the key changes: a key that just changed goes into the digest and to several
     // peers. Only recent keys: an encoding kept per key (a Uint8Array and its ArrayBuffer) cost about
     // 256 heap bytes, more than the key's state itself. And only long ones (ENCODED_CACHE_MIN_BYTES).
-    let enc = this.encoded.get(key);
+    let enc = this.encoded.size === 0 ? undefined : this.encoded.get(key);
     if (enc === undefined) {
       const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
       enc = e.life === undefined ? inner : encodeWithLife(e.life, inner);
@@ -355,7 +365,7 @@ export class KeyTable {
     if (this.encoded.size !== 0) this.encoded.delete(key);
     this.digest.changed(e, key);
     const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, created);
+    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, created, e);
   }
 
   /**
@@ -541,6 +551,7 @@ export class KeyTable {
       if (!lifeGiven && old.life !== undefined && e.life === undefined) stored = withLife(e, old.life);
       carryDigest(old, stored);
       carryCounts(old, stored);
+      old.superseded = true;
     }
     this.entries.set(key, stored);
     return stored;

@@ -27,6 +27,12 @@ export type Entry = {
     /** Changed since its share was last folded into the digest. */
     digestPending?: boolean;
     /**
+     * No longer the key's entry: another replaced it, or the key was dropped. Whoever kept the entry
+     * since a change (the digest's queue, the group commit's list of new keys) looks the key up again
+     * instead of reading a stale state.
+     */
+    superseded?: boolean;
+    /**
      * This key's share of the table's counts (key-table.ts, `KeyCounts`), as last folded in with its
      * digest share: `live + 2 * type index + 16 * counter slots`, and its approximate bytes. -1: none yet.
      */
@@ -74,6 +80,8 @@ export type ChangeOrigin = 'local' | 'remote' | 'expire' | 'collect';
  * the group commit writes both kinds, WebSocket watches push both kinds. `created`: the key was not
  * in the table before this change (a new key written or merged in), so no listener has heard of it
  * since it was last collected; the group commit then lists it without a set lookup. False when not
- * known (not every path that makes a key says so).
+ * known (not every path that makes a key says so). `entry`: the key's entry after the change
+ * (absent when the key was dropped), for a listener that wants its state later without a lookup
+ * (while `superseded` is false it is still the key's).
  */
-export type ChangeListener = (key: string, origin: ChangeOrigin, created?: boolean) => void;
+export type ChangeListener = (key: string, origin: ChangeOrigin, created?: boolean, entry?: Entry) => void;

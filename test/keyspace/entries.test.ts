@@ -92,6 +92,22 @@ describe('entries', () => {
     expect([e.digestHi, e.digestPending]).toEqual([5, true]);
   });
 
+  it("the superseded mark shares the digest's word without disturbing the pending mark or the high half", () => {
+    const e: Entry = makeEntry('pncounter', new PNCounter());
+    expect(e.superseded).toBe(false);
+    e.digestHi = 0x3fffffff;
+    e.digestPending = true;
+    e.superseded = true;
+    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([0x3fffffff, true, true]);
+    e.digestPending = false;
+    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([0x3fffffff, false, true]);
+    e.digestHi = 7;
+    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([7, false, true]);
+    e.digestPending = true;
+    e.superseded = false;
+    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([7, true, false]);
+  });
+
   it('size limits: a key state budget leaves the envelope and the key; keys keep room for a part', () => {
     expect(keyStateBudget(1 << 20, 'k'.repeat(10))).toBe((1 << 20) - 512 - 10 - 64);
     expect(keyStateBudget(4096, 'abc')).toBe(4096 - 512 - 3 - 64);

@@ -307,6 +307,26 @@ describe('tombstone collection', () => {
     expect(ks.collected).toBe(2);
   });
 
+  it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('a'), 1);
+    const first = ks.entry(k('a')) as Entry;
+    expect(first.superseded).toBe(false);
+    expect(ks.expire(k('a'), 10_000)).toBe(true); // a new entry with the TTL
+    const second = ks.entry(k('a')) as Entry;
+    expect(second).not.toBe(first);
+    expect([first.superseded, second.superseded]).toEqual([true, false]);
+    ks.incrBy(k('a'), 2);
+    expect(ks.encodeCurrent(k('a'), first)).toEqual(ks.encodeKey(k('a')));
+    expect(ks.encodeCurrent(k('a'), second)).toEqual(ks.encodeKey(k('a')));
+    ks.incrBy(k('b'), 1);
+    ks.del(k('b'));
+    const tomb = ks.entry(k('b')) as Entry;
+    expect(ks.collectTombstones()).toEqual([k('b')]);
+    expect(tomb.superseded).toBe(true);
+    expect(ks.encodeCurrent(k('b'), tomb)).toBeUndefined();
+  });
+
   it('a collected key leaves the digest as if it had never been written', () => {
     const a = new Keyspace('a:1');
     const b = new Keyspace('b:1');

@@ -27,6 +27,27 @@ class Store {
     this.digest.changed(e, key);
   }
 
+  /** Drops a key as the key table does: its share leaves the digest, its entry is marked no longer the key's. */
+  drop(key: string): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    e.superseded = true;
+    this.entries.delete(key);
+    this.digest.removed(e, key);
+  }
+
+  /** Replaces a key's entry as the key table's `store` does: the share carries over, the old entry is marked. */
+  replace(key: string, enc: Enc | undefined): Entry {
+    const old = this.entries.get(key) as Entry;
+    const e: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    carryDigest(old, e);
+    old.superseded = true;
+    this.entries.set(key, e);
+    this.encodings.set(key, enc);
+    this.digest.changed(e, key);
+    return e;
+  }
+
   read(): { value: string; buckets: Uint8Array } {
     this.digest.fold(
       (k) => this.entries.get(k),
@@ -149,7 +170,7 @@ describe('state digest', () => {
   it('skips a queued key whose entry is gone or already folded', () => {
     const s = new Store();
     s.set('a', enc(2, 1));
-    s.entries.delete('a');
+    s.drop('a');
     expect(s.read().value).toBe('0000000000000000');
     const d = new StateDigest();
     const e: Entry = { type: 'pncounter', crdt: new PNCounter() };
@@ -160,6 +181,57 @@ describe('state digest', () => {
       () => enc(2, 1),
     );
     expect(d.value()).toBe('0000000000000000');
+  });
+
+  it('folds the entry queued with a key without looking it up, unless it was replaced or has a deadline', () => {
+    const looked: string[] = [];
+    const entries = new Map<string, Entry>();
+    const fold = (d: StateDigest): void =>
+      d.fold(
+        (k) => {
+          looked.push(k);
+          return entries.get(k);
+        },
+        () => enc(2, 1),
+      );
+    const d = new StateDigest();
+    const a: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    entries.set('a', a);
+    d.changed(a, 'a');
+    fold(d);
+    expect(looked).toEqual([]);
+    expect(a.digestPending).toBe(false);
+    const once = d.value();
+    expect(once).not.toBe('0000000000000000');
+
+    // Replaced while queued: the replacement (which carries the pending mark) is found by its key.
+    const a2: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    d.changed(a, 'a');
+    carryDigest(a, a2);
+    a.superseded = true;
+    entries.set('a', a2);
+    fold(d);
+    expect(looked).toEqual(['a']);
+    expect([a2.digestPending, a2.digestHi]).toEqual([false, a.digestHi]);
+    expect(d.value()).toBe(once);
+
+    // A key with a deadline is looked up (its read may end its life).
+    const b: Entry = { type: 'pncounter', crdt: new PNCounter(), life: { epoch: 0, ttlVersion: 1, deadline: 5 } } as Entry;
+    entries.set('b', b);
+    d.changed(b, 'b');
+    fold(d);
+    expect(looked).toEqual(['a', 'b']);
+  });
+
+  it('a dropped key queued again after it was made anew folds once, as its new entry', () => {
+    const s = new Store();
+    s.set('k', enc(2, 1));
+    const one = s.read().value;
+    s.set('k', enc(2, 2));
+    s.drop('k');
+    s.set('k', enc(2, 1));
+    s.replace('k', enc(2, 1));
+    expect(s.read().value).toBe(one);
   });
 
   it('carryDigest moves a key share and its pending mark to the replacement entry', () => {

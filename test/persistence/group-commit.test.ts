@@ -365,6 +365,46 @@ describe('group commit under always', () => {
   });
 });
 
+describe('new keys carry their entry to the commit', () => {
+  it('a key created since the last commit is written from the entry it was created with, without looking it up', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    const lookups = vi.spyOn(ks, 'encodeKey');
+    ks.incrBy(A, 1);
+    ks.incrBy(B, 2);
+    mergeFromPeer(ks, C, 3);
+    await turn();
+    expect(writes.map((w) => w.keys)).toEqual([[A, B, C]]);
+    expect(lookups).not.toHaveBeenCalled();
+    writes[0]?.sync();
+    await gc.flush();
+    const byKey = new Map([...store.records()].map((r) => [r.key, r]));
+    for (const k of [A, B, C]) expect(Buffer.from(byKey.get(k)?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(k)?.bytes ?? [0xff]));
+  });
+
+  it('a key changed again, or whose entry is no longer its own, is looked up and written as it is now', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    const first = ks.entry(A);
+    ks.incrBy(A, 4);
+    // A stale entry handed in as if A had just been made: the commit must not write its state.
+    const stale = { ...first, superseded: true } as NonNullable<typeof first>;
+    gc.changed(B, true, true, stale);
+    ks.incrBy(B, 7);
+    const lookups = vi.spyOn(ks, 'encodeKey');
+    await turn();
+    expect(lookups.mock.calls.map((c) => c[0]).sort()).toEqual([A, B]);
+    writes[0]?.sync();
+    await gc.flush();
+    const byKey = new Map([...store.records()].map((r) => [r.key, r]));
+    for (const k of [A, B]) expect(Buffer.from(byKey.get(k)?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(k)?.bytes ?? [0xff]));
+    expect(ks.getCounter(A)).toEqual({ ok: true, value: 5 });
+  });
+});
+
 describe('group commit under everysec', () => {
   it('commits on its interval, on flush and on afterDurable, never on a change or whenDurable alone', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
