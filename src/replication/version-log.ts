@@ -155,6 +155,11 @@ class OriginLog {
     }
   }
 
+  /** Whether a `scan` may visit a key twice: only while the arrays hold superseded entries. */
+  get mayRepeat(): boolean {
+    return this.stale !== 0;
+  }
+
   /** The highest version recorded (may be above `known` while a transfer is incomplete). */
   get maxRecorded(): number {
     return this.versions.length === 0 ? 0 : (this.versions[this.versions.length - 1] as number);
@@ -486,6 +491,14 @@ export class VersionLog {
   /** Visits entries of `origin` above `after` in version order until `visit` returns false. */
   scan(origin: string, after: number, visit: (key: string, version: number) => boolean): void {
     this.origins.get(origin)?.scan(after, visit);
+  }
+
+  /**
+   * Whether a `scan` of `origin` may visit one key more than once (a superseded entry kept beside
+   * the key's later one). False: every key it visits is visited once.
+   */
+  scanMayRepeat(origin: string): boolean {
+    return this.origins.get(origin)?.mayRepeat ?? false;
   }
 
   /** Origins this log knows of, with their known versions. */
