@@ -5,8 +5,8 @@
 // Invariants (hold for every instance, including decoded ones), for each replica r:
 //   - p, fp, n, fn are integers with 0 <= fp <= p <= COUNTER_MAX and 0 <= fn <= n <= COUNTER_MAX;
 //   - a stored entry has p > 0 or n > 0 (an all-zero slot is the same as an absent one);
-//   - a GCounter has n = fn = 0 everywhere;
-//   - liveP (or bigP once the sum passes COUNTER_MAX) = sum of (p - fp); likewise liveN / bigN.
+//   - a GCounter has n = fn = 0 everywhere.
+// The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
@@ -18,7 +18,6 @@ export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 /** Longest replica id, in UTF-8 bytes. */
 export const MAX_REPLICA_ID_BYTES = 255;
 
-const BIG_MAX = BigInt(COUNTER_MAX);
 /** Slots beyond the first kept in an array searched linearly; more go in a Map (CounterBase.rest). */
 const SCANNED_SLOTS = 8;
 const textEncoder = new TextEncoder();
@@ -211,40 +210,58 @@ export abstract class CounterBase {
   protected n = 0;
   protected fn = 0;
   protected rest: CounterSlot[] | Map<ReplicaId, CounterSlot> | undefined;
-  /** Sum of (p - fp) while <= COUNTER_MAX; `bigP` holds it exactly when larger (only via merges). */
-  protected liveP = 0;
-  /** Sum of (n - fn), likewise. */
-  protected liveN = 0;
-  /**
-   * `bigP` and `bigN`, in one side object that exists only while either is set: a sum past 2^53-1
-   * is rare (only merges reach it), and two fields of their own cost every counter 16 bytes.
-   */
-  private big: { p: bigint | undefined; n: bigint | undefined } | undefined;
 
-  protected get bigP(): bigint | undefined {
-    return this.big?.p;
-  }
+  // The sums of the live parts (p - fp, n - fn) are computed when read, not kept: a key has one slot
+  // per live writer, so a read adds one to three pairs, and two running sums with a side object for
+  // the exact ones past 2^53-1 cost every counter 24 bytes (96 -> 72 per one-slot key).
 
-  protected set bigP(v: bigint | undefined) {
-    this.setBig('p', v);
-  }
-
-  protected get bigN(): bigint | undefined {
-    return this.big?.n;
-  }
-
-  protected set bigN(v: bigint | undefined) {
-    this.setBig('n', v);
-  }
-
-  /** Sets one big sum, creating the side object for it, or dropping the object once neither is set. */
-  private setBig(side: 'p' | 'n', v: bigint | undefined): void {
-    if (v !== undefined) (this.big ??= { p: undefined, n: undefined })[side] = v;
-    else if (this.big !== undefined) {
-      // Stryker disable next-line ConditionalExpression: equivalent but for memory, an empty side object reads as no sums
-      if (this.big[side === 'p' ? 'n' : 'p'] === undefined) this.big = undefined;
-      else this.big[side] = undefined;
+  /** Sum of (p - fp) over every slot: a number while at most COUNTER_MAX, else the exact bigint (only merges reach it). */
+  protected sumP(): number | bigint {
+    let sum = this.p - this.fp;
+    const rest = this.rest;
+    if (rest === undefined) return sum;
+    if (Array.isArray(rest)) {
+      for (let i = 0; i < rest.length; i++) {
+        const s = rest[i] as CounterSlot;
+        // Each term is in [0, COUNTER_MAX] and so is the sum so far: their sum is exact when at
+        // most COUNTER_MAX, and any larger true sum rounds to at least 2^53, so the test is exact.
+        sum += s.p - s.fp;
+        if (sum > COUNTER_MAX) return this.bigSum('p');
+      }
+      return sum;
     }
+    for (const s of rest.values()) {
+      sum += s.p - s.fp;
+      if (sum > COUNTER_MAX) return this.bigSum('p');
+    }
+    return sum;
+  }
+
+  /** Sum of (n - fn) over every slot, likewise. */
+  protected sumN(): number | bigint {
+    let sum = this.n - this.fn;
+    const rest = this.rest;
+    if (rest === undefined) return sum;
+    if (Array.isArray(rest)) {
+      for (let i = 0; i < rest.length; i++) {
+        const s = rest[i] as CounterSlot;
+        sum += s.n - s.fn;
+        if (sum > COUNTER_MAX) return this.bigSum('n');
+      }
+      return sum;
+    }
+    for (const s of rest.values()) {
+      sum += s.n - s.fn;
+      if (sum > COUNTER_MAX) return this.bigSum('n');
+    }
+    return sum;
+  }
+
+  /** The exact sum of one side's live parts, past COUNTER_MAX. */
+  private bigSum(side: 'p' | 'n'): bigint {
+    let sum = 0n;
+    for (const s of this.list()) sum += side === 'p' ? BigInt(s.p - s.fp) : BigInt(s.n - s.fn);
+    return sum;
   }
 
   /** A new empty counter of the same class. */
@@ -255,7 +272,11 @@ export abstract class CounterBase {
 
   /** True iff some slot is above its floor (false when new, or after a reset that saw everything). */
   exists(): boolean {
-    return this.liveP > 0 || this.liveN > 0 || this.bigP !== undefined || this.bigN !== undefined;
+    if (this.p > this.fp || this.n > this.fn) return true;
+    const rest = this.rest;
+    if (rest === undefined) return false;
+    for (const s of Array.isArray(rest) ? rest : rest.values()) if (s.p > s.fp || s.n > s.fn) return true;
+    return false;
   }
 
   replicaCount(): number {
@@ -379,10 +400,6 @@ export abstract class CounterBase {
     out.setHead(this.head());
     const rest = this.rest;
     if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map(copySlot) : new Map([...rest].map(([id, s]) => [id, copySlot(s)]));
-    out.liveP = this.liveP;
-    out.bigP = this.bigP;
-    out.liveN = this.liveN;
-    out.bigN = this.bigN;
     return out;
   }
 
@@ -402,7 +419,7 @@ export abstract class CounterBase {
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 96 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
+    let bytes = 72 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
     this.eachRest((s) => (bytes += 72 + s.id.length));
     return bytes;
   }
@@ -499,7 +516,7 @@ export abstract class CounterBase {
       if (this.id === '') this.setHead(slot);
       else this.addRest(slot);
     }
-    // The running sums hold: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
+    // The value is kept: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
     return true;
   }
 
@@ -509,8 +526,6 @@ export abstract class CounterBase {
       s.fp = s.p;
       s.fn = s.n;
     }
-    this.liveP = this.liveN = 0;
-    this.bigP = this.bigN = undefined;
   }
 
   /** The slot replica `r` writes locally, created if absent (id checked then), moved to the first place (`this`). */
@@ -629,39 +644,11 @@ export abstract class CounterBase {
     const fn = Math.max(s.fn, o.fn);
     const n = Math.max(s.n, o.n, fn);
     if (p === s.p && fp === s.fp && n === s.n && fn === s.fn) return false;
-    const dp = p - fp - (s.p - s.fp);
-    const dn = n - fn - (s.n - s.fn);
     s.p = p;
     s.fp = fp;
     s.n = n;
     s.fn = fn;
-    if (dp !== 0) this.addP(dp);
-    if (dn !== 0) this.addN(dn);
     return true;
-  }
-
-  // d is in [-COUNTER_MAX, COUNTER_MAX], the running sum in [0, COUNTER_MAX]: their sum is exact
-  // when <= COUNTER_MAX, and any larger true sum rounds to >= 2^53, so the comparison is exact.
-  protected addP(d: number): void {
-    if (this.bigP === undefined) {
-      const sum = this.liveP + d;
-      if (sum <= COUNTER_MAX) this.liveP = sum;
-      else this.bigP = BigInt(this.liveP) + BigInt(d);
-    } else {
-      this.bigP += BigInt(d);
-      if (this.bigP <= BIG_MAX) [this.liveP, this.bigP] = [Number(this.bigP), undefined];
-    }
-  }
-
-  protected addN(d: number): void {
-    if (this.bigN === undefined) {
-      const sum = this.liveN + d;
-      if (sum <= COUNTER_MAX) this.liveN = sum;
-      else this.bigN = BigInt(this.liveN) + BigInt(d);
-    } else {
-      this.bigN += BigInt(d);
-      if (this.bigN <= BIG_MAX) [this.liveN, this.bigN] = [Number(this.bigN), undefined];
-    }
   }
 }
 
@@ -680,7 +667,7 @@ export class GCounter extends CounterBase {
 
   /** The value: a number while it is a safe integer, else the exact bigint (reachable only via merges). */
   value(): number | bigint {
-    return this.bigP ?? this.liveP;
+    return this.sumP();
   }
 
   /** Adds `n` (default 1) to replica `r`'s slot; returns the delta (that slot), or an error and changes nothing. */
@@ -698,11 +685,11 @@ export class GCounter extends CounterBase {
     if (!Number.isSafeInteger(n)) return notIntegerError(n);
     if (n < 0) return new CrdtError('GCOUNTER_DECREMENT', 'a G-Counter cannot be decremented');
     if (n === 0) return undefined;
-    if (this.bigP !== undefined || this.liveP + n > COUNTER_MAX) return overflowError('the value');
+    const sum = this.sumP();
+    if (typeof sum === 'bigint' || sum + n > COUNTER_MAX) return overflowError('the value');
     const s = this.localSlot(r);
     if (s.p + n > COUNTER_MAX) return overflowError(`replica ${r}'s slot`);
     s.p += n;
-    this.liveP += n;
     return undefined;
   }
 

@@ -29,8 +29,10 @@ export class PNCounter extends CounterBase {
 
   /** The value: a number while it is a safe integer, else the exact bigint (reachable only via merges). */
   value(): number | bigint {
-    if (this.bigP === undefined && this.bigN === undefined) return this.liveP - this.liveN; // exact: both in [0, 2^53-1]
-    const v = BigInt(this.bigP ?? this.liveP) - BigInt(this.bigN ?? this.liveN);
+    const p = this.sumP();
+    const n = this.sumN();
+    if (typeof p === 'number' && typeof n === 'number') return p - n; // exact: both in [0, 2^53-1]
+    const v = BigInt(p) - BigInt(n);
     return magnitude(v) <= BIG_MAX ? Number(v) : v;
   }
 
@@ -53,10 +55,12 @@ export class PNCounter extends CounterBase {
   incrementInPlace(r: ReplicaId, n = 1): CrdtError | undefined {
     if (!Number.isSafeInteger(n)) return notIntegerError(n);
     if (n === 0) return undefined;
-    if (this.bigP === undefined && this.bigN === undefined) {
-      // liveP - liveN is exact in [-(2^53-1), 2^53-1]; adding |n| <= 2^53-1 rounds any
+    const sp = this.sumP();
+    const sn = this.sumN();
+    if (typeof sp === 'number' && typeof sn === 'number') {
+      // sp - sn is exact in [-(2^53-1), 2^53-1]; adding |n| <= 2^53-1 rounds any
       // out-of-range result to at least 2^53 in magnitude, so these comparisons are exact.
-      const v = this.liveP - this.liveN + n;
+      const v = sp - sn + n;
       if (v > COUNTER_MAX || v < -COUNTER_MAX) return overflowError('the value');
     } else if (!this.moveAllowed(n)) {
       return overflowError('the value');
@@ -65,11 +69,9 @@ export class PNCounter extends CounterBase {
     if (n > 0) {
       if (s.p + n > COUNTER_MAX) return overflowError(`replica ${r}'s increments slot`);
       s.p += n;
-      this.addP(n);
     } else {
       if (s.n - n > COUNTER_MAX) return overflowError(`replica ${r}'s decrements slot`);
       s.n -= n;
-      this.addN(-n);
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 // Unit tests of GCounter and PNCounter: range and type errors, observed reset, exists, bigint reads.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { CrdtError } from '../../src/crdt/errors.js';
 import type { Result } from '../../src/util/result.js';
 import { GCounter } from '../../src/crdt/g-counter.js';
@@ -262,5 +263,58 @@ describe('PNCounter', () => {
     expect(d.ok && d.value.equals(c)).toBe(true);
     expect(c.clone().equals(c)).toBe(true);
     checkPN(c);
+  });
+});
+
+describe('the value, computed from the slots when read', () => {
+  it('equals the exact sum of every slot above its floor, from 1 to 12 slots (array and Map), near and past 2^53-1; exists iff some slot is above its floor', () => {
+    let big = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.integer({ min: 0, max: 11 }),
+            p: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: MAX - 1000, max: MAX })),
+            fpShare: fc.double({ min: 0, max: 1, noNaN: true }),
+            n: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: MAX - 1000, max: MAX })),
+            fnShare: fc.double({ min: 0, max: 1, noNaN: true }),
+            reset: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (ops) => {
+          const c = new PNCounter();
+          const g = new GCounter();
+          for (const o of ops) {
+            const fp = Math.floor(o.p * o.fpShare);
+            const fn = Math.floor(o.n * o.fnShare);
+            c.mergeSlot(`r${o.id}:1`, o.p, fp, o.n, fn);
+            g.mergeSlot(`r${o.id}:1`, o.p, fp);
+            if (o.reset && o.id === 0) {
+              c.resetInPlace();
+              g.resetInPlace();
+            }
+          }
+          let p = 0n;
+          let n = 0n;
+          let gp = 0n;
+          for (const s of c.entries()) {
+            p += BigInt(s.p - s.fp);
+            n += BigInt(s.n - s.fn);
+          }
+          for (const s of g.entries()) gp += BigInt(s.p - s.fp);
+          const norm = (v: bigint): number | bigint => (v <= BigInt(MAX) && v >= -BigInt(MAX) ? Number(v) : v);
+          if (p > BigInt(MAX) || n > BigInt(MAX)) big++;
+          expect(c.value()).toStrictEqual(norm(p - n));
+          expect(g.value()).toStrictEqual(norm(gp));
+          expect(c.exists()).toBe(p > 0n || n > 0n);
+          expect(g.exists()).toBe(gp > 0n);
+          // A copy reads the same.
+          expect(c.clone().value()).toStrictEqual(c.value());
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(big).toBeGreaterThan(0); // sums past 2^53-1 were met
   });
 });
