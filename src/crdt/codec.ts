@@ -2,6 +2,8 @@
 // The reader never throws: every read past the end or of a malformed varint sets `failed`, and
 // callers check it once at the end (or at any branch that depends on a value read).
 
+import { hash64Prefix } from './hash64.js';
+
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -92,6 +94,11 @@ export class ByteWriter {
 
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
+  }
+
+  /** `hash64Bytes(this.finish())` without the copy; `hash64Lo()` then gives the low 32 bits. */
+  hash(): number {
+    return hash64Prefix(this.buf, this.pos);
   }
 }
 

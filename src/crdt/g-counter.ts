@@ -430,18 +430,38 @@ export abstract class CounterBase {
    * idBytes << 4 | pKind << 2 | nKind for a PNCounter (kinds: see the codec helpers above).
    */
   encode(): Uint8Array {
-    const slots = this.sorted();
+    return this.writeState(scratch.reset()).finish();
+  }
+
+  /**
+   * `hash64Bytes(this.encode())` without building the bytes (the state digest hashes every changed
+   * key's encoding: a copy of it per key was garbage at once); `hash64Lo()` then gives the low word.
+   */
+  encodingHash(): number {
+    return this.writeState(scratch.reset()).hash();
+  }
+
+  /** Writes the codec form (`encode`) to `w`. */
+  private writeState(w: ByteWriter): ByteWriter {
     const two = this.lanes() === 2;
-    const w = scratch.reset();
-    w.u8(CODEC_VERSION).u8(this.tag()).uvarint(slots.length);
-    for (const s of slots) {
-      const pk = slotKind(s.p, s.fp);
-      const nk = slotKind(s.n, s.fn);
-      writeEntryHead(w, s.id, two ? 4 : 2, two ? pk * 4 + nk : pk);
-      writeSlot(w, pk, s.p, s.fp);
-      writeSlot(w, nk, s.n, s.fn);
+    if (this.rest === undefined) {
+      // At most one slot (most keys): no list to sort.
+      w.u8(CODEC_VERSION).u8(this.tag()).uvarint(this.id === '' ? 0 : 1);
+      if (this.id !== '') this.writeSlotEntry(w, this.head(), two);
+      return w;
     }
-    return w.finish();
+    const slots = this.sorted();
+    w.u8(CODEC_VERSION).u8(this.tag()).uvarint(slots.length);
+    for (const s of slots) this.writeSlotEntry(w, s, two);
+    return w;
+  }
+
+  private writeSlotEntry(w: ByteWriter, s: CounterSlot, two: boolean): void {
+    const pk = slotKind(s.p, s.fp);
+    const nk = slotKind(s.n, s.fn);
+    writeEntryHead(w, s.id, two ? 4 : 2, two ? pk * 4 + nk : pk);
+    writeSlot(w, pk, s.p, s.fp);
+    writeSlot(w, nk, s.n, s.fn);
   }
 
   /** Decodes untrusted bytes into `out` (empty). Never throws; malformed or non-canonical input is an error. */

@@ -84,6 +84,11 @@ export function hash64Bytes(b: Uint8Array): number {
   return hashPrefix(b, b.length);
 }
 
+/** `hash64Bytes(b.subarray(0, len))` without the view (`len <= b.length`). */
+export function hash64Prefix(b: Uint8Array, len: number): number {
+  return hashPrefix(b, len);
+}
+
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 

@@ -12,6 +12,25 @@ import type { Entry } from './types.js';
 /** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
 export const DIGEST_BUCKETS = 256;
 
+/**
+ * What `fold` needs of a key's state, filled in by the keyspace: its type tag and the 64-bit hash
+ * of its encoding (`hash64Bytes` of the bytes as `hi`, then `hash64Lo()` as `lo`).
+ */
+export interface StateHash {
+  tag: number;
+  hi: number;
+  lo: number;
+}
+
+/** Fills `out` from an encoded state (`hashState`'s general way); false if there is none. */
+export function hashEncoded(enc: { tag: number; bytes: Uint8Array } | undefined, out: StateHash): boolean {
+  if (enc === undefined) return false;
+  out.tag = enc.tag;
+  out.hi = hash64Bytes(enc.bytes);
+  out.lo = hash64Lo();
+  return true;
+}
+
 /** Keys per chunk of the digest's queue of changed keys. */
 const QUEUE_CHUNK = 4096;
 
@@ -65,34 +84,37 @@ export class StateDigest {
   }
 
   /**
-   * Folds in every queued key, with its encoding from the keyspace; `visit` sees each entry folded
+   * Folds in every queued key, with its state's hash from the keyspace (`hashState` fills `out` and
+   * returns false if the key has no state to fold); `visit` sees each entry folded
    * (the key table's counts fold along). A key's entry is the one queued with it while that is still
    * the key's and has no deadline; otherwise `entry` looks the key up (and an expired key folds in as
    * its next epoch). At a million keys each lookup is a few cache misses: under a bulk load of new
    * keys this one was about 5% of a node's CPU.
    */
-  fold(entry: (key: string) => Entry | undefined, encode: (key: string, e: Entry) => { tag: number; bytes: Uint8Array } | undefined, visit?: (key: string, e: Entry) => void): void {
+  fold(entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
     if (this.tail.length === 0) return;
     const queue = this.queue;
     queue.push(this.tail);
     this.queue = [];
     this.tail = [];
-    for (const chunk of queue) for (let i = 0; i < chunk.length; i += 2) this.foldOne(chunk[i] as string, chunk[i + 1] as Entry, entry, encode, visit);
+    for (const chunk of queue) for (let i = 0; i < chunk.length; i += 2) this.foldOne(chunk[i] as string, chunk[i + 1] as Entry, entry, hashState, visit);
   }
 
-  private foldOne(key: string, q: Entry, entry: (key: string) => Entry | undefined, encode: (key: string, e: Entry) => { tag: number; bytes: Uint8Array } | undefined, visit?: (key: string, e: Entry) => void): void {
+  private readonly out: StateHash = { tag: 0, hi: 0, lo: 0 };
+
+  private foldOne(key: string, q: Entry, entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
     const e = q.superseded === true || (q.life !== undefined && q.life.deadline !== null) ? entry(key) : q;
     if (e === undefined || e.digestPending !== true) return;
     e.digestPending = false;
     visit?.(key, e);
-    const enc = encode(key, e);
-    if (enc === undefined) return;
+    const out = this.out;
+    if (!hashState(key, e, out)) return;
     const k1 = hash64String(key);
     const k2 = hash64Lo();
-    const s1 = hash64Bytes(enc.bytes);
-    const s2 = hash64Lo();
-    const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ enc.tag) >>> 2;
-    const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (enc.tag << 8) ^ s1) >>> 2;
+    const s1 = out.hi;
+    const s2 = out.lo;
+    const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ out.tag) >>> 2;
+    const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (out.tag << 8) ^ s1) >>> 2;
     const b = k1 & (DIGEST_BUCKETS - 1);
     const dHi = hi ^ (e.digestHi ?? 0);
     const dLo = lo ^ (e.digestLo ?? 0);

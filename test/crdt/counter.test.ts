@@ -5,6 +5,7 @@ import type { CrdtError } from '../../src/crdt/errors.js';
 import type { Result } from '../../src/util/result.js';
 import { GCounter } from '../../src/crdt/g-counter.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { hash64Bytes, hash64Lo } from '../../src/crdt/hash64.js';
 import { MAX, checkG, checkPN } from './counter-helpers.js';
 
 function code(r: Result<unknown, CrdtError>): string | undefined {
@@ -267,7 +268,7 @@ describe('PNCounter', () => {
 });
 
 describe('the value, computed from the slots when read', () => {
-  it('equals the exact sum of every slot above its floor, from 1 to 12 slots (array and Map), near and past 2^53-1; exists iff some slot is above its floor', () => {
+  it('equals the exact sum of every slot above its floor, from 1 to 12 slots (array and Map), near and past 2^53-1; exists iff some slot is above its floor; encodingHash is the hash of encode()', () => {
     let big = 0;
     fc.assert(
       fc.property(
@@ -311,6 +312,13 @@ describe('the value, computed from the slots when read', () => {
           expect(g.exists()).toBe(gp > 0n);
           // A copy reads the same.
           expect(c.clone().value()).toStrictEqual(c.value());
+          // The digest's hash of the state, without the bytes, is the hash of the bytes.
+          for (const x of [c, g]) {
+            const hi = x.encodingHash();
+            const lo = hash64Lo();
+            const bytes = x.encode();
+            expect([hi, lo]).toEqual([hash64Bytes(bytes), hash64Lo()]);
+          }
         },
       ),
       { numRuns: 400 },

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash64String } from '../../src/crdt/hash64.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
-import { carryDigest, DIGEST_BUCKETS, digestBucket, StateDigest } from '../../src/keyspace/state-digest.js';
+import { carryDigest, DIGEST_BUCKETS, digestBucket, hashEncoded, StateDigest } from '../../src/keyspace/state-digest.js';
 import type { Entry } from '../../src/keyspace/types.js';
 
 type Enc = { tag: number; bytes: Uint8Array };
@@ -51,7 +51,7 @@ class Store {
   read(): { value: string; buckets: Uint8Array } {
     this.digest.fold(
       (k) => this.entries.get(k),
-      (k) => this.encodings.get(k),
+      (k, _e, out) => hashEncoded(this.encodings.get(k), out),
     );
     return { value: this.digest.value(), buckets: this.digest.buckets() };
   }
@@ -178,7 +178,7 @@ describe('state digest', () => {
     e.digestPending = false; // folded through another path
     d.fold(
       () => e,
-      () => enc(2, 1),
+      (_k, _e, out) => hashEncoded(enc(2, 1), out),
     );
     expect(d.value()).toBe('0000000000000000');
   });
@@ -192,7 +192,7 @@ describe('state digest', () => {
           looked.push(k);
           return entries.get(k);
         },
-        () => enc(2, 1),
+        (_k, _e, out) => hashEncoded(enc(2, 1), out),
       );
     const d = new StateDigest();
     const a: Entry = { type: 'pncounter', crdt: new PNCounter() };
