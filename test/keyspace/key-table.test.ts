@@ -345,6 +345,16 @@ describe('tombstone collection', () => {
     ks.incrBy(k('gone'), 1);
     ks.del(k('gone'));
     ks.pfadd(k('h'), ['x', 'y']);
+    // Keys live as two types at once (created concurrently as both): every state counts, whichever
+    // is visible (the counter of higher tag, or the HLL).
+    ks.incrBy(k('both'), 3);
+    peer.incrBy(k('both'), 2, 'gcounter');
+    ship(peer, ks, k('both'));
+    expect([ks.entry(k('both'))?.type, ks.entry(k('both'))?.others?.length]).toEqual(['pncounter', 1]);
+    ks.incrBy(k('mixed'), 3);
+    peer.pfadd(k('mixed'), ['z']);
+    ship(peer, ks, k('mixed'));
+    expect(ks.entry(k('mixed'))?.others?.length).toBe(1);
     ks.incrBy(k('big'), 9_007_199_254_740_991);
     peer.incrBy(k('big'), 9_007_199_254_740_991);
     ship(peer, ks, k('big')); // a sum past 2^53-1
@@ -359,6 +369,20 @@ describe('tombstone collection', () => {
     expect(ks.stateDigest()).toBe(general.value());
     expect(ks.bucketDigests()).toEqual(general.buckets());
     expect(ks.stateDigest()).not.toBe('0000000000000000');
+  });
+
+  it('encodeCurrent of an entry whose TTL has passed reads the key as it is now: its next epoch, empty', () => {
+    let now = T0;
+    const ks = new Keyspace('n1:1', { clock: { now: () => now } });
+    ks.incrBy(k('t'), 5);
+    expect(ks.expire(k('t'), T0 + 1_000)).toBe(true);
+    const e = ks.entry(k('t')) as Entry;
+    const before = ks.encodeCurrent(k('t'), e);
+    now = T0 + 2_000;
+    const after = ks.encodeCurrent(k('t'), e);
+    expect(after).not.toEqual(before);
+    expect(after).toEqual(ks.encodeKey(k('t')));
+    expect(ks.getCounter(k('t'))).toEqual({ ok: true, value: null });
   });
 
   it('a collected key leaves the digest as if it had never been written', () => {

@@ -234,6 +234,29 @@ describe('state digest', () => {
     expect(s.read().value).toBe(one);
   });
 
+  it('a key with no state to fold, right after one with a state, leaves the digest as if it were not there', () => {
+    const s = new Store();
+    s.set('a', enc(2, 1));
+    const one = s.read().value;
+    // The same key, then one with no state, in one fold.
+    const t = new Store();
+    t.set('a', enc(2, 1));
+    t.set('c', undefined);
+    expect(t.read().value).toBe(one);
+  });
+
+  it('many keys queued at once (chunks of the queue) fold to what they fold to one at a time', () => {
+    const all = new Store();
+    const each = new Store();
+    for (let i = 0; i < 10_000; i++) {
+      all.set(`k${i}`, enc(2, i & 0xff, i >> 8));
+      each.set(`k${i}`, enc(2, i & 0xff, i >> 8));
+      if (i % 97 === 0) each.read();
+    }
+    expect(all.read()).toEqual(each.read());
+    expect([...all.entries.values()].every((e) => e.digestPending === false)).toBe(true);
+  });
+
   it('carryDigest moves a key share and its pending mark to the replacement entry', () => {
     const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true };
     const to: Entry = { type: 'pncounter', crdt: new PNCounter() };
