@@ -89,6 +89,16 @@ export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], other
   return new KeyEntry(type, crdt, o === undefined && l === undefined ? undefined : { others: o, life: l }) as unknown as EntryOf<T>;
 }
 
+/**
+ * Whether an entry kept since its key changed (the digest's queue, the group commit's list of new
+ * keys) can be read as the key's state now, without looking the key up: it is still the key's, and
+ * it has no TTL deadline (reading a key with one may end its life).
+ */
+export function currentAsKept(e: Entry): boolean {
+  // Stryker disable next-line ConditionalExpression: equivalent but for work, a key whose life has no deadline looks up to the same entry
+  return e.superseded !== true && (e.life === undefined || e.life.deadline === null);
+}
+
 export function isCounter(e: Entry): e is CounterEntry {
   return e.type === 'pncounter' || e.type === 'gcounter';
 }

@@ -13,7 +13,7 @@ import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } f
 import { hash64Lo } from '../crdt/hash64.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
-import { entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
 /** The slot folds a counter holding slots `ids` needs, in order, or undefined (replication/slot-folds.ts). */
@@ -321,10 +321,7 @@ export class KeyTable {
    * and has no deadline (no lookup), else as `encodeKey` (which also checks the life).
    */
   encodeCurrent(key: string, e: Entry): { tag: number; bytes: Uint8Array } | undefined {
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, a key whose life has no deadline looks up to the same entry
-    const timed = e.life !== undefined && e.life.deadline !== null;
-    if (e.superseded === true || timed) return this.encodeKey(key);
-    return this.encodeEntry(key, e);
+    return currentAsKept(e) ? this.encodeEntry(key, e) : this.encodeKey(key);
   }
 
   /** `encodeKey` of the entry `e` of `key`, already looked up (and its life checked). */

@@ -8,6 +8,7 @@
 
 import { hash64Bytes, hash64Lo, hash64String } from '../crdt/hash64.js';
 import type { Entry } from './types.js';
+import { currentAsKept } from './entries.js';
 
 /** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
 export const DIGEST_BUCKETS = 256;
@@ -107,9 +108,7 @@ export class StateDigest {
   private readonly out: StateHash = { tag: 0, hi: 0, lo: 0 };
 
   private foldOne(key: string, q: Entry, entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, a key whose life has no deadline looks up to the entry queued
-    const timed = q.life !== undefined && q.life.deadline !== null;
-    const e = q.superseded === true || timed ? entry(key) : q;
+    const e = currentAsKept(q) ? q : entry(key);
     if (e === undefined || e.digestPending !== true) return;
     e.digestPending = false;
     visit?.(key, e);
