@@ -70,7 +70,7 @@ async function usedMemory(port: number): Promise<number> {
 }
 
 /**
- * MEMORY PURGE on every server, before each reading of memory: INFO used_memory is V8's heapUsed,
+ * MEMORY PURGE on every server, before each reading of memory: INFO used_memory is V8's used heap (with what it counts outside it, typed arrays),
  * which counts garbage not yet collected, and an idle node collects none (right after a catch-up
  * it read 480 to 1,960 B per key for the same state), while redis-server's counts only what it
  * holds. On tally PURGE is a full collection; on redis-server it hands free pages back (RSS).

@@ -1,5 +1,5 @@
 // The node's memory limit (`maxmemory`, docs/operations.md "Memory limit"). With Redis's noeviction
-// policy: while used memory (V8's used heap, what INFO used_memory reports) is over the limit,
+// policy: while used memory (what INFO used_memory reports, `usedMemory`) is over the limit,
 // commands that may add memory (the `denyoom` flag) are refused with OOM, and everything else runs:
 // reads, DEL, FLUSHALL, and every merge from a peer. Refusing a peer's state would break convergence,
 // and a peer only creates keys while under its own limit, so a cluster whose nodes share one limit
@@ -11,6 +11,16 @@
 // them, and the heap grew 80 MB meanwhile; a node started with a 256 MB heap went past V8's cap.
 
 import { getHeapStatistics } from 'node:v8';
+
+/**
+ * Used memory: V8's used heap and the memory it counts outside the heap (the backing stores of
+ * typed arrays and Buffers: dense HLL registers, the version logs' arrays, frames in flight). The
+ * heap alone left out whatever a structure keeps in typed arrays.
+ */
+export function usedMemory(): number {
+  const h = getHeapStatistics();
+  return h.used_heap_size + h.external_memory;
+}
 
 /** How often used memory is read when no command asks. */
 export const SAMPLE_MS = 100;
@@ -56,7 +66,7 @@ export class MemoryGuard {
    */
   constructor(
     readonly limit: number,
-    private readonly used: () => number = () => getHeapStatistics().used_heap_size,
+    private readonly used: () => number = usedMemory,
     private readonly onChange?: (over: boolean, used: number) => void,
   ) {}
 

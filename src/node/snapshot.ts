@@ -11,7 +11,7 @@ import type { AuthStats } from '../server/auth/authenticator.js';
 import type { RespServerStats } from '../server/resp/server.js';
 import type { SecurityStats } from '../server/metrics.js';
 import type { WsApiStats } from '../server/ws/server.js';
-import { humanBytes } from './memory-guard.js';
+import { humanBytes, usedMemory } from './memory-guard.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -91,7 +91,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -152,6 +152,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       wsPushes: p.ws.stats.pushes,
     },
     memory: {
+      used: usedMemory(),
       heapUsed: memory.heapUsed,
       rss: memory.rss,
       maxmemory: p.memoryGuard.limit,
@@ -198,7 +199,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
     },
     clients: { connected_clients: s.clients.total, resp_clients: s.clients.resp, ws_clients: s.clients.ws, maxclients: s.clients.maxClients },
     memory: {
-      used_memory: s.memory.heapUsed,
+      used_memory: s.memory.used,
       used_memory_rss: s.memory.rss,
       // Redis's names; the only policy is noeviction (a dropped counter would lose acknowledged increments).
       maxmemory: s.memory.maxmemory,

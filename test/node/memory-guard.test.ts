@@ -1,9 +1,11 @@
 // The node's memory guard: what a maxmemory setting means in bytes, and the sampled over/under flag
 // with a report of each crossing (the node logs them). The used-memory reader is injected here; the
-// node reads V8's used heap (test/integration/maxmemory.test.ts runs it for real).
+// node reads V8's used heap and the memory outside it that V8 counts (`usedMemory`;
+// test/integration/maxmemory.test.ts runs it for real).
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AUTO_HEADROOM_BYTES, AUTO_SHARE, CHECK_EVERY, humanBytes, MemoryGuard, resolveMaxmemory, SAMPLE_MS } from '../../src/node/memory-guard.js';
+import { getHeapStatistics } from 'node:v8';
+import { AUTO_HEADROOM_BYTES, AUTO_SHARE, CHECK_EVERY, humanBytes, MemoryGuard, resolveMaxmemory, SAMPLE_MS, usedMemory } from '../../src/node/memory-guard.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -18,6 +20,18 @@ describe('resolveMaxmemory', () => {
     expect(resolveMaxmemory('auto')).toBeGreaterThan(0);
     expect(resolveMaxmemory(0, 4_000_000_000)).toBe(0);
     expect(resolveMaxmemory(1234, 4_000_000_000)).toBe(1234);
+  });
+});
+
+describe('usedMemory', () => {
+  it('counts what typed arrays hold outside the heap, as well as the heap', () => {
+    const before = usedMemory();
+    const heapBefore = getHeapStatistics().used_heap_size;
+    const held = new Float64Array(4 * 1024 * 1024); // 32 MiB outside the heap
+    const grew = usedMemory() - before;
+    expect(grew).toBeGreaterThanOrEqual(32 * 1024 ** 2);
+    expect(getHeapStatistics().used_heap_size - heapBefore).toBeLessThan(8 * 1024 ** 2);
+    expect(held.length).toBe(4 * 1024 * 1024);
   });
 });
 
