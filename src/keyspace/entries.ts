@@ -26,7 +26,7 @@ const SUPERSEDED = 0x80000000 | 0;
 const DIGEST_HI = DIGEST_PENDING - 1;
 
 /**
- * A key's entry (types.ts, `Entry`): 7 fields, 80 heap bytes. A key's other states and its life are
+ * A key's entry (types.ts, `Entry`): 8 fields, 88 heap bytes. A key's other states and its life are
  * rare (a key that has held several types; a TTL or a later epoch), so both live in one side object,
  * absent for most keys; the digest-pending mark is a bit beside the digest's high half (both small
  * integers). Readers see the fields of `Entry` through accessors. (With the 9 fields as plain
@@ -37,6 +37,7 @@ class KeyEntry {
   digestLo = 0;
   countsShare = -1;
   bytesShare = 0;
+  id = -1;
 
   constructor(
     readonly type: KeyType,

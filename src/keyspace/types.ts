@@ -38,6 +38,11 @@ export type Entry = {
      */
     countsShare?: number;
     bytesShare?: number;
+    /**
+     * The key's id in its table (key-table.ts), the same for every entry the key has while the table
+     * holds it: what the version logs index keys by. -1 or absent: not in a table.
+     */
+    id?: number;
   };
 }[KeyType];
 

@@ -128,10 +128,12 @@ export class AntiEntropy {
     }
   }
 
-  /** A local change of `key`: the next version of our origin. */
-  localChange(key: string): void {
+  /** A local change of `key` (whose id in the key table is `id`, if known): the next version of our origin. */
+  localChange(key: string, id?: number): void {
     const v = ++this.localVersion;
-    this.ctx.versions.recordLocal(this.ctx.origin, key, v);
+    const { versions, origin } = this.ctx;
+    if (id === undefined || id < 0) versions.recordLocal(origin, key, v);
+    else versions.recordLocal(origin, key, v, id);
   }
 
   private gossipRound(): void {

@@ -148,12 +148,14 @@ export class Replica {
     this.origin = replicaIdOf(this.id.nodeId, this.id.incarnation);
     this.durability = opts.durability;
     this.disk = opts.disk;
-    this.versions = new VersionLog(opts.durability !== undefined, this.origin);
+    this.keyspace = opts.keyspace ?? new Keyspace(this.origin, { maxMessageBytes: this.cfg.maxMessageBytes });
+    // The logs index keys by the key table's ids, and forget a key's id when the table drops it.
+    this.versions = new VersionLog(opts.durability !== undefined, this.origin, this.keyspace);
+    this.keyspace.onIdRetired((id) => this.versions.forgetId(id));
     this.clockSkew = new ClockSkew(this.cfg.maxClockSkewMs);
     this.membership = new Membership(this.id.nodeId, opts.roster ?? null, opts.configured ?? []);
     const joining = opts.joining === true ? { joining: true as const } : {};
     this.membership.apply({ id: this.id.nodeId, address: this.id.address, incarnation: this.id.incarnation, seq: 0, state: MemberState.Alive, ...joining }, this.now);
-    this.keyspace = opts.keyspace ?? new Keyspace(this.origin, { maxMessageBytes: this.cfg.maxMessageBytes });
     this.keyspace.setReplicaId(this.origin);
     // Keys expire by the replica's clock unless the keyspace was given one (the node gives its own).
     if (!this.keyspace.hasClock) this.keyspace.setClock({ now: () => this.now });
@@ -210,8 +212,8 @@ export class Replica {
     this.foldSlice = opts.foldSlice ?? FOLD_SLICE;
     if (opts.foldBounds !== undefined && this.folds.adopt(opts.foldBounds)) this.foldOwn();
     this.restore(opts.restoredStamps);
-    this.keyspace.onChange((key, origin) => {
-      if (origin === 'local') this.antiEntropy.localChange(key);
+    this.keyspace.onChange((key, origin, _created, entry) => {
+      if (origin === 'local') this.antiEntropy.localChange(key, entry?.id);
     });
   }
 
@@ -582,8 +584,8 @@ export class Replica {
     this.gcPending = false;
     const members = this.gcMembers();
     if (members === undefined || !this.gc.mayCollect(hash, this.durableState, members)) return;
+    // Each dropped key's entries leave the version logs as it goes (onIdRetired above).
     const keys = this.keyspace.collectTombstones(this.events.collected);
-    for (const key of keys) this.versions.forget(key);
     this.gc.collected(hash, keys.length);
     // The same evidence retires every incarnation H shows a later one of (slot-folds.ts).
     if (this.gc.allFold(members)) this.adoptFolds(boundsFrom(this.keyspace.counterSlotIds()));

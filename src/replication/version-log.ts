@@ -11,6 +11,7 @@
 // sender incarnation); `known` advances when a transfer completes.
 
 import type { VectorEntry } from './messages.js';
+import { OwnKeyIds, VersionColumn, type KeyIds } from './version-column.js';
 
 /**
  * A node's last local change of a key: the incarnation that made it and that incarnation's version
@@ -56,9 +57,12 @@ class OriginLog {
    * 8787 with cursors kept per address).
    */
   cursors: Map<string, { address: string; to: number }> | undefined;
-  readonly keyVersion = new Map<string, number>();
-  private versions: number[] = [];
-  private keys: string[] = [];
+  /** Per key id, the latest version this log holds of the key (0: none). */
+  readonly keyVersion = new VersionColumn();
+  /** The entries in version order: key ids and versions, `n` of them (typed arrays of room for more). */
+  private ids = new Int32Array(16);
+  private versions = new Float64Array(16);
+  private n = 0;
   /** Superseded entries in the arrays. */
   private stale = 0;
   /** Superseded entries the last compaction had to keep (their key's version is above `known`). */
@@ -68,58 +72,79 @@ class OriginLog {
     [this.seedHi, this.seedLo] = originSeed(origin);
   }
 
-  record(key: string, version: number): boolean {
-    const n = this.versions.length;
-    const appends = n === 0 || (this.versions[n - 1] as number) <= version;
-    if (n === 0 || (this.versions[n - 1] as number) < version) {
-      // Above every version in the log, so above the key's (every version the Map holds is in the
-      // arrays): one Map operation where the checked way needs two, a lookup then a set. At a
-      // million keys each is a few cache misses, and `record` was 11-14% of a node's CPU while it
-      // took in a bulk load (the writer's local changes, a peer's in-order chunks).
-      const had = this.keyVersion.size;
-      this.keyVersion.set(key, version);
-      if (this.keyVersion.size === had) this.stale++;
+  /** Entries in the arrays, live and superseded. */
+  get length(): number {
+    return this.n;
+  }
+
+  record(id: number, version: number): boolean {
+    const n = this.n;
+    const last = n === 0 ? 0 : (this.versions[n - 1] as number);
+    if (n === 0 || last < version) {
+      // Above every version in the log, so above the key's (every version the column holds is in
+      // the arrays): one column write, no lookup first.
+      if (this.keyVersion.set(id, version) !== 0) this.stale++;
+      this.append(id, version);
     } else {
-      const prev = this.keyVersion.get(key);
-      if (prev !== undefined) {
+      const prev = this.keyVersion.get(id);
+      if (prev !== 0) {
         if (prev >= version) return false;
         this.stale++;
       }
-      this.keyVersion.set(key, version);
-    }
-    if (appends) {
-      this.versions.push(version);
-      this.keys.push(key);
-    } else {
-      // Out of order (two transfers overlapped): insert at its place to keep the scan order.
-      const i = upperBound(this.versions, version);
-      this.versions.splice(i, 0, version);
-      this.keys.splice(i, 0, key);
+      this.keyVersion.set(id, version);
+      if (last === version) this.append(id, version);
+      else this.insertAt(upperBound(this.versions, n, version), id, version);
     }
     this.compactIfWorth();
     return true;
   }
 
+  private append(id: number, version: number): void {
+    if (this.n === this.ids.length) this.resize(Math.ceil(this.n * 1.5) + 16);
+    this.ids[this.n] = id;
+    this.versions[this.n] = version;
+    this.n++;
+  }
+
+  /** Out of order (two transfers overlapped): inserted at its place to keep the scan order. */
+  private insertAt(i: number, id: number, version: number): void {
+    if (this.n === this.ids.length) this.resize(Math.ceil(this.n * 1.5) + 16);
+    this.ids.copyWithin(i + 1, i, this.n);
+    this.versions.copyWithin(i + 1, i, this.n);
+    this.ids[i] = id;
+    this.versions[i] = version;
+    this.n++;
+  }
+
+  private resize(capacity: number): void {
+    const ids = new Int32Array(capacity);
+    const versions = new Float64Array(capacity);
+    ids.set(this.ids.subarray(0, this.n));
+    versions.set(this.versions.subarray(0, this.n));
+    this.ids = ids;
+    this.versions = versions;
+  }
+
   /**
-   * A local change of `key` at `version`, which becomes `known` at once (the caller advances it). If
+   * A local change of key `id` at `version`, which becomes `known` at once (the caller advances it). If
    * the key's previous entry is the last one, it is replaced in place: once `known` reaches `version`
    * a superseded entry is dropped by the next compaction and skipped by every scan, so replacing it
    * now changes nothing but the work (a hot key written over and over, as in redis-benchmark's INCR,
    * compacted every 65 writes).
    */
-  recordLocal(key: string, version: number): void {
-    const n = this.versions.length;
-    if (n !== 0 && this.keys[n - 1] === key && (this.versions[n - 1] as number) < version && this.keyVersion.get(key) === this.versions[n - 1]) {
+  recordLocal(id: number, version: number): void {
+    const n = this.n;
+    if (n !== 0 && this.ids[n - 1] === id && (this.versions[n - 1] as number) < version && this.keyVersion.get(id) === this.versions[n - 1]) {
       this.versions[n - 1] = version;
-      this.keyVersion.set(key, version);
+      this.keyVersion.set(id, version);
       return;
     }
-    this.record(key, version);
+    this.record(id, version);
   }
 
-  /** Drops `key`'s entries (a collected tombstone): compaction then reclaims them. */
-  forget(key: string): void {
-    if (!this.keyVersion.delete(key)) return;
+  /** Drops key `id`'s entries (a collected tombstone): compaction then reclaims them. */
+  forget(id: number): void {
+    if (!this.keyVersion.delete(id)) return;
     this.stale++;
     this.compactIfWorth();
   }
@@ -127,31 +152,32 @@ class OriginLog {
   /** Compacts once over half the entries are superseded and droppable (and more than 64). */
   private compactIfWorth(): void {
     const droppable = this.stale - this.kept;
-    if (droppable > 64 && droppable > this.versions.length / 2) this.compact();
+    if (droppable > 64 && droppable > this.n / 2) this.compact();
   }
 
   /**
-   * Calls `visit(key, version)` for the entries with version > `after`, in version order, until it
+   * Calls `visit(id, version)` for the entries with version > `after`, in version order, until it
    * returns false: live ones, and superseded ones still kept (whose key's later version lies above
    * `known`, so a range that stops at `known` must carry the key at its older version).
    */
-  scan(after: number, visit: (key: string, version: number) => boolean): void {
+  scan(after: number, visit: (id: number, version: number) => boolean): void {
+    const { ids, versions } = this;
     if (this.stale === 0) {
       // No entry is superseded or forgotten (`stale` counts every one the arrays still hold): each
       // is its key's latest, so none needs the lookup below. The usual case under a bulk load of
-      // new keys, where that lookup was a Map operation per key per peer sent to.
-      for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
-        if (!visit(this.keys[i] as string, this.versions[i] as number)) return;
+      // new keys.
+      for (let i = upperBound(versions, this.n, after); i < this.n; i++) {
+        if (!visit(ids[i] as number, versions[i] as number)) return;
       }
       return;
     }
-    for (let i = upperBound(this.versions, after); i < this.versions.length; i++) {
-      const v = this.versions[i] as number;
-      const k = this.keys[i] as string;
-      const latest = this.keyVersion.get(k);
-      if (latest === undefined) continue; // forgotten: its key was collected
+    for (let i = upperBound(versions, this.n, after); i < this.n; i++) {
+      const v = versions[i] as number;
+      const id = ids[i] as number;
+      const latest = this.keyVersion.get(id);
+      if (latest === 0) continue; // forgotten: its key was collected
       if (latest !== v && latest <= this.known) continue; // superseded, and the later version is held
-      if (!visit(k, v)) return;
+      if (!visit(id, v)) return;
     }
   }
 
@@ -162,34 +188,44 @@ class OriginLog {
 
   /** The highest version recorded (may be above `known` while a transfer is incomplete). */
   get maxRecorded(): number {
-    return this.versions.length === 0 ? 0 : (this.versions[this.versions.length - 1] as number);
+    return this.n === 0 ? 0 : (this.versions[this.n - 1] as number);
   }
 
+  /** Calls `visit(id)` for every key this log holds. */
+  eachKey(visit: (id: number) => void): void {
+    for (let i = 0; i < this.n; i++) {
+      const id = this.ids[i] as number;
+      if (this.keyVersion.get(id) === this.versions[i]) visit(id);
+    }
+  }
+
+  /** Drops the superseded entries whose later version is held, in place. */
   private compact(): void {
-    const vs: number[] = [];
-    const ks: string[] = [];
+    const { ids, versions } = this;
+    let w = 0;
     let kept = 0;
-    for (let i = 0; i < this.versions.length; i++) {
-      const k = this.keys[i] as string;
-      const v = this.versions[i] as number;
-      const latest = this.keyVersion.get(k);
-      if (latest !== undefined && (latest === v || latest > this.known)) {
+    for (let i = 0; i < this.n; i++) {
+      const id = ids[i] as number;
+      const v = versions[i] as number;
+      const latest = this.keyVersion.get(id);
+      if (latest !== 0 && (latest === v || latest > this.known)) {
         if (latest !== v) kept++;
-        vs.push(v);
-        ks.push(k);
+        ids[w] = id;
+        versions[w] = v;
+        w++;
       }
     }
-    this.versions = vs;
-    this.keys = ks;
+    this.n = w;
     this.kept = kept;
     this.stale = kept;
+    if (w + 16 < ids.length / 4) this.resize(w * 2 + 16);
   }
 }
 
-/** First index with a[i] > x (a sorted ascending). */
-function upperBound(a: number[], x: number): number {
+/** First index i < n with a[i] > x (a[0..n) sorted ascending), or n. */
+function upperBound(a: Float64Array, n: number, x: number): number {
   let lo = 0;
-  let hi = a.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((a[mid] as number) <= x) lo = mid + 1;
@@ -252,16 +288,26 @@ export class VersionLog {
     private readonly gated = false,
     /** This node's own origin: always advertised as held (peers never count us toward our own writes). */
     private readonly ownOrigin?: string,
+    /**
+     * The ids of the keys (the node's key table): a key not held there has no entry, since there is
+     * nothing to send of it. Without one, the log numbers keys itself.
+     */
+    private readonly ids: KeyIds = new OwnKeyIds(),
   ) {}
 
-  /** Records a change of `key` by `origin` at `version` (local changes and remote entries alike). */
-  record(origin: string, key: string, version: number): boolean {
-    return this.log(origin).record(key, version);
+  /**
+   * Records a change of `key` by `origin` at `version` (local changes and remote entries alike).
+   * `id`: the key's id, when the caller holds its entry. False: not recorded (an entry of the key
+   * at this version or later is held, or the key is not held at all).
+   */
+  record(origin: string, key: string, version: number, id = this.ids.idOf(key)): boolean {
+    if (id < 0) return false;
+    return this.log(origin).record(id, version);
   }
 
   /** A local change of `key` by this node's own `origin` at `version`, which becomes its known version. */
-  recordLocal(origin: string, key: string, version: number): void {
-    this.log(origin).recordLocal(key, version);
+  recordLocal(origin: string, key: string, version: number, id = this.ids.idOf(key)): void {
+    if (id >= 0) this.log(origin).recordLocal(id, version);
     this.advance(origin, version);
   }
 
@@ -277,7 +323,8 @@ export class VersionLog {
     let top = 0;
     // In version order: the log appends in order (an out-of-order entry is an insertion).
     for (const [key, version] of [...stamps].sort((a, b) => a[1] - b[1])) {
-      log.record(key, version);
+      const id = this.ids.idOf(key);
+      if (id >= 0) log.record(id, version);
       if (version > top) top = version;
     }
     this.advance(origin, top);
@@ -290,7 +337,13 @@ export class VersionLog {
    * the same nothing we do (collection waited until every member held the tombstone).
    */
   forget(key: string): void {
-    for (const log of this.origins.values()) log.forget(key);
+    const id = this.ids.idOf(key);
+    if (id >= 0) this.forgetId(id);
+  }
+
+  /** `forget` by the key's id: the key table's, for a key it no longer holds, before it reuses the id. */
+  forgetId(id: number): void {
+    for (const log of this.origins.values()) log.forget(id);
   }
 
   /**
@@ -304,19 +357,18 @@ export class VersionLog {
     if (log === undefined) return 0;
     // Only logs that hold entries (every folded origin keeps its known version, most no entries).
     const others = [...this.origins].filter(([o, l]) => o !== origin && l.keyVersion.size > 0).map(([, l]) => l.keyVersion);
-    let n = 0;
-    for (const key of [...log.keyVersion.keys()]) {
-      if (others.some((kv) => kv.has(key))) {
-        log.forget(key);
-        n++;
-      }
-    }
-    return n;
+    const covered: number[] = [];
+    log.eachKey((id) => {
+      if (others.some((kv) => kv.has(id))) covered.push(id);
+    });
+    for (const id of covered) log.forget(id);
+    return covered.length;
   }
 
-  /** The version at which `origin`'s log holds `key` (0: none). */
-  versionOf(origin: string, key: string): number {
-    return this.origins.get(origin)?.keyVersion.get(key) ?? 0;
+  /** The version at which `origin`'s log holds `key` (0: none). `id`: the key's, if the caller has it. */
+  versionOf(origin: string, key: string, id = this.ids.idOf(key)): number {
+    if (id < 0) return 0;
+    return this.origins.get(origin)?.keyVersion.get(id) ?? 0;
   }
 
   /** The known (gap-free) version of an origin. */
@@ -490,7 +542,12 @@ export class VersionLog {
 
   /** Visits entries of `origin` above `after` in version order until `visit` returns false. */
   scan(origin: string, after: number, visit: (key: string, version: number) => boolean): void {
-    this.origins.get(origin)?.scan(after, visit);
+    const { ids } = this;
+    this.origins.get(origin)?.scan(after, (id, version) => {
+      const key = ids.keyOf(id);
+      // A key the table dropped (collected: forgotten at once, before its id is given again).
+      return key === undefined ? true : visit(key, version);
+    });
   }
 
   /**

@@ -69,8 +69,9 @@ describe('entries', () => {
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
     const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
-    // Seven fields: the rare ones (other states, life) in one side object, the pending mark in `hi`.
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare']);
+    // Eight fields: the rare ones (other states, life) in one side object, the pending mark in `hi`,
+    // the key's id in its table.
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare', 'id']);
     expect(shapes[3]?.others).toBeUndefined();
     expect(shapes[3]?.life).toBeUndefined();
     expect(statesOf(shapes[2] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);

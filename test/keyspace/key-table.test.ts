@@ -308,6 +308,50 @@ describe('tombstone collection', () => {
     expect(ks.collected).toBe(2);
   });
 
+  it('gives each key a dense id, kept by every entry the key has, and gives a dropped key\'s id again only after telling who indexes by it', () => {
+    const ks = new Keyspace('n1:1');
+    const retired: [number, string | undefined][] = [];
+    ks.onIdRetired((id) => retired.push([id, ks.keyOf(id)]));
+    for (const name of ['a', 'b', 'c']) ks.incrBy(k(name), 1);
+    ks.pfadd(k('h'), ['x']);
+    expect(['a', 'b', 'c', 'h'].map((n) => ks.idOf(k(n)))).toEqual([0, 1, 2, 3]);
+    expect([0, 1, 2, 3, 4].map((id) => ks.keyOf(id))).toEqual([k('a'), k('b'), k('c'), k('h'), undefined]);
+    expect(ks.idOf(k('nope'))).toBe(-1);
+    // A new entry for the key (a TTL, a merge, a delete) keeps the key's id.
+    const first = ks.entry(k('b')) as Entry;
+    expect(ks.expire(k('b'), 10_000)).toBe(true);
+    expect(ks.entry(k('b'))).not.toBe(first);
+    expect(ks.entry(k('b'))?.id).toBe(1);
+    ks.del(k('a'));
+    ks.del(k('c'));
+    expect([ks.idOf(k('a')), ks.idOf(k('c'))]).toEqual([0, 2]);
+    const other = new Keyspace('n2:1');
+    other.incrBy(k('a'), 5);
+    ship(other, ks, k('a'));
+    expect(ks.idOf(k('a'))).toBe(0);
+    // Collection drops 'c' (a's merged state is live again): its id is retired, the key already gone.
+    expect(ks.collectTombstones()).toEqual([k('c')]);
+    expect(retired).toEqual([[2, undefined]]);
+    expect(ks.keyOf(2)).toBeUndefined();
+    expect(ks.idOf(k('c'))).toBe(-1);
+    // The next new key takes the free id; a key made after it a new one.
+    ks.incrBy(k('d'), 1);
+    ks.incrBy(k('e'), 1);
+    expect([ks.idOf(k('d')), ks.idOf(k('e'))]).toEqual([2, 4]);
+    expect(ks.keyOf(2)).toBe(k('d'));
+  });
+
+  it('ids past one page of the key pages (4,096) and back', () => {
+    const ks = new Keyspace('n1:1');
+    for (let i = 0; i < 9000; i++) ks.incrBy(k(`k${i}`), 1);
+    for (const i of [0, 4095, 4096, 8191, 8192, 8999]) {
+      expect(ks.idOf(k(`k${i}`))).toBe(i);
+      expect(ks.keyOf(i)).toBe(k(`k${i}`));
+    }
+    expect(ks.keyOf(9000)).toBeUndefined();
+    expect(ks.keyOf(1 << 20)).toBeUndefined();
+  });
+
   it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {
     const ks = new Keyspace('n1:1');
     ks.incrBy(k('a'), 1);
