@@ -51,6 +51,9 @@ describe('VersionColumn', () => {
     const pages = col as unknown as { dense: (Float64Array | undefined)[]; sparse: (Map<number, number> | undefined)[] };
     for (let i = 0; i < 255; i++) col.set(i, i + 1);
     expect([pages.dense[0], pages.sparse[0]?.size]).toEqual([undefined, 255]);
+    // A new version of a key the page holds adds no key.
+    col.set(7, 8);
+    expect([pages.dense[0], pages.sparse[0]?.size]).toEqual([undefined, 255]);
     col.set(255, 256);
     expect(pages.dense[0]).toBeInstanceOf(Float64Array);
     expect(pages.sparse[0]).toBeUndefined();

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VersionLog } from '../../src/replication/version-log.js';
+import type { KeyIds } from '../../src/replication/version-column.js';
 
 function scans(log: VersionLog, origin: string, top: number): [string, number][][] {
   const out: [string, number][][] = [];
@@ -154,5 +155,70 @@ describe('dropCovered', () => {
       { numRuns: 200 },
     );
     expect(runs).toBeGreaterThan(0);
+  });
+});
+
+describe('key ids', () => {
+  /** Ids of a key table that holds only `held`: any other key has none (-1). */
+  function tableOf(held: string[]): KeyIds {
+    return { idOf: (k) => held.indexOf(k), keyOf: (id) => held[id] };
+  }
+
+  it('a key the table does not hold gets no entry: record refuses it, a local change still advances known, restore and forget skip it', () => {
+    const log = new VersionLog(false, 'me:1', tableOf(['a', 'b']));
+    expect(log.record('p:1', 'gone', 3)).toBe(false);
+    expect(log.record('p:1', 'a', 4)).toBe(true);
+    log.recordLocal('me:1', 'gone', 1);
+    log.recordLocal('me:1', 'b', 2);
+    expect(log.known('me:1')).toBe(2);
+    log.restore('old:1', [['gone', 9], ['a', 5]]);
+    expect(log.known('old:1')).toBe(9);
+    expect(log.entryCount()).toBe(3);
+    expect(log.versionOf('p:1', 'gone')).toBe(0);
+    log.forget('gone');
+    expect(log.entryCount()).toBe(3);
+    const all = (o: string): [string, number][] => {
+      const out: [string, number][] = [];
+      log.scan(o, 0, (k, v) => (out.push([k, v]), true));
+      return out;
+    };
+    expect([all('p:1'), all('me:1'), all('old:1')]).toEqual([[['a', 4]], [['b', 2]], [['a', 5]]]);
+  });
+
+  it('an out-of-order record when the arrays are full, and arrays that shrink once compaction leaves them mostly empty', () => {
+    const log = new VersionLog();
+    // 76 entries fill the arrays after two growths (16, 40, 76); the 77th arrives out of order.
+    for (let v = 2; v <= 152; v += 2) log.record('A:1', `k${v}`, v);
+    const inner = (log as unknown as { origins: Map<string, { ids: Int32Array; length: number }> }).origins.get('A:1')!;
+    expect([inner.length, inner.ids.length]).toEqual([76, 76]);
+    expect(log.record('A:1', 'k7', 7)).toBe(true);
+    const seen: [string, number][] = [];
+    log.scan('A:1', 0, (k, v) => (seen.push([k, v]), true));
+    expect(seen.map(([, v]) => v)).toEqual([2, 4, 6, 7, ...Array.from({ length: 73 }, (_, i) => 8 + 2 * i)]);
+    expect(seen[3]).toEqual(['k7', 7]);
+    expect(inner.ids.length).toBeGreaterThan(76);
+    // 1,000 keys, then all but 10 forgotten: the arrays go back to a few times what they hold.
+    const big = new VersionLog();
+    for (let v = 1; v <= 1000; v++) big.record('A:1', `k${v}`, v);
+    big.advance('A:1', 1000);
+    for (let v = 1; v <= 990; v++) big.forget(`k${v}`);
+    const arrays = (big as unknown as { origins: Map<string, { ids: Int32Array; length: number }> }).origins.get('A:1')!;
+    expect(arrays.ids.length).toBeLessThanOrEqual(4 * arrays.length + 64);
+    const left: string[] = [];
+    big.scan('A:1', 0, (k) => (left.push(k), true));
+    expect(left).toEqual(Array.from({ length: 10 }, (_, i) => `k${991 + i}`));
+  });
+
+  it('a key rewritten for ever at versions known reaches keeps a bounded log', () => {
+    // Each record supersedes the last, and known covers it at once: compaction must drop the
+    // superseded entries, not keep them as if a relay still needed them.
+    const log = new VersionLog();
+    for (let v = 1; v <= 1000; v++) {
+      log.record('A:1', 'hot', v);
+      log.advance('A:1', v);
+    }
+    const inner = (log as unknown as { origins: Map<string, { length: number }> }).origins.get('A:1')!;
+    expect(inner.length).toBeLessThanOrEqual(2 * 1 + 64 + 1);
+    expect(log.entryCount()).toBe(1);
   });
 });
