@@ -91,7 +91,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -161,6 +161,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       tombstonesCollected: r.keyspace.collected,
       slots: held.slots,
       versionLogEntries: r.versions.entryCount(),
+      versionLogCells: r.versions.cellCount(),
       origins: r.versions.originCount,
       retiredOrigins: r.retiredOrigins(),
       slotFolds: r.foldedKeys,
@@ -212,6 +213,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       tally_tombstones_collected: s.memory.tombstonesCollected,
       tally_counter_slots: s.memory.slots,
       tally_version_log_entries: s.memory.versionLogEntries,
+      tally_version_log_cells: s.memory.versionLogCells,
       tally_origins: s.memory.origins,
       tally_retired_origins: s.memory.retiredOrigins,
       tally_slot_folds: s.memory.slotFolds,

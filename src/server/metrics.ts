@@ -38,7 +38,7 @@ export interface MetricsSnapshot {
   memberCounts: { alive: number; suspect: number; dead: number; left: number; removed: number };
   gossip: ReplicaStats & { transport: GossipTransportStats };
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
-  memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   clients: { resp: number; ws: number; watchedKeys: number };
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
@@ -299,6 +299,7 @@ export class NodeMetrics {
     gauge(reg, 'tally_tombstones_collected', 'Deleted counters dropped since start, once every member held them durably (docs/crdt-counters.md, "Tombstone collection")', [], (set) => set({}, snap().memory.tombstonesCollected));
     gauge(reg, 'tally_counter_slots', 'Replica slots over every counter state: one per node incarnation that wrote the key', [], (set) => set({}, snap().memory.slots));
     gauge(reg, 'tally_version_log_entries', 'Version-log entries: (origin, key) pairs this node remembers', [], (set) => set({}, snap().memory.versionLogEntries));
+    gauge(reg, 'tally_version_log_cells', 'Version-log cells: entries held in the logs, superseded ones not yet compacted included', [], (set) => set({}, snap().memory.versionLogCells));
     gauge(reg, 'tally_origins', 'Origins (node incarnations) in the version log', [], (set) => set({}, snap().memory.origins));
     gauge(reg, 'tally_retired_origins', 'Origins whose incarnation is no longer alive (a later one runs, it left, or it is no longer a member) and whose slots are not folded yet', [], (set) => set({}, snap().memory.retiredOrigins));
     counter(reg, 'tally_slot_folds_total', 'Keys whose retired counter slots were folded into their node\'s pseudo-slot since start (docs/crdt-counters.md, "Retired slots")', [], (set) => set({}, snap().memory.slotFolds));

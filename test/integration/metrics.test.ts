@@ -94,6 +94,7 @@ describe('/metrics', () => {
       expect(field('tally_tombstones') + field('tally_tombstones_collected')).toBeGreaterThanOrEqual(1);
       expect(field('tally_counter_slots')).toBeGreaterThanOrEqual(2);
       expect(field('tally_version_log_entries')).toBeGreaterThanOrEqual(2);
+      expect(field('tally_version_log_cells')).toBeGreaterThanOrEqual(field('tally_version_log_entries'));
       expect(field('tally_origins')).toBeGreaterThanOrEqual(1);
       expect(field('tally_retired_origins')).toBe(0);
       expect(field('used_memory')).toBeGreaterThan(0);
@@ -104,6 +105,7 @@ describe('/metrics', () => {
     expect((sample(text, 'tally_tombstones') ?? 0) + (sample(text, 'tally_tombstones_collected') ?? 0)).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'tally_counter_slots')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'tally_version_log_entries')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'tally_version_log_cells')).toBeGreaterThanOrEqual(sample(text, 'tally_version_log_entries')!);
     expect(sample(text, 'tally_origins')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'tally_retired_origins')).toBe(0);
   });

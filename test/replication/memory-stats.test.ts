@@ -14,6 +14,7 @@ describe('memory accounting', () => {
     A.keyspace.del(fullKey(0, 'c'));
     expect(A.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 3 });
     expect(A.versions.entryCount()).toBe(3);
+    expect(A.versions.cellCount()).toBe(3);
     net.sync('B', 'A');
     B.keyspace.incrBy(fullKey(0, 'a'), 1);
     net.sync('A', 'B');
