@@ -108,9 +108,14 @@ class OriginLog {
     return true;
   }
 
-  private append(id: number, version: number): void {
+  /** Makes room for one more entry: the arrays grow by half when full. */
+  private roomForOne(): void {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, growing before the arrays are full leaves room as growing when full does
     if (this.n === this.ids.length) this.resize(Math.ceil(this.n * 1.5) + 16);
+  }
+
+  private append(id: number, version: number): void {
+    this.roomForOne();
     this.ids[this.n] = id;
     this.versions[this.n] = version;
     this.n++;
@@ -118,8 +123,7 @@ class OriginLog {
 
   /** Out of order (two transfers overlapped): inserted at its place to keep the scan order. */
   private insertAt(i: number, id: number, version: number): void {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, growing before the arrays are full leaves room as growing when full does
-    if (this.n === this.ids.length) this.resize(Math.ceil(this.n * 1.5) + 16);
+    this.roomForOne();
     this.ids.copyWithin(i + 1, i, this.n);
     this.versions.copyWithin(i + 1, i, this.n);
     this.ids[i] = id;
@@ -326,15 +330,16 @@ export class VersionLog {
 
   /**
    * Records a change of `key` by `origin` at `version` (local changes and remote entries alike).
-   * `id`: the key's id, when the caller holds its entry. False: not recorded (an entry of the key
+   * False: not recorded (an entry of the key
    * at this version or later is held, or the key is not held at all).
    */
-  record(origin: string, key: string, version: number, id = this.ids.idOf(key)): boolean {
+  record(origin: string, key: string, version: number): boolean {
+    const id = this.ids.idOf(key);
     if (id < 0) return false;
     return this.log(origin).record(id, version);
   }
 
-  /** A local change of `key` by this node's own `origin` at `version`, which becomes its known version. */
+  /** A local change of `key` by this node's own `origin` at `version`, which becomes its known version. `id`: the key's, when the caller holds its entry. */
   recordLocal(origin: string, key: string, version: number, id = this.ids.idOf(key)): void {
     if (id >= 0) this.log(origin).recordLocal(id, version);
     this.advance(origin, version);
@@ -398,8 +403,9 @@ export class VersionLog {
     return covered.length;
   }
 
-  /** The version at which `origin`'s log holds `key` (0: none). `id`: the key's, if the caller has it. */
-  versionOf(origin: string, key: string, id = this.ids.idOf(key)): number {
+  /** The version at which `origin`'s log holds `key` (0: none). */
+  versionOf(origin: string, key: string): number {
+    const id = this.ids.idOf(key);
     // Stryker disable next-line ConditionalExpression: equivalent, no page is at a negative id's index
     if (id < 0) return 0;
     return this.origins.get(origin)?.keyVersion.get(id) ?? 0;
