@@ -4,7 +4,8 @@
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
 // by INFO used_memory and by RSS (growth over the idle process, divided by N, each read after
-// MEMORY PURGE: `purge`). Never asserts.
+// MEMORY PURGE: `purge`), and CPU seconds each server used (from /proc: steadier than wall time on a
+// shared machine). Never asserts.
 // With three writers (the default), the same N INCRs then go to n2 and then n3 (and again to
 // redis-server): every key gains the slots of two more writers, and updating keys that exist is
 // timed beside creating them. Reported: each writer's update ingest time, the time after its pipe
@@ -85,6 +86,17 @@ function rssOf(pid: number | undefined): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far. On a shared machine the time a server spent
+ * working is steadier than the wall time of a phase, which counts what other processes took too.
+ */
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Writes the RESP form of N `INCR user:i` to a file, for `redis-cli --pipe`. */
 async function writePipeInput(file: string, n: number): Promise<void> {
   const out = createWriteStream(file);
@@ -156,8 +168,12 @@ export async function run(args: string[]): Promise<unknown> {
       };
     };
     const before = await memoryNow();
+    const cpus = (): number[] => [redis.proc.pid, ...tally.map((t) => t.proc.pid)].map(cpuOf);
+    const cpu0 = cpus();
     const redisMs = await pipe(redis.port, input);
+    const cpu1 = cpus();
     const tallyMs = await pipe(n1.respPort, input);
+    const cpu2 = cpus();
     const t0 = performance.now();
     const caughtUp: Record<string, number> = {};
     while (performance.now() - t0 < catchupTimeoutMs && Object.keys(caughtUp).length < 2) {
@@ -167,6 +183,12 @@ export async function run(args: string[]): Promise<unknown> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
+    const cpu3 = cpus();
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    // CPU: redis-server's during its pipe; the writer's during its pipe; each peer's from the writer's
+    // pipe until both had caught up.
+    const redisCpu = (cpu1[0] ?? NaN) - (cpu0[0] ?? NaN);
+    const cpuOfNode = (i: number): number => r2(i === 0 ? (cpu2[1] ?? NaN) - (cpu1[1] ?? NaN) : (cpu3[i + 1] ?? NaN) - (cpu1[i + 1] ?? NaN));
     const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
     const after = await memoryNow();
     const gossipOut = await Promise.all(tally.map((t) => infoField(t.respPort, 'gossip', 'gossip_bytes_out')));
@@ -176,20 +198,22 @@ export async function run(args: string[]): Promise<unknown> {
     const redisRss = per(after.redis.rss, before.redis.rss);
     const nodes = tally.map((t, i) => ({
       id: t.id,
+      cpuS: cpuOfNode(i),
       keys: sizes[i] ?? 0,
       usedPerKey: per(after.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
       rssPerKey: per(after.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
       gossipOutPerKey: Math.round((gossipOut[i] ?? NaN) / n),
       chunkedDeltas: chunked[i] ?? NaN,
     }));
-    const r2 = (x: number): number => Math.round(x * 100) / 100;
     const rows: Row[] = [
-      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
         'x redis': t.id === 'n1' ? r2(tallyMs / redisMs) : '-',
         'catch-up s': t.id === 'n1' ? '-' : caughtUp[t.id] === undefined ? 'timeout' : r2((caughtUp[t.id] ?? 0) / 1000),
+        'CPU s': t.cpuS,
+        'CPU x redis': r2(t.cpuS / redisCpu),
         keys: t.keys,
         'used_memory B/key': t.usedPerKey,
         'RSS B/key': t.rssPerKey,
@@ -198,22 +222,28 @@ export async function run(args: string[]): Promise<unknown> {
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); memory after MEMORY PURGE (tally: a full garbage collection)`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory after MEMORY PURGE (tally: a full garbage collection)`, rows);
     const summary = {
       keys: n,
-      redis: { ingestMs: redisMs, usedPerKey: redisUsed, rssPerKey: redisRss },
+      redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss },
       tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, catchupMs, nodes },
     };
     if (writers === 1) return summary;
 
     // Three writer slots: the same INCRs into n2, then n3 (updates of keys they hold), and into redis again.
+    const cpu4 = cpus();
     const redisUpdateMs = await pipe(redis.port, input);
+    const cpu5 = cpus();
+    const redisUpdateCpu = (cpu5[0] ?? NaN) - (cpu4[0] ?? NaN);
     const updateMs: Record<string, number> = {};
+    const updateCpu: Record<string, number> = {};
     const settled: Record<string, number> = {};
     let converged = true;
     for (const [k, t] of [[2, n2], [3, n3]] as const) {
       // Each writer's pipe starts once every node holds the previous writers' slots, so it is timed alone.
+      const c0 = cpuOf(t.proc.pid);
       updateMs[t.id] = await pipe(t.respPort, input);
+      updateCpu[t.id] = cpuOf(t.proc.pid) - c0;
       const t1 = performance.now();
       let all = false;
       while (!all && performance.now() - t1 < catchupTimeoutMs) {
@@ -224,6 +254,7 @@ export async function run(args: string[]): Promise<unknown> {
       if (all) settled[t.id] = performance.now() - t1;
       converged &&= all;
     }
+    const cpu6 = cpus();
     // Every node must count 3 for the first and the last key, or the figures are not of the state meant.
     const values = await Promise.all(tally.flatMap((t) => [query(t.respPort, 'GET', 'user:0'), query(t.respPort, 'GET', `user:${n - 1}`)]));
     converged &&= values.every((v) => v === '3');
@@ -234,26 +265,31 @@ export async function run(args: string[]): Promise<unknown> {
     const nodes3 = tally.map((t, i) => ({
       id: t.id,
       updateMs: updateMs[t.id],
+      updateCpuS: updateCpu[t.id] === undefined ? undefined : r2(updateCpu[t.id] as number),
+      phaseCpuS: r2((cpu6[i + 1] ?? NaN) - (cpu5[i + 1] ?? NaN)),
       settleMs: settled[t.id],
       slotsPerKey: r2((slots[i] ?? NaN) / n),
       usedPerKey: per(after3.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
       rssPerKey: per(after3.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
     }));
     const rows3: Row[] = [
-      { server: 'redis-server', 'update ingest s': r2(redisUpdateMs / 1000), 'x redis': 1, 'settled s': '-', 'slots/key': '-', 'used_memory B/key': redisUsed3, 'RSS B/key': redisRss3, 'RSS x redis': 1 },
+      { server: 'redis-server', 'update ingest s': r2(redisUpdateMs / 1000), 'x redis': 1, 'settled s': '-', 'pipe CPU s': r2(redisUpdateCpu), 'CPU x redis': 1, 'all CPU s': r2(redisUpdateCpu), 'slots/key': '-', 'used_memory B/key': redisUsed3, 'RSS B/key': redisRss3, 'RSS x redis': 1 },
       ...nodes3.map((t) => ({
         server: `tally ${t.id}`,
         'update ingest s': t.updateMs === undefined ? '-' : r2(t.updateMs / 1000),
         'x redis': t.updateMs === undefined ? '-' : r2(t.updateMs / redisUpdateMs),
         'settled s': t.id === 'n1' ? '-' : t.settleMs === undefined ? 'timeout' : r2(t.settleMs / 1000),
+        'pipe CPU s': t.updateCpuS ?? '-',
+        'CPU x redis': t.updateCpuS === undefined ? '-' : r2(t.updateCpuS / redisUpdateCpu),
+        'all CPU s': t.phaseCpuS,
         'slots/key': t.slotsPerKey,
         'used_memory B/key': t.usedPerKey,
         'RSS B/key': t.rssPerKey,
         'RSS x redis': r2(t.rssPerKey / redisRss3),
       })),
     ];
-    printTable(`The same ${n.toLocaleString('en-US')} INCRs again into n2, then n3 (updates: three writer slots per key), and into redis-server; settled: after that node's pipe, until every node holds its slots too; memory after both${converged ? '' : ' (NOT CONVERGED: a node lacks slots or a count is not 3)'}`, rows3);
-    return { ...summary, threeWriters: { converged, redis: { updateMs: redisUpdateMs, usedPerKey: redisUsed3, rssPerKey: redisRss3 }, nodes: nodes3 } };
+    printTable(`The same ${n.toLocaleString('en-US')} INCRs again into n2, then n3 (updates: three writer slots per key), and into redis-server; settled: after that node's pipe, until every node holds its slots too; pipe CPU s: the writer's during its pipe; all CPU s: each node's over both writers' pipes and settling; memory after both${converged ? '' : ' (NOT CONVERGED: a node lacks slots or a count is not 3)'}`, rows3);
+    return { ...summary, threeWriters: { converged, redis: { updateMs: redisUpdateMs, cpuS: redisUpdateCpu, usedPerKey: redisUsed3, rssPerKey: redisRss3 }, nodes: nodes3 } };
   } finally {
     await Promise.all(tally.map((t) => stopGracefully(t.proc)));
     await stop(redis.proc);
