@@ -151,6 +151,23 @@ describe('DurableStore', () => {
     expect(back.getCounter(fullKey(0, 'b'))).toEqual({ ok: true, value: 5 });
   });
 
+  it('writes a stamp of any size beside a short or a long key, and reads each record back as written', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 2 });
+    const long = fullKey(0, 'y'.repeat(MAX_INLINE_KEY_BYTES + 3));
+    const written = [
+      { key: fullKey(0, 's'), tag: 2, bytes: Uint8Array.of(1, 2, 3), stamp: { incarnation: 1_733_450_000_123, version: 300 } },
+      { key: long, tag: 1, bytes: Uint8Array.of(9), stamp: { incarnation: 127, version: 2 ** 53 - 1 } },
+      { key: fullKey(3, 'n'), tag: 2, bytes: Uint8Array.of(4, 5) },
+      { key: fullKey(0, 'z'.repeat(MAX_INLINE_KEY_BYTES + 1)), tag: 2, bytes: Uint8Array.of(7) },
+    ];
+    await store.write(written).flushed;
+    const plain = (r: { key: string; tag: number; bytes: Uint8Array; stamp?: unknown }) => ({ key: r.key, tag: r.tag, bytes: [...r.bytes], stamp: r.stamp });
+    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : 1);
+    expect([...store.records()].map(plain).sort(byKey)).toEqual(written.map(plain).sort(byKey));
+  });
+
   it('a stamp that does not decode: refuses as corrupt on load', async () => {
     const dir = tmp();
     const s = openStore(dir);
