@@ -3,7 +3,7 @@
 
 import { GCounter } from '../crdt/g-counter.js';
 import { PNCounter } from '../crdt/pn-counter.js';
-import { isLive, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
 import { isNoLife, type Life } from './life.js';
 
@@ -25,25 +25,54 @@ const SUPERSEDED = 0x80000000 | 0;
 /** The rest of `KeyEntry.hi`: the digest half itself (30 bits, state-digest.ts). */
 const DIGEST_HI = DIGEST_PENDING - 1;
 
+/** Each key type's index in KEY_TYPES: what an entry keeps of its type, in 3 bits beside its id. */
+const TYPE_INDEX = Object.fromEntries(KEY_TYPES.map((t, i) => [t, i])) as Record<KeyType, number>;
+// Stryker disable next-line ConditionalExpression: a guard for a future ninth type
+if (KEY_TYPES.length > 8) throw new Error(`entries.ts: ${KEY_TYPES.length} key types do not fit an entry's 3 type bits`);
+/**
+ * Ids an entry can hold: `(id + 1) * 8 + type index` stays a 31-bit integer (a small integer in V8).
+ * 268 million keys, far more than a node's memory holds.
+ */
+export const MAX_KEY_ID = 2 ** 28 - 2;
+
 /**
  * A key's entry (types.ts, `Entry`): 8 fields, 88 heap bytes. A key's other states and its life are
  * rare (a key that has held several types; a TTL or a later epoch), so both live in one side object,
- * absent for most keys; the digest-pending mark is a bit beside the digest's high half (both small
- * integers). Readers see the fields of `Entry` through accessors. (With the 9 fields as plain
- * properties an entry took 96 bytes, a quarter of what a one-slot key costs a node.)
+ * absent for most keys; the digest-pending mark is a bit beside the digest's high half, and the
+ * type is 3 bits beside the key's id (all small integers). Readers see the fields of `Entry` through
+ * accessors. (With the 9 fields as plain properties an entry took 96 bytes, a quarter of what a
+ * one-slot key costs a node; the type beside the id makes room for the key, which lets the table
+ * reach an entry from its id without a lookup by key.)
  */
 class KeyEntry {
   private hi = 0;
   digestLo = 0;
   countsShare = -1;
   bytesShare = 0;
-  id = -1;
+  /** `(id + 1) * 8 + the type's index`: id -1 (not in a table) is 0 above the type. */
+  private idType: number;
+  /** The key this entry is of, once a table holds it ('' before). */
+  key = '';
 
   constructor(
-    readonly type: KeyType,
+    type: KeyType,
     readonly crdt: TypedCrdt['crdt'],
     private readonly rare: { readonly others: readonly TypedCrdt[] | undefined; readonly life: Life | undefined } | undefined,
-  ) {}
+  ) {
+    this.idType = TYPE_INDEX[type];
+  }
+
+  get type(): KeyType {
+    return KEY_TYPES[this.idType & 7] as KeyType;
+  }
+
+  get id(): number {
+    return (this.idType >> 3) - 1;
+  }
+
+  set id(v: number) {
+    this.idType = ((v + 1) << 3) | (this.idType & 7);
+  }
 
   get others(): readonly TypedCrdt[] | undefined {
     return this.rare?.others;
@@ -91,8 +120,8 @@ export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], other
 }
 
 /**
- * Whether an entry kept since its key changed (the digest's queue, the group commit's list of new
- * keys) can be read as the key's state now, without looking the key up: it is still the key's, and
+ * Whether an entry kept since its key changed (the digest's queue), or reached by its key's id, can
+ * be read as the key's state now, without looking the key up: it is still the key's, and
  * it has no TTL deadline (reading a key with one may end its life).
  */
 export function currentAsKept(e: Entry): boolean {

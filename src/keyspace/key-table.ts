@@ -13,7 +13,7 @@ import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } f
 import { hash64Lo } from '../crdt/hash64.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
-import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
 /** The slot folds a counter holding slots `ids` needs, in order, or undefined (replication/slot-folds.ts). */
@@ -358,15 +358,12 @@ export class KeyTable {
     return out;
   }
 
-  /**
-   * Every change of a key goes through here: drop its cached encoding and tell the listeners.
-   * `created`: the key was not in the table before (ChangeListener).
-   */
-  protected changed(e: Entry, key: string, origin: ChangeOrigin, created = false): void {
+  /** Every change of a key goes through here: drop its cached encoding and tell the listeners. */
+  protected changed(e: Entry, key: string, origin: ChangeOrigin): void {
     if (this.encoded.size !== 0) this.encoded.delete(key);
     this.digest.changed(e, key);
     const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, created, e);
+    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, e);
   }
 
   /**
@@ -386,6 +383,21 @@ export class KeyTable {
    * the same on every node, keeps the other, and is counted and reported. Returns whether anything changed.
    */
   mergeDecoded(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life = NO_LIFE): boolean {
+    this.merge(key, incoming, incomingLife);
+    return this.mergeChanged;
+  }
+
+  /** `mergeDecoded`, returning the key's id afterwards (the key is always held then), not whether it changed. */
+  mergeDecodedId(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life = NO_LIFE): number {
+    return this.merge(key, incoming, incomingLife).id as number;
+  }
+
+  /** Whether the last `merge` changed its key. */
+  private mergeChanged = false;
+
+  /** `mergeDecoded`'s work: returns the key's entry afterwards, and sets `mergeChanged`. */
+  private merge(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life): Entry {
+    this.mergeChanged = false;
     // A key the fold under way has not reached yet is folded before anything folded meets it.
     if (this.foldPass !== undefined) this.foldEntry(key, this.foldPass.foldsFor);
     let list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
@@ -397,7 +409,7 @@ export class KeyTable {
     }
     const e = this.get(key);
     const ours = e?.life ?? NO_LIFE;
-    if (e !== undefined && life.epoch < ours.epoch) return false; // an epoch that already ended here
+    if (e !== undefined && life.epoch < ours.epoch) return e; // an epoch that already ended here
     let changed = false;
     let target: Entry;
     if (e === undefined || life.epoch > ours.epoch) {
@@ -444,10 +456,11 @@ export class KeyTable {
         changed = true;
       }
     }
-    if (!changed) return false;
+    if (!changed) return target;
     this.noteDeadline(key, target.life);
-    this.changed(target, key, 'remote', e === undefined);
-    return true;
+    this.changed(target, key, 'remote');
+    this.mergeChanged = true;
+    return target;
   }
 
   // ---- expiry (life.ts) ------------------------------------------------------------------------
@@ -540,7 +553,8 @@ export class KeyTable {
   /** Stores `e` for a `key` the table does not hold (just looked up): nothing to carry over, one Map operation. */
   protected insert<E extends Entry>(key: string, e: E): E {
     this.entries.set(key, e);
-    e.id = this.newId(key);
+    e.key = key;
+    this.newId(e);
     return e;
   }
 
@@ -553,36 +567,51 @@ export class KeyTable {
       if (!lifeGiven && old.life !== undefined && e.life === undefined) stored = withLife(e, old.life);
       carryDigest(old, stored);
       carryCounts(old, stored);
-      stored.id = old.id ?? -1;
       old.superseded = true;
-    } else if (old === undefined) stored.id = this.newId(key);
+      stored.key = key;
+      const id = old.id as number;
+      stored.id = id;
+      (this.idPages[id >>> 12] as (Entry | undefined)[])[id & 4095] = stored;
+    } else if (old === undefined) {
+      stored.key = key;
+      this.newId(stored);
+    }
     this.entries.set(key, stored);
     return stored;
   }
 
   // ---- key ids: what the version logs index keys by (replication/version-log.ts) ---------------
 
-  /** The keys by id, in pages of 4,096 (one array grown by push to a million cost 115-190 ns a push). */
-  private readonly keyPages: (string | undefined)[][] = [];
+  /**
+   * The entries by id, in pages of 4,096 (one array grown by push to a million cost 115-190 ns a
+   * push): each the key's current entry, which holds its key. A reader that has an id (a version
+   * log's scan, the group commit's stamp) reaches the state without a lookup by key, which in a
+   * table of a million keys was a tenth of a writing node's CPU, most of it cache misses.
+   */
+  private readonly idPages: (Entry | undefined)[][] = [];
   private nextId = 0;
   /** Ids of dropped keys, free to give again. */
   private readonly freeIds: number[] = [];
   /** Told each id whose key the table dropped, before the id is given to another key. */
   private idRetired: ((id: number) => void) | undefined;
 
-  private newId(key: string): number {
-    const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.nextId++;
+  /** Gives the entry of a key new to the table an id: a dropped key's, else the next. */
+  private newId(e: Entry): void {
+    let id: number;
+    if (this.freeIds.length > 0) id = this.freeIds.pop() as number;
+    else if (this.nextId > MAX_KEY_ID) throw new RangeError(`a key table holds at most ${MAX_KEY_ID + 1} keys`);
+    else id = this.nextId++;
     const p = id >>> 12;
-    let page = this.keyPages[p];
+    let page = this.idPages[p];
     // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an empty array grows to the same cells
-    if (page === undefined) this.keyPages[p] = page = new Array<string | undefined>(4096);
-    page[id & 4095] = key;
-    return id;
+    if (page === undefined) this.idPages[p] = page = new Array<Entry | undefined>(4096);
+    page[id & 4095] = e;
+    e.id = id;
   }
 
   private retireId(e: Entry): void {
     const id = e.id as number;
-    (this.keyPages[id >>> 12] as (string | undefined)[])[id & 4095] = undefined;
+    (this.idPages[id >>> 12] as (Entry | undefined)[])[id & 4095] = undefined;
     this.idRetired?.(id);
     this.freeIds.push(id);
   }
@@ -594,7 +623,13 @@ export class KeyTable {
 
   /** The key holding `id`, if any. */
   keyOf(id: number): string | undefined {
-    return this.keyPages[id >>> 12]?.[id & 4095];
+    return this.idPages[id >>> 12]?.[id & 4095]?.key;
+  }
+
+  /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
+  encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
+    const e = this.idPages[id >>> 12]?.[id & 4095];
+    return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
 
   /**

@@ -79,7 +79,7 @@ export class Keyspace extends KeyTable {
     }
     // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
     if (n === 0 && e.type === 'pncounter') e.crdt.existAtZero(this.replica);
-    this.changed(e, key, 'local', created);
+    this.changed(e, key, 'local');
     return ok(e.crdt.value());
   }
 

@@ -28,7 +28,7 @@ export type Entry = {
     digestPending?: boolean;
     /**
      * No longer the key's entry: another replaced it, or the key was dropped. Whoever kept the entry
-     * since a change (the digest's queue, the group commit's list of new keys) looks the key up again
+     * since a change (the digest's queue) looks the key up again
      * instead of reading a stale state.
      */
     superseded?: boolean;
@@ -43,6 +43,8 @@ export type Entry = {
      * holds it: what the version logs index keys by. -1 or absent: not in a table.
      */
     id?: number;
+    /** The key, once a table holds the entry (it reaches an entry from its id: key-table.ts). */
+    key?: string;
   };
 }[KeyType];
 
@@ -82,11 +84,9 @@ export type ChangeOrigin = 'local' | 'remote' | 'expire' | 'collect';
 
 /**
  * Told about every change of a key, in the order they happen: the version log versions local ones,
- * the group commit writes both kinds, WebSocket watches push both kinds. `created`: the key was not
- * in the table before this change (a new key written or merged in), so no listener has heard of it
- * since it was last collected; the group commit then lists it without a set lookup. False when not
- * known (not every path that makes a key says so). `entry`: the key's entry after the change
- * (absent when the key was dropped), for a listener that wants its state later without a lookup
+ * the group commit writes both kinds, WebSocket watches push both kinds. `entry`: the key's entry
+ * after the change (absent when the key was dropped), for a listener that wants its state later
+ * without a lookup by key: by its id, or by the entry itself
  * (while `superseded` is false it is still the key's).
  */
-export type ChangeListener = (key: string, origin: ChangeOrigin, created?: boolean, entry?: Entry) => void;
+export type ChangeListener = (key: string, origin: ChangeOrigin, entry?: Entry) => void;

@@ -156,7 +156,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     ...(durable !== null ? { disk: durable.commits } : {}),
   });
   // Each record carries the key's local stamp, so a restart does not announce it again.
-  if (durable !== null) durable.commits.stampOf = (key) => replica.stampOf(key);
+  if (durable !== null) durable.commits.stampOf = (key, id) => replica.stampOf(key, id);
   // Frames wait while a Lua script is busy (script-hold.ts); `services` exists by the time one arrives.
   const hold = new ScriptHold<{ peer: string; frame: Uint8Array }>(
     () => services !== undefined && scriptBusy(services),

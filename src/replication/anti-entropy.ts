@@ -381,11 +381,11 @@ export class AntiEntropy {
         for (let i = 0; i < states.length; i++) keyIndex.set((states[i] as KeyState).key, i);
         indexed = true;
       }
-      versions.scan(origin, from, (key, version) => {
+      versions.scan(origin, from, (key, version, id) => {
         if (version > known) return false;
         let ki = indexed ? keyIndex.get(key) : undefined;
         if (ki === undefined) {
-          const enc = keyspace.encodeKey(key);
+          const enc = keyspace.encodeId(id);
           if (enc === undefined) return true;
           const cost = key.length + enc.bytes.length + 16;
           if (size + cost > budget && states.length > 0) {
@@ -509,8 +509,10 @@ export class AntiEntropy {
     const { keyspace, versions, origin } = this.ctx;
     if (d.members !== null) this.hooks.applyMembers(d.members);
     if (d.states.length === 0 && d.ranges.length === 0) return;
-    // Merging a state is always safe; claiming versions needs every part of a parted key.
-    for (const { key, states, life } of decoded) keyspace.mergeDecoded(key, states, life);
+    // Merging a state is always safe; claiming versions needs every part of a parted key. Each
+    // state's key id, for the ranges' entries (no second lookup by key).
+    const ids: number[] = [];
+    for (const { key, states, life } of decoded) ids.push(keyspace.mergeDecodedId(key, states, life));
     if (d.part !== undefined) return this.notePart(from, d.part);
     if (!this.partsArrived(from, d.needs)) return;
     let senderHas = -1;
@@ -519,8 +521,8 @@ export class AntiEntropy {
       if (range.origin === origin) continue; // our own entries: we have them
       const { entries } = range;
       for (let i = 0; i < entries.length; i += 2) {
-        const item = d.states[entries[i] as number];
-        if (item !== undefined) versions.record(range.origin, item.key, entries[i + 1] as number);
+        const id = ids[entries[i] as number];
+        if (id !== undefined) versions.recordId(range.origin, id, entries[i + 1] as number);
       }
       // No gap: the range starts at or below where our transfer of this origin stands.
       if (range.from <= versions.resumeAt(range.origin, senderOrigin)) {

@@ -212,7 +212,7 @@ export class Replica {
     this.foldSlice = opts.foldSlice ?? FOLD_SLICE;
     if (opts.foldBounds !== undefined && this.folds.adopt(opts.foldBounds)) this.foldOwn();
     this.restore(opts.restoredStamps);
-    this.keyspace.onChange((key, origin, _created, entry) => {
+    this.keyspace.onChange((key, origin, entry) => {
       if (origin === 'local') this.antiEntropy.localChange(key, entry?.id);
     });
   }
@@ -241,9 +241,9 @@ export class Replica {
   /** Stamps of keys last changed locally by an earlier incarnation (restored; `stampOf`). */
   private readonly restoredStamps = new Map<string, LocalStamp>();
 
-  /** This node's last local change of `key`, for the store to persist beside its state. */
-  stampOf(key: string): LocalStamp {
-    const v = this.versions.versionOf(this.origin, key);
+  /** This node's last local change of `key`, for the store to persist beside its state. `id`: the key's id, if the caller has it. */
+  stampOf(key: string, id = this.keyspace.idOf(key)): LocalStamp {
+    const v = this.versions.versionOfId(this.origin, id);
     if (v > 0) return { incarnation: this.id.incarnation, version: v };
     return this.restoredStamps.get(key) ?? NO_STAMP;
   }

@@ -334,7 +334,11 @@ export class VersionLog {
    * at this version or later is held, or the key is not held at all).
    */
   record(origin: string, key: string, version: number): boolean {
-    const id = this.ids.idOf(key);
+    return this.recordId(origin, this.ids.idOf(key), version);
+  }
+
+  /** `record` by the key's id (-1: a key not held, not recorded). */
+  recordId(origin: string, id: number, version: number): boolean {
     if (id < 0) return false;
     return this.log(origin).record(id, version);
   }
@@ -405,7 +409,11 @@ export class VersionLog {
 
   /** The version at which `origin`'s log holds `key` (0: none). */
   versionOf(origin: string, key: string): number {
-    const id = this.ids.idOf(key);
+    return this.versionOfId(origin, this.ids.idOf(key));
+  }
+
+  /** `versionOf` by the key's id (-1: a key not held, at 0). */
+  versionOfId(origin: string, id: number): number {
     // Stryker disable next-line ConditionalExpression: equivalent, no page is at a negative id's index
     if (id < 0) return 0;
     return this.origins.get(origin)?.keyVersion.get(id) ?? 0;
@@ -582,13 +590,13 @@ export class VersionLog {
   }
 
   /** Visits entries of `origin` above `after` in version order until `visit` returns false. */
-  scan(origin: string, after: number, visit: (key: string, version: number) => boolean): void {
+  scan(origin: string, after: number, visit: (key: string, version: number, id: number) => boolean): void {
     const { ids } = this;
     this.origins.get(origin)?.scan(after, (id, version) => {
       const key = ids.keyOf(id);
       // A key the table dropped (collected: forgotten at once, before its id is given again).
       // Stryker disable next-line all: unreachable through the key table, which has the logs forget an id as it drops its key
-      return key === undefined ? true : visit(key, version);
+      return key === undefined ? true : visit(key, version, id);
     });
   }
 

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { GCounter } from '../../src/crdt/g-counter.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
-import { SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
+import { KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
 import type { Entry } from '../../src/keyspace/types.js';
-import { entryOf, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
+import { entryOf, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, MAX_KEY_ID, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
 
 const pn = (n: number): TypedCrdt => {
   const c = new PNCounter();
@@ -70,12 +70,26 @@ describe('entries', () => {
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
     const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
     // Eight fields: the rare ones (other states, life) in one side object, the pending mark in `hi`,
-    // the key's id in its table.
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['type', 'crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare', 'id']);
+    // the type beside the key's id in its table, and the key.
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare', 'idType', 'key']);
     expect(shapes[3]?.others).toBeUndefined();
     expect(shapes[3]?.life).toBeUndefined();
     expect(statesOf(shapes[2] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);
     expect(makeEntry('hll', HyperLogLog.create(), undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
+  });
+
+  it("an entry's type and id are kept apart in one field, for every type and up to the largest id", () => {
+    for (const type of KEY_TYPES) {
+      // The state's class does not matter here: only the fields the entry packs.
+      const e = makeEntry(type, new PNCounter() as never) as Entry;
+      expect([e.type, e.id]).toEqual([type, -1]);
+      for (const id of [0, 1, 4095, 4096, 123_456_789, MAX_KEY_ID, -1]) {
+        e.id = id;
+        expect([e.type, e.id]).toEqual([type, id]);
+      }
+    }
+    // The largest id still packs into a 31-bit integer beside the type's 3 bits.
+    expect((MAX_KEY_ID + 1) * 8 + 7).toBeLessThan(2 ** 31);
   });
 
   it("an entry's digest-pending mark and the digest's high half are set and read independently", () => {

@@ -352,6 +352,48 @@ describe('tombstone collection', () => {
     expect(ks.keyOf(1 << 20)).toBeUndefined();
   });
 
+  it("reaches a key's state from its id as from its key, through new entries, expiry, collection and a reused id", () => {
+    let now = T0;
+    const ks = new Keyspace('n1:1', { clock: { now: () => now } });
+    ks.incrBy(k('a'), 3);
+    ks.pfadd(k('h'), ['x', 'y']);
+    ks.incrBy(k('t'), 1);
+    const [a, h, t] = ['a', 'h', 't'].map((n) => ks.idOf(k(n))) as [number, number, number];
+    for (const [id, key] of [[a, k('a')], [h, k('h')], [t, k('t')]] as const) expect(ks.encodeId(id)).toEqual(ks.encodeKey(key));
+    expect(ks.encodeId(99)).toBeUndefined();
+    // A new entry (a TTL) and a change: the id reaches the new entry and its state.
+    expect(ks.expire(k('t'), T0 + 1_000)).toBe(true);
+    ks.incrBy(k('t'), 4);
+    expect(ks.keyOf(t)).toBe(k('t'));
+    expect(ks.encodeId(t)).toEqual(ks.encodeKey(k('t')));
+    // Past its deadline the id reads what the key reads: its next, empty epoch.
+    now += 2_000;
+    const viaId = ks.encodeId(t);
+    expect(ks.exists(k('t'))).toBe(false);
+    expect(ks.entry(k('t'))?.life?.epoch).toBe(1);
+    expect(viaId).toEqual(ks.encodeKey(k('t')));
+    // A merge reports the key's id, new or not, changed or not.
+    const peer = new Keyspace('n2:1');
+    peer.incrBy(k('a'), 1);
+    peer.incrBy(k('m'), 7);
+    const state = (key: string) => {
+      const e = peer.entry(key) as Entry;
+      return { type: e.type, crdt: e.crdt } as never;
+    };
+    expect(ks.mergeDecodedId(k('a'), state(k('a')))).toBe(a);
+    expect(ks.mergeDecodedId(k('a'), state(k('a')))).toBe(a);
+    const m = ks.mergeDecodedId(k('m'), state(k('m')));
+    expect(m).toBe(ks.idOf(k('m')));
+    expect(ks.getCounter(k('m'))).toEqual({ ok: true, value: 7 });
+    // Collected, its id given to another key: an old entry of it no longer names that id.
+    ks.del(k('a'));
+    expect(ks.collectTombstones()).toEqual([k('a')]);
+    ks.incrBy(k('z'), 2);
+    expect(ks.idOf(k('z'))).toBe(a);
+    expect(ks.keyOf(a)).toBe(k('z'));
+    expect(ks.encodeId(a)).toEqual(ks.encodeKey(k('z')));
+  });
+
   it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {
     const ks = new Keyspace('n1:1');
     ks.incrBy(k('a'), 1);

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
 import { DurableStore, type KeyRecord } from '../../src/persistence/store.js';
+import type { Entry } from '../../src/keyspace/types.js';
 
 const opened: DurableStore[] = [];
 const commits: GroupCommit[] = [];
@@ -310,8 +311,8 @@ describe('group commit under always', () => {
   it('keys created by a write or a merge are written like any change; one created and changed again before its commit is written once', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
-    const heard: [string, boolean][] = [];
-    ks.onChange((key, origin, created) => heard.push([`${key.slice(1)} ${origin}`, created === true]));
+    const heard: [string, number | undefined][] = [];
+    ks.onChange((key, origin, entry) => heard.push([`${key.slice(1)} ${origin}`, entry?.id]));
     const gc = groupCommit(store, ks, 'always');
     ks.incrBy(A, 1); // created
     ks.incrBy(A, 2); // changed again in the same turn: before the commit
@@ -319,12 +320,13 @@ describe('group commit under always', () => {
     mergeFromPeer(ks, C, 1);
     ks.del(C); // created, then deleted: a tombstone, still a key
     await turn();
+    // Each change names the key's entry, whose id the commit reaches it by.
     expect(heard).toEqual([
-      ['a local', true],
-      ['a local', false],
-      ['b remote', true],
-      ['c remote', true],
-      ['c local', false],
+      ['a local', 0],
+      ['a local', 0],
+      ['b remote', 1],
+      ['c remote', 2],
+      ['c local', 2],
     ]);
     expect(writes).toHaveLength(1);
     expect([...(writes[0]?.keys ?? [])].sort()).toEqual([A, B, C]);
@@ -365,8 +367,8 @@ describe('group commit under always', () => {
   });
 });
 
-describe('new keys carry their entry to the commit', () => {
-  it('a key created since the last commit is written from the entry it was created with, without looking it up', async () => {
+describe('changes carry their key\'s id to the commit', () => {
+  it('keys created or changed since the last commit are written as they are then, reached by their ids, never looked up', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
     const gc = groupCommit(store, ks, 'always');
@@ -376,32 +378,64 @@ describe('new keys carry their entry to the commit', () => {
     mergeFromPeer(ks, C, 3);
     await turn();
     expect(writes.map((w) => w.keys)).toEqual([[A, B, C]]);
-    expect(lookups).not.toHaveBeenCalled();
     writes[0]?.sync();
     await gc.flush();
+    ks.incrBy(B, 5);
+    mergeFromPeer(ks, A, 4);
+    ks.incrBy(B, 1);
+    await turn();
+    expect(writes[1]?.keys).toEqual([B, A]);
+    expect(lookups).not.toHaveBeenCalled();
+    writes[1]?.sync();
+    await gc.flush();
+    expect(ks.getCounter(B)).toEqual({ ok: true, value: 8 });
     const byKey = new Map([...store.records()].map((r) => [r.key, r]));
     for (const k of [A, B, C]) expect(Buffer.from(byKey.get(k)?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(k)?.bytes ?? [0xff]));
   });
 
-  it('a key changed again, or whose entry is no longer its own, is looked up and written as it is now', async () => {
+  it('a key changed again, or told with an entry no longer its own, is written once, as it is now, reached by its id', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
     const gc = groupCommit(store, ks, 'always');
     ks.incrBy(A, 1);
-    const first = ks.entry(A);
+    const first = ks.entry(A) as Entry;
     ks.incrBy(A, 4);
-    // A stale entry handed in as if A had just been made: the commit must not write its state.
-    const stale = { ...first, superseded: true } as NonNullable<typeof first>;
-    gc.changed(B, true, true, stale);
+    expect(ks.expire(A, Date.now() + 60_000)).toBe(true); // another entry for A
+    expect(ks.entry(A)).not.toBe(first);
+    // The first entry told again: its id still names A, whose state now is what is written.
+    gc.changed(A, true, first);
     ks.incrBy(B, 7);
     const lookups = vi.spyOn(ks, 'encodeKey');
     await turn();
-    expect(lookups.mock.calls.map((c) => c[0]).sort()).toEqual([A, B]);
+    // B reached by its id alone; A too, then read by key, since a key with a TTL is read where its life is checked.
+    expect(lookups.mock.calls.map((c) => c[0])).toEqual([A]);
+    expect(writes[0]?.keys.sort()).toEqual([A, B]);
     writes[0]?.sync();
     await gc.flush();
     const byKey = new Map([...store.records()].map((r) => [r.key, r]));
     for (const k of [A, B]) expect(Buffer.from(byKey.get(k)?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(k)?.bytes ?? [0xff]));
     expect(ks.getCounter(A)).toEqual({ ok: true, value: 5 });
+  });
+
+  it('a key dropped and its id given to another before the commit: the first is removed, the other written', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    ks.incrBy(A, 1);
+    await turn();
+    writes[0]?.sync();
+    await gc.flush();
+    expect(onDisk(store)).toEqual([A]);
+    const id = ks.idOf(A);
+    ks.del(A);
+    expect(ks.collectTombstones()).toEqual([A]);
+    ks.incrBy(B, 2);
+    expect(ks.idOf(B)).toBe(id);
+    await turn();
+    expect(writes[1]).toMatchObject({ keys: [B], removed: [A] });
+    writes[1]?.sync();
+    await gc.flush();
+    expect(onDisk(store)).toEqual([B]);
   });
 });
 

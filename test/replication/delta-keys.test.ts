@@ -29,10 +29,10 @@ function countRepeats(r: Replica): { n: number } {
   const scan = r.versions.scan.bind(r.versions);
   r.versions.scan = (origin, after, visit) => {
     const keys = new Set<string>();
-    scan(origin, after, (key, version) => {
+    scan(origin, after, (key, version, id) => {
       if (keys.has(key)) seen.n++;
       keys.add(key);
-      return visit(key, version);
+      return visit(key, version, id);
     });
   };
   return seen;
