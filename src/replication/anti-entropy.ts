@@ -14,6 +14,17 @@ import { MemberState, MsgKind, type DeltaBody, type DigestBody, type KeyState, t
 /** Bytes kept free in a delta for the envelope and membership records. */
 const DELTA_SLACK = 512;
 
+/**
+ * The key states a Delta gathers before it ends its range and leaves the rest for the next pull:
+ * 128 KiB, however large a frame may be (a key larger than that still goes whole in a frame of its
+ * own, up to the frame limit). A receiver decodes every state of a frame before merging any (a bad
+ * state refuses the whole frame), so all of a frame's objects live at once: with frames filled to the
+ * 1 MiB limit the young-generation collector copied them, and in the simulator (300,000 keys) a key
+ * cost 23 µs of CPU to reach both peers with 1 MiB Deltas, 14-17 with 128 KiB and 12 with 64 KiB.
+ * Between 64 and 256 KiB, real nodes measured alike within this machine's noise (docs/gossip.md).
+ */
+export const DELTA_TARGET_BYTES = 128 * 1024;
+
 
 /** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
 export interface DecodedState {
@@ -323,6 +334,7 @@ export class AntiEntropy {
   private shipKeys(address: string, keys: readonly string[]): void {
     const { cfg, keyspace } = this.ctx;
     const budget = cfg.maxMessageBytes - DELTA_SLACK;
+    const target = Math.min(budget, DELTA_TARGET_BYTES);
     let states: KeyState[] = [];
     let size = 32;
     const flush = (): void => {
@@ -342,7 +354,7 @@ export class AntiEntropy {
         this.ctx.send(address, { kind: MsgKind.Delta, body: { ranges: [], states: [split.last], members: null, more: false } });
         continue;
       }
-      if (size + cost > budget) flush();
+      if (size + cost > target) flush();
       states.push({ key, tag: enc.tag, bytes: enc.bytes });
       size += cost;
     }
@@ -358,6 +370,8 @@ export class AntiEntropy {
   buildDelta(peer: ReadonlyMap<string, number>, only?: string): DeltaFrames {
     const { cfg, membership, versions, keyspace } = this.ctx;
     const budget = cfg.maxMessageBytes - DELTA_SLACK - membership.size * 48;
+    // Gather up to the target; a key that fits no frame at all goes in parts (below).
+    const target = Math.min(budget, DELTA_TARGET_BYTES);
     // Where each key's state is in `states`, so that a key met again (in another origin's range, or
     // at an older version kept in the same log) is sent once. Built only once a key can be met again:
     // a catch-up from one writer's log is one range of distinct keys, and the index's two Map
@@ -388,7 +402,7 @@ export class AntiEntropy {
           const enc = keyspace.encodeId(id);
           if (enc === undefined) return true;
           const cost = key.length + enc.bytes.length + 16;
-          if (size + cost > budget && states.length > 0) {
+          if (size + cost > target && states.length > 0) {
             more = true;
             return false;
           }
