@@ -393,6 +393,7 @@ export class KeyTable {
   }
 
   /** Whether the last `merge` changed its key. */
+  // Stryker disable next-line BooleanLiteral: equivalent, merge() sets it before anything reads it
   private mergeChanged = false;
 
   /** `mergeDecoded`'s work: returns the key's entry afterwards, and sets `mergeChanged`. */
@@ -599,8 +600,11 @@ export class KeyTable {
   private newId(e: Entry): void {
     let id: number;
     if (this.freeIds.length > 0) id = this.freeIds.pop() as number;
-    else if (this.nextId > MAX_KEY_ID) throw new RangeError(`a key table holds at most ${MAX_KEY_ID + 1} keys`);
-    else id = this.nextId++;
+    else {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral,ArithmeticOperator: a guard at 2^28 keys, past what a node's memory holds
+      if (this.nextId > MAX_KEY_ID) throw new RangeError(`a key table holds at most ${MAX_KEY_ID + 1} keys`);
+      id = this.nextId++;
+    }
     const p = id >>> 12;
     let page = this.idPages[p];
     // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an empty array grows to the same cells

@@ -341,6 +341,21 @@ describe('tombstone collection', () => {
     expect(ks.keyOf(2)).toBe(k('d'));
   });
 
+  it('storing the entry a key already has keeps its id and takes no new one', () => {
+    class Table extends Keyspace {
+      storeAgain(key: string): Entry {
+        return this.store(key, this.entry(key) as Entry);
+      }
+    }
+    const ks = new Table('n1:1');
+    ks.incrBy(k('a'), 1);
+    const e = ks.entry(k('a')) as Entry;
+    expect(ks.storeAgain(k('a'))).toBe(e);
+    expect([e.id, e.superseded, ks.keyOf(0)]).toEqual([0, false, k('a')]);
+    ks.incrBy(k('b'), 1);
+    expect(ks.idOf(k('b'))).toBe(1);
+  });
+
   it('ids past one page of the key pages (4,096) and back', () => {
     const ks = new Keyspace('n1:1');
     for (let i = 0; i < 9000; i++) ks.incrBy(k(`k${i}`), 1);
@@ -372,7 +387,7 @@ describe('tombstone collection', () => {
     expect(ks.exists(k('t'))).toBe(false);
     expect(ks.entry(k('t'))?.life?.epoch).toBe(1);
     expect(viaId).toEqual(ks.encodeKey(k('t')));
-    // A merge reports the key's id, new or not, changed or not.
+    // A merge reports the key's id, new or not, changed or not; mergeDecoded whether it changed.
     const peer = new Keyspace('n2:1');
     peer.incrBy(k('a'), 1);
     peer.incrBy(k('m'), 7);
@@ -382,6 +397,10 @@ describe('tombstone collection', () => {
     };
     expect(ks.mergeDecodedId(k('a'), state(k('a')))).toBe(a);
     expect(ks.mergeDecodedId(k('a'), state(k('a')))).toBe(a);
+    expect(ks.mergeDecoded(k('a'), state(k('a')))).toBe(false);
+    peer.incrBy(k('a'), 1);
+    expect(ks.mergeDecoded(k('a'), state(k('a')))).toBe(true);
+    expect(ks.mergeDecoded(k('a'), state(k('a')))).toBe(false);
     const m = ks.mergeDecodedId(k('m'), state(k('m')));
     expect(m).toBe(ks.idOf(k('m')));
     expect(ks.getCounter(k('m'))).toEqual({ ok: true, value: 7 });

@@ -417,6 +417,44 @@ describe('changes carry their key\'s id to the commit', () => {
     expect(ks.getCounter(A)).toEqual({ ok: true, value: 5 });
   });
 
+  it('keys past the first 32,768 ids are listed once each however often they change', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    const keys = Array.from({ length: 40_000 }, (_, i) => fullKey(0, `u${i}`));
+    for (const key of keys) ks.incrBy(key, 1);
+    for (const key of keys) ks.incrBy(key, 1);
+    await turn();
+    expect(writes[0]?.keys).toHaveLength(40_000);
+    expect(new Set(writes[0]?.keys).size).toBe(40_000);
+    writes[0]?.sync();
+    await gc.flush();
+    ks.incrBy(keys[39_999] as string, 1);
+    ks.incrBy(keys[39_999] as string, 1);
+    await turn();
+    expect(writes[1]?.keys).toEqual([keys[39_999]]);
+    writes[1]?.sync();
+    await gc.flush();
+    expect(gc.stats.keysWritten).toBe(40_001);
+  });
+
+  it('a first change at an id far past the bits kept so far is listed once', async () => {
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const keys = Array.from({ length: 70_000 }, (_, i) => fullKey(0, `u${i}`));
+    for (const key of keys) ks.incrBy(key, 1);
+    const gc = groupCommit(store, ks, 'always');
+    const last = keys[69_999] as string;
+    expect(ks.idOf(last)).toBe(69_999);
+    ks.incrBy(last, 1);
+    ks.incrBy(last, 1);
+    await turn();
+    expect(writes[0]?.keys).toEqual([last]);
+    writes[0]?.sync();
+    await gc.flush();
+    expect(ks.getCounter(last)).toEqual({ ok: true, value: 3 });
+  });
+
   it('a key dropped and its id given to another before the commit: the first is removed, the other written', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');

@@ -158,6 +158,7 @@ describe('DurableStore', () => {
     const long = fullKey(0, 'y'.repeat(MAX_INLINE_KEY_BYTES + 3));
     const written = [
       { key: fullKey(0, 's'), tag: 2, bytes: Uint8Array.of(1, 2, 3), stamp: { incarnation: 1_733_450_000_123, version: 300 } },
+      { key: fullKey(0, 'edge'), tag: 2, bytes: Uint8Array.of(6), stamp: { incarnation: 128, version: 127 } },
       { key: long, tag: 1, bytes: Uint8Array.of(9), stamp: { incarnation: 127, version: 2 ** 53 - 1 } },
       { key: fullKey(3, 'n'), tag: 2, bytes: Uint8Array.of(4, 5) },
       { key: fullKey(0, 'z'.repeat(MAX_INLINE_KEY_BYTES + 1)), tag: 2, bytes: Uint8Array.of(7) },
