@@ -79,7 +79,7 @@ export class GroupCommit {
   private marked = new Uint32Array(1024);
   /** Keys changed with no entry to tell their id (a key dropped from the table). */
   private dirty = new Set<string>();
-  /** A local write is among `dirty` (clients wait for the next commit). */
+  /** A local write is among the keys listed (clients wait for the next commit). */
   private localDirty = false;
   /** A commit is being written (not yet committed): the next one waits, gathering more keys. */
   private writing = false;
@@ -229,7 +229,7 @@ export class GroupCommit {
   }
 
   private commit(): void {
-    // Stryker disable next-line LogicalOperator: commitSoon() checked both before scheduling, and only commit() sets `writing` or empties `dirty`
+    // Stryker disable next-line LogicalOperator: commitSoon() checked both before scheduling, and only commit() sets `writing` or empties the lists
     if (this.writing || this.pending() === 0) return;
     const keys = this.dirty;
     const ids = this.ids;
@@ -306,7 +306,7 @@ export class GroupCommit {
       (e: unknown) => {
         this.unflushed--;
         if (this.pendingLocal === w) this.pendingLocal = null;
-        // Stryker disable next-line ConditionalExpression,EqualityOperator: fail() puts the keys back, and every reader of `inflight` looks at `dirty` first until the next commit replaces it
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: fail() puts the keys back, and every reader of `inflight` looks at what is pending first until the next commit replaces it
         if (this.inflight === w) this.inflight = null;
         fail(e);
         w.reject(e);
