@@ -3,11 +3,16 @@
 // on the command line: V8 sizes its heap when the process starts, and setting them later does nothing.
 
 /**
- * `--max-semi-space-size=64` (MB; Node 20's default is 16): a node under a bulk load creates objects
+ * `--max-semi-space-size=32` (MB; Node 20's default is 16): a node under a bulk load creates objects
  * that live (every key's entry, counter and slot) among many that do not (decoded frames, replies),
  * and a small young generation collected them every few milliseconds. Measured on 2026-12-05: in the
- * simulator (3 nodes, 300,000 new keys) catch-up CPU per key 13.0-13.3 µs against 15.0-15.3, and in
- * `bench scale` at a million keys catch-up 9.6-10.7 s against 11.4-13.8 s and 10% less CPU, for about
- * 40 MB more RSS per node after the load (the young generation's pages stay committed).
+ * simulator (3 nodes, 300,000 new keys) catch-up CPU per key 13.0-13.3 µs at 64 MB against 15.0-15.3
+ * at 16, and in `bench scale` at a million keys catch-up 9.6-10.7 s against 11.4-13.8 s and 10% less
+ * CPU. But the young generation's pages stay committed once it has grown (V8 in Node 20 never shrinks
+ * it, not even on MEMORY PURGE): two semi-spaces of 64 MB held 131 MB of every loaded node's RSS.
+ * On 2026-12-06, four rounds of `bench scale --writers=1` alternating 16, 32 and 64 MB: 32 used the
+ * CPU 64 did (peers until caught up 8.0-11.4 s against 8.1-10.8) and catch-up took 9.3-12.7 s
+ * against 9.3-11.6, for 55-90 MB less RSS per node; 16 saved 25 MB more but cost the peers 10-15%
+ * more CPU and missed 10 s of catch-up in all four rounds (10.6-16.6 s).
  */
-export const NODE_V8_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=64']);
+export const NODE_V8_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=32']);
