@@ -3,9 +3,10 @@
 // everysec, loopback ports chosen free) and a redis-server (appendfsync everysec) each get N
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
-// by INFO used_memory and by RSS (growth over the idle process, divided by N, each read after
-// MEMORY PURGE: `purge`), and CPU seconds each server used (from /proc: steadier than wall time on a
-// shared machine). Never asserts.
+// by INFO used_memory and by RSS, whole and its anonymous part (growth over the idle process,
+// divided by N, each read after MEMORY PURGE, `purge`, once RSS has settled), the time each PURGE
+// took, and CPU seconds each server used (from /proc: steadier than wall time on a shared machine).
+// Never asserts.
 // With three writers (the default), the same N INCRs then go to n2 and then n3 (and again to
 // redis-server): every key gains the slots of two more writers, and updating keys that exist is
 // timed beside creating them. Reported: each writer's update ingest time, the time after its pipe
@@ -76,14 +77,46 @@ async function usedMemory(port: number): Promise<number> {
  * it read 480 to 1,960 B per key for the same state), while redis-server's counts only what it
  * holds. On tally PURGE is a full collection; on redis-server it hands free pages back (RSS).
  */
-async function purge(ports: readonly number[]): Promise<void> {
-  await Promise.all(ports.map((p) => query(p, 'MEMORY', 'PURGE')));
+async function purge(ports: readonly number[]): Promise<number[]> {
+  return Promise.all(
+    ports.map(async (p) => {
+      const t0 = performance.now();
+      await query(p, 'MEMORY', 'PURGE');
+      return performance.now() - t0;
+    }),
+  );
 }
 
-function rssOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+/**
+ * RSS of a process, and the part of it that is anonymous memory (RssAnon): the rest is mostly
+ * file pages mapped in (tally's LMDB file, 365-392 MB of a node's RSS after the three writers'
+ * updates), page cache the kernel can drop at will, which redis-server's append-only file is not.
+ */
+function rssOf(pid: number | undefined): { rss: number; anon: number } {
+  if (pid === undefined) return { rss: NaN, anon: NaN };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon') };
+}
+
+/**
+ * RSS of `pid` once it has settled: read every 250 ms until two readings differ by less than 1 MB
+ * (at most 5 s). The pages a collection frees are handed back by a V8 thread a moment after MEMORY
+ * PURGE has answered: read at once, a writer's RSS after a compacting PURGE came out at 824 B per key
+ * where the same process held 559 a few seconds later.
+ */
+async function settledRss(pid: number | undefined): Promise<{ rss: number; anon: number }> {
+  let last = rssOf(pid);
+  for (let waited = 0; waited < 5000; waited += 250) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = rssOf(pid);
+    if (Math.abs(now.rss - last.rss) < 1024 * 1024) return now;
+    last = now;
+  }
+  return last;
 }
 
 /**
@@ -159,12 +192,13 @@ export async function run(args: string[]): Promise<unknown> {
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));
     const servers = [redis.port, ...tally.map((t) => t.respPort)];
-    // Each reading of memory: MEMORY PURGE on every server, then used_memory and RSS of each.
-    const memoryNow = async (): Promise<{ redis: { used: number; rss: number }; tally: { used: number; rss: number }[] }> => {
-      await purge(servers);
+    // Each reading of memory: MEMORY PURGE on every server, then used_memory and the settled RSS of each.
+    // The time each PURGE took (a compacting collection on tally, which stops the node) is reported too.
+    const memoryNow = async (): Promise<{ redis: { used: number; rss: number; anon: number }; tally: { used: number; rss: number; anon: number; purgeMs: number }[] }> => {
+      const purgeMs = await purge(servers);
       return {
-        redis: { used: await usedMemory(redis.port), rss: rssOf(redis.proc.pid) },
-        tally: await Promise.all(tally.map(async (t) => ({ used: await usedMemory(t.respPort), rss: rssOf(t.proc.pid) }))),
+        redis: { used: await usedMemory(redis.port), ...(await settledRss(redis.proc.pid)) },
+        tally: await Promise.all(tally.map(async (t, i) => ({ used: await usedMemory(t.respPort), ...(await settledRss(t.proc.pid)), purgeMs: purgeMs[i + 1] ?? NaN }))),
       };
     };
     const before = await memoryNow();
@@ -196,17 +230,20 @@ export async function run(args: string[]): Promise<unknown> {
     const per = (a: number, b: number): number => Math.round((a - b) / n);
     const redisUsed = per(after.redis.used, before.redis.used);
     const redisRss = per(after.redis.rss, before.redis.rss);
+    const redisAnon = per(after.redis.anon, before.redis.anon);
     const nodes = tally.map((t, i) => ({
       id: t.id,
       cpuS: cpuOfNode(i),
       keys: sizes[i] ?? 0,
       usedPerKey: per(after.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
       rssPerKey: per(after.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
+      anonRssPerKey: per(after.tally[i]?.anon ?? NaN, before.tally[i]?.anon ?? NaN),
+      purgeMs: Math.round(after.tally[i]?.purgeMs ?? NaN),
       gossipOutPerKey: Math.round((gossipOut[i] ?? NaN) / n),
       chunkedDeltas: chunked[i] ?? NaN,
     }));
     const rows: Row[] = [
-      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'anon RSS B/key': redisAnon, 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
@@ -218,14 +255,16 @@ export async function run(args: string[]): Promise<unknown> {
         'used_memory B/key': t.usedPerKey,
         'RSS B/key': t.rssPerKey,
         'RSS x redis': r2(t.rssPerKey / redisRss),
+        'anon RSS B/key': t.anonRssPerKey,
+        'PURGE ms': t.purgeMs,
         'gossip out B/key': t.gossipOutPerKey,
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory after MEMORY PURGE (tally: a full garbage collection)`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time) and RSS once settled`, rows);
     const summary = {
       keys: n,
-      redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss },
+      redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss, anonRssPerKey: redisAnon },
       tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, catchupMs, nodes },
     };
     if (writers === 1) return summary;
@@ -262,6 +301,7 @@ export async function run(args: string[]): Promise<unknown> {
     const slots = await Promise.all(tally.map((t) => infoField(t.respPort, 'memory', 'tally_counter_slots')));
     const redisUsed3 = per(after3.redis.used, before.redis.used);
     const redisRss3 = per(after3.redis.rss, before.redis.rss);
+    const redisAnon3 = per(after3.redis.anon, before.redis.anon);
     const nodes3 = tally.map((t, i) => ({
       id: t.id,
       updateMs: updateMs[t.id],
@@ -271,9 +311,11 @@ export async function run(args: string[]): Promise<unknown> {
       slotsPerKey: r2((slots[i] ?? NaN) / n),
       usedPerKey: per(after3.tally[i]?.used ?? NaN, before.tally[i]?.used ?? NaN),
       rssPerKey: per(after3.tally[i]?.rss ?? NaN, before.tally[i]?.rss ?? NaN),
+      anonRssPerKey: per(after3.tally[i]?.anon ?? NaN, before.tally[i]?.anon ?? NaN),
+      purgeMs: Math.round(after3.tally[i]?.purgeMs ?? NaN),
     }));
     const rows3: Row[] = [
-      { server: 'redis-server', 'update ingest s': r2(redisUpdateMs / 1000), 'x redis': 1, 'settled s': '-', 'pipe CPU s': r2(redisUpdateCpu), 'CPU x redis': 1, 'all CPU s': r2(redisUpdateCpu), 'slots/key': '-', 'used_memory B/key': redisUsed3, 'RSS B/key': redisRss3, 'RSS x redis': 1 },
+      { server: 'redis-server', 'update ingest s': r2(redisUpdateMs / 1000), 'x redis': 1, 'settled s': '-', 'pipe CPU s': r2(redisUpdateCpu), 'CPU x redis': 1, 'all CPU s': r2(redisUpdateCpu), 'slots/key': '-', 'used_memory B/key': redisUsed3, 'RSS B/key': redisRss3, 'RSS x redis': 1, 'anon RSS B/key': redisAnon3, 'PURGE ms': '-' },
       ...nodes3.map((t) => ({
         server: `tally ${t.id}`,
         'update ingest s': t.updateMs === undefined ? '-' : r2(t.updateMs / 1000),
@@ -286,10 +328,12 @@ export async function run(args: string[]): Promise<unknown> {
         'used_memory B/key': t.usedPerKey,
         'RSS B/key': t.rssPerKey,
         'RSS x redis': r2(t.rssPerKey / redisRss3),
+        'anon RSS B/key': t.anonRssPerKey,
+        'PURGE ms': t.purgeMs,
       })),
     ];
     printTable(`The same ${n.toLocaleString('en-US')} INCRs again into n2, then n3 (updates: three writer slots per key), and into redis-server; settled: after that node's pipe, until every node holds its slots too; pipe CPU s: the writer's during its pipe; all CPU s: each node's over both writers' pipes and settling; memory after both${converged ? '' : ' (NOT CONVERGED: a node lacks slots or a count is not 3)'}`, rows3);
-    return { ...summary, threeWriters: { converged, redis: { updateMs: redisUpdateMs, cpuS: redisUpdateCpu, usedPerKey: redisUsed3, rssPerKey: redisRss3 }, nodes: nodes3 } };
+    return { ...summary, threeWriters: { converged, redis: { updateMs: redisUpdateMs, cpuS: redisUpdateCpu, usedPerKey: redisUsed3, rssPerKey: redisRss3, anonRssPerKey: redisAnon3 }, nodes: nodes3 } };
   } finally {
     await Promise.all(tally.map((t) => stopGracefully(t.proc)));
     await stop(redis.proc);
