@@ -5,7 +5,7 @@
 // to wait on before they answer (Redis's own order: replies go out after the fsync).
 
 import type { ChangeListener, Entry } from '../keyspace/types.js';
-import type { DurableStore, KeyRecord } from './store.js';
+import type { DurableStore } from './store.js';
 import type { LocalStamp } from '../replication/version-log.js';
 
 export type DurableMode = 'everysec' | 'always';
@@ -241,8 +241,10 @@ export class GroupCommit {
     const local = this.localDirty;
     this.localDirty = false;
     if (local) this.pendingLocal = w;
-    const records: KeyRecord[] = [];
-    const removed: string[] = [];
+    // Each record is written as it is built (store.begin): a list of them all, held until the last
+    // was built, kept every record alive through the collections that ran meanwhile.
+    const batch = this.store.begin();
+    let written = 0;
     const { source, stampOf } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
@@ -251,20 +253,20 @@ export class GroupCommit {
       // No key holds it now: the one that did was dropped, and is in `keys`.
       if (key === undefined) continue;
       const e = source.encodeId(id) as { tag: number; bytes: Uint8Array };
-      if (stampOf === undefined) records.push({ key, tag: e.tag, bytes: e.bytes });
-      else records.push({ key, tag: e.tag, bytes: e.bytes, stamp: stampOf(key, id) });
+      batch.put(key, e.tag, e.bytes, stampOf?.(key, id));
+      written++;
     }
     // A key also listed by id (dropped, then made again) is written twice in one batch, alike.
     for (const key of keys) {
       const e = source.encodeKey(key);
-      if (e === undefined) removed.push(key);
-      else if (stampOf === undefined) records.push({ key, tag: e.tag, bytes: e.bytes });
-      else records.push({ key, tag: e.tag, bytes: e.bytes, stamp: stampOf(key) });
+      if (e === undefined) batch.remove(key);
+      else batch.put(key, e.tag, e.bytes, stampOf?.(key));
+      written++;
     }
     const started = this.now();
     this.writing = true;
     this.unflushed++;
-    const { committed, flushed } = this.store.write(records, removed);
+    const { committed, flushed } = batch.end();
     const fail = (e: unknown): void => {
       this.stats.failures++;
       // Not durable: put the keys back so a later commit retries them, and fail the waiters.
@@ -295,7 +297,7 @@ export class GroupCommit {
       () => {
         this.unflushed--;
         this.stats.commits++;
-        this.stats.keysWritten += records.length + removed.length;
+        this.stats.keysWritten += written;
         this.stats.lastCommitMs = this.now() - started;
         this.stats.totalCommitMs += this.stats.lastCommitMs;
         this.onCommit?.(this.stats.lastCommitMs);

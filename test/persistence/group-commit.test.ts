@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
-import { DurableStore, type KeyRecord } from '../../src/persistence/store.js';
+import { DurableStore, type RecordBatch } from '../../src/persistence/store.js';
+import type { LocalStamp } from '../../src/replication/version-log.js';
 import type { Entry } from '../../src/keyspace/types.js';
 
 const opened: DurableStore[] = [];
@@ -40,9 +41,26 @@ function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promis
   opened.push(store);
   const writes: HeldWrite[] = [];
   let waiting: ((w: HeldWrite) => void)[] = [];
-  const real = store.write.bind(store);
-  store.write = (records: readonly KeyRecord[], removed: readonly string[] = []) => {
-    const r = real(records, removed);
+  // Every write goes through `begin` (store.write too): the batch records what it is handed.
+  const realBegin = store.begin.bind(store);
+  store.begin = () => {
+    const b = realBegin();
+    const keys: string[] = [];
+    const removed: string[] = [];
+    const held = {
+      put: (key: string, tag: number, bytes: Uint8Array, stamp?: LocalStamp) => {
+        keys.push(key);
+        b.put(key, tag, bytes, stamp);
+      },
+      remove: (key: string) => {
+        removed.push(key);
+        b.remove(key);
+      },
+      end: () => hold(b.end(), keys, removed),
+    };
+    return held as unknown as RecordBatch;
+  };
+  const hold = (r: { committed: Promise<void>; flushed: Promise<void> }, keys: string[], removed: string[]): { committed: Promise<void>; flushed: Promise<void> } => {
     let commit!: () => void;
     let failCommit!: (e: unknown) => void;
     let sync!: () => void;
@@ -59,8 +77,8 @@ function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promis
     const committed = Promise.all([r.committed, commitGate]).then(() => undefined);
     const flushed = Promise.all([committed, r.flushed, syncGate]).then(() => undefined);
     const w: HeldWrite = {
-      keys: records.map((x) => x.key),
-      removed: [...removed],
+      keys,
+      removed,
       commit,
       committed: committed.catch(() => {}),
       sync: () => {
