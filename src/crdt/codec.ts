@@ -162,6 +162,19 @@ export class ByteReader {
     return 0;
   }
 
+  /**
+   * If the next bytes are exactly `b`, reads past them and returns true; else reads nothing and
+   * returns false (a shorter remainder is no match). No view is made.
+   */
+  skipIfNext(b: Uint8Array): boolean {
+    const n = b.length;
+    if (n > this.buf.length - this.pos) return false;
+    const at = this.pos;
+    for (let i = 0; i < n; i++) if (this.buf[at + i] !== b[i]) return false;
+    this.pos = at + n;
+    return true;
+  }
+
   bytes(n: number): Uint8Array {
     if (n > this.remaining) {
       this.fail('truncated');

@@ -127,6 +127,15 @@ function readHeader(r: ByteReader, tag: TypeTag, name: string): Result<number, C
   return ok(count);
 }
 
+/**
+ * The bytes of the last replica id `readId` decoded, and the id. The counters of a Delta are mostly
+ * one writer's, so most ids read are the one read before: matched byte for byte, the id is not
+ * decoded again. Building it a char at a time was 458 of the 3,300 bytes a catching-up peer
+ * allocated per key (bench scale).
+ */
+let lastIdBytes = new Uint8Array(0);
+let lastId = '';
+
 /** Reads an entry's id bytes (length already known from the header) and checks canonical order. */
 function readId(r: ByteReader, len: number, prev: string | undefined): string | undefined {
   if (len === 0) {
@@ -137,28 +146,33 @@ function readId(r: ByteReader, len: number, prev: string | undefined): string | 
     r.bytes(len); // fails the reader as truncated
     return undefined;
   }
-  // Byte by byte: ASCII ids (the usual `node:incarnation`) need no view and no TextDecoder.
-  let id = '';
-  let codes: number[] | undefined;
-  for (let i = 0; i < len; i++) {
-    const b = r.u8();
-    if (codes) codes.push(b);
-    else if (b < 0x80) id += String.fromCharCode(b);
-    else codes = [...Array.from(id, (c) => c.charCodeAt(0)), b];
-  }
-  if (codes) {
-    try {
-      id = textDecoder.decode(Uint8Array.from(codes));
-    } catch {
-      r.fail('replica id is not valid UTF-8');
-      return undefined;
+  let id: string;
+  if (len === lastIdBytes.length && r.skipIfNext(lastIdBytes)) {
+    id = lastId;
+  } else {
+    const bytes = r.bytes(len);
+    // ASCII ids (the usual `node:incarnation`) need no TextDecoder.
+    let ascii = true;
+    for (let i = 0; i < len; i++) if ((bytes[i] as number) >= 0x80) ascii = false;
+    if (ascii) {
+      id = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    } else {
+      try {
+        id = textDecoder.decode(bytes);
+      } catch {
+        r.fail('replica id is not valid UTF-8');
+        return undefined;
+      }
     }
+    id = internReplicaId(id);
+    lastIdBytes = bytes.slice();
+    lastId = id;
   }
   if (prev !== undefined && !(prev < id)) {
     r.fail(prev === id ? `duplicate replica id '${id}'` : 'replica ids not sorted');
     return undefined;
   }
-  return internReplicaId(id);
+  return id;
 }
 
 function readerError(r: ByteReader, name: string): CrdtError {
