@@ -128,13 +128,16 @@ function readHeader(r: ByteReader, tag: TypeTag, name: string): Result<number, C
 }
 
 /**
- * The bytes of the last replica id `readId` decoded, and the id. The counters of a Delta are mostly
- * one writer's, so most ids read are the one read before: matched byte for byte, the id is not
- * decoded again. Building it a char at a time was 458 of the 3,300 bytes a catching-up peer
- * allocated per key (bench scale).
+ * The bytes of the last RECENT_IDS replica ids `readId` decoded, and the ids. The counters of a
+ * Delta are mostly the same few writers', so most ids read were read just before: matched byte for
+ * byte, an id is not decoded again. Building it a char at a time was 458 of the 3,300 bytes a
+ * catching-up peer allocated per key (bench scale), and with three writers per key the one id last
+ * read was never the next.
  */
-let lastIdBytes = new Uint8Array(0);
-let lastId = '';
+const RECENT_IDS = 4;
+const recentIdBytes: Uint8Array[] = [];
+const recentIds: string[] = [];
+let recentNext = 0;
 
 /** Reads an entry's id bytes (length already known from the header) and checks canonical order. */
 function readId(r: ByteReader, len: number, prev: string | undefined): string | undefined {
@@ -146,10 +149,15 @@ function readId(r: ByteReader, len: number, prev: string | undefined): string | 
     r.bytes(len); // fails the reader as truncated
     return undefined;
   }
-  let id: string;
-  if (len === lastIdBytes.length && r.skipIfNext(lastIdBytes)) {
-    id = lastId;
-  } else {
+  let id: string | undefined;
+  for (let i = 0; i < recentIds.length; i++) {
+    const b = recentIdBytes[i] as Uint8Array;
+    if (b.length === len && r.skipIfNext(b)) {
+      id = recentIds[i] as string;
+      break;
+    }
+  }
+  if (id === undefined) {
     const bytes = r.bytes(len);
     // ASCII ids (the usual `node:incarnation`) need no TextDecoder.
     let ascii = true;
@@ -165,8 +173,9 @@ function readId(r: ByteReader, len: number, prev: string | undefined): string | 
       }
     }
     id = internReplicaId(id);
-    lastIdBytes = bytes.slice();
-    lastId = id;
+    recentIdBytes[recentNext] = bytes.slice();
+    recentIds[recentNext] = id;
+    recentNext = (recentNext + 1) % RECENT_IDS;
   }
   if (prev !== undefined && !(prev < id)) {
     r.fail(prev === id ? `duplicate replica id '${id}'` : 'replica ids not sorted');
@@ -186,6 +195,9 @@ function readerError(r: ByteReader, name: string): CrdtError {
  * id, cost two more allocations and a copy, about a tenth of a catching-up node's CPU (bench scale).
  */
 const scratch = new ByteWriter(256);
+
+/** The slots of the counter being encoded, in id order (`writeState`; emptied after each use). */
+const order: (CounterSlot | undefined)[] = [];
 
 /**
  * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
@@ -416,7 +428,10 @@ export abstract class CounterBase {
   byteSize(): number {
     const rest = this.rest;
     let bytes = 72 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
-    this.eachRest((s) => (bytes += 72 + s.id.length));
+    if (rest === undefined) return bytes;
+    // A loop, not eachRest: its closure over `bytes` was an allocation per call, and this runs for
+    // every changed key.
+    for (const s of Array.isArray(rest) ? rest : rest.values()) bytes += 72 + s.id.length;
     return bytes;
   }
 
@@ -447,9 +462,32 @@ export abstract class CounterBase {
       if (this.id !== '') this.writeSlotEntry(w, this.head(), two);
       return w;
     }
-    const slots = this.sorted();
-    w.u8(CODEC_VERSION).u8(this.tag()).uvarint(slots.length);
-    for (const s of slots) this.writeSlotEntry(w, s, two);
+    const rest = this.rest;
+    if (!Array.isArray(rest)) {
+      const slots = this.sorted();
+      w.u8(CODEC_VERSION).u8(this.tag()).uvarint(slots.length);
+      for (const s of slots) this.writeSlotEntry(w, s, two);
+      return w;
+    }
+    // Up to SCANNED_SLOTS + 1 slots (the first and an array of others): sorted by insertion into the
+    // reused `order`, not by a new list and Array.prototype.sort (whose work arrays were a quarter of
+    // what a node allocated while three writers updated a million keys, bench scale).
+    const n = rest.length + 1;
+    order[0] = this.head();
+    for (let i = 1; i < n; i++) {
+      const s = rest[i - 1] as CounterSlot;
+      let j = i - 1;
+      while (j >= 0 && (order[j] as CounterSlot).id > s.id) {
+        order[j + 1] = order[j] as CounterSlot;
+        j--;
+      }
+      order[j + 1] = s;
+    }
+    w.u8(CODEC_VERSION).u8(this.tag()).uvarint(n);
+    for (let i = 0; i < n; i++) {
+      this.writeSlotEntry(w, order[i] as CounterSlot, two);
+      order[i] = undefined;
+    }
     return w;
   }
 
