@@ -13,6 +13,7 @@ import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } f
 import { hash64Lo } from '../crdt/hash64.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
+import { KeyIndex } from './key-index.js';
 import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 
@@ -43,7 +44,8 @@ const ENCODED_CACHE_MIN_BYTES = 128;
 const NEVER: Clock = { now: () => 0 };
 
 export class KeyTable {
-  private readonly entries = new Map<string, Entry>();
+  /** Each key's current entry, by key and by id (key-index.ts). */
+  private readonly entries = new KeyIndex<Entry>(MAX_KEY_ID);
   private listeners: ChangeListener[] = [];
   private readonly digest = new StateDigest();
   /** Live keys per database and type, tombstones, slots, bytes: folded in with the digest. */
@@ -151,8 +153,9 @@ export class KeyTable {
    */
   collectTombstones(dropped?: (key: string, state: { tag: number; bytes: Uint8Array }) => void): string[] {
     const out: string[] = [];
-    for (const [key, e] of this.entries) {
+    for (const e of this.entries.values()) {
       if (!KeyTable.collectible(e)) continue;
+      const key = e.key as string;
       if (dropped !== undefined) {
         const enc = this.encodeKey(key);
         if (enc !== undefined) dropped(key, enc);
@@ -164,7 +167,6 @@ export class KeyTable {
           this.slotBases.set(key, { p: Math.max(own.p, b?.p ?? 0), n: Math.max(own.n, b?.n ?? 0) });
         }
       }
-      this.entries.delete(key);
       this.retireId(e);
       e.superseded = true;
       this.encoded.delete(key);
@@ -212,6 +214,8 @@ export class KeyTable {
    * under way (the new bounds are higher).
    */
   startFold(foldsFor: FoldsFor): void {
+    // Keys added during the pass take ids above its place, so it reaches them (key-index.ts).
+    this.entries.holdIds = true;
     this.foldPass = { foldsFor, keys: this.entries.keys() };
   }
 
@@ -224,6 +228,7 @@ export class KeyTable {
       const next = pass.keys.next();
       if (next.done === true) {
         this.foldPass = undefined;
+        this.entries.holdIds = false;
         break;
       }
       if (this.foldEntry(next.value, pass.foldsFor)) n++;
@@ -551,11 +556,9 @@ export class KeyTable {
     return next;
   }
 
-  /** Stores `e` for a `key` the table does not hold (just looked up): nothing to carry over, one Map operation. */
+  /** Stores `e` for a `key` the table does not hold (just looked up): nothing to carry over, one probe of the index. */
   protected insert<E extends Entry>(key: string, e: E): E {
-    this.entries.set(key, e);
-    e.key = key;
-    this.newId(e);
+    this.entries.add(key, e);
     return e;
   }
 
@@ -569,55 +572,23 @@ export class KeyTable {
       carryDigest(old, stored);
       carryCounts(old, stored);
       old.superseded = true;
-      stored.key = key;
-      const id = old.id as number;
-      stored.id = id;
-      (this.idPages[id >>> 12] as (Entry | undefined)[])[id & 4095] = stored;
+      this.entries.replace(old, stored);
     } else if (old === undefined) {
-      stored.key = key;
-      this.newId(stored);
+      this.entries.add(key, stored);
     }
-    this.entries.set(key, stored);
     return stored;
   }
 
   // ---- key ids: what the version logs index keys by (replication/version-log.ts) ---------------
 
-  /**
-   * The entries by id, in pages of 4,096 (one array grown by push to a million cost 115-190 ns a
-   * push): each the key's current entry, which holds its key. A reader that has an id (a version
-   * log's scan, the group commit's stamp) reaches the state without a lookup by key, which in a
-   * table of a million keys was a tenth of a writing node's CPU, most of it cache misses.
-   */
-  private readonly idPages: (Entry | undefined)[][] = [];
-  private nextId = 0;
-  /** Ids of dropped keys, free to give again. */
-  private readonly freeIds: number[] = [];
   /** Told each id whose key the table dropped, before the id is given to another key. */
   private idRetired: ((id: number) => void) | undefined;
 
-  /** Gives the entry of a key new to the table an id: a dropped key's, else the next. */
-  private newId(e: Entry): void {
-    let id: number;
-    if (this.freeIds.length > 0) id = this.freeIds.pop() as number;
-    else {
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral,ArithmeticOperator: a guard at 2^28 keys, past what a node's memory holds
-      if (this.nextId > MAX_KEY_ID) throw new RangeError(`a key table holds at most ${MAX_KEY_ID + 1} keys`);
-      id = this.nextId++;
-    }
-    const p = id >>> 12;
-    let page = this.idPages[p];
-    // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an empty array grows to the same cells
-    if (page === undefined) this.idPages[p] = page = new Array<Entry | undefined>(4096);
-    page[id & 4095] = e;
-    e.id = id;
-  }
-
+  /** Drops `e`, its key's entry, from the table; its id is free to give again. */
   private retireId(e: Entry): void {
     const id = e.id as number;
-    (this.idPages[id >>> 12] as (Entry | undefined)[])[id & 4095] = undefined;
+    this.entries.remove(e);
     this.idRetired?.(id);
-    this.freeIds.push(id);
   }
 
   /** The id of `key` (-1: not held). Ids are dense from 0, and a dropped key's id is given again. */
@@ -627,12 +598,12 @@ export class KeyTable {
 
   /** The key holding `id`, if any. */
   keyOf(id: number): string | undefined {
-    return this.idPages[id >>> 12]?.[id & 4095]?.key;
+    return this.entries.at(id)?.key;
   }
 
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
-    const e = this.idPages[id >>> 12]?.[id & 4095];
+    const e = this.entries.at(id);
     return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
 

@@ -1,0 +1,235 @@
+// The key table's index: key string -> the key's entry, by way of the key's id. An open-addressing
+// hash table (linear probing) over one Int32Array of (hash, id + 1) pairs, and the entries by id in
+// pages of 4,096. It replaces a Map<string, Entry>, whose lookups were 10-13% of every node's CPU
+// under a bulk load (docs/crdt-counters.md, "The key index"): at a million keys each lookup is a
+// few cache misses, and a Map's chain walk loads every key string it passes to compare it, where
+// this table compares 32-bit hashes held beside the ids and loads an entry only when they match.
+// Pure: no I/O, no clock; the hash seed is the only randomness, and it changes nothing but where a
+// key sits in the table (iteration is by id, not by slot).
+
+/** What the index needs of an entry: its key and its id, both set by the index. */
+export interface Indexed {
+  key?: string;
+  id?: number;
+}
+
+/** Ids per page of the id -> entry pages. */
+const PAGE = 4096;
+/** Slots of a new table (a power of two). */
+const MIN_SLOTS = 1024;
+/**
+ * A probe longer than this on insert makes the table take a new hash seed and rebuild. With at most
+ * half the slots taken and a sound hash, a run of full slots this long does not happen by chance
+ * (under linear probing the odds of a run of k fall about as e^(-0.19 k) at half load, about 10^-11
+ * per slot for 128; at 3/4 load, e^(-0.038 k): there a limit of 64 was passed every few tens of
+ * thousands of keys, each time a rebuild, and a million keys took minutes), so it means keys chosen
+ * to collide, which a new seed scatters.
+ */
+const MAX_PROBE = 128;
+
+/** A fresh random 32-bit seed (the table's layout only: no result depends on it). */
+function randomSeed(): number {
+  return (Math.random() * 0x1_0000_0000) | 0;
+}
+
+/**
+ * A seeded 32-bit hash of a string: two UTF-16 code units per round, murmur3's mixing, then its
+ * finalizer. Never 0 is not required: an empty slot is told by its id field.
+ */
+export function hashKey(s: string, seed: number): number {
+  let h = seed ^ s.length;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    let k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  if (i < n) {
+    let k = s.charCodeAt(i);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+export class KeyIndex<E extends Indexed> {
+  /** Slot i is `slots[2i]` the key's hash and `slots[2i + 1]` its id + 1 (0: empty). At most half are taken. */
+  private slots = new Int32Array(2 * MIN_SLOTS);
+  private mask = MIN_SLOTS - 1;
+  private seed: number;
+  private count = 0;
+  /** Keys added since the table was last rebuilt. */
+  private added = 0;
+  /** The entries by id. */
+  private readonly pages: (E | undefined)[][] = [];
+  private nextId = 0;
+  /** Ids of removed keys, given again unless `holdIds` is on. */
+  private readonly freeIds: number[] = [];
+  /**
+   * While on, a new key takes an id above every id given so far, never a removed key's: a walk by
+   * id under way (`keys()`, one slice at a time) then reaches every key added meanwhile, as it
+   * would a Map's.
+   */
+  holdIds = false;
+
+  constructor(
+    private readonly maxId: number,
+    seed: number = randomSeed(),
+  ) {
+    this.seed = seed;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The entry of `key`, if held. */
+  get(key: string): E | undefined {
+    const h = hashKey(key, this.seed);
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = h & mask;
+    for (;;) {
+      const id1 = slots[2 * i + 1] as number;
+      if (id1 === 0) return undefined;
+      if (slots[2 * i] === h) {
+        const id = id1 - 1;
+        const e = (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] as E;
+        if (e.key === key) return e;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** The entry holding `id`, if any. */
+  at(id: number): E | undefined {
+    return this.pages[id >>> 12]?.[id & (PAGE - 1)];
+  }
+
+  /** Adds `e` for `key`, which the index does not hold (the caller has just looked): sets `e.key` and gives `e` an id. */
+  add(key: string, e: E): void {
+    if ((this.count + 1) * 2 > this.mask + 1) this.rebuild(2 * (this.mask + 1), this.seed);
+    let id: number;
+    if (this.freeIds.length > 0 && !this.holdIds) id = this.freeIds.pop() as number;
+    else {
+      if (this.nextId > this.maxId) throw new RangeError(`a key table holds at most ${this.maxId + 1} keys`);
+      id = this.nextId++;
+    }
+    let page = this.pages[id >>> 12];
+    // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an empty array grows to the same cells
+    if (page === undefined) this.pages[id >>> 12] = page = new Array<E | undefined>(PAGE);
+    page[id & (PAGE - 1)] = e;
+    e.key = key;
+    e.id = id;
+    this.count++;
+    this.added++;
+    // A new seed at most once per as many adds as keys held: O(1) per add, whatever the keys.
+    if (!this.place(hashKey(key, this.seed), id) && this.added >= this.count) this.rebuild(this.mask + 1, randomSeed());
+  }
+
+  /** Puts `next` in the place of `prev`, the entry the index holds for its key: same key, same id. */
+  replace(prev: E, next: E): void {
+    const id = prev.id as number;
+    (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] = next;
+    next.key = prev.key as string;
+    next.id = id;
+  }
+
+  /** Removes `e`, the entry the index holds for its key. Its id is free to give again. */
+  remove(e: E): void {
+    const id = e.id as number;
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = hashKey(e.key as string, this.seed) & mask;
+    while ((slots[2 * i + 1] as number) !== id + 1) i = (i + 1) & mask;
+    // Backward-shift deletion: move each later slot of the run that may sit at i into i, so no
+    // probe meets a hole before its key.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const idj = slots[2 * j + 1] as number;
+      if (idj === 0) break;
+      const home = (slots[2 * j] as number) & mask;
+      // The entry at j may move to i if its home is not cyclically within (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        slots[2 * i] = slots[2 * j] as number;
+        slots[2 * i + 1] = idj;
+        i = j;
+      }
+    }
+    slots[2 * i] = 0;
+    slots[2 * i + 1] = 0;
+    (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] = undefined;
+    this.freeIds.push(id);
+    this.count--;
+  }
+
+  /** Every held key, in the order of their ids. A key added during the walk is reached if its id is above the walk's place (always, with `holdIds` on). */
+  *keys(): IterableIterator<string> {
+    for (let id = 0; id < this.nextId; id++) {
+      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+      if (e !== undefined) yield e.key as string;
+    }
+  }
+
+  /** Every held entry, in the order of their ids. */
+  *values(): IterableIterator<E> {
+    for (let id = 0; id < this.nextId; id++) {
+      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+      if (e !== undefined) yield e;
+    }
+  }
+
+  /** The longest probe any held key needs: slots from its hash's home to where it sits. */
+  longestProbe(): number {
+    let longest = 0;
+    const size = this.mask + 1;
+    for (let i = 0; i < size; i++) {
+      if ((this.slots[2 * i + 1] as number) === 0) continue;
+      const d = (i - ((this.slots[2 * i] as number) & this.mask) + size) & this.mask;
+      if (d > longest) longest = d;
+    }
+    return longest;
+  }
+
+  /** Probes from `h`'s home to the first empty slot and takes it. False if the probe ran past MAX_PROBE (it is placed all the same). */
+  private place(h: number, id: number): boolean {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = h & mask;
+    let probe = 0;
+    while ((slots[2 * i + 1] as number) !== 0) {
+      i = (i + 1) & mask;
+      probe++;
+    }
+    slots[2 * i] = h;
+    slots[2 * i + 1] = id + 1;
+    return probe <= MAX_PROBE;
+  }
+
+  /** A new table of `size` slots hashed by `seed`, every held key placed again. */
+  private rebuild(size: number, seed: number): void {
+    const old = this.slots;
+    const reseed = seed !== this.seed;
+    this.slots = new Int32Array(2 * size);
+    this.mask = size - 1;
+    this.seed = seed;
+    this.added = 0;
+    for (let i = 1; i < old.length; i += 2) {
+      const id1 = old[i] as number;
+      if (id1 === 0) continue;
+      const h = reseed ? hashKey((this.at(id1 - 1) as E).key as string, seed) : (old[i - 1] as number);
+      this.place(h, id1 - 1);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// The key table's index (src/keyspace/key-index.ts): an open-addressing hash table from key to
+// entry by way of the entry's id. Checked against a Map under random adds, replacements and removals
+// (which shift runs back, across the end of the table too), under keys chosen to collide, and for the
+// ids it gives: dense, reused, and held back while a walk by id is under way.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashKey, KeyIndex } from '../../src/keyspace/key-index.js';
+
+interface Item {
+  key?: string;
+  id?: number;
+  n: number;
+}
+
+const item = (n: number): Item => ({ n });
+
+/** Every key held, with its entry, as the index sees it by lookup, by id and by walk. */
+function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
+  expect(index.size).toBe(model.size);
+  for (const [key, e] of model) {
+    expect(index.get(key)).toBe(e);
+    expect(e.key).toBe(key);
+    expect(index.at(e.id as number)).toBe(e);
+  }
+  expect(new Set(index.keys())).toEqual(new Set(model.keys()));
+  expect([...index.values()].length).toBe(model.size);
+}
+
+/** `n` keys whose hashes under `seed` share their home slot in a table of 1,024 (the first table's size). */
+function colliding(seed: number, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const key = `\u0000c:${i}`;
+    if ((hashKey(key, seed) & 1023) === 7) out.push(key);
+  }
+  return out;
+}
+
+describe('KeyIndex', () => {
+  it('holds what a Map holds under any sequence of adds, replacements and removals', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), key: fc.integer({ min: 0, max: 3000 }) }),
+      fc.record({ kind: fc.constant('replace' as const), key: fc.integer({ min: 0, max: 3000 }) }),
+      fc.record({ kind: fc.constant('remove' as const), key: fc.integer({ min: 0, max: 3000 }) }),
+      fc.record({ kind: fc.constant('drain' as const), key: fc.integer({ min: 0, max: 3000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer(), fc.array(op, { minLength: 100, maxLength: 400, size: 'max' }), (seed, ops) => {
+        const index = new KeyIndex<Item>(1 << 20, seed);
+        const model = new Map<string, Item>();
+        let n = 0;
+        for (const o of ops) {
+          const key = `\u0000k${o.key}`;
+          const held = model.get(key);
+          if (o.kind === 'add') {
+            // A run of adds from here fills the table past its first growth.
+            for (let i = 0; i < 8; i++) {
+              const k = `\u0000k${o.key + i * 3001}`;
+              if (model.has(k)) continue;
+              const e = item(n++);
+              index.add(k, e);
+              model.set(k, e);
+            }
+          } else if (o.kind === 'replace' && held !== undefined) {
+            const e = item(n++);
+            index.replace(held, e);
+            model.set(key, e);
+            expect(e.id).toBe(held.id);
+          } else if (o.kind === 'remove' && held !== undefined) {
+            index.remove(held);
+            model.delete(key);
+            expect(index.get(key)).toBeUndefined();
+          } else if (o.kind === 'drain') {
+            // Every other key goes: long runs of the table shift back.
+            let i = 0;
+            for (const [k, e] of [...model]) if (i++ % 2 === 0) {
+              index.remove(e);
+              model.delete(k);
+            }
+          }
+        }
+        check(index, model);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('moves a run back across the end of the table when a key in it goes', () => {
+    // Keys whose home is the next-to-last slot wrap to the first ones, among keys whose home is slot 0;
+    // removing one must pull back each that may move, and only those, so each is still found.
+    const seed = 12345;
+    const homed = (home: number, n: number): string[] => {
+      const out: string[] = [];
+      for (let i = 0; out.length < n; i++) if ((hashKey(`\u0000w${home}:${i}`, seed) & 1023) === home) out.push(`\u0000w${home}:${i}`);
+      return out;
+    };
+    const [a, b, c] = homed(1022, 3) as [string, string, string];
+    const [x, y] = homed(0, 2) as [string, string];
+    const index = new KeyIndex<Item>(1 << 20, seed);
+    const model = new Map<string, Item>();
+    // Slots 1022, 1023, 0, 1, 2 hold a, b, x, c, y.
+    for (const key of [a, b, x, c, y]) {
+      const e = item(0);
+      index.add(key, e);
+      model.set(key, e);
+    }
+    expect(index.longestProbe()).toBe(3);
+    for (const key of [a, x, b]) {
+      index.remove(model.get(key) as Item);
+      model.delete(key);
+      check(index, model);
+    }
+    // Left: c and y, each back at its home.
+    expect(index.longestProbe()).toBe(0);
+
+    // Two keys homed at the last slot: the second wraps to slot 0, and comes back when the first goes.
+    const [z1, z2] = homed(1023, 2) as [string, string];
+    for (const key of [z1, z2]) {
+      const e = item(0);
+      index.add(key, e);
+      model.set(key, e);
+    }
+    expect(index.longestProbe()).toBe(2);
+    index.remove(model.get(z1) as Item);
+    model.delete(z1);
+    check(index, model);
+    expect(index.longestProbe()).toBe(0);
+  });
+
+  it('takes a new seed when keys chosen to collide make a probe run long', () => {
+    const seed = 99;
+    const keys = colliding(seed, 200);
+    const index = new KeyIndex<Item>(1 << 20, seed);
+    const model = new Map<string, Item>();
+    for (const key of keys) {
+      const e = item(0);
+      index.add(key, e);
+      model.set(key, e);
+    }
+    check(index, model);
+    // Under the first seed the 200 keys would sit in one run of 200 from one home.
+    expect(index.longestProbe()).toBeLessThanOrEqual(64);
+  });
+
+  it('gives dense ids, a removed key\'s id to the next new key, and none of them while ids are held', () => {
+    const index = new KeyIndex<Item>(1 << 20, 1);
+    const es = [0, 1, 2, 3].map(item);
+    es.forEach((e, i) => index.add(`\u0000${i}`, e));
+    expect(es.map((e) => e.id)).toEqual([0, 1, 2, 3]);
+    index.remove(es[1] as Item);
+    const again = item(9);
+    index.add('\u0000again', again);
+    expect(again.id).toBe(1);
+
+    index.remove(es[0] as Item);
+    const walk = index.keys();
+    expect(walk.next().value).toBe('\u0000again');
+    index.holdIds = true;
+    const late = item(10);
+    index.add('\u0000late', late);
+    expect(late.id).toBe(4);
+    // The walk under way reaches the key added during it.
+    expect([...walk]).toEqual(['\u00002', '\u00003', '\u0000late']);
+    index.holdIds = false;
+    const reused = item(11);
+    index.add('\u0000reused', reused);
+    expect(reused.id).toBe(0);
+  });
+
+  it('refuses a key past the most ids it may give', () => {
+    const index = new KeyIndex<Item>(2, 1);
+    for (let i = 0; i < 3; i++) index.add(`\u0000${i}`, item(i));
+    expect(() => index.add('\u0000x', item(3))).toThrow(/at most 3 keys/);
+    expect(index.size).toBe(3);
+  });
+
+  it('hashes every code unit, odd lengths and the seed alike', () => {
+    const seen = new Set<number>();
+    for (const s of ['', 'a', 'ab', 'abc', 'abd', 'bbc', '\u00ff\u0100', '\u0100\u00ff']) seen.add(hashKey(s, 0));
+    expect(seen.size).toBe(8);
+    expect(hashKey('abc', 1)).not.toBe(hashKey('abc', 2));
+  });
+});
