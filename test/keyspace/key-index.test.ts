@@ -175,6 +175,37 @@ describe('KeyIndex', () => {
     expect(index.size).toBe(3);
   });
 
+  it('keeps two keys whose 32-bit hashes are equal apart: an entry is returned only for its own key', () => {
+    const [a, b] = ['\u0000u:10687', '\u0000u:105087'];
+    expect(hashKey(a, 7)).toBe(hashKey(b, 7));
+    const index = new KeyIndex<Item>(1 << 20, 7);
+    const ea = item(1);
+    const eb = item(2);
+    index.add(a, ea);
+    expect(index.get(b)).toBeUndefined();
+    index.add(b, eb);
+    expect(index.get(a)).toBe(ea);
+    expect(index.get(b)).toBe(eb);
+    index.remove(ea);
+    expect(index.get(a)).toBeUndefined();
+    expect(index.get(b)).toBe(eb);
+  });
+
+  it('hashes as it always has (known answers: a change of the hash is a change of every table, so make it on purpose)', () => {
+    const answers: [string, number, number][] = [
+      ['', 0, 142593372],
+      ['a', 1009084850, -1293573533],
+      ['ab', 705160670, -1892489875],
+      ['abc', -927249834, -1558847746],
+      ['\u0000user:123456', 640642583, 1265053605],
+      ['\u00ff\u0100\u00e9', 213091465, 896718200],
+    ];
+    for (const [s, h0, h42] of answers) {
+      expect(hashKey(s, 0)).toBe(h0);
+      expect(hashKey(s, 42)).toBe(h42);
+    }
+  });
+
   it('hashes every code unit, odd lengths and the seed alike', () => {
     const seen = new Set<number>();
     for (const s of ['', 'a', 'ab', 'abc', 'abd', 'bbc', '\u00ff\u0100', '\u0100\u00ff']) seen.add(hashKey(s, 0));
