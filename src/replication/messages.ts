@@ -6,6 +6,7 @@
 
 import { Packr } from 'msgpackr';
 import { err, ok, type Result } from '../util/result.js';
+import { MsgpackWriter, writeDeltaBody } from './delta-writer.js';
 
 /** Bump when a message shape changes incompatibly; frames of another version are rejected. */
 export const PROTOCOL_VERSION = 1;
@@ -269,24 +270,13 @@ function statesToWire(s: readonly KeyState[]): WireState[] {
   return s.map((k) => [k.key, k.tag, k.bytes]);
 }
 
-function bodyToWire(msg: Message): object {
+/** The wire form of every body but a Delta's, which `writeDeltaBody` writes itself. */
+function bodyToWire(msg: Exclude<Message, { kind: typeof MsgKind.Delta }>): object {
   switch (msg.kind) {
     case MsgKind.Digest: {
       const b = msg.body;
       const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
       return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}), ...(b.folds === undefined ? {} : { f: b.folds }) };
-    }
-    case MsgKind.Delta: {
-      const b = msg.body;
-      return {
-        o: b.ranges.map((r) => [r.origin, r.from, r.to, r.entries, r.complete ? 1 : 0]),
-        k: statesToWire(b.states),
-        m: b.members === null ? null : b.members.map(memberToWire),
-        more: b.more,
-        ...(b.part === undefined ? {} : { p: [b.part.batch, b.part.index] }),
-        ...(b.needs === undefined ? {} : { n: [b.needs.batch, b.needs.parts] }),
-        ...(b.folds === undefined ? {} : { f: b.folds }),
-      };
     }
     case MsgKind.Ping:
       return { s: msg.body.seq };
@@ -305,8 +295,22 @@ function bodyToWire(msg: Message): object {
   }
 }
 
+/** Where Deltas are written (delta-writer.ts). */
+const writer = new MsgpackWriter();
+
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  return packr.pack([PROTOCOL_VERSION, env.cluster, env.from, env.incarnation, env.address, env.msg.kind, bodyToWire(env.msg)]);
+  const msg = env.msg;
+  if (msg.kind !== MsgKind.Delta) return packr.pack([PROTOCOL_VERSION, env.cluster, env.from, env.incarnation, env.address, msg.kind, bodyToWire(msg)]);
+  writer.begin();
+  writer.array(7);
+  writer.num(PROTOCOL_VERSION);
+  writer.str(env.cluster);
+  writer.str(env.from);
+  writer.num(env.incarnation);
+  writer.str(env.address);
+  writer.num(msg.kind);
+  writeDeltaBody(writer, msg.body, packr, memberToWire);
+  return writer.end();
 }
 
 // ---- wire tuples to records, validating --------------------------------------------------------
