@@ -27,6 +27,18 @@ function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
   expect([...index.values()].length).toBe(model.size);
 }
 
+/** An index (hash seed `seed`) and a Map model, both holding `keys`, added in order. */
+function filled(keys: string[], seed: number): [KeyIndex<Item>, Map<string, Item>] {
+  const index = new KeyIndex<Item>(1 << 20, seed);
+  const model = new Map<string, Item>();
+  for (const key of keys) {
+    const e = item(0);
+    index.add(key, e);
+    model.set(key, e);
+  }
+  return [index, model];
+}
+
 /** `n` keys whose hashes under `seed` share their home slot in a table of 1,024 (the first table's size). */
 function colliding(seed: number, n: number): string[] {
   const out: string[] = [];
@@ -97,14 +109,8 @@ describe('KeyIndex', () => {
     };
     const [a, b, c] = homed(1022, 3) as [string, string, string];
     const [x, y] = homed(0, 2) as [string, string];
-    const index = new KeyIndex<Item>(1 << 20, seed);
-    const model = new Map<string, Item>();
     // Slots 1022, 1023, 0, 1, 2 hold a, b, x, c, y.
-    for (const key of [a, b, x, c, y]) {
-      const e = item(0);
-      index.add(key, e);
-      model.set(key, e);
-    }
+    const [index, model] = filled([a, b, x, c, y], seed);
     expect(index.longestProbe()).toBe(3);
     for (const key of [a, x, b]) {
       index.remove(model.get(key) as Item);
@@ -128,18 +134,8 @@ describe('KeyIndex', () => {
     expect(index.longestProbe()).toBe(0);
 
     // A run that wrapped, cut after the wrap: the key behind the hole, homed at the end, comes back to it.
-    const fresh = (keys: string[]): [KeyIndex<Item>, Map<string, Item>] => {
-      const ix = new KeyIndex<Item>(1 << 20, seed);
-      const m = new Map<string, Item>();
-      for (const key of keys) {
-        const e = item(0);
-        ix.add(key, e);
-        m.set(key, e);
-      }
-      return [ix, m];
-    };
     const four = homed(1022, 4);
-    const [ix3, m3] = fresh(four);
+    const [ix3, m3] = filled(four, seed);
     ix3.remove(m3.get(four[2] as string) as Item);
     m3.delete(four[2] as string);
     check(ix3, m3);
@@ -148,7 +144,7 @@ describe('KeyIndex', () => {
     // A key behind the wrap whose home lies after the hole stays put.
     const [h1022] = homed(1022, 1) as [string];
     const late = homed(1023, 2);
-    const [ix4, m4] = fresh([h1022, ...late]);
+    const [ix4, m4] = filled([h1022, ...late], seed);
     ix4.remove(m4.get(h1022) as Item);
     m4.delete(h1022);
     check(ix4, m4);
@@ -157,14 +153,7 @@ describe('KeyIndex', () => {
 
   it('takes a new seed when keys chosen to collide make a probe run long', () => {
     const seed = 99;
-    const keys = colliding(seed, 200);
-    const index = new KeyIndex<Item>(1 << 20, seed);
-    const model = new Map<string, Item>();
-    for (const key of keys) {
-      const e = item(0);
-      index.add(key, e);
-      model.set(key, e);
-    }
+    const [index, model] = filled(colliding(seed, 200), seed);
     check(index, model);
     // Under the first seed the 200 keys would sit in one run of 200 from one home.
     expect(index.longestProbe()).toBeLessThanOrEqual(64);
