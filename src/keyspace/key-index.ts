@@ -4,8 +4,9 @@
 // under a bulk load (docs/crdt-counters.md, "The key index"): at a million keys each lookup is a
 // few cache misses, and a Map's chain walk loads every key string it passes to compare it, where
 // this table compares 32-bit hashes held beside the ids and loads an entry only when they match.
-// Pure: no I/O, no clock; the hash seed is the only randomness, and it changes nothing but where a
-// key sits in the table (iteration is by id, not by slot).
+// Pure: no I/O, no clock. Its hash seeds come from the caller (the node draws them at random; a
+// table given none is seeded alike every time), and change nothing but where a key sits in the
+// table (iteration is by id, not by slot).
 
 /** What the index needs of an entry: its key and its id, both set by the index. */
 export interface Indexed {
@@ -26,12 +27,6 @@ const MIN_SLOTS = 1024;
  * to collide, which a new seed scatters.
  */
 const MAX_PROBE = 128;
-
-/** A fresh random 32-bit seed (the table's layout only: no result depends on it). */
-function randomSeed(): number {
-  // Stryker disable next-line ArithmeticOperator: equivalent, any seed is a seed (it places keys, it decides nothing)
-  return (Math.random() * 0x1_0000_0000) | 0;
-}
 
 /**
  * A seeded 32-bit hash of a string: two UTF-16 code units per round, murmur3's mixing, then its
@@ -84,11 +79,12 @@ export class KeyIndex<E extends Indexed> {
    */
   holdIds = false;
 
+  /** `seeds` gives the first hash seed and each after it (a reseed): any 32-bit integers, best drawn at random. */
   constructor(
     private readonly maxId: number,
-    seed: number = randomSeed(),
+    private readonly seeds: () => number,
   ) {
-    this.seed = seed;
+    this.seed = seeds();
   }
 
   get size(): number {
@@ -139,7 +135,7 @@ export class KeyIndex<E extends Indexed> {
     this.added++;
     // A new seed at most once per as many adds as keys held: O(1) per add, whatever the keys.
     // Stryker disable next-line ConditionalExpression: equivalent but for speed, a reseed more often
-    if (!this.place(hashKey(key, this.seed), id) && this.added >= this.count) this.rebuild(this.mask + 1, randomSeed());
+    if (!this.place(hashKey(key, this.seed), id) && this.added >= this.count) this.rebuild(this.mask + 1, this.seeds());
   }
 
   /** Puts `next` in the place of `prev`, the entry the index holds for its key: same key, same id. */

@@ -16,6 +16,7 @@ import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, wi
 import { KeyIndex } from './key-index.js';
 import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
+import { SeededRng, type Rng } from '../util/rng.js';
 
 /** The slot folds a counter holding slots `ids` needs, in order, or undefined (replication/slot-folds.ts). */
 export type FoldsFor = (ids: readonly ReplicaId[]) => readonly (readonly [ReplicaId, ReplicaId])[] | undefined;
@@ -45,7 +46,7 @@ const NEVER: Clock = { now: () => 0 };
 
 export class KeyTable {
   /** Each key's current entry, by key and by id (key-index.ts). */
-  private readonly entries = new KeyIndex<Entry>(MAX_KEY_ID);
+  private readonly entries: KeyIndex<Entry>;
   private listeners: ChangeListener[] = [];
   private readonly digest = new StateDigest();
   /** Live keys per database and type, tombstones, slots, bytes: folded in with the digest. */
@@ -67,9 +68,13 @@ export class KeyTable {
    */
   constructor(
     protected replica: ReplicaId,
-    options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number } = {},
+    options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number; rng?: Rng } = {},
   ) {
     this.clock = options.clock ?? NEVER;
+    // The key index's hash seeds: at random on a node (so keys cannot be chosen to collide), alike in
+    // every table given no rng (a simulation replays the same).
+    const rng = options.rng ?? new SeededRng(0);
+    this.entries = new KeyIndex<Entry>(MAX_KEY_ID, () => rng.int(0x1_0000_0000) | 0);
     this.hllPrecision = options.hllPrecision ?? HyperLogLog.DEFAULT_PRECISION;
     this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
     this.maxKeyBytes = maxKeyBytesFor(this.maxMessageBytes);

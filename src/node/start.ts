@@ -104,7 +104,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const keyring = loadKeyring(cfg);
   if (keyring === null) log.warn('auth.keyFile is null: gossip frames are neither authenticated nor encrypted');
   // Durable state first: a corrupt or foreign store stops the node before it binds a port.
-  const durable: DurableState | null = cfg.persistence === 'none' ? null : openDurableState(cfg, nodeId, cfg.persistence, log.child({ component: 'persistence' }), clock);
+  const durable: DurableState | null = cfg.persistence === 'none' ? null : openDurableState(cfg, nodeId, cfg.persistence, log.child({ component: 'persistence' }), clock, systemRng());
   const identity = durable?.identity ?? bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now() });
   const startedAt = clock.now();
   let departed: (why: 'left' | 'removed') => void = () => {};
@@ -140,7 +140,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     joining,
     now: clock.now(),
     ...(durable !== null ? { restoredStamps: durable.stamps, foldBounds: durable.foldBounds, saveFolds: (b: FoldBounds) => saveFolds(durable, b, log) } : {}),
-    keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes }),
+    keyspace: durable?.keyspace ?? new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, rng: systemRng(), maxMessageBytes: cfg.gossip.maxMessageBytes }),
     events: {
       rejected: (peer, reason, detail) => log.warn({ peer, reason, detail }, 'gossip frame rejected'),
       memberChanged: (m, prev) =>

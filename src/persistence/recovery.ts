@@ -6,6 +6,7 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { replicaIdOf } from '../crdt/replica-id.js';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import type { Clock } from '../util/clock.js';
+import type { Rng } from '../util/rng.js';
 import type { Logger } from '../util/logger.js';
 import { bumpIncarnation, type Identity } from './identity.js';
 import { GroupCommit, type DurableMode } from './group-commit.js';
@@ -29,7 +30,7 @@ export interface DurableState {
   close(): Promise<void>;
 }
 
-export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: DurableMode, log: Logger, clock: Clock): DurableState {
+export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: DurableMode, log: Logger, clock: Clock, rng: Rng): DurableState {
   const started = clock.now();
   const { store, previous } = DurableStore.open({ dataDir: cfg.dataDir, nodeId, cluster: cfg.cluster });
   let identity: Identity;
@@ -40,7 +41,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     // The store remembers the last incarnation that opened it: the new one must be above it even if
     // identity.json was lost or restored from an older copy.
     identity = bumpIncarnation(cfg.dataDir, nodeId, cfg.cluster, { now: clock.now(), above: previous?.incarnation ?? 0 });
-    keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, maxMessageBytes: cfg.gossip.maxMessageBytes });
+    keyspace = new Keyspace(replicaIdOf(nodeId, identity.incarnation), { clock, rng, maxMessageBytes: cfg.gossip.maxMessageBytes });
     loadedKeys = store.loadInto(keyspace, stamps);
     store.claim({ cluster: cfg.cluster, nodeId, incarnation: identity.incarnation, ...(previous?.folds === undefined ? {} : { folds: previous.folds }) });
   } catch (e) {

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashKey, KeyIndex } from '../../src/keyspace/key-index.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 interface Item {
   key?: string;
@@ -14,6 +15,13 @@ interface Item {
 }
 
 const item = (n: number): Item => ({ n });
+
+/** Hash seeds for an index: `first`, then a seeded stream for each reseed. */
+function seeded(first: number): () => number {
+  const rng = new SeededRng(first);
+  let calls = 0;
+  return () => (calls++ === 0 ? first : rng.int(0x1_0000_0000) | 0);
+}
 
 /** Every key held, with its entry, as the index sees it by lookup, by id and by walk. */
 function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
@@ -29,7 +37,7 @@ function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
 
 /** An index (hash seed `seed`) and a Map model, both holding `keys`, added in order. */
 function filled(keys: string[], seed: number): [KeyIndex<Item>, Map<string, Item>] {
-  const index = new KeyIndex<Item>(1 << 20, seed);
+  const index = new KeyIndex<Item>(1 << 20, seeded(seed));
   const model = new Map<string, Item>();
   for (const key of keys) {
     const e = item(0);
@@ -59,7 +67,7 @@ describe('KeyIndex', () => {
     );
     fc.assert(
       fc.property(fc.integer(), fc.array(op, { minLength: 100, maxLength: 400, size: 'max' }), (seed, ops) => {
-        const index = new KeyIndex<Item>(1 << 20, seed);
+        const index = new KeyIndex<Item>(1 << 20, seeded(seed));
         const model = new Map<string, Item>();
         let n = 0;
         for (const o of ops) {
@@ -160,7 +168,7 @@ describe('KeyIndex', () => {
   });
 
   it('gives dense ids, a removed key\'s id to the next new key, and none of them while ids are held', () => {
-    const index = new KeyIndex<Item>(1 << 20, 1);
+    const index = new KeyIndex<Item>(1 << 20, seeded(1));
     const es = [0, 1, 2, 3].map(item);
     es.forEach((e, i) => index.add(`\u0000${i}`, e));
     expect(es.map((e) => e.id)).toEqual([0, 1, 2, 3]);
@@ -185,7 +193,7 @@ describe('KeyIndex', () => {
   });
 
   it('refuses a key past the most ids it may give', () => {
-    const index = new KeyIndex<Item>(2, 1);
+    const index = new KeyIndex<Item>(2, seeded(1));
     for (let i = 0; i < 3; i++) index.add(`\u0000${i}`, item(i));
     expect(() => index.add('\u0000x', item(3))).toThrow(/at most 3 keys/);
     expect(index.size).toBe(3);
@@ -194,7 +202,7 @@ describe('KeyIndex', () => {
   it('keeps two keys whose 32-bit hashes are equal apart: an entry is returned only for its own key', () => {
     const [a, b] = ['\u0000u:10687', '\u0000u:105087'];
     expect(hashKey(a, 7)).toBe(hashKey(b, 7));
-    const index = new KeyIndex<Item>(1 << 20, 7);
+    const index = new KeyIndex<Item>(1 << 20, seeded(7));
     const ea = item(1);
     const eb = item(2);
     index.add(a, ea);

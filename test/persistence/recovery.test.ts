@@ -13,6 +13,7 @@ import { identityPath, IdentityError } from '../../src/persistence/identity.js';
 import { openDurableState, type DurableState } from '../../src/persistence/recovery.js';
 import { storePath } from '../../src/persistence/store.js';
 import type { Logger } from '../../src/util/logger.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 const states: DurableState[] = [];
 afterEach(async () => {
@@ -43,7 +44,7 @@ function clock(first: number, later: number): { now(): number } {
 }
 
 function open(dir: string, mode: 'always' | 'everysec', log: Logger, c: { now(): number }): DurableState {
-  const s = openDurableState(config(dir), 'n1', mode, log, c);
+  const s = openDurableState(config(dir), 'n1', mode, log, c, new SeededRng(1));
   states.push(s);
   return s;
 }
@@ -108,7 +109,7 @@ describe('openDurableState', () => {
     states.splice(0);
     writeFileSync(identityPath(dir, 'n1'), JSON.stringify({ format: 1, nodeId: 'n1', cluster: 'other', incarnation: 1 }));
     const { log, lines } = memoryLog();
-    expect(() => openDurableState(config(dir), 'n1', 'always', log, clock(1, 1))).toThrow(
+    expect(() => openDurableState(config(dir), 'n1', 'always', log, clock(1, 1), new SeededRng(1))).toThrow(
       new IdentityError(`${identityPath(dir, 'n1')} belongs to cluster 'other', not 'c1'. Check the config's "cluster" and dataDir.`),
     );
     expect(lines).toEqual([]);
