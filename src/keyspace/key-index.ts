@@ -14,7 +14,7 @@ export interface Indexed {
   id?: number;
 }
 
-/** Ids per page of the id -> entry pages. */
+/** Ids per page of the id -> entry pages (pages, as one array grown by push to a million cost 115-190 ns a push here). */
 const PAGE = 4096;
 /** Slots of a new table (a power of two). */
 const MIN_SLOTS = 1024;
