@@ -1,6 +1,6 @@
-// The Delta message written straight into msgpack: the same values `encodeEnvelope` would have
-// msgpackr write (a peer decodes them with msgpackr, strictly: messages.ts), without first building a
-// wire tuple per key state for msgpackr to walk. Deltas are nearly all of a loaded node's gossip
+// The Delta message written straight into msgpack: the layout docs/gossip.md gives, which a peer
+// decodes with msgpackr, strictly (messages.ts), written without first building a wire tuple per key
+// state for msgpackr to walk. Deltas are nearly all of a loaded node's gossip
 // bytes: under a bulk load msgpackr's walk of them was 6-7% of the writer's CPU (docs/gossip.md,
 // "Encoding a Delta"). The rare parts (members, fold bounds) are still msgpackr's, spliced in: a
 // msgpack value's bytes are the same alone or inside an array.
@@ -175,7 +175,7 @@ export class MsgpackWriter {
 }
 
 /**
- * Writes the body of a Delta (the map `bodyToWire` would build: `o` its ranges, `k` its key states,
+ * Writes the body of a Delta (the map docs/gossip.md gives: `o` its ranges, `k` its key states,
  * `m` its members, `more`, and `p`, `n`, `f` when present). `packr` writes the members and fold bounds.
  */
 export function writeDeltaBody(w: MsgpackWriter, b: DeltaBody, packr: Packr, memberToWire: (m: NonNullable<DeltaBody['members']>[number]) => unknown): void {
