@@ -174,15 +174,20 @@ export class KeyIndex<E extends Indexed> {
     (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] = undefined;
     this.freeIds.push(id);
     this.count--;
+    // Hand back what a mass removal (tombstone collection after a FLUSHALL) left empty, as a Map
+    // does: half the slots once fewer than an eighth are taken, so a table shrinks and grows again
+    // only after as many removals or adds as it holds.
+    if (this.count * 8 < this.mask + 1 && this.mask + 1 > MIN_SLOTS) this.rebuild((this.mask + 1) / 2, this.seed);
+  }
+
+  /** Slots the table has (8 bytes each), taken or not. */
+  get slotCount(): number {
+    return this.mask + 1;
   }
 
   /** Every held key, in the order of their ids. A key added during the walk is reached if its id is above the walk's place (always, with `holdIds` on). */
   *keys(): IterableIterator<string> {
-    // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
-    for (let id = 0; id < this.nextId; id++) {
-      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
-      if (e !== undefined) yield e.key as string;
-    }
+    for (const e of this.values()) yield e.key as string;
   }
 
   /** Every held entry, in the order of their ids. */

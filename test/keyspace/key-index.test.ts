@@ -192,6 +192,18 @@ describe('KeyIndex', () => {
     expect(reused.id).toBe(0);
   });
 
+  it('shrinks back when most keys are removed, and still finds every key left', () => {
+    const [index, model] = filled(Array.from({ length: 100_000 }, (_, i) => `\u0000m:${i}`), 3);
+    expect(index.slotCount).toBe(262_144);
+    for (const [key, e] of [...model]) {
+      if (model.size === 100) break;
+      index.remove(e);
+      model.delete(key);
+    }
+    expect(index.slotCount).toBe(1024);
+    check(index, model);
+  });
+
   it('refuses a key past the most ids it may give', () => {
     const index = new KeyIndex<Item>(2, seeded(1));
     for (let i = 0; i < 3; i++) index.add(`\u0000${i}`, item(i));
