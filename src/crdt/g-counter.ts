@@ -199,12 +199,29 @@ const scratch = new ByteWriter(256);
 /** The slots of the counter being encoded, in id order (`writeState`; emptied after each use). */
 const order: (CounterSlot | undefined)[] = [];
 
+/** The replica id `isAscii` last tested, and its answer. */
+let asciiId = '';
+let asciiAnswer = true;
+
+/**
+ * Whether `id` is ASCII. A counter's slots are mostly one writer's, and ids are interned
+ * (replica-id.ts), so most calls repeat the last id and compare one pointer: the regular expression
+ * on every slot written was 0.7-0.8% of a catching-up node's CPU (bench scale, a million keys).
+ */
+function isAscii(id: string): boolean {
+  if (id !== asciiId) {
+    asciiAnswer = /^[\x00-\x7f]*$/.test(id);
+    asciiId = id;
+  }
+  return asciiAnswer;
+}
+
 /**
  * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
  * ASCII ids (the usual `node:incarnation`) skip the TextEncoder.
  */
 function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: number): void {
-  if (/^[\x00-\x7f]*$/.test(id)) {
+  if (isAscii(id)) {
     w.uvarint(id.length * (1 << kindBits) + kinds);
     for (let i = 0; i < id.length; i++) w.u8(id.charCodeAt(i));
     return;
@@ -387,7 +404,7 @@ export abstract class CounterBase {
     for (const s of slots) {
       const pk = slotKind(s.p, s.fp);
       const nk = slotKind(s.n, s.fn);
-      const idLen = /^[\x00-\x7f]*$/.test(s.id) ? s.id.length : textEncoder.encode(s.id).length;
+      const idLen = isAscii(s.id) ? s.id.length : textEncoder.encode(s.id).length;
       const cost = uvarintSize(idLen * (two ? 16 : 4) + (two ? pk * 4 + nk : pk)) + idLen + slotSize(pk, s.p, s.fp) + slotSize(nk, s.n, s.fn);
       if (2 + uvarintSize(ids.length + 1) + bytes + cost > maxBytes) {
         if (ids.length === 0) return undefined;
