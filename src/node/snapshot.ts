@@ -95,6 +95,8 @@ export interface NodeSnapshot {
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
+  /** The data store on disk (persistence/store.ts, `stats`); null without one (persistence "none"). */
+  store: { records: number; bytes: number } | null;
   convergence: { maxLagMs: number; outOfSync: number; peers: number };
   /** This node's clock against its peers' (docs/consistency.md, "Clocks"); `offsets` by peer address: its clock minus ours, ms. */
   clock: { ok: boolean; offsetMs: number; boundMs: number; peers: number; beyond: number; unverified: boolean; offsets: Record<string, number> };
@@ -174,6 +176,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       ...p.edgeStats(),
     },
     persistence: { mode: cfg.persistence, ...(p.durable === null ? {} : p.durable.info()) },
+    store: p.durable === null ? null : p.durable.store.stats(),
     convergence: r.convergence(now),
     clock: { ...r.clockStatus(now), offsets: Object.fromEntries([...r.clockSkew.offsets(now)].map(([a, o]) => [a, Math.round(o)])) },
     nodes: cfg.nodes.map(endpoint),

@@ -30,6 +30,12 @@ export interface DurableState {
   close(): Promise<void>;
 }
 
+/** The store's size on disk, for INFO persistence. */
+function storeInfo(store: DurableStore): Record<string, number> {
+  const s = store.stats();
+  return { tally_store_records: s.records, tally_store_bytes: s.bytes };
+}
+
 export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: DurableMode, log: Logger, clock: Clock, rng: Rng): DurableState {
   const started = clock.now();
   const { store, previous } = DurableStore.open({ dataDir: cfg.dataDir, nodeId, cluster: cfg.cluster });
@@ -61,6 +67,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     info: () => ({
       tally_store_path: store.path,
       tally_loaded_keys: loadedKeys,
+      ...storeInfo(store),
       tally_commits: commits.stats.commits,
       tally_commit_keys_written: commits.stats.keysWritten,
       tally_commit_changes: commits.stats.changes,

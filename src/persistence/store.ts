@@ -361,6 +361,21 @@ export class DurableStore {
     }
   }
 
+  /**
+   * What the store holds on disk (INFO persistence, /metrics): its key records (the meta record
+   * aside: a collected key has none, so they fall when tombstones are collected) and the bytes of
+   * its file in use (LMDB keeps freed pages for reuse: the file does not shrink).
+   */
+  stats(): { records: number; bytes: number } {
+    if (this.closed) return this.lastStats;
+    const s = this.db.getStats() as { entryCount: number; lastPageNumber: number; pageSize: number };
+    const meta = this.db.get(META_KEY) === undefined ? 0 : 1;
+    this.lastStats = { records: s.entryCount - meta, bytes: (s.lastPageNumber + 1) * s.pageSize };
+    return this.lastStats;
+  }
+
+  private lastStats = { records: 0, bytes: 0 };
+
   /** The meta record now on disk. */
   meta(): StoreMeta | null {
     const raw = this.db.get(META_KEY);

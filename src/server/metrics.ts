@@ -40,6 +40,7 @@ export interface MetricsSnapshot {
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
   memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   clients: { resp: number; ws: number; watchedKeys: number };
+  store: { records: number; bytes: number } | null;
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
   convergence: { maxLagMs: number; outOfSync: number };
   clock: { ok: boolean; offsetMs: number; offsets: Record<string, number> };
@@ -297,6 +298,14 @@ export class NodeMetrics {
     gauge(reg, 'tally_keyspace_entries', 'Stored keys including tombstones (what replication carries)', [], (set) => set({}, snap().keys.entries));
     gauge(reg, 'tally_tombstones', 'Stored keys that do not exist (deleted, or an expired key\'s empty next epoch); replication still carries them', [], (set) => set({}, snap().memory.tombstones));
     gauge(reg, 'tally_tombstones_collected', 'Deleted counters dropped since start, once every member held them durably (docs/crdt-counters.md, "Tombstone collection")', [], (set) => set({}, snap().memory.tombstonesCollected));
+    gauge(reg, 'tally_store_records', 'Key records in the data store on disk (persistence "none": no sample)', [], (set) => {
+      const st = snap().store;
+      if (st !== null) set({}, st.records);
+    });
+    gauge(reg, 'tally_store_bytes', 'Bytes of the data store file in use (LMDB reuses freed pages; the file does not shrink)', [], (set) => {
+      const st = snap().store;
+      if (st !== null) set({}, st.bytes);
+    });
     gauge(reg, 'tally_counter_slots', 'Replica slots over every counter state: one per node incarnation that wrote the key', [], (set) => set({}, snap().memory.slots));
     gauge(reg, 'tally_version_log_entries', 'Version-log entries: (origin, key) pairs this node remembers', [], (set) => set({}, snap().memory.versionLogEntries));
     gauge(reg, 'tally_version_log_cells', 'Version-log cells: entries held in the logs, superseded ones not yet compacted included', [], (set) => set({}, snap().memory.versionLogCells));

@@ -9,7 +9,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/util/rng.js';
-import { MAIN, startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+import { Redis } from 'ioredis';
+import { get as httpGet, MAIN, startCluster, until, waitForMembers, type TestCluster } from './harness.js';
 
 const SEED = process.env.TALLY_SEED !== undefined ? Number(process.env.TALLY_SEED) : Math.floor(Math.random() * 2 ** 31);
 // The test's own choices (victim, pauses) and each writer's amounts draw from separate generators,
@@ -186,6 +187,32 @@ describe('durability: everysec', () => {
     const detail = `value ${v}, acknowledged ${w.acked}, acknowledged before two completed commits ${noted} (TALLY_SEED=${SEED})`;
     expect(v, detail).toBeLessThanOrEqual(w.acked + w.inflight);
     expect(v, detail).toBeGreaterThanOrEqual(noted);
+  });
+});
+
+describe('durability: the store on disk is visible', () => {
+  it("INFO persistence and /metrics give the store's records and the bytes of its file", async () => {
+    const c = await startCluster({ nodes: 1, config: { persistence: 'always' } });
+    clusters.push(c);
+    const n = c.nodes[0] as (typeof c.nodes)[number];
+    const r = new Redis({ port: n.respPort, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    try {
+      const field = async (name: string): Promise<number> => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(await r.info('persistence'))?.[1]);
+      const before = await field('tally_store_records');
+      // Acknowledged under "always": on disk by the reply.
+      for (let i = 0; i < 300; i++) await r.incr(`disk:${i}`);
+      expect(await field('tally_store_records')).toBe(before + 300);
+      const bytes = await field('tally_store_bytes');
+      expect(bytes % 4096).toBe(0);
+      expect(bytes).toBeGreaterThanOrEqual(300 * 10);
+      const m = await httpGet(n, '/metrics');
+      expect(m.status).toBe(200);
+      expect(m.text).toMatch(new RegExp(`^tally_store_records ${before + 300}$`, 'm'));
+      expect(m.text).toMatch(/^tally_store_bytes \d+$/m);
+    } finally {
+      r.disconnect();
+    }
   });
 });
 

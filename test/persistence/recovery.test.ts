@@ -68,6 +68,8 @@ describe('openDurableState', () => {
     expect(s.info()).toEqual({
       tally_store_path: storePath(dir, 'n1'),
       tally_loaded_keys: 0,
+      tally_store_records: 0,
+      tally_store_bytes: s.store.stats().bytes,
       tally_commits: 0,
       tally_commit_keys_written: 0,
       tally_commit_changes: 0,
@@ -91,7 +93,7 @@ describe('openDurableState', () => {
     expect(s.loadedKeys).toBe(2);
     expect(s.keyspace.getCounter(fullKey(0, 'a'))).toEqual({ ok: true, value: 7 });
     expect(s.keyspace.getCounter(fullKey(0, 'b'))).toEqual({ ok: true, value: 2 });
-    expect(s.info()).toMatchObject({ tally_loaded_keys: 2 });
+    expect(s.info()).toMatchObject({ tally_loaded_keys: 2, tally_store_records: 2 });
     expect(lines[0]?.[1]).toMatchObject({ keys: 2, incarnation: 5001 });
     // Stamps come back when the records carry them (the replica's stampOf, set once it exists).
     s.commits.stampOf = (key) => ({ incarnation: 5001, version: key === fullKey(0, 'c') ? 3 : 0 });
@@ -121,6 +123,8 @@ describe('openDurableState', () => {
     expect(s.info()).toEqual({
       tally_store_path: s.store.path,
       tally_loaded_keys: 0,
+      tally_store_records: 0,
+      tally_store_bytes: s.store.stats().bytes,
       tally_commits: 3,
       tally_commit_keys_written: 9,
       tally_commit_changes: 12,

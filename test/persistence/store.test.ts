@@ -72,6 +72,34 @@ describe('DurableStore', () => {
     expect(again.meta()).toEqual({ format: STORE_FORMAT, cluster: 'c1', nodeId: 'n1', incarnation: 1 });
   });
 
+  it('reports its records and the bytes of its file: records follow the keys, collection included; the file only grows', async () => {
+    const store = openStore(tmp());
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    const empty = store.stats();
+    expect(empty.records).toBe(0);
+    expect(empty.bytes % 4096).toBe(0);
+    expect(empty.bytes).toBeGreaterThan(0);
+    const ks = new Keyspace('n1:1');
+    const gc = new GroupCommit(store, ks, 'always');
+    for (let i = 0; i < 2000; i++) ks.incrBy(fullKey(0, `k${i}`), i + 1);
+    await gc.flush();
+    const full = store.stats();
+    expect(full.records).toBe(2000);
+    // 2,000 records of about 30 bytes each, on 4 KiB pages.
+    expect(full.bytes).toBeGreaterThanOrEqual(empty.bytes + 60_000);
+    for (let i = 0; i < 500; i++) ks.del(fullKey(0, `k${i}`));
+    await gc.flush();
+    expect(store.stats().records).toBe(2000);
+    expect(ks.collectTombstones()).toHaveLength(500);
+    await gc.flush();
+    expect(store.stats().records).toBe(1500);
+    expect(store.stats().bytes).toBeGreaterThanOrEqual(full.bytes);
+    await gc.close();
+    await closeAll();
+    // Closed, it reports what it last saw.
+    expect(store.stats().records).toBe(1500);
+  });
+
   it('group commit writes a key once per commit however often it changed, and shares one commit among writers', async () => {
     const dir = tmp();
     const store = openStore(dir);
