@@ -74,6 +74,8 @@ describe('DurableStore', () => {
 
   it('reports its records and the bytes of its file: records follow the keys, collection included; the file only grows', async () => {
     const store = openStore(tmp());
+    // Not yet claimed: no meta record either.
+    expect(store.stats().records).toBe(0);
     store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
     const empty = store.stats();
     expect(empty.records).toBe(0);
@@ -85,6 +87,8 @@ describe('DurableStore', () => {
     await gc.flush();
     const full = store.stats();
     expect(full.records).toBe(2000);
+    // The file's size, as the file system sees it.
+    expect(full.bytes).toBe(statSync(store.path).size);
     // 2,000 records of about 30 bytes each, on 4 KiB pages.
     expect(full.bytes).toBeGreaterThanOrEqual(empty.bytes + 60_000);
     for (let i = 0; i < 500; i++) ks.del(fullKey(0, `k${i}`));
