@@ -438,7 +438,7 @@ export class KeyTable {
     } else if (e === undefined || life.epoch > ours.epoch) {
       // A later epoch replaces an earlier one outright: the earlier ended somewhere first.
       const fresh = withLife(entryOf(list.length > 0 ? list.map((s) => ({ ...s }) as TypedCrdt) : [husk()]), life);
-      // A key new here has no entry to carry a digest share or counts from: one Map operation, not two.
+      // A key new here has no entry to carry a digest share or counts from: one index operation, not two.
       target = e === undefined ? this.insert(key, fresh) : this.store(key, fresh, true);
       changed = true;
     } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type) {

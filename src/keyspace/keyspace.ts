@@ -57,7 +57,7 @@ export class Keyspace extends KeyTable {
       this.primeOwnSlot(key, c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
-      // A new key: one Map operation (a husk's entry is replaced, carrying its digest share).
+      // A new key: one index operation (a husk's entry is replaced, carrying its digest share).
       e = created ? this.insert(key, c) : this.store(key, c);
     } else {
       let retyped = false;
