@@ -94,9 +94,10 @@ class OriginLog {
       this.append(id, version);
     } else {
       const prev = this.keyVersion.get(id);
+      if (prev > version) return this.recordSuperseded(id, version, prev);
       // Stryker disable next-line ConditionalExpression: equivalent but for work, a stale count too high only sends scans down the checking path until the next compaction recounts it
       if (prev !== 0) {
-        if (prev >= version) return false;
+        if (prev === version) return false;
         this.stale++;
       }
       this.keyVersion.set(id, version);
@@ -104,6 +105,26 @@ class OriginLog {
       if (last === version) this.append(id, version);
       else this.insertAt(upperBound(this.versions, n, version), id, version);
     }
+    this.compactIfWorth();
+    return true;
+  }
+
+  /**
+   * An entry older than the key's latest (`latest`), which arrived after it: two transfers
+   * overlapped. While `latest` lies above `known` it is kept as a superseded entry, for the same
+   * reason a compaction keeps one: a range that stops at `known` must carry the key at this version.
+   * Refused, a peer that sent a cut chunk holding the key's later version and then a complete range
+   * ending at this one left `known` covering a change its log showed nowhere at or below `known`,
+   * and this node's next range to a third node claimed the change without the key (explorer seed
+   * 862383: the third node's known version overclaimed a write it lacked).
+   */
+  private recordSuperseded(id: number, version: number, latest: number): boolean {
+    if (latest <= this.known) return false; // the later version is held and covered: nothing to carry
+    const at = upperBound(this.versions, this.n, version);
+    // Held already (each version of an origin is one change of one key, so one entry at most).
+    for (let i = at - 1; i >= 0 && this.versions[i] === version; i--) if (this.ids[i] === id) return false;
+    this.stale++;
+    this.insertAt(at, id, version);
     this.compactIfWorth();
     return true;
   }
@@ -330,8 +351,9 @@ export class VersionLog {
 
   /**
    * Records a change of `key` by `origin` at `version` (local changes and remote entries alike).
-   * False: not recorded (an entry of the key
-   * at this version or later is held, or the key is not held at all).
+   * An older version than the key's latest is kept, as superseded, while the latest lies above
+   * `known`. False: not recorded (this entry is held, or a later one that `known` covers, or the
+   * key is not held at all).
    */
   record(origin: string, key: string, version: number): boolean {
     return this.recordId(origin, this.ids.idOf(key), version);

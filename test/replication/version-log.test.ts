@@ -123,6 +123,32 @@ describe('scanMayRepeat', () => {
   });
 });
 
+describe('overlapping transfers', () => {
+  it("an older entry that arrives after the key's newer one is kept while the newer lies above known, so a range ending at known carries the key (explorer seed 862383)", () => {
+    // A relay holds o's keys up to v53. A cut chunk from o brings c1 at v56 (with its cursor); then a
+    // complete range from another peer brings c1 at v54 and ends there, so known becomes 54.
+    const log = new VersionLog(false, 'me:1');
+    for (let v = 1; v <= 53; v++) log.record('o:1', `k${v}`, v);
+    log.advance('o:1', 53);
+    expect(log.record('o:1', 'c1', 56)).toBe(true);
+    log.advanceCursor('o:1', 56, 'o:1', 'o-address', 0);
+    expect(log.record('o:1', 'c1', 54)).toBe(true);
+    expect(log.record('o:1', 'c1', 54)).toBe(false); // held already
+    log.advance('o:1', 54);
+    // What the relay sends a third node from 53 up to its known version: c1 must be in it.
+    const upToKnown: [string, number][] = [];
+    log.scan('o:1', 53, (k, v) => (v <= log.known('o:1') ? (upToKnown.push([k, v]), true) : false));
+    expect(upToKnown).toEqual([['c1', 54]]);
+    expect(log.versionOf('o:1', 'c1')).toBe(56);
+    // Once known covers v56, the older entry is superseded by a held one: refused, and skipped by scans.
+    log.advance('o:1', 56);
+    expect(log.record('o:1', 'c1', 55)).toBe(false);
+    const after: [string, number][] = [];
+    log.scan('o:1', 53, (k, v) => (after.push([k, v]), true));
+    expect(after).toEqual([['c1', 56]]);
+  });
+});
+
 describe('dropCovered', () => {
   it("drops a folded origin's entries exactly where another origin's log holds the key, and keeps its known version", () => {
     let runs = 0;
