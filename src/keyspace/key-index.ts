@@ -91,6 +91,11 @@ export class KeyIndex<E extends Indexed> {
     return this.count;
   }
 
+  /** One above the highest id given so far: every held key's id is below it. */
+  get idBound(): number {
+    return this.nextId;
+  }
+
   /** The entry of `key`, if held. */
   get(key: string): E | undefined {
     const h = hashKey(key, this.seed);

@@ -620,6 +620,15 @@ export class KeyTable {
     return this.entries.at(id)?.key;
   }
 
+  /**
+   * One above the highest id given so far (every held key's id is below it). A key keeps its id for
+   * as long as the table holds it (a replacement entry takes its id over), so a walk by id from 0 to
+   * here meets every key held for the whole walk, once (SCAN's cursor: server/commands/scan-cursor.ts).
+   */
+  get idBound(): number {
+    return this.entries.idBound;
+  }
+
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
     const e = this.entries.at(id);

@@ -1,11 +1,15 @@
 // Real client libraries, unmodified, against a real 3-node cluster: ioredis (pipelines, MULTI,
-// defineCommand with Lua, scanStream) and node-redis 6 over RESP2 and RESP3. The rate-limit
+// defineCommand with Lua, scanStream), redis-cli --scan, and node-redis 6 over RESP2 and RESP3. The rate-limit
 // libraries need key expiry: libraries-expiry.test.ts.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+
+const run = promisify(execFile);
 
 let c: TestCluster;
 const closers: (() => unknown)[] = [];
@@ -102,6 +106,20 @@ describe('ioredis', () => {
     });
     expect(seen.size).toBe(300);
     expect((await r.keys('scan:*')).length).toBe(300);
+    await r.select(0);
+  });
+
+  it('redis-cli --scan lists a database exactly, past deleted keys and another database\'s', async () => {
+    const r = ioredis(2);
+    await r.select(6);
+    const names = Array.from({ length: 400 }, (_, i) => `cli:${i}`);
+    await r.pipeline(names.map((n) => ['incr', n])).exec();
+    await r.del(...names.filter((_, i) => i % 4 === 0)); // tombstones among the ids the cursor walks
+    await r.select(7);
+    await r.pipeline(names.map((n) => ['incr', `other:${n}`])).exec();
+    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port(2)), '-n', '6', '--scan']);
+    const listed = stdout.split('\n').filter((l) => l !== '');
+    expect(listed.sort()).toEqual(names.filter((_, i) => i % 4 !== 0).sort());
     await r.select(0);
   });
 

@@ -5,7 +5,7 @@ import { fullKey } from '../../keyspace/keyspace.js';
 import { NULL_BULK, OK, reply, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64 } from './parse.js';
 import { helpReply } from './help.js';
-import { ScanIndex } from './scan-index.js';
+import { scanIds } from './scan-cursor.js';
 import { extraState, stateOf, type SlowlogEntry } from './state.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
@@ -15,8 +15,8 @@ const INVALID_CURSOR: Reply = Object.freeze(reply.error(errors.INVALID_CURSOR));
 
 /**
  * SCAN's cursor as Redis's strtoul reads it: digits with an optional sign, within 64 bits, no
- * leading space; an empty cursor reads as 0 there too. A negative one wraps there; here it is left
- * as it is, since the walk reads only the low 32 bits, which are the same.
+ * leading space; an empty cursor reads as 0 there too. A negative one wraps there; here it is past
+ * every key id, so it ends the walk (scan-cursor.ts), as any cursor past the ids held does.
  */
 function parseCursor(b: Buffer): bigint | null {
   const s = b.toString('latin1');
@@ -57,20 +57,13 @@ function scan(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
     }
   }
   const ks = ctx.keyspace;
-  const table = extraState(ctx, 'scan-index', () => new ScanIndex(ks)).table(s.db);
   const keys: Reply[] = [];
-  // A cursor beyond 32 bits (another server's) continues from its low 32 bits: still a valid walk.
-  const next = table.scan(
-    Number(cursor & 0xffffffffn),
-    Math.min(count, 1_000_000),
-    (k) => ks.entry(k) !== undefined,
-    (k) => {
-      if (!ks.exists(k)) return false; // a tombstone: the key was deleted
-      if (type !== null && type !== 'string') return true; // TYPE reports every tally key as a string
-      if (pattern === null || globMatch(pattern, k.slice(1))) keys.push(bulk(nameOf(k)));
-      return true;
-    },
-  );
+  const next = scanIds(ks, cursor, Math.min(count, 1_000_000), (k) => {
+    if (k.charCodeAt(0) !== s.db || !ks.exists(k)) return false; // another database's, or a tombstone: the key was deleted
+    if (type !== null && type !== 'string') return true; // TYPE reports every tally key as a string
+    if (pattern === null || globMatch(pattern, k.slice(1))) keys.push(bulk(nameOf(k)));
+    return true;
+  });
   return { kind: 'array', value: [bulk(String(next)), { kind: 'array', value: keys }] };
 }
 

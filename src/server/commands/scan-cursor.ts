@@ -1,0 +1,46 @@
+// SCAN's cursor over a changing keyspace: a walk of the key table in the order of its key ids. A
+// key keeps its id for as long as the table holds it (key-table.ts `idBound`), so a key present from
+// the start of a full iteration to its end is returned exactly once, however keys come and go
+// between calls (Redis promises at least once). A key added meanwhile is returned if it took an id
+// above the cursor (a new id, or a collected key's id given again). The cursor is the next id to
+// visit; 0 starts a walk and ends one. No index of its own: SCAN costs writes nothing, and memory
+// nothing per key. (Until December 6 2026 a per-database hash table walked in Redis's reverse-binary
+// order held every key a second time from the first SCAN on, and never shrank: after mass deletes
+// each call walked its empty buckets, so a scan of a small database took many calls, each empty.)
+
+/** What the walk needs of the key table. */
+export interface KeysById {
+  /** One above the highest id given: every held key's id is below it. */
+  readonly idBound: number;
+  /** The key holding `id`, if any. */
+  keyOf(id: number): string | undefined;
+}
+
+/**
+ * Ids a call visits at most without finding `count` keys: Redis's cap is ten empty buckets per key
+ * asked for; ids of deleted keys (tombstones kept for replication) and of other databases share one
+ * table here, so a call may visit at least this many whatever its COUNT (a few hundred microseconds).
+ */
+export const MIN_IDS_PER_CALL = 10_000;
+
+/**
+ * Visits the keys from id `cursor` on until `visit` has counted `count` of them (it answers whether
+ * a key counts: one of the database scanned, and live), or the ids visited reach max(10 × count,
+ * MIN_IDS_PER_CALL), or the walk ends. Returns the next cursor, 0 at the end. A cursor at or past
+ * the bound (another server's) ends the walk, as does a negative one (Redis reads it as one past 2^63).
+ */
+export function scanIds(table: KeysById, cursor: bigint, count: number, visit: (key: string) => boolean): number {
+  const bound = table.idBound;
+  if (cursor < 0n || cursor >= BigInt(bound)) return 0;
+  const most = Math.max(10 * count, MIN_IDS_PER_CALL);
+  let id = Number(cursor);
+  let seen = 0;
+  let visited = 0;
+  while (id < bound && seen < count && visited < most) {
+    const key = table.keyOf(id);
+    id++;
+    visited++;
+    if (key !== undefined && visit(key)) seen++;
+  }
+  return id >= bound ? 0 : id;
+}
