@@ -94,6 +94,7 @@ class OriginLog {
       this.append(id, version);
     } else {
       const prev = this.keyVersion.get(id);
+      // Stryker disable next-line EqualityOperator: equivalent but for work, recordSuperseded refuses an entry it holds
       if (prev > version) return this.recordSuperseded(id, version, prev);
       // Stryker disable next-line ConditionalExpression: equivalent but for work, a stale count too high only sends scans down the checking path until the next compaction recounts it
       if (prev !== 0) {
@@ -122,6 +123,7 @@ class OriginLog {
     if (latest <= this.known) return false; // the later version is held and covered: nothing to carry
     const at = upperBound(this.versions, this.n, version);
     // Held already (each version of an origin is one change of one key, so one entry at most).
+    // Stryker disable next-line ConditionalExpression: equivalent, before index 0 a version reads as undefined and ends the loop
     for (let i = at - 1; i >= 0 && this.versions[i] === version; i--) if (this.ids[i] === id) return false;
     this.stale++;
     this.insertAt(at, id, version);

@@ -147,6 +147,23 @@ describe('overlapping transfers', () => {
     log.scan('o:1', 53, (k, v) => (after.push([k, v]), true));
     expect(after).toEqual([['c1', 56]]);
   });
+
+  it('an older entry is refused when held already, wherever it sits among the entries of its version', () => {
+    // First in the log (index 0).
+    const first = new VersionLog(false, 'me:1');
+    first.record('o:1', 'a', 5);
+    first.record('o:1', 'a', 9);
+    expect(first.record('o:1', 'a', 5)).toBe(false);
+    // Not the last of its version (the log does not rely on one key per version): b shares v5.
+    const shared = new VersionLog(false, 'me:1');
+    shared.record('o:1', 'a', 5);
+    shared.record('o:1', 'b', 5);
+    shared.record('o:1', 'a', 9);
+    expect(shared.record('o:1', 'a', 5)).toBe(false);
+    const all: [string, number][] = [];
+    shared.scan('o:1', 0, (k, v) => (all.push([k, v]), true));
+    expect(all).toEqual([['a', 5], ['b', 5], ['a', 9]]);
+  });
 });
 
 describe('dropCovered', () => {

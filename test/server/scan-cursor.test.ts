@@ -80,13 +80,16 @@ describe('scanIds', () => {
 
   it('an empty table, or a cursor at or past the ids held, or a negative one, ends at once', () => {
     const t = new Ids();
-    const visit = (): boolean => true;
+    const visited: string[] = [];
+    const visit = (k: string): boolean => (visited.push(k), true);
     expect(scanIds(t, 0n, 10, visit)).toBe(0);
     for (let i = 0; i < 5; i++) t.add(`k${i}`);
     expect(scanIds(t, 5n, 10, visit)).toBe(0);
     expect(scanIds(t, 2n ** 64n - 1n, 10, visit)).toBe(0);
     expect(scanIds(t, -1n, 10, visit)).toBe(0);
+    expect(visited).toEqual([]);
     expect(scanIds(t, 4n, 10, visit)).toBe(0);
+    expect(visited).toEqual(['k4']);
   });
 
   it('a call stops after max(10 x COUNT, MIN_IDS_PER_CALL) ids with too few keys counted, as Redis caps empty buckets per call', () => {
