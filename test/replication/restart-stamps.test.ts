@@ -115,4 +115,28 @@ describe('restart with data', () => {
     expect(statesSent(recordedSync(net, 'B', 'A'), 'A', 'B')).toEqual([]);
     expect(counter(A3, 'y')).toBe(2);
   });
+
+  it("a restored stamp goes with its key's id when the key is collected: the name made again is not the earlier incarnation's change", () => {
+    const net = new ManualNet(['A', 'B']);
+    const A = net.get('A');
+    writeKeys(A, ['x', 'w']);
+    net.sync('B', 'A');
+    const A2 = net.add('A', 2, fromDisk(A.keyspace), A.localStamps());
+    expect(A2.stampOf(fullKey(0, 'x'))).toEqual({ incarnation: 1, version: 1 });
+    // x deleted and its tombstone collected (as once every member holds it durably): its id is retired.
+    A2.keyspace.del(fullKey(0, 'x'));
+    expect(A2.keyspace.collectTombstones()).toEqual([fullKey(0, 'x')]);
+    // x made again by a peer's write, merged here: it takes an id (the retired one), with no stamp of A's.
+    net.get('B').keyspace.del(fullKey(0, 'x'));
+    net.get('B').keyspace.incrBy(fullKey(0, 'x'), 5);
+    net.sync('A', 'B');
+    expect(A2.keyspace.idOf(fullKey(0, 'x'))).toBeGreaterThanOrEqual(0);
+    expect(A2.stampOf(fullKey(0, 'x'))).toEqual({ incarnation: 0, version: 0 });
+    expect(A2.stampOf(fullKey(0, 'w'))).toEqual({ incarnation: 1, version: 2 });
+    // A merge into a restored key keeps its stamp: the state still holds that incarnation's change.
+    net.get('B').keyspace.incrBy(fullKey(0, 'w'), 1);
+    net.sync('A', 'B');
+    expect(counter(A2, 'w')).toBe(2);
+    expect(A2.stampOf(fullKey(0, 'w'))).toEqual({ incarnation: 1, version: 2 });
+  });
 });
