@@ -621,6 +621,19 @@ export class KeyTable {
   }
 
   /**
+   * `exists` for the key holding `id` (false: no key holds it), without a lookup by key unless the
+   * key has a deadline (then it reads as any read does, which ends a life whose deadline passed).
+   */
+  existsAt(id: number): boolean {
+    const e = this.entries.at(id);
+    if (e === undefined) return false;
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, a key without a deadline reads as itself through get()
+    if (e.life === undefined || e.life.deadline === null) return isLive(e);
+    const now = this.get(e.key as string);
+    return now !== undefined && isLive(now);
+  }
+
+  /**
    * One above the highest id given so far (every held key's id is below it). A key keeps its id for
    * as long as the table holds it (a replacement entry takes its id over), so a walk by id from 0 to
    * here meets every key held for the whole walk, once (SCAN's cursor: server/commands/scan-cursor.ts).

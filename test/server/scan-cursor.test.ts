@@ -37,6 +37,12 @@ class Ids implements KeysById {
   }
 }
 
+/** A visit by id that hands `visit` the key at the id, and counts nothing where no key is. */
+const byKey = (t: Ids, visit: (k: string) => boolean) => (id: number): boolean => {
+  const k = t.keyOf(id);
+  return k !== undefined && visit(k);
+};
+
 describe('scanIds', () => {
   it('returns every key present for the whole scan exactly once, while keys are added and dropped (ids given again) between calls', () => {
     fc.assert(
@@ -48,7 +54,7 @@ describe('scanIds', () => {
         let cursor = 0n;
         let step = 0;
         do {
-          cursor = BigInt(scanIds(t, cursor, count, (k) => (seen.push(k), true)));
+          cursor = BigInt(scanIds(t, cursor, count, byKey(t, (k) => (seen.push(k), true))));
           const [adds, drops] = changes[step++] ?? [0, 0];
           for (const k of [...t.held].slice(0, drops)) {
             t.drop(k);
@@ -67,7 +73,7 @@ describe('scanIds', () => {
     t.drop('k3');
     const visited: string[] = [];
     // Keys of odd index do not count (another database's, or tombstones).
-    const visit = (k: string): boolean => (visited.push(k), Number(k.slice(1)) % 2 === 0);
+    const visit = byKey(t, (k: string): boolean => (visited.push(k), Number(k.slice(1)) % 2 === 0));
     expect(scanIds(t, 0n, 2, visit)).toBe(3); // k0 and k2 counted; k1 visited between
     expect(visited).toEqual(['k0', 'k1', 'k2']);
     visited.length = 0;
@@ -81,7 +87,7 @@ describe('scanIds', () => {
   it('an empty table, or a cursor at or past the ids held, or a negative one, ends at once', () => {
     const t = new Ids();
     const visited: string[] = [];
-    const visit = (k: string): boolean => (visited.push(k), true);
+    const visit = byKey(t, (k: string): boolean => (visited.push(k), true));
     expect(scanIds(t, 0n, 10, visit)).toBe(0);
     for (let i = 0; i < 5; i++) t.add(`k${i}`);
     expect(scanIds(t, 5n, 10, visit)).toBe(0);
@@ -100,8 +106,9 @@ describe('scanIds', () => {
     const none = (): boolean => (visited++, false);
     expect(scanIds(t, 0n, 1, none)).toBe(MIN_IDS_PER_CALL);
     expect(visited).toBe(MIN_IDS_PER_CALL);
-    expect(scanIds(t, 0n, 2_000, none)).toBe(20_000);
-    expect(scanIds(t, 20_000n, 2_000, none)).toBe(0);
+    const big = MIN_IDS_PER_CALL / 5; // a COUNT whose ten times is twice the floor
+    expect(scanIds(t, 0n, big, none)).toBe(2 * MIN_IDS_PER_CALL);
+    expect(scanIds(t, BigInt(2 * MIN_IDS_PER_CALL), big, none)).toBe(0);
   });
 });
 
@@ -160,6 +167,22 @@ describe('SCAN and KEYS on the command table', () => {
     // Redis's COUNT is a hint of the work per call: 100 keys ten at a time take several calls, not one.
     expect(all.calls).toBeGreaterThanOrEqual(5);
     expect(scanAll('1000').calls).toBe(1);
+  });
+
+  it('a database of a few live keys among many deleted ones and another database\'s is walked in one call of COUNT 1000', () => {
+    let now = 1_700_000_000_000;
+    const n = testNode({ now: () => now });
+    const s = n.session();
+    for (let i = 0; i < 15_000; i++) n.run(s, 'INCR', `gone:${i}`);
+    for (let i = 0; i < 15_000; i++) n.run(s, 'DEL', `gone:${i}`); // tombstones, kept until collected
+    n.run(s, 'SELECT', '2');
+    for (let i = 0; i < 10_000; i++) n.run(s, 'INCR', `other:${i}`);
+    n.run(s, 'SELECT', '0');
+    for (const k of ['a', 'b', 'c', 'd']) n.run(s, 'INCR', k);
+    n.run(s, 'PEXPIRE', 'd', '1000'); // a key with a deadline still ahead is listed
+    n.run(s, 'PEXPIRE', 'c', '1'); // and one whose deadline passes before the scan is not
+    now += 10;
+    expect(n.run(s, 'SCAN', '0', 'COUNT', '1000')).toMatch(/^\*2\r\n\$1\r\n0\r\n\*3\r\n(\$1\r\n[abd]\r\n){3}$/);
   });
 
   it('MEMORY USAGE and STRLEN answer for any key; missing keys get nil and 0', () => {

@@ -58,8 +58,10 @@ function scan(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
   }
   const ks = ctx.keyspace;
   const keys: Reply[] = [];
-  const next = scanIds(ks, cursor, Math.min(count, 1_000_000), (k) => {
-    if (k.charCodeAt(0) !== s.db || !ks.exists(k)) return false; // another database's, or a tombstone: the key was deleted
+  const next = scanIds(ks, cursor, Math.min(count, 1_000_000), (id) => {
+    const k = ks.keyOf(id);
+    // No key, another database's, or a tombstone (the key was deleted) or an ended life.
+    if (k === undefined || k.charCodeAt(0) !== s.db || !ks.existsAt(id)) return false;
     if (type !== null && type !== 'string') return true; // TYPE reports every tally key as a string
     if (pattern === null || globMatch(pattern, k.slice(1))) keys.push(bulk(nameOf(k)));
     return true;
