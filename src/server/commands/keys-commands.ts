@@ -6,7 +6,7 @@ import { NULL_BULK, OK, reply, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_SYNTAX, globMatch, parseInt64 } from './parse.js';
 import { helpReply } from './help.js';
 import { scanIds } from './scan-cursor.js';
-import { extraState, stateOf, type SlowlogEntry } from './state.js';
+import { stateOf, type SlowlogEntry } from './state.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
 
 const bulk = (v: string | Buffer): Reply => ({ kind: 'bulk', value: v });

@@ -28,8 +28,9 @@ export const MIN_IDS_PER_CALL = 100_000;
 /**
  * Visits the ids from `cursor` on until `visit` has counted `count` of them (it answers whether an
  * id counts: it holds a live key of the database scanned), or the ids visited reach
- * max(10 × count, MIN_IDS_PER_CALL), or the walk ends. Returns the next cursor, 0 at the end. A cursor at or past
- * the bound (another server's) ends the walk, as does a negative one (Redis reads it as one past 2^63).
+ * max(10 × count, MIN_IDS_PER_CALL), or the walk ends. Returns the next cursor, 0 at the end. A
+ * cursor at or past the bound (another server's) ends the walk, as does a negative one (Redis
+ * reads that one modulo 2^64).
  */
 export function scanIds(table: KeysById, cursor: bigint, count: number, visit: (id: number) => boolean): number {
   const bound = table.idBound;
