@@ -5,6 +5,7 @@
 //   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry and a counter (which
 //              holds its one slot) per key, in a Map keyed by the key's string (no version log, no
 //              replica).
+//   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
 //   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
 //              counts, its replica, the key's version and its two digest shares: the key's string
 //              and its Map entry are the only per-key JS objects.
@@ -51,6 +52,21 @@ const layouts: Record<string, (n: number) => unknown> = {
     for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     // A node folds its changed keys into the state digest every gossip round; the queue they wait
     // in is not part of what a key costs.
+    ks.stateDigest();
+    return ks;
+  },
+  // What an expired key leaves (its husk, docs/crdt-counters.md "Expiry"): N keys given INCR and a
+  // TTL, every one then read after its deadline. Not a layout to compare, but the cost of each key a
+  // rate limiter ever saw.
+  'keyspace, expired': (n) => {
+    const clock = { t: 1_000_000 };
+    const ks = new Keyspace('n1:1', { clock: { now: () => clock.t } });
+    for (let i = 0; i < n; i++) {
+      ks.incrBy(fullKey(0, `user:${i}`), 1);
+      ks.expire(fullKey(0, `user:${i}`), clock.t + 1000);
+    }
+    clock.t += 2000;
+    for (let i = 0; i < n; i++) ks.exists(fullKey(0, `user:${i}`));
     ks.stateDigest();
     return ks;
   },

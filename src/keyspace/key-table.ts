@@ -14,7 +14,7 @@ import { hash64Lo } from '../crdt/hash64.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { KeyIndex } from './key-index.js';
-import { currentAsKept, entryOf, husk, isEmptyState, isHusk, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -437,12 +437,14 @@ export class KeyTable {
       changed = true;
     } else if (e === undefined || life.epoch > ours.epoch) {
       // A later epoch replaces an earlier one outright: the earlier ended somewhere first.
-      const fresh = withLife(entryOf(list.length > 0 ? list.map((s) => ({ ...s }) as TypedCrdt) : [husk()]), life);
+      // (An empty PN-Counter arriving alone, a peer's husk, is held as the shared husk state.)
+      const fresh = withLife(entryOf(list.length === 0 || (list.length === 1 && isHuskState(list[0] as TypedCrdt)) ? [husk()] : list.map((s) => ({ ...s }) as TypedCrdt)), life);
       // A key new here has no entry to carry a digest share or counts from: one index operation, not two.
       target = e === undefined ? this.insert(key, fresh) : this.store(key, fresh, true);
       changed = true;
-    } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type) {
-      // The usual case: one state of the key's one type, in the same epoch.
+    } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type && e.crdt !== HUSK_COUNTER) {
+      // The usual case: one state of the key's one type, in the same epoch. (Not into a husk: its
+      // state is shared by every husk, so the way below makes the key a new entry.)
       changed = mergeSameType(e, list[0] as TypedCrdt);
       target = e;
     } else {

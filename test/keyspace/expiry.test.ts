@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { decodeWithLife, encodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
+import { HUSK_COUNTER } from '../../src/keyspace/entries.js';
 
 const k = fullKey(0, 'k');
 const T0 = 1_700_000_000_000;
@@ -303,5 +304,52 @@ describe('expiry across nodes', () => {
     for (let cut = 0; cut < w.bytes.length; cut++) expect(decodeWithLife(LIFE_TAG, w.bytes.subarray(0, cut)).ok).toBe(false);
     const nested = encodeWithLife(life, w);
     expect(decodeWithLife(nested.tag, nested.bytes).ok).toBe(false);
+  });
+});
+
+describe('husks share their state', () => {
+  // A husk is what an expired key leaves until it is written again: one per key a rate limiter ever
+  // saw. Husks share one frozen empty counter and one life per epoch; a write or a merge into one
+  // makes that key a state of its own and leaves every other husk empty.
+  it('husks made by expiry, by a merge and by a peer share one state, and writes into one touch no other', () => {
+    const a = node('A');
+    const b = node('B');
+    const [k1, k2, k3] = ['k1', 'k2', 'k3'].map((n) => fullKey(0, n)) as [string, string, string];
+    for (const key of [k1, k2, k3]) {
+      a.ks.incrBy(key, 3);
+      a.ks.expire(key, T0 + 1_000);
+    }
+    // k3 reaches B before the deadline: B's clock ends it there (a husk made by a read).
+    ship(a.ks, b.ks, k3);
+    a.clock.t = T0 + 2_000;
+    b.clock.t = T0 + 2_000;
+    expect([k1, k2, k3].map((key) => a.ks.exists(key))).toEqual([false, false, false]);
+    // k1 reaches B as A's husk (epoch 1, empty), through a merge.
+    ship(a.ks, b.ks, k1);
+    const h = a.ks.entry(k1);
+    expect(h?.life?.epoch).toBe(1);
+    for (const ks of [a.ks, b.ks]) {
+      for (const key of [k1, k3]) {
+        const e = ks.entry(key);
+        expect(e?.crdt).toBe(h?.crdt);
+        expect(e?.life).toBe(h?.life);
+      }
+    }
+    expect(Object.isFrozen(h?.crdt)).toBe(true);
+    // A merge into a husk (B writes k1 in epoch 1, A hears of it) and a local write into another.
+    expect(b.ks.incrBy(k1, 7)).toEqual({ ok: true, value: 7 });
+    ship(b.ks, a.ks, k1);
+    expect(a.ks.getCounter(k1)).toEqual({ ok: true, value: 7 });
+    expect(a.ks.incrBy(k2, 2)).toEqual({ ok: true, value: 2 });
+    expect(a.ks.entry(k1)?.crdt).not.toBe(h?.crdt);
+    // The other husks are still empty, and still the shared state.
+    expect(a.ks.entry(k3)?.crdt).toBe(h?.crdt);
+    expect(h?.crdt).toBe(HUSK_COUNTER);
+    expect(HUSK_COUNTER.replicaCount()).toBe(0);
+    expect(a.ks.getCounter(k3)).toEqual({ ok: true, value: null });
+    expect(b.ks.getCounter(k3)).toEqual({ ok: true, value: null });
+    // And the shared state still merges as any empty counter would (A's k1 back to B: no change).
+    ship(a.ks, b.ks, k1);
+    expect(b.ks.getCounter(k1)).toEqual({ ok: true, value: 7 });
   });
 });
