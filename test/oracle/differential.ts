@@ -3,7 +3,8 @@
 // passes only if a row of the differences table explains it; the runner then copies tally's state of
 // those keys into Redis, so the rest of the sequence again compares like with like.
 
-import type { Cmd } from './commands.js';
+import { createHash } from 'node:crypto';
+import { SCRIPTS, type Cmd } from './commands.js';
 import { DIFFERENCES, type Difference, type KeyHistory, type Probe, type Step, arrayElements, explain, strictInt64 } from './differences.js';
 import { RawRespClient, showBytes } from './raw-resp.js';
 
@@ -22,6 +23,9 @@ export interface StepRecord {
 export type Outcome =
   | { readonly ok: true; readonly records: readonly StepRecord[] }
   | { readonly ok: false; readonly records: readonly StepRecord[]; readonly failed: StepRecord; readonly problem: string };
+
+/** Tally's overflow error (a full slot, or a value beyond ±(2^53−1)). */
+const OVERFLOW_REPLY = '-ERR increment or decrement would overflow\r\n';
 
 const is = (reply: Buffer, text: string): boolean => reply.equals(Buffer.from(text, 'latin1'));
 
@@ -57,10 +61,13 @@ class TallyLedger {
     // did, which only widens the bounds the overflow rows accept.
     else if ((name === 'set' || name === 'getset') && !reply.startsWith('-')) amount = strictInt64(step.words[2] ?? '');
     else if ((name === 'setex' || name === 'psetex') && !reply.startsWith('-')) amount = strictInt64(step.words[3] ?? '');
-    else if ((name === 'mset' || name === 'msetnx' || name === 'setnx') && !reply.startsWith('-')) {
+    // A refused MSET may have applied the pairs before the one whose slot was full (the
+    // 'counter-slot-exhausted' row): counted as if all were, which only widens the bounds.
+    else if ((name === 'mset' || name === 'msetnx' || name === 'setnx') && (!reply.startsWith('-') || (name !== 'setnx' && reply === OVERFLOW_REPLY))) {
       for (let i = 1; i + 1 < step.words.length; i += 2) {
         const v = strictInt64(step.words[i + 1] ?? '');
-        if (v === null) continue;
+        // A value beyond the exact range is refused, never written.
+        if (v === null || (v < 0n ? -v : v) > 9007199254740991n) continue;
         const k = step.words[i] ?? '';
         const h = this.get(db, k);
         this.byKey.set(`${db}\0${k}`, { up: h.up + (v > 0n ? v : 0n), down: h.down + (v < 0n ? -v : 0n), zeroWrites: h.zeroWrites + (v === 0n ? 1 : 0) });
@@ -130,9 +137,12 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
       const listingsSorted = (b: Buffer): Buffer => (name === 'exec' && queued !== null ? sortedExecListings(b, queued) : ORDER_FREE.has(name) ? sortedListing(b) : b);
       const [r, t] = [listingsSorted(r0), listingsSorted(t0)];
       const earlyResults = name === 'exec' && queued !== null ? arrayElements(t0) : null;
+      /** The database each queued command ran in (a SELECT inside the transaction moves the ones after it). */
+      const dbs: number[] = [];
       if (name === 'exec' && queued !== null && earlyResults !== null) {
         // A SELECT that ran inside the transaction moves both sequence connections: the probes follow.
         for (const [i, q] of queued.entries()) {
+          dbs.push(db);
           if ((q.words[0] ?? '').toLowerCase() === 'select' && (earlyResults[i] as Buffer | undefined)?.equals(Buffer.from('+OK\r\n'))) db = Number(q.words[1]);
         }
         await Promise.all([redisProbe.send(['SELECT', String(db)]), tallyProbe.send(['SELECT', String(db)])]);
@@ -146,10 +156,10 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
       if (execResults !== null && queued !== null) {
         // Recorded before the explanation, so each element's row sees the writes queued with it
         // (those after it too: that only widens the bounds the overflow rows accept).
-        queued.forEach((q, i) => ledger.record(db, { ...step, words: q.words, tally: execResults[i] ?? Buffer.from('-') }));
+        queued.forEach((q, i) => ledger.record(dbs[i] ?? db, { ...step, words: q.words, tally: execResults[i] ?? Buffer.from('-') }));
       }
       if (!same) {
-        accepted = name === 'exec' && queued !== null ? await explainExec(step, queued, typesBefore, probe, o.alsoAccept) : await explain(step, probe, o.alsoAccept);
+        accepted = name === 'exec' && queued !== null ? await explainExec(step, queued, typesBefore, dbs, inDb(probe, dbs, db, (d, k) => ledger.get(d, k)), o.alsoAccept) : await explain(step, probe, o.alsoAccept);
         if (accepted === undefined) {
           const failed = { cmd, step };
           return { ok: false, records: [...records, failed], failed, problem: r.equals(t) ? 'the keys differ afterwards' : 'the replies differ' };
@@ -176,6 +186,26 @@ export async function runSequence(ports: Ports, cmds: readonly Cmd[], prefix: st
   } finally {
     for (const c of [redis, tally, redisProbe, tallyProbe]) c.close();
   }
+}
+
+/**
+ * For EXEC: the probe the rows get for queued command i, asking in the database that command ran in
+ * (the probe connections are in the one the transaction left them in, `now`).
+ */
+function inDb(probe: Probe, dbs: readonly number[], now: number, historyIn: (db: number, key: string) => KeyHistory): (i: number) => Probe {
+  return (i) => {
+    const d = dbs[i] ?? now;
+    if (d === now) return probe;
+    const there = (send: (w: readonly string[]) => Promise<Buffer>) => async (w: readonly string[]): Promise<Buffer> => {
+      await send(['SELECT', String(d)]);
+      try {
+        return await send(w);
+      } finally {
+        await send(['SELECT', String(now)]);
+      }
+    };
+    return { tally: there(probe.tally), redis: there(probe.redis), history: (key) => historyIn(d, key) };
+  };
 }
 
 /** EXEC's reply with the elements of its KEYS and SCAN commands sorted. */
@@ -211,16 +241,25 @@ function sortedListing(reply: Buffer): Buffer {
  * gives Redis tally's state, as after any accepted step). Rows that ask TALLY.TYPE get the type the
  * key had at that point of the transaction, from `typesBefore` and the replies of the commands before.
  */
-async function explainExec(step: Step, queued: readonly { words: string[]; keys: string[] }[], typesBefore: ReadonlyMap<string, string>, probe: Probe, extra: readonly Difference[] = []): Promise<Difference | undefined> {
+async function explainExec(step: Step, queued: readonly { words: string[]; keys: string[] }[], typesBefore: ReadonlyMap<string, string>, dbs: readonly number[], probeAt: (i: number) => Probe, extra: readonly Difference[] = []): Promise<Difference | undefined> {
   const r = arrayElements(step.redis);
   const t = arrayElements(step.tally);
   if (r === null || t === null || r.length !== t.length || r.length !== queued.length) return undefined;
   const existence = (k: string, on: readonly boolean[]): boolean => on[step.keys.indexOf(k)] === true;
-  const types = new Map(typesBefore);
+  // The types of keys per database: `typesBefore` are the first one's; in another database a SELECT
+  // led to, a key's type is asked of tally (after EXEC) unless a queued command set it.
+  const typesIn = new Map<number, Map<string, string>>([[dbs[0] ?? 0, new Map(typesBefore)]]);
+  const typesAt = (i: number): Map<string, string> => {
+    const d = dbs[i] ?? 0;
+    let m = typesIn.get(d);
+    if (m === undefined) typesIn.set(d, (m = new Map()));
+    return m;
+  };
   /** Keys an empty PFADD or PFMERGE made in Redis only (the 'empty-hll' row): later differences on them follow from it. */
   const emptyHll = new Set<string>();
   for (let i = 0; i < r.length; i++) {
     const q = queued[i] as { words: string[]; keys: string[] };
+    const types = typesAt(i);
     // A key's existence after EXEC is the doing of the last queued command that names it.
     const last = (k: string): boolean => !queued.slice(i + 1).some((later) => later.keys.includes(k));
     const redisExists = q.keys.map((k) => (last(k) ? existence(k, step.redisExists) : true));
@@ -229,6 +268,7 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const [ri, ti] = listing ? [sortedListing(r[i] as Buffer), sortedListing(t[i] as Buffer)] : [r[i] as Buffer, t[i] as Buffer];
     if (!ri.equals(ti) || !redisExists.every((e, j) => e === tallyExists[j])) {
       if (q.keys.some((k) => emptyHll.has(k)) || (q.keys.length === 0 && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
+      const probe = probeAt(i);
       const at: Probe = {
         ...probe,
         tally: async (w) => ((w[0] ?? '').toUpperCase() === 'TALLY.TYPE' && types.has(String(w[1])) ? Buffer.from(types.get(String(w[1])) as string) : probe.tally(w)),
@@ -239,10 +279,11 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const k0 = q.words[1] ?? '';
     if ((name === 'pfadd' && q.words.length === 2) || name === 'pfmerge') {
       if (['+none\r\n', undefined].includes(types.get(k0)) && (t[i] as Buffer)[0] !== 0x2d) emptyHll.add(k0);
-    } else if (q.keys.length > 0 && (t[i] as Buffer)[0] !== 0x2d && !['get', 'mget', 'exists', 'pfcount', 'strlen', 'type'].includes(name)) {
+    } else if (q.keys.length > 0 && (t[i] as Buffer)[0] !== 0x2d && !['get', 'mget', 'exists', 'pfcount', 'strlen', 'type', 'ttl', 'pttl', 'expiretime', 'pexpiretime', 'persist'].includes(name) && !scriptWritesNothing(q.words, t[i] as Buffer)) {
       for (const k of q.keys) emptyHll.delete(k);
     }
     evolveTypes(types, q.words, t[i] as Buffer);
+    if (name === 'flushall' && (t[i] as Buffer)[0] !== 0x2d) for (const m of typesIn.values()) for (const k of m.keys()) m.set(k, '+none\r\n');
   }
   return undefined;
 }
@@ -250,9 +291,8 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
 /** The TALLY.TYPE of keys after one more command that tally answered with `reply` (a small model). */
 function evolveTypes(types: Map<string, string>, words: readonly string[], reply: Buffer): void {
   const name = (words[0] ?? '').toLowerCase();
-  // A script's effects are not modelled: its keys' types are asked of tally itself (after EXEC).
   if (/^eval(sha)?(_ro)?$/.test(name)) {
-    for (const k of words.slice(3, 3 + Number(words[2]))) types.delete(k);
+    evolveTypesByScript(types, words, reply);
     return;
   }
   if (reply[0] === 0x2d) return; // an error changed nothing
@@ -260,12 +300,85 @@ function evolveTypes(types: Map<string, string>, words: readonly string[], reply
   if (name === 'pfadd' || name === 'pfmerge') {
     if (name === 'pfmerge' || words.length > 2 || types.get(key) === '+hll\r\n') types.set(key, '+hll\r\n');
   } else if (['incr', 'decr', 'incrby', 'decrby', 'set', 'getset', 'setex', 'psetex'].includes(name)) {
-    if (types.get(key) !== '+gcounter\r\n' && !(name === 'set' && reply.equals(Buffer.from('$-1\r\n')))) types.set(key, '+pncounter\r\n');
+    if (types.get(key) !== '+gcounter\r\n' && (name !== 'set' || setWrote(words, reply))) types.set(key, '+pncounter\r\n');
   } else if (name === 'del' || name === 'unlink' || name === 'getdel') {
     for (const k of name === 'getdel' ? [key] : words.slice(1)) types.set(k, '+none\r\n');
   } else if (name === 'flushdb' || name === 'flushall') {
     for (const k of types.keys()) types.set(k, '+none\r\n');
   }
+}
+
+/**
+ * Whether a SET that did not fail wrote: with NX or XX and no GET its reply says so (OK, or nil);
+ * with GET it is the old value, nil when the key was missing (NX writes then, XX does not).
+ */
+function setWrote(words: readonly string[], reply: Buffer): boolean {
+  const opts = words.slice(3).map((w) => w.toUpperCase());
+  const nil = reply.equals(Buffer.from('$-1\r\n'));
+  if (!opts.includes('GET')) return !nil;
+  if (opts.includes('NX')) return nil;
+  if (opts.includes('XX')) return !nil;
+  return true;
+}
+
+/** The oracle's scripts (commands.ts SCRIPTS) by body and by SHA1. */
+const SCRIPT_BODIES = new Map<string, string>(SCRIPTS.flatMap((b) => [[b, b], [createHash('sha1').update(b).digest('hex'), b]] as [string, string][]));
+
+/** The oracle's scripts that write no key (they read, or only return values). */
+const READ_ONLY_SCRIPTS: ReadonlySet<string> = new Set(
+  SCRIPTS.filter((b) => !/redis\.p?call\('(INCRBY|INCR|DECR|SET|PFADD|DEL)'/.test(b) || /^return redis\.pcall\('INCR', KEYS\[1\], KEYS\[2\]\)$/.test(b)),
+);
+
+/** Whether `words` is a script that wrote no key: not found, read-only (EVAL_RO), or one that writes nothing. */
+function scriptWritesNothing(words: readonly string[], reply: Buffer): boolean {
+  const name = (words[0] ?? '').toLowerCase();
+  if (!/^eval(sha)?(_ro)?$/.test(name)) return false;
+  if (reply.toString('latin1').startsWith('-NOSCRIPT ')) return true;
+  const body = SCRIPT_BODIES.get((words[1] ?? '').toLowerCase()) ?? SCRIPT_BODIES.get(words[1] ?? '');
+  return body !== undefined && (name.endsWith('_ro') || READ_ONLY_SCRIPTS.has(body));
+}
+
+/**
+ * `evolveTypes` for EVAL, EVALSHA and EVAL_RO of the oracle's scripts: what each writes, from its
+ * reply. A script that failed part way, or an unknown one, leaves its keys' types to be asked of
+ * tally itself (after EXEC).
+ */
+function evolveTypesByScript(types: Map<string, string>, words: readonly string[], reply: Buffer): void {
+  const keys = words.slice(3, 3 + Number(words[2]));
+  const body = SCRIPT_BODIES.get((words[1] ?? '').toLowerCase()) ?? SCRIPT_BODIES.get(words[1] ?? '');
+  const failed = reply[0] === 0x2d;
+  const counter = (k: string | undefined): void => {
+    if (k !== undefined && types.get(k) !== '+gcounter\r\n') types.set(k, '+pncounter\r\n');
+  };
+  // A script that was not found ran nothing; a read-only script's writes are refused.
+  if (reply.toString('latin1').startsWith('-NOSCRIPT ')) return;
+  if (/_ro$/.test(words[0]?.toLowerCase() ?? '') && body !== undefined) return;
+  switch (body) {
+    case "return redis.call('INCRBY', KEYS[1], ARGV[1])":
+    case "return redis.call('SET', KEYS[1], ARGV[1])":
+      if (!failed) counter(keys[0]);
+      return;
+    case "return {redis.call('INCR', KEYS[1]), redis.call('DECR', KEYS[2])}":
+      if (failed) break;
+      counter(keys[0]);
+      counter(keys[1]);
+      return;
+    case "local n = redis.call('INCR', KEYS[1]) if n > 3 then return redis.error_reply('LIMIT reached') end return n":
+      if (failed && !reply.toString('latin1').startsWith('-LIMIT reached')) break;
+      counter(keys[0]);
+      return;
+    case "return redis.call('PFADD', KEYS[1], ARGV[1])":
+      if (!failed && keys[0] !== undefined) types.set(keys[0], '+hll\r\n');
+      return;
+    case "return redis.call('DEL', KEYS[1])":
+      if (!failed && keys[0] !== undefined) types.set(keys[0], '+none\r\n');
+      return;
+    case undefined:
+      break;
+    default:
+      return; // writes nothing
+  }
+  for (const k of keys) types.delete(k);
 }
 
 /**
