@@ -6,6 +6,7 @@
 //              holds its one slot) per key, in a Map keyed by the key's string (no version log, no
 //              replica).
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
+//   keyspace, HLL of 2 / HLL deleted: HyperLogLog keys of two elements, and the same deleted.
 //   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
 //              counts, its replica, the key's version and its two digest shares: the key's string
 //              and its Map entry are the only per-key JS objects.
@@ -70,6 +71,21 @@ const layouts: Record<string, (n: number) => unknown> = {
     ks.stateDigest();
     return ks;
   },
+  // HyperLogLog keys of two elements each (Redis holds one in about 124 B of used_memory), and the
+  // same keys deleted: a deleted HLL is a tombstone that is never collected (its generation).
+  'keyspace, HLL of 2': (n) => {
+    const ks = new Keyspace('n1:1');
+    for (let i = 0; i < n; i++) ks.pfadd(fullKey(0, `user:${i}`), ['a', 'b']);
+    ks.stateDigest();
+    return ks;
+  },
+  'keyspace, HLL deleted': (n) => {
+    const ks = new Keyspace('n1:1');
+    for (let i = 0; i < n; i++) ks.pfadd(fullKey(0, `user:${i}`), ['a', 'b']);
+    for (let i = 0; i < n; i++) ks.del(fullKey(0, `user:${i}`));
+    ks.stateDigest();
+    return ks;
+  },
   'map-index': (n) => {
     const index = new Map<string, number>();
     const c = columns(n);
@@ -122,6 +138,6 @@ export async function run(args: string[]): Promise<unknown> {
     out[name] = perKey;
     rows.push({ layout: name, keys: n, 'heap B/key': perKey });
   }
-  printTable(`Heap bytes per counter key with one writer slot (V8 heapUsed + ArrayBuffers, after a full collection), ${n.toLocaleString('en-US')} keys user:N`, rows);
+  printTable(`Heap bytes per key: counters with one writer slot unless named (V8 heapUsed + ArrayBuffers, after a full collection), ${n.toLocaleString('en-US')} keys user:N`, rows);
   return { keys: n, bytesPerKey: out };
 }

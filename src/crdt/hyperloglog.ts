@@ -44,6 +44,11 @@ function sparseMaxOf(p: number): number {
   return 1 << (p - 2);
 }
 
+/** The sparse list of every empty sketch: length 0, so nothing is ever written into it. */
+const EMPTY_SPARSE = new Uint32Array(0);
+/** Where a sparse sketch's estimate counts its histogram: q + 2 entries at most (q = 64 - p, p >= 4). */
+const SCRATCH_HIST = new Int32Array(64 - 4 + 2);
+
 /**
  * A HyperLogLog sketch of precision `p` (m = 2^p registers, standard error about 1.04 / sqrt(m)).
  *
@@ -69,13 +74,28 @@ export class HyperLogLog {
    * Node-local presentation state: not encoded, merged or compared.
    */
   private redis: RedisHyllForm | null = null;
-  /** Sparse form: packed `index << 6 | rank`, sorted; null when dense. */
+  /**
+   * The Redis form is a fresh one (a key PFADD just created, or one DEL just emptied) not built
+   * yet: built at the first register change or when asked for. A deleted HLL is kept as a
+   * tombstone (its generation orders later writes), and building the form for every one of them
+   * cost about 900 heap bytes each (`npm run bench -- layout`).
+   */
+  private freshForm = false;
+  /**
+   * Sparse form: packed `index << 6 | rank`, sorted; null when dense. An empty sketch shares
+   * EMPTY_SPARSE (length 0: the first register set allocates its own).
+   */
   private sparse: Uint32Array | null;
   private sparseLen: number;
   /** Dense form: one byte per register; null when sparse. */
   private dense: Uint8Array | null;
-  /** hist[k] = number of registers equal to k, for k in 0..q+1. */
-  private hist: Int32Array;
+  /**
+   * Dense form only (null when sparse): hist[k] = number of registers equal to k, for k in 0..q+1,
+   * kept as registers rise so that an estimate of a dense sketch does not read its m registers. A
+   * sparse sketch's estimate counts its few entries instead: a histogram per sketch cost about 390
+   * heap bytes, more than a small sketch's registers.
+   */
+  private hist: Int32Array | null;
   /** Cached estimate, or -1 when a register changed since it was computed. */
   private cached = -1;
 
@@ -86,11 +106,10 @@ export class HyperLogLog {
     this.shift = 32 - p;
     this.sparseMax = sparseMaxOf(p);
     this.gen = generation;
-    this.sparse = new Uint32Array(8);
+    this.sparse = EMPTY_SPARSE;
     this.sparseLen = 0;
     this.dense = null;
-    this.hist = new Int32Array(this.q + 2);
-    this.hist[0] = this.m;
+    this.hist = null;
   }
 
   /** An empty sketch. Throws CrdtError('HLL_BAD_PRECISION') for p outside 4..18 (misuse). */
@@ -102,7 +121,7 @@ export class HyperLogLog {
       );
     }
     const h = new HyperLogLog(p, 0);
-    if (p === REDIS_HLL_P) h.redis = RedisHyllForm.fresh();
+    h.freshForm = p === REDIS_HLL_P;
     return h;
   }
 
@@ -112,7 +131,7 @@ export class HyperLogLog {
    */
   static fromRegisters(p: number, generation: number, registers: Uint8Array, hash: HllHash = 'redis'): HyperLogLog {
     const h = HyperLogLog.create(p);
-    h.redis = null;
+    h.freshForm = false;
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new RangeError(`generation must be a non-negative safe integer, got ${generation}`);
     }
@@ -203,6 +222,7 @@ export class HyperLogLog {
     this.gen = gen;
     this.fam = source.fam;
     this.redis = source.redis;
+    this.freshForm = source.freshForm;
     return ok(true);
   }
 
@@ -213,8 +233,24 @@ export class HyperLogLog {
     if (this.fam !== 'redis') {
       return err(new CrdtError('HLL_NOT_REDIS', "a HyperLogLog written with tally's legacy hash has no Redis encoding (its registers are not Redis's)"));
     }
-    if (this.redis === null) this.redis = RedisHyllForm.ofRegisters(this.registers());
-    return ok(this.redis);
+    const form = this.trackedForm() ?? RedisHyllForm.ofRegisters(this.registers());
+    this.redis = form;
+    return ok(form);
+  }
+
+  /** The Redis form being kept, built now if it is a fresh one not built yet; null if none is kept. */
+  private trackedForm(): RedisHyllForm | null {
+    if (this.redis === null && this.freshForm) {
+      this.redis = RedisHyllForm.fresh();
+      this.freshForm = false;
+    }
+    return this.redis;
+  }
+
+  /** Keeps no Redis form (it is built from the registers when asked for). */
+  private dropForm(): void {
+    this.redis = null;
+    this.freshForm = false;
   }
 
   /** The delete counter: a sketch of a higher generation replaces one of a lower generation. */
@@ -227,13 +263,18 @@ export class HyperLogLog {
   }
 
   isEmpty(): boolean {
-    return this.hist[0] === this.m;
+    return this.nonZero() === 0;
+  }
+
+  /** The number of non-zero registers. */
+  private nonZero(): number {
+    return this.hist !== null ? this.m - this.hist[0]! : this.sparseLen;
   }
 
   /** Approximate bytes held in memory (object, register storage and histogram). */
   byteSize(): number {
     const registers = this.dense !== null ? this.dense.byteLength : (this.sparse?.byteLength ?? 0);
-    return 96 + registers + this.hist.byteLength;
+    return 96 + registers + (this.hist?.byteLength ?? 0);
   }
 
   /** A copy of all m register values (tests and tools). */
@@ -298,11 +339,12 @@ export class HyperLogLog {
       const old = dense[index]!;
       if (rank <= old) return false;
       dense[index] = rank;
-      this.hist[old]!--;
-      this.hist[rank]!++;
+      const hist = this.hist!;
+      hist[old]!--;
+      hist[rank]!++;
       this.cached = -1;
     }
-    const form = this.redis;
+    const form = this.redis ?? this.trackedForm();
     if (form !== null) {
       form.note(index, rank);
       form.invalidate();
@@ -330,7 +372,7 @@ export class HyperLogLog {
    * writes them), about every register `other` raises.
    */
   private noteIncoming(other: HyperLogLog): void {
-    const form = this.redis;
+    const form = this.trackedForm();
     if (form === null) return;
     // Dense: the bytes are the registers (joinRegisters marks the cached count stale on a change).
     if (!form.wantsChanges()) return;
@@ -353,8 +395,9 @@ export class HyperLogLog {
       const old = dense[index]!;
       if (rank <= old) return false;
       dense[index] = rank;
-      this.hist[old]!--;
-      this.hist[rank]!++;
+      const hist = this.hist!;
+      hist[old]!--;
+      hist[rank]!++;
       this.cached = -1;
       return true;
     }
@@ -372,7 +415,6 @@ export class HyperLogLog {
       const old = sp[a]! & 63;
       if (rank <= old) return false;
       sp[a] = key | rank;
-      this.hist[old]!--;
     } else {
       if (len === this.sparseMax) {
         this.promote();
@@ -380,7 +422,7 @@ export class HyperLogLog {
       }
       let target = sp;
       if (len === sp.length) {
-        target = new Uint32Array(Math.min(sp.length * 2, this.sparseMax));
+        target = new Uint32Array(Math.min(Math.max(8, sp.length * 2), this.sparseMax));
         target.set(sp.subarray(0, a));
         target.set(sp.subarray(a, len), a + 1);
         this.sparse = target;
@@ -389,9 +431,7 @@ export class HyperLogLog {
       }
       target[a] = key | rank;
       this.sparseLen = len + 1;
-      this.hist[0]!--;
     }
-    this.hist[rank]!++;
     this.cached = -1;
     return true;
   }
@@ -420,17 +460,24 @@ export class HyperLogLog {
   }
 
   private rebuildHistogram(): void {
-    const hist = new Int32Array(this.q + 2);
     if (this.dense !== null) {
+      const hist = new Int32Array(this.q + 2);
       const d = this.dense;
       for (let i = 0; i < d.length; i++) hist[d[i]!]!++;
+      this.hist = hist;
     } else {
-      const sp = this.sparse!;
-      hist[0] = this.m - this.sparseLen;
-      for (let i = 0; i < this.sparseLen; i++) hist[sp[i]! & 63]!++;
+      this.hist = null;
     }
-    this.hist = hist;
     this.cached = -1;
+  }
+
+  /** A sparse sketch's histogram (as `hist`), counted into a scratch array shared by all sketches. */
+  private sparseHistogram(): Int32Array {
+    const hist = SCRATCH_HIST.fill(0, 0, this.q + 2);
+    const sp = this.sparse!;
+    hist[0] = this.m - this.sparseLen;
+    for (let i = 0; i < this.sparseLen; i++) hist[sp[i]! & 63]!++;
+    return hist;
   }
 
   /** The cardinality estimate, rounded to an integer (0 for an empty sketch). Cached. */
@@ -444,7 +491,7 @@ export class HyperLogLog {
    */
   estimate(): number {
     if (this.cached >= 0) return this.cached;
-    const e = ertlEstimate(this.hist, this.m, this.q);
+    const e = ertlEstimate(this.hist ?? this.sparseHistogram(), this.m, this.q);
     this.cached = e;
     return e;
   }
@@ -477,7 +524,7 @@ export class HyperLogLog {
       return ok(true);
     }
     this.fam = other.fam;
-    if (this.fam !== 'redis') this.redis = null;
+    if (this.fam !== 'redis') this.dropForm();
     return ok(this.joinRegisters(other));
   }
 
@@ -493,7 +540,7 @@ export class HyperLogLog {
   private replaceBy(other: HyperLogLog): void {
     this.copyRegistersFrom(other);
     this.fam = other.fam;
-    this.redis = null;
+    this.dropForm();
   }
 
   /**
@@ -510,7 +557,7 @@ export class HyperLogLog {
     if (other === this || other.isEmpty()) return ok(false);
     if (this.fam !== other.fam) {
       this.fam = other.fam;
-      if (this.fam !== 'redis') this.redis = null;
+      if (this.fam !== 'redis') this.dropForm();
     }
     return ok(this.joinRegisters(other));
   }
@@ -535,11 +582,11 @@ export class HyperLogLog {
       this.sparse = null;
       this.sparseLen = 0;
     } else {
-      this.sparse = other.sparse!.slice(0, Math.max(8, other.sparseLen));
+      this.sparse = other.sparseLen === 0 ? EMPTY_SPARSE : other.sparse!.slice(0, Math.max(8, other.sparseLen));
       this.sparseLen = other.sparseLen;
       this.dense = null;
     }
-    this.hist = other.hist.slice();
+    this.hist = other.hist === null ? null : other.hist.slice();
     this.cached = other.cached;
   }
 
@@ -548,7 +595,7 @@ export class HyperLogLog {
       if (this.dense === null) this.promote();
       const a = this.dense!;
       const b = other.dense;
-      const hist = this.hist;
+      const hist = this.hist!;
       let changed = false;
       // Four registers at a time: registers are < 0x80, so per byte (x | 0x80) - y never borrows
       // and keeps its high bit exactly when x >= y. Converged peers (the common gossip case) skip
@@ -604,10 +651,11 @@ export class HyperLogLog {
   clear(): HyperLogLog {
     if (this.gen >= Number.MAX_SAFE_INTEGER) throw new RangeError('HyperLogLog generation exhausted');
     this.gen++;
-    this.setSparse(new Uint32Array(8), 0);
+    this.setSparse(EMPTY_SPARSE, 0);
     this.cached = 0;
     this.fam = 'redis';
-    this.redis = this.p === REDIS_HLL_P ? RedisHyllForm.fresh() : null;
+    this.redis = null;
+    this.freshForm = this.p === REDIS_HLL_P;
     return this.clone();
   }
 
@@ -679,9 +727,7 @@ export class HyperLogLog {
   /** Same precision, generation, hash family and register values, whatever the forms. */
   equals(other: HyperLogLog): boolean {
     if (this.p !== other.p || this.gen !== other.gen || this.fam !== other.fam) return false;
-    const ha = this.hist;
-    const hb = other.hist;
-    for (let k = 0; k < ha.length; k++) if (ha[k] !== hb[k]) return false;
+    if (this.nonZero() !== other.nonZero()) return false;
     if (this.dense !== null && other.dense !== null) {
       const a = this.dense;
       const b = other.dense;
@@ -694,8 +740,8 @@ export class HyperLogLog {
       for (let i = 0; i < this.sparseLen; i++) if (a[i] !== b[i]) return false;
       return true;
     }
-    // Mixed forms: equal histograms mean equal non-zero counts, so checking every sparse entry
-    // against the dense registers is enough.
+    // Mixed forms: with equal non-zero counts, checking every sparse entry against the dense
+    // registers is enough.
     const s = this.dense === null ? this : other;
     const d = (this.dense === null ? other.dense : this.dense)!;
     const sp = s.sparse!;
@@ -712,7 +758,7 @@ export class HyperLogLog {
    * family) is form 0 with count 0, the bytes tally wrote for one before the Redis hash.
    */
   encode(): Uint8Array {
-    const nonZero = this.m - this.hist[0]!;
+    const nonZero = this.nonZero();
     const w = new ByteWriter(nonZero > this.sparseMax ? 16 + (this.m * 3) / 4 : 16 + nonZero * 3);
     w.u8(CODEC_VERSION).u8(TypeTag.HyperLogLog).u8(this.p).uvarint(this.gen);
     const family = this.fam === 'redis' && nonZero > 0 ? FORM_REDIS : 0;

@@ -37,6 +37,8 @@ export const HYLL_SPARSE_VAL_MAX = 32;
 const UNKNOWN = -2;
 /** Register changes queued before the sparse opcodes are updated (see `note`). */
 const PENDING_MAX = 64;
+/** The first queue's length (then x4 up to PENDING_MAX). */
+const PENDING_FIRST = 4;
 const ENC_DENSE = 0;
 const ENC_SPARSE = 1;
 const MAGIC = [0x48, 0x59, 0x4c, 0x4c]; // "HYLL"
@@ -156,8 +158,12 @@ export function packDense(regs: Uint8Array, out: Uint8Array, offset: number): vo
  * so an add costs an array write, not an opcode scan.
  */
 export class RedisHyllForm {
-  /** Queued register changes, `index << 6 | value`, in the order they happened. */
-  private readonly pending = new Uint32Array(PENDING_MAX);
+  /**
+   * Queued register changes, `index << 6 | value`, in the order they happened: null while none is
+   * queued, and grown from a few entries to PENDING_MAX (a queue of PENDING_MAX for every HLL key
+   * cost 430 heap bytes each; most keys queue a few changes between reads).
+   */
+  private pending: Uint32Array | null = null;
   private pendingLen = 0;
 
   /** `body` null means dense. The header is owned (copied by the caller). */
@@ -218,7 +224,13 @@ export class RedisHyllForm {
       this.flush();
       if (this.body === null) return;
     }
-    this.pending[this.pendingLen++] = (index << 6) | value;
+    let q = this.pending;
+    if (q === null || this.pendingLen === q.length) {
+      const grown = new Uint32Array(q === null ? PENDING_FIRST : Math.min(q.length * 4, PENDING_MAX));
+      if (q !== null) grown.set(q);
+      this.pending = q = grown;
+    }
+    q[this.pendingLen++] = (index << 6) | value;
   }
 
   /** Marks the cached cardinality stale (Redis sets the top bit and leaves the rest). */
@@ -254,6 +266,7 @@ export class RedisHyllForm {
     this.body = null;
     this.bodyLen = 0;
     this.pendingLen = 0;
+    this.pending = null;
     this.header[4] = ENC_DENSE;
   }
 
@@ -275,9 +288,11 @@ export class RedisHyllForm {
   /** Applies the queued changes in order; stops (dense) when one makes Redis convert. */
   private flush(): void {
     const n = this.pendingLen;
+    const q = this.pending;
     this.pendingLen = 0;
+    this.pending = null;
     for (let k = 0; k < n && this.body !== null; k++) {
-      const e = this.pending[k]!;
+      const e = q![k]!;
       if (!this.setSparse(e >>> 6, e & 63)) this.toDense();
     }
   }
