@@ -225,7 +225,9 @@ export class RedisHyllForm {
       if (this.body === null) return;
     }
     let q = this.pending;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory and copying, growing sooner keeps the same entries (and no queue grows past PENDING_MAX)
     if (q === null || this.pendingLen === q.length) {
+      // Stryker disable next-line MethodExpression: equivalent but for memory, a larger queue is flushed at PENDING_MAX all the same
       const grown = new Uint32Array(q === null ? PENDING_FIRST : Math.min(q.length * 4, PENDING_MAX));
       if (q !== null) grown.set(q);
       this.pending = q = grown;

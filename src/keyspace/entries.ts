@@ -131,7 +131,11 @@ const SHARED_EPOCHS = 256;
 const sharedRare: ({ readonly others: undefined; readonly life: Life } | undefined)[] = [];
 
 function rareOfLife(l: Life): { readonly others: undefined; readonly life: Life } {
-  if (l.ttlVersion !== 0 || l.deadline !== null || l.epoch >= SHARED_EPOCHS) return { others: undefined, life: l };
+  if (l.ttlVersion !== 0) return { others: undefined, life: l };
+  // Stryker disable next-line ConditionalExpression: equivalent, a deadline always comes with a TTL version above 0 (withTtl); kept should that ever change
+  if (l.deadline !== null) return { others: undefined, life: l };
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, the bound only keeps the shared objects few
+  if (l.epoch >= SHARED_EPOCHS) return { others: undefined, life: l };
   let r = sharedRare[l.epoch];
   if (r === undefined) {
     r = Object.freeze({ others: undefined, life: Object.freeze({ epoch: l.epoch, ttlVersion: 0, deadline: null }) });

@@ -267,6 +267,44 @@ describe('HyperLogLog delete keeps a small tombstone', () => {
     );
   });
 
+  it('estimates a sparse sketch from its own entries only, whatever another sketch left in the shared histogram', () => {
+    // Registers at the top ranks (q - 1 .. q + 1), counted into the scratch histogram first.
+    for (const p of [4, 10, 14]) {
+      const q = 64 - p;
+      const high = new Uint8Array(1 << p);
+      high[0] = q + 1;
+      high[1] = q;
+      high[2] = q - 1;
+      const a = HyperLogLog.fromRegisters(p, 0, high);
+      const b = HyperLogLog.fromRegisters(p, 0, Uint8Array.from({ length: 1 << p }, (_, i) => (i === 3 ? 1 : 0)));
+      // Dense copies built from the registers (a clone would carry the cached estimate along).
+      const dense = (h: HyperLogLog): HyperLogLog => {
+        const d = HyperLogLog.fromRegisters(p, 0, h.registers());
+        d.promote();
+        return d;
+      };
+      expect(a.isDense()).toBe(false);
+      expect(a.estimate()).toBe(dense(a).estimate());
+      expect(b.estimate()).toBe(dense(b).estimate());
+    }
+  });
+
+  it('gives clones registers and histograms of their own, sparse or dense', () => {
+    for (const promote of [false, true]) {
+      const h = HyperLogLog.create(10);
+      for (let i = 0; i < 20; i++) h.add(`c${i}`);
+      if (promote) h.promote();
+      const c = h.clone();
+      const count = c.estimate();
+      const regs = c.registers();
+      for (let i = 0; i < 200; i++) h.add(`d${i}`);
+      expect(c.registers()).toEqual(regs);
+      const again = HyperLogLog.fromRegisters(10, 0, regs);
+      expect(c.estimate()).toBe(count);
+      expect(c.equals(again)).toBe(true);
+    }
+  });
+
   it('merges a peer\'s state into a tombstone as into a new sketch at that generation', () => {
     const a = HyperLogLog.create(14);
     for (let i = 0; i < 30; i++) a.add(`e${i}`);

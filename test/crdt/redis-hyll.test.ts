@@ -160,6 +160,48 @@ function raise(bytes: Uint8Array, index: number, value: number): { out: Uint8Arr
 /** Whether `bytes` parse to exactly `registers` (Buffer.equals: toEqual on 16,384 items is slow). */
 const sameRegisters = (bytes: Uint8Array, registers: Uint8Array): boolean => Buffer.from(unwrap(parseHyll(bytes)).registers).equals(registers);
 
+describe('the Redis form a sketch keeps', () => {
+  // Elements whose registers (p = 14) are 0, 1, 2, 3 and 4, each at rank 1 (found by search).
+  const AT = ['o12139', 'o33950', 'o2051', 'o68417', 'o13182'];
+  const body = (h: HyperLogLog): string => hex(unwrap(h.redisBytes()).subarray(16)).slice(0, 4);
+
+  it('is tracked from the first add of a new sketch, and of a deleted one written again (the order of adds shows)', () => {
+    for (const start of ['new', 'deleted', 'deleted dense'] as const) {
+      const rightToLeft = HyperLogLog.create(14);
+      const leftToRight = HyperLogLog.create(14);
+      for (const h of [rightToLeft, leftToRight]) {
+        if (start === 'new') continue;
+        h.add('before');
+        if (start === 'deleted dense') h.promote();
+        h.clear();
+      }
+      for (const e of [...AT].reverse()) rightToLeft.add(e);
+      for (const e of AT) leftToRight.add(e);
+      expect(rightToLeft.registers().subarray(0, 5)).toEqual(Uint8Array.from([1, 1, 1, 1, 1]));
+      // As in Redis: VAL(1)x1 then VAL(1)x4 when set right to left, x4 then x1 left to right.
+      expect([start, body(rightToLeft)]).toEqual([start, '8083']);
+      expect([start, body(leftToRight)]).toEqual([start, '8380']);
+    }
+  });
+
+  it('of a sketch made from registers, or replaced by a peer\'s later generation, is built from its registers', () => {
+    const regs = new Uint8Array(16384);
+    regs[7] = 3;
+    regs[9000] = 12;
+    const made = HyperLogLog.fromRegisters(14, 0, regs);
+    expect(unwrap(parseHyll(unwrap(made.redisBytes()))).registers).toEqual(regs);
+    // A sketch with a tracked form that a peer's delete and adds replace outright.
+    const mine = HyperLogLog.create(14);
+    for (const e of AT) mine.add(e);
+    expect(body(mine)).toBe('8380');
+    const peer = mine.clone();
+    peer.clear();
+    peer.add('peer');
+    expect(unwrap(mine.merge(peer))).toBe(true);
+    expect(unwrap(parseHyll(unwrap(mine.redisBytes()))).registers).toEqual(peer.registers());
+  });
+});
+
 describe('Redis HYLL edges', () => {
   it('know the magic by all four bytes', () => {
     expect(hasHyllMagic(fromHex('48594c4c'))).toBe(true);
