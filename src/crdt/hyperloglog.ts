@@ -4,50 +4,21 @@
 // the two hash families and the delete semantics.
 
 import { err, ok, type Result } from '../util/result.js';
-import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
+import { ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
 import { murmur64Bytes, murmur64Hi, murmur64String } from './murmur64a.js';
-import { packDense, parseHyll, REDIS_HLL_P, RedisHyllForm, unpackDense, type HyllError } from './redis-hyll.js';
+import { packDense, parseHyll, REDIS_HLL_P, RedisHyllForm, type HyllError } from './redis-hyll.js';
 import { ertlEstimate } from './hll-estimator.js';
-import { mergeSparseLists, readSparseEntries, writeSparseEntries, writeSparseFromDense } from './hll-sparse.js';
+import { mergeSparseLists, writeSparseEntries, writeSparseFromDense } from './hll-sparse.js';
+import { decodeHllWire, FORM_DENSE, FORM_REDIS, FORM_SPARSE, HLL_MAX_PRECISION, HLL_MIN_PRECISION, sparseMaxOf, type HllHash } from './hll-wire.js';
 
-/** Smallest supported precision (16 registers). */
-export const HLL_MIN_PRECISION = 4;
-/** Largest supported precision (262,144 registers). */
-export const HLL_MAX_PRECISION = 18;
-
-/** Codec form byte: sorted (index, rank) list of the non-zero registers (legacy hash; also any empty sketch). */
-const FORM_SPARSE = 0;
-/** Codec form byte: every register, 6 bits each (legacy hash). */
-const FORM_DENSE = 1;
-/** Codec form bytes of the Redis hash family: `FORM_SPARSE` / `FORM_DENSE` plus this. */
-const FORM_REDIS = 2;
-
-/**
- * Which hash put elements in the registers. `redis`: MurmurHash64A with Redis's seed, index = the
- * low p bits, rank = 1 + trailing zeros of the rest (Redis's registers, element for element).
- * `legacy`: tally's own hash64 (index = the top p bits, rank = 1 + leading zeros of the rest), what
- * every sketch written before tally hashed as Redis does holds. Registers of two families cannot be
- * combined (the same element lands in different registers, so a union would count it twice).
- */
-export type HllHash = 'redis' | 'legacy';
-
-/**
- * Largest number of non-zero registers held in sparse form: m / 4. A sparse entry costs 4 bytes in
- * memory (a packed uint32) against 1 byte per register dense, so past m / 4 entries sparse stops
- * saving memory; it also keeps the sorted insert (binary search + memmove) cheap. The encoding
- * uses the same rule, which makes it canonical (one state, one byte string): sparse costs about 2
- * bytes an entry encoded, so at m / 4 entries it is still below the dense m * 3/4 bytes.
- */
-function sparseMaxOf(p: number): number {
-  return 1 << (p - 2);
-}
+export { HLL_MAX_PRECISION, HLL_MIN_PRECISION, type HllHash } from './hll-wire.js';
 
 /** The sparse list of every empty sketch: length 0, so nothing is ever written into it. */
 const EMPTY_SPARSE = new Uint32Array(0);
 /** Where a sparse sketch's estimate counts its histogram: q + 2 entries at most (q = 64 - p, p >= 4). */
-const SCRATCH_HIST = new Int32Array(64 - 4 + 2);
+const SCRATCH_HIST = new Int32Array(64 - HLL_MIN_PRECISION + 2);
 
 /**
  * A HyperLogLog sketch of precision `p` (m = 2^p registers, standard error about 1.04 / sqrt(m)).
@@ -345,7 +316,7 @@ export class HyperLogLog {
       hist[rank]!++;
       this.cached = -1;
     }
-    const form = this.redis ?? this.trackedForm();
+    const form = this.trackedForm();
     if (form !== null) {
       form.note(index, rank);
       form.invalidate();
@@ -777,67 +748,15 @@ export class HyperLogLog {
     return w.finish();
   }
 
-  /** Decodes untrusted bytes. Never throws; any malformed or non-canonical input is an error. */
+  /** Decodes untrusted bytes (hll-wire.ts checks them). Never throws; any malformed or non-canonical input is an error. */
   static decode(bytes: Uint8Array): Result<HyperLogLog, CrdtError> {
-    const r = new ByteReader(bytes);
-    const fail = (): Result<HyperLogLog, CrdtError> =>
-      err(
-        new CrdtError(
-          r.reason.startsWith('truncated') ? 'CODEC_TRUNCATED' : 'CODEC_INVALID',
-          `HyperLogLog: ${r.reason}`,
-        ),
-      );
-    const invalid = (why: string): Result<HyperLogLog, CrdtError> =>
-      err(new CrdtError('CODEC_INVALID', `HyperLogLog: ${why}`));
-    const version = r.u8();
-    if (r.failed) return fail();
-    if (version !== CODEC_VERSION) {
-      return err(new CrdtError('CODEC_BAD_VERSION', `HyperLogLog: unknown codec version ${version}`));
-    }
-    const tag = r.u8();
-    if (r.failed) return fail();
-    if (tag !== TypeTag.HyperLogLog) {
-      return err(new CrdtError('CODEC_BAD_TYPE', `HyperLogLog: expected type tag ${TypeTag.HyperLogLog}, got ${tag}`));
-    }
-    const p = r.u8();
-    const gen = r.uvarint();
-    const form = r.u8();
-    if (r.failed) return fail();
-    if (p < HLL_MIN_PRECISION || p > HLL_MAX_PRECISION) return invalid(`precision ${p} outside 4..18`);
-    const h = new HyperLogLog(p, gen);
-    const m = h.m;
-    const maxRank = h.q + 1;
-    if (form > FORM_REDIS + FORM_DENSE) return invalid(`unknown form ${form}`);
-    h.fam = form >= FORM_REDIS ? 'redis' : 'legacy';
-    if (form === FORM_SPARSE || form === FORM_SPARSE + FORM_REDIS) {
-      const n = r.uvarint();
-      if (r.failed) return fail();
-      if (n === 0 && form !== FORM_SPARSE) return invalid('an empty sketch in a hash family form (non-canonical)');
-      if (n === 0) h.fam = 'redis';
-      if (n > h.sparseMax) return invalid(`${n} sparse entries above the sparse limit ${h.sparseMax}`);
-      if (n > r.remaining) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: ${n} entries in ${r.remaining} bytes`));
-      const sp = readSparseEntries(r, n, m, maxRank);
-      if (r.failed) return fail();
-      if (typeof sp === 'string') return invalid(sp);
-      if (r.remaining !== 0) return invalid(`${r.remaining} trailing bytes`);
-      h.setSparse(sp, n);
-      return ok(h);
-    }
-    const size = (m * 3) / 4;
-    if (r.remaining < size) return err(new CrdtError('CODEC_TRUNCATED', `HyperLogLog: dense needs ${size} bytes, has ${r.remaining}`));
-    if (r.remaining > size) return invalid(`${r.remaining - size} trailing bytes`);
-    const regs = new Uint8Array(m);
-    unpackDense(r.bytes(size), regs);
-    let nonZero = 0;
-    let max = 0;
-    for (let i = 0; i < m; i++) {
-      const v = regs[i]!;
-      if (v > max) max = v;
-      if (v !== 0) nonZero++;
-    }
-    if (max > maxRank) return invalid(`dense rank ${max} above ${maxRank}`);
-    if (nonZero <= h.sparseMax) return invalid(`dense form with only ${nonZero} non-zero registers (non-canonical)`);
-    h.setDense(regs);
+    const wire = decodeHllWire(bytes);
+    if (!wire.ok) return wire;
+    const { p, generation, hash, sparse, sparseLen, dense } = wire.value;
+    const h = new HyperLogLog(p, generation);
+    h.fam = hash;
+    if (dense !== null) h.setDense(dense);
+    else h.setSparse(sparseLen === 0 ? EMPTY_SPARSE : sparse, sparseLen);
     return ok(h);
   }
 }
