@@ -32,10 +32,6 @@ export class HyperLogLog {
 
   /** Precision: log2 of the number of registers. */
   readonly p: number;
-  private readonly m: number;
-  private readonly q: number;
-  private readonly shift: number;
-  private readonly sparseMax: number;
   private gen: number;
   /** The hash family. An empty sketch is always `redis` (it holds no element of either). */
   private fam: HllHash = 'redis';
@@ -72,15 +68,32 @@ export class HyperLogLog {
 
   private constructor(p: number, generation: number) {
     this.p = p;
-    this.m = 1 << p;
-    this.q = 64 - p;
-    this.shift = 32 - p;
-    this.sparseMax = sparseMaxOf(p);
     this.gen = generation;
     this.sparse = EMPTY_SPARSE;
     this.sparseLen = 0;
     this.dense = null;
     this.hist = null;
+  }
+
+  // What follows from p, computed rather than kept: four fields were 32 heap bytes of every HLL key.
+  /** Registers: 2^p. */
+  private get m(): number {
+    return 1 << this.p;
+  }
+
+  /** Hash bits left for the rank: 64 - p (registers hold 0..q+1). */
+  private get q(): number {
+    return 64 - this.p;
+  }
+
+  /** Bits of a 32-bit hash half below the index: 32 - p. */
+  private get shift(): number {
+    return 32 - this.p;
+  }
+
+  /** Most entries of the sparse form (sparseMaxOf). */
+  private get sparseMax(): number {
+    return sparseMaxOf(this.p);
   }
 
   /** An empty sketch. Throws CrdtError('HLL_BAD_PRECISION') for p outside 4..18 (misuse). */

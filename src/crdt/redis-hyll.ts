@@ -39,10 +39,21 @@ const UNKNOWN = -2;
 const PENDING_MAX = 64;
 /** The first queue's length (then x4 up to PENDING_MAX). */
 const PENDING_FIRST = 4;
+/**
+ * A sparse body of at most this many bytes takes each change at once instead of queueing it: its
+ * scan is short, and a queue is a typed array of its own, about 216 heap bytes (`npm run bench --
+ * layout`, "keyspace, HLL of 2"), more than such a form's bytes.
+ */
+const QUEUE_FROM_BODY = 64;
+/** The first buffer of a fresh form: header and a body of up to 48 bytes, small enough for V8 to keep on its heap. */
+const FRESH_BYTES = 64;
 const ENC_DENSE = 0;
 const ENC_SPARSE = 1;
 const MAGIC = [0x48, 0x59, 0x4c, 0x4c]; // "HYLL"
 const VAL_MAX_LEN = 4;
+/** Where a change builds the opcodes that replace one: at most XZERO, VAL, XZERO (5 bytes). */
+const SEQ = new Uint8Array(5);
+
 const ZERO_MAX_LEN = 64;
 
 /** Why bytes are not a usable HYLL string: Redis's two answers. */
@@ -90,7 +101,7 @@ export function parseHyll(bytes: Uint8Array): Result<ParsedHyll, HyllError> {
     for (let i = 0; i < registers.length; i++) {
       if (registers[i]! > REDIS_HLL_MAX_RANK) return corrupt(`dense register ${i} = ${registers[i]}, above ${REDIS_HLL_MAX_RANK}`);
     }
-    const form = new RedisHyllForm(bytes.slice(0, HYLL_HEADER_BYTES), null, 0);
+    const form = RedisHyllForm.ofBytes(bytes, false);
     return ok({ registers, form });
   }
   const body = bytes.subarray(HYLL_HEADER_BYTES);
@@ -114,7 +125,7 @@ export function parseHyll(bytes: Uint8Array): Result<ParsedHyll, HyllError> {
     if (idx > REDIS_HLL_REGISTERS) return corrupt(`sparse runs past register ${REDIS_HLL_REGISTERS}`);
   }
   if (idx !== REDIS_HLL_REGISTERS) return corrupt(`sparse runs cover ${idx} registers, not ${REDIS_HLL_REGISTERS}`);
-  const form = new RedisHyllForm(bytes.slice(0, HYLL_HEADER_BYTES), body.slice(), body.length);
+  const form = RedisHyllForm.ofBytes(bytes, true);
   return ok({ registers, form });
 }
 
@@ -165,24 +176,33 @@ export class RedisHyllForm {
    */
   private pending: Uint32Array | null = null;
   private pendingLen = 0;
-
-  /** `body` null means dense. The header is owned (copied by the caller). */
-  constructor(
-    private readonly header: Uint8Array,
-    private body: Uint8Array | null,
+  /**
+   * The header, then (while sparse) the body from byte HYLL_HEADER_BYTES on, `bodyLen` bytes of it
+   * used: one typed array, since each costs about 200 heap bytes beside its contents. Owned (the
+   * caller's bytes are copied).
+   */
+  private constructor(
+    private buf: Uint8Array,
+    private sparse: boolean,
     private bodyLen: number,
   ) {}
 
+  /** The form of the HYLL string `bytes` (checked by parseHyll): dense, or sparse with its body. Copies. */
+  static ofBytes(bytes: Uint8Array, sparse: boolean): RedisHyllForm {
+    return sparse
+      ? new RedisHyllForm(bytes.slice(), true, bytes.length - HYLL_HEADER_BYTES)
+      : new RedisHyllForm(bytes.slice(0, HYLL_HEADER_BYTES), false, 0);
+  }
+
   /** The form of a key PFADD or PFMERGE just created: sparse, all registers zero, cached cardinality 0 (valid). */
   static fresh(): RedisHyllForm {
-    const header = new Uint8Array(HYLL_HEADER_BYTES);
-    header.set(MAGIC);
-    header[4] = ENC_SPARSE;
-    const body = new Uint8Array(64);
+    const buf = new Uint8Array(FRESH_BYTES);
+    buf.set(MAGIC);
+    buf[4] = ENC_SPARSE;
     // One XZERO covers all 16,384 registers: (0x3fff + 1).
-    body[0] = 0x40 | 0x3f;
-    body[1] = 0xff;
-    return new RedisHyllForm(header, body, 2);
+    buf[HYLL_HEADER_BYTES] = 0x40 | 0x3f;
+    buf[HYLL_HEADER_BYTES + 1] = 0xff;
+    return new RedisHyllForm(buf, true, 2);
   }
 
   /**
@@ -204,25 +224,29 @@ export class RedisHyllForm {
 
   isDense(): boolean {
     this.flush();
-    return this.body === null;
+    return !this.sparse;
   }
 
   /** Whether register changes still need queueing (the form is, or may still be, sparse). */
   wantsChanges(): boolean {
-    return this.body !== null;
+    return this.sparse;
   }
 
   /** Queues a register's raise to `value` (it was lower). Dense forms need nothing queued. */
   note(index: number, value: number): void {
     // Stryker disable next-line ConditionalExpression: a change queued on a dense form is dropped by flush
-    if (this.body === null) return;
+    if (!this.sparse) return;
+    if (this.pendingLen === 0 && this.bodyLen <= QUEUE_FROM_BODY) {
+      if (!this.setSparse(index, value)) this.toDense();
+      return;
+    }
     // Bounded: a full queue is applied now (in order, so the result is the same). Each change costs
     // a scan of the opcodes (at most 3,000 bytes), as each PFADD does in Redis; applying at most
     // PENDING_MAX at a time keeps any one command's share of that work small.
     // Stryker disable next-line ConditionalExpression,EqualityOperator: applying sooner gives the same bytes (cost only)
     if (this.pendingLen === PENDING_MAX) {
       this.flush();
-      if (this.body === null) return;
+      if (!this.sparse) return;
     }
     let q = this.pending;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory and copying, growing sooner keeps the same entries (and no queue grows past PENDING_MAX)
@@ -237,18 +261,18 @@ export class RedisHyllForm {
 
   /** Marks the cached cardinality stale (Redis sets the top bit and leaves the rest). */
   invalidate(): void {
-    this.header[15]! |= 0x80;
+    this.buf[15]! |= 0x80;
   }
 
   /** Whether the cached cardinality is valid. */
   cacheValid(): boolean {
-    return (this.header[15]! & 0x80) === 0;
+    return (this.buf[15]! & 0x80) === 0;
   }
 
   /** The cached cardinality bytes as a number (the stale bit cleared); for tests and tools. */
   cachedValue(): number {
     let v = 0;
-    for (let k = 7; k >= 0; k--) v = v * 256 + (k === 7 ? this.header[8 + k]! & 0x7f : this.header[8 + k]!);
+    for (let k = 7; k >= 0; k--) v = v * 256 + (k === 7 ? this.buf[8 + k]! & 0x7f : this.buf[8 + k]!);
     return v;
   }
 
@@ -257,7 +281,7 @@ export class RedisHyllForm {
     if (this.cacheValid()) return;
     let v = count;
     for (let k = 0; k < 8; k++) {
-      this.header[8 + k] = v % 256;
+      this.buf[8 + k] = v % 256;
       v = Math.floor(v / 256);
     }
   }
@@ -265,26 +289,24 @@ export class RedisHyllForm {
   /** Converts to dense (PFMERGE does when a source is dense). The header is kept. */
   toDense(): void {
     this.flush();
-    this.body = null;
+    this.sparse = false;
     this.bodyLen = 0;
+    this.buf = this.buf.slice(0, HYLL_HEADER_BYTES);
     this.pendingLen = 0;
     this.pending = null;
-    this.header[4] = ENC_DENSE;
+    this.buf[4] = ENC_DENSE;
   }
 
   /** The HYLL string for the sketch's `registers` (which must include every queued change). */
   bytes(registers: Uint8Array): Uint8Array {
     this.flush();
-    if (this.body === null) {
+    if (!this.sparse) {
       const out = new Uint8Array(HYLL_DENSE_BYTES);
-      out.set(this.header);
+      out.set(this.buf.subarray(0, HYLL_HEADER_BYTES));
       packDense(registers, out, HYLL_HEADER_BYTES);
       return out;
     }
-    const out = new Uint8Array(HYLL_HEADER_BYTES + this.bodyLen);
-    out.set(this.header);
-    out.set(this.body.subarray(0, this.bodyLen), HYLL_HEADER_BYTES);
-    return out;
+    return this.buf.slice(0, HYLL_HEADER_BYTES + this.bodyLen);
   }
 
   /** Applies the queued changes in order; stops (dense) when one makes Redis convert. */
@@ -293,33 +315,34 @@ export class RedisHyllForm {
     const q = this.pending;
     this.pendingLen = 0;
     this.pending = null;
-    for (let k = 0; k < n && this.body !== null; k++) {
+    for (let k = 0; k < n && this.sparse; k++) {
       const e = q![k]!;
       if (!this.setSparse(e >>> 6, e & 63)) this.toDense();
     }
   }
 
-  // A known opcode boundary at or before the next change (see setSparse): its byte offset, the
-  // first register it covers, and the offset of the opcode before it (-1: none; UNKNOWN: not known).
-  private cursorPos = 0;
+  // A known opcode boundary at or before the next change (see setSparse): its byte offset in `buf`,
+  // the first register it covers, and the offset of the opcode before it (-1: none; UNKNOWN: not known).
+  private cursorPos = HYLL_HEADER_BYTES;
   private cursorFirst = 0;
   private cursorBefore = -1;
 
   private resetCursor(): void {
-    this.cursorPos = 0;
+    this.cursorPos = HYLL_HEADER_BYTES;
     this.cursorFirst = 0;
     this.cursorBefore = -1;
   }
 
   /** Room for `extra` more body bytes. */
   private reserve(extra: number): Uint8Array {
-    const body = this.body!;
+    const buf = this.buf;
+    const used = HYLL_HEADER_BYTES + this.bodyLen;
     // Stryker disable next-line EqualityOperator: growing one step early changes only capacity
-    if (this.bodyLen + extra <= body.length) return body;
-    // Stryker disable next-line ArithmeticOperator: twice a body of at least 2 bytes always leaves room for 2 more
-    const next = new Uint8Array(Math.max(body.length * 2, this.bodyLen + extra));
-    next.set(body.subarray(0, this.bodyLen));
-    this.body = next;
+    if (used + extra <= buf.length) return buf;
+    // Stryker disable next-line ArithmeticOperator: twice a buffer of at least 18 bytes always leaves room for 2 more
+    const next = new Uint8Array(Math.max(buf.length * 2, used + extra));
+    next.set(buf.subarray(0, used));
+    this.buf = next;
     return next;
   }
 
@@ -329,13 +352,13 @@ export class RedisHyllForm {
    */
   private setSparse(index: number, value: number): boolean {
     if (value > HYLL_SPARSE_VAL_MAX) return false;
-    let body = this.body!;
-    const end = this.bodyLen;
+    let body = this.buf;
+    const end = HYLL_HEADER_BYTES + this.bodyLen;
     // Find the opcode covering `index`: its position, the first register it covers, its run, and the
     // opcode before it (and the one before that, for the next cursor). From the cursor when it lies
     // at or before `index` (then the opcodes before it are known, unchanged), else from the start.
     const fromCursor = index >= this.cursorFirst && this.cursorBefore !== UNKNOWN;
-    let pos = fromCursor ? this.cursorPos : 0;
+    let pos = fromCursor ? this.cursorPos : HYLL_HEADER_BYTES;
     let prev = fromCursor ? this.cursorBefore : -1;
     let prev2 = UNKNOWN;
     let first = fromCursor ? this.cursorFirst : 0;
@@ -381,24 +404,25 @@ export class RedisHyllForm {
     if (old >= value) return true; // nothing to raise
     // Split the run into up to three: before `index`, `index` itself, after it (a run of one is
     // just rewritten: the sequence is one opcode in place of one).
-    const seq: number[] = [];
+    const seq = SEQ;
+    let n = 0;
     const last = first + run - 1;
     if (kind === 'val') {
-      if (index > first) seq.push(valOp(old, index - first));
-      seq.push(valOp(value, 1));
-      if (index < last) seq.push(valOp(old, last - index));
+      if (index > first) seq[n++] = valOp(old, index - first);
+      seq[n++] = valOp(value, 1);
+      if (index < last) seq[n++] = valOp(old, last - index);
     } else {
-      if (index > first) pushZeros(seq, index - first);
-      seq.push(valOp(value, 1));
-      if (index < last) pushZeros(seq, last - index);
+      if (index > first) n = putZeros(seq, n, index - first);
+      seq[n++] = valOp(value, 1);
+      if (index < last) n = putZeros(seq, n, last - index);
     }
     const oldSize = kind === 'xzero' ? 2 : 1;
-    const delta = seq.length - oldSize;
-    if (delta > 0 && HYLL_HEADER_BYTES + end + delta > HYLL_SPARSE_MAX_BYTES) return false;
+    const delta = n - oldSize;
+    if (delta > 0 && end + delta > HYLL_SPARSE_MAX_BYTES) return false;
     body = this.reserve(delta);
-    body.copyWithin(pos + seq.length, pos + oldSize, end);
-    for (let k = 0; k < seq.length; k++) body[pos + k] = seq[k]!;
-    this.bodyLen = end + delta;
+    body.copyWithin(pos + n, pos + oldSize, end);
+    for (let k = 0; k < n; k++) body[pos + k] = seq[k]!;
+    this.bodyLen += delta;
     this.joinVals(prev);
     return true;
   }
@@ -409,20 +433,20 @@ export class RedisHyllForm {
    * the same (not always shortest) opcode string results.
    */
   private joinVals(prev: number): void {
-    const body = this.body!;
-    let p = prev < 0 ? 0 : prev;
-    for (let budget = 5; p < this.bodyLen && budget > 0; budget--) {
+    const body = this.buf;
+    let p = prev < 0 ? HYLL_HEADER_BYTES : prev;
+    for (let budget = 5; p < HYLL_HEADER_BYTES + this.bodyLen && budget > 0; budget--) {
       const op = body[p]!;
       if ((op & 0x80) === 0) {
         p += (op & 0x40) !== 0 ? 2 : 1;
         continue;
       }
-      const next = p + 1 < this.bodyLen ? body[p + 1]! : 0;
+      const next = p + 1 < HYLL_HEADER_BYTES + this.bodyLen ? body[p + 1]! : 0;
       if ((next & 0x80) !== 0 && ((op >>> 2) & 0x1f) === ((next >>> 2) & 0x1f)) {
         const len = (op & 3) + 1 + (next & 3) + 1;
         if (len <= VAL_MAX_LEN) {
           body[p] = valOp(((op >>> 2) & 0x1f) + 1, len);
-          body.copyWithin(p + 1, p + 2, this.bodyLen);
+          body.copyWithin(p + 1, p + 2, HYLL_HEADER_BYTES + this.bodyLen);
           this.bodyLen--;
           continue; // try the joined opcode with its new right neighbour
         }
@@ -436,11 +460,13 @@ function valOp(value: number, len: number): number {
   return 0x80 | ((value - 1) << 2) | (len - 1);
 }
 
-/** A run of `n` zero registers as one opcode: ZERO up to 64, XZERO above. */
-function pushZeros(seq: number[], n: number): void {
+/** Writes a run of `n` zero registers as one opcode at `seq[at]` (ZERO up to 64, XZERO above); returns where it ends. */
+function putZeros(seq: Uint8Array, at: number, n: number): number {
   if (n > ZERO_MAX_LEN) {
-    seq.push(0x40 | ((n - 1) >>> 8), (n - 1) & 0xff);
-  } else {
-    seq.push(n - 1);
+    seq[at] = 0x40 | ((n - 1) >>> 8);
+    seq[at + 1] = (n - 1) & 0xff;
+    return at + 2;
   }
+  seq[at] = n - 1;
+  return at + 1;
 }
