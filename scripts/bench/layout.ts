@@ -5,6 +5,7 @@
 //   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry and a counter (which
 //              holds its one slot) per key, in a Map keyed by the key's string (no version log, no
 //              replica).
+//   keyspace, TTL: the same keys each given a TTL (as a rate limiter's are), not passed yet.
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
 //   keyspace, HLL of 2 / HLL deleted: HyperLogLog keys of two elements, and the same deleted.
 //   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
@@ -53,6 +54,16 @@ const layouts: Record<string, (n: number) => unknown> = {
     for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     // A node folds its changed keys into the state digest every gossip round; the queue they wait
     // in is not part of what a key costs.
+    ks.stateDigest();
+    return ks;
+  },
+  // A key with a TTL (every key of a rate limiter): its life is an object of its own.
+  'keyspace, TTL': (n) => {
+    const ks = new Keyspace('n1:1', { clock: { now: () => 1_000_000 } });
+    for (let i = 0; i < n; i++) {
+      ks.incrBy(fullKey(0, `user:${i}`), 1);
+      ks.expire(fullKey(0, `user:${i}`), 1_000_000 + 60_000);
+    }
     ks.stateDigest();
     return ks;
   },
