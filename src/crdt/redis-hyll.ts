@@ -236,6 +236,7 @@ export class RedisHyllForm {
   note(index: number, value: number): void {
     // Stryker disable next-line ConditionalExpression: a change queued on a dense form is dropped by flush
     if (!this.sparse) return;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,BlockStatement: equivalent but for memory and work, a change applied now or from the queue gives the same bytes
     if (this.pendingLen === 0 && this.bodyLen <= QUEUE_FROM_BODY) {
       if (!this.setSparse(index, value)) this.toDense();
       return;
@@ -246,6 +247,7 @@ export class RedisHyllForm {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: applying sooner gives the same bytes (cost only)
     if (this.pendingLen === PENDING_MAX) {
       this.flush();
+      // Stryker disable next-line ConditionalExpression: equivalent but for memory, a change queued on a dense form is dropped by flush
       if (!this.sparse) return;
     }
     let q = this.pending;
@@ -291,6 +293,7 @@ export class RedisHyllForm {
     this.flush();
     this.sparse = false;
     this.bodyLen = 0;
+    // Stryker disable next-line MethodExpression: equivalent but for memory, a dense form reads only its header
     this.buf = this.buf.slice(0, HYLL_HEADER_BYTES);
     this.pendingLen = 0;
     this.pending = null;
@@ -418,6 +421,7 @@ export class RedisHyllForm {
     }
     const oldSize = kind === 'xzero' ? 2 : 1;
     const delta = n - oldSize;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a body never exceeds the limit, so one that does not grow stays within it
     if (delta > 0 && end + delta > HYLL_SPARSE_MAX_BYTES) return false;
     body = this.reserve(delta);
     body.copyWithin(pos + n, pos + oldSize, end);
@@ -434,7 +438,9 @@ export class RedisHyllForm {
    */
   private joinVals(prev: number): void {
     const body = this.buf;
+    // Stryker disable next-line EqualityOperator: equivalent, an opcode's offset is never 0 (the body starts after the header)
     let p = prev < 0 ? HYLL_HEADER_BYTES : prev;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, past the end no pair joins (the neighbour read is guarded by the end)
     for (let budget = 5; p < HYLL_HEADER_BYTES + this.bodyLen && budget > 0; budget--) {
       const op = body[p]!;
       if ((op & 0x80) === 0) {

@@ -61,6 +61,23 @@ describe('Redis HYLL bytes', () => {
     expect(parsed.ok && parsed.value.registers[8]).toBe(33);
   });
 
+  it('take a dense HYLL string as a dense form, which a raise keeps dense', () => {
+    const regs = new Uint8Array(16384);
+    regs[3] = 40;
+    const dense = RedisHyllForm.fresh();
+    dense.note(3, 40);
+    const bytes = dense.bytes(regs);
+    expect(bytes.length).toBe(HYLL_DENSE_BYTES);
+    const form = unwrap(parseHyll(bytes)).form;
+    expect(form.isDense()).toBe(true);
+    regs[9] = 2;
+    form.note(9, 2);
+    const after = unwrap(parseHyll(form.bytes(regs)));
+    expect(after.form.isDense()).toBe(true);
+    expect([after.registers[3], after.registers[9]]).toEqual([40, 2]);
+    expect(hex(form.bytes(regs).subarray(0, 16))).toBe(hex(bytes.subarray(0, 16)));
+  });
+
   it('join neighbouring equal VALs near a change only, as Redis does (the order of adds shows)', () => {
     // Registers 0..4 at 1, set right to left: Redis ends with VAL(1)x1 then VAL(1)x4, not x4 then x1.
     const f = RedisHyllForm.fresh();
@@ -255,6 +272,11 @@ describe('Redis HYLL edges', () => {
     expect(hex(f.bytes(new Uint8Array(16384)).subarray(8, 16))).toBe('3412000000010000');
     f.invalidate(); // the stale bit is not part of the value
     expect(f.cachedValue()).toBe(big);
+    // Only the top byte holds the stale bit: a count whose other bytes have their top bit set keeps it.
+    const g = RedisHyllForm.fresh();
+    g.invalidate();
+    g.storeCount(0x80ff);
+    expect(g.cachedValue()).toBe(0x80ff);
   });
 
   it('join equal VALs within five opcodes of the one before a change, not the sixth', () => {
