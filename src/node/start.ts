@@ -219,10 +219,10 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       s.push = info.push;
       return s;
     },
-    command: (s, args) => {
+    received: (s) => {
       s.lastCommandAt = clock.now();
-      return commandMetrics.execute(svc, s, args);
     },
+    command: (s, args) => commandMetrics.execute(svc, s, args),
     protocol: (s) => s.resp ?? 2,
     close: (s) => {
       sessionClosed(svc, s);

@@ -43,6 +43,12 @@ export interface RespConnectionHandler<Session> {
    * Promise must not also write to `out`. Throwing or rejecting answers `-ERR internal error` and logs.
    */
   command(session: Session, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined;
+  /**
+   * Called when bytes arrive from the client, before the commands in them run: once per read, not
+   * per command (a clock read per pipelined command was 1.7% of a node's CPU under INCR at depth
+   * 16). Redis notes the client's last interaction the same way.
+   */
+  received?(session: Session): void;
   /** The protocol each reply of this session is encoded in: 2, or 3 after HELLO 3. Default 2. */
   protocol?(session: Session): 2 | 3;
   /** Called once when the connection is gone (whatever the reason), after its last command. */
@@ -477,6 +483,7 @@ class Connection<Session> {
   private onData(chunk: Buffer): void {
     if (this.ending || this.gone) return;
     this.parser.push(chunk);
+    this.handler.received?.(this.session);
     this.run();
   }
 

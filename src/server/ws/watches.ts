@@ -56,6 +56,9 @@ export class WatchIndex {
 
   /** Tells watchers that a key changed (local write or gossip). O(1) when nobody watches it. */
   notifyChanged(fk: string): void {
+    // Every write of every protocol comes here: with nothing watched, skip hashing the key (1.4% of
+    // a node's CPU under INCR at depth 16).
+    if (this.byKey.size === 0) return;
     const set = this.byKey.get(fk);
     if (set === undefined) return;
     for (const w of set) w.changed(fk);
