@@ -34,15 +34,23 @@ class TestHandler implements RespConnectionHandler<TestSession> {
   readonly events: string[] = [];
   readonly opened: number[] = [];
   readonly closed: number[] = [];
+  /** `received` calls per session id. */
+  readonly reads = new Map<number, number>();
 
   open(info: { id: number }): TestSession {
     this.opened.push(info.id);
     return { id: info.id };
   }
 
-  command(_s: TestSession, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined {
+  received(s: TestSession): void {
+    this.reads.set(s.id, (this.reads.get(s.id) ?? 0) + 1);
+  }
+
+  command(s: TestSession, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined {
     const name = (args[0] ?? Buffer.alloc(0)).toString('latin1').toUpperCase();
     switch (name) {
+      case 'READS':
+        return reply.int(this.reads.get(s.id) ?? 0);
       case 'PING':
         return args.length > 1 ? reply.bulk(args[1] ?? null) : PONG;
       case 'ECHO':
@@ -287,6 +295,30 @@ describe('RespServer with raw sockets', () => {
     expect(chunks).toBeGreaterThanOrEqual(1);
     expect(writes).toBeGreaterThanOrEqual(1);
     expect(writes).toBeLessThanOrEqual(chunks);
+  });
+
+  it('tells the handler of each read once, before the commands in it run', async () => {
+    const c = raw(port);
+    await c.connected();
+    await until(() => server.connectionCount >= 1, 'connection');
+    let chunks = 0;
+    const originalEmit = net.Socket.prototype.emit;
+    net.Socket.prototype.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]) {
+      if (event === 'data' && this.localPort === port) chunks++;
+      return (originalEmit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    } as typeof originalEmit;
+    try {
+      // Every READS answers how many reads the handler heard of so far: at least 1 (its own read),
+      // and never more than the chunks the server received, however the kernel splits the pipeline.
+      c.socket.write(mb('READS').repeat(20));
+      await until(() => c.text().split('\r\n').length > 20, '20 replies');
+    } finally {
+      net.Socket.prototype.emit = originalEmit;
+    }
+    const counts = c.text().split('\r\n').filter((l) => l !== '').map((l) => Number(l.slice(1)));
+    expect(counts).toHaveLength(20);
+    expect(counts[0]).toBeGreaterThanOrEqual(1);
+    expect(counts[19]).toBeLessThanOrEqual(chunks);
   });
 
   it('answers the commands before a protocol error, then the error, then closes only that connection', async () => {
