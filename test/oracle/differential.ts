@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { SCRIPTS, type Cmd } from './commands.js';
-import { DIFFERENCES, type Difference, type KeyHistory, type Probe, type Step, arrayElements, explain, strictInt64 } from './differences.js';
+import { DIFFERENCES, EXACT_MAX, type Difference, type KeyHistory, type Probe, type Step, arrayElements, explain, strictInt64 } from './differences.js';
 import { RawRespClient, showBytes } from './raw-resp.js';
 
 export interface Ports {
@@ -257,6 +257,12 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
   };
   /** Keys an empty PFADD or PFMERGE made in Redis only (the 'empty-hll' row): later differences on them follow from it. */
   const emptyHll = new Set<string>();
+  /**
+   * Keys a zero write left missing in tally only, its node having counted 2^53-1 into them one way
+   * (the 'counter-slot-exhausted' row): later differences on them follow from it. Their replies
+   * matched, so nothing showed until a later command read the key.
+   */
+  const vanished = new Set<string>();
   for (let i = 0; i < r.length; i++) {
     const q = queued[i] as { words: string[]; keys: string[] };
     const types = typesAt(i);
@@ -268,6 +274,7 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const [ri, ti] = listing ? [sortedListing(r[i] as Buffer), sortedListing(t[i] as Buffer)] : [r[i] as Buffer, t[i] as Buffer];
     if (!ri.equals(ti) || !redisExists.every((e, j) => e === tallyExists[j])) {
       if (q.keys.some((k) => emptyHll.has(k)) || (q.keys.length === 0 && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
+      if (q.keys.some((k) => vanished.has(k)) || (q.keys.length === 0 && vanished.size > 0)) return DIFFERENCES.find((d) => d.id === 'counter-slot-exhausted');
       const probe = probeAt(i);
       const at: Probe = {
         ...probe,
@@ -282,10 +289,34 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     } else if (q.keys.length > 0 && (t[i] as Buffer)[0] !== 0x2d && !['get', 'mget', 'exists', 'pfcount', 'strlen', 'type', 'ttl', 'pttl', 'expiretime', 'pexpiretime', 'persist'].includes(name) && !scriptWritesNothing(q.words, t[i] as Buffer)) {
       for (const k of q.keys) emptyHll.delete(k);
     }
+    const zero = zeroWriteKey(q.words);
+    if (zero !== null && (t[i] as Buffer)[0] !== 0x2d) {
+      const h = probeAt(i).history(zero);
+      const slack = BigInt(h.zeroWrites);
+      if (h.up + slack >= EXACT_MAX || h.down + slack >= EXACT_MAX) vanished.add(zero);
+    }
     evolveTypes(types, q.words, t[i] as Buffer);
     if (name === 'flushall' && (t[i] as Buffer)[0] !== 0x2d) for (const m of typesIn.values()) for (const k of m.keys()) m.set(k, '+none\r\n');
   }
   return undefined;
+}
+
+/**
+ * The key a command writes 0 to, if it is one (SET and its family, INCRBY or DECRBY by 0, or an
+ * oracle script that SETs or INCRBYs its ARGV), else null.
+ */
+function zeroWriteKey(words: readonly string[]): string | null {
+  const name = (words[0] ?? '').toLowerCase();
+  const isZero = (w: string | undefined): boolean => strictInt64(w ?? '') === 0n;
+  if (['set', 'getset', 'setnx', 'incrby', 'decrby'].includes(name)) return isZero(words[2]) ? (words[1] ?? null) : null;
+  if (name === 'setex' || name === 'psetex') return isZero(words[3]) ? (words[1] ?? null) : null;
+  if (/^eval(sha)?$/.test(name)) {
+    const body = SCRIPT_BODIES.get((words[1] ?? '').toLowerCase()) ?? SCRIPT_BODIES.get(words[1] ?? '');
+    const n = Number(words[2]);
+    const writesArg = body === "return redis.call('SET', KEYS[1], ARGV[1])" || body === "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+    return writesArg && n >= 1 && isZero(words[3 + n]) ? (words[3] ?? null) : null;
+  }
+  return null;
 }
 
 /** The TALLY.TYPE of keys after one more command that tally answered with `reply` (a small model). */
@@ -305,6 +336,11 @@ function evolveTypes(types: Map<string, string>, words: readonly string[], reply
     for (const k of name === 'getdel' ? [key] : words.slice(1)) types.set(k, '+none\r\n');
   } else if (name === 'flushdb' || name === 'flushall') {
     for (const k of types.keys()) types.set(k, '+none\r\n');
+  } else if (['expire', 'pexpire', 'expireat', 'pexpireat'].includes(name) && reply.equals(Buffer.from(':1\r\n'))) {
+    // A deadline already past ends the key at once (EXPIRE k 0, EXPIREAT k 1).
+    const v = Number(words[2]);
+    const deadlineMs = name === 'expire' ? Date.now() + v * 1000 : name === 'pexpire' ? Date.now() + v : name === 'expireat' ? v * 1000 : v;
+    if (deadlineMs <= Date.now()) types.set(key, '+none\r\n');
   }
 }
 

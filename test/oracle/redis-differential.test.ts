@@ -16,7 +16,7 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sequenceArb } from './commands.js';
+import { Cmd, k, sequenceArb } from './commands.js';
 import { DIFFERENCES } from './differences.js';
 import { describeOutcome, runSequence } from './differential.js';
 import { startOracleServers, type OracleServers } from './oracle-servers.js';
@@ -53,6 +53,29 @@ describe('tally against redis-server', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  // Found by the explorer (December 6 2026): inside MULTI, an intended difference whose replies
+  // match (the key is left missing in tally only) shows at a later command on the key. The model of
+  // EXEC must carry it to that command, and must know that EXPIRE k 0 ends the key.
+  it.each([
+    [
+      'PFMERGE onto a key EXPIRE k 0 just ended makes an empty HLL in Redis only',
+      [['SETNX', k('a'), '-5'], ['MULTI'], ['EXPIRE', k('a'), '0'], ['PFMERGE', k('a'), k('a'), k('a')], ['INCR', k('a')], ['EXEC']],
+      'empty-hll',
+    ],
+    [
+      "a script's SET k 0 on an exhausted slot leaves no key in tally, which SETNX then sees",
+      [['INCRBY', k('c'), '-9007199254740991'], ['MULTI'], ['EVAL', "return redis.call('SET', KEYS[1], ARGV[1])", '1', k('c'), '0'], ['SETNX', k('c'), '0'], ['EXEC']],
+      'counter-slot-exhausted',
+    ],
+  ] as const)('EXEC: %s', async (_what, words, row) => {
+    const s = started();
+    const prefix = `x${sequences++}:`;
+    const o = await runSequence(s.ports, words.map((w) => new Cmd(w)), prefix);
+    const text = describeOutcome(o, prefix);
+    expect(o.ok, text).toBe(true);
+    expect(o.records.at(-1)?.accepted?.id, text).toBe(row);
   });
 
   // Each row of the table must still describe what happens: a row whose example now matches Redis
