@@ -204,7 +204,11 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
     clients: { connected_clients: s.clients.total, resp_clients: s.clients.resp, ws_clients: s.clients.ws, maxclients: s.clients.maxClients },
     memory: {
       used_memory: s.memory.used,
+      used_memory_human: humanBytes(s.memory.used),
       used_memory_rss: s.memory.rss,
+      used_memory_rss_human: humanBytes(s.memory.rss),
+      // RSS over used memory, as Redis prints it (dashboards and redis_exporter read it).
+      mem_fragmentation_ratio: s.memory.used > 0 ? (s.memory.rss / s.memory.used).toFixed(2) : '0.00',
       // Redis's names; the only policy is noeviction (a dropped counter would lose acknowledged increments).
       maxmemory: s.memory.maxmemory,
       maxmemory_human: humanBytes(s.memory.maxmemory),

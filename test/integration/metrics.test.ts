@@ -98,6 +98,15 @@ describe('/metrics', () => {
       expect(field('tally_origins')).toBeGreaterThanOrEqual(1);
       expect(field('tally_retired_origins')).toBe(0);
       expect(field('used_memory')).toBeGreaterThan(0);
+      // Redis's short forms and ratio, which dashboards read: consistent with the byte counts.
+      const text = (name: string): string | undefined => new RegExp(`^${name}:(.*)\r?$`, 'm').exec(info)?.[1];
+      expect(text('used_memory_human')).toMatch(/^(\d+B|\d+\.\d\d[KMGTP])$/);
+      const human = text('used_memory_human') as string;
+      const units = 'BKMGTP';
+      const scaled = /[KMGTP]$/.test(human) ? Number(human.slice(0, -1)) * 1024 ** units.indexOf(human.at(-1) as string) : Number(human.replace(/B$/, ''));
+      expect(Math.abs(scaled - field('used_memory')) / field('used_memory')).toBeLessThan(0.01);
+      expect(text('used_memory_rss_human')).toMatch(/^\d+\.\d\d[KMGTP]$/);
+      expect(Number(text('mem_fragmentation_ratio'))).toBeCloseTo(field('used_memory_rss') / field('used_memory'), 1);
     } finally {
       r.disconnect();
     }
