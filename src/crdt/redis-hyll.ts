@@ -53,7 +53,6 @@ const MAGIC = [0x48, 0x59, 0x4c, 0x4c]; // "HYLL"
 const VAL_MAX_LEN = 4;
 /** Where a change builds the opcodes that replace one: at most XZERO, VAL, XZERO (5 bytes). */
 const SEQ = new Uint8Array(5);
-
 const ZERO_MAX_LEN = 64;
 
 /** Why bytes are not a usable HYLL string: Redis's two answers. */
@@ -165,8 +164,9 @@ export function packDense(regs: Uint8Array, out: Uint8Array, offset: number): vo
  * registers, which the sketch holds. This is node-local presentation state: it is neither encoded,
  * gossiped, persisted nor compared; the sketch's registers are the data.
  *
- * Register changes are queued (`note`) and applied when the bytes are needed or the queue is long,
- * so an add costs an array write, not an opcode scan.
+ * Register changes (`note`) are applied at once while the opcode string is short (QUEUE_FROM_BODY);
+ * past that they are queued and applied when the bytes are needed or the queue is long, so an add
+ * costs an array write, not a scan of a long opcode string.
  */
 export class RedisHyllForm {
   /**

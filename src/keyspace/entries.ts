@@ -35,7 +35,7 @@ if (KEY_TYPES.length > 8) throw new Error(`entries.ts: ${KEY_TYPES.length} key t
  */
 export const MAX_KEY_ID = 2 ** 28 - 2;
 
-/** A key's other states (at least one) and its life, when it has both or the first. */
+/** The side object of a key that holds other states beside its visible one (at least one), and its life if any. */
 class Rare {
   constructor(
     readonly others: readonly TypedCrdt[],
@@ -45,8 +45,9 @@ class Rare {
 
 /**
  * A key's entry (types.ts, `Entry`): 8 fields, 88 heap bytes. A key's other states and its life are
- * rare (a key that has held several types; a TTL or a later epoch), so both live in one side object,
- * absent for most keys; the digest-pending mark is a bit beside the digest's high half, and the
+ * rare (a key that has held several types; a TTL or a later epoch), so they share one field, absent
+ * for most keys: the life itself when the key has one state, else a side object of both (`Rare`);
+ * the digest-pending mark is a bit beside the digest's high half, and the
  * type is 3 bits beside the key's id (all small integers). Readers see the fields of `Entry` through
  * accessors. (With the 9 fields as plain properties an entry took 96 bytes, a quarter of what a
  * one-slot key costs a node; the type beside the id makes room for the key, which lets the table
