@@ -3,7 +3,7 @@
 // layouts it could take, so that the memory target of issue 13 (under 100 B per key) is judged
 // against what the runtime allows. Never asserts.
 //   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry and a counter (which
-//              holds its one slot) per key, in a Map keyed by the key's string (no version log, no
+//              holds its one slot) per key, reached through the key table's own index (no version log, no
 //              replica).
 //   keyspace, TTL: the same keys each given a TTL (as a rate limiter's are), not passed yet.
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.

@@ -255,14 +255,13 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     if (m === undefined) typesIn.set(d, (m = new Map()));
     return m;
   };
-  /** Keys an empty PFADD or PFMERGE made in Redis only (the 'empty-hll' row): later differences on them follow from it. */
-  const emptyHll = new Set<string>();
   /**
-   * Keys a zero write left missing in tally only, its node having counted 2^53-1 into them one way
-   * (the 'counter-slot-exhausted' row): later differences on them follow from it. Their replies
-   * matched, so nothing showed until a later command read the key.
+   * Keys an intended difference left existing in Redis only while the replies matched, by the row
+   * that explains it: an empty PFADD or PFMERGE ('empty-hll'), or a zero write on a key whose node
+   * has counted 2^53-1 into it one way ('counter-slot-exhausted'). Later differences on them follow
+   * from it, until a write makes the two agree again.
    */
-  const vanished = new Set<string>();
+  const diverged = new Map<string, string>();
   for (let i = 0; i < r.length; i++) {
     const q = queued[i] as { words: string[]; keys: string[] };
     const types = typesAt(i);
@@ -273,8 +272,8 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const listing = ORDER_FREE.has((q.words[0] ?? '').toLowerCase());
     const [ri, ti] = listing ? [sortedListing(r[i] as Buffer), sortedListing(t[i] as Buffer)] : [r[i] as Buffer, t[i] as Buffer];
     if (!ri.equals(ti) || !redisExists.every((e, j) => e === tallyExists[j])) {
-      if (q.keys.some((k) => emptyHll.has(k)) || (q.keys.length === 0 && emptyHll.size > 0)) return DIFFERENCES.find((d) => d.id === 'empty-hll');
-      if (q.keys.some((k) => vanished.has(k)) || (q.keys.length === 0 && vanished.size > 0)) return DIFFERENCES.find((d) => d.id === 'counter-slot-exhausted');
+      const from = q.keys.find((k) => diverged.has(k)) ?? (q.keys.length === 0 ? diverged.keys().next().value : undefined);
+      if (from !== undefined) return DIFFERENCES.find((d) => d.id === diverged.get(from));
       const probe = probeAt(i);
       const at: Probe = {
         ...probe,
@@ -285,15 +284,15 @@ async function explainExec(step: Step, queued: readonly { words: string[]; keys:
     const name = (q.words[0] ?? '').toLowerCase();
     const k0 = q.words[1] ?? '';
     if ((name === 'pfadd' && q.words.length === 2) || name === 'pfmerge') {
-      if (['+none\r\n', undefined].includes(types.get(k0)) && (t[i] as Buffer)[0] !== 0x2d) emptyHll.add(k0);
+      if (['+none\r\n', undefined].includes(types.get(k0)) && (t[i] as Buffer)[0] !== 0x2d) diverged.set(k0, 'empty-hll');
     } else if (q.keys.length > 0 && (t[i] as Buffer)[0] !== 0x2d && !['get', 'mget', 'exists', 'pfcount', 'strlen', 'type', 'ttl', 'pttl', 'expiretime', 'pexpiretime', 'persist'].includes(name) && !scriptWritesNothing(q.words, t[i] as Buffer)) {
-      for (const k of q.keys) emptyHll.delete(k);
+      for (const k of q.keys) diverged.delete(k);
     }
     const zero = zeroWriteKey(q.words);
     if (zero !== null && (t[i] as Buffer)[0] !== 0x2d) {
       const h = probeAt(i).history(zero);
       const slack = BigInt(h.zeroWrites);
-      if (h.up + slack >= EXACT_MAX || h.down + slack >= EXACT_MAX) vanished.add(zero);
+      if (h.up + slack >= EXACT_MAX || h.down + slack >= EXACT_MAX) diverged.set(zero, 'counter-slot-exhausted');
     }
     evolveTypes(types, q.words, t[i] as Buffer);
     if (name === 'flushall' && (t[i] as Buffer)[0] !== 0x2d) for (const m of typesIn.values()) for (const k of m.keys()) m.set(k, '+none\r\n');
@@ -339,8 +338,8 @@ function evolveTypes(types: Map<string, string>, words: readonly string[], reply
   } else if (['expire', 'pexpire', 'expireat', 'pexpireat'].includes(name) && reply.equals(Buffer.from(':1\r\n'))) {
     // A deadline already past ends the key at once (EXPIRE k 0, EXPIREAT k 1).
     const v = Number(words[2]);
-    const deadlineMs = name === 'expire' ? Date.now() + v * 1000 : name === 'pexpire' ? Date.now() + v : name === 'expireat' ? v * 1000 : v;
-    if (deadlineMs <= Date.now()) types.set(key, '+none\r\n');
+    const past = name === 'expire' || name === 'pexpire' ? v <= 0 : (name === 'expireat' ? v * 1000 : v) <= Date.now();
+    if (past) types.set(key, '+none\r\n');
   }
 }
 
