@@ -5,6 +5,9 @@
 //   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry and a counter (which
 //              holds its one slot) per key, reached through the key table's own index (no version log, no
 //              replica).
+//   keyspace, 3 slots: the same keys, each also holding the slots of two other writers (a counter
+//              behind a load balancer that spreads its writes over three nodes), merged in as a
+//              peer's deltas are.
 //   keyspace, TTL: the same keys each given a TTL (as a rate limiter's are), not passed yet.
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
 //   keyspace, HLL of 2 / HLL deleted: HyperLogLog keys of two elements, and the same deleted.
@@ -15,6 +18,8 @@
 //              indexes over an Int32Array (what Redis's dict is), the same typed arrays.
 // The two layouts are built here, not in src/: they only measure what a key's bytes would be.
 
+import { TypeTag } from '../../src/crdt/codec.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { fullKey, Keyspace } from '../../src/keyspace/keyspace.js';
 import { fullGc } from '../../src/util/system.js';
 import { printTable, type Row } from './report.js';
@@ -54,6 +59,24 @@ const layouts: Record<string, (n: number) => unknown> = {
     for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     // A node folds its changed keys into the state digest every gossip round; the queue they wait
     // in is not part of what a key costs.
+    ks.stateDigest();
+    return ks;
+  },
+  'keyspace, 3 slots': (n) => {
+    const ks = new Keyspace('n1:1');
+    const peers = ['n2:1', 'n3:1'].map((r) => {
+      const c = new PNCounter();
+      c.incrementInPlace(r, 1);
+      return c.encode();
+    });
+    for (let i = 0; i < n; i++) {
+      const key = fullKey(0, `user:${i}`);
+      ks.incrBy(key, 1);
+      for (const bytes of peers) {
+        const r = ks.mergeRemote(key, TypeTag.PNCounter, bytes);
+        if (!r.ok) throw new Error(`bench layout: merge refused: ${r.error}`);
+      }
+    }
     ks.stateDigest();
     return ks;
   },

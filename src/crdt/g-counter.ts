@@ -18,7 +18,7 @@ export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 /** Longest replica id, in UTF-8 bytes. */
 export const MAX_REPLICA_ID_BYTES = 255;
 
-/** Slots beyond the first kept in an array searched linearly; more go in a Map (CounterBase.rest). */
+/** Slots beyond the first searched linearly in their flat array; more are found through an index (CounterBase.rest). */
 const SCANNED_SLOTS = 8;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -36,14 +36,6 @@ export interface CounterSlot {
 }
 
 /** Throws (misuse, not untrusted input) unless `id` is a non-empty, well-formed string of <= 255 UTF-8 bytes. */
-/** A slot object with `s`'s id and values (`s` may be a counter seen as its first slot: only these five fields). */
-function copySlot(s: CounterSlot): CounterSlot {
-  return { id: s.id, p: s.p, fp: s.fp, n: s.n, fn: s.fn };
-}
-
-/** No slot: what the first slot's fields hold in a counter that holds none. */
-const EMPTY_SLOT: CounterSlot = Object.freeze({ id: '', p: 0, fp: 0, n: 0, fn: 0 });
-
 export function assertReplicaId(id: ReplicaId): void {
   if (typeof id !== 'string' || id.length === 0) throw new RangeError('replica id must be a non-empty string');
   // Fast path: at most 3 UTF-8 bytes per UTF-16 unit, and no surrogates to be ill-formed.
@@ -196,8 +188,8 @@ function readerError(r: ByteReader, name: string): CrdtError {
  */
 const scratch = new ByteWriter(256);
 
-/** The slots of the counter being encoded, in id order (`writeState`; emptied after each use). */
-const order: (CounterSlot | undefined)[] = [];
+/** The offsets of the slots of the counter being encoded, in id order (`writeState`). */
+const order: number[] = [];
 
 /** The replica id `isAscii` last tested, and its answer. */
 let asciiId = '';
@@ -235,27 +227,44 @@ function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: numb
 
 // ---- the slot table shared by both counters ----------------------------------------------------
 
-/** Internal base of GCounter and PNCounter: slots, floors, running totals, merge, reset, codec. */
+/** Cells per slot in `CounterBase.rest`: the id, then p, fp, n and fn. */
+const STRIDE = 5;
+/** `indexOf`: the first slot (the counter's own fields). */
+const HEAD = -1;
+/** `indexOf`: no such slot. */
+const NONE = -2;
+
+/** The other slots of a counter, flat: `[id, p, fp, n, fn, id, p, ...]` (`CounterBase.rest`). */
+type Rest = (ReplicaId | number)[];
+
+/**
+ * The id -> offset index of a `rest` of more than SCANNED_SLOTS slots (a linear search made merges
+ * of 50-slot counters 6x slower): built when first needed, and kept true by the changes that keep
+ * the array (a push, the swap in `localSlot`); a new array gets its own. Weak: it goes with its array.
+ */
+const bigIndexes = new WeakMap<Rest, Map<ReplicaId, number>>();
+
+/** Internal base of GCounter and PNCounter: slots, floors, merge, reset, codec. */
 export abstract class CounterBase {
   // The counter is its own first slot: `id`, `p`, `fp`, `n` and `fn` below are the fields of the most
-  // recently locally written slot (`id` '' and all zero while the counter holds none), and the others
-  // are slot objects in `rest` (created at the second replica). Most keys hold one slot, written by
-  // the local replica, so a key is this one object and the hot path touches nothing else. (The first
-  // design, PN = two G-Counter objects each with a Map, took 418 heap bytes per 1-replica key; the
-  // first slot as an object of its own, 136 with this object; inline, 104; with the sums past 2^53 in a
-  // side object (`big`), 96.) Up to SCANNED_SLOTS
-  // others, `rest` is an array of exactly its length, searched linearly: a key has one slot per live
-  // writer (retired ones are folded away), and a Map of two slots took about 180 heap bytes against
-  // 56 for the array (3 slots: 449 B per counter with a Map, 330 with the array). Past that, a Map
-  // (a linear search made merges of 50-slot counters 6x slower). Never empty (undefined instead), and
-  // the first slot is held whenever `rest` is. Code that handles slots sees the first one as `this`
-  // (`head()`): a slot the counter hands out is a copy (`copySlot`), never this object.
+  // recently locally written slot (`id` '' and all zero while the counter holds none). Most keys hold
+  // one slot, written by the local replica, so a key is this one object and the hot path touches
+  // nothing else. (The first design, PN = two G-Counter objects each with a Map, took 418 heap bytes
+  // per 1-replica key; the first slot as an object of its own, 136 with this object; inline, 104;
+  // with the sums past 2^53 in a side object (`big`), 96.)
+  // The other slots (one per other live writer: retired ones are folded away) are `rest`, one flat
+  // array of five cells per slot, of exactly its length while it holds at most SCANNED_SLOTS slots,
+  // searched linearly; past that it grows by push and is searched through an index (`bigIndexes`).
+  // A key written on three nodes holds two: an object per slot and an array of them took 192 heap
+  // bytes, the flat array takes 128 (`npm run bench -- layout`, "keyspace, 3 slots"); a Map of two
+  // slot objects took about 180 more. Undefined when there are none, and the first slot is held
+  // whenever `rest` is. A slot the counter hands out is a copy, never its cells.
   protected id: ReplicaId = '';
   protected p = 0;
   protected fp = 0;
   protected n = 0;
   protected fn = 0;
-  protected rest: CounterSlot[] | Map<ReplicaId, CounterSlot> | undefined;
+  protected rest: Rest | undefined;
 
   // The sums of the live parts (p - fp, n - fn) are computed when read, not kept: a key has one slot
   // per live writer, so a read adds one to three pairs, and two running sums with a side object for
@@ -263,32 +272,33 @@ export abstract class CounterBase {
 
   /** Sum of (p - fp) over every slot: a number while at most COUNTER_MAX, else the exact bigint (only merges reach it). */
   protected sumP(): number | bigint {
-    return this.liveSum('p');
+    return this.liveSum(1);
   }
 
   /** Sum of (n - fn) over every slot, likewise. */
   protected sumN(): number | bigint {
-    return this.liveSum('n');
+    return this.liveSum(3);
   }
 
-  private liveSum(side: 'p' | 'n'): number | bigint {
-    const up = side === 'p';
-    let sum = up ? this.p - this.fp : this.n - this.fn;
+  /** The live sum of one side: `off` 1 for p - fp, 3 for n - fn (the cells' offsets in a slot of `rest`). */
+  private liveSum(off: 1 | 3): number | bigint {
+    let sum = off === 1 ? this.p - this.fp : this.n - this.fn;
     const rest = this.rest;
     if (rest === undefined) return sum;
-    for (const s of Array.isArray(rest) ? rest : rest.values()) {
+    for (let i = 0; i < rest.length; i += STRIDE) {
       // Each term is in [0, COUNTER_MAX] and so is the sum so far: their sum is exact when at most
       // COUNTER_MAX, and any larger true sum rounds to at least 2^53, so the test is exact.
-      sum += up ? s.p - s.fp : s.n - s.fn;
-      if (sum > COUNTER_MAX) return this.bigSum(side);
+      sum += (rest[i + off] as number) - (rest[i + off + 1] as number);
+      if (sum > COUNTER_MAX) return this.bigSum(off);
     }
     return sum;
   }
 
-  /** The exact sum of one side's live parts, past COUNTER_MAX. */
-  private bigSum(side: 'p' | 'n'): bigint {
-    let sum = 0n;
-    for (const s of this.list()) sum += side === 'p' ? BigInt(s.p - s.fp) : BigInt(s.n - s.fn);
+  /** The exact live sum of one side (as `liveSum`), past COUNTER_MAX. */
+  private bigSum(off: 1 | 3): bigint {
+    let sum = BigInt(off === 1 ? this.p - this.fp : this.n - this.fn);
+    const rest = this.rest as Rest;
+    for (let i = 0; i < rest.length; i += STRIDE) sum += BigInt((rest[i + off] as number) - (rest[i + off + 1] as number));
     return sum;
   }
 
@@ -303,32 +313,35 @@ export abstract class CounterBase {
     if (this.p > this.fp || this.n > this.fn) return true;
     const rest = this.rest;
     if (rest === undefined) return false;
-    for (const s of Array.isArray(rest) ? rest : rest.values()) if (s.p > s.fp || s.n > s.fn) return true;
+    for (let i = 0; i < rest.length; i += STRIDE) {
+      if ((rest[i + 1] as number) > (rest[i + 2] as number) || (rest[i + 3] as number) > (rest[i + 4] as number)) return true;
+    }
     return false;
   }
 
   replicaCount(): number {
     const rest = this.rest;
-    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : Array.isArray(rest) ? rest.length : rest.size);
+    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : rest.length / STRIDE);
   }
 
   /** Replica `r`'s slot and floors (all 0 when absent). A copy: mutating it changes nothing. */
   slotOf(r: ReplicaId): CounterSlot {
-    const s = this.find(r);
-    return { id: r, p: s?.p ?? 0, fp: s?.fp ?? 0, n: s?.n ?? 0, fn: s?.fn ?? 0 };
+    const i = this.indexOf(r);
+    return i === NONE ? { id: r, p: 0, fp: 0, n: 0, fn: 0 } : this.slotAt(i);
   }
 
   /** Every slot's replica id, in no particular order (slot pruning looks for retired ones). */
   slotIds(): ReplicaId[] {
     if (this.id === '') return [];
     const out = [this.id];
-    this.eachRest((s) => out.push(s.id));
+    const rest = this.rest;
+    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.push(rest[i] as ReplicaId);
     return out;
   }
 
   /** Copies of every slot, sorted by id (canonical order). */
   entries(): CounterSlot[] {
-    return this.sorted().map(copySlot);
+    return this.sorted();
   }
 
   /**
@@ -344,13 +357,13 @@ export abstract class CounterBase {
   merge(other: this): boolean {
     if (other === this) return false;
     if (other.lanes() !== this.lanes()) throw new TypeError('cannot merge a PNCounter with a GCounter');
-    // Stryker disable next-line ConditionalExpression: equivalent, mergeValid ignores an all-zero slot (an empty counter's first place)
-    let changed = other.id !== '' ? this.mergeValid(other.head()) : false;
+    // Stryker disable next-line ConditionalExpression: equivalent, mergeFields ignores an all-zero slot (an empty counter's first place)
+    let changed = other.id !== '' ? this.mergeFields(other.id, other.p, other.fp, other.n, other.fn) : false;
     const rest = other.rest;
-    if (Array.isArray(rest)) {
-      for (let i = 0; i < rest.length; i++) if (this.mergeValid(rest[i] as CounterSlot)) changed = true;
-    } else if (rest !== undefined) {
-      for (const x of rest.values()) if (this.mergeValid(x)) changed = true;
+    if (rest !== undefined) {
+      for (let i = 0; i < rest.length; i += STRIDE) {
+        if (this.mergeFields(rest[i] as ReplicaId, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number)) changed = true;
+      }
     }
     return changed;
   }
@@ -364,26 +377,32 @@ export abstract class CounterBase {
     if (!okPair(p, fp) || !okPair(n, fn) || (this.lanes() === 1 && n !== 0)) {
       throw new RangeError(`invalid slot for ${r}: p=${p} fp=${fp} n=${n} fn=${fn}`);
     }
-    if ((p > 0 || n > 0) && this.find(r) === undefined) assertReplicaId(r);
-    this.mergeValid({ id: r, p, fp, n, fn });
+    if ((p > 0 || n > 0) && this.indexOf(r) === NONE) assertReplicaId(r);
+    this.mergeFields(r, p, fp, n, fn);
   }
 
   /** A delta holding only the given replicas' slots and floors (what a keyspace sends after incrementInPlace). */
   slice(replicas: Iterable<ReplicaId>): this {
     const out = this.empty();
-    for (const r of replicas) {
-      const s = this.find(r);
-      if (s) out.mergeValid(s);
-    }
+    for (const r of replicas) this.copyInto(out, r);
     return out;
   }
 
   /** `slice([r])` without the iterable: the delta of a local increment. */
   protected sliceOne(r: ReplicaId): this {
     const out = this.empty();
-    const s = this.find(r);
-    if (s) out.mergeValid(s);
+    this.copyInto(out, r);
     return out;
+  }
+
+  /** Merges replica `r`'s slot, if this counter holds one, into `out`. */
+  private copyInto(out: CounterBase, r: ReplicaId): void {
+    const i = this.indexOf(r);
+    if (i === HEAD) out.mergeFields(r, this.p, this.fp, this.n, this.fn);
+    else if (i !== NONE) {
+      const rest = this.rest as Rest;
+      out.mergeFields(r, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number);
+    }
   }
 
   /**
@@ -425,9 +444,8 @@ export abstract class CounterBase {
 
   clone(): this {
     const out = this.empty();
-    out.setHead(this.head());
-    const rest = this.rest;
-    if (rest !== undefined) out.rest = Array.isArray(rest) ? rest.map(copySlot) : new Map([...rest].map(([id, s]) => [id, copySlot(s)]));
+    out.setHead(this.id, this.p, this.fp, this.n, this.fn);
+    if (this.rest !== undefined) out.rest = this.rest.slice();
     return out;
   }
 
@@ -435,23 +453,25 @@ export abstract class CounterBase {
   equals(other: this): boolean {
     if (this.replicaCount() !== other.replicaCount()) return false;
     for (const s of this.list()) {
-      const o = other.find(s.id);
-      if (!o || o.p !== s.p || o.fp !== s.fp || o.n !== s.n || o.fn !== s.fn) return false;
+      const i = other.indexOf(s.id);
+      if (i === NONE) return false;
+      const o = other.slotAt(i);
+      if (o.p !== s.p || o.fp !== s.fp || o.n !== s.n || o.fn !== s.fn) return false;
     }
     return true;
   }
 
   /**
-   * Approximate in-memory bytes: the object with its first slot, the array or Map of other slots if
-   * any, per other slot its object and its reference, and every slot's id.
+   * Approximate in-memory bytes: the object with its first slot, the array of other slots if any
+   * (its header and five cells per slot) and its index past SCANNED_SLOTS, and every slot's id.
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 72 + this.id.length + (rest === undefined ? 0 : Array.isArray(rest) ? 48 : 96 + 16 * rest.size);
+    let bytes = 72 + this.id.length;
     if (rest === undefined) return bytes;
-    // A loop, not eachRest: its closure over `bytes` was an allocation per call, and this runs for
-    // every changed key.
-    for (const s of Array.isArray(rest) ? rest : rest.values()) bytes += 72 + s.id.length;
+    const slots = rest.length / STRIDE;
+    bytes += 48 + 8 * rest.length + (slots > SCANNED_SLOTS ? 96 + 16 * slots : 0);
+    for (let i = 0; i < rest.length; i += STRIDE) bytes += (rest[i] as ReplicaId).length;
     return bytes;
   }
 
@@ -475,48 +495,50 @@ export abstract class CounterBase {
   /** Writes the codec form (`encode`) to `w`. */
   private writeState(w: ByteWriter): ByteWriter {
     const two = this.lanes() === 2;
+    const rest = this.rest;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the sorted list of one slot writes the same bytes
-    if (this.rest === undefined) {
+    if (rest === undefined) {
       // At most one slot (most keys): no list to sort.
       w.u8(CODEC_VERSION).u8(this.tag()).uvarint(this.id === '' ? 0 : 1);
-      if (this.id !== '') this.writeSlotEntry(w, this.head(), two);
+      if (this.id !== '') this.writeSlotEntry(w, this.id, this.p, this.fp, this.n, this.fn, two);
       return w;
     }
-    const rest = this.rest;
-    if (!Array.isArray(rest)) {
+    const n = rest.length / STRIDE + 1;
+    if (n > SCANNED_SLOTS + 1) {
       const slots = this.sorted();
       w.u8(CODEC_VERSION).u8(this.tag()).uvarint(slots.length);
-      for (const s of slots) this.writeSlotEntry(w, s, two);
+      for (const s of slots) this.writeSlotEntry(w, s.id, s.p, s.fp, s.n, s.fn, two);
       return w;
     }
-    // Up to SCANNED_SLOTS + 1 slots (the first and an array of others): sorted by insertion into the
-    // reused `order`, not by a new list and Array.prototype.sort (whose work arrays were a quarter of
-    // what a node allocated while three writers updated a million keys, bench scale).
-    const n = rest.length + 1;
-    order[0] = this.head();
-    for (let i = 1; i < n; i++) {
-      const s = rest[i - 1] as CounterSlot;
-      let j = i - 1;
-      while (j >= 0 && (order[j] as CounterSlot).id > s.id) {
-        order[j + 1] = order[j] as CounterSlot;
+    // Up to SCANNED_SLOTS + 1 slots: their offsets sorted by id by insertion into the reused `order`,
+    // not a new list and Array.prototype.sort (whose work arrays were a quarter of what a node
+    // allocated while three writers updated a million keys, bench scale).
+    order[0] = HEAD;
+    for (let k = 1; k < n; k++) {
+      const at = (k - 1) * STRIDE;
+      const id = rest[at] as ReplicaId;
+      let j = k - 1;
+      while (j >= 0 && this.idAt(order[j] as number) > id) {
+        order[j + 1] = order[j] as number;
         j--;
       }
-      order[j + 1] = s;
+      order[j + 1] = at;
     }
     w.u8(CODEC_VERSION).u8(this.tag()).uvarint(n);
-    for (let i = 0; i < n; i++) {
-      this.writeSlotEntry(w, order[i] as CounterSlot, two);
-      order[i] = undefined;
+    for (let k = 0; k < n; k++) {
+      const i = order[k] as number;
+      if (i === HEAD) this.writeSlotEntry(w, this.id, this.p, this.fp, this.n, this.fn, two);
+      else this.writeSlotEntry(w, rest[i] as ReplicaId, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number, two);
     }
     return w;
   }
 
-  private writeSlotEntry(w: ByteWriter, s: CounterSlot, two: boolean): void {
-    const pk = slotKind(s.p, s.fp);
-    const nk = slotKind(s.n, s.fn);
-    writeEntryHead(w, s.id, two ? 4 : 2, two ? pk * 4 + nk : pk);
-    writeSlot(w, pk, s.p, s.fp);
-    writeSlot(w, nk, s.n, s.fn);
+  private writeSlotEntry(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
+    const pk = slotKind(p, fp);
+    const nk = slotKind(n, fn);
+    writeEntryHead(w, id, two ? 4 : 2, two ? pk * 4 + nk : pk);
+    writeSlot(w, pk, p, fp);
+    writeSlot(w, nk, n, fn);
   }
 
   /** Decodes untrusted bytes into `out` (empty). Never throws; malformed or non-canonical input is an error. */
@@ -539,7 +561,7 @@ export abstract class CounterBase {
       const ps = readSlot(r, pk);
       const ns = ps && readSlot(r, nk);
       if (!ps || !ns) break;
-      out.mergeValid({ id, p: ps[0], fp: ps[1], n: ns[0], fn: ns[1] });
+      out.mergeFields(id, ps[0], ps[1], ns[0], ns[1]);
       prev = id;
     }
     if (!r.failed && r.remaining > 0) r.fail(`${r.remaining} trailing bytes`);
@@ -557,9 +579,11 @@ export abstract class CounterBase {
    */
   foldSlot(from: ReplicaId, into: ReplicaId): boolean {
     if (from === into) return false;
-    const s = this.find(from);
-    if (s === undefined) return false;
-    const t = this.find(into);
+    const si = this.indexOf(from);
+    if (si === NONE) return false;
+    const s = this.slotAt(si);
+    const ti = this.indexOf(into);
+    const t = ti === NONE ? undefined : this.slotAt(ti);
     const p = (t?.p ?? 0) + s.p;
     const n = (t?.n ?? 0) + s.n;
     // Floors are at most their slots, so their sums fit when the slots' do.
@@ -567,39 +591,35 @@ export abstract class CounterBase {
     if (t === undefined) assertReplicaId(into);
     const fp = (t?.fp ?? 0) + s.fp;
     const fn = (t?.fn ?? 0) + s.fn;
-    if (s === this.head()) {
-      // Another slot (`into`'s, perhaps) takes the first place: its fields move into this object.
+    if (si === HEAD) {
+      // Another slot (`into`'s, perhaps) takes the first place: its cells move into this object.
       const rest = this.rest;
-      const next = rest === undefined ? undefined : Array.isArray(rest) ? rest[0] : rest.values().next().value;
-      if (next === undefined) this.setHead(EMPTY_SLOT);
+      if (rest === undefined) this.setHead('', 0, 0, 0, 0);
       else {
-        this.removeRest(next.id);
-        this.setHead(next);
+        this.setHead(rest[0] as ReplicaId, rest[1] as number, rest[2] as number, rest[3] as number, rest[4] as number);
+        this.removeRest(0);
       }
     } else {
-      this.removeRest(from);
+      this.removeRest(si);
     }
-    // Found again: if it was `next` above, it is now the first slot.
-    const into2 = this.find(into);
-    if (into2 !== undefined) {
-      into2.p = p;
-      into2.fp = fp;
-      into2.n = n;
-      into2.fn = fn;
-    } else {
-      const slot: CounterSlot = { id: into, p, fp, n, fn };
-      if (this.id === '') this.setHead(slot);
-      else this.addRest(slot);
-    }
+    // Found again: the slots may have moved.
+    const ii = this.indexOf(into);
+    if (ii !== NONE) this.setAt(ii, p, fp, n, fn);
+    else if (this.id === '') this.setHead(into, p, fp, n, fn);
+    else this.addRest(into, p, fp, n, fn);
     // The value is kept: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
     return true;
   }
 
   /** Raises every floor to its slot. */
   resetInPlace(): void {
-    for (const s of this.list()) {
-      s.fp = s.p;
-      s.fn = s.n;
+    this.fp = this.p;
+    this.fn = this.n;
+    const rest = this.rest;
+    if (rest === undefined) return;
+    for (let i = 0; i < rest.length; i += STRIDE) {
+      rest[i + 2] = rest[i + 1] as number;
+      rest[i + 4] = rest[i + 3] as number;
     }
   }
 
@@ -607,30 +627,30 @@ export abstract class CounterBase {
   protected localSlot(r: ReplicaId): CounterSlot {
     if (this.id === r && r !== '') return this.head();
     const rest = this.rest;
-    if (rest !== undefined) {
+    const i = this.restIndexOf(r);
+    if (rest !== undefined && i !== NONE) {
       // The first slot is held whenever `rest` is: the two swap places.
-      if (Array.isArray(rest)) {
-        const i = rest.findIndex((x) => x.id === r);
-        const s = rest[i];
-        if (s !== undefined) {
-          rest[i] = copySlot(this.head());
-          this.setHead(s);
-          return this.head();
-        }
-      } else {
-        const s = rest.get(r);
-        if (s !== undefined) {
-          rest.delete(r);
-          rest.set(this.id, copySlot(this.head()));
-          this.setHead(s);
-          return this.head();
-        }
+      const id = this.id;
+      const p = this.p;
+      const fp = this.fp;
+      const n = this.n;
+      const fn = this.fn;
+      this.setHead(r, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number);
+      rest[i] = id;
+      rest[i + 1] = p;
+      rest[i + 2] = fp;
+      rest[i + 3] = n;
+      rest[i + 4] = fn;
+      const index = bigIndexes.get(rest);
+      if (index !== undefined) {
+        index.delete(r);
+        index.set(id, i);
       }
+      return this.head();
     }
     assertReplicaId(r);
-    if (this.id !== '') this.addRest(copySlot(this.head()));
-    this.setHead(EMPTY_SLOT);
-    this.id = r;
+    if (this.id !== '') this.addRest(this.id, this.p, this.fp, this.n, this.fn);
+    this.setHead(r, 0, 0, 0, 0);
     return this.head();
   }
 
@@ -639,92 +659,131 @@ export abstract class CounterBase {
     return this as unknown as CounterSlot;
   }
 
-  /** Makes `s`'s id and values the first slot's (a copy: `s` itself is not kept). */
-  private setHead(s: CounterSlot): void {
-    this.id = s.id;
-    this.p = s.p;
-    this.fp = s.fp;
-    this.n = s.n;
-    this.fn = s.fn;
+  private setHead(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
+    this.id = id;
+    this.p = p;
+    this.fp = fp;
+    this.n = n;
+    this.fn = fn;
   }
 
-  protected find(r: ReplicaId): CounterSlot | undefined {
-    if (this.id === r && r !== '') return this.head();
-    const rest = this.rest;
-    if (rest === undefined) return undefined;
-    if (!Array.isArray(rest)) return rest.get(r);
-    for (let i = 0; i < rest.length; i++) if ((rest[i] as CounterSlot).id === r) return rest[i];
-    return undefined;
+  /** Where replica `r`'s slot is: HEAD, its offset in `rest`, or NONE. */
+  private indexOf(r: ReplicaId): number {
+    if (this.id === r && r !== '') return HEAD;
+    return this.restIndexOf(r);
   }
 
-  /** Calls `fn` for every slot in `rest`. */
-  private eachRest(fn: (s: CounterSlot) => void): void {
+  /** The offset of replica `r`'s slot in `rest`, or NONE. */
+  private restIndexOf(r: ReplicaId): number {
     const rest = this.rest;
-    if (rest === undefined) return;
-    if (Array.isArray(rest)) for (const s of rest) fn(s);
-    else rest.forEach(fn);
+    if (rest === undefined) return NONE;
+    if (rest.length > STRIDE * SCANNED_SLOTS) return bigIndex(rest).get(r) ?? NONE;
+    for (let i = 0; i < rest.length; i += STRIDE) if (rest[i] === r) return i;
+    return NONE;
+  }
+
+  /** The id of the slot at `i` (HEAD or an offset in `rest`). */
+  private idAt(i: number): ReplicaId {
+    return i === HEAD ? this.id : ((this.rest as Rest)[i] as ReplicaId);
+  }
+
+  /** A copy of the slot at `i` (HEAD or an offset in `rest`). */
+  private slotAt(i: number): CounterSlot {
+    if (i === HEAD) return { id: this.id, p: this.p, fp: this.fp, n: this.n, fn: this.fn };
+    const rest = this.rest as Rest;
+    return { id: rest[i] as ReplicaId, p: rest[i + 1] as number, fp: rest[i + 2] as number, n: rest[i + 3] as number, fn: rest[i + 4] as number };
+  }
+
+  /** Sets the counts of the slot at `i` (HEAD or an offset in `rest`). */
+  private setAt(i: number, p: number, fp: number, n: number, fn: number): void {
+    if (i === HEAD) {
+      this.p = p;
+      this.fp = fp;
+      this.n = n;
+      this.fn = fn;
+      return;
+    }
+    const rest = this.rest as Rest;
+    rest[i + 1] = p;
+    rest[i + 2] = fp;
+    rest[i + 3] = n;
+    rest[i + 4] = fn;
   }
 
   /**
-   * Adds a slot to `rest`: a new array of exactly the new length (a push would reserve 16 more
-   * entries), or the Map once the array would pass SCANNED_SLOTS.
+   * Adds a slot at the end of `rest`: a new array of exactly the new length (a push would reserve
+   * room for more) up to SCANNED_SLOTS slots, then pushed (and indexed).
    */
-  private addRest(s: CounterSlot): void {
+  private addRest(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
     const rest = this.rest;
-    if (rest === undefined) this.rest = [s];
-    else if (!Array.isArray(rest)) rest.set(s.id, s);
-    else if (rest.length < SCANNED_SLOTS) this.rest = rest.concat([s]);
-    else this.rest = new Map([...rest, s].map((x) => [x.id, x]));
-  }
-
-  /** Removes replica `r`'s slot from `rest` (undefined when none is left). */
-  private removeRest(r: ReplicaId): void {
-    const rest = this.rest;
-    if (rest === undefined) return;
-    if (Array.isArray(rest)) {
-      const left = rest.filter((x) => x.id !== r);
-      this.rest = left.length === 0 ? undefined : left;
-    } else {
-      rest.delete(r);
-      if (rest.size === 0) this.rest = undefined;
+    if (rest === undefined) this.rest = [id, p, fp, n, fn];
+    else if (rest.length < STRIDE * SCANNED_SLOTS) this.rest = rest.concat(id, p, fp, n, fn);
+    else {
+      rest.push(id, p, fp, n, fn);
+      bigIndexes.get(rest)?.set(id, rest.length - STRIDE);
     }
   }
 
+  /** Removes the slot at offset `i` of `rest` (undefined when none is left). */
+  private removeRest(i: number): void {
+    const rest = this.rest as Rest;
+    this.rest = rest.length === STRIDE ? undefined : rest.slice(0, i).concat(rest.slice(i + STRIDE));
+  }
+
+  /** Copies of every slot, the first one first. */
   private list(): CounterSlot[] {
-    const out: CounterSlot[] = this.id !== '' ? [this.head()] : [];
-    this.eachRest((s) => out.push(s));
+    const out: CounterSlot[] = this.id !== '' ? [this.slotAt(HEAD)] : [];
+    const rest = this.rest;
+    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.push(this.slotAt(i));
     return out;
   }
 
+  /** Copies of every slot, sorted by id. */
   private sorted(): CounterSlot[] {
     return this.list().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** Pointwise max of one valid slot into this counter; slot = max(slot, floor) (a floor proves it). Returns whether anything changed. */
-  private mergeValid(o: CounterSlot): boolean {
-    let s = this.find(o.id);
-    if (s === undefined) {
+  /**
+   * Pointwise max of one valid slot (replica `id`'s counts) into this counter; slot = max(slot,
+   * floor) (a floor proves it). Returns whether anything changed.
+   */
+  private mergeFields(id: ReplicaId, op: number, ofp: number, on: number, ofn: number): boolean {
+    let i = this.indexOf(id);
+    if (i === NONE) {
       // Stryker disable next-line BooleanLiteral: no caller reads the result for an all-zero slot (only mergeSlot passes one, and it returns void)
-      if (o.p === 0 && o.n === 0) return false; // all-zero: no entry
+      if (op === 0 && on === 0) return false; // all-zero: no entry
       if (this.id === '') {
-        this.id = o.id;
-        s = this.head();
+        this.id = id;
+        i = HEAD;
       } else {
-        s = { id: o.id, p: 0, fp: 0, n: 0, fn: 0 };
-        this.addRest(s);
+        this.addRest(id, 0, 0, 0, 0);
+        i = (this.rest as Rest).length - STRIDE;
       }
     }
-    const fp = Math.max(s.fp, o.fp);
-    const p = Math.max(s.p, o.p, fp);
-    const fn = Math.max(s.fn, o.fn);
-    const n = Math.max(s.n, o.n, fn);
-    if (p === s.p && fp === s.fp && n === s.n && fn === s.fn) return false;
-    s.p = p;
-    s.fp = fp;
-    s.n = n;
-    s.fn = fn;
+    const rest = this.rest as Rest;
+    const sp = i === HEAD ? this.p : (rest[i + 1] as number);
+    const sfp = i === HEAD ? this.fp : (rest[i + 2] as number);
+    const sn = i === HEAD ? this.n : (rest[i + 3] as number);
+    const sfn = i === HEAD ? this.fn : (rest[i + 4] as number);
+    const fp = Math.max(sfp, ofp);
+    const p = Math.max(sp, op, fp);
+    const fn = Math.max(sfn, ofn);
+    const n = Math.max(sn, on, fn);
+    if (p === sp && fp === sfp && n === sn && fn === sfn) return false;
+    this.setAt(i, p, fp, n, fn);
     return true;
   }
+}
+
+/** The index of a long `rest` (`bigIndexes`), built if it has none. */
+function bigIndex(rest: Rest): Map<ReplicaId, number> {
+  let index = bigIndexes.get(rest);
+  if (index === undefined) {
+    index = new Map();
+    for (let i = 0; i < rest.length; i += STRIDE) index.set(rest[i] as ReplicaId, i);
+    bigIndexes.set(rest, index);
+  }
+  return index;
 }
 
 // ---- the G-Counter -----------------------------------------------------------------------------

@@ -84,7 +84,7 @@ laws('PNCounter', pnCounterArb, checkPN, pnRawArb, buildPN);
 
 /** A step: op kind, two replica picks, an amount, and whether a delivered message stays queued. */
 const stepArb = fc.tuple(fc.nat(9), fc.nat(7), fc.nat(7), fc.integer({ min: -50, max: 50 }), fc.boolean());
-/** The same over up to 16 replicas: a counter's slots past the first 9 leave its array for a Map (g-counter.ts, SCANNED_SLOTS). */
+/** The same over up to 16 replicas: a counter's slots past the first 9 are found through an index (g-counter.ts, SCANNED_SLOTS). */
 const wideStepArb = fc.tuple(fc.nat(9), fc.nat(15), fc.nat(15), fc.integer({ min: -50, max: 50 }), fc.boolean());
 
 interface Msg {

@@ -268,7 +268,7 @@ describe('PNCounter', () => {
 });
 
 describe('the value, computed from the slots when read', () => {
-  it('equals the exact sum of every slot above its floor, from 1 to 12 slots (array and Map), near and past 2^53-1; exists iff some slot is above its floor; encodingHash is the hash of encode()', () => {
+  it('equals the exact sum of every slot above its floor, from 1 to 12 slots (searched and indexed), near and past 2^53-1; exists iff some slot is above its floor; encodingHash is the hash of encode()', () => {
     let big = 0;
     fc.assert(
       fc.property(

@@ -126,7 +126,7 @@ describe('counter state', () => {
     expect(base().equals(other)).toBe(false);
   });
 
-  it('byteSize holds the first slot in the counter, and grows by a slot object and its id per other replica', () => {
+  it('byteSize holds the first slot in the counter, and grows by five array cells and its id per other replica', () => {
     const empty = new GCounter().byteSize();
     const g = new GCounter();
     g.increment('abc', 1);
@@ -136,7 +136,7 @@ describe('counter state', () => {
     h.increment('abcdefgh', 1);
     expect(h.byteSize()).toBe(one + 5);
     g.increment('b', 1);
-    expect(g.byteSize()).toBe(one + 1 + 48 + 72); // the array of others, and the other slot's object
+    expect(g.byteSize()).toBe(one + 1 + 48 + 40); // the array of others, and the other slot's five cells
   });
 
   it('sums past 2^53-1 in increments and in decrements are held apart, each back to a number on its own', () => {
@@ -195,7 +195,7 @@ describe('counter state', () => {
     expect(new GCounter().foldSlot('', 'a:1')).toBe(false);
   });
 
-  it('holds, finds, moves and folds slots alike whether its other slots are in the array (up to 8) or the Map (beyond)', () => {
+  it('holds, finds, moves and folds slots alike whether its other slots are searched (up to 8) or indexed (beyond)', () => {
     const ids = Array.from({ length: 14 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
     const g = new PNCounter();
     let sum = 0;
@@ -204,14 +204,14 @@ describe('counter state', () => {
       sum += 10 * (i + 1) - i - (2 * i - i);
       expect(g.replicaCount()).toBe(i + 1);
       expect(g.value()).toBe(sum);
-      // Every slot so far is found where it is, in the array or the Map.
+      // Every slot so far is found, by a search or through the index.
       for (let j = 0; j <= i; j++) expect(g.slotOf(ids[j] as string).p).toBe(10 * (j + 1));
       const back = PNCounter.decode(g.encode());
       expect(back.ok && back.value.equals(g)).toBe(true);
       expect(g.clone().equals(g)).toBe(true);
     });
     expect(new Set(g.slotIds())).toEqual(new Set(ids));
-    // A local write to a slot in the Map moves it to `first`, and the old first into the Map.
+    // A local write to an indexed slot moves it to the first place, and the old first into its cells.
     const inc = g.increment('r11:1', 5);
     expect(inc.ok).toBe(true);
     sum += 5;
@@ -228,37 +228,37 @@ describe('counter state', () => {
     expect(g.replicaCount()).toBe(1);
     const back = PNCounter.decode(g.encode());
     expect(back.ok && back.value.equals(g) && back.value.value() === sum).toBe(true);
-    // Nothing is left of the Map: the same size as a counter that only ever had that slot.
+    // Nothing is left of the array or its index: the same size as a counter that only ever had that slot.
     const lone = new PNCounter();
     lone.mergeSlot('r00:1', 1, 0);
     expect(g.byteSize()).toBe(lone.byteSize());
   });
 
-  it('byteSize counts the array of other slots, then the Map with an entry per slot, and nothing once they are folded away', () => {
+  it('byteSize counts the array of other slots, then its index with an entry per slot, and nothing once they are folded away', () => {
     const g = new GCounter();
     const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
     ids.forEach((id) => g.mergeSlot(id, 1, 0));
-    expect(g.byteSize()).toBe(72 + 5 + 96 + 16 * 11 + 11 * (72 + 5)); // 11 others: past the array, a Map
+    expect(g.byteSize()).toBe(72 + 5 + 48 + 11 * (40 + 5) + 96 + 16 * 11); // 11 others: the array and its index
     const edge = new GCounter();
     ids.slice(0, 9).forEach((id) => edge.mergeSlot(id, 1, 0));
-    expect(edge.byteSize()).toBe(72 + 5 + 48 + 8 * (72 + 5)); // 8 others: still the array
+    expect(edge.byteSize()).toBe(72 + 5 + 48 + 8 * (40 + 5)); // 8 others: no index yet
     edge.mergeSlot('r09:1', 1, 0);
-    expect(edge.byteSize()).toBe(72 + 5 + 96 + 16 * 9 + 9 * (72 + 5)); // the 9th other: the Map
+    expect(edge.byteSize()).toBe(72 + 5 + 48 + 9 * (40 + 5) + 96 + 16 * 9); // the 9th other: the index
     const small = new GCounter();
     ids.slice(0, 3).forEach((id) => small.mergeSlot(id, 1, 0));
-    expect(small.byteSize()).toBe(72 + 5 + 48 + 2 * (72 + 5));
+    expect(small.byteSize()).toBe(72 + 5 + 48 + 2 * (40 + 5));
     expect(small.foldSlot('r01:1', 'r00:1')).toBe(true);
     expect(small.foldSlot('r02:1', 'r00:1')).toBe(true);
     expect(small.byteSize()).toBe(72 + 5); // the array is gone with its last slot
     expect(small.value()).toBe(3);
   });
 
-  it('merge reports a change made only in a slot the other counter keeps in its Map, and none the second time', () => {
+  it('merge reports a change made only in an indexed slot of the other counter, and none the second time', () => {
     const a = new PNCounter();
     const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
     ids.forEach((id) => a.mergeSlot(id, 1, 0));
     const b = a.clone();
-    b.mergeSlot('r07:1', 9, 0); // neither first in b nor in its array: in its Map
+    b.mergeSlot('r07:1', 9, 0); // not first in b, and past the searched slots of its array: indexed
     expect(a.merge(b)).toBe(true);
     expect(a.slotOf('r07:1').p).toBe(9);
     expect(a.value()).toBe(20);
