@@ -105,6 +105,18 @@ describe('folding a retired slot', () => {
     expect(c.foldSlot(R, L)).toBe(false);
     expect(c.entries()).toEqual(before);
     expect(() => c.foldSlot(R, '')).toThrow(RangeError);
+    // The decrements alike: a sum of exactly 2^53-1 folds, one more does not.
+    const d = new PNCounter();
+    d.incrementInPlace(R, -(Number.MAX_SAFE_INTEGER - 1));
+    d.mergeSlot(L, 0, 0, 1, 0);
+    expect(d.foldSlot(R, L)).toBe(true);
+    expect(d.entries()).toEqual([{ id: L, p: 0, fp: 0, n: Number.MAX_SAFE_INTEGER, fn: 0 }]);
+    const e = new PNCounter();
+    e.incrementInPlace(R, -Number.MAX_SAFE_INTEGER);
+    e.mergeSlot(L, 0, 0, 1, 0);
+    const eBefore = e.entries();
+    expect(e.foldSlot(R, L)).toBe(false);
+    expect(e.entries()).toEqual(eBefore);
   });
 
   it('commutes with merge after a state every node held: folded nodes equal the fold of an unfolded world', () => {
