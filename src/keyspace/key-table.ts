@@ -13,6 +13,7 @@ import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } f
 import { hash64Lo } from '../crdt/hash64.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
+import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
 import { currentAsKept, entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
@@ -58,8 +59,8 @@ export class KeyTable {
   /** Encodings of recently encoded keys, each until its key changes (`encodeKey`). */
   private readonly encoded = new Map<string, { tag: number; bytes: Uint8Array }>();
 
-  /** Keys with a TTL (for the sweep of expired keys). */
-  private readonly expiring = new Set<string>();
+  /** The ids of the keys with a TTL (for the sweep of expired keys). */
+  private readonly expiring = new IdSet();
   private clock: Clock;
 
   /**
@@ -172,10 +173,10 @@ export class KeyTable {
           this.slotBases.set(key, { p: Math.max(own.p, b?.p ?? 0), n: Math.max(own.n, b?.n ?? 0) });
         }
       }
+      if (this.expiring.size !== 0) this.expiring.delete(e.id as number);
       this.retireId(e);
       e.superseded = true;
       if (this.encoded.size !== 0) this.encoded.delete(key);
-      if (this.expiring.size !== 0) this.expiring.delete(key);
       this.digest.removed(e, key);
       this.counts.remove(key, e);
       out.push(key);
@@ -482,7 +483,7 @@ export class KeyTable {
       }
     }
     if (!changed) return target;
-    this.noteDeadline(key, target.life);
+    this.noteDeadline(target);
     this.changed(target, key, 'remote');
     this.mergeChanged = true;
     return target;
@@ -499,7 +500,7 @@ export class KeyTable {
     if (e === undefined || e.life === undefined || e.life.deadline === null || e.life.deadline > this.clock.now()) return e;
     // Stryker disable next-line BooleanLiteral: equivalent, the next epoch's life is never the default (epoch >= 1), so store() keeps it either way
     const next = this.store(key, withLife(entryOf([husk()]), nextEpoch(e.life)), true);
-    this.expiring.delete(key);
+    this.expiring.delete(next.id as number);
     this.changed(next, key, 'expire');
     return next;
   }
@@ -521,7 +522,7 @@ export class KeyTable {
     if (deadline === null && cur === null) return false;
     // Stryker disable next-line BooleanLiteral: equivalent, withTtl() bumps the TTL version, so the life is never the default and store() keeps it either way
     const next = this.store(key, withLife(e, withTtl(life, deadline)), true);
-    this.noteDeadline(key, next.life);
+    this.noteDeadline(next);
     this.changed(next, key, 'local');
     if (deadline !== null && deadline <= this.clock.now()) this.get(key);
     return true;
@@ -538,34 +539,28 @@ export class KeyTable {
   sweepExpired(budget: number): number {
     let n = 0;
     const now = this.clock.now();
-    // Keys moved to the back in this sweep: iteration reaches them again, which ends the sweep
-    // (else it would spend its whole budget going round the keys not yet due, every tick).
-    let moved: Set<string> | undefined;
-    for (const key of this.expiring) {
-      if (budget-- <= 0 || moved?.has(key) === true) break;
-      const e = this.entries.get(key);
-      // Stryker disable next-line BlockStatement: unreachable, every path that clears a key's deadline (noteDeadline, clearTtl, an expiry, a collection) also takes it out of `expiring`
+    // The ids go round from where the last sweep stopped, each at most once per sweep (a sweep that
+    // went round the keys not yet due would spend its whole budget on them, every tick).
+    for (let left = Math.min(budget, this.expiring.size); left > 0; left--) {
+      const id = this.expiring.next();
+      const e = this.entries.at(id);
+      // Stryker disable next-line ConditionalExpression,BlockStatement: unreachable, every path that clears a key's deadline (noteDeadline, clearTtl, an expiry, a collection) also takes its id out of `expiring`
       if (e?.life?.deadline === null || e?.life === undefined) {
-        this.expiring.delete(key);
+        this.expiring.delete(id);
       } else if (e.life.deadline <= now) {
-        this.get(key);
+        this.get(e.key as string);
         n++;
-      } else {
-        // Not yet: to the back, so the next sweeps reach the others.
-        this.expiring.delete(key);
-        this.expiring.add(key);
-        (moved ??= new Set()).add(key);
       }
     }
     return n;
   }
 
   /** Keys with a TTL, for the sweep. */
-  private noteDeadline(key: string, life: Life | undefined): void {
-    if (life?.deadline !== null && life?.deadline !== undefined) this.expiring.add(key);
-    // Most tables hold no TTL: no lookup by key then (0.6-0.8% of a peer's CPU under a bulk load).
-    // Stryker disable next-line ConditionalExpression: equivalent but for speed, deleting from an empty Set
-    else if (this.expiring.size !== 0) this.expiring.delete(key);
+  private noteDeadline(e: Entry): void {
+    const deadline = e.life?.deadline;
+    if (deadline !== null && deadline !== undefined) this.expiring.add(e.id as number);
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, deleting from an empty set
+    else if (this.expiring.size !== 0) this.expiring.delete(e.id as number);
   }
 
   /** A write that replaces a key's value (SET without KEEPTTL, DEL) clears its TTL, in a way that wins over the TTLs seen so far. */
@@ -573,7 +568,7 @@ export class KeyTable {
     if (e.life === undefined || e.life.deadline === null) return e;
     // Stryker disable next-line BooleanLiteral: equivalent, withTtl() bumps the TTL version, so the life is never the default and store() keeps it either way
     const next = this.store(key, withLife(e, withTtl(e.life, null)), true);
-    this.expiring.delete(key);
+    this.expiring.delete(next.id as number);
     return next;
   }
 

@@ -512,8 +512,8 @@ describe('tombstone collection', () => {
     ks.incrBy(k('x'), 1);
     ks.del(k('x'));
     ks.collectTombstones();
-    const expiring = (ks as unknown as { expiring: Set<string> }).expiring;
-    expect(expiring.has(k('x'))).toBe(false);
+    const expiring = (ks as unknown as { expiring: { size: number } }).expiring;
+    expect(expiring.size).toBe(0);
   });
 
   it("a write after collection starts this node's slot at its old value, so a peer still holding the tombstone shows it", () => {
