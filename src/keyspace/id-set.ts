@@ -23,6 +23,7 @@ export class IdSet {
   add(id: number): void {
     const w = id >>> 5;
     if (w >= this.words.length) {
+      // Stryker disable next-line ArithmeticOperator: equivalent but for work, the loop below doubles until the word fits
       let n = this.words.length * 2;
       while (n <= w) n *= 2;
       const grown = new Uint32Array(n);
@@ -51,6 +52,7 @@ export class IdSet {
    * give each id once.
    */
   next(): number {
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, the scan finds nothing and returns -1
     if (this.count === 0) return -1;
     const words = this.words;
     const n = words.length;
@@ -60,6 +62,7 @@ export class IdSet {
     let w = start >>> 5;
     // The first word without the bits below the cursor; the loop wraps round to it in full.
     let word = (words[w] as number) & (~0 << (start & 31));
+    // Stryker disable next-line UpdateOperator: equivalent while `count` is right, the scan returns before the bound
     for (let seen = 0; seen <= n; seen++) {
       if (word !== 0) {
         const id = w * 32 + (31 - Math.clz32(word & -word));
@@ -70,6 +73,7 @@ export class IdSet {
       word = words[w] as number;
     }
     // Unreachable while `count` is right: some word holds a bit.
+    // Stryker disable next-line UnaryOperator: unreachable
     return -1;
   }
 }

@@ -558,9 +558,12 @@ export class KeyTable {
   /** Keys with a TTL, for the sweep. */
   private noteDeadline(e: Entry): void {
     const deadline = e.life?.deadline;
-    if (deadline !== null && deadline !== undefined) this.expiring.add(e.id as number);
+    if (deadline !== null && deadline !== undefined) {
+      this.expiring.add(e.id as number);
+      return;
+    }
     // Stryker disable next-line ConditionalExpression: equivalent but for speed, deleting from an empty set
-    else if (this.expiring.size !== 0) this.expiring.delete(e.id as number);
+    if (this.expiring.size !== 0) this.expiring.delete(e.id as number);
   }
 
   /** A write that replaces a key's value (SET without KEEPTTL, DEL) clears its TTL, in a way that wins over the TTLs seen so far. */

@@ -6,7 +6,8 @@ describe('IdSet', () => {
   it('holds ids like a Set, across the growth of its bitmap and on both sides of every 32-bit word', () => {
     const s = new IdSet();
     const model = new Set<number>();
-    const ids = [0, 1, 31, 32, 33, 63, 64, 1023, 1024, 1025, 70_000, 31 + 32 * 5000];
+    // 2048 is the first bit of the word just past a doubled bitmap (64 words of 32): it grows twice.
+    const ids = [0, 1, 31, 32, 33, 63, 64, 1023, 1024, 1025, 2048, 70_000, 31 + 32 * 5000];
     for (const id of ids) {
       s.add(id);
       s.add(id); // twice: counted once
@@ -14,7 +15,11 @@ describe('IdSet', () => {
       expect(s.size).toBe(model.size);
     }
     for (const id of ids) expect(s.has(id)).toBe(true);
-    for (const id of [2, 30, 34, 1022, 69_999, 10_000_000]) expect(s.has(id)).toBe(false);
+    for (const id of [2, 30, 34, 1022, 2047, 2049, 69_999, 10_000_000]) expect(s.has(id)).toBe(false);
+    const lone = new IdSet();
+    lone.add(2048);
+    expect(lone.has(2048)).toBe(true);
+    expect(lone.next()).toBe(2048);
     s.delete(31);
     s.delete(31);
     s.delete(10_000_000); // past the bitmap: nothing

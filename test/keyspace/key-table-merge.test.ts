@@ -280,6 +280,15 @@ describe('the sweep', () => {
     for (const key of keys) expect(ks.exists(key)).toBe(false);
   });
 
+  it('keys written or merged without a TTL are never listed for the sweep', () => {
+    const a = node('A');
+    const b = node('B');
+    a.ks.incrBy(k, 1);
+    a.ks.incrBy(fullKey(0, 'other'), 2);
+    expect(ship(a.ks, b.ks)).toBe(true);
+    for (const n of [a, b]) expect((n.ks as unknown as { expiring: { size: number } }).expiring.size).toBe(0);
+  });
+
   it('a key read after its deadline is no longer swept', () => {
     const { ks, clock } = node('A');
     ks.incrBy(k, 1);
