@@ -73,8 +73,22 @@ export function storePath(dataDir: string, nodeId: string): string {
 
 const MOVE_ASIDE = 'Move it (and its -lock file) aside to start this node empty: it rejoins and streams the state its peers hold, and only increments that no other node had are lost.';
 
+/** Keys up to this long are copied into their record key a byte at a time (`recordKey`). */
+const SHORT_KEY = 64;
+
 /** The LMDB record key of a full key. */
 function recordKey(fullKey: string): Buffer {
+  const n = fullKey.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for speed, Buffer.from writes a short key's same bytes (a long key taken as short is caught by the store tests: it would not be hashed)
+  if (n <= SHORT_KEY) {
+    // A short key (a bulk load's every key) copied in JavaScript: Buffer.from(key, 'latin1') goes
+    // through the C++ binding, and took 3.9% of a writing node's CPU under a bulk load (bench scale
+    // profile), a copy this way 1.2%. Full keys are latin1: one byte per char.
+    const out = Buffer.allocUnsafe(n);
+    // Stryker disable next-line EqualityOperator: equivalent, a write past the end of a typed array is ignored
+    for (let i = 0; i < n; i++) out[i] = fullKey.charCodeAt(i);
+    return out;
+  }
   const raw = Buffer.from(fullKey, 'latin1');
   if (raw.length <= MAX_INLINE_KEY_BYTES) return raw;
   const out = Buffer.allocUnsafe(33);

@@ -72,6 +72,35 @@ describe('DurableStore', () => {
     expect(again.meta()).toEqual({ format: STORE_FORMAT, cluster: 'c1', nodeId: 'n1', incarnation: 1 });
   });
 
+  it('keys a record by the full key\'s latin1 bytes, short or long, high bytes included, and loads each back', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 1 });
+    const ks = new Keyspace('n1:1');
+    // Around the length where the store stops copying a key byte by byte (64 with its database byte).
+    const keys = [1, 2, 62, 63, 64, 65, 200].map((n) => fullKey(2, Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) % 256))));
+    keys.forEach((k, i) => ks.incrBy(k, i + 1));
+    // Past MAX_INLINE_KEY_BYTES a record is keyed by 0xFE and the SHA-256 of the key, never the key.
+    const long = fullKey(2, 'L'.repeat(MAX_INLINE_KEY_BYTES + 10));
+    ks.incrBy(long, 99);
+    await persistAll(store, ks);
+    await closeAll();
+    const db = open({ path: storePath(dir, 'n1'), noSubdir: true, encoding: 'binary', keyEncoding: 'binary' });
+    const stored = new Set<string>();
+    for (const { key } of db.getRange()) stored.add(Buffer.from(key as Uint8Array).toString('hex'));
+    await db.close();
+    for (const k of keys) expect(stored.has(Buffer.from(k, 'latin1').toString('hex'))).toBe(true);
+    expect(stored.has(Buffer.from(long, 'latin1').toString('hex'))).toBe(false);
+    const hashed = [...stored].filter((h) => h.startsWith('fe'));
+    expect(hashed).toHaveLength(1);
+    expect((hashed[0] as string).length).toBe(2 * 33);
+    const again = openStore(dir);
+    const back = new Keyspace('n1:2');
+    expect(again.loadInto(back)).toBe(keys.length + 1);
+    keys.forEach((k, i) => expect(back.getCounter(k)).toEqual({ ok: true, value: i + 1 }));
+    expect(back.getCounter(long)).toEqual({ ok: true, value: 99 });
+  });
+
   it('reports its records and the bytes of its file: records follow the keys, collection included; the file only grows', async () => {
     const store = openStore(tmp());
     // Not yet claimed: no meta record either.
