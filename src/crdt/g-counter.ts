@@ -741,13 +741,17 @@ export abstract class CounterBase {
    */
   private addRest(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
     const rest = this.rest;
-    if (rest === undefined) this.rest = [id, p, fp, n, fn];
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new array or a push hold the same cells
-    else if (rest.length < STRIDE * SCANNED_SLOTS) this.rest = rest.concat(id, p, fp, n, fn);
-    else {
-      rest.push(id, p, fp, n, fn);
-      bigIndexes.get(rest)?.set(id, rest.length - STRIDE);
+    if (rest === undefined) {
+      this.rest = [id, p, fp, n, fn];
+      return;
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new array or a push hold the same cells
+    if (rest.length < STRIDE * SCANNED_SLOTS) {
+      this.rest = rest.concat(id, p, fp, n, fn);
+      return;
+    }
+    rest.push(id, p, fp, n, fn);
+    bigIndexes.get(rest)?.set(id, rest.length - STRIDE);
   }
 
   /** Removes the slot at offset `i` of `rest` (undefined when none is left). */
