@@ -1,6 +1,7 @@
 // G-Counter: a grow-only counter CRDT with one slot per replica (node incarnation) and a floor per
 // slot that records what an observed reset removed. Also `CounterBase`, the slot table (merge,
-// reset, codec) that GCounter and PNCounter share; docs/crdt-counters.md explains the semantics.
+// reset, codec; its codec helpers are counter-codec.ts's) that GCounter and PNCounter share;
+// docs/crdt-counters.md explains the semantics.
 //
 // Invariants (hold for every instance, including decoded ones), for each replica r:
 //   - p, fp, n, fn are integers with 0 <= fp <= p <= COUNTER_MAX and 0 <= fn <= n <= COUNTER_MAX;
@@ -9,8 +10,9 @@
 // The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
+import { isAscii, readerError, readHeader, readId, readSlot, slotKind, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
 import { CrdtError } from './errors.js';
-import { internReplicaId, type ReplicaId } from './replica-id.js';
+import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /** Largest slot, floor and (local) counter value: 2^53 - 1, the largest exactly representable integer. */
@@ -55,132 +57,6 @@ export function overflowError(what: string): CrdtError {
   return new CrdtError('COUNTER_OVERFLOW', `${what} would leave the supported range [-(2^53-1), 2^53-1]`);
 }
 
-// ---- codec helpers --------------------------------------------------------
-//
-// A slot and its floor are written in one of four "kinds" (two bits, carried in the entry header):
-//   0: slot = 0, floor = 0            nothing written
-//   1: floor = 0, slot > 0            uvarint slot
-//   2: floor = slot > 0               uvarint slot            (the state right after a reset)
-//   3: 0 < floor < slot               uvarint slot, uvarint (slot - floor)
-// Every state has exactly one kind, so encodings are canonical and decoders reject the others.
-
-type SlotKind = 0 | 1 | 2 | 3;
-
-function slotKind(p: number, f: number): SlotKind {
-  if (p === 0) return 0;
-  if (f === 0) return 1;
-  return f === p ? 2 : 3;
-}
-
-function writeSlot(w: ByteWriter, kind: SlotKind, p: number, f: number): void {
-  if (kind === 0) return;
-  w.uvarint(p);
-  if (kind === 3) w.uvarint(p - f);
-}
-
-/** Bytes `writeSlot` writes. */
-function slotSize(kind: SlotKind, p: number, f: number): number {
-  if (kind === 0) return 0;
-  return uvarintSize(p) + (kind === 3 ? uvarintSize(p - f) : 0);
-}
-
-/** Reads a slot of the given kind; returns [slot, floor], or undefined (and fails the reader) if non-canonical. */
-function readSlot(r: ByteReader, kind: SlotKind): [number, number] | undefined {
-  if (kind === 0) return [0, 0];
-  const p = r.uvarint();
-  if (r.failed) return undefined;
-  if (p === 0) {
-    r.fail('zero slot written explicitly');
-    return undefined;
-  }
-  if (kind === 1) return [p, 0];
-  if (kind === 2) return [p, p];
-  const live = r.uvarint();
-  if (r.failed) return undefined;
-  if (live === 0 || live >= p) {
-    r.fail('floor must be strictly between 0 and the slot in kind 3');
-    return undefined;
-  }
-  return [p, p - live];
-}
-
-/** Reads `[version][tag][count]`: the entry count, or the typed error. */
-function readHeader(r: ByteReader, tag: TypeTag, name: string): Result<number, CrdtError> {
-  const version = r.u8();
-  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: empty input`));
-  if (version !== CODEC_VERSION) return err(new CrdtError('CODEC_BAD_VERSION', `${name}: unknown version ${version}`));
-  const t = r.u8();
-  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`));
-  if (t !== tag) return err(new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`));
-  const count = r.uvarint();
-  if (r.failed) return err(readerError(r, name));
-  // Every entry takes at least 3 bytes (header, one id byte, one slot byte).
-  if (count > r.remaining / 3) return err(new CrdtError('CODEC_TRUNCATED', `${name}: ${count} entries cannot fit`));
-  return ok(count);
-}
-
-/**
- * The bytes of the last RECENT_IDS replica ids `readId` decoded, and the ids. The counters of a
- * Delta are mostly the same few writers', so most ids read were read just before: matched byte for
- * byte, an id is not decoded again. Building it a char at a time was 458 of the 3,300 bytes a
- * catching-up peer allocated per key (bench scale), and with three writers per key the one id last
- * read was never the next.
- */
-const RECENT_IDS = 4;
-const recentIdBytes: Uint8Array[] = [];
-const recentIds: string[] = [];
-let recentNext = 0;
-
-/** Reads an entry's id bytes (length already known from the header) and checks canonical order. */
-function readId(r: ByteReader, len: number, prev: string | undefined): string | undefined {
-  if (len === 0) {
-    r.fail('empty replica id');
-    return undefined;
-  }
-  if (len > r.remaining) {
-    r.bytes(len); // fails the reader as truncated
-    return undefined;
-  }
-  let id: string | undefined;
-  for (let i = 0; i < recentIds.length; i++) {
-    const b = recentIdBytes[i] as Uint8Array;
-    if (b.length === len && r.skipIfNext(b)) {
-      id = recentIds[i] as string;
-      break;
-    }
-  }
-  if (id === undefined) {
-    const bytes = r.bytes(len);
-    // ASCII ids (the usual `node:incarnation`) need no TextDecoder.
-    let ascii = true;
-    for (let i = 0; i < len; i++) if ((bytes[i] as number) >= 0x80) ascii = false;
-    if (ascii) {
-      id = String.fromCharCode.apply(null, bytes as unknown as number[]);
-    } else {
-      try {
-        id = textDecoder.decode(bytes);
-      } catch {
-        r.fail('replica id is not valid UTF-8');
-        return undefined;
-      }
-    }
-    id = internReplicaId(id);
-    recentIdBytes[recentNext] = bytes.slice();
-    recentIds[recentNext] = id;
-    recentNext = (recentNext + 1) % RECENT_IDS;
-  }
-  if (prev !== undefined && !(prev < id)) {
-    r.fail(prev === id ? `duplicate replica id '${id}'` : 'replica ids not sorted');
-    return undefined;
-  }
-  return id;
-}
-
-function readerError(r: ByteReader, name: string): CrdtError {
-  const code = r.reason.startsWith('truncated') ? 'CODEC_TRUNCATED' : 'CODEC_INVALID';
-  return new CrdtError(code, `${name}: ${r.reason}`);
-}
-
 /**
  * The writer every counter encodes into (encoding is synchronous and never nested), so an encode
  * allocates only its result: a writer per call, sized too small for a typical 17-character replica
@@ -190,54 +66,6 @@ const scratch = new ByteWriter(256);
 
 /** The offsets of the slots of the counter being encoded, in id order (`writeState`). */
 const order: number[] = [];
-
-/** The replica id `isAscii` last tested, and its answer. */
-let asciiId = '';
-let asciiAnswer = true;
-/** Ids `isAscii` found ASCII (emptied past ASCII_IDS_MAX: ids come and go with incarnations). */
-const asciiIds = new Set<string>();
-const ASCII_IDS_MAX = 4096;
-
-/**
- * Whether `id` is ASCII. A counter's slots are mostly one writer's, and ids are interned
- * (replica-id.ts), so most calls repeat the last id and compare one pointer: the regular expression
- * on every slot written was 0.7-0.8% of a catching-up node's CPU (bench scale, a million keys). With
- * three writers per key the last id is rarely the next, and the test was 1.7-2% of each node's CPU
- * while they updated a million keys: the ids found ASCII are remembered.
- */
-function isAscii(id: string): boolean {
-  // Stryker disable next-line ConditionalExpression: equivalent but for work, testing again gives the same answer
-  if (id !== asciiId) {
-    asciiId = id;
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, testing again gives the same answer
-    if (asciiIds.has(id)) asciiAnswer = true;
-    else {
-      // Stryker disable next-line Regex: equivalent but for work, an ASCII id taken as not ASCII is encoded to the same bytes by the TextEncoder
-      asciiAnswer = /^[\x00-\x7f]*$/.test(id);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for memory and work, the set only saves tests
-      if (asciiAnswer) {
-        if (asciiIds.size >= ASCII_IDS_MAX) asciiIds.clear();
-        asciiIds.add(id);
-      }
-    }
-  }
-  return asciiAnswer;
-}
-
-/**
- * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
- * ASCII ids (the usual `node:incarnation`) skip the TextEncoder.
- */
-function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: number): void {
-  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for work, the TextEncoder writes an ASCII id's same bytes
-  if (isAscii(id)) {
-    w.uvarint(id.length * (1 << kindBits) + kinds);
-    for (let i = 0; i < id.length; i++) w.u8(id.charCodeAt(i));
-    return;
-  }
-  const bytes = textEncoder.encode(id);
-  w.uvarint(bytes.length * (1 << kindBits) + kinds).bytes(bytes);
-}
 
 // ---- the slot table shared by both counters ----------------------------------------------------
 
