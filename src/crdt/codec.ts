@@ -96,6 +96,27 @@ export class ByteWriter {
     return this.buf.slice(0, this.pos);
   }
 
+  /**
+   * The bytes written from offset `from` on, as a view of the writer's buffer, not a copy. It stays
+   * as it is while the writer only appends (growing moves later writes to a new buffer and leaves
+   * the old one alone); `reset` lets later writes overwrite it.
+   */
+  view(from: number): Uint8Array {
+    return this.buf.subarray(from, this.pos);
+  }
+
+  /** Drops the bytes written past offset `at`. */
+  truncate(at: number): void {
+    if (at < 0 || at > this.pos) throw new RangeError(`ByteWriter.truncate: offset ${at} is outside the ${this.pos} bytes written`);
+    this.pos = at;
+  }
+
+  /** Overwrites the byte at `at` (already written) with `v`. */
+  setU8(at: number, v: number): void {
+    if (at < 0 || at >= this.pos) throw new RangeError(`ByteWriter.setU8: offset ${at} is outside the ${this.pos} bytes written`);
+    this.buf[at] = v & 0xff;
+  }
+
   /** `hash64Bytes(this.finish())` without the copy; `hash64Lo()` then gives the low 32 bits. */
   hash(): number {
     return hash64Prefix(this.buf, this.pos);

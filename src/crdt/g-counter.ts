@@ -329,6 +329,11 @@ export abstract class CounterBase {
     return this.writeState(scratch.reset()).finish();
   }
 
+  /** Appends `encode()`'s bytes to `w`, without building them apart (a commit writes them into its record). */
+  encodeInto(w: ByteWriter): void {
+    this.writeState(w);
+  }
+
   /**
    * `hash64Bytes(this.encode())` without building the bytes (the state digest hashes every changed
    * key's encoding: a copy of it per key was garbage at once); `hash64Lo()` then gives the low word.

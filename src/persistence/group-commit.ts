@@ -4,6 +4,7 @@
 // commits as soon as the previous commit is done, and `durable()` hands the client edges a promise
 // to wait on before they answer (Redis's own order: replies go out after the fsync).
 
+import type { ByteWriter } from '../crdt/codec.js';
 import type { ChangeListener, Entry } from '../keyspace/types.js';
 import type { DurableStore } from './store.js';
 import type { LocalStamp } from '../replication/version-log.js';
@@ -25,8 +26,11 @@ export interface StateSource {
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined;
   /** The key holding `id` now, if any. */
   keyOf(id: number): string | undefined;
-  /** `encodeKey` of the key holding `id` now (undefined if none), without a lookup by key. */
-  encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined;
+  /**
+   * Appends the bytes of `encodeKey` of the key holding `id` now to `w`, without a lookup by key,
+   * and returns their tag (undefined, writing nothing, if no key holds `id`).
+   */
+  encodeIdInto(id: number, w: ByteWriter): number | undefined;
 }
 
 /** What a commit failure is reported to (the node logs it). */
@@ -252,8 +256,8 @@ export class GroupCommit {
       const key = source.keyOf(id);
       // No key holds it now: the one that did was dropped, and is in `keys`.
       if (key === undefined) continue;
-      const e = source.encodeId(id) as { tag: number; bytes: Uint8Array };
-      batch.put(key, e.tag, e.bytes, stampOf?.(key, id));
+      // Written straight into the record (store.ts, startRecord).
+      batch.endRecord(source.encodeIdInto(id, batch.startRecord(key, stampOf?.(key, id))));
       written++;
     }
     // A key also listed by id (dropped, then made again) is written twice in one batch, alike.

@@ -10,7 +10,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { LocalStamp } from '../replication/version-log.js';
 import { storeUnreadable } from './store-check.js';
-import { uvarintSize } from '../crdt/codec.js';
+import { ByteWriter } from '../crdt/codec.js';
 
 /**
  * The on-disk format this code writes and reads. A store of a higher format is refused. Format 2
@@ -98,42 +98,32 @@ function recordKey(fullKey: string): Buffer {
 }
 
 /**
- * The record value: [tag][state], or for a long key [tag][u32 key length][key][state]; with a stamp,
- * that behind `[STAMPED][uvarint incarnation][uvarint version]`. Written into one buffer: a commit
- * makes one per changed key, and building the head and the body apart (with arrays for the varints)
- * was a few percent of a writing node's CPU under a bulk load.
+ * The record key of `fullKey` to hand to LMDB at once: for a short key, a buffer kept per length and
+ * written over by the next call. lmdb-js copies a key into its write instructions as `put` or
+ * `remove` is called, so the buffer is free again when they return; a fresh one per record was a
+ * tenth of what a peer catching up on a bulk load allocated (bench scale, allocation profile).
  */
-function recordValue(fullKey: string, tag: number, bytes: Uint8Array, long: boolean, stamp?: LocalStamp): Buffer {
-  const k = long ? Buffer.from(fullKey, 'latin1') : undefined;
-  const head = stamp === undefined ? 0 : 1 + uvarintSize(stamp.incarnation) + uvarintSize(stamp.version);
-  const out = Buffer.allocUnsafe(head + 1 + (k === undefined ? 0 : 4 + k.length) + bytes.length);
-  let at = 0;
-  if (stamp !== undefined) {
-    out[at++] = STAMPED;
-    at = putUvarint(out, at, stamp.incarnation);
-    at = putUvarint(out, at, stamp.version);
-  }
-  out[at++] = tag;
-  if (k !== undefined) {
-    out.writeUInt32BE(k.length, at);
-    k.copy(out, at + 4);
-    at += 4 + k.length;
-  }
-  out.set(bytes, at);
+function passingRecordKey(fullKey: string): Buffer {
+  const n = fullKey.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for allocation, recordKey writes a short key's same bytes
+  if (n > SHORT_KEY) return recordKey(fullKey);
+  const out = (shortKeys[n] ??= Buffer.allocUnsafe(n));
+  // Stryker disable next-line EqualityOperator: equivalent, a write past the end of a typed array is ignored
+  for (let i = 0; i < n; i++) out[i] = fullKey.charCodeAt(i);
   return out;
 }
+const shortKeys: Buffer[] = [];
 
-/** Writes `n` (a safe integer) as a uvarint at `at`; returns the offset after it. */
-function putUvarint(out: Uint8Array, at: number, n: number): number {
-  let v = n;
-  let i = at;
-  while (v >= 0x80) {
-    out[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  out[i++] = v;
-  return i;
-}
+/**
+ * Size of the buffers record values are written into, one after another. LMDB reads each value from
+ * where it was written when it writes the transaction (lmdb-js keeps a reference to each value until
+ * then), so a buffer is never written over: within `RECORD_ROOM` bytes of its end, the next record
+ * starts a new one (a longer record grows the writer into a new buffer). 8 KiB, as Node's own pool of
+ * small Buffers: 64 or 256 KiB buffers left each node 20-30 more bytes of RSS per key after a bulk
+ * load (docs/durability.md, "Writes").
+ */
+export const RECORD_CHUNK_BYTES = 8 * 1024;
+const RECORD_ROOM = 512;
 
 /** Reads a uvarint of at most 8 bytes (a safe integer) at `at`: [value, next offset], or undefined. */
 function readUvarint(b: Uint8Array, at: number): [number, number] | undefined {
@@ -179,26 +169,88 @@ function decodePlain(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
   return `unknown record kind 0x${first.toString(16)}`;
 }
 
-/** One transaction being written (`DurableStore.begin`). */
+/** The buffer record values are written into (`RECORD_CHUNK_BYTES`): a new one once a record may not fit. */
+class RecordChunks {
+  private w = new ByteWriter(RECORD_CHUNK_BYTES);
+
+  /** The writer to begin a record in. */
+  writer(): ByteWriter {
+    return this.w;
+  }
+
+  /** Called before a record begins: a new buffer if this one is past half full. */
+  renewIfFull(): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new buffer sooner or later holds the same records (views of a buffer outlive its renewal)
+    if (this.w.length > RECORD_CHUNK_BYTES - RECORD_ROOM) this.w = new ByteWriter(RECORD_CHUNK_BYTES);
+  }
+}
+
+/**
+ * One transaction being written (`DurableStore.begin`). A record value is
+ * `[tag][state]`, or for a long key `[tag][u32 key length][key][state]`; with a stamp, that behind
+ * `[STAMPED][uvarint incarnation][uvarint version]`. Each is written once, into the store's record
+ * buffer (`RecordChunks`), and LMDB is given a view of it.
+ */
 export class RecordBatch {
   private last: Promise<boolean> | undefined;
+  /** The record `startRecord` began: its LMDB key, where it starts and where its tag goes. */
+  private rk: Buffer | undefined;
+  private at = 0;
+  private tagAt = 0;
 
   constructor(
     private readonly closedReason: string | undefined,
     private readonly db: RootDatabase<Buffer, Buffer>,
+    private readonly chunks: RecordChunks,
   ) {}
 
   /** Writes one key's state (and this node's stamp of it, if any). */
   put(key: string, tag: number, bytes: Uint8Array, stamp?: LocalStamp): void {
-    if (this.closedReason !== undefined) return;
-    const rk = recordKey(key);
-    this.last = this.db.put(rk, recordValue(key, tag, bytes, rk[0] === LONG_KEY_PREFIX, stamp));
+    this.startRecord(key, stamp).bytes(bytes);
+    this.endRecord(tag);
+  }
+
+  /**
+   * Begins the record of `key` (with this node's stamp of it, if any) and returns the writer to
+   * append its state to, for `endRecord`: the state is written into the record, never copied into
+   * it. Nothing else may be put or removed in between.
+   */
+  startRecord(key: string, stamp?: LocalStamp): ByteWriter {
+    this.chunks.renewIfFull();
+    const w = this.chunks.writer();
+    this.at = w.length;
+    if (stamp !== undefined) w.u8(STAMPED).uvarint(stamp.incarnation).uvarint(stamp.version);
+    this.tagAt = w.length;
+    w.u8(0);
+    const rk = passingRecordKey(key);
+    if (rk[0] === LONG_KEY_PREFIX) {
+      const k = Buffer.from(key, 'latin1');
+      const n = k.length;
+      w.u8(n >>> 24).u8(n >>> 16).u8(n >>> 8).u8(n).bytes(k);
+    }
+    this.rk = rk;
+    return w;
+  }
+
+  /** Ends the record `startRecord` began: writes it with type tag `tag`, or drops it if `tag` is undefined. */
+  endRecord(tag: number | undefined): void {
+    const rk = this.rk;
+    if (rk === undefined) throw new Error('RecordBatch.endRecord: no record was started');
+    this.rk = undefined;
+    const w = this.chunks.writer();
+    if (tag === undefined || this.closedReason !== undefined) {
+      w.truncate(this.at);
+      return;
+    }
+    w.setU8(this.tagAt, tag);
+    // lmdb-js takes any Uint8Array as a binary value (its typings say Buffer, what reads return).
+    this.last = this.db.put(rk, w.view(this.at) as Buffer);
   }
 
   /** Removes one key's record. */
   remove(key: string): void {
     if (this.closedReason !== undefined) return;
-    this.last = this.db.remove(recordKey(key));
+    this.last = this.db.remove(passingRecordKey(key));
   }
 
   /** Ends the transaction: `committed` once it is written, `flushed` once it is synced to disk. */
@@ -230,6 +282,7 @@ export interface StoreOptions {
  */
 export class DurableStore {
   private closed = false;
+  private readonly chunks = new RecordChunks();
 
   private constructor(
     readonly path: string,
@@ -363,7 +416,7 @@ export class DurableStore {
    * 380 of the 820 bytes per key a writer promoted under a bulk load).
    */
   begin(): RecordBatch {
-    return new RecordBatch(this.closed ? `the data store ${this.path} is closed` : undefined, this.db);
+    return new RecordBatch(this.closed ? `the data store ${this.path} is closed` : undefined, this.db, this.chunks);
   }
 
   /** Every stored record, decoded (tests and tooling). */

@@ -123,6 +123,33 @@ describe('ByteWriter', () => {
   });
 });
 
+describe('ByteWriter views', () => {
+  it('view shows the bytes from an offset without copying; growth leaves an earlier view as it was; truncate and setU8 edit what was written', () => {
+    const w = new ByteWriter(4).u8(1).u8(2);
+    const first = w.view(0);
+    expect([...first]).toEqual([1, 2]);
+    // The view shares the writer's buffer: an edit of a byte written shows in it.
+    w.setU8(1, 0x1ff);
+    expect([...first]).toEqual([1, 0xff]);
+    // Growing moves the writer to a new buffer: the earlier view keeps its bytes.
+    w.bytes(Uint8Array.of(3, 4, 5, 6, 7));
+    w.setU8(0, 9);
+    expect([...first]).toEqual([1, 0xff]);
+    expect([...w.view(2)]).toEqual([3, 4, 5, 6, 7]);
+    expect([...w.view(7)]).toEqual([]);
+    w.truncate(3);
+    expect([...w.finish()]).toEqual([9, 0xff, 3]);
+    w.u8(8);
+    expect([...w.finish()]).toEqual([9, 0xff, 3, 8]);
+    w.truncate(4);
+    expect(w.length).toBe(4);
+    expect(() => w.truncate(5)).toThrow(/offset 5 is outside the 4 bytes written/);
+    expect(() => w.truncate(-1)).toThrow(RangeError);
+    expect(() => w.setU8(4, 1)).toThrow(/offset 4 is outside the 4 bytes written/);
+    expect(() => w.setU8(-1, 1)).toThrow(RangeError);
+  });
+});
+
 describe('ByteReader', () => {
   it('reads bytes, length-prefixed bytes and strings, and refuses what runs past the end or a limit', () => {
     const r = reader([1, 2, 3, 4, 5]);

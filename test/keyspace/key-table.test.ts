@@ -3,6 +3,7 @@
 // id it is given, and tombstone collection with the slot bases a collected key leaves behind.
 
 import { describe, expect, it } from 'vitest';
+import { ByteWriter } from '../../src/crdt/codec.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { KeyTable } from '../../src/keyspace/key-table.js';
@@ -411,6 +412,49 @@ describe('tombstone collection', () => {
     expect(ks.idOf(k('z'))).toBe(a);
     expect(ks.keyOf(a)).toBe(k('z'));
     expect(ks.encodeId(a)).toEqual(ks.encodeKey(k('z')));
+  });
+
+  it('encodeIdInto appends exactly the bytes of encodeId after what the writer holds, whatever the key holds, and nothing for an id no key holds', () => {
+    let now = T0;
+    const clock = { now: () => now };
+    const ks = new Keyspace('n1:1', { clock });
+    const peer = new Keyspace('n2:1', { clock });
+    ks.incrBy(k('one'), 5);
+    ks.incrBy(k('neg'), -3);
+    ks.incrBy(k('g'), 4, 'gcounter');
+    for (const name of ['three', 'g']) {
+      peer.incrBy(k(name), 2, name === 'g' ? 'gcounter' : undefined);
+      ship(peer, ks, k(name));
+    }
+    ks.incrBy(k('three'), 1);
+    ks.incrBy(k('ttl'), 1);
+    expect(ks.expire(k('ttl'), T0 + 60_000)).toBe(true);
+    ks.incrBy(k('soon'), 1);
+    expect(ks.expire(k('soon'), T0 + 1_000)).toBe(true);
+    ks.incrBy(k('gone'), 1);
+    ks.del(k('gone'));
+    ks.pfadd(k('h'), ['x', 'y']);
+    ks.incrBy(k('both'), 3);
+    peer.incrBy(k('both'), 2, 'gcounter');
+    ship(peer, ks, k('both'));
+    expect(ks.entry(k('both'))?.others?.length).toBe(1);
+    const into = (id: number): { tag: number; bytes: Uint8Array } | undefined => {
+      const w = new ByteWriter(4).u8(0xaa).u8(0xbb);
+      const tag = ks.encodeIdInto(id, w);
+      const all = w.finish();
+      expect([...all.subarray(0, 2)]).toEqual([0xaa, 0xbb]);
+      return tag === undefined ? (expect(all.length).toBe(2), undefined) : { tag, bytes: all.slice(2) };
+    };
+    const names = ['one', 'neg', 'g', 'three', 'ttl', 'soon', 'gone', 'h', 'both'];
+    for (const name of names) expect(into(ks.idOf(k(name)))).toEqual(ks.encodeId(ks.idOf(k(name))));
+    // Past a deadline the id writes what the key now reads (its next, empty epoch).
+    now += 2_000;
+    const soon = ks.idOf(k('soon'));
+    expect(into(soon)).toEqual(ks.encodeKey(k('soon')));
+    expect(into(ks.idBound + 5)).toBeUndefined();
+    // An entry replaced by a TTL's new one: the id reaches the key's own.
+    expect(ks.expire(k('one'), T0 + 600_000)).toBe(true);
+    expect(into(ks.idOf(k('one')))).toEqual(ks.encodeKey(k('one')));
   });
 
   it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {

@@ -47,10 +47,19 @@ function heldStore(): { store: DurableStore; writes: HeldWrite[]; next(): Promis
     const b = realBegin();
     const keys: string[] = [];
     const removed: string[] = [];
+    let started = '';
     const held = {
       put: (key: string, tag: number, bytes: Uint8Array, stamp?: LocalStamp) => {
         keys.push(key);
         b.put(key, tag, bytes, stamp);
+      },
+      startRecord: (key: string, stamp?: LocalStamp) => {
+        started = key;
+        return b.startRecord(key, stamp);
+      },
+      endRecord: (tag: number | undefined) => {
+        if (tag !== undefined) keys.push(started);
+        b.endRecord(tag);
       },
       remove: (key: string) => {
         removed.push(key);

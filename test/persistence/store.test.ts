@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { GroupCommit } from '../../src/persistence/group-commit.js';
 import { bumpIncarnation } from '../../src/persistence/identity.js';
-import { DurableStore, MAX_INLINE_KEY_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
+import { DurableStore, MAX_INLINE_KEY_BYTES, RECORD_CHUNK_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
 import { replicaConfig } from '../../src/replication/config.js';
 import { Replica } from '../../src/replication/replica.js';
 import { SeededRng } from '../../src/util/rng.js';
@@ -228,6 +228,43 @@ describe('DurableStore', () => {
     const plain = (r: { key: string; tag: number; bytes: Uint8Array; stamp?: unknown }) => ({ key: r.key, tag: r.tag, bytes: [...r.bytes], stamp: r.stamp });
     const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : 1);
     expect([...store.records()].map(plain).sort(byKey)).toEqual(written.map(plain).sort(byKey));
+  });
+
+  it('records written into the shared record buffer read back as written across many buffers, in one transaction and the next; a dropped record leaves no trace', async () => {
+    const dir = tmp();
+    const store = openStore(dir);
+    store.claim({ cluster: 'c1', nodeId: 'n1', incarnation: 2 });
+    const rng = new SeededRng(7);
+    const expected = new Map<string, { key: string; tag: number; bytes: number[]; stamp?: { incarnation: number; version: number } }>();
+    const state = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => rng.int(256));
+    // Two transactions: the second's records are written after the first's views were handed to LMDB.
+    for (let round = 0; round < 2; round++) {
+      const batch = store.begin();
+      for (let i = 0; i < 1_500; i++) {
+        const key = i % 97 === 0 ? fullKey(1, `long-${round}-${i}-`.padEnd(MAX_INLINE_KEY_BYTES + 10, 'x')) : fullKey(0, `k-${round}-${i}`);
+        // About 600 KB a round, many record buffers, and one state larger than a buffer.
+        const bytes = state(i === 700 ? RECORD_CHUNK_BYTES + 1_000 : 1 + rng.int(800));
+        const stamp = i % 3 === 0 ? undefined : { incarnation: 1_733_450_000_000 + i, version: 1 + rng.int(2 ** 40) };
+        const w = batch.startRecord(key, stamp);
+        w.bytes(bytes);
+        if (i % 50 === 49) {
+          batch.endRecord(undefined); // nothing held the key: the record is dropped
+          continue;
+        }
+        const tag = 1 + rng.int(5);
+        batch.endRecord(tag);
+        expected.set(key, { key, tag, bytes: [...bytes], ...(stamp === undefined ? {} : { stamp }) });
+      }
+      // A record put whole, between records written in place.
+      batch.put(fullKey(2, `whole-${round}`), 3, Uint8Array.of(round, 1, 2));
+      expected.set(fullKey(2, `whole-${round}`), { key: fullKey(2, `whole-${round}`), tag: 3, bytes: [round, 1, 2] });
+      await batch.end().flushed;
+    }
+    const plain = (r: { key: string; tag: number; bytes: Uint8Array; stamp?: unknown }) => ({ key: r.key, tag: r.tag, bytes: [...r.bytes], ...(r.stamp === undefined ? {} : { stamp: r.stamp }) });
+    const got = new Map([...store.records()].map((r) => [r.key, plain(r)]));
+    expect(got.size).toBe(expected.size);
+    for (const [key, rec] of expected) expect(got.get(key)).toEqual(rec);
+    expect(() => store.begin().endRecord(1)).toThrow(/no record was started/);
   });
 
   it('a stamp that does not decode: refuses as corrupt on load', async () => {
