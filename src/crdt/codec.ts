@@ -130,7 +130,16 @@ export class ByteReader {
   /** Why the first failure happened. */
   reason = '';
 
-  constructor(private readonly buf: Uint8Array) {}
+  constructor(private buf: Uint8Array) {}
+
+  /** Starts over on `buf`, as a new reader would (a decoder of many small states reuses one). */
+  reset(buf: Uint8Array): this {
+    this.buf = buf;
+    this.pos = 0;
+    this.failed = false;
+    this.reason = '';
+    return this;
+  }
 
   get remaining(): number {
     return this.buf.length - this.pos;

@@ -5,7 +5,6 @@
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
 import { internReplicaId } from './replica-id.js';
-import { err, ok, type Result } from '../util/result.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -37,39 +36,51 @@ export function slotSize(kind: SlotKind, p: number, f: number): number {
   return uvarintSize(p) + (kind === 3 ? uvarintSize(p - f) : 0);
 }
 
-/** Reads a slot of the given kind; returns [slot, floor], or undefined (and fails the reader) if non-canonical. */
-export function readSlot(r: ByteReader, kind: SlotKind): [number, number] | undefined {
-  if (kind === 0) return [0, 0];
+/** The floor of the slot `readSlot` read last (a second result without an array per slot). */
+export const slotRead = { floor: 0 };
+
+/**
+ * Reads a slot of the given kind: returns the slot, its floor in `slotRead.floor`; or -1 (and fails
+ * the reader) if it is not canonical. A pair returned per slot was two arrays per counter received.
+ */
+export function readSlot(r: ByteReader, kind: SlotKind): number {
+  if (kind === 0) {
+    slotRead.floor = 0;
+    return 0;
+  }
   const p = r.uvarint();
-  if (r.failed) return undefined;
+  if (r.failed) return -1;
   if (p === 0) {
     r.fail('zero slot written explicitly');
-    return undefined;
+    return -1;
   }
-  if (kind === 1) return [p, 0];
-  if (kind === 2) return [p, p];
+  if (kind !== 3) {
+    slotRead.floor = kind === 1 ? 0 : p;
+    return p;
+  }
   const live = r.uvarint();
-  if (r.failed) return undefined;
+  if (r.failed) return -1;
   if (live === 0 || live >= p) {
     r.fail('floor must be strictly between 0 and the slot in kind 3');
-    return undefined;
+    return -1;
   }
-  return [p, p - live];
+  slotRead.floor = p - live;
+  return p;
 }
 
-/** Reads `[version][tag][count]`: the entry count, or the typed error. */
-export function readHeader(r: ByteReader, tag: TypeTag, name: string): Result<number, CrdtError> {
+/** Reads `[version][tag][count]`: the entry count, or the typed error (no Result: one per counter received). */
+export function readHeader(r: ByteReader, tag: TypeTag, name: string): number | CrdtError {
   const version = r.u8();
-  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: empty input`));
-  if (version !== CODEC_VERSION) return err(new CrdtError('CODEC_BAD_VERSION', `${name}: unknown version ${version}`));
+  if (r.failed) return new CrdtError('CODEC_TRUNCATED', `${name}: empty input`);
+  if (version !== CODEC_VERSION) return new CrdtError('CODEC_BAD_VERSION', `${name}: unknown version ${version}`);
   const t = r.u8();
-  if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`));
-  if (t !== tag) return err(new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`));
+  if (r.failed) return new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`);
+  if (t !== tag) return new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`);
   const count = r.uvarint();
-  if (r.failed) return err(readerError(r, name));
+  if (r.failed) return readerError(r, name);
   // Every entry takes at least 3 bytes (header, one id byte, one slot byte).
-  if (count > r.remaining / 3) return err(new CrdtError('CODEC_TRUNCATED', `${name}: ${count} entries cannot fit`));
-  return ok(count);
+  if (count > r.remaining / 3) return new CrdtError('CODEC_TRUNCATED', `${name}: ${count} entries cannot fit`);
+  return count;
 }
 
 /**

@@ -10,7 +10,7 @@
 // The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
-import { isAscii, readerError, readHeader, readId, readSlot, slotKind, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
+import { isAscii, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
 import { CrdtError } from './errors.js';
 import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -63,6 +63,9 @@ export function overflowError(what: string): CrdtError {
  * id, cost two more allocations and a copy, about a tenth of a catching-up node's CPU (bench scale).
  */
 const scratch = new ByteWriter(256);
+/** The reader every counter decode uses (`readInto`; decodes never nest). */
+const NOTHING = new Uint8Array(0);
+const reader = new ByteReader(NOTHING);
 
 /** The offsets of the slots of the counter being encoded, in id order (`writeState`). */
 const order: number[] = [];
@@ -397,13 +400,22 @@ export abstract class CounterBase {
 
   /** Decodes untrusted bytes into `out` (empty). Never throws; malformed or non-canonical input is an error. */
   protected static decodeInto<T extends CounterBase>(out: T, bytes: Uint8Array, name: string): Result<T, CrdtError> {
-    const r = new ByteReader(bytes);
-    const head = readHeader(r, out.tag(), name);
-    if (!head.ok) return head;
+    const e = CounterBase.readInto(out, bytes, name);
+    return e === undefined ? ok(out) : err(e);
+  }
+
+  /**
+   * `decodeInto` without a Result: undefined once `out` holds the state, else the error. With one
+   * reader for every decode, a counter received costs its own objects only (registry.ts, `decodeState`).
+   */
+  protected static readInto(out: CounterBase, bytes: Uint8Array, name: string): CrdtError | undefined {
+    const r = reader.reset(bytes);
+    const count = readHeader(r, out.tag(), name);
+    if (typeof count !== 'number') return count;
     const two = out.lanes() === 2;
     const maxHead = MAX_REPLICA_ID_BYTES * (two ? 16 : 4) + (two ? 15 : 3);
     let prev: string | undefined;
-    for (let i = 0; i < head.value && !r.failed; i++) {
+    for (let i = 0; i < count && !r.failed; i++) {
       const h = r.uvarint();
       // Stryker disable next-line ConditionalExpression: equivalent, a failed reader keeps its first reason and the id read below is undefined
       if (r.failed) break;
@@ -413,14 +425,18 @@ export abstract class CounterBase {
       if (pk === 0 && nk === 0) r.fail('empty entry');
       const id = r.failed ? undefined : readId(r, h >>> (two ? 4 : 2), prev);
       if (id === undefined) break;
-      const ps = readSlot(r, pk);
-      const ns = ps && readSlot(r, nk);
-      if (!ps || !ns) break;
-      out.mergeFields(id, ps[0], ps[1], ns[0], ns[1]);
+      const p = readSlot(r, pk);
+      if (p < 0) break;
+      const fp = slotRead.floor;
+      const n = readSlot(r, nk);
+      if (n < 0) break;
+      out.mergeFields(id, p, fp, n, slotRead.floor);
       prev = id;
     }
     if (!r.failed && r.remaining > 0) r.fail(`${r.remaining} trailing bytes`);
-    return r.failed ? err(readerError(r, name)) : ok(out);
+    const e = r.failed ? readerError(r, name) : undefined;
+    reader.reset(NOTHING); // holds no frame alive
+    return e;
   }
 
   /**
@@ -695,5 +711,11 @@ export class GCounter extends CounterBase {
 
   static decode(bytes: Uint8Array): Result<GCounter, CrdtError> {
     return CounterBase.decodeInto(new GCounter(), bytes, 'GCounter');
+  }
+
+  /** `decode` without a Result: the counter, or the error. */
+  static read(bytes: Uint8Array): GCounter | CrdtError {
+    const out = new GCounter();
+    return CounterBase.readInto(out, bytes, 'GCounter') ?? out;
   }
 }

@@ -111,6 +111,12 @@ export class PNCounter extends CounterBase {
     return CounterBase.decodeInto(new PNCounter(), bytes, 'PNCounter');
   }
 
+  /** `decode` without a Result: the counter, or the error. */
+  static read(bytes: Uint8Array): PNCounter | CrdtError {
+    const out = new PNCounter();
+    return CounterBase.readInto(out, bytes, 'PNCounter') ?? out;
+  }
+
   /**
    * Beyond the range (only reachable via merges) a local operation may still move the value back
    * toward it: allowed iff the result is in range or no farther out than before.

@@ -78,15 +78,29 @@ export function tagOf(type: KeyType): number {
 
 /** Decodes a key state received as (tag, bytes): the typed CRDT, or why it is not one. Never throws. */
 export function decodeTagged(tag: number, bytes: Uint8Array): Result<TypedCrdt, CrdtError> {
-  const type = BY_TAG.get(tag);
-  if (type === undefined) return err(new CrdtError('CODEC_BAD_TYPE', `unknown type tag ${tag}`));
-  return decodeAs(type, bytes);
+  const one = decodeState(tag, bytes);
+  return one instanceof CrdtError ? err(one) : ok(one);
 }
 
-/** Decodes bytes as a CRDT of a known type. Never throws. */
-function decodeAs(type: KeyType, bytes: Uint8Array): Result<TypedCrdt, CrdtError> {
+/**
+ * `decodeTagged` without a Result: the typed CRDT, or the error. Counters (nearly every state a node
+ * receives) are read without a Result at any step: the Results, the reader and the slot pairs of the
+ * layers between a frame and its counters were most of what a peer catching up on a bulk load
+ * allocated per key, besides the counter itself.
+ */
+export function decodeState(tag: number, bytes: Uint8Array): TypedCrdt | CrdtError {
+  if (tag === TypeTag.PNCounter) {
+    const c = PNCounter.read(bytes);
+    return c instanceof CrdtError ? c : { type: 'pncounter', crdt: c };
+  }
+  if (tag === TypeTag.GCounter) {
+    const c = GCounter.read(bytes);
+    return c instanceof CrdtError ? c : { type: 'gcounter', crdt: c };
+  }
+  const type = BY_TAG.get(tag);
+  if (type === undefined) return new CrdtError('CODEC_BAD_TYPE', `unknown type tag ${tag}`);
   const r = (CRDT_TYPES[type] as CrdtType<KeyType>).decode(bytes);
-  return r.ok ? { ok: true, value: { type, crdt: r.value } as TypedCrdt } : r;
+  return r.ok ? ({ type, crdt: r.value } as TypedCrdt) : r.error;
 }
 
 /**
@@ -160,8 +174,8 @@ export function encodeKeyState(states: readonly { tag: number; bytes: Uint8Array
 /** Decodes a key state received as (tag, bytes): its typed CRDTs (one, or one per type). Never throws. */
 export function decodeKeyState(tag: number, bytes: Uint8Array): Result<TypedCrdt[], CrdtError> {
   if (tag !== MULTI_TAG) {
-    const one = decodeTagged(tag, bytes);
-    return one.ok ? ok([one.value]) : one;
+    const one = decodeState(tag, bytes);
+    return one instanceof CrdtError ? err(one) : ok([one]);
   }
   const r = new ByteReader(bytes);
   const version = r.u8();
@@ -179,9 +193,9 @@ export function decodeKeyState(tag: number, bytes: Uint8Array): Result<TypedCrdt
     if (r.failed) return err(new CrdtError('CODEC_TRUNCATED', `key state: ${r.reason}`));
     if (tag <= prev) return err(new CrdtError('CODEC_INVALID', 'key state: tags not strictly ascending'));
     prev = tag;
-    const one = decodeTagged(tag, inner);
-    if (!one.ok) return one;
-    out.push(one.value);
+    const one = decodeState(tag, inner);
+    if (one instanceof CrdtError) return err(one);
+    out.push(one);
   }
   if (r.remaining > 0) return err(new CrdtError('CODEC_INVALID', `key state: ${r.remaining} trailing bytes`));
   return ok(out);

@@ -5,12 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../src/crdt/codec.js';
 import { CountMinSketch } from '../../src/crdt/count-min-sketch.js';
+import { CrdtError } from '../../src/crdt/errors.js';
 import { GCounter } from '../../src/crdt/g-counter.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import {
   CRDT_TYPES,
   decodeKeyState,
+  decodeState,
   decodeTagged,
   deleteState,
   encodeKeyState,
@@ -86,6 +88,41 @@ describe('type tags', () => {
     expect(refusal(decodeTagged(MULTI_TAG, Uint8Array.of(1, 0)))).toBe('CODEC_BAD_TYPE: unknown type tag 0');
     const pnBytes = bytesOf(samples()[1] as TypedCrdt);
     expect(refusal(decodeTagged(1, pnBytes))).toMatch(/^CODEC_BAD_TYPE: /);
+  });
+});
+
+describe('decodeState', () => {
+  it('decodes as decodeTagged does, without a Result: the typed state or the error itself', () => {
+    for (const s of samples()) {
+      const d = decodeState(tagOf(s.type), bytesOf(s));
+      if (d instanceof CrdtError) throw d;
+      expect(d.type).toBe(s.type);
+      expect(d.crdt).toBeInstanceOf(s.crdt.constructor);
+      expect(d.crdt.encode()).toStrictEqual(bytesOf(s));
+    }
+    const e = decodeState(9, Uint8Array.of(1, 9));
+    expect(e).toBeInstanceOf(CrdtError);
+    expect([(e as CrdtError).code, (e as CrdtError).message]).toEqual(['CODEC_BAD_TYPE', 'unknown type tag 9']);
+    // A counter's bytes under the other counter's tag, and a bad HLL: the codec's own errors.
+    const [g, pn, h] = samples() as [TypedCrdt, TypedCrdt, TypedCrdt];
+    for (const [tag, bytes] of [[tagOf('gcounter'), bytesOf(pn)], [tagOf('pncounter'), bytesOf(g)], [tagOf('hll'), bytesOf(h).subarray(0, 3)]] as const) {
+      const got = decodeState(tag, bytes);
+      expect(got).toBeInstanceOf(CrdtError);
+      expect(refusal(decodeTagged(tag, bytes))).toBe(`${(got as CrdtError).code}: ${(got as CrdtError).message}`);
+    }
+  });
+
+  it('a counter read after one that failed anywhere decodes whole: every decode starts afresh', () => {
+    const pn = new PNCounter();
+    pn.increment('a:1', 5);
+    pn.increment('b:2', -7);
+    const good = pn.encode();
+    for (let cut = 0; cut < good.length; cut++) {
+      expect(decodeState(tagOf('pncounter'), good.subarray(0, cut))).toBeInstanceOf(CrdtError);
+      const again = decodeState(tagOf('pncounter'), good);
+      if (again instanceof CrdtError) throw again;
+      expect(again.crdt.encode()).toStrictEqual(good);
+    }
   });
 });
 

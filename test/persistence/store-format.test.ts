@@ -443,11 +443,20 @@ describe('writing', () => {
   });
 
   it('after close: every write fails with StoreError, and closing again is harmless', async () => {
-    const store = openStore(tmp());
+    const dir = tmp();
+    const store = openStore(dir);
     await store.close();
     await store.close();
     const { committed, flushed } = store.write([{ key: fullKey(0, 'a'), tag: 1, bytes: Uint8Array.of(1) }]);
     await expect(committed).rejects.toThrow(new StoreError(`the data store ${store.path} is closed`));
     await expect(flushed).rejects.toBeInstanceOf(StoreError);
+    // A batch begun after close: records built in place and removals are dropped, and it fails too.
+    const batch = store.begin();
+    batch.startRecord(fullKey(0, 'b')).u8(1);
+    batch.endRecord(1);
+    batch.remove(fullKey(0, 'c'));
+    await expect(batch.end().committed).rejects.toThrow(new StoreError(`the data store ${store.path} is closed`));
+    const again = openStore(dir);
+    expect([...again.records()]).toEqual([]);
   });
 });
