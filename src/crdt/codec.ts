@@ -137,6 +137,7 @@ export class ByteReader {
     this.buf = buf;
     this.pos = 0;
     this.failed = false;
+    // Stryker disable next-line StringLiteral: equivalent, the reason is read only once failed, and the first failure sets it
     this.reason = '';
     return this;
   }

@@ -40,29 +40,27 @@ export function slotSize(kind: SlotKind, p: number, f: number): number {
 export const slotRead = { floor: 0 };
 
 /**
- * Reads a slot of the given kind: returns the slot, its floor in `slotRead.floor`; or -1 (and fails
- * the reader) if it is not canonical. A pair returned per slot was two arrays per counter received.
+ * Reads a slot of the given kind: returns the slot, its floor in `slotRead.floor`. Non-canonical
+ * input fails the reader (the caller checks `r.failed`; what is returned then means nothing). A pair
+ * returned per slot was two arrays per counter received.
  */
 export function readSlot(r: ByteReader, kind: SlotKind): number {
-  if (kind === 0) {
-    slotRead.floor = 0;
-    return 0;
-  }
+  slotRead.floor = 0;
+  if (kind === 0) return 0;
+  // A failed read gives 0, which fails below too (the reader keeps its first reason).
   const p = r.uvarint();
-  if (r.failed) return -1;
   if (p === 0) {
     r.fail('zero slot written explicitly');
-    return -1;
+    return 0;
   }
   if (kind !== 3) {
-    slotRead.floor = kind === 1 ? 0 : p;
+    if (kind === 2) slotRead.floor = p;
     return p;
   }
   const live = r.uvarint();
-  if (r.failed) return -1;
   if (live === 0 || live >= p) {
     r.fail('floor must be strictly between 0 and the slot in kind 3');
-    return -1;
+    return 0;
   }
   slotRead.floor = p - live;
   return p;
@@ -76,8 +74,8 @@ export function readHeader(r: ByteReader, tag: TypeTag, name: string): number | 
   const t = r.u8();
   if (r.failed) return new CrdtError('CODEC_TRUNCATED', `${name}: missing type tag`);
   if (t !== tag) return new CrdtError('CODEC_BAD_TYPE', `${name}: type tag ${t}, expected ${tag}`);
+  // A failed read gives a count of 0: the decoder then reports the reader's failure.
   const count = r.uvarint();
-  if (r.failed) return readerError(r, name);
   // Every entry takes at least 3 bytes (header, one id byte, one slot byte).
   if (count > r.remaining / 3) return new CrdtError('CODEC_TRUNCATED', `${name}: ${count} entries cannot fit`);
   return count;

@@ -426,10 +426,10 @@ export abstract class CounterBase {
       const id = r.failed ? undefined : readId(r, h >>> (two ? 4 : 2), prev);
       if (id === undefined) break;
       const p = readSlot(r, pk);
-      if (p < 0) break;
       const fp = slotRead.floor;
       const n = readSlot(r, nk);
-      if (n < 0) break;
+      // Stryker disable next-line ConditionalExpression: equivalent but for work, a failed reader ends the loop and `out` is dropped (merging zeros or a slot read before the failure changes nothing that is kept)
+      if (r.failed) break;
       out.mergeFields(id, p, fp, n, slotRead.floor);
       prev = id;
     }

@@ -105,9 +105,16 @@ describe('decodeState', () => {
     expect([(e as CrdtError).code, (e as CrdtError).message]).toEqual(['CODEC_BAD_TYPE', 'unknown type tag 9']);
     // A counter's bytes under the other counter's tag, and a bad HLL: the codec's own errors.
     const [g, pn, h] = samples() as [TypedCrdt, TypedCrdt, TypedCrdt];
-    for (const [tag, bytes] of [[tagOf('gcounter'), bytesOf(pn)], [tagOf('pncounter'), bytesOf(g)], [tagOf('hll'), bytesOf(h).subarray(0, 3)]] as const) {
+    const cases = [
+      [tagOf('gcounter'), bytesOf(pn), 'GCounter: type tag 2, expected 1'],
+      [tagOf('pncounter'), bytesOf(g), 'PNCounter: type tag 1, expected 2'],
+      [tagOf('pncounter'), bytesOf(pn).subarray(0, 4), 'PNCounter: 1 entries cannot fit'],
+      [tagOf('hll'), bytesOf(h).subarray(0, 3), undefined],
+    ] as const;
+    for (const [tag, bytes, message] of cases) {
       const got = decodeState(tag, bytes);
       expect(got).toBeInstanceOf(CrdtError);
+      if (message !== undefined) expect((got as CrdtError).message).toBe(message);
       expect(refusal(decodeTagged(tag, bytes))).toBe(`${(got as CrdtError).code}: ${(got as CrdtError).message}`);
     }
   });

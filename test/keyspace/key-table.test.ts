@@ -15,6 +15,43 @@ const k = (s: string): string => fullKey(0, s);
 const many = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const T0 = 1_700_000_000_000;
 
+/**
+ * A keyspace whose keys hold every shape a key can: counters of one and of two writers, both
+ * types of counter, a negative one, a TTL, a tombstone, an HLL, two keys of two types at once, and
+ * a sum past 2^53-1.
+ */
+function keysOfEveryShape(clock: { now: () => number }): { ks: Keyspace } {
+  const ks = new Keyspace('n1:1', { clock });
+  const peer = new Keyspace('n2:1', { clock });
+  ks.incrBy(k('one'), 5);
+  ks.incrBy(k('neg'), -3);
+  ks.incrBy(k('g'), 4, 'gcounter');
+  for (const name of ['three', 'g']) {
+    peer.incrBy(k(name), 2, name === 'g' ? 'gcounter' : undefined);
+    ship(peer, ks, k(name));
+  }
+  ks.incrBy(k('three'), 1);
+  ks.incrBy(k('ttl'), 1);
+  expect(ks.expire(k('ttl'), T0 + 60_000)).toBe(true);
+  ks.incrBy(k('gone'), 1);
+  ks.del(k('gone'));
+  ks.pfadd(k('h'), ['x', 'y']);
+  // Keys live as two types at once (created concurrently as both): every state counts, whichever
+  // is visible (the counter of higher tag, or the HLL).
+  ks.incrBy(k('both'), 3);
+  peer.incrBy(k('both'), 2, 'gcounter');
+  ship(peer, ks, k('both'));
+  expect([ks.entry(k('both'))?.type, ks.entry(k('both'))?.others?.length]).toEqual(['pncounter', 1]);
+  ks.incrBy(k('mixed'), 3);
+  peer.pfadd(k('mixed'), ['z']);
+  ship(peer, ks, k('mixed'));
+  expect(ks.entry(k('mixed'))?.others?.length).toBe(1);
+  ks.incrBy(k('big'), 9_007_199_254_740_991);
+  peer.incrBy(k('big'), 9_007_199_254_740_991);
+  ship(peer, ks, k('big')); // a sum past 2^53-1
+  return { ks };
+}
+
 function ship(from: Keyspace, to: Keyspace, key: string): void {
   const e = from.encodeKey(key);
   if (e === undefined) throw new Error(`no state for ${key}`);
@@ -416,28 +453,9 @@ describe('tombstone collection', () => {
 
   it('encodeIdInto appends exactly the bytes of encodeId after what the writer holds, whatever the key holds, and nothing for an id no key holds', () => {
     let now = T0;
-    const clock = { now: () => now };
-    const ks = new Keyspace('n1:1', { clock });
-    const peer = new Keyspace('n2:1', { clock });
-    ks.incrBy(k('one'), 5);
-    ks.incrBy(k('neg'), -3);
-    ks.incrBy(k('g'), 4, 'gcounter');
-    for (const name of ['three', 'g']) {
-      peer.incrBy(k(name), 2, name === 'g' ? 'gcounter' : undefined);
-      ship(peer, ks, k(name));
-    }
-    ks.incrBy(k('three'), 1);
-    ks.incrBy(k('ttl'), 1);
-    expect(ks.expire(k('ttl'), T0 + 60_000)).toBe(true);
+    const { ks } = keysOfEveryShape({ now: () => now });
     ks.incrBy(k('soon'), 1);
     expect(ks.expire(k('soon'), T0 + 1_000)).toBe(true);
-    ks.incrBy(k('gone'), 1);
-    ks.del(k('gone'));
-    ks.pfadd(k('h'), ['x', 'y']);
-    ks.incrBy(k('both'), 3);
-    peer.incrBy(k('both'), 2, 'gcounter');
-    ship(peer, ks, k('both'));
-    expect(ks.entry(k('both'))?.others?.length).toBe(1);
     const into = (id: number): { tag: number; bytes: Uint8Array } | undefined => {
       const w = new ByteWriter(4).u8(0xaa).u8(0xbb);
       const tag = ks.encodeIdInto(id, w);
@@ -445,7 +463,7 @@ describe('tombstone collection', () => {
       expect([...all.subarray(0, 2)]).toEqual([0xaa, 0xbb]);
       return tag === undefined ? (expect(all.length).toBe(2), undefined) : { tag, bytes: all.slice(2) };
     };
-    const names = ['one', 'neg', 'g', 'three', 'ttl', 'soon', 'gone', 'h', 'both'];
+    const names = ['one', 'neg', 'g', 'three', 'ttl', 'soon', 'gone', 'h', 'both', 'mixed', 'big'];
     for (const name of names) expect(into(ks.idOf(k(name)))).toEqual(ks.encodeId(ks.idOf(k(name))));
     // Past a deadline the id writes what the key now reads (its next, empty epoch).
     now += 2_000;
@@ -478,35 +496,7 @@ describe('tombstone collection', () => {
   });
 
   it('the digest of counters hashed as the codec writes them equals the digest of their encodings, whatever the key holds', () => {
-    const clock = { now: () => T0 };
-    const ks = new Keyspace('n1:1', { clock });
-    const peer = new Keyspace('n2:1', { clock });
-    ks.incrBy(k('one'), 5);
-    ks.incrBy(k('neg'), -3);
-    ks.incrBy(k('g'), 4, 'gcounter');
-    for (const name of ['three', 'g']) {
-      peer.incrBy(k(name), 2, name === 'g' ? 'gcounter' : undefined);
-      ship(peer, ks, k(name));
-    }
-    ks.incrBy(k('three'), 1);
-    ks.incrBy(k('ttl'), 1);
-    expect(ks.expire(k('ttl'), T0 + 60_000)).toBe(true);
-    ks.incrBy(k('gone'), 1);
-    ks.del(k('gone'));
-    ks.pfadd(k('h'), ['x', 'y']);
-    // Keys live as two types at once (created concurrently as both): every state counts, whichever
-    // is visible (the counter of higher tag, or the HLL).
-    ks.incrBy(k('both'), 3);
-    peer.incrBy(k('both'), 2, 'gcounter');
-    ship(peer, ks, k('both'));
-    expect([ks.entry(k('both'))?.type, ks.entry(k('both'))?.others?.length]).toEqual(['pncounter', 1]);
-    ks.incrBy(k('mixed'), 3);
-    peer.pfadd(k('mixed'), ['z']);
-    ship(peer, ks, k('mixed'));
-    expect(ks.entry(k('mixed'))?.others?.length).toBe(1);
-    ks.incrBy(k('big'), 9_007_199_254_740_991);
-    peer.incrBy(k('big'), 9_007_199_254_740_991);
-    ship(peer, ks, k('big')); // a sum past 2^53-1
+    const { ks } = keysOfEveryShape({ now: () => T0 });
     // The same keys folded the general way: each key's encoding, hashed (a placeholder entry only
     // carries the digest's fields).
     const general = new StateDigest();
