@@ -124,6 +124,30 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Bytes handed out as views (`ByteWriter.view`) that must stay as written for as long as anything
+ * holds them: written one after another into a buffer of `chunkBytes` that is never written over,
+ * and a new one once fewer than `roomBytes` are left (a longer item grows the writer into a new
+ * buffer, leaving the old one alone). A buffer is freed with the last view of it.
+ */
+export class ViewChunks {
+  private w: ByteWriter;
+
+  constructor(
+    private readonly chunkBytes: number,
+    private readonly roomBytes: number,
+  ) {
+    this.w = new ByteWriter(chunkBytes);
+  }
+
+  /** The writer to append the next item to: its views start at its `length` now. */
+  writer(): ByteWriter {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new buffer sooner or later holds the same items (views of a buffer outlive its renewal)
+    if (this.w.length > this.chunkBytes - this.roomBytes) this.w = new ByteWriter(this.chunkBytes);
+    return this.w;
+  }
+}
+
 export class ByteReader {
   private pos = 0;
   /** Set once any read failed; later reads return 0 / empty values. */

@@ -347,10 +347,15 @@ export class KeyTable {
       const inner = e.others === undefined ? { tag: tagOf(e.type), bytes: e.crdt.encode() } : encodeKeyState(statesOf(e).map((s) => ({ tag: tagOf(s.type), bytes: s.crdt.encode() })));
       enc = e.life === undefined ? inner : encodeWithLife(e.life, inner);
       if (enc.bytes.length < ENCODED_CACHE_MIN_BYTES) return enc;
-      if (this.encoded.size >= ENCODED_CACHE_KEYS) this.encoded.clear();
-      this.encoded.set(key, enc);
+      this.keepEncoding(key, enc);
     }
     return enc;
+  }
+
+  /** Keeps a long encoding of `key` until it changes (`encodeEntry`). */
+  private keepEncoding(key: string, enc: { tag: number; bytes: Uint8Array }): void {
+    if (this.encoded.size >= ENCODED_CACHE_KEYS) this.encoded.clear();
+    this.encoded.set(key, enc);
   }
 
   /**
@@ -660,8 +665,18 @@ export class KeyTable {
     if (e === undefined) return undefined;
     // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral,BlockStatement: equivalent but for speed, the general way below writes the same bytes
     if (e.others === undefined && e.life === undefined && e.superseded !== true && (e.type === 'pncounter' || e.type === 'gcounter')) {
+      const key = e.key as string;
+      // A long encoding is kept as encodeKey keeps it (a counter of many writers, sent to several peers).
+      const cached = this.encoded.size === 0 ? undefined : this.encoded.get(key);
+      if (cached !== undefined) {
+        w.bytes(cached.bytes);
+        return cached.tag;
+      }
+      const at = w.length;
       e.crdt.encodeInto(w);
-      return tagOf(e.type);
+      const tag = tagOf(e.type);
+      if (w.length - at >= ENCODED_CACHE_MIN_BYTES) this.keepEncoding(key, { tag, bytes: w.view(at).slice() });
+      return tag;
     }
     const enc = this.encodeCurrent(e.key as string, e);
     // Stryker disable next-line ConditionalExpression: unreachable, a held key's entry always encodes (the check narrows the type)

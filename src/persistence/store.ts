@@ -10,7 +10,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { LocalStamp } from '../replication/version-log.js';
 import { storeUnreadable } from './store-check.js';
-import { ByteWriter } from '../crdt/codec.js';
+import { ViewChunks, type ByteWriter } from '../crdt/codec.js';
 
 /**
  * The on-disk format this code writes and reads. A store of a higher format is refused. Format 2
@@ -169,40 +169,24 @@ function decodePlain(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
   return `unknown record kind 0x${first.toString(16)}`;
 }
 
-/** The buffer record values are written into (`RECORD_CHUNK_BYTES`): a new one once a record may not fit. */
-class RecordChunks {
-  private w = new ByteWriter(RECORD_CHUNK_BYTES);
-
-  /** The writer to begin a record in. */
-  writer(): ByteWriter {
-    return this.w;
-  }
-
-  /** Called before a record begins: a new buffer if this one is past half full. */
-  // Stryker disable next-line BlockStatement: equivalent but for memory, a writer never renewed grows into new buffers and leaves the old ones alone
-  renewIfFull(): void {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new buffer sooner or later holds the same records (views of a buffer outlive its renewal)
-    if (this.w.length > RECORD_CHUNK_BYTES - RECORD_ROOM) this.w = new ByteWriter(RECORD_CHUNK_BYTES);
-  }
-}
-
 /**
  * One transaction being written (`DurableStore.begin`). A record value is
  * `[tag][state]`, or for a long key `[tag][u32 key length][key][state]`; with a stamp, that behind
  * `[STAMPED][uvarint incarnation][uvarint version]`. Each is written once, into the store's record
- * buffer (`RecordChunks`), and LMDB is given a view of it.
+ * buffers (`ViewChunks`), and LMDB is given a view of it.
  */
 export class RecordBatch {
   private last: Promise<boolean> | undefined;
-  /** The record `startRecord` began: its LMDB key, where it starts and where its tag goes. */
+  /** The record `startRecord` began: its LMDB key, its writer, where it starts and where its tag goes. */
   private rk: Buffer | undefined;
+  private w: ByteWriter | undefined;
   private at = 0;
   private tagAt = 0;
 
   constructor(
     private readonly closedReason: string | undefined,
     private readonly db: RootDatabase<Buffer, Buffer>,
-    private readonly chunks: RecordChunks,
+    private readonly chunks: ViewChunks,
   ) {}
 
   /** Writes one key's state (and this node's stamp of it, if any). */
@@ -217,7 +201,6 @@ export class RecordBatch {
    * it. Nothing else may be put or removed in between.
    */
   startRecord(key: string, stamp?: LocalStamp): ByteWriter {
-    this.chunks.renewIfFull();
     const w = this.chunks.writer();
     this.at = w.length;
     if (stamp !== undefined) w.u8(STAMPED).uvarint(stamp.incarnation).uvarint(stamp.version);
@@ -230,15 +213,17 @@ export class RecordBatch {
       w.u8(n >>> 24).u8(n >>> 16).u8(n >>> 8).u8(n).bytes(k);
     }
     this.rk = rk;
+    this.w = w;
     return w;
   }
 
   /** Ends the record `startRecord` began: writes it with type tag `tag`, or drops it if `tag` is undefined. */
   endRecord(tag: number | undefined): void {
     const rk = this.rk;
-    if (rk === undefined) throw new Error('RecordBatch.endRecord: no record was started');
+    const w = this.w;
+    if (rk === undefined || w === undefined) throw new Error('RecordBatch.endRecord: no record was started');
     this.rk = undefined;
-    const w = this.chunks.writer();
+    this.w = undefined;
     if (tag === undefined || this.closedReason !== undefined) {
       w.truncate(this.at);
       return;
@@ -283,7 +268,8 @@ export interface StoreOptions {
  */
 export class DurableStore {
   private closed = false;
-  private readonly chunks = new RecordChunks();
+  /** Where record values are written (`RecordBatch.startRecord`). */
+  private readonly chunks = new ViewChunks(RECORD_CHUNK_BYTES, RECORD_ROOM);
 
   private constructor(
     readonly path: string,

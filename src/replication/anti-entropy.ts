@@ -4,6 +4,7 @@
 // lacks itself; a receiver that completes a range of the sender's own origin tells it with Have.
 // Also readiness (caughtUp) and the convergence-lag estimate. docs/gossip.md describes the protocol.
 
+import { ViewChunks } from '../crdt/codec.js';
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
@@ -67,6 +68,8 @@ export class AntiEntropy {
   private readonly peerVectors = new Map<string, ReadonlyMap<string, number>>();
   /** Latched by caughtUp(). */
   private caught = false;
+  /** Where `buildDelta` encodes key states, each sent as a view (8 KiB buffers, as a commit's records). */
+  private readonly stateBytes = new ViewChunks(8 * 1024, 512);
   /** Construction time: the start of caughtUp()'s grace period. */
   private readonly startedAt: number;
   /**
@@ -399,16 +402,22 @@ export class AntiEntropy {
         if (version > known) return false;
         let ki = indexed ? keyIndex.get(key) : undefined;
         if (ki === undefined) {
-          const enc = keyspace.encodeId(id);
-          if (enc === undefined) return true;
-          const cost = key.length + enc.bytes.length + 16;
+          // The state is encoded straight into the shared buffer and sent as a view of it (as a
+          // commit writes its records): no copy of each encoding out of the codec.
+          const w = this.stateBytes.writer();
+          const at = w.length;
+          const tag = keyspace.encodeIdInto(id, w);
+          if (tag === undefined) return true;
+          const cost = key.length + (w.length - at) + 16;
           // Stryker disable next-line EqualityOperator: equivalent, a key that fills the target exactly goes in the next Delta instead
           if (size + cost > target && states.length > 0) {
+            w.truncate(at);
             more = true;
             return false;
           }
           ki = states.length;
           if (size + cost > budget) {
+            w.truncate(at);
             // Alone and still too large: its parts go first; this frame carries the last one and
             // nothing after it.
             // Parts go in frames of their own, and the Delta that carries the last one carries no
@@ -431,7 +440,7 @@ export class AntiEntropy {
           }
           if (indexed) keyIndex.set(key, ki);
           size += cost;
-          states.push({ key, tag: enc.tag, bytes: enc.bytes });
+          states.push({ key, tag, bytes: w.view(at) });
         }
         size += 8;
         entries.push(ki, version);

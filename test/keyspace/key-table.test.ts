@@ -473,6 +473,23 @@ describe('tombstone collection', () => {
     // An entry replaced by a TTL's new one: the id reaches the key's own.
     expect(ks.expire(k('one'), T0 + 600_000)).toBe(true);
     expect(into(ks.idOf(k('one')))).toEqual(ks.encodeKey(k('one')));
+    // A counter of many writers encodes long (it is kept until it changes): written alike the first
+    // time, from what is kept the next, and anew once it changed.
+    for (let i = 0; i < 12; i++) {
+      const writer = new Keyspace(`writer-number-${i}:1`, { clock: { now: () => now } });
+      writer.incrBy(k('wide'), 1 + i);
+      ship(writer, ks, k('wide'));
+    }
+    const wide = ks.idOf(k('wide'));
+    const first = into(wide);
+    expect((first?.bytes.length ?? 0) >= 128).toBe(true);
+    expect(first).toEqual(ks.encodeId(wide));
+    expect(into(wide)).toEqual(first);
+    ks.incrBy(k('wide'), 5);
+    const changed = into(wide);
+    expect(changed).not.toEqual(first);
+    expect(changed).toEqual(ks.encodeId(wide));
+    expect(ks.getCounter(k('wide'))).toEqual({ ok: true, value: 78 + 5 });
   });
 
   it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {
