@@ -332,7 +332,7 @@ export abstract class CounterBase {
     return this.writeState(scratch.reset()).finish();
   }
 
-  /** Appends `encode()`'s bytes to `w`, without building them apart (a commit writes them into its record). */
+  /** Appends `encode()`'s bytes to `w`, without building them apart (into a commit's record, or a Delta's states). */
   encodeInto(w: ByteWriter): void {
     this.writeState(w);
   }

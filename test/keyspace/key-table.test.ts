@@ -490,6 +490,15 @@ describe('tombstone collection', () => {
     expect(changed).not.toEqual(first);
     expect(changed).toEqual(ks.encodeId(wide));
     expect(ks.getCounter(k('wide'))).toEqual({ ok: true, value: 78 + 5 });
+    // What is kept is a copy: the writer it was written into may take it back and write over it.
+    ks.incrBy(k('wide'), 1);
+    const shared = new ByteWriter(64);
+    expect(ks.encodeIdInto(wide, shared)).toBe(changed?.tag);
+    shared.truncate(0);
+    shared.bytes(new Uint8Array(400).fill(0xee));
+    const own = (ks.entry(k('wide')) as Entry).crdt.encode();
+    expect(into(wide)?.bytes).toEqual(own);
+    expect(ks.encodeId(wide)?.bytes).toEqual(own);
   });
 
   it("an entry that stops being its key's is marked superseded: replaced by store, or dropped by collection; and encodeCurrent then reads the key's own", () => {
