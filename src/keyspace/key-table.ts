@@ -16,7 +16,7 @@ import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
-import { currentAsKept, entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -32,6 +32,11 @@ export function foldCounterSlots(type: KeyType, crdt: TypedCrdt['crdt'], foldsFo
   let changed = false;
   for (const [from, into] of folds) if (c.foldSlot(from, into)) changed = true;
   return changed;
+}
+
+/** A key whose whole encoding is its counter's: one state (a G- or PN-Counter), no life, still its key's. */
+function plainCounter(e: Entry): e is CounterEntry {
+  return e.others === undefined && e.life === undefined && e.superseded !== true && (e.type === 'pncounter' || e.type === 'gcounter');
 }
 
 /** Most encodings `encodeKey` keeps (the cache is emptied when full). */
@@ -658,35 +663,61 @@ export class KeyTable {
   /**
    * Appends the bytes of `encodeId(id)` to `w` and returns its tag (undefined, writing nothing, if
    * no key holds `id`). A counter with one state and no life (a bulk load's every key) is written
-   * straight into `w`, a commit's record or a Delta's buffer of states: each took a copy of the
-   * encoding out of the encoder before, and a commit copied it once more into its record.
+   * straight into `w`, a commit's record: it took a copy of the encoding out of the encoder before,
+   * and the commit copied that once more into its record.
    */
   encodeIdInto(id: number, w: ByteWriter): number | undefined {
     const e = this.entries.at(id);
     if (e === undefined) return undefined;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral,BlockStatement: equivalent but for speed, the general way below writes the same bytes
-    if (e.others === undefined && e.life === undefined && e.superseded !== true && (e.type === 'pncounter' || e.type === 'gcounter')) {
-      const key = e.key as string;
-      // A long encoding is kept as encodeKey keeps it (a counter of many writers, sent to several peers).
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, what is kept is what would be written
-      const cached = this.encoded.size === 0 ? undefined : this.encoded.get(key);
-      // Stryker disable next-line BlockStatement: equivalent but for work, as above
-      if (cached !== undefined) {
-        w.bytes(cached.bytes);
-        return cached.tag;
-      }
-      const at = w.length;
-      e.crdt.encodeInto(w);
-      const tag = tagOf(e.type);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for work and memory, keeping more or fewer encodings changes no bytes written
-      if (w.length - at >= ENCODED_CACHE_MIN_BYTES) this.keepEncoding(key, { tag, bytes: w.view(at).slice() });
-      return tag;
+    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
+    if (plainCounter(e)) {
+      const kept = this.keptEncoding(e.key as string);
+      // Stryker disable next-line ConditionalExpression: equivalent but for work, what is kept is what would be written
+      if (kept === undefined) return this.writeCounter(e, w);
+      w.bytes(kept.bytes);
+      return kept.tag;
     }
     const enc = this.encodeCurrent(e.key as string, e);
     // Stryker disable next-line ConditionalExpression: unreachable, a held key's entry always encodes (the check narrows the type)
     if (enc === undefined) return undefined;
     w.bytes(enc.bytes);
     return enc.tag;
+  }
+
+  /**
+   * `encodeId(id)` for a Delta: a counter with one state and no life is written into `w`, and its
+   * bytes are a view of `w` (not a copy out of the encoder per key and per peer); any other key's
+   * encoding is what `encodeId` gives (a long one kept until the key changes, and not copied again).
+   */
+  encodeIdVia(id: number, w: ByteWriter): { tag: number; bytes: Uint8Array } | undefined {
+    const e = this.entries.at(id);
+    if (e === undefined) return undefined;
+    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below gives the same bytes
+    if (plainCounter(e)) {
+      const kept = this.keptEncoding(e.key as string);
+      // Stryker disable next-line ConditionalExpression: equivalent but for work, what is kept is what would be written
+      if (kept !== undefined) return kept;
+      const at = w.length;
+      const tag = this.writeCounter(e, w);
+      return { tag, bytes: w.view(at) };
+    }
+    return this.encodeCurrent(e.key as string, e);
+  }
+
+  /** The encoding of `key` kept by `keepEncoding`, if any. */
+  private keptEncoding(key: string): { tag: number; bytes: Uint8Array } | undefined {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, an empty Map holds nothing either
+    return this.encoded.size === 0 ? undefined : this.encoded.get(key);
+  }
+
+  /** Appends the encoding of `e`, a counter of one state and no life, to `w`; keeps it if long (a counter of many writers, sent to several peers). */
+  private writeCounter(e: CounterEntry, w: ByteWriter): number {
+    const at = w.length;
+    e.crdt.encodeInto(w);
+    const tag = tagOf(e.type);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for work and memory, keeping more or fewer encodings changes no bytes written
+    if (w.length - at >= ENCODED_CACHE_MIN_BYTES) this.keepEncoding(e.key as string, { tag, bytes: w.view(at).slice() });
+    return tag;
   }
 
   /**

@@ -402,13 +402,13 @@ export class AntiEntropy {
         if (version > known) return false;
         let ki = indexed ? keyIndex.get(key) : undefined;
         if (ki === undefined) {
-          // The state is encoded straight into the shared buffer and sent as a view of it (as a
+          // A counter is encoded straight into the shared buffer and sent as a view of it (as a
           // commit writes its records): no copy of each encoding out of the codec.
           const w = this.stateBytes.writer();
           const at = w.length;
-          const tag = keyspace.encodeIdInto(id, w);
-          if (tag === undefined) return true;
-          const cost = key.length + (w.length - at) + 16;
+          const enc = keyspace.encodeIdVia(id, w);
+          if (enc === undefined) return true;
+          const cost = key.length + enc.bytes.length + 16;
           // Stryker disable next-line EqualityOperator: equivalent, a key that fills the target exactly goes in the next Delta instead
           if (size + cost > target && states.length > 0) {
             w.truncate(at);
@@ -440,7 +440,7 @@ export class AntiEntropy {
           }
           if (indexed) keyIndex.set(key, ki);
           size += cost;
-          states.push({ key, tag, bytes: w.view(at) });
+          states.push({ key, tag: enc.tag, bytes: enc.bytes });
         }
         size += 8;
         entries.push(ki, version);
