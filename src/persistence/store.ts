@@ -73,22 +73,11 @@ export function storePath(dataDir: string, nodeId: string): string {
 
 const MOVE_ASIDE = 'Move it (and its -lock file) aside to start this node empty: it rejoins and streams the state its peers hold, and only increments that no other node had are lost.';
 
-/** Keys up to this long are copied into their record key a byte at a time (`recordKey`). */
+/** Keys up to this long are copied into a reused record key a byte at a time (`passingRecordKey`). */
 const SHORT_KEY = 64;
 
 /** The LMDB record key of a full key. */
 function recordKey(fullKey: string): Buffer {
-  const n = fullKey.length;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for speed, Buffer.from writes a short key's same bytes (a long key taken as short is caught by the store tests: it would not be hashed)
-  if (n <= SHORT_KEY) {
-    // A short key (a bulk load's every key) copied in JavaScript: Buffer.from(key, 'latin1') goes
-    // through the C++ binding, and took 3.9% of a writing node's CPU under a bulk load (bench scale
-    // profile), a copy this way 1.2%. Full keys are latin1: one byte per char.
-    const out = Buffer.allocUnsafe(n);
-    // Stryker disable next-line EqualityOperator: equivalent, a write past the end of a typed array is ignored
-    for (let i = 0; i < n; i++) out[i] = fullKey.charCodeAt(i);
-    return out;
-  }
   const raw = Buffer.from(fullKey, 'latin1');
   if (raw.length <= MAX_INLINE_KEY_BYTES) return raw;
   const out = Buffer.allocUnsafe(33);
@@ -101,7 +90,10 @@ function recordKey(fullKey: string): Buffer {
  * The record key of `fullKey` to hand to LMDB at once: for a short key, a buffer kept per length and
  * written over by the next call. lmdb-js copies a key into its write instructions as `put` or
  * `remove` is called, so the buffer is free again when they return; a fresh one per record was a
- * tenth of what a peer catching up on a bulk load allocated (bench scale, allocation profile).
+ * tenth of what a peer catching up on a bulk load allocated (bench scale, allocation profile). Short
+ * keys (a bulk load's every key) are copied in JavaScript: Buffer.from(key, 'latin1') goes through
+ * the C++ binding, 3.9% of a writing node's CPU under a bulk load against 1.2% this way. Full keys
+ * are latin1: one byte per char.
  */
 function passingRecordKey(fullKey: string): Buffer {
   const n = fullKey.length;
@@ -113,17 +105,6 @@ function passingRecordKey(fullKey: string): Buffer {
   return out;
 }
 const shortKeys: Buffer[] = [];
-
-/**
- * Size of the buffers record values are written into, one after another. LMDB reads each value from
- * where it was written when it writes the transaction (lmdb-js keeps a reference to each value until
- * then), so a buffer is never written over: within `RECORD_ROOM` bytes of its end, the next record
- * starts a new one (a longer record grows the writer into a new buffer). 8 KiB, as Node's own pool of
- * small Buffers: 64 or 256 KiB buffers left each node 20-30 more bytes of RSS per key after a bulk
- * load (docs/durability.md, "Writes").
- */
-export const RECORD_CHUNK_BYTES = 8 * 1024;
-const RECORD_ROOM = 512;
 
 /** Reads a uvarint of at most 8 bytes (a safe integer) at `at`: [value, next offset], or undefined. */
 function readUvarint(b: Uint8Array, at: number): [number, number] | undefined {
@@ -268,8 +249,12 @@ export interface StoreOptions {
  */
 export class DurableStore {
   private closed = false;
-  /** Where record values are written (`RecordBatch.startRecord`). */
-  private readonly chunks = new ViewChunks(RECORD_CHUNK_BYTES, RECORD_ROOM);
+  /**
+   * Where record values are written (`RecordBatch.startRecord`), one after another. LMDB reads each
+   * value from where it was written when it writes the transaction (lmdb-js keeps a reference to each
+   * value until then), so a buffer is never written over.
+   */
+  private readonly chunks = new ViewChunks();
 
   private constructor(
     readonly path: string,

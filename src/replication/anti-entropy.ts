@@ -69,7 +69,7 @@ export class AntiEntropy {
   /** Latched by caughtUp(). */
   private caught = false;
   /** Where `buildDelta` encodes key states, each sent as a view (8 KiB buffers, as a commit's records). */
-  private readonly stateBytes = new ViewChunks(8 * 1024, 512);
+  private readonly stateBytes = new ViewChunks();
   /** Construction time: the start of caughtUp()'s grace period. */
   private readonly startedAt: number;
   /**

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { GroupCommit } from '../../src/persistence/group-commit.js';
 import { bumpIncarnation } from '../../src/persistence/identity.js';
-import { DurableStore, MAX_INLINE_KEY_BYTES, RECORD_CHUNK_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
+import { VIEW_CHUNK_BYTES } from '../../src/crdt/codec.js';
+import { DurableStore, MAX_INLINE_KEY_BYTES, STORE_FORMAT, StoreError, storePath } from '../../src/persistence/store.js';
 import { replicaConfig } from '../../src/replication/config.js';
 import { Replica } from '../../src/replication/replica.js';
 import { SeededRng } from '../../src/util/rng.js';
@@ -243,7 +244,7 @@ describe('DurableStore', () => {
       for (let i = 0; i < 1_500; i++) {
         const key = i % 97 === 0 ? fullKey(1, `long-${round}-${i}-`.padEnd(MAX_INLINE_KEY_BYTES + 10, 'x')) : fullKey(0, `k-${round}-${i}`);
         // About 600 KB a round, many record buffers, and one state larger than a buffer.
-        const bytes = state(i === 700 ? RECORD_CHUNK_BYTES + 1_000 : 1 + rng.int(800));
+        const bytes = state(i === 700 ? VIEW_CHUNK_BYTES + 1_000 : 1 + rng.int(800));
         const stamp = i % 3 === 0 ? undefined : { incarnation: 1_733_450_000_000 + i, version: 1 + rng.int(2 ** 40) };
         const w = batch.startRecord(key, stamp);
         w.bytes(bytes);
