@@ -143,50 +143,41 @@ export function readerError(r: ByteReader, name: string): CrdtError {
   return new CrdtError(code, `${name}: ${r.reason}`);
 }
 
-/** The replica id `isAscii` last tested, and its answer. */
-let asciiId = '';
-let asciiAnswer = true;
-/** Ids `isAscii` found ASCII (emptied past ASCII_IDS_MAX: ids come and go with incarnations). */
-const asciiIds = new Set<string>();
-const ASCII_IDS_MAX = 4096;
+/** The replica id `idBytes` last encoded, and its bytes. */
+let lastId = '';
+let lastBytes: Uint8Array = new Uint8Array(0);
+/** Ids `idBytes` encoded, with their bytes (emptied past ID_BYTES_MAX: ids come and go with incarnations). */
+const idBytesOf = new Map<string, Uint8Array>();
+const ID_BYTES_MAX = 4096;
 
 /**
- * Whether `id` is ASCII. A counter's slots are mostly one writer's, and ids are interned
- * (replica-id.ts), so most calls repeat the last id and compare one pointer: the regular expression
- * on every slot written was 0.7-0.8% of a catching-up node's CPU (bench scale, a million keys). With
- * three writers per key the last id is rarely the next, and the test was 1.7-2% of each node's CPU
- * while they updated a million keys: the ids found ASCII are remembered.
+ * The UTF-8 bytes of a replica id, kept: a counter's slots are mostly one writer's, and ids are
+ * interned (replica-id.ts), so most calls repeat the last id and compare one pointer. Writing an id a
+ * byte at a time (after testing it was ASCII) took 90-100 ns per slot written, copying its kept bytes
+ * 30-40 ns; every key created is encoded three times on its writer (its record and a Delta to each
+ * of two peers), and writing entries was 7% of the writer's CPU in `bench scale --writers=1`. With
+ * three writers per key the last id is rarely the next: the ids seen are kept in a bounded Map.
+ * The bytes returned are shared: never write into them.
  */
-export function isAscii(id: string): boolean {
-  // Stryker disable next-line ConditionalExpression: equivalent but for work, testing again gives the same answer
-  if (id !== asciiId) {
-    asciiId = id;
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, testing again gives the same answer
-    if (asciiIds.has(id)) asciiAnswer = true;
-    else {
-      // Stryker disable next-line Regex: equivalent but for work, an ASCII id taken as not ASCII is encoded to the same bytes by the TextEncoder
-      asciiAnswer = /^[\x00-\x7f]*$/.test(id);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for memory and work, the set only saves tests
-      if (asciiAnswer) {
-        if (asciiIds.size >= ASCII_IDS_MAX) asciiIds.clear();
-        asciiIds.add(id);
-      }
+export function idBytes(id: string): Uint8Array {
+  // Stryker disable next-line ConditionalExpression: equivalent but for work, encoding again gives the same bytes
+  if (id !== lastId) {
+    let bytes = idBytesOf.get(id);
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, encoding again gives the same bytes
+    if (bytes === undefined) {
+      bytes = textEncoder.encode(id);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for memory, the Map only saves encodings
+      if (idBytesOf.size >= ID_BYTES_MAX) idBytesOf.clear();
+      idBytesOf.set(id, bytes);
     }
+    lastId = id;
+    lastBytes = bytes;
   }
-  return asciiAnswer;
+  return lastBytes;
 }
 
-/**
- * Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes.
- * ASCII ids (the usual `node:incarnation`) skip the TextEncoder.
- */
+/** Writes an entry head: uvarint `idBytes << kindBits | kinds`, then the id's UTF-8 bytes. */
 export function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: number): void {
-  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for work, the TextEncoder writes an ASCII id's same bytes
-  if (isAscii(id)) {
-    w.uvarint(id.length * (1 << kindBits) + kinds);
-    for (let i = 0; i < id.length; i++) w.u8(id.charCodeAt(i));
-    return;
-  }
-  const bytes = textEncoder.encode(id);
+  const bytes = idBytes(id);
   w.uvarint(bytes.length * (1 << kindBits) + kinds).bytes(bytes);
 }

@@ -10,7 +10,7 @@
 // The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
-import { isAscii, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
+import { idBytes, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
 import { CrdtError } from './errors.js';
 import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -274,7 +274,7 @@ export abstract class CounterBase {
     for (const s of slots) {
       const pk = slotKind(s.p, s.fp);
       const nk = slotKind(s.n, s.fn);
-      const idLen = isAscii(s.id) ? s.id.length : textEncoder.encode(s.id).length;
+      const idLen = idBytes(s.id).length;
       const cost = uvarintSize(idLen * (two ? 16 : 4) + (two ? pk * 4 + nk : pk)) + idLen + slotSize(pk, s.p, s.fp) + slotSize(nk, s.n, s.fn);
       if (2 + uvarintSize(ids.length + 1) + bytes + cost > maxBytes) {
         if (ids.length === 0) return undefined;

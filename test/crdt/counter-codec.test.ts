@@ -161,6 +161,24 @@ describe('replica ids read again', () => {
     }
   });
 
+  it('writes each id as its UTF-8 bytes, whatever id was written before it, past the bound of ids kept', () => {
+    // The writer keeps each id's bytes (the last one, and up to 4,096 in a Map emptied when full):
+    // 5,000 ids, then the first ones again, each written after a different id, must all come out right.
+    const many = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `ü${i}:1` : `n${i}:1`));
+    for (const id of [...many, ...many.slice(0, 50), ...ids]) {
+      const c = new PNCounter();
+      c.increment(id, 2);
+      const bytes = c.encode();
+      const utf8 = new TextEncoder().encode(id);
+      // [version][tag][count=1][head: uvarint of length << 4 | kinds (p live, no n)][id bytes][p]
+      const head = utf8.length * 16 + 4;
+      const headBytes = head < 0x80 ? [head] : [(head % 0x80) | 0x80, Math.floor(head / 0x80)];
+      expect([...bytes]).toEqual([CODEC_VERSION, TypeTag.PNCounter, 1, ...headBytes, ...utf8, 2]);
+      const back = PNCounter.decode(bytes);
+      expect(back.ok && back.value.slotIds()).toEqual([id]);
+    }
+  });
+
   it('a duplicate id right after itself is still refused', () => {
     const c = new GCounter();
     c.increment('n1:1', 1);
