@@ -15,11 +15,15 @@ const SCRATCH_MAX = 64 * 1024;
 /** The full key of `key` in database `db`. */
 export function fullKey(db: number, key: Uint8Array | string): string {
   if (typeof key === 'string') return String.fromCharCode(db) + keyBytesOf(key);
-  const n = key.length;
+  return fullKeyAt(db, key, 0, key.length);
+}
+
+/** The full key, in database `db`, of the key whose bytes are `bytes[start, end)` (a RESP argument's range). */
+export function fullKeyAt(db: number, bytes: Uint8Array, start: number, end: number): string {
+  const n = end - start;
   if (n >= SCRATCH_MAX) {
-    // A bare Uint8Array is viewed, not copied.
-    const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-    return String.fromCharCode(db) + b.toString('latin1');
+    // Viewed, not copied.
+    return String.fromCharCode(db) + Buffer.from(bytes.buffer, bytes.byteOffset + start, n).toString('latin1');
   }
   // Hot path (every RESP key): copy into scratch and decode once. Concatenating the db char to a
   // decoded key instead makes a cons string, which V8 must flatten again to hash it as a Map key.
@@ -27,8 +31,8 @@ export function fullKey(db: number, key: Uint8Array | string): string {
   const s = keyScratch;
   s[0] = db;
   // Stryker disable next-line all: the loop and set() copy the same bytes; the cut at 32 is for speed only
-  if (n <= 32) for (let i = 0; i < n; i++) s[i + 1] = key[i] as number;
-  else s.set(key, 1);
+  if (n <= 32) for (let i = 0; i < n; i++) s[i + 1] = bytes[start + i] as number;
+  else s.set(bytes.subarray(start, end), 1);
   return (s as unknown as Latin1Decoder).latin1Slice(0, n + 1);
 }
 

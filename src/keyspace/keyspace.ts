@@ -15,7 +15,7 @@ import { GCOUNTER_DECREMENT, NOT_INTEGER, OVERFLOW, WRONGTYPE, type Entry, type 
 import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
 import { KeyTable } from './key-table.js';
 
-export { DATABASES, fullKey, splitKey } from './full-key.js';
+export { DATABASES, fullKey, fullKeyAt, splitKey } from './full-key.js';
 export { DIGEST_BUCKETS } from './state-digest.js';
 export { keyStateBudget, MAX_KEY_BYTES, maxKeyBytesFor } from './entries.js';
 

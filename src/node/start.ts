@@ -223,6 +223,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       s.lastCommandAt = clock.now();
     },
     command: (s, args) => commandMetrics.execute(svc, s, args),
+    commandRanges: (s, args) => commandMetrics.executeRanges(svc, s, args),
     protocol: (s) => s.resp ?? 2,
     close: (s) => {
       sessionClosed(svc, s);

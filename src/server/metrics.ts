@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ReplicaStats } from '../replication/context.js';
-import { commandNames, resolveCommand, runCommand, type CommandRunner } from './commands/table.js';
+import { commandNames, resolveCommand, resolveCommandAt, runCommand, runRanged, type CommandRunner, type ResolvedCommand } from './commands/table.js';
+import type { ArgRanges } from './commands/arg-ranges.js';
 import type { CommandResult, CommandServices, CommandStat, Session } from './commands/types.js';
 import type { GossipTransportStats } from '../gossip/ws-transport.js';
 import type { Reply } from './commands/reply.js';
@@ -139,7 +140,12 @@ export interface CommandMetricsOptions {
   readonly sampleEvery?: number;
   /** What runs a resolved command. Default: the command table's `runCommand` (tests pass a stub). */
   readonly run?: CommandRunner;
+  /** What runs a resolved command on ranges. Default: the table's `runRanged`, or `run` on the arguments as Buffers when `run` is given. */
+  readonly runRanges?: RangedRunner;
 }
+
+/** `runRanged`'s shape (table.ts). */
+export type RangedRunner = (ctx: CommandServices, session: Session, c: ResolvedCommand | undefined, args: ArgRanges) => CommandResult;
 
 /**
  * Counts and times every command of every client protocol. `execute` has the command table's
@@ -154,6 +160,7 @@ export class CommandMetrics {
   readonly counts: Float64Array;
   readonly latency: FixedHistogram;
   private readonly run: CommandRunner;
+  private readonly runRanges: RangedRunner;
   private readonly unknown: number;
   private readonly sampleMask: number;
   private seq = 0;
@@ -163,7 +170,9 @@ export class CommandMetrics {
     if (!Number.isInteger(sampleEvery) || sampleEvery < 1 || (sampleEvery & (sampleEvery - 1)) !== 0 || sampleEvery > 1024) {
       throw new RangeError(`CommandMetrics: sampleEvery must be a power of two from 1 to 1024, got ${String(sampleEvery)}`);
     }
-    this.run = options.run ?? runCommand;
+    const run = options.run ?? runCommand;
+    this.run = run;
+    this.runRanges = options.runRanges ?? (options.run === undefined ? runRanged : (ctx, s, c, args) => run(ctx, s, c, args.buffers()));
     this.sampleMask = sampleEvery - 1;
     this.names = [...commandNames(), UNKNOWN_COMMAND];
     this.unknown = this.names.length - 1;
@@ -178,7 +187,19 @@ export class CommandMetrics {
     const idx = c === undefined ? this.unknown : c.index;
     // t0 < 0: this command is counted but not timed.
     const t0 = (this.seq++ & this.sampleMask) === 0 ? performance.now() : -1;
-    const r = this.run(ctx, s, c, args);
+    return this.recorded(idx, t0, this.run(ctx, s, c, args));
+  };
+
+  /** `execute` for a request whose arguments are byte ranges of the socket chunk (RESP). */
+  readonly executeRanges = (ctx: CommandServices, s: Session, args: ArgRanges): CommandResult => {
+    const c = resolveCommandAt(args.buf, args.start(0), args.end(0));
+    const idx = c === undefined ? this.unknown : c.index;
+    const t0 = (this.seq++ & this.sampleMask) === 0 ? performance.now() : -1;
+    return this.recorded(idx, t0, this.runRanges(ctx, s, c, args));
+  };
+
+  /** Counts (and, when t0 >= 0, times) the command's result, now or once its Promise settles. */
+  private recorded(idx: number, t0: number, r: CommandResult): CommandResult {
     if ('kind' in r) {
       this.record(idx, r, t0);
       return r;
@@ -193,7 +214,7 @@ export class CommandMetrics {
         throw e;
       },
     );
-  };
+  }
 
   /**
    * INFO commandstats: calls and errors per command, and the time spent, in microseconds, estimated

@@ -1,12 +1,13 @@
 // Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET (with NX XX GET and the expiry options), GETSET,
 // GETDEL, GETEX, SETNX, SETEX, PSETEX, MSET, MSETNX, DEL, UNLINK, STRLEN, EXISTS, TYPE, INCRBYFLOAT.
 
-import { fullKey } from '../../keyspace/keyspace.js';
+import { fullKey, fullKeyAt } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
 import { ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, errKeyTooLong, MAX_KEY_BYTES, parseInt64, wrongArity } from './parse.js';
 import type { CommandServices, CommandSpec, Session } from './types.js';
+import type { ArgRanges } from './arg-ranges.js';
 import { parseSetValue, readValue } from './string-values.js';
 
 function keyError(e: KeyspaceError): Reply {
@@ -29,20 +30,42 @@ function intReply(v: number | bigint): Reply {
   return v === 0 ? ZERO : v === 1 ? ONE : { kind: 'int', value: v };
 }
 
-/** Shared body of INCR/INCRBY/DECR/DECRBY. */
-function incrBy(ctx: CommandServices, s: Session, keyArg: Buffer, n: number): Reply {
-  if (keyArg.length > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
-  const key = fullKey(s.db, keyArg);
+/** Shared body of INCR/INCRBY/DECR/DECRBY, on the key `buf[start, end)`. */
+function incrBy(ctx: CommandServices, s: Session, buf: Buffer, start: number, end: number, n: number): Reply {
+  if (end - start > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
+  const key = fullKeyAt(s.db, buf, start, end);
   const r = ctx.keyspace.incrBy(key, n, ctx.counterTypeFor);
   if (!r.ok) return keyError(r.error);
   return intReply(r.value);
 }
 
-function amount(b: Buffer, negate: boolean): number | Reply {
-  const n = parseInt64(b);
+/** INCR/DECR (`delta` 1 or -1) on a Buffer argument. */
+function incrArg(ctx: CommandServices, s: Session, key: Buffer, delta: number): Reply {
+  return incrBy(ctx, s, key, 0, key.length, delta);
+}
+
+/** INCR/DECR on ranges: the key is argument 1. */
+function incrRanges(ctx: CommandServices, s: Session, a: ArgRanges, delta: number): Reply {
+  return incrBy(ctx, s, a.buf, a.start(1), a.end(1), delta);
+}
+
+/** The amount of INCRBY/DECRBY from `b[start, end)`, or the error reply. */
+function amount(b: Buffer, start: number, end: number, negate: boolean): number | Reply {
+  const n = parseInt64(b, start, end);
   if (n === null) return ERR_NOT_INTEGER;
   if (n === 'range') return ERR_OVERFLOW; // a valid int64 beyond tally's exact range
   return negate ? -n : n;
+}
+
+/** INCRBY/DECRBY: the amount is checked before the key (as Redis does). */
+function incrByArgs(ctx: CommandServices, s: Session, key: Buffer, by: Buffer, negate: boolean): Reply {
+  const n = amount(by, 0, by.length, negate);
+  return typeof n === 'number' ? incrBy(ctx, s, key, 0, key.length, n) : n;
+}
+
+function incrByRanges(ctx: CommandServices, s: Session, a: ArgRanges, negate: boolean): Reply {
+  const n = amount(a.buf, a.start(2), a.end(2), negate);
+  return typeof n === 'number' ? incrBy(ctx, s, a.buf, a.start(1), a.end(1), n) : n;
 }
 
 export const counterCommands: CommandSpec[] = [
@@ -51,34 +74,32 @@ export const counterCommands: CommandSpec[] = [
     arity: 2,
     flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => incrBy(ctx, s, a[1] as Buffer, 1),
+    run: (ctx, s, a) => incrArg(ctx, s, a[1] as Buffer, 1),
+    runRanges: (ctx, s, a) => incrRanges(ctx, s, a, 1),
   },
   {
     name: 'decr',
     arity: 2,
     flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => incrBy(ctx, s, a[1] as Buffer, -1),
+    run: (ctx, s, a) => incrArg(ctx, s, a[1] as Buffer, -1),
+    runRanges: (ctx, s, a) => incrRanges(ctx, s, a, -1),
   },
   {
     name: 'incrby',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => {
-      const n = amount(a[2] as Buffer, false);
-      return typeof n === 'number' ? incrBy(ctx, s, a[1] as Buffer, n) : n;
-    },
+    run: (ctx, s, a) => incrByArgs(ctx, s, a[1] as Buffer, a[2] as Buffer, false),
+    runRanges: (ctx, s, a) => incrByRanges(ctx, s, a, false),
   },
   {
     name: 'decrby',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
     keys: [1, 1, 1],
-    run: (ctx, s, a) => {
-      const n = amount(a[2] as Buffer, true);
-      return typeof n === 'number' ? incrBy(ctx, s, a[1] as Buffer, n) : n;
-    },
+    run: (ctx, s, a) => incrByArgs(ctx, s, a[1] as Buffer, a[2] as Buffer, true),
+    runRanges: (ctx, s, a) => incrByRanges(ctx, s, a, true),
   },
   {
     name: 'incrbyfloat',
@@ -94,6 +115,7 @@ export const counterCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     // A counter's decimal value, or an HLL's HYLL bytes (as Redis holds them).
     run: (ctx, s, a) => readValue(ctx, fullKey(s.db, a[1] as Buffer)),
+    runRanges: (ctx, s, a) => readValue(ctx, fullKeyAt(s.db, a.buf, a.start(1), a.end(1))),
   },
   {
     name: 'mget',

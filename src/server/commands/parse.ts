@@ -36,27 +36,28 @@ export function wrongArity(name: string): Reply {
  * Parses a signed 64-bit decimal the way Redis's string2ll does: optional '-', no '+', no leading
  * zeros, no spaces, within int64. Returns a bigint-free number when the value is a safe integer,
  * `'range'` when it is a valid int64 beyond 2^53 - 1 (the caller reports overflow), or `null`.
+ * Reads `b[start, end)`, all of `b` by default.
  */
-export function parseInt64(b: Buffer): number | 'range' | null {
-  const len = b.length;
+export function parseInt64(b: Buffer, start = 0, end = b.length): number | 'range' | null {
+  const len = end - start;
   if (len === 0 || len > 20) return null;
-  let i = 0;
+  let i = start;
   let neg = false;
-  if (b[0] === 0x2d) {
+  if (b[start] === 0x2d) {
     if (len === 1) return null;
     neg = true;
-    i = 1;
+    i++;
   }
-  if (b[i] === 0x30) return len === i + 1 && !neg ? 0 : null;
+  if (b[i] === 0x30) return end === i + 1 && !neg ? 0 : null;
   let v = 0;
-  for (; i < len; i++) {
+  for (; i < end; i++) {
     const c = (b[i] as number) - 0x30;
     if (c < 0 || c > 9) return null;
     v = v * 10 + c;
   }
   if (v > Number.MAX_SAFE_INTEGER) {
     // Exact check against int64 bounds with bigint only on this rare path.
-    const big = BigInt(b.toString('latin1'));
+    const big = BigInt(b.toString('latin1', start, end));
     if (big > 9223372036854775807n || big < -9223372036854775808n) return null;
     return 'range';
   }

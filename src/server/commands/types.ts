@@ -5,6 +5,7 @@ import type { Keyspace } from '../../keyspace/keyspace.js';
 import type { CommandFlag } from '../auth/permissions.js';
 import type { Reply } from './reply.js';
 import type { CommandAccess } from './access.js';
+import type { ArgRanges } from './arg-ranges.js';
 
 /** Per-connection state, whichever protocol the client speaks. */
 export interface Session {
@@ -228,4 +229,11 @@ export interface CommandSpec {
    */
   subcommands?: Readonly<Record<string, number>>;
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
+  /**
+   * The same command on its arguments as byte ranges of the socket chunk (`ArgRanges`), for the hot
+   * counter commands: it must answer and change exactly what `run` does with `args.buffers()`
+   * (test/server/arg-ranges.test.ts holds every such command to that). Only synchronous commands
+   * have one; `runRanged` (table.ts) calls it once every check before `run` has passed.
+   */
+  runRanges?(ctx: CommandServices, session: Session, args: ArgRanges): Reply;
 }

@@ -2,6 +2,7 @@
 // Multibulk (`*N\r\n$len\r\n...`) and inline (`SET k v\n`) requests, with Redis's limits and error strings.
 
 import * as errors from '../../errors.js';
+import { ArgRanges } from '../commands/arg-ranges.js';
 
 /** Redis's `proto-max-bulk-len` default (512 MiB): the largest value `maxBulkBytes` may be set to. */
 export const REDIS_MAX_BULK_BYTES = 512 * 1024 * 1024;
@@ -162,6 +163,19 @@ export class RespParser {
 
   /** The next complete command, a protocol error, or `null` if the bytes pushed so far hold no complete command. */
   next(): RespParseResult {
+    return this.step(false) as RespParseResult;
+  }
+
+  /**
+   * As `next()`, but a whole request that lay in one chunk (nearly every one) comes as byte ranges of
+   * that chunk, with no Buffer per argument: an `ArgRanges` this parser reuses, valid only until it is
+   * called again. A request gathered from several chunks still comes as Buffers.
+   */
+  nextRanges(): ArgRanges | RespParseResult {
+    return this.step(true);
+  }
+
+  private step(ranged: boolean): ArgRanges | RespParseResult {
     if (this.failure !== null) return this.failure;
     let buf = this.buf;
     let pos = this.pos;
@@ -185,13 +199,14 @@ export class RespParser {
         this.buf = EMPTY;
         this.pos = 0;
         this.state = state;
+        // Nor do the ranges pin the chunk once it is read (an idle connection keeps no socket chunk).
+        this.ranges.reset(EMPTY);
         return null;
       }
       switch (state) {
         case S_START: {
           if (buf[pos] === STAR) {
-            const args = this.parseWhole(buf, pos, end);
-            if (args !== null) return this.emitWhole(args, buf);
+            if (this.parseWhole(buf, pos, end)) return this.emitWhole(buf, ranged);
             // Incomplete or malformed: the state machine takes it from here byte by byte.
             pos++;
             this.resetNumber();
@@ -339,31 +354,33 @@ export class RespParser {
     }
   }
 
-  /** End of the request `parseWhole` last returned. */
+  /** End of the request `parseWhole` last read, and its arguments. */
   private wholeEnd = 0;
+  private readonly ranges = new ArgRanges();
 
   /**
-   * Fast path for the common case: a whole, well-formed multibulk request lying in one chunk. Works on
-   * locals only and returns `null`, changing nothing, for anything else (a partial request, an empty one,
-   * any malformation), which the state machine then handles from the same position.
+   * Fast path for the common case: a whole, well-formed multibulk request lying in one chunk, whose
+   * arguments it puts in `ranges`. Returns false, changing nothing else, for anything else (a partial
+   * request, an empty one, any malformation), which the state machine then handles from the same position.
    */
-  private parseWhole(buf: Buffer, start: number, end: number): Buffer[] | null {
+  private parseWhole(buf: Buffer, start: number, end: number): boolean {
     let pos = start + 1; // past '*'
     let count = 0;
     let b = buf[pos];
-    if (b === undefined || b <= ZERO || b > NINE) return null; // also rejects "0", "-1" and leading zeros
+    if (b === undefined || b <= ZERO || b > NINE) return false; // also rejects "0", "-1" and leading zeros
     do {
       count = count * 10 + (b - ZERO);
       b = buf[++pos];
     } while (b !== undefined && b >= ZERO && b <= NINE && count <= this.maxMultibulkLength);
-    if (b !== CR || count > this.maxMultibulkLength || pos + 1 >= end) return null;
+    if (b !== CR || count > this.maxMultibulkLength || pos + 1 >= end) return false;
     pos += 2;
-    const args: Buffer[] = [];
+    const args = this.ranges;
+    args.reset(buf);
     const maxBulk = this.maxBulkBytes;
     for (let i = 0; i < count; i++) {
-      if (buf[pos] !== DOLLAR) return null;
+      if (buf[pos] !== DOLLAR) return false;
       b = buf[++pos];
-      if (b === undefined || b < ZERO || b > NINE) return null;
+      if (b === undefined || b < ZERO || b > NINE) return false;
       let len = b - ZERO;
       b = buf[++pos];
       if (len !== 0) {
@@ -372,23 +389,23 @@ export class RespParser {
           b = buf[++pos];
         }
       }
-      if (b !== CR || len > maxBulk) return null;
+      if (b !== CR || len > maxBulk) return false;
       const from = pos + 2;
       pos = from + len + 2;
-      if (pos > end) return null;
-      args.push(buf.subarray(from, from + len));
+      if (pos > end) return false;
+      args.push(from, from + len);
     }
     this.wholeEnd = pos;
-    return args;
+    return true;
   }
 
-  private emitWhole(args: Buffer[], buf: Buffer): Buffer[] {
+  private emitWhole(buf: Buffer, ranged: boolean): ArgRanges | Buffer[] {
     const pos = this.wholeEnd;
     this.unread -= pos - this.pos;
     this.buf = buf;
     this.pos = pos;
     this.state = S_START;
-    return args;
+    return ranged ? this.ranges : this.ranges.buffers();
   }
 
   private resetNumber(): void {
