@@ -6,8 +6,8 @@
 import { err, ok, type Result } from '../util/result.js';
 import { ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { hash64Bytes, hash64Lo, hash64String } from './hash64.js';
-import { murmur64Bytes, murmur64Hi, murmur64String } from './murmur64a.js';
+import { hash64Bytes, hash64Lo, hash64Prefix, hash64String } from './hash64.js';
+import { murmur64Bytes, murmur64Hi, murmur64Prefix, murmur64String } from './murmur64a.js';
 import { packDense, parseHyll, REDIS_HLL_P, RedisHyllForm, type HyllError } from './redis-hyll.js';
 import { ertlEstimate } from './hll-estimator.js';
 import { mergeSparseLists, writeSparseEntries, writeSparseFromDense } from './hll-sparse.js';
@@ -283,6 +283,12 @@ export class HyperLogLog {
   addBytes(element: Uint8Array): boolean {
     if (this.fam === 'redis') return this.addRedisHash(murmur64Bytes(element), murmur64Hi());
     return this.addLegacyHash(hash64Bytes(element), hash64Lo());
+  }
+
+  /** `addBytes(b.subarray(0, len))` without the view (`len <= b.length`): a scratch buffer's element. */
+  addPrefix(b: Uint8Array, len: number): boolean {
+    if (this.fam === 'redis') return this.addRedisHash(murmur64Prefix(b, len), murmur64Hi());
+    return this.addLegacyHash(hash64Prefix(b, len), hash64Lo());
   }
 
   /** `add` for a string (hashed as its UTF-8 bytes, so equal to `addBytes` of the encoding). */

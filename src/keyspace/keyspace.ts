@@ -138,6 +138,11 @@ export class Keyspace extends KeyTable {
 
   /** PFADD: adds elements, creating the HLL. Returns whether any register changed (or it was created). */
   pfadd(key: string, elements: readonly (Uint8Array | string)[]): Result<boolean, KeyspaceError> {
+    return this.pfaddEach(key, elements.length, (h, i) => h.add(elements[i] as Uint8Array | string));
+  }
+
+  /** PFADD of `count` elements that `addAt(h, i)` adds to the key's HLL one by one (the RESP path adds them from byte ranges). */
+  pfaddEach(key: string, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
     const found = this.typed(key, 'hll');
     if (!found.ok) return found;
     let e = found.value.entry;
@@ -149,7 +154,7 @@ export class Keyspace extends KeyTable {
       changed = true; // re-creating a deleted HLL makes it exist again
     }
     const h = e.crdt;
-    for (const el of elements) if (h.add(el)) changed = true;
+    for (let i = 0; i < count; i++) if (addAt(h, i)) changed = true;
     if (changed) this.changed(e, key, 'local');
     return ok(changed);
   }

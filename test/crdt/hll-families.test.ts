@@ -57,6 +57,26 @@ describe('HyperLogLog hash families', () => {
     expect(h.add('a')).toBe(false);
   });
 
+  it('addPrefix(b, len) adds what addBytes of the first len bytes adds, in either family', () => {
+    const legacy = HyperLogLog.decode(fromHex(OLD_ABH));
+    if (!legacy.ok) throw legacy.error;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.nat()), { maxLength: 30 }), fc.boolean(), (els, old) => {
+        const a = old ? legacy.value.clone() : HyperLogLog.create(12);
+        const b = a.clone();
+        for (const [bytes, extra] of els) {
+          // The element sits at the start of a longer buffer, with other bytes after it.
+          const padded = new Uint8Array(bytes.length + (extra % 9));
+          padded.set(bytes);
+          padded.fill(0xab, bytes.length);
+          expect(a.addPrefix(padded, bytes.length)).toBe(b.addBytes(bytes));
+        }
+        expect(hex(a.encode())).toBe(hex(b.encode()));
+        expect(a.hash).toBe(old ? 'legacy' : 'redis');
+      }),
+    );
+  });
+
   it('encodes Redis-hash sketches in forms old nodes refuse, and an empty one as they wrote it', () => {
     const h = HyperLogLog.create(14);
     h.add('a');

@@ -128,11 +128,11 @@ type Step =
   | { readonly op: 'monitor' };
 
 const LONG_KEY = 'k'.repeat(MAX_KEY_BYTES + 1);
-const names = ['incr', 'INCR', 'InCr', 'decr', 'DECR', 'incrby', 'INCRBY', 'decrby', 'DecrBy', 'get', 'GET', 'pfadd', 'set', 'incrx', 'multi', 'exec', 'discard', 'select', 'del'];
-const argWords = ['k', 'user:1', 'ü', '', 'h', LONG_KEY, '1', '-5', '0', '-0', '007', '+1', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '9007199254740993', '12a', '-', '15', '16'];
+const names = ['incr', 'INCR', 'InCr', 'decr', 'DECR', 'incrby', 'INCRBY', 'decrby', 'DecrBy', 'get', 'GET', 'pfadd', 'PFADD', 'PfAdd', 'pfcount', 'set', 'incrx', 'multi', 'exec', 'discard', 'select', 'del'];
+const argWords = ['k', 'user:1', 'ü', '', 'h', LONG_KEY, 'x'.repeat(100), 'y'.repeat(300), '1', '-5', '0', '-0', '007', '+1', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '9007199254740993', '12a', '-', '15', '16'];
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 12, arbitrary: fc.tuple(fc.constantFrom(...names), fc.array(fc.constantFrom(...argWords), { maxLength: 3 })).map(([n, a]): Step => ({ op: 'cmd', words: [n, ...a] })) },
+  { weight: 12, arbitrary: fc.tuple(fc.constantFrom(...names), fc.array(fc.constantFrom(...argWords), { maxLength: 5 })).map(([n, a]): Step => ({ op: 'cmd', words: [n, ...a] })) },
   { weight: 1, arbitrary: fc.boolean().map((value): Step => ({ op: 'auth', value })) },
   { weight: 1, arbitrary: fc.constantFrom(undefined, 1, 3, 7).map((value): Step => ({ op: 'perms', value })) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom('local' as const, 'majority' as const), fc.constantFrom('local' as const, 'majority' as const)).map(([reads, writes]): Step => ({ op: 'levels', reads, writes })) },
@@ -180,9 +180,9 @@ function observe(x: Side): unknown {
 }
 
 describe('runRanged', () => {
-  it('the counter commands and GET run on ranges', () => {
+  it('the counter commands, GET and PFADD run on ranges', () => {
     const ranged = commandNames().filter((name) => lookupBytes(Buffer.from(name))?.runRanges !== undefined);
-    expect(ranged.sort()).toEqual(['decr', 'decrby', 'get', 'incr', 'incrby']);
+    expect(ranged.sort()).toEqual(['decr', 'decrby', 'get', 'incr', 'incrby', 'pfadd']);
   });
 
   it('answers and changes exactly what execute does on Buffers, whatever the session’s state', async () => {
@@ -223,5 +223,24 @@ describe('runRanged', () => {
     expect(a.s.lastCommand).toBe('incr');
     expect(a.s.lastWriteVersion).toBe(2);
     expect(a.n.run(a.s, 'GET', 'user:7')).toBe('$2\r\n42\r\n');
+  });
+
+  it('PFADD on ranges adds elements of any size (past its 64 KiB scratch too) as PFADD on Buffers does', () => {
+    const a = side();
+    const b = side();
+    const parser = new RespParser();
+    const sizes = [0, 1, 31, 33, 256, 257, 5000, 64 * 1024, 64 * 1024 + 1, 200_000];
+    for (const n of sizes) {
+      const words = ['PFADD', 'visitors', 'v'.repeat(n), `e${n}`];
+      parser.push(request(words));
+      const r = parser.nextRanges() as ArgRanges;
+      const ra = runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply;
+      const rb = execute(b.n.ctx, b.s, words.map((w) => Buffer.from(w))) as Reply;
+      expect(bytesOf(a.s, ra)).toBe(bytesOf(b.s, rb));
+    }
+    // PFCOUNT notes the count in the HYLL header (Redis's cache), so both sides count before GET.
+    expect(a.n.run(a.s, 'PFCOUNT', 'visitors')).toBe(`:${2 * sizes.length}\r\n`);
+    expect(b.n.run(b.s, 'PFCOUNT', 'visitors')).toBe(`:${2 * sizes.length}\r\n`);
+    expect(a.n.run(a.s, 'GET', 'visitors')).toBe(b.n.run(b.s, 'GET', 'visitors'));
   });
 });
