@@ -185,6 +185,14 @@ export abstract class CounterBase {
     return out;
   }
 
+  /** Adds the ids of this counter's slots to `out` (`slotIds` without an array: a walk of every key uses it). */
+  addSlotIdsTo(out: Set<ReplicaId>): void {
+    if (this.id === '') return;
+    out.add(this.id);
+    const rest = this.rest;
+    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.add(rest[i] as ReplicaId);
+  }
+
   /** Copies of every slot, sorted by id (canonical order). */
   entries(): CounterSlot[] {
     return this.sorted();

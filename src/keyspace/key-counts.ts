@@ -6,17 +6,21 @@
 
 import { isLive, KEY_TYPES } from '../crdt/registry.js';
 import { DATABASES } from './full-key.js';
-import { statesOf } from './entries.js';
 import type { Entry, KeyType } from './types.js';
 
 const TYPE_INDEX: ReadonlyMap<KeyType, number> = new Map(KEY_TYPES.map((t, i) => [t, i]));
 // A share keeps the type index in 3 bits.
 if (KEY_TYPES.length > 8) throw new Error(`key-counts.ts: ${KEY_TYPES.length} key types do not fit a share's 3 bits`);
 
-/** A key's share of the counts: live (1 bit), its visible type's index (3 bits), its counter slots. */
+/**
+ * A key's share of the counts: live (1 bit), its visible type's index (3 bits), its counter slots.
+ * Folded in for every key changed, so it makes no array of the key's states (40 bytes of garbage
+ * and about 1% of a node's CPU per key changed under a bulk load, bench scale).
+ */
 function shareOf(e: Entry): number {
-  let slots = 0;
-  for (const s of statesOf(e)) if (s.type === 'pncounter' || s.type === 'gcounter') slots += s.crdt.replicaCount();
+  let slots = e.type === 'pncounter' || e.type === 'gcounter' ? e.crdt.replicaCount() : 0;
+  const others = e.others;
+  if (others !== undefined) for (const s of others) if (s.type === 'pncounter' || s.type === 'gcounter') slots += s.crdt.replicaCount();
   return (isLive(e) ? 1 : 0) + 2 * (TYPE_INDEX.get(e.type) as number) + 16 * slots;
 }
 

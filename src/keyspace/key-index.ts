@@ -195,6 +195,18 @@ export class KeyIndex<E extends Indexed> {
     for (const e of this.values()) yield e.key as string;
   }
 
+  /**
+   * Calls `f` with every held entry, in the order of their ids: `values()` without a generator's
+   * result object per entry (a walk of a million keys, when a collection decision passes).
+   */
+  forEachValue(f: (e: E) => void): void {
+    // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
+    for (let id = 0; id < this.nextId; id++) {
+      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+      if (e !== undefined) f(e);
+    }
+  }
+
   /** Every held entry, in the order of their ids. */
   *values(): IterableIterator<E> {
     // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId

@@ -33,6 +33,9 @@ function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
   }
   expect(new Set(index.keys())).toEqual(new Set(model.keys()));
   expect([...index.values()].length).toBe(model.size);
+  const walked: Item[] = [];
+  index.forEachValue((e) => walked.push(e));
+  expect(walked).toEqual([...index.values()]);
 }
 
 /** An index (hash seed `seed`) and a Map model, both holding `keys`, added in order. */

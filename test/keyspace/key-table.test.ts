@@ -279,6 +279,28 @@ describe('the clock, the frame limit and the replica id', () => {
   });
 });
 
+describe('replicas holding counter slots', () => {
+  it('counterSlotIds names every replica with a slot in a counter, visible or not, a deleted one too, and no HLL writer', () => {
+    const clock = { now: () => T0 };
+    const { ks } = keysOfEveryShape(clock);
+    // n3's slot only in a state that is not the visible one (a G-Counter under a PN-Counter).
+    const n3 = new Keyspace('n3:1', { clock });
+    n3.incrBy(k('hidden'), 1, 'gcounter');
+    ks.incrBy(k('hidden'), 1);
+    ship(n3, ks, k('hidden'));
+    expect([ks.entry(k('hidden'))?.type, ks.entry(k('hidden'))?.others?.[0]?.type]).toEqual(['pncounter', 'gcounter']);
+    // An HLL's writer holds no slot; a deleted counter's writers still do.
+    const n4 = new Keyspace('n4:1', { clock });
+    n4.pfadd(k('h4'), ['x']);
+    ship(n4, ks, k('h4'));
+    const n5 = new Keyspace('n5:1', { clock });
+    n5.incrBy(k('t5'), 1);
+    n5.del(k('t5'));
+    ship(n5, ks, k('t5'));
+    expect([...ks.counterSlotIds()].sort()).toEqual(['n1:1', 'n2:1', 'n3:1', 'n5:1']);
+  });
+});
+
 describe('tombstone collection', () => {
   it('collectible: only a deleted counter of one type, with no TTL and no epoch', () => {
     const ks = new Keyspace('n1:1', { clock: { now: () => T0 } });
