@@ -13,6 +13,7 @@ import { encodeReplyToBuffer } from '../../src/server/resp/encoder.js';
 import { MAX_KEY_BYTES } from '../../src/keyspace/entries.js';
 import type { Reply } from '../../src/server/commands/reply.js';
 import type { ConsistencyServices, Session } from '../../src/server/commands/types.js';
+import { stateOf } from '../../src/server/commands/state.js';
 import { testNode, type TestNode } from './command-harness.js';
 
 /** RESP multibulk bytes of a request. */
@@ -210,6 +211,69 @@ describe('runRanged', () => {
       { numRuns: 300 },
     );
   });
+
+  // Every session state that decides between the plain path and runCommand, against every command
+  // that runs on ranges (and their refusals), each request at an offset past MAX_KEY_BYTES in its
+  // chunk: the random sequences above meet each pair only by chance.
+  const sessionStates: readonly [string, (x: Side) => void][] = [
+    ['plain', () => {}],
+    ['unauthenticated', (x) => void (x.s.authenticated = false)],
+    ['unauthenticated, with a role', (x) => ((x.s.authenticated = false), (x.s.perms = 7))],
+    ['read-only role', (x) => void (x.s.perms = 1)],
+    ['read-write role', (x) => void (x.s.perms = 3)],
+    ['in MULTI', (x) => void x.n.run(x.s, 'MULTI')],
+    ['majority reads', (x) => void (x.s.readConsistency = 'majority')],
+    ['majority writes', (x) => void (x.s.writeConsistency = 'majority')],
+    ['over maxmemory', (x) => void (x.over.v = true)],
+    ['a MONITOR client', (x) => apply(x, { op: 'monitor' })],
+    ['a busy script', (x) => void (stateOf(x.n.ctx).busy = { yielded: true } as unknown as ReturnType<typeof stateOf>['busy'])],
+  ];
+  const requests: readonly (readonly string[])[] = [
+    ['INCR', 'k'],
+    ['incrby', 'k', '5'],
+    ['DECR', 'k'],
+    ['decrby', 'k', '7'],
+    ['INCRBY', 'k', 'x1'],
+    ['INCR', 'h'],
+    ['GET', 'k'],
+    ['get', 'h'],
+    ['PFADD', 'h', 'a', 'b'],
+    ['pfadd', 'k', 'a'],
+    ['PFADD', 'h'],
+    ['INCR'],
+    ['GET', 'k', 'x'],
+    ['INCR', 'm'.repeat(MAX_KEY_BYTES)],
+    ['PFADD', 'm'.repeat(MAX_KEY_BYTES), 'e'],
+    ['INCR', LONG_KEY],
+    ['PFADD', LONG_KEY, 'e'],
+  ];
+  const filler = request(['ECHO', 'f'.repeat(MAX_KEY_BYTES + 10)]);
+  for (const [stateName, enter] of sessionStates) {
+    it(`runs each request as execute does: ${stateName}`, async () => {
+      for (const words of requests) {
+        const a = side();
+        const b = side();
+        for (const x of [a, b]) {
+          x.n.run(x.s, 'INCRBY', 'k', '10');
+          x.n.run(x.s, 'PFADD', 'h', 'z');
+          enter(x);
+        }
+        const parser = new RespParser({ maxBulkBytes: 4 * MAX_KEY_BYTES });
+        parser.push(Buffer.concat([filler, request(words)]));
+        expect(parser.nextRanges()).toBeInstanceOf(ArgRanges); // the filler, not run
+        const r = parser.nextRanges() as ArgRanges;
+        expect(r.start(0)).toBeGreaterThan(MAX_KEY_BYTES);
+        const ra = await runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r);
+        const rb = await execute(b.n.ctx, b.s, words.map((w) => Buffer.from(w)));
+        expect([words[0], bytesOf(a.s, ra)]).toEqual([words[0], bytesOf(b.s, rb)]);
+        for (const x of [a, b]) {
+          x.over.v = false;
+          stateOf(x.n.ctx).busy = null;
+        }
+        expect(observe(a)).toEqual(observe(b));
+      }
+    });
+  }
 
   it('runs INCR on ranges down the plain path: the key counts, the session notes it', () => {
     const a = side();

@@ -5,6 +5,8 @@ import { Registry, type Metric } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { CommandServices, Session } from '../../src/server/commands/types.js';
 import { CommandMetrics, FixedHistogram, UNKNOWN_COMMAND } from '../../src/server/metrics.js';
+import { ArgRanges } from '../../src/server/commands/arg-ranges.js';
+import type { Reply } from '../../src/server/commands/reply.js';
 
 const session = (): Session =>
   ({ id: 1, db: 0, name: null, authenticated: true, protocol: 'resp', remoteAddress: '', createdAt: 0, lastCommandAt: 0, lastCommand: '' }) as Session;
@@ -52,6 +54,44 @@ describe('CommandMetrics', () => {
     expect(cm.counts[2 * cm.names.indexOf('wait')]).toBe(1);
     expect(cm.latency.count(cm.names.indexOf('wait'))).toBe(1);
     expect(s.lastCommand).toBe(''); // the metrics never write the session
+  });
+});
+
+/** `words` as ranges of one buffer, at an offset (as the RESP parser hands a whole request over). */
+function ranges(...words: string[]): ArgRanges {
+  const r = new ArgRanges();
+  r.reset(Buffer.from(`xx${words.join(' ')}`));
+  let at = 2;
+  for (const w of words) {
+    r.push(at, at + w.length);
+    at += w.length + 1;
+  }
+  return r;
+}
+
+describe('CommandMetrics on ranges', () => {
+  it('resolves the name from the ranges, counts like execute, and runs the table on them', () => {
+    const cm = new CommandMetrics({ sampleEvery: 1 });
+    const s = session();
+    expect(cm.executeRanges(services, s, ranges('PING', 'hi'))).toMatchObject({ kind: 'bulk' });
+    cm.executeRanges(services, s, ranges('ping'));
+    cm.executeRanges(services, s, ranges('nosuch', 'x'));
+    expect(s.lastCommand).toBe('ping');
+    const i = cm.names.indexOf('ping');
+    expect([cm.counts[2 * i], cm.counts[2 * i + 1], cm.latency.count(i)]).toEqual([2, 0, 2]);
+    expect(cm.counts[2 * cm.names.indexOf(UNKNOWN_COMMAND) + 1]).toBe(1);
+  });
+
+  it('hands a given runner the arguments as Buffers, unless a ranges runner is given too', () => {
+    const seen: string[][] = [];
+    const ok: Reply = { kind: 'simple', value: 'OK' };
+    const cm = new CommandMetrics({ sampleEvery: 1, run: (_ctx, _s, c, a) => (seen.push([c?.spec.name ?? '?', ...a.map((b) => b.toString())]), ok) });
+    cm.executeRanges(services, session(), ranges('INCR', 'k'));
+    expect(seen).toEqual([['incr', 'INCR', 'k']]);
+    const viaRanges: string[] = [];
+    const both = new CommandMetrics({ sampleEvery: 1, run: () => ok, runRanges: (_ctx, _s, c, a) => (viaRanges.push(`${c?.spec.name} ${a.count}`), ok) });
+    both.executeRanges(services, session(), ranges('GET', 'k'));
+    expect(viaRanges).toEqual(['get 2']);
   });
 });
 

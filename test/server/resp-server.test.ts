@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_OK, PONG, reply, type Reply } from '../../src/server/commands/reply.js';
 import type { ReplyWriter } from '../../src/server/resp/encoder.js';
+import { ArgRanges } from '../../src/server/commands/arg-ranges.js';
 import type { Logger } from '../../src/util/logger.js';
 import {
   RespServer,
@@ -375,6 +376,44 @@ describe('RespServer with raw sockets', () => {
     c.socket.destroy();
     await until(() => handler.closed.includes(id ?? -1), 'handler.close');
     expect(handler.closed.filter((x) => x === id)).toHaveLength(1);
+  });
+});
+
+/** The test table, taking whole requests as ranges (as the node's handler does) and noting which way each came. */
+class RangedHandler extends TestHandler {
+  readonly ways: string[] = [];
+
+  override command(s: TestSession, args: Buffer[], out: ReplyWriter): Reply | Promise<Reply> | undefined {
+    this.ways.push(`buffers ${String(args[0])}`);
+    return super.command(s, args, out);
+  }
+
+  commandRanges(s: TestSession, args: ArgRanges, out: ReplyWriter): Reply | Promise<Reply> | undefined {
+    expect(args).toBeInstanceOf(ArgRanges);
+    this.ways.push(`ranges ${args.arg(0).toString()}`);
+    return super.command(s, args.buffers(), out);
+  }
+}
+
+describe('RespServer with a handler that takes ranges', () => {
+  it('hands whole requests over as ranges and a request split over reads as Buffers; a failure names the command', async () => {
+    const handler = new RangedHandler();
+    const logs: LogEntry[] = [];
+    const server = new RespServer<TestSession>({ host: HOST, port: 0, handler, logger: memoryLogger(logs) });
+    servers.push(server);
+    const port = await server.listen();
+    const c = raw(port);
+    c.socket.write(mb('INCR', 'a') + mb('INCR', 'a') + mb('GET', 'a'));
+    await c.waitForText(':1\r\n:2\r\n$1\r\n2\r\n');
+    expect(handler.ways).toEqual(['ranges INCR', 'ranges INCR', 'ranges GET']);
+    // Half a request, then the rest once the server has read the first half.
+    const split = mb('INCR', 'a');
+    c.socket.write(split.slice(0, 9));
+    await until(() => (handler.reads.get(1) ?? 0) >= 2, 'the first half read');
+    c.socket.write(split.slice(9) + mb('THROW'));
+    await c.waitForText(':1\r\n:2\r\n$1\r\n2\r\n:3\r\n-ERR internal error\r\n');
+    expect(handler.ways.slice(3)).toEqual(['buffers INCR', 'ranges THROW']);
+    expect(logs.find((l) => l.level === 'error')?.obj).toMatchObject({ command: 'THROW' });
   });
 });
 
