@@ -93,29 +93,33 @@ describe('RespParser.nextRanges', () => {
   });
 });
 
-/** A recorder of the consistency layer: every version read moves on (so a read more or fewer shows). */
-function consistency(): ConsistencyServices {
+/** A recorder of the consistency layer: every version read moves on (so a read more or fewer shows), and each wait is noted. */
+function consistency(): ConsistencyServices & { waits: string[] } {
   let v = 0;
+  const waits: string[] = [];
   return {
+    waits,
     version: () => ++v,
-    waitHolders: async (_v, needed) => ({ ok: true, count: needed, needed }),
-    waitMajority: async () => ({ ok: true, count: 2, needed: 2 }),
-    majorityRead: async () => ({ ok: true, count: 2, needed: 2 }),
+    waitHolders: async (_v, needed) => (waits.push('holders'), { ok: true, count: needed, needed }),
+    waitMajority: async (version) => (waits.push(`majority ${version}`), { ok: true, count: 2, needed: 2 }),
+    majorityRead: async (keys) => (waits.push(`read ${keys.join(',')}`), { ok: true, count: 2, needed: 2 }),
   };
 }
 
 interface Side {
   readonly n: TestNode;
+  readonly waits: string[];
   readonly s: Session;
   readonly monitor: string[];
   readonly over: { v: boolean };
 }
 
 function side(): Side {
-  const n = testNode({ consistency: consistency() });
+  const c = consistency();
+  const n = testNode({ consistency: c });
   const over = { v: false };
   n.ctx.overMaxmemory = () => over.v;
-  return { n, s: n.session(), monitor: [], over };
+  return { n, waits: c.waits, s: n.session(), monitor: [], over };
 }
 
 const bytesOf = (s: Session, r: Reply): string => encodeReplyToBuffer(r, s.resp ?? 2).toString('latin1');
@@ -177,7 +181,7 @@ function observe(x: Side): unknown {
     for (const k of ['k', 'user:1', 'ü', '', 'h', LONG_KEY, '1', '15']) values.push(x.n.run(admin, 'GET', k));
   }
   const s = x.s;
-  return { values, monitor: x.monitor, db: s.db, lastCommand: s.lastCommand, lastWriteVersion: s.lastWriteVersion, multi: s.multi === undefined ? null : { dirty: s.multi.dirty, queued: s.multi.queued.length } };
+  return { values, waits: x.waits, monitor: x.monitor, db: s.db, lastCommand: s.lastCommand, lastWriteVersion: s.lastWriteVersion, multi: s.multi === undefined ? null : { dirty: s.multi.dirty, queued: s.multi.queued.length } };
 }
 
 describe('runRanged', () => {
@@ -287,6 +291,17 @@ describe('runRanged', () => {
     expect(a.s.lastCommand).toBe('incr');
     expect(a.s.lastWriteVersion).toBe(2);
     expect(a.n.run(a.s, 'GET', 'user:7')).toBe('$2\r\n42\r\n');
+    // A key of exactly MAX_KEY_BYTES is taken, one byte more is refused, on ranges as on Buffers.
+    for (const [words, want] of [
+      [['INCR', 'm'.repeat(MAX_KEY_BYTES)], ':1\r\n'],
+      [['PFADD', 'p'.repeat(MAX_KEY_BYTES), 'x'], ':1\r\n'],
+      [['INCR', LONG_KEY], `-ERR key is too long (tally accepts keys of at most ${MAX_KEY_BYTES} bytes)\r\n`],
+    ] as const) {
+      parser.push(request(words));
+      const r = parser.nextRanges() as ArgRanges;
+      expect(bytesOf(a.s, runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply)).toBe(want);
+    }
+    expect(a.waits).toEqual([]);
   });
 
   it('PFADD on ranges adds elements of any size (past its 64 KiB scratch too) as PFADD on Buffers does', () => {

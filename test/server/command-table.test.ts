@@ -77,6 +77,17 @@ describe('command lookup by bytes', () => {
     expect(resp('GET', 'k')).toEqual(bytes('$-1\r\n'));
   });
 
+  it('no proper prefix of a command name hashes as the name does (so a prefix never reaches the compare)', () => {
+    const fnv = (x: Buffer): number => x.reduce((h, c) => Math.imul(h ^ (c >= 65 && c <= 90 ? c | 32 : c), 0x01000193), 0x811c9dc5) >>> 0;
+    for (const name of commandNames()) {
+      const h = fnv(b(name));
+      for (let len = 0; len < name.length; len++) {
+        expect(fnv(b(name.slice(0, len)))).not.toBe(h);
+        expect(resolveCommand(b(name.slice(0, len)))?.spec.name).not.toBe(name);
+      }
+    }
+  });
+
   it('looks up a view into a larger buffer by its own bytes only', () => {
     const big = b('xxINCRyy');
     expect(lookupBytes(big.subarray(2, 6))?.name).toBe('incr');

@@ -82,6 +82,14 @@ describe('CommandMetrics on ranges', () => {
     expect(cm.counts[2 * cm.names.indexOf(UNKNOWN_COMMAND) + 1]).toBe(1);
   });
 
+  it('times one command in sampleEvery on ranges too, sharing the count with execute', () => {
+    const cm = new CommandMetrics({ sampleEvery: 8 });
+    const s = session();
+    for (let i = 0; i < 40; i++) cm.executeRanges(services, s, ranges('PING'));
+    for (let i = 0; i < 40; i++) cm.execute(services, s, args('PING'));
+    expect(cm.latency.count(cm.names.indexOf('ping'))).toBe(10);
+  });
+
   it('hands a given runner the arguments as Buffers, unless a ranges runner is given too', () => {
     const seen: string[][] = [];
     const ok: Reply = { kind: 'simple', value: 'OK' };

@@ -158,15 +158,19 @@ export function resolveCommand(name: Uint8Array | undefined): ResolvedCommand | 
 /** The command named by the bytes `buf[start, end)`, in any case, or undefined. */
 export function resolveCommandAt(buf: Uint8Array, start: number, end: number): ResolvedCommand | undefined {
   const n = end - start;
+  // Stryker disable next-line ConditionalExpression: equivalent but for work, no name longer than the longest matches below
   if (n > LONGEST) return undefined;
   const list = BY_HASH.get(nameHash(buf, start, end));
   if (list === undefined) return undefined;
   for (const c of list) {
     const cname = c.spec.name;
+    // Stryker disable next-line ConditionalExpression: equivalent, only a proper prefix of a name could match without it, and none has its name's hash (every prefix checked: command-table.test.ts)
     if (cname.length !== n) continue;
     let i = 0;
+    // Stryker disable next-line EqualityOperator: equivalent, one more step compares a byte with NaN and breaks at i === n
     for (; i < n; i++) {
       let x = buf[start + i] as number;
+      // Stryker disable next-line ConditionalExpression: equivalent, a byte below 'A' folded reaches this compare only through a hash of the same fold (nameHash folds A-Z only), which no command's variant has
       if (x >= 65 && x <= 90) x |= 32;
       if (x !== cname.charCodeAt(i)) break;
     }
