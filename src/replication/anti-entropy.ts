@@ -205,6 +205,7 @@ export class AntiEntropy {
       ...(withStateHash ? { stateHash: keyspace.stateDigest() } : {}),
       ...(r.durable === undefined ? {} : { durableState: r.durable }),
       ...(r.collected === undefined ? {} : { collectedState: r.collected }),
+      voters: membership.voterCount,
     };
     this.ctx.send(address, { kind: MsgKind.Digest, body });
   }
@@ -212,7 +213,7 @@ export class AntiEntropy {
   onDigest(from: string, address: string, d: DigestBody): void {
     const { versions, membership, origin, now } = this.ctx;
     this.peerHash.set(from, d.hash);
-    this.hooks.noteStateReport(from, { durable: d.durableState, collected: d.collectedState, folds: d.folds !== undefined });
+    this.hooks.noteStateReport(from, { durable: d.durableState, collected: d.collectedState, folds: d.folds !== undefined, ...(d.voters === undefined ? {} : { voters: d.voters }) });
     // Convergence-lag baseline: agreement now, or first contact.
     if (d.hash === versions.advertisedHash || !this.peerAgreedAt.has(from)) this.peerAgreedAt.set(from, now);
     if (!this.caught && d.vector !== null) this.peerVectors.set(from, new Map(d.vector.map((e) => [e.origin, e.known] as const)));

@@ -134,6 +134,12 @@ export interface DigestBody {
    * folds only once every member sends it. Absent from nodes that predate it.
    */
   folds?: FoldBoundsWire;
+  /**
+   * How many voters the sender counts (membership.ts `voterCount`: forgotten ones included). A node
+   * that heard of fewer members does not collect or fold on their evidence alone (the replica's
+   * `gcMembers`). Absent from nodes that predate it.
+   */
+  voters?: number;
 }
 
 /** `[nodeId, bound]` pairs (slot-folds.ts, `FoldBounds`). */
@@ -276,7 +282,7 @@ function bodyToWire(msg: Exclude<Message, { kind: typeof MsgKind.Delta }>): obje
     case MsgKind.Digest: {
       const b = msg.body;
       const w = { h: b.hash, m: b.membersHash, v: b.vector === null ? null : vectorToWire(b.vector), r: b.wantReply };
-      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}), ...(b.folds === undefined ? {} : { f: b.folds }) };
+      return { ...w, ...(b.stateHash === undefined ? {} : { s: b.stateHash }), ...(b.durableState === undefined ? {} : { d: b.durableState }), ...(b.collectedState === undefined ? {} : { c: b.collectedState }), ...(b.askVector === true ? { a: 1 } : {}), ...(b.folds === undefined ? {} : { f: b.folds }), ...(b.voters === undefined ? {} : { n: b.voters }) };
     }
     case MsgKind.Ping:
       return { s: msg.body.seq };
@@ -316,6 +322,8 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
 // ---- wire tuples to records, validating --------------------------------------------------------
 
 const MAX_ID = 255;
+/** Most voters a digest may report (far above any cluster: a forged count could only stop collection). */
+const MAX_VOTERS = 100_000;
 const MAX_KEY = 1 << 20;
 
 function isStr(x: unknown, max = MAX_ID): x is string {
@@ -366,16 +374,17 @@ function decodeBody(kind: unknown, body: unknown): Result<Message, Rejection> {
   if (!isObj(body)) return bad('body is not a map');
   switch (kind) {
     case MsgKind.Digest: {
-      const { h, m, v, r, s, d, c, a, f } = body;
+      const { h, m, v, r, s, d, c, a, f, n } = body;
       if (typeof h !== 'string' || h.length !== 16 || typeof m !== 'string' || m.length !== 16 || typeof r !== 'boolean')
         return bad('digest fields');
       if (s !== undefined && (typeof s !== 'string' || s.length !== 16)) return bad('digest state hash');
       if (d !== undefined && (typeof d !== 'string' || d.length !== 16)) return bad('digest durable state hash');
       if (c !== undefined && (typeof c !== 'string' || c.length !== 16)) return bad('digest collected state hash');
       if (a !== undefined && a !== 1) return bad('digest ask-vector flag');
+      if (n !== undefined && (!isUint(n) || n > MAX_VOTERS)) return bad('digest voter count');
       const folds = f === undefined ? undefined : readFolds(f);
       if (folds === null) return bad('digest fold bounds');
-      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }), ...(a === 1 ? { askVector: true as const } : {}), ...(folds === undefined ? {} : { folds }) };
+      const stateHash = { ...(s === undefined ? {} : { stateHash: s }), ...(d === undefined ? {} : { durableState: d }), ...(c === undefined ? {} : { collectedState: c }), ...(a === 1 ? { askVector: true as const } : {}), ...(folds === undefined ? {} : { folds }), ...(n === undefined ? {} : { voters: n as number }) };
       if (v === null) return ok({ kind, body: { hash: h, membersHash: m, vector: null, wantReply: r, ...stateHash } });
       const vector = readVector(v);
       if (vector === undefined) return bad('digest vector');

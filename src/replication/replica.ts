@@ -571,13 +571,18 @@ export class Replica {
    * The members whose durable state tombstone collection waits for: every member of the table but
    * us that an operator has not removed (alive, suspect, dead or stopped: a member that is down may
    * come back with its data), or undefined while fewer are known than the cluster's voters (a voter
-   * we never heard from may hold anything).
+   * we never heard from may hold anything): as we count them, and as any of those members counts
+   * them. A joining node whose config names a few seeds counts only those, and a seed that forgot
+   * members long dead sends a table without them but still counts them (explorer seed 1001109: a
+   * node that joined through such a seed folded on that seed's evidence alone, and its bounds
+   * reached every node). A joining node that has not been sent a voter's table decides nothing.
    */
   gcMembers(): string[] | undefined {
+    if (!this.change.votersKnown) return undefined;
     const out: string[] = [];
     // A stopped member (left) may come back with its data: it counts, as it does for majorities. Only a removed one does not.
     for (const m of this.membership.all()) if (m.id !== this.id.nodeId && m.state !== MemberState.Removed) out.push(m.id);
-    return out.length + 1 < this.clusterSize() ? undefined : out;
+    return out.length + 1 < Math.max(this.clusterSize(), this.gc.votersReported(out)) ? undefined : out;
   }
 
   /** New evidence since the last decision: a state report arrived, or our durable state moved. */

@@ -13,6 +13,8 @@ export interface StateReport {
   readonly collected: string | undefined;
   /** Whether the sender folds retired slots (its digest carried fold bounds: slot-folds.ts). */
   readonly folds?: boolean;
+  /** How many voters the sender counts (DigestBody.voters), if it said. */
+  readonly voters?: number;
 }
 
 /** Whether a report vouches that its sender durably held the state of digest `hash`. */
@@ -62,6 +64,17 @@ export class TombstoneGc {
       if (list === undefined || list.length < 2 || !list.every((r) => vouches(r, hash))) return false;
     }
     return true;
+  }
+
+  /** The most voters any of `members` counted in its last report (0 if none said). */
+  votersReported(members: readonly string[]): number {
+    let most = 0;
+    for (const id of members) {
+      const list = this.reports.get(id);
+      const v = list?.[list.length - 1]?.voters ?? 0;
+      if (v > most) most = v;
+    }
+    return most;
   }
 
   /**

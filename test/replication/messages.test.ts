@@ -116,6 +116,10 @@ describe('gossip bodies', () => {
       expect(refusal(MsgKind.Digest, { ...base, [field]: 16 })).toEqual(malformed(detail));
     }
     for (const a of [0, 2, true]) expect(refusal(MsgKind.Digest, { ...base, a })).toEqual(malformed('digest ask-vector flag'));
+    // The sender's voter count: a whole number up to 100,000.
+    expect(body(MsgKind.Digest, { ...base, n: 5 })).toMatchObject({ voters: 5 });
+    expect(body(MsgKind.Digest, { ...base, n: 100_000 })).toMatchObject({ voters: 100_000 });
+    for (const n of [-1, 1.5, 100_001, '5', null, true]) expect(refusal(MsgKind.Digest, { ...base, n })).toEqual(malformed('digest voter count'));
     for (const v of [[['a:1', 5, 5]], [['a:1', 5, 4]], [['a:1']], [['', 5]], [['a:1', -1]], [['a:1', 5, 6, 7]], 'x', [7]]) {
       expect(refusal(MsgKind.Digest, { ...base, v })).toEqual(malformed('digest vector'));
     }
@@ -220,7 +224,7 @@ describe('encodeEnvelope', () => {
   const env = (msg: Message): Envelope => ({ cluster: CLUSTER, from: 'n1', incarnation: 3, address: '127.0.0.1:7001', msg });
   const messages: Message[] = [
     { kind: MsgKind.Digest, body: { hash: H16, membersHash: H16, vector: null, wantReply: false } },
-    { kind: MsgKind.Digest, body: { hash: H16, membersHash: H16, vector: [{ origin: 'a:1', known: 2, cursor: 4 }], wantReply: true, stateHash: H16, durableState: H16, collectedState: H16, askVector: true, folds: [['n1', 2]] } },
+    { kind: MsgKind.Digest, body: { hash: H16, membersHash: H16, vector: [{ origin: 'a:1', known: 2, cursor: 4 }], wantReply: true, stateHash: H16, durableState: H16, collectedState: H16, askVector: true, folds: [['n1', 2]], voters: 5 } },
     {
       kind: MsgKind.Delta,
       body: {

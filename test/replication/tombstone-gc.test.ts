@@ -16,6 +16,21 @@ function report(net: ManualNet, from: string, to: string): void {
 }
 
 describe('TombstoneGc', () => {
+  it('gives the most voters the members counted in their last reports, for gcMembers to wait on', () => {
+    const gc = new TombstoneGc();
+    const h = '0123456789abcdef';
+    expect(gc.votersReported(['B', 'C'])).toBe(0); // never heard from
+    gc.note('B', { durable: h, collected: undefined }); // a node that predates the count
+    expect(gc.votersReported(['B'])).toBe(0);
+    gc.note('B', { durable: h, collected: undefined, voters: 4 });
+    gc.note('C', { durable: h, collected: undefined, voters: 2 });
+    expect(gc.votersReported(['B', 'C'])).toBe(4);
+    expect(gc.votersReported(['C'])).toBe(2);
+    // The last report counts: B forgot nobody now, or was told of a removal.
+    gc.note('B', { durable: h, collected: undefined, voters: 3 });
+    expect(gc.votersReported(['B', 'C'])).toBe(3);
+  });
+
   it('lets slot pruning start only once every member\'s last report says it folds', () => {
     const gc = new TombstoneGc();
     const h = '0123456789abcdef';
