@@ -322,11 +322,17 @@ export class Ledger {
       if (ks !== undefined) others.push(ks);
     }
     for (const [id, f] of this.floors) {
+      // A folded origin is held in its node's pseudo-slot, which starts afresh in each life of the
+      // key: a store holds this life's part, and what a collected tombstone held ended by design.
+      // Not the graveyard's pseudo-slot: it is the checker's record, no node holds it (seed
+      // 1003275: every copy of n2:2's slot was wiped, and the graveyard's n2:retired of an earlier
+      // life kept its floor up).
+      const ended = foldedOrigin(f.origin) === undefined ? ZERO : this.endedSlot(f.key, f.epoch, f.origin);
       let best: SlotView = { p: 0, n: 0 };
       for (const ks of others) {
         // A node past the write's epoch: the requirement ends with the epoch, not with this wipe.
-        const have = slotInEpoch(ks, f.key, f.origin, f.epoch);
-        best = maxSlot(best, have === 'ended' ? f.slot : (have ?? ZERO));
+        const have = slotInEpoch(ks, f.key, f.origin, f.epoch, false);
+        best = maxSlot(best, have === 'ended' ? f.slot : { p: (have?.p ?? 0) + ended.p, n: (have?.n ?? 0) + ended.n });
       }
       const lowered = { p: Math.min(f.slot.p, best.p), n: Math.min(f.slot.n, best.n) };
       if (lowered.p !== f.slot.p || lowered.n !== f.slot.n) this.floors.set(id, { ...f, slot: lowered, why: `${f.why}, lowered by the wipe of n${j} at ${(t / 1000).toFixed(3)} s` });

@@ -147,6 +147,57 @@ describe('explorer checkers', () => {
     expect(run(true, store({ 'n0:retired': [209, 209] }))).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
   });
 
+  it('a wipe lowers a folded origin\'s floor to what the other stores hold of this life, not to the graveyard\'s earlier life (seed 1003275)', () => {
+    type Slot = [p: number, fp: number];
+    const store = (slots: Record<string, Slot>): Keyspace => {
+      const ks = new Keyspace('x:1');
+      const c = new PNCounter();
+      for (const [id, [p, fp]] of Object.entries(slots)) c.mergeSlot(id, p, fp);
+      ks.mergeDecoded(K, { type: 'pncounter', crdt: c });
+      return ks;
+    };
+    const run = (survivor: Keyspace): string[] => {
+      const ledger = new Ledger();
+      const write = (origin: string, p: number): void =>
+        ledger.counterWrite({ key: K, epoch: 0, origin, node: 2, version: p, slot: { p, n: 0 }, t: 0 });
+      try {
+        // First life: n2:1 wrote 112, was folded, deleted, and the tombstone collected everywhere.
+        write('n2:1', 112);
+        setFoldView([['n2', 2]]);
+        const grave = store({ 'n2:retired': [112, 112] });
+        ledger.collected(K, grave);
+        // Second life: n2:2 wrote 25 (deleted later: 25/25), folded when n2:3 began. Node 0 holds
+        // it; the other store (a node that joined apart) never had it. Node 0 is wiped.
+        write('n2:2', 25);
+        setFoldView([['n2', 3]], grave);
+        ledger.wipe(0, 0, (k) => (k === 1 ? survivor : undefined), 2);
+        return checkLostWrites(ledger, [survivor, grave], 0, 0).map((v) => v.kind);
+      } finally {
+        setFoldView(undefined);
+      }
+    };
+    // Every copy of this life's n2:2 slot is gone: lost legitimately. The graveyard's n2:retired
+    // (112, the first life's) is no copy of it.
+    expect(run(store({ 'n3:1': [95, 0] }))).toEqual([]);
+    // A survivor holding this life's pseudo-slot keeps the requirement up, and must still meet it.
+    const kept = store({ 'n2:retired': [25, 25], 'n3:1': [95, 0] });
+    expect(run(kept)).toEqual([]);
+    const ledger = new Ledger();
+    try {
+      ledger.counterWrite({ key: K, epoch: 0, origin: 'n2:1', node: 2, version: 112, slot: { p: 112, n: 0 }, t: 0 });
+      setFoldView([['n2', 2]]);
+      const grave = store({ 'n2:retired': [112, 112] });
+      ledger.collected(K, grave);
+      ledger.counterWrite({ key: K, epoch: 0, origin: 'n2:2', node: 2, version: 25, slot: { p: 25, n: 0 }, t: 0 });
+      setFoldView([['n2', 3]], grave);
+      ledger.wipe(0, 0, (k) => (k === 1 ? kept : undefined), 2);
+      // Planted: the copy the wipe left is lost too, untold: the loss is caught.
+      expect(checkLostWrites(ledger, [store({ 'n3:1': [95, 0] }), grave], 0, 0).map((v) => v.kind)).toEqual(['pseudo-slot below the acknowledged writes folded into it']);
+    } finally {
+      setFoldView(undefined);
+    }
+  });
+
   it('lost-write: a write only a wiped node held is lost; allowed only when the ledger knows of the wipe', () => {
     const { sim, ledger } = cluster();
     incr(sim, ledger, 0, 5); // not gossiped yet
