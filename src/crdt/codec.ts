@@ -106,6 +106,15 @@ export class ByteWriter {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + from, this.pos - from);
   }
 
+  /** Copies the bytes written to `target` at `at` (no view of them is made: a short one byte by byte). */
+  copyTo(target: Uint8Array, at: number): void {
+    const n = this.pos;
+    const b = this.buf;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for speed, a copy either way
+    if (n <= 64) for (let i = 0; i < n; i++) target[at + i] = b[i] as number;
+    else target.set(b.subarray(0, n), at);
+  }
+
   /** Drops the bytes written past offset `at`. */
   truncate(at: number): void {
     if (at < 0 || at > this.pos) throw new RangeError(`ByteWriter.truncate: offset ${at} is outside the ${this.pos} bytes written`);

@@ -690,26 +690,6 @@ export class KeyTable {
     return enc.tag;
   }
 
-  /**
-   * `encodeId(id)` for a Delta: a counter with one state and no life is written into `w`, and its
-   * bytes are a view of `w` (not a copy out of the encoder per key and per peer); any other key's
-   * encoding is what `encodeId` gives (a long one kept until the key changes, and not copied again).
-   */
-  encodeIdVia(id: number, w: ByteWriter): { tag: number; bytes: Uint8Array } | undefined {
-    const e = this.entries.at(id);
-    if (e === undefined) return undefined;
-    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below gives the same bytes
-    if (plainCounter(e)) {
-      const kept = this.keptEncoding(e.key as string);
-      // Stryker disable next-line ConditionalExpression: equivalent but for work, what is kept is what would be written
-      if (kept !== undefined) return kept;
-      const at = w.length;
-      const tag = this.writeCounter(e, w);
-      return { tag, bytes: w.view(at) };
-    }
-    return this.encodeCurrent(e.key as string, e);
-  }
-
   /** The encoding of `key` kept by `keepEncoding`, if any. */
   private keptEncoding(key: string): { tag: number; bytes: Uint8Array } | undefined {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, an empty Map holds nothing either

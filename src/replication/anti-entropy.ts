@@ -4,7 +4,8 @@
 // lacks itself; a receiver that completes a range of the sender's own origin tells it with Have.
 // Also readiness (caughtUp) and the convergence-lag estimate. docs/gossip.md describes the protocol.
 
-import { ViewChunks } from '../crdt/codec.js';
+import { ByteWriter } from '../crdt/codec.js';
+import { MsgpackWriter, writeKeyState } from './delta-writer.js';
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
@@ -68,8 +69,10 @@ export class AntiEntropy {
   private readonly peerVectors = new Map<string, ReadonlyMap<string, number>>();
   /** Latched by caughtUp(). */
   private caught = false;
-  /** Where `buildDelta` encodes key states, each sent as a view (8 KiB buffers, as a commit's records). */
-  private readonly stateBytes = new ViewChunks();
+  /** Where `buildDelta` encodes each key state before it writes it into `packer`. */
+  private readonly stateBytes = new ByteWriter(256);
+  /** Where `buildDelta` writes its key states as msgpack (DeltaBody.packed): 256 KiB chunks, each Delta's a view. */
+  private readonly packer = new MsgpackWriter();
   /** Construction time: the start of caughtUp()'s grace period. */
   private readonly startedAt: number;
   /**
@@ -382,7 +385,11 @@ export class AntiEntropy {
     // operations per key were a tenth of the CPU of a peer sending a bulk load (simulator profile).
     const keyIndex = new Map<string, number>();
     let indexed = false;
-    const states: KeyState[] = [];
+    // The key states, written as msgpack as they are met (`packed`): no object or view per key.
+    const keys: string[] = [];
+    const pack = this.packer;
+    pack.begin();
+    const scratch = this.stateBytes.reset();
     const ranges: OriginRange[] = [];
     let parts: DeltaBody[] = [];
     let needs: DeltaBody['needs'];
@@ -395,30 +402,26 @@ export class AntiEntropy {
       const entries: number[] = [];
       let to = known;
       let stop = false;
-      if (!indexed && (states.length > 0 || versions.scanMayRepeat(origin))) {
-        for (let i = 0; i < states.length; i++) keyIndex.set((states[i] as KeyState).key, i);
+      if (!indexed && (keys.length > 0 || versions.scanMayRepeat(origin))) {
+        for (let i = 0; i < keys.length; i++) keyIndex.set(keys[i] as string, i);
         indexed = true;
       }
       versions.scan(origin, from, (key, version, id) => {
         if (version > known) return false;
         let ki = indexed ? keyIndex.get(key) : undefined;
         if (ki === undefined) {
-          // A counter is encoded straight into the shared buffer and sent as a view of it (as a
-          // commit writes its records): no copy of each encoding out of the codec.
-          const w = this.stateBytes.writer();
-          const at = w.length;
-          const enc = keyspace.encodeIdVia(id, w);
-          if (enc === undefined) return true;
-          const cost = key.length + enc.bytes.length + 16;
+          // Encoded into a scratch writer, then written with its key into the packed states.
+          scratch.reset();
+          const tag = keyspace.encodeIdInto(id, scratch);
+          if (tag === undefined) return true;
+          const cost = key.length + scratch.length + 16;
           // Stryker disable next-line EqualityOperator: equivalent, a key that fills the target exactly goes in the next Delta instead
-          if (size + cost > target && states.length > 0) {
-            w.truncate(at);
+          if (size + cost > target && keys.length > 0) {
             more = true;
             return false;
           }
-          ki = states.length;
+          ki = keys.length;
           if (size + cost > budget) {
-            w.truncate(at);
             // Alone and still too large: its parts go first; this frame carries the last one and
             // nothing after it.
             // Parts go in frames of their own, and the Delta that carries the last one carries no
@@ -433,7 +436,8 @@ export class AntiEntropy {
             if (indexed) keyIndex.set(key, ki);
             parts = split.parts;
             needs = split.needs;
-            states.push(split.last);
+            keys.push(key);
+            writeKeyState(pack, key, split.last.tag, split.last.bytes);
             size = budget;
             entries.push(ki, version);
             stop = true;
@@ -441,7 +445,11 @@ export class AntiEntropy {
           }
           if (indexed) keyIndex.set(key, ki);
           size += cost;
-          states.push({ key, tag: enc.tag, bytes: enc.bytes });
+          keys.push(key);
+          pack.array(3);
+          pack.str(key);
+          pack.num(tag);
+          pack.binOf(scratch);
         }
         size += 8;
         entries.push(ki, version);
@@ -457,7 +465,8 @@ export class AntiEntropy {
       if (more) break;
     }
     if (more) this.ctx.stats.chunked++;
-    const delta: DeltaBody = { ranges, states, members: null, more, ...(needs === undefined ? {} : { needs }) };
+    const packed = pack.end();
+    const delta: DeltaBody = { ranges, states: [], ...(keys.length === 0 ? {} : { packed: { bytes: packed, count: keys.length } }), members: null, more, ...(needs === undefined ? {} : { needs }) };
     return { parts, delta };
   }
 

@@ -6,6 +6,7 @@
 // msgpack value's bytes are the same alone or inside an array.
 
 import type { Packr } from 'msgpackr';
+import type { ByteWriter } from '../crdt/codec.js';
 import type { DeltaBody } from './messages.js';
 
 /** Size of a fresh chunk that messages are written into, one after another (as msgpackr does). */
@@ -125,6 +126,16 @@ export class MsgpackWriter {
     }
   }
 
+  /** Binary bytes: what `from` holds (a `ByteWriter`'s bytes, copied without a view of them). */
+  binOf(from: ByteWriter): void {
+    const n = from.length;
+    // Stryker disable next-line UnaryOperator: equivalent, no length is below a fixBelow of 0
+    this.head(n, -1, 0, 0xc4, 0xc5, 0xc6);
+    this.room(n);
+    from.copyTo(this.buf, this.pos);
+    this.pos += n;
+  }
+
   /** An array header of `n` elements. */
   array(n: number): void {
     this.head(n, 0x90, 16, -1, 0xdc, 0xdd);
@@ -174,6 +185,14 @@ export class MsgpackWriter {
   }
 }
 
+/** One key state of a Delta, `[key, tag, bytes]`. */
+export function writeKeyState(w: MsgpackWriter, key: string, tag: number, bytes: Uint8Array): void {
+  w.array(3);
+  w.str(key);
+  w.num(tag);
+  w.bin(bytes);
+}
+
 /**
  * Writes the body of a Delta (the map docs/gossip.md gives: `o` its ranges, `k` its key states,
  * `m` its members, `more`, and `p`, `n`, `f` when present). `packr` writes the members and fold bounds.
@@ -193,13 +212,9 @@ export function writeDeltaBody(w: MsgpackWriter, b: DeltaBody, packr: Packr, mem
     w.num(r.complete ? 1 : 0);
   }
   w.str('k');
-  w.array(b.states.length);
-  for (const s of b.states) {
-    w.array(3);
-    w.str(s.key);
-    w.num(s.tag);
-    w.bin(s.bytes);
-  }
+  w.array(b.states.length + (b.packed?.count ?? 0));
+  for (const s of b.states) writeKeyState(w, s.key, s.tag, s.bytes);
+  if (b.packed !== undefined) w.raw(b.packed.bytes);
   w.str('m');
   if (b.members === null) w.nil();
   else w.raw(packr.pack(b.members.map(memberToWire)));

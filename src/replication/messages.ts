@@ -156,6 +156,12 @@ export const MAX_FOLD_BOUNDS = 4096;
 export interface DeltaBody {
   ranges: OriginRange[];
   states: KeyState[];
+  /**
+   * Key states already written as msgpack, `[key, tag, bytes]` each, `count` of them, sent after
+   * `states` (one array on the wire): a Delta built by anti-entropy writes its states this way, with
+   * no object or view per key (`PackedStates`). Never set on a decoded frame.
+   */
+  packed?: PackedStates;
   /** The sender's membership table, when the receiver's membership hash differed. */
   members: MemberRecord[] | null;
   /** True when the sender had more to send than fitted: the receiver should ask again at once. */
@@ -166,6 +172,13 @@ export interface DeltaBody {
   needs?: PartsNeeded;
   /** The sender's slot-fold bounds when it has any: its states are folded by them (DigestBody.folds). */
   folds?: FoldBoundsWire;
+}
+
+/** Key states written as msgpack (DeltaBody.packed). */
+export interface PackedStates {
+  /** The states' msgpack, one after another, with no array header. */
+  bytes: Uint8Array;
+  count: number;
 }
 
 /** A frame of parts of a key too large for one frame: which transfer, which part. */

@@ -487,18 +487,6 @@ describe('tombstone collection', () => {
     };
     const names = ['one', 'neg', 'g', 'three', 'ttl', 'soon', 'gone', 'h', 'both', 'mixed', 'big'];
     for (const name of names) expect(into(ks.idOf(k(name)))).toEqual(ks.encodeId(ks.idOf(k(name))));
-    // encodeIdVia gives what encodeId gives; a counter of one state and no life is written into the
-    // writer (its bytes a view of it), any other key is not.
-    const viaW = new ByteWriter(16);
-    for (const name of names) {
-      const before = viaW.length;
-      const via = ks.encodeIdVia(ks.idOf(k(name)), viaW);
-      expect(via).toEqual(ks.encodeId(ks.idOf(k(name))));
-      const plain = ['one', 'neg', 'g', 'three', 'gone', 'big'].includes(name);
-      expect([name, viaW.length - before]).toEqual([name, plain ? via?.bytes.length : 0]);
-      if (plain) expect(via?.bytes).toEqual(viaW.view(before));
-    }
-    expect(ks.encodeIdVia(ks.idBound + 5, viaW)).toBeUndefined();
     // Past a deadline the id writes what the key now reads (its next, empty epoch).
     now += 2_000;
     const soon = ks.idOf(k('soon'));

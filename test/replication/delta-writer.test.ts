@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, MsgpackWriter } from '../../src/replication/delta-writer.js';
+import { CHUNK_BYTES, MsgpackWriter, writeKeyState } from '../../src/replication/delta-writer.js';
+import { ByteWriter } from '../../src/crdt/codec.js';
 import { decodeEnvelope, encodeEnvelope, memberToWire, MemberState, MsgKind, type DeltaBody, type Envelope, type MemberRecord } from '../../src/replication/messages.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
@@ -111,6 +112,49 @@ describe('Delta writer', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('writes packed states (as anti-entropy builds them) exactly as it writes the same states from objects', () => {
+    const packer = new MsgpackWriter();
+    fc.assert(
+      fc.property(body, fc.nat(), fc.boolean(), (b, cut, viaByteWriter) => {
+        // The states past `cut` go packed, written one by one as buildDelta writes them.
+        const at = b.states.length === 0 ? 0 : cut % (b.states.length + 1);
+        packer.begin();
+        for (const st of b.states.slice(at)) {
+          if (!viaByteWriter) writeKeyState(packer, st.key, st.tag, st.bytes);
+          else {
+            packer.array(3);
+            packer.str(st.key);
+            packer.num(st.tag);
+            packer.binOf(new ByteWriter(1).bytes(st.bytes));
+          }
+        }
+        const packed = packer.end();
+        const split: DeltaBody = { ...b, states: b.states.slice(0, at), ...(at === b.states.length ? {} : { packed: { bytes: packed, count: b.states.length - at } }) };
+        expect(Buffer.from(encodeEnvelope(envelope(split)))).toEqual(Buffer.from(encodeEnvelope(envelope(b))));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes a ByteWriter\'s bytes as it writes the same bytes, at every header size and either side of the byte-by-byte copy', () => {
+    for (const n of [0, 1, 64, 65, 255, 256, 65535, 65536, 70_000]) {
+      const data = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+      const a = new MsgpackWriter();
+      a.begin();
+      a.bin(data);
+      const b = new MsgpackWriter();
+      b.begin();
+      const w = new ByteWriter(1).bytes(data);
+      b.binOf(w);
+      expect([n, Buffer.from(b.end())]).toEqual([n, Buffer.from(a.end())]);
+      // copyTo writes at the offset given, and nothing else.
+      const target = new Uint8Array(n + 4).fill(0xee);
+      w.copyTo(target, 2);
+      expect([...target.subarray(0, 2), ...target.subarray(n + 2)]).toEqual([0xee, 0xee, 0xee, 0xee]);
+      expect(Buffer.from(target.subarray(2, n + 2))).toEqual(Buffer.from(data));
+    }
   });
 
   it('writes the 32-bit headers: a key of 70,000 chars, 70,000 state bytes, 70,000 range entries', () => {
