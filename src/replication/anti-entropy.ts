@@ -5,7 +5,7 @@
 // Also readiness (caughtUp) and the convergence-lag estimate. docs/gossip.md describes the protocol.
 
 import { ByteWriter } from '../crdt/codec.js';
-import { MsgpackWriter, writeKeyState } from './delta-writer.js';
+import { MsgpackWriter, writeKeyState, writeKeyStateHead } from './delta-writer.js';
 import type { TypedCrdt } from '../crdt/registry.js';
 import type { Life } from '../keyspace/life.js';
 import type { ReplicaContext } from './context.js';
@@ -446,9 +446,7 @@ export class AntiEntropy {
           if (indexed) keyIndex.set(key, ki);
           size += cost;
           keys.push(key);
-          pack.array(3);
-          pack.str(key);
-          pack.num(tag);
+          writeKeyStateHead(pack, key, tag);
           pack.binOf(scratch);
         }
         size += 8;

@@ -185,11 +185,16 @@ export class MsgpackWriter {
   }
 }
 
-/** One key state of a Delta, `[key, tag, bytes]`. */
-export function writeKeyState(w: MsgpackWriter, key: string, tag: number, bytes: Uint8Array): void {
+/** The start of one key state of a Delta, `[key, tag, bytes]`: all but its bytes (`bin` or `binOf` follows). */
+export function writeKeyStateHead(w: MsgpackWriter, key: string, tag: number): void {
   w.array(3);
   w.str(key);
   w.num(tag);
+}
+
+/** One key state of a Delta, `[key, tag, bytes]`. */
+export function writeKeyState(w: MsgpackWriter, key: string, tag: number, bytes: Uint8Array): void {
+  writeKeyStateHead(w, key, tag);
   w.bin(bytes);
 }
 

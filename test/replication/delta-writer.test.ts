@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, MsgpackWriter, writeKeyState } from '../../src/replication/delta-writer.js';
+import { CHUNK_BYTES, MsgpackWriter, writeKeyState, writeKeyStateHead } from '../../src/replication/delta-writer.js';
 import { ByteWriter } from '../../src/crdt/codec.js';
 import { decodeEnvelope, encodeEnvelope, memberToWire, MemberState, MsgKind, type DeltaBody, type Envelope, type MemberRecord } from '../../src/replication/messages.js';
 
@@ -124,9 +124,7 @@ describe('Delta writer', () => {
         for (const st of b.states.slice(at)) {
           if (!viaByteWriter) writeKeyState(packer, st.key, st.tag, st.bytes);
           else {
-            packer.array(3);
-            packer.str(st.key);
-            packer.num(st.tag);
+            writeKeyStateHead(packer, st.key, st.tag);
             packer.binOf(new ByteWriter(1).bytes(st.bytes));
           }
         }
