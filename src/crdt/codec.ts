@@ -106,6 +106,20 @@ export class ByteWriter {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + from, this.pos - from);
   }
 
+  /**
+   * The writer's own buffer, marked with `start` and `end` around the bytes written from offset
+   * `from` on: how lmdb-js takes a value that is a region of a larger buffer (as msgpackr hands out
+   * its reused buffers), so no view object is made per value. The marks hold until the next call;
+   * the bytes stay as written on the same terms as a `view`'s. The buffer starts at its
+   * ArrayBuffer's first byte (the writer allocates every buffer itself), as lmdb-js assumes of one.
+   */
+  region(from: number): Uint8Array & { start: number; end: number } {
+    const b = this.buf as Uint8Array & { start: number; end: number };
+    b.start = from;
+    b.end = this.pos;
+    return b;
+  }
+
   /** Copies the bytes written to `target` at `at` (no view of them is made: a short one byte by byte). */
   copyTo(target: Uint8Array, at: number): void {
     const n = this.pos;

@@ -154,7 +154,7 @@ function decodePlain(rkey: Uint8Array, value: Uint8Array): KeyRecord | string {
  * One transaction being written (`DurableStore.begin`). A record value is
  * `[tag][state]`, or for a long key `[tag][u32 key length][key][state]`; with a stamp, that behind
  * `[STAMPED][uvarint incarnation][uvarint version]`. Each is written once, into the store's record
- * buffers (`ViewChunks`), and LMDB is given a view of it.
+ * buffers (`ViewChunks`), and LMDB is given that region of the buffer (`ByteWriter.region`).
  */
 export class RecordBatch {
   private last: Promise<boolean> | undefined;
@@ -210,8 +210,11 @@ export class RecordBatch {
       return;
     }
     w.setU8(this.tagAt, tag);
-    // lmdb-js takes any Uint8Array as a binary value (its typings say Buffer, what reads return).
-    this.last = this.db.put(rk, w.view(this.at) as Buffer);
+    // lmdb-js takes any Uint8Array as a binary value (its typings say Buffer, what reads return), and
+    // a region of one marked by start and end. It keeps a reference to the value until the
+    // transaction is written, which keeps the record buffer alive; a view per record cost a retained
+    // object per key of every commit.
+    this.last = this.db.put(rk, w.region(this.at) as Uint8Array as Buffer);
   }
 
   /** Removes one key's record. */
