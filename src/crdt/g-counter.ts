@@ -74,12 +74,14 @@ const order: number[] = [];
 
 /** Cells per slot in `CounterBase.rest`: the id, then p, fp, n and fn. */
 const STRIDE = 5;
+/** Where the slots of `CounterBase.rest` begin: its first two cells are the first slot's floors. */
+const BASE = 2;
 /** `indexOf`: the first slot (the counter's own fields). */
 const HEAD = -1;
 /** `indexOf`: no such slot. */
 const NONE = -2;
 
-/** The other slots of a counter, flat: `[id, p, fp, n, fn, id, p, ...]` (`CounterBase.rest`). */
+/** The first slot's floors, then the other slots of a counter, flat: `[fp, fn, id, p, fp, n, fn, id, p, ...]` (`CounterBase.rest`). */
 type Rest = (ReplicaId | number)[];
 
 /**
@@ -91,25 +93,51 @@ const bigIndexes = new WeakMap<Rest, Map<ReplicaId, number>>();
 
 /** Internal base of GCounter and PNCounter: slots, floors, merge, reset, codec. */
 export abstract class CounterBase {
-  // The counter is its own first slot: `id`, `p`, `fp`, `n` and `fn` below are the fields of the most
-  // recently locally written slot (`id` '' and all zero while the counter holds none). Most keys hold
-  // one slot, written by the local replica, so a key is this one object and the hot path touches
-  // nothing else. (The first design, PN = two G-Counter objects each with a Map, took 418 heap bytes
-  // per 1-replica key; the first slot as an object of its own, 136 with this object; inline, 104;
-  // with the sums past 2^53 in a side object (`big`), 96.)
-  // The other slots (one per other live writer: retired ones are folded away) are `rest`, one flat
-  // array of five cells per slot, of exactly its length while it holds at most SCANNED_SLOTS slots,
-  // searched linearly; past that it grows by push and is searched through an index (`bigIndexes`).
-  // A key written on three nodes holds two: an object per slot and an array of them took 192 heap
-  // bytes, the flat array takes 128 (`npm run bench -- layout`, "keyspace, 3 slots"); a Map of two
-  // slot objects took about 180 more. Undefined when there are none, and the first slot is held
+  // The counter is its own first slot: `id`, `p` and `n` below, with the floors `fp` and `fn`, are
+  // the most recently locally written slot (`id` '' and all zero while the counter holds none). Most
+  // keys hold one slot, written by the local replica, so a key is this one object and the hot path
+  // touches nothing else. (The first design, PN = two G-Counter objects each with a Map, took 418
+  // heap bytes per 1-replica key; the first slot as an object of its own, 136 with this object;
+  // inline, 104; with the sums past 2^53 in a side object (`big`), 96; with the sums computed when
+  // read, 72; with the first slot's floors in `rest`, 56.)
+  // The first slot's floors are `rest`'s first two cells: they are 0 until a reset (DEL, SET) or a
+  // merge of one, so most counters have no `rest` and pay no field for them. The other slots (one per
+  // other live writer: retired ones are folded away) follow in `rest`, five cells per slot, an array
+  // of exactly its length while it holds at most SCANNED_SLOTS slots, searched linearly; past that it
+  // grows by push and is searched through an index (`bigIndexes`). A key written on three nodes holds
+  // two: an object per slot and an array of them took 192 heap bytes, the flat array takes 128 (`npm
+  // run bench -- layout`, "keyspace, 3 slots"); a Map of two slot objects took about 180 more.
+  // Undefined when the first slot's floors are 0 and there are no other slots; the first slot is held
   // whenever `rest` is. A slot the counter hands out is a copy, never its cells.
   protected id: ReplicaId = '';
   protected p = 0;
-  protected fp = 0;
   protected n = 0;
-  protected fn = 0;
   protected rest: Rest | undefined;
+
+  /** The first slot's increments floor (`rest`'s first cell; 0 without one). */
+  protected get fp(): number {
+    const r = this.rest;
+    return r === undefined ? 0 : (r[0] as number);
+  }
+
+  /** The first slot's decrements floor (`rest`'s second cell; 0 without one). */
+  protected get fn(): number {
+    const r = this.rest;
+    return r === undefined ? 0 : (r[1] as number);
+  }
+
+  /** Sets the first slot's floors: into `rest`, made only for floors above 0 and dropped when it holds nothing else. */
+  private setFloors(fp: number, fn: number): void {
+    const r = this.rest;
+    if (r === undefined) {
+      if (fp !== 0 || fn !== 0) this.rest = [fp, fn];
+    } else if (fp === 0 && fn === 0 && r.length === BASE) {
+      this.rest = undefined;
+    } else {
+      r[0] = fp;
+      r[1] = fn;
+    }
+  }
 
   // The sums of the live parts (p - fp, n - fn) are computed when read, not kept: a key has one slot
   // per live writer, so a read adds one to three pairs, and two running sums with a side object for
@@ -130,7 +158,7 @@ export abstract class CounterBase {
     let sum = off === 1 ? this.p - this.fp : this.n - this.fn;
     const rest = this.rest;
     if (rest === undefined) return sum;
-    for (let i = 0; i < rest.length; i += STRIDE) {
+    for (let i = BASE; i < rest.length; i += STRIDE) {
       // Each term is in [0, COUNTER_MAX] and so is the sum so far: their sum is exact when at most
       // COUNTER_MAX, and any larger true sum rounds to at least 2^53, so the test is exact.
       sum += (rest[i + off] as number) - (rest[i + off + 1] as number);
@@ -143,7 +171,7 @@ export abstract class CounterBase {
   private bigSum(off: 1 | 3): bigint {
     let sum = BigInt(off === 1 ? this.p - this.fp : this.n - this.fn);
     const rest = this.rest as Rest;
-    for (let i = 0; i < rest.length; i += STRIDE) sum += BigInt((rest[i + off] as number) - (rest[i + off + 1] as number));
+    for (let i = BASE; i < rest.length; i += STRIDE) sum += BigInt((rest[i + off] as number) - (rest[i + off + 1] as number));
     return sum;
   }
 
@@ -159,7 +187,7 @@ export abstract class CounterBase {
     const rest = this.rest;
     if (rest === undefined) return false;
     // Stryker disable next-line EqualityOperator: equivalent, past the end the cells read undefined, and undefined > undefined is false
-    for (let i = 0; i < rest.length; i += STRIDE) {
+    for (let i = BASE; i < rest.length; i += STRIDE) {
       if ((rest[i + 1] as number) > (rest[i + 2] as number) || (rest[i + 3] as number) > (rest[i + 4] as number)) return true;
     }
     return false;
@@ -167,7 +195,7 @@ export abstract class CounterBase {
 
   replicaCount(): number {
     const rest = this.rest;
-    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : rest.length / STRIDE);
+    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : (rest.length - BASE) / STRIDE);
   }
 
   /** Replica `r`'s slot and floors (all 0 when absent). A copy: mutating it changes nothing. */
@@ -181,7 +209,7 @@ export abstract class CounterBase {
     if (this.id === '') return [];
     const out = [this.id];
     const rest = this.rest;
-    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.push(rest[i] as ReplicaId);
+    if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.push(rest[i] as ReplicaId);
     return out;
   }
 
@@ -190,7 +218,7 @@ export abstract class CounterBase {
     if (this.id === '') return;
     out.add(this.id);
     const rest = this.rest;
-    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.add(rest[i] as ReplicaId);
+    if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.add(rest[i] as ReplicaId);
   }
 
   /** Copies of every slot, sorted by id (canonical order). */
@@ -216,7 +244,7 @@ export abstract class CounterBase {
     let changed = other.id !== '' ? this.mergeFields(other.id, other.p, other.fp, other.n, other.fn) : false;
     const rest = other.rest;
     if (rest !== undefined) {
-      for (let i = 0; i < rest.length; i += STRIDE) {
+      for (let i = BASE; i < rest.length; i += STRIDE) {
         if (this.mergeFields(rest[i] as ReplicaId, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number)) changed = true;
       }
     }
@@ -300,8 +328,8 @@ export abstract class CounterBase {
 
   clone(): this {
     const out = this.empty();
-    out.setHead(this.id, this.p, this.fp, this.n, this.fn);
     if (this.rest !== undefined) out.rest = this.rest.slice();
+    out.setHead(this.id, this.p, this.fp, this.n, this.fn);
     return out;
   }
 
@@ -318,16 +346,17 @@ export abstract class CounterBase {
   }
 
   /**
-   * Approximate in-memory bytes: the object with its first slot, the array of other slots if any
-   * (its header and five cells per slot) and its index past SCANNED_SLOTS, and every slot's id.
+   * Approximate in-memory bytes: the object with its first slot, the array of its floors and other
+   * slots if any (its header, two cells and five per slot) and its index past SCANNED_SLOTS, and
+   * every slot's id.
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 72 + this.id.length;
+    let bytes = 56 + this.id.length;
     if (rest === undefined) return bytes;
-    const slots = rest.length / STRIDE;
+    const slots = (rest.length - BASE) / STRIDE;
     bytes += 48 + 8 * rest.length + (slots > SCANNED_SLOTS ? 96 + 16 * slots : 0);
-    for (let i = 0; i < rest.length; i += STRIDE) bytes += (rest[i] as ReplicaId).length;
+    for (let i = BASE; i < rest.length; i += STRIDE) bytes += (rest[i] as ReplicaId).length;
     return bytes;
   }
 
@@ -365,7 +394,7 @@ export abstract class CounterBase {
       return w;
     }
     // Stryker disable next-line ArithmeticOperator: equivalent but for speed, a count too large takes the sorted list, which writes the same bytes
-    const n = rest.length / STRIDE + 1;
+    const n = (rest.length - BASE) / STRIDE + 1;
     // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: equivalent but for speed, either way of sorting writes the same bytes
     if (n > SCANNED_SLOTS + 1) {
       const slots = this.sorted();
@@ -379,7 +408,7 @@ export abstract class CounterBase {
     order[0] = HEAD;
     // Stryker disable next-line EqualityOperator: equivalent, one more pass places an undefined id past the n offsets written
     for (let k = 1; k < n; k++) {
-      const at = (k - 1) * STRIDE;
+      const at = BASE + (k - 1) * STRIDE;
       const id = rest[at] as ReplicaId;
       let j = k - 1;
       // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, order[-1] is undefined, whose id compares false; ids are never equal
@@ -474,10 +503,10 @@ export abstract class CounterBase {
     if (si === HEAD) {
       // Another slot (`into`'s, perhaps) takes the first place: its cells move into this object.
       const rest = this.rest;
-      if (rest === undefined) this.setHead('', 0, 0, 0, 0);
+      if (rest === undefined || rest.length === BASE) this.setHead('', 0, 0, 0, 0);
       else {
-        this.setHead(rest[0] as ReplicaId, rest[1] as number, rest[2] as number, rest[3] as number, rest[4] as number);
-        this.removeRest(0);
+        this.setHead(rest[BASE] as ReplicaId, rest[BASE + 1] as number, rest[BASE + 2] as number, rest[BASE + 3] as number, rest[BASE + 4] as number);
+        this.removeRest(BASE);
       }
     } else {
       this.removeRest(si);
@@ -493,11 +522,10 @@ export abstract class CounterBase {
 
   /** Raises every floor to its slot. */
   resetInPlace(): void {
-    this.fp = this.p;
-    this.fn = this.n;
+    this.setFloors(this.p, this.n);
     const rest = this.rest;
     if (rest === undefined) return;
-    for (let i = 0; i < rest.length; i += STRIDE) {
+    for (let i = BASE; i < rest.length; i += STRIDE) {
       rest[i + 2] = rest[i + 1] as number;
       rest[i + 4] = rest[i + 3] as number;
     }
@@ -542,9 +570,8 @@ export abstract class CounterBase {
   private setHead(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
     this.id = id;
     this.p = p;
-    this.fp = fp;
     this.n = n;
-    this.fn = fn;
+    this.setFloors(fp, fn);
   }
 
   /** Where replica `r`'s slot is: HEAD, its offset in `rest`, or NONE. */
@@ -558,9 +585,9 @@ export abstract class CounterBase {
     const rest = this.rest;
     if (rest === undefined) return NONE;
     // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for speed, the index and the search find the same slot
-    if (rest.length > STRIDE * SCANNED_SLOTS) return bigIndex(rest).get(r) ?? NONE;
+    if (rest.length - BASE > STRIDE * SCANNED_SLOTS) return bigIndex(rest).get(r) ?? NONE;
     // Stryker disable next-line EqualityOperator: equivalent, past the end the cell reads undefined, never an id
-    for (let i = 0; i < rest.length; i += STRIDE) if (rest[i] === r) return i;
+    for (let i = BASE; i < rest.length; i += STRIDE) if (rest[i] === r) return i;
     return NONE;
   }
 
@@ -580,9 +607,8 @@ export abstract class CounterBase {
   private setAt(i: number, p: number, fp: number, n: number, fn: number): void {
     if (i === HEAD) {
       this.p = p;
-      this.fp = fp;
       this.n = n;
-      this.fn = fn;
+      this.setFloors(fp, fn);
       return;
     }
     const rest = this.rest as Rest;
@@ -599,11 +625,11 @@ export abstract class CounterBase {
   private addRest(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
     const rest = this.rest;
     if (rest === undefined) {
-      this.rest = [id, p, fp, n, fn];
+      this.rest = [0, 0, id, p, fp, n, fn];
       return;
     }
     // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a new array or a push hold the same cells
-    if (rest.length < STRIDE * SCANNED_SLOTS) {
+    if (rest.length - BASE < STRIDE * SCANNED_SLOTS) {
       this.rest = rest.concat(id, p, fp, n, fn);
       return;
     }
@@ -611,17 +637,22 @@ export abstract class CounterBase {
     bigIndexes.get(rest)?.set(id, rest.length - STRIDE);
   }
 
-  /** Removes the slot at offset `i` of `rest` (undefined when none is left). */
+  /** Removes the slot at offset `i` of `rest` (undefined when neither another slot nor a floor of the first is left). */
   private removeRest(i: number): void {
     const rest = this.rest as Rest;
-    this.rest = rest.length === STRIDE ? undefined : rest.slice(0, i).concat(rest.slice(i + STRIDE));
+    if (rest.length === BASE + STRIDE) {
+      this.rest = undefined;
+      this.setFloors(rest[0] as number, rest[1] as number);
+    } else {
+      this.rest = rest.slice(0, i).concat(rest.slice(i + STRIDE));
+    }
   }
 
   /** Copies of every slot, the first one first. */
   private list(): CounterSlot[] {
     const out: CounterSlot[] = this.id !== '' ? [this.slotAt(HEAD)] : [];
     const rest = this.rest;
-    if (rest !== undefined) for (let i = 0; i < rest.length; i += STRIDE) out.push(this.slotAt(i));
+    if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.push(this.slotAt(i));
     return out;
   }
 
@@ -670,7 +701,7 @@ function bigIndex(rest: Rest): Map<ReplicaId, number> {
   if (index === undefined) {
     index = new Map();
     // Stryker disable next-line EqualityOperator: equivalent, past the end the cell reads undefined, never looked up
-    for (let i = 0; i < rest.length; i += STRIDE) index.set(rest[i] as ReplicaId, i);
+    for (let i = BASE; i < rest.length; i += STRIDE) index.set(rest[i] as ReplicaId, i);
     bigIndexes.set(rest, index);
   }
   return index;

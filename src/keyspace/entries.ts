@@ -201,7 +201,7 @@ export function entryOf(states: readonly TypedCrdt[]): Entry {
 /**
  * The one empty counter every husk holds. Frozen: nothing writes into a husk's state in place (a
  * write to a husk makes a new state, and a merge into one builds a new entry: key-table.ts), so a
- * write that tried would throw rather than reach every husk. Shared, it takes 72 heap bytes off each
+ * write that tried would throw rather than reach every husk. Shared, it takes 56 heap bytes off each
  * expired key a node keeps.
  */
 export const HUSK_COUNTER: PNCounter = Object.freeze(new PNCounter()) as PNCounter;

@@ -126,7 +126,7 @@ describe('counter state', () => {
     expect(base().equals(other)).toBe(false);
   });
 
-  it('byteSize holds the first slot in the counter, and grows by five array cells and its id per other replica', () => {
+  it('byteSize holds the first slot in the counter, and grows by an array of its floors and five cells and its id per other replica', () => {
     const empty = new GCounter().byteSize();
     const g = new GCounter();
     g.increment('abc', 1);
@@ -136,7 +136,49 @@ describe('counter state', () => {
     h.increment('abcdefgh', 1);
     expect(h.byteSize()).toBe(one + 5);
     g.increment('b', 1);
-    expect(g.byteSize()).toBe(one + 1 + 48 + 40); // the array of others, and the other slot's five cells
+    expect(g.byteSize()).toBe(one + 1 + 48 + 16 + 40); // the array: the first slot's floors, then the other slot's five cells
+  });
+
+  it("keeps the first slot's floors in an array made only once one is above 0, through resets, local writes, merges and folds", () => {
+    const c = new PNCounter();
+    c.increment('a:1', 5);
+    c.decrement('a:1', 2);
+    const one = c.byteSize();
+    expect(one).toBe(56 + 3); // no floors: the object alone
+    c.reset();
+    expect(c.value()).toBe(0);
+    expect(c.exists()).toBe(false);
+    expect(c.slotOf('a:1')).toEqual({ id: 'a:1', p: 5, fp: 5, n: 2, fn: 2 });
+    expect(c.byteSize()).toBe(one + 48 + 16); // the floors' two cells
+    c.increment('a:1', 4);
+    expect(c.value()).toBe(4);
+    expect(c.slotOf('a:1')).toEqual({ id: 'a:1', p: 9, fp: 5, n: 2, fn: 2 });
+    // Another replica's slot goes behind the floors; a local write by it swaps the two, floors and all.
+    c.mergeSlot('b:1', 7, 3, 1, 0);
+    expect(c.value()).toBe(4 + 4 + 1 * -1);
+    c.increment('b:1', 2);
+    expect(c.slotOf('a:1')).toEqual({ id: 'a:1', p: 9, fp: 5, n: 2, fn: 2 });
+    expect(c.slotOf('b:1')).toEqual({ id: 'b:1', p: 9, fp: 3, n: 1, fn: 0 });
+    expect(c.value()).toBe(4 + 6 - 1);
+    const back = PNCounter.decode(c.encode());
+    expect(back.ok && back.value.equals(c) && c.clone().equals(c)).toBe(true);
+    // Folding the first slot away moves the other into the first place with its own floors.
+    expect(c.foldSlot('b:1', 'a:1')).toBe(true);
+    expect(c.slotIds()).toEqual(['a:1']);
+    expect(c.slotOf('a:1')).toEqual({ id: 'a:1', p: 18, fp: 8, n: 3, fn: 2 });
+    expect(c.value()).toBe(9);
+    expect(c.byteSize()).toBe(one + 48 + 16);
+    // A fold into a replica with no slot leaves no floors of the old first slot behind.
+    const d = new GCounter();
+    d.mergeSlot('x:1', 4, 0);
+    expect(d.foldSlot('x:1', 'y:1')).toBe(true);
+    expect(d.slotOf('y:1')).toEqual({ id: 'y:1', p: 4, fp: 0, n: 0, fn: 0 });
+    expect(d.byteSize()).toBe(56 + 3);
+    const e = new GCounter();
+    e.mergeSlot('x:1', 4, 4);
+    expect(e.foldSlot('x:1', 'y:1')).toBe(true);
+    expect(e.slotOf('y:1')).toEqual({ id: 'y:1', p: 4, fp: 4, n: 0, fn: 0 });
+    expect(e.byteSize()).toBe(56 + 3 + 48 + 16);
   });
 
   it('sums past 2^53-1 in increments and in decrements are held apart, each back to a number on its own', () => {
@@ -228,9 +270,11 @@ describe('counter state', () => {
     expect(g.replicaCount()).toBe(1);
     const back = PNCounter.decode(g.encode());
     expect(back.ok && back.value.equals(g) && back.value.value() === sum).toBe(true);
-    // Nothing is left of the array or its index: the same size as a counter that only ever had that slot.
+    // Nothing is left of the array or its index but the floors: the same size as a counter that only ever had that slot.
     const lone = new PNCounter();
-    lone.mergeSlot('r00:1', 1, 0);
+    const s = g.slotOf('r00:1');
+    expect(s.fp).toBeGreaterThan(0);
+    lone.mergeSlot('r00:1', s.p, s.fp, s.n, s.fn);
     expect(g.byteSize()).toBe(lone.byteSize());
   });
 
@@ -238,18 +282,18 @@ describe('counter state', () => {
     const g = new GCounter();
     const ids = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}:1`);
     ids.forEach((id) => g.mergeSlot(id, 1, 0));
-    expect(g.byteSize()).toBe(72 + 5 + 48 + 11 * (40 + 5) + 96 + 16 * 11); // 11 others: the array and its index
+    expect(g.byteSize()).toBe(56 + 5 + 48 + 16 + 11 * (40 + 5) + 96 + 16 * 11); // 11 others: the array and its index
     const edge = new GCounter();
     ids.slice(0, 9).forEach((id) => edge.mergeSlot(id, 1, 0));
-    expect(edge.byteSize()).toBe(72 + 5 + 48 + 8 * (40 + 5)); // 8 others: no index yet
+    expect(edge.byteSize()).toBe(56 + 5 + 48 + 16 + 8 * (40 + 5)); // 8 others: no index yet
     edge.mergeSlot('r09:1', 1, 0);
-    expect(edge.byteSize()).toBe(72 + 5 + 48 + 9 * (40 + 5) + 96 + 16 * 9); // the 9th other: the index
+    expect(edge.byteSize()).toBe(56 + 5 + 48 + 16 + 9 * (40 + 5) + 96 + 16 * 9); // the 9th other: the index
     const small = new GCounter();
     ids.slice(0, 3).forEach((id) => small.mergeSlot(id, 1, 0));
-    expect(small.byteSize()).toBe(72 + 5 + 48 + 2 * (40 + 5));
+    expect(small.byteSize()).toBe(56 + 5 + 48 + 16 + 2 * (40 + 5));
     expect(small.foldSlot('r01:1', 'r00:1')).toBe(true);
     expect(small.foldSlot('r02:1', 'r00:1')).toBe(true);
-    expect(small.byteSize()).toBe(72 + 5); // the array is gone with its last slot
+    expect(small.byteSize()).toBe(56 + 5); // the array is gone with its last slot
     expect(small.value()).toBe(3);
   });
 
