@@ -44,20 +44,18 @@ export class KeyCounts {
     this.remove(key, e);
     const share = shareOf(e);
     this.add(key.charCodeAt(0), share, 1);
-    e.countsShare = share;
     const bytes = bytesOf(key, e);
     this.byteSum += bytes;
-    e.bytesShare = bytes;
+    e.setShares(share, bytes);
   }
 
   /** Takes `key`'s share out (its entry `e` leaves the table, or is about to be refolded). */
   remove(key: string, e: Entry): void {
     const share = e.countsShare;
-    if (share === undefined || share < 0) return;
+    if (share < 0) return;
     this.add(key.charCodeAt(0), share, -1);
-    this.byteSum -= e.bytesShare ?? 0;
-    e.countsShare = -1;
-    e.bytesShare = 0;
+    this.byteSum -= e.bytesShare;
+    e.setShares(-1, 0);
   }
 
   private add(db: number, share: number, sign: 1 | -1): void {
@@ -97,6 +95,5 @@ export class KeyCounts {
 
 /** A replacement entry of a key carries the old entry's share of the counts (as of its digest share). */
 export function carryCounts(from: Entry, to: Entry): void {
-  to.countsShare = from.countsShare ?? -1;
-  to.bytesShare = from.bytesShare ?? 0;
+  to.setShares(from.countsShare, from.bytesShare);
 }

@@ -34,10 +34,13 @@ export type Entry = {
     superseded?: boolean;
     /**
      * This key's share of the table's counts (key-table.ts, `KeyCounts`), as last folded in with its
-     * digest share: `live + 2 * type index + 16 * counter slots`, and its approximate bytes. -1: none yet.
+     * digest share: `live + 2 * type index + 16 * counter slots`, and its approximate bytes. -1 and
+     * 0: none yet.
      */
-    countsShare?: number;
-    bytesShare?: number;
+    readonly countsShare: number;
+    readonly bytesShare: number;
+    /** Sets both shares (counts -1: none; bytes is then ignored). */
+    setShares(counts: number, bytes: number): void;
     /**
      * The key's id in its table (key-table.ts), the same for every entry the key has while the table
      * holds it: what the version logs index keys by. -1 or absent: not in a table.

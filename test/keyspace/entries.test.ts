@@ -69,9 +69,9 @@ describe('entries', () => {
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
     const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
-    // Eight fields: the rare ones (other states, life) in one side object, the pending mark in `hi`,
-    // the type beside the key's id in its table, and the key.
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['crdt', 'rare', 'hi', 'digestLo', 'countsShare', 'bytesShare', 'idType', 'key']);
+    // Seven fields: the rare ones (other states, life) in one side object, the pending mark in `hi`,
+    // both shares of the counts in one, the type beside the key's id in its table, and the key.
+    for (const e of shapes) expect(Object.keys(e)).toEqual(['crdt', 'rare', 'hi', 'digestLo', 'shares', 'idType', 'key']);
     expect(shapes[3]?.others).toBeUndefined();
     expect(shapes[3]?.life).toBeUndefined();
     expect(statesOf(shapes[2] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);
@@ -90,6 +90,25 @@ describe('entries', () => {
     }
     // The largest id still packs into a 31-bit integer beside the type's 3 bits.
     expect((MAX_KEY_ID + 1) * 8 + 7).toBeLessThan(2 ** 31);
+  });
+
+  it("an entry's two shares of the counts are set together and read back exactly, small or large", () => {
+    const e: Entry = makeEntry('pncounter', new PNCounter());
+    expect([e.countsShare, e.bytesShare]).toEqual([-1, 0]);
+    // Packed in one field while counts < 2^13 and bytes < 2^17; past either, a side object of the entry's own.
+    const cases: [number, number][] = [[0, 0], [1, 150], [8191, 131_071], [8192, 10], [5, 131_072], [16 * 100_000 + 7, 2 ** 40], [3, 96], [0, 0]];
+    for (const [counts, bytes] of cases) {
+      e.setShares(counts, bytes);
+      expect([e.countsShare, e.bytesShare]).toEqual([counts, bytes]);
+    }
+    // Another entry given the same large shares keeps its own: setting one leaves the other alone.
+    const f: Entry = makeEntry('pncounter', new PNCounter());
+    e.setShares(9000, 200_000);
+    f.setShares(e.countsShare, e.bytesShare);
+    e.setShares(9001, 200_001);
+    expect([f.countsShare, f.bytesShare, e.countsShare, e.bytesShare]).toEqual([9000, 200_000, 9001, 200_001]);
+    e.setShares(-1, 0);
+    expect([e.countsShare, e.bytesShare]).toEqual([-1, 0]);
   });
 
   it("an entry's digest-pending mark and the digest's high half are set and read independently", () => {

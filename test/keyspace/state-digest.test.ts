@@ -11,7 +11,10 @@ import type { Entry } from '../../src/keyspace/types.js';
 
 type Enc = { tag: number; bytes: Uint8Array };
 
-/** A tiny keyspace: entries and their encodings, which a test changes and then marks changed. */
+/**
+ * A tiny keyspace: entries and their encodings, which a test changes and then marks changed. Its
+ * entries are plain objects cast to `Entry`: the digest reads and writes only its own fields.
+ */
 class Store {
   readonly entries = new Map<string, Entry>();
   readonly encodings = new Map<string, Enc | undefined>();
@@ -20,7 +23,7 @@ class Store {
   set(key: string, enc: Enc | undefined): void {
     let e = this.entries.get(key);
     if (e === undefined) {
-      e = { type: 'pncounter', crdt: new PNCounter() };
+      e = { type: 'pncounter', crdt: new PNCounter() } as Entry;
       this.entries.set(key, e);
     }
     this.encodings.set(key, enc);
@@ -39,7 +42,7 @@ class Store {
   /** Replaces a key's entry as the key table's `store` does: the share carries over, the old entry is marked. */
   replace(key: string, enc: Enc | undefined): Entry {
     const old = this.entries.get(key) as Entry;
-    const e: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const e: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     carryDigest(old, e);
     old.superseded = true;
     this.entries.set(key, e);
@@ -173,7 +176,7 @@ describe('state digest', () => {
     s.drop('a');
     expect(s.read().value).toBe('0000000000000000');
     const d = new StateDigest();
-    const e: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const e: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     d.changed(e, 'k');
     e.digestPending = false; // folded through another path
     d.fold(
@@ -195,7 +198,7 @@ describe('state digest', () => {
         (_k, _e, out) => hashEncoded(enc(2, 1), out),
       );
     const d = new StateDigest();
-    const a: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const a: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     entries.set('a', a);
     d.changed(a, 'a');
     fold(d);
@@ -205,7 +208,7 @@ describe('state digest', () => {
     expect(once).not.toBe('0000000000000000');
 
     // Replaced while queued: the replacement (which carries the pending mark) is found by its key.
-    const a2: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const a2: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     d.changed(a, 'a');
     carryDigest(a, a2);
     a.superseded = true;
@@ -258,16 +261,16 @@ describe('state digest', () => {
   });
 
   it('carryDigest moves a key share and its pending mark to the replacement entry', () => {
-    const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true };
-    const to: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true } as Entry;
+    const to: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     carryDigest(from, to);
     expect([to.digestHi, to.digestLo, to.digestPending]).toEqual([5, 7, true]);
-    const bare: Entry = { type: 'pncounter', crdt: new PNCounter() };
-    const to2: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const bare: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    const to2: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     carryDigest(bare, to2);
     expect([to2.digestHi, to2.digestLo, to2.digestPending]).toEqual([undefined, undefined, undefined]);
-    const hiOnly: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 3 };
-    const to3: Entry = { type: 'pncounter', crdt: new PNCounter() };
+    const hiOnly: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 3 } as Entry;
+    const to3: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
     carryDigest(hiOnly, to3);
     expect([to3.digestHi, to3.digestLo]).toEqual([3, 0]);
   });
