@@ -11,6 +11,7 @@
 //   keyspace, TTL: the same keys each given a TTL (as a rate limiter's are), not passed yet.
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
 //   keyspace, HLL of 2 / HLL deleted: HyperLogLog keys of two elements, and the same deleted.
+//   keyspace, one past 2^31: the keys of `keyspace` beside one counter of 2^40.
 //   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
 //              counts, its replica, the key's version and its two digest shares: the key's string
 //              and its Map entry are the only per-key JS objects.
@@ -117,6 +118,16 @@ const layouts: Record<string, (n: number) => unknown> = {
     const ks = new Keyspace('n1:1');
     for (let i = 0; i < n; i++) ks.pfadd(fullKey(0, `user:${i}`), ['a', 'b']);
     for (let i = 0; i < n; i++) ks.del(fullKey(0, `user:${i}`));
+    ks.stateDigest();
+    return ks;
+  },
+  // One counter past 2^31 - 1 (a byte counter, a running total) among the same keys: what it costs
+  // every other key (g-counter.ts, generalizeCountFields). Last of the keyspace rows: on a build
+  // without that fix it would add to every counter made after it in this process.
+  'keyspace, one past 2^31': (n) => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(fullKey(0, 'bytes:total'), 2 ** 40);
+    for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     ks.stateDigest();
     return ks;
   },

@@ -4,7 +4,7 @@
 
 import { TypeTag } from './codec.js';
 import type { CrdtError } from './errors.js';
-import { COUNTER_MAX, CounterBase, notIntegerError, overflowError } from './g-counter.js';
+import { COUNTER_MAX, CounterBase, generalizeCountFields, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 
@@ -127,3 +127,6 @@ export class PNCounter extends CounterBase {
     return magnitude(after) <= BIG_MAX || magnitude(after) <= magnitude(before);
   }
 }
+
+// Before any PN-Counter is made (g-counter.ts says why).
+generalizeCountFields(new PNCounter());
