@@ -203,6 +203,16 @@ export class Keyspace extends KeyTable {
     return ok(isLive(e));
   }
 
+  /**
+   * The live HLL of `key` (undefined when it is missing or deleted), or WRONGTYPE: PFCOUNT of one
+   * key, the read of a page's unique visitors, in one lookup.
+   */
+  liveHll(key: string): Result<HyperLogLog | undefined, KeyspaceError> {
+    const e = this.get(key);
+    if (e === undefined || !isLive(e)) return ok(undefined);
+    return e.type === 'hll' ? ok(e.crdt) : err(WRONGTYPE);
+  }
+
   /** The live HLLs among `keys` (missing and deleted keys skipped), or WRONGTYPE. */
   private liveHlls(keys: readonly string[]): Result<HyperLogLog[], KeyspaceError> {
     const hlls: HyperLogLog[] = [];

@@ -5,7 +5,7 @@
 // (last command, last write version, MULTI), and what MONITOR sees.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ArgRanges } from '../../src/server/commands/arg-ranges.js';
 import { commandNames, execute, lookupBytes, resolveCommandAt, runRanged } from '../../src/server/commands/table.js';
 import { RespParser } from '../../src/server/resp/parser.js';
@@ -133,7 +133,7 @@ type Step =
   | { readonly op: 'monitor' };
 
 const LONG_KEY = 'k'.repeat(MAX_KEY_BYTES + 1);
-const names = ['incr', 'INCR', 'InCr', 'decr', 'DECR', 'incrby', 'INCRBY', 'decrby', 'DecrBy', 'get', 'GET', 'pfadd', 'PFADD', 'PfAdd', 'pfcount', 'set', 'incrx', 'multi', 'exec', 'discard', 'select', 'del'];
+const names = ['incr', 'INCR', 'InCr', 'decr', 'DECR', 'incrby', 'INCRBY', 'decrby', 'DecrBy', 'get', 'GET', 'pfadd', 'PFADD', 'PfAdd', 'pfcount', 'PFCOUNT', 'PfCount', 'set', 'incrx', 'multi', 'exec', 'discard', 'select', 'del'];
 const argWords = ['k', 'user:1', 'ü', '', 'h', LONG_KEY, 'x'.repeat(100), 'y'.repeat(300), '1', '-5', '0', '-0', '007', '+1', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '9007199254740993', '12a', '-', '15', '16'];
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -185,9 +185,9 @@ function observe(x: Side): unknown {
 }
 
 describe('runRanged', () => {
-  it('the counter commands, GET and PFADD run on ranges', () => {
+  it('the counter commands, GET, PFADD and PFCOUNT run on ranges', () => {
     const ranged = commandNames().filter((name) => lookupBytes(Buffer.from(name))?.runRanges !== undefined);
-    expect(ranged.sort()).toEqual(['decr', 'decrby', 'get', 'incr', 'incrby', 'pfadd']);
+    expect(ranged.sort()).toEqual(['decr', 'decrby', 'get', 'incr', 'incrby', 'pfadd', 'pfcount']);
   });
 
   it('answers and changes exactly what execute does on Buffers, whatever the session’s state', async () => {
@@ -250,6 +250,13 @@ describe('runRanged', () => {
     ['PFADD', 'm'.repeat(MAX_KEY_BYTES), 'e'],
     ['INCR', LONG_KEY],
     ['PFADD', LONG_KEY, 'e'],
+    ['PFCOUNT', 'h'],
+    ['pfcount', 'k'],
+    ['PFCOUNT', 'nothing'],
+    ['PFCOUNT', 'h', 'nothing'],
+    ['PFCOUNT', 'h', 'k'],
+    ['PFCOUNT'],
+    ['PFCOUNT', LONG_KEY],
   ];
   const filler = request(['ECHO', 'f'.repeat(MAX_KEY_BYTES + 10)]);
   for (const [stateName, enter] of sessionStates) {
@@ -278,6 +285,36 @@ describe('runRanged', () => {
       }
     });
   }
+
+  it('times a command without the fast flag on ranges for the slow log, with copies of its arguments; a fast one is not timed', () => {
+    const a = side();
+    a.n.run(a.s, 'PFADD', 'visitors', 'x', 'y');
+    const parser = new RespParser();
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValueOnce(500).mockReturnValueOnce(509.999);
+      parser.push(request(['PFCOUNT', 'visitors']));
+      let r = parser.nextRanges() as ArgRanges;
+      expect(bytesOf(a.s, runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply)).toBe(':2\r\n');
+      expect(clock).toHaveBeenCalledTimes(2);
+      expect(stateOf(a.n.ctx).slowlog.length).toBe(0);
+      clock.mockReturnValueOnce(500).mockReturnValueOnce(510);
+      parser.push(request(['pfcount', 'visitors']));
+      r = parser.nextRanges() as ArgRanges;
+      expect(bytesOf(a.s, runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply)).toBe(':2\r\n');
+      // The entry holds copies: the chunk written over afterwards leaves it as it was.
+      r.buf.fill(0x21);
+      const log = stateOf(a.n.ctx).slowlog.get(-1);
+      expect(log.map((e) => [e.micros, e.args.map((x) => x.toString())])).toEqual([[10_000, ['pfcount', 'visitors']]]);
+      clock.mockClear();
+      parser.push(request(['INCR', 'k']));
+      r = parser.nextRanges() as ArgRanges;
+      runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r);
+      expect(clock).not.toHaveBeenCalled();
+    } finally {
+      clock.mockRestore();
+    }
+  });
 
   it('runs INCR on ranges down the plain path: the key counts, the session notes it', () => {
     const a = side();

@@ -83,6 +83,28 @@ function pfaddRanges(ctx: CommandServices, s: Session, a: ArgRanges): Reply {
   return pfaddReply(ctx.keyspace.pfaddEach(fullKeyAt(s.db, buf, ks, ke), a.count - 2, (h, i) => addRange(h, buf, a.start(i + 2), a.end(i + 2))));
 }
 
+/** PFCOUNT: one key's estimate, or the union's of several. */
+function pfcount(ctx: CommandServices, s: Session, a: readonly Buffer[]): Reply {
+  if (a.length === 2) return pfcountOne(ctx, fullKey(s.db, a[1] as Buffer));
+  const keys: string[] = [];
+  for (let i = 1; i < a.length; i++) keys.push(fullKey(s.db, a[i] as Buffer));
+  const why = combineError(liveHlls(ctx, keys));
+  if (why !== undefined) return why;
+  const r = ctx.keyspace.pfcount(keys);
+  return r.ok ? { kind: 'int', value: r.value } : hllError(r.error);
+}
+
+/** PFCOUNT of one key, which Redis caches in the HLL's header (what GET then shows). */
+function pfcountOne(ctx: CommandServices, key: string): Reply {
+  const r = ctx.keyspace.liveHll(key);
+  if (!r.ok) return hllError(r.error);
+  const h = r.value;
+  if (h === undefined) return ZERO;
+  const n = h.count();
+  h.noteRedisCount();
+  return { kind: 'int', value: n };
+}
+
 export const hllCommands: CommandSpec[] = [
   {
     name: 'pfadd',
@@ -101,19 +123,9 @@ export const hllCommands: CommandSpec[] = [
     arity: -2,
     flags: ['readonly'],
     keys: [1, -1, 1],
-    run: (ctx, s, a) => {
-      const keys: string[] = [];
-      for (let i = 1; i < a.length; i++) keys.push(fullKey(s.db, a[i] as Buffer));
-      if (keys.length > 1) {
-        const why = combineError(liveHlls(ctx, keys));
-        if (why !== undefined) return why;
-      }
-      const r = ctx.keyspace.pfcount(keys);
-      if (!r.ok) return hllError(r.error);
-      // One key: Redis caches the count in the HLL's header (what GET then shows).
-      if (keys.length === 1) liveHlls(ctx, keys)[0]?.noteRedisCount();
-      return { kind: 'int', value: r.value };
-    },
+    run: pfcount,
+    // One key (a page's unique visitors) without a Buffer per argument; a union takes the Buffers.
+    runRanges: (ctx, s, a) => (a.count === 2 ? pfcountOne(ctx, fullKeyAt(s.db, a.buf, a.start(1), a.end(1))) : pfcount(ctx, s, a.buffers())),
   },
   {
     name: 'pfmerge',

@@ -129,10 +129,10 @@ function nameHash(b: Uint8Array, start: number, end: number): number {
 const BY_HASH = new Map<number, ResolvedCommand[]>();
 let LONGEST = 0;
 ALL.forEach((spec, index) => {
-  // runRanged takes a command on ranges only down the plain path: no subcommands, not timed, never
-  // allowed while a script is busy.
-  if (spec.runRanges !== undefined && (spec.subcommands !== undefined || spec.subcommandFlags !== undefined || !spec.flags.includes('fast') || spec.flags.includes('allow_busy'))) {
-    throw new Error(`command table: ${spec.name} has runRanges but subcommands, no 'fast' flag or 'allow_busy'`);
+  // runRanged takes a command on ranges only down the plain path: no subcommands, never allowed
+  // while a script is busy.
+  if (spec.runRanges !== undefined && (spec.subcommands !== undefined || spec.subcommandFlags !== undefined || spec.flags.includes('allow_busy'))) {
+    throw new Error(`command table: ${spec.name} has runRanges but subcommands or 'allow_busy'`);
   }
   const c: ResolvedCommand = Object.freeze({
     ...accessOf(spec),
@@ -291,10 +291,22 @@ function timed(ctx: CommandServices, st: CommandState, session: Session, c: Reso
   const t0 = performance.now();
   const r = dispatch(ctx, session, c, args);
   const micros = Math.round((performance.now() - t0) * 1000);
-  if (micros >= SLOWLOG_SLOWER_THAN_US) {
-    st.slowlog.add({ time: Math.floor(ctx.now() / 1000), micros, args: args.map((a) => Buffer.from(a)), addr: session.remoteAddress, name: session.name ?? '' });
-  }
+  if (micros >= SLOWLOG_SLOWER_THAN_US) logSlow(ctx, st, session, micros, args);
   return r;
+}
+
+/** `timed` for a command run on ranges: its arguments become Buffers only for a slow log entry. */
+function timedRanges(ctx: CommandServices, session: Session, run: NonNullable<CommandSpec['runRanges']>, args: ArgRanges): Reply {
+  const t0 = performance.now();
+  const r = run(ctx, session, args);
+  const micros = Math.round((performance.now() - t0) * 1000);
+  if (micros >= SLOWLOG_SLOWER_THAN_US) logSlow(ctx, stateOf(ctx), session, micros, args.buffers());
+  return r;
+}
+
+/** Adds a command that took `micros` to the slow log (copies of its arguments, which may be views of a socket's chunk). */
+function logSlow(ctx: CommandServices, st: CommandState, session: Session, micros: number, args: readonly Buffer[]): void {
+  st.slowlog.add({ time: Math.floor(ctx.now() / 1000), micros, args: args.map((a) => Buffer.from(a)), addr: session.remoteAddress, name: session.name ?? '' });
 }
 
 /**
@@ -322,7 +334,7 @@ export function runRanged(ctx: CommandServices, session: Session, c: ResolvedCom
   const name = c.spec.name;
   if (refusedForMemory(ctx, session, c)) return reject(session, name, OOM_REPLY, errors.OOM);
   session.lastCommand = name;
-  const r = run(ctx, session, args);
+  const r = c.timed ? timedRanges(ctx, session, run, args) : run(ctx, session, args);
   // As runWithConsistency does for a write at the local level: WAIT waits for this version.
   const cons = ctx.consistency;
   if (c.write && cons !== undefined) session.lastWriteVersion = cons.version();

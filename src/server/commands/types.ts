@@ -231,7 +231,7 @@ export interface CommandSpec {
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
   /**
    * The same command on its arguments as byte ranges of the socket chunk (`ArgRanges`), for the hot
-   * counter commands: it must answer and change exactly what `run` does with `args.buffers()`
+   * counter and HLL commands: it must answer and change exactly what `run` does with `args.buffers()`
    * (test/server/arg-ranges.test.ts holds every such command to that). Only synchronous commands
    * have one; `runRanged` (table.ts) calls it once every check before `run` has passed.
    */
