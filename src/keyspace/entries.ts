@@ -111,8 +111,8 @@ class KeyEntry {
   }
 
   setShares(counts: number, bytes: number): void {
-    if (counts < 0) this.shares = -1;
-    else if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) this.shares = counts | (bytes << COUNTS_BITS);
+    // None (-1 and 0) packs as -1, all bits set.
+    if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) this.shares = counts | (bytes << COUNTS_BITS);
     else if (this.shares instanceof Shares) {
       this.shares.counts = counts;
       this.shares.bytes = bytes;

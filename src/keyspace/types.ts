@@ -39,7 +39,7 @@ export type Entry = {
      */
     readonly countsShare: number;
     readonly bytesShare: number;
-    /** Sets both shares (counts -1: none; bytes is then ignored). */
+    /** Sets both shares (-1 and 0: none). */
     setShares(counts: number, bytes: number): void;
     /**
      * The key's id in its table (key-table.ts), the same for every entry the key has while the table

@@ -179,6 +179,27 @@ describe('counter state', () => {
     expect(e.foldSlot('x:1', 'y:1')).toBe(true);
     expect(e.slotOf('y:1')).toEqual({ id: 'y:1', p: 4, fp: 4, n: 0, fn: 0 });
     expect(e.byteSize()).toBe(56 + 3 + 48 + 16);
+    // A slot behind the first folded into a replica with none: the first slot stays as it was.
+    const f = new PNCounter();
+    f.mergeSlot('a:1', 9, 2, 1, 1);
+    f.mergeSlot('b:1', 5, 3, 4, 0);
+    expect(f.foldSlot('b:1', 'c:1')).toBe(true);
+    expect(f.slotIds().sort()).toEqual(['a:1', 'c:1']);
+    expect(f.slotOf('a:1')).toEqual({ id: 'a:1', p: 9, fp: 2, n: 1, fn: 1 });
+    expect(f.slotOf('c:1')).toEqual({ id: 'c:1', p: 5, fp: 3, n: 4, fn: 0 });
+    expect(f.value()).toBe(7 + (5 - 3) - 4);
+    // Into an invalid id: misuse, refused before anything moves.
+    expect(() => f.foldSlot('c:1', '')).toThrow(RangeError);
+    expect(f.slotIds().sort()).toEqual(['a:1', 'c:1']);
+    // No slot, no ids; one slot each under different ids: not equal.
+    const ids = new Set<string>();
+    new PNCounter().addSlotIdsTo(ids);
+    expect(ids.size).toBe(0);
+    const x = new GCounter();
+    x.mergeSlot('x:1', 1, 0);
+    const y = new GCounter();
+    y.mergeSlot('y:1', 1, 0);
+    expect(x.equals(y)).toBe(false);
   });
 
   it('sums past 2^53-1 in increments and in decrements are held apart, each back to a number on its own', () => {

@@ -96,7 +96,7 @@ describe('entries', () => {
     const e: Entry = makeEntry('pncounter', new PNCounter());
     expect([e.countsShare, e.bytesShare]).toEqual([-1, 0]);
     // Packed in one field while counts < 2^13 and bytes < 2^17; past either, a side object of the entry's own.
-    const cases: [number, number][] = [[0, 0], [1, 150], [8191, 131_071], [8192, 10], [5, 131_072], [16 * 100_000 + 7, 2 ** 40], [3, 96], [0, 0]];
+    const cases: [number, number][] = [[0, 0], [1, 150], [8191, 131_071], [8192, 10], [5, 131_072], [3, 2 ** 20], [16 * 100_000 + 7, 2 ** 40], [3, 96], [-1, 0], [0, 0]];
     for (const [counts, bytes] of cases) {
       e.setShares(counts, bytes);
       expect([e.countsShare, e.bytesShare]).toEqual([counts, bytes]);
