@@ -764,8 +764,8 @@ export class GCounter extends CounterBase {
 }
 
 /**
- * Makes the count fields (`p`, `n`) of every counter of `cls` general values for V8 instead of small
- * integers. V8 keeps a field that has only held small integers (up to 2^31 - 1 here) unboxed, and
+ * Makes the count fields (`p`, `n`) of every counter of `probe`'s class general values for V8
+ * instead of small integers. V8 keeps a field that has only held small integers (up to 2^31 - 1 here) unboxed, and
  * once any instance stores a larger number there it turns that field into a box of its own in every
  * instance of the class: one counter past 2^31 - 1 (a byte counter, a total of page views) added 16
  * bytes to every counter on the node (`npm run bench -- layout`, "keyspace, one past 2^31"). A field
