@@ -217,10 +217,9 @@ export class Keyspace extends KeyTable {
   private liveHlls(keys: readonly string[]): Result<HyperLogLog[], KeyspaceError> {
     const hlls: HyperLogLog[] = [];
     for (const k of keys) {
-      const e = this.get(k);
-      if (e === undefined || !isLive(e)) continue;
-      if (e.type !== 'hll') return err(WRONGTYPE);
-      hlls.push(e.crdt);
+      const r = this.liveHll(k);
+      if (!r.ok) return r;
+      if (r.value !== undefined) hlls.push(r.value);
     }
     return ok(hlls);
   }
