@@ -37,6 +37,12 @@ export interface CounterSlot {
   fn: number;
 }
 
+/** The counts of the slot a local write goes to (`CounterBase.localSlot`), written in place. */
+export interface LocalSlot {
+  p: number;
+  n: number;
+}
+
 /** Throws (misuse, not untrusted input) unless `id` is a non-empty, well-formed string of <= 255 UTF-8 bytes. */
 export function assertReplicaId(id: ReplicaId): void {
   if (typeof id !== 'string' || id.length === 0) throw new RangeError('replica id must be a non-empty string');
@@ -93,8 +99,9 @@ const bigIndexes = new WeakMap<Rest, Map<ReplicaId, number>>();
 
 /** Internal base of GCounter and PNCounter: slots, floors, merge, reset, codec. */
 export abstract class CounterBase {
-  // The counter is its own first slot: `id`, `p` and `n` below, with the floors `fp` and `fn`, are
-  // the most recently locally written slot (`id` '' and all zero while the counter holds none). Most
+  // The counter is its own first slot: `rid`, `p` and `n` below, with the floors `fp` and `fn`, are
+  // the most recently locally written slot (`rid` '' and all zero while the counter holds none; not
+  // `id`, which a key's entry that is its own counter has for the key's id). Most
   // keys hold one slot, written by the local replica, so a key is this one object and the hot path
   // touches nothing else. (The first design, PN = two G-Counter objects each with a Map, took 418
   // heap bytes per 1-replica key; the first slot as an object of its own, 136 with this object;
@@ -109,7 +116,7 @@ export abstract class CounterBase {
   // run bench -- layout`, "keyspace, 3 slots"); a Map of two slot objects took about 180 more.
   // Undefined when the first slot's floors are 0 and there are no other slots; the first slot is held
   // whenever `rest` is. A slot the counter hands out is a copy, never its cells.
-  protected id: ReplicaId = '';
+  protected rid: ReplicaId = '';
   protected p = 0;
   protected n = 0;
   protected rest: Rest | undefined;
@@ -198,7 +205,7 @@ export abstract class CounterBase {
 
   replicaCount(): number {
     const rest = this.rest;
-    return this.id === '' ? 0 : 1 + (rest === undefined ? 0 : (rest.length - BASE) / STRIDE);
+    return this.rid === '' ? 0 : 1 + (rest === undefined ? 0 : (rest.length - BASE) / STRIDE);
   }
 
   /** Replica `r`'s slot and floors (all 0 when absent). A copy: mutating it changes nothing. */
@@ -209,8 +216,8 @@ export abstract class CounterBase {
 
   /** Every slot's replica id, in no particular order (slot pruning looks for retired ones). */
   slotIds(): ReplicaId[] {
-    if (this.id === '') return [];
-    const out = [this.id];
+    if (this.rid === '') return [];
+    const out = [this.rid];
     const rest = this.rest;
     if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.push(rest[i] as ReplicaId);
     return out;
@@ -218,8 +225,8 @@ export abstract class CounterBase {
 
   /** Adds the ids of this counter's slots to `out` (`slotIds` without an array: a walk of every key uses it). */
   addSlotIdsTo(out: Set<ReplicaId>): void {
-    if (this.id === '') return;
-    out.add(this.id);
+    if (this.rid === '') return;
+    out.add(this.rid);
     const rest = this.rest;
     if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.add(rest[i] as ReplicaId);
   }
@@ -244,7 +251,7 @@ export abstract class CounterBase {
     if (other === this) return false;
     if (other.lanes() !== this.lanes()) throw new TypeError('cannot merge a PNCounter with a GCounter');
     // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, mergeFields ignores an all-zero slot (an empty counter's first place)
-    let changed = other.id !== '' ? this.mergeFields(other.id, other.p, other.fp, other.n, other.fn) : false;
+    let changed = other.rid !== '' ? this.mergeFields(other.rid, other.p, other.fp, other.n, other.fn) : false;
     const rest = other.rest;
     if (rest !== undefined) {
       for (let i = BASE; i < rest.length; i += STRIDE) {
@@ -266,6 +273,19 @@ export abstract class CounterBase {
     // Stryker disable next-line ConditionalExpression: equivalent but for work, a slot the counter holds has a valid id
     if ((p > 0 || n > 0) && this.indexOf(r) === NONE) assertReplicaId(r);
     this.mergeFields(r, p, fp, n, fn);
+  }
+
+  /**
+   * Makes this counter (an empty one of the same class) a copy of `src`: what a key's entry that is
+   * its own counter starts from (keyspace/entries.ts). The first slot is copied field by field, the
+   * other slots into an array of their own, so that no write to either reaches the other.
+   */
+  protected copyStateOf(src: CounterBase): void {
+    this.rid = src.rid;
+    this.p = src.p;
+    this.n = src.n;
+    const rest = src.rest;
+    if (rest !== undefined) this.rest = rest.slice();
   }
 
   /** A delta holding only the given replicas' slots and floors (what a keyspace sends after incrementInPlace). */
@@ -332,7 +352,7 @@ export abstract class CounterBase {
   clone(): this {
     const out = this.empty();
     if (this.rest !== undefined) out.rest = this.rest.slice();
-    out.setHead(this.id, this.p, this.fp, this.n, this.fn);
+    out.setHead(this.rid, this.p, this.fp, this.n, this.fn);
     return out;
   }
 
@@ -355,7 +375,7 @@ export abstract class CounterBase {
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 56 + this.id.length;
+    let bytes = 56 + this.rid.length;
     if (rest === undefined) return bytes;
     const slots = (rest.length - BASE) / STRIDE;
     bytes += 48 + 8 * rest.length + (slots > SCANNED_SLOTS ? 96 + 16 * slots : 0);
@@ -392,8 +412,8 @@ export abstract class CounterBase {
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the sorted list of one slot writes the same bytes
     if (rest === undefined) {
       // At most one slot (most keys): no list to sort.
-      w.u8(CODEC_VERSION).u8(this.tag()).uvarint(this.id === '' ? 0 : 1);
-      if (this.id !== '') this.writeSlotEntry(w, this.id, this.p, this.fp, this.n, this.fn, two);
+      w.u8(CODEC_VERSION).u8(this.tag()).uvarint(this.rid === '' ? 0 : 1);
+      if (this.rid !== '') this.writeSlotEntry(w, this.rid, this.p, this.fp, this.n, this.fn, two);
       return w;
     }
     // Stryker disable next-line ArithmeticOperator: equivalent but for speed, a count too large takes the sorted list, which writes the same bytes
@@ -424,7 +444,7 @@ export abstract class CounterBase {
     w.u8(CODEC_VERSION).u8(this.tag()).uvarint(n);
     for (let k = 0; k < n; k++) {
       const i = order[k] as number;
-      if (i === HEAD) this.writeSlotEntry(w, this.id, this.p, this.fp, this.n, this.fn, two);
+      if (i === HEAD) this.writeSlotEntry(w, this.rid, this.p, this.fp, this.n, this.fn, two);
       else this.writeSlotEntry(w, rest[i] as ReplicaId, rest[i + 1] as number, rest[i + 2] as number, rest[i + 3] as number, rest[i + 4] as number, two);
     }
     return w;
@@ -517,7 +537,7 @@ export abstract class CounterBase {
     // Found again: the slots may have moved.
     const ii = this.indexOf(into);
     if (ii !== NONE) this.setAt(ii, p, fp, n, fn);
-    else if (this.id === '') this.setHead(into, p, fp, n, fn);
+    else if (this.rid === '') this.setHead(into, p, fp, n, fn);
     else this.addRest(into, p, fp, n, fn);
     // The value is kept: (p_t + p_s) - (fp_t + fp_s) = (p_t - fp_t) + (p_s - fp_s), and likewise for n.
     return true;
@@ -535,13 +555,13 @@ export abstract class CounterBase {
   }
 
   /** The slot replica `r` writes locally, created if absent (id checked then), moved to the first place (`this`). */
-  protected localSlot(r: ReplicaId): CounterSlot {
-    if (this.id === r && r !== '') return this.head();
+  protected localSlot(r: ReplicaId): LocalSlot {
+    if (this.rid === r && r !== '') return this.head();
     const rest = this.rest;
     const i = this.restIndexOf(r);
     if (rest !== undefined && i !== NONE) {
       // The first slot is held whenever `rest` is: the two swap places.
-      const id = this.id;
+      const id = this.rid;
       const p = this.p;
       const fp = this.fp;
       const n = this.n;
@@ -560,18 +580,18 @@ export abstract class CounterBase {
       return this.head();
     }
     assertReplicaId(r);
-    if (this.id !== '') this.addRest(this.id, this.p, this.fp, this.n, this.fn);
+    if (this.rid !== '') this.addRest(this.rid, this.p, this.fp, this.n, this.fn);
     this.setHead(r, 0, 0, 0, 0);
     return this.head();
   }
 
-  /** The first slot: this object, seen as a slot (its `id` is '' when the counter holds none). */
-  protected head(): CounterSlot {
-    return this as unknown as CounterSlot;
+  /** The first slot's counts: this object, seen as them (no copy on the write path). */
+  protected head(): LocalSlot {
+    return this as unknown as LocalSlot;
   }
 
   private setHead(id: ReplicaId, p: number, fp: number, n: number, fn: number): void {
-    this.id = id;
+    this.rid = id;
     this.p = p;
     this.n = n;
     this.setFloors(fp, fn);
@@ -579,7 +599,7 @@ export abstract class CounterBase {
 
   /** Where replica `r`'s slot is: HEAD, its offset in `rest`, or NONE. */
   private indexOf(r: ReplicaId): number {
-    if (this.id === r && r !== '') return HEAD;
+    if (this.rid === r && r !== '') return HEAD;
     return this.restIndexOf(r);
   }
 
@@ -596,12 +616,12 @@ export abstract class CounterBase {
 
   /** The id of the slot at `i` (HEAD or an offset in `rest`). */
   private idAt(i: number): ReplicaId {
-    return i === HEAD ? this.id : ((this.rest as Rest)[i] as ReplicaId);
+    return i === HEAD ? this.rid : ((this.rest as Rest)[i] as ReplicaId);
   }
 
   /** A copy of the slot at `i` (HEAD or an offset in `rest`). */
   private slotAt(i: number): CounterSlot {
-    if (i === HEAD) return { id: this.id, p: this.p, fp: this.fp, n: this.n, fn: this.fn };
+    if (i === HEAD) return { id: this.rid, p: this.p, fp: this.fp, n: this.n, fn: this.fn };
     const rest = this.rest as Rest;
     return { id: rest[i] as ReplicaId, p: rest[i + 1] as number, fp: rest[i + 2] as number, n: rest[i + 3] as number, fn: rest[i + 4] as number };
   }
@@ -654,7 +674,7 @@ export abstract class CounterBase {
 
   /** Copies of every slot, the first one first. */
   private list(): CounterSlot[] {
-    const out: CounterSlot[] = this.id !== '' ? [this.slotAt(HEAD)] : [];
+    const out: CounterSlot[] = this.rid !== '' ? [this.slotAt(HEAD)] : [];
     const rest = this.rest;
     if (rest !== undefined) for (let i = BASE; i < rest.length; i += STRIDE) out.push(this.slotAt(i));
     return out;
@@ -675,8 +695,8 @@ export abstract class CounterBase {
     if (i === NONE) {
       // Stryker disable next-line BooleanLiteral: no caller reads the result for an all-zero slot (only mergeSlot passes one, and it returns void)
       if (op === 0 && on === 0) return false; // all-zero: no entry
-      if (this.id === '') {
-        this.id = id;
+      if (this.rid === '') {
+        this.rid = id;
         i = HEAD;
       } else {
         this.addRest(id, 0, 0, 0, 0);

@@ -1,7 +1,7 @@
 // Pure helpers over a key's entry (types.ts): its states, the visible one, epochs of its life, and
 // the size limits a key and its state must fit. No table here; key-table.ts and keyspace.ts use them.
 
-import { GCounter } from '../crdt/g-counter.js';
+import { GCounter, generalizeCountFields } from '../crdt/g-counter.js';
 import { PNCounter } from '../crdt/pn-counter.js';
 import { isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
@@ -63,115 +63,185 @@ class Shares {
 }
 
 /**
- * A key's entry (types.ts, `Entry`): 7 fields, 80 heap bytes. A key's other states and its life are
- * rare (a key that has held several types; a TTL or a later epoch), so they share one field, absent
- * for most keys: the life itself when the key has one state, else a side object of both (`Rare`);
- * the digest-pending mark is a bit beside the digest's high half, the
- * type is 3 bits beside the key's id, and the key's two shares of the table's counts are one small
- * integer unless one is large (all small integers). Readers see the fields of `Entry` through
- * accessors. (With the 9 fields as plain properties an entry took 96 bytes, a quarter of what a
- * one-slot key costs a node; the type beside the id makes room for the key, which lets the table
- * reach an entry from its id without a lookup by key; the shares packed together took 88 -> 80.)
+ * What a key's entry holds besides its state (types.ts, `Entry`), on top of `Base`: 6 fields. A
+ * key's other states and its life are rare (a key that has held several types; a TTL or a later
+ * epoch), so they share one field, absent for most keys: the life itself when the key has one
+ * state, else a side object of both (`Rare`); the digest-pending mark is a bit beside the digest's
+ * high half, the type is 3 bits beside the key's id, and the key's two shares of the table's counts
+ * are one small integer unless one is large (all small integers). Readers see the fields of `Entry`
+ * through accessors. (With 9 plain properties an entry took 96 bytes, a quarter of what a one-slot
+ * key cost a node; the type beside the id made room for the key, which lets the table reach an
+ * entry from its id without a lookup by key; the shares packed together took 88 -> 80.)
+ *
+ * A counter key's entry is its counter (`PNCounterEntry`, `GCounterEntry`): these fields on top of
+ * the counter's own, one object per key where an entry and its counter were two (80 + 56 bytes ->
+ * 104, `npm run bench -- layout`). Every other entry holds its state (`KeyEntry`).
  */
-class KeyEntry {
-  private hi = 0;
-  digestLo = 0;
-  /**
-   * The counts and bytes shares (key-counts.ts): -1 for none yet, `counts | bytes << COUNTS_BITS`
-   * when both fit, else a `Shares` of this entry's own.
-   */
-  private shares: number | Shares = -1;
-  /** `(id + 1) * 8 + the type's index`: id -1 (not in a table) is 0 above the type. */
-  private idType: number;
-  /** The key this entry is of, once a table holds it ('' before). */
-  // Stryker disable next-line StringLiteral: equivalent, a table sets the key as it stores the entry, and only entries it holds are read by id
-  key = '';
+// Stryker disable next-line all: the type of a mixin's base, no behaviour
+function withEntryFields<B extends abstract new (...args: any[]) => object>(Base: B) {
+  abstract class EntryFields extends Base {
+    private hi = 0;
+    digestLo = 0;
+    /**
+     * The counts and bytes shares (key-counts.ts): -1 for none yet, `counts | bytes << COUNTS_BITS`
+     * when both fit, else a `Shares` of this entry's own.
+     */
+    private shares: number | Shares = -1;
+    /** `(id + 1) * 8 + the type's index`: id -1 (not in a table) is 0 above the type. Set once, by the class's constructor. */
+    protected idType = 0;
+    /** The key this entry is of, once a table holds it ('' before). */
+    // Stryker disable next-line StringLiteral: equivalent, a table sets the key as it stores the entry, and only entries it holds are read by id
+    key = '';
+    /** Undefined for most keys; the life alone for a key with one state; else both (`Rare`). Set once, by the class's constructor. */
+    protected rare: Rare | Life | undefined = undefined;
 
+    get type(): KeyType {
+      return KEY_TYPES[this.idType & 7] as KeyType;
+    }
+
+    get countsShare(): number {
+      const s = this.shares;
+      return typeof s === 'number' ? (s < 0 ? -1 : s & COUNTS_MASK) : s.counts;
+    }
+
+    get bytesShare(): number {
+      const s = this.shares;
+      return typeof s === 'number' ? (s < 0 ? 0 : s >> COUNTS_BITS) : s.bytes;
+    }
+
+    setShares(counts: number, bytes: number): void {
+      // None (-1 and 0) packs as -1, all bits set.
+      if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) this.shares = counts | (bytes << COUNTS_BITS);
+      else if (this.shares instanceof Shares) {
+        this.shares.counts = counts;
+        this.shares.bytes = bytes;
+      } else this.shares = new Shares(counts, bytes);
+    }
+
+    get id(): number {
+      return (this.idType >> 3) - 1;
+    }
+
+    set id(v: number) {
+      this.idType = ((v + 1) << 3) | (this.idType & 7);
+    }
+
+    get others(): readonly TypedCrdt[] | undefined {
+      const r = this.rare;
+      return r instanceof Rare ? r.others : undefined;
+    }
+
+    get life(): Life | undefined {
+      const r = this.rare;
+      return r instanceof Rare ? r.life : r;
+    }
+
+    get digestHi(): number {
+      return this.hi & DIGEST_HI;
+    }
+
+    set digestHi(v: number) {
+      this.hi = (this.hi & ~DIGEST_HI) | (v & DIGEST_HI);
+    }
+
+    get digestPending(): boolean {
+      return (this.hi & DIGEST_PENDING) !== 0;
+    }
+
+    set digestPending(v: boolean) {
+      this.hi = v ? this.hi | DIGEST_PENDING : this.hi & ~DIGEST_PENDING;
+    }
+
+    /** No longer its key's entry (key-table.ts `store` and tombstone collection set it, never clear it). */
+    get superseded(): boolean {
+      return (this.hi & SUPERSEDED) !== 0;
+    }
+
+    set superseded(v: boolean) {
+      this.hi = v ? this.hi | SUPERSEDED : this.hi & ~SUPERSEDED;
+    }
+  }
+  return EntryFields;
+}
+
+class Plain {}
+
+/** The entry of a key whose visible state is not a counter (or is the husk's shared one): 7 fields, 80 heap bytes. */
+class KeyEntry extends withEntryFields(Plain) {
   constructor(
     type: KeyType,
     readonly crdt: TypedCrdt['crdt'],
-    /** Undefined for most keys; the life alone for a key with one state; else both (`Rare`). */
-    private readonly rare: Rare | Life | undefined,
+    rare: Rare | Life | undefined,
   ) {
+    super();
     this.idType = TYPE_INDEX[type];
-  }
-
-  get type(): KeyType {
-    return KEY_TYPES[this.idType & 7] as KeyType;
-  }
-
-  get countsShare(): number {
-    const s = this.shares;
-    return typeof s === 'number' ? (s < 0 ? -1 : s & COUNTS_MASK) : s.counts;
-  }
-
-  get bytesShare(): number {
-    const s = this.shares;
-    return typeof s === 'number' ? (s < 0 ? 0 : s >> COUNTS_BITS) : s.bytes;
-  }
-
-  setShares(counts: number, bytes: number): void {
-    // None (-1 and 0) packs as -1, all bits set.
-    if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) this.shares = counts | (bytes << COUNTS_BITS);
-    else if (this.shares instanceof Shares) {
-      this.shares.counts = counts;
-      this.shares.bytes = bytes;
-    } else this.shares = new Shares(counts, bytes);
-  }
-
-  get id(): number {
-    return (this.idType >> 3) - 1;
-  }
-
-  set id(v: number) {
-    this.idType = ((v + 1) << 3) | (this.idType & 7);
-  }
-
-  get others(): readonly TypedCrdt[] | undefined {
-    const r = this.rare;
-    return r instanceof Rare ? r.others : undefined;
-  }
-
-  get life(): Life | undefined {
-    const r = this.rare;
-    return r instanceof Rare ? r.life : r;
-  }
-
-  get digestHi(): number {
-    return this.hi & DIGEST_HI;
-  }
-
-  set digestHi(v: number) {
-    this.hi = (this.hi & ~DIGEST_HI) | (v & DIGEST_HI);
-  }
-
-  get digestPending(): boolean {
-    return (this.hi & DIGEST_PENDING) !== 0;
-  }
-
-  set digestPending(v: boolean) {
-    this.hi = v ? this.hi | DIGEST_PENDING : this.hi & ~DIGEST_PENDING;
-  }
-
-  /** No longer its key's entry (key-table.ts `store` and tombstone collection set it, never clear it). */
-  get superseded(): boolean {
-    return (this.hi & SUPERSEDED) !== 0;
-  }
-
-  set superseded(v: boolean) {
-    this.hi = v ? this.hi | SUPERSEDED : this.hi & ~SUPERSEDED;
+    this.rare = rare;
   }
 }
 
 /**
- * A key's entry. Every entry is made here, of one class, so that every entry shares one hidden
- * class in V8: entries copied by object spread, then given their digest fields, each had a hidden
- * class of their own, about 216 heap bytes per key.
+ * The entry of a PN-Counter key, which is the counter itself: made as a copy of the state it is
+ * given (`copyStateOf`), so a write to it never reaches the state it was made from, nor the reverse.
+ */
+class PNCounterEntry extends withEntryFields(PNCounter) {
+  constructor(rare: Rare | Life | undefined, from?: PNCounter) {
+    super();
+    this.idType = TYPE_INDEX.pncounter;
+    this.rare = rare;
+    if (from !== undefined) this.copyStateOf(from);
+  }
+
+  get crdt(): PNCounter {
+    return this;
+  }
+}
+
+/** The entry of a G-Counter key, likewise. */
+class GCounterEntry extends withEntryFields(GCounter) {
+  constructor(rare: Rare | Life | undefined, from?: GCounter) {
+    super();
+    this.idType = TYPE_INDEX.gcounter;
+    this.rare = rare;
+    if (from !== undefined) this.copyStateOf(from);
+  }
+
+  get crdt(): GCounter {
+    return this;
+  }
+}
+
+let prepared = false;
+
+/**
+ * Makes the count fields of the counter entries general (g-counter.ts, `generalizeCountFields`), once:
+ * every key table calls it as it is made, before its first key. Not when this module loads, as the
+ * counter classes do: done then, one counter past 2^31 - 1 still boxed the counts of every counter
+ * entry (16 bytes each, `npm run bench -- layout`, "keyspace, one past 2^31"), and done later it holds.
+ */
+export function prepareEntryClasses(): void {
+  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for work, generalizing twice changes nothing
+  if (prepared) return;
+  prepared = true;
+  generalizeCountFields(new PNCounterEntry(undefined));
+  generalizeCountFields(new GCounterEntry(undefined));
+}
+
+/**
+ * A key's entry. Every entry is made here, of one of the three classes above (entries copied by
+ * object spread, then given their digest fields, each had a hidden class of their own in V8, about
+ * 216 heap bytes per key). A counter's entry is a copy of `crdt` (the caller writes to the entry's
+ * `crdt` from then on); any other entry holds `crdt` itself, and so does the husk's (its one
+ * shared, frozen state).
  */
 export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], others?: readonly TypedCrdt[], life?: Life): EntryOf<T> {
   const o = others === undefined || others.length === 0 ? undefined : others;
   const l = life === undefined || isNoLife(life) ? undefined : life;
-  return new KeyEntry(type, crdt, o !== undefined ? new Rare(o, l) : l === undefined ? undefined : sharedLife(l)) as unknown as EntryOf<T>;
+  const rare = o !== undefined ? new Rare(o, l) : l === undefined ? undefined : sharedLife(l);
+  let e: object;
+  if (type === 'pncounter' && crdt !== HUSK_COUNTER) e = new PNCounterEntry(rare, crdt as PNCounter);
+  else if (type === 'gcounter') e = new GCounterEntry(rare, crdt as GCounter);
+  else e = new KeyEntry(type, crdt, rare);
+  return e as unknown as EntryOf<T>;
 }
 
 /**
@@ -286,7 +356,7 @@ export function liveCount(e: Entry): number {
 
 /** A new, empty counter entry of `type`. */
 export function newCounter(type: 'gcounter' | 'pncounter'): CounterEntry {
-  return type === 'gcounter' ? makeEntry(type, new GCounter()) : makeEntry(type, new PNCounter());
+  return (type === 'gcounter' ? new GCounterEntry(undefined) : new PNCounterEntry(undefined)) as unknown as CounterEntry;
 }
 
 /**

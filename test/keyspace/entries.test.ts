@@ -7,7 +7,7 @@ import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
 import type { Entry } from '../../src/keyspace/types.js';
-import { entryOf, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, MAX_KEY_ID, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
+import { entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, MAX_KEY_ID, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
 
 const pn = (n: number): TypedCrdt => {
   const c = new PNCounter();
@@ -68,14 +68,57 @@ describe('entries', () => {
   });
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
-    const shapes = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null })];
-    // Seven fields: the rare ones (other states, life) in one side object, the pending mark in `hi`,
-    // both shares of the counts in one, the type beside the key's id in its table, and the key.
-    for (const e of shapes) expect(Object.keys(e)).toEqual(['crdt', 'rare', 'hi', 'digestLo', 'shares', 'idType', 'key']);
-    expect(shapes[3]?.others).toBeUndefined();
-    expect(shapes[3]?.life).toBeUndefined();
-    expect(statesOf(shapes[2] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);
+    const entryFields = ['hi', 'digestLo', 'shares', 'idType', 'key', 'rare'];
+    // Six fields besides the state: the rare ones (other states, life) in one side object, the
+    // pending mark in `hi`, both shares of the counts in one, the type beside the key's id in its
+    // table, and the key.
+    const held = [entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null }), entryOf([husk()])];
+    for (const e of held) expect(Object.keys(e)).toEqual([...entryFields, 'crdt']);
+    // A counter key's entry is its counter: the counter's own four fields, then the same six.
+    const counters = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), newCounter('pncounter'), makeEntry('gcounter', g(3).crdt as GCounter, [hll(false)])];
+    for (const e of counters) {
+      expect(Object.keys(e)).toEqual(['rid', 'p', 'n', 'rest', ...entryFields]);
+      expect(e.crdt).toBe(e);
+    }
+    expect(held[1]?.others).toBeUndefined();
+    expect(held[1]?.life).toBeUndefined();
+    expect(statesOf(held[0] as Entry).map((s) => s.type)).toEqual(['hll', 'pncounter']);
+    expect(statesOf(counters[3] as Entry).map((s) => s.type)).toEqual(['gcounter', 'hll']);
     expect(makeEntry('hll', HyperLogLog.create(), undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
+    expect(makeEntry('pncounter', pn(2).crdt as PNCounter, undefined, { epoch: 2, ttlVersion: 1, deadline: 5 }).life).toEqual({ epoch: 2, ttlVersion: 1, deadline: 5 });
+    // The husk's entry holds the one shared state, not a copy of it.
+    expect(entryOf([husk()]).crdt).toBe(HUSK_COUNTER);
+  });
+
+  it("a counter's entry is a copy of the state it was made from: no write to either reaches the other", () => {
+    // Three slots, so that the copy has other slots (and a local write moves its slot to the front).
+    const src = new PNCounter();
+    src.incrementInPlace('a:1', 5);
+    src.incrementInPlace('b:1', -2);
+    src.incrementInPlace('c:1', 7);
+    src.resetInPlace();
+    src.incrementInPlace('c:1', 1);
+    const before = src.encode();
+    const e = makeEntry('pncounter', src);
+    expect(e.crdt.encode()).toEqual(before);
+    expect(e.crdt.value()).toBe(1);
+    // Writes to the entry, to the first slot and to the others, leave the source as it was.
+    e.crdt.incrementInPlace('a:1', 10);
+    e.crdt.incrementInPlace('b:1', -3);
+    expect(e.crdt.value()).toBe(8);
+    expect(src.encode()).toEqual(before);
+    // And writes to the source do not reach the entry.
+    const after = e.crdt.encode();
+    src.incrementInPlace('b:1', 100);
+    src.resetInPlace();
+    expect(e.crdt.encode()).toEqual(after);
+    // A G-Counter likewise, made from another entry (withLife's way).
+    const g1 = newCounter('gcounter');
+    g1.crdt.incrementInPlace('a:1', 2);
+    g1.crdt.incrementInPlace('b:1', 3);
+    const g2 = makeEntry('gcounter', g1.crdt as GCounter, undefined, { epoch: 1, ttlVersion: 0, deadline: null });
+    g2.crdt.incrementInPlace('a:1', 4);
+    expect([g1.crdt.value(), g2.crdt.value()]).toEqual([5, 9]);
   });
 
   it("an entry's type and id are kept apart in one field, for every type and up to the largest id", () => {
