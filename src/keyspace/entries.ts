@@ -1,5 +1,6 @@
-// Pure helpers over a key's entry (types.ts): its states, the visible one, epochs of its life, and
-// the size limits a key and its state must fit. No table here; key-table.ts and keyspace.ts use them.
+// A key's entry (types.ts): its classes (a counter key's entry is its counter), and pure helpers
+// over one: its states, the visible one, epochs of its life, and the size limits a key and its
+// state must fit. No table here; key-table.ts and keyspace.ts use them.
 
 import { GCounter, generalizeCountFields } from '../crdt/g-counter.js';
 import { PNCounter } from '../crdt/pn-counter.js';

@@ -11,7 +11,8 @@ export type { Crdt, KeyType } from '../crdt/registry.js';
  * encoding. A key that has held several types keeps one state per type (`others`): the visible one
  * is live whenever any is (the live one of highest tag), so a deleted key takes any type again and a
  * concurrent creation as two types loses no write (docs/crdt-counters.md, "Types"). Every entry is
- * made by `makeEntry` (entries.ts), whose class stores the rare fields and the pending mark packed.
+ * made by `makeEntry` (entries.ts), whose classes store the rare fields and the pending mark packed
+ * (a counter key's entry is the counter itself, `crdt` returning it).
  */
 export type Entry = {
   [T in KeyType]: {
