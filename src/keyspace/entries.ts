@@ -213,23 +213,10 @@ class GCounterEntry extends withEntryFields(GCounter) {
   }
 }
 
-let prepared = false;
-
-/**
- * Makes the count fields of the counter entries general (g-counter.ts, `generalizeCountFields`), once:
- * every key table calls it as it is made, before its first key. Not when this module loads, as the
- * counter classes do: done then, one counter past 2^31 - 1 still boxed the counts of every counter
- * entry (16 bytes each, `npm run bench -- layout`, "keyspace, one past 2^31"), and done later it holds.
- */
-// Stryker disable next-line BlockStatement: equivalent but for memory, which `bench layout` measures ("keyspace, one past 2^31")
-export function prepareEntryClasses(): void {
-  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for work, generalizing twice changes nothing
-  if (prepared) return;
-  // Stryker disable next-line BooleanLiteral: equivalent but for work, as above
-  prepared = true;
-  generalizeCountFields(new PNCounterEntry(undefined));
-  generalizeCountFields(new GCounterEntry(undefined));
-}
+// As every counter class (g-counter.ts, `generalizeCountFields`): one counter past 2^31 - 1 must not
+// box the counts of every counter entry (`npm run bench -- layout`, "keyspace, one past 2^31").
+generalizeCountFields(new PNCounterEntry(undefined));
+generalizeCountFields(new GCounterEntry(undefined));
 
 /**
  * A key's entry. Every entry is made here, of one of the three classes above (entries copied by

@@ -16,7 +16,7 @@ import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
-import { currentAsKept, entryOf, prepareEntryClasses, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -77,7 +77,6 @@ export class KeyTable {
     protected replica: ReplicaId,
     options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number; rng?: Rng } = {},
   ) {
-    prepareEntryClasses();
     this.clock = options.clock ?? NEVER;
     // The key index's hash seeds: at random on a node (so keys cannot be chosen to collide), alike in
     // every table given no rng (a simulation replays the same).
