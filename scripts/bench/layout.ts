@@ -122,7 +122,7 @@ const layouts: Record<string, (n: number) => unknown> = {
     return ks;
   },
   // One counter past 2^31 - 1 (a byte counter, a running total) among the same keys: what it costs
-  // every other key (g-counter.ts, generalizeCountFields). Last of the keyspace rows: on a build
+  // every other key (crdt/count-fields.ts, generalizeCountFields). Last of the keyspace rows: on a build
   // without that fix it would add to every counter made after it in this process.
   'keyspace, one past 2^31': (n) => {
     const ks = new Keyspace('n1:1');

@@ -14,6 +14,7 @@ import { idBytes, readerError, readHeader, readId, readSlot, slotKind, slotRead,
 import { CrdtError } from './errors.js';
 import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
+import { generalizeCountFields } from './count-fields.js';
 
 /** Largest slot, floor and (local) counter value: 2^53 - 1, the largest exactly representable integer. */
 export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
@@ -782,31 +783,5 @@ export class GCounter extends CounterBase {
     return CounterBase.readInto(out, bytes, 'GCounter') ?? out;
   }
 }
-
-/**
- * Makes the count fields (`p`, `n`) of every counter of `probe`'s class general values for V8
- * instead of small integers. V8 keeps a field that has only held small integers (up to 2^31 - 1 here) unboxed, and
- * once any instance stores a larger number there it turns that field into a box of its own in every
- * instance of the class: one counter past 2^31 - 1 (a byte counter, a total of page views) added 16
- * bytes to every counter on the node (`npm run bench -- layout`, "keyspace, one past 2^31"). A field
- * that has held anything else keeps small integers unboxed and a larger number as a reference to
- * it, so only the counters that hold one pay for it. Done once per class, before any counter is made.
- *
- * The probe is kept for the life of the process (`probes`): what V8 learned about the fields lives in
- * the hidden classes of the objects that have them, and once no object has them any more a
- * collection may drop those classes, and the next counter starts from classes that know nothing.
- * Dropped, the probe made no difference in a node (a collection runs before its first key) nor
- * between the layouts of `bench layout` (10 million keys: 171 B per key, 187 beside one counter of
- * 2^40); kept, 171 and 171.
- */
-export function generalizeCountFields(probe: CounterBase): void {
-  const fields = probe as unknown as { p: unknown; n: unknown };
-  fields.p = null;
-  fields.n = null;
-  probes.push(probe);
-}
-
-/** Every probe `generalizeCountFields` made general: kept, so that their hidden classes stay (see there). */
-const probes: CounterBase[] = [];
 
 generalizeCountFields(new GCounter());

@@ -4,7 +4,8 @@
 
 import { TypeTag } from './codec.js';
 import type { CrdtError } from './errors.js';
-import { COUNTER_MAX, CounterBase, generalizeCountFields, notIntegerError, overflowError } from './g-counter.js';
+import { generalizeCountFields } from './count-fields.js';
+import { COUNTER_MAX, CounterBase, notIntegerError, overflowError } from './g-counter.js';
 import type { ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 

@@ -2,7 +2,8 @@
 // over one: its states, the visible one, epochs of its life, and the size limits a key and its
 // state must fit. No table here; key-table.ts and keyspace.ts use them.
 
-import { GCounter, generalizeCountFields } from '../crdt/g-counter.js';
+import { GCounter } from '../crdt/g-counter.js';
+import { generalizeCountFields } from '../crdt/count-fields.js';
 import { PNCounter } from '../crdt/pn-counter.js';
 import { isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
@@ -213,7 +214,7 @@ class GCounterEntry extends withEntryFields(GCounter) {
   }
 }
 
-// As every counter class (g-counter.ts, `generalizeCountFields`): one counter past 2^31 - 1 must not
+// As every counter class (crdt/count-fields.ts, `generalizeCountFields`): one counter past 2^31 - 1 must not
 // box the counts of every counter entry (`npm run bench -- layout`, "keyspace, one past 2^31").
 generalizeCountFields(new PNCounterEntry(undefined));
 generalizeCountFields(new GCounterEntry(undefined));
