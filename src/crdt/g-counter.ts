@@ -277,8 +277,8 @@ export abstract class CounterBase {
   }
 
   /**
-   * Makes this counter (an empty one of the same class) a copy of `src`: what a key's entry that is
-   * its own counter starts from (keyspace/entries.ts). The first slot is copied field by field, the
+   * Makes this counter (an empty one of the same class) a copy of `src`: what `clone` and a key's
+   * entry that is its own counter (keyspace/entries.ts) start from. The first slot is copied field by field, the
    * other slots into an array of their own, so that no write to either reaches the other.
    */
   protected copyStateOf(src: CounterBase): void {
@@ -352,8 +352,7 @@ export abstract class CounterBase {
 
   clone(): this {
     const out = this.empty();
-    if (this.rest !== undefined) out.rest = this.rest.slice();
-    out.setHead(this.rid, this.p, this.fp, this.n, this.fn);
+    out.copyStateOf(this);
     return out;
   }
 

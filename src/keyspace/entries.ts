@@ -79,7 +79,6 @@ class Shares {
  * the counter's own, one object per key where an entry and its counter were two (80 + 56 bytes ->
  * 104, `npm run bench -- layout`). Every other entry holds its state (`KeyEntry`).
  */
-// Stryker disable next-line all: the type of a mixin's base, no behaviour
 function withEntryFields<B extends abstract new (...args: any[]) => object>(Base: B) {
   abstract class EntryFields extends Base {
     private hi = 0;
