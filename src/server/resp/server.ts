@@ -198,6 +198,16 @@ export class RespServer<Session> {
   private nextId = 1;
   private listening = false;
   private closed = false;
+  /** Connections with replies encoded this turn, written together once the turn's reads are done. */
+  private readonly unflushed: Connection<Session>[] = [];
+  private flushScheduled = false;
+  private readonly flushUnflushed = (): void => {
+    this.flushScheduled = false;
+    const list = this.unflushed;
+    // A flush can run commands (a drained gate resumes them), which may defer again: into a new turn.
+    for (let i = 0; i < list.length; i++) list[i]!.flushDeferred();
+    list.length = 0;
+  };
 
   constructor(options: RespServerOptions<Session>) {
     if (typeof options.host !== 'string' || options.host === '') {
@@ -317,6 +327,20 @@ export class RespServer<Session> {
     return [...this.connections].map((c) => c.snapshot());
   }
 
+  /**
+   * @internal Called by a connection that ran commands: its replies are written when this turn's reads
+   * are done (setImmediate runs right after the poll phase), all connections back to back, as Redis
+   * writes in beforeSleep. Writing each reply as its request is read wakes a client blocked in
+   * epoll for every connection; written together, one wake-up serves the lot (measured: see resp.md).
+   */
+  deferFlush(c: Connection<Session>): void {
+    this.unflushed.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushUnflushed);
+    }
+  }
+
   /** Stops listening, destroys every client socket, and resolves once the listener has closed. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
@@ -411,6 +435,8 @@ class Connection<Session> {
   private readPaused = false;
   /** Inside run(): its own flush at the end sends what push() appends. */
   private running = false;
+  /** Queued with the server for the end-of-turn write (deferFlush). */
+  private flushPending = false;
   /** Reply batches held by `beforeFlush` gates, written in order as each gate opens. */
   private readonly gate: ReplyGate<Uint8Array>;
   readonly id: number;
@@ -538,6 +564,16 @@ class Connection<Session> {
     this.running = false;
     this.commands += ran;
     this.server.stats.commandsProcessed += ran;
+    if (!this.flushPending && (this.out.length > 0 || this.ending)) {
+      this.flushPending = true;
+      this.server.deferFlush(this);
+    }
+    this.updateReading();
+  }
+
+  /** The end-of-turn write the server queued for this connection. */
+  flushDeferred(): void {
+    this.flushPending = false;
     this.flush();
     this.updateReading();
   }
