@@ -524,6 +524,16 @@ export class KeyTable {
   }
 
   /**
+   * `get` of the full key of `bytes[start, end)` in database `db` (a RESP argument in place): the key's
+   * string is not made unless its entry has a deadline that may have passed.
+   */
+  protected getAt(db: number, bytes: Uint8Array, start: number, end: number): Entry | undefined {
+    const e = this.entries.getAt(db, bytes, start, end);
+    if (e === undefined || e.life === undefined || e.life.deadline === null) return e;
+    return this.get(e.key as string);
+  }
+
+  /**
    * Sets the TTL of a live key (EXPIRE and its family; `deadline` null is PERSIST), if `cond` allows:
    * NX only without a TTL, XX only with one, GT only later, LT only sooner (no TTL counts as
    * infinite), as Redis. Returns whether the TTL was set. A deadline already past ends the key now.

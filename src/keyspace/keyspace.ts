@@ -14,6 +14,7 @@ import * as errors from '../errors.js';
 import { GCOUNTER_DECREMENT, NOT_INTEGER, OVERFLOW, WRONGTYPE, type Entry, type EntryOf, type KeyType, type KeyspaceError } from './types.js';
 import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
 import { KeyTable } from './key-table.js';
+import { fullKeyAt } from './full-key.js';
 
 export { DATABASES, fullKey, fullKeyAt, splitKey } from './full-key.js';
 export { DIGEST_BUCKETS } from './state-digest.js';
@@ -46,6 +47,7 @@ export class Keyspace extends KeyTable {
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
   incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     let e = this.get(key);
+    if (e !== undefined && isCounter(e) && !isHusk(e)) return this.incrHeld(key, e, n);
     const created = e === undefined;
     // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
     if (e === undefined || isHusk(e)) {
@@ -77,6 +79,33 @@ export class Keyspace extends KeyTable {
       }
       if (retyped) e = this.store(key, e);
     }
+    return this.incremented(key, e, n);
+  }
+
+  /**
+   * `incrBy` of the key whose bytes are `bytes[start, end)` in database `db` (a RESP argument in
+   * place): a counter the table holds is found and written without making its key's string.
+   */
+  incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
+    const e = this.getAt(db, bytes, start, end);
+    if (e !== undefined && isCounter(e) && !isHusk(e)) return this.incrHeld(e.key as string, e, n);
+    return this.incrBy(fullKeyAt(db, bytes, start, end), n, createAs);
+  }
+
+  /** `incrBy` of a counter the table holds (read through `get`): the common case, one entry written in place. */
+  private incrHeld(key: string, e: CounterEntry, n: number): Result<CounterValue, KeyspaceError> {
+    const primed = this.primeOwnSlot(key, e.crdt, e.type === 'gcounter');
+    const failure = e.crdt.incrementInPlace(this.replica, n);
+    if (failure !== undefined) {
+      // The primed slot is a change even when the write fails.
+      if (primed) this.changed(e, key, 'local');
+      return err(counterError(failure));
+    }
+    return this.incremented(key, e, n);
+  }
+
+  /** The end of every successful `incrBy`: the change noted, the new value returned. */
+  private incremented(key: string, e: CounterEntry, n: number): Result<CounterValue, KeyspaceError> {
     // INCRBY k 0 on a missing (or deleted) PN-Counter leaves it holding 0, as in Redis.
     if (n === 0 && e.type === 'pncounter') e.crdt.existAtZero(this.replica);
     this.changed(e, key, 'local');

@@ -1,11 +1,13 @@
 // The key table's index (src/keyspace/key-index.ts): an open-addressing hash table from key to
 // entry by way of the entry's id. Checked against a Map under random adds, replacements and removals
 // (which shift runs back, across the end of the table too), under keys chosen to collide, and for the
-// ids it gives: dense, reused, and held back while a walk by id is under way.
+// ids it gives: dense, reused, and held back while a walk by id is under way. A lookup by a key's
+// bytes in place (getAt) finds what a lookup by its string finds.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKey, KeyIndex } from '../../src/keyspace/key-index.js';
+import { hashKey, hashKeyAt, isKeyAt, KeyIndex } from '../../src/keyspace/key-index.js';
+import { fullKey } from '../../src/keyspace/full-key.js';
 import { SeededRng } from '../../src/util/rng.js';
 
 interface Item {
@@ -28,6 +30,9 @@ function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
   expect(index.size).toBe(model.size);
   for (const [key, e] of model) {
     expect(index.get(key)).toBe(e);
+    // The same key as a RESP argument: its bytes at an offset in a larger buffer.
+    const bytes = Buffer.from(`xy${key.slice(1)}z`, 'latin1');
+    expect(index.getAt(key.charCodeAt(0), bytes, 2, bytes.length - 1)).toBe(e);
     expect(e.key).toBe(key);
     expect(index.at(e.id as number)).toBe(e);
   }
@@ -61,6 +66,28 @@ function colliding(seed: number, n: number): string[] {
 }
 
 describe('KeyIndex', () => {
+  it('hashes a key given as bytes in place as it hashes the key string (any db, bytes and length)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ maxLength: 40 }), fc.nat(5), fc.integer(), (db, key, pad, seed) => {
+        const buf = Buffer.concat([Buffer.alloc(pad, 0xff), key, Buffer.alloc(pad, 0xee)]);
+        expect(hashKeyAt(db, buf, pad, pad + key.length, seed)).toBe(hashKey(fullKey(db, key), seed));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('tells a key string from the bytes of any other key, db or length', () => {
+    const b = Buffer.from('xab\u00e9z', 'latin1');
+    expect(isKeyAt('\u0003ab\u00e9', 3, b, 1, 4)).toBe(true);
+    expect(isKeyAt('\u0002ab\u00e9', 3, b, 1, 4)).toBe(false); // another db
+    expect(isKeyAt('\u0003ab\u00e8', 3, b, 1, 4)).toBe(false); // the last byte differs
+    expect(isKeyAt('\u0003bb\u00e9', 3, b, 1, 4)).toBe(false); // the first byte differs
+    expect(isKeyAt('\u0003ab', 3, b, 1, 4)).toBe(false); // shorter
+    expect(isKeyAt('\u0003ab\u00e9z', 3, b, 1, 4)).toBe(false); // longer
+    expect(isKeyAt('\u0003', 3, b, 1, 1)).toBe(true); // the empty key
+    expect(isKeyAt('\u0004', 3, b, 1, 1)).toBe(false);
+  });
+
   it('holds what a Map holds under any sequence of adds, replacements and removals', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), key: fc.integer({ min: 0, max: 3000 }) }),
@@ -94,6 +121,7 @@ describe('KeyIndex', () => {
             index.remove(held);
             model.delete(key);
             expect(index.get(key)).toBeUndefined();
+            expect(index.getAt(0, Buffer.from(key.slice(1), 'latin1'), 0, key.length - 1)).toBeUndefined();
           } else if (o.kind === 'drain') {
             // Every other key goes: long runs of the table shift back.
             let i = 0;

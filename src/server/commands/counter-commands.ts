@@ -34,8 +34,7 @@ function intReply(v: number | bigint): Reply {
 function incrBy(ctx: CommandServices, s: Session, buf: Buffer, start: number, end: number, n: number): Reply {
   // Stryker disable next-line ConditionalExpression: equivalent, the keyspace refuses a longer new key with the same text (none exists)
   if (end - start > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
-  const key = fullKeyAt(s.db, buf, start, end);
-  const r = ctx.keyspace.incrBy(key, n, ctx.counterTypeFor);
+  const r = ctx.keyspace.incrByAt(s.db, buf, start, end, n, ctx.counterTypeFor);
   if (!r.ok) return keyError(r.error);
   return intReply(r.value);
 }
