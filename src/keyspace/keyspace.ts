@@ -46,9 +46,23 @@ const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: errors.TOPK_NO_KE
 export class Keyspace extends KeyTable {
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
   incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    let e = this.get(key);
+    return this.incrEntry(key, this.get(key), n, createAs);
+  }
+
+  /**
+   * `incrBy` of the key whose bytes are `bytes[start, end)` in database `db` (a RESP argument in
+   * place). A key the table holds is written under its entry's own string: a string is made only
+   * for a new key, and the key is looked up once either way.
+   */
+  incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
+    const e = this.getAt(db, bytes, start, end);
+    return this.incrEntry(e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string), e, n, createAs);
+  }
+
+  /** `incrBy` of `key`, whose entry (read through `get`) is `e`. */
+  private incrEntry(key: string, e: Entry | undefined, n: number, createAs: CreateAs): Result<CounterValue, KeyspaceError> {
     if (e !== undefined && isCounter(e) && !isHusk(e)) return this.incrHeld(key, e, n);
-    const created = e === undefined;
+    let written: CounterEntry;
     // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
     if (e === undefined || isHusk(e)) {
       if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
@@ -60,36 +74,20 @@ export class Keyspace extends KeyTable {
       const failure = c.crdt.incrementInPlace(this.replica, n);
       if (failure !== undefined) return err(counterError(failure));
       // A new key: one index operation (a husk's entry is replaced, carrying its digest share).
-      e = created ? this.insert(key, c) : this.store(key, c);
+      written = e === undefined ? this.insert(key, c) : this.store(key, c);
     } else {
-      let retyped = false;
-      if (!isCounter(e)) {
-        const c = this.retypeAsCounter(key, e, createAs);
-        if (!c.ok) return c;
-        e = c.value;
-        retyped = true;
-        if (n < 0 && e.type === 'gcounter') return err(GCOUNTER_DECREMENT);
-      }
-      const primed = this.primeOwnSlot(key, e.crdt, e.type === 'gcounter');
-      const failure = e.crdt.incrementInPlace(this.replica, n);
-      if (failure !== undefined) {
-        // A retyped counter was never stored: nothing changed. Otherwise the primed slot is a change.
-        if (primed && !retyped) this.changed(e, key, 'local');
-        return err(counterError(failure));
-      }
-      if (retyped) e = this.store(key, e);
+      // Another type: retyped into a new entry, stored only once the write succeeds.
+      const c = this.retypeAsCounter(key, e, createAs);
+      if (!c.ok) return c;
+      const retyped = c.value;
+      if (n < 0 && retyped.type === 'gcounter') return err(GCOUNTER_DECREMENT);
+      this.primeOwnSlot(key, retyped.crdt, retyped.type === 'gcounter');
+      // A retyped counter was never stored: a failed write changed nothing.
+      const failure = retyped.crdt.incrementInPlace(this.replica, n);
+      if (failure !== undefined) return err(counterError(failure));
+      written = this.store(key, retyped);
     }
-    return this.incremented(key, e, n);
-  }
-
-  /**
-   * `incrBy` of the key whose bytes are `bytes[start, end)` in database `db` (a RESP argument in
-   * place): a counter the table holds is found and written without making its key's string.
-   */
-  incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    const e = this.getAt(db, bytes, start, end);
-    if (e !== undefined && isCounter(e) && !isHusk(e)) return this.incrHeld(e.key as string, e, n);
-    return this.incrBy(fullKeyAt(db, bytes, start, end), n, createAs);
+    return this.incremented(key, written, n);
   }
 
   /** `incrBy` of a counter the table holds (read through `get`): the common case, one entry written in place. */
