@@ -16,6 +16,7 @@ import { carryCounts, KeyCounts } from './key-counts.js';
 import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
+import { fullKeyAt } from './full-key.js';
 import { currentAsKept, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
@@ -521,6 +522,15 @@ export class KeyTable {
     this.expiring.delete(next.id as number);
     this.changed(next, key, 'expire');
     return next;
+  }
+
+  /**
+   * The full key of `bytes[start, end)` in database `db` (a RESP argument in place): the string of
+   * the table's entry when it holds the key, so none is made, else a new one. For the reads (GET,
+   * PFCOUNT), which then look the key up by that string; the writes take `getAt`'s entry directly.
+   */
+  keyAt(db: number, bytes: Uint8Array, start: number, end: number): string {
+    return this.entries.getAt(db, bytes, start, end)?.key ?? fullKeyAt(db, bytes, start, end);
   }
 
   /**

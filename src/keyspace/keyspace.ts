@@ -170,15 +170,37 @@ export class Keyspace extends KeyTable {
 
   /** PFADD of `count` elements that `addAt(h, i)` adds to the key's HLL one by one (the RESP path adds them from byte ranges). */
   pfaddEach(key: string, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
-    const found = this.typed(key, 'hll');
-    if (!found.ok) return found;
-    let e = found.value.entry;
-    let changed = false;
-    if (e === undefined) {
-      e = found.value.create(HyperLogLog.create(this.hllPrecision));
-      changed = true;
-    } else if (!isLive(e)) {
-      changed = true; // re-creating a deleted HLL makes it exist again
+    return this.pfaddEntry(key, this.get(key), count, addAt);
+  }
+
+  /**
+   * `pfaddEach` of the key whose bytes are `bytes[start, end)` in database `db` (a RESP argument in
+   * place): a key the table holds is written under its entry's own string, as `incrByAt` does.
+   */
+  pfaddEachAt(db: number, bytes: Uint8Array, start: number, end: number, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
+    const e = this.getAt(db, bytes, start, end);
+    return this.pfaddEntry(e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string), e, count, addAt);
+  }
+
+  /** `pfaddEach` of `key`, whose entry (read through `get`) is `held`. */
+  private pfaddEntry(key: string, held: Entry | undefined, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
+    let e: EntryOf<'hll'>;
+    // Re-creating a deleted HLL makes it exist again: a change even if no register moves.
+    let changed: boolean;
+    if (held !== undefined && isType(held, 'hll')) {
+      e = held;
+      changed = !isLive(held);
+    } else {
+      const found = this.typedEntry(key, held, 'hll');
+      if (!found.ok) return found;
+      const f = found.value.entry;
+      if (f === undefined) {
+        e = found.value.create(HyperLogLog.create(this.hllPrecision));
+        changed = true;
+      } else {
+        e = f;
+        changed = !isLive(f);
+      }
     }
     const h = e.crdt;
     for (let i = 0; i < count; i++) if (addAt(h, i)) changed = true;
@@ -430,7 +452,11 @@ export class Keyspace extends KeyTable {
    * has no type: its state of `type` becomes the visible one, and a new one keeps the other states.
    */
   private typed<T extends KeyType>(key: string, type: T): Result<Slot<T>, KeyspaceError> {
-    const e = this.get(key);
+    return this.typedEntry(key, this.get(key), type);
+  }
+
+  /** `typed` of `key`, whose entry (read through `get`) is `e`. */
+  private typedEntry<T extends KeyType>(key: string, e: Entry | undefined, type: T): Result<Slot<T>, KeyspaceError> {
     if (e === undefined && key.length - 1 > this.maxKeyBytes) return err(this.keyTooLong);
     const create = (others: readonly TypedCrdt[] | undefined) => (crdt: CrdtByType[T]): EntryOf<T> => {
       const next = makeEntry(type, crdt, others);

@@ -409,8 +409,8 @@ describe('key length', () => {
 });
 
 
-describe('INCRBY on a key given as bytes in place (incrByAt, the RESP path)', () => {
-  it('does what incrBy of the key string does, under any mix of writes, deletes, retypes, expiries and merges', () => {
+describe('INCRBY and PFADD on a key given as bytes in place (incrByAt, pfaddEachAt: the RESP path)', () => {
+  it('do what incrBy and pfaddEach of the key string do, under any mix of writes, deletes, retypes, expiries and merges', () => {
     // Two keyspaces fed the same operations, one through incrByAt and one through incrBy: every
     // result, every change heard, and each key's encoded state must match.
     const keyBytes = fc.constantFrom(Buffer.from('a'), Buffer.from('b\u00e9', 'latin1'), Buffer.from([0, 255, 13, 10]), Buffer.alloc(0), Buffer.from('g:1'), Buffer.from('g:2'));
@@ -448,6 +448,11 @@ describe('INCRBY on a key given as bytes in place (incrByAt, the RESP path)', ()
             const viaBytes = sides[0].ks.incrByAt(o.db, buf, 4, 4 + o.key.length, o.n, createAs);
             const viaString = sides[1].ks.incrBy(key, o.n, createAs);
             expect(viaBytes).toEqual(viaString);
+          } else if (o.kind === 'pfadd') {
+            const buf = Buffer.concat([Buffer.from('$1\r\n'), o.key, Buffer.from('\r\n')]);
+            const add = (h: HyperLogLog): boolean => h.add('x');
+            const viaBytes = sides[0].ks.pfaddEachAt(o.db, buf, 4, 4 + o.key.length, 1, add);
+            expect(viaBytes).toEqual(sides[1].ks.pfaddEach(key, 1, add));
           } else {
             if (o.kind === 'remote') {
               other.del(key);
@@ -456,11 +461,15 @@ describe('INCRBY on a key given as bytes in place (incrByAt, the RESP path)', ()
             const remote = o.kind === 'remote' ? other.encodeKey(key) : undefined;
             for (const { ks } of sides) {
               if (o.kind === 'del') ks.del(key);
-              else if (o.kind === 'pfadd') ks.pfadd(key, ['x']);
               else if (o.kind === 'expire') ks.expire(key, clock.t + o.ms);
               else if (remote !== undefined) ks.mergeRemote(key, remote.tag, remote.bytes);
             }
           }
+        }
+        // The key by its bytes is the key's string, held or not.
+        for (const key of touched) {
+          const bytes = Buffer.from(key.slice(1), 'latin1');
+          expect(sides[0].ks.keyAt(key.charCodeAt(0), bytes, 0, bytes.length)).toBe(key);
         }
         expect(sides[0].heard).toEqual(sides[1].heard);
         for (const key of touched) expect(sides[0].ks.encodeKey(key)).toEqual(sides[1].ks.encodeKey(key));

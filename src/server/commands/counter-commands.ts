@@ -1,7 +1,7 @@
 // Counter commands: INCR, INCRBY, DECR, DECRBY, GET, MGET, SET (with NX XX GET and the expiry options), GETSET,
 // GETDEL, GETEX, SETNX, SETEX, PSETEX, MSET, MSETNX, DEL, UNLINK, STRLEN, EXISTS, TYPE, INCRBYFLOAT.
 
-import { fullKey, fullKeyAt } from '../../keyspace/keyspace.js';
+import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import * as errors from '../../errors.js';
 import { NULL_BULK, OK, ZERO, ONE, reply, type Reply } from './reply.js';
@@ -115,7 +115,7 @@ export const counterCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     // A counter's decimal value, or an HLL's HYLL bytes (as Redis holds them).
     run: (ctx, s, a) => readValue(ctx, fullKey(s.db, a[1] as Buffer)),
-    runRanges: (ctx, s, a) => readValue(ctx, fullKeyAt(s.db, a.buf, a.start(1), a.end(1))),
+    runRanges: (ctx, s, a) => readValue(ctx, ctx.keyspace.keyAt(s.db, a.buf, a.start(1), a.end(1))),
   },
   {
     name: 'mget',

@@ -4,7 +4,7 @@
 
 import * as errors from '../../errors.js';
 import type { HyperLogLog } from '../../crdt/hyperloglog.js';
-import { fullKey, fullKeyAt } from '../../keyspace/keyspace.js';
+import { fullKey } from '../../keyspace/keyspace.js';
 import type { KeyspaceError } from '../../keyspace/types.js';
 import type { Result } from '../../util/result.js';
 import { ONE, ZERO, reply, type Reply } from './reply.js';
@@ -80,7 +80,7 @@ function pfaddRanges(ctx: CommandServices, s: Session, a: ArgRanges): Reply {
   // Stryker disable next-line ConditionalExpression: equivalent, the keyspace refuses a longer new key with the same text (none exists)
   if (ke - ks > MAX_KEY_BYTES) return errKeyTooLong(ctx.keyspace.maxKeyBytes);
   const buf = a.buf;
-  return pfaddReply(ctx.keyspace.pfaddEach(fullKeyAt(s.db, buf, ks, ke), a.count - 2, (h, i) => addRange(h, buf, a.start(i + 2), a.end(i + 2))));
+  return pfaddReply(ctx.keyspace.pfaddEachAt(s.db, buf, ks, ke, a.count - 2, (h, i) => addRange(h, buf, a.start(i + 2), a.end(i + 2))));
 }
 
 /** PFCOUNT: one key's estimate, or the union's of several. */
@@ -125,7 +125,7 @@ export const hllCommands: CommandSpec[] = [
     keys: [1, -1, 1],
     run: pfcount,
     // One key (a page's unique visitors) without a Buffer per argument; a union takes the Buffers.
-    runRanges: (ctx, s, a) => (a.count === 2 ? pfcountOne(ctx, fullKeyAt(s.db, a.buf, a.start(1), a.end(1))) : pfcount(ctx, s, a.buffers())),
+    runRanges: (ctx, s, a) => (a.count === 2 ? pfcountOne(ctx, ctx.keyspace.keyAt(s.db, a.buf, a.start(1), a.end(1))) : pfcount(ctx, s, a.buffers())),
   },
   {
     name: 'pfmerge',
