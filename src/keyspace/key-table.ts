@@ -539,6 +539,7 @@ export class KeyTable {
    */
   protected getAt(db: number, bytes: Uint8Array, start: number, end: number): Entry | undefined {
     const e = this.entries.getAt(db, bytes, start, end);
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, `get` makes the same checks
     if (e === undefined || e.life === undefined || e.life.deadline === null) return e;
     return this.get(e.key as string);
   }

@@ -248,14 +248,21 @@ describe('KeyIndex', () => {
     const index = new KeyIndex<Item>(1 << 20, seeded(7));
     const ea = item(1);
     const eb = item(2);
+    // Each key also by its bytes in place (db 0), as RESP looks keys up.
+    const at = (key: string): Item | undefined => index.getAt(0, Buffer.from(key.slice(1), 'latin1'), 0, key.length - 1);
     index.add(a, ea);
     expect(index.get(b)).toBeUndefined();
+    expect(at(b)).toBeUndefined();
     index.add(b, eb);
     expect(index.get(a)).toBe(ea);
     expect(index.get(b)).toBe(eb);
+    expect(at(a)).toBe(ea);
+    expect(at(b)).toBe(eb);
     index.remove(ea);
     expect(index.get(a)).toBeUndefined();
+    expect(at(a)).toBeUndefined();
     expect(index.get(b)).toBe(eb);
+    expect(at(b)).toBe(eb);
   });
 
   it('hashes as it always has (known answers: a change of the hash is a change of every table, so make it on purpose)', () => {

@@ -671,6 +671,46 @@ describe('tombstone collection', () => {
     expect(d.crdt.slotOf('a:1').p).toBe(3);
   });
 
+  it('a key collected here and made again by a peer that never held it: the write here primes its slot at the base', () => {
+    // The key's entry exists again (the peer's slot only) when this node writes: the held-entry path.
+    for (const type of ['pncounter', 'gcounter'] as const) {
+      const a = new Keyspace('a:1');
+      const b = new Keyspace('b:1');
+      const heard: [string, ChangeOrigin][] = [];
+      a.incrBy(k('y'), 4, type);
+      if (type === 'pncounter') a.incrBy(k('y'), -3);
+      a.del(k('y'));
+      a.collectTombstones();
+      b.incrBy(k('y'), 2, type);
+      ship(b, a, k('y'));
+      a.onChange((key, origin) => heard.push([key, origin]));
+      expect(a.incrBy(k('y'), 1, type)).toEqual({ ok: true, value: 3 });
+      expect(heard).toEqual([[k('y'), 'local']]);
+      const y = a.entry(k('y'));
+      if (y?.type !== type) throw new Error('type');
+      // Own slot: the base (p 4, and n 3 for the PN-Counter) plus the write; the floors hide the base.
+      expect(y.crdt.slotOf('a:1')).toMatchObject(type === 'pncounter' ? { p: 5, n: 3 } : { p: 5 });
+      ship(a, b, k('y'));
+      expect(b.getCounter(k('y'))).toEqual({ ok: true, value: 3 });
+      // A refused write still tells of the slot it primed.
+      const c = new Keyspace('a:1');
+      const d = new Keyspace('d:1');
+      c.incrBy(k('z'), 4, type);
+      c.del(k('z'));
+      c.collectTombstones();
+      d.incrBy(k('z'), 1, type);
+      ship(d, c, k('z'));
+      const told: string[] = [];
+      c.onChange((key) => told.push(key));
+      expect(c.incrBy(k('z'), type === 'gcounter' ? -1 : Number.MAX_SAFE_INTEGER).ok).toBe(false);
+      expect(told).toEqual([k('z')]);
+      const z = c.entry(k('z'));
+      if (z?.type !== type) throw new Error('type');
+      expect(z.crdt.slotOf('a:1').p).toBe(4);
+      expect(c.getCounter(k('z'))).toEqual({ ok: true, value: 1 });
+    }
+  });
+
   it('a new replica id forgets the bases (its slot was never collected)', () => {
     const a = new Keyspace('a:1');
     a.incrBy(k('x'), 5);
