@@ -711,6 +711,23 @@ describe('tombstone collection', () => {
     }
   });
 
+  it('a collected counter key made another type, deleted, and written as a counter again: the retyped counter primes its slot at the base', () => {
+    for (const type of ['pncounter', 'gcounter'] as const) {
+      const a = new Keyspace('a:1');
+      a.incrBy(k('r'), 4);
+      a.incrBy(k('r'), -3);
+      a.del(k('r'));
+      a.collectTombstones();
+      a.pfadd(k('r'), ['v']);
+      a.del(k('r'));
+      expect(a.incrBy(k('r'), 1, type)).toEqual({ ok: true, value: 1 });
+      const r = a.entry(k('r'));
+      if (r?.type !== type) throw new Error('type');
+      // A PN-Counter starts at both bases; a G-Counter has no decrements, so only at p's.
+      expect(r.crdt.slotOf('a:1')).toMatchObject(type === 'pncounter' ? { p: 5, n: 3 } : { p: 5 });
+    }
+  });
+
   it('a new replica id forgets the bases (its slot was never collected)', () => {
     const a = new Keyspace('a:1');
     a.incrBy(k('x'), 5);
