@@ -199,14 +199,14 @@ export class RespServer<Session> {
   private listening = false;
   private closed = false;
   /** Connections with replies encoded this turn, written together once the turn's reads are done. */
-  private readonly unflushed: Connection<Session>[] = [];
+  private unflushed: Connection<Session>[] = [];
   private flushScheduled = false;
   private readonly flushUnflushed = (): void => {
     this.flushScheduled = false;
     const list = this.unflushed;
-    // A flush can run commands (a drained gate resumes them), which may defer again: into a new turn.
-    for (let i = 0; i < list.length; i++) list[i]!.flushDeferred();
-    list.length = 0;
+    // A connection queued while these are written (a flush runs no command today) waits for the next turn.
+    this.unflushed = [];
+    for (const c of list) c.flushDeferred();
   };
 
   constructor(options: RespServerOptions<Session>) {
