@@ -38,8 +38,13 @@ class TestHandler implements RespConnectionHandler<TestSession> {
   /** `received` calls per session id. */
   readonly reads = new Map<number, number>();
 
-  open(info: { id: number }): TestSession {
+  /** Out-of-band reply senders of the sessions that sent MON (as MONITOR clients). */
+  readonly monitors: ((r: Reply) => void)[] = [];
+  private readonly pushes = new Map<number, (r: Reply) => void>();
+
+  open(info: { id: number; push: (r: Reply) => void }): TestSession {
     this.opened.push(info.id);
+    this.pushes.set(info.id, info.push);
     return { id: info.id };
   }
 
@@ -90,6 +95,15 @@ class TestHandler implements RespConnectionHandler<TestSession> {
         return Promise.reject(new Error('async boom'));
       case 'QUIT':
         return CLOSE_OK;
+      case 'MON': {
+        const push = this.pushes.get(s.id);
+        if (push !== undefined) this.monitors.push(push);
+        return reply.simple('OK');
+      }
+      case 'TELL':
+        // TELL text: an out-of-band reply to every MON session, as MONITOR lines are.
+        for (const push of this.monitors) push(reply.simple(String(args[1])));
+        return reply.simple('OK');
       default:
         return reply.error(`ERR unknown command '${name}'`);
     }
@@ -366,6 +380,19 @@ describe('RespServer with raw sockets', () => {
     await until(() => c.closed, 'close after QUIT');
     expect(c.text()).toBe('+PONG\r\n+OK\r\n');
     expect(handler.counters.get('afterquit')).toBeUndefined();
+  });
+
+  it('writes an out-of-band reply at once to a connection that sends nothing (MONITOR lines)', async () => {
+    const watcher = raw(port);
+    watcher.socket.write(mb('MON'));
+    await watcher.waitForText('+OK\r\n');
+    const teller = raw(port);
+    teller.socket.write(mb('TELL', 'one'));
+    await teller.waitForText('+OK\r\n');
+    await watcher.waitForText('+OK\r\n+one\r\n');
+    teller.socket.write(mb('TELL', 'two') + mb('TELL', 'three'));
+    await watcher.waitForText('+OK\r\n+one\r\n+two\r\n+three\r\n');
+    handler.monitors.length = 0;
   });
 
   it('calls handler.open and handler.close once per connection', async () => {
