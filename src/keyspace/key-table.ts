@@ -530,7 +530,12 @@ export class KeyTable {
    * PFCOUNT), which then look the key up by that string; the writes take `getAt`'s entry directly.
    */
   keyAt(db: number, bytes: Uint8Array, start: number, end: number): string {
-    return this.entries.getAt(db, bytes, start, end)?.key ?? fullKeyAt(db, bytes, start, end);
+    return this.keyOfAt(this.entries.getAt(db, bytes, start, end), db, bytes, start, end);
+  }
+
+  /** The full key of `bytes[start, end)` in database `db`, whose entry (read by those bytes) is `e`: its own string, or a new one for a key not held. */
+  protected keyOfAt(e: Entry | undefined, db: number, bytes: Uint8Array, start: number, end: number): string {
+    return e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string);
   }
 
   /**

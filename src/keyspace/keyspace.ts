@@ -14,7 +14,6 @@ import * as errors from '../errors.js';
 import { GCOUNTER_DECREMENT, NOT_INTEGER, OVERFLOW, WRONGTYPE, type Entry, type EntryOf, type KeyType, type KeyspaceError } from './types.js';
 import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
 import { KeyTable } from './key-table.js';
-import { fullKeyAt } from './full-key.js';
 
 export { DATABASES, fullKey, fullKeyAt, splitKey } from './full-key.js';
 export { DIGEST_BUCKETS } from './state-digest.js';
@@ -56,7 +55,7 @@ export class Keyspace extends KeyTable {
    */
   incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     const e = this.getAt(db, bytes, start, end);
-    return this.incrEntry(e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string), e, n, createAs);
+    return this.incrEntry(this.keyOfAt(e, db, bytes, start, end), e, n, createAs);
   }
 
   /** `incrBy` of `key`, whose entry (read through `get`) is `e`. */
@@ -184,7 +183,7 @@ export class Keyspace extends KeyTable {
    */
   pfaddEachAt(db: number, bytes: Uint8Array, start: number, end: number, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
     const e = this.getAt(db, bytes, start, end);
-    return this.pfaddEntry(e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string), e, count, addAt);
+    return this.pfaddEntry(this.keyOfAt(e, db, bytes, start, end), e, count, addAt);
   }
 
   /** `pfaddEach` of `key`, whose entry (read through `get`) is `held`. */
