@@ -286,31 +286,34 @@ describe('runRanged', () => {
     });
   }
 
-  it('times a command without the fast flag on ranges for the slow log, with copies of its arguments; a fast one is not timed', () => {
+  it('times a command without the fast flag on ranges for the slow log, with copies of its arguments; a fast one, and the untimed form of PFCOUNT (one key), are not timed', () => {
     const a = side();
     a.n.run(a.s, 'PFADD', 'visitors', 'x', 'y');
     const parser = new RespParser();
     const clock = vi.spyOn(performance, 'now');
     try {
       clock.mockReturnValueOnce(500).mockReturnValueOnce(509.999);
-      parser.push(request(['PFCOUNT', 'visitors']));
+      parser.push(request(['PFCOUNT', 'visitors', 'none']));
       let r = parser.nextRanges() as ArgRanges;
       expect(bytesOf(a.s, runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply)).toBe(':2\r\n');
       expect(clock).toHaveBeenCalledTimes(2);
       expect(stateOf(a.n.ctx).slowlog.length).toBe(0);
       clock.mockReturnValueOnce(500).mockReturnValueOnce(510);
-      parser.push(request(['pfcount', 'visitors']));
+      parser.push(request(['pfcount', 'visitors', 'none']));
       r = parser.nextRanges() as ArgRanges;
       expect(bytesOf(a.s, runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r) as Reply)).toBe(':2\r\n');
       // The entry holds copies: the chunk written over afterwards leaves it as it was.
       r.buf.fill(0x21);
       const log = stateOf(a.n.ctx).slowlog.get(-1);
-      expect(log.map((e) => [e.micros, e.args.map((x) => x.toString())])).toEqual([[10_000, ['pfcount', 'visitors']]]);
+      expect(log.map((e) => [e.micros, e.args.map((x) => x.toString())])).toEqual([[10_000, ['pfcount', 'visitors', 'none']]]);
       clock.mockClear();
-      parser.push(request(['INCR', 'k']));
-      r = parser.nextRanges() as ArgRanges;
-      runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r);
+      for (const args of [['INCR', 'k'], ['PFCOUNT', 'visitors']]) {
+        parser.push(request(args));
+        r = parser.nextRanges() as ArgRanges;
+        runRanged(a.n.ctx, a.s, resolveCommandAt(r.buf, r.start(0), r.end(0)), r);
+      }
       expect(clock).not.toHaveBeenCalled();
+      expect(a.s.lastCommand).toBe('pfcount');
     } finally {
       clock.mockRestore();
     }

@@ -147,6 +147,24 @@ describe('SLOWLOG', () => {
     expect(n.run(s, 'SLOWLOG', 'GET')).toBe('*1\r\n*6\r\n:0\r\n:1700000005\r\n:10000\r\n*2\r\n$4\r\nKEYS\r\n$2\r\nb*\r\n$11\r\n127.0.0.1:1\r\n$0\r\n\r\n');
   });
 
+  it('does not time PFCOUNT of one key (O(1): a cached count or a bounded histogram), but times a union', () => {
+    const n = testNode();
+    const s = n.session();
+    n.run(s, 'PFADD', 'a', 'x');
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValue(500);
+      expect(n.run(s, 'PFCOUNT', 'a')).toBe(':1\r\n');
+      expect(clock).not.toHaveBeenCalled();
+      clock.mockReturnValueOnce(500).mockReturnValueOnce(510);
+      expect(n.run(s, 'PFCOUNT', 'a', 'b')).toBe(':1\r\n');
+      expect(clock).toHaveBeenCalledTimes(2);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(stateOf(n.ctx).slowlog.get(-1).map((e) => e.args.map((x) => x.toString()))).toEqual([['PFCOUNT', 'a', 'b']]);
+  });
+
   it('answers HELP, and names a wrong arity or unknown subcommand', () => {
     const n = testNode();
     const s = n.session();

@@ -123,6 +123,9 @@ export const hllCommands: CommandSpec[] = [
     arity: -2,
     flags: ['readonly'],
     keys: [1, -1, 1],
+    // One key reads a cached count or estimates from the register histogram (a sparse sketch counts
+    // at most m/4 entries): microseconds at most, not timed for the slow log.
+    untimedArgs: 2,
     run: pfcount,
     // One key (a page's unique visitors) without a Buffer per argument; a union takes the Buffers.
     runRanges: (ctx, s, a) => (a.count === 2 ? pfcountOne(ctx, ctx.keyspace.keyAt(s.db, a.buf, a.start(1), a.end(1))) : pfcount(ctx, s, a.buffers())),

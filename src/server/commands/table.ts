@@ -105,8 +105,10 @@ export interface ResolvedCommand extends CommandAccess {
   readonly noauth: boolean;
   /** Not fed to MONITOR (admin commands, and scripts, which feed it themselves: Redis's skip_monitor). */
   readonly unmonitored: boolean;
-  /** Timed for the slow log: every command without the `fast` flag. */
+  /** Timed for the slow log: every command without the `fast` flag (but see `untimedArgs`). */
   readonly timed: boolean;
+  /** The argument count of the command's untimed form (`CommandSpec.untimedArgs`), or -1. */
+  readonly untimedArgs: number;
   /** May add memory: refused while the node is over `maxmemory` (Redis's denyoom). */
   readonly denyoom: boolean;
 }
@@ -141,6 +143,7 @@ ALL.forEach((spec, index) => {
     noauth: spec.flags.includes('noauth'),
     unmonitored: spec.flags.includes('admin') || spec.flags.includes('skip_monitor'),
     timed: !spec.flags.includes('fast') && !spec.flags.includes('skip_slowlog'),
+    untimedArgs: spec.untimedArgs ?? -1,
     denyoom: spec.flags.includes('denyoom'),
   });
   const h = nameHash(Buffer.from(spec.name, 'latin1'), 0, spec.name.length);
@@ -271,7 +274,7 @@ export function runCommand(ctx: CommandServices, session: Session, c: ResolvedCo
   }
   session.lastCommand = spec.name;
   if (st.monitors.size > 0 && !c.unmonitored) feedMonitors(ctx, session, args);
-  if (c.timed) return timed(ctx, st, session, c, args);
+  if (c.timed && args.length !== c.untimedArgs) return timed(ctx, st, session, c, args);
   return dispatch(ctx, session, c, args);
 }
 
@@ -334,7 +337,7 @@ export function runRanged(ctx: CommandServices, session: Session, c: ResolvedCom
   const name = c.spec.name;
   if (refusedForMemory(ctx, session, c)) return reject(session, name, OOM_REPLY, errors.OOM);
   session.lastCommand = name;
-  const r = c.timed ? timedRanges(ctx, session, run, args) : run(ctx, session, args);
+  const r = c.timed && args.count !== c.untimedArgs ? timedRanges(ctx, session, run, args) : run(ctx, session, args);
   // As runWithConsistency does for a write at the local level: WAIT waits for this version.
   const cons = ctx.consistency;
   if (c.write && cons !== undefined) session.lastWriteVersion = cons.version();

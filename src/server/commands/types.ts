@@ -228,6 +228,13 @@ export interface CommandSpec {
    * the transaction.
    */
   subcommands?: Readonly<Record<string, number>>;
+  /**
+   * For a command without the `fast` flag whose form with exactly this many arguments (its name
+   * included) is O(1): that form is not timed for the slow log, as a `fast` command is not. PFCOUNT
+   * of one key reads a cached count or estimates from a bounded histogram; a union of several is
+   * still timed. COMMAND shows the flags as they are.
+   */
+  untimedArgs?: number;
   run(ctx: CommandServices, session: Session, args: readonly Buffer[]): CommandResult;
   /**
    * The same command on its arguments as byte ranges of the socket chunk (`ArgRanges`), for the hot
