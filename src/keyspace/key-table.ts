@@ -431,7 +431,10 @@ export class KeyTable {
     this.mergeChanged = false;
     // A key the fold under way has not reached yet is folded before anything folded meets it.
     if (this.foldPass !== undefined) this.foldEntry(key, this.foldPass.foldsFor);
-    let list: readonly TypedCrdt[] = Array.isArray(incoming) ? incoming : [incoming as TypedCrdt];
+    // The incoming states: `single` when there is exactly one (nearly always, and then not in a list:
+    // a list is made only on the general ways below), else `list`.
+    let list: readonly TypedCrdt[] | undefined = Array.isArray(incoming) ? incoming : undefined;
+    let single: TypedCrdt | undefined = list === undefined ? (incoming as TypedCrdt) : list.length === 1 ? list[0] : undefined;
     let life = incomingLife;
     // Dead on arrival (its deadline passed on our clock): what it means here is its next, empty epoch.
     // (The clock is read only for a state with a deadline: most have none, and a read per merge was
@@ -440,6 +443,7 @@ export class KeyTable {
     if (life.deadline !== null && expired(life, this.clock.now())) {
       life = nextEpoch(life);
       list = [];
+      single = undefined;
     }
     const e = this.get(key);
     const ours = e?.life ?? NO_LIFE;
@@ -448,26 +452,27 @@ export class KeyTable {
     let changed = false;
     let target: Entry;
     // Stryker disable next-line ConditionalExpression: equivalent but for work, the general way below makes the same entry
-    if (e === undefined && list.length === 1 && isNoLife(life)) {
+    if (e === undefined && single !== undefined && isNoLife(life)) {
       // A key new here, of one state and no life (a bulk load's every key): its entry at once. The
       // general way below made two entries, two arrays and a copy of the state's wrapper, all but
       // the second entry garbage at once.
-      const s = list[0] as TypedCrdt;
-      target = this.insert(key, makeEntry(s.type, s.crdt) as Entry);
+      target = this.insert(key, makeEntry(single.type, single.crdt) as Entry);
       changed = true;
     } else if (e === undefined || life.epoch > ours.epoch) {
+      list ??= [single as TypedCrdt];
       // A later epoch replaces an earlier one outright: the earlier ended somewhere first.
       // (An empty PN-Counter arriving alone, a peer's husk, is held as the shared husk state.)
       const fresh = withLife(entryOf(list.length === 0 || (list.length === 1 && isHuskState(list[0] as TypedCrdt)) ? [husk()] : list.map((s) => ({ ...s }) as TypedCrdt)), life);
       // A key new here has no entry to carry a digest share or counts from: one index operation, not two.
       target = e === undefined ? this.insert(key, fresh) : this.store(key, fresh, true);
       changed = true;
-    } else if (list.length === 1 && e.others === undefined && e.type === (list[0] as TypedCrdt).type && e.crdt !== HUSK_COUNTER) {
+    } else if (single !== undefined && e.others === undefined && e.type === single.type && e.crdt !== HUSK_COUNTER) {
       // The usual case: one state of the key's one type, in the same epoch. (Not into a husk: its
       // state is shared by every husk, so the way below makes the key a new entry.)
-      changed = mergeSameType(e, list[0] as TypedCrdt);
+      changed = mergeSameType(e, single);
       target = e;
     } else {
+      list ??= [single as TypedCrdt];
       const before = liveCount(e);
       // An empty state (a husk: an epoch nobody wrote yet; or an INCRBY 0 of a G-Counter) holds
       // nothing: it is not kept beside a state of another type, which would make it the key's type

@@ -31,10 +31,19 @@ export const DELTA_TARGET_BYTES = 128 * 1024;
 /** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
 export interface DecodedState {
   readonly key: string;
-  /** The key's state: one typed CRDT, or one per type for a key that has held several. */
-  readonly states: readonly TypedCrdt[];
+  /**
+   * The key's state: one typed CRDT (as itself, not in a list: nearly every key), or one per type
+   * for a key that has held several. `Keyspace.mergeDecoded` takes either.
+   */
+  readonly states: TypedCrdt | readonly TypedCrdt[];
   /** Its epoch and TTL (keyspace/life.ts). */
   readonly life: Life;
+}
+
+/** A decoded key's states as a list (a new one of one state if it came alone). */
+export function statesOf(d: DecodedState): readonly TypedCrdt[] {
+  const s = d.states;
+  return Array.isArray(s) ? s : [s as TypedCrdt];
 }
 
 /**

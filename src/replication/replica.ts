@@ -8,10 +8,11 @@
 import { Keyspace } from '../keyspace/keyspace.js';
 import { foldCounterSlots } from '../keyspace/key-table.js';
 import { parseReplicaId, replicaIdOf } from '../crdt/replica-id.js';
-import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
-import { decodeWithLife, LIFE_TAG } from '../keyspace/life.js';
+import { CrdtError } from '../crdt/errors.js';
+import { decodeState, MULTI_TAG, typeOfTag } from '../crdt/registry.js';
+import { decodeWithLife, LIFE_TAG, NO_LIFE } from '../keyspace/life.js';
 import type { Rng } from '../util/rng.js';
-import { AntiEntropy, type DecodedState } from './anti-entropy.js';
+import { AntiEntropy, statesOf, type DecodedState } from './anti-entropy.js';
 import type { ReplicaConfig } from './config.js';
 import { KIND_NAMES, type ReplicaContext, type ReplicaEvents, type ReplicaIdentity, type ReplicaStats } from './context.js';
 import { FailureDetector } from './failure-detector.js';
@@ -413,9 +414,20 @@ export class Replica {
   private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedState[] | undefined {
     const out: DecodedState[] = [];
     for (const { key, tag, bytes } of states) {
-      if (tag !== MULTI_TAG && tag !== LIFE_TAG && typeOfTag(tag) === undefined) {
-        this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
-        return undefined;
+      if (tag !== MULTI_TAG && tag !== LIFE_TAG) {
+        if (typeOfTag(tag) === undefined) {
+          this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
+          return undefined;
+        }
+        // One type and no life (nearly every key of a catch-up): the state alone, without the list
+        // and the two Results `decodeWithLife` wraps it in (a sixth of what a peer allocated per key).
+        const one = decodeState(tag, bytes);
+        if (one instanceof CrdtError) {
+          this.reject(peer, 'state', `${what} state: ${one.message}`);
+          return undefined;
+        }
+        out.push({ key, states: one, life: NO_LIFE });
+        continue;
       }
       const r = decodeWithLife(tag, bytes);
       if (!r.ok) {
@@ -458,8 +470,8 @@ export class Replica {
       // pseudo-slot it folds into may lie in different parts, and folding each alone would lose the
       // sum. The sender folds by our bounds once it has them (they travel in our digests), so such
       // a part is dropped unapplied, and its batch is sent again later.
-      if (msg.kind === MsgKind.Delta && msg.body.part !== undefined && decoded.some((d) => d.states.some((st) => (st.type === 'pncounter' || st.type === 'gcounter') && this.folds.foldsFor(st.crdt.slotIds()) !== undefined))) return;
-      for (const d of decoded) for (const st of d.states) foldCounterSlots(st.type, st.crdt, foldsFor);
+      if (msg.kind === MsgKind.Delta && msg.body.part !== undefined && decoded.some((d) => statesOf(d).some((st) => (st.type === 'pncounter' || st.type === 'gcounter') && this.folds.foldsFor(st.crdt.slotIds()) !== undefined))) return;
+      for (const d of decoded) for (const st of statesOf(d)) foldCounterSlots(st.type, st.crdt, foldsFor);
     }
     const s = (this.stats.received[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
     s.frames++;

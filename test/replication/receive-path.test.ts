@@ -8,7 +8,9 @@ import { replicaConfig, type ReplicaConfig } from '../../src/replication/config.
 import { decodeEnvelope, encodeEnvelope, MemberState, MsgKind, type KeyState, type Message } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { MULTI_TAG } from '../../src/crdt/registry.js';
+import { decodeState, MULTI_TAG } from '../../src/crdt/registry.js';
+import { CrdtError } from '../../src/crdt/errors.js';
+import { decodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
 import { counter, ManualNet, membersDelta } from './manual-net.js';
 
 const k = fullKey(0, 'k');
@@ -80,9 +82,17 @@ describe('the receive path refuses', () => {
     const good = stateOf(k, 2);
     s.r.receive('p', frame('B', make([good, { key: fullKey(0, 'u'), tag: 77, bytes: good.bytes }])));
     s.r.receive('p', frame('B', make([good, { key: fullKey(0, 'u'), tag: good.tag, bytes: new Uint8Array([1, 2, 250, 250]) }])));
-    expect(s.r.stats.rejected).toEqual({ state: 2 });
+    // A state with a life (or of several types) is decoded the general way, and refused the same way.
+    s.r.receive('p', frame('B', make([{ key: fullKey(0, 'u'), tag: LIFE_TAG, bytes: new Uint8Array([1]) }, good])));
+    expect(s.r.stats.rejected).toEqual({ state: 3 });
     expect(s.rejected[0]).toEqual(['p', 'state', `unknown type tag 77 in ${what}`]);
-    expect(s.rejected[1]![2]).toMatch(new RegExp(`^${what} state: .+`));
+    // The decoder's own message, named as the state of a delta or read response.
+    const why = decodeState(good.tag, new Uint8Array([1, 2, 250, 250]));
+    expect(why).toBeInstanceOf(CrdtError);
+    expect(s.rejected[1]![2]).toBe(`${what} state: ${(why as CrdtError).message}`);
+    const lifeWhy = decodeWithLife(LIFE_TAG, new Uint8Array([1]));
+    expect(lifeWhy.ok).toBe(false);
+    expect(s.rejected[2]![2]).toBe(`${what} state: ${lifeWhy.ok ? '' : lifeWhy.error.message}`);
     expect(s.r.stats.received).toEqual({});
     expect(snapshot(s.r)).toBe(before);
     expect(s.r.membership.get('B')).toBeUndefined();
