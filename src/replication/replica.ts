@@ -412,8 +412,11 @@ export class Replica {
    * state is rejected whole and changes nothing (not even membership or the sender's record).
    */
   private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedState[] | undefined {
-    const out: DecodedState[] = [];
-    for (const { key, tag, bytes } of states) {
+    // Sized at once: grown state by state, the list's copies were 60 bytes per key received.
+    // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an unsized array grows to the same list
+    const out = new Array<DecodedState>(states.length);
+    for (let i = 0; i < states.length; i++) {
+      const { key, tag, bytes } = states[i] as KeyState;
       if (tag !== MULTI_TAG && tag !== LIFE_TAG) {
         if (typeOfTag(tag) === undefined) {
           this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
@@ -426,7 +429,7 @@ export class Replica {
           this.reject(peer, 'state', `${what} state: ${one.message}`);
           return undefined;
         }
-        out.push({ key, states: one, life: NO_LIFE });
+        out[i] = { key, states: one, life: NO_LIFE };
         continue;
       }
       const r = decodeWithLife(tag, bytes);
@@ -434,7 +437,7 @@ export class Replica {
         this.reject(peer, 'state', `${what} state: ${r.error.message}`);
         return undefined;
       }
-      out.push({ key, states: r.value.states, life: r.value.life });
+      out[i] = { key, states: r.value.states, life: r.value.life };
     }
     return out;
   }

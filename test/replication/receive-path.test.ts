@@ -8,7 +8,11 @@ import { replicaConfig, type ReplicaConfig } from '../../src/replication/config.
 import { decodeEnvelope, encodeEnvelope, MemberState, MsgKind, type KeyState, type Message } from '../../src/replication/messages.js';
 import { Replica } from '../../src/replication/replica.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { decodeState, MULTI_TAG } from '../../src/crdt/registry.js';
+import { decodeState, encodeKeyState, MULTI_TAG } from '../../src/crdt/registry.js';
+import { TypeTag } from '../../src/crdt/codec.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { CrdtError } from '../../src/crdt/errors.js';
 import { decodeWithLife, LIFE_TAG } from '../../src/keyspace/life.js';
 import { counter, ManualNet, membersDelta } from './manual-net.js';
@@ -114,6 +118,48 @@ describe('the receive path refuses', () => {
 });
 
 describe('the receive path accepts', () => {
+  it('once it has fold bounds: a part of a split key with a slot they fold is dropped unapplied, one without is merged, and a whole state is folded before its merge', () => {
+    const s = solo();
+    /** A PN-Counter state of `key` with these slots (p only). */
+    const withSlots = (key: string, slots: Record<string, number>): KeyState => {
+      const c = new PNCounter();
+      for (const [id, p] of Object.entries(slots)) c.mergeSlot(id, p, 0);
+      return { key, tag: TypeTag.PNCounter, bytes: c.encode() };
+    };
+    const part = (st: KeyState, index: number): Message => ({ kind: MsgKind.Delta, body: { ranges: [], states: [st], members: null, more: false, part: { batch: 1, index } } });
+    // The bounds arrive on a frame of their own: x's incarnations below 2 fold into x's pseudo-slot.
+    s.r.receive('p', frame('B', { kind: MsgKind.Delta, body: { ranges: [], states: [], members: null, more: false, folds: [['x', 2]] } }));
+    expect(s.r.foldBounds()).toEqual([['x', 2]]);
+    const before = snapshot(s.r);
+    s.r.receive('p', frame('B', part(withSlots(k, { 'x:1': 5, 'x:2': 1 }), 0)));
+    expect(snapshot(s.r)).toBe(before);
+    // Any state of the frame with such a slot drops it whole: a later one, a G-Counter, a counter
+    // kept beside another type's state.
+    const g = new GCounter();
+    g.mergeSlot('x:1', 2, 0);
+    const h = HyperLogLog.create();
+    h.add('v');
+    const pn = new PNCounter();
+    pn.mergeSlot('x:1', 2, 0);
+    const both = encodeKeyState([
+      { tag: TypeTag.PNCounter, bytes: pn.encode() },
+      { tag: TypeTag.HyperLogLog, bytes: h.encode() },
+    ]);
+    const m = fullKey(0, 'm');
+    for (const states of [[withSlots(fullKey(0, 'j'), { 'B:1': 1 }), withSlots(k, { 'x:1': 5 })], [{ key: m, tag: TypeTag.GCounter, bytes: g.encode() }], [{ key: m, ...both }]]) {
+      s.r.receive('p', frame('B', { kind: MsgKind.Delta, body: { ranges: [], states, members: null, more: false, part: { batch: 1, index: 0 } } }));
+      expect(snapshot(s.r)).toBe(before);
+    }
+    s.r.receive('p', frame('B', part(withSlots(k, { 'x:2': 1, 'B:1': 3 }), 1)));
+    expect(counter(s.r, 'k')).toBe(4);
+    // A whole state (no part) with a slot the bounds fold: folded, then merged.
+    const j = fullKey(0, 'j');
+    s.r.receive('p', frame('B', delta([withSlots(j, { 'x:1': 5, 'x:2': 1 })])));
+    expect(counter(s.r, 'j')).toBe(6);
+    expect((s.r.keyspace.entry(j)?.crdt as PNCounter).slotIds().sort()).toEqual(['x:2', 'x:retired']);
+    expect(s.r.stats.rejected).toEqual({});
+  });
+
   it('states with a TTL (their life travels with them)', () => {
     const s = solo();
     const b = solo();

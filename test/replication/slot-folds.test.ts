@@ -88,7 +88,6 @@ describe('a replica meeting states folded by other bounds', () => {
     net.deliver((f) => f.from === 'a' && f.msg.kind === MsgKind.Digest, 1);
     expect(net.get('b').foldBounds()).toEqual([]);
     net.deliver((f) => f.from === 'b' && f.to === 'a');
-    console.log("DBG", counter(net.get("a"), "k"), slotsOf(net.get("a").keyspace), net.queue.map((f) => f.from + ">" + f.to + ":" + f.msg.kind));
     expect(counter(net.get('a'), 'k')).toBe(9);
     expect(slotsOf(net.get('a').keyspace)).toEqual(['b:1', 'x:2', 'x:retired']);
     // And b, on hearing a's bounds, folds its own state and counts the same.
