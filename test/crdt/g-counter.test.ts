@@ -27,6 +27,19 @@ describe('counter misuse', () => {
     for (const ok of ['a', 'x'.repeat(85), 'x'.repeat(86), 'x'.repeat(255), 'é'.repeat(127), '\u{1F600}:1']) expect(() => assertReplicaId(ok)).not.toThrow();
   });
 
+  it('replica ids: the one last passed is not checked again, and every other still is, after a pass or a failure', () => {
+    const bad = `a${'\ud800'}`;
+    for (let i = 0; i < 2; i++) {
+      expect(() => assertReplicaId('n1:7')).not.toThrow();
+      expect(throwsMessage(() => assertReplicaId(''))).toBe('RangeError: replica id must be a non-empty string');
+      expect(throwsMessage(() => assertReplicaId(undefined as unknown as string))).toBe('RangeError: replica id must be a non-empty string');
+      expect(throwsMessage(() => assertReplicaId(bad))).toBe('RangeError: replica id is not well-formed UTF-16 (lone surrogate)');
+      expect(throwsMessage(() => assertReplicaId(bad))).toBe('RangeError: replica id is not well-formed UTF-16 (lone surrogate)');
+      expect(() => assertReplicaId('n1:7')).not.toThrow();
+      expect(throwsMessage(() => assertReplicaId('x'.repeat(256)))).toBe('RangeError: replica id is 256 UTF-8 bytes; at most 255 allowed');
+    }
+  });
+
   it('errors say what and why', () => {
     expect(notIntegerError(1.5).message).toBe('amount 1.5 is not a safe integer');
     expect(notIntegerError(1.5).code).toBe('COUNTER_NOT_INTEGER');
