@@ -2,10 +2,12 @@
 // over one: its states, the visible one, epochs of its life, and the size limits a key and its
 // state must fit. No table here; key-table.ts and keyspace.ts use them.
 
-import { GCounter } from '../crdt/g-counter.js';
+import { CounterBase, GCounter } from '../crdt/g-counter.js';
 import { generalizeCountFields } from '../crdt/count-fields.js';
 import { PNCounter } from '../crdt/pn-counter.js';
-import { isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { TypeTag } from '../crdt/codec.js';
+import { CrdtError } from '../crdt/errors.js';
+import { decodeState, isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
 import { isNoLife, type Life } from './life.js';
 
@@ -194,6 +196,12 @@ class PNCounterEntry extends withEntryFields(PNCounter) {
     if (from !== undefined) this.copyStateOf(from);
   }
 
+  /** An entry no table holds yet, read from untrusted bytes as `PNCounter.read` reads them (`decodeForMerge`). */
+  static readFrom(bytes: Uint8Array): PNCounterEntry | CrdtError {
+    const out = new PNCounterEntry(undefined);
+    return CounterBase.readInto(out, bytes, 'PNCounter') ?? out;
+  }
+
   get crdt(): PNCounter {
     return this;
   }
@@ -206,6 +214,12 @@ class GCounterEntry extends withEntryFields(GCounter) {
     this.idType = TYPE_INDEX.gcounter;
     this.rare = rare;
     if (from !== undefined) this.copyStateOf(from);
+  }
+
+  /** As `PNCounterEntry.readFrom`, for a G-Counter. */
+  static readFrom(bytes: Uint8Array): GCounterEntry | CrdtError {
+    const out = new GCounterEntry(undefined);
+    return CounterBase.readInto(out, bytes, 'GCounter') ?? out;
   }
 
   get crdt(): GCounter {
@@ -234,6 +248,34 @@ export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], other
   else if (type === 'gcounter') e = new GCounterEntry(rare, crdt as GCounter);
   else e = new KeyEntry(type, crdt, rare);
   return e as unknown as EntryOf<T>;
+}
+
+/**
+ * A key state received from a peer, decoded as `decodeState` decodes it (the same states and errors),
+ * except that a counter is read straight into the entry a key new here takes (`entryFor`): a peer
+ * catching up on a bulk load decoded each key's counter and then copied it into its entry.
+ */
+export function decodeForMerge(tag: number, bytes: Uint8Array): TypedCrdt | CrdtError {
+  if (tag === TypeTag.PNCounter) {
+    const c = PNCounterEntry.readFrom(bytes);
+    return c instanceof CrdtError ? c : { type: 'pncounter', crdt: c };
+  }
+  if (tag === TypeTag.GCounter) {
+    const c = GCounterEntry.readFrom(bytes);
+    return c instanceof CrdtError ? c : { type: 'gcounter', crdt: c };
+  }
+  return decodeState(tag, bytes);
+}
+
+/**
+ * The entry of a key new here whose one state is `t`, with no life: `t`'s counter itself when
+ * `decodeForMerge` read it into an entry no table holds yet (nothing else holds it: the caller's
+ * decoded state goes with the frame), else `makeEntry`'s copy.
+ */
+export function entryFor(t: TypedCrdt): Entry {
+  const c = t.crdt;
+  if ((c instanceof PNCounterEntry || c instanceof GCounterEntry) && c.key === '' && c.id === -1 && c.life === undefined && c.others === undefined) return c as unknown as Entry;
+  return makeEntry(t.type, t.crdt) as Entry;
 }
 
 /**

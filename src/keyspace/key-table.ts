@@ -17,7 +17,7 @@ import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, wi
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
 import { fullKeyAt } from './full-key.js';
-import { currentAsKept, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, makeEntry, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, entryFor, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -456,7 +456,7 @@ export class KeyTable {
       // A key new here, of one state and no life (a bulk load's every key): its entry at once. The
       // general way below made two entries, two arrays and a copy of the state's wrapper, all but
       // the second entry garbage at once.
-      target = this.insert(key, makeEntry(single.type, single.crdt) as Entry);
+      target = this.insert(key, entryFor(single));
       changed = true;
     } else if (e === undefined || life.epoch > ours.epoch) {
       list ??= [single as TypedCrdt];

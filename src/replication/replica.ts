@@ -9,7 +9,8 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { foldCounterSlots } from '../keyspace/key-table.js';
 import { parseReplicaId, replicaIdOf } from '../crdt/replica-id.js';
 import { CrdtError } from '../crdt/errors.js';
-import { decodeState, MULTI_TAG, typeOfTag } from '../crdt/registry.js';
+import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
+import { decodeForMerge } from '../keyspace/entries.js';
 import { decodeWithLife, LIFE_TAG, NO_LIFE } from '../keyspace/life.js';
 import type { Rng } from '../util/rng.js';
 import { AntiEntropy, statesOf, type DecodedState } from './anti-entropy.js';
@@ -423,8 +424,9 @@ export class Replica {
           return undefined;
         }
         // One type and no life (nearly every key of a catch-up): the state alone, without the list
-        // and the two Results `decodeWithLife` wraps it in (a sixth of what a peer allocated per key).
-        const one = decodeState(tag, bytes);
+        // and the two Results `decodeWithLife` wraps it in (a sixth of what a peer allocated per key),
+        // and a counter straight into the entry a new key takes (entries.ts, `decodeForMerge`).
+        const one = decodeForMerge(tag, bytes);
         if (one instanceof CrdtError) {
           this.reject(peer, 'state', `${what} state: ${one.message}`);
           return undefined;

@@ -1,13 +1,15 @@
 // The pure helpers over one key entry (src/keyspace/entries.ts): which state of a key is visible,
 // what counts as an empty husk, one shape for every entry, and the size limits a key must fit.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GCounter } from '../../src/crdt/g-counter.js';
 import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
-import { KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
+import { decodeState, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type TypedCrdt } from '../../src/crdt/registry.js';
+import { CrdtError } from '../../src/crdt/errors.js';
 import type { Entry } from '../../src/keyspace/types.js';
-import { entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, MAX_KEY_ID, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
+import { decodeForMerge, entryFor, entryOf, husk, HUSK_COUNTER, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, MAX_KEY_BYTES, MAX_KEY_ID, maxKeyBytesFor, newCounter, statesOf } from '../../src/keyspace/entries.js';
 
 const pn = (n: number): TypedCrdt => {
   const c = new PNCounter();
@@ -119,6 +121,73 @@ describe('entries', () => {
     const g2 = makeEntry('gcounter', g1.crdt as GCounter, undefined, { epoch: 1, ttlVersion: 0, deadline: null });
     g2.crdt.incrementInPlace('a:1', 4);
     expect([g1.crdt.value(), g2.crdt.value()]).toEqual([5, 9]);
+  });
+
+  it('decodeForMerge decodes as decodeState does, states and errors alike, but reads a counter into an entry of its own', () => {
+    const src = new PNCounter();
+    src.incrementInPlace('a:1', 5);
+    src.incrementInPlace('b:1', -2);
+    const gsrc = new GCounter();
+    gsrc.incrementInPlace('a:1', 3);
+    const h = HyperLogLog.create();
+    h.add('x');
+    const valid: [number, Uint8Array][] = [
+      [tagOf('pncounter'), src.encode()],
+      [tagOf('gcounter'), gsrc.encode()],
+      [tagOf('hll'), h.encode()],
+      [tagOf('pncounter'), new PNCounter().encode()],
+    ];
+    fc.assert(
+      fc.property(fc.nat(valid.length - 1), fc.nat(), fc.nat(255), fc.boolean(), (which, pos, byte, mutate) => {
+        const [tag, good] = valid[which] as [number, Uint8Array];
+        const bytes = Uint8Array.from(good);
+        if (mutate) bytes[pos % bytes.length] = byte;
+        const a = decodeState(tag, bytes);
+        const b = decodeForMerge(tag, bytes);
+        if (a instanceof CrdtError) {
+          expect(b).toBeInstanceOf(CrdtError);
+          expect([(b as CrdtError).code, (b as CrdtError).message]).toEqual([a.code, a.message]);
+          return;
+        }
+        expect(b).not.toBeInstanceOf(CrdtError);
+        const t = b as TypedCrdt;
+        expect(t.type).toBe(a.type);
+        expect(t.crdt.encode()).toEqual(a.crdt.encode());
+        // A counter is read into an entry (its own state, nothing shared with the bytes or another state).
+        const entry = entryFor(t);
+        expect(entry.crdt.encode()).toEqual(a.crdt.encode());
+        if (t.type === 'pncounter' || t.type === 'gcounter') expect(entry).toBe(t.crdt);
+        else expect(entry).not.toBe(t.crdt);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('entryFor takes a decoded counter as the entry only while no table holds it; else, and for any other counter, a copy', () => {
+    const src = new PNCounter();
+    src.incrementInPlace('a:1', 5);
+    const t = decodeForMerge(tagOf('pncounter'), src.encode()) as TypedCrdt;
+    const first = entryFor(t);
+    expect(first).toBe(t.crdt);
+    // Once a table holds it (its key and id set), the same state makes a copy.
+    first.key = 'k';
+    first.id = 0;
+    const second = entryFor(t);
+    expect(second).not.toBe(first);
+    (second.crdt as PNCounter).incrementInPlace('a:1', 1);
+    expect([(first.crdt as PNCounter).value(), (second.crdt as PNCounter).value()]).toEqual([5, 6]);
+    // Held by no table but keyed, or with an id, or a plain counter, or an entry with a life: copies.
+    const keyed = decodeForMerge(tagOf('pncounter'), src.encode()) as TypedCrdt;
+    (keyed.crdt as unknown as Entry).key = 'j';
+    expect(entryFor(keyed)).not.toBe(keyed.crdt);
+    const withId = decodeForMerge(tagOf('gcounter'), new GCounter().encode()) as TypedCrdt;
+    (withId.crdt as unknown as Entry).id = 3;
+    expect(entryFor(withId)).not.toBe(withId.crdt);
+    expect(entryFor(pn(2))).not.toBe(pn(2).crdt);
+    const lived = makeEntry('pncounter', src, undefined, { epoch: 2, ttlVersion: 1, deadline: 5 });
+    expect(entryFor({ type: 'pncounter', crdt: lived.crdt as PNCounter })).not.toBe(lived);
+    const beside = makeEntry('pncounter', src, [hll(true)]);
+    expect(entryFor({ type: 'pncounter', crdt: beside.crdt as PNCounter })).not.toBe(beside);
   });
 
   it("an entry's type and id are kept apart in one field, for every type and up to the largest id", () => {
