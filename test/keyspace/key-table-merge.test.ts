@@ -4,7 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
-import type { ChangeOrigin } from '../../src/keyspace/types.js';
+import type { ChangeOrigin, Entry } from '../../src/keyspace/types.js';
+import { HyperLogLog } from '../../src/crdt/hyperloglog.js';
+import { statesOf } from '../../src/keyspace/entries.js';
 
 const k = fullKey(0, 'k');
 const T0 = 1_700_000_000_000;
@@ -353,6 +355,23 @@ describe('merges that change the visible type or the epoch', () => {
     expect(b.ks.mergeDecoded(k, { type: 'pncounter', crdt: e.crdt.clone() })).toBe(true);
     expect(b.ks.getCounter(k)).toEqual({ ok: true, value: 4 });
     expect(b.ks.mergeDecoded(k, { type: 'pncounter', crdt: e.crdt.clone() })).toBe(false);
+    // One state with a life: a key new here, then a later epoch of it, each held whole with its life.
+    const j = fullKey(0, 'j');
+    expect(b.ks.mergeDecoded(j, { type: 'pncounter', crdt: e.crdt.clone() }, { epoch: 1, ttlVersion: 0, deadline: null })).toBe(true);
+    expect(b.ks.getCounter(j)).toEqual({ ok: true, value: 4 });
+    expect(b.ks.entry(j)?.life).toEqual({ epoch: 1, ttlVersion: 0, deadline: null });
+    a.ks.incrBy(k, 2);
+    const later = a.ks.entry(k);
+    if (later?.type !== 'pncounter') throw new Error('type');
+    expect(b.ks.mergeDecoded(j, { type: 'pncounter', crdt: later.crdt.clone() }, { epoch: 2, ttlVersion: 0, deadline: null })).toBe(true);
+    expect(b.ks.getCounter(j)).toEqual({ ok: true, value: 6 });
+    expect(b.ks.entry(j)?.life?.epoch).toBe(2);
+    // One state of another type than the key's: kept beside it (a type conflict), not lost.
+    const h = HyperLogLog.create();
+    h.add('x');
+    expect(b.ks.mergeDecoded(k, { type: 'hll', crdt: h })).toBe(true);
+    expect(statesOf(b.ks.entry(k) as Entry).map((s) => s.type).sort()).toEqual(['hll', 'pncounter']);
+    expect(b.ks.typeConflicts).toBe(1);
   });
 
   it('SET and DEL of a key in a later epoch without a TTL leave its TTL register alone', () => {
