@@ -82,6 +82,14 @@ export class AntiEntropy {
   private readonly stateBytes = new ByteWriter(256);
   /** Where `buildDelta` writes its key states as msgpack (DeltaBody.packed): 256 KiB chunks, each Delta's a view. */
   private readonly packer = new MsgpackWriter();
+  /**
+   * `buildDelta`'s keys so far (for the index it builds once a key can be met twice) and one origin's
+   * (key index, version) pairs so far, kept from call to call: grown key by key in arrays of each
+   * Delta's own, their copies were about 90 bytes allocated per key sent to each peer. A range's
+   * pairs are copied out at their exact length.
+   */
+  private readonly keyScratch: (string | undefined)[] = [];
+  private readonly entryScratch: number[] = [];
   /** Construction time: the start of caughtUp()'s grace period. */
   private readonly startedAt: number;
   /**
@@ -395,7 +403,8 @@ export class AntiEntropy {
     const keyIndex = new Map<string, number>();
     let indexed = false;
     // The key states, written as msgpack as they are met (`packed`): no object or view per key.
-    const keys: string[] = [];
+    const keys = this.keyScratch;
+    let keyCount = 0;
     const pack = this.packer;
     pack.begin();
     const scratch = this.stateBytes.reset();
@@ -408,11 +417,18 @@ export class AntiEntropy {
       if (only !== undefined && origin !== only) continue;
       const from = peer.get(origin) ?? 0;
       if (known <= from) continue;
-      const entries: number[] = [];
+      // This origin's (key index, version) pairs, in `entryScratch`.
+      const pairsOut = this.entryScratch;
+      let pairs = 0;
+      const addEntry = (ki: number, version: number): void => {
+        pairsOut[pairs] = ki;
+        pairsOut[pairs + 1] = version;
+        pairs += 2;
+      };
       let to = known;
       let stop = false;
-      if (!indexed && (keys.length > 0 || versions.scanMayRepeat(origin))) {
-        for (let i = 0; i < keys.length; i++) keyIndex.set(keys[i] as string, i);
+      if (!indexed && (keyCount > 0 || versions.scanMayRepeat(origin))) {
+        for (let i = 0; i < keyCount; i++) keyIndex.set(keys[i] as string, i);
         indexed = true;
       }
       versions.scan(origin, from, (key, version, id) => {
@@ -425,11 +441,11 @@ export class AntiEntropy {
           if (tag === undefined) return true;
           const cost = key.length + scratch.length + 16;
           // Stryker disable next-line EqualityOperator: equivalent, a key that fills the target exactly goes in the next Delta instead
-          if (size + cost > target && keys.length > 0) {
+          if (size + cost > target && keyCount > 0) {
             more = true;
             return false;
           }
-          ki = keys.length;
+          ki = keyCount;
           if (size + cost > budget) {
             // Alone and still too large: its parts go first; this frame carries the last one and
             // nothing after it.
@@ -445,36 +461,38 @@ export class AntiEntropy {
             if (indexed) keyIndex.set(key, ki);
             parts = split.parts;
             needs = split.needs;
-            keys.push(key);
+            keys[keyCount++] = key;
             writeKeyState(pack, key, split.last.tag, split.last.bytes);
             size = budget;
-            entries.push(ki, version);
+            addEntry(ki, version);
             stop = true;
             return false;
           }
           if (indexed) keyIndex.set(key, ki);
           size += cost;
-          keys.push(key);
+          keys[keyCount++] = key;
           writeKeyStateHead(pack, key, tag);
           pack.binOf(scratch);
         }
         size += 8;
-        entries.push(ki, version);
+        addEntry(ki, version);
         return true;
       });
       if (more || stop) {
         // Cut inside this origin: carry only up to the last entry that made it in, marked incomplete
         // (complete after all if the parted key was the origin's last entry).
-        to = entries.length > 0 ? (entries[entries.length - 1] as number) : from;
+        to = pairs > 0 ? (pairsOut[pairs - 1] as number) : from;
       }
-      if (to > from) ranges.push({ origin, from, to, entries, complete: !more && (!stop || to === known) });
+      if (to > from) ranges.push({ origin, from, to, entries: pairsOut.slice(0, pairs), complete: !more && (!stop || to === known) });
       if (stop) more = true; // the rest follows in the next pull
       if (more) break;
     }
     if (more) this.ctx.stats.chunked++;
+    // The scratch keeps no key alive past this Delta.
+    keys.fill(undefined, 0, keyCount);
     const packed = pack.end();
     // Stryker disable next-line ConditionalExpression: equivalent, a packed list of none writes no bytes
-    const delta: DeltaBody = { ranges, states: [], ...(keys.length === 0 ? {} : { packed: { bytes: packed, count: keys.length } }), members: null, more, ...(needs === undefined ? {} : { needs }) };
+    const delta: DeltaBody = { ranges, states: [], ...(keyCount === 0 ? {} : { packed: { bytes: packed, count: keyCount } }), members: null, more, ...(needs === undefined ? {} : { needs }) };
     return { parts, delta };
   }
 
