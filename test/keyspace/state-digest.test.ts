@@ -260,6 +260,57 @@ describe('state digest', () => {
     expect([...all.entries.values()].every((e) => e.digestPending === false)).toBe(true);
   });
 
+  it('folds of any sizes, one after another (chunks sized by the fold before), fold what one fold of the end state folds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 1, maxLength: 6 }), fc.nat(5000), (batches, shift) => {
+        const stepwise = new Store();
+        const once = new Store();
+        let n = 0;
+        for (const size of batches) {
+          for (let i = 0; i < size; i++) {
+            // Keys met again across batches, with new bytes each time.
+            const key = `k${(n + i * 7 + shift) % 12_000}`;
+            const e = enc(2, n & 0xff, i & 0xff, (i >> 8) & 0xff);
+            stepwise.set(key, e);
+            once.encodings.set(key, e);
+          }
+          n += size;
+          stepwise.read();
+        }
+        for (const key of once.encodings.keys()) once.set(key, once.encodings.get(key));
+        expect(stepwise.read()).toEqual(once.read());
+        expect([...stepwise.entries.values()].every((e) => e.digestPending === false)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('a key queued while a fold runs (as a lookup that makes an expired key its next epoch does) is folded by the next fold, not lost', () => {
+    const s = new Store();
+    for (let i = 0; i < 5000; i++) s.set(`k${i}`, enc(2, i & 0xff));
+    const late = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    let queued = false;
+    s.digest.fold(
+      (k) => s.entries.get(k),
+      (k, _e, out) => {
+        if (!queued && k === 'k4999') {
+          queued = true;
+          s.entries.set('late', late);
+          s.encodings.set('late', enc(2, 42));
+          s.digest.changed(late, 'late');
+        }
+        return hashEncoded(s.encodings.get(k), out);
+      },
+    );
+    expect(queued).toBe(true);
+    expect(late.digestPending).toBe(true);
+    const expected = new Store();
+    for (let i = 0; i < 5000; i++) expected.set(`k${i}`, enc(2, i & 0xff));
+    expected.set('late', enc(2, 42));
+    expect(s.read()).toEqual(expected.read());
+    expect(late.digestPending).toBe(false);
+  });
+
   it('carryDigest moves a key share and its pending mark to the replacement entry', () => {
     const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true } as Entry;
     const to: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
