@@ -67,8 +67,8 @@ export class StateDigest {
   // Stryker disable next-line ArrayDeclaration: equivalent, a cell is read only after it was written
   private tail: (string | Entry)[] = [];
   private tailLength = 0;
-  /** How many pairs the last fold folded: the size of the next chunk. */
-  private lastPairs = 0;
+  /** How many cells (a key, then its entry) the last fold folded: the size of the next chunk. */
+  private lastCells = 0;
   private hi = 0;
   private lo = 0;
   private readonly bucketHi = new Int32Array(DIGEST_BUCKETS);
@@ -126,12 +126,12 @@ export class StateDigest {
     // A fold's lookups may queue keys (an expired key folds in as its next epoch): into a new chunk,
     // set up before the fold runs.
     // Stryker disable next-line ArithmeticOperator: equivalent but for memory, the count only sizes the next chunk
-    const pairs = (queue.length - 1) * 2 * QUEUE_CHUNK + this.tailLength;
+    const cells = (queue.length - 1) * 2 * QUEUE_CHUNK + this.tailLength;
     this.queue = [];
     // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator,MethodExpression: equivalent but for memory, any size holds the same pairs
-    this.tail = chunkOf(Math.min(2 * QUEUE_CHUNK, Math.max(this.lastPairs, pairs)));
+    this.tail = chunkOf(Math.min(2 * QUEUE_CHUNK, Math.max(this.lastCells, cells)));
     this.tailLength = 0;
-    this.lastPairs = pairs;
+    this.lastCells = cells;
     for (const chunk of queue) for (let i = 0; i < chunk.length; i += 2) this.foldOne(chunk[i] as string, chunk[i + 1] as Entry, entry, hashState, visit);
   }
 
