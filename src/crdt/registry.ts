@@ -83,20 +83,32 @@ export function decodeTagged(tag: number, bytes: Uint8Array): Result<TypedCrdt, 
 }
 
 /**
+ * How `decodeState` reads a counter: into a new counter of its class (`PLAIN_READERS`), or into an
+ * object of a subclass the caller makes (a key's entry that is its counter: keyspace/entries.ts,
+ * `decodeForMerge`). Either reads the same bytes to the same state, with the same errors.
+ */
+export interface CounterReaders {
+  readonly pncounter: (bytes: Uint8Array) => PNCounter | CrdtError;
+  readonly gcounter: (bytes: Uint8Array) => GCounter | CrdtError;
+}
+
+const PLAIN_READERS: CounterReaders = { pncounter: (b) => PNCounter.read(b), gcounter: (b) => GCounter.read(b) };
+
+/**
  * `decodeTagged` without a Result: the typed CRDT, or the error. Counters (nearly every state a node
  * receives) are read without a Result at any step: the Results, the reader and the slot pairs of the
  * layers between a frame and its counters were most of what a peer catching up on a bulk load
  * allocated per key, besides the counter itself.
  */
-export function decodeState(tag: number, bytes: Uint8Array): TypedCrdt | CrdtError {
+export function decodeState(tag: number, bytes: Uint8Array, readers: CounterReaders = PLAIN_READERS): TypedCrdt | CrdtError {
   // Stryker disable next-line BlockStatement: equivalent but for speed, the general way below decodes the same counter and error
   if (tag === TypeTag.PNCounter) {
-    const c = PNCounter.read(bytes);
+    const c = readers.pncounter(bytes);
     return c instanceof CrdtError ? c : { type: 'pncounter', crdt: c };
   }
   // Stryker disable next-line BlockStatement: equivalent but for speed, as above
   if (tag === TypeTag.GCounter) {
-    const c = GCounter.read(bytes);
+    const c = readers.gcounter(bytes);
     return c instanceof CrdtError ? c : { type: 'gcounter', crdt: c };
   }
   const type = BY_TAG.get(tag);

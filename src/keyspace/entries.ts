@@ -5,9 +5,8 @@
 import { CounterBase, GCounter } from '../crdt/g-counter.js';
 import { generalizeCountFields } from '../crdt/count-fields.js';
 import { PNCounter } from '../crdt/pn-counter.js';
-import { TypeTag } from '../crdt/codec.js';
-import { CrdtError } from '../crdt/errors.js';
-import { decodeState, isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import type { CrdtError } from '../crdt/errors.js';
+import { decodeState, isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CounterReaders, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
 import { isNoLife, type Life } from './life.js';
 
@@ -256,16 +255,10 @@ export function makeEntry<T extends KeyType>(type: T, crdt: CrdtByType[T], other
  * catching up on a bulk load decoded each key's counter and then copied it into its entry.
  */
 export function decodeForMerge(tag: number, bytes: Uint8Array): TypedCrdt | CrdtError {
-  if (tag === TypeTag.PNCounter) {
-    const c = PNCounterEntry.readFrom(bytes);
-    return c instanceof CrdtError ? c : { type: 'pncounter', crdt: c };
-  }
-  if (tag === TypeTag.GCounter) {
-    const c = GCounterEntry.readFrom(bytes);
-    return c instanceof CrdtError ? c : { type: 'gcounter', crdt: c };
-  }
-  return decodeState(tag, bytes);
+  return decodeState(tag, bytes, ENTRY_READERS);
 }
+
+const ENTRY_READERS: CounterReaders = { pncounter: (b) => PNCounterEntry.readFrom(b), gcounter: (b) => GCounterEntry.readFrom(b) };
 
 /**
  * The entry of a key new here whose one state is `t`, with no life: `t`'s counter itself when
