@@ -5,10 +5,10 @@
 import { CounterBase, GCounter } from '../crdt/g-counter.js';
 import { generalizeCountFields } from '../crdt/count-fields.js';
 import { PNCounter } from '../crdt/pn-counter.js';
-import type { CrdtError } from '../crdt/errors.js';
-import { decodeState, isLive, KEY_TYPES, SPLIT_SAFE_BYTES, tagOf, type CounterReaders, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
+import { CrdtError } from '../crdt/errors.js';
+import { decodeState, isLive, KEY_TYPES, MULTI_TAG, SPLIT_SAFE_BYTES, tagOf, type CounterReaders, type CrdtByType, type TypedCrdt } from '../crdt/registry.js';
 import type { Entry, EntryOf, KeyType } from './types.js';
-import { isNoLife, type Life } from './life.js';
+import { decodeWithLife, isNoLife, LIFE_TAG, NO_LIFE, type Life } from './life.js';
 
 export type CounterEntry = EntryOf<'gcounter'> | EntryOf<'pncounter'>;
 
@@ -259,6 +259,39 @@ export function decodeForMerge(tag: number, bytes: Uint8Array): TypedCrdt | Crdt
 }
 
 const ENTRY_READERS: CounterReaders = { pncounter: (b) => PNCounterEntry.readFrom(b), gcounter: (b) => GCounterEntry.readFrom(b) };
+
+/** One key's state from a peer or the disk, decoded for `KeyTable.mergeDecoded`. */
+export interface DecodedKey {
+  readonly key: string;
+  /**
+   * The key's state: one typed CRDT (as itself, not in a list: nearly every key), or one per type
+   * for a key that has held several. `mergeDecoded` takes either.
+   */
+  readonly states: TypedCrdt | readonly TypedCrdt[];
+  /** Its epoch and TTL (life.ts). */
+  readonly life: Life;
+}
+
+/**
+ * `key`'s state of tag `tag` from untrusted bytes, as `decodeWithLife` decodes it (the same states
+ * and errors), for a merge. A state of one type and no life (nearly every key of a catch-up or a
+ * load from disk) is decoded alone, without the list and the two Results around it, and a counter
+ * straight into the entry a new key takes (`decodeForMerge`).
+ */
+export function decodeKey(key: string, tag: number, bytes: Uint8Array): DecodedKey | CrdtError {
+  if (tag !== MULTI_TAG && tag !== LIFE_TAG) {
+    const one = decodeForMerge(tag, bytes);
+    return one instanceof CrdtError ? one : { key, states: one, life: NO_LIFE };
+  }
+  const r = decodeWithLife(tag, bytes);
+  return r.ok ? { key, states: r.value.states, life: r.value.life } : r.error;
+}
+
+/** A decoded key's states as a list (a new one of one state if it came alone). */
+export function decodedStates(d: DecodedKey): readonly TypedCrdt[] {
+  const s = d.states;
+  return Array.isArray(s) ? s : [s as TypedCrdt];
+}
 
 /**
  * The entry of a key new here whose one state is `t`, with no life: `t`'s counter itself when

@@ -12,12 +12,13 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } from './state-digest.js';
 import { hash64Lo } from '../crdt/hash64.js';
+import { CrdtError } from '../crdt/errors.js';
 import { carryCounts, KeyCounts } from './key-counts.js';
-import { decodeWithLife, encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
+import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
 import { fullKeyAt } from './full-key.js';
-import { currentAsKept, entryFor, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, decodeKey, entryFor, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -401,9 +402,9 @@ export class KeyTable {
    * returned, and nothing changes.
    */
   mergeRemote(key: string, tag: number, bytes: Uint8Array): Result<boolean, string> {
-    const decoded = decodeWithLife(tag, bytes);
-    if (!decoded.ok) return err(decoded.error.message);
-    return ok(this.mergeDecoded(key, decoded.value.states, decoded.value.life));
+    const d = decodeKey(key, tag, bytes);
+    if (d instanceof CrdtError) return err(d.message);
+    return ok(this.mergeDecoded(key, d.states, d.life));
   }
 
   /**

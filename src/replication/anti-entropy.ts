@@ -6,8 +6,7 @@
 
 import { ByteWriter } from '../crdt/codec.js';
 import { MsgpackWriter, writeKeyState, writeKeyStateHead } from './delta-writer.js';
-import type { TypedCrdt } from '../crdt/registry.js';
-import type { Life } from '../keyspace/life.js';
+import type { DecodedKey } from '../keyspace/entries.js';
 import type { ReplicaContext } from './context.js';
 import { DIGEST_BUCKETS, keyStateBudget } from '../keyspace/keyspace.js';
 import type { StateReport } from './tombstone-gc.js';
@@ -27,24 +26,6 @@ const DELTA_SLACK = 512;
  */
 export const DELTA_TARGET_BYTES = 128 * 1024;
 
-
-/** One key's state from a Delta or ReadResp, decoded and validated before the frame takes effect. */
-export interface DecodedState {
-  readonly key: string;
-  /**
-   * The key's state: one typed CRDT (as itself, not in a list: nearly every key), or one per type
-   * for a key that has held several. `Keyspace.mergeDecoded` takes either.
-   */
-  readonly states: TypedCrdt | readonly TypedCrdt[];
-  /** Its epoch and TTL (keyspace/life.ts). */
-  readonly life: Life;
-}
-
-/** A decoded key's states as a list (a new one of one state if it came alone). */
-export function statesOf(d: DecodedState): readonly TypedCrdt[] {
-  const s = d.states;
-  return Array.isArray(s) ? s : [s as TypedCrdt];
-}
 
 /**
  * A Delta and the part frames that must precede it: a key too large for one frame travels as
@@ -569,7 +550,7 @@ export class AntiEntropy {
     return seen !== undefined && seen.batch === needs.batch && seen.indices.size >= needs.parts;
   }
 
-  onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedState[]): void {
+  onDelta(from: string, address: string, senderOrigin: string, d: DeltaBody, decoded: readonly DecodedKey[]): void {
     const { keyspace, versions, origin } = this.ctx;
     if (d.members !== null) this.hooks.applyMembers(d.members);
     if (d.states.length === 0 && d.ranges.length === 0) return;
@@ -579,7 +560,7 @@ export class AntiEntropy {
     // array grown key by key was 33 bytes per key received.
     const ids = new Int32Array(decoded.length);
     for (let i = 0; i < decoded.length; i++) {
-      const { key, states, life } = decoded[i] as DecodedState;
+      const { key, states, life } = decoded[i] as DecodedKey;
       ids[i] = keyspace.mergeDecodedId(key, states, life);
     }
     if (d.part !== undefined) return this.notePart(from, d.part);

@@ -2,7 +2,8 @@
 // from their digests and Have acks), and majority reads (ask every live peer for some keys, merge
 // what comes back, done once a majority of the cluster has answered). docs/consistency.md.
 
-import type { DecodedState, DeltaFrames } from './anti-entropy.js';
+import type { DeltaFrames } from './anti-entropy.js';
+import type { DecodedKey } from '../keyspace/entries.js';
 import type { ReplicaContext } from './context.js';
 import { MemberState, MsgKind, type DeltaBody, type KeyState, type PartsNeeded, type VectorEntry } from './messages.js';
 import { Waiters, type WaitOutcome } from './waiters.js';
@@ -190,7 +191,7 @@ export class Quorum {
     this.ctx.send(address, { kind: MsgKind.ReadResp, body: { id, states: [], needs: frames.needs } });
   }
 
-  onReadResp(from: string, id: number, decoded: readonly DecodedState[], needs: PartsNeeded | undefined): void {
+  onReadResp(from: string, id: number, decoded: readonly DecodedKey[], needs: PartsNeeded | undefined): void {
     for (const { key, states, life } of decoded) this.ctx.keyspace.mergeDecoded(key, states, life);
     // Every answer is merged; only a voter's counts toward the majority.
     if (this.deltas.partsArrived(from, needs) && this.ctx.membership.isVoter(from)) this.waiters.readAnswered(id, from);

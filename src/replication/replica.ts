@@ -10,10 +10,10 @@ import { foldCounterSlots } from '../keyspace/key-table.js';
 import { parseReplicaId, replicaIdOf } from '../crdt/replica-id.js';
 import { CrdtError } from '../crdt/errors.js';
 import { MULTI_TAG, typeOfTag } from '../crdt/registry.js';
-import { decodeForMerge } from '../keyspace/entries.js';
-import { decodeWithLife, LIFE_TAG, NO_LIFE } from '../keyspace/life.js';
+import { decodedStates, decodeKey, type DecodedKey } from '../keyspace/entries.js';
+import { LIFE_TAG } from '../keyspace/life.js';
 import type { Rng } from '../util/rng.js';
-import { AntiEntropy, statesOf, type DecodedState } from './anti-entropy.js';
+import { AntiEntropy } from './anti-entropy.js';
 import type { ReplicaConfig } from './config.js';
 import { KIND_NAMES, type ReplicaContext, type ReplicaEvents, type ReplicaIdentity, type ReplicaStats } from './context.js';
 import { FailureDetector } from './failure-detector.js';
@@ -412,34 +412,22 @@ export class Replica {
    * Decodes every key state a frame carries, before the frame has any effect: a frame with one bad
    * state is rejected whole and changes nothing (not even membership or the sender's record).
    */
-  private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedState[] | undefined {
+  private decodeStates(peer: string, states: readonly KeyState[], what: string): DecodedKey[] | undefined {
     // Sized at once: grown state by state, the list's copies were 60 bytes per key received.
     // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an unsized array grows to the same list
-    const out = new Array<DecodedState>(states.length);
+    const out = new Array<DecodedKey>(states.length);
     for (let i = 0; i < states.length; i++) {
       const { key, tag, bytes } = states[i] as KeyState;
-      if (tag !== MULTI_TAG && tag !== LIFE_TAG) {
-        if (typeOfTag(tag) === undefined) {
-          this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
-          return undefined;
-        }
-        // One type and no life (nearly every key of a catch-up): the state alone, without the list
-        // and the two Results `decodeWithLife` wraps it in (a sixth of what a peer allocated per key),
-        // and a counter straight into the entry a new key takes (entries.ts, `decodeForMerge`).
-        const one = decodeForMerge(tag, bytes);
-        if (one instanceof CrdtError) {
-          this.reject(peer, 'state', `${what} state: ${one.message}`);
-          return undefined;
-        }
-        out[i] = { key, states: one, life: NO_LIFE };
-        continue;
-      }
-      const r = decodeWithLife(tag, bytes);
-      if (!r.ok) {
-        this.reject(peer, 'state', `${what} state: ${r.error.message}`);
+      if (tag !== MULTI_TAG && tag !== LIFE_TAG && typeOfTag(tag) === undefined) {
+        this.reject(peer, 'state', `unknown type tag ${tag} in ${what}`);
         return undefined;
       }
-      out[i] = { key, states: r.value.states, life: r.value.life };
+      const d = decodeKey(key, tag, bytes);
+      if (d instanceof CrdtError) {
+        this.reject(peer, 'state', `${what} state: ${d.message}`);
+        return undefined;
+      }
+      out[i] = d;
     }
     return out;
   }
@@ -457,7 +445,7 @@ export class Replica {
     const env = r.value;
     if (env.from === this.id.nodeId) return this.reject(peer, 'self', `frame claims our own id '${env.from}'`);
     const msg = env.msg;
-    let decoded: DecodedState[] | undefined;
+    let decoded: DecodedKey[] | undefined;
     if (msg.kind === MsgKind.Delta) decoded = this.decodeStates(peer, msg.body.states, 'a delta');
     else if (msg.kind === MsgKind.ReadResp) decoded = this.decodeStates(peer, msg.body.states, 'a read response');
     if (decoded === undefined && (msg.kind === MsgKind.Delta || msg.kind === MsgKind.ReadResp)) return;
@@ -475,8 +463,8 @@ export class Replica {
       // pseudo-slot it folds into may lie in different parts, and folding each alone would lose the
       // sum. The sender folds by our bounds once it has them (they travel in our digests), so such
       // a part is dropped unapplied, and its batch is sent again later.
-      if (msg.kind === MsgKind.Delta && msg.body.part !== undefined && decoded.some((d) => statesOf(d).some((st) => (st.type === 'pncounter' || st.type === 'gcounter') && this.folds.foldsFor(st.crdt.slotIds()) !== undefined))) return;
-      for (const d of decoded) for (const st of statesOf(d)) foldCounterSlots(st.type, st.crdt, foldsFor);
+      if (msg.kind === MsgKind.Delta && msg.body.part !== undefined && decoded.some((d) => decodedStates(d).some((st) => (st.type === 'pncounter' || st.type === 'gcounter') && this.folds.foldsFor(st.crdt.slotIds()) !== undefined))) return;
+      for (const d of decoded) for (const st of decodedStates(d)) foldCounterSlots(st.type, st.crdt, foldsFor);
     }
     const s = (this.stats.received[KIND_NAMES[msg.kind]] ??= { frames: 0, bytes: 0 });
     s.frames++;
