@@ -18,15 +18,14 @@ export interface Slot<T extends KeyType> {
   create(crdt: CrdtByType[T]): EntryOf<T>;
 }
 
-/** The bit of `KeyEntry.hi` that marks a key changed since its digest share was folded in. */
-const DIGEST_PENDING = 0x40000000;
 /**
- * The bit of `KeyEntry.hi` that marks an entry no longer its key's: replaced by another entry, or
- * dropped with its key. Bit 31, so `hi` stays a 32-bit integer (a small integer in V8).
+ * The bit of `idType` that marks an entry no longer its key's: replaced by another entry, or dropped
+ * with its key. Bit 31, so `idType` stays a 32-bit integer (a small integer in V8); the id and type
+ * below it need 31 bits (MAX_KEY_ID).
  */
 const SUPERSEDED = 0x80000000 | 0;
-/** The rest of `KeyEntry.hi`: the digest half itself (30 bits, state-digest.ts). */
-const DIGEST_HI = DIGEST_PENDING - 1;
+/** The id and type bits of `idType`. */
+const ID_TYPE = 0x7fffffff;
 
 /** Each key type's index in KEY_TYPES: what an entry keeps of its type, in 3 bits beside its id. */
 const TYPE_INDEX = Object.fromEntries(KEY_TYPES.map((t, i) => [t, i])) as Record<KeyType, number>;
@@ -47,49 +46,28 @@ class Rare {
 }
 
 /**
- * Bits of a packed `KeyEntry.shares` that hold the counts share (live, type index, 16 x slots: up to
- * 511 counter slots); the bytes share is above them, packed while under `BYTES_PACKED`, so that the
- * whole stays a small integer in V8 (below 2^30).
- */
-const COUNTS_BITS = 13;
-// Literals, and int32 operations below: a value that V8 computes as a double once (`2 ** 13`, a
-// division) turns the field into a boxed number in every entry, 16 more bytes each.
-const COUNTS_MASK = 0x1fff;
-const BYTES_PACKED = 0x20000;
-
-/** The shares of a key whose counts or bytes share does not fit one small integer (a big sketch, hundreds of slots). */
-class Shares {
-  constructor(
-    public counts: number,
-    public bytes: number,
-  ) {}
-}
-
-/**
- * What a key's entry holds besides its state (types.ts, `Entry`), on top of `Base`: 6 fields. A
+ * What a key's entry holds besides its state (types.ts, `Entry`), on top of `Base`: 3 fields. A
  * key's other states and its life are rare (a key that has held several types; a TTL or a later
  * epoch), so they share one field, absent for most keys: the life itself when the key has one
- * state, else a side object of both (`Rare`); the digest-pending mark is a bit beside the digest's
- * high half, the type is 3 bits beside the key's id, and the key's two shares of the table's counts
- * are one small integer unless one is large (all small integers). Readers see the fields of `Entry`
+ * state, else a side object of both (`Rare`); the type is 3 bits beside the key's id, and the
+ * superseded mark the bit above them (all small integers). What the table keeps of a key for its
+ * digest and counts is kept by id, not here (key-columns.ts). Readers see the fields of `Entry`
  * through accessors. (With 9 plain properties an entry took 96 bytes, a quarter of what a one-slot
  * key cost a node; the type beside the id made room for the key, which lets the table reach an
- * entry from its id without a lookup by key; the shares packed together took 88 -> 80.)
+ * entry from its id without a lookup by key; the shares packed together took 88 -> 80; the digest
+ * and counts shares by id, 80 -> 56, for 12 bytes of columns.)
  *
  * A counter key's entry is its counter (`PNCounterEntry`, `GCounterEntry`): these fields on top of
  * the counter's own, one object per key where an entry and its counter were two (80 + 56 bytes ->
- * 104, `npm run bench -- layout`). Every other entry holds its state (`KeyEntry`).
+ * 104, then 80 with the shares by id: `npm run bench -- layout`). Every other entry holds its state
+ * (`KeyEntry`).
  */
 function withEntryFields<B extends abstract new (...args: any[]) => object>(Base: B) {
   abstract class EntryFields extends Base {
-    private hi = 0;
-    digestLo = 0;
     /**
-     * The counts and bytes shares (key-counts.ts): -1 for none yet, `counts | bytes << COUNTS_BITS`
-     * when both fit, else a `Shares` of this entry's own.
+     * `(id + 1) * 8 + the type's index`, and SUPERSEDED: id -1 (not in a table) is 0 above the type.
+     * The type is set once, by the class's constructor.
      */
-    private shares: number | Shares = -1;
-    /** `(id + 1) * 8 + the type's index`: id -1 (not in a table) is 0 above the type. Set once, by the class's constructor. */
     protected idType = 0;
     /** The key this entry is of, once a table holds it ('' before). */
     // Stryker disable next-line StringLiteral: equivalent, a table sets the key as it stores the entry, and only entries it holds are read by id
@@ -101,33 +79,12 @@ function withEntryFields<B extends abstract new (...args: any[]) => object>(Base
       return KEY_TYPES[this.idType & 7] as KeyType;
     }
 
-    get countsShare(): number {
-      const s = this.shares;
-      return typeof s === 'number' ? (s < 0 ? -1 : s & COUNTS_MASK) : s.counts;
-    }
-
-    get bytesShare(): number {
-      const s = this.shares;
-      // Stryker disable next-line EqualityOperator: equivalent, a packed 0 holds bytes 0 either way
-      return typeof s === 'number' ? (s < 0 ? 0 : s >> COUNTS_BITS) : s.bytes;
-    }
-
-    setShares(counts: number, bytes: number): void {
-      // None (-1 and 0) packs as -1, all bits set.
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, a pair at either bound (counts 8191, bytes 2^17) packs below 2^31 as well, and a side object holds any pair
-      if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) this.shares = counts | (bytes << COUNTS_BITS);
-      else if (this.shares instanceof Shares) {
-        this.shares.counts = counts;
-        this.shares.bytes = bytes;
-      } else this.shares = new Shares(counts, bytes);
-    }
-
     get id(): number {
-      return (this.idType >> 3) - 1;
+      return ((this.idType & ID_TYPE) >> 3) - 1;
     }
 
     set id(v: number) {
-      this.idType = ((v + 1) << 3) | (this.idType & 7);
+      this.idType = ((v + 1) << 3) | (this.idType & (SUPERSEDED | 7));
     }
 
     get others(): readonly TypedCrdt[] | undefined {
@@ -140,29 +97,13 @@ function withEntryFields<B extends abstract new (...args: any[]) => object>(Base
       return r instanceof Rare ? r.life : r;
     }
 
-    get digestHi(): number {
-      return this.hi & DIGEST_HI;
-    }
-
-    set digestHi(v: number) {
-      this.hi = (this.hi & ~DIGEST_HI) | (v & DIGEST_HI);
-    }
-
-    get digestPending(): boolean {
-      return (this.hi & DIGEST_PENDING) !== 0;
-    }
-
-    set digestPending(v: boolean) {
-      this.hi = v ? this.hi | DIGEST_PENDING : this.hi & ~DIGEST_PENDING;
-    }
-
     /** No longer its key's entry (key-table.ts `store` and tombstone collection set it, never clear it). */
     get superseded(): boolean {
-      return (this.hi & SUPERSEDED) !== 0;
+      return (this.idType & SUPERSEDED) !== 0;
     }
 
     set superseded(v: boolean) {
-      this.hi = v ? this.hi | SUPERSEDED : this.hi & ~SUPERSEDED;
+      this.idType = v ? this.idType | SUPERSEDED : this.idType & ~SUPERSEDED;
     }
   }
   return EntryFields;
@@ -170,7 +111,7 @@ function withEntryFields<B extends abstract new (...args: any[]) => object>(Base
 
 class Plain {}
 
-/** The entry of a key whose visible state is not a counter (or is the husk's shared one): 7 fields, 80 heap bytes. */
+/** The entry of a key whose visible state is not a counter (or is the husk's shared one): 4 fields, 56 heap bytes. */
 class KeyEntry extends withEntryFields(Plain) {
   constructor(
     type: KeyType,

@@ -1,12 +1,13 @@
 // The key table's counts (DBSIZE, INFO keyspace and memory, /metrics): live keys per database and
 // per type, tombstones, counter slots and approximate bytes. Kept as running sums, each key's share
-// stored on its entry and refolded with its digest share (state-digest.ts): a write only queues its
+// stored by its id (key-columns.ts) and refolded with its digest share (state-digest.ts): a write only queues its
 // key, and reading the counts folds in the keys changed since. Before, every read walked every key:
 // about 200 ms per INFO or /metrics scrape at a million keys, during which the node answered nothing.
 
 import { isLive, KEY_TYPES } from '../crdt/registry.js';
 import { DATABASES } from './full-key.js';
 import type { Entry, KeyType } from './types.js';
+import type { KeyColumns } from './key-columns.js';
 
 const TYPE_INDEX: ReadonlyMap<KeyType, number> = new Map(KEY_TYPES.map((t, i) => [t, i]));
 // A share keeps the type index in 3 bits.
@@ -39,24 +40,28 @@ export class KeyCounts {
   private slotSum = 0;
   private byteSum = 0;
 
-  /** Folds in `key`'s current share (its entry `e`), replacing the share last folded in. */
+  /** `columns`: where each key's shares are kept, by the key's id (its table's). */
+  constructor(private readonly columns: KeyColumns) {}
+
+  /** Folds in `key`'s current share (its entry `e`, held by the table), replacing the share last folded in. */
   account(key: string, e: Entry): void {
     this.remove(key, e);
     const share = shareOf(e);
     this.add(key.charCodeAt(0), share, 1);
     const bytes = bytesOf(key, e);
     this.byteSum += bytes;
-    e.setShares(share, bytes);
+    this.columns.setShares(e.id as number, share, bytes);
   }
 
   /** Takes `key`'s share out (its entry `e` leaves the table, or is about to be refolded). */
   remove(key: string, e: Entry): void {
-    const share = e.countsShare;
+    const id = e.id as number;
+    const share = this.columns.countsShare(id);
     if (share < 0) return;
     this.add(key.charCodeAt(0), share, -1);
-    this.byteSum -= e.bytesShare;
-    // Stryker disable next-line UnaryOperator: equivalent in every flow, an entry whose share is taken out leaves the table or is given its new share at once (account)
-    e.setShares(-1, 0);
+    this.byteSum -= this.columns.bytesShare(id);
+    // Stryker disable next-line UnaryOperator: equivalent in every flow, a key whose share is taken out leaves the table or is given its new share at once (account)
+    this.columns.setShares(id, -1, 0);
   }
 
   private add(db: number, share: number, sign: 1 | -1): void {
@@ -92,9 +97,4 @@ export class KeyCounts {
   get bytes(): number {
     return this.byteSum;
   }
-}
-
-/** A replacement entry of a key carries the old entry's share of the counts (as of its digest share). */
-export function carryCounts(from: Entry, to: Entry): void {
-  to.setShares(from.countsShare, from.bytesShare);
 }

@@ -10,10 +10,11 @@ import { encodeKeyState, isLive, mergeSameType, splitState, tagOf, type TypedCrd
 import { err, ok, type Result } from '../util/result.js';
 import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
-import { carryDigest, digestBucket, hashEncoded, StateDigest, type StateHash } from './state-digest.js';
+import { digestBucket, hashEncoded, StateDigest, type StateHash } from './state-digest.js';
 import { hash64Lo } from '../crdt/hash64.js';
 import { CrdtError } from '../crdt/errors.js';
-import { carryCounts, KeyCounts } from './key-counts.js';
+import { KeyCounts } from './key-counts.js';
+import { KeyColumns } from './key-columns.js';
 import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
@@ -57,9 +58,11 @@ export class KeyTable {
   /** Each key's current entry, by key and by id (key-index.ts). */
   private readonly entries: KeyIndex<Entry>;
   private listeners: ChangeListener[] = [];
-  private readonly digest = new StateDigest();
+  /** What the table keeps of each key by its id: its shares of the digest and the counts. */
+  private readonly columns = new KeyColumns();
+  private readonly digest = new StateDigest(this.columns);
   /** Live keys per database and type, tombstones, slots, bytes: folded in with the digest. */
-  private readonly counts = new KeyCounts();
+  private readonly counts = new KeyCounts(this.columns);
   private conflictListener: ((key: string, types: KeyType[]) => void) | undefined;
   /** Merges that left a key live as two types at once (a concurrent creation; docs/crdt-counters.md, "Types"). */
   typeConflicts = 0;
@@ -186,11 +189,12 @@ export class KeyTable {
         }
       }
       if (this.expiring.size !== 0) this.expiring.delete(e.id as number);
+      // Its shares leave the digest and the counts while its id still names them; then the id goes.
+      this.digest.removed(e, key);
+      this.counts.remove(key, e);
       this.retireId(e);
       e.superseded = true;
       if (this.encoded.size !== 0) this.encoded.delete(key);
-      this.digest.removed(e, key);
-      this.counts.remove(key, e);
       out.push(key);
     }
     this.collected += out.length;
@@ -631,15 +635,13 @@ export class KeyTable {
     return e;
   }
 
-  /** Stores `e` for `key`, replacing the key's entry: the old entry's share of the state digest carries over. */
+  /** Stores `e` for `key`, replacing the key's entry: it takes the old one's id, and with it the key's shares of the digest and counts (key-columns.ts). */
   protected store<E extends Entry>(key: string, e: E, lifeGiven = false): E {
     const old = this.entries.get(key);
     let stored = e;
     if (old !== undefined && old !== e) {
       // A replacement entry of the same key keeps its life, unless the caller gave it one.
       if (!lifeGiven && old.life !== undefined && e.life === undefined) stored = withLife(e, old.life);
-      carryDigest(old, stored);
-      carryCounts(old, stored);
       old.superseded = true;
       this.entries.replace(old, stored);
     } else if (old === undefined) {
@@ -653,10 +655,11 @@ export class KeyTable {
   /** Told each id whose key the table dropped, before the id is given to another key. */
   private idRetired: ((id: number) => void) | undefined;
 
-  /** Drops `e`, its key's entry, from the table; its id is free to give again. */
+  /** Drops `e`, its key's entry, from the table; its id is free to give again, with its cells cleared. */
   private retireId(e: Entry): void {
     const id = e.id as number;
     this.entries.remove(e);
+    this.columns.clear(id);
     this.idRetired?.(id);
   }
 

@@ -1,5 +1,5 @@
 // The keyspace's state digest: equal digests mean equal state. The XOR over keys of a 60-bit hash
-// of (key, encoded state), kept per key (on its entry) and folded in lazily: a write only queues its
+// of (key, encoded state), kept per key (by its id: key-columns.ts) and folded in lazily: a write only queues its
 // key, and reading the digest (a few times per gossip round) hashes the keys changed since. Version
 // vectors say which writes a node holds; whole key states may carry more (a key's state travels
 // whole), so two nodes with equal vectors can still differ. Their state digests then differ too, and
@@ -9,6 +9,7 @@
 import { hash64Bytes, hash64Lo, hash64String } from '../crdt/hash64.js';
 import type { Entry } from './types.js';
 import { currentAsKept } from './entries.js';
+import type { KeyColumns } from './key-columns.js';
 
 /** Buckets of the state digest: a repair compares these and ships the keys of the ones that differ. */
 export const DIGEST_BUCKETS = 256;
@@ -74,11 +75,15 @@ export class StateDigest {
   private readonly bucketHi = new Int32Array(DIGEST_BUCKETS);
   private readonly bucketLo = new Int32Array(DIGEST_BUCKETS);
 
-  /** `key` (whose entry is `e`) changed: fold its new state in at the next read. */
+  /** `columns`: where each key's share and pending mark are kept, by the key's id (its table's). */
+  constructor(private readonly columns: KeyColumns) {}
+
+  /** `key` (whose entry is `e`, held by the table) changed: fold its new state in at the next read. */
   changed(e: Entry, key: string): void {
+    const id = e.id as number;
     // Stryker disable next-line ConditionalExpression: equivalent but for work, a key queued twice is folded once (the second finds it folded)
-    if (e.digestPending === true) return;
-    e.digestPending = true;
+    if (this.columns.pending(id)) return;
+    this.columns.setPending(id, true);
     let tail = this.tail;
     let n = this.tailLength;
     // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: equivalent but for speed, any chunk size folds the same pairs in the same order
@@ -93,14 +98,15 @@ export class StateDigest {
     this.tailLength = n + 2;
   }
 
-  /** `key` (whose entry is `e`) is gone from the keyspace (a collected tombstone): its share leaves the digest. */
+  /**
+   * `key` (whose entry is `e`, still holding its id) is leaving the keyspace (a collected tombstone):
+   * its share leaves the digest. The table then clears the id's cells.
+   */
   removed(e: Entry, key: string): void {
-    // Stryker disable next-line BooleanLiteral: equivalent, the keyspace marks a dropped entry superseded, so a fold looks its key up instead
-    e.digestPending = false;
-    if (e.digestHi === undefined) return;
+    const id = e.id as number;
     const b = hash64String(key) & (DIGEST_BUCKETS - 1);
-    const dHi = e.digestHi;
-    const dLo = e.digestLo ?? 0;
+    const dHi = this.columns.digestHi(id);
+    const dLo = this.columns.digestLo(id);
     this.hi ^= dHi;
     this.lo ^= dLo;
     this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
@@ -139,8 +145,11 @@ export class StateDigest {
 
   private foldOne(key: string, q: Entry, entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
     const e = currentAsKept(q) ? q : entry(key);
-    if (e === undefined || e.digestPending !== true) return;
-    e.digestPending = false;
+    if (e === undefined) return;
+    const id = e.id as number;
+    const columns = this.columns;
+    if (!columns.pending(id)) return;
+    columns.setPending(id, false);
     visit?.(key, e);
     const out = this.out;
     if (!hashState(key, e, out)) return;
@@ -151,14 +160,13 @@ export class StateDigest {
     const hi = fmix(k1 ^ Math.imul(s1, 0x9e3779b1) ^ out.tag) >>> 2;
     const lo = fmix(k2 ^ Math.imul(s2, 0x85ebca77) ^ (out.tag << 8) ^ s1) >>> 2;
     const b = k1 & (DIGEST_BUCKETS - 1);
-    const dHi = hi ^ (e.digestHi ?? 0);
-    const dLo = lo ^ (e.digestLo ?? 0);
+    const dHi = hi ^ columns.digestHi(id);
+    const dLo = lo ^ columns.digestLo(id);
     this.hi ^= dHi;
     this.lo ^= dLo;
     this.bucketHi[b] = ((this.bucketHi[b] as number) ^ dHi) | 0;
     this.bucketLo[b] = ((this.bucketLo[b] as number) ^ dLo) | 0;
-    e.digestHi = hi;
-    e.digestLo = lo;
+    columns.setDigest(id, hi, lo);
   }
 
   /** 16 hex digits (call `fold` first). */
@@ -176,13 +184,4 @@ export class StateDigest {
     }
     return out;
   }
-}
-
-/** A replacement entry of a key carries the old entry's share of the digest. */
-export function carryDigest(from: Entry, to: Entry): void {
-  if (from.digestHi !== undefined) {
-    to.digestHi = from.digestHi;
-    to.digestLo = from.digestLo ?? 0;
-  }
-  if (from.digestPending === true) to.digestPending = true;
 }

@@ -22,26 +22,12 @@ export type Entry = {
     readonly others?: readonly TypedCrdt[] | undefined;
     /** The key's epoch and TTL (life.ts); absent: epoch 0, no TTL. */
     readonly life?: Life | undefined;
-    /** This key's share of the keyspace's state digest (two 30-bit halves), as last folded in. */
-    digestHi?: number;
-    digestLo?: number;
-    /** Changed since its share was last folded into the digest. */
-    digestPending?: boolean;
     /**
      * No longer the key's entry: another replaced it, or the key was dropped. Whoever kept the entry
      * since a change (the digest's queue) looks the key up again
      * instead of reading a stale state.
      */
     superseded?: boolean;
-    /**
-     * This key's share of the table's counts (key-table.ts, `KeyCounts`), as last folded in with its
-     * digest share: `live + 2 * type index + 16 * counter slots`, and its approximate bytes. -1 and
-     * 0: none yet.
-     */
-    readonly countsShare: number;
-    readonly bytesShare: number;
-    /** Sets both shares (-1 and 0: none). */
-    setShares(counts: number, bytes: number): void;
     /**
      * The key's id in its table (key-table.ts), the same for every entry the key has while the table
      * holds it: what the version logs index keys by. -1 or absent: not in a table.

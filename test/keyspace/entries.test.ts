@@ -70,13 +70,13 @@ describe('entries', () => {
   });
 
   it('every entry has the same fields in the same order, with no others or life when there are none', () => {
-    const entryFields = ['hi', 'digestLo', 'shares', 'idType', 'key', 'rare'];
-    // Six fields besides the state: the rare ones (other states, life) in one side object, the
-    // pending mark in `hi`, both shares of the counts in one, the type beside the key's id in its
-    // table, and the key.
+    const entryFields = ['idType', 'key', 'rare'];
+    // Three fields besides the state: the rare ones (other states, life) in one side object, the
+    // type and the superseded mark beside the key's id in its table, and the key. (The key's
+    // shares of the digest and counts are its table's, by id: key-columns.ts.)
     const held = [entryOf([pn(1), hll(true)]), makeEntry('hll', HyperLogLog.create(), [], { epoch: 0, ttlVersion: 0, deadline: null }), entryOf([husk()])];
     for (const e of held) expect(Object.keys(e)).toEqual([...entryFields, 'crdt']);
-    // A counter key's entry is its counter: the counter's own four fields, then the same six.
+    // A counter key's entry is its counter: the counter's own four fields, then the same three.
     const counters = [makeEntry('pncounter', new PNCounter()), newCounter('gcounter'), newCounter('pncounter'), makeEntry('gcounter', g(3).crdt as GCounter, [hll(false)])];
     for (const e of counters) {
       expect(Object.keys(e)).toEqual(['rid', 'p', 'n', 'rest', ...entryFields]);
@@ -204,54 +204,23 @@ describe('entries', () => {
     expect((MAX_KEY_ID + 1) * 8 + 7).toBeLessThan(2 ** 31);
   });
 
-  it("an entry's two shares of the counts are set together and read back exactly, small or large", () => {
-    const e: Entry = makeEntry('pncounter', new PNCounter());
-    expect([e.countsShare, e.bytesShare]).toEqual([-1, 0]);
-    // Packed in one field while counts < 2^13 and bytes < 2^17; past either, a side object of the entry's own.
-    const cases: [number, number][] = [[0, 0], [1, 150], [8191, 131_071], [8192, 10], [5, 131_072], [3, 2 ** 20], [16 * 100_000 + 7, 2 ** 40], [3, 96], [-1, 0], [0, 0]];
-    for (const [counts, bytes] of cases) {
-      e.setShares(counts, bytes);
-      expect([e.countsShare, e.bytesShare]).toEqual([counts, bytes]);
+  it("the superseded mark shares the id's word without disturbing the id or the type", () => {
+    for (const type of KEY_TYPES) {
+      const e = makeEntry(type, new PNCounter() as never) as Entry;
+      expect(e.superseded).toBe(false);
+      for (const id of [0, 4096, MAX_KEY_ID]) {
+        e.id = id;
+        e.superseded = true;
+        expect([e.type, e.id, e.superseded]).toEqual([type, id, true]);
+        // An id set on a superseded entry keeps the mark (a table never does, but nothing is lost).
+        e.id = id - 1;
+        expect([e.type, e.id, e.superseded]).toEqual([type, id - 1, true]);
+        e.superseded = false;
+        expect([e.type, e.id, e.superseded]).toEqual([type, id - 1, false]);
+        e.superseded = false;
+        expect(e.superseded).toBe(false);
+      }
     }
-    // Another entry given the same large shares keeps its own: setting one leaves the other alone.
-    const f: Entry = makeEntry('pncounter', new PNCounter());
-    e.setShares(9000, 200_000);
-    f.setShares(e.countsShare, e.bytesShare);
-    e.setShares(9001, 200_001);
-    expect([f.countsShare, f.bytesShare, e.countsShare, e.bytesShare]).toEqual([9000, 200_000, 9001, 200_001]);
-    e.setShares(-1, 0);
-    expect([e.countsShare, e.bytesShare]).toEqual([-1, 0]);
-  });
-
-  it("an entry's digest-pending mark and the digest's high half are set and read independently", () => {
-    const e: Entry = makeEntry('pncounter', new PNCounter());
-    expect([e.digestHi, e.digestLo, e.digestPending, e.countsShare, e.bytesShare]).toEqual([0, 0, false, -1, 0]);
-    e.digestPending = true;
-    expect([e.digestHi, e.digestPending]).toEqual([0, true]);
-    e.digestHi = 0x3fffffff; // the largest high half (30 bits)
-    expect([e.digestHi, e.digestPending]).toEqual([0x3fffffff, true]);
-    e.digestPending = false;
-    expect([e.digestHi, e.digestPending]).toEqual([0x3fffffff, false]);
-    e.digestHi = 5;
-    e.digestPending = true;
-    e.digestPending = true;
-    expect([e.digestHi, e.digestPending]).toEqual([5, true]);
-  });
-
-  it("the superseded mark shares the digest's word without disturbing the pending mark or the high half", () => {
-    const e: Entry = makeEntry('pncounter', new PNCounter());
-    expect(e.superseded).toBe(false);
-    e.digestHi = 0x3fffffff;
-    e.digestPending = true;
-    e.superseded = true;
-    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([0x3fffffff, true, true]);
-    e.digestPending = false;
-    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([0x3fffffff, false, true]);
-    e.digestHi = 7;
-    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([7, false, true]);
-    e.digestPending = true;
-    e.superseded = false;
-    expect([e.digestHi, e.digestPending, e.superseded]).toEqual([7, true, false]);
   });
 
   it('size limits: a key state budget leaves the envelope and the key; keys keep room for a part', () => {

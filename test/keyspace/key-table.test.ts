@@ -8,6 +8,7 @@ import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
 import { KeyTable } from '../../src/keyspace/key-table.js';
 import { digestBucket, hashEncoded, StateDigest } from '../../src/keyspace/state-digest.js';
+import { KeyColumns } from '../../src/keyspace/key-columns.js';
 import type { ChangeOrigin, Entry } from '../../src/keyspace/types.js';
 
 const k = (s: string): string => fullKey(0, s);
@@ -546,9 +547,10 @@ describe('tombstone collection', () => {
   it('the digest of counters hashed as the codec writes them equals the digest of their encodings, whatever the key holds', () => {
     const { ks } = keysOfEveryShape({ now: () => T0 });
     // The same keys folded the general way: each key's encoding, hashed (a placeholder entry only
-    // carries the digest's fields).
-    const general = new StateDigest();
-    for (const key of ks.keys()) general.changed({ type: 'pncounter', crdt: new PNCounter() } as Entry, key);
+    // carries an id for the digest's cells).
+    const general = new StateDigest(new KeyColumns());
+    let id = 0;
+    for (const key of ks.keys()) general.changed({ type: 'pncounter', crdt: new PNCounter(), id: id++ } as Entry, key);
     general.fold(
       () => undefined,
       (key, _e, out) => hashEncoded(ks.encodeKey(key), out),

@@ -6,44 +6,58 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash64String } from '../../src/crdt/hash64.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
-import { carryDigest, DIGEST_BUCKETS, digestBucket, hashEncoded, StateDigest } from '../../src/keyspace/state-digest.js';
+import { DIGEST_BUCKETS, digestBucket, hashEncoded, StateDigest } from '../../src/keyspace/state-digest.js';
+import { KeyColumns } from '../../src/keyspace/key-columns.js';
 import type { Entry } from '../../src/keyspace/types.js';
 
 type Enc = { tag: number; bytes: Uint8Array };
 
+/** A placeholder entry of id `id`: the digest reads only its id (and whether it is superseded). */
+const entryOfId = (id: number): Entry => ({ type: 'pncounter', crdt: new PNCounter(), id }) as Entry;
+
 /**
  * A tiny keyspace: entries and their encodings, which a test changes and then marks changed. Its
- * entries are plain objects cast to `Entry`: the digest reads and writes only its own fields.
+ * entries are plain objects cast to `Entry`, each given an id as a key table gives them (a dropped
+ * key's id goes to the next new key).
  */
 class Store {
   readonly entries = new Map<string, Entry>();
   readonly encodings = new Map<string, Enc | undefined>();
-  readonly digest = new StateDigest();
+  readonly columns = new KeyColumns();
+  readonly digest = new StateDigest(this.columns);
+  private nextId = 0;
+  private readonly freeIds: number[] = [];
 
   set(key: string, enc: Enc | undefined): void {
     let e = this.entries.get(key);
     if (e === undefined) {
-      e = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+      e = entryOfId(this.freeIds.pop() ?? this.nextId++);
       this.entries.set(key, e);
     }
     this.encodings.set(key, enc);
     this.digest.changed(e, key);
   }
 
-  /** Drops a key as the key table does: its share leaves the digest, its entry is marked no longer the key's. */
+  /** Drops a key as the key table does: its share leaves the digest, its id's cells are cleared for the next key, its entry is marked no longer the key's. */
   drop(key: string): void {
     const e = this.entries.get(key);
     if (e === undefined) return;
+    this.digest.removed(e, key);
+    this.columns.clear(e.id as number);
+    this.freeIds.push(e.id as number);
     e.superseded = true;
     this.entries.delete(key);
-    this.digest.removed(e, key);
   }
 
-  /** Replaces a key's entry as the key table's `store` does: the share carries over, the old entry is marked. */
+  /** Whether `key`'s change is still to be folded in. */
+  pending(key: string): boolean {
+    return this.columns.pending((this.entries.get(key) as Entry).id as number);
+  }
+
+  /** Replaces a key's entry as the key table's `store` does: the new one takes the key's id (and with it its share), the old entry is marked. */
   replace(key: string, enc: Enc | undefined): Entry {
     const old = this.entries.get(key) as Entry;
-    const e: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
-    carryDigest(old, e);
+    const e = entryOfId(old.id as number);
     old.superseded = true;
     this.entries.set(key, e);
     this.encodings.set(key, enc);
@@ -167,7 +181,7 @@ describe('state digest', () => {
     expect(s.read().value).toBe(two);
     s.set('b', undefined);
     expect(s.read().value).toBe(two);
-    expect(s.entries.get('b')?.digestPending).toBe(false);
+    expect(s.pending('b')).toBe(false);
   });
 
   it('skips a queued key whose entry is gone or already folded', () => {
@@ -175,10 +189,11 @@ describe('state digest', () => {
     s.set('a', enc(2, 1));
     s.drop('a');
     expect(s.read().value).toBe('0000000000000000');
-    const d = new StateDigest();
-    const e: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    const columns = new KeyColumns();
+    const d = new StateDigest(columns);
+    const e = entryOfId(0);
     d.changed(e, 'k');
-    e.digestPending = false; // folded through another path
+    columns.setPending(0, false); // folded through another path
     d.fold(
       () => e,
       (_k, _e, out) => hashEncoded(enc(2, 1), out),
@@ -197,29 +212,31 @@ describe('state digest', () => {
         },
         (_k, _e, out) => hashEncoded(enc(2, 1), out),
       );
-    const d = new StateDigest();
-    const a: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    const columns = new KeyColumns();
+    const d = new StateDigest(columns);
+    const a = entryOfId(0);
     entries.set('a', a);
     d.changed(a, 'a');
     fold(d);
     expect(looked).toEqual([]);
-    expect(a.digestPending).toBe(false);
+    expect(columns.pending(0)).toBe(false);
     const once = d.value();
     expect(once).not.toBe('0000000000000000');
 
-    // Replaced while queued: the replacement (which carries the pending mark) is found by its key.
-    const a2: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    // Replaced while queued: the replacement (which takes the key's id, and with it the pending
+    // mark and share) is found by its key.
+    const share = [columns.digestHi(0), columns.digestLo(0)];
+    const a2 = entryOfId(0);
     d.changed(a, 'a');
-    carryDigest(a, a2);
     a.superseded = true;
     entries.set('a', a2);
     fold(d);
     expect(looked).toEqual(['a']);
-    expect([a2.digestPending, a2.digestHi]).toEqual([false, a.digestHi]);
+    expect([columns.pending(0), columns.digestHi(0), columns.digestLo(0)]).toEqual([false, ...share]);
     expect(d.value()).toBe(once);
 
     // A key with a deadline is looked up (its read may end its life).
-    const b: Entry = { type: 'pncounter', crdt: new PNCounter(), life: { epoch: 0, ttlVersion: 1, deadline: 5 } } as Entry;
+    const b: Entry = { type: 'pncounter', crdt: new PNCounter(), id: 1, life: { epoch: 0, ttlVersion: 1, deadline: 5 } } as Entry;
     entries.set('b', b);
     d.changed(b, 'b');
     fold(d);
@@ -257,7 +274,7 @@ describe('state digest', () => {
       if (i % 97 === 0) each.read();
     }
     expect(all.read()).toEqual(each.read());
-    expect([...all.entries.values()].every((e) => e.digestPending === false)).toBe(true);
+    expect([...all.entries.keys()].every((k) => !all.pending(k))).toBe(true);
   });
 
   it('folds of any sizes, one after another (chunks sized by the fold before), fold what one fold of the end state folds', () => {
@@ -279,7 +296,7 @@ describe('state digest', () => {
         }
         for (const key of once.encodings.keys()) once.set(key, once.encodings.get(key));
         expect(stepwise.read()).toEqual(once.read());
-        expect([...stepwise.entries.values()].every((e) => e.digestPending === false)).toBe(true);
+        expect([...stepwise.entries.keys()].every((k) => !stepwise.pending(k))).toBe(true);
       }),
       { numRuns: 25 },
     );
@@ -288,7 +305,7 @@ describe('state digest', () => {
   it('a key queued while a fold runs (as a lookup that makes an expired key its next epoch does) is folded by the next fold, not lost', () => {
     const s = new Store();
     for (let i = 0; i < 5000; i++) s.set(`k${i}`, enc(2, i & 0xff));
-    const late = { type: 'pncounter', crdt: new PNCounter() } as Entry;
+    const late = entryOfId(5000);
     let queued = false;
     s.digest.fold(
       (k) => s.entries.get(k),
@@ -303,27 +320,25 @@ describe('state digest', () => {
       },
     );
     expect(queued).toBe(true);
-    expect(late.digestPending).toBe(true);
+    expect(s.columns.pending(5000)).toBe(true);
     const expected = new Store();
     for (let i = 0; i < 5000; i++) expected.set(`k${i}`, enc(2, i & 0xff));
     expected.set('late', enc(2, 42));
     expect(s.read()).toEqual(expected.read());
-    expect(late.digestPending).toBe(false);
+    expect(s.columns.pending(5000)).toBe(false);
   });
 
-  it('carryDigest moves a key share and its pending mark to the replacement entry', () => {
-    const from: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 5, digestLo: 7, digestPending: true } as Entry;
-    const to: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
-    carryDigest(from, to);
-    expect([to.digestHi, to.digestLo, to.digestPending]).toEqual([5, 7, true]);
-    const bare: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
-    const to2: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
-    carryDigest(bare, to2);
-    expect([to2.digestHi, to2.digestLo, to2.digestPending]).toEqual([undefined, undefined, undefined]);
-    const hiOnly: Entry = { type: 'pncounter', crdt: new PNCounter(), digestHi: 3 } as Entry;
-    const to3: Entry = { type: 'pncounter', crdt: new PNCounter() } as Entry;
-    carryDigest(hiOnly, to3);
-    expect([to3.digestHi, to3.digestLo]).toEqual([3, 0]);
+  it("a dropped key's id, given to a new key, starts with no share: the new key folds in alone", () => {
+    const s = new Store();
+    s.set('a', enc(2, 1));
+    s.set('b', enc(2, 2));
+    s.read();
+    s.drop('a');
+    s.set('c', enc(2, 3)); // takes a's id
+    const want = new Store();
+    want.set('b', enc(2, 2));
+    want.set('c', enc(2, 3));
+    expect(s.read()).toEqual(want.read());
   });
 });
 
