@@ -2,16 +2,17 @@
 // V8's heap (Node 20, built without pointer compression) in the keyspace as it is, and in two
 // layouts it could take, so that the memory target of issue 13 (under 100 B per key) is judged
 // against what the runtime allows. Never asserts.
-//   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: an entry and a counter (which
-//              holds its one slot) per key, reached through the key table's own index (no version log, no
-//              replica).
+//   keyspace:  the real Keyspace (src/keyspace/), N `INCR user:i`: each key compact (its string in
+//              the key table's own index, its count and slot in the table's columns, no object of
+//              its own: docs/crdt-counters.md, "Compact keys"), no version log, no replica.
+//   keyspace, entries: the same keys with compact keys off: an entry per key, which is its counter.
 //   keyspace, 3 slots: the same keys, each also holding the slots of two other writers (a counter
 //              behind a load balancer that spreads its writes over three nodes), merged in as a
 //              peer's deltas are.
 //   keyspace, TTL: the same keys each given a TTL (as a rate limiter's are), not passed yet.
 //   keyspace, expired: the same keys given a TTL and read after it passed: each is a husk.
 //   keyspace, HLL of 2 / HLL deleted: HyperLogLog keys of two elements, and the same deleted.
-//   keyspace, one past 2^31: the keys of `keyspace` beside one counter of 2^40.
+//   keyspace, one past 2^31: the keys of `keyspace, entries` beside one counter of 2^40.
 //   map-index: a Map from the key's string to an index, and typed arrays for a slot's four
 //              counts, its replica, the key's version and its two digest shares: the key's string
 //              and its Map entry are the only per-key JS objects.
@@ -60,6 +61,14 @@ const layouts: Record<string, (n: number) => unknown> = {
     for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     // A node folds its changed keys into the state digest every gossip round; the queue they wait
     // in is not part of what a key costs.
+    ks.stateDigest();
+    return ks;
+  },
+  // What every key cost before compact keys, and what a key still costs once it is an entry (a TTL,
+  // a second writer, a decrement).
+  'keyspace, entries': (n) => {
+    const ks = new Keyspace('n1:1', { compact: false });
+    for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     ks.stateDigest();
     return ks;
   },
@@ -124,8 +133,9 @@ const layouts: Record<string, (n: number) => unknown> = {
   // One counter past 2^31 - 1 (a byte counter, a running total) among the same keys: what it costs
   // every other key (crdt/count-fields.ts, generalizeCountFields). Last of the keyspace rows: on a build
   // without that fix it would add to every counter made after it in this process.
+  // (Entries: a compact key's count is a cell of a Float64Array, which boxes nothing.)
   'keyspace, one past 2^31': (n) => {
-    const ks = new Keyspace('n1:1');
+    const ks = new Keyspace('n1:1', { compact: false });
     ks.incrBy(fullKey(0, 'bytes:total'), 2 ** 40);
     for (let i = 0; i < n; i++) ks.incrBy(fullKey(0, `user:${i}`), 1);
     ks.stateDigest();

@@ -110,6 +110,36 @@ type Rest = (ReplicaId | number)[];
  */
 const bigIndexes = new WeakMap<Rest, Map<ReplicaId, number>>();
 
+/** One slot of a counter's codec form (`CounterBase.encode`): its head, its id, its P and N fields (N only for `two` lanes). */
+function writeSlotEntryTo(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
+  const pk = slotKind(p, fp);
+  const nk = slotKind(n, fn);
+  writeEntryHead(w, id, two ? 4 : 2, two ? pk * 4 + nk : pk);
+  writeSlot(w, pk, p, fp);
+  writeSlot(w, nk, n, fn);
+}
+
+/**
+ * Appends the codec form of a counter of type `tag` (G- or PN-Counter) that holds one slot, replica
+ * `rid`'s `p` increments (no floors, no decrements): the bytes `encode()` of such a counter gives,
+ * without the counter (a compact key's whole state: keyspace/key-table.ts).
+ */
+export function writeOneSlotCounter(w: ByteWriter, tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): ByteWriter {
+  w.u8(CODEC_VERSION).u8(tag).uvarint(1);
+  writeSlotEntryTo(w, rid, p, 0, 0, 0, tag === TypeTag.PNCounter);
+  return w;
+}
+
+/** `encodingHash()` of the counter `writeOneSlotCounter` writes; `hash64Lo()` then gives the low word. */
+export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
+  return writeOneSlotCounter(scratch.reset(), tag, rid, p).hash();
+}
+
+/** `byteSize()` of the counter `writeOneSlotCounter` writes (one slot, no array of others). */
+export function oneSlotCounterBytes(rid: ReplicaId): number {
+  return 56 + rid.length;
+}
+
 /** Internal base of GCounter and PNCounter: slots, floors, merge, reset, codec. */
 export abstract class CounterBase {
   // The counter is its own first slot: `rid`, `p` and `n` below, with the floors `fp` and `fn`, are
@@ -301,6 +331,15 @@ export abstract class CounterBase {
     if (rest !== undefined) this.rest = rest.slice();
   }
 
+  /**
+   * The id of this counter's one slot if it holds exactly one, above 0, with no floors and no
+   * decrements (a compact key's whole state: keyspace/key-table.ts), else undefined. Its count is
+   * then `value()`.
+   */
+  soleSlotId(): ReplicaId | undefined {
+    return this.rest === undefined && this.rid !== '' && this.p >= 1 && this.n === 0 ? this.rid : undefined;
+  }
+
   /** A delta holding only the given replicas' slots and floors (what a keyspace sends after incrementInPlace). */
   slice(replicas: Iterable<ReplicaId>): this {
     const out = this.empty();
@@ -387,7 +426,7 @@ export abstract class CounterBase {
    */
   byteSize(): number {
     const rest = this.rest;
-    let bytes = 56 + this.rid.length;
+    let bytes = oneSlotCounterBytes(this.rid);
     if (rest === undefined) return bytes;
     const slots = (rest.length - BASE) / STRIDE;
     bytes += 48 + 8 * rest.length + (slots > SCANNED_SLOTS ? 96 + 16 * slots : 0);
@@ -463,11 +502,7 @@ export abstract class CounterBase {
   }
 
   private writeSlotEntry(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
-    const pk = slotKind(p, fp);
-    const nk = slotKind(n, fn);
-    writeEntryHead(w, id, two ? 4 : 2, two ? pk * 4 + nk : pk);
-    writeSlot(w, pk, p, fp);
-    writeSlot(w, nk, n, fn);
+    writeSlotEntryTo(w, id, p, fp, n, fn, two);
   }
 
   /** Decodes untrusted bytes into `out` (empty). Never throws; malformed or non-canonical input is an error. */

@@ -27,6 +27,19 @@ const UNPACKED = -1;
 
 export class KeyColumns {
   private readonly pages: Int32Array[] = [];
+  /**
+   * Compact keys' counts (key-table.ts, "compact keys"), and their slots (the replica id's index in
+   * the table's list, times two, plus one for a G-Counter): pages made only once a compact key takes
+   * an id in them. Read only while the id's key is compact.
+   */
+  private readonly counts: (Float64Array | undefined)[] = [];
+  private readonly slots: (Uint16Array | undefined)[] = [];
+  /** Compact keys per page: a page left with none gives its two arrays back (`releaseCompactPages`). */
+  private readonly compactIn: number[] = [];
+  /** Whether some page may have been left with no compact key since the last release. */
+  private emptied = false;
+  /** Compact keys in all. */
+  compactKeys = 0;
   /** The shares of ids whose pair does not pack (their third cell is UNPACKED). */
   private readonly unpacked = new Map<number, { counts: number; bytes: number }>();
 
@@ -96,6 +109,64 @@ export class KeyColumns {
       p[at] = UNPACKED;
       this.unpacked.set(id, { counts, bytes });
     }
+  }
+
+  /** A compact key's count. */
+  compactCount(id: number): number {
+    return (this.counts[id >>> 12] as Float64Array)[id & (PAGE - 1)] as number;
+  }
+
+  /** A compact key's slot cell. */
+  compactSlot(id: number): number {
+    return (this.slots[id >>> 12] as Uint16Array)[id & (PAGE - 1)] as number;
+  }
+
+  setCompactCount(id: number, count: number): void {
+    (this.counts[id >>> 12] as Float64Array)[id & (PAGE - 1)] = count;
+  }
+
+  /** Makes `id` (not compact) a compact key's: its count and slot cell. */
+  setCompact(id: number, count: number, slot: number): void {
+    this.page(id);
+    const pi = id >>> 12;
+    this.compactIn[pi] = (this.compactIn[pi] ?? 0) + 1;
+    this.compactKeys++;
+    // Stryker disable next-line ArithmeticOperator: equivalent but for memory, a larger page holds the same cells
+    (this.counts[pi] ??= new Float64Array(PAGE))[id & (PAGE - 1)] = count;
+    (this.slots[pi] ??= new Uint16Array(PAGE))[id & (PAGE - 1)] = slot;
+  }
+
+  /** `id`'s key is no longer compact (it has an entry now). */
+  uncompact(id: number): void {
+    const pi = id >>> 12;
+    const left = (this.compactIn[pi] as number) - 1;
+    this.compactIn[pi] = left;
+    this.compactKeys--;
+    if (left === 0) this.emptied = true;
+  }
+
+  /**
+   * Gives back the count and slot arrays of pages that hold no compact key (10 bytes an id). Not at
+   * once, as the last one there leaves: a key made compact by INCR and an entry by the EXPIRE after
+   * it (a rate limiter's every key) would make and drop them each time. The table calls this now and
+   * then (at each fold of its digest).
+   */
+  releaseCompactPages(): void {
+    if (!this.emptied) return;
+    this.emptied = false;
+    const n = this.compactIn.length;
+    for (let pi = 0; pi < n; pi++) {
+      if (this.compactIn[pi] !== 0 || this.counts[pi] === undefined) continue;
+      this.counts[pi] = undefined;
+      this.slots[pi] = undefined;
+    }
+  }
+
+  /** Pages holding compact keys' counts (for tests). */
+  get compactPages(): number {
+    let n = 0;
+    for (const c of this.counts) if (c !== undefined) n++;
+    return n;
   }
 
   /** Clears `id`'s cells: its key left the table, and the id may go to another key. */

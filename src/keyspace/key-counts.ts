@@ -8,6 +8,7 @@ import { isLive, KEY_TYPES } from '../crdt/registry.js';
 import { DATABASES } from './full-key.js';
 import type { Entry, KeyType } from './types.js';
 import type { KeyColumns } from './key-columns.js';
+import { oneSlotCounterBytes } from '../crdt/g-counter.js';
 
 const TYPE_INDEX: ReadonlyMap<KeyType, number> = new Map(KEY_TYPES.map((t, i) => [t, i]));
 // A share keeps the type index in 3 bits.
@@ -27,6 +28,7 @@ function shareOf(e: Entry): number {
 
 /** The approximate bytes a key's entry holds (its key as a JavaScript string, its states). */
 function bytesOf(key: string, e: Entry): number {
+  // (A compact key counts what its entry would: `accountCompact`.)
   let n = 48 + key.length * 2 + e.crdt.byteSize();
   for (const o of e.others ?? []) n += 16 + o.crdt.byteSize();
   return n;
@@ -53,9 +55,23 @@ export class KeyCounts {
     this.columns.setShares(e.id as number, share, bytes);
   }
 
+  /** `account` for a compact key (key-table.ts), held by `id`: a live counter of `type` with one slot, `rid`'s. */
+  accountCompact(key: string, id: number, type: 'pncounter' | 'gcounter', rid: string): void {
+    this.removeId(key, id);
+    const share = 1 + 2 * (TYPE_INDEX.get(type) as number) + 16;
+    this.add(key.charCodeAt(0), share, 1);
+    const bytes = 48 + key.length * 2 + oneSlotCounterBytes(rid);
+    this.byteSum += bytes;
+    this.columns.setShares(id, share, bytes);
+  }
+
   /** Takes `key`'s share out (its entry `e` leaves the table, or is about to be refolded). */
   remove(key: string, e: Entry): void {
-    const id = e.id as number;
+    this.removeId(key, e.id as number);
+  }
+
+  /** `remove` of the key held by `id`. */
+  private removeId(key: string, id: number): void {
     const share = this.columns.countsShare(id);
     if (share < 0) return;
     this.add(key.charCodeAt(0), share, -1);

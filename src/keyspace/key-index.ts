@@ -4,6 +4,10 @@
 // under a bulk load (docs/crdt-counters.md, "The key index"): at a million keys each lookup is a
 // few cache misses, and a Map's chain walk loads every key string it passes to compare it, where
 // this table compares 32-bit hashes held beside the ids and loads an entry only when they match.
+// A key may also be held compact: its cell holds the key's string instead of an entry, and the
+// table keeps its state elsewhere, by id (key-table.ts). The index hands out entries only: reaching
+// a compact key as an entry (`get`, `getAt`, `at`) makes it one first (`promote`, the table's), in
+// its place, with its id. The raw ways (`idOf`, `idAt`, `cell`, `keyAt`) make nothing.
 // Pure: no I/O, no clock. Its hash seeds come from the caller (the node draws them at random; a
 // table given none is seeded alike every time), and change nothing but where a key sits in the
 // table (iteration is by id, not by slot).
@@ -100,6 +104,9 @@ export function isKeyAt(key: string, db: number, bytes: Uint8Array, start: numbe
   return true;
 }
 
+/** A cell of the id pages: a key's entry, a compact key's string, or nothing. */
+type Cell<E> = E | string | undefined;
+
 export class KeyIndex<E extends Indexed> {
   /** Slot i is `slots[2i]` the key's hash and `slots[2i + 1]` its id + 1 (0: empty). At most half are taken. */
   private slots = new Int32Array(2 * MIN_SLOTS);
@@ -109,7 +116,7 @@ export class KeyIndex<E extends Indexed> {
   /** Keys added since the table was last rebuilt. */
   private added = 0;
   /** The entries by id. */
-  private readonly pages: (E | undefined)[][] = [];
+  private readonly pages: Cell<E>[][] = [];
   private nextId = 0;
   /** Ids of removed keys, given again unless `holdIds` is on. */
   private readonly freeIds: number[] = [];
@@ -137,20 +144,36 @@ export class KeyIndex<E extends Indexed> {
     return this.nextId;
   }
 
-  /** The entry of `key`, if held. */
+  /**
+   * Makes the entry of a compact key, whose cell is `id` (the table's, set by `setPromote`): the
+   * index puts it in the key's place. Without one, no key is ever compact.
+   */
+  private promote: ((id: number, key: string) => E) | undefined;
+
+  setPromote(promote: (id: number, key: string) => E): void {
+    this.promote = promote;
+  }
+
+  /** The entry of `key`, if held (a compact key made an entry). */
   get(key: string): E | undefined {
+    const id = this.idOf(key);
+    return id < 0 ? undefined : this.at(id);
+  }
+
+  /** The id of `key`, or -1 if not held; a compact key stays compact. */
+  idOf(key: string): number {
     const h = hashKey(key, this.seed);
     const slots = this.slots;
     const mask = this.mask;
     let i = h & mask;
     for (;;) {
       const id1 = slots[2 * i + 1] as number;
-      if (id1 === 0) return undefined;
+      if (id1 === 0) return -1;
       // Stryker disable next-line ConditionalExpression: equivalent but for speed, the key comparison below decides
       if (slots[2 * i] === h) {
         const id = id1 - 1;
-        const e = (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] as E;
-        if (e.key === key) return e;
+        const c = (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] as E | string;
+        if ((typeof c === 'string' ? c : c.key) === key) return id;
       }
       i = (i + 1) & mask;
     }
@@ -161,30 +184,70 @@ export class KeyIndex<E extends Indexed> {
    * chars are the db and the bytes (full-key.ts). A key's string was 4-6% of a node's CPU under INCR.
    */
   getAt(db: number, bytes: Uint8Array, start: number, end: number): E | undefined {
+    const id = this.idAt(db, bytes, start, end);
+    return id < 0 ? undefined : this.at(id);
+  }
+
+  /** `idOf` the full key of `bytes[start, end)` in database `db`, without making its string. */
+  idAt(db: number, bytes: Uint8Array, start: number, end: number): number {
     const h = hashKeyAt(db, bytes, start, end, this.seed);
     const slots = this.slots;
     const mask = this.mask;
     let i = h & mask;
     for (;;) {
       const id1 = slots[2 * i + 1] as number;
-      if (id1 === 0) return undefined;
+      if (id1 === 0) return -1;
       // Stryker disable next-line ConditionalExpression: equivalent but for speed, the key comparison below decides
       if (slots[2 * i] === h) {
         const id = id1 - 1;
-        const e = (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] as E;
-        if (isKeyAt(e.key as string, db, bytes, start, end)) return e;
+        const c = (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] as E | string;
+        if (isKeyAt(typeof c === 'string' ? c : (c.key as string), db, bytes, start, end)) return id;
       }
       i = (i + 1) & mask;
     }
   }
 
-  /** The entry holding `id`, if any. */
+  /** The entry holding `id`, if any (a compact key made an entry). */
   at(id: number): E | undefined {
+    const c = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+    if (typeof c !== 'string') return c;
+    const e = (this.promote as (id: number, key: string) => E)(id, c);
+    (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = e;
+    e.key = c;
+    e.id = id;
+    return e;
+  }
+
+  /** Whether `id` is held by a compact key. */
+  isCompact(id: number): boolean {
+    return typeof this.pages[id >>> 12]?.[id & (PAGE - 1)] === 'string';
+  }
+
+  /** What `id`'s cell holds: its entry, a compact key's string, or undefined (no key). Makes nothing. */
+  cell(id: number): E | string | undefined {
     return this.pages[id >>> 12]?.[id & (PAGE - 1)];
+  }
+
+  /** The key holding `id`, if any, compact or not. */
+  keyAt(id: number): string | undefined {
+    const c = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+    return typeof c === 'string' ? c : c?.key;
   }
 
   /** Adds `e` for `key`, which the index does not hold (the caller has just looked): sets `e.key` and gives `e` an id. */
   add(key: string, e: E): void {
+    // The key first: placing it may rebuild the table, which reads every held key.
+    e.key = key;
+    e.id = this.take(key, e);
+  }
+
+  /** Adds `key` compact (the caller has just looked: not held), its state kept by the table. Returns its id. */
+  addCompact(key: string): number {
+    return this.take(key, key);
+  }
+
+  /** Gives `key` an id and the cell `c`, and places it in the table. */
+  private take(key: string, c: E | string): number {
     // Stryker disable next-line EqualityOperator,ArithmeticOperator: equivalent but for memory and speed, a table a slot fuller or emptier
     if ((this.count + 1) * 2 > this.mask + 1) this.rebuild(2 * (this.mask + 1), this.seed);
     let id: number;
@@ -195,26 +258,25 @@ export class KeyIndex<E extends Indexed> {
     }
     let page = this.pages[id >>> 12];
     // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an empty array grows to the same cells
-    if (page === undefined) this.pages[id >>> 12] = page = new Array<E | undefined>(PAGE);
-    page[id & (PAGE - 1)] = e;
-    e.key = key;
-    e.id = id;
+    if (page === undefined) this.pages[id >>> 12] = page = new Array<Cell<E>>(PAGE);
+    page[id & (PAGE - 1)] = c;
     this.count++;
     this.added++;
     // A new seed at most once per as many adds as keys held: O(1) per add, whatever the keys.
     // Stryker disable next-line ConditionalExpression: equivalent but for speed, a reseed more often
     if (!this.place(hashKey(key, this.seed), id) && this.added >= this.count) this.rebuild(this.mask + 1, this.seeds());
+    return id;
   }
 
   /** Puts `next` in the place of `prev`, the entry the index holds for its key: same key, same id. */
   replace(prev: E, next: E): void {
     const id = prev.id as number;
-    (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] = next;
+    (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = next;
     next.key = prev.key as string;
     next.id = id;
   }
 
-  /** Removes `e`, the entry the index holds for its key. Its id is free to give again. */
+  /** Removes `e`, the entry the index holds for its key (a compact key is made an entry first). Its id is free to give again. */
   remove(e: E): void {
     const id = e.id as number;
     const slots = this.slots;
@@ -239,7 +301,7 @@ export class KeyIndex<E extends Indexed> {
     }
     slots[2 * i] = 0;
     slots[2 * i + 1] = 0;
-    (this.pages[id >>> 12] as (E | undefined)[])[id & (PAGE - 1)] = undefined;
+    (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = undefined;
     this.freeIds.push(id);
     this.count--;
     // Hand back what a mass removal (tombstone collection after a FLUSHALL) left empty, as a Map
@@ -253,29 +315,33 @@ export class KeyIndex<E extends Indexed> {
     return this.mask + 1;
   }
 
-  /** Every held key, in the order of their ids. A key added during the walk is reached if its id is above the walk's place (always, with `holdIds` on). */
+  /** Every held key (compact ones too), in the order of their ids. A key added during the walk is reached if its id is above the walk's place (always, with `holdIds` on). */
   *keys(): IterableIterator<string> {
-    for (const e of this.values()) yield e.key as string;
-  }
-
-  /**
-   * Calls `f` with every held entry, in the order of their ids: `values()` without a generator's
-   * result object per entry (a walk of a million keys, when a collection decision passes).
-   */
-  forEachValue(f: (e: E) => void): void {
-    // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
+    // Stryker disable next-line EqualityOperator: equivalent, no key sits at nextId
     for (let id = 0; id < this.nextId; id++) {
-      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
-      if (e !== undefined) f(e);
+      const k = this.keyAt(id);
+      if (k !== undefined) yield k;
     }
   }
 
-  /** Every held entry, in the order of their ids. */
-  *values(): IterableIterator<E> {
+  /**
+   * Calls `f` with every held cell, in the order of their ids: an entry, or a compact key's string
+   * with its id. Makes nothing (a walk of a million keys, when a collection decision passes).
+   */
+  forEachCell(f: (c: E | string, id: number) => void): void {
+    // Stryker disable next-line EqualityOperator: equivalent, no cell sits at nextId
+    for (let id = 0; id < this.nextId; id++) {
+      const c = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+      if (c !== undefined) f(c, id);
+    }
+  }
+
+  /** Every held entry, in the order of their ids; compact keys are not entries and are passed over. */
+  *entries(): IterableIterator<E> {
     // Stryker disable next-line EqualityOperator: equivalent, no entry sits at nextId
     for (let id = 0; id < this.nextId; id++) {
-      const e = this.pages[id >>> 12]?.[id & (PAGE - 1)];
-      if (e !== undefined) yield e;
+      const c = this.pages[id >>> 12]?.[id & (PAGE - 1)];
+      if (c !== undefined && typeof c !== 'string') yield c;
     }
   }
 
@@ -323,7 +389,7 @@ export class KeyIndex<E extends Indexed> {
     for (let i = 1; i < old.length; i += 2) {
       const id1 = old[i] as number;
       if (id1 === 0) continue;
-      const h = reseed ? hashKey((this.at(id1 - 1) as E).key as string, seed) : (old[i - 1] as number);
+      const h = reseed ? hashKey(this.keyAt(id1 - 1) as string, seed) : (old[i - 1] as number);
       this.place(h, id1 - 1);
     }
   }

@@ -3,7 +3,7 @@
 // keyspace.ts builds the typed operations (counters, HLL, windows, sketches) on top of it.
 // Keys are full keys (full-key.ts): the database char, then the key's bytes as latin1.
 
-import type { ByteWriter } from '../crdt/codec.js';
+import { ByteWriter as ByteWriterClass, type ByteWriter } from '../crdt/codec.js';
 import { HyperLogLog } from '../crdt/hyperloglog.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { encodeKeyState, isLive, mergeSameType, splitState, tagOf, type TypedCrdt } from '../crdt/registry.js';
@@ -12,6 +12,8 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { digestBucket, hashEncoded, StateDigest, type StateHash } from './state-digest.js';
 import { hash64Lo } from '../crdt/hash64.js';
+import { COUNTER_MAX, oneSlotCounterHash, writeOneSlotCounter } from '../crdt/g-counter.js';
+import { TypeTag } from '../crdt/codec.js';
 import { CrdtError } from '../crdt/errors.js';
 import { KeyCounts } from './key-counts.js';
 import { KeyColumns } from './key-columns.js';
@@ -19,7 +21,7 @@ import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
 import { fullKeyAt } from './full-key.js';
-import { currentAsKept, decodeKey, entryFor, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, decodeKey, entryFor, entryOf, newCounter, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -55,8 +57,8 @@ const ENCODED_CACHE_MIN_BYTES = 128;
 const NEVER: Clock = { now: () => 0 };
 
 export class KeyTable {
-  /** Each key's current entry, by key and by id (key-index.ts). */
-  private readonly entries: KeyIndex<Entry>;
+  /** Each key's current entry (or compact cell), by key and by id (key-index.ts). */
+  protected readonly entries: KeyIndex<Entry>;
   private listeners: ChangeListener[] = [];
   /** What the table keeps of each key by its id: its shares of the digest and the counts. */
   private readonly columns = new KeyColumns();
@@ -80,13 +82,15 @@ export class KeyTable {
    */
   constructor(
     protected replica: ReplicaId,
-    options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number; rng?: Rng } = {},
+    options: { clock?: Clock; hllPrecision?: number; maxMessageBytes?: number; rng?: Rng; compact?: boolean } = {},
   ) {
     this.clock = options.clock ?? NEVER;
+    this.compact = options.compact ?? true;
     // The key index's hash seeds: at random on a node (so keys cannot be chosen to collide), alike in
     // every table given no rng (a simulation replays the same).
     const rng = options.rng ?? new SeededRng(0);
     this.entries = new KeyIndex<Entry>(MAX_KEY_ID, () => rng.int(0x1_0000_0000) | 0);
+    this.entries.setPromote((id) => this.promote(id));
     this.hllPrecision = options.hllPrecision ?? HyperLogLog.DEFAULT_PRECISION;
     this.maxMessageBytes = options.maxMessageBytes ?? Infinity;
     this.maxKeyBytes = maxKeyBytesFor(this.maxMessageBytes);
@@ -122,6 +126,7 @@ export class KeyTable {
 
   setReplicaId(id: ReplicaId): void {
     this.replica = id;
+    this.ownSlot = -1;
     // A new slot id: nothing of it was ever collected.
     this.slotBases.clear();
   }
@@ -159,7 +164,8 @@ export class KeyTable {
   /** Number of entries `collectible` would drop now. */
   collectibleCount(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (KeyTable.collectible(e)) n++;
+    // A compact key is a live counter: never collectible, so only entries are walked.
+    for (const e of this.entries.entries()) if (KeyTable.collectible(e)) n++;
     return n;
   }
 
@@ -174,7 +180,7 @@ export class KeyTable {
     this.fold();
     // Stryker disable next-line ConditionalExpression: equivalent but for work, a walk with no tombstone collects nothing
     if (this.counts.tombstones === 0) return out;
-    for (const e of this.entries.values()) {
+    for (const e of this.entries.entries()) {
       if (!KeyTable.collectible(e)) continue;
       const key = e.key as string;
       if (dropped !== undefined) {
@@ -198,7 +204,7 @@ export class KeyTable {
       out.push(key);
     }
     this.collected += out.length;
-    for (const key of out) for (const l of this.listeners) l(key, 'collect');
+    for (const key of out) for (const l of this.listeners) l(key, 'collect', -1);
     return out;
   }
 
@@ -209,7 +215,11 @@ export class KeyTable {
     const out = new Set<ReplicaId>();
     // With no array per key: it walks every key at once, when a collection decision passes (a
     // state object and two arrays per key took 50-80 ms at a million keys, in process).
-    this.entries.forEachValue((e) => {
+    this.entries.forEachCell((e, id) => {
+      if (typeof e === 'string') {
+        out.add(this.rids[this.columns.compactSlot(id) >> 1] as ReplicaId);
+        return;
+      }
       if (e.type === 'pncounter' || e.type === 'gcounter') e.crdt.addSlotIdsTo(out);
       const others = e.others;
       if (others !== undefined) for (const s of others) if (s.type === 'pncounter' || s.type === 'gcounter') s.crdt.addSlotIdsTo(out);
@@ -266,8 +276,11 @@ export class KeyTable {
   }
 
   private foldEntry(key: string, foldsFor: FoldsFor): boolean {
-    const e = this.entries.get(key);
-    if (e === undefined) return false;
+    const id = this.entries.idOf(key);
+    if (id < 0) return false;
+    // A compact key whose one slot no fold names stays compact; one that some fold names becomes an entry and folds as one.
+    if (this.entries.isCompact(id) && foldsFor([this.rids[this.columns.compactSlot(id) >> 1] as ReplicaId]) === undefined) return false;
+    const e = this.entries.at(id) as Entry;
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
     if (changed) this.changed(e, key, 'remote');
@@ -315,6 +328,8 @@ export class KeyTable {
 
   /** The type of a key that exists (tombstones of deleted keys do not). */
   typeOf(key: string): KeyType | undefined {
+    const id = this.entries.idOf(key);
+    if (id >= 0 && this.entries.isCompact(id)) return this.compactType(id);
     const e = this.get(key);
     return e && isLive(e) ? e.type : undefined;
   }
@@ -342,6 +357,8 @@ export class KeyTable {
 
   /** The wire form of a key's whole state: its type tag and the CRDT codec's bytes. */
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
+    const id = this.entries.idOf(key);
+    if (id >= 0 && this.entries.isCompact(id)) return this.encodeCompact(id);
     const e = this.get(key);
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
@@ -398,7 +415,7 @@ export class KeyTable {
     if (this.encoded.size !== 0) this.encoded.delete(key);
     this.digest.changed(e, key);
     const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, e);
+    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, e.id as number);
   }
 
   /**
@@ -424,15 +441,15 @@ export class KeyTable {
 
   /** `mergeDecoded`, returning the key's id afterwards (the key is always held then), not whether it changed. */
   mergeDecodedId(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life = NO_LIFE): number {
-    return this.merge(key, incoming, incomingLife).id as number;
+    return this.merge(key, incoming, incomingLife);
   }
 
   /** Whether the last `merge` changed its key. */
   // Stryker disable next-line BooleanLiteral: equivalent, merge() sets it before anything reads it
   private mergeChanged = false;
 
-  /** `mergeDecoded`'s work: returns the key's entry afterwards, and sets `mergeChanged`. */
-  private merge(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life): Entry {
+  /** `mergeDecoded`'s work: returns the key's id afterwards, and sets `mergeChanged`. */
+  private merge(key: string, incoming: TypedCrdt | readonly TypedCrdt[], incomingLife: Life): number {
     this.mergeChanged = false;
     // A key the fold under way has not reached yet is folded before anything folded meets it.
     if (this.foldPass !== undefined) this.foldEntry(key, this.foldPass.foldsFor);
@@ -450,9 +467,14 @@ export class KeyTable {
       list = [];
       single = undefined;
     }
+    // A key held or made compact (a peer's bulk load: most keys are one writer's one slot).
+    if (single !== undefined && isNoLife(life)) {
+      const id = this.mergeCompact(key, single);
+      if (id >= 0) return id;
+    }
     const e = this.get(key);
     const ours = e?.life ?? NO_LIFE;
-    if (e !== undefined && life.epoch < ours.epoch) return e; // an epoch that already ended here
+    if (e !== undefined && life.epoch < ours.epoch) return e.id as number; // an epoch that already ended here
     // Stryker disable next-line BooleanLiteral: equivalent, every branch below sets it
     let changed = false;
     let target: Entry;
@@ -511,11 +533,11 @@ export class KeyTable {
         changed = true;
       }
     }
-    if (!changed) return target;
+    if (!changed) return target.id as number;
     this.noteDeadline(target);
     this.changed(target, key, 'remote');
     this.mergeChanged = true;
-    return target;
+    return target.id as number;
   }
 
   // ---- expiry (life.ts) ------------------------------------------------------------------------
@@ -540,12 +562,8 @@ export class KeyTable {
    * PFCOUNT), which then look the key up by that string; the writes take `getAt`'s entry directly.
    */
   keyAt(db: number, bytes: Uint8Array, start: number, end: number): string {
-    return this.keyOfAt(this.entries.getAt(db, bytes, start, end), db, bytes, start, end);
-  }
-
-  /** The full key of `bytes[start, end)` in database `db`, whose entry (read by those bytes) is `e`: its own string, or a new one for a key not held. */
-  protected keyOfAt(e: Entry | undefined, db: number, bytes: Uint8Array, start: number, end: number): string {
-    return e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string);
+    const id = this.entries.idAt(db, bytes, start, end);
+    return id < 0 ? fullKeyAt(db, bytes, start, end) : (this.entries.keyAt(id) as string);
   }
 
   /**
@@ -584,6 +602,10 @@ export class KeyTable {
 
   /** The TTL of a key: undefined if it does not exist, null if it has no TTL, else its deadline (ms). */
   deadlineOf(key: string): number | null | undefined {
+    // A compact key exists and has no TTL.
+    const id = this.entries.idOf(key);
+    if (id < 0) return undefined;
+    if (this.entries.isCompact(id)) return null;
     const e = this.get(key);
     if (e === undefined || liveCount(e) === 0) return undefined;
     return e.life?.deadline ?? null;
@@ -650,6 +672,180 @@ export class KeyTable {
     return stored;
   }
 
+  // ---- compact keys: a counter of one slot, with no entry (key-index.ts, key-columns.ts) ---------
+
+  /**
+   * Whether new keys may be held compact. A counter key whose whole state is one slot, above 0 with
+   * no floors and no decrements (a G- or PN-Counter that only its creator's incarnation incremented:
+   * most counter keys of a node that takes their writes), no life and no other type, is held as its
+   * key's string in the index with its count and slot in the table's columns: no object per key.
+   * Anything else it is asked for makes it an entry first (`promote`), for good.
+   */
+  private readonly compact: boolean;
+  /** The replica ids compact keys' slots name, by index (a compact key's slot cell is `index * 2 + (1 for a G-Counter)`). */
+  private readonly rids: ReplicaId[] = [];
+  private readonly ridIndex = new Map<ReplicaId, number>();
+  /** The slot cell of this replica's id for a PN-Counter (-1: not looked up since the id changed). */
+  private ownSlot = -1;
+
+  /** The slot cell of our replica id (PN-Counter; +1 for a G-Counter), or -1 if the list of ids is full. */
+  private ownSlotCell(): number {
+    if (this.ownSlot >= 0) return this.ownSlot;
+    return (this.ownSlot = this.slotCellOf(this.replica));
+  }
+
+  /** The id the last `slotCellOf` looked up, and its cell: a peer's keys arrive by the thousand from one writer. */
+  private lastRid: ReplicaId = '';
+  private lastRidCell = -1;
+
+  /** The slot cell of replica id `rid` (PN-Counter; +1 for a G-Counter), added to the list if new; -1 if the list is full. */
+  private slotCellOf(rid: ReplicaId): number {
+    if (rid === this.lastRid) return this.lastRidCell;
+    let i = this.ridIndex.get(rid);
+    if (i === undefined) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: a guard for 32,768 writer incarnations seen by one process
+      if (this.rids.length >= 0x8000) return -1;
+      i = this.rids.length;
+      this.rids.push(rid);
+      this.ridIndex.set(rid, i);
+    }
+    this.lastRid = rid;
+    return (this.lastRidCell = i * 2);
+  }
+
+  /**
+   * A merge of one counter state of no life into `key` that a compact key takes: the state holds one
+   * slot (above 0, no floors, no decrements), and the key is not held (it is made compact) or is
+   * compact with that same slot (its count becomes the larger). Returns the key's id, or -1 for the
+   * entry's way (nothing changed). What `merge` would do with entries, without one.
+   */
+  private mergeCompact(key: string, single: TypedCrdt): number {
+    // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way merges the same
+    if (!this.compact || (single.type !== 'pncounter' && single.type !== 'gcounter')) return -1;
+    const rid = single.crdt.soleSlotId();
+    if (rid === undefined) return -1;
+    const id = this.entries.idOf(key);
+    if (id >= 0 && !this.entries.isCompact(id)) return -1;
+    const base = this.slotCellOf(rid);
+    // Stryker disable next-line ConditionalExpression: a guard for 32,768 writer incarnations seen by one process
+    if (base < 0) return -1;
+    const cell = single.type === 'gcounter' ? base + 1 : base;
+    const p = single.crdt.value() as number;
+    if (id < 0) {
+      const made = this.entries.addCompact(key);
+      this.columns.setCompact(made, p, cell);
+      this.changedCompact(made, key, 'remote');
+      this.mergeChanged = true;
+      return made;
+    }
+    if (this.columns.compactSlot(id) !== cell) return -1;
+    if (p > this.columns.compactCount(id)) {
+      this.columns.setCompactCount(id, p);
+      this.changedCompact(id, key, 'remote');
+      this.mergeChanged = true;
+    }
+    return id;
+  }
+
+  /** The type of the compact key holding `id`. */
+  protected compactType(id: number): 'pncounter' | 'gcounter' {
+    return (this.columns.compactSlot(id) & 1) === 1 ? 'gcounter' : 'pncounter';
+  }
+
+  /** The value of the compact key holding `id`: its one slot's count. */
+  protected compactValue(id: number): number {
+    return this.columns.compactCount(id);
+  }
+
+  /** The compact key holding `id` made an entry, for good (the index puts it in the key's place). */
+  private promote(id: number): Entry {
+    const e = this.compactEntry(id);
+    this.columns.uncompact(id);
+    return e;
+  }
+
+  /** An entry of the state of the compact key holding `id`: a counter of its one slot. */
+  private compactEntry(id: number): Entry {
+    const slot = this.columns.compactSlot(id);
+    const e = newCounter((slot & 1) === 1 ? 'gcounter' : 'pncounter');
+    // A count in [1, 2^53-1] under a valid id: the increment cannot fail.
+    e.crdt.incrementInPlace(this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id));
+    return e;
+  }
+
+  /** The wire form of the compact key holding `id`. */
+  private encodeCompact(id: number): { tag: number; bytes: Uint8Array } {
+    const slot = this.columns.compactSlot(id);
+    const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
+    return { tag, bytes: writeOneSlotCounter(new ByteWriterClass(24), tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id)).finish() };
+  }
+
+  /**
+   * Adds `n` to the compact key holding `id` (`key`), if it stays compact: `n` above 0, the key's
+   * slot ours, the count within 2^53-1. Returns the new value, or undefined (nothing changed: the
+   * caller takes the entry's way).
+   */
+  protected incrCompact(id: number, key: string, n: number): number | undefined {
+    const slot = this.columns.compactSlot(id);
+    // Stryker disable next-line ConditionalExpression: equivalent, a key of another slot takes the entry's way, which adds the same
+    if (slot >> 1 !== this.ownSlotCell() >> 1 || !(n > 0)) return undefined;
+    const v = this.columns.compactCount(id) + n;
+    if (!(v <= COUNTER_MAX) || !Number.isSafeInteger(n)) return undefined;
+    this.columns.setCompactCount(id, v);
+    this.changedCompact(id, key, 'local');
+    return v;
+  }
+
+  /**
+   * Creates `key` (not held: just looked up) compact, a counter of `type` holding our `n`, if it can
+   * be: compact keys on, `n` in [1, 2^53-1], no base for our slot in it (`slotBases`). Returns
+   * whether it did.
+   */
+  protected insertCompact(key: string, type: KeyType, n: number): boolean {
+    if (!this.compact || (type !== 'pncounter' && type !== 'gcounter') || !(n >= 1 && n <= COUNTER_MAX) || !Number.isInteger(n)) return false;
+    if (this.slotBases.size !== 0 && this.slotBases.has(key)) return false;
+    const own = this.ownSlotCell();
+    // Stryker disable next-line ConditionalExpression: a guard for 32,768 writer incarnations seen by one process
+    if (own < 0) return false;
+    const id = this.entries.addCompact(key);
+    this.columns.setCompact(id, n, type === 'gcounter' ? own + 1 : own);
+    this.changedCompact(id, key, 'local');
+    return true;
+  }
+
+  /** `changed` for a compact key. */
+  private changedCompact(id: number, key: string, origin: ChangeOrigin): void {
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, deleting a key the cache does not hold
+    if (this.encoded.size !== 0) this.encoded.delete(key);
+    this.digest.changed(id, key);
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) (ls[i] as ChangeListener)(key, origin, id);
+  }
+
+  /**
+   * `key`'s entry as stored, for inspection (the simulator's checks): unlike `entry`, reading it never
+   * ends its life, and a compact key stays compact (its entry is a copy, not the key's).
+   */
+  storedEntry(key: string): Entry | undefined {
+    const id = this.entries.idOf(key);
+    if (id < 0) return undefined;
+    if (!this.entries.isCompact(id)) return this.entries.at(id);
+    const e = this.compactEntry(id);
+    e.key = key;
+    return e;
+  }
+
+  /** Every stored key (tombstones too) with `storedEntry`'s entry, in the order of their ids. */
+  forEachStored(f: (key: string, e: Entry) => void): void {
+    for (const key of this.entries.keys()) f(key, this.storedEntry(key) as Entry);
+  }
+
+  /** Whether `key` is held compact (for tests and the layout benchmark). */
+  isCompact(key: string): boolean {
+    const id = this.entries.idOf(key);
+    return id >= 0 && this.entries.isCompact(id);
+  }
+
   // ---- key ids: what the version logs index keys by (replication/version-log.ts) ---------------
 
   /** Told each id whose key the table dropped, before the id is given to another key. */
@@ -665,12 +861,12 @@ export class KeyTable {
 
   /** The id of `key` (-1: not held). Ids are dense from 0, and a dropped key's id is given again. */
   idOf(key: string): number {
-    return this.entries.get(key)?.id ?? -1;
+    return this.entries.idOf(key);
   }
 
   /** The key holding `id`, if any. */
   keyOf(id: number): string | undefined {
-    return this.entries.at(id)?.key;
+    return this.entries.keyAt(id);
   }
 
   /**
@@ -678,6 +874,8 @@ export class KeyTable {
    * key has a deadline (then it reads as any read does, which ends a life whose deadline passed).
    */
   existsAt(id: number): boolean {
+    // A compact key is a counter of one slot above 0.
+    if (this.entries.isCompact(id)) return true;
     const e = this.entries.at(id);
     if (e === undefined) return false;
     // Stryker disable next-line ConditionalExpression: equivalent but for work, a key without a deadline reads as itself through get()
@@ -697,6 +895,7 @@ export class KeyTable {
 
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
+    if (this.entries.isCompact(id)) return this.encodeCompact(id);
     const e = this.entries.at(id);
     return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
@@ -708,6 +907,12 @@ export class KeyTable {
    * and the commit copied that once more into its record.
    */
   encodeIdInto(id: number, w: ByteWriter): number | undefined {
+    if (this.entries.isCompact(id)) {
+      const slot = this.columns.compactSlot(id);
+      const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
+      writeOneSlotCounter(w, tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id));
+      return tag;
+    }
     const e = this.entries.at(id);
     if (e === undefined) return undefined;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
@@ -766,6 +971,7 @@ export class KeyTable {
   /** Folds the keys changed since the last fold into the digest and the counts. */
   private fold(): void {
     this.digest.fold(this.entryFn, this.hashFn, this.countFn);
+    this.columns.releaseCompactPages();
   }
 
   /** Every stored key (tombstones too) in one of `buckets`. */
@@ -775,13 +981,30 @@ export class KeyTable {
     return out;
   }
 
-  // Through `get`, as every read: an expired key folds in as its next epoch.
-  private readonly entryFn = (key: string): Entry | undefined => this.get(key);
+  /**
+   * What a queued key is now: the compact key's id it was queued as while it is still compact, else
+   * its entry through `get`, as every read (an expired key folds in as its next epoch), or its id if
+   * it is compact now.
+   */
+  private readonly entryFn = (key: string, q: Entry | number): Entry | number | undefined => {
+    if (typeof q === 'number' && this.entries.cell(q) === key) return q;
+    const id = this.entries.idOf(key);
+    if (id < 0) return undefined;
+    return this.entries.isCompact(id) ? id : this.get(key);
+  };
   /**
    * The digest hashes a key's encoding: a counter alone in its key with no life (most keys) is hashed
    * as the codec writes it, without the copy `encode` would hand out (garbage at once).
    */
-  private readonly hashFn = (key: string, e: Entry, out: StateHash): boolean => {
+  private readonly hashFn = (key: string, e: Entry | number, out: StateHash): boolean => {
+    if (typeof e === 'number') {
+      const slot = this.columns.compactSlot(e);
+      const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
+      out.tag = tag;
+      out.hi = oneSlotCounterHash(tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(e));
+      out.lo = hash64Lo();
+      return true;
+    }
     // Stryker disable next-line ConditionalExpression: `false` is equivalent but for speed (every key the general way)
     const lone = e.others === undefined && e.life === undefined;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way hashes a counter's same bytes
@@ -793,7 +1016,10 @@ export class KeyTable {
     }
     return hashEncoded(this.encodeEntry(key, e), out);
   };
-  private readonly countFn = (key: string, e: Entry): void => this.counts.account(key, e);
+  private readonly countFn = (key: string, e: Entry | number): void => {
+    if (typeof e !== 'number') this.counts.account(key, e);
+    else this.counts.accountCompact(key, e, this.compactType(e), this.rids[this.columns.compactSlot(e) >> 1] as ReplicaId);
+  };
 
   /**
    * What the keyspace holds, for INFO memory and /metrics: `tombstones`, stored keys that do not exist
@@ -801,9 +1027,9 @@ export class KeyTable {
    * replica slots of every counter state (G- and PN-Counters), one per node incarnation that ever
    * wrote the key. O(keys changed since the last read), not O(keys).
    */
-  memoryStats(): { entries: number; tombstones: number; slots: number } {
+  memoryStats(): { entries: number; tombstones: number; slots: number; compact: number } {
     this.fold();
-    return { entries: this.entries.size, tombstones: this.counts.tombstones, slots: this.counts.slots };
+    return { entries: this.entries.size, tombstones: this.counts.tombstones, slots: this.counts.slots, compact: this.columns.compactKeys };
   }
 
   /** Approximate memory held by key states, in bytes. */

@@ -14,6 +14,7 @@ import * as errors from '../errors.js';
 import { GCOUNTER_DECREMENT, NOT_INTEGER, OVERFLOW, WRONGTYPE, type Entry, type EntryOf, type KeyType, type KeyspaceError } from './types.js';
 import { isCounter, isEmptyState, isHusk, isType, keyStateBudget, makeEntry, newCounter, statesOf, type CounterEntry, type Slot } from './entries.js';
 import { KeyTable } from './key-table.js';
+import { fullKeyAt } from './full-key.js';
 
 export { DATABASES, fullKey, fullKeyAt, splitKey } from './full-key.js';
 export { DIGEST_BUCKETS } from './state-digest.js';
@@ -45,7 +46,12 @@ const NO_TOPK: KeyspaceError = { code: 'NO_SUCH_KEY', message: errors.TOPK_NO_KE
 export class Keyspace extends KeyTable {
   /** Adds `n` (may be negative) to a counter, creating it as `createAs` if missing. Returns the new value. */
   incrBy(key: string, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    return this.incrEntry(key, this.get(key), n, createAs);
+    const id = this.idOf(key);
+    if (id >= 0 && this.entries.isCompact(id)) {
+      const v = this.incrCompact(id, key, n);
+      if (v !== undefined) return ok(v);
+    }
+    return this.incrEntry(key, id < 0 ? undefined : this.get(key), n, createAs);
   }
 
   /**
@@ -54,8 +60,15 @@ export class Keyspace extends KeyTable {
    * for a new key, and the key is looked up once either way.
    */
   incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
-    const e = this.getAt(db, bytes, start, end);
-    return this.incrEntry(this.keyOfAt(e, db, bytes, start, end), e, n, createAs);
+    const id = this.entries.idAt(db, bytes, start, end);
+    if (id < 0) return this.incrEntry(fullKeyAt(db, bytes, start, end), undefined, n, createAs);
+    const c = this.entries.cell(id);
+    if (typeof c === 'string') {
+      const v = this.incrCompact(id, c, n);
+      if (v !== undefined) return ok(v);
+    }
+    const e = this.getAt(db, bytes, start, end) as Entry;
+    return this.incrEntry(e.key as string, e, n, createAs);
   }
 
   /** `incrBy` of `key`, whose entry (read through `get`) is `e`. */
@@ -70,6 +83,8 @@ export class Keyspace extends KeyTable {
       const type = typeof createAs === 'function' ? createAs(key) : createAs;
       // Stryker disable next-line ConditionalExpression: equivalent, the G-Counter's own write refuses a decrement with the same error
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
+      // Most new keys: held compact, with no entry (key-table.ts, "compact keys").
+      if (e === undefined && this.insertCompact(key, type, n)) return ok(n);
       const c = newCounter(type);
       this.primeOwnSlot(key, c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
@@ -146,6 +161,9 @@ export class Keyspace extends KeyTable {
 
   /** The value of a counter, `null` if missing, or WRONGTYPE for another type. */
   getCounter(key: string): Result<CounterValue | null, KeyspaceError> {
+    const id = this.idOf(key);
+    if (id < 0) return ok(null);
+    if (this.entries.isCompact(id)) return ok(this.compactValue(id));
     const e = this.get(key);
     if (e === undefined || !isLive(e)) return ok(null);
     if (!isCounter(e)) return err(WRONGTYPE);
@@ -163,6 +181,10 @@ export class Keyspace extends KeyTable {
   }
 
   exists(key: string): boolean {
+    const id = this.idOf(key);
+    if (id < 0) return false;
+    // A compact key is a counter above 0.
+    if (this.entries.isCompact(id)) return true;
     const e = this.get(key);
     return e !== undefined && isLive(e);
   }
@@ -182,8 +204,9 @@ export class Keyspace extends KeyTable {
    * place): a key the table holds is written under its entry's own string, as `incrByAt` does.
    */
   pfaddEachAt(db: number, bytes: Uint8Array, start: number, end: number, count: number, addAt: (h: HyperLogLog, i: number) => boolean): Result<boolean, KeyspaceError> {
+    // A PFADD of a counter key answers WRONGTYPE through its entry: a compact key is made one then.
     const e = this.getAt(db, bytes, start, end);
-    return this.pfaddEntry(this.keyOfAt(e, db, bytes, start, end), e, count, addAt);
+    return this.pfaddEntry(e === undefined ? fullKeyAt(db, bytes, start, end) : (e.key as string), e, count, addAt);
   }
 
   /** `pfaddEach` of `key`, whose entry (read through `get`) is `held`. */

@@ -36,10 +36,13 @@ export function hashEncoded(enc: { tag: number; bytes: Uint8Array } | undefined,
 /** Keys per chunk of the digest's queue of changed keys. */
 const QUEUE_CHUNK = 4096;
 
+/** What a key is queued as: its entry, or the id of a compact key (key-table.ts). */
+type Queued = Entry | number;
+
 /** An empty chunk of the digest's queue with room for `n` cells (key, entry, key, ...). */
-function chunkOf(n: number): (string | Entry)[] {
+function chunkOf(n: number): (string | Queued)[] {
   // Stryker disable next-line ArrayDeclaration: equivalent but for memory, an unsized chunk grows to the same pairs
-  return new Array<string | Entry>(n);
+  return new Array<string | Queued>(n);
 }
 
 function fmix(h: number): number {
@@ -59,14 +62,14 @@ export class StateDigest {
    * chunks of QUEUE_CHUNK pairs: one growing array of a million keys was copied at each growth, which
    * made queuing cost twice as much.
    */
-  private queue: (string | Entry)[][] = [];
+  private queue: (string | Queued)[][] = [];
   /**
    * The chunk being filled, and how much of it is: made at the size the last fold needed (at most a
    * whole chunk), so that it rarely grows. Grown pair by pair from empty, its copies were about 58
    * bytes allocated per key queued, against 16 for the pair itself.
    */
   // Stryker disable next-line ArrayDeclaration: equivalent, a cell is read only after it was written
-  private tail: (string | Entry)[] = [];
+  private tail: (string | Queued)[] = [];
   private tailLength = 0;
   /** How many cells (a key, then its entry) the last fold folded: the size of the next chunk. */
   private lastCells = 0;
@@ -78,9 +81,9 @@ export class StateDigest {
   /** `columns`: where each key's share and pending mark are kept, by the key's id (its table's). */
   constructor(private readonly columns: KeyColumns) {}
 
-  /** `key` (whose entry is `e`, held by the table) changed: fold its new state in at the next read. */
-  changed(e: Entry, key: string): void {
-    const id = e.id as number;
+  /** `key` (whose entry is `e`, held by the table; or a compact key held by id `e`) changed: fold its new state in at the next read. */
+  changed(e: Queued, key: string): void {
+    const id = typeof e === 'number' ? e : (e.id as number);
     // Stryker disable next-line ConditionalExpression: equivalent but for work, a key queued twice is folded once (the second finds it folded)
     if (this.columns.pending(id)) return;
     this.columns.setPending(id, true);
@@ -118,10 +121,10 @@ export class StateDigest {
    * returns false if the key has no state to fold); `visit` sees each entry folded
    * (the key table's counts fold along). A key's entry is the one queued with it while that is still
    * the key's and has no deadline; otherwise `entry` looks the key up (and an expired key folds in as
-   * its next epoch). At a million keys each lookup is a few cache misses: under a bulk load of new
+   * its next epoch). A compact key (queued by id, no entry) is what `entry` says it is now. At a million keys each lookup is a few cache misses: under a bulk load of new
    * keys this one was about 5% of a node's CPU.
    */
-  fold(entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
+  fold(entry: (key: string, queued: Queued) => Queued | undefined, hashState: (key: string, e: Queued, out: StateHash) => boolean, visit?: (key: string, e: Queued) => void): void {
     // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty queue folds nothing
     if (this.tailLength === 0) return;
     const queue = this.queue;
@@ -138,15 +141,15 @@ export class StateDigest {
     this.tail = chunkOf(Math.min(2 * QUEUE_CHUNK, Math.max(this.lastCells, cells)));
     this.tailLength = 0;
     this.lastCells = cells;
-    for (const chunk of queue) for (let i = 0; i < chunk.length; i += 2) this.foldOne(chunk[i] as string, chunk[i + 1] as Entry, entry, hashState, visit);
+    for (const chunk of queue) for (let i = 0; i < chunk.length; i += 2) this.foldOne(chunk[i] as string, chunk[i + 1] as Queued, entry, hashState, visit);
   }
 
   private readonly out: StateHash = { tag: 0, hi: 0, lo: 0 };
 
-  private foldOne(key: string, q: Entry, entry: (key: string) => Entry | undefined, hashState: (key: string, e: Entry, out: StateHash) => boolean, visit?: (key: string, e: Entry) => void): void {
-    const e = currentAsKept(q) ? q : entry(key);
+  private foldOne(key: string, q: Queued, entry: (key: string, queued: Queued) => Queued | undefined, hashState: (key: string, e: Queued, out: StateHash) => boolean, visit?: (key: string, e: Queued) => void): void {
+    const e = typeof q !== 'number' && currentAsKept(q) ? q : entry(key, q);
     if (e === undefined) return;
-    const id = e.id as number;
+    const id = typeof e === 'number' ? e : (e.id as number);
     const columns = this.columns;
     if (!columns.pending(id)) return;
     columns.setPending(id, false);

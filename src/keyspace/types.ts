@@ -74,9 +74,8 @@ export type ChangeOrigin = 'local' | 'remote' | 'expire' | 'collect';
 
 /**
  * Told about every change of a key, in the order they happen: the version log versions local ones,
- * the group commit writes both kinds, WebSocket watches push both kinds. `entry`: the key's entry
- * after the change (absent when the key was dropped), for a listener that wants its state later
- * without a lookup by key: by its id, or by the entry itself
- * (while `superseded` is false it is still the key's).
+ * the group commit writes both kinds, WebSocket watches push both kinds. `id`: the key's id in its
+ * table after the change (-1 when the key was dropped), for a listener that wants its state later
+ * without a lookup by key.
  */
-export type ChangeListener = (key: string, origin: ChangeOrigin, entry?: Entry) => void;
+export type ChangeListener = (key: string, origin: ChangeOrigin, id: number) => void;

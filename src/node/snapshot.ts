@@ -91,7 +91,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -162,6 +162,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       tombstones: held.tombstones,
       tombstonesCollected: r.keyspace.collected,
       slots: held.slots,
+      compactKeys: held.compact,
       versionLogEntries: r.versions.entryCount(),
       versionLogCells: r.versions.cellCount(),
       origins: r.versions.originCount,
@@ -219,6 +220,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       tally_tombstones: s.memory.tombstones,
       tally_tombstones_collected: s.memory.tombstonesCollected,
       tally_counter_slots: s.memory.slots,
+      tally_compact_keys: s.memory.compactKeys,
       tally_version_log_entries: s.memory.versionLogEntries,
       tally_version_log_cells: s.memory.versionLogCells,
       tally_origins: s.memory.origins,

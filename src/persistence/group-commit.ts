@@ -5,7 +5,7 @@
 // to wait on before they answer (Redis's own order: replies go out after the fsync).
 
 import type { ByteWriter } from '../crdt/codec.js';
-import type { ChangeListener, Entry } from '../keyspace/types.js';
+import type { ChangeListener } from '../keyspace/types.js';
 import type { DurableStore } from './store.js';
 import type { LocalStamp } from '../replication/version-log.js';
 
@@ -120,18 +120,17 @@ export class GroupCommit {
       this.timer.unref();
     }
     // Every change from now on, local or merged from a peer, is written by a coming commit.
-    this.unsubscribe = source.onChange((key, origin, entry) => this.changed(key, origin === 'local', entry));
+    this.unsubscribe = source.onChange((key, origin, id) => this.changed(key, origin === 'local', id));
   }
 
   /**
    * A key's state changed; `local` for a client's write (which `always` acknowledges only once
-   * durable); `entry` the key's entry after the change (its id names the key), absent when the key
-   * is no longer in the keyspace.
+   * durable); `id` the key's id after the change, -1 (or absent) when the key is no longer in the
+   * keyspace.
    */
-  changed(key: string, local: boolean, entry?: Entry): void {
+  changed(key: string, local: boolean, id = -1): void {
     if (this.closed) return;
     this.stats.changes++;
-    const id = entry?.id ?? -1;
     if (id >= 0) this.mark(id);
     else this.dirty.add(key);
     if (local) this.localDirty = true;

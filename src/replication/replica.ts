@@ -219,8 +219,8 @@ export class Replica {
     this.foldSlice = opts.foldSlice ?? FOLD_SLICE;
     if (opts.foldBounds !== undefined && this.folds.adopt(opts.foldBounds)) this.foldOwn();
     this.restore(opts.restoredStamps);
-    this.keyspace.onChange((key, origin, entry) => {
-      if (origin === 'local') this.antiEntropy.localChange(key, entry?.id);
+    this.keyspace.onChange((key, origin, id) => {
+      if (origin === 'local') this.antiEntropy.localChange(key, id);
     });
   }
 

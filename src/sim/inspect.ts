@@ -11,7 +11,6 @@ import type { KeyType } from '../keyspace/types.js';
 import { encodeKeyState, isLive, tagOf, type TypedCrdt } from '../crdt/registry.js';
 import { encodeWithLife, NO_LIFE, type Life } from '../keyspace/life.js';
 import type { Entry } from '../keyspace/types.js';
-import type { KeyIndex } from '../keyspace/key-index.js';
 import { statesOf } from '../keyspace/entries.js';
 import type { Clock } from '../util/clock.js';
 import { parseReplicaId } from '../crdt/replica-id.js';
@@ -72,13 +71,9 @@ function describeState(t: TypedCrdt): string {
 }
 
 /** The keyspace's entries as stored (KeyTable keeps them private: this file is the explorer's one window). */
-function rawEntries(ks: Keyspace): KeyIndex<Entry> {
-  return (ks as unknown as { entries: KeyIndex<Entry> }).entries;
-}
-
-/** `key`'s entry as stored: unlike `Keyspace.entry`, reading it never ends it. */
+/** `key`'s entry as stored: unlike `Keyspace.entry`, reading it never ends it, and a compact key stays compact. */
 function rawEntry(ks: Keyspace, key: string): Entry | undefined {
-  return rawEntries(ks).get(key);
+  return ks.storedEntry(key);
 }
 
 /** `key`'s wire form as stored: `Keyspace.encodeKey` without ending the key. */
@@ -120,12 +115,11 @@ export interface StoredKey {
 /** Every stored key, with its life and what it holds. */
 export function storedKeys(ks: Keyspace): StoredKey[] {
   const out: StoredKey[] = [];
-  for (const e of rawEntries(ks).values()) {
-    const key = e.key as string;
+  ks.forEachStored((key, e) => {
     const states = [e as TypedCrdt, ...((e as { others?: readonly TypedCrdt[] | undefined }).others ?? [])];
     const empty = states.every((s) => (s.type === 'pncounter' || s.type === 'gcounter') && s.crdt.replicaCount() === 0);
     out.push({ key, life: e.life ?? NO_LIFE, empty, bytes: states.reduce((a, s) => a + s.crdt.byteSize(), 0) });
-  }
+  });
   return out;
 }
 

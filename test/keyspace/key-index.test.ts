@@ -37,10 +37,13 @@ function check(index: KeyIndex<Item>, model: Map<string, Item>): void {
     expect(index.at(e.id as number)).toBe(e);
   }
   expect(new Set(index.keys())).toEqual(new Set(model.keys()));
-  expect([...index.values()].length).toBe(model.size);
-  const walked: Item[] = [];
-  index.forEachValue((e) => walked.push(e));
-  expect(walked).toEqual([...index.values()]);
+  expect([...index.entries()].length).toBe(model.size);
+  const walked: (Item | string)[] = [];
+  index.forEachCell((e, id) => {
+    expect(typeof e === 'string' ? id : e.id).toBe(id);
+    walked.push(e);
+  });
+  expect(walked).toEqual([...index.entries()]);
 }
 
 /** An index (hash seed `seed`) and a Map model, both holding `keys`, added in order. */

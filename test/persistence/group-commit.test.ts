@@ -339,7 +339,7 @@ describe('group commit under always', () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
     const heard: [string, number | undefined][] = [];
-    ks.onChange((key, origin, entry) => heard.push([`${key.slice(1)} ${origin}`, entry?.id]));
+    ks.onChange((key, origin, id) => heard.push([`${key.slice(1)} ${origin}`, id]));
     const gc = groupCommit(store, ks, 'always');
     ks.incrBy(A, 1); // created
     ks.incrBy(A, 2); // changed again in the same turn: before the commit
@@ -420,7 +420,7 @@ describe('changes carry their key\'s id to the commit', () => {
     for (const k of [A, B, C]) expect(Buffer.from(byKey.get(k)?.bytes ?? [])).toEqual(Buffer.from(ks.encodeKey(k)?.bytes ?? [0xff]));
   });
 
-  it('a key changed again, or told with an entry no longer its own, is written once, as it is now, reached by its id', async () => {
+  it('a key changed again, or told again with the id of an entry no longer its own, is written once, as it is now, reached by its id', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
     const gc = groupCommit(store, ks, 'always');
@@ -429,8 +429,8 @@ describe('changes carry their key\'s id to the commit', () => {
     ks.incrBy(A, 4);
     expect(ks.expire(A, Date.now() + 60_000)).toBe(true); // another entry for A
     expect(ks.entry(A)).not.toBe(first);
-    // The first entry told again: its id still names A, whose state now is what is written.
-    gc.changed(A, true, first);
+    // The first entry's id told again: it still names A, whose state now is what is written.
+    gc.changed(A, true, first.id);
     ks.incrBy(B, 7);
     const lookups = vi.spyOn(ks, 'encodeKey');
     await turn();

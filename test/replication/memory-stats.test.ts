@@ -12,19 +12,19 @@ describe('memory accounting', () => {
     const B = net.get('B');
     for (const k of ['a', 'b', 'c']) A.keyspace.incrBy(fullKey(0, k), 1);
     A.keyspace.del(fullKey(0, 'c'));
-    expect(A.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 3 });
+    expect(A.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 3, compact: 2 });
     expect(A.versions.entryCount()).toBe(3);
     expect(A.versions.cellCount()).toBe(3);
     net.sync('B', 'A');
     B.keyspace.incrBy(fullKey(0, 'a'), 1);
     net.sync('A', 'B');
-    expect(A.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 4 });
+    expect(A.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 4, compact: 1 });
     expect(A.retiredOrigins()).toBe(0);
     // A restarts with its data: its old incarnation is retired, its slots and entries stay.
     const A2 = net.add('A', 2, A.keyspace);
     A2.keyspace.incrBy(fullKey(0, 'a'), 1);
     net.sync('B', 'A');
-    expect(B.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 5 });
+    expect(B.keyspace.memoryStats()).toEqual({ entries: 3, tombstones: 1, slots: 5, compact: 1 });
     expect(B.retiredOrigins()).toBe(1);
     expect(B.versions.originCount).toBe(3);
   });

@@ -1,0 +1,331 @@
+// Compact keys (src/keyspace/key-table.ts, "compact keys"): a counter of one slot held with no entry,
+// its key's string in the index and its count and slot in the table's columns. What they must never
+// change is what anyone sees: a keyspace holding them answers, encodes, digests, counts and tells
+// its listeners exactly what one without them does, whatever happens to the keys. The differential
+// property below checks that step by step; the examples pin which operations keep a key compact
+// (the memory the layout exists for) and which make it an entry for good.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TypeTag } from '../../src/crdt/codec.js';
+import { COUNTER_MAX, GCounter, oneSlotCounterBytes, oneSlotCounterHash, writeOneSlotCounter } from '../../src/crdt/g-counter.js';
+import { ByteWriter } from '../../src/crdt/codec.js';
+import { hash64Bytes, hash64Lo } from '../../src/crdt/hash64.js';
+import { PNCounter } from '../../src/crdt/pn-counter.js';
+import { KeyColumns } from '../../src/keyspace/key-columns.js';
+import { KeyIndex } from '../../src/keyspace/key-index.js';
+import { fullKey, Keyspace } from '../../src/keyspace/keyspace.js';
+
+const T0 = 1_700_000_000_000;
+const k = (name: string): string => fullKey(0, name);
+
+/** Two keyspaces alike but for compact keys, on one clock, each logging what its listeners hear. */
+function pair(): { on: Keyspace; off: Keyspace; clock: { t: number }; heardOn: unknown[]; heardOff: unknown[] } {
+  const clock = { t: T0 };
+  const on = new Keyspace('n1:1', { clock: { now: () => clock.t } });
+  const off = new Keyspace('n1:1', { clock: { now: () => clock.t }, compact: false });
+  const heardOn: unknown[] = [];
+  const heardOff: unknown[] = [];
+  on.onChange((key, origin, id) => heardOn.push([key, origin, id]));
+  off.onChange((key, origin, id) => heardOff.push([key, origin, id]));
+  return { on, off, clock, heardOn, heardOff };
+}
+
+/** Everything a keyspace shows of its state. */
+function view(ks: Keyspace): unknown {
+  const keys = [...ks.keys()];
+  return {
+    digest: ks.stateDigest(),
+    buckets: Buffer.from(ks.bucketDigests()).toString('hex'),
+    // (How many keys are compact is the one figure that differs, and is checked apart.)
+    memory: { ...ks.memoryStats(), compact: undefined },
+    bytes: ks.byteSize(),
+    byDb: ks.countByDb(),
+    byType: ks.countByType(),
+    keys,
+    ids: keys.map((key) => ks.idOf(key)),
+    states: keys.map((key) => {
+      const e = ks.encodeKey(key);
+      return e === undefined ? null : [e.tag, Buffer.from(e.bytes).toString('hex')];
+    }),
+  };
+}
+
+type Op =
+  | { op: 'incr'; key: number; n: number; g: boolean; at: boolean }
+  | { op: 'get' | 'del' | 'exists' | 'type' | 'encode' | 'stored' | 'ttl'; key: number }
+  | { op: 'expire'; key: number; ms: number }
+  | { op: 'set'; key: number; n: number }
+  | { op: 'pfadd'; key: number }
+  | { op: 'peer'; key: number; n: number; g: boolean }
+  | { op: 'peerdel' | 'peerjoin'; key: number }
+  | { op: 'echo'; key: number }
+  | { op: 'restart' }
+  | { op: 'collect' }
+  | { op: 'tick'; ms: number }
+  | { op: 'fold' };
+
+const keyArb = fc.integer({ min: 0, max: 5 });
+const nArb = fc.oneof(fc.constantFrom(1, 2, 7, 0, -1, -3, COUNTER_MAX, COUNTER_MAX - 1, 2 ** 31, 1.5), fc.integer({ min: -5, max: 50 }));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('incr' as const), key: keyArb, n: nArb, g: fc.boolean(), at: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('get' as const, 'del' as const, 'exists' as const, 'type' as const, 'encode' as const, 'stored' as const, 'ttl' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const), key: keyArb, ms: fc.integer({ min: 1, max: 3000 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('set' as const), key: keyArb, n: fc.integer({ min: -3, max: 9 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('pfadd' as const), key: keyArb }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('peer' as const), key: keyArb, n: fc.integer({ min: -2, max: 9 }), g: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('peerdel' as const, 'peerjoin' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('echo' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'collect' as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4000 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'fold' as const }) },
+);
+
+/** Applies `o` to `ks` (a peer `peer` writes and ships for 'peer'); returns what the operation answered. */
+function apply(ks: Keyspace, peer: Keyspace, o: Op, restarts: number): unknown {
+  const key = 'key' in o ? k(`c${o.key}`) : '';
+  switch (o.op) {
+    case 'incr': {
+      const createAs = o.g ? 'gcounter' : 'pncounter';
+      if (!o.at) return ks.incrBy(key, o.n, createAs);
+      const bytes = Buffer.from(`..${key.slice(1)}.`, 'latin1');
+      return ks.incrByAt(0, bytes, 2, bytes.length - 1, o.n, createAs);
+    }
+    case 'get':
+      return ks.getCounter(key);
+    case 'del':
+      return ks.del(key);
+    case 'exists':
+      return ks.exists(key);
+    case 'type':
+      return ks.typeOf(key);
+    case 'ttl':
+      return ks.deadlineOf(key);
+    case 'encode': {
+      const e = ks.encodeKey(key);
+      const id = ks.idOf(key);
+      return [e?.tag, e && Buffer.from(e.bytes).toString('hex'), id >= 0 ? Buffer.from(ks.encodeId(id)?.bytes ?? []).toString('hex') : null];
+    }
+    case 'stored': {
+      // Inspection changes nothing: a compact key stays compact.
+      const was = ks.isCompact(key);
+      const e = ks.storedEntry(key);
+      expect(ks.isCompact(key)).toBe(was);
+      return e === undefined ? null : [e.type, e.key];
+    }
+    case 'expire':
+      return ks.expire(key, T0 + o.ms);
+    case 'set':
+      return ks.setCounter(key, o.n);
+    case 'pfadd':
+      return ks.pfadd(key, ['a', 'b']);
+    case 'peer': {
+      // A peer's own writes (one slot of its id, a PN- or G-Counter; a decrement or a type clash fails there).
+      const r = peer.incrBy(key, o.n, o.g ? 'gcounter' : 'pncounter');
+      const e = peer.encodeKey(key);
+      return [r, e === undefined ? null : ks.mergeRemote(key, e.tag, e.bytes)];
+    }
+    case 'peerdel': {
+      // A delete on the peer (floors), shipped.
+      peer.del(key);
+      const e = peer.encodeKey(key);
+      return e === undefined ? null : ks.mergeRemote(key, e.tag, e.bytes);
+    }
+    case 'peerjoin': {
+      // The peer takes our state, writes, and ships it back: two slots.
+      const mine = ks.encodeKey(key);
+      if (mine !== undefined) peer.mergeRemote(key, mine.tag, mine.bytes);
+      peer.incrBy(key, 1);
+      const e = peer.encodeKey(key);
+      return e === undefined ? null : ks.mergeRemote(key, e.tag, e.bytes);
+    }
+    case 'echo': {
+      // Our own state of the key, back from a peer that holds it as it is (a repair, a catch-up).
+      const e = ks.encodeKey(key);
+      return e === undefined ? null : ks.mergeRemote(key, e.tag, e.bytes);
+    }
+    case 'restart':
+      ks.setReplicaId(`n1:${restarts + 2}`);
+      return null;
+    case 'collect':
+      return ks.collectTombstones();
+    case 'tick':
+    case 'fold':
+      return ks.stateDigest();
+  }
+}
+
+describe('compact keys', () => {
+  it('a keyspace with compact keys answers, encodes, digests, counts and tells its listeners what one without them does, under any operations', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+        const { on, off, clock, heardOn, heardOff } = pair();
+        const peerOn = new Keyspace('n2:1', { clock: { now: () => clock.t } });
+        const peerOff = new Keyspace('n2:1', { clock: { now: () => clock.t } });
+        let restarts = 0;
+        for (const o of ops) {
+          if (o.op === 'tick') clock.t += o.ms;
+          const a = apply(on, peerOn, o, restarts);
+          const b = apply(off, peerOff, o, restarts);
+          if (o.op === 'restart') restarts++;
+          expect(a, JSON.stringify(o)).toEqual(b);
+          expect(heardOn).toEqual(heardOff);
+        }
+        expect(view(on)).toEqual(view(off));
+        expect(on.memoryStats().compact).toBe([...on.keys()].filter((key) => on.isCompact(key)).length);
+        expect(off.memoryStats().compact).toBe(0);
+        // The fold of slots a restart retired: every key folds alike, compact or not.
+        const ids = [...on.counterSlotIds()];
+        expect(ids.sort()).toEqual([...off.counterSlotIds()].sort());
+        const folds = (slots: readonly string[]): readonly (readonly [string, string])[] | undefined => {
+          const old = slots.filter((s) => s !== on.replicaId && s.startsWith('n1:'));
+          return old.length === 0 ? undefined : old.map((s) => [s, on.replicaId] as const);
+        };
+        expect(on.foldSlots(folds)).toBe(off.foldSlots(folds));
+        expect(view(on)).toEqual(view(off));
+        expect(heardOn).toEqual(heardOff);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('INCR of new and held keys keeps them compact through reads, digests, encodings and counts; the rest makes an entry, for good', () => {
+    const ks = new Keyspace('n1:1', { clock: { now: () => T0 } });
+    const a = k('a');
+    expect(ks.incrBy(a, 1)).toEqual({ ok: true, value: 1 });
+    expect(ks.incrBy(a, 41)).toEqual({ ok: true, value: 42 });
+    const bytes = Buffer.from('xa', 'latin1');
+    expect(ks.incrByAt(0, bytes, 1, 2, 8)).toEqual({ ok: true, value: 50 });
+    expect(ks.incrBy(k('g'), 3, 'gcounter')).toEqual({ ok: true, value: 3 });
+    ks.stateDigest();
+    ks.memoryStats();
+    expect([ks.getCounter(a), ks.exists(a), ks.typeOf(a), ks.typeOf(k('g')), ks.deadlineOf(a), ks.keyAt(0, bytes, 1, 2)]).toEqual([{ ok: true, value: 50 }, true, 'pncounter', 'gcounter', null, a]);
+    const id = ks.idOf(a);
+    const want = new PNCounter();
+    want.increment('n1:1', 50);
+    expect(ks.encodeKey(a)?.bytes).toEqual(want.encode());
+    expect(ks.encodeId(id)?.bytes).toEqual(want.encode());
+    const w = new ByteWriter(8);
+    expect(ks.encodeIdInto(id, w)).toBe(TypeTag.PNCounter);
+    expect(w.finish()).toEqual(want.encode());
+    expect([ks.isCompact(a), ks.isCompact(k('g'))]).toEqual([true, true]);
+    // A peer's one-slot state of a key new here is held compact; a second slot makes it an entry.
+    const peer = new Keyspace('n2:1');
+    peer.incrBy(k('p'), 4);
+    const wire = peer.encodeKey(k('p'));
+    expect(ks.mergeRemote(k('p'), wire?.tag as number, wire?.bytes as Uint8Array)).toEqual({ ok: true, value: true });
+    expect(ks.mergeRemote(k('p'), wire?.tag as number, wire?.bytes as Uint8Array)).toEqual({ ok: true, value: false });
+    expect([ks.isCompact(k('p')), ks.getCounter(k('p'))]).toEqual([true, { ok: true, value: 4 }]);
+    expect(ks.incrBy(k('p'), 1)).toEqual({ ok: true, value: 5 });
+    expect(ks.isCompact(k('p'))).toBe(false);
+    // A decrement, a TTL, a write after a restart: an entry from then on.
+    ks.incrBy(a, -1);
+    expect(ks.isCompact(a)).toBe(false);
+    expect(ks.getCounter(a)).toEqual({ ok: true, value: 49 });
+    ks.incrBy(k('t'), 1);
+    ks.expire(k('t'), T0 + 60_000);
+    expect(ks.isCompact(k('t'))).toBe(false);
+    ks.incrBy(k('r'), 1);
+    ks.setReplicaId('n1:2');
+    expect(ks.incrBy(k('r'), 1)).toEqual({ ok: true, value: 2 });
+    expect(ks.isCompact(k('r'))).toBe(false);
+    // A key made after the restart is compact under the new id.
+    ks.incrBy(k('s'), 5);
+    expect(ks.isCompact(k('s'))).toBe(true);
+    expect([...ks.counterSlotIds()].sort()).toEqual(['n1:1', 'n1:2', 'n2:1']);
+    // Made by INCRBY 0 or a decrement: not compact. SET of a missing key is its INCRBY (compact);
+    // SET of a held one is an observed reset, floors and all (an entry).
+    ks.incrBy(k('zero'), 0);
+    ks.incrBy(k('neg'), -2);
+    ks.setCounter(k('set'), 4);
+    expect([ks.isCompact(k('zero')), ks.isCompact(k('neg')), ks.isCompact(k('set'))]).toEqual([false, false, true]);
+    ks.setCounter(k('set'), 4);
+    expect([ks.isCompact(k('set')), ks.getCounter(k('set'))]).toEqual([false, { ok: true, value: 4 }]);
+  });
+
+  it('a count that would pass 2^53-1 takes the entry way and fails as it always has', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('big'), COUNTER_MAX - 1);
+    expect(ks.isCompact(k('big'))).toBe(true);
+    expect(ks.incrBy(k('big'), 1)).toEqual({ ok: true, value: COUNTER_MAX });
+    expect(ks.isCompact(k('big'))).toBe(true);
+    const r = ks.incrBy(k('big'), 1);
+    expect(r.ok).toBe(false);
+    expect(ks.getCounter(k('big'))).toEqual({ ok: true, value: COUNTER_MAX });
+  });
+
+  it('the one-slot codec helpers give what a counter of that one slot gives', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.stringMatching(/^[a-z][a-z0-9]{0,11}:[1-9][0-9]{0,5}$/), fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constant(COUNTER_MAX), fc.integer({ min: 1, max: COUNTER_MAX })), (g, rid, p) => {
+        const c = g ? new GCounter() : new PNCounter();
+        c.increment(rid, p);
+        const tag = g ? TypeTag.GCounter : TypeTag.PNCounter;
+        const bytes = writeOneSlotCounter(new ByteWriter(4), tag, rid, p).finish();
+        expect(bytes).toEqual(c.encode());
+        const hi = oneSlotCounterHash(tag, rid, p);
+        const lo = hash64Lo();
+        expect([hi, lo]).toEqual([hash64Bytes(c.encode()), hash64Lo()]);
+        expect(oneSlotCounterBytes(rid)).toBe(c.byteSize());
+      }),
+    );
+  });
+});
+
+describe('KeyIndex with compact cells', () => {
+  type Item = { key?: string; id?: number; made?: boolean };
+  it('holds a compact key as its string; the raw ways make nothing, the entry ways make its entry once, in its place', () => {
+    const made: [number, string][] = [];
+    const index = new KeyIndex<Item>(1 << 20, () => 7);
+    index.setPromote((id, key) => {
+      made.push([id, key]);
+      return { made: true };
+    });
+    const ids = ['a', 'b', 'c'].map((s) => index.addCompact(k(s)));
+    const e: Item = {};
+    index.add(k('d'), e);
+    expect(ids).toEqual([0, 1, 2]);
+    expect([index.idOf(k('b')), index.isCompact(1), index.cell(1), index.keyAt(1), index.isCompact(3), index.keyAt(3)]).toEqual([1, true, k('b'), k('b'), false, k('d')]);
+    const bytes = Buffer.from('c', 'latin1');
+    expect(index.idAt(0, bytes, 0, 1)).toBe(2);
+    expect([...index.keys()]).toEqual([k('a'), k('b'), k('c'), k('d')]);
+    expect([...index.entries()]).toEqual([e]);
+    const cells: [unknown, number][] = [];
+    index.forEachCell((c, id) => cells.push([c, id]));
+    expect(cells).toEqual([[k('a'), 0], [k('b'), 1], [k('c'), 2], [e, 3]]);
+    expect(made).toEqual([]);
+    // Reached as an entry: made once, keyed and numbered, then held.
+    const b = index.get(k('b')) as Item;
+    expect(b).toEqual({ made: true, key: k('b'), id: 1 });
+    expect(index.at(1)).toBe(b);
+    expect(index.getAt(0, bytes, 0, 1)).toEqual({ made: true, key: k('c'), id: 2 });
+    expect(made).toEqual([[1, k('b')], [2, k('c')]]);
+    expect(index.isCompact(1)).toBe(false);
+    // Many compact keys: the table grows and rehashes them by their strings.
+    for (let i = 0; i < 5000; i++) index.addCompact(k(`m${i}`));
+    for (let i = 0; i < 5000; i += 97) expect(index.idOf(k(`m${i}`))).toBe(4 + i);
+    expect(index.idOf(k('a'))).toBe(0);
+    expect(index.get(k('missing'))).toBeUndefined();
+  });
+});
+
+describe('KeyColumns compact pages', () => {
+  it('keep a compact key’s count and slot; a page left with none gives its arrays back at the next release, not before', () => {
+    const c = new KeyColumns();
+    c.setCompact(5, 2 ** 40 + 1, 3);
+    c.setCompact(4100, 7, 0);
+    expect([c.compactCount(5), c.compactSlot(5), c.compactCount(4100), c.compactSlot(4100), c.compactPages]).toEqual([2 ** 40 + 1, 3, 7, 0, 2]);
+    c.setCompactCount(5, 9);
+    expect(c.compactCount(5)).toBe(9);
+    c.uncompact(5);
+    expect(c.compactPages).toBe(2);
+    c.setCompact(6, 1, 2); // another key in the page before the release: it stays
+    c.releaseCompactPages();
+    expect([c.compactPages, c.compactCount(6)]).toEqual([2, 1]);
+    c.uncompact(6);
+    c.uncompact(4100);
+    c.releaseCompactPages();
+    expect(c.compactPages).toBe(0);
+    c.setCompact(6, 4, 2);
+    expect([c.compactPages, c.compactCount(6), c.compactSlot(6)]).toEqual([1, 4, 2]);
+  });
+});
