@@ -337,7 +337,8 @@ export abstract class CounterBase {
    * then `value()`.
    */
   soleSlotId(): ReplicaId | undefined {
-    return this.rest === undefined && this.rid !== '' && this.p >= 1 && this.n === 0 ? this.rid : undefined;
+    // (A counter with no slot holds p 0: p >= 1 means `rid` is a slot's.)
+    return this.rest === undefined && this.p >= 1 && this.n === 0 ? this.rid : undefined;
   }
 
   /** A delta holding only the given replicas' slots and floors (what a keyspace sends after incrementInPlace). */

@@ -24,19 +24,26 @@ const COUNTS_BITS = 13;
 const COUNTS_MASK = 0x1fff;
 const BYTES_PACKED = 0x20000;
 const UNPACKED = -1;
+/**
+ * The largest count a compact key holds: a 32-bit cell. A counter past it (a byte counter, a running
+ * total) is an entry, whose count is exact to 2^53-1: 4 bytes a key less for every other key, where
+ * a 64-bit cell would serve the few that pass 4 billion.
+ */
+export const COMPACT_MAX = 0xffffffff;
 
 export class KeyColumns {
   private readonly pages: Int32Array[] = [];
   /**
-   * Compact keys' counts (key-table.ts, "compact keys"), and their slots (the replica id's index in
-   * the table's list, times two, plus one for a G-Counter): pages made only once a compact key takes
-   * an id in them. Read only while the id's key is compact.
+   * Compact keys' counts (key-table.ts, "compact keys"; at most COMPACT_MAX), and their slots (the
+   * replica id's index in the table's list, times two, plus one for a G-Counter): pages made only
+   * once a compact key takes an id in them. Read only while the id's key is compact.
    */
-  private readonly counts: (Float64Array | undefined)[] = [];
+  private readonly counts: (Uint32Array | undefined)[] = [];
   private readonly slots: (Uint16Array | undefined)[] = [];
   /** Compact keys per page: a page left with none gives its two arrays back (`releaseCompactPages`). */
   private readonly compactIn: number[] = [];
   /** Whether some page may have been left with no compact key since the last release. */
+  // Stryker disable next-line BooleanLiteral: equivalent but for work, a release with nothing to give back walks the pages and gives nothing
   private emptied = false;
   /** Compact keys in all. */
   compactKeys = 0;
@@ -101,19 +108,25 @@ export class KeyColumns {
   setShares(id: number, counts: number, bytes: number): void {
     const p = this.page(id);
     const at = CELLS * (id & (PAGE - 1)) + 2;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, a pair left in the side Map is never read once the cell is written over
     if (p[at] === UNPACKED) this.unpacked.delete(id);
-    if (counts < 0) p[at] = 0;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, a pair at either bound packs below 2^30 as well, and the side Map holds any pair
-    else if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) p[at] = (counts | (bytes << COUNTS_BITS)) + 1;
-    else {
-      p[at] = UNPACKED;
-      this.unpacked.set(id, { counts, bytes });
+    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, none (-1, 0) packs to 0 as well
+    if (counts < 0) {
+      p[at] = 0;
+      return;
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for memory, a pair at either bound packs below 2^30 as well, and the side Map holds any pair
+    if (counts <= COUNTS_MASK && bytes < BYTES_PACKED) {
+      p[at] = (counts | (bytes << COUNTS_BITS)) + 1;
+      return;
+    }
+    p[at] = UNPACKED;
+    this.unpacked.set(id, { counts, bytes });
   }
 
   /** A compact key's count. */
   compactCount(id: number): number {
-    return (this.counts[id >>> 12] as Float64Array)[id & (PAGE - 1)] as number;
+    return (this.counts[id >>> 12] as Uint32Array)[id & (PAGE - 1)] as number;
   }
 
   /** A compact key's slot cell. */
@@ -122,7 +135,7 @@ export class KeyColumns {
   }
 
   setCompactCount(id: number, count: number): void {
-    (this.counts[id >>> 12] as Float64Array)[id & (PAGE - 1)] = count;
+    (this.counts[id >>> 12] as Uint32Array)[id & (PAGE - 1)] = count;
   }
 
   /** Makes `id` (not compact) a compact key's: its count and slot cell. */
@@ -132,7 +145,7 @@ export class KeyColumns {
     this.compactIn[pi] = (this.compactIn[pi] ?? 0) + 1;
     this.compactKeys++;
     // Stryker disable next-line ArithmeticOperator: equivalent but for memory, a larger page holds the same cells
-    (this.counts[pi] ??= new Float64Array(PAGE))[id & (PAGE - 1)] = count;
+    (this.counts[pi] ??= new Uint32Array(PAGE))[id & (PAGE - 1)] = count;
     (this.slots[pi] ??= new Uint16Array(PAGE))[id & (PAGE - 1)] = slot;
   }
 
@@ -142,6 +155,7 @@ export class KeyColumns {
     const left = (this.compactIn[pi] as number) - 1;
     this.compactIn[pi] = left;
     this.compactKeys--;
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, a release walks the pages either way and gives back only empty ones
     if (left === 0) this.emptied = true;
   }
 
@@ -152,10 +166,14 @@ export class KeyColumns {
    * then (at each fold of its digest).
    */
   releaseCompactPages(): void {
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, a walk with no page to give back gives none
     if (!this.emptied) return;
+    // Stryker disable next-line BooleanLiteral: equivalent but for work, the next release walks again
     this.emptied = false;
     const n = this.compactIn.length;
+    // Stryker disable next-line EqualityOperator: equivalent, past the end the count reads undefined, never 0
     for (let pi = 0; pi < n; pi++) {
+      // Stryker disable next-line ConditionalExpression: equivalent, a page given back already is given back again to the same undefined
       if (this.compactIn[pi] !== 0 || this.counts[pi] === undefined) continue;
       this.counts[pi] = undefined;
       this.slots[pi] = undefined;
@@ -173,6 +191,7 @@ export class KeyColumns {
   clear(id: number): void {
     const p = this.page(id);
     const at = CELLS * (id & (PAGE - 1));
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent but for memory, a pair left in the side Map is never read once the cell is written over
     if (p[at + 2] === UNPACKED) this.unpacked.delete(id);
     p[at] = 0;
     p[at + 1] = 0;

@@ -157,6 +157,7 @@ export class KeyIndex<E extends Indexed> {
   /** The entry of `key`, if held (a compact key made an entry). */
   get(key: string): E | undefined {
     const id = this.idOf(key);
+    // Stryker disable next-line ConditionalExpression: equivalent, no cell sits at id -1
     return id < 0 ? undefined : this.at(id);
   }
 
@@ -185,6 +186,7 @@ export class KeyIndex<E extends Indexed> {
    */
   getAt(db: number, bytes: Uint8Array, start: number, end: number): E | undefined {
     const id = this.idAt(db, bytes, start, end);
+    // Stryker disable next-line ConditionalExpression: equivalent, no cell sits at id -1
     return id < 0 ? undefined : this.at(id);
   }
 

@@ -11,7 +11,7 @@ import { COUNTER_MAX, GCounter, oneSlotCounterBytes, oneSlotCounterHash, writeOn
 import { ByteWriter } from '../../src/crdt/codec.js';
 import { hash64Bytes, hash64Lo } from '../../src/crdt/hash64.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
-import { KeyColumns } from '../../src/keyspace/key-columns.js';
+import { COMPACT_MAX, KeyColumns } from '../../src/keyspace/key-columns.js';
 import { KeyIndex } from '../../src/keyspace/key-index.js';
 import { fullKey, Keyspace } from '../../src/keyspace/keyspace.js';
 
@@ -65,7 +65,7 @@ type Op =
   | { op: 'fold' };
 
 const keyArb = fc.integer({ min: 0, max: 5 });
-const nArb = fc.oneof(fc.constantFrom(1, 2, 7, 0, -1, -3, COUNTER_MAX, COUNTER_MAX - 1, 2 ** 31, 1.5), fc.integer({ min: -5, max: 50 }));
+const nArb = fc.oneof(fc.constantFrom(1, 2, 7, 0, -1, -3, COUNTER_MAX, COUNTER_MAX - 1, 2 ** 31, COMPACT_MAX, COMPACT_MAX - 1, 1.5), fc.integer({ min: -5, max: 50 }));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ op: fc.constant('incr' as const), key: keyArb, n: nArb, g: fc.boolean(), at: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('get' as const, 'del' as const, 'exists' as const, 'type' as const, 'encode' as const, 'stored' as const, 'ttl' as const), key: keyArb }) },
@@ -243,15 +243,25 @@ describe('compact keys', () => {
     expect([ks.isCompact(k('set')), ks.getCounter(k('set'))]).toEqual([false, { ok: true, value: 4 }]);
   });
 
-  it('a count that would pass 2^53-1 takes the entry way and fails as it always has', () => {
+  it('a count past a compact cell (2^32-1) makes an entry, exact to 2^53-1, and one past that fails as it always has', () => {
     const ks = new Keyspace('n1:1');
-    ks.incrBy(k('big'), COUNTER_MAX - 1);
+    ks.incrBy(k('big'), COMPACT_MAX - 1);
     expect(ks.isCompact(k('big'))).toBe(true);
-    expect(ks.incrBy(k('big'), 1)).toEqual({ ok: true, value: COUNTER_MAX });
+    expect(ks.incrBy(k('big'), 1)).toEqual({ ok: true, value: COMPACT_MAX });
     expect(ks.isCompact(k('big'))).toBe(true);
-    const r = ks.incrBy(k('big'), 1);
-    expect(r.ok).toBe(false);
-    expect(ks.getCounter(k('big'))).toEqual({ ok: true, value: COUNTER_MAX });
+    expect(ks.incrBy(k('big'), 1)).toEqual({ ok: true, value: COMPACT_MAX + 1 });
+    expect(ks.isCompact(k('big'))).toBe(false);
+    // Created past it, or merged in past it: an entry at once.
+    ks.incrBy(k('huge'), COMPACT_MAX + 1);
+    expect([ks.isCompact(k('huge')), ks.getCounter(k('huge'))]).toEqual([false, { ok: true, value: COMPACT_MAX + 1 }]);
+    const peer = new Keyspace('n2:1');
+    peer.incrBy(k('far'), 2 ** 40);
+    const wire = peer.encodeKey(k('far'));
+    ks.mergeRemote(k('far'), wire?.tag as number, wire?.bytes as Uint8Array);
+    expect([ks.isCompact(k('far')), ks.getCounter(k('far'))]).toEqual([false, { ok: true, value: 2 ** 40 }]);
+    ks.incrBy(k('max'), COUNTER_MAX);
+    expect(ks.incrBy(k('max'), 1).ok).toBe(false);
+    expect(ks.getCounter(k('max'))).toEqual({ ok: true, value: COUNTER_MAX });
   });
 
   it('the one-slot codec helpers give what a counter of that one slot gives', () => {
@@ -311,9 +321,9 @@ describe('KeyIndex with compact cells', () => {
 describe('KeyColumns compact pages', () => {
   it('keep a compact key’s count and slot; a page left with none gives its arrays back at the next release, not before', () => {
     const c = new KeyColumns();
-    c.setCompact(5, 2 ** 40 + 1, 3);
+    c.setCompact(5, COMPACT_MAX, 3);
     c.setCompact(4100, 7, 0);
-    expect([c.compactCount(5), c.compactSlot(5), c.compactCount(4100), c.compactSlot(4100), c.compactPages]).toEqual([2 ** 40 + 1, 3, 7, 0, 2]);
+    expect([c.compactCount(5), c.compactSlot(5), c.compactCount(4100), c.compactSlot(4100), c.compactPages]).toEqual([COMPACT_MAX, 3, 7, 0, 2]);
     c.setCompactCount(5, 9);
     expect(c.compactCount(5)).toBe(9);
     c.uncompact(5);
@@ -327,5 +337,90 @@ describe('KeyColumns compact pages', () => {
     expect(c.compactPages).toBe(0);
     c.setCompact(6, 4, 2);
     expect([c.compactPages, c.compactCount(6), c.compactSlot(6)]).toEqual([1, 4, 2]);
+  });
+});
+
+describe('compact keys at their edges', () => {
+  const wireOf = (ks: Keyspace, key: string): { tag: number; bytes: Uint8Array } => ks.encodeKey(key) as { tag: number; bytes: Uint8Array };
+
+  it('a counter is one sole slot only with one slot above 0, no floors, no decrements', () => {
+    const one = new PNCounter();
+    expect(one.soleSlotId()).toBeUndefined();
+    one.increment('a:1', 1);
+    expect(one.soleSlotId()).toBe('a:1');
+    const g = new GCounter();
+    g.increment('b:1', 3);
+    expect(g.soleSlotId()).toBe('b:1');
+    const dec = new PNCounter();
+    dec.increment('a:1', 5);
+    dec.decrement('a:1', 1);
+    expect(dec.soleSlotId()).toBeUndefined();
+    const two = new PNCounter();
+    two.increment('a:1', 1);
+    two.increment('b:1', 1);
+    expect(two.soleSlotId()).toBeUndefined();
+    const reset = new PNCounter();
+    reset.increment('a:1', 4);
+    reset.reset();
+    expect(reset.soleSlotId()).toBeUndefined();
+    expect(oneSlotCounterBytes('n1:1')).toBe(60);
+  });
+
+  it('merged states: the first id a table meets, two peers in turn, a count of exactly 2^32-1, a count of 1', () => {
+    const ks = new Keyspace('n1:1');
+    const a = new Keyspace('na:1');
+    const b = new Keyspace('nb:1');
+    a.incrBy(k('x'), 1); // a count of 1, and the first id this table meets (index 0)
+    b.incrBy(k('y'), COMPACT_MAX);
+    ks.mergeRemote(k('x'), wireOf(a, k('x')).tag, wireOf(a, k('x')).bytes);
+    ks.mergeRemote(k('y'), wireOf(b, k('y')).tag, wireOf(b, k('y')).bytes);
+    a.incrBy(k('x'), 1);
+    ks.mergeRemote(k('x'), wireOf(a, k('x')).tag, wireOf(a, k('x')).bytes);
+    expect([ks.isCompact(k('x')), ks.isCompact(k('y'))]).toEqual([true, true]);
+    expect([ks.getCounter(k('x')), ks.getCounter(k('y'))]).toEqual([{ ok: true, value: 2 }, { ok: true, value: COMPACT_MAX }]);
+  });
+
+  it('made by INCR: exactly 2^32-1 compact, not 0 or below, and beside a collected key of ours', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('max'), COMPACT_MAX);
+    ks.incrBy(k('zero'), 0);
+    ks.incrBy(k('neg'), -1);
+    expect([ks.isCompact(k('max')), ks.isCompact(k('zero')), ks.isCompact(k('neg'))]).toEqual([true, false, false]);
+    expect([ks.getCounter(k('zero')), ks.getCounter(k('neg'))]).toEqual([{ ok: true, value: 0 }, { ok: true, value: -1 }]);
+    // A collected key this node wrote keeps a base for its slot: that key is made an entry, any other compact.
+    ks.incrBy(k('gone'), 3);
+    ks.del(k('gone'));
+    expect(ks.collectTombstones()).toEqual([k('gone')]);
+    ks.incrBy(k('gone'), 1);
+    ks.incrBy(k('other'), 1);
+    expect([ks.isCompact(k('gone')), ks.isCompact(k('other')), ks.getCounter(k('gone'))]).toEqual([false, true, { ok: true, value: 1 }]);
+  });
+
+  it('storedEntry reads a compact key as a copy and leaves it compact; an entry as itself; a missing key as nothing', () => {
+    const ks = new Keyspace('n1:1');
+    ks.incrBy(k('c'), 3);
+    ks.incrBy(k('e'), -3);
+    const c = ks.storedEntry(k('c'));
+    expect([c?.type, c?.key, c && (c.crdt as PNCounter).value(), ks.isCompact(k('c'))]).toEqual(['pncounter', k('c'), 3, true]);
+    expect(ks.storedEntry(k('c'))).not.toBe(c);
+    expect(ks.storedEntry(k('e'))).toBe(ks.entry(k('e')));
+    expect(ks.storedEntry(k('none'))).toBeUndefined();
+    const seen: [string, unknown][] = [];
+    ks.forEachStored((key, e) => seen.push([key, (e.crdt as PNCounter).value()]));
+    expect(seen).toEqual([[k('c'), 3], [k('e'), -3]]);
+    expect(ks.isCompact(k('c'))).toBe(true);
+  });
+
+  it("an index's cells are read by id across pages", () => {
+    const index = new KeyIndex<{ key?: string; id?: number }>(1 << 20, () => 3);
+    for (let i = 0; i < 4200; i++) {
+      if (i % 3 === 0) index.add(k(`e${i}`), {});
+      else index.addCompact(k(`c${i}`));
+    }
+    for (const id of [0, 1, 2, 3, 4095, 4096, 4097, 4199]) {
+      const c = index.cell(id);
+      const key = id % 3 === 0 ? k(`e${id}`) : k(`c${id}`);
+      expect([typeof c === 'string' ? c : c?.key, index.isCompact(id), index.keyAt(id)]).toEqual([key, id % 3 !== 0, key]);
+    }
   });
 });
