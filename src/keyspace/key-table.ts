@@ -329,8 +329,9 @@ export class KeyTable {
   /** The type of a key that exists (tombstones of deleted keys do not). */
   typeOf(key: string): KeyType | undefined {
     const id = this.entries.idOf(key);
-    if (id >= 0 && this.entries.isCompact(id)) return this.compactType(id);
-    const e = this.get(key);
+    if (id < 0) return undefined;
+    if (this.entries.isCompact(id)) return this.compactType(id);
+    const e = this.entryAt(id);
     return e && isLive(e) ? e.type : undefined;
   }
 
@@ -358,8 +359,9 @@ export class KeyTable {
   /** The wire form of a key's whole state: its type tag and the CRDT codec's bytes. */
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const id = this.entries.idOf(key);
-    if (id >= 0 && this.entries.isCompact(id)) return this.encodeCompact(id);
-    const e = this.get(key);
+    if (id < 0) return undefined;
+    if (this.entries.isCompact(id)) return this.encodeCompact(id);
+    const e = this.entryAt(id);
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
 
@@ -571,7 +573,17 @@ export class KeyTable {
    * string is not made unless its entry has a deadline that may have passed.
    */
   protected getAt(db: number, bytes: Uint8Array, start: number, end: number): Entry | undefined {
-    const e = this.entries.getAt(db, bytes, start, end);
+    const id = this.entries.idAt(db, bytes, start, end);
+    // Stryker disable next-line ConditionalExpression: equivalent, no cell sits at id -1
+    return id < 0 ? undefined : this.entryAt(id);
+  }
+
+  /**
+   * `get` of the key held by `id` (a compact key made an entry), found already: no second lookup by
+   * key unless its entry has a deadline that may have passed.
+   */
+  protected entryAt(id: number): Entry | undefined {
+    const e = this.entries.at(id);
     // Stryker disable next-line ConditionalExpression: equivalent but for work, `get` makes the same checks
     if (e === undefined || e.life === undefined || e.life.deadline === null) return e;
     return this.get(e.key as string);
@@ -606,7 +618,7 @@ export class KeyTable {
     const id = this.entries.idOf(key);
     if (id < 0) return undefined;
     if (this.entries.isCompact(id)) return null;
-    const e = this.get(key);
+    const e = this.entryAt(id);
     if (e === undefined || liveCount(e) === 0) return undefined;
     return e.life?.deadline ?? null;
   }
@@ -1002,7 +1014,7 @@ export class KeyTable {
     if (typeof q === 'number' && this.entries.cell(q) === key) return q;
     const id = this.entries.idOf(key);
     if (id < 0) return undefined;
-    return this.entries.isCompact(id) ? id : this.get(key);
+    return this.entries.isCompact(id) ? id : this.entryAt(id);
   };
   /**
    * The digest hashes a key's encoding: a counter alone in its key with no life (most keys) is hashed

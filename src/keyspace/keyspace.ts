@@ -51,7 +51,7 @@ export class Keyspace extends KeyTable {
       const v = this.incrCompact(id, key, n);
       if (v !== undefined) return ok(v);
     }
-    return this.incrEntry(key, id < 0 ? undefined : this.get(key), n, createAs);
+    return this.incrEntry(key, id < 0 ? undefined : this.entryAt(id), n, createAs);
   }
 
   /**
@@ -67,7 +67,7 @@ export class Keyspace extends KeyTable {
       const v = this.incrCompact(id, c, n);
       if (v !== undefined) return ok(v);
     }
-    const e = this.getAt(db, bytes, start, end) as Entry;
+    const e = this.entryAt(id) as Entry;
     return this.incrEntry(e.key as string, e, n, createAs);
   }
 
@@ -164,7 +164,7 @@ export class Keyspace extends KeyTable {
     const id = this.idOf(key);
     if (id < 0) return ok(null);
     if (this.entries.isCompact(id)) return ok(this.compactValue(id));
-    const e = this.get(key);
+    const e = this.entryAt(id);
     if (e === undefined || !isLive(e)) return ok(null);
     if (!isCounter(e)) return err(WRONGTYPE);
     return ok(e.crdt.value());
@@ -185,7 +185,7 @@ export class Keyspace extends KeyTable {
     if (id < 0) return false;
     // A compact key is a counter above 0.
     if (this.entries.isCompact(id)) return true;
-    const e = this.get(key);
+    const e = this.entryAt(id);
     return e !== undefined && isLive(e);
   }
 
