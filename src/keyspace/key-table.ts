@@ -3,7 +3,7 @@
 // keyspace.ts builds the typed operations (counters, HLL, windows, sketches) on top of it.
 // Keys are full keys (full-key.ts): the database char, then the key's bytes as latin1.
 
-import { ByteWriter as ByteWriterClass, type ByteWriter } from '../crdt/codec.js';
+import type { ByteWriter } from '../crdt/codec.js';
 import { HyperLogLog } from '../crdt/hyperloglog.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { encodeKeyState, isLive, mergeSameType, splitState, tagOf, type TypedCrdt } from '../crdt/registry.js';
@@ -12,16 +12,15 @@ import * as errors from '../errors.js';
 import type { ChangeListener, ChangeOrigin, Entry, KeyType, KeyspaceError } from './types.js';
 import { digestBucket, hashEncoded, StateDigest, type StateHash } from './state-digest.js';
 import { hash64Lo } from '../crdt/hash64.js';
-import { oneSlotCounterHash, writeOneSlotCounter } from '../crdt/g-counter.js';
-import { TypeTag } from '../crdt/codec.js';
 import { CrdtError } from '../crdt/errors.js';
 import { KeyCounts } from './key-counts.js';
 import { COMPACT_MAX, KeyColumns } from './key-columns.js';
+import { CompactSlots } from './compact-slots.js';
 import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
 import { fullKeyAt } from './full-key.js';
-import { currentAsKept, decodeKey, entryFor, entryOf, newCounter, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
+import { currentAsKept, decodeKey, entryFor, entryOf, type CounterEntry, husk, HUSK_COUNTER, isEmptyState, isHusk, isHuskState, liveCount, MAX_KEY_ID, maxKeyBytesFor, nextEpoch, statesOf, withLife } from './entries.js';
 import type { Clock } from '../util/clock.js';
 import { SeededRng, type Rng } from '../util/rng.js';
 
@@ -217,7 +216,7 @@ export class KeyTable {
     // state object and two arrays per key took 50-80 ms at a million keys, in process).
     this.entries.forEachCell((e, id) => {
       if (typeof e === 'string') {
-        out.add(this.rids[this.columns.compactSlot(id) >> 1] as ReplicaId);
+        out.add(this.slots.ridOf(this.columns.compactSlot(id)));
         return;
       }
       if (e.type === 'pncounter' || e.type === 'gcounter') e.crdt.addSlotIdsTo(out);
@@ -279,7 +278,7 @@ export class KeyTable {
     const id = this.entries.idOf(key);
     if (id < 0) return false;
     // A compact key whose one slot no fold names stays compact; one that some fold names becomes an entry and folds as one.
-    if (this.entries.isCompact(id) && foldsFor([this.rids[this.columns.compactSlot(id) >> 1] as ReplicaId]) === undefined) return false;
+    if (this.entries.isCompact(id) && foldsFor([this.slots.ridOf(this.columns.compactSlot(id))]) === undefined) return false;
     const e = this.entries.at(id) as Entry;
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
@@ -360,7 +359,7 @@ export class KeyTable {
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const id = this.entries.idOf(key);
     if (id < 0) return undefined;
-    if (this.entries.isCompact(id)) return this.encodeCompact(id);
+    if (this.entries.isCompact(id)) return this.slots.encode(this.columns.compactSlot(id), this.columns.compactCount(id));
     const e = this.entryAt(id);
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
@@ -694,10 +693,8 @@ export class KeyTable {
    * Anything else it is asked for makes it an entry first (`promote`), for good.
    */
   private readonly compact: boolean;
-  /** The replica ids compact keys' slots name, by index (a compact key's slot cell is `index * 2 + (1 for a G-Counter)`). */
-  // Stryker disable next-line ArrayDeclaration: equivalent, the indexes are the table's own (a list that starts with a cell more gives others)
-  private readonly rids: ReplicaId[] = [];
-  private readonly ridIndex = new Map<ReplicaId, number>();
+  /** The replica ids compact keys' slots name (compact-slots.ts). */
+  private readonly slots = new CompactSlots();
   /** The slot cell of this replica's id for a PN-Counter (-1: not looked up since the id changed). */
   private ownSlot = -1;
 
@@ -705,29 +702,7 @@ export class KeyTable {
   private ownSlotCell(): number {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, the cell looked up again is the same
     if (this.ownSlot >= 0) return this.ownSlot;
-    return (this.ownSlot = this.slotCellOf(this.replica));
-  }
-
-  /** The id the last `slotCellOf` looked up, and its cell: a peer's keys arrive by the thousand from one writer. */
-  // Stryker disable next-line StringLiteral: equivalent, no replica id is '' or any other invalid id, so the first lookup never hits
-  private lastRid: ReplicaId = '';
-  // Stryker disable next-line UnaryOperator: equivalent, read only after a lookup set it
-  private lastRidCell = -1;
-
-  /** The slot cell of replica id `rid` (PN-Counter; +1 for a G-Counter), added to the list if new; -1 if the list is full. */
-  private slotCellOf(rid: ReplicaId): number {
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, the Map gives the same cell
-    if (rid === this.lastRid) return this.lastRidCell;
-    let i = this.ridIndex.get(rid);
-    if (i === undefined) {
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-      if (this.rids.length >= 0x8000) return -1;
-      i = this.rids.length;
-      this.rids.push(rid);
-      this.ridIndex.set(rid, i);
-    }
-    this.lastRid = rid;
-    return (this.lastRidCell = i * 2);
+    return (this.ownSlot = this.slots.cellOf(this.replica));
   }
 
   /**
@@ -743,7 +718,7 @@ export class KeyTable {
     if (rid === undefined) return -1;
     const id = this.entries.idOf(key);
     if (id >= 0 && !this.entries.isCompact(id)) return -1;
-    const base = this.slotCellOf(rid);
+    const base = this.slots.cellOf(rid);
     // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
     if (base < 0) return -1;
     const cell = single.type === 'gcounter' ? base + 1 : base;
@@ -767,7 +742,7 @@ export class KeyTable {
 
   /** The type of the compact key holding `id`. */
   protected compactType(id: number): 'pncounter' | 'gcounter' {
-    return (this.columns.compactSlot(id) & 1) === 1 ? 'gcounter' : 'pncounter';
+    return CompactSlots.typeOf(this.columns.compactSlot(id));
   }
 
   /** The value of the compact key holding `id`: its one slot's count. */
@@ -784,18 +759,7 @@ export class KeyTable {
 
   /** An entry of the state of the compact key holding `id`: a counter of its one slot. */
   private compactEntry(id: number): Entry {
-    const slot = this.columns.compactSlot(id);
-    const e = newCounter((slot & 1) === 1 ? 'gcounter' : 'pncounter');
-    // A count in [1, COMPACT_MAX] under a valid id: the increment cannot fail.
-    e.crdt.incrementInPlace(this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id));
-    return e;
-  }
-
-  /** The wire form of the compact key holding `id`. */
-  private encodeCompact(id: number): { tag: number; bytes: Uint8Array } {
-    const slot = this.columns.compactSlot(id);
-    const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
-    return { tag, bytes: writeOneSlotCounter(new ByteWriterClass(24), tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id)).finish() };
+    return this.slots.entry(this.columns.compactSlot(id), this.columns.compactCount(id));
   }
 
   /**
@@ -919,7 +883,7 @@ export class KeyTable {
 
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
-    if (this.entries.isCompact(id)) return this.encodeCompact(id);
+    if (this.entries.isCompact(id)) return this.slots.encode(this.columns.compactSlot(id), this.columns.compactCount(id));
     const e = this.entries.at(id);
     return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
@@ -931,12 +895,7 @@ export class KeyTable {
    * and the commit copied that once more into its record.
    */
   encodeIdInto(id: number, w: ByteWriter): number | undefined {
-    if (this.entries.isCompact(id)) {
-      const slot = this.columns.compactSlot(id);
-      const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
-      writeOneSlotCounter(w, tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(id));
-      return tag;
-    }
+    if (this.entries.isCompact(id)) return this.slots.writeInto(w, this.columns.compactSlot(id), this.columns.compactCount(id));
     const e = this.entries.at(id);
     if (e === undefined) return undefined;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
@@ -1023,9 +982,8 @@ export class KeyTable {
   private readonly hashFn = (key: string, e: Entry | number, out: StateHash): boolean => {
     if (typeof e === 'number') {
       const slot = this.columns.compactSlot(e);
-      const tag = (slot & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
-      out.tag = tag;
-      out.hi = oneSlotCounterHash(tag, this.rids[slot >> 1] as ReplicaId, this.columns.compactCount(e));
+      out.tag = CompactSlots.tagOf(slot);
+      out.hi = this.slots.hash(slot, this.columns.compactCount(e));
       out.lo = hash64Lo();
       return true;
     }
@@ -1042,7 +1000,7 @@ export class KeyTable {
   };
   private readonly countFn = (key: string, e: Entry | number): void => {
     if (typeof e !== 'number') this.counts.account(key, e);
-    else this.counts.accountCompact(key, e, this.compactType(e), this.rids[this.columns.compactSlot(e) >> 1] as ReplicaId);
+    else this.counts.accountCompact(key, e, this.compactType(e), this.slots.ridOf(this.columns.compactSlot(e)));
   };
 
   /**
