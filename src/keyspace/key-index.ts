@@ -7,7 +7,8 @@
 // A key may also be held compact: its cell holds the key's string instead of an entry, and the
 // table keeps its state elsewhere, by id (key-table.ts). The index hands out entries only: reaching
 // a compact key as an entry (`get`, `getAt`, `at`) makes it one first (`promote`, the table's), in
-// its place, with its id. The raw ways (`idOf`, `idAt`, `cell`, `keyAt`) make nothing.
+// its place, with its id; the table may make an entry compact again (`demote`). The raw ways
+// (`idOf`, `idAt`, `cell`, `keyAt`) make nothing.
 // Pure: no I/O, no clock. Its hash seeds come from the caller (the node draws them at random; a
 // table given none is seeded alike every time), and change nothing but where a key sits in the
 // table (iteration is by id, not by slot).
@@ -276,6 +277,12 @@ export class KeyIndex<E extends Indexed> {
     (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = next;
     next.key = prev.key as string;
     next.id = id;
+  }
+
+  /** Holds `e`'s key compact again (the table's state now keeps it by id): its cell becomes the key's string, same id, same place. */
+  demote(e: E): void {
+    const id = e.id as number;
+    (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = e.key as string;
   }
 
   /** Removes `e`, the entry the index holds for its key (a compact key is made an entry first). Its id is free to give again. */

@@ -282,8 +282,11 @@ export class KeyTable {
     const e = this.entries.at(id) as Entry;
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
-    if (changed) this.changed(e, key, 'remote');
-    return changed;
+    if (!changed) return false;
+    // Folded to one slot (a restarted writer's keys: its old incarnation's slot into its new one), the key is compact again.
+    if (this.demote(id, e)) this.changedCompact(id, key, 'remote');
+    else this.changed(e, key, 'remote');
+    return true;
   }
 
   /**
@@ -690,7 +693,8 @@ export class KeyTable {
    * no floors and no decrements (a G- or PN-Counter that only its creator's incarnation incremented:
    * most counter keys of a node that takes their writes), no life and no other type, is held as its
    * key's string in the index with its count and slot in the table's columns: no object per key.
-   * Anything else it is asked for makes it an entry first (`promote`), for good.
+   * Anything else it is asked for makes it an entry first (`promote`); an entry a slot fold brings
+   * back to such a state is made compact again (`demote`).
    */
   private readonly compact: boolean;
   /** The replica ids compact keys' slots name (compact-slots.ts). */
@@ -750,11 +754,35 @@ export class KeyTable {
     return this.columns.compactCount(id);
   }
 
-  /** The compact key holding `id` made an entry, for good (the index puts it in the key's place). */
+  /** The compact key holding `id` made an entry (the index puts it in the key's place). */
   private promote(id: number): Entry {
     const e = this.compactEntry(id);
     this.columns.uncompact(id);
     return e;
+  }
+
+  /**
+   * Makes the entry `e` of the key holding `id` compact again if its whole state is now what a compact
+   * key holds (`mergeCompact`'s conditions; no life, since a key's life outlasts its state): the
+   * inverse of `promote`, same id. Returns whether it did. Only a slot fold asks: that is how an entry
+   * comes back to one slot (a writer's keys after it restarted, the first INCR of each having added
+   * its new incarnation's slot).
+   */
+  private demote(id: number, e: Entry): boolean {
+    // Stryker disable next-line ConditionalExpression: equivalent but for memory, an entry kept answers alike
+    if (!this.compact || e.others !== undefined || e.life !== undefined) return false;
+    if (e.type !== 'pncounter' && e.type !== 'gcounter') return false;
+    const rid = e.crdt.soleSlotId();
+    if (rid === undefined) return false;
+    const p = e.crdt.value() as number;
+    if (p > COMPACT_MAX) return false;
+    const base = this.slots.cellOf(rid);
+    // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
+    if (base < 0) return false;
+    e.superseded = true;
+    this.entries.demote(e);
+    this.columns.setCompact(id, p, e.type === 'gcounter' ? base + 1 : base);
+    return true;
   }
 
   /** An entry of the state of the compact key holding `id`: a counter of its one slot. */

@@ -3,7 +3,8 @@
 // change is what anyone sees: a keyspace holding them answers, encodes, digests, counts and tells
 // its listeners exactly what one without them does, whatever happens to the keys. The differential
 // property below checks that step by step; the examples pin which operations keep a key compact
-// (the memory the layout exists for) and which make it an entry for good.
+// (the memory the layout exists for), which make it an entry, and that a slot fold bringing an entry
+// back to one slot makes it compact again.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TypeTag } from '../../src/crdt/codec.js';
@@ -62,7 +63,8 @@ type Op =
   | { op: 'restart' }
   | { op: 'collect' }
   | { op: 'tick'; ms: number }
-  | { op: 'fold' };
+  | { op: 'fold' }
+  | { op: 'slotfold' };
 
 const keyArb = fc.integer({ min: 0, max: 5 });
 const nArb = fc.oneof(fc.constantFrom(1, 2, 7, 0, -1, -3, COUNTER_MAX, COUNTER_MAX - 1, 2 ** 31, COMPACT_MAX, COMPACT_MAX - 1, 1.5), fc.integer({ min: -5, max: 50 }));
@@ -79,7 +81,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'collect' as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 4000 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'fold' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'slotfold' as const }) },
 );
+
+/** The folds of our incarnations a restart retired into our current one (what replication/slot-folds.ts decides once every member has seen them). */
+function ownFolds(ks: Keyspace): (slots: readonly string[]) => readonly (readonly [string, string])[] | undefined {
+  const me = ks.replicaId;
+  return (slots) => {
+    const old = slots.filter((s) => s !== me && s.startsWith('n1:'));
+    return old.length === 0 ? undefined : old.map((s) => [s, me] as const);
+  };
+}
 
 /** Applies `o` to `ks` (a peer `peer` writes and ships for 'peer'); returns what the operation answered. */
 function apply(ks: Keyspace, peer: Keyspace, o: Op, restarts: number): unknown {
@@ -152,6 +164,9 @@ function apply(ks: Keyspace, peer: Keyspace, o: Op, restarts: number): unknown {
     case 'tick':
     case 'fold':
       return ks.stateDigest();
+    case 'slotfold':
+      // Mid-sequence, so that the operations after it meet keys a fold made compact again.
+      return ks.foldSlots(ownFolds(ks));
   }
 }
 
@@ -177,19 +192,22 @@ describe('compact keys', () => {
         // The fold of slots a restart retired: every key folds alike, compact or not.
         const ids = [...on.counterSlotIds()];
         expect(ids.sort()).toEqual([...off.counterSlotIds()].sort());
-        const folds = (slots: readonly string[]): readonly (readonly [string, string])[] | undefined => {
-          const old = slots.filter((s) => s !== on.replicaId && s.startsWith('n1:'));
-          return old.length === 0 ? undefined : old.map((s) => [s, on.replicaId] as const);
-        };
-        expect(on.foldSlots(folds)).toBe(off.foldSlots(folds));
+        const before = heardOn.length;
+        expect(on.foldSlots(ownFolds(on))).toBe(off.foldSlots(ownFolds(off)));
         expect(view(on)).toEqual(view(off));
         expect(heardOn).toEqual(heardOff);
+        // Every key the fold changed and left a counter of one slot above 0, no floors, no decrements, no life, is compact again.
+        for (const key of new Set(heardOn.slice(before).map((h) => (h as [string])[0]))) {
+          const e = off.storedEntry(key);
+          const one = e !== undefined && e.others === undefined && e.life === undefined && (e.type === 'pncounter' || e.type === 'gcounter') && e.crdt.soleSlotId() !== undefined && (e.crdt.value() as number) <= COMPACT_MAX;
+          expect(on.isCompact(key), key).toBe(one);
+        }
       }),
       { numRuns: 300 },
     );
   });
 
-  it('INCR of new and held keys keeps them compact through reads, digests, encodings and counts; the rest makes an entry, for good', () => {
+  it('INCR of new and held keys keeps them compact through reads, digests, encodings and counts; the rest makes an entry', () => {
     const ks = new Keyspace('n1:1', { clock: { now: () => T0 } });
     const a = k('a');
     expect(ks.incrBy(a, 1)).toEqual({ ok: true, value: 1 });
@@ -241,6 +259,52 @@ describe('compact keys', () => {
     expect([ks.isCompact(k('zero')), ks.isCompact(k('neg')), ks.isCompact(k('set'))]).toEqual([false, false, true]);
     ks.setCounter(k('set'), 4);
     expect([ks.isCompact(k('set')), ks.getCounter(k('set'))]).toEqual([false, { ok: true, value: 4 }]);
+  });
+
+  it("a slot fold that leaves an entry one slot makes it compact again: a restarted writer's keys, same id, same value, same digest", () => {
+    const on = new Keyspace('n1:1', { clock: { now: () => T0 } });
+    const off = new Keyspace('n1:1', { clock: { now: () => T0 }, compact: false });
+    const heard: unknown[] = [];
+    on.onChange((key, origin, id) => heard.push([key, origin, id]));
+    const peer = new Keyspace('n2:1');
+    peer.incrBy(k('both'), 2);
+    const wire = peer.encodeKey(k('both')) as { tag: number; bytes: Uint8Array };
+    for (const ks of [on, off]) {
+      ks.incrBy(k('r'), 5);
+      ks.incrBy(k('g'), 2, 'gcounter');
+      ks.incrBy(k('both'), 1);
+      ks.mergeRemote(k('both'), wire.tag, wire.bytes);
+      ks.incrBy(k('ttl'), 1);
+      ks.expire(k('ttl'), T0 + 60_000);
+      ks.incrBy(k('dec'), 3);
+      // The restart: a new incarnation's first write of each key adds its slot beside the old one.
+      ks.setReplicaId('n1:2');
+      ks.incrBy(k('r'), 1);
+      ks.incrBy(k('g'), 1);
+      ks.incrBy(k('both'), 1);
+      ks.incrBy(k('ttl'), 1);
+      ks.incrBy(k('dec'), -1);
+    }
+    const ids = ['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.idOf(k(n)));
+    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false]);
+    heard.length = 0;
+    expect(on.foldSlots(ownFolds(on))).toBe(off.foldSlots(ownFolds(off)));
+    // One slot again, no life, no decrements: compact. Two writers, a TTL, a decrement: entries still.
+    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.isCompact(k(n)))).toEqual([true, true, false, false, false]);
+    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.idOf(k(n)))).toEqual(ids);
+    expect(heard).toEqual(['r', 'g', 'both', 'ttl', 'dec'].map((n, i) => [k(n), 'remote', ids[i]]));
+    expect([on.getCounter(k('r')), on.typeOf(k('g')), on.getCounter(k('g'))]).toEqual([{ ok: true, value: 6 }, 'gcounter', { ok: true, value: 3 }]);
+    expect(view(on)).toEqual(view(off));
+    expect(on.memoryStats().compact).toBe(2);
+    // And it goes on as a compact key: INCR stays compact, a peer's slot makes it an entry again.
+    expect(on.incrBy(k('r'), 4)).toEqual({ ok: true, value: 10 });
+    off.incrBy(k('r'), 4);
+    expect(on.isCompact(k('r'))).toBe(true);
+    const theirs = peer.encodeKey(k('both')) as { tag: number; bytes: Uint8Array };
+    on.mergeRemote(k('r'), theirs.tag, theirs.bytes);
+    off.mergeRemote(k('r'), theirs.tag, theirs.bytes);
+    expect([on.isCompact(k('r')), on.getCounter(k('r'))]).toEqual([false, { ok: true, value: 12 }]);
+    expect(view(on)).toEqual(view(off));
   });
 
   it('a count past a compact cell (2^32-1) makes an entry, exact to 2^53-1, and one past that fails as it always has', () => {
