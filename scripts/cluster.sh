@@ -29,7 +29,7 @@ trap stop INT TERM
 
 for id in $ids; do
   # Process substitution keeps $! the node's own pid, so the trap stops the node, not the prefixer.
-  node --max-semi-space-size=32 "$main" node --config "$config" --id "$id" > >(sed -u "s/^/[$id] /") 2>&1 &
+  node --max-semi-space-size=16 "$main" node --config "$config" --id "$id" > >(sed -u "s/^/[$id] /") 2>&1 &
   pids+=($!)
 done
 echo "started: $ids (Ctrl-C stops them)"

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The flag is NODE_V8_FLAGS (src/node/v8-flags.ts), repeated here: a shebang cannot import it.
 // The `tally` command line: one commander program; each command lives in its own file.
 //
