@@ -12,6 +12,7 @@ import type { RespServerStats } from '../server/resp/server.js';
 import type { SecurityStats } from '../server/metrics.js';
 import type { WsApiStats } from '../server/ws/server.js';
 import { humanBytes, usedMemory } from './memory-guard.js';
+import { youngGenerationBytes } from '../util/system.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -91,7 +92,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; youngGeneration: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -163,6 +164,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       tombstonesCollected: r.keyspace.collected,
       slots: held.slots,
       compactKeys: held.compact,
+      youngGeneration: youngGenerationBytes(),
       versionLogEntries: r.versions.entryCount(),
       versionLogCells: r.versions.cellCount(),
       origins: r.versions.originCount,
@@ -221,6 +223,7 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       tally_tombstones_collected: s.memory.tombstonesCollected,
       tally_counter_slots: s.memory.slots,
       tally_compact_keys: s.memory.compactKeys,
+      tally_young_generation: s.memory.youngGeneration,
       tally_version_log_entries: s.memory.versionLogEntries,
       tally_version_log_cells: s.memory.versionLogCells,
       tally_origins: s.memory.origins,

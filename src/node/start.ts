@@ -32,6 +32,7 @@ import { commandServices } from './services.js';
 import { SessionRegistry } from './sessions.js';
 import { takeSnapshot, VERSION, type NodePorts } from './snapshot.js';
 import { MemoryGuard, resolveMaxmemory } from './memory-guard.js';
+import { YoungTrim } from './young-trim.js';
 import { assertGossipKeyOffLoopback, assertSecretFiles, clientSecurity, sumStats } from './client-security.js';
 import { watchClock } from './clock-watch.js';
 import { TickLoop } from './tick-loop.js';
@@ -286,6 +287,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   const loop = new TickLoop(replica, clock, log);
   loop.start();
   memoryGuard.start();
+  const youngTrim = new YoungTrim();
+  youngTrim.start();
   const clockWatch = watchClock(replica, clock, log);
   const scheme = serverTls !== undefined && cfg.tls?.http === true ? 'https' : 'http';
   log.info(
@@ -314,6 +317,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
       stopped = true;
       loop.stop();
       memoryGuard.stop();
+      youngTrim.stop();
       clearInterval(clockWatch);
       await Promise.all([resp?.close(), respTls?.close()]);
       replica.leave();

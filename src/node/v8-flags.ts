@@ -8,8 +8,9 @@
  * and a small young generation collected them every few milliseconds. Measured on 2026-12-05: in the
  * simulator (3 nodes, 300,000 new keys) catch-up CPU per key 13.0-13.3 µs at 64 MB against 15.0-15.3
  * at 16, and in `bench scale` at a million keys catch-up 9.6-10.7 s against 11.4-13.8 s and 10% less
- * CPU. But the young generation's pages stay committed once it has grown (V8 in Node 20 never shrinks
- * it, not even on MEMORY PURGE): two semi-spaces of 64 MB held 131 MB of every loaded node's RSS.
+ * CPU. But the young generation's pages stayed committed once it had grown (V8 shrinks it only at a
+ * collection that finds allocation slow, and a quiet node ran none until node/young-trim.ts): two
+ * semi-spaces of 64 MB held 131 MB of every loaded node's RSS.
  * On 2026-12-06, four rounds of `bench scale --writers=1` alternating 16, 32 and 64 MB: 32 used the
  * CPU 64 did (peers until caught up 8.0-11.4 s against 8.1-10.8) and catch-up took 9.3-12.7 s
  * against 9.3-11.6, for 55-90 MB less RSS per node; 16 saved 25 MB more but cost the peers 10-15%

@@ -39,7 +39,7 @@ export interface MetricsSnapshot {
   memberCounts: { alive: number; suspect: number; dead: number; left: number; removed: number };
   gossip: ReplicaStats & { transport: GossipTransportStats };
   keys: { byType: Record<string, number>; entries: number; bytes: number; typeConflicts: number };
-  memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; youngGeneration: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   clients: { resp: number; ws: number; watchedKeys: number };
   store: { records: number; bytes: number } | null;
   traffic: { connectionsAccepted: { resp: number; ws: number }; protocolErrors: { resp: number; ws: number }; wsPushes: number };
@@ -327,6 +327,7 @@ export class NodeMetrics {
       const st = snap().store;
       if (st !== null) set({}, st.bytes);
     });
+    gauge(reg, 'tally_young_generation_bytes', "Bytes V8's young generation holds, used or not: it grows under allocation and shrinks once the node is quiet (src/node/young-trim.ts)", [], (set) => set({}, snap().memory.youngGeneration));
     gauge(reg, 'tally_compact_keys', 'Counter keys held compact: one writer slot and no object of their own (docs/crdt-counters.md, "Compact keys")', [], (set) => set({}, snap().memory.compactKeys));
     gauge(reg, 'tally_counter_slots', 'Replica slots over every counter state: one per node incarnation that wrote the key', [], (set) => set({}, snap().memory.slots));
     gauge(reg, 'tally_version_log_entries', 'Version-log entries: (origin, key) pairs this node remembers', [], (set) => set({}, snap().memory.versionLogEntries));

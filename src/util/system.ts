@@ -12,7 +12,21 @@ export function systemRng(): SeededRng {
   return new SeededRng(randomInt(0, 2 ** 31));
 }
 
-let gcFn: (() => void) | null | undefined;
+let gcFn: ((options?: { type: 'minor' | 'major' }) => void) | null | undefined;
+
+/** V8's `gc`, made available on first use (Node exposes it only under `--expose-gc`, which can be turned on at run time); null if the runtime refuses. */
+function gc(): ((options?: { type: 'minor' | 'major' }) => void) | null {
+  if (gcFn === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const f: unknown = runInNewContext('gc');
+      gcFn = typeof f === 'function' ? (f as () => void) : null;
+    } catch {
+      gcFn = null;
+    }
+  }
+  return gcFn;
+}
 
 /** Compact only when at least this much of the old space, and a quarter of it, is free (`fullGc`). */
 const COMPACT_MIN_FREE_BYTES = 32 * 1024 * 1024;
@@ -31,15 +45,7 @@ const COMPACT_MIN_FREE_BYTES = 32 * 1024 * 1024;
  * which is why it runs only when asked and only when there is enough to give back.
  */
 export function fullGc(): boolean {
-  if (gcFn === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      const f: unknown = runInNewContext('gc');
-      gcFn = typeof f === 'function' ? (f as () => void) : null;
-    } catch {
-      gcFn = null;
-    }
-  }
+  const gcFn = gc();
   if (gcFn === null) return false;
   gcFn();
   const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
@@ -55,4 +61,20 @@ export function fullGc(): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A young-generation collection now (node/young-trim.ts: it lets V8 shrink the young generation of a
+ * quiet node). False if the runtime refuses.
+ */
+export function minorGc(): boolean {
+  const gcFn = gc();
+  if (gcFn === null) return false;
+  gcFn({ type: 'minor' });
+  return true;
+}
+
+/** The bytes V8's young generation holds now, used or not (its new space, committed). */
+export function youngGenerationBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
