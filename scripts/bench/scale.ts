@@ -4,7 +4,9 @@
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
 // by INFO used_memory and by RSS, whole and its anonymous part (growth over the idle process,
-// divided by N, each read after MEMORY PURGE, `purge`, once RSS has settled), the time each PURGE
+// divided by N, each read once no tally node has writes on their way to disk, `committed`, after
+// MEMORY PURGE, `purge`, and RSS once each tally node's young generation is back at its quiet size,
+// `youngTrimmed`, and RSS has settled), the time each PURGE
 // took, and CPU seconds each server used (from /proc: steadier than wall time on a shared machine).
 // Never asserts.
 // With three writers (the default), the same N INCRs then go to n2 and then n3 (and again to
@@ -18,6 +20,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSy
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { TRIM_ABOVE_BYTES } from '../../src/node/young-trim.js';
 import { printTable, type Row } from './report.js';
 import { numArg, startRedis, startTallyCluster, stop, type TallyNode } from './servers.js';
 
@@ -85,6 +88,32 @@ async function purge(ports: readonly number[]): Promise<number[]> {
       return performance.now() - t0;
     }),
   );
+}
+
+/** Polls `ready` every 250 ms until it is true, for at most `ms`. */
+async function waitFor(ready: () => Promise<boolean>, ms: number): Promise<void> {
+  for (const until = performance.now() + ms; performance.now() < until && !(await ready()); ) await new Promise((r) => setTimeout(r, 250));
+}
+
+/**
+ * Waits (at most 30 s) until no tally node has writes on their way to disk (INFO persistence: keys
+ * not yet in a commit, commits being written or synced). Read at once after their catch-up, the peers
+ * held their last commit's records in flight: 4-21 B per key more used memory than three seconds
+ * later, which is not what a node holds per key.
+ */
+async function committed(ports: readonly number[]): Promise<void> {
+  const idle = async (p: number): Promise<boolean> => (await infoField(p, 'persistence', 'tally_commit_pending_keys')) === 0 && (await infoField(p, 'persistence', 'tally_commits_in_flight')) === 0;
+  await waitFor(async () => (await Promise.all(ports.map(idle))).every(Boolean), 30_000);
+}
+
+/**
+ * Waits (at most 15 s) until each tally node's young generation is back at its quiet size: a node
+ * gives the pages its young generation grew into under the load back within about 5 s of going
+ * quiet (src/node/young-trim.ts), 32 MB a node, and RSS is read as a quiet node holds it.
+ */
+async function youngTrimmed(ports: readonly number[]): Promise<void> {
+  const small = async (p: number): Promise<boolean> => (await infoField(p, 'memory', 'tally_young_generation')) <= TRIM_ABOVE_BYTES;
+  await waitFor(async () => (await Promise.all(ports.map(small))).every(Boolean), 15_000);
 }
 
 /**
@@ -195,10 +224,14 @@ export async function run(args: string[]): Promise<unknown> {
     // Each reading of memory: MEMORY PURGE on every server, then used_memory and the settled RSS of each.
     // The time each PURGE took (a compacting collection on tally, which stops the node) is reported too.
     const memoryNow = async (): Promise<{ redis: { used: number; rss: number; anon: number }; tally: { used: number; rss: number; anon: number; purgeMs: number }[] }> => {
+      const tallyPorts = tally.map((t) => t.respPort);
+      await committed(tallyPorts);
       const purgeMs = await purge(servers);
+      const used = await Promise.all(servers.map(usedMemory));
+      await youngTrimmed(tallyPorts);
       return {
-        redis: { used: await usedMemory(redis.port), ...(await settledRss(redis.proc.pid)) },
-        tally: await Promise.all(tally.map(async (t, i) => ({ used: await usedMemory(t.respPort), ...(await settledRss(t.proc.pid)), purgeMs: purgeMs[i + 1] ?? NaN }))),
+        redis: { used: used[0] ?? NaN, ...(await settledRss(redis.proc.pid)) },
+        tally: await Promise.all(tally.map(async (t, i) => ({ used: used[i + 1] ?? NaN, ...(await settledRss(t.proc.pid)), purgeMs: purgeMs[i + 1] ?? NaN }))),
       };
     };
     const before = await memoryNow();
@@ -261,7 +294,7 @@ export async function run(args: string[]): Promise<unknown> {
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time) and RSS once settled`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
     const summary = {
       keys: n,
       redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss, anonRssPerKey: redisAnon },

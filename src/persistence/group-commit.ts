@@ -211,6 +211,14 @@ export class GroupCommit {
     this.unsubscribe();
   }
 
+  /**
+   * What is not on disk yet: `keys` listed for the next commit, and `commits` written or syncing
+   * (INFO persistence: a backlog that does not drain means the disk is slower than the writes).
+   */
+  backlog(): { keys: number; commits: number } {
+    return { keys: this.pending(), commits: this.unflushed };
+  }
+
   /** Keys listed for the next commit (a key listed both by id and by key counts twice). */
   private pending(): number {
     return this.ids.length + this.dirty.size;

@@ -195,22 +195,29 @@ describe('group commit under always', () => {
     expect(gc.stats).toMatchObject({ commits: 1, keysWritten: 1, changes: 1, failures: 0 });
   });
 
-  it('changes made while a commit is written wait for it, then go out together in the next one', async () => {
+  it('changes made while a commit is written wait for it, then go out together in the next one; the backlog counts both', async () => {
     const { store, writes } = heldStore();
     const ks = new Keyspace('n1:1');
-    groupCommit(store, ks, 'always');
+    const gc = groupCommit(store, ks, 'always');
+    expect(gc.backlog()).toEqual({ keys: 0, commits: 0 });
     mergeFromPeer(ks, A);
+    expect(gc.backlog()).toEqual({ keys: 1, commits: 0 });
     await turn();
+    expect(gc.backlog()).toEqual({ keys: 0, commits: 1 });
     mergeFromPeer(ks, B);
     await turn();
     mergeFromPeer(ks, C);
     await turn();
     expect(writes.map((w) => w.keys)).toEqual([[A]]);
+    expect(gc.backlog()).toEqual({ keys: 2, commits: 1 });
     writes[0]?.commit(); // committed, still syncing: the next commit may be written beside the sync
     await writes[0]?.committed;
     await turn();
     expect(writes.map((w) => w.keys)).toEqual([[A], [B, C]]);
+    expect(gc.backlog()).toEqual({ keys: 0, commits: 2 });
     for (const w of writes) w.sync();
+    await gc.flush();
+    expect(gc.backlog()).toEqual({ keys: 0, commits: 0 });
   });
 
   it('nothing pending: afterDurable and whenDurable answer at once, flush resolves within a turn', async () => {

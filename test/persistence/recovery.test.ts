@@ -74,6 +74,8 @@ describe('openDurableState', () => {
       tally_commit_keys_written: 0,
       tally_commit_changes: 0,
       tally_commit_failures: 0,
+      tally_commit_pending_keys: 0,
+      tally_commits_in_flight: 0,
       tally_last_commit_ms: 0,
       tally_mean_commit_ms: 0,
     });
@@ -129,6 +131,8 @@ describe('openDurableState', () => {
       tally_commit_keys_written: 9,
       tally_commit_changes: 12,
       tally_commit_failures: 1,
+      tally_commit_pending_keys: 0,
+      tally_commits_in_flight: 0,
       tally_last_commit_ms: 1.235,
       tally_mean_commit_ms: 3.333,
     });
