@@ -1,6 +1,7 @@
-// `npm run bench -- scale [--keys=N] [--writers=1|3] [--json] [--cpu-prof=<dir>]`: a million distinct keys, tally
-// beside redis-server in the same run. A 3-node tally cluster from a generated config (persistence
-// everysec, loopback ports chosen free) and a redis-server (appendfsync everysec) each get N
+// `npm run bench -- scale [--keys=N] [--writers=1|3] [--persistence=everysec|none|always] [--json] [--cpu-prof=<dir>]`:
+// a million distinct keys, tally beside redis-server in the same run. A 3-node tally cluster from a
+// generated config (persistence everysec unless given, loopback ports chosen free) and a redis-server
+// (its closest setting: appendfsync everysec, or appendonly no for none) each get N
 // `INCR user:i` through `redis-cli --pipe` (to n1 for tally). Reported: ingest time and its ratio to
 // redis, the time after the pipe until both peers hold all N keys (DBSIZE polled), and bytes per key
 // by INFO used_memory and by RSS, whole and its anonymous part (growth over the idle process,
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TRIM_ABOVE_BYTES } from '../../src/node/young-trim.js';
 import { printTable, type Row } from './report.js';
-import { numArg, startRedis, startTallyCluster, stop, type TallyNode } from './servers.js';
+import { numArg, PERSISTENCE_MODES, startRedis, startTallyCluster, stop, type Mode, type TallyNode } from './servers.js';
 
 /** `--name=value` or `--name value` string option. */
 function strArg(args: string[], name: string): string | undefined {
@@ -102,7 +103,8 @@ async function waitFor(ready: () => Promise<boolean>, ms: number): Promise<void>
  * later, which is not what a node holds per key.
  */
 async function committed(ports: readonly number[]): Promise<void> {
-  const idle = async (p: number): Promise<boolean> => (await infoField(p, 'persistence', 'tally_commit_pending_keys')) === 0 && (await infoField(p, 'persistence', 'tally_commits_in_flight')) === 0;
+  // (Without a store, persistence none, neither field is there: nothing is on its way to disk.)
+  const idle = async (p: number): Promise<boolean> => !((await infoField(p, 'persistence', 'tally_commit_pending_keys')) > 0) && !((await infoField(p, 'persistence', 'tally_commits_in_flight')) > 0);
   await waitFor(async () => (await Promise.all(ports.map(idle))).every(Boolean), 30_000);
 }
 
@@ -208,15 +210,17 @@ export async function run(args: string[]): Promise<unknown> {
   const profDir = strArg(args, 'cpu-prof');
   const writers = Number(strArg(args, 'writers') ?? 3);
   if (writers !== 1 && writers !== 3) throw new Error(`--writers must be 1 or 3, got ${String(strArg(args, 'writers'))}`);
+  const persistence = (strArg(args, 'persistence') ?? 'everysec') as Mode;
+  if (!PERSISTENCE_MODES.includes(persistence)) throw new Error(`--persistence must be one of ${PERSISTENCE_MODES.join(', ')}, got ${persistence}`);
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-scale-'));
   const input = join(dir, 'input.resp');
   await writePipeInput(input, n);
   const redisDir = join(dir, 'redis');
   mkdirSync(redisDir);
-  const redis = await startRedis('everysec', redisDir);
+  const redis = await startRedis(persistence, redisDir);
   const tally: TallyNode[] = [];
   try {
-    await startTallyCluster(dir, 'everysec', tally, profDir === undefined ? undefined : resolve(profDir));
+    await startTallyCluster(dir, persistence, tally, profDir === undefined ? undefined : resolve(profDir));
     const [n1, n2, n3] = tally as [TallyNode, TallyNode, TallyNode];
     // Let the cluster form (all three see each other) before measuring the idle baseline.
     await new Promise((r) => setTimeout(r, 2000));
@@ -294,7 +298,7 @@ export async function run(args: string[]): Promise<unknown> {
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (everysec) beside redis-server (appendfsync everysec); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (persistence ${persistence}) beside redis-server (${persistence === 'none' ? 'appendonly no' : `appendfsync ${persistence}`}); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
     const summary = {
       keys: n,
       redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss, anonRssPerKey: redisAnon },
