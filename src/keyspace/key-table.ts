@@ -276,6 +276,7 @@ export class KeyTable {
 
   private foldEntry(key: string, foldsFor: FoldsFor): boolean {
     const id = this.entries.idOf(key);
+    // Stryker disable next-line BooleanLiteral: equivalent, only a merge asks about a key not held, and it reads no answer
     if (id < 0) return false;
     // A compact key whose one slot no fold names stays compact; one that some fold names becomes an entry and folds as one.
     if (this.entries.isCompact(id) && foldsFor([this.slots.ridOf(this.columns.compactSlot(id))]) === undefined) return false;
@@ -283,9 +284,10 @@ export class KeyTable {
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
     if (!changed) return false;
-    // Folded to one slot (a restarted writer's keys: its old incarnation's slot into its new one), the key is compact again.
-    if (this.demote(id, e)) this.changedCompact(id, key, 'remote');
-    else this.changed(e, key, 'remote');
+    // Folded to one slot (a restarted writer's keys: its old incarnation's slot into its new one), the
+    // key is compact again. Its entry still names its id, and the digest reads a queued key by key.
+    this.demote(id, e);
+    this.changed(e, key, 'remote');
     return true;
   }
 
@@ -764,25 +766,24 @@ export class KeyTable {
   /**
    * Makes the entry `e` of the key holding `id` compact again if its whole state is now what a compact
    * key holds (`mergeCompact`'s conditions; no life, since a key's life outlasts its state): the
-   * inverse of `promote`, same id. Returns whether it did. Only a slot fold asks: that is how an entry
-   * comes back to one slot (a writer's keys after it restarted, the first INCR of each having added
-   * its new incarnation's slot).
+   * inverse of `promote`, same id. Only a slot fold asks: that is how an entry comes back to one slot
+   * (a writer's keys after it restarted, the first INCR of each having added its new incarnation's
+   * slot).
    */
-  private demote(id: number, e: Entry): boolean {
-    // Stryker disable next-line ConditionalExpression: equivalent but for memory, an entry kept answers alike
-    if (!this.compact || e.others !== undefined || e.life !== undefined) return false;
-    if (e.type !== 'pncounter' && e.type !== 'gcounter') return false;
+  private demote(id: number, e: Entry): void {
+    if (!this.compact || e.others !== undefined || e.life !== undefined) return;
+    if (e.type !== 'pncounter' && e.type !== 'gcounter') return;
     const rid = e.crdt.soleSlotId();
-    if (rid === undefined) return false;
+    if (rid === undefined) return;
     const p = e.crdt.value() as number;
-    if (p > COMPACT_MAX) return false;
+    if (p > COMPACT_MAX) return;
     const base = this.slots.cellOf(rid);
     // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-    if (base < 0) return false;
+    if (base < 0) return;
+    // Stryker disable next-line BooleanLiteral: equivalent, nothing holds the entry once its key is compact; marked as every replaced entry is
     e.superseded = true;
     this.entries.demote(e);
     this.columns.setCompact(id, p, e.type === 'gcounter' ? base + 1 : base);
-    return true;
   }
 
   /** An entry of the state of the compact key holding `id`: a counter of its one slot. */

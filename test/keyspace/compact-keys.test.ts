@@ -196,6 +196,7 @@ describe('compact keys', () => {
         expect(on.foldSlots(ownFolds(on))).toBe(off.foldSlots(ownFolds(off)));
         expect(view(on)).toEqual(view(off));
         expect(heardOn).toEqual(heardOff);
+        expect(off.memoryStats().compact).toBe(0);
         // Every key the fold changed and left a counter of one slot above 0, no floors, no decrements, no life, is compact again.
         for (const key of new Set(heardOn.slice(before).map((h) => (h as [string])[0]))) {
           const e = off.storedEntry(key);
@@ -269,33 +270,55 @@ describe('compact keys', () => {
     const peer = new Keyspace('n2:1');
     peer.incrBy(k('both'), 2);
     const wire = peer.encodeKey(k('both')) as { tag: number; bytes: Uint8Array };
+    peer.incrBy(k('clash'), 1, 'gcounter');
+    const clash = peer.encodeKey(k('clash')) as { tag: number; bytes: Uint8Array };
+    peer.incrBy(k('gclash'), 4);
+    const gclash = peer.encodeKey(k('gclash')) as { tag: number; bytes: Uint8Array };
+    peer.incrBy(k('newclash'), 1, 'gcounter');
+    const newclash = peer.encodeKey(k('newclash')) as { tag: number; bytes: Uint8Array };
+    // Made in this order, so the keys a fold makes compact again have ids past the first few.
+    const names = ['both', 'ttl', 'dec', 'clash', 'gclash', 'big', 'r', 'g'];
     for (const ks of [on, off]) {
-      ks.incrBy(k('r'), 5);
-      ks.incrBy(k('g'), 2, 'gcounter');
       ks.incrBy(k('both'), 1);
       ks.mergeRemote(k('both'), wire.tag, wire.bytes);
       ks.incrBy(k('ttl'), 1);
       ks.expire(k('ttl'), T0 + 60_000);
       ks.incrBy(k('dec'), 3);
+      // Live as a PN-Counter (ours) and a G-Counter (the peer's) at once.
+      ks.incrBy(k('clash'), 1);
+      ks.mergeRemote(k('clash'), clash.tag, clash.bytes);
+      // The same, the other way round: our G-Counter is the state kept beside the peer's PN-Counter.
+      ks.incrBy(k('gclash'), 1, 'gcounter');
+      ks.mergeRemote(k('gclash'), gclash.tag, gclash.bytes);
+      ks.incrBy(k('big'), COMPACT_MAX);
+      ks.incrBy(k('r'), 5);
+      ks.incrBy(k('g'), 2, 'gcounter');
       // The restart: a new incarnation's first write of each key adds its slot beside the old one.
       ks.setReplicaId('n1:2');
-      ks.incrBy(k('r'), 1);
-      ks.incrBy(k('g'), 1);
-      ks.incrBy(k('both'), 1);
-      ks.incrBy(k('ttl'), 1);
-      ks.incrBy(k('dec'), -1);
+      for (const n of names) if (n !== 'gclash') ks.incrBy(k(n), n === 'dec' ? -1 : 1);
+      // Keys made after the restart: compact under the new id, and no fold names their slots; one of
+      // them live as two types, neither of which a fold names.
+      ks.incrBy(k('s'), 3);
+      ks.incrBy(k('newclash'), 2);
+      ks.mergeRemote(k('newclash'), newclash.tag, newclash.bytes);
     }
-    const ids = ['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.idOf(k(n)));
-    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false]);
+    const all = [...names, 's', 'newclash'];
+    const ids = all.map((n) => on.idOf(k(n)));
+    expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, false, false, true, false]);
     heard.length = 0;
-    expect(on.foldSlots(ownFolds(on))).toBe(off.foldSlots(ownFolds(off)));
-    // One slot again, no life, no decrements: compact. Two writers, a TTL, a decrement: entries still.
-    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.isCompact(k(n)))).toEqual([true, true, false, false, false]);
-    expect(['r', 'g', 'both', 'ttl', 'dec'].map((n) => on.idOf(k(n)))).toEqual(ids);
-    expect(heard).toEqual(['r', 'g', 'both', 'ttl', 'dec'].map((n, i) => [k(n), 'remote', ids[i]]));
-    expect([on.getCounter(k('r')), on.typeOf(k('g')), on.getCounter(k('g'))]).toEqual([{ ok: true, value: 6 }, 'gcounter', { ok: true, value: 3 }]);
+    // Every key made before the restart held a slot of n1:1 (gclash only in the state beside its
+    // shown one), and changes; the two made after it do not.
+    expect(on.foldSlots(ownFolds(on))).toBe(8);
+    expect(off.foldSlots(ownFolds(off))).toBe(8);
+    // One slot again, no life, no decrements, no other type, within a count cell: compact. Two
+    // writers, a TTL, a decrement, a type clash, a count past 2^32-1: entries still.
+    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, true, true, true, false]);
+    expect(all.map((n) => on.idOf(k(n)))).toEqual(ids);
+    expect(heard).toEqual(names.map((n, i) => [k(n), 'remote', ids[i]]));
+    expect([on.getCounter(k('r')), on.typeOf(k('g')), on.getCounter(k('g')), on.getCounter(k('big'))]).toEqual([{ ok: true, value: 6 }, 'gcounter', { ok: true, value: 3 }, { ok: true, value: COMPACT_MAX + 1 }]);
     expect(view(on)).toEqual(view(off));
-    expect(on.memoryStats().compact).toBe(2);
+    expect([on.memoryStats().compact, off.memoryStats().compact]).toEqual([3, 0]);
     // And it goes on as a compact key: INCR stays compact, a peer's slot makes it an entry again.
     expect(on.incrBy(k('r'), 4)).toEqual({ ok: true, value: 10 });
     off.incrBy(k('r'), 4);
@@ -305,6 +328,30 @@ describe('compact keys', () => {
     off.mergeRemote(k('r'), theirs.tag, theirs.bytes);
     expect([on.isCompact(k('r')), on.getCounter(k('r'))]).toEqual([false, { ok: true, value: 12 }]);
     expect(view(on)).toEqual(view(off));
+  });
+
+  it("a fold makes compact a key of the first replica id the table lists, and a merge during a fold pass makes a new key", () => {
+    // A peer's key of two incarnations, n3:1 and n3:2: merged as an entry (two slots), then folded
+    // to n3:2 alone, the first id this table's list of compact slots holds.
+    const peer = new Keyspace('n3:1');
+    peer.incrBy(k('w'), 2);
+    peer.setReplicaId('n3:2');
+    peer.incrBy(k('w'), 1);
+    const two = peer.encodeKey(k('w')) as { tag: number; bytes: Uint8Array };
+    const ks = new Keyspace('n9:1');
+    ks.mergeRemote(k('w'), two.tag, two.bytes);
+    expect(ks.isCompact(k('w'))).toBe(false);
+    const folds = (ids: readonly string[]): readonly (readonly [string, string])[] | undefined => (ids.includes('n3:1') ? [['n3:1', 'n3:2']] : undefined);
+    expect(ks.foldSlots(folds)).toBe(1);
+    expect([ks.isCompact(k('w')), ks.getCounter(k('w'))]).toEqual([true, { ok: true, value: 3 }]);
+    // A pass under way, and a merge of a key not held: the key is made, the pass reaches it later.
+    ks.startFold(folds);
+    const one = new Keyspace('n4:1');
+    one.incrBy(k('new'), 7);
+    const wire = one.encodeKey(k('new')) as { tag: number; bytes: Uint8Array };
+    expect(ks.mergeRemote(k('new'), wire.tag, wire.bytes)).toEqual({ ok: true, value: true });
+    expect(ks.foldStep(10)).toBe(0);
+    expect([ks.isCompact(k('new')), ks.getCounter(k('new'))]).toEqual([true, { ok: true, value: 7 }]);
   });
 
   it('a count past a compact cell (2^32-1) makes an entry, exact to 2^53-1, and one past that fails as it always has', () => {
