@@ -284,8 +284,9 @@ export class KeyTable {
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
     if (!changed) return false;
-    // Folded to one slot (a restarted writer's keys: its old incarnation's slot into its new one), the
-    // key is compact again. Its entry still names its id, and the digest reads a queued key by key.
+    // Folded to one slot (a key a restarted writer wrote only before its restart: its old incarnation's
+    // slot into the writer's pseudo-slot), the key is compact again. Its entry still names its id, and
+    // the digest reads a queued key by key.
     this.demote(id, e);
     this.changed(e, key, 'remote');
     return true;
@@ -766,9 +767,10 @@ export class KeyTable {
   /**
    * Makes the entry `e` of the key holding `id` compact again if its whole state is now what a compact
    * key holds (`mergeCompact`'s conditions; no life, since a key's life outlasts its state): the
-   * inverse of `promote`, same id. Only a slot fold asks: that is how an entry comes back to one slot
-   * (a writer's keys after it restarted, the first INCR of each having added its new incarnation's
-   * slot).
+   * inverse of `promote`, same id. Only a slot fold asks: a fold makes the keys it names entries first,
+   * and those a restarted writer wrote only before its restart are left one slot, the writer's
+   * pseudo-slot (replication/slot-folds.ts). Without this, every node turned every such key into an
+   * entry for good at the first fold after the writer's restart.
    */
   private demote(id: number, e: Entry): void {
     if (!this.compact || e.others !== undefined || e.life !== undefined) return;

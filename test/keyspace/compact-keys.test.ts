@@ -84,12 +84,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'slotfold' as const }) },
 );
 
-/** The folds of our incarnations a restart retired into our current one (what replication/slot-folds.ts decides once every member has seen them). */
+/**
+ * The folds of our incarnations a restart retired into our pseudo-slot `n1:retired`, what
+ * replication/slot-folds.ts decides once every member has seen their last values.
+ */
 function ownFolds(ks: Keyspace): (slots: readonly string[]) => readonly (readonly [string, string])[] | undefined {
   const me = ks.replicaId;
   return (slots) => {
-    const old = slots.filter((s) => s !== me && s.startsWith('n1:'));
-    return old.length === 0 ? undefined : old.map((s) => [s, me] as const);
+    const old = slots.filter((s) => s !== me && s !== 'n1:retired' && s.startsWith('n1:'));
+    return old.length === 0 ? undefined : old.map((s) => [s, 'n1:retired'] as const);
   };
 }
 
@@ -262,7 +265,7 @@ describe('compact keys', () => {
     expect([ks.isCompact(k('set')), ks.getCounter(k('set'))]).toEqual([false, { ok: true, value: 4 }]);
   });
 
-  it("a slot fold that leaves an entry one slot makes it compact again: a restarted writer's keys, same id, same value, same digest", () => {
+  it("a slot fold that leaves a key one slot makes it compact again: a restarted writer's keys, same id, same value, same digest", () => {
     const on = new Keyspace('n1:1', { clock: { now: () => T0 } });
     const off = new Keyspace('n1:1', { clock: { now: () => T0 }, compact: false });
     const heard: unknown[] = [];
@@ -277,13 +280,14 @@ describe('compact keys', () => {
     peer.incrBy(k('newclash'), 1, 'gcounter');
     const newclash = peer.encodeKey(k('newclash')) as { tag: number; bytes: Uint8Array };
     // Made in this order, so the keys a fold makes compact again have ids past the first few.
-    const names = ['both', 'ttl', 'dec', 'clash', 'gclash', 'big', 'r', 'g'];
+    const names = ['both', 'ttl', 'dec', 'clash', 'gclash', 'big', 'again', 'r', 'g'];
     for (const ks of [on, off]) {
       ks.incrBy(k('both'), 1);
       ks.mergeRemote(k('both'), wire.tag, wire.bytes);
       ks.incrBy(k('ttl'), 1);
       ks.expire(k('ttl'), T0 + 60_000);
       ks.incrBy(k('dec'), 3);
+      ks.incrBy(k('dec'), -1);
       // Live as a PN-Counter (ours) and a G-Counter (the peer's) at once.
       ks.incrBy(k('clash'), 1);
       ks.mergeRemote(k('clash'), clash.tag, clash.bytes);
@@ -291,11 +295,13 @@ describe('compact keys', () => {
       ks.incrBy(k('gclash'), 1, 'gcounter');
       ks.mergeRemote(k('gclash'), gclash.tag, gclash.bytes);
       ks.incrBy(k('big'), COMPACT_MAX);
+      ks.incrBy(k('big'), 1);
+      ks.incrBy(k('again'), 2);
       ks.incrBy(k('r'), 5);
       ks.incrBy(k('g'), 2, 'gcounter');
-      // The restart: a new incarnation's first write of each key adds its slot beside the old one.
+      // The restart. A key written again after it holds the new incarnation's slot too.
       ks.setReplicaId('n1:2');
-      for (const n of names) if (n !== 'gclash') ks.incrBy(k(n), n === 'dec' ? -1 : 1);
+      ks.incrBy(k('again'), 1);
       // Keys made after the restart: compact under the new id, and no fold names their slots; one of
       // them live as two types, neither of which a fold names.
       ks.incrBy(k('s'), 3);
@@ -304,35 +310,38 @@ describe('compact keys', () => {
     }
     const all = [...names, 's', 'newclash'];
     const ids = all.map((n) => on.idOf(k(n)));
-    expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, false, false, true, false]);
+    expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, false, true, true, true, false]);
     heard.length = 0;
     // Every key made before the restart held a slot of n1:1 (gclash only in the state beside its
     // shown one), and changes; the two made after it do not.
-    expect(on.foldSlots(ownFolds(on))).toBe(8);
-    expect(off.foldSlots(ownFolds(off))).toBe(8);
-    // One slot again, no life, no decrements, no other type, within a count cell: compact. Two
-    // writers, a TTL, a decrement, a type clash, a count past 2^32-1: entries still.
-    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, true, true, true, false]);
+    expect(on.foldSlots(ownFolds(on))).toBe(9);
+    expect(off.foldSlots(ownFolds(off))).toBe(9);
+    // One slot again, n1:retired's, with no life, no decrements, no other type, within a count cell:
+    // compact. Two writers, a TTL, a decrement, a type clash, a count past 2^32-1, the new
+    // incarnation's slot beside the pseudo-slot: entries.
+    expect(all.map((n) => on.isCompact(k(n)))).toEqual([false, false, false, false, false, false, false, true, true, true, false]);
     expect(all.map((n) => on.idOf(k(n)))).toEqual(ids);
     expect(heard).toEqual(names.map((n, i) => [k(n), 'remote', ids[i]]));
-    expect([on.getCounter(k('r')), on.typeOf(k('g')), on.getCounter(k('g')), on.getCounter(k('big'))]).toEqual([{ ok: true, value: 6 }, 'gcounter', { ok: true, value: 3 }, { ok: true, value: COMPACT_MAX + 1 }]);
+    expect([on.getCounter(k('r')), on.typeOf(k('g')), on.getCounter(k('g')), on.getCounter(k('big')), on.getCounter(k('again'))]).toEqual([{ ok: true, value: 5 }, 'gcounter', { ok: true, value: 2 }, { ok: true, value: COMPACT_MAX + 1 }, { ok: true, value: 3 }]);
+    expect((on.storedEntry(k('r'))?.crdt as PNCounter).slotIds()).toEqual(['n1:retired']);
     expect(view(on)).toEqual(view(off));
     expect([on.memoryStats().compact, off.memoryStats().compact]).toEqual([3, 0]);
-    // And it goes on as a compact key: INCR stays compact, a peer's slot makes it an entry again.
-    expect(on.incrBy(k('r'), 4)).toEqual({ ok: true, value: 10 });
+    // It goes on as a compact key of the pseudo-slot: our INCR adds our slot (an entry again), and
+    // so does a peer's.
+    expect(on.incrBy(k('r'), 4)).toEqual({ ok: true, value: 9 });
     off.incrBy(k('r'), 4);
-    expect(on.isCompact(k('r'))).toBe(true);
+    expect(on.isCompact(k('r'))).toBe(false);
     const theirs = peer.encodeKey(k('both')) as { tag: number; bytes: Uint8Array };
-    on.mergeRemote(k('r'), theirs.tag, theirs.bytes);
-    off.mergeRemote(k('r'), theirs.tag, theirs.bytes);
-    expect([on.isCompact(k('r')), on.getCounter(k('r'))]).toEqual([false, { ok: true, value: 12 }]);
+    on.mergeRemote(k('g'), theirs.tag, theirs.bytes);
+    off.mergeRemote(k('g'), theirs.tag, theirs.bytes);
+    expect(on.isCompact(k('g'))).toBe(false);
     expect(view(on)).toEqual(view(off));
   });
 
   it("a fold makes compact a key of the first replica id the table lists, and a merge during a fold pass makes a new key", () => {
-    // A peer's key of two incarnations, n3:1 and n3:2: merged as an entry (two slots), then folded
-    // to n3:2 alone, the first id this table's list of compact slots holds.
+    // A peer's key of two incarnations, n3:1 and n3:2, both retired since: merged as an entry (two
+    // slots), then folded into n3:retired alone, the first id this table's list of compact slots holds.
     const peer = new Keyspace('n3:1');
     peer.incrBy(k('w'), 2);
     peer.setReplicaId('n3:2');
@@ -341,7 +350,10 @@ describe('compact keys', () => {
     const ks = new Keyspace('n9:1');
     ks.mergeRemote(k('w'), two.tag, two.bytes);
     expect(ks.isCompact(k('w'))).toBe(false);
-    const folds = (ids: readonly string[]): readonly (readonly [string, string])[] | undefined => (ids.includes('n3:1') ? [['n3:1', 'n3:2']] : undefined);
+    const folds = (ids: readonly string[]): readonly (readonly [string, string])[] | undefined => {
+      const old = ids.filter((id) => id === 'n3:1' || id === 'n3:2');
+      return old.length === 0 ? undefined : old.map((id) => [id, 'n3:retired'] as const);
+    };
     expect(ks.foldSlots(folds)).toBe(1);
     expect([ks.isCompact(k('w')), ks.getCounter(k('w'))]).toEqual([true, { ok: true, value: 3 }]);
     // A pass under way, and a merge of a key not held: the key is made, the pass reaches it later.
