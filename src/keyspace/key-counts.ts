@@ -23,13 +23,23 @@ function shareOf(e: Entry): number {
   let slots = e.type === 'pncounter' || e.type === 'gcounter' ? e.crdt.replicaCount() : 0;
   const others = e.others;
   if (others !== undefined) for (const s of others) if (s.type === 'pncounter' || s.type === 'gcounter') slots += s.crdt.replicaCount();
-  return (isLive(e) ? 1 : 0) + 2 * (TYPE_INDEX.get(e.type) as number) + 16 * slots;
+  return packShare(isLive(e), e.type, slots);
+}
+
+/** A share from its three parts. */
+function packShare(live: boolean, type: KeyType, slots: number): number {
+  return (live ? 1 : 0) + 2 * (TYPE_INDEX.get(type) as number) + 16 * slots;
+}
+
+/** The approximate bytes a key holds: its key as a JavaScript string, its entry, its first state's `stateBytes`. */
+function keyBytes(key: string, stateBytes: number): number {
+  return 48 + key.length * 2 + stateBytes;
 }
 
 /** The approximate bytes a key's entry holds (its key as a JavaScript string, its states). */
 function bytesOf(key: string, e: Entry): number {
   // (A compact key counts what its entry would: `accountCompact`.)
-  let n = 48 + key.length * 2 + e.crdt.byteSize();
+  let n = keyBytes(key, e.crdt.byteSize());
   for (const o of e.others ?? []) n += 16 + o.crdt.byteSize();
   return n;
 }
@@ -47,20 +57,18 @@ export class KeyCounts {
 
   /** Folds in `key`'s current share (its entry `e`, held by the table), replacing the share last folded in. */
   account(key: string, e: Entry): void {
-    this.remove(key, e);
-    const share = shareOf(e);
-    this.add(key.charCodeAt(0), share, 1);
-    const bytes = bytesOf(key, e);
-    this.byteSum += bytes;
-    this.columns.setShares(e.id as number, share, bytes);
+    this.put(key, e.id as number, shareOf(e), bytesOf(key, e));
   }
 
   /** `account` for a compact key (key-table.ts), held by `id`: a live counter of `type` with one slot, `rid`'s. */
   accountCompact(key: string, id: number, type: 'pncounter' | 'gcounter', rid: string): void {
+    this.put(key, id, packShare(true, type, 1), keyBytes(key, oneSlotCounterBytes(rid)));
+  }
+
+  /** Replaces the share last folded in for the key held by `id` with `share` and `bytes`. */
+  private put(key: string, id: number, share: number, bytes: number): void {
     this.removeId(key, id);
-    const share = 1 + 2 * (TYPE_INDEX.get(type) as number) + 16;
     this.add(key.charCodeAt(0), share, 1);
-    const bytes = 48 + key.length * 2 + oneSlotCounterBytes(rid);
     this.byteSum += bytes;
     this.columns.setShares(id, share, bytes);
   }

@@ -27,10 +27,13 @@ import { SeededRng, type Rng } from '../util/rng.js';
 /** The slot folds a counter holding slots `ids` needs, in order, or undefined (replication/slot-folds.ts). */
 export type FoldsFor = (ids: readonly ReplicaId[]) => readonly (readonly [ReplicaId, ReplicaId])[] | undefined;
 
+/** A G- or PN-Counter state. */
+type CounterState = Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }>;
+
 /** Folds one state's retired slots if it is a counter. Returns whether it changed. */
 export function foldCounterSlots(type: KeyType, crdt: TypedCrdt['crdt'], foldsFor: FoldsFor): boolean {
   if (type !== 'pncounter' && type !== 'gcounter') return false;
-  const c = crdt as Extract<TypedCrdt, { type: 'pncounter' | 'gcounter' }>['crdt'];
+  const c = crdt as CounterState['crdt'];
   const folds = foldsFor(c.slotIds());
   if (folds === undefined) return false;
   let changed = false;
@@ -719,18 +722,12 @@ export class KeyTable {
    * entry's way (nothing changed). What `merge` would do with entries, without one.
    */
   private mergeCompact(key: string, single: TypedCrdt): number {
-    // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way merges the same
-    if (!this.compact || (single.type !== 'pncounter' && single.type !== 'gcounter')) return -1;
-    const rid = single.crdt.soleSlotId();
-    if (rid === undefined) return -1;
+    const cell = this.compactCellOf(single);
+    if (cell < 0) return -1;
     const id = this.entries.idOf(key);
     if (id >= 0 && !this.entries.isCompact(id)) return -1;
-    const base = this.slots.cellOf(rid);
-    // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-    if (base < 0) return -1;
-    const cell = single.type === 'gcounter' ? base + 1 : base;
-    const p = single.crdt.value() as number;
-    if (p > COMPACT_MAX) return -1;
+    // (A counter, one slot within COMPACT_MAX: `compactCellOf` said so.)
+    const p = (single as CounterState).crdt.value() as number;
     if (id < 0) {
       const made = this.entries.addCompact(key);
       this.columns.setCompact(made, p, cell);
@@ -745,6 +742,22 @@ export class KeyTable {
       this.mergeChanged = true;
     }
     return id;
+  }
+
+  /**
+   * The slot cell a compact key holding state `s` would have: `s` a G- or PN-Counter of one slot
+   * above 0 with no floors and no decrements, its count within COMPACT_MAX, compact keys on; else -1.
+   * What `mergeCompact` and `demote` both ask of a state.
+   */
+  private compactCellOf(s: TypedCrdt): number {
+    // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way holds the same
+    if (!this.compact || (s.type !== 'pncounter' && s.type !== 'gcounter')) return -1;
+    const rid = s.crdt.soleSlotId();
+    if (rid === undefined || (s.crdt.value() as number) > COMPACT_MAX) return -1;
+    const base = this.slots.cellOf(rid);
+    // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
+    if (base < 0) return -1;
+    return s.type === 'gcounter' ? base + 1 : base;
   }
 
   /** The type of the compact key holding `id`. */
@@ -773,19 +786,13 @@ export class KeyTable {
    * entry for good at the first fold after the writer's restart.
    */
   private demote(id: number, e: Entry): void {
-    if (!this.compact || e.others !== undefined || e.life !== undefined) return;
-    if (e.type !== 'pncounter' && e.type !== 'gcounter') return;
-    const rid = e.crdt.soleSlotId();
-    if (rid === undefined) return;
-    const p = e.crdt.value() as number;
-    if (p > COMPACT_MAX) return;
-    const base = this.slots.cellOf(rid);
-    // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-    if (base < 0) return;
+    if (e.others !== undefined || e.life !== undefined) return;
+    const cell = this.compactCellOf(e);
+    if (cell < 0) return;
     // Stryker disable next-line BooleanLiteral: equivalent, nothing holds the entry once its key is compact; marked as every replaced entry is
     e.superseded = true;
     this.entries.demote(e);
-    this.columns.setCompact(id, p, e.type === 'gcounter' ? base + 1 : base);
+    this.columns.setCompact(id, (e as CounterState).crdt.value() as number, cell);
   }
 
   /** An entry of the state of the compact key holding `id`: a counter of its one slot. */

@@ -64,19 +64,22 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
     commits,
     store,
     loadedKeys,
-    info: () => ({
-      tally_store_path: store.path,
-      tally_loaded_keys: loadedKeys,
-      ...storeInfo(store),
-      tally_commits: commits.stats.commits,
-      tally_commit_keys_written: commits.stats.keysWritten,
-      tally_commit_changes: commits.stats.changes,
-      tally_commit_failures: commits.stats.failures,
-      tally_commit_pending_keys: commits.backlog().keys,
-      tally_commits_in_flight: commits.backlog().commits,
-      tally_last_commit_ms: Math.round(commits.stats.lastCommitMs * 1000) / 1000,
-      tally_mean_commit_ms: commits.stats.commits === 0 ? 0 : Math.round((commits.stats.totalCommitMs / commits.stats.commits) * 1000) / 1000,
-    }),
+    info: () => {
+      const backlog = commits.backlog();
+      return {
+        tally_store_path: store.path,
+        tally_loaded_keys: loadedKeys,
+        ...storeInfo(store),
+        tally_commits: commits.stats.commits,
+        tally_commit_keys_written: commits.stats.keysWritten,
+        tally_commit_changes: commits.stats.changes,
+        tally_commit_failures: commits.stats.failures,
+        tally_commit_pending_keys: backlog.keys,
+        tally_commits_in_flight: backlog.commits,
+        tally_last_commit_ms: Math.round(commits.stats.lastCommitMs * 1000) / 1000,
+        tally_mean_commit_ms: commits.stats.commits === 0 ? 0 : Math.round((commits.stats.totalCommitMs / commits.stats.commits) * 1000) / 1000,
+      };
+    },
     close: async () => {
       await commits.close();
       await store.close();
