@@ -137,7 +137,59 @@ export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag
 
 /** `byteSize()` of the counter `writeOneSlotCounter` writes (one slot, no array of others). */
 export function oneSlotCounterBytes(rid: ReplicaId): number {
-  return 56 + rid.length;
+  return plainCounterBytes(1, rid.length);
+}
+
+/** Slot indexes sorted by id, reused by `writePlainCounter`. */
+const plainOrder: number[] = [];
+
+/**
+ * Appends the codec form of a counter of type `tag` that holds `k` plain slots (1 <= k <= SCANNED_SLOTS
+ * + 1): replica `rids[i]`'s `ps[i]` increments (at least 1, no floors, no decrements), the ids
+ * distinct. The bytes `encode()` of such a counter gives, without the counter (a compact key of
+ * several writers: keyspace/key-table.ts).
+ */
+export function writePlainCounter(
+  w: ByteWriter,
+  tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter,
+  rids: readonly ReplicaId[],
+  ps: readonly number[],
+  k: number,
+): ByteWriter {
+  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, one slot sorts to itself
+  if (k === 1) return writeOneSlotCounter(w, tag, rids[0] as ReplicaId, ps[0] as number);
+  // Sorted by id by insertion (as `writeState` sorts a few slots).
+  for (let i = 0; i < k; i++) {
+    const id = rids[i] as ReplicaId;
+    let j = i - 1;
+    // Stryker disable next-line EqualityOperator: equivalent, plainOrder[-1] is undefined, whose id compares false; ids are never equal
+    while (j >= 0 && (rids[plainOrder[j] as number] as ReplicaId) > id) {
+      plainOrder[j + 1] = plainOrder[j] as number;
+      j--;
+    }
+    plainOrder[j + 1] = i;
+  }
+  w.u8(CODEC_VERSION).u8(tag).uvarint(k);
+  const two = tag === TypeTag.PNCounter;
+  for (let i = 0; i < k; i++) {
+    const s = plainOrder[i] as number;
+    writeSlotEntryTo(w, rids[s] as ReplicaId, ps[s] as number, 0, 0, 0, two);
+  }
+  return w;
+}
+
+/** `encodingHash()` of the counter `writePlainCounter` writes; `hash64Lo()` then gives the low word. */
+export function plainCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rids: readonly ReplicaId[], ps: readonly number[], k: number): number {
+  return writePlainCounter(scratch.reset(), tag, rids, ps, k).hash();
+}
+
+/**
+ * `byteSize()` of a counter of `k` plain slots (1 <= k <= SCANNED_SLOTS + 1) whose ids have
+ * `idChars` characters in all: the object with its first slot, and for more than one the array of
+ * the first slot's floors and the other slots (a header, two cells and five per slot).
+ */
+export function plainCounterBytes(k: number, idChars: number): number {
+  return k === 1 ? 56 + idChars : 56 + 48 + 8 * (BASE + STRIDE * (k - 1)) + idChars;
 }
 
 /** Internal base of GCounter and PNCounter: slots, floors, merge, reset, codec. */
@@ -332,13 +384,27 @@ export abstract class CounterBase {
   }
 
   /**
-   * The id of this counter's one slot if it holds exactly one, above 0, with no floors and no
-   * decrements (a compact key's whole state: keyspace/key-table.ts), else undefined. Its count is
-   * then `value()`.
+   * The slots of a counter whose every slot is plain (p at least 1, no floors, no decrements), into
+   * `rids` and `ps`: how many (1 to `max`), or -1 if some slot is not plain, it holds none, or more
+   * than `max`. What a compact key of several writers holds (keyspace/key-table.ts).
    */
-  soleSlotId(): ReplicaId | undefined {
-    // (A counter with no slot holds p 0: p >= 1 means `rid` is a slot's.)
-    return this.rest === undefined && this.p >= 1 && this.n === 0 ? this.rid : undefined;
+  plainSlotsInto(max: number, rids: ReplicaId[], ps: number[]): number {
+    // (A counter with no slot holds p 0.)
+    if (this.p < 1 || this.n !== 0) return -1;
+    rids[0] = this.rid;
+    ps[0] = this.p;
+    const rest = this.rest;
+    if (rest === undefined) return 1;
+    if (rest[0] !== 0 || rest[1] !== 0) return -1;
+    const k = 1 + (rest.length - BASE) / STRIDE;
+    if (k > max) return -1;
+    for (let i = BASE, j = 1; i < rest.length; i += STRIDE, j++) {
+      const p = rest[i + 1] as number;
+      if (p < 1 || rest[i + 2] !== 0 || rest[i + 3] !== 0 || rest[i + 4] !== 0) return -1;
+      rids[j] = rest[i] as ReplicaId;
+      ps[j] = p;
+    }
+    return k;
   }
 
   /** A delta holding only the given replicas' slots and floors (what a keyspace sends after incrementInPlace). */

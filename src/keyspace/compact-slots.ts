@@ -1,10 +1,11 @@
 // The slots of compact keys (key-table.ts, "compact keys"; docs/crdt-counters.md): a compact key's
-// slot cell (key-columns.ts) names its writer's replica id by its index in this list, times two,
-// plus one for a G-Counter. What a compact key's cell and count stand for, read one way for every
-// use: its type, tag and writer, its encoding, its digest hash, its entry. Pure: no I/O, no clock.
+// slot cells (key-columns.ts, one per writer, up to three) name their writers' replica ids by their
+// index in this list, times two, plus one for a G-Counter. What a compact key's cells and counts stand
+// for, read one way for every use: its type, tag and writers, its encoding, its digest hash, its
+// byte estimate, its entry. Pure: no I/O, no clock.
 
 import { ByteWriter, TypeTag } from '../crdt/codec.js';
-import { oneSlotCounterHash, writeOneSlotCounter } from '../crdt/g-counter.js';
+import { oneSlotCounterHash, plainCounterBytes, plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../crdt/g-counter.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { newCounter } from './entries.js';
 import type { Entry } from './types.js';
@@ -53,29 +54,53 @@ export class CompactSlots {
     return (cell & 1) === 1 ? TypeTag.GCounter : TypeTag.PNCounter;
   }
 
-  /** Appends the encoding of the counter of `cell` holding `count` to `w`; returns its tag. */
-  writeInto(w: ByteWriter, cell: number, count: number): number {
-    const tag = CompactSlots.tagOf(cell);
-    writeOneSlotCounter(w, tag, this.ridOf(cell), count);
+  /** The ids of `cells[0..k)`, into a list reused by every call. */
+  private ridsOf(cells: readonly number[], k: number): ReplicaId[] {
+    const out = this.rids1;
+    for (let i = 0; i < k; i++) out[i] = this.ridOf(cells[i] as number);
+    return out;
+  }
+  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
+  private readonly rids1: ReplicaId[] = [];
+
+  /**
+   * Appends the encoding of the counter of the `k` slots `cells[0..k)` holding `counts[0..k)` (one
+   * type: the first cell's) to `w`; returns its tag.
+   */
+  writeInto(w: ByteWriter, cells: readonly number[], counts: readonly number[], k: number): number {
+    const tag = CompactSlots.tagOf(cells[0] as number);
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, the general way writes one slot's same bytes
+    if (k === 1) writeOneSlotCounter(w, tag, this.ridOf(cells[0] as number), counts[0] as number);
+    else writePlainCounter(w, tag, this.ridsOf(cells, k), counts, k);
     return tag;
   }
 
-  /** The wire form of the counter of `cell` holding `count`. */
-  encode(cell: number, count: number): { tag: number; bytes: Uint8Array } {
+  /** The wire form of that counter. */
+  encode(cells: readonly number[], counts: readonly number[], k: number): { tag: number; bytes: Uint8Array } {
     const w = new ByteWriter(24);
-    const tag = this.writeInto(w, cell, count);
+    const tag = this.writeInto(w, cells, counts, k);
     return { tag, bytes: w.finish() };
   }
 
   /** The high word of its encoding's hash (`hash64Lo()` then gives the low word). */
-  hash(cell: number, count: number): number {
-    return oneSlotCounterHash(CompactSlots.tagOf(cell), this.ridOf(cell), count);
+  hash(cells: readonly number[], counts: readonly number[], k: number): number {
+    const tag = CompactSlots.tagOf(cells[0] as number);
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, the general way hashes one slot's same bytes
+    if (k === 1) return oneSlotCounterHash(tag, this.ridOf(cells[0] as number), counts[0] as number);
+    return plainCounterHash(tag, this.ridsOf(cells, k), counts, k);
   }
 
-  /** An entry of the counter of `cell` holding `count` (a count in [1, COMPACT_MAX] under a valid id: the increment cannot fail). */
-  entry(cell: number, count: number): Entry {
-    const e = newCounter(CompactSlots.typeOf(cell));
-    e.crdt.incrementInPlace(this.ridOf(cell), count);
+  /** Its `byteSize()` (g-counter.ts). */
+  bytes(cells: readonly number[], k: number): number {
+    let chars = 0;
+    for (let i = 0; i < k; i++) chars += this.ridOf(cells[i] as number).length;
+    return plainCounterBytes(k, chars);
+  }
+
+  /** An entry of that counter (counts in [1, COMPACT_MAX] under valid ids: the increments cannot fail). */
+  entry(cells: readonly number[], counts: readonly number[], k: number): Entry {
+    const e = newCounter(CompactSlots.typeOf(cells[0] as number));
+    for (let i = 0; i < k; i++) e.crdt.incrementInPlace(this.ridOf(cells[i] as number), counts[i] as number);
     return e;
   }
 }

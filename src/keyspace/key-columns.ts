@@ -30,6 +30,14 @@ const UNPACKED = -1;
  * a 64-bit cell would serve the few that pass 4 billion.
  */
 export const COMPACT_MAX = 0xffffffff;
+/**
+ * The most slots a compact key holds: a key written on three nodes (every key of a counter behind a
+ * load balancer that spreads writes over a three-node cluster). Its slots past the first are in two
+ * more cells of each of two arrays, made for a page only once such a key takes an id in it.
+ */
+export const COMPACT_SLOTS = 3;
+/** Cells per id of the arrays of compact keys' other slots. */
+const EXTRA = COMPACT_SLOTS - 1;
 
 export class KeyColumns {
   private readonly pages: Int32Array[] = [];
@@ -40,6 +48,13 @@ export class KeyColumns {
    */
   private readonly counts: (Uint32Array | undefined)[] = [];
   private readonly slots: (Uint16Array | undefined)[] = [];
+  /**
+   * The other slots of compact keys of several writers, EXTRA cells per id: their counts, and their
+   * slot cells plus one (0: none; a key's are filled from the first). Pages made only once such a key
+   * takes an id in them; read only while the id's key is compact.
+   */
+  private readonly extraCounts: (Uint32Array | undefined)[] = [];
+  private readonly extraSlots: (Uint16Array | undefined)[] = [];
   /** Compact keys per page: a page left with none gives its two arrays back (`releaseCompactPages`). */
   private readonly compactIn: number[] = [];
   /** Whether some page may have been left with no compact key since the last release. */
@@ -138,7 +153,7 @@ export class KeyColumns {
     (this.counts[id >>> 12] as Uint32Array)[id & (PAGE - 1)] = count;
   }
 
-  /** Makes `id` (not compact) a compact key's: its count and slot cell. */
+  /** Makes `id` (not compact) a compact key's: its count and slot cell, its only slot. */
   setCompact(id: number, count: number, slot: number): void {
     this.page(id);
     const pi = id >>> 12;
@@ -147,6 +162,49 @@ export class KeyColumns {
     // Stryker disable next-line ArithmeticOperator: equivalent but for memory, a larger page holds the same cells
     (this.counts[pi] ??= new Uint32Array(PAGE))[id & (PAGE - 1)] = count;
     (this.slots[pi] ??= new Uint16Array(PAGE))[id & (PAGE - 1)] = slot;
+    // A key that held this id before may have left other slots in its cells.
+    const xs = this.extraSlots[pi];
+    if (xs !== undefined) xs.fill(0, EXTRA * (id & (PAGE - 1)), EXTRA * (id & (PAGE - 1)) + EXTRA);
+  }
+
+  /** How many slots the compact key holding `id` has (1 to COMPACT_SLOTS). */
+  compactWidth(id: number): number {
+    const xs = this.extraSlots[id >>> 12];
+    if (xs === undefined) return 1;
+    const at = EXTRA * (id & (PAGE - 1));
+    let k = 1;
+    while (k <= EXTRA && xs[at + k - 1] !== 0) k++;
+    return k;
+  }
+
+  /** The slot cell of the compact key holding `id`'s slot `j` (0: its first, `compactSlot`; below `compactWidth`). */
+  compactSlotAt(id: number, j: number): number {
+    if (j === 0) return this.compactSlot(id);
+    return ((this.extraSlots[id >>> 12] as Uint16Array)[EXTRA * (id & (PAGE - 1)) + j - 1] as number) - 1;
+  }
+
+  /** The count of the compact key holding `id`'s slot `j` (below `compactWidth`). */
+  compactCountAt(id: number, j: number): number {
+    if (j === 0) return this.compactCount(id);
+    return (this.extraCounts[id >>> 12] as Uint32Array)[EXTRA * (id & (PAGE - 1)) + j - 1] as number;
+  }
+
+  /** Sets the count of the compact key holding `id`'s slot `j` (below `compactWidth`). */
+  setCompactCountAt(id: number, j: number, count: number): void {
+    if (j === 0) this.setCompactCount(id, count);
+    else (this.extraCounts[id >>> 12] as Uint32Array)[EXTRA * (id & (PAGE - 1)) + j - 1] = count;
+  }
+
+  /** Gives the compact key holding `id` (of fewer than COMPACT_SLOTS slots) one slot more, `slot` holding `count`. */
+  addCompactSlot(id: number, slot: number, count: number): void {
+    const j = this.compactWidth(id);
+    if (j > EXTRA) throw new RangeError(`key-columns: compact key ${id} holds ${j} slots already`);
+    const pi = id >>> 12;
+    const at = EXTRA * (id & (PAGE - 1)) + j - 1;
+    // Stryker disable next-line ArithmeticOperator: equivalent but for memory, a larger page holds the same cells
+    (this.extraSlots[pi] ??= new Uint16Array(EXTRA * PAGE))[at] = slot + 1;
+    // Stryker disable next-line ArithmeticOperator: equivalent but for memory, a larger page holds the same cells
+    (this.extraCounts[pi] ??= new Uint32Array(EXTRA * PAGE))[at] = count;
   }
 
   /** `id`'s key is no longer compact (it has an entry now). */
@@ -160,7 +218,8 @@ export class KeyColumns {
   }
 
   /**
-   * Gives back the count and slot arrays of pages that hold no compact key (10 bytes an id). Not at
+   * Gives back the count and slot arrays of pages that hold no compact key (10 bytes an id, 12 more
+   * with the arrays of other slots). Not at
    * once, as the last one there leaves: a key made compact by INCR and an entry by the EXPIRE after
    * it (a rate limiter's every key) would make and drop them each time. The table calls this now and
    * then (at each fold of its digest).
@@ -177,6 +236,8 @@ export class KeyColumns {
       if (this.compactIn[pi] !== 0 || this.counts[pi] === undefined) continue;
       this.counts[pi] = undefined;
       this.slots[pi] = undefined;
+      this.extraCounts[pi] = undefined;
+      this.extraSlots[pi] = undefined;
     }
   }
 

@@ -8,7 +8,6 @@ import { isLive, KEY_TYPES } from '../crdt/registry.js';
 import { DATABASES } from './full-key.js';
 import type { Entry, KeyType } from './types.js';
 import type { KeyColumns } from './key-columns.js';
-import { oneSlotCounterBytes } from '../crdt/g-counter.js';
 
 const TYPE_INDEX: ReadonlyMap<KeyType, number> = new Map(KEY_TYPES.map((t, i) => [t, i]));
 // A share keeps the type index in 3 bits.
@@ -60,9 +59,9 @@ export class KeyCounts {
     this.put(key, e.id as number, shareOf(e), bytesOf(key, e));
   }
 
-  /** `account` for a compact key (key-table.ts), held by `id`: a live counter of `type` with one slot, `rid`'s. */
-  accountCompact(key: string, id: number, type: 'pncounter' | 'gcounter', rid: string): void {
-    this.put(key, id, packShare(true, type, 1), keyBytes(key, oneSlotCounterBytes(rid)));
+  /** `account` for a compact key (key-table.ts), held by `id`: a live counter of `type` with `slots` slots, whose `byteSize()` is `stateBytes`. */
+  accountCompact(key: string, id: number, type: 'pncounter' | 'gcounter', slots: number, stateBytes: number): void {
+    this.put(key, id, packShare(true, type, slots), keyBytes(key, stateBytes));
   }
 
   /** Replaces the share last folded in for the key held by `id` with `share` and `bytes`. */

@@ -14,7 +14,7 @@ import { digestBucket, hashEncoded, StateDigest, type StateHash } from './state-
 import { hash64Lo } from '../crdt/hash64.js';
 import { CrdtError } from '../crdt/errors.js';
 import { KeyCounts } from './key-counts.js';
-import { COMPACT_MAX, KeyColumns } from './key-columns.js';
+import { COMPACT_MAX, COMPACT_SLOTS, KeyColumns } from './key-columns.js';
 import { CompactSlots } from './compact-slots.js';
 import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
@@ -219,7 +219,8 @@ export class KeyTable {
     // state object and two arrays per key took 50-80 ms at a million keys, in process).
     this.entries.forEachCell((e, id) => {
       if (typeof e === 'string') {
-        out.add(this.slots.ridOf(this.columns.compactSlot(id)));
+        const k = this.columns.compactWidth(id);
+        for (let j = 0; j < k; j++) out.add(this.slots.ridOf(this.columns.compactSlotAt(id, j)));
         return;
       }
       if (e.type === 'pncounter' || e.type === 'gcounter') e.crdt.addSlotIdsTo(out);
@@ -281,14 +282,14 @@ export class KeyTable {
     const id = this.entries.idOf(key);
     // Stryker disable next-line BooleanLiteral: equivalent, only a merge asks about a key not held, and it reads no answer
     if (id < 0) return false;
-    // A compact key whose one slot no fold names stays compact; one that some fold names becomes an entry and folds as one.
-    if (this.entries.isCompact(id) && foldsFor([this.slots.ridOf(this.columns.compactSlot(id))]) === undefined) return false;
+    // A compact key whose slots no fold names stays compact; one that some fold names becomes an entry and folds as one.
+    if (this.entries.isCompact(id) && foldsFor(this.compactRids(id)) === undefined) return false;
     const e = this.entries.at(id) as Entry;
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
     if (!changed) return false;
-    // Folded to one slot (a key a restarted writer wrote only before its restart: its old incarnation's
-    // slot into the writer's pseudo-slot), the key is compact again. Its entry still names its id, and
+    // Folded to what a compact key holds (a key a restarted writer wrote: its old incarnations' slots
+    // into the writer's pseudo-slot, beside at most two other writers'), the key is compact again. Its entry still names its id, and
     // the digest reads a queued key by key.
     this.demote(id, e);
     this.changed(e, key, 'remote');
@@ -368,7 +369,7 @@ export class KeyTable {
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const id = this.entries.idOf(key);
     if (id < 0) return undefined;
-    if (this.entries.isCompact(id)) return this.slots.encode(this.columns.compactSlot(id), this.columns.compactCount(id));
+    if (this.entries.isCompact(id)) return this.slots.encode(this.cells, this.counts1, this.readCompact(id));
     const e = this.entryAt(id);
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
@@ -477,7 +478,7 @@ export class KeyTable {
       list = [];
       single = undefined;
     }
-    // A key held or made compact (a peer's bulk load: most keys are one writer's one slot).
+    // A key held or made compact (a peer's bulk load: most keys are one to three writers' slots).
     if (single !== undefined && isNoLife(life)) {
       const id = this.mergeCompact(key, single);
       if (id >= 0) return id;
@@ -692,13 +693,15 @@ export class KeyTable {
     return stored;
   }
 
-  // ---- compact keys: a counter of one slot, with no entry (key-index.ts, key-columns.ts) ---------
+  // ---- compact keys: a counter of one to three slots, with no entry (key-index.ts, key-columns.ts) -
 
   /**
-   * Whether new keys may be held compact. A counter key whose whole state is one slot, above 0 with
-   * no floors and no decrements (a G- or PN-Counter that only its creator's incarnation incremented:
-   * most counter keys of a node that takes their writes), no life and no other type, is held as its
-   * key's string in the index with its count and slot in the table's columns: no object per key.
+   * Whether new keys may be held compact. A counter key whose whole state is one to COMPACT_SLOTS
+   * slots, each above 0 with no floors and no decrements (a G- or PN-Counter that only its creator's
+   * incarnation incremented: most counter keys of a node that takes their writes; or that up to three
+   * nodes' incarnations did: a counter written on every node of a three-node cluster), no life and no
+   * other type, is held as its key's string in the index with its counts and slots in the table's
+   * columns: no object per key.
    * Anything else it is asked for makes it an entry first (`promote`); an entry a slot fold brings
    * back to such a state is made compact again (`demote`).
    */
@@ -715,59 +718,125 @@ export class KeyTable {
     return (this.ownSlot = this.slots.cellOf(this.replica));
   }
 
+  /** A compact key's slot cells and counts, as `readCompact` and `compactStateOf` leave them (reused). */
+  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
+  private readonly cells: number[] = [];
+  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
+  private readonly counts1: number[] = [];
+  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
+  private readonly ridsIn: ReplicaId[] = [];
+
+  /** Reads the slots of the compact key holding `id` into `cells` and `counts1`; returns how many. */
+  private readCompact(id: number): number {
+    const k = this.columns.compactWidth(id);
+    for (let j = 0; j < k; j++) {
+      this.cells[j] = this.columns.compactSlotAt(id, j);
+      this.counts1[j] = this.columns.compactCountAt(id, j);
+    }
+    return k;
+  }
+
+  /** The replica ids of the compact key holding `id`'s slots (a new list). */
+  private compactRids(id: number): ReplicaId[] {
+    const k = this.columns.compactWidth(id);
+    const out: ReplicaId[] = [];
+    for (let j = 0; j < k; j++) out.push(this.slots.ridOf(this.columns.compactSlotAt(id, j)));
+    return out;
+  }
+
   /**
-   * A merge of one counter state of no life into `key` that a compact key takes: the state holds one
-   * slot (above 0, no floors, no decrements), and the key is not held (it is made compact) or is
-   * compact with that same slot (its count becomes the larger). Returns the key's id, or -1 for the
-   * entry's way (nothing changed). What `merge` would do with entries, without one.
+   * The state a compact key holding state `s` would have, into `cells` and `counts1`: `s` a G- or
+   * PN-Counter of one to COMPACT_SLOTS slots, each above 0 and within COMPACT_MAX, with no floors and
+   * no decrements, compact keys on. Returns how many slots, else -1. What `mergeCompact` and `demote`
+   * both ask of a state.
+   */
+  private compactStateOf(s: TypedCrdt): number {
+    // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way holds the same
+    if (!this.compact || (s.type !== 'pncounter' && s.type !== 'gcounter')) return -1;
+    const rids = this.ridsIn;
+    const k = s.crdt.plainSlotsInto(COMPACT_SLOTS, rids, this.counts1);
+    if (k < 0) return -1;
+    const g = s.type === 'gcounter' ? 1 : 0;
+    for (let j = 0; j < k; j++) {
+      if ((this.counts1[j] as number) > COMPACT_MAX) return -1;
+      const base = this.slots.cellOf(rids[j] as ReplicaId);
+      // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
+      if (base < 0) return -1;
+      this.cells[j] = base + g;
+    }
+    return k;
+  }
+
+  /** Makes `id` (not compact) the compact key of the `k` slots in `cells` and `counts1`. */
+  private setCompactState(id: number, k: number): void {
+    this.columns.setCompact(id, this.counts1[0] as number, this.cells[0] as number);
+    for (let j = 1; j < k; j++) this.columns.addCompactSlot(id, this.cells[j] as number, this.counts1[j] as number);
+  }
+
+  /**
+   * A merge of one counter state of no life into `key` that a compact key takes: the state is what a
+   * compact key holds (`compactStateOf`), and the key is not held (it is made compact) or is compact,
+   * of the same type, and the two hold at most COMPACT_SLOTS slots between them (each count becomes
+   * the larger, a slot only the state holds is added). Returns the key's id, or -1 for the entry's way
+   * (nothing changed). What `merge` would do with entries, without one.
    */
   private mergeCompact(key: string, single: TypedCrdt): number {
-    const cell = this.compactCellOf(single);
-    if (cell < 0) return -1;
+    const k = this.compactStateOf(single);
+    if (k < 0) return -1;
     const id = this.entries.idOf(key);
     if (id >= 0 && !this.entries.isCompact(id)) return -1;
-    // (A counter, one slot within COMPACT_MAX: `compactCellOf` said so.)
-    const p = (single as CounterState).crdt.value() as number;
     if (id < 0) {
       const made = this.entries.addCompact(key);
-      this.columns.setCompact(made, p, cell);
+      this.setCompactState(made, k);
       this.changedCompact(made, key, 'remote');
       this.mergeChanged = true;
       return made;
     }
-    if (this.columns.compactSlot(id) !== cell) return -1;
-    if (p > this.columns.compactCount(id)) {
-      this.columns.setCompactCount(id, p);
+    const cols = this.columns;
+    // Another type: the entry's way (a clash of types).
+    if (((cols.compactSlot(id) ^ (this.cells[0] as number)) & 1) !== 0) return -1;
+    const width = cols.compactWidth(id);
+    // The slots only the state holds: none may be added past COMPACT_SLOTS, or nothing changes here.
+    let added = 0;
+    for (let i = 0; i < k; i++) if (this.slotIndex(id, width, this.cells[i] as number) < 0) added++;
+    if (width + added > COMPACT_SLOTS) return -1;
+    let changed = false;
+    for (let i = 0; i < k; i++) {
+      const cell = this.cells[i] as number;
+      const p = this.counts1[i] as number;
+      const j = this.slotIndex(id, width, cell);
+      if (j < 0) {
+        cols.addCompactSlot(id, cell, p);
+        changed = true;
+      } else if (p > cols.compactCountAt(id, j)) {
+        cols.setCompactCountAt(id, j, p);
+        changed = true;
+      }
+    }
+    if (changed) {
       this.changedCompact(id, key, 'remote');
       this.mergeChanged = true;
     }
     return id;
   }
 
-  /**
-   * The slot cell a compact key holding state `s` would have: `s` a G- or PN-Counter of one slot
-   * above 0 with no floors and no decrements, its count within COMPACT_MAX, compact keys on; else -1.
-   * What `mergeCompact` and `demote` both ask of a state.
-   */
-  private compactCellOf(s: TypedCrdt): number {
-    // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way holds the same
-    if (!this.compact || (s.type !== 'pncounter' && s.type !== 'gcounter')) return -1;
-    const rid = s.crdt.soleSlotId();
-    if (rid === undefined || (s.crdt.value() as number) > COMPACT_MAX) return -1;
-    const base = this.slots.cellOf(rid);
-    // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-    if (base < 0) return -1;
-    return s.type === 'gcounter' ? base + 1 : base;
+  /** Which of the first `width` slots of the compact key holding `id` is `cell`'s writer's (-1: none). */
+  private slotIndex(id: number, width: number, cell: number): number {
+    for (let j = 0; j < width; j++) if (this.columns.compactSlotAt(id, j) >> 1 === cell >> 1) return j;
+    return -1;
   }
 
-  /** The type of the compact key holding `id`. */
+  /** The type of the compact key holding `id` (its slots' cells all name the same). */
   protected compactType(id: number): 'pncounter' | 'gcounter' {
     return CompactSlots.typeOf(this.columns.compactSlot(id));
   }
 
-  /** The value of the compact key holding `id`: its one slot's count. */
+  /** The value of the compact key holding `id`: the sum of its slots' counts. */
   protected compactValue(id: number): number {
-    return this.columns.compactCount(id);
+    const k = this.columns.compactWidth(id);
+    let v = this.columns.compactCount(id);
+    for (let j = 1; j < k; j++) v += this.columns.compactCountAt(id, j);
+    return v;
   }
 
   /** The compact key holding `id` made an entry (the index puts it in the key's place). */
@@ -781,40 +850,61 @@ export class KeyTable {
    * Makes the entry `e` of the key holding `id` compact again if its whole state is now what a compact
    * key holds (`mergeCompact`'s conditions; no life, since a key's life outlasts its state): the
    * inverse of `promote`, same id. Only a slot fold asks: a fold makes the keys it names entries first,
-   * and those a restarted writer wrote only before its restart are left one slot, the writer's
-   * pseudo-slot (replication/slot-folds.ts). Without this, every node turned every such key into an
-   * entry for good at the first fold after the writer's restart.
+   * and every key a restarted writer wrote is left one slot of the writer's pseudo-slot
+   * (replication/slot-folds.ts) in place of its old incarnations', beside the slots of the key's
+   * other writers (its new incarnation's among them). Without this, every node turned every such key
+   * into an entry for good at the first fold after the writer's restart.
    */
   private demote(id: number, e: Entry): void {
     if (e.others !== undefined || e.life !== undefined) return;
-    const cell = this.compactCellOf(e);
-    if (cell < 0) return;
+    const k = this.compactStateOf(e);
+    if (k < 0) return;
     // Stryker disable next-line BooleanLiteral: equivalent, nothing holds the entry once its key is compact; marked as every replaced entry is
     e.superseded = true;
     this.entries.demote(e);
-    this.columns.setCompact(id, (e as CounterState).crdt.value() as number, cell);
+    this.setCompactState(id, k);
   }
 
-  /** An entry of the state of the compact key holding `id`: a counter of its one slot. */
+  /** An entry of the state of the compact key holding `id`: a counter of its slots. */
   private compactEntry(id: number): Entry {
-    return this.slots.entry(this.columns.compactSlot(id), this.columns.compactCount(id));
+    return this.slots.entry(this.cells, this.counts1, this.readCompact(id));
   }
 
   /**
-   * Adds `n` to the compact key holding `id` (`key`), if it stays compact: `n` above 0, the key's
-   * slot ours, the count within COMPACT_MAX (2^32-1). Returns the new value, or undefined (nothing changed: the
-   * caller takes the entry's way).
+   * Adds `n` to the compact key holding `id` (`key`), if it stays compact: `n` above 0, our slot the
+   * key's or one it has room for (and no base for it: `slotBases`), its count within COMPACT_MAX
+   * (2^32-1). Returns the new value, or undefined (nothing changed: the caller takes the entry's way).
    */
   protected incrCompact(id: number, key: string, n: number): number | undefined {
-    const slot = this.columns.compactSlot(id);
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a key of another slot takes the entry's way, which adds the same, and INCRBY 0 there changes nothing either and tells of the change alike
-    if (slot >> 1 !== this.ownSlotCell() >> 1 || !(n > 0)) return undefined;
-    const v = this.columns.compactCount(id) + n;
-    // Past a compact cell (or not an integer): the entry's way, which holds it or refuses it.
-    if (!(v <= COMPACT_MAX) || !Number.isSafeInteger(n)) return undefined;
-    this.columns.setCompactCount(id, v);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, INCRBY 0 or less takes the entry's way, which changes nothing for 0 and tells of the change alike
+    if (!(n > 0) || !Number.isSafeInteger(n)) return undefined;
+    const cols = this.columns;
+    const own = this.ownSlotCell();
+    // Our slot first (every INCR of a key only this node writes), then the others'.
+    if (cols.compactSlot(id) >> 1 === own >> 1) {
+      const v = cols.compactCount(id) + n;
+      // Past a compact cell: the entry's way, which holds it or refuses it.
+      if (!(v <= COMPACT_MAX)) return undefined;
+      cols.setCompactCount(id, v);
+    } else {
+      const width = cols.compactWidth(id);
+      const j = this.slotIndex(id, width, own);
+      if (j >= 0) {
+        const v = cols.compactCountAt(id, j) + n;
+        if (!(v <= COMPACT_MAX)) return undefined;
+        cols.setCompactCountAt(id, j, v);
+      } else {
+        // A slot of ours that is new: room for it, a count within a cell, no base (a key this node
+        // wrote before a collection of its tombstone starts our slot at its base: the entry's way).
+        // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
+        if (width >= COMPACT_SLOTS || !(n <= COMPACT_MAX) || own < 0) return undefined;
+        // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty Map holds no base
+        if (this.slotBases.size !== 0 && this.slotBases.has(key)) return undefined;
+        cols.addCompactSlot(id, own + (cols.compactSlot(id) & 1), n);
+      }
+    }
     this.changedCompact(id, key, 'local');
-    return v;
+    return this.compactValue(id);
   }
 
   /**
@@ -900,7 +990,7 @@ export class KeyTable {
    * key has a deadline (then it reads as any read does, which ends a life whose deadline passed).
    */
   existsAt(id: number): boolean {
-    // A compact key is a counter of one slot above 0.
+    // A compact key is a counter whose slots are above 0.
     if (this.entries.isCompact(id)) return true;
     const e = this.entries.at(id);
     if (e === undefined) return false;
@@ -921,7 +1011,7 @@ export class KeyTable {
 
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
-    if (this.entries.isCompact(id)) return this.slots.encode(this.columns.compactSlot(id), this.columns.compactCount(id));
+    if (this.entries.isCompact(id)) return this.slots.encode(this.cells, this.counts1, this.readCompact(id));
     const e = this.entries.at(id);
     return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
@@ -933,7 +1023,7 @@ export class KeyTable {
    * and the commit copied that once more into its record.
    */
   encodeIdInto(id: number, w: ByteWriter): number | undefined {
-    if (this.entries.isCompact(id)) return this.slots.writeInto(w, this.columns.compactSlot(id), this.columns.compactCount(id));
+    if (this.entries.isCompact(id)) return this.slots.writeInto(w, this.cells, this.counts1, this.readCompact(id));
     const e = this.entries.at(id);
     if (e === undefined) return undefined;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
@@ -1019,9 +1109,9 @@ export class KeyTable {
    */
   private readonly hashFn = (key: string, e: Entry | number, out: StateHash): boolean => {
     if (typeof e === 'number') {
-      const slot = this.columns.compactSlot(e);
-      out.tag = CompactSlots.tagOf(slot);
-      out.hi = this.slots.hash(slot, this.columns.compactCount(e));
+      const k = this.readCompact(e);
+      out.tag = CompactSlots.tagOf(this.cells[0] as number);
+      out.hi = this.slots.hash(this.cells, this.counts1, k);
       out.lo = hash64Lo();
       return true;
     }
@@ -1038,7 +1128,10 @@ export class KeyTable {
   };
   private readonly countFn = (key: string, e: Entry | number): void => {
     if (typeof e !== 'number') this.counts.account(key, e);
-    else this.counts.accountCompact(key, e, this.compactType(e), this.slots.ridOf(this.columns.compactSlot(e)));
+    else {
+      const k = this.readCompact(e);
+      this.counts.accountCompact(key, e, this.compactType(e), k, this.slots.bytes(this.cells, k));
+    }
   };
 
   /**

@@ -328,7 +328,7 @@ export class NodeMetrics {
       if (st !== null) set({}, st.bytes);
     });
     gauge(reg, 'tally_young_generation_bytes', "Bytes V8's young generation holds, used or not: it grows under allocation and shrinks once the node is quiet (src/node/young-trim.ts)", [], (set) => set({}, snap().memory.youngGeneration));
-    gauge(reg, 'tally_compact_keys', 'Counter keys held compact: one writer slot and no object of their own (docs/crdt-counters.md, "Compact keys")', [], (set) => set({}, snap().memory.compactKeys));
+    gauge(reg, 'tally_compact_keys', 'Counter keys held compact: one to three writer slots and no object of their own (docs/crdt-counters.md, "Compact keys")', [], (set) => set({}, snap().memory.compactKeys));
     gauge(reg, 'tally_counter_slots', 'Replica slots over every counter state: one per node incarnation that wrote the key', [], (set) => set({}, snap().memory.slots));
     gauge(reg, 'tally_version_log_entries', 'Version-log entries: (origin, key) pairs this node remembers', [], (set) => set({}, snap().memory.versionLogEntries));
     gauge(reg, 'tally_version_log_cells', 'Version-log cells: entries held in the logs, superseded ones not yet compacted included', [], (set) => set({}, snap().memory.versionLogCells));
