@@ -1,6 +1,7 @@
 // The per-origin column of key versions by key id (src/replication/version-column.ts) against a Map:
-// pages turn dense at 256 keys and sparse again below 64, and drop when empty; every read, write and
-// delete must answer as the Map does across those changes.
+// pages turn dense at 256 keys and sparse again below 64, and drop when empty; a dense page's cells
+// are 32 bits around a base of its own, and 64 once a version falls outside them; every read, write
+// and delete must answer as the Map does across those changes.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,12 +12,15 @@ type Op = { op: 'set'; id: number; v: number } | { op: 'delete'; id: number };
 describe('VersionColumn', () => {
   it('answers get, set, delete, has and size as a Map does, across dense and sparse pages', () => {
     // Ids from three pages, most from one, so pages cross both thresholds back and forth.
+    // Versions mostly close together (a page of one origin's keys), some 2^31 or more apart (a wide page).
+    const versionArb = fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 2 ** 40, max: 2 ** 40 + 5000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 ** 53 - 1 }) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 40 - 2 ** 31, 2 ** 40 - 2 ** 31 + 1, 2 ** 40 + 2 ** 31 - 1, 2 ** 40 + 2 ** 31) });
     const id = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 500 }) }, { weight: 1, arbitrary: fc.integer({ min: 4096, max: 3 * 4096 - 1 }) });
     const opArb: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), id, v: fc.integer({ min: 1, max: 2 ** 40 }) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), id, v: versionArb }) },
       { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), id }) },
     );
     let crossed = 0;
+    let widened = 0;
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 200, maxLength: 2000, size: 'max' }), (ops) => {
         const col = new VersionColumn();
@@ -31,9 +35,11 @@ describe('VersionColumn', () => {
           }
           expect(col.size).toBe(model.size);
           expect(col.get(o.id)).toBe(model.get(o.id) ?? 0);
-          const isDense = (col as unknown as { dense: unknown[] }).dense[0] !== undefined;
+          const { narrow, wide } = col.pages;
+          const isDense = narrow + wide > 0;
           if (isDense !== dense) crossed++;
           dense = isDense;
+          if (wide > 0) widened++;
         }
         for (let i = 0; i <= 500; i++) expect(col.get(i)).toBe(model.get(i) ?? 0);
         for (const [i, v] of model) {
@@ -44,29 +50,54 @@ describe('VersionColumn', () => {
       { numRuns: 60 },
     );
     expect(crossed).toBeGreaterThan(0);
+    expect(widened).toBeGreaterThan(0);
   });
 
   it('a page turns dense at 256 keys, sparse below 64, and is dropped when empty', () => {
     const col = new VersionColumn();
-    const pages = col as unknown as { dense: (Float64Array | undefined)[]; sparse: (Map<number, number> | undefined)[] };
+    const pages = col as unknown as { sparse: (Map<number, number> | undefined)[] };
     for (let i = 0; i < 255; i++) col.set(i, i + 1);
-    expect([pages.dense[0], pages.sparse[0]?.size]).toEqual([undefined, 255]);
+    expect([col.pages, pages.sparse[0]?.size]).toEqual([{ narrow: 0, wide: 0 }, 255]);
     // A new version of a key the page holds adds no key.
     col.set(7, 8);
-    expect([pages.dense[0], pages.sparse[0]?.size]).toEqual([undefined, 255]);
+    expect([col.pages, pages.sparse[0]?.size]).toEqual([{ narrow: 0, wide: 0 }, 255]);
     col.set(255, 256);
-    expect(pages.dense[0]).toBeInstanceOf(Float64Array);
-    expect(pages.sparse[0]).toBeUndefined();
+    expect([col.pages, pages.sparse[0]]).toEqual([{ narrow: 1, wide: 0 }, undefined]);
     for (let i = 0; i < 256; i++) expect(col.get(i)).toBe(i + 1);
     for (let i = 0; i < 192; i++) col.delete(i);
-    expect(pages.dense[0]).toBeInstanceOf(Float64Array); // 64 left
+    expect(col.pages).toEqual({ narrow: 1, wide: 0 }); // 64 left
     col.delete(192);
-    expect(pages.dense[0]).toBeUndefined();
+    expect(col.pages).toEqual({ narrow: 0, wide: 0 });
     expect(pages.sparse[0]?.size).toBe(63);
     for (let i = 193; i < 256; i++) expect(col.get(i)).toBe(i + 1);
     for (let i = 193; i < 256; i++) col.delete(i);
-    expect([pages.dense[0], pages.sparse[0], col.size]).toEqual([undefined, undefined, 0]);
+    expect([col.pages, pages.sparse[0], col.size]).toEqual([{ narrow: 0, wide: 0 }, undefined, 0]);
     expect(col.delete(7)).toBe(false);
     expect(col.get(5000)).toBe(0);
+  });
+
+  it('a dense page holds versions within 2^31 of its base (the version that made it dense) in 32 bits, and turns 64 bits for one outside', () => {
+    const base = 2 ** 45;
+    const col = new VersionColumn();
+    for (let i = 0; i < 255; i++) col.set(i, base - 2 ** 31 + 1 + i);
+    col.set(255, base);
+    expect(col.pages).toEqual({ narrow: 1, wide: 0 });
+    // Both edges fit; a page whose sparse versions do not fit around the base is wide at once.
+    col.set(300, base + 2 ** 31 - 1);
+    col.set(0, base - 2 ** 31 + 1);
+    expect([col.pages, col.get(300), col.get(0), col.get(254)]).toEqual([{ narrow: 1, wide: 0 }, base + 2 ** 31 - 1, base - 2 ** 31 + 1, base - 2 ** 31 + 255]);
+    expect(col.set(301, base + 2 ** 31)).toBe(0);
+    expect(col.pages).toEqual({ narrow: 0, wide: 1 });
+    expect([col.get(301), col.get(300), col.get(255), col.get(0), col.get(302), col.size]).toEqual([base + 2 ** 31, base + 2 ** 31 - 1, base, base - 2 ** 31 + 1, 0, 258]);
+    // The other edge, on another page; and a version at 2^53-1.
+    const other = new VersionColumn();
+    for (let i = 0; i < 256; i++) other.set(4096 + i, 1000 + i);
+    expect(other.set(4096 + 300, 1255 - 2 ** 31)).toBe(0);
+    expect([other.pages, other.get(4096 + 300), other.get(4096)]).toEqual([{ narrow: 0, wide: 1 }, 1255 - 2 ** 31, 1000]);
+    const far = new VersionColumn();
+    for (let i = 0; i < 255; i++) far.set(i, 1 + i);
+    far.set(255, 2 ** 53 - 1);
+    expect([far.pages, far.get(255), far.get(0)]).toEqual([{ narrow: 0, wide: 1 }, 2 ** 53 - 1, 1]);
+    expect(far.set(255, 7)).toBe(2 ** 53 - 1);
   });
 });
