@@ -1,8 +1,9 @@
 // Group commit: collects the keys that changed (local writes and gossip merges) and writes each one's
 // current state once per commit, so many clients share one transaction and a hot key updated
-// thousands of times between commits is written once. `everysec` commits from a 1 s timer; `always`
-// commits as soon as the previous commit is done, and `durable()` hands the client edges a promise
-// to wait on before they answer (Redis's own order: replies go out after the fsync).
+// thousands of times between commits is written once. `everysec` commits from a 1 s timer, or at
+// once when COMMIT_KEYS keys are listed (a bulk load); `always` commits as soon as the previous
+// commit is done, and `durable()` hands the client edges a promise to wait on before they answer
+// (Redis's own order: replies go out after the fsync).
 
 import type { ByteWriter } from '../crdt/codec.js';
 import type { ChangeListener } from '../keyspace/types.js';
@@ -16,6 +17,16 @@ export const EVERYSEC_INTERVAL_MS = 1000;
 
 /** ms before a failed commit is retried. */
 const RETRY_MS = 100;
+
+/**
+ * Keys listed that start a commit at once, before the timer (`everysec`): a bulk load's commits stay
+ * this size or a little more (what arrives while one is written), not a second of writes. A commit
+ * is still every key changed until it starts, so what is on disk is always a prefix of the writes.
+ * LMDB keeps the pages a transaction dirtied for reuse until the store closes, and the commit's
+ * record buffers stay with the allocator: a million new keys in commits of a second each held about
+ * 100 MB of a writer's RSS that nothing else used (docs/crdt-counters.md, "RSS with compact keys").
+ */
+export const COMMIT_KEYS = 32_768;
 
 /**
  * The part of the keyspace a group commit uses: its change notifications and each key's current
@@ -134,7 +145,7 @@ export class GroupCommit {
     if (id >= 0) this.mark(id);
     else this.dirty.add(key);
     if (local) this.localDirty = true;
-    if (this.mode === 'always') this.commitSoon();
+    if (this.mode === 'always' || this.ids.length >= COMMIT_KEYS) this.commitSoon();
   }
 
   /** Lists `id` for the next commit, once. */
@@ -298,7 +309,7 @@ export class GroupCommit {
       () => {
         this.writing = false;
         // The next commit may be written while this one syncs: syncs overlap, batches stay large.
-        if (this.mode === 'always' || this.next !== null) this.commitSoon();
+        if (this.mode === 'always' || this.next !== null || this.ids.length >= COMMIT_KEYS) this.commitSoon();
       },
       () => {
         this.writing = false;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
-import { EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
+import { COMMIT_KEYS, EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
 import { DurableStore, type RecordBatch } from '../../src/persistence/store.js';
 import type { LocalStamp } from '../../src/replication/version-log.js';
 import type { Entry } from '../../src/keyspace/types.js';
@@ -557,6 +557,46 @@ describe('group commit under everysec', () => {
     expect(after).toBe(true);
     await gc.close();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a bulk load commits every COMMIT_KEYS keys without waiting for the interval; each commit is every key listed until it starts', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'everysec');
+    const key = (i: number): string => fullKey(0, `k${i}`);
+    for (let i = 0; i < COMMIT_KEYS - 1; i++) ks.incrBy(key(i), 1);
+    // A key written again is listed once.
+    ks.incrBy(key(0), 1);
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(0);
+    ks.incrBy(key(COMMIT_KEYS - 1), 1);
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS]);
+    // While it is written, more than COMMIT_KEYS arrive (and one of the first again): the next commit
+    // takes them all as soon as this one is committed, not at the interval, and not before.
+    for (let i = COMMIT_KEYS; i < 2 * COMMIT_KEYS + 10; i++) ks.incrBy(key(i), 1);
+    ks.incrBy(key(5), 1);
+    await turn();
+    expect(writes).toHaveLength(1);
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, COMMIT_KEYS + 11]);
+    expect(writes[1]?.keys).toContain(key(5));
+    // Fewer left than COMMIT_KEYS: they wait for the interval.
+    writes[1]?.commit();
+    await writes[1]?.committed;
+    for (let i = 0; i < 3; i++) ks.incrBy(key(i), 1);
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(2);
+    vi.advanceTimersByTime(EVERYSEC_INTERVAL_MS);
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, COMMIT_KEYS + 11, 3]);
+    for (const w of writes) w.sync();
+    await gc.close();
   });
 });
 
