@@ -162,7 +162,7 @@ export function writePlainCounter(
   for (let i = 0; i < k; i++) {
     const id = rids[i] as ReplicaId;
     let j = i - 1;
-    // Stryker disable next-line EqualityOperator: equivalent, plainOrder[-1] is undefined, whose id compares false; ids are never equal
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, plainOrder[-1] is undefined, whose id compares false; ids are never equal
     while (j >= 0 && (rids[plainOrder[j] as number] as ReplicaId) > id) {
       plainOrder[j + 1] = plainOrder[j] as number;
       j--;
@@ -395,12 +395,14 @@ export abstract class CounterBase {
     ps[0] = this.p;
     const rest = this.rest;
     if (rest === undefined) return 1;
-    if (rest[0] !== 0 || rest[1] !== 0) return -1;
+    // Floors: fp above 0 (fn <= n = 0 needs no look).
+    if (rest[0] !== 0) return -1;
     const k = 1 + (rest.length - BASE) / STRIDE;
     if (k > max) return -1;
     for (let i = BASE, j = 1; i < rest.length; i += STRIDE, j++) {
       const p = rest[i + 1] as number;
-      if (p < 1 || rest[i + 2] !== 0 || rest[i + 3] !== 0 || rest[i + 4] !== 0) return -1;
+      // No floor on its increments, no decrements (and so no floor on them).
+      if (p < 1 || rest[i + 2] !== 0 || rest[i + 3] !== 0) return -1;
       rids[j] = rest[i] as ReplicaId;
       ps[j] = p;
     }

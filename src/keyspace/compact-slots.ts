@@ -57,6 +57,7 @@ export class CompactSlots {
   /** The ids of `cells[0..k)`, into a list reused by every call. */
   private ridsOf(cells: readonly number[], k: number): ReplicaId[] {
     const out = this.rids1;
+    // Stryker disable next-line EqualityOperator: equivalent, a cell past k is never read
     for (let i = 0; i < k; i++) out[i] = this.ridOf(cells[i] as number);
     return out;
   }

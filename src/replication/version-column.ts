@@ -137,6 +137,7 @@ export class VersionColumn {
     const n = this.narrow[p] as Uint32Array;
     const base = this.bases[p] as number;
     const w = new Float64Array(PAGE);
+    // Stryker disable next-line EqualityOperator: equivalent, a cell past the page reads undefined and is written nowhere
     for (let j = 0; j < PAGE; j++) {
       const c = n[j] as number;
       if (c !== 0) w[j] = base + c - OFFSET;

@@ -401,6 +401,48 @@ describe('compact keys', () => {
     expect([ks.isCompact(k('new')), ks.getCounter(k('new'))]).toEqual([true, { ok: true, value: 7 }]);
   });
 
+  it('our count in a slot past the first: compact up to exactly 2^32-1, an entry past it', () => {
+    const ks = new Keyspace('n1:1');
+    const peer = new Keyspace('n2:1');
+    peer.incrBy(k('x'), 1);
+    const wire = peer.encodeKey(k('x')) as { tag: number; bytes: Uint8Array };
+    ks.mergeRemote(k('x'), wire.tag, wire.bytes);
+    expect(ks.incrBy(k('x'), COMPACT_MAX - 1)).toEqual({ ok: true, value: COMPACT_MAX });
+    // Our slot's count exactly 2^32-1.
+    expect(ks.incrBy(k('x'), 1)).toEqual({ ok: true, value: COMPACT_MAX + 1 });
+    expect(ks.isCompact(k('x'))).toBe(true);
+    expect(ks.incrBy(k('x'), 1)).toEqual({ ok: true, value: COMPACT_MAX + 2 });
+    expect(ks.isCompact(k('x'))).toBe(false);
+  });
+
+  it('a merge that fills a compact key to three slots keeps it compact, whatever the cells read before it', () => {
+    const ks = new Keyspace('n1:1');
+    const [p2, p3, p4] = ['n2:1', 'n3:1', 'n4:1'].map((id) => new Keyspace(id)) as [Keyspace, Keyspace, Keyspace];
+    const wireOf = (from: Keyspace, key: string): { tag: number; bytes: Uint8Array } => from.encodeKey(key) as { tag: number; bytes: Uint8Array };
+    const ship = (from: Keyspace, key: string): void => {
+      const wire = wireOf(from, key);
+      ks.mergeRemote(key, wire.tag, wire.bytes);
+    };
+    // n4 builds on our y while it holds only our slot: its state is n4's and ours.
+    ks.incrBy(k('y'), 1);
+    const ours = wireOf(ks, k('y'));
+    p4.mergeRemote(k('y'), ours.tag, ours.bytes);
+    p4.incrBy(k('y'), 5);
+    // y then gains n2's slot; x holds ours, n2's and n3's.
+    p2.incrBy(k('y'), 1);
+    ship(p2, k('y'));
+    ks.incrBy(k('x'), 1);
+    for (const p of [p2, p3]) {
+      p.incrBy(k('x'), 1);
+      ship(p, k('x'));
+    }
+    expect([ks.isCompact(k('x')), ks.isCompact(k('y'))]).toEqual([true, true]);
+    // x read last: its third slot, n3's, is in no state of y.
+    ks.encodeKey(k('x'));
+    ship(p4, k('y'));
+    expect([ks.isCompact(k('y')), ks.getCounter(k('y'))]).toEqual([true, { ok: true, value: 7 }]);
+  });
+
   it('a count past a compact cell (2^32-1) makes an entry, exact to 2^53-1, and one past that fails as it always has', () => {
     const ks = new Keyspace('n1:1');
     ks.incrBy(k('big'), COMPACT_MAX - 1);
@@ -437,6 +479,9 @@ describe('compact keys', () => {
         const lo = hash64Lo();
         expect([hi, lo]).toEqual([hash64Bytes(c.encode()), hash64Lo()]);
         expect(plainCounterBytes(slots.length, rids.join('').length)).toBe(c.byteSize());
+        // Lists longer than k (a list reused by every call): only the first k count.
+        const more = [...rids, 'a:0', '0:0'];
+        expect(writePlainCounter(new ByteWriter(4), tag, more, [...ps, 5, 6], slots.length).finish()).toEqual(c.encode());
       }),
     );
   });
@@ -526,7 +571,7 @@ describe('KeyColumns compact pages', () => {
       3,
       [[4, 5], [0, 9], [2, COMPACT_MAX]],
     ]);
-    expect(() => c.addCompactSlot(7, 6, 1)).toThrow(RangeError);
+    expect(() => c.addCompactSlot(7, 6, 1)).toThrow(/key-columns: compact key 7 holds 3 slots already/);
     c.setCompactCountAt(7, 0, 6);
     c.setCompactCountAt(7, 2, 1);
     expect([c.compactCount(7), c.compactCountAt(7, 1), c.compactCountAt(7, 2)]).toEqual([6, 9, 1]);
@@ -592,6 +637,22 @@ describe('compact keys at their edges', () => {
     reset.increment('a:1', 4);
     reset.reset();
     expect(slots(reset)).toBe(-1);
+    // One slot above its floor (a delete observed, then a write): p 5, floor 4.
+    reset.increment('a:1', 1);
+    expect([reset.value(), slots(reset)]).toEqual([1, -1]);
+    // A slot past the first above its floor, the first without one.
+    const low = new PNCounter();
+    low.increment('a:1', 4);
+    low.reset();
+    low.increment('a:1', 2);
+    low.increment('b:1', 3);
+    low.mergeSlot('b:1', 3, 0);
+    const clean = new PNCounter();
+    clean.increment('b:1', 3);
+    clean.merge(low);
+    expect(clean.slotOf('a:1')).toEqual({ id: 'a:1', p: 6, fp: 4, n: 0, fn: 0 });
+    clean.increment('b:1', 1);
+    expect(slots(clean)).toBe(-1);
     // Floors past the first slot (a delete observed, then a write by another).
     const floored = new PNCounter();
     floored.increment('a:1', 4);
@@ -631,6 +692,20 @@ describe('compact keys at their edges', () => {
     ks.incrBy(k('gone'), 1);
     ks.incrBy(k('other'), 1);
     expect([ks.isCompact(k('gone')), ks.isCompact(k('other')), ks.getCounter(k('gone'))]).toEqual([false, true, { ok: true, value: 1 }]);
+    // The same for our slot added to a key a peer made: not beside a base of ours, compact beside one for another key.
+    const peer = new Keyspace('n2:1');
+    ks.incrBy(k('gone2'), 3);
+    ks.del(k('gone2'));
+    expect(ks.collectTombstones()).toEqual([k('gone2')]);
+    for (const key of [k('gone2'), k('theirs')]) {
+      peer.incrBy(key, 2);
+      const wire = peer.encodeKey(key) as { tag: number; bytes: Uint8Array };
+      ks.mergeRemote(key, wire.tag, wire.bytes);
+      expect(ks.isCompact(key)).toBe(true);
+    }
+    expect(ks.incrBy(k('theirs'), COMPACT_MAX)).toEqual({ ok: true, value: COMPACT_MAX + 2 });
+    expect(ks.incrBy(k('gone2'), 1)).toEqual({ ok: true, value: 3 });
+    expect([ks.isCompact(k('theirs')), ks.isCompact(k('gone2'))]).toEqual([true, false]);
   });
 
   it('storedEntry reads a compact key as a copy and leaves it compact; an entry as itself; a missing key as nothing', () => {

@@ -12,8 +12,10 @@ type Op = { op: 'set'; id: number; v: number } | { op: 'delete'; id: number };
 describe('VersionColumn', () => {
   it('answers get, set, delete, has and size as a Map does, across dense and sparse pages', () => {
     // Ids from three pages, most from one, so pages cross both thresholds back and forth.
-    // Versions mostly close together (a page of one origin's keys), some 2^31 or more apart (a wide page).
+    // Versions close together (a page of one origin's keys), and in runs with `far` some 2^31 or more
+    // apart (a wide page): without, the pages stay narrow.
     const versionArb = fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 2 ** 40, max: 2 ** 40 + 5000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 ** 53 - 1 }) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 40 - 2 ** 31, 2 ** 40 - 2 ** 31 + 1, 2 ** 40 + 2 ** 31 - 1, 2 ** 40 + 2 ** 31) });
+    const near = (v: number): number => 2 ** 40 + (v % 5000);
     const id = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 500 }) }, { weight: 1, arbitrary: fc.integer({ min: 4096, max: 3 * 4096 - 1 }) });
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), id, v: versionArb }) },
@@ -21,15 +23,17 @@ describe('VersionColumn', () => {
     );
     let crossed = 0;
     let widened = 0;
+    let narrowed = 0;
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 200, maxLength: 2000, size: 'max' }), (ops) => {
+      fc.property(fc.boolean(), fc.array(opArb, { minLength: 200, maxLength: 2000, size: 'max' }), (far, ops) => {
         const col = new VersionColumn();
         const model = new Map<number, number>();
         let dense = false;
         for (const o of ops) {
           if (o.op === 'set') {
-            expect(col.set(o.id, o.v)).toBe(model.get(o.id) ?? 0);
-            model.set(o.id, o.v);
+            const v = far ? o.v : near(o.v);
+            expect(col.set(o.id, v)).toBe(model.get(o.id) ?? 0);
+            model.set(o.id, v);
           } else {
             expect(col.delete(o.id)).toBe(model.delete(o.id));
           }
@@ -40,6 +44,7 @@ describe('VersionColumn', () => {
           if (isDense !== dense) crossed++;
           dense = isDense;
           if (wide > 0) widened++;
+          if (narrow > 0) narrowed++;
         }
         for (let i = 0; i <= 500; i++) expect(col.get(i)).toBe(model.get(i) ?? 0);
         for (const [i, v] of model) {
@@ -51,6 +56,7 @@ describe('VersionColumn', () => {
     );
     expect(crossed).toBeGreaterThan(0);
     expect(widened).toBeGreaterThan(0);
+    expect(narrowed).toBeGreaterThan(0);
   });
 
   it('a page turns dense at 256 keys, sparse below 64, and is dropped when empty', () => {
@@ -82,7 +88,7 @@ describe('VersionColumn', () => {
     for (let i = 0; i < 255; i++) col.set(i, base - 2 ** 31 + 1 + i);
     col.set(255, base);
     expect(col.pages).toEqual({ narrow: 1, wide: 0 });
-    // Both edges fit; a page whose sparse versions do not fit around the base is wide at once.
+    // Both edges fit.
     col.set(300, base + 2 ** 31 - 1);
     col.set(0, base - 2 ** 31 + 1);
     expect([col.pages, col.get(300), col.get(0), col.get(254)]).toEqual([{ narrow: 1, wide: 0 }, base + 2 ** 31 - 1, base - 2 ** 31 + 1, base - 2 ** 31 + 255]);
@@ -94,6 +100,18 @@ describe('VersionColumn', () => {
     for (let i = 0; i < 256; i++) other.set(4096 + i, 1000 + i);
     expect(other.set(4096 + 300, 1255 - 2 ** 31)).toBe(0);
     expect([other.pages, other.get(4096 + 300), other.get(4096)]).toEqual([{ narrow: 0, wide: 1 }, 1255 - 2 ** 31, 1000]);
+    // Sparse versions at the edges of the base that makes a page dense fit; one past them does not.
+    const edges = new VersionColumn();
+    edges.set(0, base + 2 ** 31 - 1);
+    edges.set(1, base - 2 ** 31 + 1);
+    for (let i = 2; i < 255; i++) edges.set(i, base + i);
+    edges.set(255, base);
+    expect([edges.pages, edges.get(0), edges.get(1), edges.get(2), edges.get(255), edges.get(256)]).toEqual([{ narrow: 1, wide: 0 }, base + 2 ** 31 - 1, base - 2 ** 31 + 1, base + 2, base, 0]);
+    const past = new VersionColumn();
+    past.set(0, base + 2 ** 31);
+    for (let i = 1; i < 255; i++) past.set(i, base + i);
+    past.set(255, base);
+    expect([past.pages, past.get(0), past.get(1), past.get(255), past.get(256)]).toEqual([{ narrow: 0, wide: 1 }, base + 2 ** 31, base + 1, base, 0]);
     const far = new VersionColumn();
     for (let i = 0; i < 255; i++) far.set(i, 1 + i);
     far.set(255, 2 ** 53 - 1);
