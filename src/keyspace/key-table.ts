@@ -14,8 +14,8 @@ import { digestBucket, hashEncoded, StateDigest, type StateHash } from './state-
 import { hash64Lo } from '../crdt/hash64.js';
 import { CrdtError } from '../crdt/errors.js';
 import { KeyCounts } from './key-counts.js';
-import { COMPACT_MAX, COMPACT_SLOTS, KeyColumns } from './key-columns.js';
-import { CompactSlots } from './compact-slots.js';
+import { COMPACT_MAX, KeyColumns } from './key-columns.js';
+import { CompactKeys } from './compact-keys.js';
 import { encodeWithLife, expired, isNoLife, joinTtl, NO_LIFE, withTtl, type Life } from './life.js';
 import { IdSet } from './id-set.js';
 import { KeyIndex } from './key-index.js';
@@ -219,8 +219,7 @@ export class KeyTable {
     // state object and two arrays per key took 50-80 ms at a million keys, in process).
     this.entries.forEachCell((e, id) => {
       if (typeof e === 'string') {
-        const k = this.columns.compactWidth(id);
-        for (let j = 0; j < k; j++) out.add(this.slots.ridOf(this.columns.compactSlotAt(id, j)));
+        this.compactKeys.addIdsTo(id, out);
         return;
       }
       if (e.type === 'pncounter' || e.type === 'gcounter') e.crdt.addSlotIdsTo(out);
@@ -283,7 +282,7 @@ export class KeyTable {
     // Stryker disable next-line BooleanLiteral: equivalent, only a merge asks about a key not held, and it reads no answer
     if (id < 0) return false;
     // A compact key whose slots no fold names stays compact; one that some fold names becomes an entry and folds as one.
-    if (this.entries.isCompact(id) && foldsFor(this.compactRids(id)) === undefined) return false;
+    if (this.entries.isCompact(id) && foldsFor(this.compactKeys.ridsOf(id)) === undefined) return false;
     const e = this.entries.at(id) as Entry;
     let changed = foldCounterSlots(e.type, e.crdt, foldsFor);
     if (e.others !== undefined) for (const s of e.others) if (foldCounterSlots(s.type, s.crdt, foldsFor)) changed = true;
@@ -369,7 +368,7 @@ export class KeyTable {
   encodeKey(key: string): { tag: number; bytes: Uint8Array } | undefined {
     const id = this.entries.idOf(key);
     if (id < 0) return undefined;
-    if (this.entries.isCompact(id)) return this.slots.encode(this.cells, this.counts1, this.readCompact(id));
+    if (this.entries.isCompact(id)) return this.compactKeys.encode(id);
     const e = this.entryAt(id);
     return e === undefined ? undefined : this.encodeEntry(key, e);
   }
@@ -706,8 +705,8 @@ export class KeyTable {
    * back to such a state is made compact again (`demote`).
    */
   private readonly compact: boolean;
-  /** The replica ids compact keys' slots name (compact-slots.ts). */
-  private readonly slots = new CompactSlots();
+  /** Compact keys' cells and what they stand for (compact-keys.ts). */
+  private readonly compactKeys = new CompactKeys(this.columns);
   /** The slot cell of this replica's id for a PN-Counter (-1: not looked up since the id changed). */
   private ownSlot = -1;
 
@@ -715,72 +714,21 @@ export class KeyTable {
   private ownSlotCell(): number {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for work, the cell looked up again is the same
     if (this.ownSlot >= 0) return this.ownSlot;
-    return (this.ownSlot = this.slots.cellOf(this.replica));
+    return (this.ownSlot = this.compactKeys.cellOf(this.replica));
   }
 
-  /** A compact key's slot cells and counts, as `readCompact` and `compactStateOf` leave them (reused). */
-  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
-  private readonly cells: number[] = [];
-  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
-  private readonly counts1: number[] = [];
-  // Stryker disable next-line ArrayDeclaration: equivalent, every cell read is written first
-  private readonly ridsIn: ReplicaId[] = [];
-
-  /** Reads the slots of the compact key holding `id` into `cells` and `counts1`; returns how many. */
-  private readCompact(id: number): number {
-    const k = this.columns.compactWidth(id);
-    for (let j = 0; j < k; j++) {
-      this.cells[j] = this.columns.compactSlotAt(id, j);
-      this.counts1[j] = this.columns.compactCountAt(id, j);
-    }
-    return k;
-  }
-
-  /** The replica ids of the compact key holding `id`'s slots (a new list). */
-  private compactRids(id: number): ReplicaId[] {
-    const k = this.columns.compactWidth(id);
-    // Stryker disable next-line ArrayDeclaration: equivalent, a fold names no id a list starts with (an id with no ':'), so one more changes nothing
-    const out: ReplicaId[] = [];
-    for (let j = 0; j < k; j++) out.push(this.slots.ridOf(this.columns.compactSlotAt(id, j)));
-    return out;
-  }
-
-  /**
-   * The state a compact key holding state `s` would have, into `cells` and `counts1`: `s` a G- or
-   * PN-Counter of one to COMPACT_SLOTS slots, each above 0 and within COMPACT_MAX, with no floors and
-   * no decrements, compact keys on. Returns how many slots, else -1. What `mergeCompact` and `demote`
-   * both ask of a state.
-   */
+  /** How many slots a compact key would hold state `s` in (`CompactKeys.stateOf`, kept there), with compact keys on; else -1. */
   private compactStateOf(s: TypedCrdt): number {
     // Stryker disable next-line ConditionalExpression: equivalent but for memory, the entry's way holds the same
-    if (!this.compact || (s.type !== 'pncounter' && s.type !== 'gcounter')) return -1;
-    const rids = this.ridsIn;
-    // (-1 passes through the loop below untouched.)
-    const k = s.crdt.plainSlotsInto(COMPACT_SLOTS, rids, this.counts1);
-    const g = s.type === 'gcounter' ? 1 : 0;
-    // Stryker disable next-line EqualityOperator: equivalent but for work, a cell past k is never read (its id, one that some call read or undefined, is only listed)
-    for (let j = 0; j < k; j++) {
-      if ((this.counts1[j] as number) > COMPACT_MAX) return -1;
-      const base = this.slots.cellOf(rids[j] as ReplicaId);
-      // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-      if (base < 0) return -1;
-      this.cells[j] = base + g;
-    }
-    return k;
-  }
-
-  /** Makes `id` (not compact) the compact key of the `k` slots in `cells` and `counts1`. */
-  private setCompactState(id: number, k: number): void {
-    this.columns.setCompact(id, this.counts1[0] as number, this.cells[0] as number);
-    for (let j = 1; j < k; j++) this.columns.addCompactSlot(id, this.cells[j] as number, this.counts1[j] as number);
+    if (!this.compact) return -1;
+    return this.compactKeys.stateOf(s);
   }
 
   /**
    * A merge of one counter state of no life into `key` that a compact key takes: the state is what a
-   * compact key holds (`compactStateOf`), and the key is not held (it is made compact) or is compact,
-   * of the same type, and the two hold at most COMPACT_SLOTS slots between them (each count becomes
-   * the larger, a slot only the state holds is added). Returns the key's id, or -1 for the entry's way
-   * (nothing changed). What `merge` would do with entries, without one.
+   * compact key holds, and the key is not held (it is made compact) or is compact and stays so
+   * (`CompactKeys.merge`). Returns the key's id, or -1 for the entry's way (nothing changed). What
+   * `merge` would do with entries, without one.
    */
   private mergeCompact(key: string, single: TypedCrdt): number {
     const k = this.compactStateOf(single);
@@ -789,32 +737,13 @@ export class KeyTable {
     if (id >= 0 && !this.entries.isCompact(id)) return -1;
     if (id < 0) {
       const made = this.entries.addCompact(key);
-      this.setCompactState(made, k);
+      this.compactKeys.set(made, k);
       this.changedCompact(made, key, 'remote');
       this.mergeChanged = true;
       return made;
     }
-    const cols = this.columns;
-    // Another type: the entry's way (a clash of types).
-    if (((cols.compactSlot(id) ^ (this.cells[0] as number)) & 1) !== 0) return -1;
-    const width = cols.compactWidth(id);
-    // The slots only the state holds: none may be added past COMPACT_SLOTS, or nothing changes here.
-    let added = 0;
-    for (let i = 0; i < k; i++) if (this.slotIndex(id, width, this.cells[i] as number) < 0) added++;
-    if (width + added > COMPACT_SLOTS) return -1;
-    let changed = false;
-    for (let i = 0; i < k; i++) {
-      const cell = this.cells[i] as number;
-      const p = this.counts1[i] as number;
-      const j = this.slotIndex(id, width, cell);
-      if (j < 0) {
-        cols.addCompactSlot(id, cell, p);
-        changed = true;
-      } else if (p > cols.compactCountAt(id, j)) {
-        cols.setCompactCountAt(id, j, p);
-        changed = true;
-      }
-    }
+    const changed = this.compactKeys.merge(id, k);
+    if (changed === undefined) return -1;
     if (changed) {
       this.changedCompact(id, key, 'remote');
       this.mergeChanged = true;
@@ -822,28 +751,19 @@ export class KeyTable {
     return id;
   }
 
-  /** Which of the first `width` slots of the compact key holding `id` is `cell`'s writer's (-1: none). */
-  private slotIndex(id: number, width: number, cell: number): number {
-    for (let j = 0; j < width; j++) if (this.columns.compactSlotAt(id, j) >> 1 === cell >> 1) return j;
-    return -1;
-  }
-
-  /** The type of the compact key holding `id` (its slots' cells all name the same). */
+  /** The type of the compact key holding `id`. */
   protected compactType(id: number): 'pncounter' | 'gcounter' {
-    return CompactSlots.typeOf(this.columns.compactSlot(id));
+    return this.compactKeys.typeOf(id);
   }
 
   /** The value of the compact key holding `id`: the sum of its slots' counts. */
   protected compactValue(id: number): number {
-    const k = this.columns.compactWidth(id);
-    let v = this.columns.compactCount(id);
-    for (let j = 1; j < k; j++) v += this.columns.compactCountAt(id, j);
-    return v;
+    return this.compactKeys.valueOf(id);
   }
 
   /** The compact key holding `id` made an entry (the index puts it in the key's place). */
   private promote(id: number): Entry {
-    const e = this.compactEntry(id);
+    const e = this.compactKeys.entry(id);
     this.columns.uncompact(id);
     return e;
   }
@@ -864,43 +784,22 @@ export class KeyTable {
     // Stryker disable next-line BooleanLiteral: equivalent, nothing holds the entry once its key is compact; marked as every replaced entry is
     e.superseded = true;
     this.entries.demote(e);
-    this.setCompactState(id, k);
-  }
-
-  /** An entry of the state of the compact key holding `id`: a counter of its slots. */
-  private compactEntry(id: number): Entry {
-    return this.slots.entry(this.cells, this.counts1, this.readCompact(id));
+    this.compactKeys.set(id, k);
   }
 
   /**
-   * Adds `n` to the compact key holding `id` (`key`), if it stays compact: `n` above 0, our slot the
-   * key's or one it has room for (and no base for it: `slotBases`), its count within COMPACT_MAX
-   * (2^32-1). Returns the new value, or undefined (nothing changed: the caller takes the entry's way).
+   * Adds `n` to the compact key holding `id` (`key`), if it stays compact (`CompactKeys.incr`: our
+   * slot, or a new one unless the key has a base for it: `slotBases`). Returns the new value, or
+   * undefined (nothing changed: the caller takes the entry's way).
    */
   protected incrCompact(id: number, key: string, n: number): number | undefined {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, INCRBY 0 or less takes the entry's way, which changes nothing for 0 and tells of the change alike
     if (!(n > 0) || !Number.isSafeInteger(n)) return undefined;
-    const cols = this.columns;
-    const own = this.ownSlotCell();
-    const width = cols.compactWidth(id);
-    // Our slot (the first, for every INCR of a key only this node writes), or a new one.
-    const j = this.slotIndex(id, width, own);
-    if (j >= 0) {
-      const v = cols.compactCountAt(id, j) + n;
-      // Past a compact cell: the entry's way, which holds it or refuses it.
-      if (!(v <= COMPACT_MAX)) return undefined;
-      cols.setCompactCountAt(id, j, v);
-    } else {
-      // A slot of ours that is new: room for it, a count within a cell, no base (a key this node
-      // wrote before a collection of its tombstone starts our slot at its base: the entry's way).
-      // Stryker disable next-line ConditionalExpression,UnaryOperator: a guard for 32,768 writer incarnations seen by one process
-      if (width >= COMPACT_SLOTS || !(n <= COMPACT_MAX) || own < 0) return undefined;
-      // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty Map holds no base
-      if (this.slotBases.size !== 0 && this.slotBases.has(key)) return undefined;
-      cols.addCompactSlot(id, own + (cols.compactSlot(id) & 1), n);
-    }
-    this.changedCompact(id, key, 'local');
-    return this.compactValue(id);
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty Map holds no base
+    const noBase = this.slotBases.size === 0 || !this.slotBases.has(key);
+    const v = this.compactKeys.incr(id, this.ownSlotCell(), n, noBase);
+    if (v !== undefined) this.changedCompact(id, key, 'local');
+    return v;
   }
 
   /**
@@ -941,7 +840,7 @@ export class KeyTable {
     // Stryker disable next-line ConditionalExpression: equivalent, no cell sits at id -1
     if (id < 0) return undefined;
     if (!this.entries.isCompact(id)) return this.entries.at(id);
-    const e = this.compactEntry(id);
+    const e = this.compactKeys.entry(id);
     e.key = key;
     return e;
   }
@@ -1007,7 +906,7 @@ export class KeyTable {
 
   /** `encodeKey` of the key holding `id` (undefined if none), reached without a lookup by key. */
   encodeId(id: number): { tag: number; bytes: Uint8Array } | undefined {
-    if (this.entries.isCompact(id)) return this.slots.encode(this.cells, this.counts1, this.readCompact(id));
+    if (this.entries.isCompact(id)) return this.compactKeys.encode(id);
     const e = this.entries.at(id);
     return e === undefined ? undefined : this.encodeCurrent(e.key as string, e);
   }
@@ -1019,7 +918,7 @@ export class KeyTable {
    * and the commit copied that once more into its record.
    */
   encodeIdInto(id: number, w: ByteWriter): number | undefined {
-    if (this.entries.isCompact(id)) return this.slots.writeInto(w, this.cells, this.counts1, this.readCompact(id));
+    if (this.entries.isCompact(id)) return this.compactKeys.writeInto(id, w);
     const e = this.entries.at(id);
     if (e === undefined) return undefined;
     // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, the general way below writes the same bytes
@@ -1105,10 +1004,7 @@ export class KeyTable {
    */
   private readonly hashFn = (key: string, e: Entry | number, out: StateHash): boolean => {
     if (typeof e === 'number') {
-      const k = this.readCompact(e);
-      out.tag = CompactSlots.tagOf(this.cells[0] as number);
-      out.hi = this.slots.hash(this.cells, this.counts1, k);
-      out.lo = hash64Lo();
+      this.compactKeys.hashInto(e, out);
       return true;
     }
     // Stryker disable next-line ConditionalExpression: `false` is equivalent but for speed (every key the general way)
@@ -1124,10 +1020,7 @@ export class KeyTable {
   };
   private readonly countFn = (key: string, e: Entry | number): void => {
     if (typeof e !== 'number') this.counts.account(key, e);
-    else {
-      const k = this.readCompact(e);
-      this.counts.accountCompact(key, e, this.compactType(e), k, this.slots.bytes(this.cells, k));
-    }
+    else this.counts.accountCompact(key, e, this.compactType(e), this.columns.compactWidth(e), this.compactKeys.bytesOf(e));
   };
 
   /**
