@@ -401,8 +401,9 @@ export abstract class CounterBase {
     if (k > max) return -1;
     for (let i = BASE, j = 1; i < rest.length; i += STRIDE, j++) {
       const p = rest[i + 1] as number;
-      // No floor on its increments, no decrements (and so no floor on them).
-      if (p < 1 || rest[i + 2] !== 0 || rest[i + 3] !== 0) return -1;
+      // No floor on its increments, no decrements (and so no floor on them). A slot held counts
+      // something, so with no decrements p is above 0.
+      if (rest[i + 2] !== 0 || rest[i + 3] !== 0) return -1;
       rids[j] = rest[i] as ReplicaId;
       ps[j] = p;
     }

@@ -127,6 +127,7 @@ export class VersionColumn {
       return;
     }
     const n = new Uint32Array(PAGE);
+    // Stryker disable next-line ArithmeticOperator: equivalent, OFFSET is 2^31 and a 32-bit cell keeps the value modulo 2^32, so + and - store the same
     for (const [j, v] of s) n[j] = v - base + OFFSET;
     this.narrow[p] = n;
     this.bases[p] = base;

@@ -46,7 +46,10 @@ describe('VersionColumn', () => {
           if (wide > 0) widened++;
           if (narrow > 0) narrowed++;
         }
-        for (let i = 0; i <= 500; i++) expect(col.get(i)).toBe(model.get(i) ?? 0);
+        for (let i = 0; i <= 500; i++) {
+          expect(col.get(i)).toBe(model.get(i) ?? 0);
+          expect(col.has(i)).toBe(model.has(i));
+        }
         for (const [i, v] of model) {
           expect(col.get(i)).toBe(v);
           expect(col.has(i)).toBe(true);
