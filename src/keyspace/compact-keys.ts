@@ -144,12 +144,22 @@ export class CompactKeys {
    */
   incr(id: number, own: number, n: number, mayAdd: boolean): number | undefined {
     const cols = this.columns;
+    // Our slot first, the only one of every key only this node writes: a lookup less on every INCR
+    // (75 against 66 ns an INCRBY in process without it).
+    // Stryker disable next-line ConditionalExpression: equivalent but for speed, the search below finds the first slot too
+    if (cols.compactSlot(id) >> 1 === own >> 1) {
+      const v = cols.compactCount(id) + n;
+      // Past a compact cell: the entry's way, which holds it or refuses it.
+      if (!(v <= COMPACT_MAX)) return undefined;
+      cols.setCompactCount(id, v);
+      return cols.compactWidth(id) === 1 ? v : this.valueOf(id);
+    }
     const width = cols.compactWidth(id);
-    // Our slot (the first, for every INCR of a key only this node writes), or a new one.
+    // Our slot past the first, or a new one.
     const j = this.slotIndex(id, width, own);
+    // Stryker disable next-line EqualityOperator: equivalent, the first slot is not ours here, so j is never 0
     if (j >= 0) {
       const v = cols.compactCountAt(id, j) + n;
-      // Past a compact cell: the entry's way, which holds it or refuses it.
       if (!(v <= COMPACT_MAX)) return undefined;
       cols.setCompactCountAt(id, j, v);
     } else {
