@@ -1,10 +1,12 @@
 // The codec helpers of the counters' slot table (g-counter.ts, CounterBase): each slot's kind and
 // varints, the header, the replica ids read (with the last few kept) and written (ASCII without a
-// TextEncoder). The format itself is docs/crdt-counters.md's; CounterBase writes and reads whole states.
+// TextEncoder). The format itself is docs/crdt-counters.md's; CounterBase writes and reads whole states,
+// and the whole state of a counter of plain slots is written here without a counter (compact keys:
+// keyspace/compact-keys.ts).
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { internReplicaId } from './replica-id.js';
+import { internReplicaId, type ReplicaId } from './replica-id.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -180,4 +182,75 @@ export function idBytes(id: string): Uint8Array {
 export function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kinds: number): void {
   const bytes = idBytes(id);
   w.uvarint(bytes.length * (1 << kindBits) + kinds).bytes(bytes);
+}
+
+/** The writer the plain-counter hashes encode into (synchronous, never nested). */
+const scratch = new ByteWriter(256);
+
+/** One slot of a counter's codec form (`CounterBase.encode`): its head, its id, its P and N fields (N only for `two` lanes). */
+export function writeSlotEntry(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
+  const pk = slotKind(p, fp);
+  const nk = slotKind(n, fn);
+  writeEntryHead(w, id, two ? 4 : 2, two ? pk * 4 + nk : pk);
+  writeSlot(w, pk, p, fp);
+  writeSlot(w, nk, n, fn);
+}
+
+/**
+ * Appends the codec form of a counter of type `tag` (G- or PN-Counter) that holds one slot, replica
+ * `rid`'s `p` increments (no floors, no decrements): the bytes `encode()` of such a counter gives,
+ * without the counter (a compact key's whole state: keyspace/key-table.ts).
+ */
+export function writeOneSlotCounter(w: ByteWriter, tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): ByteWriter {
+  w.u8(CODEC_VERSION).u8(tag).uvarint(1);
+  writeSlotEntry(w, rid, p, 0, 0, 0, tag === TypeTag.PNCounter);
+  return w;
+}
+
+/** `encodingHash()` of the counter `writeOneSlotCounter` writes; `hash64Lo()` then gives the low word. */
+export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
+  return writeOneSlotCounter(scratch.reset(), tag, rid, p).hash();
+}
+
+/** Slot indexes sorted by id, reused by `writePlainCounter`. */
+const plainOrder: number[] = [];
+
+/**
+ * Appends the codec form of a counter of type `tag` that holds `k` plain slots (1 <= k <= 9,
+ * the slots a counter sorts by insertion): replica `rids[i]`'s `ps[i]` increments (at least 1, no floors, no decrements), the ids
+ * distinct. The bytes `encode()` of such a counter gives, without the counter (a compact key of
+ * several writers: keyspace/key-table.ts).
+ */
+export function writePlainCounter(
+  w: ByteWriter,
+  tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter,
+  rids: readonly ReplicaId[],
+  ps: readonly number[],
+  k: number,
+): ByteWriter {
+  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, one slot sorts to itself
+  if (k === 1) return writeOneSlotCounter(w, tag, rids[0] as ReplicaId, ps[0] as number);
+  // Sorted by id by insertion (as `writeState` sorts a few slots).
+  for (let i = 0; i < k; i++) {
+    const id = rids[i] as ReplicaId;
+    let j = i - 1;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, plainOrder[-1] is undefined, whose id compares false; ids are never equal
+    while (j >= 0 && (rids[plainOrder[j] as number] as ReplicaId) > id) {
+      plainOrder[j + 1] = plainOrder[j] as number;
+      j--;
+    }
+    plainOrder[j + 1] = i;
+  }
+  w.u8(CODEC_VERSION).u8(tag).uvarint(k);
+  const two = tag === TypeTag.PNCounter;
+  for (let i = 0; i < k; i++) {
+    const s = plainOrder[i] as number;
+    writeSlotEntry(w, rids[s] as ReplicaId, ps[s] as number, 0, 0, 0, two);
+  }
+  return w;
+}
+
+/** `encodingHash()` of the counter `writePlainCounter` writes; `hash64Lo()` then gives the low word. */
+export function plainCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rids: readonly ReplicaId[], ps: readonly number[], k: number): number {
+  return writePlainCounter(scratch.reset(), tag, rids, ps, k).hash();
 }

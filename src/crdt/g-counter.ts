@@ -10,7 +10,7 @@
 // The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
-import { idBytes, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeEntryHead, writeSlot, type SlotKind } from './counter-codec.js';
+import { idBytes, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeSlotEntry, type SlotKind } from './counter-codec.js';
 import { CrdtError } from './errors.js';
 import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -110,77 +110,9 @@ type Rest = (ReplicaId | number)[];
  */
 const bigIndexes = new WeakMap<Rest, Map<ReplicaId, number>>();
 
-/** One slot of a counter's codec form (`CounterBase.encode`): its head, its id, its P and N fields (N only for `two` lanes). */
-function writeSlotEntryTo(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
-  const pk = slotKind(p, fp);
-  const nk = slotKind(n, fn);
-  writeEntryHead(w, id, two ? 4 : 2, two ? pk * 4 + nk : pk);
-  writeSlot(w, pk, p, fp);
-  writeSlot(w, nk, n, fn);
-}
-
-/**
- * Appends the codec form of a counter of type `tag` (G- or PN-Counter) that holds one slot, replica
- * `rid`'s `p` increments (no floors, no decrements): the bytes `encode()` of such a counter gives,
- * without the counter (a compact key's whole state: keyspace/key-table.ts).
- */
-export function writeOneSlotCounter(w: ByteWriter, tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): ByteWriter {
-  w.u8(CODEC_VERSION).u8(tag).uvarint(1);
-  writeSlotEntryTo(w, rid, p, 0, 0, 0, tag === TypeTag.PNCounter);
-  return w;
-}
-
-/** `encodingHash()` of the counter `writeOneSlotCounter` writes; `hash64Lo()` then gives the low word. */
-export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
-  return writeOneSlotCounter(scratch.reset(), tag, rid, p).hash();
-}
-
 /** `byteSize()` of the counter `writeOneSlotCounter` writes (one slot, no array of others). */
 export function oneSlotCounterBytes(rid: ReplicaId): number {
   return plainCounterBytes(1, rid.length);
-}
-
-/** Slot indexes sorted by id, reused by `writePlainCounter`. */
-const plainOrder: number[] = [];
-
-/**
- * Appends the codec form of a counter of type `tag` that holds `k` plain slots (1 <= k <= SCANNED_SLOTS
- * + 1): replica `rids[i]`'s `ps[i]` increments (at least 1, no floors, no decrements), the ids
- * distinct. The bytes `encode()` of such a counter gives, without the counter (a compact key of
- * several writers: keyspace/key-table.ts).
- */
-export function writePlainCounter(
-  w: ByteWriter,
-  tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter,
-  rids: readonly ReplicaId[],
-  ps: readonly number[],
-  k: number,
-): ByteWriter {
-  // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent but for speed, one slot sorts to itself
-  if (k === 1) return writeOneSlotCounter(w, tag, rids[0] as ReplicaId, ps[0] as number);
-  // Sorted by id by insertion (as `writeState` sorts a few slots).
-  for (let i = 0; i < k; i++) {
-    const id = rids[i] as ReplicaId;
-    let j = i - 1;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, plainOrder[-1] is undefined, whose id compares false; ids are never equal
-    while (j >= 0 && (rids[plainOrder[j] as number] as ReplicaId) > id) {
-      plainOrder[j + 1] = plainOrder[j] as number;
-      j--;
-    }
-    plainOrder[j + 1] = i;
-  }
-  w.u8(CODEC_VERSION).u8(tag).uvarint(k);
-  const two = tag === TypeTag.PNCounter;
-  for (let i = 0; i < k; i++) {
-    const s = plainOrder[i] as number;
-    writeSlotEntryTo(w, rids[s] as ReplicaId, ps[s] as number, 0, 0, 0, two);
-  }
-  return w;
-}
-
-/** `encodingHash()` of the counter `writePlainCounter` writes; `hash64Lo()` then gives the low word. */
-export function plainCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rids: readonly ReplicaId[], ps: readonly number[], k: number): number {
-  return writePlainCounter(scratch.reset(), tag, rids, ps, k).hash();
 }
 
 /**
@@ -572,7 +504,7 @@ export abstract class CounterBase {
   }
 
   private writeSlotEntry(w: ByteWriter, id: ReplicaId, p: number, fp: number, n: number, fn: number, two: boolean): void {
-    writeSlotEntryTo(w, id, p, fp, n, fn, two);
+    writeSlotEntry(w, id, p, fp, n, fn, two);
   }
 
   /** Decodes untrusted bytes into `out` (empty). Never throws; malformed or non-canonical input is an error. */

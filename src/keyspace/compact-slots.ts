@@ -5,7 +5,8 @@
 // byte estimate, its entry. Pure: no I/O, no clock.
 
 import { ByteWriter, TypeTag } from '../crdt/codec.js';
-import { oneSlotCounterHash, plainCounterBytes, plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../crdt/g-counter.js';
+import { oneSlotCounterHash, plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../crdt/counter-codec.js';
+import { plainCounterBytes } from '../crdt/g-counter.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { newCounter } from './entries.js';
 import type { Entry } from './types.js';
