@@ -184,7 +184,7 @@ export function writeEntryHead(w: ByteWriter, id: string, kindBits: number, kind
   w.uvarint(bytes.length * (1 << kindBits) + kinds).bytes(bytes);
 }
 
-/** The writer the plain-counter hashes encode into (synchronous, never nested). */
+/** The writer `plainCounterHash` encodes into (synchronous, never nested). */
 const scratch = new ByteWriter(256);
 
 /** One slot of a counter's codec form (`CounterBase.encode`): its head, its id, its P and N fields (N only for `two` lanes). */
@@ -205,11 +205,6 @@ export function writeOneSlotCounter(w: ByteWriter, tag: typeof TypeTag.GCounter 
   w.u8(CODEC_VERSION).u8(tag).uvarint(1);
   writeSlotEntry(w, rid, p, 0, 0, 0, tag === TypeTag.PNCounter);
   return w;
-}
-
-/** `encodingHash()` of the counter `writeOneSlotCounter` writes; `hash64Lo()` then gives the low word. */
-export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
-  return writeOneSlotCounter(scratch.reset(), tag, rid, p).hash();
 }
 
 /** Slot indexes sorted by id, reused by `writePlainCounter`. */

@@ -5,7 +5,7 @@
 // byte estimate, its entry. Pure: no I/O, no clock.
 
 import { ByteWriter, TypeTag } from '../crdt/codec.js';
-import { oneSlotCounterHash, plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../crdt/counter-codec.js';
+import { plainCounterHash, writePlainCounter } from '../crdt/counter-codec.js';
 import { plainCounterBytes } from '../crdt/g-counter.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { newCounter } from './entries.js';
@@ -71,9 +71,7 @@ export class CompactSlots {
    */
   writeInto(w: ByteWriter, cells: readonly number[], counts: readonly number[], k: number): number {
     const tag = CompactSlots.tagOf(cells[0] as number);
-    // Stryker disable next-line ConditionalExpression: equivalent but for speed, the general way writes one slot's same bytes
-    if (k === 1) writeOneSlotCounter(w, tag, this.ridOf(cells[0] as number), counts[0] as number);
-    else writePlainCounter(w, tag, this.ridsOf(cells, k), counts, k);
+    writePlainCounter(w, tag, this.ridsOf(cells, k), counts, k);
     return tag;
   }
 
@@ -86,10 +84,7 @@ export class CompactSlots {
 
   /** The high word of its encoding's hash (`hash64Lo()` then gives the low word). */
   hash(cells: readonly number[], counts: readonly number[], k: number): number {
-    const tag = CompactSlots.tagOf(cells[0] as number);
-    // Stryker disable next-line ConditionalExpression: equivalent but for speed, the general way hashes one slot's same bytes
-    if (k === 1) return oneSlotCounterHash(tag, this.ridOf(cells[0] as number), counts[0] as number);
-    return plainCounterHash(tag, this.ridsOf(cells, k), counts, k);
+    return plainCounterHash(CompactSlots.tagOf(cells[0] as number), this.ridsOf(cells, k), counts, k);
   }
 
   /** Its `byteSize()` (g-counter.ts). */

@@ -787,6 +787,11 @@ export class KeyTable {
     this.compactKeys.set(id, k);
   }
 
+  /** Whether `key` has no base for a slot of ours (`slotBases`): a new slot of ours may start at 0. */
+  private readonly noBase = (key: string): boolean =>
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty Map holds no base
+    this.slotBases.size === 0 || !this.slotBases.has(key);
+
   /**
    * Adds `n` to the compact key holding `id` (`key`), if it stays compact (`CompactKeys.incr`: our
    * slot, or a new one unless the key has a base for it: `slotBases`). Returns the new value, or
@@ -795,9 +800,7 @@ export class KeyTable {
   protected incrCompact(id: number, key: string, n: number): number | undefined {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, INCRBY 0 or less takes the entry's way, which changes nothing for 0 and tells of the change alike
     if (!(n > 0) || !Number.isSafeInteger(n)) return undefined;
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, an empty Map holds no base
-    const noBase = this.slotBases.size === 0 || !this.slotBases.has(key);
-    const v = this.compactKeys.incr(id, this.ownSlotCell(), n, noBase);
+    const v = this.compactKeys.incr(id, key, this.ownSlotCell(), n, this.noBase);
     if (v !== undefined) this.changedCompact(id, key, 'local');
     return v;
   }

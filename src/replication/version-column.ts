@@ -45,6 +45,11 @@ const SPARSE_BELOW = 64;
 const OFFSET = 0x80000000;
 const CELL_MAX = 0xffffffff;
 
+/** The version a narrow page's cell `c` holds around `base` (0: none). */
+function fromCell(c: number, base: number): number {
+  return c === 0 ? 0 : base + c - OFFSET;
+}
+
 /**
  * Per key id, the latest version an origin's log holds of it (0: none), in pages of 4,096 ids. A page
  * is a small Map while it holds few keys (a log whose keys are scattered over the id space, such as
@@ -68,8 +73,7 @@ export class VersionColumn {
     const p = id >>> PAGE_BITS;
     const n = this.narrow[p];
     if (n !== undefined) {
-      const c = n[id & PAGE_MASK] as number;
-      return c === 0 ? 0 : (this.bases[p] as number) + c - OFFSET;
+      return fromCell(n[id & PAGE_MASK] as number, this.bases[p] as number);
     }
     const w = this.wide[p];
     if (w !== undefined) return w[id & PAGE_MASK] as number;
@@ -83,9 +87,8 @@ export class VersionColumn {
     const n = this.narrow[p];
     let prev: number;
     if (n !== undefined) {
-      const c = n[i] as number;
       const base = this.bases[p] as number;
-      prev = c === 0 ? 0 : base + c - OFFSET;
+      prev = fromCell(n[i] as number, base);
       const to = version - base + OFFSET;
       if (to >= 1 && to <= CELL_MAX) n[i] = to;
       else this.widen(p)[i] = version;
@@ -139,10 +142,7 @@ export class VersionColumn {
     const base = this.bases[p] as number;
     const w = new Float64Array(PAGE);
     // Stryker disable next-line EqualityOperator: equivalent, a cell past the page reads undefined and is written nowhere
-    for (let j = 0; j < PAGE; j++) {
-      const c = n[j] as number;
-      if (c !== 0) w[j] = base + c - OFFSET;
-    }
+    for (let j = 0; j < PAGE; j++) w[j] = fromCell(n[j] as number, base);
     this.narrow[p] = undefined;
     this.wide[p] = w;
     return w;

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TypeTag } from '../../src/crdt/codec.js';
 import { COUNTER_MAX, GCounter, oneSlotCounterBytes, plainCounterBytes } from '../../src/crdt/g-counter.js';
-import { oneSlotCounterHash, plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../../src/crdt/counter-codec.js';
+import { plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../../src/crdt/counter-codec.js';
 import { ByteWriter } from '../../src/crdt/codec.js';
 import { hash64Bytes, hash64Lo } from '../../src/crdt/hash64.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
@@ -495,7 +495,7 @@ describe('compact keys', () => {
         const tag = g ? TypeTag.GCounter : TypeTag.PNCounter;
         const bytes = writeOneSlotCounter(new ByteWriter(4), tag, rid, p).finish();
         expect(bytes).toEqual(c.encode());
-        const hi = oneSlotCounterHash(tag, rid, p);
+        const hi = plainCounterHash(tag, [rid], [p], 1);
         const lo = hash64Lo();
         expect([hi, lo]).toEqual([hash64Bytes(c.encode()), hash64Lo()]);
         expect(oneSlotCounterBytes(rid)).toBe(c.byteSize());
