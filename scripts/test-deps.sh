@@ -42,3 +42,7 @@ fi
 
 echo "== $("$REDIS" --version 2>/dev/null || echo 'redis-server (version unknown)')"
 echo "== $("$CHROMIUM" --version 2>/dev/null || echo 'chromium (version unknown)')"
+# Debian's redis-server brings libjemalloc2: the malloc of the nodes the tests start, as `tally
+# cluster up` starts them (src/util/allocator.ts, "auto"). Without it they run on the system malloc.
+JEMALLOC=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 2>/dev/null | head -1)
+echo "== node malloc: ${JEMALLOC:-the system malloc (libjemalloc.so.2 not found)}"

@@ -1,5 +1,7 @@
 // Benchmark entry point: `npm run bench -- <suite> [--json]`. Benchmarks print tables; they never assert.
 
+import { ALLOCATORS, type Allocator } from '../../src/util/allocator.js';
+import { useAllocator } from './servers.js';
 import { suites } from './suites.js';
 
 async function main(): Promise<void> {
@@ -13,6 +15,15 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // The malloc of every tally node a suite starts (src/util/allocator.ts): `auto`, as `tally cluster
+  // up` runs them, unless `--allocator=jemalloc|system` says otherwise, to compare the two.
+  const allocator = (args.find((a) => a.startsWith('--allocator='))?.split('=')[1] ?? 'auto') as Allocator;
+  if (!ALLOCATORS.includes(allocator)) {
+    console.error(`--allocator: expected one of ${ALLOCATORS.join(', ')}, got '${allocator}'`);
+    process.exitCode = 2;
+    return;
+  }
+  console.error(`tally nodes' malloc: ${useAllocator(allocator)}`);
   const results: Record<string, unknown> = {};
   for (const name of names) {
     const suite = suites[name];

@@ -8,8 +8,18 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../src/util/free-port.js';
 import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
+import { nodeEnv, type Allocator } from '../../src/util/allocator.js';
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.js');
+/** The environment of every tally node started here: its malloc as `tally cluster up` picks it unless `useAllocator` says otherwise. */
+let NODE_ENV: NodeJS.ProcessEnv = nodeEnv(process.env, 'auto').env;
+
+/** Sets the malloc of the tally nodes started from now on; returns which one they get. */
+export function useAllocator(allocator: Allocator): 'jemalloc' | 'system' | 'preset' {
+  const { env, chosen } = nodeEnv(process.env, allocator);
+  NODE_ENV = env;
+  return chosen;
+}
 
 export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
 export type Mode = (typeof PERSISTENCE_MODES)[number];
@@ -93,7 +103,7 @@ export async function startTally(mode: Mode, dir: string, tls?: ServerTlsFiles):
       ...(tls === undefined ? {} : { tls: { certFile: tls.cert, keyFile: tls.key, caFile: tls.ca, http: false } }),
     }),
   );
-  const proc = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore', env: NODE_ENV });
   await waitPong(respPort);
   return { port: respPort, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
 }
@@ -117,7 +127,7 @@ export async function startTallyCluster(dir: string, mode: Mode, started: TallyN
   writeFileSync(config, JSON.stringify({ cluster: 'bench-cluster', nodes, seeds: ['n1', 'n2'], dataDir: join(dir, 'data'), persistence: mode, auth: { keyFile: null }, logLevel: 'warn' }));
   for (const n of nodes) {
     const prof = profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const proc = spawn(process.execPath, [...NODE_V8_FLAGS, ...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore' });
+    const proc = spawn(process.execPath, [...NODE_V8_FLAGS, ...prof, MAIN, 'node', '--config', config, '--id', n.id], { stdio: 'ignore', env: NODE_ENV });
     started.push({ id: n.id, respPort: n.respPort, proc });
   }
   for (const n of started) await waitPong(n.respPort);

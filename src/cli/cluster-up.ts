@@ -15,6 +15,7 @@ import { configNamed, configOption, DEFAULT_CONFIG_FILE, intArg } from './args.j
 import { EXIT_FAILURE } from './errors.js';
 import { caFor, credentialsFor, getJson, PASSWORD_ENV, urlsOf, USER_ENV, type Credentials } from './target.js';
 import { NODE_V8_FLAGS } from '../node/v8-flags.js';
+import { nodeEnv } from '../util/allocator.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const LEVELS: Record<number, [string, string]> = {
@@ -86,8 +87,8 @@ export function registerClusterUp(program: Command): void {
       // validated here too, so a bad --nodes or --log-level fails once, with the field named. It may
       // hold auth.password and hashes: written 0600 (replacing any older copy), as the nodes require.
       const effective = join(cfg.dataDir, 'cluster-up.config.json');
-      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, maxmemory, tls } = cfg;
-      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, maxmemory, tls };
+      const { nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel, maxClients, protectedMode, maxmemory, tls, allocator } = cfg;
+      const out = { cluster: cfg.cluster, nodes, seeds, gossip, dataDir, persistence, auth, gcounterKeys, logLevel: flags.logLevel ?? logLevel, maxClients, protectedMode, maxmemory, tls, allocator };
       try {
         validateConfig(out);
       } catch (e) {
@@ -99,6 +100,10 @@ export function registerClusterUp(program: Command): void {
       if (taken.length > 0) throw new Error(`cannot start the cluster: ${taken.join('; ')} already in use (another cluster running? stop it, or change the ports in ${flags.config})`);
       writePrivateFile(effective, JSON.stringify(out, null, 2));
 
+      // Every node's malloc (util/allocator.ts): refused here, before any node starts, when the config
+      // asks for jemalloc and it is not installed.
+      const { env, chosen } = nodeEnv(process.env, allocator);
+      if (chosen === 'system' && allocator === 'auto') console.log('allocator: libjemalloc.so.2 not found, the nodes run on the system malloc (install libjemalloc2 for less memory per key: docs/operations.md, "Memory allocator")');
       const children = new Map<string, ChildProcess>();
       const tty = process.stdout.isTTY === true;
       let stopping = false;
@@ -110,7 +115,7 @@ export function registerClusterUp(program: Command): void {
       cfg.nodes.forEach((n, i) => {
         const child = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', effective, '--id', n.id], {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env },
+          env,
         });
         children.set(n.id, child);
         const prefix = tty ? `${NODE_COLORS[i % NODE_COLORS.length]}[${n.id}]\x1b[0m` : `[${n.id}]`;

@@ -7,6 +7,7 @@ import { ConfigError, DEFAULT_REPLICA_CONFIG, REPLICA_CONFIG_RANGES, replicaConf
 import { parsePasswordHash } from '../server/auth/password-hash.js';
 import { ROLES, type Role } from '../server/auth/permissions.js';
 import { parseJsonSource, positionOf } from './json-source.js';
+import { ALLOCATORS, type Allocator } from '../util/allocator.js';
 
 export interface NodeEntry {
   /** Stable node id: letters, digits, '-', '_' and '.', at most 64 characters. */
@@ -130,6 +131,11 @@ export interface ClusterConfig {
   maxmemory: number | 'auto';
   /** TLS for clients; null (the default) = plaintext only. */
   tls: TlsSettings | null;
+  /**
+   * The malloc of each node's process, set by whatever starts it (node/allocator.ts): "auto" (the
+   * default) jemalloc where it is installed, "jemalloc" (refuse to start without it), "system".
+   */
+  allocator: Allocator;
 }
 
 export const PERSISTENCE_MODES = ['none', 'everysec', 'always'] as const;
@@ -269,7 +275,7 @@ const GOSSIP_FIELD: Record<keyof GossipSettings, keyof typeof REPLICA_CONFIG_RAN
  */
 export function validateConfig(raw: Json): ClusterConfig {
   const v = new Issues();
-  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', 'protectedMode', 'maxmemory', 'tls', '$comment']);
+  const top = v.obj('config', raw, ['cluster', 'nodes', 'seeds', 'gossip', 'dataDir', 'persistence', 'auth', 'gcounterKeys', 'logLevel', 'maxClients', 'protectedMode', 'maxmemory', 'tls', 'allocator', '$comment']);
   if (top === null) throw new ClusterConfigError(v.list.map((i) => `${i.path}: ${i.message}`).join('\n'), v.list);
   const cluster = v.str('cluster', top.cluster, /^[A-Za-z0-9_.-]{1,64}$/, 'a cluster name of 1-64 letters, digits, "_", "." or "-"');
   let nodes: NodeEntry[] = [];
@@ -365,6 +371,8 @@ export function validateConfig(raw: Json): ClusterConfig {
   const protectedMode = top.protectedMode !== false;
   const maxmemory = top.maxmemory === undefined ? 'auto' : parseMaxmemory(v, 'maxmemory', top.maxmemory);
   const tls = tlsSettings(v, top.tls);
+  const allocator = top.allocator === undefined ? 'auto' : top.allocator;
+  if (!ALLOCATORS.includes(allocator as Allocator)) v.expected('allocator', `one of ${ALLOCATORS.join(', ')}`, allocator);
   nodes.forEach((n, i) => {
     if (n.tlsPort !== null && tls === null) v.add(`nodes[${i}].tlsPort`, 'needs the "tls" section (certFile, keyFile)');
   });
@@ -376,7 +384,7 @@ export function validateConfig(raw: Json): ClusterConfig {
     if (e instanceof ConfigError) throw new ClusterConfigError(e.message, [{ path: e.message.split(':')[0] ?? 'gossip', message: e.message }]);
     throw e;
   }
-  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients, protectedMode, maxmemory, tls };
+  return { cluster, nodes, seeds, gossip, dataDir, persistence: persistence as Persistence, auth, gcounterKeys, logLevel: logLevel as LogLevel, maxClients, protectedMode, maxmemory, tls, allocator: allocator as Allocator };
 }
 
 /** Redis's memory units (config.c's memtoull): k and m are powers of 1000, kb and mb of 1024. */

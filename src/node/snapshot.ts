@@ -12,7 +12,11 @@ import type { RespServerStats } from '../server/resp/server.js';
 import type { SecurityStats } from '../server/metrics.js';
 import type { WsApiStats } from '../server/ws/server.js';
 import { humanBytes, usedMemory } from './memory-guard.js';
+import { runningAllocator } from '../util/allocator.js';
 import { youngGenerationBytes } from '../util/system.js';
+
+/** The process's malloc: read once, it cannot change. */
+let allocator: 'jemalloc' | 'libc' | undefined;
 import type { Clock } from '../util/clock.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -92,7 +96,7 @@ export interface NodeSnapshot {
    * pairs), origins of incarnations no longer alive whose slots are not folded yet, and keys folded
    * since start (replication/slot-folds.ts); `tombstonesCollected`, deleted counters dropped since start (replication/tombstone-gc.ts).
    */
-  memory: { used: number; heapUsed: number; rss: number; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; youngGeneration: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
+  memory: { used: number; heapUsed: number; rss: number; allocator: 'jemalloc' | 'libc'; maxmemory: number; overMaxmemory: boolean; tombstones: number; tombstonesCollected: number; slots: number; compactKeys: number; youngGeneration: number; versionLogEntries: number; versionLogCells: number; origins: number; retiredOrigins: number; slotFolds: number };
   /** Client security figures (server/metrics.ts, SecurityStats). */
   security: SecurityStats;
   persistence: Record<string, string | number>;
@@ -158,6 +162,7 @@ export function takeSnapshot(p: NodeParts): NodeSnapshot {
       used: usedMemory(),
       heapUsed: memory.heapUsed,
       rss: memory.rss,
+      allocator: (allocator ??= runningAllocator()),
       maxmemory: p.memoryGuard.limit,
       overMaxmemory: p.memoryGuard.over,
       tombstones: held.tombstones,
@@ -211,6 +216,8 @@ export function infoSections(s: NodeSnapshot): Record<string, Record<string, str
       used_memory_rss: s.memory.rss,
       used_memory_rss_human: humanBytes(s.memory.rss),
       // RSS over used memory, as Redis prints it (dashboards and redis_exporter read it).
+      // Redis's field: which malloc the process runs on (util/allocator.ts).
+      mem_allocator: s.memory.allocator,
       mem_fragmentation_ratio: s.memory.used > 0 ? (s.memory.rss / s.memory.used).toFixed(2) : '0.00',
       // Redis's names; the only policy is noeviction (a dropped counter would lose acknowledged increments).
       maxmemory: s.memory.maxmemory,

@@ -12,6 +12,7 @@ import { DEFAULT_GOSSIP, replicaSettings, type GossipSettings } from '../config/
 import { Keyring } from '../gossip/frame-auth.js';
 import { replicaConfig, type ReplicaConfig } from '../replication/config.js';
 import { freePort } from '../util/free-port.js';
+import { nodeEnv } from '../util/allocator.js';
 import { FAULT_CONTROL_ENV, FAULT_POLL_MS, type FaultRules } from '../gossip/fault-control.js';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -161,7 +162,7 @@ export class VerifyCluster {
     const out = openSync(n.logFile, 'a');
     const proc = spawn(process.execPath, [CLI_MAIN, 'node', '--config', this.configPath, '--id', id], {
       stdio: ['ignore', out, out],
-      env: { ...process.env, [FAULT_CONTROL_ENV]: this.faultFile },
+      env: { ...nodeEnv(process.env, 'auto').env, [FAULT_CONTROL_ENV]: this.faultFile },
     });
     closeSync(out);
     n.proc = proc;

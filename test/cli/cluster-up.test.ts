@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
+import { findJemalloc, runningAllocator } from '../../src/util/allocator.js';
 import { runCli, startCli, tempConfig, waitForOutput } from './run-cli.js';
 
 function occupy(port: number): Promise<Server> {
@@ -65,6 +66,11 @@ describe('tally cluster up', () => {
       const pid = (JSON.parse(st.stdout) as { node: { pid: number } }).node.pid;
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       for (const flag of NODE_V8_FLAGS) expect(argv).toContain(flag);
+      // And on jemalloc where it is installed (the config's allocator is "auto"), which the node
+      // itself reports (in /status, and in INFO as mem_allocator, as Redis does).
+      const expected = findJemalloc() === undefined ? 'libc' : 'jemalloc';
+      expect(runningAllocator(readFileSync(`/proc/${pid}/maps`, 'utf8'))).toBe(expected);
+      expect((JSON.parse(st.stdout) as { memory: { allocator: string } }).memory.allocator).toBe(expected);
     } finally {
       up.kill('SIGINT');
     }

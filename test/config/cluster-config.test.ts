@@ -81,6 +81,14 @@ describe('validateConfig', () => {
     expect(issues({ ...GOOD, nodes: [{ ...GOOD.nodes[0], maxmemory: 'x' }] })).toEqual([{ path: 'nodes[0].maxmemory', message: `${what}, got "x"` }]);
   });
 
+  it('allocator: "auto" by default, "jemalloc" or "system"; anything else named', () => {
+    expect(validateConfig(GOOD).allocator).toBe('auto');
+    expect(validateConfig({ ...GOOD, allocator: 'jemalloc' }).allocator).toBe('jemalloc');
+    expect(validateConfig({ ...GOOD, allocator: 'system' }).allocator).toBe('system');
+    expect(issues({ ...GOOD, allocator: 'tcmalloc' })).toEqual([{ path: 'allocator', message: 'expected one of auto, jemalloc, system, got "tcmalloc"' }]);
+    expect(issues({ ...GOOD, allocator: 1 })).toEqual([{ path: 'allocator', message: 'expected one of auto, jemalloc, system, got 1' }]);
+  });
+
   it('a config that is not an object is one issue', () => {
     expect(issues([1])).toEqual([{ path: 'config', message: 'expected an object, got [1]' }]);
   });

@@ -7,6 +7,7 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from '../../src/util/free-port.js';
+import { nodeEnv } from '../../src/util/allocator.js';
 
 /** The repository root: the nearest folder above this file with a package.json (works from src and dist). */
 function repoRoot(): string {
@@ -148,7 +149,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     async start(id, extraArgs = []) {
       const n = nodes.find((x) => x.id === id) as TestNode;
       const out = openSync(n.logFile, 'a');
-      const p = spawn(process.execPath, [MAIN, 'node', '--config', configPath, '--id', id, ...extraArgs], { stdio: ['ignore', out, out], ...(o.env === undefined ? {} : { env: { ...process.env, ...o.env } }) });
+      const p = spawn(process.execPath, [MAIN, 'node', '--config', configPath, '--id', id, ...extraArgs], { stdio: ['ignore', out, out], env: { ...nodeEnv(process.env, 'auto').env, ...o.env } });
       n.proc = p;
       const tail = (): string => readFileSync(n.logFile, 'utf8').split('\n').slice(-15).join('\n');
       // A node that dies while starting fails the test at once, with the reason from its log.

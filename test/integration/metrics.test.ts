@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, until, waitForMembers, type TestCluster } from './harness.js';
+import { findJemalloc } from '../../src/util/allocator.js';
 
 let c: TestCluster;
 
@@ -107,6 +108,9 @@ describe('/metrics', () => {
       expect(Math.abs(scaled - field('used_memory')) / field('used_memory')).toBeLessThan(0.01);
       expect(text('used_memory_rss_human')).toMatch(/^\d+\.\d\d[KMGTP]$/);
       expect(Number(text('mem_fragmentation_ratio'))).toBeCloseTo(field('used_memory_rss') / field('used_memory'), 1);
+      // The harness starts nodes as `tally cluster up` does: on jemalloc wherever it is installed
+      // (test-deps installs it with redis-server), and the node reads which malloc it got.
+      expect(text('mem_allocator')).toBe(findJemalloc() === undefined ? 'libc' : 'jemalloc');
     } finally {
       r.disconnect();
     }
