@@ -1,9 +1,13 @@
 // The key table's index: key string -> the key's entry, by way of the key's id. An open-addressing
-// hash table (linear probing) over one Int32Array of (hash, id + 1) pairs, and the entries by id in
-// pages of 4,096. It replaces a Map<string, Entry>, whose lookups were 10-13% of every node's CPU
-// under a bulk load (docs/crdt-counters.md, "The key index"): at a million keys each lookup is a
-// few cache misses, and a Map's chain walk loads every key string it passes to compare it, where
-// this table compares 32-bit hashes held beside the ids and loads an entry only when they match.
+// hash table (linear probing) over one Int32Array of cells, each a key's id + 1 (28 bits) and the top
+// 4 bits of its hash (its tag), and the entries by id in pages of 4,096. It replaces a
+// Map<string, Entry>, whose lookups were 10-13% of every node's CPU under a bulk load
+// (docs/crdt-counters.md, "The key index"): at a million keys each lookup is a few cache misses, and
+// a Map's chain walk loads every key string it passes to compare it, where this table compares tags
+// held beside the ids and loads a key only when they match (one in 16 of the other keys it passes).
+// A cell held the whole 32-bit hash beside the id until December 7 2026: 8 bytes a slot, 16.8 per
+// key at a million keys, where 4 bytes a slot now cost 8.4; a rebuild (the table doubling, a new
+// seed) and a removal's backward shift hash the keys they move again instead of reading the hash.
 // A key may also be held compact: its cell holds the key's string instead of an entry, and the
 // table keeps its state elsewhere, by id (key-table.ts). The index hands out entries only: reaching
 // a compact key as an entry (`get`, `getAt`, `at`) makes it one first (`promote`, the table's), in
@@ -23,6 +27,12 @@ export interface Indexed {
 const PAGE = 4096;
 /** Slots of a new table (a power of two). */
 const MIN_SLOTS = 1024;
+/** The bits of a cell that hold the id + 1 (0: an empty slot). */
+const ID_BITS = 0x0fffffff;
+/** The bits of a cell (and of a hash) that hold its tag: the hash's top 4 bits. As int32. */
+const TAG_BITS = ~ID_BITS;
+/** The most ids a cell can hold (id + 1 within ID_BITS); entries.ts's MAX_KEY_ID is this. */
+export const MAX_INDEX_ID = ID_BITS - 1;
 /**
  * A probe longer than this on insert makes the table take a new hash seed and rebuild. With at most
  * half the slots taken and a sound hash, a run of full slots this long does not happen by chance
@@ -109,8 +119,8 @@ export function isKeyAt(key: string, db: number, bytes: Uint8Array, start: numbe
 type Cell<E> = E | string | undefined;
 
 export class KeyIndex<E extends Indexed> {
-  /** Slot i is `slots[2i]` the key's hash and `slots[2i + 1]` its id + 1 (0: empty). At most half are taken. */
-  private slots = new Int32Array(2 * MIN_SLOTS);
+  /** Slot i is the cell `(hash & TAG_BITS) | (id + 1)` of the key it holds, 0 when empty. At most half are taken. */
+  private slots = new Int32Array(MIN_SLOTS);
   private mask = MIN_SLOTS - 1;
   private seed: number;
   private count = 0;
@@ -133,6 +143,7 @@ export class KeyIndex<E extends Indexed> {
     private readonly maxId: number,
     private readonly seeds: () => number,
   ) {
+    if (maxId > MAX_INDEX_ID) throw new RangeError(`a key index gives at most ${MAX_INDEX_ID + 1} ids, not ${maxId + 1}`);
     this.seed = seeds();
   }
 
@@ -169,11 +180,11 @@ export class KeyIndex<E extends Indexed> {
     const mask = this.mask;
     let i = h & mask;
     for (;;) {
-      const id1 = slots[2 * i + 1] as number;
-      if (id1 === 0) return -1;
+      const s = slots[i] as number;
+      if (s === 0) return -1;
       // Stryker disable next-line ConditionalExpression: equivalent but for speed, the key comparison below decides
-      if (slots[2 * i] === h) {
-        const id = id1 - 1;
+      if (((s ^ h) & TAG_BITS) === 0) {
+        const id = (s & ID_BITS) - 1;
         const c = (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] as E | string;
         if ((typeof c === 'string' ? c : c.key) === key) return id;
       }
@@ -198,11 +209,11 @@ export class KeyIndex<E extends Indexed> {
     const mask = this.mask;
     let i = h & mask;
     for (;;) {
-      const id1 = slots[2 * i + 1] as number;
-      if (id1 === 0) return -1;
+      const s = slots[i] as number;
+      if (s === 0) return -1;
       // Stryker disable next-line ConditionalExpression: equivalent but for speed, the key comparison below decides
-      if (slots[2 * i] === h) {
-        const id = id1 - 1;
+      if (((s ^ h) & TAG_BITS) === 0) {
+        const id = (s & ID_BITS) - 1;
         const c = (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] as E | string;
         if (isKeyAt(typeof c === 'string' ? c : (c.key as string), db, bytes, start, end)) return id;
       }
@@ -291,25 +302,23 @@ export class KeyIndex<E extends Indexed> {
     const slots = this.slots;
     const mask = this.mask;
     let i = hashKey(e.key as string, this.seed) & mask;
-    while ((slots[2 * i + 1] as number) !== id + 1) i = (i + 1) & mask;
+    while (((slots[i] as number) & ID_BITS) !== id + 1) i = (i + 1) & mask;
     // Backward-shift deletion: move each later slot of the run that may sit at i into i, so no
     // probe meets a hole before its key.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const idj = slots[2 * j + 1] as number;
-      if (idj === 0) break;
-      const home = (slots[2 * j] as number) & mask;
+      const cj = slots[j] as number;
+      if (cj === 0) break;
+      const home = this.homeOf(cj);
       // The entry at j may move to i if its home is not cyclically within (i, j].
       // Stryker disable next-line EqualityOperator: equivalent, i and j are never equal here
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        slots[2 * i] = slots[2 * j] as number;
-        slots[2 * i + 1] = idj;
+        slots[i] = cj;
         i = j;
       }
     }
-    slots[2 * i] = 0;
-    slots[2 * i + 1] = 0;
+    slots[i] = 0;
     (this.pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)] = undefined;
     this.freeIds.push(id);
     this.count--;
@@ -319,7 +328,7 @@ export class KeyIndex<E extends Indexed> {
     if (this.count * 8 < this.mask + 1 && this.mask + 1 > MIN_SLOTS) this.rebuild((this.mask + 1) / 2, this.seed);
   }
 
-  /** Slots the table has (8 bytes each), taken or not. */
+  /** Slots the table has (4 bytes each), taken or not. */
   get slotCount(): number {
     return this.mask + 1;
   }
@@ -360,9 +369,10 @@ export class KeyIndex<E extends Indexed> {
     const size = this.mask + 1;
     // Stryker disable next-line EqualityOperator: equivalent, past the end a slot reads as empty
     for (let i = 0; i < size; i++) {
-      if ((this.slots[2 * i + 1] as number) === 0) continue;
+      const c = this.slots[i] as number;
+      if (c === 0) continue;
       // Stryker disable next-line ArithmeticOperator: equivalent, the mask takes the distance modulo the size either way
-      const d = (i - ((this.slots[2 * i] as number) & this.mask) + size) & this.mask;
+      const d = (i - this.homeOf(c) + size) & this.mask;
       // Stryker disable next-line EqualityOperator: equivalent, the same longest
       if (d > longest) longest = d;
     }
@@ -375,31 +385,36 @@ export class KeyIndex<E extends Indexed> {
     const mask = this.mask;
     let i = h & mask;
     let probe = 0;
-    while ((slots[2 * i + 1] as number) !== 0) {
+    while ((slots[i] as number) !== 0) {
       i = (i + 1) & mask;
       probe++;
     }
-    slots[2 * i] = h;
-    slots[2 * i + 1] = id + 1;
+    slots[i] = (h & TAG_BITS) | (id + 1);
     // Stryker disable next-line EqualityOperator: equivalent but for speed, a reseed at 128 slots rather than 129
     return probe <= MAX_PROBE;
   }
 
-  /** A new table of `size` slots hashed by `seed`, every held key placed again. */
+  /** The home slot of the key whose cell is `c` (a cell holds only its hash's tag: the key is hashed again). */
+  private homeOf(c: number): number {
+    return hashKey(this.keyAt((c & ID_BITS) - 1) as string, this.seed) & this.mask;
+  }
+
+  /**
+   * A new table of `size` slots hashed by `seed`, every held key hashed and placed again. Walked by
+   * id, not by the old slots: the keys' strings were made about in the order of their ids, so they
+   * are read about in the order they lie in memory (walked by slot, in hash order, a million new keys
+   * took 40-50% longer in process).
+   */
   private rebuild(size: number, seed: number): void {
-    const old = this.slots;
-    // Stryker disable next-line ConditionalExpression: equivalent but for speed, hashing again under the same seed
-    const reseed = seed !== this.seed;
-    this.slots = new Int32Array(2 * size);
+    this.slots = new Int32Array(size);
     this.mask = size - 1;
     this.seed = seed;
     this.added = 0;
-    // Stryker disable next-line EqualityOperator: equivalent, past the end a slot reads as empty
-    for (let i = 1; i < old.length; i += 2) {
-      const id1 = old[i] as number;
-      if (id1 === 0) continue;
-      const h = reseed ? hashKey(this.keyAt(id1 - 1) as string, seed) : (old[i - 1] as number);
-      this.place(h, id1 - 1);
+    const pages = this.pages;
+    // Stryker disable next-line EqualityOperator: equivalent, no cell sits at nextId
+    for (let id = 0; id < this.nextId; id++) {
+      const c = (pages[id >>> 12] as Cell<E>[])[id & (PAGE - 1)];
+      if (c !== undefined) this.place(hashKey(typeof c === 'string' ? c : (c.key as string), seed), id);
     }
   }
 }
