@@ -6,7 +6,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKey, hashKeyAt, isKeyAt, KeyIndex } from '../../src/keyspace/key-index.js';
+import { hashKey, hashKeyAt, isKeyAt, KeyIndex, MAX_INDEX_ID } from '../../src/keyspace/key-index.js';
+import { MAX_KEY_ID } from '../../src/keyspace/entries.js';
 import { fullKey } from '../../src/keyspace/full-key.js';
 import { SeededRng } from '../../src/util/rng.js';
 
@@ -243,6 +244,13 @@ describe('KeyIndex', () => {
     for (let i = 0; i < 3; i++) index.add(`\u0000${i}`, item(i));
     expect(() => index.add('\u0000x', item(3))).toThrow(/at most 3 keys/);
     expect(index.size).toBe(3);
+  });
+
+  it('gives at most as many ids as a cell holds (28 bits), the key table\'s own limit', () => {
+    expect(MAX_INDEX_ID).toBe(2 ** 28 - 2);
+    expect(MAX_KEY_ID).toBe(MAX_INDEX_ID);
+    expect(() => new KeyIndex<Item>(MAX_INDEX_ID, seeded(1))).not.toThrow();
+    expect(() => new KeyIndex<Item>(MAX_INDEX_ID + 1, seeded(1))).toThrow(/a key index gives at most 268435455 ids, not 268435456/);
   });
 
   it('keeps two keys whose 32-bit hashes are equal apart: an entry is returned only for its own key', () => {
