@@ -18,6 +18,19 @@ if [ -n "$keyfile" ] && [ ! -f "$keyfile" ]; then
   echo "created gossip key $keyfile"
 fi
 
+# Each node's environment: its malloc as `tally cluster up` chooses it from the config's "allocator"
+# (jemalloc where installed: src/util/allocator.ts), printed as NAME=value lines for env(1).
+nodeenv=$(node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  import { nodeEnv } from "./dist/src/util/allocator.js";
+  const c = JSON.parse(readFileSync(process.argv[1], "utf8"));
+  try {
+    const { env } = nodeEnv(process.env, c.allocator ?? "auto");
+    for (const k of ["LD_PRELOAD", "MALLOC_CONF"]) if (env[k] !== process.env[k]) console.log(`${k}=${env[k]}`);
+  } catch (e) { console.error(`tally: ${e.message}`); process.exit(1); }' "$config")
+envs=()
+while IFS= read -r line; do [ -n "$line" ] && envs+=("$line"); done <<< "$nodeenv"
+
 pids=()
 stop() {
   echo "stopping nodes: ${pids[*]}"
@@ -29,7 +42,7 @@ trap stop INT TERM
 
 for id in $ids; do
   # Process substitution keeps $! the node's own pid, so the trap stops the node, not the prefixer.
-  node --max-semi-space-size=16 "$main" node --config "$config" --id "$id" > >(sed -u "s/^/[$id] /") 2>&1 &
+  env ${envs[@]+"${envs[@]}"} node --max-semi-space-size=16 "$main" node --config "$config" --id "$id" > >(sed -u "s/^/[$id] /") 2>&1 &
   pids+=($!)
 done
 echo "started: $ids (Ctrl-C stops them)"

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
+import { JEMALLOC_PATHS, nodeEnv } from '../../src/util/allocator.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = join(ROOT, 'scripts', 'deploy', 'tally@.service');
@@ -29,5 +30,12 @@ describe('scripts/deploy/tally@.service', () => {
     // With the V8 flags every node's process needs (src/node/v8-flags.ts).
     expect(unit.split('\n')).toContain(`ExecStart=/usr/bin/env node ${NODE_V8_FLAGS.join(' ')} /opt/tally/dist/src/cli/main.js node --id %i`);
     expect(unit).toMatch(/^Environment=TALLY_CONFIG=\/etc\/tally\/cluster\.config\.json$/m);
+  });
+
+  it('starts the node on jemalloc with the settings tally cluster up gives it', () => {
+    const lines = readFileSync(UNIT, 'utf8').split('\n');
+    const env = nodeEnv({}, 'jemalloc', () => JEMALLOC_PATHS[0]).env;
+    expect(lines).toContain(`Environment=LD_PRELOAD=${env.LD_PRELOAD}`);
+    expect(lines).toContain(`Environment=MALLOC_CONF=${env.MALLOC_CONF}`);
   });
 });
