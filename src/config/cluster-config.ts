@@ -132,7 +132,7 @@ export interface ClusterConfig {
   /** TLS for clients; null (the default) = plaintext only. */
   tls: TlsSettings | null;
   /**
-   * The malloc of each node's process, set by whatever starts it (node/allocator.ts): "auto" (the
+   * The malloc of each node's process, set by whatever starts it (util/allocator.ts): "auto" (the
    * default) jemalloc where it is installed, "jemalloc" (refuse to start without it), "system".
    */
   allocator: Allocator;

