@@ -59,9 +59,14 @@ class OriginLog {
   cursors: Map<string, { address: string; to: number }> | undefined;
   /** Per key id, the latest version this log holds of the key (0: none). */
   readonly keyVersion = new VersionColumn();
-  /** The entries in version order: key ids and versions, `n` of them (typed arrays of room for more). */
+  /**
+   * The entries in version order: key ids and versions, `n` of them (typed arrays of room for more).
+   * The versions are 32-bit while every one fits, as an origin's do until its 2^32nd change, and
+   * 64-bit floats from the first that does not (`widen`): 8 bytes an entry instead of 12, a million
+   * keys of one writer 4-6 MB less on every node (the arrays have up to half again as much room).
+   */
   private ids = new Int32Array(16);
-  private versions = new Float64Array(16);
+  private versions: Uint32Array | Float64Array = new Uint32Array(16);
   private n = 0;
   /** Superseded entries in the arrays. */
   private stale = 0;
@@ -139,6 +144,7 @@ class OriginLog {
 
   private append(id: number, version: number): void {
     this.roomForOne();
+    if (version > NARROW_VERSION) this.widen();
     this.ids[this.n] = id;
     this.versions[this.n] = version;
     this.n++;
@@ -147,6 +153,7 @@ class OriginLog {
   /** Out of order (two transfers overlapped): inserted at its place to keep the scan order. */
   private insertAt(i: number, id: number, version: number): void {
     this.roomForOne();
+    if (version > NARROW_VERSION) this.widen();
     this.ids.copyWithin(i + 1, i, this.n);
     this.versions.copyWithin(i + 1, i, this.n);
     this.ids[i] = id;
@@ -154,9 +161,15 @@ class OriginLog {
     this.n++;
   }
 
+  /** Versions in 64-bit floats from now on: one above NARROW_VERSION is to be held. */
+  private widen(): void {
+    if (this.versions instanceof Float64Array) return;
+    this.versions = Float64Array.from(this.versions);
+  }
+
   private resize(capacity: number): void {
     const ids = new Int32Array(capacity);
-    const versions = new Float64Array(capacity);
+    const versions = this.versions instanceof Uint32Array ? new Uint32Array(capacity) : new Float64Array(capacity);
     ids.set(this.ids.subarray(0, this.n));
     versions.set(this.versions.subarray(0, this.n));
     this.ids = ids;
@@ -174,6 +187,7 @@ class OriginLog {
     const n = this.n;
     // Stryker disable next-line all: equivalent but for work, record() gives the same scans (the entry replaced here is superseded at a version `known` covers)
     if (n !== 0 && this.ids[n - 1] === id && (this.versions[n - 1] as number) < version && this.keyVersion.get(id) === this.versions[n - 1]) {
+      if (version > NARROW_VERSION) this.widen();
       this.versions[n - 1] = version;
       this.keyVersion.set(id, version);
       return;
@@ -278,8 +292,11 @@ class OriginLog {
   }
 }
 
+/** The highest version a log's 32-bit array holds. */
+const NARROW_VERSION = 0xffffffff;
+
 /** First index i < n with a[i] > x (a[0..n) sorted ascending), or n. */
-function upperBound(a: Float64Array, n: number, x: number): number {
+function upperBound(a: Uint32Array | Float64Array, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {

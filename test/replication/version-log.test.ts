@@ -265,3 +265,51 @@ describe('key ids', () => {
     expect(log.entryCount()).toBe(1);
   });
 });
+
+describe('versions past 2^32', () => {
+  // A log holds its versions in 32 bits until one does not fit, then in 64-bit floats: the same
+  // operations at versions shifted to straddle 2^32 (and wholly above it) must show what they show
+  // below it, shifted: every scan, the known version, each key's version and the entry count.
+  it('records, scans, advances, forgets and compacts the same across the switch to 64 bits', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('record' as const), key: fc.integer({ min: 0, max: 9 }), dv: fc.integer({ min: -3, max: 3 }) }),
+      fc.record({ kind: fc.constant('local' as const), key: fc.integer({ min: 0, max: 9 }), dv: fc.constant(1) }),
+      fc.record({ kind: fc.constant('advance' as const), key: fc.constant(0), dv: fc.integer({ min: -2, max: 2 }) }),
+      fc.record({ kind: fc.constant('forget' as const), key: fc.integer({ min: 0, max: 9 }), dv: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 300, size: 'max' }), fc.integer({ min: 0, max: 400 }), (ops, below) => {
+        const shifts = [0, 2 ** 32 - below, 2 ** 40];
+        const logs = shifts.map(() => new VersionLog(false, 'me:1'));
+        let top = 10;
+        for (const { kind, key, dv } of ops) {
+          top = Math.max(1, top + dv);
+          logs.forEach((log, i) => {
+            const s = shifts[i] as number;
+            if (kind === 'record') log.record('o:1', `k${key}`, top + s);
+            else if (kind === 'local') log.recordLocal('o:1', `k${key}`, top + s);
+            else if (kind === 'advance') log.advance('o:1', Math.max(log.known('o:1'), top - 2 + s));
+            else log.forget(`k${key}`);
+          });
+        }
+        const seen = logs.map((log, i) => {
+          const s = shifts[i] as number;
+          const out: [string, number][][] = [];
+          for (let after = 0; after <= top + 1; after++) {
+            const one: [string, number][] = [];
+            log.scan('o:1', after === 0 ? 0 : after + s, (k, v) => {
+              one.push([k, v - s]);
+              return true;
+            });
+            out.push(one);
+          }
+          const keys = Array.from({ length: 10 }, (_, k) => Math.max(0, log.versionOf('o:1', `k${k}`) - s));
+          return { scans: out, known: Math.max(0, log.known('o:1') - s), keys, entries: log.entryCount() };
+        });
+        expect(seen[1]).toEqual(seen[0]);
+        expect(seen[2]).toEqual(seen[0]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
