@@ -144,16 +144,20 @@ class OriginLog {
 
   private append(id: number, version: number): void {
     this.roomForOne();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, widening sooner holds the same versions
     if (version > NARROW_VERSION) this.widen();
     this.ids[this.n] = id;
     this.versions[this.n] = version;
     this.n++;
   }
 
-  /** Out of order (two transfers overlapped): inserted at its place to keep the scan order. */
+  /**
+   * Out of order (two transfers overlapped): inserted at its place to keep the scan order. Never
+   * past the end (a later version is in the arrays), so a version too wide for them has widened
+   * them already.
+   */
   private insertAt(i: number, id: number, version: number): void {
     this.roomForOne();
-    if (version > NARROW_VERSION) this.widen();
     this.ids.copyWithin(i + 1, i, this.n);
     this.versions.copyWithin(i + 1, i, this.n);
     this.ids[i] = id;
@@ -163,6 +167,7 @@ class OriginLog {
 
   /** Versions in 64-bit floats from now on: one above NARROW_VERSION is to be held. */
   private widen(): void {
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, widening wide arrays copies the same versions
     if (this.versions instanceof Float64Array) return;
     this.versions = Float64Array.from(this.versions);
   }
@@ -187,6 +192,7 @@ class OriginLog {
     const n = this.n;
     // Stryker disable next-line all: equivalent but for work, record() gives the same scans (the entry replaced here is superseded at a version `known` covers)
     if (n !== 0 && this.ids[n - 1] === id && (this.versions[n - 1] as number) < version && this.keyVersion.get(id) === this.versions[n - 1]) {
+      // Stryker disable next-line EqualityOperator: equivalent but for memory, widening at 2^32 - 1 holds the same versions
       if (version > NARROW_VERSION) this.widen();
       this.versions[n - 1] = version;
       this.keyVersion.set(id, version);

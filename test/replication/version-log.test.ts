@@ -267,6 +267,31 @@ describe('key ids', () => {
 });
 
 describe('versions past 2^32', () => {
+  it('holds a version past 2^32 - 1 whichever way the first one arrives: appended, or a local change written over the last entry', () => {
+    const B = 2 ** 32 - 1;
+    const scan = (log: VersionLog): [string, number][] => {
+      const out: [string, number][] = [];
+      log.scan('o:1', 0, (k, v) => {
+        out.push([k, v]);
+        return true;
+      });
+      return out;
+    };
+    const appended = new VersionLog(false, 'me:1');
+    appended.record('o:1', 'k1', B - 1);
+    appended.record('o:1', 'k2', B);
+    appended.record('o:1', 'k3', B + 5);
+    expect(scan(appended)).toEqual([['k1', B - 1], ['k2', B], ['k3', B + 5]]);
+    const inPlace = new VersionLog(false, 'me:1');
+    inPlace.recordLocal('o:1', 'k1', B);
+    inPlace.recordLocal('o:1', 'k1', B + 2);
+    expect(scan(inPlace)).toEqual([['k1', B + 2]]);
+    expect(inPlace.versionOf('o:1', 'k1')).toBe(B + 2);
+    // And an older entry arriving after them goes in its place among the wide versions.
+    appended.record('o:1', 'k4', B + 1);
+    expect(scan(appended)).toEqual([['k1', B - 1], ['k2', B], ['k4', B + 1], ['k3', B + 5]]);
+  });
+
   // A log holds its versions in 32 bits until one does not fit, then in 64-bit floats: the same
   // operations at versions shifted to straddle 2^32 (and wholly above it) must show what they show
   // below it, shifted: every scan, the known version, each key's version and the entry count.
