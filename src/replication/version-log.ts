@@ -192,7 +192,7 @@ class OriginLog {
     const n = this.n;
     // Stryker disable next-line all: equivalent but for work, record() gives the same scans (the entry replaced here is superseded at a version `known` covers)
     if (n !== 0 && this.ids[n - 1] === id && (this.versions[n - 1] as number) < version && this.keyVersion.get(id) === this.versions[n - 1]) {
-      // Stryker disable next-line EqualityOperator: equivalent but for memory, widening at 2^32 - 1 holds the same versions
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, widening sooner holds the same versions
       if (version > NARROW_VERSION) this.widen();
       this.versions[n - 1] = version;
       this.keyVersion.set(id, version);
