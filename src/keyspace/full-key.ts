@@ -37,6 +37,35 @@ export function fullKeyAt(db: number, bytes: Uint8Array, start: number, end: num
 }
 
 /**
+ * Below this length V8 makes neither a sliced string (a view of a longer one, which keeps it alive)
+ * nor a cons string (two parts joined): every string is flat.
+ */
+const VIEW_MIN = 13;
+
+/**
+ * `key` as a flat string of its own, for a key table to hold for as long as the key lives. A key
+ * decoded from a peer's frame is often a view of a longer string: msgpackr reads a frame's strings
+ * as one and hands out slices, and V8 makes a slice of 13 chars or more a view that keeps the whole
+ * alive. Held by the key table, a million such keys kept their frames' strings: at 3 million keys
+ * `user:N` each peer held 80 MB more heap than the writer (27 B a key), at 10 million 36 B a key.
+ * A key joined from parts (`fullKey` of a string) is the same story, a cons string. Keys under 13
+ * chars, and chars past latin1 (not a full key's), are returned as they are.
+ */
+export function flatKey(key: string): string {
+  const n = key.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory and work, a short key copied is the same key
+  if (n < VIEW_MIN || n >= SCRATCH_MAX) return key;
+  if (n > keyScratch.length) keyScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(n, 2 * keyScratch.length)));
+  const s = keyScratch;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0xff) return key;
+    s[i] = c;
+  }
+  return (s as unknown as Latin1Decoder).latin1Slice(0, n);
+}
+
+/**
  * A key name (or a glob pattern over key names) given as text, in the key representation: its UTF-8
  * bytes as latin1 chars, the form a full key holds after its db char. Patterns must be converted
  * this way once before they are matched against keys (`vües:*` against the key `vües:1`).

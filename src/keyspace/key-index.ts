@@ -17,6 +17,8 @@
 // table given none is seeded alike every time), and change nothing but where a key sits in the
 // table (iteration is by id, not by slot).
 
+import { flatKey } from './full-key.js';
+
 /** What the index needs of an entry: its key and its id, both set by the index. */
 export interface Indexed {
   key?: string;
@@ -248,16 +250,21 @@ export class KeyIndex<E extends Indexed> {
     return typeof c === 'string' ? c : c?.key;
   }
 
-  /** Adds `e` for `key`, which the index does not hold (the caller has just looked): sets `e.key` and gives `e` an id. */
+  /**
+   * Adds `e` for `key`, which the index does not hold (the caller has just looked): sets `e.key` (a
+   * flat copy of `key` when that is a view of a longer string: full-key.ts, `flatKey`) and gives `e` an id.
+   */
   add(key: string, e: E): void {
+    const own = flatKey(key);
     // The key first: placing it may rebuild the table, which reads every held key.
-    e.key = key;
-    e.id = this.take(key, e);
+    e.key = own;
+    e.id = this.take(own, e);
   }
 
-  /** Adds `key` compact (the caller has just looked: not held), its state kept by the table. Returns its id. */
+  /** Adds `key` compact (the caller has just looked: not held), its state kept by the table (its key's string flat, as `add`). Returns its id. */
   addCompact(key: string): number {
-    return this.take(key, key);
+    const own = flatKey(key);
+    return this.take(own, own);
   }
 
   /** Gives `key` an id and the cell `c`, and places it in the table. */
