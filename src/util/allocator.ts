@@ -6,10 +6,10 @@
 // of its typed arrays (the key table's columns, the version logs) and the Buffers of what passes
 // through it (RESP input, gossip frames, LMDB's record buffers). Under glibc's malloc the freed
 // buffers of a bulk load stayed in the process, held in place by the long-lived arrays between them;
-// jemalloc hands freed pages back. `bench scale --writers=1`, a million keys, two rounds alternating
-// glibc and jemalloc (December 7): RSS per key once settled 185-203 B on the writer with glibc
-// against 133-139 with jemalloc, 142-146 on the peers against 125-133, with the same CPU and
-// catch-up. mimalloc, in the same rounds, saved less (writer 157-167) and caught up slower.
+// jemalloc hands freed pages back. `bench scale --writers=1 --allocator=system|jemalloc`, a million
+// keys, two rounds alternating (December 7): RSS per key once settled 180-186 B on the writer with
+// glibc against 129-146 with jemalloc, 126-136 on the peers against 121-124, with about the same CPU
+// (docs/crdt-counters.md). mimalloc, in earlier single runs, saved less and caught up slower.
 // Pure but for `findJemalloc`'s default file check and `runningAllocator`'s default read.
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -36,9 +36,9 @@ export const JEMALLOC_PATHS: readonly string[] = Object.freeze([
  */
 export const JEMALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
 
-/** The first of `paths` that exists, or undefined. */
-export function findJemalloc(exists: (path: string) => boolean = existsSync, paths: readonly string[] = JEMALLOC_PATHS): string | undefined {
-  return paths.find((p) => exists(p));
+/** The first of JEMALLOC_PATHS that exists, or undefined. */
+export function findJemalloc(exists: (path: string) => boolean = existsSync): string | undefined {
+  return JEMALLOC_PATHS.find((p) => exists(p));
 }
 
 export class AllocatorError extends Error {}
