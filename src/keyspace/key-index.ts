@@ -261,9 +261,12 @@ export class KeyIndex<E extends Indexed> {
     e.id = this.take(own, e);
   }
 
-  /** Adds `key` compact (the caller has just looked: not held), its state kept by the table (its key's string flat, as `add`). Returns its id. */
-  addCompact(key: string): number {
-    const own = flatKey(key);
+  /**
+   * Adds `key` compact (the caller has just looked: not held), its state kept by the table (its key's
+   * string flat, as `add`; `flat`: the caller made it so, and it is not copied again). Returns its id.
+   */
+  addCompact(key: string, flat = false): number {
+    const own = flat ? key : flatKey(key);
     return this.take(own, own);
   }
 

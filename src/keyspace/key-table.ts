@@ -808,9 +808,9 @@ export class KeyTable {
   /**
    * Creates `key` (not held: just looked up) compact, a counter of `type` holding our `n`, if it can
    * be: compact keys on, `n` in [1, COMPACT_MAX], no base for our slot in it (`slotBases`). Returns
-   * whether it did.
+   * whether it did. `flat`: `key` is a flat string of its own, which the index need not copy.
    */
-  protected insertCompact(key: string, type: KeyType, n: number): boolean {
+  protected insertCompact(key: string, type: KeyType, n: number, flat = false): boolean {
     if (!this.compact || !(n >= 1 && n <= COMPACT_MAX)) return false;
     // Stryker disable next-line ConditionalExpression: equivalent, the only caller passes a counter type and a safe integer (it refused the rest)
     if ((type !== 'pncounter' && type !== 'gcounter') || !Number.isInteger(n)) return false;
@@ -819,7 +819,7 @@ export class KeyTable {
     const own = this.ownSlotCell();
     // Stryker disable next-line ConditionalExpression,BooleanLiteral: a guard for 32,768 writer incarnations seen by one process
     if (own < 0) return false;
-    const id = this.entries.addCompact(key);
+    const id = this.entries.addCompact(key, flat);
     this.columns.setCompact(id, n, type === 'gcounter' ? own + 1 : own);
     this.changedCompact(id, key, 'local');
     return true;

@@ -61,7 +61,8 @@ export class Keyspace extends KeyTable {
    */
   incrByAt(db: number, bytes: Uint8Array, start: number, end: number, n: number, createAs: CreateAs = 'pncounter'): Result<CounterValue, KeyspaceError> {
     const id = this.entries.idAt(db, bytes, start, end);
-    if (id < 0) return this.incrEntry(fullKeyAt(db, bytes, start, end), undefined, n, createAs);
+    // A string fullKeyAt made is flat already: the index need not copy it (`flatKey`).
+    if (id < 0) return this.incrEntry(fullKeyAt(db, bytes, start, end), undefined, n, createAs, true);
     const c = this.entries.cell(id);
     if (typeof c === 'string') {
       const v = this.incrCompact(id, c, n);
@@ -71,8 +72,8 @@ export class Keyspace extends KeyTable {
     return this.incrEntry(e.key as string, e, n, createAs);
   }
 
-  /** `incrBy` of `key`, whose entry (read through `get`) is `e`. */
-  private incrEntry(key: string, e: Entry | undefined, n: number, createAs: CreateAs): Result<CounterValue, KeyspaceError> {
+  /** `incrBy` of `key`, whose entry (read through `get`) is `e`; `flat`: `key` is a flat string of its own (full-key.ts, `flatKey`). */
+  private incrEntry(key: string, e: Entry | undefined, n: number, createAs: CreateAs, flat = false): Result<CounterValue, KeyspaceError> {
     if (e !== undefined && isCounter(e) && !isHusk(e)) return this.incrHeld(key, e, n);
     let written: CounterEntry;
     // A key in an epoch nobody wrote yet (after an expiry) is created like a new one, in that epoch.
@@ -84,7 +85,7 @@ export class Keyspace extends KeyTable {
       // Stryker disable next-line ConditionalExpression: equivalent, the G-Counter's own write refuses a decrement with the same error
       if (type === 'gcounter' && n < 0) return err(GCOUNTER_DECREMENT);
       // Most new keys: held compact, with no entry (key-table.ts, "compact keys").
-      if (e === undefined && this.insertCompact(key, type, n)) return ok(n);
+      if (e === undefined && this.insertCompact(key, type, n, flat)) return ok(n);
       const c = newCounter(type);
       this.primeOwnSlot(key, c.crdt, type === 'gcounter');
       const failure = c.crdt.incrementInPlace(this.replica, n);
