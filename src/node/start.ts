@@ -210,6 +210,8 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
+  // Durability `everysec`: a client's commands wait while the disk is a whole commit behind (group-commit.ts, `behind`).
+  const admit = cfg.persistence === 'everysec' && durable !== null ? { admit: durable.commits.behind.bind(durable.commits) } : {};
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).
   const commandMetrics = new CommandMetrics();
@@ -232,12 +234,13 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
     },
   };
   const refuse = (ip: string): string | null => (refuses(ip) ? errors.PROTECTED_MODE_DENIED : null);
-  const respOptions = { host: me.bindHost, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush };
+  const respOptions = { host: me.bindHost, handler, maxClients: cfg.maxClients, refuse, ...beforeFlush, ...admit };
   const resp = me.respPort === null ? undefined : new RespServer<Session>({ ...respOptions, port: me.respPort, logger: log.child({ component: 'resp' }) });
   const respTls = me.tlsPort === null || serverTls === undefined ? undefined : new RespServer<Session>({ ...respOptions, port: me.tlsPort, tls: serverTls, logger: log.child({ component: 'resp-tls' }) });
   const ws = new WsClientApi({
     services: svc,
     ...beforeFlush,
+    ...admit,
     newSession: (remote: string) => sessions.open('ws', remote, remote),
     closeSession: (s: Session) => {
       sessionClosed(svc, s);

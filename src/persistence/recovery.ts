@@ -72,6 +72,7 @@ export function openDurableState(cfg: ClusterConfig, nodeId: string, mode: Durab
         ...storeInfo(store),
         tally_commits: commits.stats.commits,
         tally_commit_keys_written: commits.stats.keysWritten,
+        tally_commit_keys_max: commits.stats.largestCommitKeys,
         tally_commit_changes: commits.stats.changes,
         tally_commit_failures: commits.stats.failures,
         tally_commit_pending_keys: backlog.keys,

@@ -333,12 +333,12 @@ describe('group commit under always', () => {
     await gc.flush();
     await vi.waitUntil(() => gc.stats.commits === 1);
     expect(onDisk(store)).toEqual([A]);
-    expect(gc.stats).toEqual({ commits: 1, keysWritten: 2, changes: 2, failures: 0, lastCommitMs: 25, totalCommitMs: 25 });
+    expect(gc.stats).toEqual({ commits: 1, keysWritten: 2, largestCommitKeys: 2, changes: 2, failures: 0, lastCommitMs: 25, totalCommitMs: 25 });
     ks.incrBy(B, 1);
     await turn();
     writes[2]?.sync();
     await vi.waitUntil(() => gc.stats.commits === 2);
-    expect(gc.stats).toEqual({ commits: 2, keysWritten: 3, changes: 3, failures: 0, lastCommitMs: 7, totalCommitMs: 32 });
+    expect(gc.stats).toEqual({ commits: 2, keysWritten: 3, largestCommitKeys: 2, changes: 3, failures: 0, lastCommitMs: 7, totalCommitMs: 32 });
     expect(seen).toEqual([25, 7]);
   });
 
@@ -597,6 +597,72 @@ describe('group commit under everysec', () => {
     expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, COMMIT_KEYS, 3]);
     for (const w of writes) w.sync();
     await gc.close();
+  });
+
+  it('behind: from COMMIT_KEYS keys listed, a wait until the commit about to start has started, or the one being written is written', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, writes, next: nextWrite } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'everysec');
+    const key = (i: number): string => fullKey(0, `k${i}`);
+    expect(gc.behind()).toBeUndefined();
+    for (let i = 0; i < COMMIT_KEYS - 1; i++) ks.incrBy(key(i), 1);
+    expect(gc.behind()).toBeUndefined();
+    ks.incrBy(key(COMMIT_KEYS - 1), 1);
+    // A full commit is scheduled (it starts after this turn's I/O): wait for it to start, no longer.
+    const start = watch(gc.behind());
+    await Promise.resolve();
+    expect(start.settled).toBe(false);
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS]);
+    expect(start).toEqual({ settled: true, ok: true });
+    // It took every key listed: room again while it is written.
+    expect(gc.behind()).toBeUndefined();
+    for (let i = COMMIT_KEYS; i < 2 * COMMIT_KEYS - 1; i++) ks.incrBy(key(i), 1);
+    expect(gc.behind()).toBeUndefined();
+    ks.incrBy(key(2 * COMMIT_KEYS - 1), 1);
+    // The next commit is full while this one is written: wait until it is written (one wait for every client).
+    const first = gc.behind();
+    expect(gc.behind()).toBe(first);
+    const written = watch(first);
+    await turn();
+    await turn();
+    expect(written.settled).toBe(false);
+    expect(writes).toHaveLength(1);
+    writes[0]?.commit();
+    await writes[0]?.committed;
+    await Promise.resolve();
+    expect(written).toEqual({ settled: true, ok: true });
+    // Written: the full one starts this turn, so a client asking now waits for that start only.
+    const next = watch(gc.behind());
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, COMMIT_KEYS]);
+    expect(next).toEqual({ settled: true, ok: true });
+    expect(gc.behind()).toBeUndefined();
+    // A failed write ends the wait too (the keys go back to the list, and the retry is the disk's business).
+    for (let i = 0; i < COMMIT_KEYS; i++) ks.incrBy(key(i), 1);
+    const failing = watch(gc.behind());
+    writes[1]?.fail(new Error('EIO'));
+    await vi.waitUntil(() => failing.settled);
+    expect(failing.ok).toBe(true);
+    // Not written and not scheduled (the failing disk waits for its retry timer): no wait, whatever is listed.
+    expect(gc.behind()).toBeUndefined();
+    const retry = await nextWrite();
+    expect(retry.keys).toHaveLength(2 * COMMIT_KEYS);
+    writes[0]?.sync();
+    retry.sync();
+    await gc.close();
+  });
+
+  it('behind never waits under always (every reply already waits for its commit)', async () => {
+    const { store } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'always');
+    for (let i = 0; i < COMMIT_KEYS + 1; i++) ks.incrBy(fullKey(0, `k${i}`), 1);
+    expect(gc.behind()).toBeUndefined();
+    await turn();
+    for (let i = 0; i < COMMIT_KEYS + 1; i++) ks.incrBy(fullKey(0, `k${i}`), 1);
+    expect(gc.behind()).toBeUndefined();
   });
 });
 

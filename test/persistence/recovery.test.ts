@@ -72,6 +72,7 @@ describe('openDurableState', () => {
       tally_store_bytes: s.store.stats().bytes,
       tally_commits: 0,
       tally_commit_keys_written: 0,
+      tally_commit_keys_max: 0,
       tally_commit_changes: 0,
       tally_commit_failures: 0,
       tally_commit_pending_keys: 0,
@@ -121,7 +122,7 @@ describe('openDurableState', () => {
 
   it('INFO rounds commit times to the microsecond and gives their mean', () => {
     const s = open(mkdtempSync(join(tmpdir(), 'tally-recovery-')), 'always', memoryLog().log, clock(1, 1));
-    Object.assign(s.commits.stats, { commits: 3, keysWritten: 9, changes: 12, failures: 1, lastCommitMs: 1.23456, totalCommitMs: 10 });
+    Object.assign(s.commits.stats, { commits: 3, keysWritten: 9, largestCommitKeys: 5, changes: 12, failures: 1, lastCommitMs: 1.23456, totalCommitMs: 10 });
     expect(s.info()).toEqual({
       tally_store_path: s.store.path,
       tally_loaded_keys: 0,
@@ -129,6 +130,7 @@ describe('openDurableState', () => {
       tally_store_bytes: s.store.stats().bytes,
       tally_commits: 3,
       tally_commit_keys_written: 9,
+      tally_commit_keys_max: 5,
       tally_commit_changes: 12,
       tally_commit_failures: 1,
       tally_commit_pending_keys: 0,

@@ -1,6 +1,7 @@
 // RespServer's beforeFlush gate over real TCP: replies wait for the gate (durability `always`'s group
 // commit) while commands keep running, so pipelining is kept and replies stay in request order; a
-// failed gate closes the connection unanswered.
+// failed gate closes the connection unanswered. And its `admit` wait (durability `everysec` while the
+// disk is a commit behind): no command runs and reading stops until it settles.
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,7 +51,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(gate: Gate, counters: Map<string, number>): Promise<number> {
+/** A server counting INCRs in `counters`; replies behind `gate` (none: no beforeFlush), commands behind `admit`. */
+async function start(gate: Gate | null, counters: Map<string, number>, admit?: Gate): Promise<number> {
   const handler: RespConnectionHandler<object> = {
     open: () => ({}),
     command: (_s, args): Reply => {
@@ -59,14 +61,14 @@ async function start(gate: Gate, counters: Map<string, number>): Promise<number>
       if (name === 'incr') {
         const v = (counters.get(key) ?? 0) + 1;
         counters.set(key, v);
-        gate.dirty = true;
+        if (gate !== null) gate.dirty = true;
         return reply.int(v);
       }
       return reply.int(counters.get(key) ?? 0);
     },
     close: () => {},
   };
-  server = new RespServer({ host: '127.0.0.1', port: 0, handler, beforeFlush: () => gate.get() });
+  server = new RespServer({ host: '127.0.0.1', port: 0, handler, ...(gate === null ? {} : { beforeFlush: () => gate.get() }), ...(admit === undefined ? {} : { admit: () => admit.get() }) });
   return server.listen();
 }
 
@@ -137,5 +139,49 @@ describe('RespServer beforeFlush', () => {
     gate.fail();
     await until(() => closed, 'the connection to close');
     expect(c.received()).toBe('');
+  });
+});
+
+describe('RespServer admit', () => {
+  it('runs no command while its wait is pending, pauses reading, then runs everything read, in order', async () => {
+    const admit = new Gate();
+    const counters = new Map<string, number>();
+    const port = await start(null, counters, admit);
+    const c = await client(port);
+    c.sock.write(incr('a'));
+    await until(() => c.received() === ':1\r\n', 'an INCR admitted at once');
+    admit.dirty = true;
+    c.sock.write(incr('a') + incr('a'));
+    await until(() => server?.connectionSnapshots()[0]?.readPaused === true, 'reading to pause');
+    expect(counters.get('a')).toBe(1);
+    // Reading stays paused: what the client sends meanwhile waits in the kernel, not in the server.
+    const more = incr('b').repeat(100_000);
+    c.sock.write(more);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(counters.get('a')).toBe(1);
+    expect(counters.get('b')).toBeUndefined();
+    expect(server?.connectionSnapshots()[0]?.bufferedInputBytes ?? 0).toBeLessThan(more.length / 4);
+    admit.open();
+    await until(() => counters.get('b') === 100_000, 'every command read after the wait');
+    expect(counters.get('a')).toBe(3);
+    await until(() => c.received().startsWith(':1\r\n:2\r\n:3\r\n:1\r\n:2\r\n') && c.received().endsWith(':100000\r\n'), 'the replies, in order');
+    expect(server?.connectionSnapshots()[0]?.readPaused).toBe(false);
+    c.sock.destroy();
+  });
+
+  it('every connection waits on the same wait, and each goes on when it settles, even as a rejection', async () => {
+    const admit = new Gate();
+    const counters = new Map<string, number>();
+    const port = await start(null, counters, admit);
+    const cs = await Promise.all([1, 2, 3].map(() => client(port)));
+    admit.dirty = true;
+    for (const c of cs) c.sock.write(incr('k'));
+    await until(() => (server?.connectionSnapshots() ?? []).filter((s) => s.readPaused).length === 3, 'all three to pause');
+    expect(counters.get('k')).toBeUndefined();
+    admit.dirty = false;
+    admit.fail();
+    await until(() => counters.get('k') === 3, 'all three INCRs after a rejected wait');
+    await until(() => cs.every((c) => c.received() !== ''), 'a reply on each connection');
+    for (const c of cs) c.sock.destroy();
   });
 });

@@ -98,6 +98,13 @@ export interface RespServerOptions<Session> {
    * unanswered (never an acknowledgement of a write that failed to reach the disk). Default: none.
    */
   readonly beforeFlush?: () => Promise<void> | undefined;
+  /**
+   * Called before a connection runs the commands it has read. A returned promise stops it until the
+   * promise settles: no command runs and its socket is paused, so TCP pushes back on the client.
+   * Durability `everysec` returns one while the disk is a whole commit behind (group-commit.ts,
+   * `behind`), so a bulk load cannot outrun its commits. Default: none.
+   */
+  readonly admit?: () => Promise<void> | undefined;
   /** Serve RESP over TLS with these options (src/server/tls.ts). Default: plaintext TCP. */
   readonly tls?: ServerTls;
   /**
@@ -181,6 +188,8 @@ export class RespServer<Session> {
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
+  readonly admit: (() => Promise<void> | undefined) | undefined;
+  /** @internal */
   readonly limits: {
     readonly maxClients: number;
     readonly maxBulkBytes: number;
@@ -223,6 +232,7 @@ export class RespServer<Session> {
     this.handler = options.handler;
     this.logger = options.logger ?? NOOP_LOGGER;
     this.beforeFlush = options.beforeFlush;
+    this.admit = options.admit;
     this.limits = {
       maxClients: checkInt('maxClients', options.maxClients ?? d.maxClients, 1, 1_000_000),
       maxBulkBytes: checkInt('maxBulkBytes', options.maxBulkBytes ?? d.maxBulkBytes, 0, 512 * 1024 * 1024),
@@ -430,6 +440,8 @@ class Connection<Session> {
   private blocked = false;
   /** The socket's buffer is full: nothing runs until 'drain'. */
   private waitingDrain = false;
+  /** The server's `admit` said wait: nothing runs until its promise settles. */
+  private held = false;
   /** The connection is being closed after a final reply (QUIT, protocol error, limit): ignore input. */
   private ending = false;
   private finished = false;
@@ -537,6 +549,18 @@ class Connection<Session> {
     const soft = this.softLimit;
     const ranged = handler.commandRanges !== undefined;
     let ran = 0;
+    if (this.held) return;
+    const wait = this.server.admit?.();
+    if (wait !== undefined) {
+      this.held = true;
+      const go = (): void => {
+        this.held = false;
+        if (!this.gone && !this.ending) this.run();
+      };
+      wait.then(go, go);
+      this.updateReading();
+      return;
+    }
     this.running = true;
     while (!this.blocked && !this.waitingDrain && !this.ending && this.gate.heldSize < soft) {
       const args = ranged ? parser.nextRanges() : parser.next();
@@ -632,7 +656,7 @@ class Connection<Session> {
   /** Pauses or resumes reading the socket to match whether commands may run. */
   private updateReading(): void {
     if (this.gone) return;
-    const stop = this.blocked || this.waitingDrain || this.gate.heldSize >= this.softLimit;
+    const stop = this.blocked || this.held || this.waitingDrain || this.gate.heldSize >= this.softLimit;
     if (stop && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();

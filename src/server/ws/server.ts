@@ -50,6 +50,12 @@ export interface WsClientApiOptions {
    * node passes durability `always`'s group-commit wait, as the RESP server's `beforeFlush`. Default: none.
    */
   readonly beforeFlush?: () => Promise<void> | undefined;
+  /**
+   * Called before a request runs. A returned promise stops the connection until it settles: reading
+   * pauses and what was already read waits, in order. The node passes durability `everysec`'s wait
+   * while the disk is a commit behind, as the RESP server's `admit`. Default: none.
+   */
+  readonly admit?: () => Promise<void> | undefined;
 }
 
 /** The user an upgrade request was authenticated as by the HTTP layer. */
@@ -107,6 +113,8 @@ export class WsClientApi {
   /** @internal */
   readonly beforeFlush: (() => Promise<void> | undefined) | undefined;
   /** @internal */
+  readonly admit: (() => Promise<void> | undefined) | undefined;
+  /** @internal */
   readonly limits: WatchLimits & { readonly maxClients: number; readonly hardBufferedBytes: number };
   /** @internal every connection's watches, by key */
   readonly watchIndex = new WatchIndex();
@@ -123,6 +131,7 @@ export class WsClientApi {
     this.logger = options.logger ?? NOOP_LOGGER;
     this.execute = options.execute ?? execute;
     this.beforeFlush = options.beforeFlush;
+    this.admit = options.admit;
     const maxPayload = checkInt('maxPayloadBytes', options.maxPayloadBytes ?? d.maxPayloadBytes, 64, 512 * 1024 * 1024);
     this.limits = {
       maxClients: checkInt('maxClients', options.maxClients ?? d.maxClients, 1, 1_000_000),
@@ -225,6 +234,8 @@ class Connection implements WatchOwner {
   /** Decoded frames waiting behind an asynchronous command (requests are answered in order). */
   private readonly queue: Decoded[] = [];
   private busy = false;
+  /** Waiting on the api's `admit` (busy too): reading is paused, so what waits is at most what was read. */
+  private admitting = false;
   private badStreak = 0;
   private ended = false;
   private closedPromise: Promise<void>;
@@ -310,14 +321,44 @@ class Connection implements WatchOwner {
       this.badStreak = 0;
     }
     if (this.busy) {
-      if (this.queue.length >= MAX_QUEUED_REQUESTS) {
+      if (this.queue.length >= MAX_QUEUED_REQUESTS && !this.admitting) {
         this.send({ id: d.id, err: errors.wsTooManyPending(MAX_QUEUED_REQUESTS) });
         return;
       }
       this.queue.push(d);
       return;
     }
+    if (this.held()) {
+      this.queue.push(d);
+      return;
+    }
     this.run(d);
+  }
+
+  /** Runs the queued requests until one is asynchronous or the api's `admit` says wait. */
+  private drain(): void {
+    while (!this.busy && !this.ended && this.queue.length > 0) {
+      if (this.held()) return;
+      this.run(this.queue.shift() as Decoded);
+    }
+  }
+
+  /** If the api's `admit` says wait: pauses reading until it settles, then drains the queue. */
+  private held(): boolean {
+    const wait = this.api.admit?.();
+    if (wait === undefined) return false;
+    this.busy = true;
+    this.admitting = true;
+    this.ws.pause();
+    const go = (): void => {
+      this.busy = false;
+      this.admitting = false;
+      if (this.ended) return;
+      this.ws.resume();
+      this.drain();
+    };
+    wait.then(go, go);
+    return true;
   }
 
   /** Handles one decoded frame; runs the queue after an asynchronous one settles. */
@@ -328,7 +369,7 @@ class Connection implements WatchOwner {
         this.busy = true;
         void p.then(() => {
           this.busy = false;
-          while (!this.busy && !this.ended && this.queue.length > 0) this.run(this.queue.shift() as Decoded);
+          this.drain();
         });
       }
     } catch (e) {

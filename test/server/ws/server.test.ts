@@ -1,6 +1,6 @@
 // WsClientApi over a real WebSocket on 127.0.0.1 with a real Keyspace behind the shared command table:
 // requests and typed replies, Redis errors, malformed frames, AUTH, lifecycle, client limits, and
-// replies held by a beforeFlush gate. Watches: watches.test.ts; the pure codec: codec.test.ts.
+// replies held by a beforeFlush gate, requests held by an admit wait. Watches: watches.test.ts; the pure codec: codec.test.ts.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { fullKey } from '../../../src/keyspace/keyspace.js';
@@ -240,5 +240,35 @@ describe('beforeFlush', () => {
     await until(() => c.closeCode !== null, 'the connection to close');
     expect(c.inbox).toEqual([]);
     expect(c.closeCode).toBe(1006); // terminated: no close frame
+  });
+
+  it('admit: no request runs while its wait is pending, beyond the request queue limit, then all run in order', async () => {
+    const admit = new Gate();
+    const h = await start({ admit: () => admit.get() });
+    const c = await Raw.open(h.url);
+    expect(await c.cmd('INCR', 'k')).toBe(1);
+    const before = c.inbox.length;
+    admit.dirty = true;
+    // More than a connection may queue behind an asynchronous command (MAX_QUEUED_REQUESTS, 1,024):
+    // these wait because reading stopped, not because the client did wrong, so none is refused.
+    const ids: number[] = [];
+    for (let i = 0; i < 3000; i++) ids.push(c.send({ cmd: 'INCR', args: ['k'] }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(counter(h, 'k')).toBe(1);
+    expect(c.inbox.length).toBe(before);
+    admit.open();
+    await until(() => c.inbox.length === before + 3000, 'every reply');
+    const replies = c.inbox.slice(before);
+    expect(replies.map((m) => m.id)).toEqual(ids);
+    expect(replies.map((m) => m.ok)).toEqual(ids.map((_, i) => i + 2));
+    // A rejected wait lets the requests go on too.
+    admit.dirty = true;
+    const late = c.send({ cmd: 'INCR', args: ['k'] });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counter(h, 'k')).toBe(3001);
+    admit.dirty = false;
+    admit.fail();
+    await until(() => c.inbox.length === before + 3001, 'the reply after a rejected wait');
+    expect(c.inbox[before + 3000]).toMatchObject({ id: late, ok: 3002 });
   });
 });
