@@ -354,6 +354,7 @@ export class GroupCommit {
         this.unflushed--;
         this.stats.commits++;
         this.stats.keysWritten += written;
+        // Stryker disable next-line EqualityOperator: equivalent, the same largest
         if (written > this.stats.largestCommitKeys) this.stats.largestCommitKeys = written;
         this.stats.lastCommitMs = this.now() - started;
         this.stats.totalCommitMs += this.stats.lastCommitMs;

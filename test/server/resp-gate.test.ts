@@ -169,6 +169,25 @@ describe('RespServer admit', () => {
     c.sock.destroy();
   });
 
+  it('a client that leaves while waiting: what it sent never runs', async () => {
+    const admit = new Gate();
+    const counters = new Map<string, number>();
+    const port = await start(null, counters, admit);
+    const c = await client(port);
+    admit.dirty = true;
+    c.sock.write(incr('gone'));
+    await until(() => server?.connectionSnapshots()[0]?.readPaused === true, 'reading to pause');
+    c.sock.destroy();
+    await until(() => server?.connectionSnapshots().length === 0, 'the server to see it leave');
+    admit.open();
+    // A live client's command after the wait runs: by then the one that left would have too.
+    const other = await client(port);
+    other.sock.write(incr('here'));
+    await until(() => other.received() === ':1\r\n', 'a command after the wait');
+    expect(counters.get('gone')).toBeUndefined();
+    other.sock.destroy();
+  });
+
   it('every connection waits on the same wait, and each goes on when it settles, even as a rejection', async () => {
     const admit = new Gate();
     const counters = new Map<string, number>();

@@ -177,6 +177,11 @@ export class Raw {
   close(): void {
     this.ws.close();
   }
+
+  /** Drops the TCP connection at once, with no close handshake (a client that dies). */
+  terminate(): void {
+    this.ws.terminate();
+  }
 }
 
 export function errOf(m: Msg): string {

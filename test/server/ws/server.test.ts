@@ -4,6 +4,10 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { fullKey } from '../../../src/keyspace/keyspace.js';
+import * as errors from '../../../src/errors.js';
+import { reply, type Reply } from '../../../src/server/commands/reply.js';
+import { execute } from '../../../src/server/commands/table.js';
+import { MAX_QUEUED_REQUESTS } from '../../../src/server/ws/server.js';
 import { errOf, MALFORMED_FRAMES, Raw, start, stopAll, until, type Harness } from './harness.js';
 
 afterEach(stopAll);
@@ -240,6 +244,84 @@ describe('beforeFlush', () => {
     await until(() => c.closeCode !== null, 'the connection to close');
     expect(c.inbox).toEqual([]);
     expect(c.closeCode).toBe(1006); // terminated: no close frame
+  });
+
+  it('a connection queues at most MAX_QUEUED_REQUESTS requests behind an asynchronous one; past that each is refused at once', async () => {
+    let finish!: () => void;
+    const slow = new Promise<Reply>((r) => (finish = () => r(reply.simple('DONE'))));
+    let finish2!: () => void;
+    const slow2 = new Promise<Reply>((r) => (finish2 = () => r(reply.simple('DONE'))));
+    const h = await start({ execute: (ctx, s, args) => (args[0]?.toString() === 'SLOW' ? slow : args[0]?.toString() === 'SLOW2' ? slow2 : execute(ctx, s, args)) });
+    const c = await Raw.open(h.url);
+    const first = c.send({ cmd: 'SLOW' });
+    const ids: number[] = [];
+    for (let i = 0; i < MAX_QUEUED_REQUESTS + 5; i++) ids.push(c.send({ cmd: 'INCR', args: ['q'] }));
+    await until(() => c.inbox.length === 5, 'the five past the limit refused');
+    expect(c.inbox.map((m) => m.id)).toEqual(ids.slice(MAX_QUEUED_REQUESTS));
+    expect(c.inbox.every((m) => m.err === errors.wsTooManyPending(MAX_QUEUED_REQUESTS))).toBe(true);
+    expect(counter(h, 'q')).toBeNull();
+    finish();
+    await until(() => c.inbox.length === MAX_QUEUED_REQUESTS + 6, 'the slow reply and every queued one');
+    expect(c.inbox.slice(5).map((m) => m.id)).toEqual([first, ...ids.slice(0, MAX_QUEUED_REQUESTS)]);
+    expect(counter(h, 'q')).toBe(MAX_QUEUED_REQUESTS);
+    // An asynchronous request in the queue stops its draining until it settles.
+    const base = c.inbox.length;
+    c.send({ cmd: 'SLOW' }); // settled already: answered on the next turn, the rest queue meanwhile
+    c.send({ cmd: 'INCR', args: ['q'] });
+    c.send({ cmd: 'SLOW2' });
+    c.send({ cmd: 'INCR', args: ['q'] });
+    await until(() => c.inbox.length === base + 2, 'the settled SLOW and the INCR after it');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counter(h, 'q')).toBe(MAX_QUEUED_REQUESTS + 1);
+    finish2();
+    await until(() => c.inbox.length === base + 4, 'the rest once SLOW2 settles');
+    expect(counter(h, 'q')).toBe(MAX_QUEUED_REQUESTS + 2);
+  });
+
+  it('admit, then an asynchronous request: the queue limit applies again once the wait is over', async () => {
+    const admit = new Gate();
+    let finish!: () => void;
+    const slow = new Promise<Reply>((r) => (finish = () => r(reply.simple('DONE'))));
+    const h = await start({ admit: () => admit.get(), execute: (ctx, s, args) => (args[0]?.toString() === 'SLOW' ? slow : execute(ctx, s, args)) });
+    const c = await Raw.open(h.url);
+    admit.dirty = true;
+    c.send({ cmd: 'INCR', args: ['q'] });
+    await new Promise((r) => setTimeout(r, 50));
+    admit.open();
+    await until(() => c.inbox.length === 1, 'the INCR after the wait');
+    c.send({ cmd: 'SLOW' });
+    for (let i = 0; i < MAX_QUEUED_REQUESTS + 1; i++) c.send({ cmd: 'INCR', args: ['q'] });
+    await until(() => c.inbox.length === 2, 'one refused past the limit');
+    expect(c.inbox[1]?.err).toBe(errors.wsTooManyPending(MAX_QUEUED_REQUESTS));
+    finish();
+    await until(() => c.inbox.length === MAX_QUEUED_REQUESTS + 3, 'the rest');
+  });
+
+  it('admit: a wait that comes back while the queue drains stops it there, and what a client that left had queued never runs', async () => {
+    let closeAt = -1;
+    const admit = new Gate();
+    let finish!: () => void;
+    const slow = new Promise<Reply>((r) => (finish = () => r(reply.simple('DONE'))));
+    const h = await start({
+      admit: () => (counter(h, 'k') === closeAt ? ((admit.dirty = true), (closeAt = -1), admit.get()) : admit.get()),
+      execute: (ctx, s, args) => (args[0]?.toString() === 'SLOW' ? slow : execute(ctx, s, args)),
+    });
+    const c = await Raw.open(h.url);
+    // A hundred requests queue behind an asynchronous one; the wait comes back after the 40th of them ran.
+    c.send({ cmd: 'SLOW' });
+    for (let i = 0; i < 100; i++) c.send({ cmd: 'INCR', args: ['k'] });
+    await new Promise((r) => setTimeout(r, 50));
+    closeAt = 40;
+    finish();
+    await until(() => counter(h, 'k') === 40, 'the queue to drain up to the second wait');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counter(h, 'k')).toBe(40);
+    // Leaves while waiting: the 60 still queued stay unrun after the wait.
+    c.terminate();
+    await until(() => h.services.listClients?.().length === 0, 'the connection to go');
+    admit.open();
+    const d = await Raw.open(h.url);
+    expect(await d.cmd('INCR', 'k')).toBe(41);
   });
 
   it('admit: no request runs while its wait is pending, beyond the request queue limit, then all run in order', async () => {
