@@ -1,8 +1,8 @@
 // Group commit: collects the keys that changed (local writes and gossip merges) and writes each one's
 // current state once per commit, so many clients share one transaction and a hot key updated
 // thousands of times between commits is written once. `everysec` commits from a 1 s timer, or at
-// once when COMMIT_KEYS keys are listed (a bulk load, whose clients wait while a whole commit is
-// listed behind the one being written: `behind`); `always` commits as soon as the previous
+// once when COMMIT_KEYS keys are listed (a bulk load, whose clients wait while two commits' worth
+// are listed behind the one being written: `behind`); `always` commits as soon as the previous
 // commit is done, and `durable()` hands the client edges a promise to wait on before they answer
 // (Redis's own order: replies go out after the fsync).
 
@@ -21,13 +21,23 @@ const RETRY_MS = 100;
 
 /**
  * Keys listed that start a commit at once, before the timer (`everysec`): a bulk load's commits stay
- * this size or a little more (a socket read's worth: `behind`), not a second of writes. A commit
+ * within twice this size and a socket read (`behind`), not a second of writes. A commit
  * is still every key changed until it starts, so what is on disk is always a prefix of the writes.
  * LMDB keeps the pages a transaction dirtied for reuse until the store closes, and the commit's
  * record buffers stay with the allocator: a million new keys in commits of a second each held about
  * 100 MB of a writer's RSS that nothing else used (docs/crdt-counters.md, "RSS with compact keys").
  */
 export const COMMIT_KEYS = 32_768;
+
+/**
+ * Keys listed behind a commit being written at which the client servers stop running commands
+ * (`behind`): two commits' worth, so the next commit fills while one is written (ingest and disk
+ * overlap), and no commit is much larger than two (LMDB keeps as many pages as its largest
+ * transaction dirtied). With one commit's worth the writer of `bench scale --writers=1` held a little
+ * less RSS (107-111 B per key against 111-113), but its ingest took 15-20% longer (three
+ * alternations, 3.86-3.99 s against 3.28-3.48).
+ */
+export const BEHIND_KEYS = 2 * COMMIT_KEYS;
 
 /**
  * The part of the keyspace a group commit uses: its change notifications and each key's current
@@ -70,7 +80,7 @@ export interface GroupCommitStats {
   commits: number;
   /** Key records written (after coalescing). */
   keysWritten: number;
-  /** The most keys one commit wrote (a bulk load's stay near COMMIT_KEYS under `everysec`: `behind`). */
+  /** The most keys one commit wrote (a bulk load's stay within about BEHIND_KEYS under `everysec`: `behind`). */
   largestCommitKeys: number;
   /** Changes marked (before coalescing). */
   changes: number;
@@ -214,20 +224,21 @@ export class GroupCommit {
   }
 
   /**
-   * Under `everysec`, once COMMIT_KEYS keys are listed for the next commit: a promise that settles
-   * when there is room again, that is when the commit being written is written, or when the one
-   * about to start has started (it takes every key listed); else undefined. The RESP server runs no
-   * command of a client meanwhile (`admit`), so a bulk load's commits stay near COMMIT_KEYS keys and
-   * its ingest still runs beside each commit's write. Without it the writer's commits grew with its
-   * ingest (each took longer, so more arrived meanwhile): a million new keys went in 9 commits of
-   * about 110,000, and LMDB keeps as many pages as its largest transaction dirtied until the store
-   * closes (about 20 MB a million keys, against 4 MB in commits of 30,000). It also keeps the keys
-   * not yet on disk near what `everysec` promises when the disk falls behind.
+   * Under `everysec`, when the client servers should wait before running more commands: a promise
+   * that settles when there is room again, else undefined. Room runs out when BEHIND_KEYS keys are
+   * listed while a commit is being written (the promise settles once it is written), or COMMIT_KEYS
+   * while one is about to start (it settles at the start, which takes every key listed). The RESP and
+   * WebSocket servers run no command of a client meanwhile (`admit`). Without it the writer's commits
+   * grew with its ingest (each took longer, so more arrived meanwhile): a million new keys went in 9
+   * commits of about 110,000, and LMDB keeps as many pages as its largest transaction dirtied until
+   * the store closes (16-20 MB a million keys, against 4 MB in commits of 30,000). It also keeps the
+   * keys not yet on disk within what `everysec` promises when the disk falls behind.
    */
   behind(): Promise<void> | undefined {
-    if (this.mode !== 'everysec' || this.pending() < COMMIT_KEYS) return undefined;
-    if (this.writing) return (this.written ??= waiters()).promise;
-    if (this.scheduled) return (this.starting ??= waiters()).promise;
+    if (this.mode !== 'everysec') return undefined;
+    const pending = this.pending();
+    if (this.writing) return pending >= BEHIND_KEYS ? (this.written ??= waiters()).promise : undefined;
+    if (this.scheduled && pending >= COMMIT_KEYS) return (this.starting ??= waiters()).promise;
     return undefined;
   }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Keyspace, fullKey } from '../../src/keyspace/keyspace.js';
-import { COMMIT_KEYS, EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
+import { BEHIND_KEYS, COMMIT_KEYS, EVERYSEC_INTERVAL_MS, GroupCommit, type DurableMode } from '../../src/persistence/group-commit.js';
 import { DurableStore, type RecordBatch } from '../../src/persistence/store.js';
 import type { LocalStamp } from '../../src/replication/version-log.js';
 import type { Entry } from '../../src/keyspace/types.js';
@@ -599,12 +599,13 @@ describe('group commit under everysec', () => {
     await gc.close();
   });
 
-  it('behind: from COMMIT_KEYS keys listed, a wait until the commit about to start has started, or the one being written is written', async () => {
+  it('behind: a wait from COMMIT_KEYS keys listed until the commit about to start has started, or from BEHIND_KEYS until the one being written is written', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const { store, writes, next: nextWrite } = heldStore();
     const ks = new Keyspace('n1:1');
     const gc = groupCommit(store, ks, 'everysec');
     const key = (i: number): string => fullKey(0, `k${i}`);
+    expect(BEHIND_KEYS).toBe(2 * COMMIT_KEYS);
     expect(gc.behind()).toBeUndefined();
     for (let i = 0; i < COMMIT_KEYS - 1; i++) ks.incrBy(key(i), 1);
     expect(gc.behind()).toBeUndefined();
@@ -616,12 +617,12 @@ describe('group commit under everysec', () => {
     await turn();
     expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS]);
     expect(start).toEqual({ settled: true, ok: true });
-    // It took every key listed: room again while it is written.
+    // It took every key listed: room again while it is written, until BEHIND_KEYS are listed.
     expect(gc.behind()).toBeUndefined();
-    for (let i = COMMIT_KEYS; i < 2 * COMMIT_KEYS - 1; i++) ks.incrBy(key(i), 1);
+    for (let i = COMMIT_KEYS; i < COMMIT_KEYS + BEHIND_KEYS - 1; i++) ks.incrBy(key(i), 1);
     expect(gc.behind()).toBeUndefined();
-    ks.incrBy(key(2 * COMMIT_KEYS - 1), 1);
-    // The next commit is full while this one is written: wait until it is written (one wait for every client).
+    ks.incrBy(key(COMMIT_KEYS + BEHIND_KEYS - 1), 1);
+    // Now wait until the one being written is written (one wait for every client).
     const first = gc.behind();
     expect(gc.behind()).toBe(first);
     const written = watch(first);
@@ -633,14 +634,14 @@ describe('group commit under everysec', () => {
     await writes[0]?.committed;
     await Promise.resolve();
     expect(written).toEqual({ settled: true, ok: true });
-    // Written: the full one starts this turn, so a client asking now waits for that start only.
+    // Written: the next starts this turn with every key listed, so a client asking now waits for that start only.
     const next = watch(gc.behind());
     await turn();
-    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, COMMIT_KEYS]);
+    expect(writes.map((w) => w.keys.length)).toEqual([COMMIT_KEYS, BEHIND_KEYS]);
     expect(next).toEqual({ settled: true, ok: true });
     expect(gc.behind()).toBeUndefined();
     // A failed write ends the wait too (the keys go back to the list, and the retry is the disk's business).
-    for (let i = 0; i < COMMIT_KEYS; i++) ks.incrBy(key(i), 1);
+    for (let i = 0; i < BEHIND_KEYS; i++) ks.incrBy(key(i), 1);
     const failing = watch(gc.behind());
     writes[1]?.fail(new Error('EIO'));
     await vi.waitUntil(() => failing.settled);
@@ -648,9 +649,24 @@ describe('group commit under everysec', () => {
     // Not written and not scheduled (the failing disk waits for its retry timer): no wait, whatever is listed.
     expect(gc.behind()).toBeUndefined();
     const retry = await nextWrite();
-    expect(retry.keys).toHaveLength(2 * COMMIT_KEYS);
+    expect(retry.keys).toHaveLength(COMMIT_KEYS + BEHIND_KEYS);
     writes[0]?.sync();
     retry.sync();
+    await gc.close();
+  });
+
+  it('behind: a commit about to start with fewer than COMMIT_KEYS keys is no reason to wait', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, writes } = heldStore();
+    const ks = new Keyspace('n1:1');
+    const gc = groupCommit(store, ks, 'everysec');
+    for (let i = 0; i < 3; i++) ks.incrBy(fullKey(0, `k${i}`), 1);
+    const f = gc.flush(); // schedules a commit of three keys
+    expect(gc.behind()).toBeUndefined();
+    await turn();
+    expect(writes.map((w) => w.keys.length)).toEqual([3]);
+    writes[0]?.sync();
+    await f;
     await gc.close();
   });
 
