@@ -5,52 +5,28 @@
 // pages as its largest transaction dirtied until the store closes. Nothing is lost on the way: every
 // key is on disk after a restart.
 
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BEHIND_KEYS, COMMIT_KEYS } from '../../src/persistence/group-commit.js';
 import { startCluster, until } from './harness.js';
-import { respClient } from './info.js';
-
-/** INFO persistence's integer fields. */
-async function persistence(info: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const m of info.matchAll(/^(tally_\w+):(\d+)\r?$/gm)) out[m[1] as string] = Number(m[2]);
-  return out;
-}
+import { pipeNewKeys, respClient, tallyInfo } from './info.js';
 
 describe('a bulk load under everysec', () => {
   it('commits in pieces of at most about BEHIND_KEYS keys however fast the client sends, and loses none', async () => {
     const c = await startCluster({ nodes: 1, config: { persistence: 'everysec' } });
     try {
       const keys = 300_000;
-      const parts: string[] = [];
-      for (let i = 0; i < keys; i++) {
-        const k = `user:${i}`;
-        parts.push(`*2\r\n$4\r\nINCR\r\n$${k.length}\r\n${k}\r\n`);
-      }
-      const pipe = join(c.dir, 'pipe.txt');
-      writeFileSync(pipe, parts.join(''));
-      const port = String((c.nodes[0] as { respPort: number }).respPort);
-      const r = spawnSync('sh', ['-c', `redis-cli -p ${port} --pipe < ${pipe}`], { encoding: 'utf8', timeout: 120_000 });
-      expect(r.stdout, r.stderr).toMatch(`errors: 0, replies: ${keys}`);
-      const client = respClient(c, 0);
-      await client.connect();
-      try {
-        const p = await until('every key on disk', async () => {
-          const f = await persistence(await client.info('persistence'));
-          return f.tally_commit_pending_keys === 0 && f.tally_commits_in_flight === 0 ? f : undefined;
-        });
-        expect(p.tally_commit_keys_written).toBe(keys);
-        // The commit that crossed the bound may take the rest of one read from the socket (64 KiB of
-        // requests, under 2,700 of these) more.
-        expect(p.tally_commit_keys_max).toBeGreaterThanOrEqual(COMMIT_KEYS);
-        expect(p.tally_commit_keys_max).toBeLessThanOrEqual(BEHIND_KEYS + 4096);
-        expect(p.tally_commits).toBeGreaterThanOrEqual(Math.ceil(keys / (BEHIND_KEYS + 4096)));
-      } finally {
-        client.disconnect();
-      }
+      const piped = pipeNewKeys(c, 0, keys);
+      expect(piped, piped.output).toMatchObject({ errors: 0, replies: keys });
+      const p = await until('every key on disk', async () => {
+        const f = await tallyInfo(c, 0, 'persistence');
+        return f.tally_commit_pending_keys === 0 && f.tally_commits_in_flight === 0 ? f : undefined;
+      });
+      expect(p.tally_commit_keys_written).toBe(keys);
+      // The commit that crossed the bound may take the rest of one read from the socket (64 KiB of
+      // requests, under 2,700 of these) more.
+      expect(p.tally_commit_keys_max).toBeGreaterThanOrEqual(COMMIT_KEYS);
+      expect(p.tally_commit_keys_max).toBeLessThanOrEqual(BEHIND_KEYS + 4096);
+      expect(p.tally_commits).toBeGreaterThanOrEqual(Math.ceil(keys / (BEHIND_KEYS + 4096)));
       await c.stop('n1');
       await c.start('n1');
       const again = respClient(c, 0);
