@@ -210,7 +210,7 @@ export async function startNode(cfg: ClusterConfig, nodeId: string, log: Logger,
   onScriptIdle(svc, () => hold.release());
   // Durability `always`: client replies wait for the group commit of the writes before them.
   const beforeFlush = cfg.persistence === 'always' && durable !== null ? { beforeFlush: durable.commits.durable.bind(durable.commits) } : {};
-  // Durability `everysec`: a client's commands wait while the disk is a whole commit behind (group-commit.ts, `behind`).
+  // Durability `everysec`: a client's commands wait while the disk is two commits behind (group-commit.ts, `behind`).
   const admit = cfg.persistence === 'everysec' && durable !== null ? { admit: durable.commits.behind.bind(durable.commits) } : {};
 
   // Every protocol's commands go through this wrapper of the command table: counted and timed (/metrics).

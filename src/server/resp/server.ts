@@ -101,7 +101,7 @@ export interface RespServerOptions<Session> {
   /**
    * Called before a connection runs the commands it has read. A returned promise stops it until the
    * promise settles: no command runs and its socket is paused, so TCP pushes back on the client.
-   * Durability `everysec` returns one while the disk is a whole commit behind (group-commit.ts,
+   * Durability `everysec` returns one while the disk is two commits behind (group-commit.ts,
    * `behind`), so a bulk load cannot outrun its commits. Default: none.
    */
   readonly admit?: () => Promise<void> | undefined;

@@ -53,7 +53,7 @@ export interface WsClientApiOptions {
   /**
    * Called before a request runs. A returned promise stops the connection until it settles: reading
    * pauses and what was already read waits, in order. The node passes durability `everysec`'s wait
-   * while the disk is a commit behind, as the RESP server's `admit`. Default: none.
+   * while the disk is two commits behind, as the RESP server's `admit`. Default: none.
    */
   readonly admit?: () => Promise<void> | undefined;
 }
@@ -328,7 +328,7 @@ class Connection implements WatchOwner {
       this.queue.push(d);
       return;
     }
-    if (this.held()) {
+    if (this.holdIfAsked()) {
       this.queue.push(d);
       return;
     }
@@ -338,13 +338,13 @@ class Connection implements WatchOwner {
   /** Runs the queued requests until one is asynchronous or the api's `admit` says wait. */
   private drain(): void {
     while (!this.busy && !this.ended && this.queue.length > 0) {
-      if (this.held()) return;
+      if (this.holdIfAsked()) return;
       this.run(this.queue.shift() as Decoded);
     }
   }
 
-  /** If the api's `admit` says wait: pauses reading until it settles, then drains the queue. */
-  private held(): boolean {
+  /** If the api's `admit` says wait: pauses reading until it settles, then drains the queue. Returns whether it did. */
+  private holdIfAsked(): boolean {
     const wait = this.api.admit?.();
     if (wait === undefined) return false;
     this.busy = true;
