@@ -15,6 +15,13 @@
 // timed beside creating them. Reported: each writer's update ingest time, the time after its pipe
 // until every node holds its slots (the next pipe starts then), and bytes per key with three slots.
 // `--cpu-prof=<dir>` runs every node under `node --cpu-prof` (the profile is written when it stops).
+//
+// A second anchor does the job tally's cluster does: a redis-server primary with two replicas
+// (`replicaof`, each with the same persistence), on this machine, gets the same pipe after the lone
+// redis-server's, and is stopped before tally's. Reported beside it: its ingest, the time after its
+// pipe until both replicas hold all N keys, its CPU and its replicas', and tally's ingest as a ratio
+// to it. On a machine of two cores a writer competes with its peers, which take every key too, as a
+// primary competes with its replicas; the lone redis-server does not replicate at all.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
@@ -23,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TRIM_ABOVE_BYTES } from '../../src/node/young-trim.js';
 import { printTable, type Row } from './report.js';
-import { numArg, PERSISTENCE_MODES, startRedis, startTallyCluster, stop, type Mode, type TallyNode } from './servers.js';
+import { numArg, PERSISTENCE_MODES, startRedis, startTallyCluster, stop, type Mode, type Server, type TallyNode } from './servers.js';
 
 /** `--name=value` or `--name value` string option. */
 function strArg(args: string[], name: string): string | undefined {
@@ -194,6 +201,65 @@ function pipe(port: number, file: string): Promise<number> {
   });
 }
 
+/** What the redis-server primary with two replicas did with the pipe. */
+interface ReplicatedRedis {
+  ingestMs: number;
+  /** After the pipe, until both replicas held every key (NaN: not within the time allowed). */
+  catchupMs: number;
+  /** The primary's CPU during its pipe, and each replica's from the pipe until both had caught up. */
+  cpuS: number;
+  replicaCpuS: number[];
+}
+
+/**
+ * A redis-server primary and two replicas of it (each in a directory of its own under `dir`), once
+ * both replicas have finished their first sync; `run` is given the primary's port and all three
+ * are stopped after it.
+ */
+async function withReplicatedRedis<T>(mode: Mode, dir: string, run: (primary: Server, replicas: Server[]) => Promise<T>): Promise<T> {
+  const started: Server[] = [];
+  try {
+    const sub = (name: string): string => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      return d;
+    };
+    const primary = await startRedis(mode, sub('primary'));
+    started.push(primary);
+    for (const name of ['replica1', 'replica2']) started.push(await startRedis(mode, sub(name), undefined, primary.port));
+    const replicas = started.slice(1);
+    const synced = async (r: Server): Promise<boolean> => {
+      const info = await query(r.port, 'INFO', 'replication');
+      return /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info);
+    };
+    await waitFor(async () => (await Promise.all(replicas.map(synced))).every(Boolean), 30_000);
+    if (!(await Promise.all(replicas.map(synced))).every(Boolean)) throw new Error('the redis-server replicas did not finish their first sync within 30 s');
+    return await run(primary, replicas);
+  } finally {
+    await Promise.all(started.map((r) => stop(r.proc)));
+  }
+}
+
+/** Pipes `input` into a redis-server primary with two replicas and times it, and its replicas' catch-up. */
+async function replicatedRedis(mode: Mode, dir: string, input: string, n: number, catchupTimeoutMs: number): Promise<ReplicatedRedis> {
+  return withReplicatedRedis(mode, dir, async (primary, replicas) => {
+    const all = [primary, ...replicas];
+    const cpu0 = all.map((r) => cpuOf(r.proc.pid));
+    const ingestMs = await pipe(primary.port, input);
+    const cpuS = cpuOf(primary.proc.pid) - (cpu0[0] ?? NaN);
+    const t0 = performance.now();
+    const held = async (): Promise<boolean> => (await Promise.all(replicas.map((r) => dbsize(r.port)))).every((k) => k >= n);
+    let done = await held();
+    while (!done && performance.now() - t0 < catchupTimeoutMs) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = await held();
+    }
+    const catchupMs = done ? performance.now() - t0 : NaN;
+    const replicaCpuS = replicas.map((r, i) => cpuOf(r.proc.pid) - (cpu0[i + 1] ?? NaN));
+    return { ingestMs, catchupMs, cpuS, replicaCpuS };
+  });
+}
+
 /** Stops gracefully (SIGTERM, so a --cpu-prof profile is written), SIGKILL after 20 s. */
 async function stopGracefully(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.pid === undefined) return;
@@ -242,6 +308,8 @@ export async function run(args: string[]): Promise<unknown> {
     const cpus = (): number[] => [redis.proc.pid, ...tally.map((t) => t.proc.pid)].map(cpuOf);
     const cpu0 = cpus();
     const redisMs = await pipe(redis.port, input);
+    const redisCpu = cpuOf(redis.proc.pid) - (cpu0[0] ?? NaN);
+    const replicated = await replicatedRedis(persistence, dir, input, n, catchupTimeoutMs);
     const cpu1 = cpus();
     const tallyMs = await pipe(n1.respPort, input);
     const cpu2 = cpus();
@@ -256,9 +324,8 @@ export async function run(args: string[]): Promise<unknown> {
     const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
     const cpu3 = cpus();
     const r2 = (x: number): number => Math.round(x * 100) / 100;
-    // CPU: redis-server's during its pipe; the writer's during its pipe; each peer's from the writer's
+    // CPU: redis-server's during its pipe (read then: the replicated anchor runs next); the writer's during its pipe; each peer's from the writer's
     // pipe until both had caught up.
-    const redisCpu = (cpu1[0] ?? NaN) - (cpu0[0] ?? NaN);
     const cpuOfNode = (i: number): number => r2(i === 0 ? (cpu2[1] ?? NaN) - (cpu1[1] ?? NaN) : (cpu3[i + 1] ?? NaN) - (cpu1[i + 1] ?? NaN));
     const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
     const after = await memoryNow();
@@ -280,11 +347,13 @@ export async function run(args: string[]): Promise<unknown> {
       chunkedDeltas: chunked[i] ?? NaN,
     }));
     const rows: Row[] = [
-      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'anon RSS B/key': redisAnon, 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'anon RSS B/key': redisAnon, 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: 'redis-server + 2 replicas', 'ingest s': r2(replicated.ingestMs / 1000), 'x redis': r2(replicated.ingestMs / redisMs), 'x replicated': 1, 'catch-up s': Number.isNaN(replicated.catchupMs) ? 'timeout' : r2(replicated.catchupMs / 1000), 'CPU s': r2(replicated.cpuS), 'CPU x redis': r2(replicated.cpuS / redisCpu), keys: n, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
         'x redis': t.id === 'n1' ? r2(tallyMs / redisMs) : '-',
+        'x replicated': t.id === 'n1' ? r2(tallyMs / replicated.ingestMs) : '-',
         'catch-up s': t.id === 'n1' ? '-' : caughtUp[t.id] === undefined ? 'timeout' : r2((caughtUp[t.id] ?? 0) / 1000),
         'CPU s': t.cpuS,
         'CPU x redis': r2(t.cpuS / redisCpu),
@@ -298,11 +367,12 @@ export async function run(args: string[]): Promise<unknown> {
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (persistence ${persistence}) beside redis-server (${persistence === 'none' ? 'appendonly no' : `appendfsync ${persistence}`}); CPU s: redis-server's and the writer's during their pipes, each peer's until both caught up; memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (persistence ${persistence}) beside redis-server (${persistence === 'none' ? 'appendonly no' : `appendfsync ${persistence}`}) alone and as a primary with two replicas (x replicated: ingest against that primary's; its catch-up: both replicas'); CPU s: redis-server's, the primary's and the writer's during their pipes, each peer's until both caught up (the replicas': ${replicated.replicaCpuS.map((c) => r2(c)).join(' and ')} s); memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
     const summary = {
       keys: n,
       redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss, anonRssPerKey: redisAnon },
-      tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, catchupMs, nodes },
+      redisReplicated: replicated,
+      tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, ingestRatioReplicated: tallyMs / replicated.ingestMs, catchupMs, nodes },
     };
     if (writers === 1) return summary;
 

@@ -76,12 +76,16 @@ export function hasRedis(): Promise<boolean> {
   return new Promise((res) => execFile('redis-server', ['--version'], (e) => res(e === null)));
 }
 
-/** redis-server; with `tls` also on a TLS port (Redis's tls-port, no client certificates asked). */
-export async function startRedis(mode: Mode, dir: string, tls?: ServerTlsFiles): Promise<Server> {
+/**
+ * redis-server; with `tls` also on a TLS port (Redis's tls-port, no client certificates asked); with
+ * `replicaOf` a replica of the redis-server on that loopback port.
+ */
+export async function startRedis(mode: Mode, dir: string, tls?: ServerTlsFiles, replicaOf?: number): Promise<Server> {
   const port = await freePort();
   const tlsPort = tls === undefined ? undefined : await freePort();
   const tlsArgs = tls === undefined ? [] : ['--tls-port', String(tlsPort), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no'];
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...REDIS_ARGS[mode], ...tlsArgs], { stdio: 'ignore' });
+  const replicaArgs = replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)];
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...REDIS_ARGS[mode], ...tlsArgs, ...replicaArgs], { stdio: 'ignore' });
   await waitPong(port);
   return { port, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
 }
