@@ -8,7 +8,7 @@
 import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { assertReplicaId, notIntegerError, overflowError } from './g-counter.js';
+import { assertReplicaId, notIntegerError, overflowError } from './counter-base.js';
 import type { ReplicaId } from './replica-id.js';
 import { finishDecode, readBounded, readVersionedHeader, sortIds, writeId } from './sketch-codec.js';
 import {

@@ -1,4 +1,4 @@
-// The codec helpers of the counters' slot table (g-counter.ts, CounterBase): each slot's kind and
+// The codec helpers of the counters' slot table (counter-base.ts, CounterBase): each slot's kind and
 // varints, the header, the replica ids read (with the last few kept) and written (ASCII without a
 // TextEncoder). The format itself is docs/crdt-counters.md's; CounterBase writes and reads whole states,
 // and the whole state of a counter of plain slots is written here without a counter (compact keys:

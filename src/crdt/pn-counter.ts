@@ -5,7 +5,7 @@
 import { TypeTag } from './codec.js';
 import type { CrdtError } from './errors.js';
 import { generalizeCountFields } from './count-fields.js';
-import { COUNTER_MAX, CounterBase, notIntegerError, overflowError } from './g-counter.js';
+import { COUNTER_MAX, CounterBase, notIntegerError, overflowError } from './counter-base.js';
 import type { ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 
@@ -129,5 +129,5 @@ export class PNCounter extends CounterBase {
   }
 }
 
-// Before any PN-Counter is made (g-counter.ts says why).
+// Before any PN-Counter is made (count-fields.ts says why).
 generalizeCountFields(new PNCounter());

@@ -3,7 +3,7 @@
 
 import { ByteReader, ByteWriter, CODEC_VERSION, type TypeTag } from './codec.js';
 import { CrdtError } from './errors.js';
-import { MAX_REPLICA_ID_BYTES } from './g-counter.js';
+import { MAX_REPLICA_ID_BYTES } from './counter-base.js';
 import { internReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
 

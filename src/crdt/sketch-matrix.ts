@@ -4,7 +4,7 @@
 // replica's matrix is a valid sketch of its own stream, so their sum is one of the union stream.
 
 import { hash64Bytes, hash64Lo } from './hash64.js';
-import { COUNTER_MAX } from './g-counter.js';
+import { COUNTER_MAX } from './counter-base.js';
 import type { ReplicaId } from './replica-id.js';
 import { CODEC_VERSION, uvarintSize, type ByteReader, type ByteWriter } from './codec.js';
 import { readBounded, readId, sortIds, writeId } from './sketch-codec.js';

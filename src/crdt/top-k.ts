@@ -12,7 +12,7 @@
 import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { assertReplicaId, MAX_REPLICA_ID_BYTES, notIntegerError, overflowError } from './g-counter.js';
+import { assertReplicaId, MAX_REPLICA_ID_BYTES, notIntegerError, overflowError } from './counter-base.js';
 import type { ReplicaId } from './replica-id.js';
 import { finishDecode, readBounded, readVersionedHeader, sortIds } from './sketch-codec.js';
 import {

@@ -19,7 +19,7 @@
 import { Generational } from './generational.js';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { CrdtError } from './errors.js';
-import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './g-counter.js';
+import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from './counter-base.js';
 import type { ReplicaId } from './replica-id.js';
 import { ExactSum, finishDecode, readBounded, readId, readTypeHeader, sortIds, writeId } from './sketch-codec.js';
 import { err, type Result } from '../util/result.js';

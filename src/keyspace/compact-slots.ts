@@ -6,7 +6,7 @@
 
 import { ByteWriter, TypeTag } from '../crdt/codec.js';
 import { plainCounterHash, writePlainCounter } from '../crdt/counter-codec.js';
-import { plainCounterBytes } from '../crdt/g-counter.js';
+import { plainCounterBytes } from '../crdt/counter-base.js';
 import type { ReplicaId } from '../crdt/replica-id.js';
 import { newCounter } from './entries.js';
 import type { Entry } from './types.js';
@@ -87,7 +87,7 @@ export class CompactSlots {
     return plainCounterHash(CompactSlots.tagOf(cells[0] as number), this.ridsOf(cells, k), counts, k);
   }
 
-  /** Its `byteSize()` (g-counter.ts). */
+  /** Its `byteSize()` (crdt/counter-base.ts). */
   bytes(cells: readonly number[], k: number): number {
     let chars = 0;
     for (let i = 0; i < k; i++) chars += this.ridOf(cells[i] as number).length;

@@ -2,7 +2,8 @@
 // over one: its states, the visible one, epochs of its life, and the size limits a key and its
 // state must fit. No table here; key-table.ts and keyspace.ts use them.
 
-import { CounterBase, GCounter } from '../crdt/g-counter.js';
+import { GCounter } from '../crdt/g-counter.js';
+import { CounterBase } from '../crdt/counter-base.js';
 import { generalizeCountFields } from '../crdt/count-fields.js';
 import { PNCounter } from '../crdt/pn-counter.js';
 import { CrdtError } from '../crdt/errors.js';

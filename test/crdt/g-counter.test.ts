@@ -3,7 +3,8 @@
 // 2^53 - 1 in both directions, and split's parts that fill their frames (greedy and exact) for
 // every frame size, whatever the ids (ASCII or not) and slot kinds.
 import { describe, expect, it } from 'vitest';
-import { assertReplicaId, COUNTER_MAX, GCounter, notIntegerError, overflowError } from '../../src/crdt/g-counter.js';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { assertReplicaId, COUNTER_MAX, notIntegerError, overflowError } from '../../src/crdt/counter-base.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 
 const MAX = COUNTER_MAX;

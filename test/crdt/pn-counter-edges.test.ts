@@ -3,7 +3,7 @@
 // on a counter whose sum in only one lane has passed 2^53 - 1 after the smaller slot was merged first
 // (so the number kept for that lane below the range is no longer the sum).
 import { describe, expect, it } from 'vitest';
-import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 
 const MAX = COUNTER_MAX;

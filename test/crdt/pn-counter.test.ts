@@ -2,7 +2,7 @@
 // exactly ±(2^53 - 1) as a number, local moves beyond the range (allowed back toward it or no
 // farther out), and SET / existAtZero on a slot with no room left.
 import { describe, expect, it } from 'vitest';
-import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 
 const MAX = COUNTER_MAX;

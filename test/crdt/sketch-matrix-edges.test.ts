@@ -4,7 +4,7 @@
 // to bigint arithmetic past 2^53-1, exact run sizes, and every decoder failure's reason.
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag } from '../../src/crdt/codec.js';
-import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { ExactSum, finishDecode, readBounded, readerError, readId, readTypeHeader, readVersionedHeader, sortIds } from '../../src/crdt/sketch-codec.js';
 import {
   dimsError,

@@ -3,7 +3,8 @@
 // replica ids and extreme counts, joined into empty, older, concurrent and newer (reset) receivers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COUNTER_MAX, GCounter } from '../../src/crdt/g-counter.js';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { PNCounter } from '../../src/crdt/pn-counter.js';
 import { checkSplit, permilleArb, type SplitKind } from './split-helpers.js';
 

@@ -6,7 +6,7 @@
 // a second byte, the cell cache across a merge that changes the dimensions, and decode's errors.
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, TypeTag } from '../../src/crdt/codec.js';
-import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { SKETCH_CODEC_VERSION, SKETCH_MAX_CELLS, SketchMatrix } from '../../src/crdt/sketch-matrix.js';
 import { TopK, topkDefaultWidth, topkMaxRecordBytes, TOPK_DEFAULT_DEPTH, TOPK_MAX_ITEM_BYTES, TOPK_MAX_K } from '../../src/crdt/top-k.js';
 import { unwrap } from '../unwrap.js';

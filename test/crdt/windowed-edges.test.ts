@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../src/crdt/codec.js';
-import { COUNTER_MAX } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX } from '../../src/crdt/counter-base.js';
 import { WINDOW_MAX_SKEW_MS, WindowedCounter, windowConfigError } from '../../src/crdt/windowed-counter.js';
 
 const MAX = COUNTER_MAX;

@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TypeTag } from '../../src/crdt/codec.js';
-import { COUNTER_MAX, GCounter, oneSlotCounterBytes, plainCounterBytes } from '../../src/crdt/g-counter.js';
+import { GCounter } from '../../src/crdt/g-counter.js';
+import { COUNTER_MAX, oneSlotCounterBytes, plainCounterBytes } from '../../src/crdt/counter-base.js';
 import { plainCounterHash, writeOneSlotCounter, writePlainCounter } from '../../src/crdt/counter-codec.js';
 import { ByteWriter } from '../../src/crdt/codec.js';
 import { hash64Bytes, hash64Lo } from '../../src/crdt/hash64.js';
