@@ -15,13 +15,18 @@
 // --cluster: the same cells against n1 of a running 3-node tally cluster with persistence everysec
 // (what users run: every write is also gossiped to two peers and logged for the disk) beside
 // redis-server with appendfsync everysec.
+//
+// INCR is measured on a third server too, the runtime's floor (floor-server.ts: Node.js's net API,
+// a Map and, with --cluster, lmdb-js writing each key as tally's everysec does, and nothing of
+// tally's), alternated with the other two: what part of tally's distance from redis-server the
+// runtime itself takes.
 
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCerts } from '../../test/integration/certs.js';
 import { printTable, type Row } from './report.js';
-import { hasRedis, numArg, redisBenchmark, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
+import { hasRedis, numArg, redisBenchmark, startFloor, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
 
 const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
   { name: 'INCR', spec: { t: 'incr' } },
@@ -45,11 +50,12 @@ export async function run(args: string[]): Promise<unknown> {
   const cluster = args.includes('--cluster');
   const mode: Mode = cluster ? 'everysec' : 'none';
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-resp-'));
-  for (const d of ['redis', 'tally']) mkdirSync(join(dir, d));
+  for (const d of ['redis', 'tally', 'floor']) mkdirSync(join(dir, d));
   const nodes: TallyNode[] = [];
   const rows: Row[] = [];
   const out: Record<string, unknown>[] = [];
   let redis: Server | null = null;
+  let floor: Server | null = null;
   try {
     if (cluster) await startTallyCluster(join(dir, 'tally'), mode, nodes);
     else {
@@ -58,10 +64,12 @@ export async function run(args: string[]): Promise<unknown> {
     }
     const tally = nodes[0] as TallyNode;
     redis = withRedis ? await startRedis(mode, join(dir, 'redis')) : null;
+    floor = await startFloor(join(dir, 'floor'), cluster);
     if (warmup) {
       for (const test of TESTS) {
         if (redis !== null) await redisBenchmark(redis.port, n1 * 10, 16, test.spec);
         await redisBenchmark(tally.respPort, n1 * 10, 16, test.spec);
+        if (test.name === 'INCR') await redisBenchmark(floor.port, n1 * 10, 16, test.spec);
       }
     }
     for (const test of TESTS) {
@@ -69,7 +77,9 @@ export async function run(args: string[]): Promise<unknown> {
         const n = depth === 1 ? n1 : n1 * 10;
         let t: LoadResult = NONE;
         let r: LoadResult = NONE;
-        // Alternate the servers so drift in machine load hits both alike; keep each one's best run.
+        let f: LoadResult = NONE;
+        const withFloor = test.name === 'INCR';
+        // Alternate the servers so drift in machine load hits all alike; keep each one's best run.
         for (let i = 0; i < rounds; i++) {
           if (redis !== null) {
             const x = await redisBenchmark(redis.port, n, depth, test.spec);
@@ -77,20 +87,26 @@ export async function run(args: string[]): Promise<unknown> {
           }
           const y = await redisBenchmark(tally.respPort, n, depth, test.spec);
           if (y.rps > t.rps) t = y;
+          if (withFloor) {
+            const z = await redisBenchmark(floor.port, n, depth, test.spec);
+            if (z.rps > f.rps) f = z;
+          }
         }
         const row: Row = { command: test.name, pipeline: depth, 'tally req/s': Math.round(t.rps), 'tally p50 ms': t.p50, 'tally p99 ms': t.p99 };
         if (redis !== null) Object.assign(row, { 'redis req/s': Math.round(r.rps), 'redis p50 ms': r.p50, 'redis p99 ms': r.p99, 'tally/redis': ratio(t.rps, r.rps) });
+        Object.assign(row, { 'floor req/s': withFloor ? Math.round(f.rps) : '-', 'floor/redis': withFloor && redis !== null ? ratio(f.rps, r.rps) : '-', 'tally/floor': withFloor ? ratio(t.rps, f.rps) : '-' });
         rows.push(row);
-        out.push({ command: test.name, depth, tally: t, redis: redis === null ? null : r, ratio: redis === null ? null : t.rps / r.rps });
+        out.push({ command: test.name, depth, tally: t, redis: redis === null ? null : r, ratio: redis === null ? null : t.rps / r.rps, ...(withFloor ? { floor: f, floorRatio: redis === null ? null : f.rps / r.rps } : {}) });
       }
     }
   } finally {
     for (const t of nodes) await stop(t.proc);
     if (redis !== null) await stop(redis.proc);
+    if (floor !== null) await stop(floor.proc);
     rmSync(dir, { recursive: true, force: true });
   }
   const against = cluster ? 'n1 of a 3-node tally cluster (persistence everysec) beside redis-server (appendfsync everysec)' : 'a one-node tally (persistence none) beside redis-server (appendonly no)';
-  printTable(`RESP throughput, ${against}, 50 connections, redis-benchmark, best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  printTable(`RESP throughput, ${against}, and for INCR the runtime's floor (a Node.js RESP server of a Map${cluster ? ', its keys written to LMDB as tally writes them' : ''}: floor-server.ts), 50 connections, redis-benchmark, best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
   return out;
 }
 

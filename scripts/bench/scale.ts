@@ -22,6 +22,11 @@
 // pipe until both replicas hold all N keys, its CPU and its replicas', and tally's ingest as a ratio
 // to it. On a machine of two cores a writer competes with its peers, which take every key too, as a
 // primary competes with its replicas; the lone redis-server does not replicate at all.
+//
+// And the runtime's floor (floor-server.ts): a Node.js RESP server of a Map whose keys lmdb-js
+// writes as tally's everysec writes them, with nothing of tally's, gets the same pipe too (after the
+// replicated anchor, stopped before tally's): what part of the distance from redis-server the
+// runtime and the store's library take by themselves.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
@@ -30,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TRIM_ABOVE_BYTES } from '../../src/node/young-trim.js';
 import { printTable, type Row } from './report.js';
-import { numArg, PERSISTENCE_MODES, startRedis, startTallyCluster, stop, type Mode, type Server, type TallyNode } from './servers.js';
+import { numArg, PERSISTENCE_MODES, startFloor, startRedis, startTallyCluster, stop, type Mode, type Server, type TallyNode } from './servers.js';
 
 /** `--name=value` or `--name value` string option. */
 function strArg(args: string[], name: string): string | undefined {
@@ -260,6 +265,23 @@ async function replicatedRedis(mode: Mode, dir: string, input: string, n: number
   });
 }
 
+/** Pipes `input` into the runtime's floor (with `store`, its keys written to LMDB) and times it. */
+async function floorIngest(dir: string, store: boolean, input: string, n: number): Promise<{ ingestMs: number; cpuS: number; keys: number }> {
+  const d = join(dir, 'floor');
+  mkdirSync(d);
+  const floor = await startFloor(d, store);
+  try {
+    const c0 = cpuOf(floor.proc.pid);
+    const ingestMs = await pipe(floor.port, input);
+    const cpuS = cpuOf(floor.proc.pid) - c0;
+    const keys = await dbsize(floor.port);
+    if (keys !== n) throw new Error(`the floor server holds ${keys} keys after the pipe, not ${n}`);
+    return { ingestMs, cpuS, keys };
+  } finally {
+    await stop(floor.proc);
+  }
+}
+
 /** Stops gracefully (SIGTERM, so a --cpu-prof profile is written), SIGKILL after 20 s. */
 async function stopGracefully(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.pid === undefined) return;
@@ -310,6 +332,7 @@ export async function run(args: string[]): Promise<unknown> {
     const redisMs = await pipe(redis.port, input);
     const redisCpu = cpuOf(redis.proc.pid) - (cpu0[0] ?? NaN);
     const replicated = await replicatedRedis(persistence, dir, input, n, catchupTimeoutMs);
+    const floor = await floorIngest(dir, persistence !== 'none', input, n);
     const cpu1 = cpus();
     const tallyMs = await pipe(n1.respPort, input);
     const cpu2 = cpus();
@@ -349,6 +372,7 @@ export async function run(args: string[]): Promise<unknown> {
     const rows: Row[] = [
       { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'anon RSS B/key': redisAnon, 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       { server: 'redis-server + 2 replicas', 'ingest s': r2(replicated.ingestMs / 1000), 'x redis': r2(replicated.ingestMs / redisMs), 'x replicated': 1, 'catch-up s': Number.isNaN(replicated.catchupMs) ? 'timeout' : r2(replicated.catchupMs / 1000), 'CPU s': r2(replicated.cpuS), 'CPU x redis': r2(replicated.cpuS / redisCpu), keys: n, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: `runtime floor${persistence === 'none' ? '' : ' (+ LMDB)'}`, 'ingest s': r2(floor.ingestMs / 1000), 'x redis': r2(floor.ingestMs / redisMs), 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(floor.cpuS), 'CPU x redis': r2(floor.cpuS / redisCpu), keys: floor.keys, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
@@ -367,11 +391,12 @@ export async function run(args: string[]): Promise<unknown> {
         'chunked deltas': t.chunkedDeltas,
       })),
     ];
-    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (persistence ${persistence}) beside redis-server (${persistence === 'none' ? 'appendonly no' : `appendfsync ${persistence}`}) alone and as a primary with two replicas (x replicated: ingest against that primary's; its catch-up: both replicas'); CPU s: redis-server's, the primary's and the writer's during their pipes, each peer's until both caught up (the replicas': ${replicated.replicaCpuS.map((c) => r2(c)).join(' and ')} s); memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
+    printTable(`${n.toLocaleString('en-US')} distinct INCR user:N by redis-cli --pipe; 3-node tally (persistence ${persistence}) beside redis-server (${persistence === 'none' ? 'appendonly no' : `appendfsync ${persistence}`}) alone and as a primary with two replicas (x replicated: ingest against that primary's; its catch-up: both replicas'), and the runtime's floor (a Node.js RESP server of a Map${persistence === 'none' ? '' : ' whose keys lmdb-js writes as tally does'}: floor-server.ts); CPU s: redis-server's, the primary's and the writer's during their pipes, each peer's until both caught up (the replicas': ${replicated.replicaCpuS.map((c) => r2(c)).join(' and ')} s); memory once each tally node has nothing on its way to disk, after MEMORY PURGE (tally: a full, compacting garbage collection, PURGE ms its time), and RSS once settled (tally: its young generation given back)`, rows);
     const summary = {
       keys: n,
       redis: { ingestMs: redisMs, cpuS: redisCpu, usedPerKey: redisUsed, rssPerKey: redisRss, anonRssPerKey: redisAnon },
       redisReplicated: replicated,
+      floor,
       tally: { ingestMs: tallyMs, ingestRatio: tallyMs / redisMs, ingestRatioReplicated: tallyMs / replicated.ingestMs, catchupMs, nodes },
     };
     if (writers === 1) return summary;

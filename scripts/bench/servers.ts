@@ -11,6 +11,7 @@ import { NODE_V8_FLAGS } from '../../src/node/v8-flags.js';
 import { nodeEnv, type Allocator } from '../../src/util/allocator.js';
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.js');
+const FLOOR = resolve(import.meta.dirname, 'floor-server.js');
 /** The environment of every tally node started here: its malloc as `tally cluster up` picks it unless `useAllocator` says otherwise. */
 let NODE_ENV: NodeJS.ProcessEnv = nodeEnv(process.env, 'auto').env;
 
@@ -110,6 +111,19 @@ export async function startTally(mode: Mode, dir: string, tls?: ServerTlsFiles):
   const proc = spawn(process.execPath, [...NODE_V8_FLAGS, MAIN, 'node', '--config', config, '--id', 'n1'], { stdio: 'ignore', env: NODE_ENV });
   await waitPong(respPort);
   return { port: respPort, ...(tlsPort === undefined ? {} : { tlsPort }), proc };
+}
+
+/**
+ * The runtime's floor (floor-server.ts): a RESP counter server of Node.js and a Map, with `store`
+ * its keys written to an LMDB file in `dir` as tally's everysec writes them. Started with tally's V8
+ * flags and malloc, so that only tally's own code differs.
+ */
+export async function startFloor(dir: string, store: boolean): Promise<Server> {
+  const port = await freePort();
+  const args = [...NODE_V8_FLAGS, FLOOR, '--port', String(port), ...(store ? ['--store', join(dir, 'floor.mdb')] : [])];
+  const proc = spawn(process.execPath, args, { stdio: 'ignore', env: NODE_ENV });
+  await waitPong(port);
+  return { port, proc };
 }
 
 /** A node of a tally cluster started by `startTallyCluster`. */
