@@ -65,6 +65,16 @@ describe('encodeReply', () => {
     for (const [v, s] of cases) expect(enc(reply.int(v))).toBe(`:${s}\r\n`);
   });
 
+  it('encodes every number of digits, at both ends, and either side of 2^31', () => {
+    for (let p = 1; p <= 15; p++) {
+      for (const n of [10 ** p - 1, 10 ** p, 10 ** p + 1]) {
+        expect(enc(reply.int(n))).toBe(`:${n}\r\n`);
+        expect(enc(reply.int(-n))).toBe(`:-${n}\r\n`);
+      }
+    }
+    for (const n of [2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32, -(2 ** 31), -(2 ** 31) - 1]) expect(enc(reply.int(n))).toBe(`:${n}\r\n`);
+  });
+
   it('property: integer encoding matches the decimal string', () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 }), fc.maxSafeInteger()), (n) => {
