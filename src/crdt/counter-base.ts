@@ -8,13 +8,11 @@
 //   - a GCounter has n = fn = 0 everywhere.
 // The value is computed from the slots when read (`sumP`, `sumN`): no running sums to keep true.
 
-
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
 import { idBytes, readerError, readHeader, readId, readSlot, slotKind, slotRead, slotSize, writeSlotEntry, type SlotKind } from './counter-codec.js';
 import { CrdtError } from './errors.js';
 import { type ReplicaId } from './replica-id.js';
 import { err, ok, type Result } from '../util/result.js';
-import { generalizeCountFields } from './count-fields.js';
 
 /** Largest slot, floor and (local) counter value: 2^53 - 1, the largest exactly representable integer. */
 export const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
