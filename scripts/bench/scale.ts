@@ -347,8 +347,8 @@ export async function run(args: string[]): Promise<unknown> {
     const catchupMs = Object.keys(caughtUp).length === 2 ? Math.max(...Object.values(caughtUp)) : NaN;
     const cpu3 = cpus();
     const r2 = (x: number): number => Math.round(x * 100) / 100;
-    // CPU: redis-server's during its pipe (read then: the replicated anchor runs next); the writer's during its pipe; each peer's from the writer's
-    // pipe until both had caught up.
+    // CPU: redis-server's during its pipe (read then: the anchors run next); the writer's during its
+    // pipe; each peer's from the writer's pipe until both had caught up.
     const cpuOfNode = (i: number): number => r2(i === 0 ? (cpu2[1] ?? NaN) - (cpu1[1] ?? NaN) : (cpu3[i + 1] ?? NaN) - (cpu1[i + 1] ?? NaN));
     const sizes = await Promise.all(tally.map((t) => dbsize(t.respPort)));
     const after = await memoryNow();
@@ -372,7 +372,7 @@ export async function run(args: string[]): Promise<unknown> {
     const rows: Row[] = [
       { server: 'redis-server', 'ingest s': r2(redisMs / 1000), 'x redis': 1, 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(redisCpu), 'CPU x redis': 1, keys: n, 'used_memory B/key': redisUsed, 'RSS B/key': redisRss, 'RSS x redis': 1, 'anon RSS B/key': redisAnon, 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       { server: 'redis-server + 2 replicas', 'ingest s': r2(replicated.ingestMs / 1000), 'x redis': r2(replicated.ingestMs / redisMs), 'x replicated': 1, 'catch-up s': Number.isNaN(replicated.catchupMs) ? 'timeout' : r2(replicated.catchupMs / 1000), 'CPU s': r2(replicated.cpuS), 'CPU x redis': r2(replicated.cpuS / redisCpu), keys: n, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
-      { server: `runtime floor${persistence === 'none' ? '' : ' (+ LMDB)'}`, 'ingest s': r2(floor.ingestMs / 1000), 'x redis': r2(floor.ingestMs / redisMs), 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(floor.cpuS), 'CPU x redis': r2(floor.cpuS / redisCpu), keys: floor.keys, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
+      { server: `runtime floor${persistence === 'none' ? '' : ' (+ LMDB, everysec)'}`, 'ingest s': r2(floor.ingestMs / 1000), 'x redis': r2(floor.ingestMs / redisMs), 'x replicated': '-', 'catch-up s': '-', 'CPU s': r2(floor.cpuS), 'CPU x redis': r2(floor.cpuS / redisCpu), keys: floor.keys, 'used_memory B/key': '-', 'RSS B/key': '-', 'RSS x redis': '-', 'anon RSS B/key': '-', 'PURGE ms': '-', 'gossip out B/key': '-', 'chunked deltas': '-' },
       ...nodes.map((t) => ({
         server: `tally ${t.id}${t.id === 'n1' ? ' (writer)' : ''}`,
         'ingest s': t.id === 'n1' ? r2(tallyMs / 1000) : '-',
