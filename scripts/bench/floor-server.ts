@@ -1,6 +1,6 @@
 // The runtime's floor for a counter server: a RESP server that does, on Node.js 20 with lmdb-js,
-// only what any counter store must, and nothing of tally's (no CRDT, no replication, no digest, no
-// version log, no metrics). `npm run bench -- resp` (for INCR) and `scale` run it beside tally and
+// only what any counter store must, and none of tally's command path (no CRDT, no replication, no
+// digest, no version log, no metrics; its replies are encoded by tally's ReplyWriter). `npm run bench -- resp` (for INCR) and `scale` run it beside tally and
 // redis-server, so the part of tally's distance from redis-server that the runtime itself takes is
 // measured in the same run, not assumed. A benchmark's instrument, never a server for users.
 //
@@ -9,7 +9,7 @@
 // It parses RESP arrays of bulk strings from 'data' events (the public net API tally uses), answers
 // PING, INCR (a Map from the key's latin1 string to its count), DBSIZE and ECHO (which ends a
 // `redis-cli --pipe`), and refuses anything else with an error, as redis-server refuses an unknown
-// command. Replies go out at the end of the turn. With `--store`, every key changed is written to an
+// command. Replies, encoded by tally's ReplyWriter, go out at the end of the turn. With `--store`, every key changed is written to an
 // LMDB file with tally's options (durable commits, no overlapping sync) and tally's group commit's
 // sizes (group-commit.ts): a commit each second or once COMMIT_KEYS keys are listed, each record's
 // value a region of one buffer (as tally's records are, store.ts), and while a commit is being
@@ -18,6 +18,7 @@
 import { createServer, type Socket } from 'node:net';
 import { open, type RootDatabase } from 'lmdb';
 import { BEHIND_KEYS, COMMIT_KEYS, EVERYSEC_INTERVAL_MS } from '../../src/persistence/group-commit.js';
+import { ReplyWriter } from '../../src/server/resp/encoder.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -107,37 +108,6 @@ function resume(): void {
 
 // ---- RESP ------------------------------------------------------------------------------------------
 
-/** The replies of one chunk, written into one buffer that is handed to the socket whole. */
-let out = Buffer.allocUnsafeSlow(64 * 1024);
-let outLen = 0;
-
-function reserve(n: number): void {
-  if (outLen + n <= out.length) return;
-  const next = Buffer.allocUnsafeSlow(Math.max(out.length * 2, outLen + n));
-  out.copy(next, 0, 0, outLen);
-  out = next;
-}
-
-function putAscii(text: string): void {
-  reserve(text.length);
-  outLen += out.write(text, outLen, 'latin1');
-}
-
-/** `:n\r\n` with the digits written by hand (n a non-negative safe integer). */
-function putInt(n: number): void {
-  reserve(20);
-  out[outLen++] = 58;
-  if (n === 0) out[outLen++] = 48;
-  else {
-    let digits = 0;
-    for (let x = n; x > 0; x = Math.floor(x / 10)) digits++;
-    for (let k = outLen + digits - 1, x = n; k >= outLen; k--, x = Math.floor(x / 10)) out[k] = 48 + (x % 10);
-    outLen += digits;
-  }
-  out[outLen++] = 13;
-  out[outLen++] = 10;
-}
-
 /** The decimal at `i` up to CR, or -1 if the buffer ends first; `lineEnd` is then past its CRLF. */
 let lineEnd = 0;
 function decimal(b: Buffer, i: number): number {
@@ -160,8 +130,8 @@ function isWord(b: Buffer, at: number, len: number, upper: string): boolean {
   return true;
 }
 
-/** Runs every whole command of `b` (replies into `out`); returns where the first incomplete one starts. */
-function run(b: Buffer): number {
+/** Runs every whole command of `b`, its replies into `out`; returns where the first incomplete one starts. */
+function run(b: Buffer, out: ReplyWriter): number {
   let i = 0;
   while (i < b.length) {
     if (b[i] !== 42) {
@@ -169,8 +139,8 @@ function run(b: Buffer): number {
       const eol = b.indexOf(10, i);
       if (eol < 0) break;
       const text = (b as Latin1).latin1Slice(i, eol).trim();
-      if (text.toUpperCase() === 'PING') putAscii('+PONG\r\n');
-      else if (text.length > 0) putAscii(`-ERR unknown command '${text}'\r\n`);
+      if (text.toUpperCase() === 'PING') out.writeSimple('PONG');
+      else if (text.length > 0) out.writeError(`ERR unknown command '${text}'`);
       i = eol + 1;
       continue;
     }
@@ -205,15 +175,11 @@ function run(b: Buffer): number {
       const v = (counts.get(key) ?? 0) + 1;
       counts.set(key, v);
       list(key);
-      putInt(v);
-    } else if (isWord(b, at0, len0, 'PING')) putAscii('+PONG\r\n');
-    else if (isWord(b, at0, len0, 'DBSIZE')) putInt(counts.size);
-    else if (argc === 2 && isWord(b, at0, len0, 'ECHO')) {
-      putAscii(`$${len1}\r\n`);
-      reserve(len1 + 2);
-      outLen += b.copy(out, outLen, at1, at1 + len1);
-      putAscii('\r\n');
-    } else putAscii(`-ERR unknown command '${(b as Latin1).latin1Slice(at0, at0 + len0)}'\r\n`);
+      out.writeInt(v);
+    } else if (isWord(b, at0, len0, 'PING')) out.writeSimple('PONG');
+    else if (isWord(b, at0, len0, 'DBSIZE')) out.writeInt(counts.size);
+    else if (argc === 2 && isWord(b, at0, len0, 'ECHO')) out.writeBulk(b.subarray(at1, at1 + len1));
+    else out.writeError(`ERR unknown command '${(b as Latin1).latin1Slice(at0, at0 + len0)}'`);
   }
   return i;
 }
@@ -224,12 +190,13 @@ function run(b: Buffer): number {
  * is answered. Written at once instead, each write woke redis-benchmark, which on two cores took
  * the CPU from the server mid-turn: 0.57-0.71 of redis-server's INCR rate at depth 16.
  */
-const unanswered = new Map<Socket, Buffer[]>();
+const unanswered = new Map<Socket, ReplyWriter>();
 let flushing = false;
 
 function flush(): void {
   flushing = false;
-  for (const [s, replies] of unanswered) s.write(replies.length === 1 ? (replies[0] as Buffer) : Buffer.concat(replies));
+  // `take` hands out bytes the writer never writes over again (encoder.ts).
+  for (const [s, out] of unanswered) s.write(out.take());
   unanswered.clear();
 }
 
@@ -238,17 +205,14 @@ createServer((s) => {
   sockets.add(s);
   if (paused) s.pause();
   let rest: Buffer | undefined;
+  // Tally's own reply encoder, one per connection as tally's are: the replies' bytes cost the same.
+  const out = new ReplyWriter();
   s.on('data', (chunk: Buffer) => {
     const b = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
-    outLen = 0;
-    const used = run(b);
+    const used = run(b, out);
     rest = used < b.length ? Buffer.from(b.subarray(used)) : undefined;
-    if (outLen > 0) {
-      // A copy for the socket: `out` serves the next chunk.
-      const reply = Buffer.from(out.subarray(0, outLen));
-      const held = unanswered.get(s);
-      if (held === undefined) unanswered.set(s, [reply]);
-      else held.push(reply);
+    if (out.length > 0) {
+      unanswered.set(s, out);
       if (!flushing) {
         flushing = true;
         setImmediate(flush);
