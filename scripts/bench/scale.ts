@@ -217,11 +217,11 @@ interface ReplicatedRedis {
 }
 
 /**
- * A redis-server primary and two replicas of it (each in a directory of its own under `dir`), once
- * both replicas have finished their first sync; `run` is given the primary's port and all three
- * are stopped after it.
+ * Pipes `input` into a redis-server primary with two replicas of it (each in a directory of its own
+ * under `dir`, the pipe once both replicas have finished their first sync) and times it, and its
+ * replicas' catch-up; all three are stopped after.
  */
-async function withReplicatedRedis<T>(mode: Mode, dir: string, run: (primary: Server, replicas: Server[]) => Promise<T>): Promise<T> {
+async function replicatedRedis(mode: Mode, dir: string, input: string, n: number, catchupTimeoutMs: number): Promise<ReplicatedRedis> {
   const started: Server[] = [];
   try {
     const sub = (name: string): string => {
@@ -239,17 +239,7 @@ async function withReplicatedRedis<T>(mode: Mode, dir: string, run: (primary: Se
     };
     await waitFor(async () => (await Promise.all(replicas.map(synced))).every(Boolean), 30_000);
     if (!(await Promise.all(replicas.map(synced))).every(Boolean)) throw new Error('the redis-server replicas did not finish their first sync within 30 s');
-    return await run(primary, replicas);
-  } finally {
-    await Promise.all(started.map((r) => stop(r.proc)));
-  }
-}
-
-/** Pipes `input` into a redis-server primary with two replicas and times it, and its replicas' catch-up. */
-async function replicatedRedis(mode: Mode, dir: string, input: string, n: number, catchupTimeoutMs: number): Promise<ReplicatedRedis> {
-  return withReplicatedRedis(mode, dir, async (primary, replicas) => {
-    const all = [primary, ...replicas];
-    const cpu0 = all.map((r) => cpuOf(r.proc.pid));
+    const cpu0 = started.map((r) => cpuOf(r.proc.pid));
     const ingestMs = await pipe(primary.port, input);
     const cpuS = cpuOf(primary.proc.pid) - (cpu0[0] ?? NaN);
     const t0 = performance.now();
@@ -262,7 +252,9 @@ async function replicatedRedis(mode: Mode, dir: string, input: string, n: number
     const catchupMs = done ? performance.now() - t0 : NaN;
     const replicaCpuS = replicas.map((r, i) => cpuOf(r.proc.pid) - (cpu0[i + 1] ?? NaN));
     return { ingestMs, catchupMs, cpuS, replicaCpuS };
-  });
+  } finally {
+    await Promise.all(started.map((r) => stop(r.proc)));
+  }
 }
 
 /** Pipes `input` into the runtime's floor (with `store`, its keys written to LMDB) and times it. */
