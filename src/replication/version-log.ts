@@ -191,12 +191,15 @@ class OriginLog {
   recordLocal(id: number, version: number): void {
     const n = this.n;
     // Stryker disable next-line all: equivalent but for work, record() gives the same scans (the entry replaced here is superseded at a version `known` covers)
-    if (n !== 0 && this.ids[n - 1] === id && (this.versions[n - 1] as number) < version && this.keyVersion.get(id) === this.versions[n - 1]) {
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, widening sooner holds the same versions
-      if (version > NARROW_VERSION) this.widen();
-      this.versions[n - 1] = version;
-      this.keyVersion.set(id, version);
-      return;
+    if (n !== 0 && this.ids[n - 1] === id) {
+      const last = this.versions[n - 1] as number;
+      // Stryker disable next-line all: equivalent but for work, record() gives the same scans (as above)
+      if (last < version && this.keyVersion.replace(id, last, version)) {
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent but for memory, widening sooner holds the same versions
+        if (version > NARROW_VERSION) this.widen();
+        this.versions[n - 1] = version;
+        return;
+      }
     }
     this.record(id, version);
   }

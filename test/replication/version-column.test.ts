@@ -7,10 +7,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VersionColumn } from '../../src/replication/version-column.js';
 
-type Op = { op: 'set'; id: number; v: number } | { op: 'delete'; id: number };
+type Op = { op: 'set'; id: number; v: number } | { op: 'delete'; id: number } | { op: 'replace'; id: number; v: number; held: boolean; from: number };
 
 describe('VersionColumn', () => {
-  it('answers get, set, delete, has and size as a Map does, across dense and sparse pages', () => {
+  it('answers get, set, replace, delete, has and size as a Map does, across dense and sparse pages', () => {
     // Ids from three pages, most from one, so pages cross both thresholds back and forth.
     // Versions close together (a page of one origin's keys), and in runs with `far` some 2^31 or more
     // apart (a wide page): without, the pages stay narrow.
@@ -20,6 +20,8 @@ describe('VersionColumn', () => {
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), id, v: versionArb }) },
       { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), id }) },
+      // From the version held (`held`, 0 for an id not held) or from another (0 among them).
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('replace' as const), id, v: versionArb, held: fc.boolean(), from: fc.oneof(fc.constant(0), versionArb) }) },
     );
     let crossed = 0;
     let widened = 0;
@@ -34,6 +36,14 @@ describe('VersionColumn', () => {
             const v = far ? o.v : near(o.v);
             expect(col.set(o.id, v)).toBe(model.get(o.id) ?? 0);
             model.set(o.id, v);
+          } else if (o.op === 'replace') {
+            const v = far ? o.v : near(o.v);
+            const now = model.get(o.id) ?? 0;
+            const from = o.held ? now : far ? o.from : near(o.from);
+            // Replaced only from the version held, and never from none.
+            const ok = from !== 0 && from === now;
+            expect(col.replace(o.id, from, v)).toBe(ok);
+            if (ok) model.set(o.id, v);
           } else {
             expect(col.delete(o.id)).toBe(model.delete(o.id));
           }

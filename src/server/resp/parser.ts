@@ -402,7 +402,8 @@ export class RespParser {
   private emitWhole(buf: Buffer, ranged: boolean): ArgRanges | Buffer[] {
     const pos = this.wholeEnd;
     this.unread -= pos - this.pos;
-    this.buf = buf;
+    // Stryker disable next-line ConditionalExpression: equivalent but for work, storing the same chunk again (a write barrier: ArgRanges.reset)
+    if (this.buf !== buf) this.buf = buf;
     this.pos = pos;
     this.state = S_START;
     return ranged ? this.ranges : this.ranges.buffers();
