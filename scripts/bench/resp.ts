@@ -20,13 +20,20 @@
 // a Map and, with --cluster, lmdb-js writing each key as tally's everysec does, and nothing of
 // tally's), alternated with the other two: what part of tally's distance from redis-server the
 // runtime itself takes.
+//
+// Beside each server's req/s: the CPU its main thread spent per request over all its runs of the
+// cell (µs/req: tally's event loop, redis-server's command thread). redis-benchmark shares the
+// machine's two cores with the server it drives, so req/s swings with whatever else runs (redis-server
+// at depth 16 gave 0.67 and 1.37 M req/s in two runs of one day); the main thread's CPU per request
+// is what the server itself spends, and its inverse is the rate it would sustain with a core of its
+// own. The ratios `by CPU` compare those rates, in the direction of the req/s ratios.
 
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCerts } from '../../test/integration/certs.js';
 import { printTable, type Row } from './report.js';
-import { hasRedis, numArg, redisBenchmark, startFloor, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
+import { cpuOf, hasRedis, numArg, redisBenchmark, startFloor, startRedis, startTally, startTallyCluster, stop, type LoadResult, type Mode, type Server, type ServerTlsFiles, type TallyNode } from './servers.js';
 
 const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
   { name: 'INCR', spec: { t: 'incr' } },
@@ -39,6 +46,24 @@ const TESTS: { name: string; spec: { t: string } | { command: string[] } }[] = [
 
 const NONE: LoadResult = { rps: 0, p50: NaN, p99: NaN };
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
+/** Main-thread CPU over a cell's runs of one server: seconds spent and requests served. */
+interface CellCpu {
+  s: number;
+  requests: number;
+}
+
+/** One redis-benchmark run against `server`, its main thread's CPU added to `cpu`. */
+async function measured(server: { port: number; pid: number | undefined }, n: number, depth: number, spec: (typeof TESTS)[number]['spec'], cpu: CellCpu): Promise<LoadResult> {
+  const c0 = cpuOf(server.pid, true);
+  const r = await redisBenchmark(server.port, n, depth, spec);
+  cpu.s += cpuOf(server.pid, true) - c0;
+  cpu.requests += n;
+  return r;
+}
+
+/** Microseconds of main-thread CPU per request (2 decimals). */
+const usPerReq = (c: CellCpu): number => Math.round((c.s / c.requests) * 1e8) / 100;
 
 export async function run(args: string[]): Promise<unknown> {
   if (args.includes('--tls')) return runTls(args);
@@ -78,25 +103,44 @@ export async function run(args: string[]): Promise<unknown> {
         let t: LoadResult = NONE;
         let r: LoadResult = NONE;
         let f: LoadResult = NONE;
+        const tc: CellCpu = { s: 0, requests: 0 };
+        const rc: CellCpu = { s: 0, requests: 0 };
+        const fc: CellCpu = { s: 0, requests: 0 };
         const withFloor = test.name === 'INCR';
         // Alternate the servers so drift in machine load hits all alike; keep each one's best run.
         for (let i = 0; i < rounds; i++) {
           if (redis !== null) {
-            const x = await redisBenchmark(redis.port, n, depth, test.spec);
+            const x = await measured({ port: redis.port, pid: redis.proc.pid }, n, depth, test.spec, rc);
             if (x.rps > r.rps) r = x;
           }
-          const y = await redisBenchmark(tally.respPort, n, depth, test.spec);
+          const y = await measured({ port: tally.respPort, pid: tally.proc.pid }, n, depth, test.spec, tc);
           if (y.rps > t.rps) t = y;
           if (withFloor) {
-            const z = await redisBenchmark(floor.port, n, depth, test.spec);
+            const z = await measured({ port: floor.port, pid: floor.proc.pid }, n, depth, test.spec, fc);
             if (z.rps > f.rps) f = z;
           }
         }
-        const row: Row = { command: test.name, pipeline: depth, 'tally req/s': Math.round(t.rps), 'tally p50 ms': t.p50, 'tally p99 ms': t.p99 };
-        if (redis !== null) Object.assign(row, { 'redis req/s': Math.round(r.rps), 'redis p50 ms': r.p50, 'redis p99 ms': r.p99, 'tally/redis': ratio(t.rps, r.rps) });
-        Object.assign(row, { 'floor req/s': withFloor ? Math.round(f.rps) : '-', 'floor/redis': withFloor && redis !== null ? ratio(f.rps, r.rps) : '-', 'tally/floor': withFloor ? ratio(t.rps, f.rps) : '-' });
+        const [tu, ru, fu] = [usPerReq(tc), usPerReq(rc), usPerReq(fc)];
+        const row: Row = { command: test.name, pipeline: depth, 'tally req/s': Math.round(t.rps), 'tally p50 ms': t.p50, 'tally p99 ms': t.p99, 'tally µs/req': tu };
+        if (redis !== null) Object.assign(row, { 'redis req/s': Math.round(r.rps), 'redis p50 ms': r.p50, 'redis p99 ms': r.p99, 'redis µs/req': ru, 'tally/redis': ratio(t.rps, r.rps), 'tally/redis by CPU': ratio(ru, tu) });
+        Object.assign(row, {
+          'floor req/s': withFloor ? Math.round(f.rps) : '-',
+          'floor µs/req': withFloor ? fu : '-',
+          'floor/redis': withFloor && redis !== null ? ratio(f.rps, r.rps) : '-',
+          'floor/redis by CPU': withFloor && redis !== null ? ratio(ru, fu) : '-',
+          'tally/floor': withFloor ? ratio(t.rps, f.rps) : '-',
+          'tally/floor by CPU': withFloor ? ratio(fu, tu) : '-',
+        });
         rows.push(row);
-        out.push({ command: test.name, depth, tally: t, redis: redis === null ? null : r, ratio: redis === null ? null : t.rps / r.rps, ...(withFloor ? { floor: f, floorRatio: redis === null ? null : f.rps / r.rps } : {}) });
+        out.push({
+          command: test.name,
+          depth,
+          tally: { ...t, cpuUsPerReq: tu },
+          redis: redis === null ? null : { ...r, cpuUsPerReq: ru },
+          ratio: redis === null ? null : t.rps / r.rps,
+          cpuRatio: redis === null ? null : ru / tu,
+          ...(withFloor ? { floor: { ...f, cpuUsPerReq: fu }, floorRatio: redis === null ? null : f.rps / r.rps, floorCpuRatio: redis === null ? null : ru / fu, tallyFloorCpuRatio: fu / tu } : {}),
+        });
       }
     }
   } finally {
@@ -106,7 +150,7 @@ export async function run(args: string[]): Promise<unknown> {
     rmSync(dir, { recursive: true, force: true });
   }
   const against = cluster ? 'n1 of a 3-node tally cluster (persistence everysec) beside redis-server (appendfsync everysec)' : 'a one-node tally (persistence none) beside redis-server (appendonly no)';
-  printTable(`RESP throughput, ${against}, and for INCR the runtime's floor (a Node.js RESP server of a Map${cluster ? ', its keys written to LMDB as tally writes them' : ''}: floor-server.ts), 50 connections, redis-benchmark, best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10})`, rows);
+  printTable(`RESP throughput, ${against}, and for INCR the runtime's floor (a Node.js RESP server of a Map${cluster ? ', its keys written to LMDB as tally writes them' : ''}: floor-server.ts), 50 connections, redis-benchmark, best of ${rounds} alternating runs${warmup ? ' after a discarded warm-up run of each test' : ', no warm-up'} (depth 1: ${n1} requests, depth 16: ${n1 * 10}); µs/req: the main thread's CPU per request over all runs of the cell, and each ratio 'by CPU' computed from those (the rates the servers would sustain with a core each)`, rows);
   return out;
 }
 

@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TRIM_ABOVE_BYTES } from '../../src/node/young-trim.js';
 import { printTable, type Row } from './report.js';
-import { numArg, PERSISTENCE_MODES, startFloor, startRedis, startTallyCluster, stop, type Mode, type Server, type TallyNode } from './servers.js';
+import { cpuOf, numArg, PERSISTENCE_MODES, startFloor, startRedis, startTallyCluster, stop, type Mode, type Server, type TallyNode } from './servers.js';
 
 /** `--name=value` or `--name value` string option. */
 function strArg(args: string[], name: string): string | undefined {
@@ -160,17 +160,6 @@ async function settledRss(pid: number | undefined): Promise<{ rss: number; anon:
     last = now;
   }
   return last;
-}
-
-/**
- * CPU seconds (user + system) a process has used so far. On a shared machine the time a server spent
- * working is steadier than the wall time of a phase, which counts what other processes took too.
- */
-function cpuOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Writes the RESP form of N `INCR user:i` to a file, for `redis-cli --pipe`. */
@@ -319,7 +308,7 @@ export async function run(args: string[]): Promise<unknown> {
       };
     };
     const before = await memoryNow();
-    const cpus = (): number[] => [redis.proc.pid, ...tally.map((t) => t.proc.pid)].map(cpuOf);
+    const cpus = (): number[] => [redis.proc.pid, ...tally.map((t) => t.proc.pid)].map((pid) => cpuOf(pid));
     const cpu0 = cpus();
     const redisMs = await pipe(redis.port, input);
     const redisCpu = cpuOf(redis.proc.pid) - (cpu0[0] ?? NaN);

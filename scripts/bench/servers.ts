@@ -3,7 +3,7 @@
 // with redis-benchmark.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../src/util/free-port.js';
@@ -175,6 +175,20 @@ export function redisBenchmark(port: number, n: number, depth: number, test: { t
       res({ rps, p50: p50 ?? NaN, p99: p99 ?? NaN });
     });
   });
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, or with `mainThread` its main thread alone
+ * (the event loop of a Node.js server, redis-server's command thread: what caps its throughput). On a
+ * shared machine the time a server spent working is steadier than the wall time of a run, which
+ * counts what other processes (the load generator among them) took too.
+ */
+export function cpuOf(pid: number | undefined, mainThread = false): number {
+  if (pid === undefined) return NaN;
+  // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in
+  // clock ticks of 1/100 s (USER_HZ, which Linux fixes at 100 for /proc).
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** `--name=value` numeric option with a default. */
