@@ -2,7 +2,7 @@
 // The reader never throws: every read past the end or of a malformed varint sets `failed`, and
 // callers check it once at the end (or at any branch that depends on a value read).
 
-import { hash64Prefix } from './hash64.js';
+import { hash64Prefix, hash64Resume } from './hash64.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -144,6 +144,14 @@ export class ByteWriter {
   /** `hash64Bytes(this.finish())` without the copy; `hash64Lo()` then gives the low 32 bits. */
   hash(): number {
     return hash64Prefix(this.buf, this.pos);
+  }
+
+  /**
+   * The hash of a message of `head` bytes (a multiple of 4) that left the lanes `lanes`
+   * (`hash64Lanes`), followed by the bytes written here; `hash64Lo()` then gives the low 32 bits.
+   */
+  hashAfter(lanes: Int32Array, head: number): number {
+    return hash64Resume(lanes[0] as number, lanes[1] as number, this.buf, this.pos, head + this.pos);
   }
 }
 

@@ -5,6 +5,7 @@
 // keyspace/compact-keys.ts).
 
 import { ByteReader, ByteWriter, CODEC_VERSION, TypeTag, uvarintSize } from './codec.js';
+import { hash64Lanes } from './hash64.js';
 import { CrdtError } from './errors.js';
 import { internReplicaId, type ReplicaId } from './replica-id.js';
 
@@ -207,6 +208,63 @@ export function writeOneSlotCounter(w: ByteWriter, tag: typeof TypeTag.GCounter 
   return w;
 }
 
+/**
+ * A one-slot counter's encoding up to its count (`writeOneSlotCounter`: the header, the slot's head
+ * and its replica id), which depends on the type and the id alone: the hash's lanes after its whole
+ * words, and its bytes past them (0 to 3).
+ */
+interface OneSlotHead {
+  readonly tag: number;
+  readonly rid: ReplicaId;
+  readonly lanes: Int32Array;
+  /** Bytes the lanes took (a multiple of 4). */
+  readonly hashed: number;
+  readonly rest: Uint8Array;
+}
+
+/** Heads by replica id, for each type (emptied past ID_BYTES_MAX, as `idBytesOf`); and the last one used. */
+const oneSlotHeads = new Map<number, Map<ReplicaId, OneSlotHead>>();
+let lastHead: OneSlotHead | undefined;
+/** Where `oneSlotCounterHash` writes a head's last bytes and the count. */
+const countScratch = new ByteWriter(16);
+
+function oneSlotHead(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId): OneSlotHead {
+  let byId = oneSlotHeads.get(tag);
+  if (byId === undefined) oneSlotHeads.set(tag, (byId = new Map()));
+  let head = byId.get(rid);
+  if (head === undefined) {
+    // The encoding of a count of 1 ends in that count's one byte: the head is all before it.
+    const w = new ByteWriter(64);
+    writeOneSlotCounter(w, tag, rid, 1);
+    const bytes = w.finish().subarray(0, w.length - 1);
+    const hashed = bytes.length - (bytes.length & 3);
+    const lanes = new Int32Array(2);
+    hash64Lanes(bytes, hashed / 4, lanes);
+    head = { tag, rid, lanes, hashed, rest: bytes.slice(hashed) };
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent but for memory, the Map only saves heads
+    if (byId.size >= ID_BYTES_MAX) byId.clear();
+    byId.set(rid, head);
+  }
+  return head;
+}
+
+/**
+ * `plainCounterHash` of one slot: replica `rid`'s `p` increments (at least 1). Its encoding's head is
+ * hashed once per type and id (`OneSlotHead`), so only its last bytes and the count are hashed per
+ * call: the state digest folds every changed compact key in by this hash, and writing and hashing
+ * the whole encoding took 150-240 ns a key in process (a million keys made three nodes fold three
+ * million).
+ */
+export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
+  let head = lastHead;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent but for work, the Map holds the same head
+  if (head === undefined || head.rid !== rid || head.tag !== tag) lastHead = head = oneSlotHead(tag, rid);
+  const w = countScratch.reset();
+  const rest = head.rest;
+  for (let i = 0; i < rest.length; i++) w.u8(rest[i] as number);
+  return w.uvarint(p).hashAfter(head.lanes, head.hashed);
+}
+
 /** Slot indexes sorted by id, reused by `writePlainCounter`. */
 const plainOrder: number[] = [];
 
@@ -247,5 +305,7 @@ export function writePlainCounter(
 
 /** `encodingHash()` of the counter `writePlainCounter` writes; `hash64Lo()` then gives the low word. */
 export function plainCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rids: readonly ReplicaId[], ps: readonly number[], k: number): number {
+  // Stryker disable next-line ConditionalExpression: equivalent but for speed, the general way hashes the same bytes
+  if (k === 1) return oneSlotCounterHash(tag, rids[0] as ReplicaId, ps[0] as number);
   return writePlainCounter(scratch.reset(), tag, rids, ps, k).hash();
 }

@@ -79,6 +79,47 @@ function hashPrefix(b: Uint8Array, len: number): number {
   return finish(h1, h2, len);
 }
 
+/**
+ * The lanes after the first `words` 4-byte words of `b` (`words * 4 <= b.length`), into `out` as
+ * (h1, h2): where `hash64Resume` takes up a message that begins with those bytes. For messages that
+ * share a long head (a compact counter's encoding up to its count: counter-codec.ts), so the head's
+ * words are mixed once, not per message.
+ */
+export function hash64Lanes(b: Uint8Array, words: number, out: Int32Array): void {
+  let h1 = SEED1;
+  let h2 = SEED2;
+  const end = 4 * words;
+  for (let i = 0; i < end; i += 4) {
+    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    const h = (h1 + Math.imul(k, P2)) | 0;
+    h1 = h2;
+    h2 = Math.imul((h << 13) | (h >>> 19), P1);
+  }
+  out[0] = h1;
+  out[1] = h2;
+}
+
+/**
+ * `hash64Bytes` of a message of `len` bytes whose first `len - rest` (a multiple of 4) left the lanes
+ * (h1, h2) (`hash64Lanes`) and whose other `rest` bytes are `b[0, rest)`. Returns the high 32 bits;
+ * `hash64Lo()` then gives the low 32.
+ */
+export function hash64Resume(h1: number, h2: number, b: Uint8Array, rest: number, len: number): number {
+  let i = 0;
+  const end4 = rest - (rest & 3);
+  for (; i < end4; i += 4) {
+    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    const h = (h1 + Math.imul(k, P2)) | 0;
+    h1 = h2;
+    h2 = Math.imul((h << 13) | (h >>> 19), P1);
+  }
+  if (i < rest) {
+    h1 = (h1 + Math.imul(tailWord(b, i, rest), P3)) | 0;
+    h1 = Math.imul((h1 << 17) | (h1 >>> 15), P1);
+  }
+  return finish(h1, h2, len);
+}
+
 /** Hashes bytes. Returns the high 32 bits as a uint32; `hash64Lo()` then gives the low 32 bits. */
 export function hash64Bytes(b: Uint8Array): number {
   return hashPrefix(b, b.length);

@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hash64Bytes, hash64Lo, hash64String } from '../../src/crdt/hash64.js';
+import { hash64Bytes, hash64Lanes, hash64Lo, hash64Resume, hash64String } from '../../src/crdt/hash64.js';
 
 function hex(hi: number): string {
   return hi.toString(16).padStart(8, '0') + hash64Lo().toString(16).padStart(8, '0');
@@ -32,6 +32,22 @@ describe('hash64', () => {
       expect(hi >>> 0).toBe(hi);
       expect(lo >>> 0).toBe(lo);
     }
+  });
+
+  it('hashes a message taken up after any number of its whole words as it hashes the message', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(), (b, at) => {
+        const words = at % (Math.floor(b.length / 4) + 1);
+        const lanes = new Int32Array(2);
+        hash64Lanes(b, words, lanes);
+        // The rest in a buffer of its own, with a byte past it that must not be read.
+        const rest = Uint8Array.from([...b.subarray(4 * words), 0xa5]);
+        const hi = hash64Resume(lanes[0] as number, lanes[1] as number, rest, b.length - 4 * words, b.length);
+        const lo = hash64Lo();
+        expect([hi, lo]).toEqual([hash64Bytes(b), hash64Lo()]);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('hashes every ASCII length like the bytes', () => {
