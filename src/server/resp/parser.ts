@@ -402,8 +402,8 @@ export class RespParser {
   private emitWhole(buf: Buffer, ranged: boolean): ArgRanges | Buffer[] {
     const pos = this.wholeEnd;
     this.unread -= pos - this.pos;
-    // Stryker disable next-line ConditionalExpression: equivalent but for work, storing the same chunk again (a write barrier: ArgRanges.reset)
-    if (this.buf !== buf) this.buf = buf;
+    // `buf` is `this.buf` already: `step` stores every chunk it moves to. Stored again here once per
+    // request, the chunk (a young object) ran V8's write barrier into the parser (an old one).
     this.pos = pos;
     this.state = S_START;
     return ranged ? this.ranges : this.ranges.buffers();
