@@ -230,8 +230,10 @@ const countScratch = new ByteWriter(16);
 
 function oneSlotHead(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId): OneSlotHead {
   let byId = oneSlotHeads.get(tag);
+  // Stryker disable next-line ConditionalExpression: equivalent but for work, a new Map only loses the heads kept
   if (byId === undefined) oneSlotHeads.set(tag, (byId = new Map()));
   let head = byId.get(rid);
+  // Stryker disable next-line ConditionalExpression: equivalent but for work, a head made again is the same
   if (head === undefined) {
     // The encoding of a count of 1 ends in that count's one byte: the head is all before it.
     const w = new ByteWriter(64);
