@@ -96,25 +96,15 @@ export function hashKeyAt(db: number, bytes: Uint8Array, start: number, end: num
   const at = start - 1;
   let i = 0;
   const end4 = n - (n & 3);
-  if (end4 !== 0) {
-    // The first word holds the db and the first three bytes.
-    let k = db | ((bytes[start] as number) << 8) | ((bytes[start + 1] as number) << 16) | ((bytes[start + 2] as number) << 24);
+  for (; i < end4; i += 4) {
+    const q = at + i;
+    let k = (i === 0 ? db : (bytes[q] as number)) | ((bytes[q + 1] as number) << 8) | ((bytes[q + 2] as number) << 16) | ((bytes[q + 3] as number) << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
     h ^= k;
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    for (i = 4; i < end4; i += 4) {
-      const q = at + i;
-      k = (bytes[q] as number) | ((bytes[q + 1] as number) << 8) | ((bytes[q + 2] as number) << 16) | ((bytes[q + 3] as number) << 24);
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h ^= k;
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
   }
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, with no byte left the word is 0, and mixing in 0 changes nothing
   if (i < n) {
