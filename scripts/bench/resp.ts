@@ -53,11 +53,11 @@ interface CellCpu {
   requests: number;
 }
 
-/** One redis-benchmark run against `server`, its main thread's CPU added to `cpu`. */
-async function measured(server: { port: number; pid: number | undefined }, n: number, depth: number, spec: (typeof TESTS)[number]['spec'], cpu: CellCpu): Promise<LoadResult> {
-  const c0 = cpuOf(server.pid, true);
-  const r = await redisBenchmark(server.port, n, depth, spec);
-  cpu.s += cpuOf(server.pid, true) - c0;
+/** One redis-benchmark run against the server on `port` (process `pid`), its main thread's CPU added to `cpu`. */
+async function measured(port: number, pid: number | undefined, n: number, depth: number, spec: (typeof TESTS)[number]['spec'], cpu: CellCpu): Promise<LoadResult> {
+  const c0 = cpuOf(pid, true);
+  const r = await redisBenchmark(port, n, depth, spec);
+  cpu.s += cpuOf(pid, true) - c0;
   cpu.requests += n;
   return r;
 }
@@ -110,13 +110,13 @@ export async function run(args: string[]): Promise<unknown> {
         // Alternate the servers so drift in machine load hits all alike; keep each one's best run.
         for (let i = 0; i < rounds; i++) {
           if (redis !== null) {
-            const x = await measured({ port: redis.port, pid: redis.proc.pid }, n, depth, test.spec, rc);
+            const x = await measured(redis.port, redis.proc.pid, n, depth, test.spec, rc);
             if (x.rps > r.rps) r = x;
           }
-          const y = await measured({ port: tally.respPort, pid: tally.proc.pid }, n, depth, test.spec, tc);
+          const y = await measured(tally.respPort, tally.proc.pid, n, depth, test.spec, tc);
           if (y.rps > t.rps) t = y;
           if (withFloor) {
-            const z = await measured({ port: floor.port, pid: floor.proc.pid }, n, depth, test.spec, fc);
+            const z = await measured(floor.port, floor.proc.pid, n, depth, test.spec, fc);
             if (z.rps > f.rps) f = z;
           }
         }

@@ -257,7 +257,7 @@ function oneSlotHead(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, ri
  * the whole encoding took 150-240 ns a key in process (a million keys made three nodes fold three
  * million).
  */
-export function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
+function oneSlotCounterHash(tag: typeof TypeTag.GCounter | typeof TypeTag.PNCounter, rid: ReplicaId, p: number): number {
   let head = lastHead;
   // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent but for work, the Map holds the same head
   if (head === undefined || head.rid !== rid || head.tag !== tag) lastHead = head = oneSlotHead(tag, rid);

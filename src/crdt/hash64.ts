@@ -55,15 +55,15 @@ function tailWord(b: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Hashes the first `len` bytes of `b`. Returns the high 32 bits; `hash64Lo()` gives the low 32.
- * Kept small so V8 inlines it into `add` (a larger body with unrolled tails was not inlined and
- * ran ~1.5x slower). Indexing is in bounds by construction (`len <= b.length`), hence the `!`.
+ * `hash64Bytes` of a message of `len` bytes whose first `len - rest` (a multiple of 4) left the lanes
+ * (h1, h2) (`hash64Lanes`; the seeds for none) and whose other `rest` bytes are `b[0, rest)`. Returns
+ * the high 32 bits; `hash64Lo()` then gives the low 32. Kept small so V8 inlines it into `add` (a
+ * larger body with unrolled tails was not inlined and ran ~1.5x slower). Indexing is in bounds by
+ * construction (`rest <= b.length`), hence the `!`.
  */
-function hashPrefix(b: Uint8Array, len: number): number {
-  let h1 = SEED1;
-  let h2 = SEED2;
+export function hash64Resume(h1: number, h2: number, b: Uint8Array, rest: number, len: number): number {
   let i = 0;
-  const end4 = len - (len & 3);
+  const end4 = rest - (rest & 3);
   for (; i < end4; i += 4) {
     // Mix the word into lane h1, then swap lanes: consecutive words go to alternate lanes.
     const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
@@ -71,9 +71,9 @@ function hashPrefix(b: Uint8Array, len: number): number {
     h1 = h2;
     h2 = Math.imul((h << 13) | (h >>> 19), P1);
   }
-  if (i < len) {
+  if (i < rest) {
     // The last 1..3 bytes as a zero-padded word, with its own round (the length tells "a" from "a\0").
-    h1 = (h1 + Math.imul(tailWord(b, i, len), P3)) | 0;
+    h1 = (h1 + Math.imul(tailWord(b, i, rest), P3)) | 0;
     h1 = Math.imul((h1 << 17) | (h1 >>> 15), P1);
   }
   return finish(h1, h2, len);
@@ -83,7 +83,8 @@ function hashPrefix(b: Uint8Array, len: number): number {
  * The lanes after the first `words` 4-byte words of `b` (`words * 4 <= b.length`), into `out` as
  * (h1, h2): where `hash64Resume` takes up a message that begins with those bytes. For messages that
  * share a long head (a compact counter's encoding up to its count: counter-codec.ts), so the head's
- * words are mixed once, not per message.
+ * words are mixed once, not per message. Its rounds are `hash64Resume`'s, without the tail and the
+ * finish.
  */
 export function hash64Lanes(b: Uint8Array, words: number, out: Int32Array): void {
   let h1 = SEED1;
@@ -99,26 +100,9 @@ export function hash64Lanes(b: Uint8Array, words: number, out: Int32Array): void
   out[1] = h2;
 }
 
-/**
- * `hash64Bytes` of a message of `len` bytes whose first `len - rest` (a multiple of 4) left the lanes
- * (h1, h2) (`hash64Lanes`) and whose other `rest` bytes are `b[0, rest)`. Returns the high 32 bits;
- * `hash64Lo()` then gives the low 32. Its rounds repeat `hashPrefix`'s, which stays as it is: kept
- * small, V8 inlines it into the HyperLogLog's `add`.
- */
-export function hash64Resume(h1: number, h2: number, b: Uint8Array, rest: number, len: number): number {
-  let i = 0;
-  const end4 = rest - (rest & 3);
-  for (; i < end4; i += 4) {
-    const k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-    const h = (h1 + Math.imul(k, P2)) | 0;
-    h1 = h2;
-    h2 = Math.imul((h << 13) | (h >>> 19), P1);
-  }
-  if (i < rest) {
-    h1 = (h1 + Math.imul(tailWord(b, i, rest), P3)) | 0;
-    h1 = Math.imul((h1 << 17) | (h1 >>> 15), P1);
-  }
-  return finish(h1, h2, len);
+/** Hashes the first `len` bytes of `b` (`len <= b.length`): a message taken up from the seeds. */
+function hashPrefix(b: Uint8Array, len: number): number {
+  return hash64Resume(SEED1, SEED2, b, len, len);
 }
 
 /** Hashes bytes. Returns the high 32 bits as a uint32; `hash64Lo()` then gives the low 32 bits. */

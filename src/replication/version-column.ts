@@ -87,11 +87,8 @@ export class VersionColumn {
     const n = this.narrow[p];
     let prev: number;
     if (n !== undefined) {
-      const base = this.bases[p] as number;
-      prev = fromCell(n[i] as number, base);
-      const to = version - base + OFFSET;
-      if (to >= 1 && to <= CELL_MAX) n[i] = to;
-      else this.widen(p)[i] = version;
+      prev = fromCell(n[i] as number, this.bases[p] as number);
+      this.putNarrow(p, n, i, version);
     } else {
       const w = this.wide[p];
       if (w !== undefined) {
@@ -126,11 +123,8 @@ export class VersionColumn {
     const i = id & PAGE_MASK;
     const n = this.narrow[p];
     if (n !== undefined) {
-      const base = this.bases[p] as number;
-      if (fromCell(n[i] as number, base) !== from) return false;
-      const to = version - base + OFFSET;
-      if (to >= 1 && to <= CELL_MAX) n[i] = to;
-      else this.widen(p)[i] = version;
+      if (fromCell(n[i] as number, this.bases[p] as number) !== from) return false;
+      this.putNarrow(p, n, i, version);
       return true;
     }
     const w = this.wide[p];
@@ -143,6 +137,13 @@ export class VersionColumn {
     if (s === undefined || s.get(i) !== from) return false;
     s.set(i, version);
     return true;
+  }
+
+  /** Writes `version` into cell `i` of the narrow page `p` (`n`), or into its page made wide if the cells cannot hold it. */
+  private putNarrow(p: number, n: Uint32Array, i: number, version: number): void {
+    const to = version - (this.bases[p] as number) + OFFSET;
+    if (to >= 1 && to <= CELL_MAX) n[i] = to;
+    else this.widen(p)[i] = version;
   }
 
   /** Makes page `p` an array of its sparse versions `s`: narrow around `base` if they all fit, else wide. */
